@@ -1,0 +1,309 @@
+//! The whole host ABI in one place: the [`Host`] trait and the [`CALLS`] catalogue.
+//!
+//! Calls are named noun-verb (`vm_alloc`, `stream_open`). Each doc gives the parameters, the
+//! errors, and the host system calls the Linux host uses for it, which are exactly the system
+//! calls its seccomp allowlist lets through (see `host/src/policy/seccomp.rs`). A call that the
+//! Linux host does not implement yet returns [`Errno::ENOSYS`]; its doc says which issue brings it.
+//!
+//! Growth rule: add a call only when the library OS cannot build a feature from the calls here.
+
+use crate::types::*;
+use crate::{Errno, Result};
+use alloc::vec::Vec;
+
+/// The host ABI. The library OS holds one `&dyn Host` and reaches the host through nothing else.
+///
+/// Every method may be called from any thread of the picoprocess at any time; implementations
+/// keep no per-caller state beyond what the handles name.
+pub trait Host: Sync {
+    // ---------------------------------------------------------------- memory (7)
+
+    /// Maps `len` bytes of zeroed, private memory with protection `prot` and returns its address.
+    /// Errors: `EINVAL` (zero or unaligned length or address), `ENOMEM`, `EEXIST` for
+    /// [`Placement::NoReplace`] over a mapping, `EACCES` for writable+executable.
+    /// Linux: `mmap(MAP_PRIVATE|MAP_ANONYMOUS)`.
+    fn vm_alloc(&self, place: Placement, len: usize, prot: Prot) -> Result<usize>;
+
+    /// Unmaps `[addr, addr+len)`. Errors: `EINVAL`. Linux: `munmap`.
+    fn vm_free(&self, addr: usize, len: usize) -> Result<()>;
+
+    /// Changes the protection of `[addr, addr+len)`. Errors: `EINVAL`, `ENOMEM` (not mapped),
+    /// `EACCES` for writable+executable. Linux: `mprotect` (the filter refuses W+X).
+    fn vm_protect(&self, addr: usize, len: usize, prot: Prot) -> Result<()>;
+
+    /// Maps `len` bytes of the stream `handle` from `offset` privately (copy-on-write) and returns
+    /// the address. Errors: `EBADF`, `EACCES` (stream not readable), `ENODEV` (not mappable),
+    /// `EINVAL`, `ENOMEM`, `EEXIST`. Linux: `mmap(MAP_PRIVATE)` on the descriptor.
+    fn vm_map_stream(
+        &self,
+        handle: Handle,
+        offset: u64,
+        place: Placement,
+        len: usize,
+        prot: Prot,
+    ) -> Result<usize>;
+
+    /// Grows or shrinks the mapping at `addr`, moving it if `may_move`. Returns the new address.
+    /// Errors: `EINVAL`, `ENOMEM`, `EFAULT`. Linux: `mremap`.
+    fn vm_remap(&self, addr: usize, old_len: usize, new_len: usize, may_move: bool)
+        -> Result<usize>;
+
+    /// Drops the contents of private pages in the range; they read as zero (anonymous) or as the
+    /// file (file-backed) afterwards. Errors: `EINVAL`. Linux: `madvise(MADV_DONTNEED)`.
+    fn vm_discard(&self, addr: usize, len: usize) -> Result<()>;
+
+    /// Copies `len` bytes from `src` to `dst`, either of which may be program memory, and
+    /// reports `EFAULT` (having copied a prefix) instead of crashing if a page is missing or
+    /// lacks the needed access. This is how the library OS reads and writes program memory.
+    /// Linux: no system call (a fault handler recovers).
+    fn vm_copy(&self, dst: usize, src: usize, len: usize) -> Result<()>;
+
+    // ---------------------------------------------------------------- threads (6)
+
+    /// Starts a thread at `entry(arg)` on `stack` with thread-pointer `tls`. Returns the host's
+    /// thread id. Errors: `EAGAIN`, `ENOMEM`. Linux: `clone(CLONE_VM|CLONE_THREAD|...)`.
+    /// Not implemented yet (issue 3): `ENOSYS`.
+    fn thread_create(&self, entry: usize, arg: usize, stack: usize, tls: usize) -> Result<u32>;
+
+    /// Ends the calling thread; if `clear_tid` is given, writes 0 there and wakes one futex
+    /// waiter on it after the thread is gone. Linux: `exit`.
+    fn thread_exit(&self, clear_tid: Option<usize>) -> !;
+
+    /// Gives up the CPU. Linux: `sched_yield`.
+    fn thread_yield(&self);
+
+    /// Sets the calling thread's thread pointer (the `fs` base). Errors: `EPERM` (non-canonical
+    /// address). Linux: `arch_prctl(ARCH_SET_FS)`.
+    fn thread_set_tls(&self, base: usize) -> Result<()>;
+
+    /// Reads the calling thread's thread pointer. Linux: `arch_prctl(ARCH_GET_FS)`.
+    fn thread_get_tls(&self) -> usize;
+
+    /// Makes a blocking call of thread `tid` return `EINTR` (used to deliver signals).
+    /// Errors: `ESRCH`. Linux: `tgkill` of the own process. Not implemented yet (issue 3).
+    fn thread_interrupt(&self, tid: u32) -> Result<()>;
+
+    // ---------------------------------------------------------------- synchronisation (4)
+
+    /// Sleeps while the 32-bit word at `addr` equals `expected`, until woken or `timeout`
+    /// (relative) passes. Errors: `EAGAIN` (value differs), `ETIMEDOUT`, `EINTR`, `EFAULT`.
+    /// Linux: `futex(FUTEX_WAIT_PRIVATE)`.
+    fn futex_wait(&self, addr: usize, expected: u32, timeout: Option<Timespec>) -> Result<()>;
+
+    /// Wakes up to `count` waiters on `addr`; returns how many woke. Linux: `futex(FUTEX_WAKE)`.
+    fn futex_wake(&self, addr: usize, count: u32) -> Result<u32>;
+
+    /// Wakes `wake` waiters on `addr` and moves up to `requeue` others to `target`.
+    /// Linux: `futex(FUTEX_CMP_REQUEUE)`. Not implemented yet (issue 3).
+    fn futex_requeue(
+        &self,
+        addr: usize,
+        expected: u32,
+        wake: u32,
+        target: usize,
+        requeue: u32,
+    ) -> Result<u32>;
+
+    /// Waits until one of `entries` is ready or `timeout` passes; fills `revents` and returns
+    /// how many are ready. Errors: `EINTR`, `EINVAL`. Linux: `ppoll`.
+    fn streams_wait(&self, entries: &mut [PollEntry], timeout: Option<Timespec>) -> Result<usize>;
+
+    // ---------------------------------------------------------------- streams (19)
+
+    /// Opens `path` (relative, no `..` component, resolved as if `dir` were the root: absolute
+    /// symbolic links and `..` inside links stay beneath `dir`) with `flags` and, when creating,
+    /// permission bits `mode`. Errors: as `open(2)`, plus `EXDEV` for a path leaving `dir` and
+    /// `EACCES` for what the box's policy forbids. Linux: `openat2(RESOLVE_IN_ROOT)`, confined by
+    /// Landlock to the declared mounts.
+    fn stream_open(&self, dir: Handle, path: &[u8], flags: OpenFlags, mode: u32) -> Result<Handle>;
+
+    /// Reads into `buf` from the current position, or from `offset` without moving it.
+    /// Returns the byte count (0 at end). Errors: `EBADF`, `EFAULT`, `EISDIR`, `EAGAIN`, `EINTR`.
+    /// Linux: `read`, `pread64`.
+    fn stream_read(&self, handle: Handle, buf: IoBuf, offset: Option<u64>) -> Result<usize>;
+
+    /// Writes `buf` at the current position, or at `offset`. Returns the byte count.
+    /// Errors: `EBADF`, `EFAULT`, `EPIPE`, `ENOSPC`, `EFBIG`, `EAGAIN`. Linux: `write`, `pwrite64`.
+    fn stream_write(&self, handle: Handle, buf: IoBuf, offset: Option<u64>) -> Result<usize>;
+
+    /// Moves the position of a seekable stream; returns the new position.
+    /// Errors: `ESPIPE`, `EINVAL`. Linux: `lseek`.
+    fn stream_seek(&self, handle: Handle, offset: i64, whence: Whence) -> Result<u64>;
+
+    /// Attributes of an open stream. Errors: `EBADF`. Linux: `fstat`.
+    fn stream_attr(&self, handle: Handle) -> Result<FileAttr>;
+
+    /// Attributes of `path` under `dir` (see [`Host::stream_open`] for resolution), following a
+    /// final symbolic link if `follow`. Errors: as `stat(2)`. Linux: `openat2(O_PATH)` + `fstat`
+    /// or `newfstatat(AT_SYMLINK_NOFOLLOW)`.
+    fn stream_attr_at(&self, dir: Handle, path: &[u8], follow: bool) -> Result<FileAttr>;
+
+    /// Sets the length of a writable file. Errors: `EBADF`, `EINVAL`, `EFBIG`. Linux: `ftruncate`.
+    fn stream_set_length(&self, handle: Handle, len: u64) -> Result<()>;
+
+    /// Writes cached data of the stream to storage. Linux: `fsync`, `fdatasync`.
+    fn stream_flush(&self, handle: Handle, data_only: bool) -> Result<()>;
+
+    /// Reads up to `max` entries of an open directory into `out`, continuing where the last
+    /// call stopped; returns the number added (0 at the end). Errors: `ENOTDIR`, `EBADF`.
+    /// Linux: `getdents64`.
+    fn stream_read_dir(&self, handle: Handle, out: &mut Vec<DirEntry>, max: usize)
+        -> Result<usize>;
+
+    /// Reads the target of the symbolic link `path` under `dir` into `buf`; returns its length.
+    /// Errors: `EINVAL` (not a link), `ENOENT`. Linux: `readlinkat` on the resolved parent.
+    fn stream_read_link(&self, dir: Handle, path: &[u8], buf: &mut [u8]) -> Result<usize>;
+
+    /// Creates the directory `path` under `dir`. Errors: `EEXIST`, `ENOENT`, `EROFS`, `EACCES`.
+    /// Linux: `mkdirat` on the resolved parent.
+    fn stream_make_dir(&self, dir: Handle, path: &[u8], mode: u32) -> Result<()>;
+
+    /// Removes `path` under `dir`: a directory (must be empty) if `is_dir`, else any other entry.
+    /// Errors: `ENOENT`, `ENOTEMPTY`, `EISDIR`, `ENOTDIR`, `EACCES`. Linux: `unlinkat`.
+    fn stream_delete(&self, dir: Handle, path: &[u8], is_dir: bool) -> Result<()>;
+
+    /// Renames `from` under `from_dir` to `to` under `to_dir` with `renameat2` `flags`.
+    /// Errors: as `rename(2)`, `EXDEV` across mounts. Linux: `renameat2` on resolved parents.
+    fn stream_rename(
+        &self,
+        from_dir: Handle,
+        from: &[u8],
+        to_dir: Handle,
+        to: &[u8],
+        flags: u32,
+    ) -> Result<()>;
+
+    /// Creates a symbolic link `path` under `dir` pointing at `target`.
+    /// Errors: `EEXIST`, `ENOENT`, `EACCES`. Linux: `symlinkat` on the resolved parent.
+    fn stream_make_link(&self, dir: Handle, path: &[u8], target: &[u8]) -> Result<()>;
+
+    /// Changes the times of an open stream. Errors: `EBADF`, `EPERM`. Linux: `utimensat` on the
+    /// descriptor.
+    fn stream_set_times(&self, handle: Handle, change: TimesChange) -> Result<()>;
+
+    /// Changes the permission bits of an open stream. Errors: `EBADF`, `EPERM`. Linux: `fchmod`.
+    fn stream_set_mode(&self, handle: Handle, mode: u32) -> Result<()>;
+
+    /// Checks whether `path` under `dir` allows `mode` (`R_OK` 4, `W_OK` 2, `X_OK` 1, or `F_OK` 0).
+    /// Errors: `EACCES`, `ENOENT`, `EROFS`. Linux: `faccessat2` on the resolved parent.
+    fn stream_access(&self, dir: Handle, path: &[u8], mode: u32) -> Result<()>;
+
+    /// Answers one [`StreamQuery`] into `out`; returns the byte count written.
+    /// Errors: `ENOTTY`, `EINVAL` (`out` too small). Linux: `ioctl` with exactly `TCGETS`,
+    /// `TIOCGWINSZ` or `FIONREAD` (the filter checks the request number).
+    fn stream_query(&self, handle: Handle, query: StreamQuery, out: &mut [u8]) -> Result<usize>;
+
+    /// Sets or clears non-blocking mode and append mode of an open stream.
+    /// Linux: `fcntl(F_SETFL)`.
+    fn stream_set_flags(&self, handle: Handle, nonblocking: bool, append: bool) -> Result<()>;
+
+    /// Releases a handle. Errors: `EBADF`. Linux: `close`.
+    fn object_close(&self, handle: Handle) -> Result<()>;
+
+    // ---------------------------------------------------------------- sockets (8)
+
+    /// Creates a socket (`domain`, `kind`, `protocol` as in `socket(2)`).
+    /// Linux: `socket`, confined by Landlock and the box's network namespace.
+    /// Not implemented yet (issue 3): `ENOSYS`.
+    fn socket_create(&self, domain: u32, kind: u32, protocol: u32) -> Result<Handle>;
+    /// Binds a socket to the encoded `sockaddr`. Linux: `bind`. Issue 3: `ENOSYS`.
+    fn socket_bind(&self, handle: Handle, addr: &[u8]) -> Result<()>;
+    /// Marks a socket as accepting connections. Linux: `listen`. Issue 3: `ENOSYS`.
+    fn socket_listen(&self, handle: Handle, backlog: u32) -> Result<()>;
+    /// Accepts a connection, writing the peer address into `peer`; returns the new handle and the
+    /// address length. Linux: `accept4`. Issue 3: `ENOSYS`.
+    fn socket_accept(&self, handle: Handle, peer: &mut [u8]) -> Result<(Handle, usize)>;
+    /// Connects to the encoded `sockaddr`. Linux: `connect`. Issue 3: `ENOSYS`.
+    fn socket_connect(&self, handle: Handle, addr: &[u8]) -> Result<()>;
+    /// Sends `buf`, to `addr` if given. Linux: `sendto`. Issue 3: `ENOSYS`.
+    fn socket_send(&self, handle: Handle, buf: IoBuf, addr: Option<&[u8]>, flags: u32)
+        -> Result<usize>;
+    /// Receives into `buf`, the sender's address into `from`. Returns (bytes, address length).
+    /// Linux: `recvfrom`. Issue 3: `ENOSYS`.
+    fn socket_recv(&self, handle: Handle, buf: IoBuf, from: &mut [u8], flags: u32)
+        -> Result<(usize, usize)>;
+    /// Shuts down reading (0), writing (1) or both (2). Linux: `shutdown`. Issue 3: `ENOSYS`.
+    fn socket_shutdown(&self, handle: Handle, how: u32) -> Result<()>;
+
+    // ---------------------------------------------------------------- processes (4)
+
+    /// Starts a new picoprocess of the same box, running the library OS with `init` (a
+    /// serialised checkpoint) as its first input; returns a stream to it.
+    /// Linux: `clone` from the gate. Not implemented yet (issue 3): `ENOSYS`.
+    fn process_create(&self, init: &[u8]) -> Result<Handle>;
+
+    /// Ends the whole picoprocess with exit status `code` (0..=255). Linux: `exit_group`.
+    fn process_exit(&self, code: u8) -> !;
+
+    /// Sends a handle over a process stream. Linux: `sendmsg(SCM_RIGHTS)`. Issue 3: `ENOSYS`.
+    fn handle_send(&self, channel: Handle, handle: Handle) -> Result<()>;
+
+    /// Receives a handle from a process stream. Linux: `recvmsg(SCM_RIGHTS)`. Issue 3: `ENOSYS`.
+    fn handle_receive(&self, channel: Handle) -> Result<Handle>;
+
+    // ---------------------------------------------------------------- time and misc (5)
+
+    /// Reads a clock. Linux: `clock_gettime` (through the vDSO when there is one).
+    fn time_query(&self, clock: Clock) -> Result<Timespec>;
+
+    /// Sleeps for `duration`, or until the absolute time `duration` on `clock` if `absolute`.
+    /// Errors: `EINTR` (then the remaining time is returned), `EINVAL`. Linux: `clock_nanosleep`.
+    fn time_sleep(&self, clock: Clock, duration: Timespec, absolute: bool) -> Result<()>;
+
+    /// Fills `buf` with cryptographically strong random bytes. Linux: `getrandom`.
+    fn random_read(&self, buf: &mut [u8]) -> Result<()>;
+
+    /// Writes a diagnostic line to the box's log (the monitor's standard error).
+    /// Linux: `write` on the log descriptor.
+    fn debug_log(&self, message: &str);
+
+    /// Facts about the host (page size, CPUs, vDSO, limits).
+    fn host_info(&self) -> HostInfo;
+}
+
+/// One entry of the ABI catalogue, for documentation and `picobox abi`.
+#[derive(Clone, Copy, Debug)]
+pub struct CallInfo {
+    /// Name of the [`Host`] method.
+    pub name: &'static str,
+    /// Group it belongs to.
+    pub group: &'static str,
+}
+
+macro_rules! catalogue {
+    ($($group:literal: [$($name:ident),* $(,)?])*) => {
+        /// Every call of [`Host`], by group, in declaration order.
+        pub const CALLS: &[CallInfo] = &[$($(CallInfo { name: stringify!($name), group: $group },)*)*];
+    };
+}
+
+catalogue! {
+    "memory": [vm_alloc, vm_free, vm_protect, vm_map_stream, vm_remap, vm_discard, vm_copy]
+    "threads": [thread_create, thread_exit, thread_yield, thread_set_tls, thread_get_tls,
+        thread_interrupt]
+    "synchronisation": [futex_wait, futex_wake, futex_requeue, streams_wait]
+    "streams": [stream_open, stream_read, stream_write, stream_seek, stream_attr, stream_attr_at,
+        stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,
+        stream_delete, stream_rename, stream_make_link, stream_set_times, stream_set_mode,
+        stream_access, stream_query, stream_set_flags, object_close]
+    "sockets": [socket_create, socket_bind, socket_listen, socket_accept, socket_connect,
+        socket_send, socket_recv, socket_shutdown]
+    "processes": [process_create, process_exit, handle_send, handle_receive]
+    "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]
+}
+
+/// Marker used in docs of calls a host has not implemented.
+pub const NOT_YET: Errno = Errno::ENOSYS;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_names_are_unique() {
+        for (i, a) in CALLS.iter().enumerate() {
+            assert!(CALLS[i + 1..].iter().all(|b| b.name != a.name), "{} twice", a.name);
+        }
+        assert!((40..=60).contains(&CALLS.len()), "{} calls", CALLS.len());
+    }
+}

@@ -1,0 +1,258 @@
+//! Argument and result types of the ABI calls. All are plain data, independent of any host.
+
+/// An object the host holds for the library OS: a file, directory, pipe, socket or terminal.
+/// The value is opaque to the library OS (on the Linux host it is a descriptor number).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord)]
+pub struct Handle(pub u32);
+
+/// A range of memory in the picoprocess given to the host by address, for the kernel to fill or
+/// drain. The host never dereferences it itself; a bad range yields `EFAULT`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct IoBuf {
+    /// First byte.
+    pub addr: usize,
+    /// Length in bytes.
+    pub len: usize,
+}
+
+impl IoBuf {
+    /// The range covering a slice owned by the caller.
+    pub fn of(bytes: &[u8]) -> IoBuf {
+        IoBuf { addr: bytes.as_ptr() as usize, len: bytes.len() }
+    }
+    /// The range covering a mutable slice owned by the caller.
+    pub fn of_mut(bytes: &mut [u8]) -> IoBuf {
+        IoBuf { addr: bytes.as_mut_ptr() as usize, len: bytes.len() }
+    }
+}
+
+/// Memory protection, as the `PROT_*` bits of Linux.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Prot(pub u32);
+
+impl Prot {
+    /// No access.
+    pub const NONE: Prot = Prot(0);
+    /// Readable.
+    pub const READ: Prot = Prot(1);
+    /// Writable.
+    pub const WRITE: Prot = Prot(2);
+    /// Executable.
+    pub const EXEC: Prot = Prot(4);
+    /// Readable and writable.
+    pub const READ_WRITE: Prot = Prot(3);
+
+    /// Whether every bit of `other` is set.
+    pub fn contains(self, other: Prot) -> bool {
+        self.0 & other.0 == other.0
+    }
+    /// Whether the protection is both writable and executable, which every host refuses.
+    pub fn is_write_exec(self) -> bool {
+        self.contains(Prot(Prot::WRITE.0 | Prot::EXEC.0))
+    }
+}
+
+impl core::ops::BitOr for Prot {
+    type Output = Prot;
+    fn bitor(self, rhs: Prot) -> Prot {
+        Prot(self.0 | rhs.0)
+    }
+}
+
+/// Where a mapping goes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Placement {
+    /// Wherever the host finds room (the address is a hint only when non-zero).
+    Anywhere(usize),
+    /// Exactly here, replacing what is mapped there (`MAP_FIXED`).
+    Replace(usize),
+    /// Exactly here, failing with `EEXIST` if anything is mapped there (`MAP_FIXED_NOREPLACE`).
+    NoReplace(usize),
+}
+
+/// How a stream is opened: the `O_*` bits of Linux that the host acts on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct OpenFlags(pub u32);
+
+#[allow(missing_docs)]
+impl OpenFlags {
+    pub const READ: OpenFlags = OpenFlags(0);
+    pub const WRITE: OpenFlags = OpenFlags(1);
+    pub const READ_WRITE: OpenFlags = OpenFlags(2);
+    pub const ACCESS_MASK: u32 = 3;
+    pub const CREATE: u32 = 0o100;
+    pub const EXCLUSIVE: u32 = 0o200;
+    pub const NO_CTTY: u32 = 0o400;
+    pub const TRUNCATE: u32 = 0o1000;
+    pub const APPEND: u32 = 0o2000;
+    pub const NONBLOCK: u32 = 0o4000;
+    pub const DSYNC: u32 = 0o10000;
+    pub const DIRECT: u32 = 0o40000;
+    pub const LARGEFILE: u32 = 0o100000;
+    pub const DIRECTORY: u32 = 0o200000;
+    pub const NOFOLLOW: u32 = 0o400000;
+    pub const NOATIME: u32 = 0o1000000;
+    pub const CLOEXEC: u32 = 0o2000000;
+    pub const SYNC: u32 = 0o4010000;
+    pub const PATH: u32 = 0o10000000;
+    pub const TMPFILE: u32 = 0o20200000;
+
+    /// Whether the stream may be written.
+    pub fn writable(self) -> bool {
+        matches!(self.0 & Self::ACCESS_MASK, 1 | 2)
+    }
+    /// Whether the stream may be read.
+    pub fn readable(self) -> bool {
+        matches!(self.0 & Self::ACCESS_MASK, 0 | 2)
+    }
+}
+
+/// A point in time or a duration, as Linux's `struct timespec`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, PartialOrd, Ord)]
+pub struct Timespec {
+    /// Seconds.
+    pub sec: i64,
+    /// Nanoseconds, `0..1_000_000_000`.
+    pub nsec: i64,
+}
+
+/// A clock the host can read.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Clock {
+    /// Wall-clock time (`CLOCK_REALTIME`).
+    Realtime,
+    /// Time since an arbitrary start, never going backwards (`CLOCK_MONOTONIC`).
+    Monotonic,
+    /// CPU time consumed by the whole picoprocess.
+    ProcessCpu,
+    /// CPU time consumed by the calling thread.
+    ThreadCpu,
+}
+
+/// The kind of object behind a stream or path.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FileKind {
+    /// A regular file.
+    Regular,
+    /// A directory.
+    Directory,
+    /// A symbolic link.
+    Symlink,
+    /// A character device (terminals, `/dev/null`).
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// A pipe or FIFO.
+    Fifo,
+    /// A socket.
+    Socket,
+}
+
+/// Attributes of a stream, the host's `stat` reduced to what the library OS reports.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FileAttr {
+    /// Kind of object.
+    pub kind: FileKind,
+    /// Permission bits (`0o7777`).
+    pub perm: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// Number of 512-byte blocks allocated.
+    pub blocks: u64,
+    /// Preferred I/O size.
+    pub block_size: u32,
+    /// Hard links.
+    pub nlink: u64,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Device the object lives on.
+    pub dev: u64,
+    /// Inode number on that device.
+    pub ino: u64,
+    /// Device number, for device files.
+    pub rdev: u64,
+    /// Last access.
+    pub atime: Timespec,
+    /// Last modification.
+    pub mtime: Timespec,
+    /// Last status change.
+    pub ctime: Timespec,
+}
+
+/// One entry of a directory.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct DirEntry {
+    /// Inode number.
+    pub ino: u64,
+    /// Kind, when the host knows it without a further call.
+    pub kind: Option<FileKind>,
+    /// Name, without a terminating NUL.
+    pub name: alloc::vec::Vec<u8>,
+}
+
+/// A change of file times: each field is left alone when `None`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct TimesChange {
+    /// New access time; `Some(None)` means "now".
+    pub atime: Option<Option<Timespec>>,
+    /// New modification time; `Some(None)` means "now".
+    pub mtime: Option<Option<Timespec>>,
+}
+
+/// Where a seek starts.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Whence {
+    /// From the start.
+    Start,
+    /// From the current position.
+    Current,
+    /// From the end.
+    End,
+}
+
+/// A question about a terminal or stream that Linux answers with `ioctl`. The set is closed:
+/// the ABI has no general device-control call.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StreamQuery {
+    /// The terminal attributes (`TCGETS`): 36 bytes of `struct termios`.
+    TerminalAttributes,
+    /// The terminal size (`TIOCGWINSZ`): 8 bytes of `struct winsize`.
+    WindowSize,
+    /// How many bytes a read would return at once (`FIONREAD`): a 4-byte count.
+    BytesAvailable,
+}
+
+/// Readiness a caller waits for or was told about, as `poll` events.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PollEntry {
+    /// The stream.
+    pub handle: Handle,
+    /// Events wanted (`POLLIN` = 1, `POLLOUT` = 4).
+    pub events: u16,
+    /// Events that happened, filled by the host.
+    pub revents: u16,
+}
+
+/// Facts about the host that the library OS needs at start.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct HostInfo {
+    /// Page size in bytes.
+    pub page_size: usize,
+    /// CPUs this picoprocess may run on.
+    pub cpus: u32,
+    /// Total memory the box may use, in bytes.
+    pub memory_limit: u64,
+    /// Hardware capability bits to report in `AT_HWCAP`.
+    pub hwcap: u64,
+    /// Further capability bits for `AT_HWCAP2`.
+    pub hwcap2: u64,
+    /// Address of a vDSO image the program may use, if the host offers one.
+    pub vdso: Option<usize>,
+    /// Minimum signal stack size the hardware needs (`AT_MINSIGSTKSZ`).
+    pub min_signal_stack: usize,
+    /// Address of the host's syscall gate, given to the program in the auxiliary vector so
+    /// that tests can show that calling it directly grants nothing.
+    pub gate: usize,
+}
