@@ -1,0 +1,1 @@
+//! The picobox monitor (placeholder while the runtime builds).

@@ -1,0 +1,129 @@
+//! The syscall gate: the runtime's only `syscall` instruction, and the seccomp filter that
+//! lets system calls through only when they are made there.
+//!
+//! The filter the runtime installs is a short prefix followed by the monitor's allowlist:
+//!
+//! ```text
+//! arch != x86-64                          → kill the process
+//! instruction pointer != gate return      → SECCOMP_RET_TRAP (SIGSYS: the library OS emulates it)
+//! otherwise                               → the monitor's argument-checked allowlist
+//!                                           (allow, or kill the process)
+//! ```
+//!
+//! Anything in the picoprocess can jump to the gate, so the allowlist, not the gate, is the
+//! boundary: a call made at the gate has exactly the authority the allowlist grants.
+#![allow(unsafe_code)]
+
+use core::arch::global_asm;
+
+global_asm!(
+    ".pushsection .text.picobox_gate,\"ax\",@progbits",
+    ".p2align 6",
+    ".globl picobox_gate",
+    "picobox_gate:",
+    "    mov rax, rdi",
+    "    mov rdi, rsi",
+    "    mov rsi, rdx",
+    "    mov rdx, rcx",
+    "    mov r10, r8",
+    "    mov r8, r9",
+    "    mov r9, [rsp + 8]",
+    ".globl picobox_gate_syscall",
+    "picobox_gate_syscall:",
+    "    syscall",
+    ".globl picobox_gate_return",
+    "picobox_gate_return:",
+    "    ret",
+    // Signal restorer: rt_sigreturn through the same instruction.
+    ".globl picobox_sigreturn",
+    "picobox_sigreturn:",
+    "    mov eax, 15",
+    "    jmp picobox_gate_syscall",
+    ".popsection",
+);
+
+unsafe extern "C" {
+    fn picobox_gate(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> u64;
+    static picobox_gate_return: u8;
+    static picobox_sigreturn: u8;
+}
+
+/// Makes system call `nr` through the gate; returns the raw kernel result (`-errno` on error).
+#[inline]
+pub fn syscall(nr: u64, a: [u64; 6]) -> u64 {
+    // SAFETY: the gate is a plain `syscall` with the Linux register convention. System calls
+    // that change memory or control flow are made only by the PAL functions that wrap them,
+    // each of which states what it changes.
+    unsafe { picobox_gate(nr, a[0], a[1], a[2], a[3], a[4], a[5]) }
+}
+
+/// Address of the gate's entry (what `AT_PICOBOX_GATE` tells the program).
+pub fn entry_address() -> usize {
+    picobox_gate as *const () as usize
+}
+
+/// Address just after the gate's `syscall` instruction: what seccomp sees as the instruction
+/// pointer of a call made there.
+pub fn return_address() -> u64 {
+    &raw const picobox_gate_return as u64
+}
+
+/// Address of the signal restorer.
+pub fn sigreturn_address() -> u64 {
+    &raw const picobox_sigreturn as u64
+}
+
+/// Closes descriptors `first..=last`.
+pub fn close_range(first: u32, last: u32) {
+    const SYS_CLOSE_RANGE: u64 = 436;
+    syscall(SYS_CLOSE_RANGE, [u64::from(first), u64::from(last), 0, 0, 0, 0]);
+}
+
+// Classic BPF opcodes used by the prefix.
+const BPF_LD_W_ABS: u16 = 0x20;
+const BPF_JMP_JEQ_K: u16 = 0x15;
+const BPF_RET_K: u16 = 0x06;
+const SECCOMP_RET_KILL_PROCESS: u32 = 0x8000_0000;
+const SECCOMP_RET_TRAP: u32 = 0x0003_0000;
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+const OFFSET_ARCH: u32 = 4;
+const OFFSET_IP_LOW: u32 = 8;
+const OFFSET_IP_HIGH: u32 = 12;
+
+fn insn(code: u16, jt: u8, jf: u8, k: u32) -> u64 {
+    u64::from(code) | (u64::from(jt) << 16) | (u64::from(jf) << 24) | (u64::from(k) << 32)
+}
+
+/// Installs the filter: the gate prefix, then `allowlist` (the monitor's compiled rules, one
+/// `struct sock_filter` per `u64`). Also sets `no_new_privs`, which seccomp requires.
+pub fn install_filter(allowlist: &[u64]) -> Result<(), picobox_abi::Errno> {
+    if allowlist.is_empty() {
+        return Err(picobox_abi::Errno::EINVAL);
+    }
+    let ip = return_address();
+    let mut prog: alloc::vec::Vec<u64> = alloc::vec![
+        insn(BPF_LD_W_ABS, 0, 0, OFFSET_ARCH),
+        insn(BPF_JMP_JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
+        insn(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),
+        insn(BPF_LD_W_ABS, 0, 0, OFFSET_IP_LOW),
+        insn(BPF_JMP_JEQ_K, 1, 0, (ip & 0xffff_ffff) as u32),
+        insn(BPF_RET_K, 0, 0, SECCOMP_RET_TRAP),
+        insn(BPF_LD_W_ABS, 0, 0, OFFSET_IP_HIGH),
+        insn(BPF_JMP_JEQ_K, 1, 0, (ip >> 32) as u32),
+        insn(BPF_RET_K, 0, 0, SECCOMP_RET_TRAP),
+    ];
+    prog.extend_from_slice(allowlist);
+    let len = u16::try_from(prog.len()).map_err(|_| picobox_abi::Errno::E2BIG)?;
+    // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
+    let fprog: [u64; 2] = [u64::from(len), prog.as_ptr() as u64];
+    const SYS_PRCTL: u64 = 157;
+    const PR_SET_NO_NEW_PRIVS: u64 = 38;
+    const SYS_SECCOMP: u64 = 317;
+    const SECCOMP_SET_MODE_FILTER: u64 = 1;
+    picobox_abi::Errno::from_raw_return(syscall(SYS_PRCTL, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0]))?;
+    picobox_abi::Errno::from_raw_return(syscall(
+        SYS_SECCOMP,
+        [SECCOMP_SET_MODE_FILTER, 0, fprog.as_ptr() as u64, 0, 0, 0],
+    ))?;
+    Ok(())
+}

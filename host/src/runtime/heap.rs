@@ -1,0 +1,31 @@
+//! The runtime's memory allocator: a linked-list heap over one large reservation. Untouched
+//! pages cost nothing, so the reservation is generous.
+
+use linked_list_allocator::LockedHeap;
+
+/// Address space reserved for the library OS's heap.
+const HEAP_RESERVATION: usize = 1 << 30;
+
+#[global_allocator]
+static HEAP: LockedHeap = LockedHeap::empty();
+
+/// Reserves the heap. Called once, first thing after relocation.
+pub fn init() {
+    const PROT_RW: u64 = 3;
+    const MAP_PRIVATE_ANON_NORESERVE: u64 = 0x02 | 0x20 | 0x4000;
+    let addr = crate::gate::syscall(9, [0, HEAP_RESERVATION as u64, PROT_RW, MAP_PRIVATE_ANON_NORESERVE, u64::MAX, 0]);
+    if addr > u64::MAX - 4096 {
+        crate::gate::syscall(231, [EXIT_NO_HEAP, 0, 0, 0, 0, 0]);
+    }
+    init_at(addr as usize);
+}
+
+/// Exit status if even the heap cannot be reserved.
+const EXIT_NO_HEAP: u64 = 125;
+
+#[allow(unsafe_code)]
+fn init_at(addr: usize) {
+    // SAFETY: `addr` is the start of a fresh private mapping of HEAP_RESERVATION bytes that
+    // nothing else refers to, and init runs once, before any allocation.
+    unsafe { HEAP.lock().init(addr as *mut u8, HEAP_RESERVATION) };
+}

@@ -1,0 +1,540 @@
+//! The PAL: the Linux implementation of the host ABI, inside the picoprocess.
+//!
+//! Each call is a handful of raw system calls made through the [`gate`]; the seccomp allowlist
+//! (`host/src/policy/seccomp.rs`) admits exactly these, and Landlock confines the paths. Paths
+//! given to stream calls are resolved with `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`
+//! beneath a mount's root handle: they can neither climb out of it nor follow a link.
+
+use crate::gate;
+use crate::start::Auxv;
+use alloc::vec::Vec;
+use picobox_abi::*;
+use spin::Once;
+
+/// The one host instance.
+pub static HOST: LinuxHost = LinuxHost;
+static INFO: Once<HostInfo> = Once::new();
+
+/// The Linux host. Stateless: all state lives in the kernel (descriptors, mappings).
+pub struct LinuxHost;
+
+mod nr {
+    pub const READ: u64 = 0;
+    pub const WRITE: u64 = 1;
+    pub const CLOSE: u64 = 3;
+    pub const FSTAT: u64 = 5;
+    pub const LSEEK: u64 = 8;
+    pub const MMAP: u64 = 9;
+    pub const MPROTECT: u64 = 10;
+    pub const MUNMAP: u64 = 11;
+    pub const IOCTL: u64 = 16;
+    pub const PREAD64: u64 = 17;
+    pub const PWRITE64: u64 = 18;
+    pub const SCHED_YIELD: u64 = 24;
+    pub const MREMAP: u64 = 25;
+    pub const MADVISE: u64 = 28;
+    pub const FCNTL: u64 = 72;
+    pub const FSYNC: u64 = 74;
+    pub const FDATASYNC: u64 = 75;
+    pub const FTRUNCATE: u64 = 77;
+    pub const ARCH_PRCTL: u64 = 158;
+    pub const FUTEX: u64 = 202;
+    pub const SCHED_GETAFFINITY: u64 = 204;
+    pub const GETDENTS64: u64 = 217;
+    pub const CLOCK_GETTIME: u64 = 228;
+    pub const CLOCK_NANOSLEEP: u64 = 230;
+    pub const EXIT_GROUP: u64 = 231;
+    pub const MKDIRAT: u64 = 258;
+    pub const NEWFSTATAT: u64 = 262;
+    pub const UNLINKAT: u64 = 263;
+    pub const SYMLINKAT: u64 = 266;
+    pub const READLINKAT: u64 = 267;
+    pub const PPOLL: u64 = 271;
+    pub const UTIMENSAT: u64 = 280;
+    pub const RENAMEAT2: u64 = 316;
+    pub const GETRANDOM: u64 = 318;
+    pub const OPENAT2: u64 = 437;
+    pub const FACCESSAT2: u64 = 439;
+    pub const FCHMODAT2: u64 = 452;
+}
+
+const O_PATH: u64 = 0o10000000;
+const O_DIRECTORY: u64 = 0o200000;
+const O_CLOEXEC: u64 = 0o2000000;
+const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const AT_REMOVEDIR: u64 = 0x200;
+const AT_EMPTY_PATH: u64 = 0x1000;
+const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+const RESOLVE_BENEATH: u64 = 0x08;
+
+fn sys(n: u64, a: [u64; 6]) -> Result<u64> {
+    Errno::from_raw_return(gate::syscall(n, a))
+}
+
+fn fd(h: Handle) -> u64 {
+    u64::from(h.0)
+}
+
+fn handle_of(v: u64) -> Result<Handle> {
+    u32::try_from(v).map(Handle).map_err(|_| Errno::EBADF)
+}
+
+/// Sets up the host: remembers what the runtime's auxiliary vector said.
+pub fn init(aux: Auxv) -> &'static LinuxHost {
+    let mut mask = [0u64; 16];
+    let cpus = match sys(nr::SCHED_GETAFFINITY, [0, 128, mask.as_mut_ptr() as u64, 0, 0, 0]) {
+        Ok(_) => mask.iter().map(|w| w.count_ones()).sum::<u32>().max(1),
+        Err(_) => 1,
+    };
+    INFO.call_once(|| HostInfo {
+        page_size: 4096,
+        cpus,
+        memory_limit: 1 << 34,
+        hwcap: aux.hwcap,
+        hwcap2: aux.hwcap2,
+        vdso: aux.vdso,
+        min_signal_stack: aux.min_signal_stack.max(2048),
+        gate: gate::entry_address(),
+    });
+    &HOST
+}
+
+/// A NUL-terminated copy of a relative path; `"."` for the root itself.
+fn c_path(path: &[u8]) -> Result<Vec<u8>> {
+    if path.contains(&0) || path.first() == Some(&b'/') {
+        return Err(Errno::EINVAL);
+    }
+    let mut v = Vec::with_capacity(path.len() + 2);
+    v.extend_from_slice(if path.is_empty() { b"." } else { path });
+    v.push(0);
+    Ok(v)
+}
+
+/// A descriptor closed on drop.
+struct Fd(u64);
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        let _ = sys(nr::CLOSE, [self.0, 0, 0, 0, 0, 0]);
+    }
+}
+
+fn open_beneath(dir: Handle, path: &[u8], flags: u64, mode: u64) -> Result<u64> {
+    let p = c_path(path)?;
+    // struct open_how { u64 flags; u64 mode; u64 resolve; }
+    let how: [u64; 3] = [flags | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS];
+    sys(nr::OPENAT2, [fd(dir), p.as_ptr() as u64, how.as_ptr() as u64, 24, 0, 0])
+}
+
+/// Opens the parent directory of `path` beneath `dir` and returns it with the last component.
+fn open_parent(dir: Handle, path: &[u8]) -> Result<(Fd, Vec<u8>)> {
+    if path.is_empty() {
+        return Err(Errno::EBUSY);
+    }
+    let (parent, name) = match path.iter().rposition(|b| *b == b'/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => (&b""[..], path),
+    };
+    if name.is_empty() || name == b"." || name == b".." || name.contains(&0) {
+        return Err(Errno::EINVAL);
+    }
+    let pfd = Fd(open_beneath(dir, parent, O_PATH | O_DIRECTORY, 0)?);
+    let mut n = name.to_vec();
+    n.push(0);
+    Ok((pfd, n))
+}
+
+fn decode_stat(st: &[u64; 18]) -> FileAttr {
+    let mode = (st[3] & 0xffff_ffff) as u32;
+    let kind = match mode & 0o170000 {
+        0o040000 => FileKind::Directory,
+        0o120000 => FileKind::Symlink,
+        0o020000 => FileKind::CharDevice,
+        0o060000 => FileKind::BlockDevice,
+        0o010000 => FileKind::Fifo,
+        0o140000 => FileKind::Socket,
+        _ => FileKind::Regular,
+    };
+    let ts = |i: usize| Timespec { sec: st[i] as i64, nsec: st[i + 1] as i64 };
+    FileAttr {
+        kind,
+        perm: mode & 0o7777,
+        size: st[6],
+        blocks: st[8],
+        block_size: u32::try_from(st[7]).unwrap_or(4096),
+        nlink: st[2],
+        uid: (st[3] >> 32) as u32,
+        gid: (st[4] & 0xffff_ffff) as u32,
+        dev: st[0],
+        ino: st[1],
+        rdev: st[5],
+        atime: ts(9),
+        mtime: ts(11),
+        ctime: ts(13),
+    }
+}
+
+fn place_args(place: Placement) -> (u64, u64) {
+    const MAP_FIXED: u64 = 0x10;
+    const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+    match place {
+        Placement::Anywhere(hint) => (hint as u64, 0),
+        Placement::Replace(a) => (a as u64, MAP_FIXED),
+        Placement::NoReplace(a) => (a as u64, MAP_FIXED_NOREPLACE),
+    }
+}
+
+fn refuse_write_exec(prot: Prot) -> Result<()> {
+    if prot.is_write_exec() { Err(Errno::EACCES) } else { Ok(()) }
+}
+
+fn clock_id(c: Clock) -> u64 {
+    match c {
+        Clock::Realtime => 0,
+        Clock::Monotonic => 1,
+        Clock::ProcessCpu => 2,
+        Clock::ThreadCpu => 3,
+    }
+}
+
+impl Host for LinuxHost {
+    fn vm_alloc(&self, place: Placement, len: usize, prot: Prot) -> Result<usize> {
+        refuse_write_exec(prot)?;
+        let (addr, fixed) = place_args(place);
+        let flags = 0x02 | 0x20 | fixed; // MAP_PRIVATE | MAP_ANONYMOUS
+        let got = sys(nr::MMAP, [addr, len as u64, u64::from(prot.0), flags, u64::MAX, 0])?;
+        Ok(got as usize)
+    }
+
+    fn vm_free(&self, addr: usize, len: usize) -> Result<()> {
+        sys(nr::MUNMAP, [addr as u64, len as u64, 0, 0, 0, 0]).map(|_| ())
+    }
+
+    fn vm_protect(&self, addr: usize, len: usize, prot: Prot) -> Result<()> {
+        refuse_write_exec(prot)?;
+        sys(nr::MPROTECT, [addr as u64, len as u64, u64::from(prot.0), 0, 0, 0]).map(|_| ())
+    }
+
+    fn vm_map_stream(&self, h: Handle, offset: u64, place: Placement, len: usize, prot: Prot) -> Result<usize> {
+        refuse_write_exec(prot)?;
+        let (addr, fixed) = place_args(place);
+        let got = sys(nr::MMAP, [addr, len as u64, u64::from(prot.0), 0x02 | fixed, fd(h), offset])?;
+        Ok(got as usize)
+    }
+
+    fn vm_remap(&self, addr: usize, old_len: usize, new_len: usize, may_move: bool) -> Result<usize> {
+        let got = sys(nr::MREMAP, [addr as u64, old_len as u64, new_len as u64, u64::from(may_move), 0, 0])?;
+        Ok(got as usize)
+    }
+
+    fn vm_discard(&self, addr: usize, len: usize) -> Result<()> {
+        sys(nr::MADVISE, [addr as u64, len as u64, 4, 0, 0, 0]).map(|_| ())
+    }
+
+    fn vm_copy(&self, dst: usize, src: usize, len: usize) -> Result<()> {
+        crate::signals::copy_checked(dst, src, len)
+    }
+
+    fn thread_create(&self, _entry: usize, _arg: usize, _stack: usize, _tls: usize) -> Result<u32> {
+        Err(Errno::ENOSYS)
+    }
+
+    fn thread_exit(&self, _clear_tid: Option<usize>) -> ! {
+        self.process_exit(0)
+    }
+
+    fn thread_yield(&self) {
+        let _ = sys(nr::SCHED_YIELD, [0; 6]);
+    }
+
+    fn thread_set_tls(&self, base: usize) -> Result<()> {
+        sys(nr::ARCH_PRCTL, [0x1002, base as u64, 0, 0, 0, 0]).map(|_| ())
+    }
+
+    fn thread_get_tls(&self) -> usize {
+        let mut v: u64 = 0;
+        let _ = sys(nr::ARCH_PRCTL, [0x1003, &raw mut v as u64, 0, 0, 0, 0]);
+        v as usize
+    }
+
+    fn thread_interrupt(&self, _tid: u32) -> Result<()> {
+        Err(Errno::ENOSYS)
+    }
+
+    fn futex_wait(&self, addr: usize, expected: u32, timeout: Option<Timespec>) -> Result<()> {
+        const FUTEX_WAIT_PRIVATE: u64 = 128;
+        let ts = timeout.map(|t| [t.sec as u64, t.nsec as u64]);
+        let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as u64);
+        sys(nr::FUTEX, [addr as u64, FUTEX_WAIT_PRIVATE, u64::from(expected), tsp, 0, 0]).map(|_| ())
+    }
+
+    fn futex_wake(&self, addr: usize, count: u32) -> Result<u32> {
+        const FUTEX_WAKE_PRIVATE: u64 = 129;
+        let n = sys(nr::FUTEX, [addr as u64, FUTEX_WAKE_PRIVATE, u64::from(count), 0, 0, 0])?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    fn futex_requeue(&self, _a: usize, _e: u32, _w: u32, _t: usize, _r: u32) -> Result<u32> {
+        Err(Errno::ENOSYS)
+    }
+
+    fn streams_wait(&self, entries: &mut [PollEntry], timeout: Option<Timespec>) -> Result<usize> {
+        // struct pollfd { int fd; short events; short revents; }
+        let mut fds: Vec<u64> = entries
+            .iter()
+            .map(|e| u64::from(e.handle.0) | (u64::from(e.events) << 32))
+            .collect();
+        let ts = timeout.map(|t| [t.sec as u64, t.nsec as u64]);
+        let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as u64);
+        let n = sys(nr::PPOLL, [fds.as_mut_ptr() as u64, fds.len() as u64, tsp, 0, 8, 0])?;
+        for (e, raw) in entries.iter_mut().zip(&fds) {
+            e.revents = (raw >> 48) as u16;
+        }
+        Ok(n as usize)
+    }
+
+    fn stream_open(&self, dir: Handle, path: &[u8], flags: OpenFlags, mode: u32) -> Result<Handle> {
+        let creates = flags.0 & (OpenFlags::CREATE | OpenFlags::TMPFILE) != 0;
+        let mode = if creates { u64::from(mode & 0o7777) } else { 0 };
+        handle_of(open_beneath(dir, path, u64::from(flags.0 & !OpenFlags::CLOEXEC), mode)?)
+    }
+
+    fn stream_read(&self, h: Handle, buf: IoBuf, offset: Option<u64>) -> Result<usize> {
+        let n = match offset {
+            None => sys(nr::READ, [fd(h), buf.addr as u64, buf.len as u64, 0, 0, 0])?,
+            Some(o) => sys(nr::PREAD64, [fd(h), buf.addr as u64, buf.len as u64, o, 0, 0])?,
+        };
+        Ok(n as usize)
+    }
+
+    fn stream_write(&self, h: Handle, buf: IoBuf, offset: Option<u64>) -> Result<usize> {
+        let n = match offset {
+            None => sys(nr::WRITE, [fd(h), buf.addr as u64, buf.len as u64, 0, 0, 0])?,
+            Some(o) => sys(nr::PWRITE64, [fd(h), buf.addr as u64, buf.len as u64, o, 0, 0])?,
+        };
+        Ok(n as usize)
+    }
+
+    fn stream_seek(&self, h: Handle, offset: i64, whence: Whence) -> Result<u64> {
+        let w = match whence {
+            Whence::Start => 0,
+            Whence::Current => 1,
+            Whence::End => 2,
+        };
+        sys(nr::LSEEK, [fd(h), offset as u64, w, 0, 0, 0])
+    }
+
+    fn stream_attr(&self, h: Handle) -> Result<FileAttr> {
+        let mut st = [0u64; 18];
+        sys(nr::FSTAT, [fd(h), st.as_mut_ptr() as u64, 0, 0, 0, 0])?;
+        Ok(decode_stat(&st))
+    }
+
+    fn stream_attr_at(&self, dir: Handle, path: &[u8], follow: bool) -> Result<FileAttr> {
+        let mut st = [0u64; 18];
+        if follow || path.is_empty() {
+            let f = Fd(open_beneath(dir, path, O_PATH, 0)?);
+            sys(nr::FSTAT, [f.0, st.as_mut_ptr() as u64, 0, 0, 0, 0])?;
+        } else {
+            let (pfd, name) = open_parent(dir, path)?;
+            sys(nr::NEWFSTATAT, [pfd.0, name.as_ptr() as u64, st.as_mut_ptr() as u64, AT_SYMLINK_NOFOLLOW, 0, 0])?;
+        }
+        Ok(decode_stat(&st))
+    }
+
+    fn stream_set_length(&self, h: Handle, len: u64) -> Result<()> {
+        sys(nr::FTRUNCATE, [fd(h), len, 0, 0, 0, 0]).map(|_| ())
+    }
+
+    fn stream_flush(&self, h: Handle, data_only: bool) -> Result<()> {
+        let n = if data_only { nr::FDATASYNC } else { nr::FSYNC };
+        sys(n, [fd(h), 0, 0, 0, 0, 0]).map(|_| ())
+    }
+
+    fn stream_read_dir(&self, h: Handle, out: &mut Vec<DirEntry>, _max: usize) -> Result<usize> {
+        let mut buf = alloc::vec![0u8; 32 * 1024];
+        let n = sys(nr::GETDENTS64, [fd(h), buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0])? as usize;
+        let mut at = 0;
+        let before = out.len();
+        while at + 19 <= n {
+            let ino = u64::from_le_bytes(buf[at..at + 8].try_into().map_err(|_| Errno::EIO)?);
+            let reclen = usize::from(u16::from_le_bytes([buf[at + 16], buf[at + 17]]));
+            if reclen < 20 || at + reclen > n {
+                return Err(Errno::EIO);
+            }
+            let kind = match buf[at + 18] {
+                1 => Some(FileKind::Fifo),
+                2 => Some(FileKind::CharDevice),
+                4 => Some(FileKind::Directory),
+                6 => Some(FileKind::BlockDevice),
+                8 => Some(FileKind::Regular),
+                10 => Some(FileKind::Symlink),
+                12 => Some(FileKind::Socket),
+                _ => None,
+            };
+            let name_area = &buf[at + 19..at + reclen];
+            let len = name_area.iter().position(|b| *b == 0).unwrap_or(name_area.len());
+            out.push(DirEntry { ino, kind, name: name_area[..len].to_vec() });
+            at += reclen;
+        }
+        Ok(out.len() - before)
+    }
+
+    fn stream_read_link(&self, dir: Handle, path: &[u8], buf: &mut [u8]) -> Result<usize> {
+        let (pfd, name) = open_parent(dir, path)?;
+        let n = sys(nr::READLINKAT, [pfd.0, name.as_ptr() as u64, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0])?;
+        Ok(n as usize)
+    }
+
+    fn stream_make_dir(&self, dir: Handle, path: &[u8], mode: u32) -> Result<()> {
+        let (pfd, name) = open_parent(dir, path)?;
+        sys(nr::MKDIRAT, [pfd.0, name.as_ptr() as u64, u64::from(mode & 0o7777), 0, 0, 0]).map(|_| ())
+    }
+
+    fn stream_delete(&self, dir: Handle, path: &[u8], is_dir: bool) -> Result<()> {
+        let (pfd, name) = open_parent(dir, path)?;
+        let flags = if is_dir { AT_REMOVEDIR } else { 0 };
+        sys(nr::UNLINKAT, [pfd.0, name.as_ptr() as u64, flags, 0, 0, 0]).map(|_| ())
+    }
+
+    fn stream_rename(&self, from_dir: Handle, from: &[u8], to_dir: Handle, to: &[u8], flags: u32) -> Result<()> {
+        let (ffd, fname) = open_parent(from_dir, from)?;
+        let (tfd, tname) = open_parent(to_dir, to)?;
+        sys(nr::RENAMEAT2, [ffd.0, fname.as_ptr() as u64, tfd.0, tname.as_ptr() as u64, u64::from(flags), 0])
+            .map(|_| ())
+    }
+
+    fn stream_make_link(&self, dir: Handle, path: &[u8], target: &[u8]) -> Result<()> {
+        let (pfd, name) = open_parent(dir, path)?;
+        let mut t = target.to_vec();
+        t.push(0);
+        sys(nr::SYMLINKAT, [t.as_ptr() as u64, pfd.0, name.as_ptr() as u64, 0, 0, 0]).map(|_| ())
+    }
+
+    fn stream_set_times(&self, h: Handle, change: TimesChange) -> Result<()> {
+        const UTIME_NOW: u64 = (1 << 30) - 1;
+        const UTIME_OMIT: u64 = (1 << 30) - 2;
+        let enc = |c: Option<Option<Timespec>>| match c {
+            None => [0, UTIME_OMIT],
+            Some(None) => [0, UTIME_NOW],
+            Some(Some(t)) => [t.sec as u64, t.nsec as u64],
+        };
+        let times: [[u64; 2]; 2] = [enc(change.atime), enc(change.mtime)];
+        sys(nr::UTIMENSAT, [fd(h), b"\0".as_ptr() as u64, times.as_ptr() as u64, AT_EMPTY_PATH, 0, 0]).map(|_| ())
+    }
+
+    fn stream_set_mode(&self, h: Handle, mode: u32) -> Result<()> {
+        sys(nr::FCHMODAT2, [fd(h), b"\0".as_ptr() as u64, u64::from(mode & 0o7777), AT_EMPTY_PATH, 0, 0])
+            .map(|_| ())
+    }
+
+    fn stream_access(&self, dir: Handle, path: &[u8], mode: u32) -> Result<()> {
+        let f = Fd(open_beneath(dir, path, O_PATH, 0)?);
+        sys(nr::FACCESSAT2, [f.0, b"\0".as_ptr() as u64, u64::from(mode), AT_EMPTY_PATH, 0, 0]).map(|_| ())
+    }
+
+    fn stream_query(&self, h: Handle, query: StreamQuery, out: &mut [u8]) -> Result<usize> {
+        let (request, len) = match query {
+            StreamQuery::TerminalAttributes => (0x5401, 36),
+            StreamQuery::WindowSize => (0x5413, 8),
+            StreamQuery::BytesAvailable => (0x541b, 4),
+        };
+        if out.len() < len {
+            return Err(Errno::EINVAL);
+        }
+        sys(nr::IOCTL, [fd(h), request, out.as_mut_ptr() as u64, 0, 0, 0])?;
+        Ok(len)
+    }
+
+    fn stream_set_flags(&self, h: Handle, nonblocking: bool, append: bool) -> Result<()> {
+        const F_SETFL: u64 = 4;
+        let mut flags = 0;
+        if nonblocking {
+            flags |= u64::from(OpenFlags::NONBLOCK);
+        }
+        if append {
+            flags |= u64::from(OpenFlags::APPEND);
+        }
+        sys(nr::FCNTL, [fd(h), F_SETFL, flags, 0, 0, 0]).map(|_| ())
+    }
+
+    fn object_close(&self, h: Handle) -> Result<()> {
+        sys(nr::CLOSE, [fd(h), 0, 0, 0, 0, 0]).map(|_| ())
+    }
+
+    fn socket_create(&self, _d: u32, _k: u32, _p: u32) -> Result<Handle> {
+        Err(Errno::ENOSYS)
+    }
+    fn socket_bind(&self, _h: Handle, _a: &[u8]) -> Result<()> {
+        Err(Errno::ENOSYS)
+    }
+    fn socket_listen(&self, _h: Handle, _b: u32) -> Result<()> {
+        Err(Errno::ENOSYS)
+    }
+    fn socket_accept(&self, _h: Handle, _p: &mut [u8]) -> Result<(Handle, usize)> {
+        Err(Errno::ENOSYS)
+    }
+    fn socket_connect(&self, _h: Handle, _a: &[u8]) -> Result<()> {
+        Err(Errno::ENOSYS)
+    }
+    fn socket_send(&self, _h: Handle, _b: IoBuf, _a: Option<&[u8]>, _f: u32) -> Result<usize> {
+        Err(Errno::ENOSYS)
+    }
+    fn socket_recv(&self, _h: Handle, _b: IoBuf, _f: &mut [u8], _fl: u32) -> Result<(usize, usize)> {
+        Err(Errno::ENOSYS)
+    }
+    fn socket_shutdown(&self, _h: Handle, _how: u32) -> Result<()> {
+        Err(Errno::ENOSYS)
+    }
+
+    fn process_create(&self, _init: &[u8]) -> Result<Handle> {
+        Err(Errno::ENOSYS)
+    }
+
+    fn process_exit(&self, code: u8) -> ! {
+        loop {
+            gate::syscall(nr::EXIT_GROUP, [u64::from(code), 0, 0, 0, 0, 0]);
+        }
+    }
+
+    fn handle_send(&self, _c: Handle, _h: Handle) -> Result<()> {
+        Err(Errno::ENOSYS)
+    }
+
+    fn handle_receive(&self, _c: Handle) -> Result<Handle> {
+        Err(Errno::ENOSYS)
+    }
+
+    fn time_query(&self, clock: Clock) -> Result<Timespec> {
+        let mut ts = [0u64; 2];
+        sys(nr::CLOCK_GETTIME, [clock_id(clock), ts.as_mut_ptr() as u64, 0, 0, 0, 0])?;
+        Ok(Timespec { sec: ts[0] as i64, nsec: ts[1] as i64 })
+    }
+
+    fn time_sleep(&self, clock: Clock, duration: Timespec, absolute: bool) -> Result<()> {
+        let ts = [duration.sec as u64, duration.nsec as u64];
+        let flags = u64::from(absolute);
+        sys(nr::CLOCK_NANOSLEEP, [clock_id(clock), flags, ts.as_ptr() as u64, 0, 0, 0]).map(|_| ())
+    }
+
+    fn random_read(&self, buf: &mut [u8]) -> Result<()> {
+        let mut done = 0;
+        while done < buf.len() {
+            let rest = &mut buf[done..];
+            done += sys(nr::GETRANDOM, [rest.as_mut_ptr() as u64, rest.len() as u64, 0, 0, 0, 0])? as usize;
+        }
+        Ok(())
+    }
+
+    fn debug_log(&self, message: &str) {
+        let mut line = Vec::with_capacity(message.len() + 1);
+        line.extend_from_slice(message.as_bytes());
+        line.push(b'\n');
+        let _ = sys(nr::WRITE, [2, line.as_ptr() as u64, line.len() as u64, 0, 0, 0]);
+    }
+
+    fn host_info(&self) -> HostInfo {
+        *INFO.get().expect("host_info before init")
+    }
+}

@@ -1,0 +1,131 @@
+//! Process entry: `_start`, self-relocation, the auxiliary vector, and the jump into the program.
+#![allow(unsafe_code)]
+
+use core::arch::global_asm;
+
+global_asm!(
+    ".globl _start",
+    "_start:",
+    "    xor ebp, ebp",
+    "    mov rdi, rsp",
+    "    and rsp, -16",
+    "    call {entry}",
+    "    ud2",
+    entry = sym runtime_entry,
+);
+
+/// What the runtime needs from its own auxiliary vector.
+#[derive(Clone, Copy, Default)]
+pub struct Auxv {
+    /// `AT_SYSINFO_EHDR`: the vDSO.
+    pub vdso: Option<usize>,
+    /// `AT_HWCAP`.
+    pub hwcap: u64,
+    /// `AT_HWCAP2`.
+    pub hwcap2: u64,
+    /// `AT_MINSIGSTKSZ`.
+    pub min_signal_stack: usize,
+}
+
+const DT_NULL: u64 = 0;
+const DT_RELA: u64 = 7;
+const DT_RELASZ: u64 = 8;
+const R_X86_64_RELATIVE: u64 = 8;
+
+/// Applies this executable's `R_X86_64_RELATIVE` relocations. Must run before anything reads a
+/// pointer from static data; it uses only stack values and position-independent addresses.
+///
+/// # Safety
+/// Call once, first, from `_start`.
+unsafe fn relocate() {
+    // Both symbols are defined by the linker for a static-pie executable. Their addresses are
+    // taken RIP-relative in assembly: a Rust reference would go through the GOT, which is
+    // itself not relocated yet.
+    let (base, dyn_addr): (u64, u64);
+    // SAFETY: two `lea` instructions; no memory is accessed.
+    unsafe {
+        core::arch::asm!(
+            "lea {b}, [rip + __ehdr_start]",
+            "lea {d}, [rip + _DYNAMIC]",
+            b = out(reg) base,
+            d = out(reg) dyn_addr,
+            options(nomem, nostack, pure),
+        );
+    }
+    let mut dyn_ptr = dyn_addr as *const u64;
+    let (mut rela, mut relasz) = (0u64, 0u64);
+    loop {
+        // SAFETY: the dynamic section is an array of (tag, value) pairs ending with DT_NULL.
+        let (tag, val) = unsafe { (dyn_ptr.read(), dyn_ptr.add(1).read()) };
+        match tag {
+            DT_NULL => break,
+            DT_RELA => rela = val,
+            DT_RELASZ => relasz = val,
+            _ => {}
+        }
+        // SAFETY: not past DT_NULL, so the next pair exists.
+        dyn_ptr = unsafe { dyn_ptr.add(2) };
+    }
+    let mut at = base + rela;
+    let end = at + relasz;
+    while at < end {
+        let r = at as *const u64;
+        // SAFETY: `[at, end)` is the RELA table the linker emitted, 24 bytes per entry.
+        let (offset, info, addend) = unsafe { (r.read(), r.add(1).read(), r.add(2).read()) };
+        if info & 0xffff_ffff == R_X86_64_RELATIVE {
+            // SAFETY: the linker guarantees the target lies in this writable image.
+            unsafe { ((base + offset) as *mut u64).write(base.wrapping_add(addend)) };
+        }
+        at += 24;
+    }
+}
+
+extern "C" fn runtime_entry(sp: *const u64) -> ! {
+    // SAFETY: first thing executed, once.
+    unsafe { relocate() };
+    // Skip argc, argv and envp to reach the auxiliary vector.
+    // SAFETY: `sp` is the kernel-built initial stack: argc, argv[..] NULL, envp[..] NULL, auxv.
+    let auxv = unsafe {
+        let argc = sp.read() as usize;
+        let mut p = sp.add(1 + argc + 1);
+        while p.read() != 0 {
+            p = p.add(1);
+        }
+        p = p.add(1);
+        let mut aux = Auxv::default();
+        loop {
+            let (key, val) = (p.read(), p.add(1).read());
+            match key {
+                0 => break,
+                16 => aux.hwcap = val,
+                26 => aux.hwcap2 = val,
+                33 => aux.vdso = Some(val as usize),
+                51 => aux.min_signal_stack = val as usize,
+                _ => {}
+            }
+            p = p.add(2);
+        }
+        aux
+    };
+    crate::runtime_main(auxv)
+}
+
+/// Jumps to the program's entry point on its stack, with the registers a fresh `execve` leaves
+/// (all zero; `rdx` = 0 means no exit handler to register).
+pub fn enter(pc: u64, sp: u64) -> ! {
+    // SAFETY: `pc` and `sp` come from the library OS's loader: the program's mapped entry point
+    // and its freshly built initial stack. Control never returns to the runtime's stack.
+    unsafe {
+        core::arch::asm!(
+            "mov rsp, {sp}",
+            "xor eax, eax", "xor ebx, ebx", "xor ecx, ecx", "xor edx, edx",
+            "xor esi, esi", "xor edi, edi", "xor ebp, ebp",
+            "xor r8d, r8d", "xor r9d, r9d", "xor r10d, r10d", "xor r11d, r11d",
+            "xor r12d, r12d", "xor r13d, r13d", "xor r14d, r14d",
+            "jmp r15",
+            sp = in(reg) sp,
+            in("r15") pc,
+            options(noreturn)
+        )
+    }
+}

@@ -1,0 +1,167 @@
+//! Open files and the descriptor table.
+//!
+//! A descriptor points at an [`OpenFile`] (Linux's "open file description"); `dup` shares it,
+//! with its status flags and directory cursor. Host handles are closed when the last descriptor
+//! referring to them goes.
+
+use crate::kernel::host;
+use crate::path::Components;
+use crate::vfs::DevNode;
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use picobox_abi::{DirEntry, Errno, Handle, OpenFlags, Result};
+use spin::Mutex;
+
+/// A handle the host holds for us, closed when dropped.
+#[derive(Debug)]
+pub struct HostHandle(pub Handle);
+
+impl Drop for HostHandle {
+    fn drop(&mut self) {
+        let _ = host().object_close(self.0);
+    }
+}
+
+/// What an open file is backed by.
+#[derive(Debug)]
+pub enum FileObject {
+    /// A host stream: file, directory, terminal or pipe.
+    Host(HostHandle),
+    /// A virtual device.
+    Dev(DevNode),
+    /// A synthetic directory of the namespace.
+    SyntheticDir,
+}
+
+/// Where a directory listing stands.
+#[derive(Default, Debug)]
+pub struct DirCursor {
+    /// Entries read from the host but not yet given to the program.
+    pub pending: VecDeque<DirEntry>,
+    /// Entries given so far (the next `d_off`).
+    pub position: i64,
+    /// Whether the host has no more entries.
+    pub exhausted: bool,
+}
+
+/// An open file description.
+#[derive(Debug)]
+pub struct OpenFile {
+    /// The backing object.
+    pub object: FileObject,
+    /// `O_*` status flags (access mode, `O_APPEND`, `O_NONBLOCK`, ...).
+    pub flags: Mutex<u32>,
+    /// The guest path it was opened by (for `fchdir`, `*at` calls and `/proc`).
+    pub path: Components,
+    /// Directory listing state.
+    pub dir: Mutex<DirCursor>,
+}
+
+impl OpenFile {
+    /// A new description.
+    pub fn new(object: FileObject, flags: u32, path: Components) -> Arc<OpenFile> {
+        Arc::new(OpenFile { object, flags: Mutex::new(flags), path, dir: Mutex::new(DirCursor::default()) })
+    }
+
+    /// The host handle, for calls that need one.
+    pub fn handle(&self) -> Option<Handle> {
+        match &self.object {
+            FileObject::Host(h) => Some(h.0),
+            _ => None,
+        }
+    }
+
+    /// Current status flags.
+    pub fn status(&self) -> OpenFlags {
+        OpenFlags(*self.flags.lock())
+    }
+}
+
+/// One slot of the table.
+#[derive(Clone)]
+pub struct FdEntry {
+    /// The open file description.
+    pub file: Arc<OpenFile>,
+    /// `FD_CLOEXEC`.
+    pub cloexec: bool,
+}
+
+/// The descriptor table.
+pub struct FdTable {
+    slots: Vec<Option<FdEntry>>,
+    /// `RLIMIT_NOFILE`: descriptors are below this.
+    pub limit: usize,
+}
+
+impl FdTable {
+    /// An empty table.
+    pub fn new(limit: usize) -> FdTable {
+        FdTable { slots: Vec::new(), limit }
+    }
+
+    /// The entry for `fd`. Errors: `EBADF`.
+    pub fn get(&self, fd: u64) -> Result<&FdEntry> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get(i))
+            .and_then(Option::as_ref)
+            .ok_or(Errno::EBADF)
+    }
+
+    /// The open file behind `fd`. Errors: `EBADF`.
+    pub fn file(&self, fd: u64) -> Result<Arc<OpenFile>> {
+        Ok(self.get(fd)?.file.clone())
+    }
+
+    /// Installs `entry` at the lowest free descriptor not below `min`. Errors: `EMFILE`, `EINVAL`.
+    pub fn insert_from(&mut self, min: usize, entry: FdEntry) -> Result<u64> {
+        if min >= self.limit {
+            return Err(Errno::EINVAL);
+        }
+        let free = (min..self.limit).find(|i| self.slots.get(*i).is_none_or(Option::is_none));
+        let fd = free.ok_or(Errno::EMFILE)?;
+        self.put(fd, entry);
+        Ok(fd as u64)
+    }
+
+    /// Installs `entry` at the lowest free descriptor.
+    pub fn insert(&mut self, entry: FdEntry) -> Result<u64> {
+        self.insert_from(0, entry)
+    }
+
+    /// Installs `entry` at exactly `fd`, closing what was there. Errors: `EBADF`.
+    pub fn replace(&mut self, fd: u64, entry: FdEntry) -> Result<()> {
+        let i = usize::try_from(fd).ok().filter(|i| *i < self.limit).ok_or(Errno::EBADF)?;
+        self.put(i, entry);
+        Ok(())
+    }
+
+    fn put(&mut self, i: usize, entry: FdEntry) {
+        if self.slots.len() <= i {
+            self.slots.resize(i + 1, None);
+        }
+        self.slots[i] = Some(entry);
+    }
+
+    /// Removes `fd`. Errors: `EBADF`.
+    pub fn remove(&mut self, fd: u64) -> Result<FdEntry> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get_mut(i))
+            .and_then(Option::take)
+            .ok_or(Errno::EBADF)
+    }
+
+    /// Sets `FD_CLOEXEC`. Errors: `EBADF`.
+    pub fn set_cloexec(&mut self, fd: u64, on: bool) -> Result<()> {
+        let i = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
+        match self.slots.get_mut(i).and_then(Option::as_mut) {
+            Some(e) => {
+                e.cloexec = on;
+                Ok(())
+            }
+            None => Err(Errno::EBADF),
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The picobox library OS: the Linux personality of a picoprocess.
+//!
+//! It holds every piece of the program's OS state (descriptor table, mounts and working
+//! directory, memory layout, identity, signal dispositions) and implements Linux system calls on
+//! top of the host ABI ([`picobox_abi::Host`]) only. It never makes a system call itself and never
+//! names anything of the host, so any implementation of the ABI can run it.
+//!
+//! The host calls three entry points:
+//! - [`boot`] once, with the monitor's [`picobox_abi::boot::BootInfo`]: loads the program and
+//!   returns where to jump;
+//! - [`syscall`] for every system call the program makes;
+//! - [`fault`] when the program faults (segmentation fault, bad instruction, division by zero).
+//!
+//! The library OS runs inside the picoprocess and is **not** trusted: the kernel policy that the
+//! monitor installs is the security boundary. Its checks exist for correct Linux behaviour.
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod fd;
+mod kernel;
+mod path;
+pub mod syscalls;
+mod user;
+mod vfs;
+
+pub use kernel::{boot, fault, syscall, BootError, Entry, Fault};

@@ -1,0 +1,1042 @@
+//! Files and directories: open/close, read/write, stat, directories, links, permissions.
+
+use super::{fd_arg, int_arg, Args};
+use crate::fd::{FdEntry, FileObject, HostHandle, OpenFile};
+use crate::kernel::{host, Kernel};
+use crate::path::{self, Components};
+use crate::user;
+use crate::vfs::{DevNode, Node};
+
+use alloc::vec::Vec;
+use picobox_abi::{
+    DirEntry, Errno, FileAttr, FileKind, Handle, IoBuf, OpenFlags, Result, StreamQuery,
+    Timespec, TimesChange, Whence,
+};
+
+/// `AT_FDCWD`.
+const AT_FDCWD: i32 = -100;
+const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
+const AT_REMOVEDIR: u32 = 0x200;
+const AT_EMPTY_PATH: u32 = 0x1000;
+/// Linux caps one read or write at this many bytes.
+const MAX_RW_COUNT: usize = 0x7fff_f000;
+/// Most entries of one `readv`/`writev` (`UIO_MAXIOV`).
+const UIO_MAXIOV: u64 = 1024;
+
+// ------------------------------------------------------------------ helpers
+
+/// The directory a `*at` call starts from.
+fn base_dir(k: &Kernel, dirfd: u64, path: &[u8]) -> Result<Components> {
+    if path.first() == Some(&b'/') || int_arg(dirfd) == AT_FDCWD {
+        return Ok(k.cwd.clone());
+    }
+    Ok(k.fds.file(fd_arg(dirfd)?)?.path.clone())
+}
+
+/// Attributes of a synthetic directory or a virtual device.
+fn virtual_attr(kind: FileKind, perm: u32, rdev: u64, ino: u64) -> FileAttr {
+    let zero = Timespec::default();
+    FileAttr {
+        kind,
+        perm,
+        size: 0,
+        blocks: 0,
+        block_size: 4096,
+        nlink: if kind == FileKind::Directory { 2 } else { 1 },
+        uid: 0,
+        gid: 0,
+        dev: 0x7062,
+        ino,
+        rdev,
+        atime: zero,
+        mtime: zero,
+        ctime: zero,
+    }
+}
+
+fn path_ino(p: &Components) -> u64 {
+    // FNV-1a of the path: stable, distinct enough for synthetic directories.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for c in p {
+        for b in c.iter().chain(b"/") {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    h
+}
+
+fn node_attr(node: &Node, comps: &Components, follow: bool) -> Result<FileAttr> {
+    match node {
+        Node::Host { root, rel, .. } => host().stream_attr_at(*root, rel, follow),
+        Node::Dev(d) => Ok(virtual_attr(FileKind::CharDevice, 0o666, d.rdev(), d.rdev())),
+        Node::Synthetic => Ok(virtual_attr(FileKind::Directory, 0o755, 0, path_ino(comps))),
+    }
+}
+
+fn file_attr(file: &OpenFile) -> Result<FileAttr> {
+    match &file.object {
+        FileObject::Host(h) => host().stream_attr(h.0),
+        FileObject::Dev(d) => Ok(virtual_attr(FileKind::CharDevice, 0o666, d.rdev(), d.rdev())),
+        FileObject::SyntheticDir => {
+            Ok(virtual_attr(FileKind::Directory, 0o755, 0, path_ino(&file.path)))
+        }
+    }
+}
+
+/// The host mount and relative path a modifying call acts on. Errors: `EROFS` for a read-only
+/// mount or a virtual object, `EBUSY` for a mount point itself.
+fn writable_host(node: &Node) -> Result<(Handle, &[u8])> {
+    match node {
+        Node::Host { writable: false, .. } | Node::Dev(_) => Err(Errno::EROFS),
+        Node::Host { rel, .. } if rel.is_empty() => Err(Errno::EBUSY),
+        Node::Host { root, rel, .. } => Ok((*root, rel)),
+        Node::Synthetic => Err(Errno::EROFS),
+    }
+}
+
+fn kind_bits(kind: FileKind) -> u32 {
+    match kind {
+        FileKind::Regular => 0o100000,
+        FileKind::Directory => 0o040000,
+        FileKind::Symlink => 0o120000,
+        FileKind::CharDevice => 0o020000,
+        FileKind::BlockDevice => 0o060000,
+        FileKind::Fifo => 0o010000,
+        FileKind::Socket => 0o140000,
+    }
+}
+
+fn dirent_type(kind: Option<FileKind>) -> u8 {
+    match kind {
+        None => 0,
+        Some(FileKind::Fifo) => 1,
+        Some(FileKind::CharDevice) => 2,
+        Some(FileKind::Directory) => 4,
+        Some(FileKind::BlockDevice) => 6,
+        Some(FileKind::Regular) => 8,
+        Some(FileKind::Symlink) => 10,
+        Some(FileKind::Socket) => 12,
+    }
+}
+
+/// Encodes `struct stat` of x86-64 Linux (144 bytes).
+fn encode_stat(a: &FileAttr) -> [u8; 144] {
+    let mut b = [0u8; 144];
+    let mut put = |off: usize, bytes: &[u8]| b[off..off + bytes.len()].copy_from_slice(bytes);
+    put(0, &a.dev.to_le_bytes());
+    put(8, &a.ino.to_le_bytes());
+    put(16, &a.nlink.to_le_bytes());
+    put(24, &(kind_bits(a.kind) | (a.perm & 0o7777)).to_le_bytes());
+    put(28, &a.uid.to_le_bytes());
+    put(32, &a.gid.to_le_bytes());
+    put(40, &a.rdev.to_le_bytes());
+    put(48, &a.size.to_le_bytes());
+    put(56, &u64::from(a.block_size).to_le_bytes());
+    put(64, &a.blocks.to_le_bytes());
+    for (off, t) in [(72, a.atime), (88, a.mtime), (104, a.ctime)] {
+        put(off, &t.sec.to_le_bytes());
+        put(off + 8, &t.nsec.to_le_bytes());
+    }
+    b
+}
+
+/// Encodes `struct statx` (256 bytes) with the basic fields.
+fn encode_statx(a: &FileAttr) -> [u8; 256] {
+    let mut b = [0u8; 256];
+    let mut put = |off: usize, bytes: &[u8]| b[off..off + bytes.len()].copy_from_slice(bytes);
+    put(0, &0x7ffu32.to_le_bytes()); // STATX_BASIC_STATS
+    put(4, &a.block_size.to_le_bytes());
+    put(16, &u32::try_from(a.nlink).unwrap_or(u32::MAX).to_le_bytes());
+    put(20, &a.uid.to_le_bytes());
+    put(24, &a.gid.to_le_bytes());
+    let mode = u16::try_from(kind_bits(a.kind) | (a.perm & 0o7777)).unwrap_or(0);
+    put(28, &mode.to_le_bytes());
+    put(32, &a.ino.to_le_bytes());
+    put(40, &a.size.to_le_bytes());
+    put(48, &a.blocks.to_le_bytes());
+    for (off, t) in [(64, a.atime), (96, a.ctime), (112, a.mtime)] {
+        put(off, &t.sec.to_le_bytes());
+        put(off + 8, &u32::try_from(t.nsec).unwrap_or(0).to_le_bytes());
+    }
+    let (major, minor) = |d: u64| -> (u32, u32) {
+        (((d >> 8) & 0xfff | (d >> 32) & !0xfff) as u32, ((d & 0xff) | ((d >> 12) & !0xff)) as u32)
+    }(a.rdev);
+    put(128, &major.to_le_bytes());
+    put(132, &minor.to_le_bytes());
+    let (dmaj, dmin) = (((a.dev >> 8) & 0xfff) as u32, ((a.dev & 0xff) | ((a.dev >> 12) & 0xfff00)) as u32);
+    put(136, &dmaj.to_le_bytes());
+    put(140, &dmin.to_le_bytes());
+    b
+}
+
+// ------------------------------------------------------------------ open and close
+
+fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> Result<u64> {
+    let flags = u32::try_from(flags & 0xffff_ffff).map_err(|_| Errno::EINVAL)?;
+    let access = flags & OpenFlags::ACCESS_MASK;
+    if access == 3 {
+        return Err(Errno::EINVAL);
+    }
+    let path = user::read_path(path_ptr)?;
+    let base = base_dir(k, dirfd, &path)?;
+    let follow = flags & OpenFlags::NOFOLLOW == 0;
+    let creates = flags & OpenFlags::CREATE != 0;
+    let modifies = access != 0 || flags & OpenFlags::TRUNCATE != 0;
+    let mode = (u32::try_from(mode & 0o7777).unwrap_or(0)) & !k.umask;
+    let host_flags = OpenFlags(flags & !OpenFlags::CLOEXEC);
+    let (object, comps) = k.vfs.lookup(&base, &path, follow, |node, comps| {
+        let object = match node {
+            Node::Host { root, rel, writable } => {
+                if !writable && modifies {
+                    return Err(Errno::EROFS);
+                }
+                match host().stream_open(*root, rel, host_flags, mode) {
+                    Err(Errno::EACCES) if !writable && creates => {
+                        // Linux says EROFS when a read-only mount refuses to create.
+                        let exists = host().stream_attr_at(*root, rel, follow).is_ok();
+                        return Err(if exists { Errno::EACCES } else { Errno::EROFS });
+                    }
+                    r => FileObject::Host(HostHandle(r?)),
+                }
+            }
+            Node::Dev(d) if flags & OpenFlags::DIRECTORY != 0 => {
+                let _ = d;
+                return Err(Errno::ENOTDIR);
+            }
+            Node::Dev(d) => FileObject::Dev(*d),
+            Node::Synthetic if modifies => return Err(Errno::EISDIR),
+            Node::Synthetic if creates && flags & OpenFlags::EXCLUSIVE != 0 => {
+                return Err(Errno::EEXIST)
+            }
+            Node::Synthetic => FileObject::SyntheticDir,
+        };
+        Ok((object, comps.clone()))
+    })?;
+    let file = OpenFile::new(object, flags & !(OpenFlags::CREATE | OpenFlags::EXCLUSIVE | OpenFlags::TRUNCATE | OpenFlags::CLOEXEC), comps);
+    k.fds.insert(FdEntry { file, cloexec: flags & OpenFlags::CLOEXEC != 0 })
+}
+
+/// `open(path, flags, mode)`.
+pub fn sys_open(k: &mut Kernel, a: &Args) -> Result<u64> {
+    open_at(k, AT_FDCWD as u64, a[0], a[1], a[2])
+}
+
+/// `openat(dirfd, path, flags, mode)`.
+pub fn sys_openat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    open_at(k, a[0], a[1], a[2], a[3])
+}
+
+/// `creat(path, mode)`.
+pub fn sys_creat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let flags = u64::from(OpenFlags::WRITE.0 | OpenFlags::CREATE | OpenFlags::TRUNCATE);
+    open_at(k, AT_FDCWD as u64, a[0], flags, a[1])
+}
+
+/// `close(fd)`.
+pub fn sys_close(k: &mut Kernel, a: &Args) -> Result<u64> {
+    k.fds.remove(fd_arg(a[0])?)?;
+    Ok(0)
+}
+
+// ------------------------------------------------------------------ read and write
+
+fn read_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Result<u64> {
+    if !file.status().readable() {
+        return Err(Errno::EBADF);
+    }
+    let len = usize::try_from(len).unwrap_or(MAX_RW_COUNT).min(MAX_RW_COUNT);
+    if len == 0 {
+        return Ok(0);
+    }
+    let n = match &file.object {
+        FileObject::Host(h) => {
+            host().stream_read(h.0, IoBuf { addr: user::checked_range(addr, len)?, len }, offset)?
+        }
+        FileObject::Dev(DevNode::Null) => 0,
+        FileObject::Dev(dev) => {
+            let mut chunk = alloc::vec![0u8; len.min(64 * 1024)];
+            let mut done = 0;
+            while done < len {
+                let n = chunk.len().min(len - done);
+                if *dev == DevNode::Random {
+                    host().random_read(&mut chunk[..n])?;
+                }
+                user::write_bytes(addr + done as u64, &chunk[..n])?;
+                done += n;
+            }
+            len
+        }
+        FileObject::SyntheticDir => return Err(Errno::EISDIR),
+    };
+    Ok(n as u64)
+}
+
+fn write_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Result<u64> {
+    if !file.status().writable() {
+        return Err(Errno::EBADF);
+    }
+    let len = usize::try_from(len).unwrap_or(MAX_RW_COUNT).min(MAX_RW_COUNT);
+    match &file.object {
+        FileObject::Host(h) => {
+            if len == 0 {
+                return Ok(0);
+            }
+            let buf = IoBuf { addr: user::checked_range(addr, len)?, len };
+            Ok(host().stream_write(h.0, buf, offset)? as u64)
+        }
+        FileObject::Dev(_) => Ok(len as u64),
+        FileObject::SyntheticDir => Err(Errno::EBADF),
+    }
+}
+
+fn offset_arg(v: u64) -> Result<u64> {
+    i64::try_from(v).map(|_| v).map_err(|_| Errno::EINVAL)
+}
+
+fn seekable_offset(file: &OpenFile, offset: u64) -> Result<Option<u64>> {
+    match &file.object {
+        FileObject::Host(_) => Ok(Some(offset_arg(offset)?)),
+        FileObject::Dev(_) => Ok(None),
+        FileObject::SyntheticDir => Err(Errno::EISDIR),
+    }
+}
+
+/// `read(fd, buf, count)`.
+pub fn sys_read(k: &mut Kernel, a: &Args) -> Result<u64> {
+    read_file(&*k.fds.file(fd_arg(a[0])?)?, a[1], a[2], None)
+}
+
+/// `write(fd, buf, count)`.
+pub fn sys_write(k: &mut Kernel, a: &Args) -> Result<u64> {
+    write_file(&*k.fds.file(fd_arg(a[0])?)?, a[1], a[2], None)
+}
+
+/// `pread64(fd, buf, count, offset)`.
+pub fn sys_pread64(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let file = k.fds.file(fd_arg(a[0])?)?;
+    let off = seekable_offset(&file, a[3])?;
+    read_file(&file, a[1], a[2], off)
+}
+
+/// `pwrite64(fd, buf, count, offset)`.
+pub fn sys_pwrite64(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let file = k.fds.file(fd_arg(a[0])?)?;
+    let off = seekable_offset(&file, a[3])?;
+    write_file(&file, a[1], a[2], off)
+}
+
+fn vectored(
+    k: &mut Kernel,
+    a: &Args,
+    op: fn(&OpenFile, u64, u64, Option<u64>) -> Result<u64>,
+) -> Result<u64> {
+    let file = k.fds.file(fd_arg(a[0])?)?;
+    if a[2] > UIO_MAXIOV {
+        return Err(Errno::EINVAL);
+    }
+    let iov = user::read_bytes(a[1], usize::try_from(a[2] * 16).map_err(|_| Errno::EINVAL)?)?;
+    let mut total: u64 = 0;
+    for entry in iov.chunks_exact(16) {
+        let base = u64::from_le_bytes(entry[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let len = u64::from_le_bytes(entry[8..].try_into().map_err(|_| Errno::EFAULT)?);
+        if len == 0 {
+            continue;
+        }
+        match op(&file, base, len, None) {
+            Ok(n) => {
+                total += n;
+                if n < len {
+                    break;
+                }
+            }
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(total)
+}
+
+/// `readv(fd, iov, iovcnt)`.
+pub fn sys_readv(k: &mut Kernel, a: &Args) -> Result<u64> {
+    vectored(k, a, read_file)
+}
+
+/// `writev(fd, iov, iovcnt)`.
+pub fn sys_writev(k: &mut Kernel, a: &Args) -> Result<u64> {
+    vectored(k, a, write_file)
+}
+
+/// `lseek(fd, offset, whence)`.
+pub fn sys_lseek(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let file = k.fds.file(fd_arg(a[0])?)?;
+    let whence = match int_arg(a[2]) {
+        0 => Whence::Start,
+        1 => Whence::Current,
+        2 => Whence::End,
+        _ => return Err(Errno::EINVAL),
+    };
+    let offset = a[1] as i64; // Linux reads off_t as a signed 64-bit value.
+    match &file.object {
+        FileObject::Host(h) => {
+            let pos = host().stream_seek(h.0, offset, whence)?;
+            if pos == 0 {
+                *file.dir.lock() = Default::default();
+            }
+            Ok(pos)
+        }
+        FileObject::Dev(_) => Ok(0),
+        FileObject::SyntheticDir if offset == 0 && whence == Whence::Start => {
+            *file.dir.lock() = Default::default();
+            Ok(0)
+        }
+        FileObject::SyntheticDir => Err(Errno::EINVAL),
+    }
+}
+
+/// `sendfile(out_fd, in_fd, offset, count)`: copied through a library-OS buffer.
+pub fn sys_sendfile(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let out = k.fds.file(fd_arg(a[0])?)?;
+    let input = k.fds.file(fd_arg(a[1])?)?;
+    let (Some(out_h), Some(in_h)) = (out.handle(), input.handle()) else {
+        return Err(Errno::EINVAL);
+    };
+    if !out.status().writable() || !input.status().readable() {
+        return Err(Errno::EBADF);
+    }
+    let mut offset = if a[2] == 0 { None } else { Some(offset_arg(user::read_u64(a[2])?)?) };
+    let count = usize::try_from(a[3]).unwrap_or(MAX_RW_COUNT).min(MAX_RW_COUNT);
+    let mut buf = alloc::vec![0u8; count.min(128 * 1024)];
+    let mut total = 0usize;
+    while total < count {
+        let want = buf.len().min(count - total);
+        let n = match host().stream_read(in_h, IoBuf::of_mut(&mut buf[..want]), offset) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        if n == 0 {
+            break;
+        }
+        let mut written = 0;
+        while written < n {
+            match host().stream_write(out_h, IoBuf::of(&buf[written..n]), None) {
+                Ok(w) => written += w,
+                Err(e) if total + written == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        total += written;
+        offset = offset.map(|o| o + written as u64);
+        if written < n {
+            break;
+        }
+    }
+    if let Some(o) = offset {
+        user::write_u64(a[2], o)?;
+    }
+    Ok(total as u64)
+}
+
+// ------------------------------------------------------------------ descriptors
+
+/// `dup(fd)`.
+pub fn sys_dup(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let file = k.fds.file(fd_arg(a[0])?)?;
+    k.fds.insert(FdEntry { file, cloexec: false })
+}
+
+fn dup_to(k: &mut Kernel, old: u64, new: u64, cloexec: bool) -> Result<u64> {
+    let file = k.fds.file(fd_arg(old)?)?;
+    let new = fd_arg(new)?;
+    k.fds.replace(new, FdEntry { file, cloexec })?;
+    Ok(new)
+}
+
+/// `dup2(old, new)`.
+pub fn sys_dup2(k: &mut Kernel, a: &Args) -> Result<u64> {
+    if fd_arg(a[0])? == fd_arg(a[1])? {
+        k.fds.get(fd_arg(a[0])?)?;
+        return Ok(fd_arg(a[1])?);
+    }
+    dup_to(k, a[0], a[1], false)
+}
+
+/// `dup3(old, new, flags)`.
+pub fn sys_dup3(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let flags = u32::try_from(a[2]).map_err(|_| Errno::EINVAL)?;
+    if flags & !OpenFlags::CLOEXEC != 0 || fd_arg(a[0])? == fd_arg(a[1])? {
+        return Err(Errno::EINVAL);
+    }
+    dup_to(k, a[0], a[1], flags != 0)
+}
+
+/// `fcntl(fd, cmd, arg)`.
+pub fn sys_fcntl(k: &mut Kernel, a: &Args) -> Result<u64> {
+    const F_DUPFD: i32 = 0;
+    const F_GETFD: i32 = 1;
+    const F_SETFD: i32 = 2;
+    const F_GETFL: i32 = 3;
+    const F_SETFL: i32 = 4;
+    const F_GETLK: i32 = 5;
+    const F_SETLK: i32 = 6;
+    const F_SETLKW: i32 = 7;
+    const F_DUPFD_CLOEXEC: i32 = 1030;
+    let fd = fd_arg(a[0])?;
+    let entry = k.fds.get(fd)?.clone();
+    match int_arg(a[1]) {
+        cmd @ (F_DUPFD | F_DUPFD_CLOEXEC) => {
+            let min = usize::try_from(int_arg(a[2])).map_err(|_| Errno::EINVAL)?;
+            k.fds.insert_from(min, FdEntry { file: entry.file, cloexec: cmd == F_DUPFD_CLOEXEC })
+        }
+        F_GETFD => Ok(u64::from(entry.cloexec)),
+        F_SETFD => {
+            k.fds.set_cloexec(fd, a[2] & 1 != 0)?;
+            Ok(0)
+        }
+        F_GETFL => Ok(u64::from(*entry.file.flags.lock())),
+        F_SETFL => {
+            let want = u32::try_from(a[2] & 0xffff_ffff).unwrap_or(0);
+            let settable = OpenFlags::APPEND | OpenFlags::NONBLOCK;
+            if let Some(h) = entry.file.handle() {
+                host().stream_set_flags(h, want & OpenFlags::NONBLOCK != 0, want & OpenFlags::APPEND != 0)?;
+            }
+            let mut flags = entry.file.flags.lock();
+            *flags = (*flags & !settable) | (want & settable);
+            Ok(0)
+        }
+        // One process per box so far: no other process can hold a lock, so every lock is
+        // granted (locks are not shared with the host or other boxes).
+        F_GETLK => {
+            user::write_bytes(a[2], &2u16.to_le_bytes())?; // l_type = F_UNLCK
+            Ok(0)
+        }
+        F_SETLK | F_SETLKW => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+// ------------------------------------------------------------------ attributes
+
+fn stat_path(k: &Kernel, dirfd: u64, path_ptr: u64, flags: u32) -> Result<FileAttr> {
+    if flags & AT_EMPTY_PATH != 0 {
+        let p = user::read_cstr(path_ptr, path::PATH_MAX)?;
+        if p.is_empty() {
+            if int_arg(dirfd) == AT_FDCWD {
+                return node_attr(&k.vfs.locate(&k.cwd)?, &k.cwd, true);
+            }
+            return file_attr(&*k.fds.file(fd_arg(dirfd)?)?);
+        }
+    }
+    let path = user::read_path(path_ptr)?;
+    let base = base_dir(k, dirfd, &path)?;
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    k.vfs.lookup(&base, &path, follow, |node, comps| node_attr(node, comps, follow))
+}
+
+/// `stat(path, buf)`.
+pub fn sys_stat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let attr = stat_path(k, AT_FDCWD as u64, a[0], 0)?;
+    user::write_bytes(a[1], &encode_stat(&attr))?;
+    Ok(0)
+}
+
+/// `lstat(path, buf)`.
+pub fn sys_lstat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let attr = stat_path(k, AT_FDCWD as u64, a[0], AT_SYMLINK_NOFOLLOW)?;
+    user::write_bytes(a[1], &encode_stat(&attr))?;
+    Ok(0)
+}
+
+/// `fstat(fd, buf)`.
+pub fn sys_fstat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let attr = file_attr(&*k.fds.file(fd_arg(a[0])?)?)?;
+    user::write_bytes(a[1], &encode_stat(&attr))?;
+    Ok(0)
+}
+
+/// `newfstatat(dirfd, path, buf, flags)`.
+pub fn sys_newfstatat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let flags = u32::try_from(a[3] & 0xffff_ffff).unwrap_or(0);
+    let attr = stat_path(k, a[0], a[1], flags)?;
+    user::write_bytes(a[2], &encode_stat(&attr))?;
+    Ok(0)
+}
+
+/// `statx(dirfd, path, flags, mask, buf)`.
+pub fn sys_statx(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let flags = u32::try_from(a[2] & 0xffff_ffff).unwrap_or(0);
+    let attr = stat_path(k, a[0], a[1], flags)?;
+    user::write_bytes(a[4], &encode_statx(&attr))?;
+    Ok(0)
+}
+
+fn access_at(k: &Kernel, dirfd: u64, path_ptr: u64, mode: u64, flags: u32) -> Result<u64> {
+    let mode = u32::try_from(mode).map_err(|_| Errno::EINVAL)?;
+    if mode & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = user::read_path(path_ptr)?;
+    let base = base_dir(k, dirfd, &path)?;
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    k.vfs.lookup(&base, &path, follow, |node, comps| match node {
+        Node::Host { writable: false, .. } if mode & 2 != 0 => {
+            node_attr(node, comps, follow)?;
+            Err(Errno::EROFS)
+        }
+        Node::Host { root, rel, .. } => host().stream_access(*root, rel, mode),
+        Node::Dev(_) if mode & 1 != 0 => Err(Errno::EACCES),
+        Node::Dev(_) => Ok(()),
+        Node::Synthetic if mode & 2 != 0 => Err(Errno::EROFS),
+        Node::Synthetic => Ok(()),
+    })?;
+    Ok(0)
+}
+
+/// `access(path, mode)`.
+pub fn sys_access(k: &mut Kernel, a: &Args) -> Result<u64> {
+    access_at(k, AT_FDCWD as u64, a[0], a[1], 0)
+}
+
+/// `faccessat(dirfd, path, mode)`.
+pub fn sys_faccessat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    access_at(k, a[0], a[1], a[2], 0)
+}
+
+/// `faccessat2(dirfd, path, mode, flags)`.
+pub fn sys_faccessat2(k: &mut Kernel, a: &Args) -> Result<u64> {
+    access_at(k, a[0], a[1], a[2], u32::try_from(a[3] & 0xffff_ffff).unwrap_or(0))
+}
+
+// ------------------------------------------------------------------ directories
+
+fn next_entries(k: &Kernel, file: &OpenFile) -> Result<()> {
+    let mut cursor = file.dir.lock();
+    if !cursor.pending.is_empty() || cursor.exhausted {
+        return Ok(());
+    }
+    match &file.object {
+        FileObject::Host(h) => {
+            let mut batch = Vec::new();
+            if host().stream_read_dir(h.0, &mut batch, 128)? == 0 {
+                cursor.exhausted = true;
+            }
+            cursor.pending.extend(batch);
+        }
+        FileObject::SyntheticDir => {
+            let dir = &file.path;
+            let mut parent = dir.clone();
+            parent.pop();
+            cursor.pending.push_back(DirEntry { ino: path_ino(dir), kind: Some(FileKind::Directory), name: b".".to_vec() });
+            cursor.pending.push_back(DirEntry { ino: path_ino(&parent), kind: Some(FileKind::Directory), name: b"..".to_vec() });
+            for name in k.vfs.synthetic_children(dir) {
+                let mut child = dir.clone();
+                child.push(name.clone());
+                let kind = match k.vfs.locate(&child) {
+                    Ok(Node::Dev(_)) => FileKind::CharDevice,
+                    _ => FileKind::Directory,
+                };
+                cursor.pending.push_back(DirEntry { ino: path_ino(&child), kind: Some(kind), name });
+            }
+            cursor.exhausted = true;
+        }
+        FileObject::Dev(_) => return Err(Errno::ENOTDIR),
+    }
+    Ok(())
+}
+
+/// `getdents64(fd, dirp, count)`.
+pub fn sys_getdents64(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let file = k.fds.file(fd_arg(a[0])?)?;
+    let count = usize::try_from(a[2]).unwrap_or(usize::MAX).min(1 << 20);
+    let mut out: Vec<u8> = Vec::new();
+    loop {
+        next_entries(k, &file)?;
+        let mut cursor = file.dir.lock();
+        let Some(entry) = cursor.pending.front() else { break };
+        let reclen = (19 + entry.name.len() + 1).next_multiple_of(8);
+        if out.len() + reclen > count {
+            if out.is_empty() {
+                return Err(Errno::EINVAL);
+            }
+            break;
+        }
+        let off = cursor.position + 1;
+        let start = out.len();
+        out.extend_from_slice(&entry.ino.to_le_bytes());
+        out.extend_from_slice(&off.to_le_bytes());
+        out.extend_from_slice(&u16::try_from(reclen).unwrap_or(0).to_le_bytes());
+        out.push(dirent_type(entry.kind));
+        out.extend_from_slice(&entry.name);
+        out.resize(start + reclen, 0);
+        cursor.pending.pop_front();
+        cursor.position = off;
+    }
+    user::write_bytes(a[1], &out)?;
+    Ok(out.len() as u64)
+}
+
+/// `getcwd(buf, size)`.
+pub fn sys_getcwd(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let mut p = path::join(&k.cwd);
+    p.push(0);
+    if (p.len() as u64) > a[1] {
+        return Err(Errno::ERANGE);
+    }
+    user::write_bytes(a[0], &p)?;
+    Ok(p.len() as u64)
+}
+
+fn change_dir(k: &mut Kernel, to: Components, attr: FileAttr) -> Result<u64> {
+    if attr.kind != FileKind::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    k.cwd = to;
+    Ok(0)
+}
+
+/// `chdir(path)`.
+pub fn sys_chdir(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let path = user::read_path(a[0])?;
+    let comps = k.vfs.resolve(&k.cwd, &path, true)?;
+    let attr = node_attr(&k.vfs.locate(&comps)?, &comps, true)?;
+    change_dir(k, comps, attr)
+}
+
+/// `fchdir(fd)`.
+pub fn sys_fchdir(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let file = k.fds.file(fd_arg(a[0])?)?;
+    let attr = file_attr(&file)?;
+    change_dir(k, file.path.clone(), attr)
+}
+
+fn mkdir_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, mode: u64) -> Result<u64> {
+    let path = user::read_path(path_ptr)?;
+    let base = base_dir(k, dirfd, &path)?;
+    let mode = u32::try_from(mode & 0o7777).unwrap_or(0) & !k.umask;
+    k.vfs.lookup(&base, &path, false, |node, _| match node {
+        Node::Synthetic | Node::Dev(_) => Err(Errno::EEXIST),
+        Node::Host { rel, .. } if rel.is_empty() => Err(Errno::EEXIST),
+        node => {
+            let (root, rel) = writable_host(node)?;
+            host().stream_make_dir(root, rel, mode)
+        }
+    })?;
+    Ok(0)
+}
+
+/// `mkdir(path, mode)`.
+pub fn sys_mkdir(k: &mut Kernel, a: &Args) -> Result<u64> {
+    mkdir_at(k, AT_FDCWD as u64, a[0], a[1])
+}
+
+/// `mkdirat(dirfd, path, mode)`.
+pub fn sys_mkdirat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    mkdir_at(k, a[0], a[1], a[2])
+}
+
+fn unlink_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u32) -> Result<u64> {
+    if flags & !AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = user::read_path(path_ptr)?;
+    let base = base_dir(k, dirfd, &path)?;
+    let is_dir = flags & AT_REMOVEDIR != 0;
+    k.vfs.lookup(&base, &path, false, |node, _| match node {
+        Node::Synthetic => Err(if is_dir { Errno::EBUSY } else { Errno::EISDIR }),
+        node => {
+            let (root, rel) = writable_host(node)?;
+            host().stream_delete(root, rel, is_dir)
+        }
+    })?;
+    Ok(0)
+}
+
+/// `unlink(path)`.
+pub fn sys_unlink(k: &mut Kernel, a: &Args) -> Result<u64> {
+    unlink_at(k, AT_FDCWD as u64, a[0], 0)
+}
+
+/// `rmdir(path)`.
+pub fn sys_rmdir(k: &mut Kernel, a: &Args) -> Result<u64> {
+    unlink_at(k, AT_FDCWD as u64, a[0], AT_REMOVEDIR)
+}
+
+/// `unlinkat(dirfd, path, flags)`.
+pub fn sys_unlinkat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    unlink_at(k, a[0], a[1], u32::try_from(a[2] & 0xffff_ffff).unwrap_or(u32::MAX))
+}
+
+fn rename_at(k: &mut Kernel, olddir: u64, old: u64, newdir: u64, new: u64, flags: u64) -> Result<u64> {
+    let flags = u32::try_from(flags).map_err(|_| Errno::EINVAL)?;
+    let old = user::read_path(old)?;
+    let new = user::read_path(new)?;
+    let old_base = base_dir(k, olddir, &old)?;
+    let new_base = base_dir(k, newdir, &new)?;
+    let from = k.vfs.lookup(&old_base, &old, false, |node, _| {
+        let (root, rel) = writable_host(node)?;
+        Ok((root, rel.to_vec()))
+    })?;
+    // The parent of the destination must exist; resolve it through the namespace.
+    let to_comps = k.vfs.resolve(&new_base, &new, false)?;
+    let to = match k.vfs.locate(&to_comps)? {
+        node @ Node::Host { .. } => {
+            let (root, rel) = writable_host(&node)?;
+            (root, rel.to_vec())
+        }
+        _ => return Err(Errno::EBUSY),
+    };
+    if from.0 != to.0 {
+        return Err(Errno::EXDEV);
+    }
+    let result = host().stream_rename(from.0, &from.1, to.0, &to.1, flags);
+    match result {
+        Err(Errno::ELOOP) => {
+            let from_comps = k.vfs.resolve(&old_base, &old, false)?;
+            let Node::Host { root, rel, .. } = k.vfs.locate(&from_comps)? else { return Err(Errno::EBUSY) };
+            host().stream_rename(root, &rel, to.0, &to.1, flags)?;
+        }
+        r => r?,
+    }
+    Ok(0)
+}
+
+/// `rename(old, new)`.
+pub fn sys_rename(k: &mut Kernel, a: &Args) -> Result<u64> {
+    rename_at(k, AT_FDCWD as u64, a[0], AT_FDCWD as u64, a[1], 0)
+}
+
+/// `renameat(olddir, old, newdir, new)`.
+pub fn sys_renameat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    rename_at(k, a[0], a[1], a[2], a[3], 0)
+}
+
+/// `renameat2(olddir, old, newdir, new, flags)`.
+pub fn sys_renameat2(k: &mut Kernel, a: &Args) -> Result<u64> {
+    rename_at(k, a[0], a[1], a[2], a[3], a[4])
+}
+
+fn symlink_at(k: &mut Kernel, target: u64, dirfd: u64, path_ptr: u64) -> Result<u64> {
+    let target = user::read_path(target)?;
+    let path = user::read_path(path_ptr)?;
+    let base = base_dir(k, dirfd, &path)?;
+    k.vfs.lookup(&base, &path, false, |node, _| {
+        let (root, rel) = writable_host(node)?;
+        host().stream_make_link(root, rel, &target)
+    })?;
+    Ok(0)
+}
+
+/// `symlink(target, path)`.
+pub fn sys_symlink(k: &mut Kernel, a: &Args) -> Result<u64> {
+    symlink_at(k, a[0], AT_FDCWD as u64, a[1])
+}
+
+/// `symlinkat(target, dirfd, path)`.
+pub fn sys_symlinkat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    symlink_at(k, a[0], a[1], a[2])
+}
+
+fn readlink_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, buf: u64, size: u64) -> Result<u64> {
+    let size = usize::try_from(int_arg(size)).map_err(|_| Errno::EINVAL)?;
+    if size == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = user::read_path(path_ptr)?;
+    let base = base_dir(k, dirfd, &path)?;
+    let mut out = alloc::vec![0u8; path::PATH_MAX];
+    let n = k.vfs.lookup(&base, &path, false, |node, _| match node {
+        Node::Host { root, rel, .. } => host().stream_read_link(*root, rel, &mut out),
+        _ => Err(Errno::EINVAL),
+    })?;
+    let n = n.min(size);
+    user::write_bytes(buf, &out[..n])?;
+    Ok(n as u64)
+}
+
+/// `readlink(path, buf, size)`.
+pub fn sys_readlink(k: &mut Kernel, a: &Args) -> Result<u64> {
+    readlink_at(k, AT_FDCWD as u64, a[0], a[1], a[2])
+}
+
+/// `readlinkat(dirfd, path, buf, size)`.
+pub fn sys_readlinkat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    readlink_at(k, a[0], a[1], a[2], a[3])
+}
+
+// ------------------------------------------------------------------ contents and metadata
+
+/// `ftruncate(fd, length)`.
+pub fn sys_ftruncate(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let file = k.fds.file(fd_arg(a[0])?)?;
+    let len = offset_arg(a[1])?;
+    if !file.status().writable() {
+        return Err(Errno::EINVAL);
+    }
+    host().stream_set_length(file.handle().ok_or(Errno::EINVAL)?, len)?;
+    Ok(0)
+}
+
+/// Opens `path` through the namespace for a metadata change; `O_PATH` unless `flags` say more.
+fn open_for_change(k: &Kernel, dirfd: u64, path_ptr: u64, follow: bool, flags: u32) -> Result<HostHandle> {
+    let path = user::read_path(path_ptr)?;
+    let base = base_dir(k, dirfd, &path)?;
+    let flags = if follow { flags } else { flags | OpenFlags::NOFOLLOW };
+    k.vfs.lookup(&base, &path, follow, |node, _| match node {
+        Node::Host { writable: false, .. } => {
+            node_attr(node, &Vec::new(), follow)?;
+            Err(Errno::EROFS)
+        }
+        Node::Host { root, rel, .. } => Ok(HostHandle(host().stream_open(*root, rel, OpenFlags(flags), 0)?)),
+        _ => Err(Errno::EPERM),
+    })
+}
+
+/// `truncate(path, length)`.
+pub fn sys_truncate(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let len = offset_arg(a[1])?;
+    let h = open_for_change(k, AT_FDCWD as u64, a[0], true, OpenFlags::WRITE.0)?;
+    host().stream_set_length(h.0, len)?;
+    Ok(0)
+}
+
+/// `fsync(fd)`.
+pub fn sys_fsync(k: &mut Kernel, a: &Args) -> Result<u64> {
+    if let Some(h) = k.fds.file(fd_arg(a[0])?)?.handle() {
+        host().stream_flush(h, false)?;
+    }
+    Ok(0)
+}
+
+/// `fdatasync(fd)`.
+pub fn sys_fdatasync(k: &mut Kernel, a: &Args) -> Result<u64> {
+    if let Some(h) = k.fds.file(fd_arg(a[0])?)?.handle() {
+        host().stream_flush(h, true)?;
+    }
+    Ok(0)
+}
+
+/// `umask(mask)`.
+pub fn sys_umask(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let old = k.umask;
+    k.umask = u32::try_from(a[0] & 0o777).unwrap_or(0);
+    Ok(u64::from(old))
+}
+
+fn decode_time(addr: u64) -> Result<Option<Option<Timespec>>> {
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
+    let sec = user::read_u64(addr)? as i64;
+    let nsec = user::read_u64(addr + 8)? as i64;
+    match nsec {
+        UTIME_OMIT => Ok(None),
+        UTIME_NOW => Ok(Some(None)),
+        0..=999_999_999 => Ok(Some(Some(Timespec { sec, nsec }))),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `utimensat(dirfd, path, times, flags)`.
+pub fn sys_utimensat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let flags = u32::try_from(a[3] & 0xffff_ffff).unwrap_or(u32::MAX);
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let change = if a[2] == 0 {
+        TimesChange { atime: Some(None), mtime: Some(None) }
+    } else {
+        TimesChange { atime: decode_time(a[2])?, mtime: decode_time(a[2] + 16)? }
+    };
+    if a[1] == 0 {
+        let file = k.fds.file(fd_arg(a[0])?)?;
+        host().stream_set_times(file.handle().ok_or(Errno::EPERM)?, change)?;
+    } else {
+        let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+        let h = open_for_change(k, a[0], a[1], follow, OpenFlags::PATH)?;
+        host().stream_set_times(h.0, change)?;
+    }
+    Ok(0)
+}
+
+fn chmod_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, mode: u64) -> Result<u64> {
+    let mode = u32::try_from(mode & 0o7777).unwrap_or(0);
+    let h = open_for_change(k, dirfd, path_ptr, true, OpenFlags::PATH)?;
+    host().stream_set_mode(h.0, mode)?;
+    Ok(0)
+}
+
+/// `chmod(path, mode)`.
+pub fn sys_chmod(k: &mut Kernel, a: &Args) -> Result<u64> {
+    chmod_at(k, AT_FDCWD as u64, a[0], a[1])
+}
+
+/// `fchmodat(dirfd, path, mode)`.
+pub fn sys_fchmodat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    chmod_at(k, a[0], a[1], a[2])
+}
+
+/// `fchmod(fd, mode)`.
+pub fn sys_fchmod(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let file = k.fds.file(fd_arg(a[0])?)?;
+    host().stream_set_mode(file.handle().ok_or(Errno::EPERM)?, u32::try_from(a[1] & 0o7777).unwrap_or(0))?;
+    Ok(0)
+}
+
+/// Ownership changes: the box cannot give files away, so only a change to the owner and group
+/// a file already has succeeds (as for an unprivileged Linux user); anything else is `EPERM`.
+fn chown_check(attr: FileAttr, uid: u64, gid: u64) -> Result<u64> {
+    let same = |want: u64, have: u32| int_arg(want) == -1 || want == u64::from(have);
+    if same(uid, attr.uid) && same(gid, attr.gid) {
+        Ok(0)
+    } else {
+        Err(Errno::EPERM)
+    }
+}
+
+/// `chown(path, uid, gid)`.
+pub fn sys_chown(k: &mut Kernel, a: &Args) -> Result<u64> {
+    chown_check(stat_path(k, AT_FDCWD as u64, a[0], 0)?, a[1], a[2])
+}
+
+/// `lchown(path, uid, gid)`.
+pub fn sys_lchown(k: &mut Kernel, a: &Args) -> Result<u64> {
+    chown_check(stat_path(k, AT_FDCWD as u64, a[0], AT_SYMLINK_NOFOLLOW)?, a[1], a[2])
+}
+
+/// `fchown(fd, uid, gid)`.
+pub fn sys_fchown(k: &mut Kernel, a: &Args) -> Result<u64> {
+    chown_check(file_attr(&*k.fds.file(fd_arg(a[0])?)?)?, a[1], a[2])
+}
+
+/// `fchownat(dirfd, path, uid, gid, flags)`.
+pub fn sys_fchownat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let flags = u32::try_from(a[4] & 0xffff_ffff).unwrap_or(0);
+    chown_check(stat_path(k, a[0], a[1], flags)?, a[2], a[3])
+}
+
+/// `ioctl(fd, request, arg)`: terminal attributes, window size and `FIONREAD` only.
+pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
+    const TCGETS: u32 = 0x5401;
+    const TIOCGWINSZ: u32 = 0x5413;
+    const FIONREAD: u32 = 0x541b;
+    let file = k.fds.file(fd_arg(a[0])?)?;
+    let request = u32::try_from(a[1] & 0xffff_ffff).unwrap_or(0);
+    let query = match request {
+        TCGETS => StreamQuery::TerminalAttributes,
+        TIOCGWINSZ => StreamQuery::WindowSize,
+        FIONREAD => StreamQuery::BytesAvailable,
+        _ => return Err(Errno::ENOTTY),
+    };
+    let h = match (&file.object, query) {
+        (FileObject::Host(h), _) => h.0,
+        (FileObject::Dev(_), StreamQuery::BytesAvailable) => {
+            user::write_u32(a[2], 0)?;
+            return Ok(0);
+        }
+        _ => return Err(Errno::ENOTTY),
+    };
+    let mut out = [0u8; 64];
+    let n = host().stream_query(h, query, &mut out)?;
+    user::write_bytes(a[2], &out[..n])?;
+    Ok(0)
+}
+

@@ -1,0 +1,266 @@
+//! Identity, system information, limits, process exit and the per-thread bookkeeping calls a
+//! C runtime makes at start.
+
+use super::{int_arg, Args};
+use crate::kernel::{host, Kernel};
+use crate::user;
+use alloc::vec::Vec;
+use picobox_abi::{Clock, Errno, Result};
+
+const RLIM_INFINITY: u64 = u64::MAX;
+const RLIMIT_STACK: usize = 3;
+const RLIMIT_NOFILE: usize = 7;
+
+/// Limits reported before the program changes them.
+pub fn default_rlimits(nofile: u64, stack: u64) -> [(u64, u64); 16] {
+    let mut l = [(RLIM_INFINITY, RLIM_INFINITY); 16];
+    l[RLIMIT_STACK] = (stack, RLIM_INFINITY);
+    l[RLIMIT_NOFILE] = (nofile, nofile);
+    l[4] = (0, RLIM_INFINITY); // RLIMIT_CORE: the box never dumps core.
+    l
+}
+
+/// `getpid()`: the box's first process is pid 1.
+pub fn sys_getpid(_k: &mut Kernel, _a: &Args) -> Result<u64> {
+    Ok(1)
+}
+
+/// `gettid()`.
+pub fn sys_gettid(_k: &mut Kernel, _a: &Args) -> Result<u64> {
+    Ok(1)
+}
+
+/// `getppid()`: the parent is outside the box.
+pub fn sys_getppid(_k: &mut Kernel, _a: &Args) -> Result<u64> {
+    Ok(0)
+}
+
+/// `getpgrp()`, `getpgid(0)`, `getsid(0)`: the first process leads its group and session.
+pub fn sys_getpgid(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    match int_arg(a[0]) {
+        0 | 1 => Ok(1),
+        _ => Err(Errno::ESRCH),
+    }
+}
+
+/// `getuid()` and `geteuid()`.
+pub fn sys_getuid(k: &mut Kernel, _a: &Args) -> Result<u64> {
+    Ok(u64::from(k.uid))
+}
+
+/// `getgid()` and `getegid()`.
+pub fn sys_getgid(k: &mut Kernel, _a: &Args) -> Result<u64> {
+    Ok(u64::from(k.gid))
+}
+
+/// `uname(buf)`.
+pub fn sys_uname(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let fields: [&[u8]; 6] =
+        [b"Linux", &k.hostname, b"6.1.0-picobox", b"#1 SMP PREEMPT_DYNAMIC picobox", b"x86_64", b"(none)"];
+    let mut out = alloc::vec![0u8; 65 * 6];
+    for (i, f) in fields.iter().enumerate() {
+        let n = f.len().min(64);
+        out[i * 65..i * 65 + n].copy_from_slice(&f[..n]);
+    }
+    user::write_bytes(a[0], &out)?;
+    Ok(0)
+}
+
+/// `sysinfo(info)`.
+pub fn sys_sysinfo(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    let uptime = host().time_query(Clock::Monotonic)?.sec;
+    let mem = host().host_info().memory_limit;
+    let mut b = [0u8; 112];
+    b[0..8].copy_from_slice(&uptime.to_le_bytes());
+    b[32..40].copy_from_slice(&mem.to_le_bytes()); // totalram
+    b[40..48].copy_from_slice(&mem.to_le_bytes()); // freeram (the box's view: all of its limit)
+    b[80..82].copy_from_slice(&1u16.to_le_bytes()); // procs
+    b[104..108].copy_from_slice(&1u32.to_le_bytes()); // mem_unit
+    user::write_bytes(a[0], &b)?;
+    Ok(0)
+}
+
+fn resource_arg(v: u64) -> Result<usize> {
+    usize::try_from(int_arg(v)).ok().filter(|r| *r < 16).ok_or(Errno::EINVAL)
+}
+
+fn write_rlimit(addr: u64, l: (u64, u64)) -> Result<()> {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&l.0.to_le_bytes());
+    b[8..].copy_from_slice(&l.1.to_le_bytes());
+    user::write_bytes(addr, &b)
+}
+
+fn set_rlimit(k: &mut Kernel, resource: usize, addr: u64) -> Result<()> {
+    let soft = user::read_u64(addr)?;
+    let hard = user::read_u64(addr + 8)?;
+    let (_, old_hard) = k.rlimits[resource];
+    if soft > hard || hard > old_hard {
+        return Err(if soft > hard { Errno::EINVAL } else { Errno::EPERM });
+    }
+    if resource == RLIMIT_NOFILE {
+        k.fds.limit = usize::try_from(soft).unwrap_or(usize::MAX).clamp(3, 1 << 20);
+    }
+    k.rlimits[resource] = (soft, hard);
+    Ok(())
+}
+
+/// `getrlimit(resource, rlim)`.
+pub fn sys_getrlimit(k: &mut Kernel, a: &Args) -> Result<u64> {
+    write_rlimit(a[1], k.rlimits[resource_arg(a[0])?])?;
+    Ok(0)
+}
+
+/// `setrlimit(resource, rlim)`: limits can only be lowered.
+pub fn sys_setrlimit(k: &mut Kernel, a: &Args) -> Result<u64> {
+    set_rlimit(k, resource_arg(a[0])?, a[1])?;
+    Ok(0)
+}
+
+/// `prlimit64(pid, resource, new, old)` on the calling process.
+pub fn sys_prlimit64(k: &mut Kernel, a: &Args) -> Result<u64> {
+    if !matches!(int_arg(a[0]), 0 | 1) {
+        return Err(Errno::ESRCH);
+    }
+    let resource = resource_arg(a[1])?;
+    let old = k.rlimits[resource];
+    if a[2] != 0 {
+        set_rlimit(k, resource, a[2])?;
+    }
+    if a[3] != 0 {
+        write_rlimit(a[3], old)?;
+    }
+    Ok(0)
+}
+
+/// `exit(status)`: with one thread per process so far, the same as `exit_group`.
+pub fn sys_exit(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    host().process_exit((a[0] & 0xff) as u8)
+}
+
+/// `exit_group(status)`.
+pub fn sys_exit_group(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    host().process_exit((a[0] & 0xff) as u8)
+}
+
+/// `execve(path, argv, envp)`: the path is resolved in the box (a host binary outside every
+/// mount is `ENOENT`); loading a new program into the process comes with issue 3 (`ENOSYS`).
+pub fn sys_execve(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let path = user::read_path(a[0])?;
+    let _argv: Vec<Vec<u8>> = user::read_cstr_array(a[1], 1 << 16)?;
+    let attr = k.vfs.lookup(&k.cwd, &path, true, |node, _| match node {
+        crate::vfs::Node::Host { root, rel, .. } => host().stream_attr_at(*root, rel, true),
+        _ => Err(Errno::EACCES),
+    })?;
+    if attr.kind != picobox_abi::FileKind::Regular {
+        return Err(Errno::EACCES);
+    }
+    Err(Errno::ENOSYS)
+}
+
+/// `arch_prctl(code, addr)`: the thread pointer (`ARCH_SET_FS`, `ARCH_GET_FS`).
+pub fn sys_arch_prctl(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    const ARCH_SET_GS: i32 = 0x1001;
+    const ARCH_SET_FS: i32 = 0x1002;
+    const ARCH_GET_FS: i32 = 0x1003;
+    const ARCH_GET_GS: i32 = 0x1004;
+    match int_arg(a[0]) {
+        ARCH_SET_FS => {
+            let base = usize::try_from(a[1]).map_err(|_| Errno::EPERM)?;
+            host().thread_set_tls(base)?;
+            Ok(0)
+        }
+        ARCH_GET_FS => {
+            user::write_u64(a[1], host().thread_get_tls() as u64)?;
+            Ok(0)
+        }
+        ARCH_GET_GS => {
+            user::write_u64(a[1], 0)?;
+            Ok(0)
+        }
+        ARCH_SET_GS => Err(Errno::EPERM),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `set_tid_address(tidptr)`: returns the caller's thread id.
+pub fn sys_set_tid_address(_k: &mut Kernel, _a: &Args) -> Result<u64> {
+    Ok(1)
+}
+
+/// `set_robust_list(head, len)`: accepted; the list matters when threads die (issue 3).
+pub fn sys_set_robust_list(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    if a[1] != 24 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// `getrandom(buf, len, flags)`.
+pub fn sys_getrandom(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    if a[2] & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = usize::try_from(a[1]).unwrap_or(usize::MAX).min(32 << 20);
+    let mut chunk = alloc::vec![0u8; len.min(64 * 1024)];
+    let mut done = 0;
+    while done < len {
+        let n = chunk.len().min(len - done);
+        host().random_read(&mut chunk[..n])?;
+        user::write_bytes(a[0] + done as u64, &chunk[..n])?;
+        done += n;
+    }
+    Ok(len as u64)
+}
+
+/// `sched_yield()`.
+pub fn sys_sched_yield(_k: &mut Kernel, _a: &Args) -> Result<u64> {
+    host().thread_yield();
+    Ok(0)
+}
+
+/// `sched_getaffinity(pid, size, mask)`: every CPU the box may use.
+pub fn sys_sched_getaffinity(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    let cpus = host().host_info().cpus.clamp(1, 1024) as usize;
+    let bytes = cpus.div_ceil(64) * 8;
+    let size = usize::try_from(a[1]).map_err(|_| Errno::EINVAL)?;
+    if size < bytes || size % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut mask = alloc::vec![0u8; bytes];
+    for cpu in 0..cpus {
+        mask[cpu / 8] |= 1 << (cpu % 8);
+    }
+    user::write_bytes(a[2], &mask)?;
+    Ok(bytes as u64)
+}
+
+/// `futex(addr, op, val, timeout, addr2, val3)`: wait and wake.
+pub fn sys_futex(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    const FUTEX_WAIT: i32 = 0;
+    const FUTEX_WAKE: i32 = 1;
+    const FUTEX_WAIT_BITSET: i32 = 9;
+    const FUTEX_WAKE_BITSET: i32 = 10;
+    const FUTEX_CMD_MASK: i32 = !(128 | 256);
+    let addr = usize::try_from(a[0]).map_err(|_| Errno::EFAULT)?;
+    if addr % 4 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    match int_arg(a[1]) & FUTEX_CMD_MASK {
+        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+            let timeout = if a[3] == 0 {
+                None
+            } else {
+                let sec = user::read_u64(a[3])? as i64;
+                let nsec = user::read_u64(a[3] + 8)? as i64;
+                Some(picobox_abi::Timespec { sec, nsec })
+            };
+            host().futex_wait(addr, (a[2] & 0xffff_ffff) as u32, timeout)?;
+            Ok(0)
+        }
+        FUTEX_WAKE | FUTEX_WAKE_BITSET => {
+            Ok(u64::from(host().futex_wake(addr, u32::try_from(int_arg(a[2]).max(0)).unwrap_or(0))?))
+        }
+        _ => Err(Errno::ENOSYS),
+    }
+}

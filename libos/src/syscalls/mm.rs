@@ -1,0 +1,155 @@
+//! Memory: mmap, munmap, mprotect, mremap, madvise, brk.
+
+use super::{fd_arg, Args};
+use crate::fd::FileObject;
+use crate::kernel::{host, Kernel};
+use crate::vfs::DevNode;
+use picobox_abi::{Errno, Placement, Prot, Result};
+
+const PAGE: u64 = 4096;
+const MAP_SHARED: u64 = 0x01;
+const MAP_PRIVATE: u64 = 0x02;
+const MAP_SHARED_VALIDATE: u64 = 0x03;
+const MAP_FIXED: u64 = 0x10;
+const MAP_ANONYMOUS: u64 = 0x20;
+const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+/// Highest user address (exclusive).
+const USER_END: u64 = 0x7fff_ffff_f000;
+
+fn prot_arg(v: u64) -> Result<Prot> {
+    // PROT_GROWSDOWN/PROT_GROWSUP are accepted and ignored; other bits are EINVAL.
+    if v & !0x0300_0007 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Prot(u32::try_from(v & 7).map_err(|_| Errno::EINVAL)?))
+}
+
+fn page_range(addr: u64, len: u64) -> Result<(usize, usize)> {
+    if addr % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.checked_add(PAGE - 1).ok_or(Errno::ENOMEM)? & !(PAGE - 1);
+    let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+    if end > USER_END {
+        return Err(Errno::ENOMEM);
+    }
+    Ok((usize::try_from(addr).map_err(|_| Errno::ENOMEM)?, usize::try_from(len).map_err(|_| Errno::ENOMEM)?))
+}
+
+/// The host refuses writable+executable memory; Linux programs see that as `EACCES`, as under
+/// an SELinux `execmem` denial.
+fn refuse_write_exec(prot: Prot) -> Result<()> {
+    if prot.is_write_exec() {
+        Err(Errno::EACCES)
+    } else {
+        Ok(())
+    }
+}
+
+/// `mmap(addr, length, prot, flags, fd, offset)`.
+pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let (addr, len, flags, offset) = (a[0], a[1], a[3], a[5]);
+    if len == 0 || offset % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let prot = prot_arg(a[2])?;
+    refuse_write_exec(prot)?;
+    let kind = flags & MAP_SHARED_VALIDATE;
+    if kind == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (_, len_pages) = page_range(0, len)?;
+    let place = if flags & MAP_FIXED_NOREPLACE != 0 {
+        Placement::NoReplace(page_range(addr, len)?.0)
+    } else if flags & MAP_FIXED != 0 {
+        Placement::Replace(page_range(addr, len)?.0)
+    } else {
+        Placement::Anywhere(usize::try_from(addr & !(PAGE - 1)).unwrap_or(0))
+    };
+    if flags & MAP_ANONYMOUS != 0 {
+        // Shared anonymous memory behaves as private while a box has one process (issue 3).
+        return Ok(host().vm_alloc(place, len_pages, prot)? as u64);
+    }
+    let file = k.fds.file(fd_arg(a[4])?)?;
+    match &file.object {
+        FileObject::Dev(DevNode::Zero) => Ok(host().vm_alloc(place, len_pages, prot)? as u64),
+        FileObject::Host(h) => {
+            let status = file.status();
+            if !status.readable() {
+                return Err(Errno::EACCES);
+            }
+            if kind != MAP_PRIVATE && (kind == MAP_SHARED || kind == MAP_SHARED_VALIDATE) && prot.contains(Prot::WRITE) {
+                // Writable shared file mappings need the host to share pages (issue 3).
+                return Err(Errno::ENODEV);
+            }
+            Ok(host().vm_map_stream(h.0, offset, place, len_pages, prot)? as u64)
+        }
+        _ => Err(Errno::ENODEV),
+    }
+}
+
+/// `munmap(addr, length)`.
+pub fn sys_munmap(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    if a[1] == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (addr, len) = page_range(a[0], a[1]).map_err(|_| Errno::EINVAL)?;
+    host().vm_free(addr, len)?;
+    Ok(0)
+}
+
+/// `mprotect(addr, length, prot)`.
+pub fn sys_mprotect(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    let prot = prot_arg(a[2])?;
+    refuse_write_exec(prot)?;
+    let (addr, len) = page_range(a[0], a[1])?;
+    if len == 0 {
+        return Ok(0);
+    }
+    host().vm_protect(addr, len, prot)?;
+    Ok(0)
+}
+
+/// `mremap(old, old_len, new_len, flags)`: `MREMAP_MAYMOVE` only.
+pub fn sys_mremap(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    const MREMAP_MAYMOVE: u64 = 1;
+    if a[3] & !MREMAP_MAYMOVE != 0 || a[2] == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (addr, old_len) = page_range(a[0], a[1])?;
+    let (_, new_len) = page_range(0, a[2])?;
+    Ok(host().vm_remap(addr, old_len, new_len, a[3] & MREMAP_MAYMOVE != 0)? as u64)
+}
+
+/// `madvise(addr, length, advice)`: `MADV_DONTNEED` drops pages; other advice is accepted.
+pub fn sys_madvise(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    const MADV_DONTNEED: u64 = 4;
+    let (addr, len) = page_range(a[0], a[1])?;
+    if a[2] == MADV_DONTNEED && len > 0 {
+        host().vm_discard(addr, len)?;
+    }
+    Ok(0)
+}
+
+/// `brk(addr)`: grows or shrinks the heap after the image; returns the new (or unchanged) break.
+pub fn sys_brk(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let want = a[0];
+    let brk = &mut k.brk;
+    if want < brk.start || want >= USER_END {
+        return Ok(brk.current);
+    }
+    let want_end = (want + PAGE - 1) & !(PAGE - 1);
+    if want_end > brk.mapped_end {
+        let (start, len) = page_range(brk.mapped_end, want_end - brk.mapped_end)?;
+        if host().vm_alloc(Placement::NoReplace(start), len, Prot::READ_WRITE).is_err() {
+            return Ok(brk.current);
+        }
+        brk.mapped_end = want_end;
+    } else if want_end < brk.mapped_end {
+        let (start, len) = page_range(want_end, brk.mapped_end - want_end)?;
+        host().vm_free(start, len)?;
+        brk.mapped_end = want_end;
+    }
+    brk.current = want;
+    Ok(want)
+}

@@ -1,0 +1,287 @@
+//! The system-call table: number → name, handler, support level. The same data dispatches
+//! calls, prints `picobox syscalls`, and is checked by tests.
+//!
+//! Every handler has one signature, [`Handler`], decodes its own arguments with checked
+//! conversions, and returns `Result<u64>`; only [`dispatch`] turns an `Err(errno)` into `-errno`.
+
+pub mod fs;
+pub mod info;
+pub mod mm;
+mod names;
+pub mod signal;
+pub mod time;
+
+use crate::kernel::{host, Kernel};
+use picobox_abi::{Errno, Result};
+
+pub use names::LINUX_SYSCALLS;
+
+/// Raw arguments in `rdi, rsi, rdx, r10, r8, r9` order.
+pub type Args = [u64; 6];
+
+/// A system-call handler.
+pub type Handler = fn(&mut Kernel, &Args) -> Result<u64>;
+
+/// How completely a call is implemented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// As Linux does it.
+    Full,
+    /// Works for the common cases; the note says what differs.
+    Partial(&'static str),
+}
+
+/// One implemented system call.
+pub struct Entry {
+    /// Linux x86-64 number.
+    pub nr: u16,
+    /// Linux name.
+    pub name: &'static str,
+    /// Handler.
+    pub handler: Handler,
+    /// Support level.
+    pub support: Support,
+}
+
+/// A file-descriptor argument. Linux reads it as a C `int`: the upper 32 bits are ignored,
+/// and negative values are `EBADF`.
+pub fn fd_arg(v: u64) -> Result<u64> {
+    u64::try_from(int_arg(v)).map_err(|_| Errno::EBADF)
+}
+
+/// An `int` argument: Linux ignores the upper 32 bits of the register, and so do we.
+pub fn int_arg(v: u64) -> i32 {
+    (v & 0xffff_ffff) as u32 as i32
+}
+
+macro_rules! table {
+    ($($nr:literal $name:ident => $handler:path $(, $note:literal)?;)*) => {
+        /// Every implemented call, by ascending number.
+        pub const TABLE: &[Entry] = &[$(Entry {
+            nr: $nr,
+            name: stringify!($name),
+            handler: $handler,
+            support: table!(@support $($note)?),
+        },)*];
+    };
+    (@support) => { Support::Full };
+    (@support $note:literal) => { Support::Partial($note) };
+}
+
+table! {
+    0 read => fs::sys_read;
+    1 write => fs::sys_write;
+    2 open => fs::sys_open;
+    3 close => fs::sys_close;
+    4 stat => fs::sys_stat;
+    5 fstat => fs::sys_fstat;
+    6 lstat => fs::sys_lstat;
+    8 lseek => fs::sys_lseek;
+    9 mmap => mm::sys_mmap, "writable MAP_SHARED file mappings: ENODEV; W+X: EACCES";
+    10 mprotect => mm::sys_mprotect, "W+X: EACCES";
+    11 munmap => mm::sys_munmap;
+    12 brk => mm::sys_brk;
+    13 rt_sigaction => signal::sys_rt_sigaction, "recorded; handlers run from issue 3";
+    14 rt_sigprocmask => signal::sys_rt_sigprocmask;
+    16 ioctl => fs::sys_ioctl, "TCGETS, TIOCGWINSZ, FIONREAD only; others ENOTTY";
+    17 pread64 => fs::sys_pread64;
+    18 pwrite64 => fs::sys_pwrite64;
+    19 readv => fs::sys_readv;
+    20 writev => fs::sys_writev;
+    21 access => fs::sys_access;
+    24 sched_yield => info::sys_sched_yield;
+    25 mremap => mm::sys_mremap, "MREMAP_FIXED: EINVAL";
+    28 madvise => mm::sys_madvise, "MADV_DONTNEED acts; other advice is accepted";
+    32 dup => fs::sys_dup;
+    33 dup2 => fs::sys_dup2;
+    35 nanosleep => time::sys_nanosleep;
+    39 getpid => info::sys_getpid;
+    40 sendfile => fs::sys_sendfile;
+    59 execve => info::sys_execve, "resolves the path in the box, then ENOSYS until issue 3";
+    60 exit => info::sys_exit;
+    62 kill => signal::sys_kill, "signals to self take the default action";
+    63 uname => info::sys_uname;
+    72 fcntl => fs::sys_fcntl, "record locks always granted (one process per box)";
+    74 fsync => fs::sys_fsync;
+    75 fdatasync => fs::sys_fdatasync;
+    76 truncate => fs::sys_truncate;
+    77 ftruncate => fs::sys_ftruncate;
+    79 getcwd => fs::sys_getcwd;
+    80 chdir => fs::sys_chdir;
+    81 fchdir => fs::sys_fchdir;
+    82 rename => fs::sys_rename;
+    83 mkdir => fs::sys_mkdir;
+    84 rmdir => fs::sys_rmdir;
+    85 creat => fs::sys_creat;
+    87 unlink => fs::sys_unlink;
+    88 symlink => fs::sys_symlink;
+    89 readlink => fs::sys_readlink;
+    90 chmod => fs::sys_chmod;
+    91 fchmod => fs::sys_fchmod;
+    92 chown => fs::sys_chown, "only to the current owner and group";
+    93 fchown => fs::sys_fchown, "only to the current owner and group";
+    94 lchown => fs::sys_lchown, "only to the current owner and group";
+    95 umask => fs::sys_umask;
+    96 gettimeofday => time::sys_gettimeofday;
+    97 getrlimit => info::sys_getrlimit;
+    99 sysinfo => info::sys_sysinfo;
+    102 getuid => info::sys_getuid;
+    104 getgid => info::sys_getgid;
+    107 geteuid => info::sys_getuid;
+    108 getegid => info::sys_getgid;
+    110 getppid => info::sys_getppid;
+    111 getpgrp => info::sys_getpgid;
+    121 getpgid => info::sys_getpgid;
+    124 getsid => info::sys_getpgid;
+    131 sigaltstack => signal::sys_sigaltstack, "recorded; used from issue 3";
+    158 arch_prctl => info::sys_arch_prctl, "ARCH_SET_FS and ARCH_GET_FS";
+    160 setrlimit => info::sys_setrlimit, "recorded; NOFILE applies";
+    186 gettid => info::sys_gettid;
+    200 tkill => signal::sys_tkill;
+    201 time => time::sys_time;
+    202 futex => info::sys_futex, "WAIT, WAKE and their BITSET forms";
+    204 sched_getaffinity => info::sys_sched_getaffinity;
+    217 getdents64 => fs::sys_getdents64;
+    218 set_tid_address => info::sys_set_tid_address;
+    228 clock_gettime => time::sys_clock_gettime;
+    229 clock_getres => time::sys_clock_getres;
+    230 clock_nanosleep => time::sys_clock_nanosleep;
+    231 exit_group => info::sys_exit_group;
+    234 tgkill => signal::sys_tgkill;
+    257 openat => fs::sys_openat;
+    258 mkdirat => fs::sys_mkdirat;
+    260 fchownat => fs::sys_fchownat, "only to the current owner and group";
+    262 newfstatat => fs::sys_newfstatat;
+    263 unlinkat => fs::sys_unlinkat;
+    264 renameat => fs::sys_renameat;
+    266 symlinkat => fs::sys_symlinkat;
+    267 readlinkat => fs::sys_readlinkat;
+    268 fchmodat => fs::sys_fchmodat;
+    269 faccessat => fs::sys_faccessat;
+    273 set_robust_list => info::sys_set_robust_list, "recorded from issue 3";
+    280 utimensat => fs::sys_utimensat;
+    292 dup3 => fs::sys_dup3;
+    302 prlimit64 => info::sys_prlimit64;
+    316 renameat2 => fs::sys_renameat2;
+    318 getrandom => info::sys_getrandom;
+    332 statx => fs::sys_statx, "STATX_BASIC_STATS";
+    439 faccessat2 => fs::sys_faccessat2;
+}
+
+/// Highest system-call number Linux x86-64 defines, plus one.
+const MAX_NR: usize = 512;
+
+/// `INDEX[nr]` is the position in [`TABLE`] plus one, or 0 for an unimplemented number.
+const INDEX: [u16; MAX_NR] = {
+    let mut index = [0u16; MAX_NR];
+    let mut i = 0;
+    while i < TABLE.len() {
+        index[TABLE[i].nr as usize] = (i + 1) as u16;
+        i += 1;
+    }
+    index
+};
+
+/// The table entry for `nr`, if implemented.
+pub fn entry(nr: u64) -> Option<&'static Entry> {
+    let slot = *INDEX.get(usize::try_from(nr).ok()?)?;
+    TABLE.get(usize::from(slot).checked_sub(1)?)
+}
+
+/// The Linux name of `nr`, if it has one.
+pub fn name_of(nr: u64) -> Option<&'static str> {
+    LINUX_SYSCALLS.iter().find(|(n, _)| u64::from(*n) == nr).map(|(_, name)| *name)
+}
+
+/// Runs system call `nr`; returns the value for `rax`.
+pub fn dispatch(k: &mut Kernel, nr: u64, args: Args) -> u64 {
+    let Some(e) = entry(nr) else {
+        report_unsupported(k, nr);
+        return Errno::ENOSYS.as_return();
+    };
+    let result = (e.handler)(k, &args);
+    if k.trace {
+        trace_call(e.name, &args, &result);
+    }
+    match result {
+        Ok(v) => v,
+        Err(e) => e.as_return(),
+    }
+}
+
+fn report_unsupported(k: &mut Kernel, nr: u64) {
+    if !k.trace {
+        return;
+    }
+    let (word, bit) = (usize::try_from(nr / 64).unwrap_or(usize::MAX), nr % 64);
+    if let Some(w) = k.reported.get_mut(word) {
+        if *w & (1 << bit) != 0 {
+            return;
+        }
+        *w |= 1 << bit;
+    }
+    let mut line = alloc::string::String::new();
+    let _ = core::fmt::write(
+        &mut line,
+        format_args!("unsupported syscall {} ({nr}) = -ENOSYS (reported once)", name_of(nr).unwrap_or("?")),
+    );
+    host().debug_log(&line);
+}
+
+fn trace_call(name: &str, a: &Args, r: &Result<u64>) {
+    let mut line = alloc::string::String::new();
+    let _ = match r {
+        Ok(v) => core::fmt::write(
+            &mut line,
+            format_args!("{name}({:#x}, {:#x}, {:#x}, {:#x}) = {v:#x}", a[0], a[1], a[2], a[3]),
+        ),
+        Err(e) => core::fmt::write(
+            &mut line,
+            format_args!("{name}({:#x}, {:#x}, {:#x}, {:#x}) = -{}", a[0], a[1], a[2], a[3], e.name()),
+        ),
+    };
+    host().debug_log(&line);
+}
+
+/// One row of the compatibility report: every Linux call with its support level.
+pub struct SupportRow {
+    /// Number.
+    pub nr: u16,
+    /// Name.
+    pub name: &'static str,
+    /// `None` when unimplemented (the call returns `ENOSYS`).
+    pub support: Option<Support>,
+}
+
+/// The compatibility report, by number.
+pub fn support_report() -> impl Iterator<Item = SupportRow> {
+    LINUX_SYSCALLS.iter().map(|(nr, name)| SupportRow {
+        nr: *nr,
+        name,
+        support: entry(u64::from(*nr)).map(|e| e.support),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_matches_linux_numbers_and_names() {
+        for (i, e) in TABLE.iter().enumerate() {
+            assert_eq!(name_of(u64::from(e.nr)), Some(e.name), "number {} is not {}", e.nr, e.name);
+            if i > 0 {
+                assert!(TABLE[i - 1].nr < e.nr, "{} out of order", e.name);
+            }
+            assert!(entry(u64::from(e.nr)).is_some_and(|x| x.nr == e.nr));
+        }
+        assert!(entry(1000).is_none());
+        assert!(entry(u64::MAX).is_none());
+    }
+
+    #[test]
+    fn int_arguments_ignore_the_upper_half() {
+        assert_eq!(int_arg(0xffff_ffff_0000_0005), 5);
+        assert_eq!(fd_arg(0xffff_ffff), Err(Errno::EBADF));
+    }
+}
