@@ -1,0 +1,144 @@
+//! The TOML manifest: the same content as the command-line flags.
+//!
+//! ```toml
+//! program = "/bin/busybox"
+//! args = ["sh", "-c", "echo hi"]
+//! cwd = "/work"
+//! trace = false
+//! env = { LANG = "C.UTF-8" }
+//!
+//! [[mount]]
+//! type = "ro-bind"        # or "bind", "tmpfs"
+//! source = "/usr"         # not for tmpfs
+//! target = "/usr"
+//! ```
+//! Unknown keys are errors, so a misspelling never silently changes the policy.
+
+use crate::config::{BoxConfig, Mount, MountKind};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Why a manifest was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The file could not be read.
+    #[error("cannot read manifest {path}: {source}")]
+    Read {
+        /// The manifest.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// TOML syntax or schema error (unknown key, wrong type).
+    #[error("invalid manifest {path}: {message}")]
+    Parse {
+        /// The manifest.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A mount entry is inconsistent.
+    #[error("invalid manifest {path}: mount {index}: {why}")]
+    Mount {
+        /// The manifest.
+        path: PathBuf,
+        /// Index of the mount (from 0).
+        index: usize,
+        /// Why.
+        why: &'static str,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    program: Option<String>,
+    #[serde(default)]
+    args: Vec<String>,
+    cwd: Option<String>,
+    #[serde(default)]
+    trace: bool,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    mount: Vec<ManifestMount>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestMount {
+    #[serde(rename = "type")]
+    kind: String,
+    source: Option<PathBuf>,
+    target: String,
+}
+
+/// Reads a manifest file into a configuration.
+pub fn load(path: &Path) -> Result<BoxConfig, ManifestError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ManifestError::Read { path: path.to_owned(), source })?;
+    parse(&text, path)
+}
+
+/// Parses manifest text (`path` is only for messages).
+pub fn parse(text: &str, path: &Path) -> Result<BoxConfig, ManifestError> {
+    let m: Manifest = toml::from_str(text).map_err(|e| ManifestError::Parse {
+        path: path.to_owned(),
+        message: e.to_string().trim_end().replace('\n', " "),
+    })?;
+    let mut mounts = Vec::new();
+    for (index, mm) in m.mount.into_iter().enumerate() {
+        let err = |why| ManifestError::Mount { path: path.to_owned(), index, why };
+        let kind = match mm.kind.as_str() {
+            "ro-bind" => MountKind::ReadOnly,
+            "bind" => MountKind::ReadWrite,
+            "tmpfs" => MountKind::Tmpfs,
+            _ => return Err(err("type must be \"ro-bind\", \"bind\" or \"tmpfs\"")),
+        };
+        let source = match (&kind, mm.source) {
+            (MountKind::Tmpfs, None) => PathBuf::new(),
+            (MountKind::Tmpfs, Some(_)) => return Err(err("a tmpfs mount has no source")),
+            (_, Some(s)) => s,
+            (_, None) => return Err(err("a bind mount needs a source")),
+        };
+        mounts.push(Mount { kind, source, target: mm.target });
+    }
+    Ok(BoxConfig {
+        program: m.program,
+        args: m.args,
+        env: m.env.into_iter().collect(),
+        cwd: m.cwd,
+        mounts,
+        trace: m.trace,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_manifest_parses() {
+        let c = parse(
+            "program = \"/bin/busybox\"\nargs = [\"echo\", \"hi\"]\nenv = { A = \"1\" }\n\
+             [[mount]]\ntype = \"ro-bind\"\nsource = \"/usr\"\ntarget = \"/usr\"\n\
+             [[mount]]\ntype = \"tmpfs\"\ntarget = \"/tmp\"\n",
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.program.as_deref(), Some("/bin/busybox"));
+        assert_eq!(c.mounts.len(), 2);
+        assert_eq!(c.mounts[1].kind, MountKind::Tmpfs);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_mounts_are_errors() {
+        let e = parse("progam = \"x\"", Path::new("m.toml")).unwrap_err().to_string();
+        assert!(e.contains("unknown field `progam`"), "{e}");
+        let e = parse("[[mount]]\ntype = \"bind\"\ntarget = \"/x\"", Path::new("m.toml")).unwrap_err();
+        assert!(e.to_string().contains("needs a source"));
+        let e = parse("[[mount]]\ntype = \"overlay\"\ntarget = \"/x\"", Path::new("m.toml")).unwrap_err();
+        assert!(e.to_string().contains("type must be"));
+    }
+}

@@ -1,0 +1,116 @@
+//! The seccomp allowlist: the system calls the PAL may make at the gate, with argument checks.
+//!
+//! The runtime puts a prefix in front of this program that traps every call not made at the
+//! gate (those are the program's, emulated by the library OS). Calls made at the gate are
+//! checked here: allowed if listed (and their arguments pass), otherwise the kernel kills the
+//! whole picoprocess, which the monitor reports as exit status 159.
+//!
+//! Each rule names the ABI call that needs it. Paths are not checked here (seccomp cannot read
+//! them): Landlock confines `openat2` and the other path calls.
+
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
+};
+use std::collections::BTreeMap;
+
+/// Why the filter could not be built (a bug in this file, never user input).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the seccomp filter: {0}")]
+pub struct SeccompError(String);
+
+const PROT_WRITE: u64 = 2;
+const PROT_EXEC: u64 = 4;
+
+fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, SeccompError> {
+    SeccompCondition::new(arg, SeccompCmpArgLen::Qword, op, value).map_err(|e| SeccompError(e.to_string()))
+}
+
+fn rule(conds: Vec<SeccompCondition>) -> Result<SeccompRule, SeccompError> {
+    SeccompRule::new(conds).map_err(|e| SeccompError(e.to_string()))
+}
+
+/// Rules allowing `arg` to take exactly one of `values`.
+fn one_of(arg: u8, values: &[u64]) -> Result<Vec<SeccompRule>, SeccompError> {
+    values.iter().map(|v| rule(vec![cond(arg, SeccompCmpOp::Eq, *v)?])).collect()
+}
+
+/// Rules allowing protection argument `arg` to be anything but writable and executable at once.
+fn never_write_exec(arg: u8) -> Result<Vec<SeccompRule>, SeccompError> {
+    let mask = PROT_WRITE | PROT_EXEC;
+    [0, PROT_WRITE, PROT_EXEC]
+        .iter()
+        .map(|v| rule(vec![cond(arg, SeccompCmpOp::MaskedEq(mask), *v)?]))
+        .collect()
+}
+
+/// Builds the allowlist as classic BPF, one `struct sock_filter` per `u64`.
+pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
+    use libc::*;
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    let unconditional: &[(i64, &str)] = &[
+        (SYS_read, "stream_read"),
+        (SYS_pread64, "stream_read at an offset"),
+        (SYS_write, "stream_write, debug_log"),
+        (SYS_pwrite64, "stream_write at an offset"),
+        (SYS_close, "object_close"),
+        (SYS_close_range, "runtime start: drop inherited descriptors"),
+        (SYS_fstat, "stream_attr"),
+        (SYS_newfstatat, "stream_attr_at without following"),
+        (SYS_lseek, "stream_seek"),
+        (SYS_getdents64, "stream_read_dir"),
+        (SYS_ftruncate, "stream_set_length"),
+        (SYS_fsync, "stream_flush"),
+        (SYS_fdatasync, "stream_flush(data_only)"),
+        (SYS_openat2, "stream_open and every path call (Landlock confines the path)"),
+        (SYS_readlinkat, "stream_read_link"),
+        (SYS_mkdirat, "stream_make_dir"),
+        (SYS_unlinkat, "stream_delete"),
+        (SYS_renameat2, "stream_rename"),
+        (SYS_symlinkat, "stream_make_link"),
+        (SYS_utimensat, "stream_set_times"),
+        (SYS_fchmodat2, "stream_set_mode"),
+        (SYS_faccessat2, "stream_access"),
+        (SYS_munmap, "vm_free"),
+        (SYS_mremap, "vm_remap (keeps the protection, which is never W+X)"),
+        (SYS_madvise, "vm_discard"),
+        (SYS_futex, "futex_wait, futex_wake"),
+        (SYS_ppoll, "streams_wait"),
+        (SYS_sched_yield, "thread_yield"),
+        (SYS_clock_gettime, "time_query"),
+        (SYS_clock_nanosleep, "time_sleep"),
+        (SYS_getrandom, "random_read"),
+        (SYS_rt_sigreturn, "return from the SIGSYS and fault handlers"),
+        (SYS_exit_group, "process_exit"),
+    ];
+    for (nr, _needed_by) in unconditional {
+        rules.insert(*nr, vec![]);
+    }
+    // vm_alloc, vm_map_stream: never writable and executable.
+    rules.insert(SYS_mmap, never_write_exec(2)?);
+    // vm_protect: never writable and executable.
+    rules.insert(SYS_mprotect, never_write_exec(2)?);
+    // stream_query: exactly the three questions of the ABI.
+    rules.insert(SYS_ioctl, one_of(1, &[TCGETS, TIOCGWINSZ, FIONREAD])?);
+    // stream_set_flags.
+    rules.insert(SYS_fcntl, one_of(1, &[F_SETFL as u64])?);
+    // thread_set_tls, thread_get_tls.
+    rules.insert(SYS_arch_prctl, one_of(0, &[0x1002, 0x1003])?);
+
+    let filter = SeccompFilter::new(rules, SeccompAction::KillProcess, SeccompAction::Allow, TargetArch::x86_64)
+        .map_err(|e| SeccompError(e.to_string()))?;
+    let program: BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| SeccompError(e.to_string()))?;
+    Ok(program
+        .iter()
+        .map(|f| u64::from(f.code) | (u64::from(f.jt) << 16) | (u64::from(f.jf) << 24) | (u64::from(f.k) << 32))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn allowlist_builds_and_fits_in_bpf() {
+        let p = super::allowlist().unwrap();
+        assert!(p.len() > 20 && p.len() < 4096 - 16, "{} instructions", p.len());
+    }
+}
