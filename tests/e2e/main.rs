@@ -1,1 +1,8 @@
+//! End-to-end tests: real programs (busybox, C programs built with `gcc -static`) run natively
+//! and inside picobox, with their outputs compared; escape attempts; bad input.
 
+mod bad_input;
+mod busybox;
+mod escape;
+mod programs;
+mod support;

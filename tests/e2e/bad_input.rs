@@ -1,0 +1,152 @@
+//! Bad input: a one-line error naming the problem and a non-zero exit, never a panic.
+
+use crate::support::*;
+use std::path::Path;
+use std::process::Output;
+
+fn run(args: &[&str]) -> Output {
+    picobox().args(args).output().unwrap()
+}
+
+fn fails_with(out: &Output, code: i32, needle: &str) {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert!(err.contains(needle), "expected {needle:?} in {err:?}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+fn program_file(name: &str, bytes: &[u8]) -> String {
+    let dir = scratch(&format!("bad-program-{name}"));
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// A valid static executable to corrupt.
+fn valid_elf() -> Vec<u8> {
+    std::fs::read(guest("escape")).unwrap()
+}
+
+fn phdr(elf: &[u8], i: usize) -> usize {
+    let phoff = u64::from_le_bytes(elf[32..40].try_into().unwrap()) as usize;
+    phoff + 56 * i
+}
+
+fn load_indices(elf: &[u8]) -> Vec<usize> {
+    let phnum = u16::from_le_bytes([elf[56], elf[57]]) as usize;
+    (0..phnum).filter(|i| u32::from_le_bytes(elf[phdr(elf, *i)..phdr(elf, *i) + 4].try_into().unwrap()) == 1).collect()
+}
+
+#[test]
+fn missing_program() {
+    fails_with(&run(&["run", "/no/such/program"]), 127, "no such file");
+    fails_with(&run(&["run", "no-such-command-anywhere"]), 127, "not found");
+}
+
+#[test]
+fn directory_as_program() {
+    fails_with(&run(&["run", "/tmp"]), 126, "is a directory");
+}
+
+#[test]
+fn non_elf_program() {
+    let p = program_file("script.sh", b"#!/bin/sh\necho hi\n");
+    fails_with(&run(&["run", &p]), 126, "not an ELF executable");
+    let p = program_file("empty", b"");
+    fails_with(&run(&["run", &p]), 126, "too short");
+}
+
+#[test]
+fn truncated_elf() {
+    let elf = valid_elf();
+    let p = program_file("truncated", &elf[..200]);
+    fails_with(&run(&["run", &p]), 126, "beyond the end of the file");
+}
+
+#[test]
+fn elf_32_bit() {
+    let mut elf = valid_elf();
+    elf[4] = 1; // ELFCLASS32
+    let p = program_file("elf32", &elf);
+    fails_with(&run(&["run", &p]), 126, "32-bit");
+}
+
+#[test]
+fn dynamic_elf_is_refused_for_now() {
+    let ls = Path::new("/usr/bin/ls");
+    assert!(ls.exists());
+    fails_with(&run(&["run", "/usr/bin/ls"]), 126, "dynamically linked");
+}
+
+#[test]
+fn huge_memsz() {
+    let mut elf = valid_elf();
+    let at = phdr(&elf, load_indices(&elf)[0]) + 40;
+    elf[at..at + 8].copy_from_slice(&0xffff_ffff_ffff_0000u64.to_le_bytes());
+    let p = program_file("huge", &elf);
+    fails_with(&run(&["run", &p]), 126, "exceeds the user address space");
+}
+
+#[test]
+fn overlapping_segments() {
+    let mut elf = valid_elf();
+    let loads = load_indices(&elf);
+    let first_vaddr = phdr(&elf, loads[0]) + 16;
+    let second_vaddr = phdr(&elf, loads[1]) + 16;
+    let v: [u8; 8] = elf[first_vaddr..first_vaddr + 8].try_into().unwrap();
+    elf[second_vaddr..second_vaddr + 8].copy_from_slice(&v);
+    let p = program_file("overlap", &elf);
+    fails_with(&run(&["run", &p]), 126, "segment");
+}
+
+#[test]
+fn entry_outside_segments() {
+    let mut elf = valid_elf();
+    elf[24..32].copy_from_slice(&0x10u64.to_le_bytes());
+    let p = program_file("entry", &elf);
+    fails_with(&run(&["run", &p]), 126, "entry point 0x10");
+}
+
+#[test]
+fn malformed_manifest() {
+    let dir = scratch("bad-manifest");
+    let m = dir.join("m.toml");
+    std::fs::write(&m, "progrm = \"/bin/true\"\n").unwrap();
+    fails_with(&run(&["run", "--manifest", m.to_str().unwrap()]), 125, "unknown field `progrm`");
+    std::fs::write(&m, "program = [1\n").unwrap();
+    fails_with(&run(&["run", "--manifest", m.to_str().unwrap()]), 125, "invalid manifest");
+    fails_with(&run(&["run", "--manifest", "/no/such.toml"]), 125, "cannot read manifest");
+}
+
+#[test]
+fn manifest_runs_a_program() {
+    let dir = scratch("good-manifest");
+    let m = dir.join("m.toml");
+    std::fs::write(
+        &m,
+        format!("program = \"{}\"\nargs = [\"echo\", \"from manifest\"]\n[[mount]]\ntype = \"ro-bind\"\nsource = \"/bin\"\ntarget = \"/bin\"\n", busybox()),
+    )
+    .unwrap();
+    let out = run(&["run", "--manifest", m.to_str().unwrap()]);
+    assert_eq!(text(&out.stdout), "from manifest\n", "{}", text(&out.stderr));
+}
+
+#[test]
+fn malformed_flags() {
+    fails_with(&run(&["run", "--bind", "/tmp"]), 125, "--bind needs 2 arguments");
+    fails_with(&run(&["run", "--nope", "x"]), 125, "unknown option '--nope'");
+    fails_with(&run(&["frobnicate"]), 125, "unknown command");
+    fails_with(&run(&["run", "--ro-bind", "/no/such/dir", "/x", "--", busybox(), "true"]), 125, "/no/such/dir");
+    fails_with(&run(&["run", "--ro-bind", "/etc/passwd", "/x", "--", busybox(), "true"]), 125, "not a directory");
+}
+
+#[test]
+fn help_and_syscall_table() {
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("--ro-bind SRC DST"));
+    let out = run(&["syscalls"]);
+    let t = text(&out.stdout);
+    assert!(t.contains("  0  read                     full"), "{t}");
+    assert!(t.contains("101  ptrace                   ENOSYS"), "{t}");
+}

@@ -1,0 +1,180 @@
+//! Escape attempts, each in its own box, each asserting the exact refusal: the errno the
+//! program sees, or the documented exit status 159 when the kernel kills the box.
+
+use crate::support::*;
+use std::path::Path;
+use std::process::Output;
+
+/// Exit status of a box killed by the seccomp policy (see `picobox --help`).
+const POLICY_KILL: i32 = 159;
+
+/// Runs the escape program with `args`; the box sees only `/ro` (read-only) and `/w`.
+fn attempt(args: &[&str]) -> Output {
+    let dir = scratch(&format!("escape-{}", args.join("-").replace('/', "_")));
+    std::fs::create_dir_all(dir.join("ro")).unwrap();
+    std::fs::create_dir_all(dir.join("w")).unwrap();
+    std::fs::write(dir.join("ro/file"), "read-only").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("w/abs-link")).unwrap();
+    std::os::unix::fs::symlink("../../../../../../etc/passwd", dir.join("w/rel-link")).unwrap();
+    let ro = dir.join("ro");
+    let w = dir.join("w");
+    // "@ro/NAME" names the read-only mount's file by its host path.
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| match a.strip_prefix("@ro/") {
+            Some(rest) => ro.join(rest).to_str().unwrap().to_string(),
+            None => a.to_string(),
+        })
+        .collect();
+    picobox()
+        .args(["run", "--ro-bind", ro.to_str().unwrap(), "/ro", "--bind", w.to_str().unwrap(), "/w", "--chdir", "/w", "--"])
+        .arg(guest("escape"))
+        .args(&args)
+        .output()
+        .unwrap()
+}
+
+fn refused_with(args: &[&str], expected: &str) {
+    let out = attempt(args);
+    assert_eq!(text(&out.stdout).trim(), format!("errno={expected}"), "{args:?}: stderr {}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{args:?}");
+}
+
+fn killed(args: &[&str]) {
+    let out = attempt(args);
+    assert_eq!(out.status.code(), Some(POLICY_KILL), "{args:?}: stdout {} stderr {}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).is_empty(), "{args:?} printed {}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("forbidden host system call"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn host_file_outside_every_mount_is_invisible() {
+    refused_with(&["open", "/etc/passwd"], "ENOENT");
+}
+
+#[test]
+fn dotdot_cannot_climb_out_of_a_mount() {
+    refused_with(&["open", "/w/../../../../etc/passwd"], "ENOENT");
+    refused_with(&["open", "../../../etc/hostname"], "ENOENT");
+}
+
+#[test]
+fn absolute_symlink_resolves_inside_the_box() {
+    refused_with(&["open", "/w/abs-link"], "ENOENT");
+}
+
+#[test]
+fn relative_symlink_cannot_climb_out() {
+    refused_with(&["open", "/w/rel-link"], "ENOENT");
+}
+
+#[test]
+fn read_only_mount_refuses_writes() {
+    refused_with(&["open-write", "/ro/file"], "EROFS");
+    refused_with(&["create", "/ro/new"], "EROFS");
+    refused_with(&["unlink", "/ro/file"], "EROFS");
+    refused_with(&["mkdir", "/ro/d"], "EROFS");
+}
+
+#[test]
+fn host_binary_cannot_be_executed() {
+    refused_with(&["execve", "/bin/sh"], "ENOENT");
+}
+
+#[test]
+fn no_network_sockets() {
+    refused_with(&["socket"], "ENOSYS");
+}
+
+#[test]
+fn no_ptrace() {
+    refused_with(&["ptrace"], "ENOSYS");
+}
+
+#[test]
+fn no_mount_unshare_chroot_setns() {
+    refused_with(&["mount"], "ENOSYS");
+    refused_with(&["unshare"], "ENOSYS");
+    refused_with(&["chroot"], "ENOSYS");
+    refused_with(&["setns"], "ENOSYS");
+}
+
+#[test]
+fn host_processes_cannot_be_signalled() {
+    let me = std::process::id().to_string();
+    refused_with(&["kill-host", &me], "ESRCH");
+    refused_with(&["kill-all"], "ESRCH");
+}
+
+#[test]
+fn no_bpf_perf_or_io_uring() {
+    refused_with(&["bpf"], "ENOSYS");
+    refused_with(&["perf"], "ENOSYS");
+    refused_with(&["io_uring"], "ENOSYS");
+}
+
+#[test]
+fn writable_executable_memory_is_refused() {
+    refused_with(&["mprotect-wx"], "EACCES");
+    refused_with(&["mmap-wx"], "EACCES");
+}
+
+#[test]
+fn replacing_the_sigsys_handler_changes_nothing() {
+    refused_with(&["sigsys-overwrite"], "ENOSYS");
+}
+
+#[test]
+fn host_proc_is_invisible() {
+    refused_with(&["open", "/proc/1/environ"], "ENOENT");
+}
+
+// Calls made directly at the PAL's gate, bypassing the library OS: the kernel decides.
+
+#[test]
+fn gate_socket_kills_the_box() {
+    killed(&["gate-socket"]);
+}
+
+#[test]
+fn gate_connect_kills_the_box() {
+    killed(&["gate-connect"]);
+}
+
+#[test]
+fn gate_execve_kills_the_box() {
+    killed(&["gate-execve", "/bin/sh"]);
+}
+
+#[test]
+fn gate_ptrace_kills_the_box() {
+    killed(&["gate-ptrace"]);
+}
+
+#[test]
+fn gate_kill_kills_the_box() {
+    killed(&["gate-kill", "1"]);
+}
+
+#[test]
+fn gate_sigaction_kills_the_box() {
+    killed(&["gate-sigaction"]);
+}
+
+#[test]
+fn gate_writable_executable_mprotect_kills_the_box() {
+    killed(&["gate-mprotect-wx"]);
+}
+
+#[test]
+fn gate_open_of_a_host_file_is_refused_by_landlock() {
+    assert!(Path::new("/etc/passwd").exists());
+    refused_with(&["gate-open", "/etc/passwd"], "EACCES");
+}
+
+#[test]
+fn gate_write_into_a_read_only_mount_is_refused_by_landlock() {
+    // The read-only mount's file, named by its host path and opened for writing at the gate.
+    refused_with(&["gate-open-write", "@ro/file"], "EACCES");
+    refused_with(&["gate-open-write", "/etc/hostname"], "EACCES");
+}

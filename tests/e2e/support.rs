@@ -1,0 +1,79 @@
+//! Helpers: where the binaries are, building guest programs, running natively and boxed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The `picobox` command under test.
+pub fn picobox() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_picobox"))
+}
+
+/// A fresh empty directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Builds `tests/guests/NAME.c` with `gcc -static` once per test run; returns the binary.
+pub fn guest(name: &str) -> PathBuf {
+    static BUILT: OnceLock<std::sync::Mutex<Vec<String>>> = OnceLock::new();
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("guests").join(name);
+    let lock = BUILT.get_or_init(Default::default);
+    let mut built = lock.lock().unwrap();
+    if !built.iter().any(|n| n == name) {
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests").join(format!("{name}.c"));
+        let status = Command::new("gcc").args(["-static", "-O1", "-o"]).arg(&out).arg(&src).status().expect("gcc");
+        assert!(status.success(), "gcc -static failed for {name}");
+        built.push(name.to_string());
+    }
+    out
+}
+
+/// The static busybox from Debian's busybox-static.
+pub fn busybox() -> &'static str {
+    let path = "/bin/busybox";
+    assert!(Path::new(path).exists(), "install busybox-static (see .ci/run)");
+    path
+}
+
+/// Runs `program args` in `dir` natively, with an empty environment but `PATH`.
+pub fn native(dir: &Path, program: &Path, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
+        .output()
+        .unwrap()
+}
+
+/// Runs the same inside a box that sees the host read-only and `dir` writable at the same path.
+pub fn boxed(dir: &Path, program: &Path, args: &[&str]) -> Output {
+    let d = dir.to_str().unwrap();
+    picobox()
+        .args(["run", "--ro-bind", "/", "/", "--bind", d, d, "--chdir", d, "--"])
+        .arg(program)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Output as text for messages.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Asserts that native and boxed runs agree on exit status and standard output.
+pub fn assert_same(what: &str, native: &Output, boxed: &Output) {
+    assert_eq!(
+        boxed.status.code(),
+        native.status.code(),
+        "{what}: exit status differs\nboxed stderr: {}",
+        text(&boxed.stderr)
+    );
+    assert_eq!(text(&boxed.stdout), text(&native.stdout), "{what}: stdout differs\nboxed stderr: {}", text(&boxed.stderr));
+}
