@@ -192,7 +192,11 @@ mod tests {
             cwd: b"/".to_vec(),
             program: Some(Handle(4)),
             program_name: b"/bin/echo".to_vec(),
-            mounts: vec![BootMount { guest_path: b"/usr".to_vec(), root: Handle(5), writable: false }],
+            mounts: vec![BootMount {
+                guest_path: b"/usr".to_vec(),
+                root: Handle(5),
+                writable: false,
+            }],
             uid: 1000,
             gid: 1000,
             hostname: b"box".to_vec(),

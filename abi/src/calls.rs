@@ -45,8 +45,13 @@ pub trait Host: Sync {
 
     /// Grows or shrinks the mapping at `addr`, moving it if `may_move`. Returns the new address.
     /// Errors: `EINVAL`, `ENOMEM`, `EFAULT`. Linux: `mremap`.
-    fn vm_remap(&self, addr: usize, old_len: usize, new_len: usize, may_move: bool)
-        -> Result<usize>;
+    fn vm_remap(
+        &self,
+        addr: usize,
+        old_len: usize,
+        new_len: usize,
+        may_move: bool,
+    ) -> Result<usize>;
 
     /// Drops the contents of private pages in the range; they read as zero (anonymous) or as the
     /// file (file-backed) afterwards. Errors: `EINVAL`. Linux: `madvise(MADV_DONTNEED)`.
@@ -216,12 +221,22 @@ pub trait Host: Sync {
     /// Connects to the encoded `sockaddr`. Linux: `connect`. Issue 3: `ENOSYS`.
     fn socket_connect(&self, handle: Handle, addr: &[u8]) -> Result<()>;
     /// Sends `buf`, to `addr` if given. Linux: `sendto`. Issue 3: `ENOSYS`.
-    fn socket_send(&self, handle: Handle, buf: IoBuf, addr: Option<&[u8]>, flags: u32)
-        -> Result<usize>;
+    fn socket_send(
+        &self,
+        handle: Handle,
+        buf: IoBuf,
+        addr: Option<&[u8]>,
+        flags: u32,
+    ) -> Result<usize>;
     /// Receives into `buf`, the sender's address into `from`. Returns (bytes, address length).
     /// Linux: `recvfrom`. Issue 3: `ENOSYS`.
-    fn socket_recv(&self, handle: Handle, buf: IoBuf, from: &mut [u8], flags: u32)
-        -> Result<(usize, usize)>;
+    fn socket_recv(
+        &self,
+        handle: Handle,
+        buf: IoBuf,
+        from: &mut [u8],
+        flags: u32,
+    ) -> Result<(usize, usize)>;
     /// Shuts down reading (0), writing (1) or both (2). Linux: `shutdown`. Issue 3: `ENOSYS`.
     fn socket_shutdown(&self, handle: Handle, how: u32) -> Result<()>;
 
@@ -302,7 +317,11 @@ mod tests {
     #[test]
     fn catalogue_names_are_unique() {
         for (i, a) in CALLS.iter().enumerate() {
-            assert!(CALLS[i + 1..].iter().all(|b| b.name != a.name), "{} twice", a.name);
+            assert!(
+                CALLS[i + 1..].iter().all(|b| b.name != a.name),
+                "{} twice",
+                a.name
+            );
         }
         assert!((40..=60).contains(&CALLS.len()), "{} calls", CALLS.len());
     }

@@ -107,7 +107,10 @@ mod tests {
 
     #[test]
     fn raw_returns_round_trip() {
-        assert_eq!(Errno::from_raw_return(Errno::ENOENT.as_return()), Err(Errno::ENOENT));
+        assert_eq!(
+            Errno::from_raw_return(Errno::ENOENT.as_return()),
+            Err(Errno::ENOENT)
+        );
         assert_eq!(Errno::from_raw_return(7), Ok(7));
         assert_eq!(Errno::from_raw_return(u64::MAX - 5000), Ok(u64::MAX - 5000));
         assert_eq!(Errno::EBADF.name(), "EBADF");

@@ -18,11 +18,17 @@ pub struct IoBuf {
 impl IoBuf {
     /// The range covering a slice owned by the caller.
     pub fn of(bytes: &[u8]) -> IoBuf {
-        IoBuf { addr: bytes.as_ptr() as usize, len: bytes.len() }
+        IoBuf {
+            addr: bytes.as_ptr() as usize,
+            len: bytes.len(),
+        }
     }
     /// The range covering a mutable slice owned by the caller.
     pub fn of_mut(bytes: &mut [u8]) -> IoBuf {
-        IoBuf { addr: bytes.as_mut_ptr() as usize, len: bytes.len() }
+        IoBuf {
+            addr: bytes.as_mut_ptr() as usize,
+            len: bytes.len(),
+        }
     }
 }
 

@@ -48,10 +48,19 @@ pub fn main(args: Vec<OsString>) -> i32 {
     match args.first().map(String::as_str) {
         None | Some("-h" | "--help" | "help") => {
             print!("{HELP}");
-            if args.is_empty() { EXIT_USAGE } else { 0 }
+            if args.is_empty() {
+                EXIT_USAGE
+            } else {
+                0
+            }
         }
         Some("-V" | "--version") => {
-            println!("picobox {} (host ABI {}.{})", env!("CARGO_PKG_VERSION"), picobox_abi::ABI_VERSION.0, picobox_abi::ABI_VERSION.1);
+            println!(
+                "picobox {} (host ABI {}.{})",
+                env!("CARGO_PKG_VERSION"),
+                picobox_abi::ABI_VERSION.0,
+                picobox_abi::ABI_VERSION.1
+            );
             0
         }
         Some("syscalls") => {
@@ -121,13 +130,25 @@ pub fn parse_run(args: &[String]) -> Result<BoxConfig, String> {
             }
             "--ro-bind" | "--bind" => {
                 let v = value(i, 2, a)?;
-                let kind = if a == "--bind" { MountKind::ReadWrite } else { MountKind::ReadOnly };
-                flags.mounts.push(Mount { kind, source: PathBuf::from(&v[0]), target: v[1].clone() });
+                let kind = if a == "--bind" {
+                    MountKind::ReadWrite
+                } else {
+                    MountKind::ReadOnly
+                };
+                flags.mounts.push(Mount {
+                    kind,
+                    source: PathBuf::from(&v[0]),
+                    target: v[1].clone(),
+                });
                 2
             }
             "--tmpfs" => {
                 let v = value(i, 1, a)?;
-                flags.mounts.push(Mount { kind: MountKind::Tmpfs, source: PathBuf::new(), target: v[0].clone() });
+                flags.mounts.push(Mount {
+                    kind: MountKind::Tmpfs,
+                    source: PathBuf::new(),
+                    target: v[0].clone(),
+                });
                 1
             }
             "--setenv" => {
@@ -171,7 +192,10 @@ pub fn parse_run(args: &[String]) -> Result<BoxConfig, String> {
     }
     for m in &config.mounts {
         if !m.target.starts_with('/') {
-            return Err(format!("mount target '{}' must be an absolute path", m.target));
+            return Err(format!(
+                "mount target '{}' must be an absolute path",
+                m.target
+            ));
         }
     }
     if let Some(cwd) = &config.cwd {
@@ -192,7 +216,20 @@ mod tests {
 
     #[test]
     fn flags_and_program_are_split() {
-        let c = parse_run(&strings(&["--ro-bind", "/usr", "/usr", "--tmpfs", "/tmp", "--setenv", "A", "b", "--", "prog", "--x"])).unwrap();
+        let c = parse_run(&strings(&[
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--tmpfs",
+            "/tmp",
+            "--setenv",
+            "A",
+            "b",
+            "--",
+            "prog",
+            "--x",
+        ]))
+        .unwrap();
         assert_eq!(c.program.as_deref(), Some("prog"));
         assert_eq!(c.args, ["--x"]);
         assert_eq!(c.mounts.len(), 2);
@@ -201,10 +238,18 @@ mod tests {
 
     #[test]
     fn bad_flags_are_reported() {
-        assert!(parse_run(&strings(&["--bind", "/x"])).unwrap_err().contains("needs 2 arguments"));
-        assert!(parse_run(&strings(&["--frobnicate"])).unwrap_err().contains("unknown option"));
+        assert!(parse_run(&strings(&["--bind", "/x"]))
+            .unwrap_err()
+            .contains("needs 2 arguments"));
+        assert!(parse_run(&strings(&["--frobnicate"]))
+            .unwrap_err()
+            .contains("unknown option"));
         assert!(parse_run(&strings(&[])).unwrap_err().contains("no PROGRAM"));
-        assert!(parse_run(&strings(&["--tmpfs", "rel", "p"])).unwrap_err().contains("absolute"));
-        assert!(parse_run(&strings(&["--setenv", "A=B", "c", "p"])).unwrap_err().contains("invalid variable"));
+        assert!(parse_run(&strings(&["--tmpfs", "rel", "p"]))
+            .unwrap_err()
+            .contains("absolute"));
+        assert!(parse_run(&strings(&["--setenv", "A=B", "c", "p"]))
+            .unwrap_err()
+            .contains("invalid variable"));
     }
 }

@@ -76,8 +76,10 @@ struct ManifestMount {
 
 /// Reads a manifest file into a configuration.
 pub fn load(path: &Path) -> Result<BoxConfig, ManifestError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ManifestError::Read { path: path.to_owned(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     parse(&text, path)
 }
 
@@ -89,7 +91,11 @@ pub fn parse(text: &str, path: &Path) -> Result<BoxConfig, ManifestError> {
     })?;
     let mut mounts = Vec::new();
     for (index, mm) in m.mount.into_iter().enumerate() {
-        let err = |why| ManifestError::Mount { path: path.to_owned(), index, why };
+        let err = |why| ManifestError::Mount {
+            path: path.to_owned(),
+            index,
+            why,
+        };
         let kind = match mm.kind.as_str() {
             "ro-bind" => MountKind::ReadOnly,
             "bind" => MountKind::ReadWrite,
@@ -102,7 +108,11 @@ pub fn parse(text: &str, path: &Path) -> Result<BoxConfig, ManifestError> {
             (_, Some(s)) => s,
             (_, None) => return Err(err("a bind mount needs a source")),
         };
-        mounts.push(Mount { kind, source, target: mm.target });
+        mounts.push(Mount {
+            kind,
+            source,
+            target: mm.target,
+        });
     }
     Ok(BoxConfig {
         program: m.program,
@@ -134,11 +144,21 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_mounts_are_errors() {
-        let e = parse("progam = \"x\"", Path::new("m.toml")).unwrap_err().to_string();
+        let e = parse("progam = \"x\"", Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown field `progam`"), "{e}");
-        let e = parse("[[mount]]\ntype = \"bind\"\ntarget = \"/x\"", Path::new("m.toml")).unwrap_err();
+        let e = parse(
+            "[[mount]]\ntype = \"bind\"\ntarget = \"/x\"",
+            Path::new("m.toml"),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("needs a source"));
-        let e = parse("[[mount]]\ntype = \"overlay\"\ntarget = \"/x\"", Path::new("m.toml")).unwrap_err();
+        let e = parse(
+            "[[mount]]\ntype = \"overlay\"\ntarget = \"/x\"",
+            Path::new("m.toml"),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("type must be"));
     }
 }

@@ -71,15 +71,19 @@ fn open_program(name: &str) -> Result<File, Failure> {
         }
         Err(e) => return fail(EXIT_CANNOT_EXECUTE, format!("{name}: {e}")),
     };
-    let meta = file.metadata().map_err(|e| Failure(EXIT_CANNOT_EXECUTE, format!("{name}: {e}")))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Failure(EXIT_CANNOT_EXECUTE, format!("{name}: {e}")))?;
     if meta.is_dir() {
         return fail(EXIT_CANNOT_EXECUTE, format!("{name}: is a directory"));
     }
     let mut head = vec![0u8; HEADER_READ_SIZE];
-    let n = read_at_most(&file, &mut head, 0).map_err(|e| Failure(EXIT_CANNOT_EXECUTE, format!("{name}: {e}")))?;
+    let n = read_at_most(&file, &mut head, 0)
+        .map_err(|e| Failure(EXIT_CANNOT_EXECUTE, format!("{name}: {e}")))?;
     head.truncate(n);
     ElfImage::parse(&head, meta.len(), |off, buf| {
-        file.read_exact_at(buf, off).map_err(|_| picobox_loader::ElfError::Truncated)
+        file.read_exact_at(buf, off)
+            .map_err(|_| picobox_loader::ElfError::Truncated)
     })
     .map_err(|e| Failure(EXIT_CANNOT_EXECUTE, format!("{name}: {e}")))?;
     Ok(file)
@@ -101,16 +105,28 @@ fn high_fd(fd: OwnedFd) -> Result<OwnedFd, Failure> {
     // SAFETY: F_DUPFD_CLOEXEC on an open descriptor returns a new one that we then own.
     let new = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10) };
     if new < 0 {
-        return fail(EXIT_INTERNAL, format!("cannot duplicate a descriptor: {}", io::Error::last_os_error()));
+        return fail(
+            EXIT_INTERNAL,
+            format!(
+                "cannot duplicate a descriptor: {}",
+                io::Error::last_os_error()
+            ),
+        );
     }
     // SAFETY: `new` is a fresh descriptor owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
 fn open_dir_path(path: &Path) -> io::Result<OwnedFd> {
-    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: `c` is a valid C string; the flags ask for a directory handle only.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -134,19 +150,35 @@ fn normalize_target(target: &str) -> String {
 
 fn make_tmpfs_dir(index: usize) -> Result<PathBuf, Failure> {
     // /dev/shm is memory-backed on Linux; fall back to the temp directory if it is missing.
-    let base = if Path::new("/dev/shm").is_dir() { PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
+    let base = if Path::new("/dev/shm").is_dir() {
+        PathBuf::from("/dev/shm")
+    } else {
+        std::env::temp_dir()
+    };
     let dir = base.join(format!("picobox-{}-{index}", std::process::id()));
-    std::fs::create_dir(&dir).map_err(|e| Failure(EXIT_INTERNAL, format!("--tmpfs: cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir(&dir).map_err(|e| {
+        Failure(
+            EXIT_INTERNAL,
+            format!("--tmpfs: cannot create {}: {e}", dir.display()),
+        )
+    })?;
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
     Ok(dir)
 }
 
 fn runtime_path() -> Result<PathBuf, Failure> {
-    let exe = std::env::current_exe().map_err(|e| Failure(EXIT_INTERNAL, format!("cannot find picobox itself: {e}")))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot find picobox itself: {e}")))?;
     let runtime = exe.with_file_name("picobox-runtime");
     if !runtime.is_file() {
-        return fail(EXIT_INTERNAL, format!("the runtime {} is missing; reinstall picobox", runtime.display()));
+        return fail(
+            EXIT_INTERNAL,
+            format!(
+                "the runtime {} is missing; reinstall picobox",
+                runtime.display()
+            ),
+        );
     }
     Ok(runtime)
 }
@@ -155,12 +187,16 @@ fn memfd_with(bytes: &[u8]) -> Result<OwnedFd, Failure> {
     // SAFETY: a valid C string name and flags.
     let fd = unsafe { libc::memfd_create(c"picobox-boot".as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {
-        return fail(EXIT_INTERNAL, format!("memfd_create: {}", io::Error::last_os_error()));
+        return fail(
+            EXIT_INTERNAL,
+            format!("memfd_create: {}", io::Error::last_os_error()),
+        );
     }
     // SAFETY: fresh descriptor.
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
     let mut file = File::from(owned);
-    file.write_all(bytes).map_err(|e| Failure(EXIT_INTERNAL, format!("writing boot information: {e}")))?;
+    file.write_all(bytes)
+        .map_err(|e| Failure(EXIT_INTERNAL, format!("writing boot information: {e}")))?;
     high_fd(OwnedFd::from(file))
 }
 
@@ -190,11 +226,19 @@ fn start_and_wait(config: &BoxConfig, tmpfs_dirs: &mut Vec<PathBuf>) -> Result<i
         let fd = match open_dir_path(&source) {
             Ok(fd) => high_fd(fd)?,
             Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
-                return fail(EXIT_INTERNAL, format!("{flag} {}: not a directory (only directories can be mounted so far)", source.display()))
+                return fail(
+                    EXIT_INTERNAL,
+                    format!(
+                        "{flag} {}: not a directory (only directories can be mounted so far)",
+                        source.display()
+                    ),
+                )
             }
             Err(e) => return fail(EXIT_INTERNAL, format!("{flag} {}: {e}", source.display())),
         };
-        ruleset.allow(&fd, access, &source.display().to_string()).map_err(|e| Failure(EXIT_INTERNAL, e.to_string()))?;
+        ruleset
+            .allow(&fd, access, &source.display().to_string())
+            .map_err(|e| Failure(EXIT_INTERNAL, e.to_string()))?;
         mounts.push(BootMount {
             guest_path: normalize_target(&m.target).into_bytes(),
             root: Handle(u32::try_from(fd.as_raw_fd()).unwrap_or(0)),
@@ -202,16 +246,26 @@ fn start_and_wait(config: &BoxConfig, tmpfs_dirs: &mut Vec<PathBuf>) -> Result<i
         });
         mount_fds.push(fd);
     }
-    let runtime_file = File::open(&runtime).map_err(|e| Failure(EXIT_INTERNAL, format!("{}: {e}", runtime.display())))?;
+    let runtime_file = File::open(&runtime)
+        .map_err(|e| Failure(EXIT_INTERNAL, format!("{}: {e}", runtime.display())))?;
     ruleset
-        .allow(&OwnedFd::from(runtime_file), landlock::fs::EXECUTE | landlock::fs::READ_FILE, "the runtime")
+        .allow(
+            &OwnedFd::from(runtime_file),
+            landlock::fs::EXECUTE | landlock::fs::READ_FILE,
+            "the runtime",
+        )
         .map_err(|e| Failure(EXIT_INTERNAL, e.to_string()))?;
 
     let mut env: Vec<Vec<u8>> = Vec::new();
     if !config.env.iter().any(|(k, _)| k == "PATH") {
         env.push(format!("PATH={DEFAULT_PATH}").into_bytes());
     }
-    env.extend(config.env.iter().map(|(k, v)| format!("{k}={v}").into_bytes()));
+    env.extend(
+        config
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}").into_bytes()),
+    );
     let mut argv = vec![name.as_bytes().to_vec()];
     argv.extend(config.args.iter().map(|a| a.as_bytes().to_vec()));
     let filter = seccomp::allowlist().map_err(|e| Failure(EXIT_INTERNAL, e.to_string()))?;
@@ -220,7 +274,11 @@ fn start_and_wait(config: &BoxConfig, tmpfs_dirs: &mut Vec<PathBuf>) -> Result<i
     let boot = BootInfo {
         argv,
         envp: env,
-        cwd: config.cwd.clone().unwrap_or_else(|| "/".into()).into_bytes(),
+        cwd: config
+            .cwd
+            .clone()
+            .unwrap_or_else(|| "/".into())
+            .into_bytes(),
         program: Some(Handle(u32::try_from(program.as_raw_fd()).unwrap_or(0))),
         program_name: name.as_bytes().to_vec(),
         mounts,
@@ -233,7 +291,9 @@ fn start_and_wait(config: &BoxConfig, tmpfs_dirs: &mut Vec<PathBuf>) -> Result<i
     };
     let boot_fd = memfd_with(&boot.encode())?;
 
-    let keep: Vec<i32> = std::iter::once(program.as_raw_fd()).chain(mount_fds.iter().map(AsRawFd::as_raw_fd)).collect();
+    let keep: Vec<i32> = std::iter::once(program.as_raw_fd())
+        .chain(mount_fds.iter().map(AsRawFd::as_raw_fd))
+        .collect();
     let boot_raw = boot_fd.as_raw_fd();
     let ruleset_fd = ruleset.raw_fd();
     let mut cmd = Command::new(&runtime);
@@ -254,14 +314,21 @@ fn start_and_wait(config: &BoxConfig, tmpfs_dirs: &mut Vec<PathBuf>) -> Result<i
                 }
             }
             libc::umask(0);
-            let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            let no_core = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
             libc::setrlimit(libc::RLIMIT_CORE, &no_core);
             landlock::restrict_self(ruleset_fd)
         });
     }
-    let mut child = cmd.spawn().map_err(|e| Failure(EXIT_INTERNAL, format!("cannot start the picoprocess: {e}")))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot start the picoprocess: {e}")))?;
     drop((program, mount_fds, boot_fd, ruleset));
-    let status = child.wait().map_err(|e| Failure(EXIT_INTERNAL, format!("waiting for the box: {e}")))?;
+    let status = child
+        .wait()
+        .map_err(|e| Failure(EXIT_INTERNAL, format!("waiting for the box: {e}")))?;
     if let Some(code) = status.code() {
         return Ok(code);
     }

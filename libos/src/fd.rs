@@ -61,7 +61,12 @@ pub struct OpenFile {
 impl OpenFile {
     /// A new description.
     pub fn new(object: FileObject, flags: u32, path: Components) -> Arc<OpenFile> {
-        Arc::new(OpenFile { object, flags: Mutex::new(flags), path, dir: Mutex::new(DirCursor::default()) })
+        Arc::new(OpenFile {
+            object,
+            flags: Mutex::new(flags),
+            path,
+            dir: Mutex::new(DirCursor::default()),
+        })
     }
 
     /// The host handle, for calls that need one.
@@ -97,7 +102,10 @@ pub struct FdTable {
 impl FdTable {
     /// An empty table.
     pub fn new(limit: usize) -> FdTable {
-        FdTable { slots: Vec::new(), limit }
+        FdTable {
+            slots: Vec::new(),
+            limit,
+        }
     }
 
     /// The entry for `fd`. Errors: `EBADF`.
@@ -132,7 +140,10 @@ impl FdTable {
 
     /// Installs `entry` at exactly `fd`, closing what was there. Errors: `EBADF`.
     pub fn replace(&mut self, fd: u64, entry: FdEntry) -> Result<()> {
-        let i = usize::try_from(fd).ok().filter(|i| *i < self.limit).ok_or(Errno::EBADF)?;
+        let i = usize::try_from(fd)
+            .ok()
+            .filter(|i| *i < self.limit)
+            .ok_or(Errno::EBADF)?;
         self.put(i, entry);
         Ok(())
     }

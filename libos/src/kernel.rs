@@ -104,7 +104,11 @@ impl fmt::Display for BootError {
 fn read_exact_at(h: Handle, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
     let mut done = 0;
     while done < buf.len() {
-        let n = host().stream_read(h, IoBuf::of_mut(&mut buf[done..]), Some(offset + done as u64))?;
+        let n = host().stream_read(
+            h,
+            IoBuf::of_mut(&mut buf[done..]),
+            Some(offset + done as u64),
+        )?;
         if n == 0 {
             break;
         }
@@ -121,18 +125,23 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
     let mut head = alloc::vec![0u8; HEADER_READ_SIZE];
     let got = read_exact_at(program, 0, &mut head).map_err(BootError::Read)?;
     head.truncate(got);
-    let image = ElfImage::parse(&head, size, |off, buf| match read_exact_at(program, off, buf) {
-        Ok(n) if n == buf.len() => Ok(()),
-        _ => Err(ElfError::Truncated),
+    let image = ElfImage::parse(&head, size, |off, buf| {
+        match read_exact_at(program, off, buf) {
+            Ok(n) if n == buf.len() => Ok(()),
+            _ => Err(ElfError::Truncated),
+        }
     })
     .map_err(BootError::Elf)?;
     let mapped = image.map(host(), program).map_err(BootError::Map)?;
 
     let hi = host().host_info();
-    let stack_bottom =
-        host().vm_alloc(Placement::Anywhere(0), STACK_SIZE, Prot::READ_WRITE).map_err(BootError::Stack)?;
+    let stack_bottom = host()
+        .vm_alloc(Placement::Anywhere(0), STACK_SIZE, Prot::READ_WRITE)
+        .map_err(BootError::Stack)?;
     // A guard page below the stack turns overflow into a fault rather than silent corruption.
-    host().vm_protect(stack_bottom, 4096, Prot::NONE).map_err(BootError::Stack)?;
+    host()
+        .vm_protect(stack_bottom, 4096, Prot::NONE)
+        .map_err(BootError::Stack)?;
     let top = (stack_bottom + STACK_SIZE) as u64;
     let mut aux: Vec<(u64, u64)> = alloc::vec![
         (auxv::AT_PHDR, mapped.phdr),
@@ -166,17 +175,37 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         random,
     };
     let (bytes, sp) = stack::build(top, &contents).map_err(BootError::Stack)?;
-    host().vm_copy(sp as usize, bytes.as_ptr() as usize, bytes.len()).map_err(BootError::Stack)?;
+    host()
+        .vm_copy(sp as usize, bytes.as_ptr() as usize, bytes.len())
+        .map_err(BootError::Stack)?;
 
-    let mut fds = FdTable::new(usize::try_from(info.max_open_files).unwrap_or(1024).clamp(3, 1 << 20));
+    let mut fds = FdTable::new(
+        usize::try_from(info.max_open_files)
+            .unwrap_or(1024)
+            .clamp(3, 1 << 20),
+    );
     for std_fd in 0..3u32 {
         // The monitor passes the caller's standard streams as host handles 0, 1 and 2.
         if let Ok(attr) = host().stream_attr(Handle(std_fd)) {
             let _ = attr;
-            let access = if std_fd == 0 { OpenFlags::READ.0 } else { OpenFlags::WRITE.0 };
-            let file = OpenFile::new(FileObject::Host(HostHandle(Handle(std_fd))), access, Vec::new());
-            fds.replace(u64::from(std_fd), FdEntry { file, cloexec: false })
-                .map_err(BootError::Config)?;
+            let access = if std_fd == 0 {
+                OpenFlags::READ.0
+            } else {
+                OpenFlags::WRITE.0
+            };
+            let file = OpenFile::new(
+                FileObject::Host(HostHandle(Handle(std_fd))),
+                access,
+                Vec::new(),
+            );
+            fds.replace(
+                u64::from(std_fd),
+                FdEntry {
+                    file,
+                    cloexec: false,
+                },
+            )
+            .map_err(BootError::Config)?;
         }
     }
     let cwd = crate::path::normalize(&info.cwd).map_err(BootError::Config)?;
@@ -185,7 +214,11 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         fds,
         vfs: Vfs::new(&info.mounts).map_err(BootError::Config)?,
         cwd,
-        brk: Brk { start: mapped.end, current: mapped.end, mapped_end: mapped.end },
+        brk: Brk {
+            start: mapped.end,
+            current: mapped.end,
+            mapped_end: mapped.end,
+        },
         umask: 0o022,
         uid: info.uid,
         gid: info.gid,
@@ -197,7 +230,10 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         program_name: info.program_name.clone(),
     };
     *KERNEL.lock() = Some(kernel);
-    Ok(Entry { pc: mapped.entry, sp })
+    Ok(Entry {
+        pc: mapped.entry,
+        sp,
+    })
 }
 
 /// Handles system call `nr` with arguments `args`; returns the value for `rax`.

@@ -14,7 +14,10 @@ pub type Components = Vec<Vec<u8>>;
 /// Splits `path` into components, keeping `.` and `..` for the resolver.
 /// Errors: `ENAMETOOLONG` for a component longer than [`NAME_MAX`].
 pub fn split(path: &[u8]) -> Result<Vec<&[u8]>> {
-    let parts: Vec<&[u8]> = path.split(|b| *b == b'/').filter(|c| !c.is_empty()).collect();
+    let parts: Vec<&[u8]> = path
+        .split(|b| *b == b'/')
+        .filter(|c| !c.is_empty())
+        .collect();
     if parts.iter().any(|c| c.len() > NAME_MAX) {
         return Err(Errno::ENAMETOOLONG);
     }

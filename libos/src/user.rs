@@ -63,7 +63,11 @@ pub fn read_cstr(addr: u64, max: usize) -> Result<Vec<u8>> {
         read_into(at, &mut buf[..chunk])?;
         if let Some(nul) = buf[..chunk].iter().position(|b| *b == 0) {
             out.extend_from_slice(&buf[..nul]);
-            return if out.len() > max { Err(Errno::ENAMETOOLONG) } else { Ok(out) };
+            return if out.len() > max {
+                Err(Errno::ENAMETOOLONG)
+            } else {
+                Ok(out)
+            };
         }
         out.extend_from_slice(&buf[..chunk]);
         if out.len() > max {

@@ -84,7 +84,11 @@ impl Vfs {
     pub fn new(boot_mounts: &[BootMount]) -> Result<Vfs> {
         let mut mounts = Vec::new();
         for m in boot_mounts {
-            mounts.push(Mount { at: path::normalize(&m.guest_path)?, root: m.root, writable: m.writable });
+            mounts.push(Mount {
+                at: path::normalize(&m.guest_path)?,
+                root: m.root,
+                writable: m.writable,
+            });
         }
         Ok(Vfs { mounts })
     }
@@ -109,7 +113,10 @@ impl Vfs {
                 writable: m.writable,
             });
         }
-        if p.is_empty() || p.as_slice() == [b"dev".to_vec()] || self.mounts.iter().any(|m| m.at.starts_with(p)) {
+        if p.is_empty()
+            || p.as_slice() == [b"dev".to_vec()]
+            || self.mounts.iter().any(|m| m.at.starts_with(p))
+        {
             return Ok(Node::Synthetic);
         }
         Err(Errno::ENOENT)
@@ -161,8 +168,16 @@ impl Vfs {
 
     /// Walks `path` component by component, following symbolic links as Linux does.
     pub fn resolve(&self, base: &Components, path: &[u8], follow_last: bool) -> Result<Components> {
-        let mut done: Components = if path.first() == Some(&b'/') { Vec::new() } else { base.clone() };
-        let mut pending: Vec<Vec<u8>> = path::split(path)?.iter().rev().map(|c| c.to_vec()).collect();
+        let mut done: Components = if path.first() == Some(&b'/') {
+            Vec::new()
+        } else {
+            base.clone()
+        };
+        let mut pending: Vec<Vec<u8>> = path::split(path)?
+            .iter()
+            .rev()
+            .map(|c| c.to_vec())
+            .collect();
         let mut links = 0;
         while let Some(c) = pending.pop() {
             match c.as_slice() {
@@ -177,7 +192,9 @@ impl Vfs {
             if is_last && !follow_last {
                 break;
             }
-            let Node::Host { root, rel, .. } = self.locate(&done)? else { continue };
+            let Node::Host { root, rel, .. } = self.locate(&done)? else {
+                continue;
+            };
             let attr = match host().stream_attr_at(root, &rel, false) {
                 Ok(a) => a,
                 Err(Errno::ENOENT) if is_last => break,

@@ -133,7 +133,11 @@ impl ElfImage {
         mut read_at: impl FnMut(u64, &mut [u8]) -> Result<(), ElfError>,
     ) -> Result<ElfImage, ElfError> {
         if head.len() < 4 || &head[..4] != b"\x7fELF" {
-            return Err(if head.len() < 4 { ElfError::Truncated } else { ElfError::NotElf });
+            return Err(if head.len() < 4 {
+                ElfError::Truncated
+            } else {
+                ElfError::NotElf
+            });
         }
         if head.len() < SIZEOF_EHDR {
             return Err(ElfError::Truncated);
@@ -146,7 +150,9 @@ impl ElfImage {
         if head[header::EI_DATA] != header::ELFDATA2LSB {
             return Err(ElfError::NotLittleEndian);
         }
-        let hdr: Header = head.pread_with(0, Endian::Little).map_err(|_| ElfError::NotElf)?;
+        let hdr: Header = head
+            .pread_with(0, Endian::Little)
+            .map_err(|_| ElfError::NotElf)?;
         if hdr.e_machine != header::EM_X86_64 {
             return Err(ElfError::WrongMachine(hdr.e_machine));
         }
@@ -166,9 +172,13 @@ impl ElfImage {
             .e_phoff
             .checked_add(table_len)
             .filter(|end| *end <= file_size)
-            .ok_or(ElfError::BadProgramHeaders("table lies beyond the end of the file"))?;
+            .ok_or(ElfError::BadProgramHeaders(
+                "table lies beyond the end of the file",
+            ))?;
         let table = match usize::try_from(table_end) {
-            Ok(end) if end <= head.len() => head[usize::try_from(hdr.e_phoff).unwrap_or(0)..end].to_vec(),
+            Ok(end) if end <= head.len() => {
+                head[usize::try_from(hdr.e_phoff).unwrap_or(0)..end].to_vec()
+            }
             _ => {
                 let mut buf = alloc::vec![0u8; table_len as usize];
                 read_at(hdr.e_phoff, &mut buf)?;
@@ -213,7 +223,10 @@ impl ElfImage {
         for w in 0..segments.len() - 1 {
             let (a, b) = (&segments[w], &segments[w + 1]);
             if a.vaddr + a.memsz > b.vaddr {
-                return Err(ElfError::OverlappingSegments(load_indices[w], load_indices[w + 1]));
+                return Err(ElfError::OverlappingSegments(
+                    load_indices[w],
+                    load_indices[w + 1],
+                ));
             }
         }
         let entry_ok = segments.iter().any(|s| {
@@ -234,8 +247,10 @@ impl ElfImage {
         }
         let span_start = page_floor(segments[0].vaddr);
         let last = segments[segments.len() - 1];
-        let span_end = page_ceil(last.vaddr + last.memsz)
-            .ok_or(ElfError::BadSegment(load_indices[segments.len() - 1], "ends past the address space"))?;
+        let span_end = page_ceil(last.vaddr + last.memsz).ok_or(ElfError::BadSegment(
+            load_indices[segments.len() - 1],
+            "ends past the address space",
+        ))?;
         Ok(ElfImage {
             position_independent,
             entry: hdr.e_entry,
@@ -287,6 +302,12 @@ impl ElfImage {
         if prot.is_write_exec() {
             return Err(ElfError::WritableExecutable(i));
         }
-        Ok(Segment { vaddr: p.p_vaddr, filesz: p.p_filesz, memsz: p.p_memsz, offset: p.p_offset, prot })
+        Ok(Segment {
+            vaddr: p.p_vaddr,
+            filesz: p.p_filesz,
+            memsz: p.p_memsz,
+            offset: p.p_offset,
+            prot,
+        })
     }
 }

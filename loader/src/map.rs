@@ -37,7 +37,9 @@ impl ElfImage {
         } else {
             Placement::NoReplace(to_usize(self.span_start)?)
         };
-        let base = host.vm_alloc(place, span_len, Prot::NONE).map_err(LoadError)? as u64;
+        let base = host
+            .vm_alloc(place, span_len, Prot::NONE)
+            .map_err(LoadError)? as u64;
         let bias = base - self.span_start;
         for seg in &self.segments {
             if let Err(e) = map_segment(host, file, seg, bias) {
@@ -65,10 +67,18 @@ fn map_segment(
     let page_start = page_floor(start);
     let file_end = start + seg.filesz;
     let mem_end = start + seg.memsz;
-    let needs_zeroing = seg.memsz > seg.filesz && file_end % crate::PAGE_SIZE != 0;
+    let needs_zeroing = seg.memsz > seg.filesz && !file_end.is_multiple_of(crate::PAGE_SIZE);
     // Map writable while we zero the tail of the last file page, then set the final protection.
-    let map_prot = if needs_zeroing { seg.prot | Prot::WRITE } else { seg.prot };
-    let map_prot = if map_prot.is_write_exec() { Prot::READ_WRITE } else { map_prot };
+    let map_prot = if needs_zeroing {
+        seg.prot | Prot::WRITE
+    } else {
+        seg.prot
+    };
+    let map_prot = if map_prot.is_write_exec() {
+        Prot::READ_WRITE
+    } else {
+        map_prot
+    };
     if seg.filesz > 0 {
         let len = page_ceil(file_end).ok_or(LoadError(Errno::ENOMEM))? - page_start;
         host.vm_map_stream(
@@ -95,14 +105,22 @@ fn map_segment(
         .map_err(LoadError)?;
     }
     if needs_zeroing && seg.filesz > 0 {
-        let tail = page_ceil(file_end).ok_or(LoadError(Errno::ENOMEM))?.min(mem_end) - file_end;
+        let tail = page_ceil(file_end)
+            .ok_or(LoadError(Errno::ENOMEM))?
+            .min(mem_end)
+            - file_end;
         let zeros = [0u8; crate::PAGE_SIZE as usize];
-        host.vm_copy(to_usize(file_end)?, zeros.as_ptr() as usize, to_usize(tail)?)
-            .map_err(LoadError)?;
+        host.vm_copy(
+            to_usize(file_end)?,
+            zeros.as_ptr() as usize,
+            to_usize(tail)?,
+        )
+        .map_err(LoadError)?;
     }
     if map_prot != seg.prot {
         let len = to_usize(page_ceil(file_end).ok_or(LoadError(Errno::ENOMEM))? - page_start)?;
-        host.vm_protect(to_usize(page_start)?, len, seg.prot).map_err(LoadError)?;
+        host.vm_protect(to_usize(page_start)?, len, seg.prot)
+            .map_err(LoadError)?;
     }
     Ok(())
 }

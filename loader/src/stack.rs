@@ -58,10 +58,15 @@ pub struct StackContents<'a> {
 /// bytes that belong at `[sp, top)` and `sp`. Errors: `E2BIG` if arguments and environment
 /// exceed [`MAX_ARG_BYTES`], `EINVAL` if `top` is not 16-aligned.
 pub fn build(top: u64, c: &StackContents<'_>) -> Result<(Vec<u8>, u64), Errno> {
-    if top % 16 != 0 {
+    if !top.is_multiple_of(16) {
         return Err(Errno::EINVAL);
     }
-    let string_bytes: usize = c.argv.iter().chain(c.envp).map(|s| s.len() + 1).sum::<usize>()
+    let string_bytes: usize = c
+        .argv
+        .iter()
+        .chain(c.envp)
+        .map(|s| s.len() + 1)
+        .sum::<usize>()
         + c.execfn.len()
         + 1;
     if string_bytes > MAX_ARG_BYTES || c.argv.len() + c.envp.len() > MAX_ARG_BYTES / 8 {
@@ -160,7 +165,13 @@ mod tests {
     #[test]
     fn oversized_arguments_are_refused() {
         let argv = vec![vec![b'a'; MAX_ARG_BYTES]];
-        let c = StackContents { argv: &argv, envp: &[], auxv: &[], execfn: b"x", random: [0; 16] };
+        let c = StackContents {
+            argv: &argv,
+            envp: &[],
+            auxv: &[],
+            execfn: b"x",
+            random: [0; 16],
+        };
         assert_eq!(build(0x7000_0000, &c).err(), Some(Errno::E2BIG));
     }
 }

@@ -34,7 +34,11 @@ fn phdr(elf: &[u8], i: usize) -> usize {
 
 fn load_indices(elf: &[u8]) -> Vec<usize> {
     let phnum = u16::from_le_bytes([elf[56], elf[57]]) as usize;
-    (0..phnum).filter(|i| u32::from_le_bytes(elf[phdr(elf, *i)..phdr(elf, *i) + 4].try_into().unwrap()) == 1).collect()
+    (0..phnum)
+        .filter(|i| {
+            u32::from_le_bytes(elf[phdr(elf, *i)..phdr(elf, *i) + 4].try_into().unwrap()) == 1
+        })
+        .collect()
 }
 
 #[test]
@@ -112,10 +116,22 @@ fn malformed_manifest() {
     let dir = scratch("bad-manifest");
     let m = dir.join("m.toml");
     std::fs::write(&m, "progrm = \"/bin/true\"\n").unwrap();
-    fails_with(&run(&["run", "--manifest", m.to_str().unwrap()]), 125, "unknown field `progrm`");
+    fails_with(
+        &run(&["run", "--manifest", m.to_str().unwrap()]),
+        125,
+        "unknown field `progrm`",
+    );
     std::fs::write(&m, "program = [1\n").unwrap();
-    fails_with(&run(&["run", "--manifest", m.to_str().unwrap()]), 125, "invalid manifest");
-    fails_with(&run(&["run", "--manifest", "/no/such.toml"]), 125, "cannot read manifest");
+    fails_with(
+        &run(&["run", "--manifest", m.to_str().unwrap()]),
+        125,
+        "invalid manifest",
+    );
+    fails_with(
+        &run(&["run", "--manifest", "/no/such.toml"]),
+        125,
+        "cannot read manifest",
+    );
 }
 
 #[test]
@@ -128,16 +144,53 @@ fn manifest_runs_a_program() {
     )
     .unwrap();
     let out = run(&["run", "--manifest", m.to_str().unwrap()]);
-    assert_eq!(text(&out.stdout), "from manifest\n", "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "from manifest\n",
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn malformed_flags() {
-    fails_with(&run(&["run", "--bind", "/tmp"]), 125, "--bind needs 2 arguments");
-    fails_with(&run(&["run", "--nope", "x"]), 125, "unknown option '--nope'");
+    fails_with(
+        &run(&["run", "--bind", "/tmp"]),
+        125,
+        "--bind needs 2 arguments",
+    );
+    fails_with(
+        &run(&["run", "--nope", "x"]),
+        125,
+        "unknown option '--nope'",
+    );
     fails_with(&run(&["frobnicate"]), 125, "unknown command");
-    fails_with(&run(&["run", "--ro-bind", "/no/such/dir", "/x", "--", busybox(), "true"]), 125, "/no/such/dir");
-    fails_with(&run(&["run", "--ro-bind", "/etc/passwd", "/x", "--", busybox(), "true"]), 125, "not a directory");
+    fails_with(
+        &run(&[
+            "run",
+            "--ro-bind",
+            "/no/such/dir",
+            "/x",
+            "--",
+            busybox(),
+            "true",
+        ]),
+        125,
+        "/no/such/dir",
+    );
+    fails_with(
+        &run(&[
+            "run",
+            "--ro-bind",
+            "/etc/passwd",
+            "/x",
+            "--",
+            busybox(),
+            "true",
+        ]),
+        125,
+        "not a directory",
+    );
 }
 
 #[test]

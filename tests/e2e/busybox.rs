@@ -21,7 +21,11 @@ fn same(name: &str, args: &[&str]) {
     // Both runs see their own directory; outputs must not mention it.
     let native_out = native(&n, bb, args);
     let boxed_out = boxed(&b, bb, args);
-    assert_same(&format!("busybox {}", args.join(" ")), &native_out, &boxed_out);
+    assert_same(
+        &format!("busybox {}", args.join(" ")),
+        &native_out,
+        &boxed_out,
+    );
 }
 
 macro_rules! applet_tests {
@@ -84,7 +88,15 @@ fn same_files(name: &str, steps: &[&[&str]], files: &[&str]) {
 fn cp_mv_rm_mkdir() {
     same_files(
         "cpmv",
-        &[&["cp", "words.txt", "w2"], &["mv", "w2", "w3"], &["mkdir", "-p", "d/e"], &["cp", "w3", "d/e/w4"], &["rm", "w3"], &["ls", "-R", "d"], &["ls", "w3"]],
+        &[
+            &["cp", "words.txt", "w2"],
+            &["mv", "w2", "w3"],
+            &["mkdir", "-p", "d/e"],
+            &["cp", "w3", "d/e/w4"],
+            &["rm", "w3"],
+            &["ls", "-R", "d"],
+            &["ls", "w3"],
+        ],
         &["d/e/w4"],
     );
 }
@@ -109,7 +121,9 @@ fn tar_and_gzip_round_trip() {
 #[test]
 fn files_written_into_a_bind_mount_reach_the_host_byte_for_byte() {
     let dir = scratch("bind-bytes");
-    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let data: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(dir.join("in.bin"), &data).unwrap();
     let out = boxed(&dir, Path::new(busybox()), &["cp", "in.bin", "out.bin"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -119,13 +133,40 @@ fn files_written_into_a_bind_mount_reach_the_host_byte_for_byte() {
 #[test]
 fn tmpfs_is_writable_and_private() {
     let out = picobox()
-        .args(["run", "--ro-bind", "/bin", "/bin", "--tmpfs", "/scratch", "--chdir", "/scratch", "--", busybox(), "cp", "/bin/busybox", "f"])
+        .args([
+            "run",
+            "--ro-bind",
+            "/bin",
+            "/bin",
+            "--tmpfs",
+            "/scratch",
+            "--chdir",
+            "/scratch",
+            "--",
+            busybox(),
+            "cp",
+            "/bin/busybox",
+            "f",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     // Each box gets a fresh tmpfs: the file is gone in the next one.
     let out = picobox()
-        .args(["run", "--ro-bind", "/bin", "/bin", "--tmpfs", "/scratch", "--chdir", "/scratch", "--", busybox(), "ls", "-a"])
+        .args([
+            "run",
+            "--ro-bind",
+            "/bin",
+            "/bin",
+            "--tmpfs",
+            "/scratch",
+            "--chdir",
+            "/scratch",
+            "--",
+            busybox(),
+            "ls",
+            "-a",
+        ])
         .output()
         .unwrap();
     assert_eq!(text(&out.stdout), ".\n..\n", "{}", text(&out.stderr));

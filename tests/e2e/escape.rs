@@ -27,7 +27,18 @@ fn attempt(args: &[&str]) -> Output {
         })
         .collect();
     picobox()
-        .args(["run", "--ro-bind", ro.to_str().unwrap(), "/ro", "--bind", w.to_str().unwrap(), "/w", "--chdir", "/w", "--"])
+        .args([
+            "run",
+            "--ro-bind",
+            ro.to_str().unwrap(),
+            "/ro",
+            "--bind",
+            w.to_str().unwrap(),
+            "/w",
+            "--chdir",
+            "/w",
+            "--",
+        ])
         .arg(guest("escape"))
         .args(&args)
         .output()
@@ -36,15 +47,34 @@ fn attempt(args: &[&str]) -> Output {
 
 fn refused_with(args: &[&str], expected: &str) {
     let out = attempt(args);
-    assert_eq!(text(&out.stdout).trim(), format!("errno={expected}"), "{args:?}: stderr {}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("errno={expected}"),
+        "{args:?}: stderr {}",
+        text(&out.stderr)
+    );
     assert_eq!(out.status.code(), Some(0), "{args:?}");
 }
 
 fn killed(args: &[&str]) {
     let out = attempt(args);
-    assert_eq!(out.status.code(), Some(POLICY_KILL), "{args:?}: stdout {} stderr {}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).is_empty(), "{args:?} printed {}", text(&out.stdout));
-    assert!(text(&out.stderr).contains("forbidden host system call"), "{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(POLICY_KILL),
+        "{args:?}: stdout {} stderr {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).is_empty(),
+        "{args:?} printed {}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("forbidden host system call"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

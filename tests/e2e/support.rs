@@ -11,7 +11,9 @@ pub fn picobox() -> Command {
 
 /// A fresh empty directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e").join(name);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e")
+        .join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -20,13 +22,22 @@ pub fn scratch(name: &str) -> PathBuf {
 /// Builds `tests/guests/NAME.c` with `gcc -static` once per test run; returns the binary.
 pub fn guest(name: &str) -> PathBuf {
     static BUILT: OnceLock<std::sync::Mutex<Vec<String>>> = OnceLock::new();
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("guests").join(name);
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("guests")
+        .join(name);
     let lock = BUILT.get_or_init(Default::default);
     let mut built = lock.lock().unwrap();
     if !built.iter().any(|n| n == name) {
         std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/guests").join(format!("{name}.c"));
-        let status = Command::new("gcc").args(["-static", "-O1", "-o"]).arg(&out).arg(&src).status().expect("gcc");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/guests")
+            .join(format!("{name}.c"));
+        let status = Command::new("gcc")
+            .args(["-static", "-O1", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .expect("gcc");
         assert!(status.success(), "gcc -static failed for {name}");
         built.push(name.to_string());
     }
@@ -36,7 +47,10 @@ pub fn guest(name: &str) -> PathBuf {
 /// The static busybox from Debian's busybox-static.
 pub fn busybox() -> &'static str {
     let path = "/bin/busybox";
-    assert!(Path::new(path).exists(), "install busybox-static (see .ci/run)");
+    assert!(
+        Path::new(path).exists(),
+        "install busybox-static (see .ci/run)"
+    );
     path
 }
 
@@ -46,7 +60,10 @@ pub fn native(dir: &Path, program: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
+        .env(
+            "PATH",
+            "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
+        )
         .output()
         .unwrap()
 }
@@ -55,7 +72,18 @@ pub fn native(dir: &Path, program: &Path, args: &[&str]) -> Output {
 pub fn boxed(dir: &Path, program: &Path, args: &[&str]) -> Output {
     let d = dir.to_str().unwrap();
     picobox()
-        .args(["run", "--ro-bind", "/", "/", "--bind", d, d, "--chdir", d, "--"])
+        .args([
+            "run",
+            "--ro-bind",
+            "/",
+            "/",
+            "--bind",
+            d,
+            d,
+            "--chdir",
+            d,
+            "--",
+        ])
         .arg(program)
         .args(args)
         .output()
@@ -75,5 +103,10 @@ pub fn assert_same(what: &str, native: &Output, boxed: &Output) {
         "{what}: exit status differs\nboxed stderr: {}",
         text(&boxed.stderr)
     );
-    assert_eq!(text(&boxed.stdout), text(&native.stdout), "{what}: stdout differs\nboxed stderr: {}", text(&boxed.stderr));
+    assert_eq!(
+        text(&boxed.stdout),
+        text(&native.stdout),
+        "{what}: stdout differs\nboxed stderr: {}",
+        text(&boxed.stderr)
+    );
 }

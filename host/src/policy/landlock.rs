@@ -67,7 +67,12 @@ pub struct Ruleset {
 pub fn abi_version() -> Result<i64, LandlockError> {
     // SAFETY: querying the version takes no pointers.
     let v = unsafe {
-        libc::syscall(SYS_LANDLOCK_CREATE_RULESET, std::ptr::null::<u8>(), 0usize, LANDLOCK_CREATE_RULESET_VERSION)
+        libc::syscall(
+            SYS_LANDLOCK_CREATE_RULESET,
+            std::ptr::null::<u8>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
     };
     if v < 0 {
         return Err(LandlockError::Unavailable(io::Error::last_os_error()));
@@ -93,7 +98,14 @@ impl Ruleset {
         let attr: [u64; 3] = [handled_fs, handled_net, scoped];
         let size = if abi >= 6 { 24 } else { 16 };
         // SAFETY: `attr` is a valid landlock_ruleset_attr of `size` bytes.
-        let fd = unsafe { libc::syscall(SYS_LANDLOCK_CREATE_RULESET, attr.as_ptr(), size as usize, 0u32) };
+        let fd = unsafe {
+            libc::syscall(
+                SYS_LANDLOCK_CREATE_RULESET,
+                attr.as_ptr(),
+                size as usize,
+                0u32,
+            )
+        };
         if fd < 0 {
             return Err(LandlockError::Create(io::Error::last_os_error()));
         }
@@ -112,17 +124,31 @@ impl Ruleset {
     }
 
     /// Allows `access` beneath the directory (or on the file) open as `target`.
-    pub fn allow(&mut self, target: &OwnedFd, access: u64, what: &str) -> Result<(), LandlockError> {
+    pub fn allow(
+        &mut self,
+        target: &OwnedFd,
+        access: u64,
+        what: &str,
+    ) -> Result<(), LandlockError> {
         // struct landlock_path_beneath_attr { u64 allowed_access; s32 parent_fd; } (packed)
         let mut attr = [0u8; 12];
         attr[..8].copy_from_slice(&(access & self.handled_fs).to_ne_bytes());
         attr[8..].copy_from_slice(&target.as_raw_fd().to_ne_bytes());
         // SAFETY: `attr` is a packed landlock_path_beneath_attr; both descriptors are open.
         let r = unsafe {
-            libc::syscall(SYS_LANDLOCK_ADD_RULE, self.fd.as_raw_fd(), LANDLOCK_RULE_PATH_BENEATH, attr.as_ptr(), 0u32)
+            libc::syscall(
+                SYS_LANDLOCK_ADD_RULE,
+                self.fd.as_raw_fd(),
+                LANDLOCK_RULE_PATH_BENEATH,
+                attr.as_ptr(),
+                0u32,
+            )
         };
         if r < 0 {
-            return Err(LandlockError::Rule { path: what.to_string(), source: io::Error::last_os_error() });
+            return Err(LandlockError::Rule {
+                path: what.to_string(),
+                source: io::Error::last_os_error(),
+            });
         }
         Ok(())
     }

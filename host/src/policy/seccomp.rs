@@ -23,7 +23,8 @@ const PROT_WRITE: u64 = 2;
 const PROT_EXEC: u64 = 4;
 
 fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, SeccompError> {
-    SeccompCondition::new(arg, SeccompCmpArgLen::Qword, op, value).map_err(|e| SeccompError(e.to_string()))
+    SeccompCondition::new(arg, SeccompCmpArgLen::Qword, op, value)
+        .map_err(|e| SeccompError(e.to_string()))
 }
 
 fn rule(conds: Vec<SeccompCondition>) -> Result<SeccompRule, SeccompError> {
@@ -32,7 +33,10 @@ fn rule(conds: Vec<SeccompCondition>) -> Result<SeccompRule, SeccompError> {
 
 /// Rules allowing `arg` to take exactly one of `values`.
 fn one_of(arg: u8, values: &[u64]) -> Result<Vec<SeccompRule>, SeccompError> {
-    values.iter().map(|v| rule(vec![cond(arg, SeccompCmpOp::Eq, *v)?])).collect()
+    values
+        .iter()
+        .map(|v| rule(vec![cond(arg, SeccompCmpOp::Eq, *v)?]))
+        .collect()
 }
 
 /// Rules allowing protection argument `arg` to be anything but writable and executable at once.
@@ -62,7 +66,10 @@ pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
         (SYS_ftruncate, "stream_set_length"),
         (SYS_fsync, "stream_flush"),
         (SYS_fdatasync, "stream_flush(data_only)"),
-        (SYS_openat2, "stream_open and every path call (Landlock confines the path)"),
+        (
+            SYS_openat2,
+            "stream_open and every path call (Landlock confines the path)",
+        ),
         (SYS_readlinkat, "stream_read_link"),
         (SYS_mkdirat, "stream_make_dir"),
         (SYS_unlinkat, "stream_delete"),
@@ -72,7 +79,10 @@ pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
         (SYS_fchmodat2, "stream_set_mode"),
         (SYS_faccessat2, "stream_access"),
         (SYS_munmap, "vm_free"),
-        (SYS_mremap, "vm_remap (keeps the protection, which is never W+X)"),
+        (
+            SYS_mremap,
+            "vm_remap (keeps the protection, which is never W+X)",
+        ),
         (SYS_madvise, "vm_discard"),
         (SYS_futex, "futex_wait, futex_wake"),
         (SYS_ppoll, "streams_wait"),
@@ -80,7 +90,10 @@ pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
         (SYS_clock_gettime, "time_query"),
         (SYS_clock_nanosleep, "time_sleep"),
         (SYS_getrandom, "random_read"),
-        (SYS_rt_sigreturn, "return from the SIGSYS and fault handlers"),
+        (
+            SYS_rt_sigreturn,
+            "return from the SIGSYS and fault handlers",
+        ),
         (SYS_exit_group, "process_exit"),
     ];
     for (nr, _needed_by) in unconditional {
@@ -97,12 +110,24 @@ pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
     // thread_set_tls, thread_get_tls.
     rules.insert(SYS_arch_prctl, one_of(0, &[0x1002, 0x1003])?);
 
-    let filter = SeccompFilter::new(rules, SeccompAction::KillProcess, SeccompAction::Allow, TargetArch::x86_64)
-        .map_err(|e| SeccompError(e.to_string()))?;
-    let program: BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| SeccompError(e.to_string()))?;
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::KillProcess,
+        SeccompAction::Allow,
+        TargetArch::x86_64,
+    )
+    .map_err(|e| SeccompError(e.to_string()))?;
+    let program: BpfProgram = filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| SeccompError(e.to_string()))?;
     Ok(program
         .iter()
-        .map(|f| u64::from(f.code) | (u64::from(f.jt) << 16) | (u64::from(f.jf) << 24) | (u64::from(f.k) << 32))
+        .map(|f| {
+            u64::from(f.code)
+                | (u64::from(f.jt) << 16)
+                | (u64::from(f.jf) << 24)
+                | (u64::from(f.k) << 32)
+        })
         .collect())
 }
 
@@ -111,6 +136,10 @@ mod tests {
     #[test]
     fn allowlist_builds_and_fits_in_bpf() {
         let p = super::allowlist().unwrap();
-        assert!(p.len() > 20 && p.len() < 4096 - 16, "{} instructions", p.len());
+        assert!(
+            p.len() > 20 && p.len() < 4096 - 16,
+            "{} instructions",
+            p.len()
+        );
     }
 }

@@ -76,7 +76,10 @@ pub fn sigreturn_address() -> u64 {
 /// Closes descriptors `first..=last`.
 pub fn close_range(first: u32, last: u32) {
     const SYS_CLOSE_RANGE: u64 = 436;
-    syscall(SYS_CLOSE_RANGE, [u64::from(first), u64::from(last), 0, 0, 0, 0]);
+    syscall(
+        SYS_CLOSE_RANGE,
+        [u64::from(first), u64::from(last), 0, 0, 0, 0],
+    );
 }
 
 // Classic BPF opcodes used by the prefix.

@@ -13,7 +13,17 @@ static HEAP: LockedHeap = LockedHeap::empty();
 pub fn init() {
     const PROT_RW: u64 = 3;
     const MAP_PRIVATE_ANON_NORESERVE: u64 = 0x02 | 0x20 | 0x4000;
-    let addr = crate::gate::syscall(9, [0, HEAP_RESERVATION as u64, PROT_RW, MAP_PRIVATE_ANON_NORESERVE, u64::MAX, 0]);
+    let addr = crate::gate::syscall(
+        9,
+        [
+            0,
+            HEAP_RESERVATION as u64,
+            PROT_RW,
+            MAP_PRIVATE_ANON_NORESERVE,
+            u64::MAX,
+            0,
+        ],
+    );
     if addr > u64::MAX - 4096 {
         crate::gate::syscall(231, [EXIT_NO_HEAP, 0, 0, 0, 0, 0]);
     }

@@ -43,10 +43,18 @@ fn runtime_main(auxv: start::Auxv) -> ! {
     };
     close_stray_descriptors(&boot);
     if let Err(e) = signals::install() {
-        fail(host, format_args!("cannot install signal handlers: {e}"), EXIT_INTERNAL);
+        fail(
+            host,
+            format_args!("cannot install signal handlers: {e}"),
+            EXIT_INTERNAL,
+        );
     }
     if let Err(e) = gate::install_filter(&boot.seccomp_filter) {
-        fail(host, format_args!("cannot install the seccomp filter: {e}"), EXIT_INTERNAL);
+        fail(
+            host,
+            format_args!("cannot install the seccomp filter: {e}"),
+            EXIT_INTERNAL,
+        );
     }
     let name = boot.program_name.clone();
     match picobox_libos::boot(host, boot) {
@@ -61,12 +69,19 @@ fn runtime_main(auxv: start::Auxv) -> ! {
 
 fn read_boot_info(host: &dyn Host) -> Result<BootInfo, &'static str> {
     let h = Handle(BOOT_FD);
-    let size = host.stream_attr(h).map_err(|_| "no boot information on descriptor 3 (run picoboxes with `picobox run`)")?.size;
+    let size = host
+        .stream_attr(h)
+        .map_err(|_| "no boot information on descriptor 3 (run picoboxes with `picobox run`)")?
+        .size;
     let len = usize::try_from(size).map_err(|_| "boot information too large")?;
     let mut buf: Vec<u8> = alloc::vec![0; len];
     let mut done = 0;
     while done < len {
-        match host.stream_read(h, picobox_abi::IoBuf::of_mut(&mut buf[done..]), Some(done as u64)) {
+        match host.stream_read(
+            h,
+            picobox_abi::IoBuf::of_mut(&mut buf[done..]),
+            Some(done as u64),
+        ) {
             Ok(0) | Err(_) => return Err("cannot read the boot information"),
             Ok(n) => done += n,
         }

@@ -83,7 +83,10 @@ fn handle_of(v: u64) -> Result<Handle> {
 /// Sets up the host: remembers what the runtime's auxiliary vector said.
 pub fn init(aux: Auxv) -> &'static LinuxHost {
     let mut mask = [0u64; 16];
-    let cpus = match sys(nr::SCHED_GETAFFINITY, [0, 128, mask.as_mut_ptr() as u64, 0, 0, 0]) {
+    let cpus = match sys(
+        nr::SCHED_GETAFFINITY,
+        [0, 128, mask.as_mut_ptr() as u64, 0, 0, 0],
+    ) {
         Ok(_) => mask.iter().map(|w| w.count_ones()).sum::<u32>().max(1),
         Err(_) => 1,
     };
@@ -123,8 +126,15 @@ impl Drop for Fd {
 fn open_beneath(dir: Handle, path: &[u8], flags: u64, mode: u64) -> Result<u64> {
     let p = c_path(path)?;
     // struct open_how { u64 flags; u64 mode; u64 resolve; }
-    let how: [u64; 3] = [flags | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS];
-    sys(nr::OPENAT2, [fd(dir), p.as_ptr() as u64, how.as_ptr() as u64, 24, 0, 0])
+    let how: [u64; 3] = [
+        flags | O_CLOEXEC,
+        mode,
+        RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    ];
+    sys(
+        nr::OPENAT2,
+        [fd(dir), p.as_ptr() as u64, how.as_ptr() as u64, 24, 0, 0],
+    )
 }
 
 /// Opens the parent directory of `path` beneath `dir` and returns it with the last component.
@@ -156,7 +166,10 @@ fn decode_stat(st: &[u64; 18]) -> FileAttr {
         0o140000 => FileKind::Socket,
         _ => FileKind::Regular,
     };
-    let ts = |i: usize| Timespec { sec: st[i] as i64, nsec: st[i + 1] as i64 };
+    let ts = |i: usize| Timespec {
+        sec: st[i] as i64,
+        nsec: st[i + 1] as i64,
+    };
     FileAttr {
         kind,
         perm: mode & 0o7777,
@@ -186,7 +199,11 @@ fn place_args(place: Placement) -> (u64, u64) {
 }
 
 fn refuse_write_exec(prot: Prot) -> Result<()> {
-    if prot.is_write_exec() { Err(Errno::EACCES) } else { Ok(()) }
+    if prot.is_write_exec() {
+        Err(Errno::EACCES)
+    } else {
+        Ok(())
+    }
 }
 
 fn clock_id(c: Clock) -> u64 {
@@ -203,7 +220,10 @@ impl Host for LinuxHost {
         refuse_write_exec(prot)?;
         let (addr, fixed) = place_args(place);
         let flags = 0x02 | 0x20 | fixed; // MAP_PRIVATE | MAP_ANONYMOUS
-        let got = sys(nr::MMAP, [addr, len as u64, u64::from(prot.0), flags, u64::MAX, 0])?;
+        let got = sys(
+            nr::MMAP,
+            [addr, len as u64, u64::from(prot.0), flags, u64::MAX, 0],
+        )?;
         Ok(got as usize)
     }
 
@@ -213,18 +233,55 @@ impl Host for LinuxHost {
 
     fn vm_protect(&self, addr: usize, len: usize, prot: Prot) -> Result<()> {
         refuse_write_exec(prot)?;
-        sys(nr::MPROTECT, [addr as u64, len as u64, u64::from(prot.0), 0, 0, 0]).map(|_| ())
+        sys(
+            nr::MPROTECT,
+            [addr as u64, len as u64, u64::from(prot.0), 0, 0, 0],
+        )
+        .map(|_| ())
     }
 
-    fn vm_map_stream(&self, h: Handle, offset: u64, place: Placement, len: usize, prot: Prot) -> Result<usize> {
+    fn vm_map_stream(
+        &self,
+        h: Handle,
+        offset: u64,
+        place: Placement,
+        len: usize,
+        prot: Prot,
+    ) -> Result<usize> {
         refuse_write_exec(prot)?;
         let (addr, fixed) = place_args(place);
-        let got = sys(nr::MMAP, [addr, len as u64, u64::from(prot.0), 0x02 | fixed, fd(h), offset])?;
+        let got = sys(
+            nr::MMAP,
+            [
+                addr,
+                len as u64,
+                u64::from(prot.0),
+                0x02 | fixed,
+                fd(h),
+                offset,
+            ],
+        )?;
         Ok(got as usize)
     }
 
-    fn vm_remap(&self, addr: usize, old_len: usize, new_len: usize, may_move: bool) -> Result<usize> {
-        let got = sys(nr::MREMAP, [addr as u64, old_len as u64, new_len as u64, u64::from(may_move), 0, 0])?;
+    fn vm_remap(
+        &self,
+        addr: usize,
+        old_len: usize,
+        new_len: usize,
+        may_move: bool,
+    ) -> Result<usize> {
+        let got = sys(
+            nr::MREMAP,
+            [
+                addr as u64,
+                old_len as u64,
+                new_len as u64,
+                u64::from(may_move),
+                0,
+                0,
+            ],
+        )?;
         Ok(got as usize)
     }
 
@@ -266,12 +323,26 @@ impl Host for LinuxHost {
         const FUTEX_WAIT_PRIVATE: u64 = 128;
         let ts = timeout.map(|t| [t.sec as u64, t.nsec as u64]);
         let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as u64);
-        sys(nr::FUTEX, [addr as u64, FUTEX_WAIT_PRIVATE, u64::from(expected), tsp, 0, 0]).map(|_| ())
+        sys(
+            nr::FUTEX,
+            [
+                addr as u64,
+                FUTEX_WAIT_PRIVATE,
+                u64::from(expected),
+                tsp,
+                0,
+                0,
+            ],
+        )
+        .map(|_| ())
     }
 
     fn futex_wake(&self, addr: usize, count: u32) -> Result<u32> {
         const FUTEX_WAKE_PRIVATE: u64 = 129;
-        let n = sys(nr::FUTEX, [addr as u64, FUTEX_WAKE_PRIVATE, u64::from(count), 0, 0, 0])?;
+        let n = sys(
+            nr::FUTEX,
+            [addr as u64, FUTEX_WAKE_PRIVATE, u64::from(count), 0, 0, 0],
+        )?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
@@ -287,7 +358,10 @@ impl Host for LinuxHost {
             .collect();
         let ts = timeout.map(|t| [t.sec as u64, t.nsec as u64]);
         let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as u64);
-        let n = sys(nr::PPOLL, [fds.as_mut_ptr() as u64, fds.len() as u64, tsp, 0, 8, 0])?;
+        let n = sys(
+            nr::PPOLL,
+            [fds.as_mut_ptr() as u64, fds.len() as u64, tsp, 0, 8, 0],
+        )?;
         for (e, raw) in entries.iter_mut().zip(&fds) {
             e.revents = (raw >> 48) as u16;
         }
@@ -297,13 +371,21 @@ impl Host for LinuxHost {
     fn stream_open(&self, dir: Handle, path: &[u8], flags: OpenFlags, mode: u32) -> Result<Handle> {
         let creates = flags.0 & (OpenFlags::CREATE | OpenFlags::TMPFILE) != 0;
         let mode = if creates { u64::from(mode & 0o7777) } else { 0 };
-        handle_of(open_beneath(dir, path, u64::from(flags.0 & !OpenFlags::CLOEXEC), mode)?)
+        handle_of(open_beneath(
+            dir,
+            path,
+            u64::from(flags.0 & !OpenFlags::CLOEXEC),
+            mode,
+        )?)
     }
 
     fn stream_read(&self, h: Handle, buf: IoBuf, offset: Option<u64>) -> Result<usize> {
         let n = match offset {
             None => sys(nr::READ, [fd(h), buf.addr as u64, buf.len as u64, 0, 0, 0])?,
-            Some(o) => sys(nr::PREAD64, [fd(h), buf.addr as u64, buf.len as u64, o, 0, 0])?,
+            Some(o) => sys(
+                nr::PREAD64,
+                [fd(h), buf.addr as u64, buf.len as u64, o, 0, 0],
+            )?,
         };
         Ok(n as usize)
     }
@@ -311,7 +393,10 @@ impl Host for LinuxHost {
     fn stream_write(&self, h: Handle, buf: IoBuf, offset: Option<u64>) -> Result<usize> {
         let n = match offset {
             None => sys(nr::WRITE, [fd(h), buf.addr as u64, buf.len as u64, 0, 0, 0])?,
-            Some(o) => sys(nr::PWRITE64, [fd(h), buf.addr as u64, buf.len as u64, o, 0, 0])?,
+            Some(o) => sys(
+                nr::PWRITE64,
+                [fd(h), buf.addr as u64, buf.len as u64, o, 0, 0],
+            )?,
         };
         Ok(n as usize)
     }
@@ -338,7 +423,17 @@ impl Host for LinuxHost {
             sys(nr::FSTAT, [f.0, st.as_mut_ptr() as u64, 0, 0, 0, 0])?;
         } else {
             let (pfd, name) = open_parent(dir, path)?;
-            sys(nr::NEWFSTATAT, [pfd.0, name.as_ptr() as u64, st.as_mut_ptr() as u64, AT_SYMLINK_NOFOLLOW, 0, 0])?;
+            sys(
+                nr::NEWFSTATAT,
+                [
+                    pfd.0,
+                    name.as_ptr() as u64,
+                    st.as_mut_ptr() as u64,
+                    AT_SYMLINK_NOFOLLOW,
+                    0,
+                    0,
+                ],
+            )?;
         }
         Ok(decode_stat(&st))
     }
@@ -354,7 +449,10 @@ impl Host for LinuxHost {
 
     fn stream_read_dir(&self, h: Handle, out: &mut Vec<DirEntry>, _max: usize) -> Result<usize> {
         let mut buf = alloc::vec![0u8; 32 * 1024];
-        let n = sys(nr::GETDENTS64, [fd(h), buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0])? as usize;
+        let n = sys(
+            nr::GETDENTS64,
+            [fd(h), buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0],
+        )? as usize;
         let mut at = 0;
         let before = out.len();
         while at + 19 <= n {
@@ -374,8 +472,15 @@ impl Host for LinuxHost {
                 _ => None,
             };
             let name_area = &buf[at + 19..at + reclen];
-            let len = name_area.iter().position(|b| *b == 0).unwrap_or(name_area.len());
-            out.push(DirEntry { ino, kind, name: name_area[..len].to_vec() });
+            let len = name_area
+                .iter()
+                .position(|b| *b == 0)
+                .unwrap_or(name_area.len());
+            out.push(DirEntry {
+                ino,
+                kind,
+                name: name_area[..len].to_vec(),
+            });
             at += reclen;
         }
         Ok(out.len() - before)
@@ -383,13 +488,34 @@ impl Host for LinuxHost {
 
     fn stream_read_link(&self, dir: Handle, path: &[u8], buf: &mut [u8]) -> Result<usize> {
         let (pfd, name) = open_parent(dir, path)?;
-        let n = sys(nr::READLINKAT, [pfd.0, name.as_ptr() as u64, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0])?;
+        let n = sys(
+            nr::READLINKAT,
+            [
+                pfd.0,
+                name.as_ptr() as u64,
+                buf.as_mut_ptr() as u64,
+                buf.len() as u64,
+                0,
+                0,
+            ],
+        )?;
         Ok(n as usize)
     }
 
     fn stream_make_dir(&self, dir: Handle, path: &[u8], mode: u32) -> Result<()> {
         let (pfd, name) = open_parent(dir, path)?;
-        sys(nr::MKDIRAT, [pfd.0, name.as_ptr() as u64, u64::from(mode & 0o7777), 0, 0, 0]).map(|_| ())
+        sys(
+            nr::MKDIRAT,
+            [
+                pfd.0,
+                name.as_ptr() as u64,
+                u64::from(mode & 0o7777),
+                0,
+                0,
+                0,
+            ],
+        )
+        .map(|_| ())
     }
 
     fn stream_delete(&self, dir: Handle, path: &[u8], is_dir: bool) -> Result<()> {
@@ -398,18 +524,39 @@ impl Host for LinuxHost {
         sys(nr::UNLINKAT, [pfd.0, name.as_ptr() as u64, flags, 0, 0, 0]).map(|_| ())
     }
 
-    fn stream_rename(&self, from_dir: Handle, from: &[u8], to_dir: Handle, to: &[u8], flags: u32) -> Result<()> {
+    fn stream_rename(
+        &self,
+        from_dir: Handle,
+        from: &[u8],
+        to_dir: Handle,
+        to: &[u8],
+        flags: u32,
+    ) -> Result<()> {
         let (ffd, fname) = open_parent(from_dir, from)?;
         let (tfd, tname) = open_parent(to_dir, to)?;
-        sys(nr::RENAMEAT2, [ffd.0, fname.as_ptr() as u64, tfd.0, tname.as_ptr() as u64, u64::from(flags), 0])
-            .map(|_| ())
+        sys(
+            nr::RENAMEAT2,
+            [
+                ffd.0,
+                fname.as_ptr() as u64,
+                tfd.0,
+                tname.as_ptr() as u64,
+                u64::from(flags),
+                0,
+            ],
+        )
+        .map(|_| ())
     }
 
     fn stream_make_link(&self, dir: Handle, path: &[u8], target: &[u8]) -> Result<()> {
         let (pfd, name) = open_parent(dir, path)?;
         let mut t = target.to_vec();
         t.push(0);
-        sys(nr::SYMLINKAT, [t.as_ptr() as u64, pfd.0, name.as_ptr() as u64, 0, 0, 0]).map(|_| ())
+        sys(
+            nr::SYMLINKAT,
+            [t.as_ptr() as u64, pfd.0, name.as_ptr() as u64, 0, 0, 0],
+        )
+        .map(|_| ())
     }
 
     fn stream_set_times(&self, h: Handle, change: TimesChange) -> Result<()> {
@@ -421,17 +568,49 @@ impl Host for LinuxHost {
             Some(Some(t)) => [t.sec as u64, t.nsec as u64],
         };
         let times: [[u64; 2]; 2] = [enc(change.atime), enc(change.mtime)];
-        sys(nr::UTIMENSAT, [fd(h), b"\0".as_ptr() as u64, times.as_ptr() as u64, AT_EMPTY_PATH, 0, 0]).map(|_| ())
+        sys(
+            nr::UTIMENSAT,
+            [
+                fd(h),
+                c"".as_ptr() as u64,
+                times.as_ptr() as u64,
+                AT_EMPTY_PATH,
+                0,
+                0,
+            ],
+        )
+        .map(|_| ())
     }
 
     fn stream_set_mode(&self, h: Handle, mode: u32) -> Result<()> {
-        sys(nr::FCHMODAT2, [fd(h), b"\0".as_ptr() as u64, u64::from(mode & 0o7777), AT_EMPTY_PATH, 0, 0])
-            .map(|_| ())
+        sys(
+            nr::FCHMODAT2,
+            [
+                fd(h),
+                c"".as_ptr() as u64,
+                u64::from(mode & 0o7777),
+                AT_EMPTY_PATH,
+                0,
+                0,
+            ],
+        )
+        .map(|_| ())
     }
 
     fn stream_access(&self, dir: Handle, path: &[u8], mode: u32) -> Result<()> {
         let f = Fd(open_beneath(dir, path, O_PATH, 0)?);
-        sys(nr::FACCESSAT2, [f.0, b"\0".as_ptr() as u64, u64::from(mode), AT_EMPTY_PATH, 0, 0]).map(|_| ())
+        sys(
+            nr::FACCESSAT2,
+            [
+                f.0,
+                c"".as_ptr() as u64,
+                u64::from(mode),
+                AT_EMPTY_PATH,
+                0,
+                0,
+            ],
+        )
+        .map(|_| ())
     }
 
     fn stream_query(&self, h: Handle, query: StreamQuery, out: &mut [u8]) -> Result<usize> {
@@ -443,7 +622,10 @@ impl Host for LinuxHost {
         if out.len() < len {
             return Err(Errno::EINVAL);
         }
-        sys(nr::IOCTL, [fd(h), request, out.as_mut_ptr() as u64, 0, 0, 0])?;
+        sys(
+            nr::IOCTL,
+            [fd(h), request, out.as_mut_ptr() as u64, 0, 0, 0],
+        )?;
         Ok(len)
     }
 
@@ -481,7 +663,13 @@ impl Host for LinuxHost {
     fn socket_send(&self, _h: Handle, _b: IoBuf, _a: Option<&[u8]>, _f: u32) -> Result<usize> {
         Err(Errno::ENOSYS)
     }
-    fn socket_recv(&self, _h: Handle, _b: IoBuf, _f: &mut [u8], _fl: u32) -> Result<(usize, usize)> {
+    fn socket_recv(
+        &self,
+        _h: Handle,
+        _b: IoBuf,
+        _f: &mut [u8],
+        _fl: u32,
+    ) -> Result<(usize, usize)> {
         Err(Errno::ENOSYS)
     }
     fn socket_shutdown(&self, _h: Handle, _how: u32) -> Result<()> {
@@ -508,21 +696,34 @@ impl Host for LinuxHost {
 
     fn time_query(&self, clock: Clock) -> Result<Timespec> {
         let mut ts = [0u64; 2];
-        sys(nr::CLOCK_GETTIME, [clock_id(clock), ts.as_mut_ptr() as u64, 0, 0, 0, 0])?;
-        Ok(Timespec { sec: ts[0] as i64, nsec: ts[1] as i64 })
+        sys(
+            nr::CLOCK_GETTIME,
+            [clock_id(clock), ts.as_mut_ptr() as u64, 0, 0, 0, 0],
+        )?;
+        Ok(Timespec {
+            sec: ts[0] as i64,
+            nsec: ts[1] as i64,
+        })
     }
 
     fn time_sleep(&self, clock: Clock, duration: Timespec, absolute: bool) -> Result<()> {
         let ts = [duration.sec as u64, duration.nsec as u64];
         let flags = u64::from(absolute);
-        sys(nr::CLOCK_NANOSLEEP, [clock_id(clock), flags, ts.as_ptr() as u64, 0, 0, 0]).map(|_| ())
+        sys(
+            nr::CLOCK_NANOSLEEP,
+            [clock_id(clock), flags, ts.as_ptr() as u64, 0, 0, 0],
+        )
+        .map(|_| ())
     }
 
     fn random_read(&self, buf: &mut [u8]) -> Result<()> {
         let mut done = 0;
         while done < buf.len() {
             let rest = &mut buf[done..];
-            done += sys(nr::GETRANDOM, [rest.as_mut_ptr() as u64, rest.len() as u64, 0, 0, 0, 0])? as usize;
+            done += sys(
+                nr::GETRANDOM,
+                [rest.as_mut_ptr() as u64, rest.len() as u64, 0, 0, 0, 0],
+            )? as usize;
         }
         Ok(())
     }
@@ -531,7 +732,10 @@ impl Host for LinuxHost {
         let mut line = Vec::with_capacity(message.len() + 1);
         line.extend_from_slice(message.as_bytes());
         line.push(b'\n');
-        let _ = sys(nr::WRITE, [2, line.as_ptr() as u64, line.len() as u64, 0, 0, 0]);
+        let _ = sys(
+            nr::WRITE,
+            [2, line.as_ptr() as u64, line.len() as u64, 0, 0, 0],
+        );
     }
 
     fn host_info(&self) -> HostInfo {

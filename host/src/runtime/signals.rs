@@ -129,7 +129,10 @@ pub fn install() -> Result<(), Errno> {
     ))?;
     // stack_t { void *ss_sp; int ss_flags; size_t ss_size; }
     let ss: [u64; 3] = [stack, 0, ALT_STACK_SIZE as u64];
-    Errno::from_raw_return(gate::syscall(SYS_SIGALTSTACK, [ss.as_ptr() as u64, 0, 0, 0, 0, 0]))?;
+    Errno::from_raw_return(gate::syscall(
+        SYS_SIGALTSTACK,
+        [ss.as_ptr() as u64, 0, 0, 0, 0, 0],
+    ))?;
     let handlers: [(u64, u64, u64); 5] = [
         (SIGSYS, on_sigsys as *const () as u64, 0),
         // A fault inside the library OS while it serves a trapped call must still reach
@@ -141,8 +144,16 @@ pub fn install() -> Result<(), Errno> {
     ];
     for (sig, handler, extra) in handlers {
         // struct kernel_sigaction { handler, flags, restorer, mask }
-        let act: [u64; 4] = [handler, SA_SIGINFO | SA_ONSTACK | SA_RESTORER | extra, gate::sigreturn_address(), 0];
-        Errno::from_raw_return(gate::syscall(SYS_RT_SIGACTION, [sig, act.as_ptr() as u64, 0, 8, 0, 0]))?;
+        let act: [u64; 4] = [
+            handler,
+            SA_SIGINFO | SA_ONSTACK | SA_RESTORER | extra,
+            gate::sigreturn_address(),
+            0,
+        ];
+        Errno::from_raw_return(gate::syscall(
+            SYS_RT_SIGACTION,
+            [sig, act.as_ptr() as u64, 0, 8, 0, 0],
+        ))?;
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use crate::vfs::{DevNode, Node};
 use alloc::vec::Vec;
 use picobox_abi::{
     DirEntry, Errno, FileAttr, FileKind, Handle, IoBuf, OpenFlags, Result, StreamQuery,
-    Timespec, TimesChange, Whence,
+    TimesChange, Timespec, Whence,
 };
 
 /// `AT_FDCWD`.
@@ -68,7 +68,12 @@ fn path_ino(p: &Components) -> u64 {
 fn node_attr(node: &Node, comps: &Components, follow: bool) -> Result<FileAttr> {
     match node {
         Node::Host { root, rel, .. } => host().stream_attr_at(*root, rel, follow),
-        Node::Dev(d) => Ok(virtual_attr(FileKind::CharDevice, 0o666, d.rdev(), d.rdev())),
+        Node::Dev(d) => Ok(virtual_attr(
+            FileKind::CharDevice,
+            0o666,
+            d.rdev(),
+            d.rdev(),
+        )),
         Node::Synthetic => Ok(virtual_attr(FileKind::Directory, 0o755, 0, path_ino(comps))),
     }
 }
@@ -76,10 +81,18 @@ fn node_attr(node: &Node, comps: &Components, follow: bool) -> Result<FileAttr> 
 fn file_attr(file: &OpenFile) -> Result<FileAttr> {
     match &file.object {
         FileObject::Host(h) => host().stream_attr(h.0),
-        FileObject::Dev(d) => Ok(virtual_attr(FileKind::CharDevice, 0o666, d.rdev(), d.rdev())),
-        FileObject::SyntheticDir => {
-            Ok(virtual_attr(FileKind::Directory, 0o755, 0, path_ino(&file.path)))
-        }
+        FileObject::Dev(d) => Ok(virtual_attr(
+            FileKind::CharDevice,
+            0o666,
+            d.rdev(),
+            d.rdev(),
+        )),
+        FileObject::SyntheticDir => Ok(virtual_attr(
+            FileKind::Directory,
+            0o755,
+            0,
+            path_ino(&file.path),
+        )),
     }
 }
 
@@ -87,7 +100,10 @@ fn file_attr(file: &OpenFile) -> Result<FileAttr> {
 /// mount or a virtual object, `EBUSY` for a mount point itself.
 fn writable_host(node: &Node) -> Result<(Handle, &[u8])> {
     match node {
-        Node::Host { writable: false, .. } | Node::Dev(_) => Err(Errno::EROFS),
+        Node::Host {
+            writable: false, ..
+        }
+        | Node::Dev(_) => Err(Errno::EROFS),
         Node::Host { rel, .. } if rel.is_empty() => Err(Errno::EBUSY),
         Node::Host { root, rel, .. } => Ok((*root, rel)),
         Node::Synthetic => Err(Errno::EROFS),
@@ -146,7 +162,10 @@ fn encode_statx(a: &FileAttr) -> [u8; 256] {
     let mut put = |off: usize, bytes: &[u8]| b[off..off + bytes.len()].copy_from_slice(bytes);
     put(0, &0x7ffu32.to_le_bytes()); // STATX_BASIC_STATS
     put(4, &a.block_size.to_le_bytes());
-    put(16, &u32::try_from(a.nlink).unwrap_or(u32::MAX).to_le_bytes());
+    put(
+        16,
+        &u32::try_from(a.nlink).unwrap_or(u32::MAX).to_le_bytes(),
+    );
     put(20, &a.uid.to_le_bytes());
     put(24, &a.gid.to_le_bytes());
     let mode = u16::try_from(kind_bits(a.kind) | (a.perm & 0o7777)).unwrap_or(0);
@@ -158,12 +177,15 @@ fn encode_statx(a: &FileAttr) -> [u8; 256] {
         put(off, &t.sec.to_le_bytes());
         put(off + 8, &u32::try_from(t.nsec).unwrap_or(0).to_le_bytes());
     }
-    let (major, minor) = |d: u64| -> (u32, u32) {
-        (((d >> 8) & 0xfff | (d >> 32) & !0xfff) as u32, ((d & 0xff) | ((d >> 12) & !0xff)) as u32)
-    }(a.rdev);
+    let d = a.rdev;
+    let major = ((d >> 8) & 0xfff | ((d >> 32) & !0xfff)) as u32;
+    let minor = ((d & 0xff) | ((d >> 12) & !0xff)) as u32;
     put(128, &major.to_le_bytes());
     put(132, &minor.to_le_bytes());
-    let (dmaj, dmin) = (((a.dev >> 8) & 0xfff) as u32, ((a.dev & 0xff) | ((a.dev >> 12) & 0xfff00)) as u32);
+    let (dmaj, dmin) = (
+        ((a.dev >> 8) & 0xfff) as u32,
+        ((a.dev & 0xff) | ((a.dev >> 12) & 0xfff00)) as u32,
+    );
     put(136, &dmaj.to_le_bytes());
     put(140, &dmin.to_le_bytes());
     b
@@ -186,7 +208,11 @@ fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> 
     let host_flags = OpenFlags(flags & !OpenFlags::CLOEXEC);
     let (object, comps) = k.vfs.lookup(&base, &path, follow, |node, comps| {
         let object = match node {
-            Node::Host { root, rel, writable } => {
+            Node::Host {
+                root,
+                rel,
+                writable,
+            } => {
                 if !writable && modifies {
                     return Err(Errno::EROFS);
                 }
@@ -212,8 +238,19 @@ fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> 
         };
         Ok((object, comps.clone()))
     })?;
-    let file = OpenFile::new(object, flags & !(OpenFlags::CREATE | OpenFlags::EXCLUSIVE | OpenFlags::TRUNCATE | OpenFlags::CLOEXEC), comps);
-    k.fds.insert(FdEntry { file, cloexec: flags & OpenFlags::CLOEXEC != 0 })
+    let file = OpenFile::new(
+        object,
+        flags
+            & !(OpenFlags::CREATE
+                | OpenFlags::EXCLUSIVE
+                | OpenFlags::TRUNCATE
+                | OpenFlags::CLOEXEC),
+        comps,
+    );
+    k.fds.insert(FdEntry {
+        file,
+        cloexec: flags & OpenFlags::CLOEXEC != 0,
+    })
 }
 
 /// `open(path, flags, mode)`.
@@ -244,14 +281,21 @@ fn read_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Resul
     if !file.status().readable() {
         return Err(Errno::EBADF);
     }
-    let len = usize::try_from(len).unwrap_or(MAX_RW_COUNT).min(MAX_RW_COUNT);
+    let len = usize::try_from(len)
+        .unwrap_or(MAX_RW_COUNT)
+        .min(MAX_RW_COUNT);
     if len == 0 {
         return Ok(0);
     }
     let n = match &file.object {
-        FileObject::Host(h) => {
-            host().stream_read(h.0, IoBuf { addr: user::checked_range(addr, len)?, len }, offset)?
-        }
+        FileObject::Host(h) => host().stream_read(
+            h.0,
+            IoBuf {
+                addr: user::checked_range(addr, len)?,
+                len,
+            },
+            offset,
+        )?,
         FileObject::Dev(DevNode::Null) => 0,
         FileObject::Dev(dev) => {
             let mut chunk = alloc::vec![0u8; len.min(64 * 1024)];
@@ -275,13 +319,18 @@ fn write_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Resu
     if !file.status().writable() {
         return Err(Errno::EBADF);
     }
-    let len = usize::try_from(len).unwrap_or(MAX_RW_COUNT).min(MAX_RW_COUNT);
+    let len = usize::try_from(len)
+        .unwrap_or(MAX_RW_COUNT)
+        .min(MAX_RW_COUNT);
     match &file.object {
         FileObject::Host(h) => {
             if len == 0 {
                 return Ok(0);
             }
-            let buf = IoBuf { addr: user::checked_range(addr, len)?, len };
+            let buf = IoBuf {
+                addr: user::checked_range(addr, len)?,
+                len,
+            };
             Ok(host().stream_write(h.0, buf, offset)? as u64)
         }
         FileObject::Dev(_) => Ok(len as u64),
@@ -403,8 +452,14 @@ pub fn sys_sendfile(k: &mut Kernel, a: &Args) -> Result<u64> {
     if !out.status().writable() || !input.status().readable() {
         return Err(Errno::EBADF);
     }
-    let mut offset = if a[2] == 0 { None } else { Some(offset_arg(user::read_u64(a[2])?)?) };
-    let count = usize::try_from(a[3]).unwrap_or(MAX_RW_COUNT).min(MAX_RW_COUNT);
+    let mut offset = if a[2] == 0 {
+        None
+    } else {
+        Some(offset_arg(user::read_u64(a[2])?)?)
+    };
+    let count = usize::try_from(a[3])
+        .unwrap_or(MAX_RW_COUNT)
+        .min(MAX_RW_COUNT);
     let mut buf = alloc::vec![0u8; count.min(128 * 1024)];
     let mut total = 0usize;
     while total < count {
@@ -442,7 +497,10 @@ pub fn sys_sendfile(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `dup(fd)`.
 pub fn sys_dup(k: &mut Kernel, a: &Args) -> Result<u64> {
     let file = k.fds.file(fd_arg(a[0])?)?;
-    k.fds.insert(FdEntry { file, cloexec: false })
+    k.fds.insert(FdEntry {
+        file,
+        cloexec: false,
+    })
 }
 
 fn dup_to(k: &mut Kernel, old: u64, new: u64, cloexec: bool) -> Result<u64> {
@@ -456,7 +514,7 @@ fn dup_to(k: &mut Kernel, old: u64, new: u64, cloexec: bool) -> Result<u64> {
 pub fn sys_dup2(k: &mut Kernel, a: &Args) -> Result<u64> {
     if fd_arg(a[0])? == fd_arg(a[1])? {
         k.fds.get(fd_arg(a[0])?)?;
-        return Ok(fd_arg(a[1])?);
+        return fd_arg(a[1]);
     }
     dup_to(k, a[0], a[1], false)
 }
@@ -486,7 +544,13 @@ pub fn sys_fcntl(k: &mut Kernel, a: &Args) -> Result<u64> {
     match int_arg(a[1]) {
         cmd @ (F_DUPFD | F_DUPFD_CLOEXEC) => {
             let min = usize::try_from(int_arg(a[2])).map_err(|_| Errno::EINVAL)?;
-            k.fds.insert_from(min, FdEntry { file: entry.file, cloexec: cmd == F_DUPFD_CLOEXEC })
+            k.fds.insert_from(
+                min,
+                FdEntry {
+                    file: entry.file,
+                    cloexec: cmd == F_DUPFD_CLOEXEC,
+                },
+            )
         }
         F_GETFD => Ok(u64::from(entry.cloexec)),
         F_SETFD => {
@@ -498,7 +562,11 @@ pub fn sys_fcntl(k: &mut Kernel, a: &Args) -> Result<u64> {
             let want = u32::try_from(a[2] & 0xffff_ffff).unwrap_or(0);
             let settable = OpenFlags::APPEND | OpenFlags::NONBLOCK;
             if let Some(h) = entry.file.handle() {
-                host().stream_set_flags(h, want & OpenFlags::NONBLOCK != 0, want & OpenFlags::APPEND != 0)?;
+                host().stream_set_flags(
+                    h,
+                    want & OpenFlags::NONBLOCK != 0,
+                    want & OpenFlags::APPEND != 0,
+                )?;
             }
             let mut flags = entry.file.flags.lock();
             *flags = (*flags & !settable) | (want & settable);
@@ -530,7 +598,9 @@ fn stat_path(k: &Kernel, dirfd: u64, path_ptr: u64, flags: u32) -> Result<FileAt
     let path = user::read_path(path_ptr)?;
     let base = base_dir(k, dirfd, &path)?;
     let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
-    k.vfs.lookup(&base, &path, follow, |node, comps| node_attr(node, comps, follow))
+    k.vfs.lookup(&base, &path, follow, |node, comps| {
+        node_attr(node, comps, follow)
+    })
 }
 
 /// `stat(path, buf)`.
@@ -578,17 +648,20 @@ fn access_at(k: &Kernel, dirfd: u64, path_ptr: u64, mode: u64, flags: u32) -> Re
     let path = user::read_path(path_ptr)?;
     let base = base_dir(k, dirfd, &path)?;
     let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
-    k.vfs.lookup(&base, &path, follow, |node, comps| match node {
-        Node::Host { writable: false, .. } if mode & 2 != 0 => {
-            node_attr(node, comps, follow)?;
-            Err(Errno::EROFS)
-        }
-        Node::Host { root, rel, .. } => host().stream_access(*root, rel, mode),
-        Node::Dev(_) if mode & 1 != 0 => Err(Errno::EACCES),
-        Node::Dev(_) => Ok(()),
-        Node::Synthetic if mode & 2 != 0 => Err(Errno::EROFS),
-        Node::Synthetic => Ok(()),
-    })?;
+    k.vfs
+        .lookup(&base, &path, follow, |node, comps| match node {
+            Node::Host {
+                writable: false, ..
+            } if mode & 2 != 0 => {
+                node_attr(node, comps, follow)?;
+                Err(Errno::EROFS)
+            }
+            Node::Host { root, rel, .. } => host().stream_access(*root, rel, mode),
+            Node::Dev(_) if mode & 1 != 0 => Err(Errno::EACCES),
+            Node::Dev(_) => Ok(()),
+            Node::Synthetic if mode & 2 != 0 => Err(Errno::EROFS),
+            Node::Synthetic => Ok(()),
+        })?;
     Ok(0)
 }
 
@@ -604,7 +677,13 @@ pub fn sys_faccessat(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `faccessat2(dirfd, path, mode, flags)`.
 pub fn sys_faccessat2(k: &mut Kernel, a: &Args) -> Result<u64> {
-    access_at(k, a[0], a[1], a[2], u32::try_from(a[3] & 0xffff_ffff).unwrap_or(0))
+    access_at(
+        k,
+        a[0],
+        a[1],
+        a[2],
+        u32::try_from(a[3] & 0xffff_ffff).unwrap_or(0),
+    )
 }
 
 // ------------------------------------------------------------------ directories
@@ -626,8 +705,16 @@ fn next_entries(k: &Kernel, file: &OpenFile) -> Result<()> {
             let dir = &file.path;
             let mut parent = dir.clone();
             parent.pop();
-            cursor.pending.push_back(DirEntry { ino: path_ino(dir), kind: Some(FileKind::Directory), name: b".".to_vec() });
-            cursor.pending.push_back(DirEntry { ino: path_ino(&parent), kind: Some(FileKind::Directory), name: b"..".to_vec() });
+            cursor.pending.push_back(DirEntry {
+                ino: path_ino(dir),
+                kind: Some(FileKind::Directory),
+                name: b".".to_vec(),
+            });
+            cursor.pending.push_back(DirEntry {
+                ino: path_ino(&parent),
+                kind: Some(FileKind::Directory),
+                name: b"..".to_vec(),
+            });
             for name in k.vfs.synthetic_children(dir) {
                 let mut child = dir.clone();
                 child.push(name.clone());
@@ -635,7 +722,11 @@ fn next_entries(k: &Kernel, file: &OpenFile) -> Result<()> {
                     Ok(Node::Dev(_)) => FileKind::CharDevice,
                     _ => FileKind::Directory,
                 };
-                cursor.pending.push_back(DirEntry { ino: path_ino(&child), kind: Some(kind), name });
+                cursor.pending.push_back(DirEntry {
+                    ino: path_ino(&child),
+                    kind: Some(kind),
+                    name,
+                });
             }
             cursor.exhausted = true;
         }
@@ -652,7 +743,9 @@ pub fn sys_getdents64(k: &mut Kernel, a: &Args) -> Result<u64> {
     loop {
         next_entries(k, &file)?;
         let mut cursor = file.dir.lock();
-        let Some(entry) = cursor.pending.front() else { break };
+        let Some(entry) = cursor.pending.front() else {
+            break;
+        };
         let reclen = (19 + entry.name.len() + 1).next_multiple_of(8);
         if out.len() + reclen > count {
             if out.is_empty() {
@@ -763,10 +856,22 @@ pub fn sys_rmdir(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `unlinkat(dirfd, path, flags)`.
 pub fn sys_unlinkat(k: &mut Kernel, a: &Args) -> Result<u64> {
-    unlink_at(k, a[0], a[1], u32::try_from(a[2] & 0xffff_ffff).unwrap_or(u32::MAX))
+    unlink_at(
+        k,
+        a[0],
+        a[1],
+        u32::try_from(a[2] & 0xffff_ffff).unwrap_or(u32::MAX),
+    )
 }
 
-fn rename_at(k: &mut Kernel, olddir: u64, old: u64, newdir: u64, new: u64, flags: u64) -> Result<u64> {
+fn rename_at(
+    k: &mut Kernel,
+    olddir: u64,
+    old: u64,
+    newdir: u64,
+    new: u64,
+    flags: u64,
+) -> Result<u64> {
     let flags = u32::try_from(flags).map_err(|_| Errno::EINVAL)?;
     let old = user::read_path(old)?;
     let new = user::read_path(new)?;
@@ -792,7 +897,9 @@ fn rename_at(k: &mut Kernel, olddir: u64, old: u64, newdir: u64, new: u64, flags
     match result {
         Err(Errno::ELOOP) => {
             let from_comps = k.vfs.resolve(&old_base, &old, false)?;
-            let Node::Host { root, rel, .. } = k.vfs.locate(&from_comps)? else { return Err(Errno::EBUSY) };
+            let Node::Host { root, rel, .. } = k.vfs.locate(&from_comps)? else {
+                return Err(Errno::EBUSY);
+            };
             host().stream_rename(root, &rel, to.0, &to.1, flags)?;
         }
         r => r?,
@@ -877,16 +984,33 @@ pub fn sys_ftruncate(k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// Opens `path` through the namespace for a metadata change; `O_PATH` unless `flags` say more.
-fn open_for_change(k: &Kernel, dirfd: u64, path_ptr: u64, follow: bool, flags: u32) -> Result<HostHandle> {
+fn open_for_change(
+    k: &Kernel,
+    dirfd: u64,
+    path_ptr: u64,
+    follow: bool,
+    flags: u32,
+) -> Result<HostHandle> {
     let path = user::read_path(path_ptr)?;
     let base = base_dir(k, dirfd, &path)?;
-    let flags = if follow { flags } else { flags | OpenFlags::NOFOLLOW };
+    let flags = if follow {
+        flags
+    } else {
+        flags | OpenFlags::NOFOLLOW
+    };
     k.vfs.lookup(&base, &path, follow, |node, _| match node {
-        Node::Host { writable: false, .. } => {
+        Node::Host {
+            writable: false, ..
+        } => {
             node_attr(node, &Vec::new(), follow)?;
             Err(Errno::EROFS)
         }
-        Node::Host { root, rel, .. } => Ok(HostHandle(host().stream_open(*root, rel, OpenFlags(flags), 0)?)),
+        Node::Host { root, rel, .. } => Ok(HostHandle(host().stream_open(
+            *root,
+            rel,
+            OpenFlags(flags),
+            0,
+        )?)),
         _ => Err(Errno::EPERM),
     })
 }
@@ -942,9 +1066,15 @@ pub fn sys_utimensat(k: &mut Kernel, a: &Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let change = if a[2] == 0 {
-        TimesChange { atime: Some(None), mtime: Some(None) }
+        TimesChange {
+            atime: Some(None),
+            mtime: Some(None),
+        }
     } else {
-        TimesChange { atime: decode_time(a[2])?, mtime: decode_time(a[2] + 16)? }
+        TimesChange {
+            atime: decode_time(a[2])?,
+            mtime: decode_time(a[2] + 16)?,
+        }
     };
     if a[1] == 0 {
         let file = k.fds.file(fd_arg(a[0])?)?;
@@ -977,7 +1107,10 @@ pub fn sys_fchmodat(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `fchmod(fd, mode)`.
 pub fn sys_fchmod(k: &mut Kernel, a: &Args) -> Result<u64> {
     let file = k.fds.file(fd_arg(a[0])?)?;
-    host().stream_set_mode(file.handle().ok_or(Errno::EPERM)?, u32::try_from(a[1] & 0o7777).unwrap_or(0))?;
+    host().stream_set_mode(
+        file.handle().ok_or(Errno::EPERM)?,
+        u32::try_from(a[1] & 0o7777).unwrap_or(0),
+    )?;
     Ok(0)
 }
 
@@ -999,7 +1132,11 @@ pub fn sys_chown(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `lchown(path, uid, gid)`.
 pub fn sys_lchown(k: &mut Kernel, a: &Args) -> Result<u64> {
-    chown_check(stat_path(k, AT_FDCWD as u64, a[0], AT_SYMLINK_NOFOLLOW)?, a[1], a[2])
+    chown_check(
+        stat_path(k, AT_FDCWD as u64, a[0], AT_SYMLINK_NOFOLLOW)?,
+        a[1],
+        a[2],
+    )
 }
 
 /// `fchown(fd, uid, gid)`.
@@ -1039,4 +1176,3 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     user::write_bytes(a[2], &out[..n])?;
     Ok(0)
 }
-

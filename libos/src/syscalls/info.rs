@@ -55,8 +55,14 @@ pub fn sys_getgid(k: &mut Kernel, _a: &Args) -> Result<u64> {
 
 /// `uname(buf)`.
 pub fn sys_uname(k: &mut Kernel, a: &Args) -> Result<u64> {
-    let fields: [&[u8]; 6] =
-        [b"Linux", &k.hostname, b"6.1.0-picobox", b"#1 SMP PREEMPT_DYNAMIC picobox", b"x86_64", b"(none)"];
+    let fields: [&[u8]; 6] = [
+        b"Linux",
+        &k.hostname,
+        b"6.1.0-picobox",
+        b"#1 SMP PREEMPT_DYNAMIC picobox",
+        b"x86_64",
+        b"(none)",
+    ];
     let mut out = alloc::vec![0u8; 65 * 6];
     for (i, f) in fields.iter().enumerate() {
         let n = f.len().min(64);
@@ -81,7 +87,10 @@ pub fn sys_sysinfo(_k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 fn resource_arg(v: u64) -> Result<usize> {
-    usize::try_from(int_arg(v)).ok().filter(|r| *r < 16).ok_or(Errno::EINVAL)
+    usize::try_from(int_arg(v))
+        .ok()
+        .filter(|r| *r < 16)
+        .ok_or(Errno::EINVAL)
 }
 
 fn write_rlimit(addr: u64, l: (u64, u64)) -> Result<()> {
@@ -96,10 +105,16 @@ fn set_rlimit(k: &mut Kernel, resource: usize, addr: u64) -> Result<()> {
     let hard = user::read_u64(addr + 8)?;
     let (_, old_hard) = k.rlimits[resource];
     if soft > hard || hard > old_hard {
-        return Err(if soft > hard { Errno::EINVAL } else { Errno::EPERM });
+        return Err(if soft > hard {
+            Errno::EINVAL
+        } else {
+            Errno::EPERM
+        });
     }
     if resource == RLIMIT_NOFILE {
-        k.fds.limit = usize::try_from(soft).unwrap_or(usize::MAX).clamp(3, 1 << 20);
+        k.fds.limit = usize::try_from(soft)
+            .unwrap_or(usize::MAX)
+            .clamp(3, 1 << 20);
     }
     k.rlimits[resource] = (soft, hard);
     Ok(())
@@ -258,9 +273,9 @@ pub fn sys_futex(_k: &mut Kernel, a: &Args) -> Result<u64> {
             host().futex_wait(addr, (a[2] & 0xffff_ffff) as u32, timeout)?;
             Ok(0)
         }
-        FUTEX_WAKE | FUTEX_WAKE_BITSET => {
-            Ok(u64::from(host().futex_wake(addr, u32::try_from(int_arg(a[2]).max(0)).unwrap_or(0))?))
-        }
+        FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(u64::from(
+            host().futex_wake(addr, u32::try_from(int_arg(a[2]).max(0)).unwrap_or(0))?,
+        )),
         _ => Err(Errno::ENOSYS),
     }
 }

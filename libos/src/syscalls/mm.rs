@@ -25,7 +25,7 @@ fn prot_arg(v: u64) -> Result<Prot> {
 }
 
 fn page_range(addr: u64, len: u64) -> Result<(usize, usize)> {
-    if addr % PAGE != 0 {
+    if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     let len = len.checked_add(PAGE - 1).ok_or(Errno::ENOMEM)? & !(PAGE - 1);
@@ -33,7 +33,10 @@ fn page_range(addr: u64, len: u64) -> Result<(usize, usize)> {
     if end > USER_END {
         return Err(Errno::ENOMEM);
     }
-    Ok((usize::try_from(addr).map_err(|_| Errno::ENOMEM)?, usize::try_from(len).map_err(|_| Errno::ENOMEM)?))
+    Ok((
+        usize::try_from(addr).map_err(|_| Errno::ENOMEM)?,
+        usize::try_from(len).map_err(|_| Errno::ENOMEM)?,
+    ))
 }
 
 /// The host refuses writable+executable memory; Linux programs see that as `EACCES`, as under
@@ -78,7 +81,10 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
             if !status.readable() {
                 return Err(Errno::EACCES);
             }
-            if kind != MAP_PRIVATE && (kind == MAP_SHARED || kind == MAP_SHARED_VALIDATE) && prot.contains(Prot::WRITE) {
+            if kind != MAP_PRIVATE
+                && (kind == MAP_SHARED || kind == MAP_SHARED_VALIDATE)
+                && prot.contains(Prot::WRITE)
+            {
                 // Writable shared file mappings need the host to share pages (issue 3).
                 return Err(Errno::ENODEV);
             }
@@ -141,7 +147,10 @@ pub fn sys_brk(k: &mut Kernel, a: &Args) -> Result<u64> {
     let want_end = (want + PAGE - 1) & !(PAGE - 1);
     if want_end > brk.mapped_end {
         let (start, len) = page_range(brk.mapped_end, want_end - brk.mapped_end)?;
-        if host().vm_alloc(Placement::NoReplace(start), len, Prot::READ_WRITE).is_err() {
+        if host()
+            .vm_alloc(Placement::NoReplace(start), len, Prot::READ_WRITE)
+            .is_err()
+        {
             return Ok(brk.current);
         }
         brk.mapped_end = want_end;

@@ -190,7 +190,10 @@ pub fn entry(nr: u64) -> Option<&'static Entry> {
 
 /// The Linux name of `nr`, if it has one.
 pub fn name_of(nr: u64) -> Option<&'static str> {
-    LINUX_SYSCALLS.iter().find(|(n, _)| u64::from(*n) == nr).map(|(_, name)| *name)
+    LINUX_SYSCALLS
+        .iter()
+        .find(|(n, _)| u64::from(*n) == nr)
+        .map(|(_, name)| *name)
 }
 
 /// Runs system call `nr`; returns the value for `rax`.
@@ -223,7 +226,10 @@ fn report_unsupported(k: &mut Kernel, nr: u64) {
     let mut line = alloc::string::String::new();
     let _ = core::fmt::write(
         &mut line,
-        format_args!("unsupported syscall {} ({nr}) = -ENOSYS (reported once)", name_of(nr).unwrap_or("?")),
+        format_args!(
+            "unsupported syscall {} ({nr}) = -ENOSYS (reported once)",
+            name_of(nr).unwrap_or("?")
+        ),
     );
     host().debug_log(&line);
 }
@@ -233,11 +239,21 @@ fn trace_call(name: &str, a: &Args, r: &Result<u64>) {
     let _ = match r {
         Ok(v) => core::fmt::write(
             &mut line,
-            format_args!("{name}({:#x}, {:#x}, {:#x}, {:#x}) = {v:#x}", a[0], a[1], a[2], a[3]),
+            format_args!(
+                "{name}({:#x}, {:#x}, {:#x}, {:#x}) = {v:#x}",
+                a[0], a[1], a[2], a[3]
+            ),
         ),
         Err(e) => core::fmt::write(
             &mut line,
-            format_args!("{name}({:#x}, {:#x}, {:#x}, {:#x}) = -{}", a[0], a[1], a[2], a[3], e.name()),
+            format_args!(
+                "{name}({:#x}, {:#x}, {:#x}, {:#x}) = -{}",
+                a[0],
+                a[1],
+                a[2],
+                a[3],
+                e.name()
+            ),
         ),
     };
     host().debug_log(&line);
@@ -269,7 +285,13 @@ mod tests {
     #[test]
     fn table_matches_linux_numbers_and_names() {
         for (i, e) in TABLE.iter().enumerate() {
-            assert_eq!(name_of(u64::from(e.nr)), Some(e.name), "number {} is not {}", e.nr, e.name);
+            assert_eq!(
+                name_of(u64::from(e.nr)),
+                Some(e.name),
+                "number {} is not {}",
+                e.nr,
+                e.name
+            );
             if i > 0 {
                 assert!(TABLE[i - 1].nr < e.nr, "{} out of order", e.name);
             }

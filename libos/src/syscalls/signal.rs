@@ -51,7 +51,11 @@ pub struct SignalState {
 
 impl Default for SignalState {
     fn default() -> Self {
-        SignalState { actions: [SigAction::default(); NSIG], mask: 0, altstack: (0, 2, 0) }
+        SignalState {
+            actions: [SigAction::default(); NSIG],
+            mask: 0,
+            altstack: (0, 2, 0),
+        }
     }
 }
 
@@ -86,12 +90,21 @@ pub fn sys_rt_sigaction(k: &mut Kernel, a: &Args) -> Result<u64> {
             return Err(Errno::EINVAL);
         }
         let raw = user::read_bytes(a[1], 32)?;
-        let word = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
-        k.signals.actions[slot] = SigAction { handler: word(0), flags: word(1), restorer: word(2), mask: word(3) };
+        let word =
+            |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+        k.signals.actions[slot] = SigAction {
+            handler: word(0),
+            flags: word(1),
+            restorer: word(2),
+            mask: word(3),
+        };
     }
     if a[2] != 0 {
         let mut out = [0u8; 32];
-        for (i, w) in [old.handler, old.flags, old.restorer, old.mask].iter().enumerate() {
+        for (i, w) in [old.handler, old.flags, old.restorer, old.mask]
+            .iter()
+            .enumerate()
+        {
             out[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
         }
         user::write_bytes(a[2], &out)?;
@@ -172,7 +185,11 @@ pub fn sys_kill(k: &mut Kernel, a: &Args) -> Result<u64> {
     let pid = int_arg(a[0]);
     let sig = int_arg(a[1]);
     if sig == 0 {
-        return if is_self(pid) || pid == -1 { Ok(0) } else { Err(Errno::ESRCH) };
+        return if is_self(pid) || pid == -1 {
+            Ok(0)
+        } else {
+            Err(Errno::ESRCH)
+        };
     }
     let sig = signal_arg(a[1])?;
     if is_self(pid) {
@@ -200,4 +217,3 @@ pub fn sys_tgkill(k: &mut Kernel, a: &Args) -> Result<u64> {
 pub fn sys_tkill(k: &mut Kernel, a: &Args) -> Result<u64> {
     sys_tgkill(k, &[1, a[0], a[1], 0, 0, 0])
 }
-
