@@ -1,5 +1,24 @@
-//! Link arguments for the picoprocess runtime only: a static-pie executable with no C runtime.
+//! Build steps for the `picobox` binary:
+//! - compiles the seccomp allowlist (`src/policy/seccomp.rs`) to BPF, embedded as a constant;
+//! - links `picobox` as a static-pie executable with no C runtime.
+
+#[allow(dead_code)]
+#[path = "src/policy/seccomp.rs"]
+mod seccomp;
+
 fn main() {
+    let program = seccomp::allowlist().unwrap_or_else(|e| panic!("seccomp allowlist: {}", e.0));
+    let words: Vec<String> = program.iter().map(|w| format!("{w:#018x}")).collect();
+    let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("allowlist.rs");
+    std::fs::write(
+        &out,
+        format!(
+            "/// The monitor's allowlist as classic BPF, one `struct sock_filter` per word.\npub const ALLOWLIST: [u64; {}] = [{}];\n",
+            words.len(),
+            words.join(", ")
+        ),
+    )
+    .unwrap();
     for arg in [
         "-nostartfiles",
         "-nostdlib",
@@ -7,7 +26,8 @@ fn main() {
         "-Wl,-z,noexecstack",
         "-Wl,--no-dynamic-linker",
     ] {
-        println!("cargo:rustc-link-arg-bin=picobox-runtime={arg}");
+        println!("cargo:rustc-link-arg-bin=picobox={arg}");
     }
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/policy/seccomp.rs");
 }

@@ -1,12 +1,16 @@
-//! The picobox monitor: the trusted side.
+//! The std-side tools of picobox: reading TOML manifests into `picobox run` flags.
 //!
-//! It turns flags and manifests into a [`config::BoxConfig`], turns that into kernel policy
-//! ([`policy`]: a seccomp allowlist, Landlock rules, rlimits), starts the picoprocess runtime
-//! under that policy ([`sandbox`]), and reports the program's exit status.
-//! Nothing here runs inside the picoprocess.
+//! The `picobox` command itself is a `no_std` binary (`src/picobox/`), so that starting a box
+//! does not pay for a C library's start-up. Only what needs std lives here.
 
-pub mod cli;
 pub mod config;
 pub mod manifest;
 pub mod policy;
-pub mod sandbox;
+
+// The `picobox` binary's command-line parser is plain `alloc` code; its unit tests run here.
+#[cfg(test)]
+extern crate alloc;
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "picobox/cli.rs"]
+mod cli;

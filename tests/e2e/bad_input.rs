@@ -203,3 +203,25 @@ fn help_and_syscall_table() {
     assert!(t.contains("  0  read                     full"), "{t}");
     assert!(t.contains("101  ptrace                   ENOSYS"), "{t}");
 }
+
+#[test]
+fn trace_reports_an_unsupported_call_once() {
+    let out = run(&[
+        "run",
+        "--trace",
+        "--",
+        guest("escape").to_str().unwrap(),
+        "ptrace-twice",
+    ]);
+    assert_eq!(text(&out.stdout).trim(), "errno=ENOSYS");
+    let err = text(&out.stderr);
+    assert_eq!(
+        err.matches("unsupported syscall ptrace (101)").count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        err.contains("write(0x1"),
+        "every supported call is traced: {err}"
+    );
+}

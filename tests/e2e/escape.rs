@@ -208,3 +208,10 @@ fn gate_write_into_a_read_only_mount_is_refused_by_landlock() {
     refused_with(&["gate-open-write", "@ro/file"], "EACCES");
     refused_with(&["gate-open-write", "/etc/hostname"], "EACCES");
 }
+
+#[test]
+fn terminal_input_cannot_be_injected() {
+    // TIOCSTI would push keystrokes into the caller's terminal (bubblewrap's CVE-2017-5226).
+    refused_with(&["tiocsti"], "ENOTTY");
+    killed(&["gate-tiocsti"]);
+}

@@ -4,5 +4,6 @@
 mod bad_input;
 mod busybox;
 mod escape;
+mod layout;
 mod programs;
 mod support;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -19,7 +20,7 @@ static const char *name(int e) {
     case EPERM: return "EPERM"; case ENOENT: return "ENOENT"; case EACCES: return "EACCES";
     case EROFS: return "EROFS"; case ENOSYS: return "ENOSYS"; case ESRCH: return "ESRCH";
     case EXDEV: return "EXDEV"; case EINVAL: return "EINVAL"; case EBADF: return "EBADF";
-    case ELOOP: return "ELOOP"; default: return "OTHER";
+    case ELOOP: return "ELOOP"; case ENOTTY: return "ENOTTY"; default: return "OTHER";
     }
 }
 
@@ -57,6 +58,9 @@ int main(int argc, char **argv) {
     if (!strcmp(t, "setns")) return report(syscall(SYS_setns, 0, 0));
     if (!strcmp(t, "kill-host")) return report(kill(atoi(arg), SIGTERM));
     if (!strcmp(t, "kill-all")) return report(kill(-1, SIGKILL));
+    if (!strcmp(t, "ptrace-twice")) { syscall(SYS_ptrace, 0, 0, 0, 0); return report(syscall(SYS_ptrace, 0, 0, 0, 0)); }
+    if (!strcmp(t, "tiocsti")) { char c = 'x'; return report(ioctl(0, TIOCSTI, &c)); }
+    if (!strcmp(t, "gate-tiocsti")) { char c = 'x'; return report(gate(SYS_ioctl, 0, TIOCSTI, (long)&c, 0)); }
     if (!strcmp(t, "bpf")) return report(syscall(SYS_bpf, 0, 0, 0));
     if (!strcmp(t, "perf")) return report(syscall(SYS_perf_event_open, 0, 0, -1, -1, 0));
     if (!strcmp(t, "io_uring")) return report(syscall(SYS_io_uring_setup, 8, 0));

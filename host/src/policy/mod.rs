@@ -1,5 +1,4 @@
-//! Kernel policy for a box: the seccomp allowlist and the Landlock rules. Both are decided
-//! here, in the monitor, and installed before any program code runs.
+//! Kernel policy for a box that is decided at build time: the seccomp allowlist.
+//! (Landlock rules depend on the mounts and are built at start, in `picobox/landlock.rs`.)
 
-pub mod landlock;
 pub mod seccomp;

@@ -9,7 +9,7 @@ const HEAP_RESERVATION: usize = 1 << 30;
 #[global_allocator]
 static HEAP: LockedHeap = LockedHeap::empty();
 
-/// Reserves the heap. Called once, first thing after relocation.
+/// Reserves the heap. Called once, right after relocation.
 pub fn init() {
     const PROT_RW: u64 = 3;
     const MAP_PRIVATE_ANON_NORESERVE: u64 = 0x02 | 0x20 | 0x4000;

@@ -1,6 +1,7 @@
 //! Process entry: `_start`, self-relocation, the auxiliary vector, and the jump into the program.
 #![allow(unsafe_code)]
 
+use alloc::vec::Vec;
 use core::arch::global_asm;
 
 global_asm!(
@@ -83,12 +84,18 @@ unsafe fn relocate() {
 extern "C" fn runtime_entry(sp: *const u64) -> ! {
     // SAFETY: first thing executed, once.
     unsafe { relocate() };
-    // Skip argc, argv and envp to reach the auxiliary vector.
-    // SAFETY: `sp` is the kernel-built initial stack: argc, argv[..] NULL, envp[..] NULL, auxv.
-    let auxv = unsafe {
+    crate::heap::init();
+    // SAFETY: `sp` is the kernel-built initial stack: argc, argv[..] NULL, envp[..] NULL, auxv;
+    // the strings they point to are NUL-terminated and stay mapped.
+    let (args, env, auxv) = unsafe {
         let argc = sp.read() as usize;
+        let args: Vec<Vec<u8>> = (0..argc)
+            .map(|i| c_string(sp.add(1 + i).read() as *const u8))
+            .collect();
         let mut p = sp.add(1 + argc + 1);
+        let mut env = Vec::new();
         while p.read() != 0 {
+            env.push(c_string(p.read() as *const u8));
             p = p.add(1);
         }
         p = p.add(1);
@@ -105,9 +112,23 @@ extern "C" fn runtime_entry(sp: *const u64) -> ! {
             }
             p = p.add(2);
         }
-        aux
+        (args, env, aux)
     };
-    crate::runtime_main(auxv)
+    crate::main(args, env, auxv)
+}
+
+/// Copies a NUL-terminated string.
+///
+/// # Safety
+/// `p` points to a NUL-terminated string.
+unsafe fn c_string(p: *const u8) -> Vec<u8> {
+    let mut len = 0;
+    // SAFETY: the caller guarantees a terminating NUL.
+    while unsafe { p.add(len).read() } != 0 {
+        len += 1;
+    }
+    // SAFETY: `len` bytes before the NUL are readable.
+    unsafe { core::slice::from_raw_parts(p, len) }.to_vec()
 }
 
 /// Jumps to the program's entry point on its stack, with the registers a fresh `execve` leaves

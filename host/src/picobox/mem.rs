@@ -1,5 +1,5 @@
 //! The memory primitives the compiler expects (`memcpy`, `memmove`, `memset`, `memcmp`,
-//! `bcmp`). With no C library in the runtime, they are written here in assembly, so that the
+//! `bcmp`, `strlen`). With no C library in the runtime, they are written here in assembly, so that the
 //! compiler cannot turn their loops back into calls to themselves.
 #![allow(unsafe_code)]
 
@@ -50,5 +50,15 @@ core::arch::global_asm!(
     "    dec rdx",
     "    jnz 3b",
     "4:",
+    "    ret",
+    ".globl strlen",
+    "strlen:",
+    "    xor eax, eax",
+    "5:",
+    "    cmp byte ptr [rdi + rax], 0",
+    "    je 6f",
+    "    inc rax",
+    "    jmp 5b",
+    "6:",
     "    ret",
 );

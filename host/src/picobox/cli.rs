@@ -1,0 +1,276 @@
+//! The command line of `picobox`: which command, and for `run`, the box's flags.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// Help text (`picobox --help`).
+pub const HELP: &str = "\
+picobox: run an untrusted Linux x86-64 program in a library-OS picoprocess
+
+USAGE:
+    picobox run [OPTIONS] [--] PROGRAM [ARGS...]
+    picobox syscalls        print which Linux system calls the library OS implements
+    picobox abi             print the host ABI calls
+    picobox --help | --version
+
+RUN OPTIONS (as bubblewrap's):
+    --ro-bind SRC DST    show host directory SRC read-only at DST in the box
+    --bind SRC DST       show host directory SRC writable at DST (changes reach the host)
+    --tmpfs DST          a fresh, empty, memory-backed writable directory at DST
+    --setenv KEY VALUE   set an environment variable (the box starts with only PATH)
+    --chdir DIR          working directory in the box (default /)
+    --manifest FILE      read the box from a TOML manifest; flags add to it
+    --trace              log the program's system calls to standard error
+
+PROGRAM is a static x86-64 Linux executable on the host (a path, or a name looked up in
+PATH). The box sees only its mounts and /dev/{null,zero,random,urandom}.
+
+EXIT STATUS:
+    the program's exit status, or 128+N if it died of signal N;
+    125  picobox itself failed (bad flag, manifest or mount);
+    126  the program is not a runnable executable;
+    127  the program was not found;
+    159  the box made a forbidden host system call and the kernel killed it.
+";
+
+/// How a host directory appears in the box.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MountKind {
+    /// `--ro-bind`.
+    ReadOnly,
+    /// `--bind`.
+    ReadWrite,
+    /// `--tmpfs`.
+    Tmpfs,
+}
+
+impl MountKind {
+    /// The flag that declares it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            MountKind::ReadOnly => "--ro-bind",
+            MountKind::ReadWrite => "--bind",
+            MountKind::Tmpfs => "--tmpfs",
+        }
+    }
+}
+
+/// One declared mount.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MountSpec {
+    /// Kind.
+    pub kind: MountKind,
+    /// Host directory (empty for tmpfs).
+    pub source: Vec<u8>,
+    /// Absolute path in the box.
+    pub target: Vec<u8>,
+}
+
+/// A box to run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunConfig {
+    /// The program as given.
+    pub program: Vec<u8>,
+    /// Its arguments.
+    pub args: Vec<Vec<u8>>,
+    /// Environment entries `(KEY, VALUE)`.
+    pub env: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Working directory in the box.
+    pub cwd: Option<Vec<u8>>,
+    /// Mounts in order.
+    pub mounts: Vec<MountSpec>,
+    /// `--trace`.
+    pub trace: bool,
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Print help (exit 0 if asked for, 125 if no command was given).
+    Help { asked: bool },
+    /// Print the version.
+    Version,
+    /// Print the system-call table.
+    Syscalls,
+    /// Print the ABI calls.
+    Abi,
+    /// Run a box.
+    Run(RunConfig),
+    /// Run a box described by a manifest: hand these `run` arguments to `picobox-manifest`.
+    Manifest(Vec<Vec<u8>>),
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: &[Vec<u8>]) -> Result<Command, String> {
+    match args.first().map(Vec::as_slice) {
+        None => Ok(Command::Help { asked: false }),
+        Some(b"-h" | b"--help" | b"help") => Ok(Command::Help { asked: true }),
+        Some(b"-V" | b"--version") => Ok(Command::Version),
+        Some(b"syscalls") => Ok(Command::Syscalls),
+        Some(b"abi") => Ok(Command::Abi),
+        Some(b"run") => {
+            let rest = &args[1..];
+            let options_end = rest.iter().position(|a| a == b"--").unwrap_or(rest.len());
+            if rest[..options_end].iter().any(|a| a == b"--manifest") {
+                return Ok(Command::Manifest(rest.to_vec()));
+            }
+            parse_run(rest).map(Command::Run)
+        }
+        Some(other) => Err(format!("unknown command '{}'", text(other))),
+    }
+}
+
+/// Parses the options of `picobox run`.
+pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
+    let mut c = RunConfig::default();
+    let mut i = 0;
+    let value = |i: usize, n: usize, flag: &[u8]| -> Result<&[Vec<u8>], String> {
+        args.get(i + 1..i + 1 + n).ok_or_else(|| {
+            format!(
+                "{} needs {n} argument{}",
+                text(flag),
+                if n == 1 { "" } else { "s" }
+            )
+        })
+    };
+    while i < args.len() {
+        let a = args[i].as_slice();
+        let taken = match a {
+            b"--" => {
+                i += 1;
+                break;
+            }
+            b"--ro-bind" | b"--bind" => {
+                let v = value(i, 2, a)?;
+                let kind = if a == b"--bind" {
+                    MountKind::ReadWrite
+                } else {
+                    MountKind::ReadOnly
+                };
+                c.mounts.push(MountSpec {
+                    kind,
+                    source: v[0].clone(),
+                    target: v[1].clone(),
+                });
+                2
+            }
+            b"--tmpfs" => {
+                let v = value(i, 1, a)?;
+                c.mounts.push(MountSpec {
+                    kind: MountKind::Tmpfs,
+                    source: Vec::new(),
+                    target: v[0].clone(),
+                });
+                1
+            }
+            b"--setenv" => {
+                let v = value(i, 2, a)?;
+                if v[0].is_empty() || v[0].contains(&b'=') || v[0].contains(&0) {
+                    return Err(format!("--setenv: invalid variable name '{}'", text(&v[0])));
+                }
+                c.env.push((v[0].clone(), v[1].clone()));
+                2
+            }
+            b"--chdir" => {
+                c.cwd = Some(value(i, 1, a)?[0].clone());
+                1
+            }
+            b"--trace" => {
+                c.trace = true;
+                0
+            }
+            _ if a.first() == Some(&b'-') && a.len() > 1 => {
+                return Err(format!("unknown option '{}'", text(a)))
+            }
+            _ => break,
+        };
+        i += 1 + taken;
+    }
+    let Some(program) = args.get(i) else {
+        return Err("no PROGRAM given".into());
+    };
+    c.program = program.clone();
+    c.args = args[i + 1..].to_vec();
+    for m in &c.mounts {
+        if m.target.first() != Some(&b'/') {
+            return Err(format!(
+                "{} target '{}' must be an absolute path",
+                m.kind.flag(),
+                text(&m.target)
+            ));
+        }
+    }
+    if let Some(cwd) = &c.cwd {
+        if cwd.first() != Some(&b'/') {
+            return Err(format!("--chdir '{}' must be an absolute path", text(cwd)));
+        }
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Vec<Vec<u8>> {
+        v.iter().map(|s| s.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn flags_and_program_are_split() {
+        let c = parse_run(&args(&[
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--tmpfs",
+            "/tmp",
+            "--setenv",
+            "A",
+            "b",
+            "--",
+            "prog",
+            "--x",
+        ]))
+        .unwrap();
+        assert_eq!(c.program, b"prog");
+        assert_eq!(c.args, args(&["--x"]));
+        assert_eq!(c.mounts.len(), 2);
+        assert_eq!(c.env, [(b"A".to_vec(), b"b".to_vec())]);
+    }
+
+    #[test]
+    fn bad_flags_are_reported() {
+        assert!(parse_run(&args(&["--bind", "/x"]))
+            .unwrap_err()
+            .contains("needs 2 arguments"));
+        assert!(parse_run(&args(&["--frobnicate"]))
+            .unwrap_err()
+            .contains("unknown option"));
+        assert!(parse_run(&args(&[])).unwrap_err().contains("no PROGRAM"));
+        assert!(parse_run(&args(&["--tmpfs", "rel", "p"]))
+            .unwrap_err()
+            .contains("absolute"));
+        assert!(parse_run(&args(&["--setenv", "A=B", "c", "p"]))
+            .unwrap_err()
+            .contains("invalid variable"));
+    }
+
+    #[test]
+    fn manifest_runs_are_handed_over() {
+        let c = parse(&args(&["run", "--manifest", "m.toml", "--", "prog"])).unwrap();
+        assert_eq!(
+            c,
+            Command::Manifest(args(&["--manifest", "m.toml", "--", "prog"]))
+        );
+        // After `--`, "--manifest" is an argument of the program.
+        assert!(matches!(
+            parse(&args(&["run", "--", "prog", "--manifest"])).unwrap(),
+            Command::Run(_)
+        ));
+    }
+}

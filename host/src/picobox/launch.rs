@@ -1,0 +1,413 @@
+//! `picobox run`: open what the box may use, build its policy, fork, confine the child, and let
+//! the library OS load the program there. The parent stays behind as the box's monitor: it
+//! waits, reports how the program ended, and removes the box's tmpfs directories.
+//!
+//! The child never executes another file: it is already the runtime (this binary holds the
+//! PAL, the library OS and the loader), so a box costs one fork and no `execve`.
+
+use crate::cli::{MountKind, RunConfig};
+use crate::landlock::{self, Ruleset};
+use crate::{gate, out, pal, signals};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use picobox_abi::boot::{BootInfo, BootMount};
+use picobox_abi::{Errno, Handle, Host, IoBuf};
+use picobox_loader::{ElfImage, HEADER_READ_SIZE};
+
+/// Exit status: picobox failed.
+pub const EXIT_INTERNAL: u8 = 125;
+/// Exit status: the program cannot be executed.
+pub const EXIT_CANNOT_EXECUTE: u8 = 126;
+/// Exit status: the program was not found.
+pub const EXIT_NOT_FOUND: u8 = 127;
+/// Exit status: the kernel killed the box for a forbidden host system call.
+pub const EXIT_POLICY_KILL: u8 = 159;
+
+const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+const AT_FDCWD: u64 = -100i64 as u64;
+const O_RDONLY: u64 = 0;
+const O_DIRECTORY: u64 = 0o200000;
+const O_PATH: u64 = 0o10000000;
+const O_CLOEXEC: u64 = 0o2000000;
+const SIGKILL: u64 = 9;
+const SIGSYS: u32 = 31;
+
+/// A failure before the program started: exit status and message.
+struct Failure(u8, String);
+
+fn sys(nr: u64, a: [u64; 6]) -> Result<u64, Errno> {
+    Errno::from_raw_return(gate::syscall(nr, a))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn c_str(b: &[u8]) -> Vec<u8> {
+    let mut v = b.to_vec();
+    v.push(0);
+    v
+}
+
+fn open(path: &[u8], flags: u64) -> Result<u64, Errno> {
+    let p = c_str(path);
+    sys(
+        257,
+        [AT_FDCWD, p.as_ptr() as u64, flags | O_CLOEXEC, 0, 0, 0],
+    )
+}
+
+fn close(fd: u64) {
+    let _ = sys(3, [fd, 0, 0, 0, 0, 0]);
+}
+
+/// Whether `path` names a regular file.
+fn is_file(path: &[u8]) -> bool {
+    let p = c_str(path);
+    let mut st = [0u64; 18];
+    sys(
+        262,
+        [AT_FDCWD, p.as_ptr() as u64, st.as_mut_ptr() as u64, 0, 0, 0],
+    )
+    .is_ok()
+        && (st[3] & 0o170000) == 0o100000
+}
+
+/// The program on the host: a path if it has a `/`, else a name looked up in `PATH`.
+fn find_program(name: &[u8], env: &[Vec<u8>]) -> Result<Vec<u8>, Failure> {
+    if name.contains(&b'/') {
+        return Ok(name.to_vec());
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix(b"PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    for dir in path.split(|b| *b == b':').filter(|d| !d.is_empty()) {
+        let mut candidate = dir.to_vec();
+        candidate.push(b'/');
+        candidate.extend_from_slice(name);
+        if is_file(&candidate) {
+            return Ok(candidate);
+        }
+    }
+    Err(Failure(
+        EXIT_NOT_FOUND,
+        format!("{}: command not found in PATH", text(name)),
+    ))
+}
+
+/// Opens and validates the program before anything else happens.
+fn open_program(name: &[u8], env: &[Vec<u8>]) -> Result<Handle, Failure> {
+    let shown = text(name);
+    let path = find_program(name, env)?;
+    let fd = match open(&path, O_RDONLY) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => {
+            return Err(Failure(EXIT_NOT_FOUND, format!("{shown}: no such file")))
+        }
+        Err(e) => return Err(Failure(EXIT_CANNOT_EXECUTE, format!("{shown}: {e}"))),
+    };
+    let h = Handle(
+        u32::try_from(fd).map_err(|_| Failure(EXIT_INTERNAL, "descriptor out of range".into()))?,
+    );
+    let host = &pal::HOST;
+    let attr = host
+        .stream_attr(h)
+        .map_err(|e| Failure(EXIT_CANNOT_EXECUTE, format!("{shown}: {e}")))?;
+    if attr.kind == picobox_abi::FileKind::Directory {
+        return Err(Failure(
+            EXIT_CANNOT_EXECUTE,
+            format!("{shown}: is a directory"),
+        ));
+    }
+    let mut head = alloc::vec![0u8; HEADER_READ_SIZE];
+    let mut got = 0;
+    while got < head.len() {
+        match host.stream_read(h, IoBuf::of_mut(&mut head[got..]), Some(got as u64)) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => return Err(Failure(EXIT_CANNOT_EXECUTE, format!("{shown}: {e}"))),
+        }
+    }
+    head.truncate(got);
+    ElfImage::parse(&head, attr.size, |off, buf| {
+        match host.stream_read(h, IoBuf::of_mut(buf), Some(off)) {
+            Ok(n) if n == buf.len() => Ok(()),
+            _ => Err(picobox_loader::ElfError::Truncated),
+        }
+    })
+    .map_err(|e| Failure(EXIT_CANNOT_EXECUTE, format!("{shown}: {e}")))?;
+    Ok(h)
+}
+
+/// Creates a private, memory-backed directory for a `--tmpfs` mount.
+fn make_tmpfs_dir(index: usize) -> Result<Vec<u8>, Failure> {
+    let pid = gate::syscall(39, [0; 6]);
+    let dir = format!("/dev/shm/picobox-{pid}-{index}").into_bytes();
+    let p = c_str(&dir);
+    sys(83, [p.as_ptr() as u64, 0o755, 0, 0, 0, 0]).map_err(|e| {
+        Failure(
+            EXIT_INTERNAL,
+            format!("--tmpfs: cannot create {}: {e}", text(&dir)),
+        )
+    })?;
+    Ok(dir)
+}
+
+/// Removes everything beneath the directory open as `dir_fd` (no symbolic link is followed).
+fn remove_children(dir_fd: u64) {
+    let mut buf = alloc::vec![0u8; 16 * 1024];
+    loop {
+        let n = match sys(
+            217,
+            [dir_fd, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0],
+        ) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n as usize,
+        };
+        let mut at = 0;
+        while at + 19 < n {
+            let reclen = usize::from(u16::from_le_bytes([buf[at + 16], buf[at + 17]]));
+            if reclen == 0 {
+                return;
+            }
+            let name_area = &buf[at + 19..at + reclen];
+            let len = name_area
+                .iter()
+                .position(|b| *b == 0)
+                .unwrap_or(name_area.len());
+            let name = c_str(&name_area[..len]);
+            if &name[..len] != b"." && &name[..len] != b".." {
+                if buf[at + 18] == 4 {
+                    if let Ok(sub) = sys(
+                        257,
+                        [
+                            dir_fd,
+                            name.as_ptr() as u64,
+                            O_DIRECTORY | O_CLOEXEC | 0o400000,
+                            0,
+                            0,
+                            0,
+                        ],
+                    ) {
+                        remove_children(sub);
+                        close(sub);
+                    }
+                    let _ = sys(263, [dir_fd, name.as_ptr() as u64, 0x200, 0, 0, 0]);
+                } else {
+                    let _ = sys(263, [dir_fd, name.as_ptr() as u64, 0, 0, 0, 0]);
+                }
+            }
+            at += reclen;
+        }
+    }
+}
+
+fn remove_tree(path: &[u8]) {
+    if let Ok(fd) = open(path, O_DIRECTORY) {
+        remove_children(fd);
+        close(fd);
+    }
+    let p = c_str(path);
+    let _ = sys(263, [AT_FDCWD, p.as_ptr() as u64, 0x200, 0, 0, 0]);
+}
+
+fn normalize_target(target: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for c in target.split(|b| *b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = Vec::new();
+    for p in parts {
+        out.push(b'/');
+        out.extend_from_slice(p);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    out
+}
+
+/// Everything the child needs, prepared by the parent.
+struct Prepared {
+    boot: BootInfo,
+    ruleset: Ruleset,
+}
+
+fn prepare(
+    c: &RunConfig,
+    env: &[Vec<u8>],
+    tmpfs_dirs: &mut Vec<Vec<u8>>,
+) -> Result<Prepared, Failure> {
+    let program = open_program(&c.program, env)?;
+    let mut ruleset = Ruleset::new().map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
+    let mut mounts = Vec::new();
+    for m in &c.mounts {
+        let (source, access) = match m.kind {
+            MountKind::Tmpfs => {
+                let dir = make_tmpfs_dir(tmpfs_dirs.len())?;
+                tmpfs_dirs.push(dir.clone());
+                (dir, landlock::READ_WRITE)
+            }
+            MountKind::ReadOnly => (m.source.clone(), landlock::READ_ONLY),
+            MountKind::ReadWrite => (m.source.clone(), landlock::READ_WRITE),
+        };
+        let fd = match open(&source, O_PATH | O_DIRECTORY) {
+            Ok(fd) => fd,
+            Err(Errno::ENOTDIR) => {
+                return Err(Failure(
+                    EXIT_INTERNAL,
+                    format!(
+                        "{} {}: not a directory (only directories can be mounted so far)",
+                        m.kind.flag(),
+                        text(&source)
+                    ),
+                ))
+            }
+            Err(e) => {
+                return Err(Failure(
+                    EXIT_INTERNAL,
+                    format!("{} {}: {e}", m.kind.flag(), text(&source)),
+                ))
+            }
+        };
+        ruleset.allow(fd, access).map_err(|e| {
+            Failure(
+                EXIT_INTERNAL,
+                format!("{} {}: {e}", m.kind.flag(), text(&source)),
+            )
+        })?;
+        mounts.push(BootMount {
+            guest_path: normalize_target(&m.target),
+            root: Handle(u32::try_from(fd).unwrap_or(u32::MAX)),
+            writable: m.kind != MountKind::ReadOnly,
+        });
+    }
+    let mut envp: Vec<Vec<u8>> = Vec::new();
+    if !c.env.iter().any(|(k, _)| k == b"PATH") {
+        let mut p = b"PATH=".to_vec();
+        p.extend_from_slice(DEFAULT_PATH);
+        envp.push(p);
+    }
+    for (k, v) in &c.env {
+        let mut e = k.clone();
+        e.push(b'=');
+        e.extend_from_slice(v);
+        envp.push(e);
+    }
+    let mut argv = alloc::vec![c.program.clone()];
+    argv.extend(c.args.iter().cloned());
+    let boot = BootInfo {
+        argv,
+        envp,
+        cwd: c.cwd.clone().unwrap_or_else(|| b"/".to_vec()),
+        program: Some(program),
+        program_name: c.program.clone(),
+        mounts,
+        uid: gate::syscall(102, [0; 6]) as u32,
+        gid: gate::syscall(104, [0; 6]) as u32,
+        hostname: b"picobox".to_vec(),
+        trace: c.trace,
+        max_open_files: 1024,
+    };
+    Ok(Prepared { boot, ruleset })
+}
+
+/// Runs a box to completion; returns the exit status for `picobox run`.
+pub fn run(c: &RunConfig, env: &[Vec<u8>]) -> u8 {
+    let mut tmpfs_dirs = Vec::new();
+    let code = match prepare(c, env, &mut tmpfs_dirs).and_then(start_and_wait) {
+        Ok(code) => code,
+        Err(Failure(code, msg)) => {
+            out::error(format_args!("{msg}"));
+            code
+        }
+    };
+    for dir in &tmpfs_dirs {
+        remove_tree(dir);
+    }
+    code
+}
+
+fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
+    let monitor_pid = gate::syscall(39, [0; 6]);
+    let pid = sys(57, [0; 6])
+        .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot start the picoprocess: {e}")))?;
+    if pid == 0 {
+        become_the_box(p, monitor_pid);
+    }
+    // The monitor: let a terminal's ^C or ^\ reach only the box, whose death we then report.
+    for sig in [2u64, 3] {
+        let ignore: [u64; 4] = [1, 0x0400_0000, gate::sigreturn_address(), 0];
+        let _ = sys(13, [sig, ignore.as_ptr() as u64, 0, 8, 0, 0]);
+    }
+    let mut status: u32 = 0;
+    loop {
+        match sys(61, [pid, &raw mut status as u64, 0, 0, 0, 0]) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(Failure(EXIT_INTERNAL, format!("waiting for the box: {e}"))),
+            Ok(_) => break,
+        }
+    }
+    let signal = status & 0x7f;
+    if signal == 0 {
+        return Ok(((status >> 8) & 0xff) as u8);
+    }
+    if signal == SIGSYS {
+        return Err(Failure(
+            EXIT_POLICY_KILL,
+            "the box attempted a forbidden host system call and was killed by the seccomp policy"
+                .into(),
+        ));
+    }
+    Ok(128u8.wrapping_add(signal as u8))
+}
+
+/// In the forked child: confine this process, then load and start the program. Never returns.
+fn become_the_box(p: Prepared, monitor_pid: u64) -> ! {
+    let fail = |what: &str, e: Errno| -> ! {
+        out::error(format_args!("cannot confine the box: {what}: {e}"));
+        pal::HOST.process_exit(EXIT_INTERNAL)
+    };
+    const PR_SET_PDEATHSIG: u64 = 1;
+    const PR_SET_NO_NEW_PRIVS: u64 = 38;
+    if let Err(e) = sys(157, [PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0]) {
+        fail("parent-death signal", e);
+    }
+    if gate::syscall(110, [0; 6]) != monitor_pid {
+        pal::HOST.process_exit(EXIT_INTERNAL); // the monitor died before we could watch it
+    }
+    gate::syscall(95, [0, 0, 0, 0, 0, 0]); // umask(0): the library OS applies the program's own
+    let no_core: [u64; 2] = [0, 0];
+    let _ = sys(302, [0, 4, no_core.as_ptr() as u64, 0, 0, 0]); // RLIMIT_CORE
+    let files: [u64; 2] = [4096, 4096];
+    let _ = sys(302, [0, 7, files.as_ptr() as u64, 0, 0, 0]); // RLIMIT_NOFILE
+    if let Err(e) = sys(157, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0]) {
+        fail("no_new_privs", e);
+    }
+    if let Err(e) = p.ruleset.restrict_self() {
+        fail("Landlock", e);
+    }
+    crate::close_stray_descriptors(&p.boot);
+    if let Err(e) = signals::install() {
+        fail("signal handlers", e);
+    }
+    if let Err(e) = gate::install_filter(&crate::ALLOWLIST) {
+        fail("seccomp filter", e);
+    }
+    let name = p.boot.program_name.clone();
+    match picobox_libos::boot(&pal::HOST, p.boot) {
+        Ok(entry) => crate::start::enter(entry.pc, entry.sp),
+        Err(e) => {
+            out::error(format_args!("{}: {e}", text(&name)));
+            pal::HOST.process_exit(EXIT_CANNOT_EXECUTE)
+        }
+    }
+}
