@@ -113,7 +113,7 @@ pub trait Host: Sync {
     /// how many are ready. Errors: `EINTR`, `EINVAL`. Linux: `ppoll`.
     fn streams_wait(&self, entries: &mut [PollEntry], timeout: Option<Timespec>) -> Result<usize>;
 
-    // ---------------------------------------------------------------- streams (19)
+    // ---------------------------------------------------------------- streams (21)
 
     /// Opens `path` (relative, no `..` component, resolved as if `dir` were the root: absolute
     /// symbolic links and `..` inside links stay beneath `dir`) with `flags` and, when creating,
@@ -205,6 +205,10 @@ pub trait Host: Sync {
     /// Releases a handle. Errors: `EBADF`. Linux: `close`.
     fn object_close(&self, handle: Handle) -> Result<()>;
 
+    /// Creates a pipe; returns (read end, write end). Errors: `EMFILE`, `ENFILE`.
+    /// Linux: `pipe2(O_CLOEXEC [| O_NONBLOCK])`.
+    fn stream_pipe(&self, nonblocking: bool) -> Result<(Handle, Handle)>;
+
     // ---------------------------------------------------------------- sockets (8)
 
     /// Creates a socket (`domain`, `kind`, `protocol` as in `socket(2)`).
@@ -240,20 +244,44 @@ pub trait Host: Sync {
     /// Shuts down reading (0), writing (1) or both (2). Linux: `shutdown`. Issue 3: `ENOSYS`.
     fn socket_shutdown(&self, handle: Handle, how: u32) -> Result<()>;
 
-    // ---------------------------------------------------------------- processes (4)
+    // ---------------------------------------------------------------- processes (8)
 
-    /// Starts a new picoprocess of the same box, running the library OS with `init` (a
-    /// serialised checkpoint) as its first input; returns a stream to it.
-    /// Linux: `clone` from the gate. Not implemented yet (issue 3): `ENOSYS`.
-    fn process_create(&self, init: &[u8]) -> Result<Handle>;
+    /// Duplicates the calling picoprocess, copy-on-write: memory, handles and the library OS's
+    /// state. Returns `Some(child id)` in the parent and `None` in the child. The child runs
+    /// under the same kernel policy. Errors: `EAGAIN` (process limit), `ENOMEM`.
+    /// Linux: `fork` (the filter admits no other way to create a process).
+    fn process_fork(&self) -> Result<Option<u32>>;
+
+    /// Waits for a child to end, as `wait4(pid, options)`: `pid` > 0 that child, -1 any,
+    /// 0 or < -1 a process group; `options` `WNOHANG` (1), `WUNTRACED` (2), `WCONTINUED` (8).
+    /// Returns the child's id (0 with `WNOHANG` if none ended) and its raw wait status, and
+    /// fills `rusage` (144 bytes) if given. Errors: `ECHILD`, `EINTR`, `EINVAL`.
+    /// Linux: `wait4`.
+    fn process_wait(&self, pid: i32, options: u32, rusage: Option<&mut [u8; 144]>) -> Result<(u32, i32)>;
+
+    /// The calling process's id and its parent's, in the box's own numbering (0 for the parent
+    /// of the box's first process). Linux: `getpid`, `getppid` in the box's pid namespace.
+    fn process_ids(&self) -> (u32, u32);
+
+    /// Sends `signal` (0 only checks) to processes of the box, `pid` as in `kill(2)`. Processes
+    /// outside the box cannot be named. Errors: `ESRCH`, `EPERM`, `EINVAL`.
+    /// Linux: `kill`, confined by the pid namespace and Landlock's signal scoping.
+    fn process_signal(&self, pid: i32, signal: u32) -> Result<()>;
+
+    /// Process groups and sessions: see [`GroupOp`]. Returns the group or session id asked
+    /// for (0 for `SetGroup`). Errors: `ESRCH`, `EPERM`, `EINVAL`.
+    /// Linux: `setpgid`, `getpgid`, `setsid`, `getsid`.
+    fn process_group(&self, op: GroupOp) -> Result<u32>;
 
     /// Ends the whole picoprocess with exit status `code` (0..=255). Linux: `exit_group`.
     fn process_exit(&self, code: u8) -> !;
 
-    /// Sends a handle over a process stream. Linux: `sendmsg(SCM_RIGHTS)`. Issue 3: `ENOSYS`.
+    /// Sends a handle over a process stream. Linux: `sendmsg(SCM_RIGHTS)`. Not implemented yet:
+    /// `ENOSYS`.
     fn handle_send(&self, channel: Handle, handle: Handle) -> Result<()>;
 
-    /// Receives a handle from a process stream. Linux: `recvmsg(SCM_RIGHTS)`. Issue 3: `ENOSYS`.
+    /// Receives a handle from a process stream. Linux: `recvmsg(SCM_RIGHTS)`. Not implemented
+    /// yet: `ENOSYS`.
     fn handle_receive(&self, channel: Handle) -> Result<Handle>;
 
     // ---------------------------------------------------------------- time and misc (5)
@@ -300,10 +328,11 @@ catalogue! {
     "streams": [stream_open, stream_read, stream_write, stream_seek, stream_attr, stream_attr_at,
         stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,
         stream_delete, stream_rename, stream_make_link, stream_set_times, stream_set_mode,
-        stream_access, stream_query, stream_set_flags, object_close]
+        stream_access, stream_query, stream_set_flags, object_close, stream_pipe]
     "sockets": [socket_create, socket_bind, socket_listen, socket_accept, socket_connect,
         socket_send, socket_recv, socket_shutdown]
-    "processes": [process_create, process_exit, handle_send, handle_receive]
+    "processes": [process_fork, process_wait, process_ids, process_signal, process_group,
+        process_exit, handle_send, handle_receive]
     "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]
 }
 

@@ -262,3 +262,27 @@ pub struct HostInfo {
     /// that tests can show that calling it directly grants nothing.
     pub gate: usize,
 }
+
+/// A process-group or session operation (see [`crate::Host::process_group`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum GroupOp {
+    /// `setpgid(pid, pgid)` (0 means the caller / the pid).
+    SetGroup {
+        /// Process.
+        pid: u32,
+        /// New group.
+        pgid: u32,
+    },
+    /// `getpgid(pid)`.
+    GetGroup {
+        /// Process (0: the caller).
+        pid: u32,
+    },
+    /// `setsid()`.
+    NewSession,
+    /// `getsid(pid)`.
+    GetSession {
+        /// Process (0: the caller).
+        pid: u32,
+    },
+}

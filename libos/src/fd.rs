@@ -164,6 +164,15 @@ impl FdTable {
             .ok_or(Errno::EBADF)
     }
 
+    /// Closes every descriptor marked close-on-exec.
+    pub fn close_on_exec(&mut self) {
+        for slot in &mut self.slots {
+            if slot.as_ref().is_some_and(|e| e.cloexec) {
+                *slot = None;
+            }
+        }
+    }
+
     /// Sets `FD_CLOEXEC`. Errors: `EBADF`.
     pub fn set_cloexec(&mut self, fd: u64, on: bool) -> Result<()> {
         let i = usize::try_from(fd).map_err(|_| Errno::EBADF)?;

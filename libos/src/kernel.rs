@@ -1,15 +1,17 @@
 //! The library OS's state and its three entry points: [`boot`], [`syscall`], [`fault`].
 
+use crate::exec;
 use crate::fd::{FdEntry, FdTable, FileObject, HostHandle, OpenFile};
 use crate::path::Components;
 use crate::syscalls;
 use crate::vfs::Vfs;
+use crate::vma::Vmas;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use picobox_abi::boot::BootInfo;
-use picobox_abi::{Errno, Handle, Host, IoBuf, OpenFlags, Placement, Prot};
-use picobox_loader::stack::{self, auxv, StackContents};
-use picobox_loader::{ElfError, ElfImage, LoadError, HEADER_READ_SIZE};
+use picobox_abi::{Errno, Handle, Host, OpenFlags};
+use picobox_loader::{ElfError, LoadError};
 use spin::{Mutex, Once};
 
 static HOST: Once<&'static dyn Host> = Once::new();
@@ -20,8 +22,6 @@ pub fn host() -> &'static dyn Host {
     *HOST.get().expect("picobox libOS used before boot")
 }
 
-/// Size of the program's main stack.
-pub const STACK_SIZE: usize = 8 << 20;
 
 /// The Linux personality's whole state for one process.
 pub struct Kernel {
@@ -33,6 +33,10 @@ pub struct Kernel {
     pub cwd: Components,
     /// Program break.
     pub brk: Brk,
+    /// Every range mapped for the program.
+    pub vmas: Vmas,
+    /// The running program's file (for `execve("/proc/self/exe")`).
+    pub program: Arc<HostHandle>,
     /// File-mode creation mask.
     pub umask: u32,
     /// User id reported.
@@ -100,84 +104,14 @@ impl fmt::Display for BootError {
     }
 }
 
-/// Reads exactly `buf.len()` bytes at `offset`, or fails.
-fn read_exact_at(h: Handle, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-    let mut done = 0;
-    while done < buf.len() {
-        let n = host().stream_read(
-            h,
-            IoBuf::of_mut(&mut buf[done..]),
-            Some(offset + done as u64),
-        )?;
-        if n == 0 {
-            break;
-        }
-        done += n;
-    }
-    Ok(done)
-}
-
 /// Loads the program and initialises the library OS. Returns where to jump.
 pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
     HOST.call_once(|| h);
     let program = info.program.ok_or(BootError::Config(Errno::ENOENT))?;
-    let size = host().stream_attr(program).map_err(BootError::Read)?.size;
-    let mut head = alloc::vec![0u8; HEADER_READ_SIZE];
-    let got = read_exact_at(program, 0, &mut head).map_err(BootError::Read)?;
-    head.truncate(got);
-    let image = ElfImage::parse(&head, size, |off, buf| {
-        match read_exact_at(program, off, buf) {
-            Ok(n) if n == buf.len() => Ok(()),
-            _ => Err(ElfError::Truncated),
-        }
-    })
-    .map_err(BootError::Elf)?;
-    let mapped = image.map(host(), program).map_err(BootError::Map)?;
-
-    let hi = host().host_info();
-    let stack_bottom = host()
-        .vm_alloc(Placement::Anywhere(0), STACK_SIZE, Prot::READ_WRITE)
-        .map_err(BootError::Stack)?;
-    // A guard page below the stack turns overflow into a fault rather than silent corruption.
-    host()
-        .vm_protect(stack_bottom, 4096, Prot::NONE)
-        .map_err(BootError::Stack)?;
-    let top = (stack_bottom + STACK_SIZE) as u64;
-    let mut aux: Vec<(u64, u64)> = alloc::vec![
-        (auxv::AT_PHDR, mapped.phdr),
-        (auxv::AT_PHENT, 56),
-        (auxv::AT_PHNUM, u64::from(mapped.phnum)),
-        (auxv::AT_PAGESZ, hi.page_size as u64),
-        (auxv::AT_BASE, 0),
-        (auxv::AT_FLAGS, 0),
-        (auxv::AT_ENTRY, mapped.entry),
-        (auxv::AT_UID, u64::from(info.uid)),
-        (auxv::AT_EUID, u64::from(info.uid)),
-        (auxv::AT_GID, u64::from(info.gid)),
-        (auxv::AT_EGID, u64::from(info.gid)),
-        (auxv::AT_HWCAP, hi.hwcap),
-        (auxv::AT_HWCAP2, hi.hwcap2),
-        (auxv::AT_CLKTCK, 100),
-        (auxv::AT_SECURE, 0),
-        (auxv::AT_MINSIGSTKSZ, hi.min_signal_stack as u64),
-        (auxv::AT_PICOBOX_GATE, hi.gate as u64),
-    ];
-    if let Some(vdso) = hi.vdso {
-        aux.push((auxv::AT_SYSINFO_EHDR, vdso as u64));
-    }
-    let mut random = [0u8; 16];
-    host().random_read(&mut random).map_err(BootError::Stack)?;
-    let contents = StackContents {
-        argv: &info.argv,
-        envp: &info.envp,
-        auxv: &aux,
-        execfn: &info.program_name,
-        random,
-    };
-    let (bytes, sp) = stack::build(top, &contents).map_err(BootError::Stack)?;
-    host()
-        .vm_copy(sp as usize, bytes.as_ptr() as usize, bytes.len())
-        .map_err(BootError::Stack)?;
+    let (head, size) = exec::read_head(program)?;
+    let image = exec::parse(program, &head, size)?;
+    let mut vmas = Vmas::default();
+    let loaded = exec::load(&image, program, &info.argv, &info.envp, &info.program_name, (info.uid, info.gid), &mut vmas)?;
 
     let mut fds = FdTable::new(
         usize::try_from(info.max_open_files)
@@ -214,34 +148,47 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         fds,
         vfs: Vfs::new(&info.mounts).map_err(BootError::Config)?,
         cwd,
-        brk: Brk {
-            start: mapped.end,
-            current: mapped.end,
-            mapped_end: mapped.end,
-        },
+        brk: Brk { start: loaded.brk, current: loaded.brk, mapped_end: loaded.brk },
+        vmas,
+        program: Arc::new(HostHandle(program)),
         umask: 0o022,
         uid: info.uid,
         gid: info.gid,
         hostname: info.hostname.clone(),
         signals: syscalls::signal::SignalState::default(),
-        rlimits: syscalls::info::default_rlimits(nofile, STACK_SIZE as u64),
+        rlimits: syscalls::info::default_rlimits(nofile, exec::STACK_SIZE as u64),
         trace: info.trace,
         reported: [0; 8],
         program_name: info.program_name.clone(),
     };
     *KERNEL.lock() = Some(kernel);
-    Ok(Entry {
-        pc: mapped.entry,
-        sp,
-    })
+    Ok(loaded.entry)
 }
 
-/// Handles system call `nr` with arguments `args`; returns the value for `rax`.
-pub fn syscall(nr: u64, args: [u64; 6]) -> u64 {
+/// How the program resumes after a system call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Return {
+    /// With this value in `rax`, where it was.
+    Value(u64),
+    /// With `rax` set, on stack `sp`, and at `pc` if given (else where it was).
+    Switch {
+        /// Value for `rax`.
+        rax: u64,
+        /// New instruction pointer.
+        pc: Option<u64>,
+        /// New stack pointer.
+        sp: u64,
+    },
+    /// A new program (`execve`): at `pc` on stack `sp` with every other register zero.
+    Fresh(Entry),
+}
+
+/// Handles system call `nr` with arguments `args`.
+pub fn syscall(nr: u64, args: [u64; 6]) -> Return {
     let mut guard = KERNEL.lock();
     match guard.as_mut() {
         Some(k) => syscalls::dispatch(k, nr, args),
-        None => Errno::ENOSYS.as_return(),
+        None => Return::Value(Errno::ENOSYS.as_return()),
     }
 }
 

@@ -18,11 +18,13 @@
 
 extern crate alloc;
 
+mod exec;
 mod fd;
 mod kernel;
 mod path;
 pub mod syscalls;
 mod user;
 mod vfs;
+mod vma;
 
-pub use kernel::{boot, fault, syscall, BootError, Entry, Fault};
+pub use kernel::{boot, fault, syscall, BootError, Entry, Fault, Return};

@@ -336,12 +336,37 @@ pub fn run(c: &RunConfig, env: &[Vec<u8>]) -> u8 {
     code
 }
 
+/// Gives the box its own pid namespace: its first process is pid 1, its processes see only
+/// each other, and they all die with the first one. A non-root caller gets a user namespace
+/// mapping only its own uid and gid, which unprivileged pid namespaces need.
+fn enter_pid_namespace() -> Result<(), Failure> {
+    const CLONE_NEWUSER: u64 = 0x1000_0000;
+    const CLONE_NEWPID: u64 = 0x2000_0000;
+    let fail = |e: Errno| Failure(EXIT_INTERNAL, format!("cannot create the box's pid namespace: {e}"));
+    let uid = gate::syscall(102, [0; 6]);
+    let gid = gate::syscall(104, [0; 6]);
+    if uid == 0 {
+        return sys(272, [CLONE_NEWPID, 0, 0, 0, 0, 0]).map(|_| ()).map_err(fail);
+    }
+    sys(272, [CLONE_NEWUSER | CLONE_NEWPID, 0, 0, 0, 0, 0]).map_err(fail)?;
+    let write_file = |path: &[u8], text: &[u8]| -> Result<(), Errno> {
+        let fd = open(path, 1)?;
+        let r = sys(1, [fd, text.as_ptr() as u64, text.len() as u64, 0, 0, 0]);
+        close(fd);
+        r.map(|_| ())
+    };
+    write_file(b"/proc/self/setgroups", b"deny").map_err(fail)?;
+    write_file(b"/proc/self/uid_map", format!("{uid} {uid} 1").as_bytes()).map_err(fail)?;
+    write_file(b"/proc/self/gid_map", format!("{gid} {gid} 1").as_bytes()).map_err(fail)?;
+    Ok(())
+}
+
 fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
-    let monitor_pid = gate::syscall(39, [0; 6]);
+    enter_pid_namespace()?;
     let pid = sys(57, [0; 6])
         .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot start the picoprocess: {e}")))?;
     if pid == 0 {
-        become_the_box(p, monitor_pid);
+        become_the_box(p);
     }
     // The monitor: let a terminal's ^C or ^\ reach only the box, whose death we then report.
     for sig in [2u64, 3] {
@@ -371,7 +396,7 @@ fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
 }
 
 /// In the forked child: confine this process, then load and start the program. Never returns.
-fn become_the_box(p: Prepared, monitor_pid: u64) -> ! {
+fn become_the_box(p: Prepared) -> ! {
     let fail = |what: &str, e: Errno| -> ! {
         out::error(format_args!("cannot confine the box: {what}: {e}"));
         pal::HOST.process_exit(EXIT_INTERNAL)
@@ -380,9 +405,6 @@ fn become_the_box(p: Prepared, monitor_pid: u64) -> ! {
     const PR_SET_NO_NEW_PRIVS: u64 = 38;
     if let Err(e) = sys(157, [PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0]) {
         fail("parent-death signal", e);
-    }
-    if gate::syscall(110, [0; 6]) != monitor_pid {
-        pal::HOST.process_exit(EXIT_INTERNAL); // the monitor died before we could watch it
     }
     gate::syscall(95, [0, 0, 0, 0, 0, 0]); // umask(0): the library OS applies the program's own
     let no_core: [u64; 2] = [0, 0];

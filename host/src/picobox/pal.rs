@@ -44,6 +44,16 @@ mod nr {
     pub const CLOCK_GETTIME: u64 = 228;
     pub const CLOCK_NANOSLEEP: u64 = 230;
     pub const EXIT_GROUP: u64 = 231;
+    pub const PIPE2: u64 = 293;
+    pub const FORK: u64 = 57;
+    pub const WAIT4: u64 = 61;
+    pub const KILL: u64 = 62;
+    pub const GETPID: u64 = 39;
+    pub const GETPPID: u64 = 110;
+    pub const SETPGID: u64 = 109;
+    pub const GETPGID: u64 = 121;
+    pub const SETSID: u64 = 112;
+    pub const GETSID: u64 = 124;
     pub const MKDIRAT: u64 = 258;
     pub const NEWFSTATAT: u64 = 262;
     pub const UNLINKAT: u64 = 263;
@@ -645,6 +655,13 @@ impl Host for LinuxHost {
         sys(nr::CLOSE, [fd(h), 0, 0, 0, 0, 0]).map(|_| ())
     }
 
+    fn stream_pipe(&self, nonblocking: bool) -> Result<(Handle, Handle)> {
+        let mut fds = [0i32; 2];
+        let flags = O_CLOEXEC | if nonblocking { u64::from(OpenFlags::NONBLOCK) } else { 0 };
+        sys(nr::PIPE2, [fds.as_mut_ptr() as u64, flags, 0, 0, 0, 0])?;
+        Ok((handle_of(fds[0] as u64)?, handle_of(fds[1] as u64)?))
+    }
+
     fn socket_create(&self, _d: u32, _k: u32, _p: u32) -> Result<Handle> {
         Err(Errno::ENOSYS)
     }
@@ -676,8 +693,38 @@ impl Host for LinuxHost {
         Err(Errno::ENOSYS)
     }
 
-    fn process_create(&self, _init: &[u8]) -> Result<Handle> {
-        Err(Errno::ENOSYS)
+    fn process_fork(&self) -> Result<Option<u32>> {
+        match sys(nr::FORK, [0; 6])? {
+            0 => Ok(None),
+            pid => Ok(Some(u32::try_from(pid).map_err(|_| Errno::EIO)?)),
+        }
+    }
+
+    fn process_wait(&self, pid: i32, options: u32, rusage: Option<&mut [u8; 144]>) -> Result<(u32, i32)> {
+        let mut status: i32 = 0;
+        let ru = rusage.map_or(0, |r| r.as_mut_ptr() as u64);
+        let got = sys(nr::WAIT4, [pid as i64 as u64, &raw mut status as u64, u64::from(options), ru, 0, 0])?;
+        Ok((u32::try_from(got).unwrap_or(0), status))
+    }
+
+    fn process_ids(&self) -> (u32, u32) {
+        let pid = gate::syscall(nr::GETPID, [0; 6]);
+        let ppid = gate::syscall(nr::GETPPID, [0; 6]);
+        (u32::try_from(pid).unwrap_or(0), u32::try_from(ppid).unwrap_or(0))
+    }
+
+    fn process_signal(&self, pid: i32, signal: u32) -> Result<()> {
+        sys(nr::KILL, [pid as i64 as u64, u64::from(signal), 0, 0, 0, 0]).map(|_| ())
+    }
+
+    fn process_group(&self, op: GroupOp) -> Result<u32> {
+        let r = match op {
+            GroupOp::SetGroup { pid, pgid } => sys(nr::SETPGID, [u64::from(pid), u64::from(pgid), 0, 0, 0, 0])?,
+            GroupOp::GetGroup { pid } => sys(nr::GETPGID, [u64::from(pid), 0, 0, 0, 0, 0])?,
+            GroupOp::NewSession => sys(nr::SETSID, [0; 6])?,
+            GroupOp::GetSession { pid } => sys(nr::GETSID, [u64::from(pid), 0, 0, 0, 0, 0])?,
+        };
+        Ok(u32::try_from(r).unwrap_or(0))
     }
 
     fn process_exit(&self, code: u8) -> ! {

@@ -24,6 +24,7 @@ const REG_RDI: usize = 8;
 const REG_RSI: usize = 9;
 const REG_RDX: usize = 12;
 const REG_RAX: usize = 13;
+const REG_RSP: usize = 15;
 const REG_RIP: usize = 16;
 // `siginfo_t` for SIGSYS: `si_syscall` at byte 24.
 const SI_SYSCALL: usize = 24;
@@ -89,8 +90,24 @@ extern "C" fn on_sigsys(_sig: i32, info: *mut u8, uc: *mut u8) {
             g.add(REG_R8).read(),
             g.add(REG_R9).read(),
         ];
-        let ret = picobox_libos::syscall(nr, args);
-        g.add(REG_RAX).write(ret);
+        match picobox_libos::syscall(nr, args) {
+            picobox_libos::Return::Value(v) => g.add(REG_RAX).write(v),
+            picobox_libos::Return::Fresh(entry) => {
+                // A new program: every general register zero, as after a Linux execve.
+                for reg in 0..=REG_RIP {
+                    g.add(reg).write(0);
+                }
+                g.add(REG_RSP).write(entry.sp);
+                g.add(REG_RIP).write(entry.pc);
+            }
+            picobox_libos::Return::Switch { rax, pc, sp } => {
+                g.add(REG_RAX).write(rax);
+                g.add(REG_RSP).write(sp);
+                if let Some(pc) = pc {
+                    g.add(REG_RIP).write(pc);
+                }
+            }
+        }
     }
 }
 

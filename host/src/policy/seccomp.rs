@@ -97,6 +97,16 @@ pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
             "return from the SIGSYS and fault handlers",
         ),
         (SYS_exit_group, "process_exit"),
+        (SYS_fork, "process_fork: the child inherits this filter and the Landlock domain"),
+        (SYS_wait4, "process_wait"),
+        (SYS_getpid, "process_ids"),
+        (SYS_getppid, "process_ids"),
+        (SYS_kill, "process_signal: the pid namespace and Landlock's scoping keep it in the box"),
+        (SYS_setpgid, "process_group"),
+        (SYS_getpgid, "process_group"),
+        (SYS_setsid, "process_group"),
+        (SYS_getsid, "process_group"),
+        (SYS_pipe2, "stream_pipe"),
     ];
     for (nr, _needed_by) in unconditional {
         rules.insert(*nr, vec![]);

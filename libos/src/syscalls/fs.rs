@@ -528,6 +528,45 @@ pub fn sys_dup3(k: &mut Kernel, a: &Args) -> Result<u64> {
     dup_to(k, a[0], a[1], flags != 0)
 }
 
+fn make_pipe(k: &mut Kernel, fds_addr: u64, flags: u64) -> Result<u64> {
+    let flags = u32::try_from(flags).map_err(|_| Errno::EINVAL)?;
+    if flags & !(OpenFlags::CLOEXEC | OpenFlags::NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (r, w) = host().stream_pipe(flags & OpenFlags::NONBLOCK != 0)?;
+    let status = flags & OpenFlags::NONBLOCK;
+    let cloexec = flags & OpenFlags::CLOEXEC != 0;
+    let read_end = OpenFile::new(FileObject::Host(HostHandle(r)), OpenFlags::READ.0 | status, Vec::new());
+    let write_end = OpenFile::new(FileObject::Host(HostHandle(w)), OpenFlags::WRITE.0 | status, Vec::new());
+    let rfd = k.fds.insert(FdEntry { file: read_end, cloexec })?;
+    let wfd = match k.fds.insert(FdEntry { file: write_end, cloexec }) {
+        Ok(fd) => fd,
+        Err(e) => {
+            k.fds.remove(rfd)?;
+            return Err(e);
+        }
+    };
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&(rfd as u32).to_le_bytes());
+    out[4..].copy_from_slice(&(wfd as u32).to_le_bytes());
+    if let Err(e) = user::write_bytes(fds_addr, &out) {
+        k.fds.remove(rfd)?;
+        k.fds.remove(wfd)?;
+        return Err(e);
+    }
+    Ok(0)
+}
+
+/// `pipe(fds)`.
+pub fn sys_pipe(k: &mut Kernel, a: &Args) -> Result<u64> {
+    make_pipe(k, a[0], 0)
+}
+
+/// `pipe2(fds, flags)`.
+pub fn sys_pipe2(k: &mut Kernel, a: &Args) -> Result<u64> {
+    make_pipe(k, a[0], a[1])
+}
+
 /// `fcntl(fd, cmd, arg)`.
 pub fn sys_fcntl(k: &mut Kernel, a: &Args) -> Result<u64> {
     const F_DUPFD: i32 = 0;
@@ -949,6 +988,11 @@ fn readlink_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, buf: u64, size: u64) -
         return Err(Errno::EINVAL);
     }
     let path = user::read_path(path_ptr)?;
+    if path == super::exec::PROC_SELF_EXE {
+        let n = k.program_name.len().min(size);
+        user::write_bytes(buf, &k.program_name[..n])?;
+        return Ok(n as u64);
+    }
     let base = base_dir(k, dirfd, &path)?;
     let mut out = alloc::vec![0u8; path::PATH_MAX];
     let n = k.vfs.lookup(&base, &path, false, |node, _| match node {

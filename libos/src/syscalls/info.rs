@@ -4,7 +4,6 @@
 use super::{int_arg, Args};
 use crate::kernel::{host, Kernel};
 use crate::user;
-use alloc::vec::Vec;
 use picobox_abi::{Clock, Errno, Result};
 
 const RLIM_INFINITY: u64 = u64::MAX;
@@ -20,28 +19,9 @@ pub fn default_rlimits(nofile: u64, stack: u64) -> [(u64, u64); 16] {
     l
 }
 
-/// `getpid()`: the box's first process is pid 1.
-pub fn sys_getpid(_k: &mut Kernel, _a: &Args) -> Result<u64> {
-    Ok(1)
-}
 
-/// `gettid()`.
-pub fn sys_gettid(_k: &mut Kernel, _a: &Args) -> Result<u64> {
-    Ok(1)
-}
 
-/// `getppid()`: the parent is outside the box.
-pub fn sys_getppid(_k: &mut Kernel, _a: &Args) -> Result<u64> {
-    Ok(0)
-}
 
-/// `getpgrp()`, `getpgid(0)`, `getsid(0)`: the first process leads its group and session.
-pub fn sys_getpgid(_k: &mut Kernel, a: &Args) -> Result<u64> {
-    match int_arg(a[0]) {
-        0 | 1 => Ok(1),
-        _ => Err(Errno::ESRCH),
-    }
-}
 
 /// `getuid()` and `geteuid()`.
 pub fn sys_getuid(k: &mut Kernel, _a: &Args) -> Result<u64> {
@@ -158,20 +138,6 @@ pub fn sys_exit_group(_k: &mut Kernel, a: &Args) -> Result<u64> {
     host().process_exit((a[0] & 0xff) as u8)
 }
 
-/// `execve(path, argv, envp)`: the path is resolved in the box (a host binary outside every
-/// mount is `ENOENT`); loading a new program into the process comes with issue 3 (`ENOSYS`).
-pub fn sys_execve(k: &mut Kernel, a: &Args) -> Result<u64> {
-    let path = user::read_path(a[0])?;
-    let _argv: Vec<Vec<u8>> = user::read_cstr_array(a[1], 1 << 16)?;
-    let attr = k.vfs.lookup(&k.cwd, &path, true, |node, _| match node {
-        crate::vfs::Node::Host { root, rel, .. } => host().stream_attr_at(*root, rel, true),
-        _ => Err(Errno::EACCES),
-    })?;
-    if attr.kind != picobox_abi::FileKind::Regular {
-        return Err(Errno::EACCES);
-    }
-    Err(Errno::ENOSYS)
-}
 
 /// `arch_prctl(code, addr)`: the thread pointer (`ARCH_SET_FS`, `ARCH_GET_FS`).
 pub fn sys_arch_prctl(_k: &mut Kernel, a: &Args) -> Result<u64> {

@@ -69,11 +69,18 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
     } else {
         Placement::Anywhere(usize::try_from(addr & !(PAGE - 1)).unwrap_or(0))
     };
+    let addr = map(k, place, len_pages, prot, flags, a[4], offset, kind)?;
+    k.vmas.insert(addr, addr + len_pages as u64);
+    Ok(addr)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn map(k: &mut Kernel, place: Placement, len_pages: usize, prot: Prot, flags: u64, fd: u64, offset: u64, kind: u64) -> Result<u64> {
     if flags & MAP_ANONYMOUS != 0 {
-        // Shared anonymous memory behaves as private while a box has one process (issue 3).
+        // Shared anonymous memory is private for now: across fork it is copied (issue 3).
         return Ok(host().vm_alloc(place, len_pages, prot)? as u64);
     }
-    let file = k.fds.file(fd_arg(a[4])?)?;
+    let file = k.fds.file(fd_arg(fd)?)?;
     match &file.object {
         FileObject::Dev(DevNode::Zero) => Ok(host().vm_alloc(place, len_pages, prot)? as u64),
         FileObject::Host(h) => {
@@ -95,12 +102,13 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// `munmap(addr, length)`.
-pub fn sys_munmap(_k: &mut Kernel, a: &Args) -> Result<u64> {
+pub fn sys_munmap(k: &mut Kernel, a: &Args) -> Result<u64> {
     if a[1] == 0 {
         return Err(Errno::EINVAL);
     }
     let (addr, len) = page_range(a[0], a[1]).map_err(|_| Errno::EINVAL)?;
     host().vm_free(addr, len)?;
+    k.vmas.remove(addr as u64, (addr + len) as u64);
     Ok(0)
 }
 
@@ -117,14 +125,17 @@ pub fn sys_mprotect(_k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// `mremap(old, old_len, new_len, flags)`: `MREMAP_MAYMOVE` only.
-pub fn sys_mremap(_k: &mut Kernel, a: &Args) -> Result<u64> {
+pub fn sys_mremap(k: &mut Kernel, a: &Args) -> Result<u64> {
     const MREMAP_MAYMOVE: u64 = 1;
     if a[3] & !MREMAP_MAYMOVE != 0 || a[2] == 0 {
         return Err(Errno::EINVAL);
     }
     let (addr, old_len) = page_range(a[0], a[1])?;
     let (_, new_len) = page_range(0, a[2])?;
-    Ok(host().vm_remap(addr, old_len, new_len, a[3] & MREMAP_MAYMOVE != 0)? as u64)
+    let new = host().vm_remap(addr, old_len, new_len, a[3] & MREMAP_MAYMOVE != 0)? as u64;
+    k.vmas.remove(addr as u64, (addr + old_len) as u64);
+    k.vmas.insert(new, new + new_len as u64);
+    Ok(new)
 }
 
 /// `madvise(addr, length, advice)`: `MADV_DONTNEED` drops pages; other advice is accepted.
@@ -157,6 +168,7 @@ pub fn sys_brk(k: &mut Kernel, a: &Args) -> Result<u64> {
     } else if want_end < brk.mapped_end {
         let (start, len) = page_range(want_end, brk.mapped_end - want_end)?;
         host().vm_free(start, len)?;
+        k.vmas.remove(want_end, brk.mapped_end);
         brk.mapped_end = want_end;
     }
     brk.current = want;

@@ -4,14 +4,16 @@
 //! Every handler has one signature, [`Handler`], decodes its own arguments with checked
 //! conversions, and returns `Result<u64>`; only [`dispatch`] turns an `Err(errno)` into `-errno`.
 
+pub mod exec;
 pub mod fs;
 pub mod info;
 pub mod mm;
 mod names;
+pub mod process;
 pub mod signal;
 pub mod time;
 
-use crate::kernel::{host, Kernel};
+use crate::kernel::{host, Kernel, Return};
 use picobox_abi::{Errno, Result};
 
 pub use names::LINUX_SYSCALLS;
@@ -20,7 +22,13 @@ pub use names::LINUX_SYSCALLS;
 pub type Args = [u64; 6];
 
 /// A system-call handler.
-pub type Handler = fn(&mut Kernel, &Args) -> Result<u64>;
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// Returns a value in `rax` and resumes the caller where it was (nearly every call).
+    Plain(fn(&mut Kernel, &Args) -> Result<u64>),
+    /// May resume the caller elsewhere (`fork` on a new stack, `execve`).
+    Control(fn(&mut Kernel, &Args) -> Result<Return>),
+}
 
 /// How completely a call is implemented.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,15 +63,18 @@ pub fn int_arg(v: u64) -> i32 {
 }
 
 macro_rules! table {
-    ($($nr:literal $name:ident => $handler:path $(, $note:literal)?;)*) => {
-        /// Every implemented call, by ascending number.
+    ($($nr:literal $name:ident $kind:tt $handler:path $(, $note:literal)?;)*) => {
+        /// Every implemented call, by ascending number. `=>` marks a plain handler, `>>` one
+        /// that may resume the caller elsewhere.
         pub const TABLE: &[Entry] = &[$(Entry {
             nr: $nr,
             name: stringify!($name),
-            handler: $handler,
+            handler: table!(@handler $kind $handler),
             support: table!(@support $($note)?),
         },)*];
     };
+    (@handler => $h:path) => { Handler::Plain($h) };
+    (@handler >> $h:path) => { Handler::Control($h) };
     (@support) => { Support::Full };
     (@support $note:literal) => { Support::Partial($note) };
 }
@@ -95,11 +106,16 @@ table! {
     32 dup => fs::sys_dup;
     33 dup2 => fs::sys_dup2;
     35 nanosleep => time::sys_nanosleep;
-    39 getpid => info::sys_getpid;
+    22 pipe => fs::sys_pipe;
+    39 getpid >> process::sys_getpid;
     40 sendfile => fs::sys_sendfile;
-    59 execve => info::sys_execve, "resolves the path in the box, then ENOSYS until issue 3";
+    56 clone >> process::sys_clone, "processes only (with CLONE_VM only as CLONE_VM|CLONE_VFORK); threads: ENOSYS";
+    57 fork >> process::sys_fork;
+    58 vfork >> process::sys_vfork, "a copy-on-write fork; the parent is not suspended";
+    59 execve >> exec::sys_execve, "static and static-pie ELF and #! scripts, loaded into the same process";
     60 exit => info::sys_exit;
-    62 kill => signal::sys_kill, "signals to self take the default action";
+    61 wait4 >> process::sys_wait4;
+    62 kill => signal::sys_kill, "signals to the caller take the default action; handlers run from a later change";
     63 uname => info::sys_uname;
     72 fcntl => fs::sys_fcntl, "record locks always granted (one process per box)";
     74 fsync => fs::sys_fsync;
@@ -129,14 +145,16 @@ table! {
     104 getgid => info::sys_getgid;
     107 geteuid => info::sys_getuid;
     108 getegid => info::sys_getgid;
-    110 getppid => info::sys_getppid;
-    111 getpgrp => info::sys_getpgid;
-    121 getpgid => info::sys_getpgid;
-    124 getsid => info::sys_getpgid;
+    109 setpgid >> process::sys_setpgid;
+    110 getppid >> process::sys_getppid;
+    111 getpgrp >> process::sys_getpgrp;
+    112 setsid >> process::sys_setsid;
+    121 getpgid >> process::sys_getpgid;
+    124 getsid >> process::sys_getsid;
     131 sigaltstack => signal::sys_sigaltstack, "recorded; used from issue 3";
     158 arch_prctl => info::sys_arch_prctl, "ARCH_SET_FS and ARCH_GET_FS";
     160 setrlimit => info::sys_setrlimit, "recorded; NOFILE applies";
-    186 gettid => info::sys_gettid;
+    186 gettid >> process::sys_gettid;
     200 tkill => signal::sys_tkill;
     201 time => time::sys_time;
     202 futex => info::sys_futex, "WAIT, WAKE and their BITSET forms";
@@ -148,6 +166,7 @@ table! {
     230 clock_nanosleep => time::sys_clock_nanosleep;
     231 exit_group => info::sys_exit_group;
     234 tgkill => signal::sys_tgkill;
+    247 waitid >> process::sys_waitid, "P_ALL, P_PID, P_PGID with WEXITED; no WNOWAIT";
     257 openat => fs::sys_openat;
     258 mkdirat => fs::sys_mkdirat;
     260 fchownat => fs::sys_fchownat, "only to the current owner and group";
@@ -161,6 +180,7 @@ table! {
     273 set_robust_list => info::sys_set_robust_list, "recorded from issue 3";
     280 utimensat => fs::sys_utimensat;
     292 dup3 => fs::sys_dup3;
+    293 pipe2 => fs::sys_pipe2;
     302 prlimit64 => info::sys_prlimit64;
     316 renameat2 => fs::sys_renameat2;
     318 getrandom => info::sys_getrandom;
@@ -196,19 +216,22 @@ pub fn name_of(nr: u64) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
-/// Runs system call `nr`; returns the value for `rax`.
-pub fn dispatch(k: &mut Kernel, nr: u64, args: Args) -> u64 {
+/// Runs system call `nr`; says how the caller resumes.
+pub fn dispatch(k: &mut Kernel, nr: u64, args: Args) -> Return {
     let Some(e) = entry(nr) else {
         report_unsupported(k, nr);
-        return Errno::ENOSYS.as_return();
+        return Return::Value(Errno::ENOSYS.as_return());
     };
-    let result = (e.handler)(k, &args);
+    let result = match e.handler {
+        Handler::Plain(h) => h(k, &args).map(Return::Value),
+        Handler::Control(h) => h(k, &args),
+    };
     if k.trace {
         trace_call(e.name, &args, &result);
     }
     match result {
-        Ok(v) => v,
-        Err(e) => e.as_return(),
+        Ok(r) => r,
+        Err(e) => Return::Value(e.as_return()),
     }
 }
 
@@ -234,16 +257,17 @@ fn report_unsupported(k: &mut Kernel, nr: u64) {
     host().debug_log(&line);
 }
 
-fn trace_call(name: &str, a: &Args, r: &Result<u64>) {
+fn trace_call(name: &str, a: &Args, r: &Result<Return>) {
     let mut line = alloc::string::String::new();
     let _ = match r {
-        Ok(v) => core::fmt::write(
+        Ok(Return::Value(v) | Return::Switch { rax: v, .. }) => core::fmt::write(
             &mut line,
             format_args!(
                 "{name}({:#x}, {:#x}, {:#x}, {:#x}) = {v:#x}",
                 a[0], a[1], a[2], a[3]
             ),
         ),
+        Ok(Return::Fresh(entry)) => core::fmt::write(&mut line, format_args!("{name}(...) = new program at {:#x}", entry.pc)),
         Err(e) => core::fmt::write(
             &mut line,
             format_args!(

@@ -49,6 +49,19 @@ pub struct SignalState {
     pub altstack: (u64, u32, u64),
 }
 
+impl SignalState {
+    /// What `execve` keeps: the mask and ignored signals; caught signals return to default and
+    /// the alternate stack is gone.
+    pub fn reset_for_exec(&mut self) {
+        for a in &mut self.actions {
+            if a.handler != SIG_IGN {
+                *a = SigAction::default();
+            }
+        }
+        self.altstack = (0, 2, 0);
+    }
+}
+
 impl Default for SignalState {
     fn default() -> Self {
         SignalState {

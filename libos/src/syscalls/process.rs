@@ -1,0 +1,196 @@
+//! Processes: fork, wait, ids, groups and sessions.
+//!
+//! A box's processes are host processes in the box's own pid namespace, so their ids are the
+//! box's virtual ids, stable inside it and meaningless outside. `fork` is the host's
+//! copy-on-write fork: the child gets a copy of the whole picoprocess, this library OS's state
+//! included, and runs under the same kernel policy.
+
+use super::{int_arg, Args};
+use crate::kernel::{host, Kernel, Return};
+use crate::user;
+use picobox_abi::{Errno, GroupOp, Result};
+
+const CLONE_VM: u64 = 0x100;
+const CLONE_FS: u64 = 0x200;
+const CLONE_FILES: u64 = 0x400;
+const CLONE_SIGHAND: u64 = 0x800;
+const CLONE_PIDFD: u64 = 0x1000;
+const CLONE_PTRACE: u64 = 0x2000;
+const CLONE_VFORK: u64 = 0x4000;
+const CLONE_THREAD: u64 = 0x10000;
+const CLONE_SETTLS: u64 = 0x80000;
+const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+/// Namespace flags and others a box's process may not use.
+const CLONE_REFUSED: u64 = 0x7e02_0000 | 0x8000 | 0x40_0000 | 0x80_0000 | 0x200_0000 | 0x8000_0000;
+
+/// Forks; returns what each side sees. In the child, `child_stack` (if non-zero) becomes the
+/// stack pointer, as `clone` does.
+fn fork(_k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result<Return> {
+    match host().process_fork()? {
+        Some(child) => {
+            if let Some((addr, true)) = settid {
+                user::write_u32(addr, child)?;
+            }
+            Ok(Return::Value(u64::from(child)))
+        }
+        None => {
+            if let Some((addr, _)) = settid {
+                let (me, _) = host().process_ids();
+                let _ = user::write_u32(addr, me);
+            }
+            if child_stack != 0 {
+                return Ok(Return::Switch { rax: 0, pc: None, sp: child_stack });
+            }
+            Ok(Return::Value(0))
+        }
+    }
+}
+
+/// `fork()`.
+pub fn sys_fork(k: &mut Kernel, _a: &Args) -> Result<Return> {
+    fork(k, 0, None)
+}
+
+/// `vfork()`: a copy-on-write fork (the parent is not suspended, which POSIX allows).
+pub fn sys_vfork(k: &mut Kernel, _a: &Args) -> Result<Return> {
+    fork(k, 0, None)
+}
+
+/// `clone(flags, stack, parent_tid, child_tid, tls)` without `CLONE_VM` or with
+/// `CLONE_VM|CLONE_VFORK` (as `posix_spawn` uses): a fork. Threads come later (`ENOSYS`).
+pub fn sys_clone(k: &mut Kernel, a: &Args) -> Result<Return> {
+    let flags = a[0];
+    if flags & CLONE_REFUSED != 0 || flags & (CLONE_PIDFD | CLONE_PTRACE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_THREAD != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
+        return Err(Errno::ENOSYS);
+    }
+    if flags & (CLONE_FS | CLONE_FILES | CLONE_SIGHAND) != 0 {
+        return Err(Errno::ENOSYS);
+    }
+    let settid = if flags & CLONE_PARENT_SETTID != 0 {
+        Some((a[2], true))
+    } else if flags & CLONE_CHILD_SETTID != 0 {
+        Some((a[3], false))
+    } else {
+        None
+    };
+    let _ = (CLONE_SETTLS, CLONE_CHILD_CLEARTID);
+    let r = fork(k, a[1], settid)?;
+    if let Return::Value(0) | Return::Switch { .. } = r {
+        if flags & CLONE_SETTLS != 0 {
+            host().thread_set_tls(usize::try_from(a[4]).map_err(|_| Errno::EINVAL)?)?;
+        }
+    }
+    Ok(r)
+}
+
+/// `wait4(pid, status, options, rusage)`.
+pub fn sys_wait4(_k: &mut Kernel, a: &Args) -> Result<Return> {
+    const KNOWN: u32 = 1 | 2 | 8 | 0x2000_0000 | 0x4000_0000 | 0x8000_0000;
+    let options = (a[2] & 0xffff_ffff) as u32;
+    if options & !KNOWN != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut ru = [0u8; 144];
+    let (pid, status) = host().process_wait(int_arg(a[0]), options & 0xb, if a[3] != 0 { Some(&mut ru) } else { None })?;
+    if pid != 0 && a[1] != 0 {
+        user::write_u32(a[1], status as u32)?;
+    }
+    if pid != 0 && a[3] != 0 {
+        user::write_bytes(a[3], &ru)?;
+    }
+    Ok(Return::Value(u64::from(pid)))
+}
+
+/// `waitid(idtype, id, infop, options, rusage)`: `P_ALL`, `P_PID`, `P_PGID`; `WEXITED`.
+pub fn sys_waitid(_k: &mut Kernel, a: &Args) -> Result<Return> {
+    const WNOHANG: u32 = 1;
+    const WEXITED: u32 = 4;
+    const WNOWAIT: u32 = 0x0100_0000;
+    let options = (a[3] & 0xffff_ffff) as u32;
+    if options & WEXITED == 0 || options & WNOWAIT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let id = int_arg(a[1]);
+    let pid = match int_arg(a[0]) {
+        0 => -1,
+        1 if id > 0 => id,
+        2 if id >= 0 => -id,
+        _ => return Err(Errno::EINVAL),
+    };
+    let mut ru = [0u8; 144];
+    let (child, status) = host().process_wait(pid, options & WNOHANG, if a[4] != 0 { Some(&mut ru) } else { None })?;
+    if a[2] != 0 {
+        // siginfo_t: si_signo, si_errno, si_code, then si_pid, si_uid, si_status.
+        let mut info = [0u8; 128];
+        if child != 0 {
+            let (code, value) = if status & 0x7f == 0 {
+                (1, (status >> 8) & 0xff) // CLD_EXITED
+            } else if status & 0x80 != 0 {
+                (3, status & 0x7f) // CLD_DUMPED
+            } else {
+                (2, status & 0x7f) // CLD_KILLED
+            };
+            info[0..4].copy_from_slice(&17i32.to_le_bytes());
+            info[8..12].copy_from_slice(&(code as i32).to_le_bytes());
+            info[16..20].copy_from_slice(&child.to_le_bytes());
+            info[24..28].copy_from_slice(&value.to_le_bytes());
+        }
+        user::write_bytes(a[2], &info)?;
+    }
+    if child != 0 && a[4] != 0 {
+        user::write_bytes(a[4], &ru)?;
+    }
+    Ok(Return::Value(0))
+}
+
+/// `getpid()`.
+pub fn sys_getpid(_k: &mut Kernel, _a: &Args) -> Result<Return> {
+    Ok(Return::Value(u64::from(host().process_ids().0)))
+}
+
+/// `gettid()`: one thread per process so far.
+pub fn sys_gettid(_k: &mut Kernel, _a: &Args) -> Result<Return> {
+    Ok(Return::Value(u64::from(host().process_ids().0)))
+}
+
+/// `getppid()`: 0 for the box's first process (its parent is outside).
+pub fn sys_getppid(_k: &mut Kernel, _a: &Args) -> Result<Return> {
+    Ok(Return::Value(u64::from(host().process_ids().1)))
+}
+
+fn pid_arg(v: u64) -> Result<u32> {
+    u32::try_from(int_arg(v)).map_err(|_| Errno::EINVAL)
+}
+
+/// `setpgid(pid, pgid)`.
+pub fn sys_setpgid(_k: &mut Kernel, a: &Args) -> Result<Return> {
+    host().process_group(GroupOp::SetGroup { pid: pid_arg(a[0])?, pgid: pid_arg(a[1])? })?;
+    Ok(Return::Value(0))
+}
+
+/// `getpgid(pid)`.
+pub fn sys_getpgid(_k: &mut Kernel, a: &Args) -> Result<Return> {
+    let pid = u32::try_from(int_arg(a[0])).map_err(|_| Errno::ESRCH)?;
+    Ok(Return::Value(u64::from(host().process_group(GroupOp::GetGroup { pid })?)))
+}
+
+/// `getpgrp()`.
+pub fn sys_getpgrp(_k: &mut Kernel, _a: &Args) -> Result<Return> {
+    Ok(Return::Value(u64::from(host().process_group(GroupOp::GetGroup { pid: 0 })?)))
+}
+
+/// `setsid()`.
+pub fn sys_setsid(_k: &mut Kernel, _a: &Args) -> Result<Return> {
+    Ok(Return::Value(u64::from(host().process_group(GroupOp::NewSession)?)))
+}
+
+/// `getsid(pid)`.
+pub fn sys_getsid(_k: &mut Kernel, a: &Args) -> Result<Return> {
+    let pid = u32::try_from(int_arg(a[0])).map_err(|_| Errno::ESRCH)?;
+    Ok(Return::Value(u64::from(host().process_group(GroupOp::GetSession { pid })?)))
+}
