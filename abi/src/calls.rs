@@ -63,7 +63,7 @@ pub trait Host: Sync {
     /// Linux: no system call (a fault handler recovers).
     fn vm_copy(&self, dst: usize, src: usize, len: usize) -> Result<()>;
 
-    // ---------------------------------------------------------------- threads (6)
+    // ---------------------------------------------------------------- threads and signals (8)
 
     /// Starts a thread at `entry(arg)` on `stack` with thread-pointer `tls`. Returns the host's
     /// thread id. Errors: `EAGAIN`, `ENOMEM`. Linux: `clone(CLONE_VM|CLONE_THREAD|...)`.
@@ -83,6 +83,15 @@ pub trait Host: Sync {
 
     /// Reads the calling thread's thread pointer. Linux: `arch_prctl(ARCH_GET_FS)`.
     fn thread_get_tls(&self) -> usize;
+
+    /// How many host signals this process has received so far (a counter that only grows).
+    /// Linux: no system call.
+    fn signals_seen(&self) -> u64;
+
+    /// Sleeps until the counter of [`Host::signals_seen`] differs from `seen`, returning at once
+    /// if it already does. A signal arriving between the caller's check and the sleep is not
+    /// missed. Linux: `rt_sigprocmask`, `rt_sigsuspend`.
+    fn signals_wait(&self, seen: u64);
 
     /// Makes a blocking call of thread `tid` return `EINTR` (used to deliver signals).
     /// Errors: `ESRCH`. Linux: `tgkill` of the own process. Not implemented yet (issue 3).
@@ -257,7 +266,12 @@ pub trait Host: Sync {
     /// Returns the child's id (0 with `WNOHANG` if none ended) and its raw wait status, and
     /// fills `rusage` (144 bytes) if given. Errors: `ECHILD`, `EINTR`, `EINVAL`.
     /// Linux: `wait4`.
-    fn process_wait(&self, pid: i32, options: u32, rusage: Option<&mut [u8; 144]>) -> Result<(u32, i32)>;
+    fn process_wait(
+        &self,
+        pid: i32,
+        options: u32,
+        rusage: Option<&mut [u8; 144]>,
+    ) -> Result<(u32, i32)>;
 
     /// The calling process's id and its parent's, in the box's own numbering (0 for the parent
     /// of the box's first process). Linux: `getpid`, `getppid` in the box's pid namespace.
@@ -323,7 +337,7 @@ macro_rules! catalogue {
 catalogue! {
     "memory": [vm_alloc, vm_free, vm_protect, vm_map_stream, vm_remap, vm_discard, vm_copy]
     "threads": [thread_create, thread_exit, thread_yield, thread_set_tls, thread_get_tls,
-        thread_interrupt]
+        signals_seen, signals_wait, thread_interrupt]
     "synchronisation": [futex_wait, futex_wake, futex_requeue, streams_wait]
     "streams": [stream_open, stream_read, stream_write, stream_seek, stream_attr, stream_attr_at,
         stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,

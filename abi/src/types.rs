@@ -286,3 +286,39 @@ pub enum GroupOp {
         pid: u32,
     },
 }
+
+/// The program's registers at an upcall (a trapped system call, a signal, a fault), in the
+/// order of Linux's `struct sigcontext`; see [`reg`] for indices. The library OS may change
+/// them: the program resumes with what they hold when the upcall returns.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct CpuContext {
+    /// General registers, instruction pointer and flags.
+    pub regs: [u64; 18],
+    /// Address of the saved floating-point state (XSAVE layout), 0 if none.
+    pub fpstate: usize,
+    /// Its size in bytes.
+    pub fpstate_len: usize,
+}
+
+/// Indices into [`CpuContext::regs`].
+#[allow(missing_docs)]
+pub mod reg {
+    pub const R8: usize = 0;
+    pub const R9: usize = 1;
+    pub const R10: usize = 2;
+    pub const R11: usize = 3;
+    pub const R12: usize = 4;
+    pub const R13: usize = 5;
+    pub const R14: usize = 6;
+    pub const R15: usize = 7;
+    pub const RDI: usize = 8;
+    pub const RSI: usize = 9;
+    pub const RBP: usize = 10;
+    pub const RBX: usize = 11;
+    pub const RDX: usize = 12;
+    pub const RAX: usize = 13;
+    pub const RCX: usize = 14;
+    pub const RSP: usize = 15;
+    pub const RIP: usize = 16;
+    pub const EFLAGS: usize = 17;
+}

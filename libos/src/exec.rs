@@ -23,7 +23,11 @@ pub struct Loaded {
 pub fn read_at(h: Handle, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
     let mut done = 0;
     while done < buf.len() {
-        let n = host().stream_read(h, IoBuf::of_mut(&mut buf[done..]), Some(offset + done as u64))?;
+        let n = host().stream_read(
+            h,
+            IoBuf::of_mut(&mut buf[done..]),
+            Some(offset + done as u64),
+        )?;
         if n == 0 {
             break;
         }
@@ -64,11 +68,14 @@ pub fn load(
     let mapped = image.map(host(), program).map_err(BootError::Map)?;
     vmas.insert(mapped.end - (image.span_end - image.span_start), mapped.end);
     let hi = host().host_info();
-    let stack_bottom =
-        host().vm_alloc(Placement::Anywhere(0), STACK_SIZE, Prot::READ_WRITE).map_err(BootError::Stack)?;
+    let stack_bottom = host()
+        .vm_alloc(Placement::Anywhere(0), STACK_SIZE, Prot::READ_WRITE)
+        .map_err(BootError::Stack)?;
     vmas.insert(stack_bottom as u64, (stack_bottom + STACK_SIZE) as u64);
     // A guard page below the stack turns overflow into a fault rather than silent corruption.
-    host().vm_protect(stack_bottom, 4096, Prot::NONE).map_err(BootError::Stack)?;
+    host()
+        .vm_protect(stack_bottom, 4096, Prot::NONE)
+        .map_err(BootError::Stack)?;
     let top = (stack_bottom + STACK_SIZE) as u64;
     let (uid, gid) = (u64::from(ids.0), u64::from(ids.1));
     let mut aux: Vec<(u64, u64)> = alloc::vec![
@@ -95,8 +102,22 @@ pub fn load(
     }
     let mut random = [0u8; 16];
     host().random_read(&mut random).map_err(BootError::Stack)?;
-    let contents = StackContents { argv, envp, auxv: &aux, execfn, random };
+    let contents = StackContents {
+        argv,
+        envp,
+        auxv: &aux,
+        execfn,
+        random,
+    };
     let (bytes, sp) = stack::build(top, &contents).map_err(BootError::Stack)?;
-    host().vm_copy(sp as usize, bytes.as_ptr() as usize, bytes.len()).map_err(BootError::Stack)?;
-    Ok(Loaded { entry: Entry { pc: mapped.entry, sp }, brk: mapped.end })
+    host()
+        .vm_copy(sp as usize, bytes.as_ptr() as usize, bytes.len())
+        .map_err(BootError::Stack)?;
+    Ok(Loaded {
+        entry: Entry {
+            pc: mapped.entry,
+            sp,
+        },
+        brk: mapped.end,
+    })
 }

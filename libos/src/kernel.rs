@@ -10,7 +10,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use picobox_abi::boot::BootInfo;
-use picobox_abi::{Errno, Handle, Host, OpenFlags};
+use picobox_abi::{CpuContext, Errno, Handle, Host, OpenFlags};
 use picobox_loader::{ElfError, LoadError};
 use spin::{Mutex, Once};
 
@@ -21,7 +21,6 @@ static KERNEL: Mutex<Option<Kernel>> = Mutex::new(None);
 pub fn host() -> &'static dyn Host {
     *HOST.get().expect("picobox libOS used before boot")
 }
-
 
 /// The Linux personality's whole state for one process.
 pub struct Kernel {
@@ -111,7 +110,15 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
     let (head, size) = exec::read_head(program)?;
     let image = exec::parse(program, &head, size)?;
     let mut vmas = Vmas::default();
-    let loaded = exec::load(&image, program, &info.argv, &info.envp, &info.program_name, (info.uid, info.gid), &mut vmas)?;
+    let loaded = exec::load(
+        &image,
+        program,
+        &info.argv,
+        &info.envp,
+        &info.program_name,
+        (info.uid, info.gid),
+        &mut vmas,
+    )?;
 
     let mut fds = FdTable::new(
         usize::try_from(info.max_open_files)
@@ -148,7 +155,11 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         fds,
         vfs: Vfs::new(&info.mounts).map_err(BootError::Config)?,
         cwd,
-        brk: Brk { start: loaded.brk, current: loaded.brk, mapped_end: loaded.brk },
+        brk: Brk {
+            start: loaded.brk,
+            current: loaded.brk,
+            mapped_end: loaded.brk,
+        },
         vmas,
         program: Arc::new(HostHandle(program)),
         umask: 0o022,
@@ -183,13 +194,30 @@ pub enum Return {
     Fresh(Entry),
 }
 
-/// Handles system call `nr` with arguments `args`.
-pub fn syscall(nr: u64, args: [u64; 6]) -> Return {
+/// Handles the program's system call `nr`, its arguments and result in `ctx`; a pending signal
+/// is then delivered.
+pub fn syscall(nr: u64, ctx: &mut CpuContext) {
     let mut guard = KERNEL.lock();
     match guard.as_mut() {
-        Some(k) => syscalls::dispatch(k, nr, args),
-        None => Return::Value(Errno::ENOSYS.as_return()),
+        Some(k) => syscalls::dispatch(k, nr, ctx),
+        None => ctx.regs[picobox_abi::reg::RAX] = Errno::ENOSYS.as_return(),
     }
+}
+
+/// A host signal `sig` (with its `siginfo`) arrived; `in_libos` says whether it interrupted the
+/// library OS rather than the program.
+pub fn signal_arrived(sig: u8, info: &[u8; 128], ctx: &mut CpuContext, in_libos: bool) {
+    syscalls::signal::arrived(sig, info, ctx, in_libos);
+}
+
+/// The library OS's state, locked.
+pub(crate) fn lock() -> spin::MutexGuard<'static, Option<Kernel>> {
+    KERNEL.lock()
+}
+
+/// The library OS's state, if it is not locked already.
+pub(crate) fn try_lock() -> Option<spin::MutexGuard<'static, Option<Kernel>>> {
+    KERNEL.try_lock()
 }
 
 /// A synchronous fault of the program.
@@ -205,14 +233,14 @@ pub enum Fault {
     Ill,
 }
 
-/// Handles a fault of the program. With no handler support yet (issue 3), the default action
-/// applies: the process dies with the signal, which the host reports as status `128 + signal`.
-pub fn fault(f: Fault) -> ! {
+/// Handles a fault of the program (with the host's `siginfo`, which carries `si_addr` and
+/// `si_code`): its handler runs if it has one, else the process dies of the signal.
+pub fn fault(f: Fault, info: &[u8; 128], ctx: &mut CpuContext) {
     let sig = match f {
         Fault::Segv => syscalls::signal::SIGSEGV,
         Fault::Bus => syscalls::signal::SIGBUS,
         Fault::Fpe => syscalls::signal::SIGFPE,
         Fault::Ill => syscalls::signal::SIGILL,
     };
-    syscalls::signal::die_of(sig)
+    syscalls::signal::fault(sig, info, ctx)
 }

@@ -27,4 +27,4 @@ mod user;
 mod vfs;
 mod vma;
 
-pub use kernel::{boot, fault, syscall, BootError, Entry, Fault, Return};
+pub use kernel::{boot, fault, signal_arrived, syscall, BootError, Entry, Fault, Return};

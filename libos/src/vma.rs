@@ -37,8 +37,12 @@ impl Vmas {
         if start >= end {
             return;
         }
-        let hit: Vec<(u64, u64)> =
-            self.ranges.range(..end).filter(|(_, e)| **e > start).map(|(s, e)| (*s, *e)).collect();
+        let hit: Vec<(u64, u64)> = self
+            .ranges
+            .range(..end)
+            .filter(|(_, e)| **e > start)
+            .map(|(s, e)| (*s, *e))
+            .collect();
         for (s, e) in hit {
             self.ranges.remove(&s);
             if s < start {
@@ -71,9 +75,15 @@ mod tests {
         v.insert(0x1000, 0x3000);
         v.insert(0x3000, 0x4000);
         v.insert(0x8000, 0x9000);
-        assert_eq!(v.iter().collect::<Vec<_>>(), [(0x1000, 0x4000), (0x8000, 0x9000)]);
+        assert_eq!(
+            v.iter().collect::<Vec<_>>(),
+            [(0x1000, 0x4000), (0x8000, 0x9000)]
+        );
         v.remove(0x2000, 0x3000);
-        assert_eq!(v.iter().collect::<Vec<_>>(), [(0x1000, 0x2000), (0x3000, 0x4000), (0x8000, 0x9000)]);
+        assert_eq!(
+            v.iter().collect::<Vec<_>>(),
+            [(0x1000, 0x2000), (0x3000, 0x4000), (0x8000, 0x9000)]
+        );
         v.remove(0, 0x10000);
         assert_eq!(v.iter().count(), 0);
     }

@@ -342,11 +342,18 @@ pub fn run(c: &RunConfig, env: &[Vec<u8>]) -> u8 {
 fn enter_pid_namespace() -> Result<(), Failure> {
     const CLONE_NEWUSER: u64 = 0x1000_0000;
     const CLONE_NEWPID: u64 = 0x2000_0000;
-    let fail = |e: Errno| Failure(EXIT_INTERNAL, format!("cannot create the box's pid namespace: {e}"));
+    let fail = |e: Errno| {
+        Failure(
+            EXIT_INTERNAL,
+            format!("cannot create the box's pid namespace: {e}"),
+        )
+    };
     let uid = gate::syscall(102, [0; 6]);
     let gid = gate::syscall(104, [0; 6]);
     if uid == 0 {
-        return sys(272, [CLONE_NEWPID, 0, 0, 0, 0, 0]).map(|_| ()).map_err(fail);
+        return sys(272, [CLONE_NEWPID, 0, 0, 0, 0, 0])
+            .map(|_| ())
+            .map_err(fail);
     }
     sys(272, [CLONE_NEWUSER | CLONE_NEWPID, 0, 0, 0, 0, 0]).map_err(fail)?;
     let write_file = |path: &[u8], text: &[u8]| -> Result<(), Errno> {

@@ -325,6 +325,14 @@ impl Host for LinuxHost {
         v as usize
     }
 
+    fn signals_seen(&self) -> u64 {
+        crate::signals::SIGNALS_SEEN.load(core::sync::atomic::Ordering::Acquire)
+    }
+
+    fn signals_wait(&self, seen: u64) {
+        crate::signals::wait_for_signal(seen);
+    }
+
     fn thread_interrupt(&self, _tid: u32) -> Result<()> {
         Err(Errno::ENOSYS)
     }
@@ -657,7 +665,12 @@ impl Host for LinuxHost {
 
     fn stream_pipe(&self, nonblocking: bool) -> Result<(Handle, Handle)> {
         let mut fds = [0i32; 2];
-        let flags = O_CLOEXEC | if nonblocking { u64::from(OpenFlags::NONBLOCK) } else { 0 };
+        let flags = O_CLOEXEC
+            | if nonblocking {
+                u64::from(OpenFlags::NONBLOCK)
+            } else {
+                0
+            };
         sys(nr::PIPE2, [fds.as_mut_ptr() as u64, flags, 0, 0, 0, 0])?;
         Ok((handle_of(fds[0] as u64)?, handle_of(fds[1] as u64)?))
     }
@@ -700,17 +713,35 @@ impl Host for LinuxHost {
         }
     }
 
-    fn process_wait(&self, pid: i32, options: u32, rusage: Option<&mut [u8; 144]>) -> Result<(u32, i32)> {
+    fn process_wait(
+        &self,
+        pid: i32,
+        options: u32,
+        rusage: Option<&mut [u8; 144]>,
+    ) -> Result<(u32, i32)> {
         let mut status: i32 = 0;
         let ru = rusage.map_or(0, |r| r.as_mut_ptr() as u64);
-        let got = sys(nr::WAIT4, [pid as i64 as u64, &raw mut status as u64, u64::from(options), ru, 0, 0])?;
+        let got = sys(
+            nr::WAIT4,
+            [
+                pid as i64 as u64,
+                &raw mut status as u64,
+                u64::from(options),
+                ru,
+                0,
+                0,
+            ],
+        )?;
         Ok((u32::try_from(got).unwrap_or(0), status))
     }
 
     fn process_ids(&self) -> (u32, u32) {
         let pid = gate::syscall(nr::GETPID, [0; 6]);
         let ppid = gate::syscall(nr::GETPPID, [0; 6]);
-        (u32::try_from(pid).unwrap_or(0), u32::try_from(ppid).unwrap_or(0))
+        (
+            u32::try_from(pid).unwrap_or(0),
+            u32::try_from(ppid).unwrap_or(0),
+        )
     }
 
     fn process_signal(&self, pid: i32, signal: u32) -> Result<()> {
@@ -719,7 +750,9 @@ impl Host for LinuxHost {
 
     fn process_group(&self, op: GroupOp) -> Result<u32> {
         let r = match op {
-            GroupOp::SetGroup { pid, pgid } => sys(nr::SETPGID, [u64::from(pid), u64::from(pgid), 0, 0, 0, 0])?,
+            GroupOp::SetGroup { pid, pgid } => {
+                sys(nr::SETPGID, [u64::from(pid), u64::from(pgid), 0, 0, 0, 0])?
+            }
             GroupOp::GetGroup { pid } => sys(nr::GETPGID, [u64::from(pid), 0, 0, 0, 0, 0])?,
             GroupOp::NewSession => sys(nr::SETSID, [0; 6])?,
             GroupOp::GetSession { pid } => sys(nr::GETSID, [u64::from(pid), 0, 0, 0, 0, 0])?,

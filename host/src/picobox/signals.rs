@@ -11,21 +11,16 @@
 //! pointer is never trusted.
 #![allow(unsafe_code)]
 
-use crate::gate;
+use crate::{gate, pal};
 use core::arch::global_asm;
-use picobox_abi::Errno;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use picobox_abi::{CpuContext, Errno, Host};
 
 // Offsets into `ucontext_t` on x86-64: `uc_mcontext.gregs` starts at byte 40.
 const GREGS: usize = 40;
-const REG_R8: usize = 0;
-const REG_R9: usize = 1;
-const REG_R10: usize = 2;
-const REG_RDI: usize = 8;
-const REG_RSI: usize = 9;
-const REG_RDX: usize = 12;
-const REG_RAX: usize = 13;
-const REG_RSP: usize = 15;
 const REG_RIP: usize = 16;
+/// Marks an XSAVE-format floating-point state in a signal frame.
+const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
 // `siginfo_t` for SIGSYS: `si_syscall` at byte 24.
 const SI_SYSCALL: usize = 24;
 
@@ -76,45 +71,95 @@ fn gregs(uc: *mut u8) -> *mut u64 {
     uc.wrapping_add(GREGS) as *mut u64
 }
 
-extern "C" fn on_sigsys(_sig: i32, info: *mut u8, uc: *mut u8) {
+/// Whether the library OS is running (serving a trapped call) on this thread; a host signal
+/// arriving then waits for the call to return before the program sees it.
+static IN_LIBOS: AtomicBool = AtomicBool::new(false);
+/// Host signals received so far (for `signals_seen`/`signals_wait`).
+pub static SIGNALS_SEEN: AtomicU64 = AtomicU64::new(0);
+
+/// Copies the registers of the signal context into a [`CpuContext`].
+///
+/// # Safety
+/// `uc` is the `ucontext_t` the kernel passed to an `SA_SIGINFO` handler.
+unsafe fn read_context(uc: *mut u8) -> CpuContext {
     let g = gregs(uc);
-    // SAFETY: the kernel passes a valid siginfo and ucontext for an SA_SIGINFO handler; the
-    // offsets are those of the x86-64 ABI.
-    unsafe {
-        let nr = u64::from((info.add(SI_SYSCALL) as *const u32).read());
-        let args = [
-            g.add(REG_RDI).read(),
-            g.add(REG_RSI).read(),
-            g.add(REG_RDX).read(),
-            g.add(REG_R10).read(),
-            g.add(REG_R8).read(),
-            g.add(REG_R9).read(),
-        ];
-        match picobox_libos::syscall(nr, args) {
-            picobox_libos::Return::Value(v) => g.add(REG_RAX).write(v),
-            picobox_libos::Return::Fresh(entry) => {
-                // A new program: every general register zero, as after a Linux execve.
-                for reg in 0..=REG_RIP {
-                    g.add(reg).write(0);
-                }
-                g.add(REG_RSP).write(entry.sp);
-                g.add(REG_RIP).write(entry.pc);
-            }
-            picobox_libos::Return::Switch { rax, pc, sp } => {
-                g.add(REG_RAX).write(rax);
-                g.add(REG_RSP).write(sp);
-                if let Some(pc) = pc {
-                    g.add(REG_RIP).write(pc);
-                }
-            }
+    let mut ctx = CpuContext::default();
+    for (i, r) in ctx.regs.iter_mut().enumerate() {
+        // SAFETY: `gregs` holds 23 registers; the first 18 are those of CpuContext.
+        *r = unsafe { g.add(i).read() };
+    }
+    // SAFETY: `fpregs` follows the 23 registers; the kernel points it at the saved state.
+    let fp = unsafe { g.add(23).read() } as usize;
+    ctx.fpstate = fp;
+    ctx.fpstate_len = if fp == 0 {
+        0
+    } else {
+        // The software-reserved bytes of the FXSAVE area say how large the XSAVE state is.
+        // SAFETY: the kernel's fpstate is at least the 512-byte FXSAVE area.
+        let (magic, size) = unsafe {
+            (
+                (fp as *const u32).add(116).read(),
+                (fp as *const u32).add(117).read(),
+            )
+        };
+        if magic == FP_XSTATE_MAGIC1 {
+            size as usize
+        } else {
+            512
         }
+    };
+    ctx
+}
+
+/// Writes the registers back into the signal context.
+///
+/// # Safety
+/// As for [`read_context`].
+unsafe fn write_context(uc: *mut u8, ctx: &CpuContext) {
+    let g = gregs(uc);
+    for (i, r) in ctx.regs.iter().enumerate() {
+        // SAFETY: as in read_context.
+        unsafe { g.add(i).write(*r) };
     }
 }
 
-extern "C" fn on_fault(sig: i32, _info: *mut u8, uc: *mut u8) {
+fn siginfo(info: *const u8) -> [u8; 128] {
+    let mut out = [0u8; 128];
+    // SAFETY: the kernel passes a 128-byte siginfo to an SA_SIGINFO handler.
+    unsafe { core::ptr::copy_nonoverlapping(info, out.as_mut_ptr(), 128) };
+    out
+}
+
+extern "C" fn on_sigsys(_sig: i32, info: *mut u8, uc: *mut u8) {
+    // SAFETY: the kernel passes a valid siginfo and ucontext for an SA_SIGINFO handler; for
+    // SIGSYS, `si_syscall` is at byte 24.
+    let nr = u64::from(unsafe { (info.add(SI_SYSCALL) as *const u32).read() });
+    // SAFETY: as above.
+    let mut ctx = unsafe { read_context(uc) };
+    IN_LIBOS.store(true, Ordering::Relaxed);
+    picobox_libos::syscall(nr, &mut ctx);
+    IN_LIBOS.store(false, Ordering::Relaxed);
+    // SAFETY: as above.
+    unsafe { write_context(uc, &ctx) };
+}
+
+extern "C" fn on_async(sig: i32, info: *mut u8, uc: *mut u8) {
+    let info = siginfo(info);
+    // SAFETY: valid ucontext from the kernel.
+    let mut ctx = unsafe { read_context(uc) };
+    let in_libos = IN_LIBOS.load(Ordering::Relaxed);
+    picobox_libos::signal_arrived(u8::try_from(sig).unwrap_or(0), &info, &mut ctx, in_libos);
+    SIGNALS_SEEN.fetch_add(1, Ordering::Release);
+    if !in_libos {
+        // SAFETY: as above.
+        unsafe { write_context(uc, &ctx) };
+    }
+}
+
+extern "C" fn on_fault(sig: i32, info: *mut u8, uc: *mut u8) {
     let g = gregs(uc);
-    // SAFETY: valid ucontext from the kernel (see on_sigsys); only the saved rip is read and,
-    // for a fault inside the checked copy, redirected to its fix-up path.
+    // SAFETY: valid ucontext from the kernel (see on_sigsys); for a fault inside the checked
+    // copy, the saved rip is redirected to its fix-up path.
     unsafe {
         let rip = g.add(REG_RIP).read();
         if rip == &raw const picobox_copy_insn as u64 {
@@ -128,7 +173,46 @@ extern "C" fn on_fault(sig: i32, _info: *mut u8, uc: *mut u8) {
         SIGILL => picobox_libos::Fault::Ill,
         _ => picobox_libos::Fault::Segv,
     };
-    picobox_libos::fault(fault)
+    if IN_LIBOS.load(Ordering::Relaxed) {
+        // Not the program's fault: the library OS itself crashed.
+        crate::out::error(format_args!(
+            "internal error (a bug): signal {sig} in the library OS"
+        ));
+        pal::HOST.process_exit(crate::EXIT_INTERNAL);
+    }
+    let info = siginfo(info);
+    // SAFETY: valid ucontext from the kernel.
+    let mut ctx = unsafe { read_context(uc) };
+    picobox_libos::fault(fault, &info, &mut ctx);
+    // SAFETY: as above.
+    unsafe { write_context(uc, &ctx) };
+}
+
+/// Host signals that reach the library OS as the program's signals: all but those the PAL
+/// uses itself (SIGSYS, the fault signals), the uncatchable ones, and job control (left to the
+/// host's defaults for now).
+fn is_async(sig: u64) -> bool {
+    !matches!(sig, 4 | 7 | 8 | 9 | 11 | 18 | 19 | 20 | 21 | 22 | 31)
+}
+
+/// Blocks every program signal on this thread; returns the previous mask.
+fn block_async() -> u64 {
+    let all: u64 = (1..=64u64)
+        .filter(|s| is_async(*s))
+        .fold(0, |m, s| m | (1 << (s - 1)));
+    let mut old: u64 = 0;
+    gate::syscall(14, [0, &raw const all as u64, &raw mut old as u64, 8, 0, 0]);
+    old
+}
+
+/// `Host::signals_wait`: race-free sleep until another host signal arrives.
+pub fn wait_for_signal(seen: u64) {
+    let old = block_async();
+    if SIGNALS_SEEN.load(Ordering::Acquire) == seen {
+        // Atomically unblocks and sleeps: a signal pending since the check wakes it at once.
+        gate::syscall(130, [&raw const old as u64, 8, 0, 0, 0, 0]);
+    }
+    gate::syscall(14, [2, &raw const old as u64, 0, 8, 0, 0]);
 }
 
 /// Sets up the alternate stack and the handlers. Runs before the filter is installed.
@@ -150,7 +234,7 @@ pub fn install() -> Result<(), Errno> {
         SYS_SIGALTSTACK,
         [ss.as_ptr() as u64, 0, 0, 0, 0, 0],
     ))?;
-    let handlers: [(u64, u64, u64); 5] = [
+    let mut handlers: alloc::vec::Vec<(u64, u64, u64)> = alloc::vec![
         (SIGSYS, on_sigsys as *const () as u64, 0),
         // A fault inside the library OS while it serves a trapped call must still reach
         // `on_fault` (for the copy fix-up), hence NODEFER on the fault signals.
@@ -159,6 +243,13 @@ pub fn install() -> Result<(), Errno> {
         (SIGFPE, on_fault as *const () as u64, 0),
         (SIGILL, on_fault as *const () as u64, 0),
     ];
+    // No SA_RESTART: a host call the library OS is blocked in returns EINTR, so the program's
+    // signal is seen promptly.
+    handlers.extend(
+        (1..=64u64)
+            .filter(|s| is_async(*s))
+            .map(|s| (s, on_async as *const () as u64, 0)),
+    );
     for (sig, handler, extra) in handlers {
         // struct kernel_sigaction { handler, flags, restorer, mask }
         let act: [u64; 4] = [

@@ -56,12 +56,21 @@ fn interpreter_line(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
         return None;
     }
     match trimmed.iter().position(|b| *b == b' ' || *b == b'\t') {
-        Some(i) => Some((trimmed[..i].to_vec(), Some(trimmed[i..].trim_ascii().to_vec()).filter(|a| !a.is_empty()))),
+        Some(i) => Some((
+            trimmed[..i].to_vec(),
+            Some(trimmed[i..].trim_ascii().to_vec()).filter(|a| !a.is_empty()),
+        )),
         None => Some((trimmed.to_vec(), None)),
     }
 }
 
-fn exec_path(k: &mut Kernel, path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, depth: usize) -> Result<Return> {
+fn exec_path(
+    k: &mut Kernel,
+    path: Vec<u8>,
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+    depth: usize,
+) -> Result<Return> {
     let (file, name) = open_executable(k, &path)?;
     let (head, size) = exec::read_head(file.0).map_err(|_| Errno::EIO)?;
     if head.starts_with(b"#!") {
@@ -83,16 +92,34 @@ fn exec_path(k: &mut Kernel, path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8
     }
     k.fds.close_on_exec();
     k.signals.reset_for_exec();
-    let loaded = match exec::load(&image, file.0, &argv, &envp, &name, (k.uid, k.gid), &mut k.vmas) {
+    let loaded = match exec::load(
+        &image,
+        file.0,
+        &argv,
+        &envp,
+        &name,
+        (k.uid, k.gid),
+        &mut k.vmas,
+    ) {
         Ok(l) => l,
         Err(e) => {
             let mut line = alloc::string::String::new();
-            let _ = core::fmt::write(&mut line, format_args!("picobox: execve of {}: {e}", alloc::string::String::from_utf8_lossy(&name)));
+            let _ = core::fmt::write(
+                &mut line,
+                format_args!(
+                    "picobox: execve of {}: {e}",
+                    alloc::string::String::from_utf8_lossy(&name)
+                ),
+            );
             host().debug_log(&line);
             super::signal::die_of(super::signal::SIGKILL)
         }
     };
-    k.brk = Brk { start: loaded.brk, current: loaded.brk, mapped_end: loaded.brk };
+    k.brk = Brk {
+        start: loaded.brk,
+        current: loaded.brk,
+        mapped_end: loaded.brk,
+    };
     k.program = file;
     k.program_name = name;
     Ok(Return::Fresh(loaded.entry))
@@ -104,8 +131,14 @@ mod tests {
 
     #[test]
     fn interpreter_lines() {
-        assert_eq!(interpreter_line(b"#!/bin/sh\necho"), Some((b"/bin/sh".to_vec(), None)));
-        assert_eq!(interpreter_line(b"#! /usr/bin/env  python3 \n"), Some((b"/usr/bin/env".to_vec(), Some(b"python3".to_vec()))));
+        assert_eq!(
+            interpreter_line(b"#!/bin/sh\necho"),
+            Some((b"/bin/sh".to_vec(), None))
+        );
+        assert_eq!(
+            interpreter_line(b"#! /usr/bin/env  python3 \n"),
+            Some((b"/usr/bin/env".to_vec(), Some(b"python3".to_vec())))
+        );
         assert_eq!(interpreter_line(b"#!\n"), None);
     }
 }

@@ -536,10 +536,24 @@ fn make_pipe(k: &mut Kernel, fds_addr: u64, flags: u64) -> Result<u64> {
     let (r, w) = host().stream_pipe(flags & OpenFlags::NONBLOCK != 0)?;
     let status = flags & OpenFlags::NONBLOCK;
     let cloexec = flags & OpenFlags::CLOEXEC != 0;
-    let read_end = OpenFile::new(FileObject::Host(HostHandle(r)), OpenFlags::READ.0 | status, Vec::new());
-    let write_end = OpenFile::new(FileObject::Host(HostHandle(w)), OpenFlags::WRITE.0 | status, Vec::new());
-    let rfd = k.fds.insert(FdEntry { file: read_end, cloexec })?;
-    let wfd = match k.fds.insert(FdEntry { file: write_end, cloexec }) {
+    let read_end = OpenFile::new(
+        FileObject::Host(HostHandle(r)),
+        OpenFlags::READ.0 | status,
+        Vec::new(),
+    );
+    let write_end = OpenFile::new(
+        FileObject::Host(HostHandle(w)),
+        OpenFlags::WRITE.0 | status,
+        Vec::new(),
+    );
+    let rfd = k.fds.insert(FdEntry {
+        file: read_end,
+        cloexec,
+    })?;
+    let wfd = match k.fds.insert(FdEntry {
+        file: write_end,
+        cloexec,
+    }) {
         Ok(fd) => fd,
         Err(e) => {
             k.fds.remove(rfd)?;

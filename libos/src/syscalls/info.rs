@@ -19,10 +19,6 @@ pub fn default_rlimits(nofile: u64, stack: u64) -> [(u64, u64); 16] {
     l
 }
 
-
-
-
-
 /// `getuid()` and `geteuid()`.
 pub fn sys_getuid(k: &mut Kernel, _a: &Args) -> Result<u64> {
     Ok(u64::from(k.uid))
@@ -137,7 +133,6 @@ pub fn sys_exit(_k: &mut Kernel, a: &Args) -> Result<u64> {
 pub fn sys_exit_group(_k: &mut Kernel, a: &Args) -> Result<u64> {
     host().process_exit((a[0] & 0xff) as u8)
 }
-
 
 /// `arch_prctl(code, addr)`: the thread pointer (`ARCH_SET_FS`, `ARCH_GET_FS`).
 pub fn sys_arch_prctl(_k: &mut Kernel, a: &Args) -> Result<u64> {

@@ -75,7 +75,16 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn map(k: &mut Kernel, place: Placement, len_pages: usize, prot: Prot, flags: u64, fd: u64, offset: u64, kind: u64) -> Result<u64> {
+fn map(
+    k: &mut Kernel,
+    place: Placement,
+    len_pages: usize,
+    prot: Prot,
+    flags: u64,
+    fd: u64,
+    offset: u64,
+    kind: u64,
+) -> Result<u64> {
     if flags & MAP_ANONYMOUS != 0 {
         // Shared anonymous memory is private for now: across fork it is copied (issue 3).
         return Ok(host().vm_alloc(place, len_pages, prot)? as u64);

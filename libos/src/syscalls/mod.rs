@@ -14,7 +14,7 @@ pub mod signal;
 pub mod time;
 
 use crate::kernel::{host, Kernel, Return};
-use picobox_abi::{Errno, Result};
+use picobox_abi::{reg, CpuContext, Errno, Result};
 
 pub use names::LINUX_SYSCALLS;
 
@@ -28,6 +28,9 @@ pub enum Handler {
     Plain(fn(&mut Kernel, &Args) -> Result<u64>),
     /// May resume the caller elsewhere (`fork` on a new stack, `execve`).
     Control(fn(&mut Kernel, &Args) -> Result<Return>),
+    /// Works on the caller's registers directly (`rt_sigreturn`, `rt_sigsuspend`): on success
+    /// the handler has set them all, `rax` included.
+    Context(fn(&mut Kernel, &Args, &mut CpuContext) -> Result<()>),
 }
 
 /// How completely a call is implemented.
@@ -75,6 +78,7 @@ macro_rules! table {
     };
     (@handler => $h:path) => { Handler::Plain($h) };
     (@handler >> $h:path) => { Handler::Control($h) };
+    (@handler >>= $h:path) => { Handler::Context($h) };
     (@support) => { Support::Full };
     (@support $note:literal) => { Support::Partial($note) };
 }
@@ -92,8 +96,9 @@ table! {
     10 mprotect => mm::sys_mprotect, "W+X: EACCES";
     11 munmap => mm::sys_munmap;
     12 brk => mm::sys_brk;
-    13 rt_sigaction => signal::sys_rt_sigaction, "recorded; handlers run from issue 3";
+    13 rt_sigaction => signal::sys_rt_sigaction;
     14 rt_sigprocmask => signal::sys_rt_sigprocmask;
+    15 rt_sigreturn >>= signal::sys_rt_sigreturn;
     16 ioctl => fs::sys_ioctl, "TCGETS, TIOCGWINSZ, FIONREAD only; others ENOTTY";
     17 pread64 => fs::sys_pread64;
     18 pwrite64 => fs::sys_pwrite64;
@@ -104,6 +109,7 @@ table! {
     25 mremap => mm::sys_mremap, "MREMAP_FIXED: EINVAL";
     28 madvise => mm::sys_madvise, "MADV_DONTNEED acts; other advice is accepted";
     32 dup => fs::sys_dup;
+    34 pause >>= signal::sys_pause;
     33 dup2 => fs::sys_dup2;
     35 nanosleep => time::sys_nanosleep;
     22 pipe => fs::sys_pipe;
@@ -115,7 +121,7 @@ table! {
     59 execve >> exec::sys_execve, "static and static-pie ELF and #! scripts, loaded into the same process";
     60 exit => info::sys_exit;
     61 wait4 >> process::sys_wait4;
-    62 kill => signal::sys_kill, "signals to the caller take the default action; handlers run from a later change";
+    62 kill => signal::sys_kill;
     63 uname => info::sys_uname;
     72 fcntl => fs::sys_fcntl, "record locks always granted (one process per box)";
     74 fsync => fs::sys_fsync;
@@ -151,7 +157,9 @@ table! {
     112 setsid >> process::sys_setsid;
     121 getpgid >> process::sys_getpgid;
     124 getsid >> process::sys_getsid;
-    131 sigaltstack => signal::sys_sigaltstack, "recorded; used from issue 3";
+    127 rt_sigpending => signal::sys_rt_sigpending;
+    130 rt_sigsuspend >>= signal::sys_rt_sigsuspend;
+    131 sigaltstack => signal::sys_sigaltstack;
     158 arch_prctl => info::sys_arch_prctl, "ARCH_SET_FS and ARCH_GET_FS";
     160 setrlimit => info::sys_setrlimit, "recorded; NOFILE applies";
     186 gettid >> process::sys_gettid;
@@ -216,23 +224,50 @@ pub fn name_of(nr: u64) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
-/// Runs system call `nr`; says how the caller resumes.
-pub fn dispatch(k: &mut Kernel, nr: u64, args: Args) -> Return {
+/// Runs system call `nr` with the caller's registers in `ctx`, then delivers a pending signal.
+pub fn dispatch(k: &mut Kernel, nr: u64, ctx: &mut CpuContext) {
+    let args: Args = [
+        ctx.regs[reg::RDI],
+        ctx.regs[reg::RSI],
+        ctx.regs[reg::RDX],
+        ctx.regs[reg::R10],
+        ctx.regs[reg::R8],
+        ctx.regs[reg::R9],
+    ];
     let Some(e) = entry(nr) else {
         report_unsupported(k, nr);
-        return Return::Value(Errno::ENOSYS.as_return());
+        ctx.regs[reg::RAX] = Errno::ENOSYS.as_return();
+        signal::deliver_pending(k, ctx, None, None);
+        return;
     };
     let result = match e.handler {
         Handler::Plain(h) => h(k, &args).map(Return::Value),
         Handler::Control(h) => h(k, &args),
+        Handler::Context(h) => h(k, &args, ctx).map(|()| Return::Value(ctx.regs[reg::RAX])),
     };
     if k.trace {
         trace_call(e.name, &args, &result);
     }
     match result {
-        Ok(r) => r,
-        Err(e) => Return::Value(e.as_return()),
+        Ok(Return::Value(v)) => ctx.regs[reg::RAX] = v,
+        Ok(Return::Switch { rax, pc, sp }) => {
+            ctx.regs[reg::RAX] = rax;
+            ctx.regs[reg::RSP] = sp;
+            if let Some(pc) = pc {
+                ctx.regs[reg::RIP] = pc;
+            }
+        }
+        Ok(Return::Fresh(entry)) => {
+            // A new program: every general register zero, as after a Linux execve.
+            let flags = ctx.regs[reg::EFLAGS];
+            ctx.regs = [0; 18];
+            ctx.regs[reg::EFLAGS] = flags;
+            ctx.regs[reg::RSP] = entry.sp;
+            ctx.regs[reg::RIP] = entry.pc;
+        }
+        Err(e) => ctx.regs[reg::RAX] = e.as_return(),
     }
+    signal::deliver_pending(k, ctx, None, Some(nr));
 }
 
 fn report_unsupported(k: &mut Kernel, nr: u64) {
@@ -267,7 +302,10 @@ fn trace_call(name: &str, a: &Args, r: &Result<Return>) {
                 a[0], a[1], a[2], a[3]
             ),
         ),
-        Ok(Return::Fresh(entry)) => core::fmt::write(&mut line, format_args!("{name}(...) = new program at {:#x}", entry.pc)),
+        Ok(Return::Fresh(entry)) => core::fmt::write(
+            &mut line,
+            format_args!("{name}(...) = new program at {:#x}", entry.pc),
+        ),
         Err(e) => core::fmt::write(
             &mut line,
             format_args!(

@@ -41,7 +41,11 @@ fn fork(_k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Resul
                 let _ = user::write_u32(addr, me);
             }
             if child_stack != 0 {
-                return Ok(Return::Switch { rax: 0, pc: None, sp: child_stack });
+                return Ok(Return::Switch {
+                    rax: 0,
+                    pc: None,
+                    sp: child_stack,
+                });
             }
             Ok(Return::Value(0))
         }
@@ -96,7 +100,11 @@ pub fn sys_wait4(_k: &mut Kernel, a: &Args) -> Result<Return> {
         return Err(Errno::EINVAL);
     }
     let mut ru = [0u8; 144];
-    let (pid, status) = host().process_wait(int_arg(a[0]), options & 0xb, if a[3] != 0 { Some(&mut ru) } else { None })?;
+    let (pid, status) = host().process_wait(
+        int_arg(a[0]),
+        options & 0xb,
+        if a[3] != 0 { Some(&mut ru) } else { None },
+    )?;
     if pid != 0 && a[1] != 0 {
         user::write_u32(a[1], status as u32)?;
     }
@@ -123,7 +131,11 @@ pub fn sys_waitid(_k: &mut Kernel, a: &Args) -> Result<Return> {
         _ => return Err(Errno::EINVAL),
     };
     let mut ru = [0u8; 144];
-    let (child, status) = host().process_wait(pid, options & WNOHANG, if a[4] != 0 { Some(&mut ru) } else { None })?;
+    let (child, status) = host().process_wait(
+        pid,
+        options & WNOHANG,
+        if a[4] != 0 { Some(&mut ru) } else { None },
+    )?;
     if a[2] != 0 {
         // siginfo_t: si_signo, si_errno, si_code, then si_pid, si_uid, si_status.
         let mut info = [0u8; 128];
@@ -169,28 +181,39 @@ fn pid_arg(v: u64) -> Result<u32> {
 
 /// `setpgid(pid, pgid)`.
 pub fn sys_setpgid(_k: &mut Kernel, a: &Args) -> Result<Return> {
-    host().process_group(GroupOp::SetGroup { pid: pid_arg(a[0])?, pgid: pid_arg(a[1])? })?;
+    host().process_group(GroupOp::SetGroup {
+        pid: pid_arg(a[0])?,
+        pgid: pid_arg(a[1])?,
+    })?;
     Ok(Return::Value(0))
 }
 
 /// `getpgid(pid)`.
 pub fn sys_getpgid(_k: &mut Kernel, a: &Args) -> Result<Return> {
     let pid = u32::try_from(int_arg(a[0])).map_err(|_| Errno::ESRCH)?;
-    Ok(Return::Value(u64::from(host().process_group(GroupOp::GetGroup { pid })?)))
+    Ok(Return::Value(u64::from(
+        host().process_group(GroupOp::GetGroup { pid })?,
+    )))
 }
 
 /// `getpgrp()`.
 pub fn sys_getpgrp(_k: &mut Kernel, _a: &Args) -> Result<Return> {
-    Ok(Return::Value(u64::from(host().process_group(GroupOp::GetGroup { pid: 0 })?)))
+    Ok(Return::Value(u64::from(
+        host().process_group(GroupOp::GetGroup { pid: 0 })?,
+    )))
 }
 
 /// `setsid()`.
 pub fn sys_setsid(_k: &mut Kernel, _a: &Args) -> Result<Return> {
-    Ok(Return::Value(u64::from(host().process_group(GroupOp::NewSession)?)))
+    Ok(Return::Value(u64::from(
+        host().process_group(GroupOp::NewSession)?,
+    )))
 }
 
 /// `getsid(pid)`.
 pub fn sys_getsid(_k: &mut Kernel, a: &Args) -> Result<Return> {
     let pid = u32::try_from(int_arg(a[0])).map_err(|_| Errno::ESRCH)?;
-    Ok(Return::Value(u64::from(host().process_group(GroupOp::GetSession { pid })?)))
+    Ok(Return::Value(u64::from(
+        host().process_group(GroupOp::GetSession { pid })?,
+    )))
 }

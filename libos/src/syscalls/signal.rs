@@ -1,17 +1,23 @@
-//! Signals: dispositions and mask are recorded; signals a process sends itself take their
-//! default action. Handler delivery comes with issue 3.
+//! Signals: dispositions, masks, pending signals, and delivery to the program's handlers with
+//! Linux's x86-64 signal frame (`struct rt_sigframe`: return address, `ucontext`, `siginfo`,
+//! then the saved floating-point state).
+//!
+//! Signals reach a process three ways: the host delivers one (another process's `kill`, a
+//! child's exit, a terminal's ^C) and the PAL hands it to [`arrived`]; the program faults and
+//! the PAL calls [`fault`]; or the process signals itself (`kill`, `tgkill`, `raise`). A signal
+//! with a handler becomes pending and is delivered when the program next runs: at once if it
+//! was running, else when the current system call returns.
 
 use super::{int_arg, Args};
 use crate::kernel::{host, Kernel};
 use crate::user;
-use picobox_abi::{Errno, Result};
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use picobox_abi::{reg, CpuContext, Errno, Result};
 
 /// Highest signal number.
 pub const NSIG: usize = 64;
 #[allow(missing_docs)]
 pub const SIGILL: u8 = 4;
-#[allow(missing_docs)]
-pub const SIGABRT: u8 = 6;
 #[allow(missing_docs)]
 pub const SIGBUS: u8 = 7;
 #[allow(missing_docs)]
@@ -24,6 +30,17 @@ pub const SIGSEGV: u8 = 11;
 pub const SIGSTOP: u8 = 19;
 const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
+const SA_SIGINFO: u64 = 4;
+const SA_ONSTACK: u64 = 0x0800_0000;
+const SA_RESTART: u64 = 0x1000_0000;
+const SA_NODEFER: u64 = 0x4000_0000;
+const SA_RESETHAND: u64 = 0x8000_0000;
+const SS_ONSTACK: u32 = 1;
+const SS_DISABLE: u32 = 2;
+const UNBLOCKABLE: u64 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
+/// Size of the `ucontext` in the frame (flags, link, stack, sigcontext, mask).
+const UCONTEXT_SIZE: u64 = 8 + 8 + 24 + 256 + 8;
+const SIGINFO_SIZE: u64 = 128;
 
 /// One `struct sigaction` as the program gave it.
 #[derive(Clone, Copy, Default, Debug)]
@@ -53,12 +70,13 @@ impl SignalState {
     /// What `execve` keeps: the mask and ignored signals; caught signals return to default and
     /// the alternate stack is gone.
     pub fn reset_for_exec(&mut self) {
-        for a in &mut self.actions {
+        for (i, a) in self.actions.iter_mut().enumerate() {
             if a.handler != SIG_IGN {
                 *a = SigAction::default();
+                DISPOSITION[i].store(DISP_DEFAULT, Ordering::Relaxed);
             }
         }
-        self.altstack = (0, 2, 0);
+        self.altstack = (0, SS_DISABLE, 0);
     }
 }
 
@@ -67,12 +85,26 @@ impl Default for SignalState {
         SignalState {
             actions: [SigAction::default(); NSIG],
             mask: 0,
-            altstack: (0, 2, 0),
+            altstack: (0, SS_DISABLE, 0),
         }
     }
 }
 
-/// Ends the process as if killed by `sig`: the host reports status `128 + sig`, as a shell does.
+// What a host signal may need to know without taking the library OS's lock (it can arrive
+// while the lock is held): each signal's disposition, and the pending signals with their
+// `siginfo`. Standard signals do not queue: a second instance before delivery merges.
+const DISP_DEFAULT: u8 = 0;
+const DISP_IGNORE: u8 = 1;
+const DISP_HANDLER: u8 = 2;
+static DISPOSITION: [AtomicU8; NSIG] = [const { AtomicU8::new(DISP_DEFAULT) }; NSIG];
+static PENDING: AtomicU64 = AtomicU64::new(0);
+static PENDING_INFO: [[AtomicU64; 16]; NSIG] = [const { [const { AtomicU64::new(0) }; 16] }; NSIG];
+
+fn bit(sig: u8) -> u64 {
+    1 << (sig - 1)
+}
+
+/// Ends the process as if killed by `sig`: its parent sees exit status `128 + sig`.
 pub fn die_of(sig: u8) -> ! {
     host().process_exit(128u8.wrapping_add(sig))
 }
@@ -90,6 +122,231 @@ fn ignored_by_default(sig: u8) -> bool {
     matches!(sig, 17 | 18 | 23 | 28)
 }
 
+/// Makes `sig` pending with `info`.
+fn make_pending(sig: u8, info: &[u8; 128]) {
+    for (i, word) in info.chunks_exact(8).enumerate() {
+        let v = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+        PENDING_INFO[usize::from(sig - 1)][i].store(v, Ordering::Relaxed);
+    }
+    PENDING.fetch_or(bit(sig), Ordering::Release);
+}
+
+/// Takes the lowest-numbered pending signal not in `blocked`.
+fn take_pending(blocked: u64) -> Option<(u8, [u8; 128])> {
+    let ready = PENDING.load(Ordering::Acquire) & !blocked;
+    if ready == 0 {
+        return None;
+    }
+    let sig = ready.trailing_zeros() as u8 + 1;
+    PENDING.fetch_and(!bit(sig), Ordering::AcqRel);
+    let mut info = [0u8; 128];
+    for (i, word) in info.chunks_exact_mut(8).enumerate() {
+        word.copy_from_slice(
+            &PENDING_INFO[usize::from(sig - 1)][i]
+                .load(Ordering::Relaxed)
+                .to_le_bytes(),
+        );
+    }
+    Some((sig, info))
+}
+
+/// A `siginfo` for a signal a process of the box sent (`SI_USER`, or `SI_TKILL` for tgkill).
+fn user_info(sig: u8, code: i32, k: &Kernel) -> [u8; 128] {
+    let mut info = [0u8; 128];
+    info[0..4].copy_from_slice(&i32::from(sig).to_le_bytes());
+    info[8..12].copy_from_slice(&code.to_le_bytes());
+    info[16..20].copy_from_slice(&host().process_ids().0.to_le_bytes());
+    info[20..24].copy_from_slice(&k.uid.to_le_bytes());
+    info
+}
+
+/// A host signal arrived. `in_libos` says whether it interrupted the library OS (then the
+/// signal waits for the current system call to return) or the program (then it is delivered
+/// now, through `ctx`).
+pub fn arrived(sig: u8, info: &[u8; 128], ctx: &mut CpuContext, in_libos: bool) {
+    if !(1..=NSIG as u8).contains(&sig) {
+        return;
+    }
+    match DISPOSITION[usize::from(sig - 1)].load(Ordering::Relaxed) {
+        DISP_IGNORE => {}
+        DISP_DEFAULT if ignored_by_default(sig) => {}
+        _ => {
+            // Pending until the program runs with the signal unblocked; then the handler runs
+            // or the default action ends the process.
+            make_pending(sig, info);
+            if !in_libos {
+                if let Some(mut guard) = crate::kernel::try_lock() {
+                    if let Some(k) = guard.as_mut() {
+                        deliver_pending(k, ctx, None, None);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The program faulted with `sig`: run its handler if it has one and has not blocked the
+/// signal, else end the process as Linux does.
+pub fn fault(sig: u8, info: &[u8; 128], ctx: &mut CpuContext) {
+    let mut guard = crate::kernel::lock();
+    let Some(k) = guard.as_mut() else { die_of(sig) };
+    let action = k.signals.actions[usize::from(sig - 1)];
+    if action.handler <= SIG_IGN || k.signals.mask & bit(sig) != 0 {
+        die_of(sig);
+    }
+    if deliver(k, ctx, sig, info, k.signals.mask).is_err() {
+        die_of(SIGSEGV);
+    }
+}
+
+/// Delivers one pending, unblocked signal into `ctx`, if there is one. `saved_mask` is the
+/// mask to restore when the handler returns (the current one unless `sigsuspend` changed it).
+/// `interrupted` is the system call that just returned, which a handler with `SA_RESTART`
+/// starts again if it failed with `EINTR`. Returns the signal's flags if a handler was set up.
+pub fn deliver_pending(
+    k: &mut Kernel,
+    ctx: &mut CpuContext,
+    saved_mask: Option<u64>,
+    interrupted: Option<u64>,
+) -> Option<u64> {
+    let (sig, info) = take_pending(k.signals.mask)?;
+    let action = k.signals.actions[usize::from(sig - 1)];
+    match action.handler {
+        SIG_IGN => None,
+        SIG_DFL if ignored_by_default(sig) => None,
+        SIG_DFL => die_of(sig),
+        _ => {
+            if let Some(nr) = interrupted {
+                if ctx.regs[reg::RAX] == Errno::EINTR.as_return()
+                    && action.flags & SA_RESTART != 0
+                    && restartable(nr)
+                {
+                    // Back to the `syscall` instruction, number in rax: it runs again after
+                    // the handler returns.
+                    ctx.regs[reg::RAX] = nr;
+                    ctx.regs[reg::RIP] -= 2;
+                }
+            }
+            if deliver(k, ctx, sig, &info, saved_mask.unwrap_or(k.signals.mask)).is_err() {
+                // The frame could not be written (bad stack): Linux kills with SIGSEGV.
+                die_of(SIGSEGV);
+            }
+            Some(action.flags)
+        }
+    }
+}
+
+/// Builds the signal frame on the program's stack (or its alternate stack) and points `ctx`
+/// at the handler.
+fn deliver(
+    k: &mut Kernel,
+    ctx: &mut CpuContext,
+    sig: u8,
+    info: &[u8; 128],
+    saved_mask: u64,
+) -> Result<()> {
+    let slot = usize::from(sig - 1);
+    let action = k.signals.actions[slot];
+    let (ss_sp, ss_flags, ss_size) = k.signals.altstack;
+    let rsp = ctx.regs[reg::RSP];
+    let on_altstack = ss_flags & SS_DISABLE == 0 && rsp > ss_sp && rsp <= ss_sp + ss_size;
+    let mut sp = if action.flags & SA_ONSTACK != 0 && ss_flags & SS_DISABLE == 0 && !on_altstack {
+        ss_sp + ss_size
+    } else {
+        rsp.wrapping_sub(128) // the red zone
+    };
+    // Floating-point state, 64-byte aligned, at the top of the frame.
+    let fp_len = ctx.fpstate_len as u64;
+    let fp_addr = if fp_len > 0 {
+        sp = (sp - fp_len) & !63;
+        let mut fp = alloc::vec![0u8; ctx.fpstate_len];
+        host().vm_copy(fp.as_mut_ptr() as usize, ctx.fpstate, fp.len())?;
+        user::write_bytes(sp, &fp)?;
+        sp
+    } else {
+        0
+    };
+    let frame = ((sp - (8 + UCONTEXT_SIZE + SIGINFO_SIZE)) & !15) - 8;
+    let uc = frame + 8;
+    let info_at = uc + UCONTEXT_SIZE;
+    let mut f = alloc::vec![0u8; (8 + UCONTEXT_SIZE + SIGINFO_SIZE) as usize];
+    f[0..8].copy_from_slice(&action.restorer.to_le_bytes());
+    // ucontext: uc_flags, uc_link, uc_stack { sp, flags, size }, sigcontext, sigmask.
+    let u = 8;
+    let stack_flags = if on_altstack { SS_ONSTACK } else { ss_flags };
+    f[u + 16..u + 24].copy_from_slice(&ss_sp.to_le_bytes());
+    f[u + 24..u + 28].copy_from_slice(&stack_flags.to_le_bytes());
+    f[u + 32..u + 40].copy_from_slice(&ss_size.to_le_bytes());
+    let sc = u + 40;
+    for (i, r) in ctx.regs.iter().enumerate() {
+        f[sc + i * 8..sc + i * 8 + 8].copy_from_slice(&r.to_le_bytes());
+    }
+    f[sc + 18 * 8..sc + 18 * 8 + 8].copy_from_slice(&0x33u64.to_le_bytes()); // cs, gs, fs, ss
+    f[sc + 23 * 8..sc + 23 * 8 + 8].copy_from_slice(&fp_addr.to_le_bytes());
+    f[sc + 256..sc + 264].copy_from_slice(&saved_mask.to_le_bytes());
+    f[(8 + UCONTEXT_SIZE) as usize..].copy_from_slice(info);
+    user::write_bytes(frame, &f)?;
+
+    let mut mask = k.signals.mask | action.mask;
+    if action.flags & SA_NODEFER == 0 {
+        mask |= bit(sig);
+    }
+    k.signals.mask = mask & !UNBLOCKABLE;
+    if action.flags & SA_RESETHAND != 0 {
+        k.signals.actions[slot] = SigAction::default();
+        DISPOSITION[slot].store(DISP_DEFAULT, Ordering::Relaxed);
+    }
+    ctx.regs[reg::RSP] = frame;
+    ctx.regs[reg::RIP] = action.handler;
+    ctx.regs[reg::RDI] = u64::from(sig);
+    ctx.regs[reg::RSI] = if action.flags & SA_SIGINFO != 0 {
+        info_at
+    } else {
+        0
+    };
+    ctx.regs[reg::RDX] = if action.flags & SA_SIGINFO != 0 {
+        uc
+    } else {
+        0
+    };
+    ctx.regs[reg::RAX] = 0;
+    ctx.regs[reg::EFLAGS] &= !0x400; // clear DF, as the ABI requires on function entry
+    Ok(())
+}
+
+/// Whether a system call interrupted by a handler with `SA_RESTART` is started again.
+pub fn restartable(nr: u64) -> bool {
+    // Sleeps, waits for signals and polls return EINTR whatever SA_RESTART says.
+    !matches!(
+        nr,
+        7 | 23 | 34 | 35 | 130 | 128 | 230 | 232 | 270 | 271 | 281
+    )
+}
+
+/// `rt_sigreturn()`: restores what the frame at the stack pointer saved.
+pub fn sys_rt_sigreturn(k: &mut Kernel, _a: &Args, ctx: &mut CpuContext) -> Result<()> {
+    // The handler's `ret` popped the return address: the frame started 8 bytes lower.
+    let uc = ctx.regs[reg::RSP];
+    let raw = user::read_bytes(uc, UCONTEXT_SIZE as usize)?;
+    let word = |off: usize| u64::from_le_bytes(raw[off..off + 8].try_into().unwrap_or([0; 8]));
+    let sc = 40;
+    let mut regs = [0u64; 18];
+    for (i, r) in regs.iter_mut().enumerate() {
+        *r = word(sc + i * 8);
+    }
+    // Only the arithmetic and direction flags come from the frame, as on Linux.
+    const USER_FLAGS: u64 = 0x0000_0000_0025_4dd5;
+    regs[reg::EFLAGS] = (ctx.regs[reg::EFLAGS] & !USER_FLAGS) | (regs[reg::EFLAGS] & USER_FLAGS);
+    let fp_addr = word(sc + 23 * 8);
+    if fp_addr != 0 && ctx.fpstate_len > 0 {
+        let fp = user::read_bytes(fp_addr, ctx.fpstate_len)?;
+        host().vm_copy(ctx.fpstate, fp.as_ptr() as usize, fp.len())?;
+    }
+    ctx.regs = regs;
+    k.signals.mask = word(sc + 256) & !UNBLOCKABLE;
+    Ok(())
+}
+
 /// `rt_sigaction(sig, act, oldact, sigsetsize)`.
 pub fn sys_rt_sigaction(k: &mut Kernel, a: &Args) -> Result<u64> {
     if a[3] != 8 {
@@ -105,12 +362,22 @@ pub fn sys_rt_sigaction(k: &mut Kernel, a: &Args) -> Result<u64> {
         let raw = user::read_bytes(a[1], 32)?;
         let word =
             |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
-        k.signals.actions[slot] = SigAction {
+        let act = SigAction {
             handler: word(0),
             flags: word(1),
             restorer: word(2),
-            mask: word(3),
+            mask: word(3) & !UNBLOCKABLE,
         };
+        k.signals.actions[slot] = act;
+        let disp = match act.handler {
+            SIG_DFL => DISP_DEFAULT,
+            SIG_IGN => DISP_IGNORE,
+            _ => DISP_HANDLER,
+        };
+        DISPOSITION[slot].store(disp, Ordering::Relaxed);
+        if disp == DISP_IGNORE {
+            PENDING.fetch_and(!bit(sig), Ordering::AcqRel);
+        }
     }
     if a[2] != 0 {
         let mut out = [0u8; 32];
@@ -127,7 +394,6 @@ pub fn sys_rt_sigaction(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `rt_sigprocmask(how, set, oldset, sigsetsize)`.
 pub fn sys_rt_sigprocmask(k: &mut Kernel, a: &Args) -> Result<u64> {
-    const UNBLOCKABLE: u64 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
     if a[3] != 8 {
         return Err(Errno::EINVAL);
     }
@@ -147,7 +413,46 @@ pub fn sys_rt_sigprocmask(k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(0)
 }
 
-/// `sigaltstack(ss, old_ss)`: recorded for the program.
+/// `rt_sigpending(set, sigsetsize)`.
+pub fn sys_rt_sigpending(k: &mut Kernel, a: &Args) -> Result<u64> {
+    if a[1] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    user::write_u64(a[0], PENDING.load(Ordering::Acquire) & k.signals.mask)?;
+    Ok(0)
+}
+
+/// Waits, with `mask` blocked, until a signal is delivered; returns `EINTR` with the handler
+/// set up in `ctx` (to return to the caller with the old mask).
+fn suspend(k: &mut Kernel, ctx: &mut CpuContext, mask: u64) -> Result<()> {
+    let old = k.signals.mask;
+    k.signals.mask = mask & !UNBLOCKABLE;
+    loop {
+        let seen = host().signals_seen();
+        ctx.regs[reg::RAX] = Errno::EINTR.as_return();
+        if deliver_pending(k, ctx, Some(old), None).is_some() {
+            return Ok(());
+        }
+        host().signals_wait(seen);
+    }
+}
+
+/// `rt_sigsuspend(mask, sigsetsize)`.
+pub fn sys_rt_sigsuspend(k: &mut Kernel, a: &Args, ctx: &mut CpuContext) -> Result<()> {
+    if a[1] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mask = user::read_u64(a[0])?;
+    suspend(k, ctx, mask)
+}
+
+/// `pause()`.
+pub fn sys_pause(k: &mut Kernel, _a: &Args, ctx: &mut CpuContext) -> Result<()> {
+    let mask = k.signals.mask;
+    suspend(k, ctx, mask)
+}
+
+/// `sigaltstack(ss, old_ss)`.
 pub fn sys_sigaltstack(k: &mut Kernel, a: &Args) -> Result<u64> {
     let old = k.signals.altstack;
     if a[0] != 0 {
@@ -155,7 +460,6 @@ pub fn sys_sigaltstack(k: &mut Kernel, a: &Args) -> Result<u64> {
         let sp = u64::from_le_bytes(raw[0..8].try_into().unwrap_or([0; 8]));
         let flags = u32::from_le_bytes(raw[8..12].try_into().unwrap_or([0; 4]));
         let size = u64::from_le_bytes(raw[16..24].try_into().unwrap_or([0; 8]));
-        const SS_DISABLE: u32 = 2;
         if flags & !SS_DISABLE != 0 {
             return Err(Errno::EINVAL);
         }
@@ -175,58 +479,61 @@ pub fn sys_sigaltstack(k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// Sends `sig` to the calling process itself.
-fn signal_self(k: &mut Kernel, sig: u8) -> Result<u64> {
+fn signal_self(k: &mut Kernel, sig: u8, code: i32) -> Result<u64> {
     let action = k.signals.actions[usize::from(sig - 1)];
-    let blocked = k.signals.mask & (1 << (sig - 1)) != 0 && sig != SIGKILL && sig != SIGSTOP;
     match action.handler {
-        _ if blocked => Ok(0),
         SIG_IGN if sig != SIGKILL && sig != SIGSTOP => Ok(0),
         SIG_DFL if ignored_by_default(sig) => Ok(0),
-        SIG_DFL | SIG_IGN => die_of(sig),
-        // A handler is installed: running it needs signal delivery (issue 3).
-        _ => Err(Errno::ENOSYS),
+        SIG_DFL | SIG_IGN if k.signals.mask & bit(sig) == 0 || sig == SIGKILL => die_of(sig),
+        _ => {
+            // Delivered when this system call returns (or when unblocked).
+            make_pending(sig, &user_info(sig, code, k));
+            Ok(0)
+        }
     }
 }
 
-/// The box's processes have virtual ids; only the process itself (pid 1) exists so far.
-fn is_self(pid: i32) -> bool {
-    pid == 1 || pid == 0
-}
-
-/// `kill(pid, sig)`.
+/// `kill(pid, sig)`: to the caller, emulated here; to other processes of the box, sent by the
+/// host (whose pid namespace and Landlock scoping keep it inside the box).
 pub fn sys_kill(k: &mut Kernel, a: &Args) -> Result<u64> {
     let pid = int_arg(a[0]);
-    let sig = int_arg(a[1]);
-    if sig == 0 {
-        return if is_self(pid) || pid == -1 {
+    let raw_sig = int_arg(a[1]);
+    let (me, _) = host().process_ids();
+    let me = i32::try_from(me).unwrap_or(-1);
+    if raw_sig != 0 {
+        signal_arg(a[1])?;
+    }
+    if pid == me {
+        return if raw_sig == 0 {
             Ok(0)
         } else {
-            Err(Errno::ESRCH)
+            signal_self(k, signal_arg(a[1])?, 0)
         };
     }
-    let sig = signal_arg(a[1])?;
-    if is_self(pid) {
-        return signal_self(k, sig);
-    }
-    // `kill(-1)` reaches every other process of the box: there is none.
-    Err(Errno::ESRCH)
+    host().process_signal(pid, raw_sig as u32)?;
+    Ok(0)
 }
 
-/// `tgkill(tgid, tid, sig)`.
+/// `tgkill(tgid, tid, sig)`: one thread per process so far, so `tid` must equal `tgid`.
 pub fn sys_tgkill(k: &mut Kernel, a: &Args) -> Result<u64> {
-    if int_arg(a[0]) <= 0 || int_arg(a[1]) <= 0 {
+    let (tgid, tid) = (int_arg(a[0]), int_arg(a[1]));
+    if tgid <= 0 || tid <= 0 {
         return Err(Errno::EINVAL);
     }
-    if int_arg(a[0]) != 1 || int_arg(a[1]) != 1 {
+    if tgid != tid {
         return Err(Errno::ESRCH);
     }
-    if int_arg(a[2]) == 0 {
-        return Ok(0);
+    let (me, _) = host().process_ids();
+    if i64::from(tgid) == i64::from(me) && int_arg(a[2]) != 0 {
+        return signal_self(k, signal_arg(a[2])?, -6); // SI_TKILL
     }
-    signal_self(k, signal_arg(a[2])?)
+    sys_kill(k, &[a[0], a[2], 0, 0, 0, 0])
 }
 
 /// `tkill(tid, sig)`.
 pub fn sys_tkill(k: &mut Kernel, a: &Args) -> Result<u64> {
-    sys_tgkill(k, &[1, a[0], a[1], 0, 0, 0])
+    if int_arg(a[0]) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    sys_tgkill(k, &[a[0], a[0], a[1], 0, 0, 0])
 }
