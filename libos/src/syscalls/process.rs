@@ -140,7 +140,7 @@ pub fn sys_waitid(_k: &mut Kernel, a: &Args) -> Result<Return> {
         // siginfo_t: si_signo, si_errno, si_code, then si_pid, si_uid, si_status.
         let mut info = [0u8; 128];
         if child != 0 {
-            let (code, value) = if status & 0x7f == 0 {
+            let (code, value): (i32, i32) = if status & 0x7f == 0 {
                 (1, (status >> 8) & 0xff) // CLD_EXITED
             } else if status & 0x80 != 0 {
                 (3, status & 0x7f) // CLD_DUMPED
@@ -148,7 +148,7 @@ pub fn sys_waitid(_k: &mut Kernel, a: &Args) -> Result<Return> {
                 (2, status & 0x7f) // CLD_KILLED
             };
             info[0..4].copy_from_slice(&17i32.to_le_bytes());
-            info[8..12].copy_from_slice(&(code as i32).to_le_bytes());
+            info[8..12].copy_from_slice(&code.to_le_bytes());
             info[16..20].copy_from_slice(&child.to_le_bytes());
             info[24..28].copy_from_slice(&value.to_le_bytes());
         }
