@@ -253,7 +253,7 @@ pub trait Host: Sync {
     /// Shuts down reading (0), writing (1) or both (2). Linux: `shutdown`. Issue 3: `ENOSYS`.
     fn socket_shutdown(&self, handle: Handle, how: u32) -> Result<()>;
 
-    // ---------------------------------------------------------------- processes (8)
+    // ---------------------------------------------------------------- processes (10)
 
     /// Duplicates the calling picoprocess, copy-on-write: memory, handles and the library OS's
     /// state. Returns `Some(child id)` in the parent and `None` in the child. The child runs
@@ -289,6 +289,17 @@ pub trait Host: Sync {
 
     /// Ends the whole picoprocess with exit status `code` (0..=255). Linux: `exit_group`.
     fn process_exit(&self, code: u8) -> !;
+
+    /// Ends the whole picoprocess as if killed by `signal`, so that its parent's wait sees the
+    /// signal. The box's first process, which the kernel protects from its own signals, ends
+    /// with exit status `128 + signal` instead. Linux: `rt_sigaction` (to the default action),
+    /// `rt_sigprocmask`, `kill` of itself, then `exit_group`.
+    fn process_exit_by_signal(&self, signal: u8) -> !;
+
+    /// Arms the process's real-time interval timer (`ITIMER_REAL`), which sends `SIGALRM`:
+    /// first after `value`, then every `interval` (zero: once; both zero: disarm). Returns the
+    /// previous (value, interval). Linux: `setitimer(ITIMER_REAL)`.
+    fn alarm_set(&self, value: Timespec, interval: Timespec) -> Result<(Timespec, Timespec)>;
 
     /// Sends a handle over a process stream. Linux: `sendmsg(SCM_RIGHTS)`. Not implemented yet:
     /// `ENOSYS`.
@@ -346,7 +357,7 @@ catalogue! {
     "sockets": [socket_create, socket_bind, socket_listen, socket_accept, socket_connect,
         socket_send, socket_recv, socket_shutdown]
     "processes": [process_fork, process_wait, process_ids, process_signal, process_group,
-        process_exit, handle_send, handle_receive]
+        process_exit, process_exit_by_signal, alarm_set, handle_send, handle_receive]
     "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]
 }
 

@@ -6,4 +6,5 @@ mod busybox;
 mod escape;
 mod layout;
 mod programs;
+mod shell;
 mod support;

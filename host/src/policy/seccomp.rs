@@ -98,6 +98,10 @@ pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
         ),
         (SYS_exit_group, "process_exit"),
         (
+            SYS_setitimer,
+            "alarm_set (ITIMER_REAL only signals the process itself)",
+        ),
+        (
             SYS_rt_sigprocmask,
             "signals_wait: block the program's signals around the check",
         ),
@@ -130,6 +134,12 @@ pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
     rules.insert(SYS_ioctl, one_of(1, &[TCGETS, TIOCGWINSZ, FIONREAD])?);
     // stream_set_flags.
     rules.insert(SYS_fcntl, one_of(1, &[F_SETFL as u64])?);
+    // process_exit_by_signal: back to the default action before dying; never for SIGSYS,
+    // whose handler is how the program's system calls reach the library OS.
+    rules.insert(
+        SYS_rt_sigaction,
+        vec![rule(vec![cond(0, SeccompCmpOp::Ne, SIGSYS as u64)?])?],
+    );
     // thread_set_tls, thread_get_tls.
     rules.insert(SYS_arch_prctl, one_of(0, &[0x1002, 0x1003])?);
 

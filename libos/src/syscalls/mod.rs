@@ -9,6 +9,7 @@ pub mod fs;
 pub mod info;
 pub mod mm;
 mod names;
+pub mod poll;
 pub mod process;
 pub mod signal;
 pub mod time;
@@ -91,6 +92,7 @@ table! {
     4 stat => fs::sys_stat;
     5 fstat => fs::sys_fstat;
     6 lstat => fs::sys_lstat;
+    7 poll => poll::sys_poll;
     8 lseek => fs::sys_lseek;
     9 mmap => mm::sys_mmap, "writable MAP_SHARED file mappings: ENODEV; W+X: EACCES";
     10 mprotect => mm::sys_mprotect, "W+X: EACCES";
@@ -105,6 +107,7 @@ table! {
     19 readv => fs::sys_readv;
     20 writev => fs::sys_writev;
     21 access => fs::sys_access;
+    23 select => poll::sys_select;
     24 sched_yield => info::sys_sched_yield;
     25 mremap => mm::sys_mremap, "MREMAP_FIXED: EINVAL";
     28 madvise => mm::sys_madvise, "MADV_DONTNEED acts; other advice is accepted";
@@ -112,6 +115,8 @@ table! {
     34 pause >>= signal::sys_pause;
     33 dup2 => fs::sys_dup2;
     35 nanosleep => time::sys_nanosleep;
+    37 alarm => time::sys_alarm;
+    38 setitimer => time::sys_setitimer, "ITIMER_REAL only";
     22 pipe => fs::sys_pipe;
     39 getpid >> process::sys_getpid;
     40 sendfile => fs::sys_sendfile;
@@ -183,6 +188,8 @@ table! {
     264 renameat => fs::sys_renameat;
     266 symlinkat => fs::sys_symlinkat;
     267 readlinkat => fs::sys_readlinkat;
+    270 pselect6 => poll::sys_pselect6;
+    271 ppoll => poll::sys_ppoll;
     268 fchmodat => fs::sys_fchmodat;
     269 faccessat => fs::sys_faccessat;
     273 set_robust_list => info::sys_set_robust_list, "recorded from issue 3";

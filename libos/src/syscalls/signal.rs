@@ -104,9 +104,9 @@ fn bit(sig: u8) -> u64 {
     1 << (sig - 1)
 }
 
-/// Ends the process as if killed by `sig`: its parent sees exit status `128 + sig`.
+/// Ends the process as if killed by `sig` (the box's first process: exit status `128 + sig`).
 pub fn die_of(sig: u8) -> ! {
-    host().process_exit(128u8.wrapping_add(sig))
+    host().process_exit_by_signal(sig)
 }
 
 fn signal_arg(v: u64) -> Result<u8> {

@@ -89,3 +89,47 @@ pub fn sys_clock_nanosleep(_k: &mut Kernel, a: &Args) -> Result<u64> {
     host().time_sleep(clock, t, a[1] & TIMER_ABSTIME != 0)?;
     Ok(0)
 }
+
+fn read_timeval(addr: u64) -> Result<Timespec> {
+    let sec = user::read_u64(addr)? as i64;
+    let usec = user::read_u64(addr + 8)? as i64;
+    if sec < 0 || !(0..1_000_000).contains(&usec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Timespec {
+        sec,
+        nsec: usec * 1000,
+    })
+}
+
+fn write_timeval(addr: u64, t: Timespec) -> Result<()> {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&t.sec.to_le_bytes());
+    b[8..].copy_from_slice(&(t.nsec / 1000).to_le_bytes());
+    user::write_bytes(addr, &b)
+}
+
+/// `alarm(seconds)`: `SIGALRM` after `seconds`; returns the seconds left of the previous one.
+pub fn sys_alarm(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    let secs = i64::from(a[0] as u32);
+    let (old, _) = host().alarm_set(Timespec { sec: secs, nsec: 0 }, Timespec::default())?;
+    Ok((old.sec + i64::from(old.nsec > 0)) as u64)
+}
+
+/// `setitimer(which, new, old)`: `ITIMER_REAL` only.
+pub fn sys_setitimer(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    if int_arg(a[0]) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (interval, value) = if a[1] == 0 {
+        (Timespec::default(), Timespec::default())
+    } else {
+        (read_timeval(a[1])?, read_timeval(a[1] + 16)?)
+    };
+    let (old_value, old_interval) = host().alarm_set(value, interval)?;
+    if a[2] != 0 {
+        write_timeval(a[2], old_interval)?;
+        write_timeval(a[2] + 16, old_value)?;
+    }
+    Ok(0)
+}

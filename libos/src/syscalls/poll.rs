@@ -1,0 +1,256 @@
+//! Waiting for descriptors: poll, ppoll, select, pselect6. Host streams are waited on by the
+//! host in one call; the library OS's own objects (devices, synthetic directories) are always
+//! ready.
+
+use super::{fd_arg, int_arg, Args};
+use crate::fd::FileObject;
+use crate::kernel::{host, Kernel};
+use crate::user;
+use alloc::vec::Vec;
+use picobox_abi::{Errno, PollEntry, Result, Timespec};
+
+const POLLIN: u16 = 0x1;
+const POLLOUT: u16 = 0x4;
+const POLLERR: u16 = 0x8;
+const POLLHUP: u16 = 0x10;
+const POLLNVAL: u16 = 0x20;
+
+/// One descriptor to wait for.
+struct Want {
+    fd: i32,
+    events: u16,
+    revents: u16,
+}
+
+/// Waits until one of `wants` is ready or `timeout` passes; fills `revents`, returns how many
+/// are ready.
+fn wait(k: &Kernel, wants: &mut [Want], timeout: Option<Timespec>) -> Result<usize> {
+    let mut host_entries = Vec::new();
+    let mut host_index = Vec::new();
+    let mut ready_now = false;
+    for (i, w) in wants.iter_mut().enumerate() {
+        w.revents = 0;
+        if w.fd < 0 {
+            continue;
+        }
+        let Ok(file) = k.fds.file(w.fd as u64) else {
+            w.revents = POLLNVAL;
+            ready_now = true;
+            continue;
+        };
+        match &file.object {
+            FileObject::Host(h) => {
+                host_entries.push(PollEntry {
+                    handle: h.0,
+                    events: w.events,
+                    revents: 0,
+                });
+                host_index.push(i);
+            }
+            _ => {
+                w.revents = w.events & (POLLIN | POLLOUT);
+                ready_now |= w.revents != 0;
+            }
+        }
+    }
+    let timeout = if ready_now {
+        Some(Timespec::default())
+    } else {
+        timeout
+    };
+    if !host_entries.is_empty() {
+        host().streams_wait(&mut host_entries, timeout)?;
+        for (entry, i) in host_entries.iter().zip(host_index) {
+            wants[i].revents = entry.revents;
+        }
+    } else if !ready_now {
+        // Nothing to wait for but time (poll(NULL, 0, ms) is a sleep).
+        match timeout {
+            Some(t) => host().time_sleep(picobox_abi::Clock::Monotonic, t, false)?,
+            None => {
+                let seen = host().signals_seen();
+                host().signals_wait(seen);
+                return Err(Errno::EINTR);
+            }
+        }
+    }
+    Ok(wants.iter().filter(|w| w.revents != 0).count())
+}
+
+fn ms_timeout(ms: i32) -> Option<Timespec> {
+    (ms >= 0).then(|| Timespec {
+        sec: i64::from(ms / 1000),
+        nsec: i64::from(ms % 1000) * 1_000_000,
+    })
+}
+
+fn read_timespec(addr: u64) -> Result<Option<Timespec>> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let sec = user::read_u64(addr)? as i64;
+    let nsec = user::read_u64(addr + 8)? as i64;
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Some(Timespec { sec, nsec }))
+}
+
+fn poll_common(k: &mut Kernel, fds: u64, nfds: u64, timeout: Option<Timespec>) -> Result<u64> {
+    let n = usize::try_from(nfds).map_err(|_| Errno::EINVAL)?;
+    if n > k.fds.limit {
+        return Err(Errno::EINVAL);
+    }
+    let raw = user::read_bytes(fds, n * 8)?;
+    let mut wants: Vec<Want> = raw
+        .chunks_exact(8)
+        .map(|c| Want {
+            fd: i32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+            events: u16::from_le_bytes([c[4], c[5]]) | POLLERR | POLLHUP,
+            revents: 0,
+        })
+        .collect();
+    let ready = wait(k, &mut wants, timeout)?;
+    let mut out = raw;
+    for (c, w) in out.chunks_exact_mut(8).zip(&wants) {
+        c[6..8].copy_from_slice(&w.revents.to_le_bytes());
+    }
+    user::write_bytes(fds, &out)?;
+    Ok(ready as u64)
+}
+
+/// `poll(fds, nfds, timeout_ms)`.
+pub fn sys_poll(k: &mut Kernel, a: &Args) -> Result<u64> {
+    poll_common(k, a[0], a[1], ms_timeout(int_arg(a[2])))
+}
+
+/// `ppoll(fds, nfds, timeout, sigmask, sigsetsize)`: the mask applies while waiting.
+pub fn sys_ppoll(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let timeout = read_timespec(a[2])?;
+    with_mask(k, a[3], a[4], |k| poll_common(k, a[0], a[1], timeout))
+}
+
+/// Runs `f` with the signal mask at `mask_addr` (if any), then restores the old mask.
+fn with_mask(
+    k: &mut Kernel,
+    mask_addr: u64,
+    size: u64,
+    f: impl FnOnce(&mut Kernel) -> Result<u64>,
+) -> Result<u64> {
+    if mask_addr == 0 {
+        return f(k);
+    }
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let old = k.signals.mask;
+    k.signals.mask = user::read_u64(mask_addr)?;
+    let r = f(k);
+    k.signals.mask = old;
+    r
+}
+
+fn select_common(
+    k: &mut Kernel,
+    nfds: u64,
+    sets: [u64; 3],
+    timeout: Option<Timespec>,
+) -> Result<u64> {
+    let n = usize::try_from(int_arg(nfds)).map_err(|_| Errno::EINVAL)?;
+    if n > k.fds.limit {
+        return Err(Errno::EINVAL);
+    }
+    let words = n.div_ceil(64);
+    let mut bits: [Vec<u64>; 3] = Default::default();
+    for (set, addr) in bits.iter_mut().zip(sets) {
+        *set = if addr == 0 {
+            alloc::vec![0; words]
+        } else {
+            user::read_bytes(addr, words * 8)?
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect()
+        };
+    }
+    let is_set = |set: &Vec<u64>, fd: usize| set[fd / 64] & (1 << (fd % 64)) != 0;
+    let mut wants = Vec::new();
+    for fd in 0..n {
+        let mut events = 0;
+        if is_set(&bits[0], fd) {
+            events |= POLLIN;
+        }
+        if is_set(&bits[1], fd) {
+            events |= POLLOUT;
+        }
+        if is_set(&bits[2], fd) {
+            events |= 0x2; // POLLPRI
+        }
+        if events != 0 {
+            k.fds.get(fd_arg(fd as u64)?)?;
+            wants.push(Want {
+                fd: fd as i32,
+                events,
+                revents: 0,
+            });
+        }
+    }
+    wait(k, &mut wants, timeout)?;
+    let mut out: [Vec<u64>; 3] = [
+        alloc::vec![0; words],
+        alloc::vec![0; words],
+        alloc::vec![0; words],
+    ];
+    let mut count = 0;
+    for w in &wants {
+        let fd = w.fd as usize;
+        let hits = [
+            w.revents & (POLLIN | POLLHUP | POLLERR) != 0 && w.events & POLLIN != 0,
+            w.revents & (POLLOUT | POLLERR) != 0 && w.events & POLLOUT != 0,
+            w.revents & 0x2 != 0,
+        ];
+        for (set, hit) in out.iter_mut().zip(hits) {
+            if hit {
+                set[fd / 64] |= 1 << (fd % 64);
+                count += 1;
+            }
+        }
+    }
+    for (set, addr) in out.iter().zip(sets) {
+        if addr != 0 {
+            let bytes: Vec<u8> = set.iter().flat_map(|w| w.to_le_bytes()).collect();
+            user::write_bytes(addr, &bytes)?;
+        }
+    }
+    Ok(count)
+}
+
+/// `select(nfds, readfds, writefds, exceptfds, timeout)`.
+pub fn sys_select(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let timeout = if a[4] == 0 {
+        None
+    } else {
+        let sec = user::read_u64(a[4])? as i64;
+        let usec = user::read_u64(a[4] + 8)? as i64;
+        if sec < 0 || !(0..1_000_000).contains(&usec) {
+            return Err(Errno::EINVAL);
+        }
+        Some(Timespec {
+            sec,
+            nsec: usec * 1000,
+        })
+    };
+    select_common(k, a[0], [a[1], a[2], a[3]], timeout)
+}
+
+/// `pselect6(nfds, readfds, writefds, exceptfds, timeout, {sigmask, size})`.
+pub fn sys_pselect6(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let timeout = read_timespec(a[4])?;
+    let (mask_addr, size) = if a[5] == 0 {
+        (0, 8)
+    } else {
+        (user::read_u64(a[5])?, user::read_u64(a[5] + 8)?)
+    };
+    with_mask(k, mask_addr, size, |k| {
+        select_common(k, a[0], [a[1], a[2], a[3]], timeout)
+    })
+}
