@@ -5,6 +5,7 @@ mod bad_input;
 mod busybox;
 mod escape;
 mod layout;
+mod limits;
 mod programs;
 mod shell;
 mod support;

@@ -21,6 +21,8 @@ RUN OPTIONS (as bubblewrap's):
     --setenv KEY VALUE   set an environment variable (the box starts with only PATH)
     --chdir DIR          working directory in the box (default /)
     --manifest FILE      read the box from a TOML manifest; flags add to it
+    --pids N             at most N processes in the box (default 512)
+    --memory SIZE        at most SIZE bytes of memory (K, M, G suffixes), enforced by the kernel
     --trace              log the program's system calls to standard error
 
 PROGRAM is a static x86-64 Linux executable on the host (a path, or a name looked up in
@@ -82,6 +84,29 @@ pub struct RunConfig {
     pub mounts: Vec<MountSpec>,
     /// `--trace`.
     pub trace: bool,
+    /// `--pids`: most processes in the box.
+    pub pids: u64,
+    /// `--memory`: most bytes of memory, if limited.
+    pub memory: Option<u64>,
+}
+
+/// Processes a box may have when `--pids` is not given.
+pub const DEFAULT_PIDS: u64 = 512;
+
+/// Parses `64M`, `1G`, `4096`.
+fn parse_size(v: &[u8]) -> Option<u64> {
+    let (digits, unit) = match v.last()? {
+        b'k' | b'K' => (&v[..v.len() - 1], 1u64 << 10),
+        b'm' | b'M' => (&v[..v.len() - 1], 1 << 20),
+        b'g' | b'G' => (&v[..v.len() - 1], 1 << 30),
+        _ => (v, 1),
+    };
+    core::str::from_utf8(digits)
+        .ok()?
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(unit)
+        .filter(|n| *n > 0)
 }
 
 /// What the command line asks for.
@@ -127,7 +152,10 @@ pub fn parse(args: &[Vec<u8>]) -> Result<Command, String> {
 
 /// Parses the options of `picobox run`.
 pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
-    let mut c = RunConfig::default();
+    let mut c = RunConfig {
+        pids: DEFAULT_PIDS,
+        ..RunConfig::default()
+    };
     let mut i = 0;
     let value = |i: usize, n: usize, flag: &[u8]| -> Result<&[Vec<u8>], String> {
         args.get(i + 1..i + 1 + n).ok_or_else(|| {
@@ -178,6 +206,22 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
             }
             b"--chdir" => {
                 c.cwd = Some(value(i, 1, a)?[0].clone());
+                1
+            }
+            b"--pids" => {
+                let v = &value(i, 1, a)?[0];
+                c.pids = core::str::from_utf8(v)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("--pids: '{}' is not a positive number", text(v)))?;
+                1
+            }
+            b"--memory" => {
+                let v = &value(i, 1, a)?[0];
+                c.memory = Some(parse_size(v).ok_or_else(|| {
+                    format!("--memory: '{}' is not a size such as 512M or 2G", text(v))
+                })?);
                 1
             }
             b"--trace" => {
@@ -258,6 +302,19 @@ mod tests {
         assert!(parse_run(&args(&["--setenv", "A=B", "c", "p"]))
             .unwrap_err()
             .contains("invalid variable"));
+    }
+
+    #[test]
+    fn limits_are_parsed() {
+        let c = parse_run(&args(&["--pids", "20", "--memory", "64M", "p"])).unwrap();
+        assert_eq!((c.pids, c.memory), (20, Some(64 << 20)));
+        assert_eq!(parse_run(&args(&["p"])).unwrap().pids, DEFAULT_PIDS);
+        assert!(parse_run(&args(&["--memory", "lots", "p"]))
+            .unwrap_err()
+            .contains("not a size"));
+        assert!(parse_run(&args(&["--pids", "0", "p"]))
+            .unwrap_err()
+            .contains("positive"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use crate::cli::{MountKind, RunConfig};
 use crate::landlock::{self, Ruleset};
+use crate::limits::Limits;
 use crate::{gate, out, pal, signals};
 use alloc::format;
 use alloc::string::String;
@@ -239,6 +240,7 @@ fn normalize_target(target: &[u8]) -> Vec<u8> {
 struct Prepared {
     boot: BootInfo,
     ruleset: Ruleset,
+    limits: Limits,
 }
 
 fn prepare(
@@ -317,13 +319,27 @@ fn prepare(
         trace: c.trace,
         max_open_files: 1024,
     };
-    Ok(Prepared { boot, ruleset })
+    let limits = Limits::prepare(c.pids, c.memory);
+    Ok(Prepared {
+        boot,
+        ruleset,
+        limits,
+    })
 }
 
 /// Runs a box to completion; returns the exit status for `picobox run`.
 pub fn run(c: &RunConfig, env: &[Vec<u8>]) -> u8 {
     let mut tmpfs_dirs = Vec::new();
-    let code = match prepare(c, env, &mut tmpfs_dirs).and_then(start_and_wait) {
+    let code = match prepare(c, env, &mut tmpfs_dirs) {
+        Ok(p) => {
+            let limits = p.limits.clone();
+            let r = start_and_wait(p);
+            limits.remove();
+            r
+        }
+        Err(e) => Err(e),
+    };
+    let code = match code {
         Ok(code) => code,
         Err(Failure(code, msg)) => {
             out::error(format_args!("{msg}"));
@@ -418,6 +434,10 @@ fn become_the_box(p: Prepared) -> ! {
     let _ = sys(302, [0, 4, no_core.as_ptr() as u64, 0, 0, 0]); // RLIMIT_CORE
     let files: [u64; 2] = [4096, 4096];
     let _ = sys(302, [0, 7, files.as_ptr() as u64, 0, 0, 0]); // RLIMIT_NOFILE
+    if let Err(msg) = p.limits.apply() {
+        out::error(format_args!("cannot confine the box: {msg}"));
+        pal::HOST.process_exit(EXIT_INTERNAL);
+    }
     if let Err(e) = sys(157, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0]) {
         fail("no_new_privs", e);
     }

@@ -21,6 +21,7 @@ mod gate;
 mod heap;
 mod landlock;
 mod launch;
+mod limits;
 mod mem;
 mod out;
 mod pal;

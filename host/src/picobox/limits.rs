@@ -1,0 +1,154 @@
+//! Resource bounds of a box, enforced by the kernel: a cgroup (v1 `pids` and `memory`
+//! controllers) of its own beneath the monitor's, or, where the monitor may not create one,
+//! rlimits (`RLIMIT_NPROC`, `RLIMIT_AS`) as a weaker fallback.
+
+use crate::gate;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use picobox_abi::Errno;
+
+const AT_FDCWD: u64 = -100i64 as u64;
+const RLIMIT_NPROC: u64 = 6;
+const RLIMIT_AS: u64 = 9;
+
+/// The box's limits, prepared by the monitor before the fork.
+#[derive(Clone)]
+pub struct Limits {
+    /// Cgroup directories created for the box (removed when it ends).
+    dirs: Vec<Vec<u8>>,
+    /// rlimits the box sets on itself where no cgroup could be made.
+    rlimits: Vec<(u64, u64)>,
+}
+
+fn sys(nr: u64, a: [u64; 6]) -> Result<u64, Errno> {
+    Errno::from_raw_return(gate::syscall(nr, a))
+}
+
+fn c_str(b: &[u8]) -> Vec<u8> {
+    let mut v = b.to_vec();
+    v.push(0);
+    v
+}
+
+fn write_file(path: &[u8], text: &[u8]) -> Result<(), Errno> {
+    let p = c_str(path);
+    let fd = sys(257, [AT_FDCWD, p.as_ptr() as u64, 1 | 0o2000000, 0, 0, 0])?;
+    let r = sys(1, [fd, text.as_ptr() as u64, text.len() as u64, 0, 0, 0]);
+    let _ = sys(3, [fd, 0, 0, 0, 0, 0]);
+    r.map(|_| ())
+}
+
+fn read_file(path: &[u8]) -> Result<Vec<u8>, Errno> {
+    let p = c_str(path);
+    let fd = sys(257, [AT_FDCWD, p.as_ptr() as u64, 0o2000000, 0, 0, 0])?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match sys(0, [fd, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n as usize]),
+        }
+    }
+    let _ = sys(3, [fd, 0, 0, 0, 0, 0]);
+    Ok(out)
+}
+
+/// The monitor's own cgroup path for a v1 `controller`, from `/proc/self/cgroup`.
+fn own_cgroup(table: &[u8], controller: &[u8]) -> Option<Vec<u8>> {
+    table.split(|b| *b == b'\n').find_map(|line| {
+        let mut parts = line.splitn(3, |b| *b == b':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        controllers
+            .split(|b| *b == b',')
+            .any(|c| c == controller)
+            .then(|| path.to_vec())
+    })
+}
+
+impl Limits {
+    /// Creates the box's cgroups (or plans rlimits) for at most `pids` processes and `memory`
+    /// bytes.
+    pub fn prepare(pids: u64, memory: Option<u64>) -> Limits {
+        let table = read_file(b"/proc/self/cgroup").unwrap_or_default();
+        let me = gate::syscall(39, [0; 6]);
+        let mut limits = Limits {
+            dirs: Vec::new(),
+            rlimits: Vec::new(),
+        };
+        let wanted: [(&[u8], &[u8], Option<u64>, u64); 2] = [
+            (b"pids", b"pids.max", Some(pids), RLIMIT_NPROC),
+            (b"memory", b"memory.limit_in_bytes", memory, RLIMIT_AS),
+        ];
+        for (controller, file, value, rlimit) in wanted {
+            let Some(value) = value else { continue };
+            let made = own_cgroup(&table, controller).and_then(|own| {
+                let own = if own == b"/" { Vec::new() } else { own };
+                let mut dir = b"/sys/fs/cgroup/".to_vec();
+                dir.extend_from_slice(controller);
+                dir.extend_from_slice(&own);
+                dir.extend_from_slice(format!("/picobox-{me}").as_bytes());
+                let p = c_str(&dir);
+                sys(83, [p.as_ptr() as u64, 0o755, 0, 0, 0, 0]).ok()?;
+                let mut limit_file = dir.clone();
+                limit_file.push(b'/');
+                limit_file.extend_from_slice(file);
+                if write_file(&limit_file, format!("{value}").as_bytes()).is_err() {
+                    let _ = sys(84, [p.as_ptr() as u64, 0, 0, 0, 0, 0]);
+                    return None;
+                }
+                Some(dir)
+            });
+            match made {
+                Some(dir) => limits.dirs.push(dir),
+                None => limits.rlimits.push((rlimit, value)),
+            }
+        }
+        limits
+    }
+
+    /// In the box's first process, before it is confined: joins the cgroups, sets the rlimits.
+    pub fn apply(&self) -> Result<(), String> {
+        for dir in &self.dirs {
+            let mut procs = dir.clone();
+            procs.extend_from_slice(b"/cgroup.procs");
+            write_file(&procs, b"0")
+                .map_err(|e| format!("cannot join cgroup {}: {e}", String::from_utf8_lossy(dir)))?;
+        }
+        for (resource, value) in &self.rlimits {
+            let lim = [*value, *value];
+            sys(302, [0, *resource, lim.as_ptr() as u64, 0, 0, 0])
+                .map_err(|e| format!("setrlimit: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// In the monitor, after the box ended: removes its cgroups.
+    pub fn remove(&self) {
+        for dir in &self.dirs {
+            let p = c_str(dir);
+            // The kernel may take a moment to let go of the last exited process.
+            for _ in 0..100 {
+                if sys(84, [p.as_ptr() as u64, 0, 0, 0, 0, 0]) != Err(Errno::EBUSY) {
+                    break;
+                }
+                let pause = [0u64, 1_000_000];
+                let _ = sys(35, [pause.as_ptr() as u64, 0, 0, 0, 0, 0]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_cgroup_is_found_by_controller() {
+        let t = b"9:name=systemd:/\n8:pids:/\n4:memory:/a/b\n2:cpu,cpuacct:/c\n0::/";
+        assert_eq!(own_cgroup(t, b"pids").as_deref(), Some(&b"/"[..]));
+        assert_eq!(own_cgroup(t, b"memory").as_deref(), Some(&b"/a/b"[..]));
+        assert_eq!(own_cgroup(t, b"cpuacct").as_deref(), Some(&b"/c"[..]));
+        assert_eq!(own_cgroup(t, b"blkio"), None);
+    }
+}
