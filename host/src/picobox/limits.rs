@@ -76,7 +76,9 @@ impl Limits {
             dirs: Vec::new(),
             rlimits: Vec::new(),
         };
-        let wanted: [(&[u8], &[u8], Option<u64>, u64); 2] = [
+        // (controller, limit file, value, rlimit used where no cgroup can be made)
+        type Wanted<'a> = (&'a [u8], &'a [u8], Option<u64>, u64);
+        let wanted: [Wanted; 2] = [
             (b"pids", b"pids.max", Some(pids), RLIMIT_NPROC),
             (b"memory", b"memory.limit_in_bytes", memory, RLIMIT_AS),
         ];

@@ -336,10 +336,6 @@ impl Host for LinuxHost {
         crate::signals::wait_for_signal(seen);
     }
 
-    fn thread_interrupt(&self, _tid: u32) -> Result<()> {
-        Err(Errno::ENOSYS)
-    }
-
     fn futex_wait(&self, addr: usize, expected: u32, timeout: Option<Timespec>) -> Result<()> {
         const FUTEX_WAIT_PRIVATE: u64 = 128;
         let ts = timeout.map(|t| [t.sec as u64, t.nsec as u64]);
@@ -798,14 +794,6 @@ impl Host for LinuxHost {
             nsec: (t[1] * 1000) as i64,
         };
         Ok((ts(old[1]), ts(old[0])))
-    }
-
-    fn handle_send(&self, _c: Handle, _h: Handle) -> Result<()> {
-        Err(Errno::ENOSYS)
-    }
-
-    fn handle_receive(&self, _c: Handle) -> Result<Handle> {
-        Err(Errno::ENOSYS)
     }
 
     fn time_query(&self, clock: Clock) -> Result<Timespec> {
