@@ -112,8 +112,8 @@ table! {
     25 mremap => mm::sys_mremap, "MREMAP_FIXED: EINVAL";
     28 madvise => mm::sys_madvise, "MADV_DONTNEED acts; other advice is accepted";
     32 dup => fs::sys_dup;
-    34 pause >>= signal::sys_pause;
     33 dup2 => fs::sys_dup2;
+    34 pause >>= signal::sys_pause;
     35 nanosleep => time::sys_nanosleep;
     37 alarm => time::sys_alarm;
     38 setitimer => time::sys_setitimer, "ITIMER_REAL only";
