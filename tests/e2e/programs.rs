@@ -33,3 +33,25 @@ fn exit_status_and_signals_are_reported() {
     );
     assert_eq!(out.status.code(), Some(128 + 11), "{}", text(&out.stderr));
 }
+
+#[test]
+fn program_given_by_relative_path_knows_its_absolute_location() {
+    // Static glibc asserts that readlink("/proc/self/exe") is absolute.
+    let prog = guest("procsig");
+    let dir = prog.parent().unwrap();
+    let out = picobox()
+        .current_dir(dir)
+        .args(["run", "./procsig"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stdout).starts_with("sigaltstack 0\n"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stderr).contains("Assertion"),
+        "{}",
+        text(&out.stderr)
+    );
+}

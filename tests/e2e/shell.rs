@@ -77,3 +77,13 @@ fn processes_and_signals_match_native() {
     assert_eq!(native_out.status.signal(), Some(12));
     assert_eq!(boxed_out.status.code(), Some(128 + 12));
 }
+
+#[test]
+fn signals_at_the_edges_of_trapped_calls_reach_the_program() {
+    let prog = guest("sigstorm");
+    for run in 0..5 {
+        let n = scratch(&format!("sigstorm-native-{run}"));
+        let b = scratch(&format!("sigstorm-boxed-{run}"));
+        assert_same("sigstorm", &native(&n, &prog, &[]), &boxed(&b, &prog, &[]));
+    }
+}

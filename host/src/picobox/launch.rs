@@ -98,8 +98,25 @@ fn find_program(name: &[u8], env: &[Vec<u8>]) -> Result<Vec<u8>, Failure> {
     ))
 }
 
-/// Opens and validates the program before anything else happens.
-fn open_program(name: &[u8], env: &[Vec<u8>]) -> Result<Handle, Failure> {
+/// `path` made absolute against the working directory (as `/proc/self/exe` must be).
+fn absolute(path: &[u8]) -> Vec<u8> {
+    if path.first() == Some(&b'/') {
+        return path.to_vec();
+    }
+    let mut cwd = alloc::vec![0u8; 4096];
+    let n = match sys(79, [cwd.as_mut_ptr() as u64, cwd.len() as u64, 0, 0, 0, 0]) {
+        Ok(n) => n as usize,
+        Err(_) => return path.to_vec(),
+    };
+    cwd.truncate(n.saturating_sub(1)); // without the NUL
+    cwd.push(b'/');
+    cwd.extend_from_slice(path.strip_prefix(b"./").unwrap_or(path));
+    cwd
+}
+
+/// Opens and validates the program before anything else happens. Returns it and its
+/// absolute path.
+fn open_program(name: &[u8], env: &[Vec<u8>]) -> Result<(Handle, Vec<u8>), Failure> {
     let shown = text(name);
     let path = find_program(name, env)?;
     let fd = match open(&path, O_RDONLY) {
@@ -139,7 +156,7 @@ fn open_program(name: &[u8], env: &[Vec<u8>]) -> Result<Handle, Failure> {
         }
     })
     .map_err(|e| Failure(EXIT_CANNOT_EXECUTE, format!("{shown}: {e}")))?;
-    Ok(h)
+    Ok((h, absolute(&path)))
 }
 
 /// Creates a private, memory-backed directory for a `--tmpfs` mount.
@@ -248,7 +265,7 @@ fn prepare(
     env: &[Vec<u8>],
     tmpfs_dirs: &mut Vec<Vec<u8>>,
 ) -> Result<Prepared, Failure> {
-    let program = open_program(&c.program, env)?;
+    let (program, program_path) = open_program(&c.program, env)?;
     let mut ruleset = Ruleset::new().map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
     let mut mounts = Vec::new();
     for m in &c.mounts {
@@ -311,7 +328,7 @@ fn prepare(
         envp,
         cwd: c.cwd.clone().unwrap_or_else(|| b"/".to_vec()),
         program: Some(program),
-        program_name: c.program.clone(),
+        program_name: program_path,
         mounts,
         uid: gate::syscall(102, [0; 6]) as u32,
         gid: gate::syscall(104, [0; 6]) as u32,

@@ -19,6 +19,8 @@ use picobox_abi::{CpuContext, Errno, Host};
 // Offsets into `ucontext_t` on x86-64: `uc_mcontext.gregs` starts at byte 40.
 const GREGS: usize = 40;
 const REG_RIP: usize = 16;
+/// Offset of `uc_sigmask` in the kernel's ucontext (flags, link, stack, machine context).
+const UC_SIGMASK: usize = 8 + 8 + 24 + 256;
 /// Marks an XSAVE-format floating-point state in a signal frame.
 const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
 // `siginfo_t` for SIGSYS: `si_syscall` at byte 24.
@@ -147,7 +149,11 @@ extern "C" fn on_async(sig: i32, info: *mut u8, uc: *mut u8) {
     let info = siginfo(info);
     // SAFETY: valid ucontext from the kernel.
     let mut ctx = unsafe { read_context(uc) };
-    let in_libos = IN_LIBOS.load(Ordering::Relaxed);
+    // The program was interrupted only if the PAL was not: inside the SIGSYS handler (even in
+    // its first or last instructions, around the IN_LIBOS flag) SIGSYS itself is blocked.
+    // SAFETY: `uc_sigmask` follows the machine context in the kernel's ucontext.
+    let interrupted_mask = unsafe { (uc.add(UC_SIGMASK) as *const u64).read() };
+    let in_libos = IN_LIBOS.load(Ordering::Relaxed) || interrupted_mask & (1 << (SIGSYS - 1)) != 0;
     picobox_libos::signal_arrived(u8::try_from(sig).unwrap_or(0), &info, &mut ctx, in_libos);
     SIGNALS_SEEN.fetch_add(1, Ordering::Release);
     if !in_libos {

@@ -107,6 +107,7 @@ table! {
     19 readv => fs::sys_readv;
     20 writev => fs::sys_writev;
     21 access => fs::sys_access;
+    22 pipe => fs::sys_pipe;
     23 select => poll::sys_select;
     24 sched_yield => info::sys_sched_yield;
     25 mremap => mm::sys_mremap, "MREMAP_FIXED: EINVAL";
@@ -117,7 +118,6 @@ table! {
     35 nanosleep => time::sys_nanosleep;
     37 alarm => time::sys_alarm;
     38 setitimer => time::sys_setitimer, "ITIMER_REAL only";
-    22 pipe => fs::sys_pipe;
     39 getpid >> process::sys_getpid;
     40 sendfile => fs::sys_sendfile;
     56 clone >> process::sys_clone, "processes only (with CLONE_VM only as CLONE_VM|CLONE_VFORK); threads: ENOSYS";
@@ -188,10 +188,10 @@ table! {
     264 renameat => fs::sys_renameat;
     266 symlinkat => fs::sys_symlinkat;
     267 readlinkat => fs::sys_readlinkat;
-    270 pselect6 => poll::sys_pselect6;
-    271 ppoll => poll::sys_ppoll;
     268 fchmodat => fs::sys_fchmodat;
     269 faccessat => fs::sys_faccessat;
+    270 pselect6 => poll::sys_pselect6;
+    271 ppoll => poll::sys_ppoll;
     273 set_robust_list => info::sys_set_robust_list, "recorded from issue 3";
     280 utimensat => fs::sys_utimensat;
     292 dup3 => fs::sys_dup3;
