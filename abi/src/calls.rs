@@ -18,11 +18,12 @@ use alloc::vec::Vec;
 pub trait Host: Sync {
     // ---------------------------------------------------------------- memory (7)
 
-    /// Maps `len` bytes of zeroed, private memory with protection `prot` and returns its address.
+    /// Maps `len` bytes of zeroed memory with protection `prot` and returns its address. With
+    /// `shared`, a process forked later shares the pages instead of copying them.
     /// Errors: `EINVAL` (zero or unaligned length or address), `ENOMEM`, `EEXIST` for
     /// [`Placement::NoReplace`] over a mapping, `EACCES` for writable+executable.
-    /// Linux: `mmap(MAP_PRIVATE|MAP_ANONYMOUS)`.
-    fn vm_alloc(&self, place: Placement, len: usize, prot: Prot) -> Result<usize>;
+    /// Linux: `mmap(MAP_PRIVATE or MAP_SHARED | MAP_ANONYMOUS)`.
+    fn vm_alloc(&self, place: Placement, len: usize, prot: Prot, shared: bool) -> Result<usize>;
 
     /// Unmaps `[addr, addr+len)`. Errors: `EINVAL`. Linux: `munmap`.
     fn vm_free(&self, addr: usize, len: usize) -> Result<()>;
@@ -31,9 +32,11 @@ pub trait Host: Sync {
     /// `EACCES` for writable+executable. Linux: `mprotect` (the filter refuses W+X).
     fn vm_protect(&self, addr: usize, len: usize, prot: Prot) -> Result<()>;
 
-    /// Maps `len` bytes of the stream `handle` from `offset` privately (copy-on-write) and returns
-    /// the address. Errors: `EBADF`, `EACCES` (stream not readable), `ENODEV` (not mappable),
-    /// `EINVAL`, `ENOMEM`, `EEXIST`. Linux: `mmap(MAP_PRIVATE)` on the descriptor.
+    /// Maps `len` bytes of the stream `handle` from `offset` and returns the address: privately
+    /// (copy-on-write), or `shared` (writes reach the file and every other mapping of it).
+    /// Errors: `EBADF`, `EACCES` (stream not readable, or not writable for a shared writable
+    /// mapping), `ENODEV` (not mappable), `EINVAL`, `ENOMEM`, `EEXIST`.
+    /// Linux: `mmap(MAP_PRIVATE or MAP_SHARED)` on the descriptor.
     fn vm_map_stream(
         &self,
         handle: Handle,
@@ -41,6 +44,7 @@ pub trait Host: Sync {
         place: Placement,
         len: usize,
         prot: Prot,
+        shared: bool,
     ) -> Result<usize>;
 
     /// Grows or shrinks the mapping at `addr`, moving it if `may_move`. Returns the new address.
@@ -210,6 +214,17 @@ pub trait Host: Sync {
     /// Releases a handle. Errors: `EBADF`. Linux: `close`.
     fn object_close(&self, handle: Handle) -> Result<()>;
 
+    /// Creates an event counter starting at `initial`: reads take the count (or 1 with
+    /// `semaphore`), writes add to it, and it is ready for reading while non-zero; shared with
+    /// forked processes. Errors: `EMFILE`. Linux: `eventfd2(O_CLOEXEC [| O_NONBLOCK]
+    /// [| EFD_SEMAPHORE])`.
+    fn stream_event(&self, initial: u32, semaphore: bool, nonblocking: bool) -> Result<Handle>;
+
+    /// Creates a named pipe (FIFO) `path` under `dir` with permission bits `mode`.
+    /// Errors: `EEXIST`, `ENOENT`, `EROFS`, `EACCES`. Linux: `mknodat(S_IFIFO)` on the resolved
+    /// parent.
+    fn stream_make_fifo(&self, dir: Handle, path: &[u8], mode: u32) -> Result<()>;
+
     /// Creates a pipe; returns (read end, write end). Errors: `EMFILE`, `ENFILE`.
     /// Linux: `pipe2(O_CLOEXEC [| O_NONBLOCK])`.
     fn stream_pipe(&self, nonblocking: bool) -> Result<(Handle, Handle)>;
@@ -341,7 +356,8 @@ catalogue! {
     "streams": [stream_open, stream_read, stream_write, stream_seek, stream_attr, stream_attr_at,
         stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,
         stream_delete, stream_rename, stream_make_link, stream_set_times, stream_set_mode,
-        stream_access, stream_query, stream_set_flags, object_close, stream_pipe]
+        stream_access, stream_query, stream_set_flags, object_close, stream_pipe, stream_event,
+        stream_make_fifo]
     "sockets": [socket_create, socket_bind, socket_listen, socket_accept, socket_connect,
         socket_send, socket_recv, socket_shutdown]
     "processes": [process_fork, process_wait, process_ids, process_signal, process_group,
@@ -366,7 +382,7 @@ mod tests {
             );
         }
         assert!(
-            (40..=60).contains(&CALLS.len()),
+            (40..=64).contains(&CALLS.len()),
             "{} calls: keep the ABI small",
             CALLS.len()
         );

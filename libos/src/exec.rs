@@ -69,7 +69,7 @@ pub fn load(
     vmas.insert(mapped.end - (image.span_end - image.span_start), mapped.end);
     let hi = host().host_info();
     let stack_bottom = host()
-        .vm_alloc(Placement::Anywhere(0), STACK_SIZE, Prot::READ_WRITE)
+        .vm_alloc(Placement::Anywhere(0), STACK_SIZE, Prot::READ_WRITE, false)
         .map_err(BootError::Stack)?;
     vmas.insert(stack_bottom as u64, (stack_bottom + STACK_SIZE) as u64);
     // A guard page below the stack turns overflow into a fault rather than silent corruption.

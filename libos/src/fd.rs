@@ -32,6 +32,8 @@ pub enum FileObject {
     Dev(DevNode),
     /// A synthetic directory of the namespace.
     SyntheticDir,
+    /// An epoll instance, kept by the library OS.
+    Epoll(Mutex<crate::syscalls::epoll::Interest>),
 }
 
 /// Where a directory listing stands.

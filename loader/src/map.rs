@@ -38,7 +38,7 @@ impl ElfImage {
             Placement::NoReplace(to_usize(self.span_start)?)
         };
         let base = host
-            .vm_alloc(place, span_len, Prot::NONE)
+            .vm_alloc(place, span_len, Prot::NONE, false)
             .map_err(LoadError)? as u64;
         let bias = base - self.span_start;
         for seg in &self.segments {
@@ -87,6 +87,7 @@ fn map_segment(
             Placement::Replace(to_usize(page_start)?),
             to_usize(len)?,
             map_prot,
+            false,
         )
         .map_err(LoadError)?;
     }
@@ -101,6 +102,7 @@ fn map_segment(
             Placement::Replace(to_usize(anon_start)?),
             to_usize(anon_end - anon_start)?,
             seg.prot,
+            false,
         )
         .map_err(LoadError)?;
     }

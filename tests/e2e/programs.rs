@@ -55,3 +55,17 @@ fn program_given_by_relative_path_knows_its_absolute_location() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn shared_memory_eventfd_fifo_and_readiness_match_native() {
+    let prog = guest("ipc");
+    let n = scratch("ipc-native");
+    let b = scratch("ipc-boxed");
+    let native_out = native(&n, &prog, &[]);
+    assert!(native_out.status.success(), "{}", text(&native_out.stderr));
+    assert_same("ipc", &native_out, &boxed(&b, &prog, &[]));
+    assert_eq!(
+        std::fs::read(b.join("mapped.txt")).unwrap(),
+        std::fs::read(n.join("mapped.txt")).unwrap()
+    );
+}

@@ -5,7 +5,7 @@
 //! The child never executes another file: it is already the runtime (this binary holds the
 //! PAL, the library OS and the loader), so a box costs one fork and no `execve`.
 
-use crate::cli::{MountKind, RunConfig};
+use crate::cli::{MountKind, MountSpec, RunConfig};
 use crate::landlock::{self, Ruleset};
 use crate::limits::Limits;
 use crate::{gate, out, pal, signals};
@@ -268,7 +268,22 @@ fn prepare(
     let (program, program_path) = open_program(&c.program, env)?;
     let mut ruleset = Ruleset::new().map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
     let mut mounts = Vec::new();
-    for m in &c.mounts {
+    // Every box gets a private /dev/shm (for shm_open), unless it declares its own.
+    let mut declared = c.mounts.clone();
+    if !declared
+        .iter()
+        .any(|m| normalize_target(&m.target) == b"/dev/shm")
+    {
+        declared.insert(
+            0,
+            MountSpec {
+                kind: MountKind::Tmpfs,
+                source: Vec::new(),
+                target: b"/dev/shm".to_vec(),
+            },
+        );
+    }
+    for m in &declared {
         let (source, access) = match m.kind {
             MountKind::Tmpfs => {
                 let dir = make_tmpfs_dir(tmpfs_dirs.len())?;

@@ -45,6 +45,8 @@ mod nr {
     pub const CLOCK_NANOSLEEP: u64 = 230;
     pub const EXIT_GROUP: u64 = 231;
     pub const PIPE2: u64 = 293;
+    pub const EVENTFD2: u64 = 290;
+    pub const MKNODAT: u64 = 259;
     pub const RT_SIGACTION: u64 = 13;
     pub const RT_SIGPROCMASK: u64 = 14;
     pub const SETITIMER: u64 = 38;
@@ -211,6 +213,15 @@ fn place_args(place: Placement) -> (u64, u64) {
     }
 }
 
+/// `MAP_SHARED` or `MAP_PRIVATE`.
+fn share_flag(shared: bool) -> u64 {
+    if shared {
+        0x01
+    } else {
+        0x02
+    }
+}
+
 fn refuse_write_exec(prot: Prot) -> Result<()> {
     if prot.is_write_exec() {
         Err(Errno::EACCES)
@@ -229,10 +240,10 @@ fn clock_id(c: Clock) -> u64 {
 }
 
 impl Host for LinuxHost {
-    fn vm_alloc(&self, place: Placement, len: usize, prot: Prot) -> Result<usize> {
+    fn vm_alloc(&self, place: Placement, len: usize, prot: Prot, shared: bool) -> Result<usize> {
         refuse_write_exec(prot)?;
         let (addr, fixed) = place_args(place);
-        let flags = 0x02 | 0x20 | fixed; // MAP_PRIVATE | MAP_ANONYMOUS
+        let flags = share_flag(shared) | 0x20 | fixed; // MAP_ANONYMOUS
         let got = sys(
             nr::MMAP,
             [addr, len as u64, u64::from(prot.0), flags, u64::MAX, 0],
@@ -260,6 +271,7 @@ impl Host for LinuxHost {
         place: Placement,
         len: usize,
         prot: Prot,
+        shared: bool,
     ) -> Result<usize> {
         refuse_write_exec(prot)?;
         let (addr, fixed) = place_args(place);
@@ -269,7 +281,7 @@ impl Host for LinuxHost {
                 addr,
                 len as u64,
                 u64::from(prot.0),
-                0x02 | fixed,
+                share_flag(shared) | fixed,
                 fd(h),
                 offset,
             ],
@@ -660,6 +672,35 @@ impl Host for LinuxHost {
 
     fn object_close(&self, h: Handle) -> Result<()> {
         sys(nr::CLOSE, [fd(h), 0, 0, 0, 0, 0]).map(|_| ())
+    }
+
+    fn stream_event(&self, initial: u32, semaphore: bool, nonblocking: bool) -> Result<Handle> {
+        const EFD_SEMAPHORE: u64 = 1;
+        let mut flags = O_CLOEXEC;
+        if semaphore {
+            flags |= EFD_SEMAPHORE;
+        }
+        if nonblocking {
+            flags |= u64::from(OpenFlags::NONBLOCK);
+        }
+        handle_of(sys(nr::EVENTFD2, [u64::from(initial), flags, 0, 0, 0, 0])?)
+    }
+
+    fn stream_make_fifo(&self, dir: Handle, path: &[u8], mode: u32) -> Result<()> {
+        const S_IFIFO: u64 = 0o010000;
+        let (pfd, name) = open_parent(dir, path)?;
+        sys(
+            nr::MKNODAT,
+            [
+                pfd.0,
+                name.as_ptr() as u64,
+                S_IFIFO | u64::from(mode & 0o7777),
+                0,
+                0,
+                0,
+            ],
+        )
+        .map(|_| ())
     }
 
     fn stream_pipe(&self, nonblocking: bool) -> Result<(Handle, Handle)> {

@@ -97,6 +97,7 @@ pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
             "return from the SIGSYS and fault handlers",
         ),
         (SYS_exit_group, "process_exit"),
+        (SYS_eventfd2, "stream_event"),
         (
             SYS_setitimer,
             "alarm_set (ITIMER_REAL only signals the process itself)",
@@ -130,6 +131,15 @@ pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
     rules.insert(SYS_mmap, never_write_exec(2)?);
     // vm_protect: never writable and executable.
     rules.insert(SYS_mprotect, never_write_exec(2)?);
+    // stream_make_fifo: mknodat creates FIFOs only, never devices (Landlock refuses those too).
+    rules.insert(
+        SYS_mknodat,
+        vec![rule(vec![cond(
+            2,
+            SeccompCmpOp::MaskedEq(0o170000),
+            0o010000,
+        )?])?],
+    );
     // stream_query: exactly the three questions of the ABI.
     rules.insert(SYS_ioctl, one_of(1, &[TCGETS, TIOCGWINSZ, FIONREAD])?);
     // stream_set_flags.

@@ -87,6 +87,7 @@ fn file_attr(file: &OpenFile) -> Result<FileAttr> {
             d.rdev(),
             d.rdev(),
         )),
+        FileObject::Epoll(_) => Ok(virtual_attr(FileKind::Regular, 0o600, 0, 0)),
         FileObject::SyntheticDir => Ok(virtual_attr(
             FileKind::Directory,
             0o755,
@@ -311,6 +312,7 @@ fn read_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Resul
             len
         }
         FileObject::SyntheticDir => return Err(Errno::EISDIR),
+        FileObject::Epoll(_) => return Err(Errno::EINVAL),
     };
     Ok(n as u64)
 }
@@ -335,6 +337,7 @@ fn write_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Resu
         }
         FileObject::Dev(_) => Ok(len as u64),
         FileObject::SyntheticDir => Err(Errno::EBADF),
+        FileObject::Epoll(_) => Err(Errno::EINVAL),
     }
 }
 
@@ -347,6 +350,7 @@ fn seekable_offset(file: &OpenFile, offset: u64) -> Result<Option<u64>> {
         FileObject::Host(_) => Ok(Some(offset_arg(offset)?)),
         FileObject::Dev(_) => Ok(None),
         FileObject::SyntheticDir => Err(Errno::EISDIR),
+        FileObject::Epoll(_) => Err(Errno::ESPIPE),
     }
 }
 
@@ -438,7 +442,7 @@ pub fn sys_lseek(k: &mut Kernel, a: &Args) -> Result<u64> {
             *file.dir.lock() = Default::default();
             Ok(0)
         }
-        FileObject::SyntheticDir => Err(Errno::EINVAL),
+        FileObject::SyntheticDir | FileObject::Epoll(_) => Err(Errno::EINVAL),
     }
 }
 
@@ -569,6 +573,78 @@ fn make_pipe(k: &mut Kernel, fds_addr: u64, flags: u64) -> Result<u64> {
         return Err(e);
     }
     Ok(0)
+}
+
+fn eventfd(k: &mut Kernel, initial: u64, flags: u64) -> Result<u64> {
+    const EFD_SEMAPHORE: u32 = 1;
+    let flags = u32::try_from(flags).map_err(|_| Errno::EINVAL)?;
+    if flags & !(OpenFlags::CLOEXEC | OpenFlags::NONBLOCK | EFD_SEMAPHORE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let nonblocking = flags & OpenFlags::NONBLOCK != 0;
+    let h = host().stream_event(
+        (initial & 0xffff_ffff) as u32,
+        flags & EFD_SEMAPHORE != 0,
+        nonblocking,
+    )?;
+    let file = OpenFile::new(
+        FileObject::Host(HostHandle(h)),
+        OpenFlags::READ_WRITE.0 | (flags & OpenFlags::NONBLOCK),
+        Vec::new(),
+    );
+    k.fds.insert(FdEntry {
+        file,
+        cloexec: flags & OpenFlags::CLOEXEC != 0,
+    })
+}
+
+/// `eventfd(initval)`.
+pub fn sys_eventfd(k: &mut Kernel, a: &Args) -> Result<u64> {
+    eventfd(k, a[0], 0)
+}
+
+/// `eventfd2(initval, flags)`.
+pub fn sys_eventfd2(k: &mut Kernel, a: &Args) -> Result<u64> {
+    eventfd(k, a[0], a[1])
+}
+
+fn mknod_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, mode: u64) -> Result<u64> {
+    const S_IFMT: u32 = 0o170000;
+    const S_IFIFO: u32 = 0o010000;
+    const S_IFREG: u32 = 0o100000;
+    let mode = (mode & 0xffff_ffff) as u32;
+    match mode & S_IFMT {
+        S_IFIFO => {
+            let path = user::read_path(path_ptr)?;
+            let base = base_dir(k, dirfd, &path)?;
+            let perm = mode & 0o7777 & !k.umask;
+            k.vfs.lookup(&base, &path, false, |node, _| {
+                let (root, rel) = writable_host(node)?;
+                host().stream_make_fifo(root, rel, perm)
+            })?;
+            Ok(0)
+        }
+        0 | S_IFREG => {
+            let flags = u64::from(
+                OpenFlags::WRITE.0 | OpenFlags::CREATE | OpenFlags::EXCLUSIVE | OpenFlags::CLOEXEC,
+            );
+            let fd = open_at(k, dirfd, path_ptr, flags, u64::from(mode & 0o7777))?;
+            k.fds.remove(fd)?;
+            Ok(0)
+        }
+        // Device nodes: the box may not create them (as an unprivileged Linux user).
+        _ => Err(Errno::EPERM),
+    }
+}
+
+/// `mknod(path, mode, dev)`.
+pub fn sys_mknod(k: &mut Kernel, a: &Args) -> Result<u64> {
+    mknod_at(k, AT_FDCWD as u64, a[0], a[1])
+}
+
+/// `mknodat(dirfd, path, mode, dev)`.
+pub fn sys_mknodat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    mknod_at(k, a[0], a[1], a[2])
 }
 
 /// `pipe(fds)`.
@@ -783,7 +859,7 @@ fn next_entries(k: &Kernel, file: &OpenFile) -> Result<()> {
             }
             cursor.exhausted = true;
         }
-        FileObject::Dev(_) => return Err(Errno::ENOTDIR),
+        FileObject::Dev(_) | FileObject::Epoll(_) => return Err(Errno::ENOTDIR),
     }
     Ok(())
 }

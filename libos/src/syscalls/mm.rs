@@ -7,7 +7,6 @@ use crate::vfs::DevNode;
 use picobox_abi::{Errno, Placement, Prot, Result};
 
 const PAGE: u64 = 4096;
-const MAP_SHARED: u64 = 0x01;
 const MAP_PRIVATE: u64 = 0x02;
 const MAP_SHARED_VALIDATE: u64 = 0x03;
 const MAP_FIXED: u64 = 0x10;
@@ -86,25 +85,23 @@ fn map(
     kind: u64,
 ) -> Result<u64> {
     if flags & MAP_ANONYMOUS != 0 {
-        // Shared anonymous memory is private for now: across fork it is copied (issue 3).
-        return Ok(host().vm_alloc(place, len_pages, prot)? as u64);
+        return Ok(host().vm_alloc(place, len_pages, prot, kind != MAP_PRIVATE)? as u64);
     }
     let file = k.fds.file(fd_arg(fd)?)?;
     match &file.object {
-        FileObject::Dev(DevNode::Zero) => Ok(host().vm_alloc(place, len_pages, prot)? as u64),
+        FileObject::Dev(DevNode::Zero) => {
+            Ok(host().vm_alloc(place, len_pages, prot, kind != MAP_PRIVATE)? as u64)
+        }
         FileObject::Host(h) => {
             let status = file.status();
             if !status.readable() {
                 return Err(Errno::EACCES);
             }
-            if kind != MAP_PRIVATE
-                && (kind == MAP_SHARED || kind == MAP_SHARED_VALIDATE)
-                && prot.contains(Prot::WRITE)
-            {
-                // Writable shared file mappings need the host to share pages (issue 3).
-                return Err(Errno::ENODEV);
+            let shared = kind != MAP_PRIVATE;
+            if shared && prot.contains(Prot::WRITE) && !status.writable() {
+                return Err(Errno::EACCES);
             }
-            Ok(host().vm_map_stream(h.0, offset, place, len_pages, prot)? as u64)
+            Ok(host().vm_map_stream(h.0, offset, place, len_pages, prot, shared)? as u64)
         }
         _ => Err(Errno::ENODEV),
     }
@@ -168,7 +165,7 @@ pub fn sys_brk(k: &mut Kernel, a: &Args) -> Result<u64> {
     if want_end > brk.mapped_end {
         let (start, len) = page_range(brk.mapped_end, want_end - brk.mapped_end)?;
         if host()
-            .vm_alloc(Placement::NoReplace(start), len, Prot::READ_WRITE)
+            .vm_alloc(Placement::NoReplace(start), len, Prot::READ_WRITE, false)
             .is_err()
         {
             return Ok(brk.current);

@@ -4,6 +4,7 @@
 //! Every handler has one signature, [`Handler`], decodes its own arguments with checked
 //! conversions, and returns `Result<u64>`; only [`dispatch`] turns an `Err(errno)` into `-errno`.
 
+pub mod epoll;
 pub mod exec;
 pub mod fs;
 pub mod info;
@@ -165,6 +166,7 @@ table! {
     127 rt_sigpending => signal::sys_rt_sigpending;
     130 rt_sigsuspend >>= signal::sys_rt_sigsuspend;
     131 sigaltstack => signal::sys_sigaltstack;
+    133 mknod => fs::sys_mknod, "FIFOs and regular files only";
     158 arch_prctl => info::sys_arch_prctl, "ARCH_SET_FS and ARCH_GET_FS";
     160 setrlimit => info::sys_setrlimit, "recorded; NOFILE applies";
     186 gettid >> process::sys_gettid;
@@ -172,16 +174,20 @@ table! {
     201 time => time::sys_time;
     202 futex => info::sys_futex, "WAIT, WAKE and their BITSET forms";
     204 sched_getaffinity => info::sys_sched_getaffinity;
+    213 epoll_create => epoll::sys_epoll_create;
     217 getdents64 => fs::sys_getdents64;
     218 set_tid_address => info::sys_set_tid_address;
     228 clock_gettime => time::sys_clock_gettime;
     229 clock_getres => time::sys_clock_getres;
     230 clock_nanosleep => time::sys_clock_nanosleep;
     231 exit_group => info::sys_exit_group;
+    232 epoll_wait => epoll::sys_epoll_wait, "EPOLLET reported level-triggered";
+    233 epoll_ctl => epoll::sys_epoll_ctl;
     234 tgkill => signal::sys_tgkill;
     247 waitid >> process::sys_waitid, "P_ALL, P_PID, P_PGID with WEXITED; no WNOWAIT";
     257 openat => fs::sys_openat;
     258 mkdirat => fs::sys_mkdirat;
+    259 mknodat => fs::sys_mknodat, "FIFOs and regular files only";
     260 fchownat => fs::sys_fchownat, "only to the current owner and group";
     262 newfstatat => fs::sys_newfstatat;
     263 unlinkat => fs::sys_unlinkat;
@@ -194,6 +200,10 @@ table! {
     271 ppoll => poll::sys_ppoll;
     273 set_robust_list => info::sys_set_robust_list, "recorded from issue 3";
     280 utimensat => fs::sys_utimensat;
+    281 epoll_pwait => epoll::sys_epoll_pwait, "EPOLLET reported level-triggered";
+    284 eventfd => fs::sys_eventfd;
+    290 eventfd2 => fs::sys_eventfd2;
+    291 epoll_create1 => epoll::sys_epoll_create1;
     292 dup3 => fs::sys_dup3;
     293 pipe2 => fs::sys_pipe2;
     302 prlimit64 => info::sys_prlimit64;

@@ -3,9 +3,10 @@
 //! ready.
 
 use super::{fd_arg, int_arg, Args};
-use crate::fd::FileObject;
+use crate::fd::{FileObject, OpenFile};
 use crate::kernel::{host, Kernel};
 use crate::user;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use picobox_abi::{Errno, PollEntry, Result, Timespec};
 
@@ -15,25 +16,22 @@ const POLLERR: u16 = 0x8;
 const POLLHUP: u16 = 0x10;
 const POLLNVAL: u16 = 0x20;
 
-/// One descriptor to wait for.
-struct Want {
-    fd: i32,
-    events: u16,
-    revents: u16,
+/// One open file to wait for (`None`: a descriptor that is not open).
+pub(super) struct Want {
+    pub file: Option<Arc<OpenFile>>,
+    pub events: u16,
+    pub revents: u16,
 }
 
 /// Waits until one of `wants` is ready or `timeout` passes; fills `revents`, returns how many
 /// are ready.
-fn wait(k: &Kernel, wants: &mut [Want], timeout: Option<Timespec>) -> Result<usize> {
+pub(super) fn wait(wants: &mut [Want], timeout: Option<Timespec>) -> Result<usize> {
     let mut host_entries = Vec::new();
     let mut host_index = Vec::new();
     let mut ready_now = false;
     for (i, w) in wants.iter_mut().enumerate() {
         w.revents = 0;
-        if w.fd < 0 {
-            continue;
-        }
-        let Ok(file) = k.fds.file(w.fd as u64) else {
+        let Some(file) = &w.file else {
             w.revents = POLLNVAL;
             ready_now = true;
             continue;
@@ -96,26 +94,39 @@ fn read_timespec(addr: u64) -> Result<Option<Timespec>> {
     Ok(Some(Timespec { sec, nsec }))
 }
 
-fn poll_common(k: &mut Kernel, fds: u64, nfds: u64, timeout: Option<Timespec>) -> Result<u64> {
+fn poll_common(k: &mut Kernel, addr: u64, nfds: u64, timeout: Option<Timespec>) -> Result<u64> {
     let n = usize::try_from(nfds).map_err(|_| Errno::EINVAL)?;
     if n > k.fds.limit {
         return Err(Errno::EINVAL);
     }
-    let raw = user::read_bytes(fds, n * 8)?;
-    let mut wants: Vec<Want> = raw
+    let raw = user::read_bytes(addr, n * 8)?;
+    let fds: Vec<i32> = raw
         .chunks_exact(8)
-        .map(|c| Want {
-            fd: i32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    // Negative descriptors are skipped (their revents stay 0).
+    let mut wants: Vec<Want> = Vec::new();
+    let mut slots = Vec::new();
+    for (i, c) in raw.chunks_exact(8).enumerate() {
+        if fds[i] < 0 {
+            continue;
+        }
+        wants.push(Want {
+            file: k.fds.file(fds[i] as u64).ok(),
             events: u16::from_le_bytes([c[4], c[5]]) | POLLERR | POLLHUP,
             revents: 0,
-        })
-        .collect();
-    let ready = wait(k, &mut wants, timeout)?;
-    let mut out = raw;
-    for (c, w) in out.chunks_exact_mut(8).zip(&wants) {
-        c[6..8].copy_from_slice(&w.revents.to_le_bytes());
+        });
+        slots.push(i);
     }
-    user::write_bytes(fds, &out)?;
+    let ready = wait(&mut wants, timeout)?;
+    let mut out = raw;
+    for (c, _) in out.chunks_exact_mut(8).zip(&fds) {
+        c[6..8].copy_from_slice(&0u16.to_le_bytes());
+    }
+    for (w, i) in wants.iter().zip(slots) {
+        out[i * 8 + 6..i * 8 + 8].copy_from_slice(&w.revents.to_le_bytes());
+    }
+    user::write_bytes(addr, &out)?;
     Ok(ready as u64)
 }
 
@@ -174,6 +185,7 @@ fn select_common(
     }
     let is_set = |set: &Vec<u64>, fd: usize| set[fd / 64] & (1 << (fd % 64)) != 0;
     let mut wants = Vec::new();
+    let mut fds = Vec::new();
     for fd in 0..n {
         let mut events = 0;
         if is_set(&bits[0], fd) {
@@ -186,23 +198,23 @@ fn select_common(
             events |= 0x2; // POLLPRI
         }
         if events != 0 {
-            k.fds.get(fd_arg(fd as u64)?)?;
+            let file = k.fds.file(fd_arg(fd as u64)?)?;
             wants.push(Want {
-                fd: fd as i32,
+                file: Some(file),
                 events,
                 revents: 0,
             });
+            fds.push(fd);
         }
     }
-    wait(k, &mut wants, timeout)?;
+    wait(&mut wants, timeout)?;
     let mut out: [Vec<u64>; 3] = [
         alloc::vec![0; words],
         alloc::vec![0; words],
         alloc::vec![0; words],
     ];
     let mut count = 0;
-    for w in &wants {
-        let fd = w.fd as usize;
+    for (w, fd) in wants.iter().zip(fds) {
         let hits = [
             w.revents & (POLLIN | POLLHUP | POLLERR) != 0 && w.events & POLLIN != 0,
             w.revents & (POLLOUT | POLLERR) != 0 && w.events & POLLOUT != 0,

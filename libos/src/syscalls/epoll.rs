@@ -1,0 +1,211 @@
+//! epoll, kept by the library OS on top of the host's one-shot wait ([`super::poll::wait`]):
+//! an instance is a set of (open file, events, data). Registrations hold the open file weakly,
+//! so closing its last descriptor removes it, as on Linux.
+//!
+//! Edge-triggered registrations (`EPOLLET`) are reported level-triggered: a program that
+//! drains the file as edge-triggered programs must sees the same events; one that does not
+//! sees the event again.
+
+use super::poll::{wait, Want};
+use super::{fd_arg, int_arg, Args};
+use crate::fd::{FdEntry, FileObject, OpenFile};
+use crate::kernel::Kernel;
+use crate::user;
+use alloc::collections::BTreeMap;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use picobox_abi::{Errno, FileKind, Result, Timespec};
+use spin::Mutex;
+
+const EPOLL_CLOEXEC: u32 = 0o2000000;
+const EPOLLONESHOT: u32 = 1 << 30;
+const EPOLL_CTL_ADD: i32 = 1;
+const EPOLL_CTL_DEL: i32 = 2;
+const EPOLL_CTL_MOD: i32 = 3;
+/// Most events one `epoll_wait` returns (Linux's limit is INT_MAX / 12).
+const MAX_EVENTS: usize = 0x0aaa_aaaa;
+
+/// One registration.
+#[derive(Debug, Clone)]
+struct Registration {
+    file: Weak<OpenFile>,
+    events: u32,
+    data: u64,
+}
+
+/// The registrations of one epoll instance, by descriptor number.
+#[derive(Debug, Default)]
+pub struct Interest {
+    by_fd: BTreeMap<i32, Registration>,
+}
+
+fn create(k: &mut Kernel, flags: u32) -> Result<u64> {
+    if flags & !EPOLL_CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let file = OpenFile::new(
+        FileObject::Epoll(Mutex::new(Interest::default())),
+        2,
+        Vec::new(),
+    );
+    k.fds.insert(FdEntry {
+        file,
+        cloexec: flags & EPOLL_CLOEXEC != 0,
+    })
+}
+
+/// `epoll_create(size)`.
+pub fn sys_epoll_create(k: &mut Kernel, a: &Args) -> Result<u64> {
+    if int_arg(a[0]) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    create(k, 0)
+}
+
+/// `epoll_create1(flags)`.
+pub fn sys_epoll_create1(k: &mut Kernel, a: &Args) -> Result<u64> {
+    create(k, u32::try_from(a[0]).map_err(|_| Errno::EINVAL)?)
+}
+
+fn interest(file: &OpenFile) -> Result<&Mutex<Interest>> {
+    match &file.object {
+        FileObject::Epoll(i) => Ok(i),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `epoll_ctl(epfd, op, fd, event)`.
+pub fn sys_epoll_ctl(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let ep = k.fds.file(fd_arg(a[0])?)?;
+    let fd = fd_arg(a[2])?;
+    let target = k.fds.file(fd)?;
+    if Arc::ptr_eq(&ep, &target) {
+        return Err(Errno::EINVAL);
+    }
+    let set = interest(&ep)?;
+    if let FileObject::Host(h) = &target.object {
+        // Regular files and directories are always ready: Linux refuses them.
+        let kind = picobox_abi::Host::stream_attr(crate::kernel::host(), h.0)?.kind;
+        if matches!(kind, FileKind::Regular | FileKind::Directory) {
+            return Err(Errno::EPERM);
+        }
+    }
+    let op = int_arg(a[1]);
+    let event = if op == EPOLL_CTL_DEL {
+        None
+    } else {
+        let raw = user::read_bytes(a[3], 12)?;
+        let events = u32::from_le_bytes(raw[0..4].try_into().map_err(|_| Errno::EFAULT)?);
+        let data = u64::from_le_bytes(raw[4..12].try_into().map_err(|_| Errno::EFAULT)?);
+        Some((events, data))
+    };
+    let key = fd as i32;
+    let mut set = set.lock();
+    set.by_fd.retain(|_, r| r.file.strong_count() > 0);
+    match (op, event) {
+        (EPOLL_CTL_ADD, Some((events, data))) => {
+            if set.by_fd.contains_key(&key) {
+                return Err(Errno::EEXIST);
+            }
+            set.by_fd.insert(
+                key,
+                Registration {
+                    file: Arc::downgrade(&target),
+                    events,
+                    data,
+                },
+            );
+        }
+        (EPOLL_CTL_MOD, Some((events, data))) => {
+            let r = set.by_fd.get_mut(&key).ok_or(Errno::ENOENT)?;
+            r.events = events;
+            r.data = data;
+        }
+        (EPOLL_CTL_DEL, None) => {
+            set.by_fd.remove(&key).ok_or(Errno::ENOENT)?;
+        }
+        _ => return Err(Errno::EINVAL),
+    }
+    Ok(0)
+}
+
+fn wait_common(
+    k: &mut Kernel,
+    epfd: u64,
+    out: u64,
+    max: u64,
+    timeout: Option<Timespec>,
+) -> Result<u64> {
+    let max = usize::try_from(int_arg(max)).map_err(|_| Errno::EINVAL)?;
+    if max == 0 || max > MAX_EVENTS {
+        return Err(Errno::EINVAL);
+    }
+    let ep = k.fds.file(fd_arg(epfd)?)?;
+    let set = interest(&ep)?;
+    let regs: Vec<(i32, Registration, Arc<OpenFile>)> = {
+        let mut set = set.lock();
+        set.by_fd.retain(|_, r| r.file.strong_count() > 0);
+        set.by_fd
+            .iter()
+            .filter(|(_, r)| r.events & 0xffff != 0)
+            .filter_map(|(fd, r)| Some((*fd, r.clone(), r.file.upgrade()?)))
+            .collect()
+    };
+    let mut wants: Vec<Want> = regs
+        .iter()
+        .map(|(_, r, f)| Want {
+            file: Some(f.clone()),
+            events: (r.events & 0xffff) as u16 | 0x18,
+            revents: 0,
+        })
+        .collect();
+    if wants.is_empty() {
+        // Nothing registered: epoll_wait is a sleep.
+        wants.clear();
+    }
+    wait(&mut wants, timeout)?;
+    let mut bytes = Vec::new();
+    let mut set = set.lock();
+    for ((fd, r, _), w) in regs.iter().zip(&wants) {
+        if w.revents == 0 || bytes.len() / 12 >= max {
+            continue;
+        }
+        bytes.extend_from_slice(&u32::from(w.revents).to_le_bytes());
+        bytes.extend_from_slice(&r.data.to_le_bytes());
+        if r.events & EPOLLONESHOT != 0 {
+            if let Some(reg) = set.by_fd.get_mut(fd) {
+                reg.events &= !0xffff;
+            }
+        }
+    }
+    drop(set);
+    user::write_bytes(out, &bytes)?;
+    Ok((bytes.len() / 12) as u64)
+}
+
+fn ms(v: u64) -> Option<Timespec> {
+    let ms = int_arg(v);
+    (ms >= 0).then(|| Timespec {
+        sec: i64::from(ms / 1000),
+        nsec: i64::from(ms % 1000) * 1_000_000,
+    })
+}
+
+/// `epoll_wait(epfd, events, maxevents, timeout_ms)`.
+pub fn sys_epoll_wait(k: &mut Kernel, a: &Args) -> Result<u64> {
+    wait_common(k, a[0], a[1], a[2], ms(a[3]))
+}
+
+/// `epoll_pwait(epfd, events, maxevents, timeout_ms, sigmask, sigsetsize)`.
+pub fn sys_epoll_pwait(k: &mut Kernel, a: &Args) -> Result<u64> {
+    if a[4] != 0 && a[5] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let old = k.signals.mask;
+    if a[4] != 0 {
+        k.signals.mask = user::read_u64(a[4])?;
+    }
+    let r = wait_common(k, a[0], a[1], a[2], ms(a[3]));
+    k.signals.mask = old;
+    r
+}
