@@ -8,11 +8,14 @@
 use crate::gate;
 use crate::start::Auxv;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
 use picobox_abi::*;
 use spin::Once;
 
 /// The one host instance.
 pub static HOST: LinuxHost = LinuxHost;
+/// This process's id in the box's pid namespace (0 until first asked; reset by fork).
+static OWN_PID: AtomicU32 = AtomicU32::new(0);
 static INFO: Once<HostInfo> = Once::new();
 
 /// The Linux host. Stateless: all state lives in the kernel (descriptors, mappings).
@@ -748,7 +751,10 @@ impl Host for LinuxHost {
 
     fn process_fork(&self) -> Result<Option<u32>> {
         match sys(nr::FORK, [0; 6])? {
-            0 => Ok(None),
+            0 => {
+                OWN_PID.store(gate::syscall(nr::GETPID, [0; 6]) as u32, Ordering::Relaxed);
+                Ok(None)
+            }
             pid => Ok(Some(u32::try_from(pid).map_err(|_| Errno::EIO)?)),
         }
     }
