@@ -284,9 +284,13 @@ pub trait Host: Sync {
         rusage: Option<&mut [u8; 144]>,
     ) -> Result<(u32, i32)>;
 
-    /// The calling process's id and its parent's, in the box's own numbering (0 for the parent
-    /// of the box's first process). Linux: `getpid`, `getppid` in the box's pid namespace.
-    fn process_ids(&self) -> (u32, u32);
+    /// The calling process's id in the box's own numbering. Linux: `getpid` in the box's pid
+    /// namespace (asked once, then remembered until a fork).
+    fn process_id(&self) -> u32;
+
+    /// The parent's id in the box's own numbering (0 for the box's first process, whose parent
+    /// is outside). Linux: `getppid` in the box's pid namespace.
+    fn process_parent_id(&self) -> u32;
 
     /// Sends `signal` (0 only checks) to processes of the box, `pid` as in `kill(2)`. Processes
     /// outside the box cannot be named. Errors: `ESRCH`, `EPERM`, `EINVAL`.
@@ -360,7 +364,7 @@ catalogue! {
         stream_make_fifo]
     "sockets": [socket_create, socket_bind, socket_listen, socket_accept, socket_connect,
         socket_send, socket_recv, socket_shutdown]
-    "processes": [process_fork, process_wait, process_ids, process_signal, process_group,
+    "processes": [process_fork, process_wait, process_id, process_parent_id, process_signal, process_group,
         process_exit, process_exit_by_signal, alarm_set]
     "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]
 }

@@ -781,13 +781,17 @@ impl Host for LinuxHost {
         Ok((u32::try_from(got).unwrap_or(0), status))
     }
 
-    fn process_ids(&self) -> (u32, u32) {
-        let pid = gate::syscall(nr::GETPID, [0; 6]);
-        let ppid = gate::syscall(nr::GETPPID, [0; 6]);
-        (
-            u32::try_from(pid).unwrap_or(0),
-            u32::try_from(ppid).unwrap_or(0),
-        )
+    fn process_id(&self) -> u32 {
+        let mut pid = OWN_PID.load(Ordering::Relaxed);
+        if pid == 0 {
+            pid = gate::syscall(nr::GETPID, [0; 6]) as u32;
+            OWN_PID.store(pid, Ordering::Relaxed);
+        }
+        pid
+    }
+
+    fn process_parent_id(&self) -> u32 {
+        u32::try_from(gate::syscall(nr::GETPPID, [0; 6])).unwrap_or(0)
     }
 
     fn process_signal(&self, pid: i32, signal: u32) -> Result<()> {
@@ -821,7 +825,7 @@ impl Host for LinuxHost {
             nr::RT_SIGPROCMASK,
             [1, &raw const unblock as u64, 0, 8, 0, 0],
         );
-        let (me, _) = self.process_ids();
+        let me = self.process_id();
         let _ = sys(nr::KILL, [u64::from(me), sig, 0, 0, 0, 0]);
         // Still here: the box's pid 1, or a signal whose default is not to terminate.
         self.process_exit(128u8.wrapping_add(signal))

@@ -112,8 +112,8 @@ pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
             "process_fork: the child inherits this filter and the Landlock domain",
         ),
         (SYS_wait4, "process_wait"),
-        (SYS_getpid, "process_ids"),
-        (SYS_getppid, "process_ids"),
+        (SYS_getpid, "process_id"),
+        (SYS_getppid, "process_parent_id"),
         (
             SYS_kill,
             "process_signal: the pid namespace and Landlock's scoping keep it in the box",

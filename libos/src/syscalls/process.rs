@@ -37,7 +37,7 @@ fn fork(_k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Resul
         }
         None => {
             if let Some((addr, _)) = settid {
-                let (me, _) = host().process_ids();
+                let me = host().process_id();
                 let _ = user::write_u32(addr, me);
             }
             if child_stack != 0 {
@@ -162,17 +162,17 @@ pub fn sys_waitid(_k: &mut Kernel, a: &Args) -> Result<Return> {
 
 /// `getpid()`.
 pub fn sys_getpid(_k: &mut Kernel, _a: &Args) -> Result<Return> {
-    Ok(Return::Value(u64::from(host().process_ids().0)))
+    Ok(Return::Value(u64::from(host().process_id())))
 }
 
 /// `gettid()`: one thread per process so far.
 pub fn sys_gettid(_k: &mut Kernel, _a: &Args) -> Result<Return> {
-    Ok(Return::Value(u64::from(host().process_ids().0)))
+    Ok(Return::Value(u64::from(host().process_id())))
 }
 
 /// `getppid()`: 0 for the box's first process (its parent is outside).
 pub fn sys_getppid(_k: &mut Kernel, _a: &Args) -> Result<Return> {
-    Ok(Return::Value(u64::from(host().process_ids().1)))
+    Ok(Return::Value(u64::from(host().process_parent_id())))
 }
 
 fn pid_arg(v: u64) -> Result<u32> {

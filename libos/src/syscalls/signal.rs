@@ -155,7 +155,7 @@ fn user_info(sig: u8, code: i32, k: &Kernel) -> [u8; 128] {
     let mut info = [0u8; 128];
     info[0..4].copy_from_slice(&i32::from(sig).to_le_bytes());
     info[8..12].copy_from_slice(&code.to_le_bytes());
-    info[16..20].copy_from_slice(&host().process_ids().0.to_le_bytes());
+    info[16..20].copy_from_slice(&host().process_id().to_le_bytes());
     info[20..24].copy_from_slice(&k.uid.to_le_bytes());
     info
 }
@@ -498,7 +498,7 @@ fn signal_self(k: &mut Kernel, sig: u8, code: i32) -> Result<u64> {
 pub fn sys_kill(k: &mut Kernel, a: &Args) -> Result<u64> {
     let pid = int_arg(a[0]);
     let raw_sig = int_arg(a[1]);
-    let (me, _) = host().process_ids();
+    let me = host().process_id();
     let me = i32::try_from(me).unwrap_or(-1);
     if raw_sig != 0 {
         signal_arg(a[1])?;
@@ -523,7 +523,7 @@ pub fn sys_tgkill(k: &mut Kernel, a: &Args) -> Result<u64> {
     if tgid != tid {
         return Err(Errno::ESRCH);
     }
-    let (me, _) = host().process_ids();
+    let me = host().process_id();
     if i64::from(tgid) == i64::from(me) && int_arg(a[2]) != 0 {
         return signal_self(k, signal_arg(a[2])?, -6); // SI_TKILL
     }
