@@ -197,11 +197,13 @@ pub enum Return {
 /// Handles the program's system call `nr`, its arguments and result in `ctx`; a pending signal
 /// is then delivered.
 pub fn syscall(nr: u64, ctx: &mut CpuContext) {
-    let mut guard = KERNEL.lock();
-    match guard.as_mut() {
-        Some(k) => syscalls::dispatch(k, nr, ctx),
-        None => ctx.regs[picobox_abi::reg::RAX] = Errno::ENOSYS.as_return(),
-    }
+    syscalls::dispatch(nr, ctx);
+}
+
+/// Runs `f` on the library OS's state, locked only for that long (blocking calls use this so
+/// that other threads are not held up while they wait). Errors: `ENOSYS` before boot.
+pub(crate) fn with<R>(f: impl FnOnce(&mut Kernel) -> R) -> Result<R, Errno> {
+    KERNEL.lock().as_mut().map(f).ok_or(Errno::ENOSYS)
 }
 
 /// A host signal `sig` (with its `siginfo`) arrived; `in_libos` says whether it interrupted the

@@ -130,7 +130,6 @@ pub fn sys_epoll_ctl(k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 fn wait_common(
-    k: &mut Kernel,
     epfd: u64,
     out: u64,
     max: u64,
@@ -140,7 +139,7 @@ fn wait_common(
     if max == 0 || max > MAX_EVENTS {
         return Err(Errno::EINVAL);
     }
-    let ep = k.fds.file(fd_arg(epfd)?)?;
+    let ep = super::fs::file_of(epfd)?;
     let set = interest(&ep)?;
     let regs: Vec<(i32, Registration, Arc<OpenFile>)> = {
         let mut set = set.lock();
@@ -192,20 +191,21 @@ fn ms(v: u64) -> Option<Timespec> {
 }
 
 /// `epoll_wait(epfd, events, maxevents, timeout_ms)`.
-pub fn sys_epoll_wait(k: &mut Kernel, a: &Args) -> Result<u64> {
-    wait_common(k, a[0], a[1], a[2], ms(a[3]))
+pub fn sys_epoll_wait(a: &Args) -> Result<u64> {
+    wait_common(a[0], a[1], a[2], ms(a[3]))
 }
 
 /// `epoll_pwait(epfd, events, maxevents, timeout_ms, sigmask, sigsetsize)`.
-pub fn sys_epoll_pwait(k: &mut Kernel, a: &Args) -> Result<u64> {
-    if a[4] != 0 && a[5] != 8 {
+pub fn sys_epoll_pwait(a: &Args) -> Result<u64> {
+    if a[4] == 0 {
+        return wait_common(a[0], a[1], a[2], ms(a[3]));
+    }
+    if a[5] != 8 {
         return Err(Errno::EINVAL);
     }
-    let old = k.signals.mask;
-    if a[4] != 0 {
-        k.signals.mask = user::read_u64(a[4])?;
-    }
-    let r = wait_common(k, a[0], a[1], a[2], ms(a[3]));
-    k.signals.mask = old;
+    let mask = user::read_u64(a[4])?;
+    let old = crate::kernel::with(|k| core::mem::replace(&mut k.signals.mask, mask))?;
+    let r = wait_common(a[0], a[1], a[2], ms(a[3]));
+    crate::kernel::with(|k| k.signals.mask = old)?;
     r
 }

@@ -7,6 +7,7 @@ use crate::path::{self, Components};
 use crate::user;
 use crate::vfs::{DevNode, Node};
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use picobox_abi::{
     DirEntry, Errno, FileAttr, FileKind, Handle, IoBuf, OpenFlags, Result, StreamQuery,
@@ -354,36 +355,38 @@ fn seekable_offset(file: &OpenFile, offset: u64) -> Result<Option<u64>> {
     }
 }
 
+/// The open file behind descriptor argument `fd`, looked up under the lock, which is released
+/// before the caller blocks on it.
+pub(super) fn file_of(fd: u64) -> Result<Arc<OpenFile>> {
+    crate::kernel::with(|k| k.fds.file(fd_arg(fd)?))?
+}
+
 /// `read(fd, buf, count)`.
-pub fn sys_read(k: &mut Kernel, a: &Args) -> Result<u64> {
-    read_file(&*k.fds.file(fd_arg(a[0])?)?, a[1], a[2], None)
+pub fn sys_read(a: &Args) -> Result<u64> {
+    read_file(&*file_of(a[0])?, a[1], a[2], None)
 }
 
 /// `write(fd, buf, count)`.
-pub fn sys_write(k: &mut Kernel, a: &Args) -> Result<u64> {
-    write_file(&*k.fds.file(fd_arg(a[0])?)?, a[1], a[2], None)
+pub fn sys_write(a: &Args) -> Result<u64> {
+    write_file(&*file_of(a[0])?, a[1], a[2], None)
 }
 
 /// `pread64(fd, buf, count, offset)`.
-pub fn sys_pread64(k: &mut Kernel, a: &Args) -> Result<u64> {
-    let file = k.fds.file(fd_arg(a[0])?)?;
+pub fn sys_pread64(a: &Args) -> Result<u64> {
+    let file = file_of(a[0])?;
     let off = seekable_offset(&file, a[3])?;
     read_file(&file, a[1], a[2], off)
 }
 
 /// `pwrite64(fd, buf, count, offset)`.
-pub fn sys_pwrite64(k: &mut Kernel, a: &Args) -> Result<u64> {
-    let file = k.fds.file(fd_arg(a[0])?)?;
+pub fn sys_pwrite64(a: &Args) -> Result<u64> {
+    let file = file_of(a[0])?;
     let off = seekable_offset(&file, a[3])?;
     write_file(&file, a[1], a[2], off)
 }
 
-fn vectored(
-    k: &mut Kernel,
-    a: &Args,
-    op: fn(&OpenFile, u64, u64, Option<u64>) -> Result<u64>,
-) -> Result<u64> {
-    let file = k.fds.file(fd_arg(a[0])?)?;
+fn vectored(a: &Args, op: fn(&OpenFile, u64, u64, Option<u64>) -> Result<u64>) -> Result<u64> {
+    let file = file_of(a[0])?;
     if a[2] > UIO_MAXIOV {
         return Err(Errno::EINVAL);
     }
@@ -410,13 +413,13 @@ fn vectored(
 }
 
 /// `readv(fd, iov, iovcnt)`.
-pub fn sys_readv(k: &mut Kernel, a: &Args) -> Result<u64> {
-    vectored(k, a, read_file)
+pub fn sys_readv(a: &Args) -> Result<u64> {
+    vectored(a, read_file)
 }
 
 /// `writev(fd, iov, iovcnt)`.
-pub fn sys_writev(k: &mut Kernel, a: &Args) -> Result<u64> {
-    vectored(k, a, write_file)
+pub fn sys_writev(a: &Args) -> Result<u64> {
+    vectored(a, write_file)
 }
 
 /// `lseek(fd, offset, whence)`.
@@ -447,9 +450,9 @@ pub fn sys_lseek(k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// `sendfile(out_fd, in_fd, offset, count)`: copied through a library-OS buffer.
-pub fn sys_sendfile(k: &mut Kernel, a: &Args) -> Result<u64> {
-    let out = k.fds.file(fd_arg(a[0])?)?;
-    let input = k.fds.file(fd_arg(a[1])?)?;
+pub fn sys_sendfile(a: &Args) -> Result<u64> {
+    let out = file_of(a[0])?;
+    let input = file_of(a[1])?;
     let (Some(out_h), Some(in_h)) = (out.handle(), input.handle()) else {
         return Err(Errno::EINVAL);
     };

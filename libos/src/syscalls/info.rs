@@ -190,7 +190,7 @@ pub fn sys_getrandom(_k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// `sched_yield()`.
-pub fn sys_sched_yield(_k: &mut Kernel, _a: &Args) -> Result<u64> {
+pub fn sys_sched_yield(_a: &Args) -> Result<u64> {
     host().thread_yield();
     Ok(0)
 }
@@ -212,7 +212,7 @@ pub fn sys_sched_getaffinity(_k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// `futex(addr, op, val, timeout, addr2, val3)`: wait and wake.
-pub fn sys_futex(_k: &mut Kernel, a: &Args) -> Result<u64> {
+pub fn sys_futex(a: &Args) -> Result<u64> {
     const FUTEX_WAIT: i32 = 0;
     const FUTEX_WAKE: i32 = 1;
     const FUTEX_WAIT_BITSET: i32 = 9;

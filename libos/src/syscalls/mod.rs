@@ -30,9 +30,14 @@ pub enum Handler {
     Plain(fn(&mut Kernel, &Args) -> Result<u64>),
     /// May resume the caller elsewhere (`fork` on a new stack, `execve`).
     Control(fn(&mut Kernel, &Args) -> Result<Return>),
-    /// Works on the caller's registers directly (`rt_sigreturn`, `rt_sigsuspend`): on success
-    /// the handler has set them all, `rax` included.
+    /// Works on the caller's registers directly (`rt_sigreturn`): on success the handler has
+    /// set them all, `rax` included.
     Context(fn(&mut Kernel, &Args, &mut CpuContext) -> Result<()>),
+    /// May block: runs without the library OS's lock, taking it only briefly through
+    /// `kernel::with`, so that other threads go on meanwhile.
+    Blocking(fn(&Args) -> Result<u64>),
+    /// May block and works on the caller's registers (`rt_sigsuspend`, `pause`).
+    BlockingContext(fn(&Args, &mut CpuContext) -> Result<()>),
 }
 
 /// How completely a call is implemented.
@@ -69,8 +74,9 @@ pub fn int_arg(v: u64) -> i32 {
 
 macro_rules! table {
     ($($nr:literal $name:ident $kind:tt $handler:path $(, $note:literal)?;)*) => {
-        /// Every implemented call, by ascending number. `=>` marks a plain handler, `>>` one
-        /// that may resume the caller elsewhere.
+        /// Every implemented call, by ascending number. The arrow says the handler's kind:
+        /// `=>` plain, `>>` may resume the caller elsewhere, `>>=` sets the caller's registers,
+        /// `->` may block (runs unlocked), `<<=` may block and sets the caller's registers.
         pub const TABLE: &[Entry] = &[$(Entry {
             nr: $nr,
             name: stringify!($name),
@@ -81,19 +87,21 @@ macro_rules! table {
     (@handler => $h:path) => { Handler::Plain($h) };
     (@handler >> $h:path) => { Handler::Control($h) };
     (@handler >>= $h:path) => { Handler::Context($h) };
+    (@handler -> $h:path) => { Handler::Blocking($h) };
+    (@handler <<= $h:path) => { Handler::BlockingContext($h) };
     (@support) => { Support::Full };
     (@support $note:literal) => { Support::Partial($note) };
 }
 
 table! {
-    0 read => fs::sys_read;
-    1 write => fs::sys_write;
+    0 read -> fs::sys_read;
+    1 write -> fs::sys_write;
     2 open => fs::sys_open;
     3 close => fs::sys_close;
     4 stat => fs::sys_stat;
     5 fstat => fs::sys_fstat;
     6 lstat => fs::sys_lstat;
-    7 poll => poll::sys_poll;
+    7 poll -> poll::sys_poll;
     8 lseek => fs::sys_lseek;
     9 mmap => mm::sys_mmap, "writable MAP_SHARED file mappings: ENODEV; W+X: EACCES";
     10 mprotect => mm::sys_mprotect, "W+X: EACCES";
@@ -103,30 +111,30 @@ table! {
     14 rt_sigprocmask => signal::sys_rt_sigprocmask;
     15 rt_sigreturn >>= signal::sys_rt_sigreturn;
     16 ioctl => fs::sys_ioctl, "TCGETS, TIOCGWINSZ, FIONREAD only; others ENOTTY";
-    17 pread64 => fs::sys_pread64;
-    18 pwrite64 => fs::sys_pwrite64;
-    19 readv => fs::sys_readv;
-    20 writev => fs::sys_writev;
+    17 pread64 -> fs::sys_pread64;
+    18 pwrite64 -> fs::sys_pwrite64;
+    19 readv -> fs::sys_readv;
+    20 writev -> fs::sys_writev;
     21 access => fs::sys_access;
     22 pipe => fs::sys_pipe;
-    23 select => poll::sys_select;
-    24 sched_yield => info::sys_sched_yield;
+    23 select -> poll::sys_select;
+    24 sched_yield -> info::sys_sched_yield;
     25 mremap => mm::sys_mremap, "MREMAP_FIXED: EINVAL";
     28 madvise => mm::sys_madvise, "MADV_DONTNEED acts; other advice is accepted";
     32 dup => fs::sys_dup;
     33 dup2 => fs::sys_dup2;
-    34 pause >>= signal::sys_pause;
-    35 nanosleep => time::sys_nanosleep;
+    34 pause <<= signal::sys_pause;
+    35 nanosleep -> time::sys_nanosleep;
     37 alarm => time::sys_alarm;
     38 setitimer => time::sys_setitimer, "ITIMER_REAL only";
     39 getpid >> process::sys_getpid;
-    40 sendfile => fs::sys_sendfile;
+    40 sendfile -> fs::sys_sendfile;
     56 clone >> process::sys_clone, "processes only (with CLONE_VM only as CLONE_VM|CLONE_VFORK); threads: ENOSYS";
     57 fork >> process::sys_fork;
     58 vfork >> process::sys_vfork, "a copy-on-write fork; the parent is not suspended";
     59 execve >> exec::sys_execve, "static and static-pie ELF and #! scripts, loaded into the same process";
     60 exit => info::sys_exit;
-    61 wait4 >> process::sys_wait4;
+    61 wait4 -> process::sys_wait4;
     62 kill => signal::sys_kill;
     63 uname => info::sys_uname;
     72 fcntl => fs::sys_fcntl, "record locks always granted (one process per box)";
@@ -164,7 +172,7 @@ table! {
     121 getpgid >> process::sys_getpgid;
     124 getsid >> process::sys_getsid;
     127 rt_sigpending => signal::sys_rt_sigpending;
-    130 rt_sigsuspend >>= signal::sys_rt_sigsuspend;
+    130 rt_sigsuspend <<= signal::sys_rt_sigsuspend;
     131 sigaltstack => signal::sys_sigaltstack;
     133 mknod => fs::sys_mknod, "FIFOs and regular files only";
     158 arch_prctl => info::sys_arch_prctl, "ARCH_SET_FS and ARCH_GET_FS";
@@ -172,19 +180,19 @@ table! {
     186 gettid >> process::sys_gettid;
     200 tkill => signal::sys_tkill;
     201 time => time::sys_time;
-    202 futex => info::sys_futex, "WAIT, WAKE and their BITSET forms";
+    202 futex -> info::sys_futex;
     204 sched_getaffinity => info::sys_sched_getaffinity;
     213 epoll_create => epoll::sys_epoll_create;
     217 getdents64 => fs::sys_getdents64;
     218 set_tid_address => info::sys_set_tid_address;
     228 clock_gettime => time::sys_clock_gettime;
     229 clock_getres => time::sys_clock_getres;
-    230 clock_nanosleep => time::sys_clock_nanosleep;
+    230 clock_nanosleep -> time::sys_clock_nanosleep;
     231 exit_group => info::sys_exit_group;
-    232 epoll_wait => epoll::sys_epoll_wait, "EPOLLET reported level-triggered";
+    232 epoll_wait -> epoll::sys_epoll_wait, "EPOLLET reported level-triggered";
     233 epoll_ctl => epoll::sys_epoll_ctl;
     234 tgkill => signal::sys_tgkill;
-    247 waitid >> process::sys_waitid, "P_ALL, P_PID, P_PGID with WEXITED; no WNOWAIT";
+    247 waitid -> process::sys_waitid, "P_ALL, P_PID, P_PGID with WEXITED; no WNOWAIT";
     257 openat => fs::sys_openat;
     258 mkdirat => fs::sys_mkdirat;
     259 mknodat => fs::sys_mknodat, "FIFOs and regular files only";
@@ -196,11 +204,11 @@ table! {
     267 readlinkat => fs::sys_readlinkat;
     268 fchmodat => fs::sys_fchmodat;
     269 faccessat => fs::sys_faccessat;
-    270 pselect6 => poll::sys_pselect6;
-    271 ppoll => poll::sys_ppoll;
+    270 pselect6 -> poll::sys_pselect6;
+    271 ppoll -> poll::sys_ppoll;
     273 set_robust_list => info::sys_set_robust_list, "recorded from issue 3";
     280 utimensat => fs::sys_utimensat;
-    281 epoll_pwait => epoll::sys_epoll_pwait, "EPOLLET reported level-triggered";
+    281 epoll_pwait -> epoll::sys_epoll_pwait, "EPOLLET reported level-triggered";
     284 eventfd => fs::sys_eventfd;
     290 eventfd2 => fs::sys_eventfd2;
     291 epoll_create1 => epoll::sys_epoll_create1;
@@ -242,7 +250,7 @@ pub fn name_of(nr: u64) -> Option<&'static str> {
 }
 
 /// Runs system call `nr` with the caller's registers in `ctx`, then delivers a pending signal.
-pub fn dispatch(k: &mut Kernel, nr: u64, ctx: &mut CpuContext) {
+pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
     let args: Args = [
         ctx.regs[reg::RDI],
         ctx.regs[reg::RSI],
@@ -251,16 +259,29 @@ pub fn dispatch(k: &mut Kernel, nr: u64, ctx: &mut CpuContext) {
         ctx.regs[reg::R8],
         ctx.regs[reg::R9],
     ];
+    // Blocking calls run unlocked first; everything else, and what follows, under the lock.
+    let unlocked = match entry(nr).map(|e| e.handler) {
+        Some(Handler::Blocking(h)) => Some(h(&args).map(Return::Value)),
+        Some(Handler::BlockingContext(h)) => Some(h(&args, ctx).map(|()| Return::Value(ctx.regs[reg::RAX]))),
+        _ => None,
+    };
+    let mut guard = crate::kernel::lock();
+    let Some(k) = guard.as_mut() else {
+        ctx.regs[reg::RAX] = Errno::ENOSYS.as_return();
+        return;
+    };
     let Some(e) = entry(nr) else {
         report_unsupported(k, nr);
         ctx.regs[reg::RAX] = Errno::ENOSYS.as_return();
         signal::deliver_pending(k, ctx, None, None);
         return;
     };
-    let result = match e.handler {
-        Handler::Plain(h) => h(k, &args).map(Return::Value),
-        Handler::Control(h) => h(k, &args),
-        Handler::Context(h) => h(k, &args, ctx).map(|()| Return::Value(ctx.regs[reg::RAX])),
+    let result = match (unlocked, e.handler) {
+        (Some(r), _) => r,
+        (None, Handler::Plain(h)) => h(k, &args).map(Return::Value),
+        (None, Handler::Control(h)) => h(k, &args),
+        (None, Handler::Context(h)) => h(k, &args, ctx).map(|()| Return::Value(ctx.regs[reg::RAX])),
+        (None, Handler::Blocking(_) | Handler::BlockingContext(_)) => unreachable!("ran unlocked above"),
     };
     if k.trace {
         trace_call(e.name, &args, &result);

@@ -4,7 +4,7 @@
 
 use super::{fd_arg, int_arg, Args};
 use crate::fd::{FileObject, OpenFile};
-use crate::kernel::{host, Kernel};
+use crate::kernel::{host, with};
 use crate::user;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -94,9 +94,9 @@ fn read_timespec(addr: u64) -> Result<Option<Timespec>> {
     Ok(Some(Timespec { sec, nsec }))
 }
 
-fn poll_common(k: &mut Kernel, addr: u64, nfds: u64, timeout: Option<Timespec>) -> Result<u64> {
+fn poll_common(addr: u64, nfds: u64, timeout: Option<Timespec>) -> Result<u64> {
     let n = usize::try_from(nfds).map_err(|_| Errno::EINVAL)?;
-    if n > k.fds.limit {
+    if n > with(|k| k.fds.limit)? {
         return Err(Errno::EINVAL);
     }
     let raw = user::read_bytes(addr, n * 8)?;
@@ -112,7 +112,7 @@ fn poll_common(k: &mut Kernel, addr: u64, nfds: u64, timeout: Option<Timespec>) 
             continue;
         }
         wants.push(Want {
-            file: k.fds.file(fds[i] as u64).ok(),
+            file: with(|k| k.fds.file(fds[i] as u64).ok())?,
             events: u16::from_le_bytes([c[4], c[5]]) | POLLERR | POLLHUP,
             revents: 0,
         });
@@ -131,44 +131,38 @@ fn poll_common(k: &mut Kernel, addr: u64, nfds: u64, timeout: Option<Timespec>) 
 }
 
 /// `poll(fds, nfds, timeout_ms)`.
-pub fn sys_poll(k: &mut Kernel, a: &Args) -> Result<u64> {
-    poll_common(k, a[0], a[1], ms_timeout(int_arg(a[2])))
+pub fn sys_poll(a: &Args) -> Result<u64> {
+    poll_common(a[0], a[1], ms_timeout(int_arg(a[2])))
 }
 
 /// `ppoll(fds, nfds, timeout, sigmask, sigsetsize)`: the mask applies while waiting.
-pub fn sys_ppoll(k: &mut Kernel, a: &Args) -> Result<u64> {
+pub fn sys_ppoll(a: &Args) -> Result<u64> {
     let timeout = read_timespec(a[2])?;
-    with_mask(k, a[3], a[4], |k| poll_common(k, a[0], a[1], timeout))
+    with_mask(a[3], a[4], || poll_common(a[0], a[1], timeout))
 }
 
 /// Runs `f` with the signal mask at `mask_addr` (if any), then restores the old mask.
-fn with_mask(
-    k: &mut Kernel,
-    mask_addr: u64,
-    size: u64,
-    f: impl FnOnce(&mut Kernel) -> Result<u64>,
-) -> Result<u64> {
+fn with_mask(mask_addr: u64, size: u64, f: impl FnOnce() -> Result<u64>) -> Result<u64> {
     if mask_addr == 0 {
-        return f(k);
+        return f();
     }
     if size != 8 {
         return Err(Errno::EINVAL);
     }
-    let old = k.signals.mask;
-    k.signals.mask = user::read_u64(mask_addr)?;
-    let r = f(k);
-    k.signals.mask = old;
+    let mask = user::read_u64(mask_addr)?;
+    let old = with(|k| core::mem::replace(&mut k.signals.mask, mask))?;
+    let r = f();
+    with(|k| k.signals.mask = old)?;
     r
 }
 
 fn select_common(
-    k: &mut Kernel,
     nfds: u64,
     sets: [u64; 3],
     timeout: Option<Timespec>,
 ) -> Result<u64> {
     let n = usize::try_from(int_arg(nfds)).map_err(|_| Errno::EINVAL)?;
-    if n > k.fds.limit {
+    if n > with(|k| k.fds.limit)? {
         return Err(Errno::EINVAL);
     }
     let words = n.div_ceil(64);
@@ -198,7 +192,7 @@ fn select_common(
             events |= 0x2; // POLLPRI
         }
         if events != 0 {
-            let file = k.fds.file(fd_arg(fd as u64)?)?;
+            let file = with(|k| k.fds.file(fd_arg(fd as u64)?))??;
             wants.push(Want {
                 file: Some(file),
                 events,
@@ -237,7 +231,7 @@ fn select_common(
 }
 
 /// `select(nfds, readfds, writefds, exceptfds, timeout)`.
-pub fn sys_select(k: &mut Kernel, a: &Args) -> Result<u64> {
+pub fn sys_select(a: &Args) -> Result<u64> {
     let timeout = if a[4] == 0 {
         None
     } else {
@@ -251,18 +245,18 @@ pub fn sys_select(k: &mut Kernel, a: &Args) -> Result<u64> {
             nsec: usec * 1000,
         })
     };
-    select_common(k, a[0], [a[1], a[2], a[3]], timeout)
+    select_common(a[0], [a[1], a[2], a[3]], timeout)
 }
 
 /// `pselect6(nfds, readfds, writefds, exceptfds, timeout, {sigmask, size})`.
-pub fn sys_pselect6(k: &mut Kernel, a: &Args) -> Result<u64> {
+pub fn sys_pselect6(a: &Args) -> Result<u64> {
     let timeout = read_timespec(a[4])?;
     let (mask_addr, size) = if a[5] == 0 {
         (0, 8)
     } else {
         (user::read_u64(a[5])?, user::read_u64(a[5] + 8)?)
     };
-    with_mask(k, mask_addr, size, |k| {
-        select_common(k, a[0], [a[1], a[2], a[3]], timeout)
+    with_mask(mask_addr, size, || {
+        select_common(a[0], [a[1], a[2], a[3]], timeout)
     })
 }

@@ -93,7 +93,7 @@ pub fn sys_clone(k: &mut Kernel, a: &Args) -> Result<Return> {
 }
 
 /// `wait4(pid, status, options, rusage)`.
-pub fn sys_wait4(_k: &mut Kernel, a: &Args) -> Result<Return> {
+pub fn sys_wait4(a: &Args) -> Result<u64> {
     const KNOWN: u32 = 1 | 2 | 8 | 0x2000_0000 | 0x4000_0000 | 0x8000_0000;
     let options = (a[2] & 0xffff_ffff) as u32;
     if options & !KNOWN != 0 {
@@ -111,11 +111,11 @@ pub fn sys_wait4(_k: &mut Kernel, a: &Args) -> Result<Return> {
     if pid != 0 && a[3] != 0 {
         user::write_bytes(a[3], &ru)?;
     }
-    Ok(Return::Value(u64::from(pid)))
+    Ok(u64::from(pid))
 }
 
 /// `waitid(idtype, id, infop, options, rusage)`: `P_ALL`, `P_PID`, `P_PGID`; `WEXITED`.
-pub fn sys_waitid(_k: &mut Kernel, a: &Args) -> Result<Return> {
+pub fn sys_waitid(a: &Args) -> Result<u64> {
     const WNOHANG: u32 = 1;
     const WEXITED: u32 = 4;
     const WNOWAIT: u32 = 0x0100_0000;
@@ -157,7 +157,7 @@ pub fn sys_waitid(_k: &mut Kernel, a: &Args) -> Result<Return> {
     if child != 0 && a[4] != 0 {
         user::write_bytes(a[4], &ru)?;
     }
-    Ok(Return::Value(0))
+    Ok(0)
 }
 
 /// `getpid()`.

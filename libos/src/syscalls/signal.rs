@@ -423,14 +423,20 @@ pub fn sys_rt_sigpending(k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// Waits, with `mask` blocked, until a signal is delivered; returns `EINTR` with the handler
-/// set up in `ctx` (to return to the caller with the old mask).
-fn suspend(k: &mut Kernel, ctx: &mut CpuContext, mask: u64) -> Result<()> {
-    let old = k.signals.mask;
-    k.signals.mask = mask & !UNBLOCKABLE;
+/// set up in `ctx` (to return to the caller with the old mask). Sleeps without the library
+/// OS's lock.
+fn suspend(ctx: &mut CpuContext, mask: Option<u64>) -> Result<()> {
+    let old = crate::kernel::with(|k| {
+        let old = k.signals.mask;
+        if let Some(mask) = mask {
+            k.signals.mask = mask & !UNBLOCKABLE;
+        }
+        old
+    })?;
     loop {
         let seen = host().signals_seen();
         ctx.regs[reg::RAX] = Errno::EINTR.as_return();
-        if deliver_pending(k, ctx, Some(old), None).is_some() {
+        if crate::kernel::with(|k| deliver_pending(k, ctx, Some(old), None).is_some())? {
             return Ok(());
         }
         host().signals_wait(seen);
@@ -438,18 +444,17 @@ fn suspend(k: &mut Kernel, ctx: &mut CpuContext, mask: u64) -> Result<()> {
 }
 
 /// `rt_sigsuspend(mask, sigsetsize)`.
-pub fn sys_rt_sigsuspend(k: &mut Kernel, a: &Args, ctx: &mut CpuContext) -> Result<()> {
+pub fn sys_rt_sigsuspend(a: &Args, ctx: &mut CpuContext) -> Result<()> {
     if a[1] != 8 {
         return Err(Errno::EINVAL);
     }
     let mask = user::read_u64(a[0])?;
-    suspend(k, ctx, mask)
+    suspend(ctx, Some(mask))
 }
 
 /// `pause()`.
-pub fn sys_pause(k: &mut Kernel, _a: &Args, ctx: &mut CpuContext) -> Result<()> {
-    let mask = k.signals.mask;
-    suspend(k, ctx, mask)
+pub fn sys_pause(_a: &Args, ctx: &mut CpuContext) -> Result<()> {
+    suspend(ctx, None)
 }
 
 /// `sigaltstack(ss, old_ss)`.

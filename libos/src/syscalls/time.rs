@@ -72,14 +72,14 @@ pub fn sys_time(_k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// `nanosleep(req, rem)`.
-pub fn sys_nanosleep(_k: &mut Kernel, a: &Args) -> Result<u64> {
+pub fn sys_nanosleep(a: &Args) -> Result<u64> {
     let t = read_timespec(a[0])?;
     host().time_sleep(Clock::Monotonic, t, false)?;
     Ok(0)
 }
 
 /// `clock_nanosleep(clock, flags, req, rem)`.
-pub fn sys_clock_nanosleep(_k: &mut Kernel, a: &Args) -> Result<u64> {
+pub fn sys_clock_nanosleep(a: &Args) -> Result<u64> {
     const TIMER_ABSTIME: u64 = 1;
     let clock = clock_arg(a[0])?;
     if matches!(clock, Clock::ThreadCpu) {
