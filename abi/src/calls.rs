@@ -67,16 +67,27 @@ pub trait Host: Sync {
     /// Linux: no system call (a fault handler recovers).
     fn vm_copy(&self, dst: usize, src: usize, len: usize) -> Result<()>;
 
-    // ---------------------------------------------------------------- threads and signals (8)
+    // ---------------------------------------------------------------- threads and signals (9)
 
-    /// Starts a thread at `entry(arg)` on `stack` with thread-pointer `tls`. Returns the host's
-    /// thread id. Errors: `EAGAIN`, `ENOMEM`. Linux: `clone(CLONE_VM|CLONE_THREAD|...)`.
-    /// Not implemented yet (issue 3): `ENOSYS`.
-    fn thread_create(&self, entry: usize, arg: usize, stack: usize, tls: usize) -> Result<u32>;
+    /// Starts a thread of this process that resumes the program with the registers of `ctx`
+    /// (its stack pointer included) and thread pointer `tls`; writes the new thread's id to
+    /// `parent_tid` if given. Returns the id. Errors: `EAGAIN` (limit), `ENOMEM`.
+    /// Linux: `clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|
+    /// CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID)` (the filter admits exactly these
+    /// flags), `sigaltstack`, `rt_sigprocmask`.
+    fn thread_create(&self, ctx: &CpuContext, tls: usize, parent_tid: Option<usize>)
+        -> Result<u32>;
 
-    /// Ends the calling thread; if `clear_tid` is given, writes 0 there and wakes one futex
-    /// waiter on it after the thread is gone. Linux: `exit`.
-    fn thread_exit(&self, clear_tid: Option<usize>) -> !;
+    /// Ends the calling thread (the process ends with its last thread). Linux: `exit`.
+    fn thread_exit(&self, code: u8) -> !;
+
+    /// The calling thread's id in the box's numbering (the process id for its first thread).
+    /// Linux: `gettid`, remembered per thread.
+    fn thread_id(&self) -> u32;
+
+    /// Sends `signal` to thread `tid` of this process. Errors: `ESRCH`, `EINVAL`.
+    /// Linux: `tgkill`.
+    fn thread_signal(&self, tid: u32, signal: u32) -> Result<()>;
 
     /// Gives up the CPU. Linux: `sched_yield`.
     fn thread_yield(&self);
@@ -97,26 +108,21 @@ pub trait Host: Sync {
     /// missed. Linux: `rt_sigprocmask`, `rt_sigsuspend`.
     fn signals_wait(&self, seen: u64);
 
-    // ---------------------------------------------------------------- synchronisation (4)
+    // ---------------------------------------------------------------- synchronisation (2)
 
-    /// Sleeps while the 32-bit word at `addr` equals `expected`, until woken or `timeout`
-    /// (relative) passes. Errors: `EAGAIN` (value differs), `ETIMEDOUT`, `EINTR`, `EFAULT`.
-    /// Linux: `futex(FUTEX_WAIT_PRIVATE)`.
-    fn futex_wait(&self, addr: usize, expected: u32, timeout: Option<Timespec>) -> Result<()>;
-
-    /// Wakes up to `count` waiters on `addr`; returns how many woke. Linux: `futex(FUTEX_WAKE)`.
-    fn futex_wake(&self, addr: usize, count: u32) -> Result<u32>;
-
-    /// Wakes `wake` waiters on `addr` and moves up to `requeue` others to `target`.
-    /// Linux: `futex(FUTEX_CMP_REQUEUE)`. Not implemented yet (issue 3).
-    fn futex_requeue(
+    /// A fast user-space mutex operation, exactly as Linux's `futex(addr, op, val, timeout or
+    /// val2, addr2, val3)`, on the caller's own memory (`FUTEX_PRIVATE_FLAG` is always added).
+    /// Returns what Linux returns. Errors: `EAGAIN`, `ETIMEDOUT`, `EINTR`, `EFAULT`, `EINVAL`,
+    /// `ENOSYS` (an operation the host refuses, such as priority inheritance). Linux: `futex`.
+    fn futex(
         &self,
         addr: usize,
-        expected: u32,
-        wake: u32,
-        target: usize,
-        requeue: u32,
-    ) -> Result<u32>;
+        op: u32,
+        val: u32,
+        timeout_or_val2: usize,
+        addr2: usize,
+        val3: u32,
+    ) -> Result<u64>;
 
     /// Waits until one of `entries` is ready or `timeout` passes; fills `revents` and returns
     /// how many are ready. Errors: `EINTR`, `EINVAL`. Linux: `ppoll`.
@@ -354,9 +360,9 @@ macro_rules! catalogue {
 
 catalogue! {
     "memory": [vm_alloc, vm_free, vm_protect, vm_map_stream, vm_remap, vm_discard, vm_copy]
-    "threads": [thread_create, thread_exit, thread_yield, thread_set_tls, thread_get_tls,
-        signals_seen, signals_wait]
-    "synchronisation": [futex_wait, futex_wake, futex_requeue, streams_wait]
+    "threads": [thread_create, thread_exit, thread_id, thread_signal, thread_yield,
+        thread_set_tls, thread_get_tls, signals_seen, signals_wait]
+    "synchronisation": [futex, streams_wait]
     "streams": [stream_open, stream_read, stream_write, stream_seek, stream_attr, stream_attr_at,
         stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,
         stream_delete, stream_rename, stream_make_link, stream_set_times, stream_set_mode,

@@ -6,6 +6,7 @@ use crate::path::Components;
 use crate::syscalls;
 use crate::vfs::Vfs;
 use crate::vma::Vmas;
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
@@ -54,6 +55,47 @@ pub struct Kernel {
     pub reported: [u64; 8],
     /// The program as started (for `/proc/self/exe`).
     pub program_name: Vec<u8>,
+    /// The process's threads, by id.
+    pub threads: BTreeMap<u32, ThreadState>,
+    /// The thread whose signal mask `signals.mask` holds.
+    pub current_tid: u32,
+}
+
+/// What the library OS keeps per thread.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ThreadState {
+    /// Blocked signals (while another thread's mask is in `signals.mask`).
+    pub mask: u64,
+    /// `set_tid_address` / `CLONE_CHILD_CLEARTID`: zeroed and woken when the thread exits.
+    pub clear_child_tid: u64,
+}
+
+impl Kernel {
+    /// Makes `tid`'s per-thread state (its signal mask) the current one.
+    pub fn switch_to(&mut self, tid: u32) {
+        if tid == self.current_tid {
+            return;
+        }
+        let mask = self.signals.mask;
+        self.threads.entry(self.current_tid).or_default().mask = mask;
+        self.signals.mask = self
+            .threads
+            .entry(tid)
+            .or_insert(ThreadState {
+                mask,
+                clear_child_tid: 0,
+            })
+            .mask;
+        self.current_tid = tid;
+    }
+
+    /// In a forked child: the calling thread is the only one, under its new id.
+    pub fn after_fork(&mut self) {
+        let state = self.threads.remove(&self.current_tid).unwrap_or_default();
+        self.threads.clear();
+        self.current_tid = host().thread_id();
+        self.threads.insert(self.current_tid, state);
+    }
 }
 
 /// The program break: `[start, current)` is the heap, mapped up to `mapped_end`.
@@ -171,6 +213,8 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         trace: info.trace,
         reported: [0; 8],
         program_name: info.program_name.clone(),
+        threads: BTreeMap::from([(host().thread_id(), ThreadState::default())]),
+        current_tid: host().thread_id(),
     };
     *KERNEL.lock() = Some(kernel);
     Ok(loaded.entry)
@@ -203,7 +247,10 @@ pub fn syscall(nr: u64, ctx: &mut CpuContext) {
 /// Runs `f` on the library OS's state, locked only for that long (blocking calls use this so
 /// that other threads are not held up while they wait). Errors: `ENOSYS` before boot.
 pub(crate) fn with<R>(f: impl FnOnce(&mut Kernel) -> R) -> Result<R, Errno> {
-    KERNEL.lock().as_mut().map(f).ok_or(Errno::ENOSYS)
+    let mut guard = KERNEL.lock();
+    let k = guard.as_mut().ok_or(Errno::ENOSYS)?;
+    k.switch_to(host().thread_id());
+    Ok(f(k))
 }
 
 /// A host signal `sig` (with its `siginfo`) arrived; `in_libos` says whether it interrupted the

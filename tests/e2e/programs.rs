@@ -69,3 +69,15 @@ fn shared_memory_eventfd_fifo_and_readiness_match_native() {
         std::fs::read(n.join("mapped.txt")).unwrap()
     );
 }
+
+#[test]
+fn pthreads_under_load_match_native() {
+    let prog = guest_with("threads", &["-pthread"]);
+    for run in 0..3 {
+        let n = scratch(&format!("threads-native-{run}"));
+        let b = scratch(&format!("threads-boxed-{run}"));
+        let native_out = native(&n, &prog, &[]);
+        assert!(native_out.status.success(), "{}", text(&native_out.stderr));
+        assert_same("threads", &native_out, &boxed(&b, &prog, &[]));
+    }
+}

@@ -21,6 +21,11 @@ pub fn scratch(name: &str) -> PathBuf {
 
 /// Builds `tests/guests/NAME.c` with `gcc -static` once per test run; returns the binary.
 pub fn guest(name: &str) -> PathBuf {
+    guest_with(name, &[])
+}
+
+/// As [`guest`], with extra compiler flags.
+pub fn guest_with(name: &str, flags: &[&str]) -> PathBuf {
     static BUILT: OnceLock<std::sync::Mutex<Vec<String>>> = OnceLock::new();
     let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("guests")
@@ -33,7 +38,9 @@ pub fn guest(name: &str) -> PathBuf {
             .join("../tests/guests")
             .join(format!("{name}.c"));
         let status = Command::new("gcc")
-            .args(["-static", "-O1", "-o"])
+            .args(["-static", "-O1"])
+            .args(flags)
+            .arg("-o")
             .arg(&out)
             .arg(&src)
             .status()

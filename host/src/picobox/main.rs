@@ -27,6 +27,7 @@ mod out;
 mod pal;
 mod signals;
 mod start;
+mod threads;
 
 include!(concat!(env!("OUT_DIR"), "/allowlist.rs"));
 
@@ -36,7 +37,7 @@ use picobox_abi::boot::BootInfo;
 use picobox_abi::Host;
 
 /// Exit status for failures of picobox itself (as `docker run` uses 125).
-const EXIT_INTERNAL: u8 = 125;
+pub(crate) const EXIT_INTERNAL: u8 = 125;
 
 /// Called from `_start` after relocation, with the arguments, environment and auxiliary vector.
 fn main(args: Vec<Vec<u8>>, env: Vec<Vec<u8>>, auxv: start::Auxv) -> ! {

@@ -48,6 +48,9 @@ mod nr {
     pub const CLOCK_NANOSLEEP: u64 = 230;
     pub const EXIT_GROUP: u64 = 231;
     pub const PIPE2: u64 = 293;
+    pub const EXIT: u64 = 60;
+    pub const GETTID: u64 = 186;
+    pub const TGKILL: u64 = 234;
     pub const EVENTFD2: u64 = 290;
     pub const MKNODAT: u64 = 259;
     pub const RT_SIGACTION: u64 = 13;
@@ -321,12 +324,38 @@ impl Host for LinuxHost {
         crate::signals::copy_checked(dst, src, len)
     }
 
-    fn thread_create(&self, _entry: usize, _arg: usize, _stack: usize, _tls: usize) -> Result<u32> {
-        Err(Errno::ENOSYS)
+    fn thread_create(
+        &self,
+        ctx: &CpuContext,
+        tls: usize,
+        parent_tid: Option<usize>,
+    ) -> Result<u32> {
+        crate::threads::create(ctx, tls, parent_tid)
     }
 
-    fn thread_exit(&self, _clear_tid: Option<usize>) -> ! {
-        self.process_exit(0)
+    fn thread_exit(&self, code: u8) -> ! {
+        loop {
+            gate::syscall(nr::EXIT, [u64::from(code), 0, 0, 0, 0, 0]);
+        }
+    }
+
+    fn thread_id(&self) -> u32 {
+        let me = crate::threads::current();
+        let mut tid = me.tid.load(Ordering::Relaxed);
+        if tid == 0 {
+            tid = gate::syscall(nr::GETTID, [0; 6]) as u32;
+            me.tid.store(tid, Ordering::Relaxed);
+        }
+        tid
+    }
+
+    fn thread_signal(&self, tid: u32, signal: u32) -> Result<()> {
+        let pid = self.process_id();
+        sys(
+            nr::TGKILL,
+            [u64::from(pid), u64::from(tid), u64::from(signal), 0, 0, 0],
+        )
+        .map(|_| ())
     }
 
     fn thread_yield(&self) {
@@ -351,35 +380,27 @@ impl Host for LinuxHost {
         crate::signals::wait_for_signal(seen);
     }
 
-    fn futex_wait(&self, addr: usize, expected: u32, timeout: Option<Timespec>) -> Result<()> {
-        const FUTEX_WAIT_PRIVATE: u64 = 128;
-        let ts = timeout.map(|t| [t.sec as u64, t.nsec as u64]);
-        let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as u64);
+    fn futex(
+        &self,
+        addr: usize,
+        op: u32,
+        val: u32,
+        timeout_or_val2: usize,
+        addr2: usize,
+        val3: u32,
+    ) -> Result<u64> {
+        const FUTEX_PRIVATE_FLAG: u32 = 128;
         sys(
             nr::FUTEX,
             [
                 addr as u64,
-                FUTEX_WAIT_PRIVATE,
-                u64::from(expected),
-                tsp,
-                0,
-                0,
+                u64::from(op | FUTEX_PRIVATE_FLAG),
+                u64::from(val),
+                timeout_or_val2 as u64,
+                addr2 as u64,
+                u64::from(val3),
             ],
         )
-        .map(|_| ())
-    }
-
-    fn futex_wake(&self, addr: usize, count: u32) -> Result<u32> {
-        const FUTEX_WAKE_PRIVATE: u64 = 129;
-        let n = sys(
-            nr::FUTEX,
-            [addr as u64, FUTEX_WAKE_PRIVATE, u64::from(count), 0, 0, 0],
-        )?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
-    }
-
-    fn futex_requeue(&self, _a: usize, _e: u32, _w: u32, _t: usize, _r: u32) -> Result<u32> {
-        Err(Errno::ENOSYS)
     }
 
     fn streams_wait(&self, entries: &mut [PollEntry], timeout: Option<Timespec>) -> Result<usize> {
@@ -752,7 +773,10 @@ impl Host for LinuxHost {
     fn process_fork(&self) -> Result<Option<u32>> {
         match sys(nr::FORK, [0; 6])? {
             0 => {
-                OWN_PID.store(gate::syscall(nr::GETPID, [0; 6]) as u32, Ordering::Relaxed);
+                let pid = gate::syscall(nr::GETPID, [0; 6]) as u32;
+                OWN_PID.store(pid, Ordering::Relaxed);
+                // The child's only thread is this one, with a new id.
+                crate::threads::current().tid.store(pid, Ordering::Relaxed);
                 Ok(None)
             }
             pid => Ok(Some(u32::try_from(pid).map_err(|_| Errno::EIO)?)),

@@ -11,9 +11,9 @@
 //! pointer is never trusted.
 #![allow(unsafe_code)]
 
-use crate::{gate, pal};
+use crate::{gate, pal, threads};
 use core::arch::global_asm;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use picobox_abi::{CpuContext, Errno, Host};
 
 // Offsets into `ucontext_t` on x86-64: `uc_mcontext.gregs` starts at byte 40.
@@ -31,9 +31,6 @@ const SIGBUS: u64 = 7;
 const SIGFPE: u64 = 8;
 const SIGSEGV: u64 = 11;
 const SIGSYS: u64 = 31;
-
-/// Size of the runtime's signal stack.
-const ALT_STACK_SIZE: usize = 512 * 1024;
 
 global_asm!(
     ".pushsection .text.picobox_copy,\"ax\",@progbits",
@@ -73,9 +70,6 @@ fn gregs(uc: *mut u8) -> *mut u64 {
     uc.wrapping_add(GREGS) as *mut u64
 }
 
-/// Whether the library OS is running (serving a trapped call) on this thread; a host signal
-/// arriving then waits for the call to return before the program sees it.
-static IN_LIBOS: AtomicBool = AtomicBool::new(false);
 /// Host signals received so far (for `signals_seen`/`signals_wait`).
 pub static SIGNALS_SEEN: AtomicU64 = AtomicU64::new(0);
 
@@ -138,9 +132,10 @@ extern "C" fn on_sigsys(_sig: i32, info: *mut u8, uc: *mut u8) {
     let nr = u64::from(unsafe { (info.add(SI_SYSCALL) as *const u32).read() });
     // SAFETY: as above.
     let mut ctx = unsafe { read_context(uc) };
-    IN_LIBOS.store(true, Ordering::Relaxed);
+    let me = threads::current();
+    me.in_libos.store(true, Ordering::Relaxed);
     picobox_libos::syscall(nr, &mut ctx);
-    IN_LIBOS.store(false, Ordering::Relaxed);
+    me.in_libos.store(false, Ordering::Relaxed);
     // SAFETY: as above.
     unsafe { write_context(uc, &ctx) };
 }
@@ -153,7 +148,8 @@ extern "C" fn on_async(sig: i32, info: *mut u8, uc: *mut u8) {
     // its first or last instructions, around the IN_LIBOS flag) SIGSYS itself is blocked.
     // SAFETY: `uc_sigmask` follows the machine context in the kernel's ucontext.
     let interrupted_mask = unsafe { (uc.add(UC_SIGMASK) as *const u64).read() };
-    let in_libos = IN_LIBOS.load(Ordering::Relaxed) || interrupted_mask & (1 << (SIGSYS - 1)) != 0;
+    let in_libos = threads::current().in_libos.load(Ordering::Relaxed)
+        || interrupted_mask & (1 << (SIGSYS - 1)) != 0;
     picobox_libos::signal_arrived(u8::try_from(sig).unwrap_or(0), &info, &mut ctx, in_libos);
     SIGNALS_SEEN.fetch_add(1, Ordering::Release);
     if !in_libos {
@@ -179,7 +175,7 @@ extern "C" fn on_fault(sig: i32, info: *mut u8, uc: *mut u8) {
         SIGILL => picobox_libos::Fault::Ill,
         _ => picobox_libos::Fault::Segv,
     };
-    if IN_LIBOS.load(Ordering::Relaxed) {
+    if threads::current().in_libos.load(Ordering::Relaxed) {
         // Not the program's fault: the library OS itself crashed.
         crate::out::error(format_args!(
             "internal error (a bug): signal {sig} in the library OS"
@@ -223,23 +219,14 @@ pub fn wait_for_signal(seen: u64) {
 
 /// Sets up the alternate stack and the handlers. Runs before the filter is installed.
 pub fn install() -> Result<(), Errno> {
-    const SYS_MMAP: u64 = 9;
     const SYS_RT_SIGACTION: u64 = 13;
-    const SYS_SIGALTSTACK: u64 = 131;
     const SA_SIGINFO: u64 = 4;
     const SA_ONSTACK: u64 = 0x0800_0000;
     const SA_RESTORER: u64 = 0x0400_0000;
     const SA_NODEFER: u64 = 0x4000_0000;
-    let stack = Errno::from_raw_return(gate::syscall(
-        SYS_MMAP,
-        [0, ALT_STACK_SIZE as u64, 3, 0x22 | 0x20000, u64::MAX, 0],
-    ))?;
-    // stack_t { void *ss_sp; int ss_flags; size_t ss_size; }
-    let ss: [u64; 3] = [stack, 0, ALT_STACK_SIZE as u64];
-    Errno::from_raw_return(gate::syscall(
-        SYS_SIGALTSTACK,
-        [ss.as_ptr() as u64, 0, 0, 0, 0, 0],
-    ))?;
+    // The first thread's block: its signal stack and its PAL data.
+    let block = threads::new_block()?;
+    threads::use_block(block)?;
     let mut handlers: alloc::vec::Vec<(u64, u64, u64)> = alloc::vec![
         (SIGSYS, on_sigsys as *const () as u64, 0),
         // A fault inside the library OS while it serves a trapped call must still reach

@@ -97,6 +97,13 @@ pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
             "return from the SIGSYS and fault handlers",
         ),
         (SYS_exit_group, "process_exit"),
+        (SYS_exit, "thread_exit"),
+        (SYS_gettid, "thread_id"),
+        (
+            SYS_tgkill,
+            "thread_signal: the pid namespace and Landlock's scoping keep it in the box",
+        ),
+        (SYS_sigaltstack, "thread_create: each thread's signal stack"),
         (SYS_eventfd2, "stream_event"),
         (
             SYS_setitimer,
@@ -149,6 +156,13 @@ pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
     rules.insert(
         SYS_rt_sigaction,
         vec![rule(vec![cond(0, SeccompCmpOp::Ne, SIGSYS as u64)?])?],
+    );
+    // thread_create: exactly the flags of a thread of this process.
+    const THREAD_FLAGS: u64 =
+        0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x80000 | 0x10_0000 | 0x20_0000;
+    rules.insert(
+        SYS_clone,
+        vec![rule(vec![cond(0, SeccompCmpOp::Eq, THREAD_FLAGS)?])?],
     );
     // thread_set_tls, thread_get_tls.
     rules.insert(SYS_arch_prctl, one_of(0, &[0x1002, 0x1003])?);

@@ -129,12 +129,7 @@ pub fn sys_epoll_ctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(0)
 }
 
-fn wait_common(
-    epfd: u64,
-    out: u64,
-    max: u64,
-    timeout: Option<Timespec>,
-) -> Result<u64> {
+fn wait_common(epfd: u64, out: u64, max: u64, timeout: Option<Timespec>) -> Result<u64> {
     let max = usize::try_from(int_arg(max)).map_err(|_| Errno::EINVAL)?;
     if max == 0 || max > MAX_EVENTS {
         return Err(Errno::EINVAL);

@@ -125,8 +125,23 @@ pub fn sys_prlimit64(k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// `exit(status)`: with one thread per process so far, the same as `exit_group`.
-pub fn sys_exit(_k: &mut Kernel, a: &Args) -> Result<u64> {
-    host().process_exit((a[0] & 0xff) as u8)
+pub fn sys_exit(a: &Args) -> Result<u64> {
+    let code = (a[0] & 0xff) as u8;
+    let me = host().thread_id();
+    // The thread leaves the table; if it was the last, the process ends.
+    let (others, clear_tid) = crate::kernel::with(|k| {
+        let clear = k.threads.remove(&me).map_or(0, |t| t.clear_child_tid);
+        (!k.threads.is_empty(), clear)
+    })?;
+    if !others {
+        host().process_exit(code)
+    }
+    if clear_tid != 0 {
+        // What CLONE_CHILD_CLEARTID promises: pthread_join waits on this word.
+        let _ = user::write_u32(clear_tid, 0);
+        let _ = host().futex(clear_tid as usize, 1, 1, 0, 0, 0);
+    }
+    host().thread_exit(code)
 }
 
 /// `exit_group(status)`.
@@ -160,8 +175,10 @@ pub fn sys_arch_prctl(_k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// `set_tid_address(tidptr)`: returns the caller's thread id.
-pub fn sys_set_tid_address(_k: &mut Kernel, _a: &Args) -> Result<u64> {
-    Ok(1)
+pub fn sys_set_tid_address(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let me = host().thread_id();
+    k.threads.entry(me).or_default().clear_child_tid = a[0];
+    Ok(u64::from(me))
 }
 
 /// `set_robust_list(head, len)`: accepted; the list matters when threads die (issue 3).
@@ -211,32 +228,19 @@ pub fn sys_sched_getaffinity(_k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(bytes as u64)
 }
 
-/// `futex(addr, op, val, timeout, addr2, val3)`: wait and wake.
+/// `futex(addr, op, val, timeout, addr2, val3)`: every operation, by the host, on the
+/// program's own memory.
 pub fn sys_futex(a: &Args) -> Result<u64> {
-    const FUTEX_WAIT: i32 = 0;
-    const FUTEX_WAKE: i32 = 1;
-    const FUTEX_WAIT_BITSET: i32 = 9;
-    const FUTEX_WAKE_BITSET: i32 = 10;
-    const FUTEX_CMD_MASK: i32 = !(128 | 256);
+    const FUTEX_PRIVATE_FLAG: u32 = 128;
     let addr = usize::try_from(a[0]).map_err(|_| Errno::EFAULT)?;
-    if addr % 4 != 0 {
-        return Err(Errno::EINVAL);
-    }
-    match int_arg(a[1]) & FUTEX_CMD_MASK {
-        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            let timeout = if a[3] == 0 {
-                None
-            } else {
-                let sec = user::read_u64(a[3])? as i64;
-                let nsec = user::read_u64(a[3] + 8)? as i64;
-                Some(picobox_abi::Timespec { sec, nsec })
-            };
-            host().futex_wait(addr, (a[2] & 0xffff_ffff) as u32, timeout)?;
-            Ok(0)
-        }
-        FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(u64::from(
-            host().futex_wake(addr, u32::try_from(int_arg(a[2]).max(0)).unwrap_or(0))?,
-        )),
-        _ => Err(Errno::ENOSYS),
-    }
+    let op = (a[1] & 0xffff_ffff) as u32 & !FUTEX_PRIVATE_FLAG;
+    let addr2 = usize::try_from(a[4]).map_err(|_| Errno::EFAULT)?;
+    host().futex(
+        addr,
+        op,
+        (a[2] & 0xffff_ffff) as u32,
+        a[3] as usize,
+        addr2,
+        (a[5] & 0xffff_ffff) as u32,
+    )
 }

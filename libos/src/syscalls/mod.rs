@@ -129,11 +129,11 @@ table! {
     38 setitimer => time::sys_setitimer, "ITIMER_REAL only";
     39 getpid >> process::sys_getpid;
     40 sendfile -> fs::sys_sendfile;
-    56 clone >> process::sys_clone, "processes only (with CLONE_VM only as CLONE_VM|CLONE_VFORK); threads: ENOSYS";
+    56 clone >>= process::sys_clone, "processes, and threads (CLONE_VM|CLONE_THREAD|CLONE_SIGHAND)";
     57 fork >> process::sys_fork;
     58 vfork >> process::sys_vfork, "a copy-on-write fork; the parent is not suspended";
     59 execve >> exec::sys_execve, "static and static-pie ELF and #! scripts, loaded into the same process";
-    60 exit => info::sys_exit;
+    60 exit -> info::sys_exit;
     61 wait4 -> process::sys_wait4;
     62 kill => signal::sys_kill;
     63 uname => info::sys_uname;
@@ -262,7 +262,9 @@ pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
     // Blocking calls run unlocked first; everything else, and what follows, under the lock.
     let unlocked = match entry(nr).map(|e| e.handler) {
         Some(Handler::Blocking(h)) => Some(h(&args).map(Return::Value)),
-        Some(Handler::BlockingContext(h)) => Some(h(&args, ctx).map(|()| Return::Value(ctx.regs[reg::RAX]))),
+        Some(Handler::BlockingContext(h)) => {
+            Some(h(&args, ctx).map(|()| Return::Value(ctx.regs[reg::RAX])))
+        }
         _ => None,
     };
     let mut guard = crate::kernel::lock();
@@ -270,6 +272,7 @@ pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
         ctx.regs[reg::RAX] = Errno::ENOSYS.as_return();
         return;
     };
+    k.switch_to(host().thread_id());
     let Some(e) = entry(nr) else {
         report_unsupported(k, nr);
         ctx.regs[reg::RAX] = Errno::ENOSYS.as_return();
@@ -281,7 +284,9 @@ pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
         (None, Handler::Plain(h)) => h(k, &args).map(Return::Value),
         (None, Handler::Control(h)) => h(k, &args),
         (None, Handler::Context(h)) => h(k, &args, ctx).map(|()| Return::Value(ctx.regs[reg::RAX])),
-        (None, Handler::Blocking(_) | Handler::BlockingContext(_)) => unreachable!("ran unlocked above"),
+        (None, Handler::Blocking(_) | Handler::BlockingContext(_)) => {
+            unreachable!("ran unlocked above")
+        }
     };
     if k.trace {
         trace_call(e.name, &args, &result);

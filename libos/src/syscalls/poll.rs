@@ -156,11 +156,7 @@ fn with_mask(mask_addr: u64, size: u64, f: impl FnOnce() -> Result<u64>) -> Resu
     r
 }
 
-fn select_common(
-    nfds: u64,
-    sets: [u64; 3],
-    timeout: Option<Timespec>,
-) -> Result<u64> {
+fn select_common(nfds: u64, sets: [u64; 3], timeout: Option<Timespec>) -> Result<u64> {
     let n = usize::try_from(int_arg(nfds)).map_err(|_| Errno::EINVAL)?;
     if n > with(|k| k.fds.limit)? {
         return Err(Errno::EINVAL);

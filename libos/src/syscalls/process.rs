@@ -6,9 +6,9 @@
 //! included, and runs under the same kernel policy.
 
 use super::{int_arg, Args};
-use crate::kernel::{host, Kernel, Return};
+use crate::kernel::{host, Kernel, Return, ThreadState};
 use crate::user;
-use picobox_abi::{Errno, GroupOp, Result};
+use picobox_abi::{reg, CpuContext, Errno, GroupOp, Result};
 
 const CLONE_VM: u64 = 0x100;
 const CLONE_FS: u64 = 0x200;
@@ -62,14 +62,19 @@ pub fn sys_vfork(k: &mut Kernel, _a: &Args) -> Result<Return> {
     fork(k, 0, None)
 }
 
-/// `clone(flags, stack, parent_tid, child_tid, tls)` without `CLONE_VM` or with
-/// `CLONE_VM|CLONE_VFORK` (as `posix_spawn` uses): a fork. Threads come later (`ENOSYS`).
-pub fn sys_clone(k: &mut Kernel, a: &Args) -> Result<Return> {
+/// `clone(flags, stack, parent_tid, child_tid, tls)`: a thread (`CLONE_VM|CLONE_THREAD|
+/// CLONE_SIGHAND`), or a process: a fork, also for `CLONE_VM|CLONE_VFORK` (as `posix_spawn`
+/// uses), whose child then runs on `stack`.
+pub fn sys_clone(k: &mut Kernel, a: &Args, ctx: &mut CpuContext) -> Result<()> {
     let flags = a[0];
     if flags & CLONE_REFUSED != 0 || flags & (CLONE_PIDFD | CLONE_PTRACE) != 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & CLONE_THREAD != 0 || (flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0) {
+    if flags & CLONE_THREAD != 0 {
+        return clone_thread(k, a, ctx);
+    }
+    if flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0 {
+        // Shared memory without a thread: not supported.
         return Err(Errno::ENOSYS);
     }
     if flags & (CLONE_FS | CLONE_FILES | CLONE_SIGHAND) != 0 {
@@ -82,14 +87,70 @@ pub fn sys_clone(k: &mut Kernel, a: &Args) -> Result<Return> {
     } else {
         None
     };
-    let _ = (CLONE_SETTLS, CLONE_CHILD_CLEARTID);
     let r = fork(k, a[1], settid)?;
-    if let Return::Value(0) | Return::Switch { .. } = r {
+    let child = matches!(r, Return::Value(0) | Return::Switch { .. });
+    if child {
+        k.after_fork();
         if flags & CLONE_SETTLS != 0 {
             host().thread_set_tls(usize::try_from(a[4]).map_err(|_| Errno::EINVAL)?)?;
         }
+        if flags & CLONE_CHILD_CLEARTID != 0 {
+            let me = k.current_tid;
+            k.threads.entry(me).or_default().clear_child_tid = a[3];
+        }
     }
-    Ok(r)
+    match r {
+        Return::Value(v) => ctx.regs[reg::RAX] = v,
+        Return::Switch { rax, sp, .. } => {
+            ctx.regs[reg::RAX] = rax;
+            ctx.regs[reg::RSP] = sp;
+        }
+        Return::Fresh(_) => {}
+    }
+    Ok(())
+}
+
+fn clone_thread(k: &mut Kernel, a: &Args, ctx: &mut CpuContext) -> Result<()> {
+    let flags = a[0];
+    if flags & (CLONE_VM | CLONE_SIGHAND) != CLONE_VM | CLONE_SIGHAND {
+        return Err(Errno::EINVAL);
+    }
+    if a[1] == 0 {
+        return Err(Errno::EINVAL);
+    }
+    // The new thread resumes right after this `syscall`, on its own stack, with rax = 0.
+    let mut child = *ctx;
+    child.regs[reg::RAX] = 0;
+    child.regs[reg::RSP] = a[1];
+    let tls = if flags & CLONE_SETTLS != 0 {
+        usize::try_from(a[4]).map_err(|_| Errno::EINVAL)?
+    } else {
+        host().thread_get_tls()
+    };
+    let parent_tid = if flags & CLONE_PARENT_SETTID != 0 {
+        Some(usize::try_from(a[2]).map_err(|_| Errno::EFAULT)?)
+    } else {
+        None
+    };
+    let tid = host().thread_create(&child, tls, parent_tid)?;
+    if flags & CLONE_CHILD_SETTID != 0 {
+        user::write_u32(a[3], tid)?;
+    }
+    let mask = k.signals.mask;
+    let clear_child_tid = if flags & CLONE_CHILD_CLEARTID != 0 {
+        a[3]
+    } else {
+        0
+    };
+    k.threads.insert(
+        tid,
+        ThreadState {
+            mask,
+            clear_child_tid,
+        },
+    );
+    ctx.regs[reg::RAX] = u64::from(tid);
+    Ok(())
 }
 
 /// `wait4(pid, status, options, rusage)`.
@@ -167,7 +228,7 @@ pub fn sys_getpid(_k: &mut Kernel, _a: &Args) -> Result<Return> {
 
 /// `gettid()`: one thread per process so far.
 pub fn sys_gettid(_k: &mut Kernel, _a: &Args) -> Result<Return> {
-    Ok(Return::Value(u64::from(host().process_id())))
+    Ok(Return::Value(u64::from(host().thread_id())))
 }
 
 /// `getppid()`: 0 for the box's first process (its parent is outside).

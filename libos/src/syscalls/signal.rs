@@ -177,6 +177,7 @@ pub fn arrived(sig: u8, info: &[u8; 128], ctx: &mut CpuContext, in_libos: bool) 
             if !in_libos {
                 if let Some(mut guard) = crate::kernel::try_lock() {
                     if let Some(k) = guard.as_mut() {
+                        k.switch_to(host().thread_id());
                         deliver_pending(k, ctx, None, None);
                     }
                 }
@@ -190,6 +191,7 @@ pub fn arrived(sig: u8, info: &[u8; 128], ctx: &mut CpuContext, in_libos: bool) 
 pub fn fault(sig: u8, info: &[u8; 128], ctx: &mut CpuContext) {
     let mut guard = crate::kernel::lock();
     let Some(k) = guard.as_mut() else { die_of(sig) };
+    k.switch_to(host().thread_id());
     let action = k.signals.actions[usize::from(sig - 1)];
     if action.handler <= SIG_IGN || k.signals.mask & bit(sig) != 0 {
         die_of(sig);
@@ -519,20 +521,38 @@ pub fn sys_kill(k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(0)
 }
 
-/// `tgkill(tgid, tid, sig)`: one thread per process so far, so `tid` must equal `tgid`.
+/// `tgkill(tgid, tid, sig)`.
 pub fn sys_tgkill(k: &mut Kernel, a: &Args) -> Result<u64> {
     let (tgid, tid) = (int_arg(a[0]), int_arg(a[1]));
     if tgid <= 0 || tid <= 0 {
         return Err(Errno::EINVAL);
     }
-    if tgid != tid {
-        return Err(Errno::ESRCH);
+    let raw_sig = int_arg(a[2]);
+    if raw_sig != 0 {
+        signal_arg(a[2])?;
     }
     let me = host().process_id();
-    if i64::from(tgid) == i64::from(me) && int_arg(a[2]) != 0 {
-        return signal_self(k, signal_arg(a[2])?, -6); // SI_TKILL
+    if i64::from(tgid) != i64::from(me) {
+        // Another process of the box: only its first thread can be named here.
+        return if tgid == tid {
+            sys_kill(k, &[a[0], a[2], 0, 0, 0, 0])
+        } else {
+            Err(Errno::ESRCH)
+        };
     }
-    sys_kill(k, &[a[0], a[2], 0, 0, 0, 0])
+    let tid = tid as u32;
+    if tid == host().thread_id() {
+        return if raw_sig == 0 {
+            Ok(0)
+        } else {
+            signal_self(k, signal_arg(a[2])?, -6)
+        }; // SI_TKILL
+    }
+    if !k.threads.contains_key(&tid) {
+        return Err(Errno::ESRCH);
+    }
+    host().thread_signal(tid, raw_sig as u32)?;
+    Ok(0)
 }
 
 /// `tkill(tid, sig)`.
