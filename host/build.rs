@@ -7,18 +7,22 @@
 mod seccomp;
 
 fn main() {
-    let program = seccomp::allowlist().unwrap_or_else(|e| panic!("seccomp allowlist: {}", e.0));
-    let words: Vec<String> = program.iter().map(|w| format!("{w:#018x}")).collect();
-    let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("allowlist.rs");
-    std::fs::write(
-        &out,
-        format!(
-            "/// The monitor's allowlist as classic BPF, one `struct sock_filter` per word.\npub const ALLOWLIST: [u64; {}] = [{}];\n",
+    let mut text = String::new();
+    for (name, network) in [
+        ("ALLOWLIST_ISOLATED", seccomp::Network::Isolated),
+        ("ALLOWLIST_HOST_NET", seccomp::Network::Host),
+    ] {
+        let program =
+            seccomp::allowlist(network).unwrap_or_else(|e| panic!("seccomp allowlist: {}", e.0));
+        let words: Vec<String> = program.iter().map(|w| format!("{w:#018x}")).collect();
+        text.push_str(&format!(
+            "/// The allowlist as classic BPF, one `struct sock_filter` per word ({network:?} network).\npub const {name}: [u64; {}] = [{}];\n",
             words.len(),
             words.join(", ")
-        ),
-    )
-    .unwrap();
+        ));
+    }
+    let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("allowlist.rs");
+    std::fs::write(&out, text).unwrap();
     for arg in [
         "-nostartfiles",
         "-nostdlib",

@@ -41,6 +41,8 @@ pub struct BootInfo {
     pub hostname: Vec<u8>,
     /// Whether to log unimplemented system calls and other events (`--trace`).
     pub trace: bool,
+    /// Whether the box is on the host's network (then it has TCP only).
+    pub host_network: bool,
     /// Limit on open descriptors reported by `getrlimit(RLIMIT_NOFILE)`.
     pub max_open_files: u64,
 }

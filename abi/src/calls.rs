@@ -235,22 +235,34 @@ pub trait Host: Sync {
     /// Linux: `pipe2(O_CLOEXEC [| O_NONBLOCK])`.
     fn stream_pipe(&self, nonblocking: bool) -> Result<(Handle, Handle)>;
 
-    // ---------------------------------------------------------------- sockets (8)
+    // ---------------------------------------------------------------- sockets (11)
+    //
+    // Addresses are Linux `sockaddr` bytes. What a box may reach is the kernel's to decide: by
+    // default the box has a network namespace of its own (only its loopback); with declared
+    // ports it shares the host's, and Landlock allows exactly those TCP ports. The filter admits
+    // only TCP and UDP over IPv4 and IPv6, and Unix socket pairs.
 
-    /// Creates a socket (`domain`, `kind`, `protocol` as in `socket(2)`).
-    /// Linux: `socket`, confined by Landlock and the box's network namespace.
-    /// Not implemented yet (issue 3): `ENOSYS`.
+    /// Creates a socket (`domain`, `kind` with `SOCK_NONBLOCK`, `protocol` as in `socket(2)`).
+    /// Errors: `EAFNOSUPPORT`, `EINVAL`, `EACCES`, `EMFILE`. Linux: `socket`.
     fn socket_create(&self, domain: u32, kind: u32, protocol: u32) -> Result<Handle>;
-    /// Binds a socket to the encoded `sockaddr`. Linux: `bind`. Issue 3: `ENOSYS`.
+    /// Creates a connected pair of Unix sockets. Linux: `socketpair(AF_UNIX)`.
+    fn socket_pair(&self, kind: u32) -> Result<(Handle, Handle)>;
+    /// Binds a socket to `addr`. Errors: `EADDRINUSE`, `EACCES` (policy). Linux: `bind`.
     fn socket_bind(&self, handle: Handle, addr: &[u8]) -> Result<()>;
-    /// Marks a socket as accepting connections. Linux: `listen`. Issue 3: `ENOSYS`.
+    /// Marks a socket as accepting connections. Linux: `listen`.
     fn socket_listen(&self, handle: Handle, backlog: u32) -> Result<()>;
     /// Accepts a connection, writing the peer address into `peer`; returns the new handle and the
-    /// address length. Linux: `accept4`. Issue 3: `ENOSYS`.
-    fn socket_accept(&self, handle: Handle, peer: &mut [u8]) -> Result<(Handle, usize)>;
-    /// Connects to the encoded `sockaddr`. Linux: `connect`. Issue 3: `ENOSYS`.
+    /// address length. Errors: `EAGAIN`, `EINTR`. Linux: `accept4`.
+    fn socket_accept(
+        &self,
+        handle: Handle,
+        peer: &mut [u8],
+        nonblocking: bool,
+    ) -> Result<(Handle, usize)>;
+    /// Connects to `addr`. Errors: `ECONNREFUSED`, `EINPROGRESS`, `EACCES` (policy).
+    /// Linux: `connect`.
     fn socket_connect(&self, handle: Handle, addr: &[u8]) -> Result<()>;
-    /// Sends `buf`, to `addr` if given. Linux: `sendto`. Issue 3: `ENOSYS`.
+    /// Sends `buf`, to `addr` if given, with `MSG_*` `flags`. Linux: `sendto`.
     fn socket_send(
         &self,
         handle: Handle,
@@ -259,7 +271,7 @@ pub trait Host: Sync {
         flags: u32,
     ) -> Result<usize>;
     /// Receives into `buf`, the sender's address into `from`. Returns (bytes, address length).
-    /// Linux: `recvfrom`. Issue 3: `ENOSYS`.
+    /// Linux: `recvfrom`.
     fn socket_recv(
         &self,
         handle: Handle,
@@ -267,8 +279,21 @@ pub trait Host: Sync {
         from: &mut [u8],
         flags: u32,
     ) -> Result<(usize, usize)>;
-    /// Shuts down reading (0), writing (1) or both (2). Linux: `shutdown`. Issue 3: `ENOSYS`.
+    /// Shuts down reading (0), writing (1) or both (2). Linux: `shutdown`.
     fn socket_shutdown(&self, handle: Handle, how: u32) -> Result<()>;
+    /// The socket's own address, or its peer's; returns the length. Linux: `getsockname`,
+    /// `getpeername`.
+    fn socket_name(&self, handle: Handle, peer: bool, out: &mut [u8]) -> Result<usize>;
+    /// Reads (`set` false) or writes (`set` true) option `name` at `level` through `value`;
+    /// returns the length read. Linux: `getsockopt`, `setsockopt`.
+    fn socket_option(
+        &self,
+        handle: Handle,
+        level: u32,
+        name: u32,
+        value: &mut [u8],
+        set: bool,
+    ) -> Result<usize>;
 
     // ---------------------------------------------------------------- processes (10)
 
@@ -368,8 +393,8 @@ catalogue! {
         stream_delete, stream_rename, stream_make_link, stream_set_times, stream_set_mode,
         stream_access, stream_query, stream_set_flags, object_close, stream_pipe, stream_event,
         stream_make_fifo]
-    "sockets": [socket_create, socket_bind, socket_listen, socket_accept, socket_connect,
-        socket_send, socket_recv, socket_shutdown]
+    "sockets": [socket_create, socket_pair, socket_bind, socket_listen, socket_accept,
+        socket_connect, socket_send, socket_recv, socket_shutdown, socket_name, socket_option]
     "processes": [process_fork, process_wait, process_id, process_parent_id, process_signal, process_group,
         process_exit, process_exit_by_signal, alarm_set]
     "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]
@@ -392,7 +417,7 @@ mod tests {
             );
         }
         assert!(
-            (40..=64).contains(&CALLS.len()),
+            (40..=70).contains(&CALLS.len()),
             "{} calls: keep the ABI small",
             CALLS.len()
         );

@@ -59,6 +59,8 @@ pub struct Kernel {
     pub threads: BTreeMap<u32, ThreadState>,
     /// The thread whose signal mask `signals.mask` holds.
     pub current_tid: u32,
+    /// Whether the box is on the host's network (TCP only there).
+    pub host_network: bool,
 }
 
 /// What the library OS keeps per thread.
@@ -215,6 +217,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         program_name: info.program_name.clone(),
         threads: BTreeMap::from([(host().thread_id(), ThreadState::default())]),
         current_tid: host().thread_id(),
+        host_network: info.host_network,
     };
     *KERNEL.lock() = Some(kernel);
     Ok(loaded.entry)

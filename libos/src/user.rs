@@ -40,6 +40,13 @@ pub fn read_u64(addr: u64) -> Result<u64> {
     Ok(u64::from_le_bytes(b))
 }
 
+/// Reads a little-endian `u32`.
+pub fn read_u32(addr: u64) -> Result<u32> {
+    let mut b = [0u8; 4];
+    read_into(addr, &mut b)?;
+    Ok(u32::from_le_bytes(b))
+}
+
 /// Writes a little-endian `u64`.
 pub fn write_u64(addr: u64, v: u64) -> Result<()> {
     write_bytes(addr, &v.to_le_bytes())

@@ -112,8 +112,78 @@ fn host_binary_cannot_be_executed() {
 }
 
 #[test]
-fn no_network_sockets() {
-    refused_with(&["socket"], "ENOSYS");
+fn a_box_has_its_own_network() {
+    // A host service on loopback is not there for a box with a network of its own.
+    let host_service = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = host_service.local_addr().unwrap().port().to_string();
+    refused_with(&["connect", &port], "ECONNREFUSED");
+}
+
+#[test]
+fn only_tcp_and_udp_sockets_exist() {
+    refused_with(&["raw"], "EACCES");
+    refused_with(&["unix"], "EAFNOSUPPORT");
+    refused_with(&["netlink"], "EAFNOSUPPORT");
+    killed(&["gate-raw"]);
+    killed(&["gate-unix"]);
+    killed(&["gate-netlink"]);
+}
+
+/// Runs the escape program on the host's network with `policy` flags.
+fn on_host_network(policy: &[&str], args: &[&str]) -> Output {
+    picobox()
+        .args(["run"])
+        .args(policy)
+        .arg("--")
+        .arg(guest("escape"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn host_network_ports_are_confined_by_the_kernel() {
+    let allowed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let allowed_port = allowed.local_addr().unwrap().port().to_string();
+    let other_port = other.local_addr().unwrap().port().to_string();
+    let policy = ["--allow-connect", &format!("tcp:127.0.0.1:{allowed_port}")];
+    let out = on_host_network(&policy, &["connect", &allowed_port]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "SUCCEEDED",
+        "{}",
+        text(&out.stderr)
+    );
+    let out = on_host_network(&policy, &["connect", &other_port]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "errno=EACCES",
+        "{}",
+        text(&out.stderr)
+    );
+    let out = on_host_network(&policy, &["bind", &other_port]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "errno=EACCES",
+        "{}",
+        text(&out.stderr)
+    );
+    // Landlock cannot see UDP: on the host's network there is none.
+    let out = on_host_network(&policy, &["udp"]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "errno=EACCES",
+        "{}",
+        text(&out.stderr)
+    );
+    let out = on_host_network(&policy, &["gate-udp"]);
+    assert_eq!(
+        out.status.code(),
+        Some(POLICY_KILL),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -160,16 +230,6 @@ fn host_proc_is_invisible() {
 }
 
 // Calls made directly at the PAL's gate, bypassing the library OS: the kernel decides.
-
-#[test]
-fn gate_socket_kills_the_box() {
-    killed(&["gate-socket"]);
-}
-
-#[test]
-fn gate_connect_kills_the_box() {
-    killed(&["gate-connect"]);
-}
 
 #[test]
 fn gate_execve_kills_the_box() {

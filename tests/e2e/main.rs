@@ -6,6 +6,7 @@ mod busybox;
 mod escape;
 mod layout;
 mod limits;
+mod network;
 mod programs;
 mod shell;
 mod support;

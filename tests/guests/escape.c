@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <netinet/in.h>
+#include <linux/netlink.h>
 #include <unistd.h>
 #include <stdlib.h>
 
@@ -20,7 +21,7 @@ static const char *name(int e) {
     case EPERM: return "EPERM"; case ENOENT: return "ENOENT"; case EACCES: return "EACCES";
     case EROFS: return "EROFS"; case ENOSYS: return "ENOSYS"; case ESRCH: return "ESRCH";
     case EXDEV: return "EXDEV"; case EINVAL: return "EINVAL"; case EBADF: return "EBADF";
-    case ELOOP: return "ELOOP"; case ENOTTY: return "ENOTTY"; default: return "OTHER";
+    case ELOOP: return "ELOOP"; case ECONNREFUSED: return "ECONNREFUSED"; case EAFNOSUPPORT: return "EAFNOSUPPORT"; case ENOTTY: return "ENOTTY"; default: return "OTHER";
     }
 }
 
@@ -50,7 +51,21 @@ int main(int argc, char **argv) {
     if (!strcmp(t, "unlink")) return report(unlink(arg));
     if (!strcmp(t, "mkdir")) return report(mkdir(arg, 0755));
     if (!strcmp(t, "execve")) { char *av[] = {(char *)arg, NULL}; return report(execve(arg, av, NULL)); }
-    if (!strcmp(t, "socket")) return report(socket(AF_INET, SOCK_STREAM, 0));
+    if (!strcmp(t, "connect") || !strcmp(t, "bind")) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) return report(fd);
+        struct sockaddr_in sa = {0};
+        sa.sin_family = AF_INET; sa.sin_port = htons(atoi(arg)); sa.sin_addr.s_addr = htonl(0x7f000001);
+        return report(!strcmp(t, "connect") ? connect(fd, (void *)&sa, sizeof sa) : bind(fd, (void *)&sa, sizeof sa));
+    }
+    if (!strcmp(t, "udp")) return report(socket(AF_INET, SOCK_DGRAM, 0));
+    if (!strcmp(t, "raw")) return report(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
+    if (!strcmp(t, "unix")) return report(socket(AF_UNIX, SOCK_STREAM, 0));
+    if (!strcmp(t, "netlink")) return report(socket(AF_NETLINK, SOCK_RAW, 0));
+    if (!strcmp(t, "gate-unix")) return report(gate(SYS_socket, AF_UNIX, SOCK_STREAM, 0, 0));
+    if (!strcmp(t, "gate-raw")) return report(gate(SYS_socket, AF_INET, SOCK_RAW, IPPROTO_ICMP, 0));
+    if (!strcmp(t, "gate-netlink")) return report(gate(SYS_socket, AF_NETLINK, SOCK_RAW, 0, 0));
+    if (!strcmp(t, "gate-udp")) return report(gate(SYS_socket, AF_INET, SOCK_DGRAM, 0, 0));
     if (!strcmp(t, "ptrace")) return report(syscall(SYS_ptrace, 0, 0, 0, 0));
     if (!strcmp(t, "mount")) return report(syscall(SYS_mount, "none", "/", "tmpfs", 0, 0));
     if (!strcmp(t, "unshare")) return report(syscall(SYS_unshare, 0x10000000));
@@ -78,7 +93,6 @@ int main(int argc, char **argv) {
         return report(syscall(SYS_ptrace, 0, 0, 0, 0));
     }
     /* Direct calls into the gate: the kernel policy, not the library OS, must refuse. */
-    if (!strcmp(t, "gate-socket")) return report(gate(SYS_socket, AF_INET, SOCK_STREAM, 0, 0));
     if (!strcmp(t, "gate-execve")) { char *av[] = {(char *)arg, NULL}; return report(gate(SYS_execve, (long)arg, (long)av, 0, 0)); }
     if (!strcmp(t, "gate-ptrace")) return report(gate(SYS_ptrace, 0, 0, 0, 0));
     if (!strcmp(t, "gate-kill")) return report(gate(SYS_kill, atoi(arg), SIGKILL, 0, 0));
@@ -97,11 +111,6 @@ int main(int argc, char **argv) {
     if (!strcmp(t, "gate-open-write")) {
         long how[3] = {O_WRONLY, 0, 0};
         return report(gate(SYS_openat2, AT_FDCWD, (long)arg, (long)how, 24));
-    }
-    if (!strcmp(t, "gate-connect")) {
-        struct sockaddr_in sa = {0};
-        sa.sin_family = AF_INET; sa.sin_port = htons(22); sa.sin_addr.s_addr = htonl(0x7f000001);
-        return report(gate(SYS_connect, 0, (long)&sa, sizeof sa, 0));
     }
     printf("unknown test %s\n", t);
     return 2;

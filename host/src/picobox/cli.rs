@@ -21,6 +21,11 @@ RUN OPTIONS (as bubblewrap's):
     --setenv KEY VALUE   set an environment variable (the box starts with only PATH)
     --chdir DIR          working directory in the box (default /)
     --manifest FILE      read the box from a TOML manifest; flags add to it
+    --net none           the box has a network of its own: only its loopback (the default)
+    --allow-bind tcp:ADDR:PORT     let the box listen on this TCP port of the host's network
+    --allow-connect tcp:ADDR:PORT  let the box connect to this TCP port of the host's network
+                         (either puts the box on the host's network; the kernel confines the
+                         ports, the library OS the addresses; UDP is then unavailable)
     --pids N             at most N processes in the box (default 512)
     --memory SIZE        at most SIZE bytes of memory (K, M, G suffixes), enforced by the kernel
     --trace              log the program's system calls to standard error
@@ -88,6 +93,53 @@ pub struct RunConfig {
     pub pids: u64,
     /// `--memory`: most bytes of memory, if limited.
     pub memory: Option<u64>,
+    /// `--allow-bind`: (address, port) the box may listen on.
+    pub allow_bind: Vec<(Vec<u8>, u16)>,
+    /// `--allow-connect`: (address, port) the box may connect to.
+    pub allow_connect: Vec<(Vec<u8>, u16)>,
+}
+
+impl RunConfig {
+    /// Whether the box is on the host's network (some port is allowed).
+    pub fn host_network(&self) -> bool {
+        !self.allow_bind.is_empty() || !self.allow_connect.is_empty()
+    }
+}
+
+/// Parses `tcp:ADDR:PORT` (ADDR may be an IPv6 address in brackets).
+fn parse_port_rule(flag: &[u8], v: &[u8]) -> Result<(Vec<u8>, u16), String> {
+    let bad = |why: &str| {
+        format!(
+            "{} '{}': {why} (expected tcp:ADDR:PORT, e.g. tcp:127.0.0.1:8080)",
+            text(flag),
+            text(v)
+        )
+    };
+    let rest = v.strip_prefix(b"tcp:").ok_or_else(|| {
+        if v.starts_with(b"udp:") {
+            bad("only TCP ports can be allowed; UDP works inside a box's own network (--net none)")
+        } else {
+            bad("not a TCP rule")
+        }
+    })?;
+    let colon = rest
+        .iter()
+        .rposition(|b| *b == b':')
+        .ok_or_else(|| bad("no port"))?;
+    let (addr, port) = (&rest[..colon], &rest[colon + 1..]);
+    let port = core::str::from_utf8(port)
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .filter(|p| *p > 0)
+        .ok_or_else(|| bad("bad port"))?;
+    let addr = addr
+        .strip_prefix(b"[")
+        .and_then(|a| a.strip_suffix(b"]"))
+        .unwrap_or(addr);
+    if addr.is_empty() {
+        return Err(bad("no address"));
+    }
+    Ok((addr.to_vec(), port))
 }
 
 /// Processes a box may have when `--pids` is not given.
@@ -224,6 +276,22 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
                 })?);
                 1
             }
+            b"--net" => {
+                let v = &value(i, 1, a)?[0];
+                if v != b"none" {
+                    return Err(format!("--net '{}': only 'none' exists; use --allow-bind/--allow-connect for host ports", text(v)));
+                }
+                1
+            }
+            b"--allow-bind" | b"--allow-connect" => {
+                let rule = parse_port_rule(a, &value(i, 1, a)?[0])?;
+                if a == b"--allow-bind" {
+                    c.allow_bind.push(rule)
+                } else {
+                    c.allow_connect.push(rule)
+                }
+                1
+            }
             b"--trace" => {
                 c.trace = true;
                 0
@@ -315,6 +383,31 @@ mod tests {
         assert!(parse_run(&args(&["--pids", "0", "p"]))
             .unwrap_err()
             .contains("positive"));
+    }
+
+    #[test]
+    fn port_rules_are_parsed() {
+        let c = parse_run(&args(&[
+            "--allow-bind",
+            "tcp:127.0.0.1:8080",
+            "--allow-connect",
+            "tcp:[::1]:6379",
+            "p",
+        ]))
+        .unwrap();
+        assert_eq!(c.allow_bind, [(b"127.0.0.1".to_vec(), 8080)]);
+        assert_eq!(c.allow_connect, [(b"::1".to_vec(), 6379)]);
+        assert!(c.host_network());
+        assert!(!parse_run(&args(&["p"])).unwrap().host_network());
+        assert!(parse_run(&args(&["--allow-bind", "udp:1.2.3.4:53", "p"]))
+            .unwrap_err()
+            .contains("only TCP"));
+        assert!(parse_run(&args(&["--allow-bind", "tcp:1.2.3.4:x", "p"]))
+            .unwrap_err()
+            .contains("bad port"));
+        assert!(parse_run(&args(&["--net", "host", "p"]))
+            .unwrap_err()
+            .contains("only 'none'"));
     }
 
     #[test]

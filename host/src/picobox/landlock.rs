@@ -12,6 +12,9 @@ const SYS_LANDLOCK_ADD_RULE: u64 = 445;
 const SYS_LANDLOCK_RESTRICT_SELF: u64 = 446;
 const LANDLOCK_CREATE_RULESET_VERSION: u64 = 1;
 const LANDLOCK_RULE_PATH_BENEATH: u64 = 1;
+const LANDLOCK_RULE_NET_PORT: u64 = 2;
+const NET_BIND_TCP: u64 = 1;
+const NET_CONNECT_TCP: u64 = 2;
 
 /// File-system access rights (`LANDLOCK_ACCESS_FS_*`).
 pub mod fs {
@@ -84,9 +87,10 @@ pub struct Ruleset {
 }
 
 impl Ruleset {
-    /// A ruleset handling every file-system right the kernel knows, TCP bind and connect, and
-    /// (ABI 6) signal and abstract-socket scoping.
-    pub fn new() -> Result<Ruleset, LandlockError> {
+    /// A ruleset handling every file-system right the kernel knows, (ABI 6) signal and
+    /// abstract-socket scoping, and, for a box on the host's network, TCP bind and connect
+    /// (a box with a network of its own needs no port rules: nothing outside it is reachable).
+    pub fn new(host_network: bool) -> Result<Ruleset, LandlockError> {
         let abi = Errno::from_raw_return(gate::syscall(
             SYS_LANDLOCK_CREATE_RULESET,
             [0, 0, LANDLOCK_CREATE_RULESET_VERSION, 0, 0, 0],
@@ -99,7 +103,11 @@ impl Ruleset {
         if abi >= 5 {
             handled_fs |= fs::IOCTL_DEV;
         }
-        let handled_net: u64 = 1 | 2; // BIND_TCP | CONNECT_TCP
+        let handled_net: u64 = if host_network {
+            NET_BIND_TCP | NET_CONNECT_TCP
+        } else {
+            0
+        };
         let scoped: u64 = if abi >= 6 { 1 | 2 } else { 0 }; // ABSTRACT_UNIX_SOCKET | SIGNAL
         let attr: [u64; 3] = [handled_fs, handled_net, scoped];
         let size = if abi >= 6 { 24 } else { 16 };
@@ -129,6 +137,28 @@ impl Ruleset {
             ],
         ))
         .map_err(|e| LandlockError::Failed("add a mount rule", e))?;
+        Ok(())
+    }
+
+    /// Allows binding (`bind`) or connecting to TCP `port`.
+    pub fn allow_port(&mut self, port: u16, bind: bool) -> Result<(), LandlockError> {
+        // struct landlock_net_port_attr { u64 allowed_access; u64 port; }
+        let attr: [u64; 2] = [
+            if bind { NET_BIND_TCP } else { NET_CONNECT_TCP },
+            u64::from(port),
+        ];
+        Errno::from_raw_return(gate::syscall(
+            SYS_LANDLOCK_ADD_RULE,
+            [
+                self.fd,
+                LANDLOCK_RULE_NET_PORT,
+                attr.as_ptr() as u64,
+                0,
+                0,
+                0,
+            ],
+        ))
+        .map_err(|e| LandlockError::Failed("add a port rule", e))?;
         Ok(())
     }
 

@@ -161,8 +161,7 @@ fn open_program(name: &[u8], env: &[Vec<u8>]) -> Result<(Handle, Vec<u8>), Failu
 
 /// Creates a private, memory-backed directory for a `--tmpfs` mount.
 fn make_tmpfs_dir(index: usize) -> Result<Vec<u8>, Failure> {
-    let pid = gate::syscall(39, [0; 6]);
-    let dir = format!("/dev/shm/picobox-{pid}-{index}").into_bytes();
+    let dir = format!("/dev/shm/picobox-{}-{index}", box_tag()).into_bytes();
     let p = c_str(&dir);
     sys(83, [p.as_ptr() as u64, 0o755, 0, 0, 0, 0]).map_err(|e| {
         Failure(
@@ -171,6 +170,21 @@ fn make_tmpfs_dir(index: usize) -> Result<Vec<u8>, Failure> {
         )
     })?;
     Ok(dir)
+}
+
+/// A name for this box's host objects (tmpfs directories, cgroups) that no other box, nor a
+/// leftover of a box whose monitor was killed, can have: the monitor's pid and random bits.
+pub fn box_tag() -> &'static str {
+    static TAG: spin::Once<String> = spin::Once::new();
+    TAG.call_once(|| {
+        let mut r = [0u8; 4];
+        let _ = pal::HOST.random_read(&mut r);
+        format!(
+            "{}-{:08x}",
+            gate::syscall(39, [0; 6]),
+            u32::from_le_bytes(r)
+        )
+    })
 }
 
 /// Removes everything beneath the directory open as `dir_fd` (no symbolic link is followed).
@@ -258,6 +272,7 @@ struct Prepared {
     boot: BootInfo,
     ruleset: Ruleset,
     limits: Limits,
+    host_network: bool,
 }
 
 fn prepare(
@@ -266,7 +281,16 @@ fn prepare(
     tmpfs_dirs: &mut Vec<Vec<u8>>,
 ) -> Result<Prepared, Failure> {
     let (program, program_path) = open_program(&c.program, env)?;
-    let mut ruleset = Ruleset::new().map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
+    let host_network = c.host_network();
+    let mut ruleset =
+        Ruleset::new(host_network).map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
+    for (rules, bind) in [(&c.allow_bind, true), (&c.allow_connect, false)] {
+        for (_, port) in rules {
+            ruleset
+                .allow_port(*port, bind)
+                .map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
+        }
+    }
     let mut mounts = Vec::new();
     // Every box gets a private /dev/shm (for shm_open), unless it declares its own.
     let mut declared = c.mounts.clone();
@@ -349,6 +373,7 @@ fn prepare(
         gid: gate::syscall(104, [0; 6]) as u32,
         hostname: b"picobox".to_vec(),
         trace: c.trace,
+        host_network: c.host_network(),
         max_open_files: 1024,
     };
     let limits = Limits::prepare(c.pids, c.memory);
@@ -356,6 +381,7 @@ fn prepare(
         boot,
         ruleset,
         limits,
+        host_network,
     })
 }
 
@@ -382,6 +408,17 @@ pub fn run(c: &RunConfig, env: &[Vec<u8>]) -> u8 {
         remove_tree(dir);
     }
     code
+}
+
+/// The box's first process, for [`forward`].
+static BOX_PID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// The monitor's handler for SIGTERM and SIGHUP: the box gets the signal.
+extern "C" fn forward(sig: i32) {
+    let pid = BOX_PID.load(core::sync::atomic::Ordering::Relaxed);
+    if pid != 0 {
+        gate::syscall(62, [pid, sig as u64, 0, 0, 0, 0]);
+    }
 }
 
 /// Gives the box its own pid namespace: its first process is pid 1, its processes see only
@@ -416,17 +453,61 @@ fn enter_pid_namespace() -> Result<(), Failure> {
     Ok(())
 }
 
+/// Drops every capability of the box's process: even a box started by root may not do what
+/// root may (read others' files, bind low ports, open raw sockets).
+fn drop_capabilities() {
+    // struct __user_cap_header_struct { u32 version; int pid; } and two zeroed data words.
+    let header: [u32; 2] = [0x2008_0522, 0];
+    let data = [0u32; 6];
+    let _ = sys(
+        126,
+        [header.as_ptr() as u64, data.as_ptr() as u64, 0, 0, 0, 0],
+    );
+}
+
+/// Gives the box a network namespace of its own, with its loopback up.
+fn enter_net_namespace() -> Result<(), Failure> {
+    const CLONE_NEWNET: u64 = 0x4000_0000;
+    const SIOCSIFFLAGS: u64 = 0x8914;
+    const IFF_UP_RUNNING: u16 = 0x1 | 0x40;
+    let fail = |e: Errno| {
+        Failure(
+            EXIT_INTERNAL,
+            format!("cannot create the box's network namespace: {e}"),
+        )
+    };
+    sys(272, [CLONE_NEWNET, 0, 0, 0, 0, 0]).map_err(fail)?;
+    let s = sys(41, [2, 2 | 0o2000000, 0, 0, 0, 0]).map_err(fail)?;
+    // struct ifreq { char name[16]; short flags; ... }
+    let mut ifreq = [0u8; 40];
+    ifreq[..2].copy_from_slice(b"lo");
+    ifreq[16..18].copy_from_slice(&IFF_UP_RUNNING.to_ne_bytes());
+    let r = sys(16, [s, SIOCSIFFLAGS, ifreq.as_mut_ptr() as u64, 0, 0, 0]);
+    close(s);
+    r.map(|_| ()).map_err(fail)
+}
+
 fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
     enter_pid_namespace()?;
+    if !p.host_network {
+        enter_net_namespace()?;
+    }
     let pid = sys(57, [0; 6])
         .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot start the picoprocess: {e}")))?;
     if pid == 0 {
         become_the_box(p);
     }
-    // The monitor: let a terminal's ^C or ^\ reach only the box, whose death we then report.
-    for sig in [2u64, 3] {
-        let ignore: [u64; 4] = [1, 0x0400_0000, gate::sigreturn_address(), 0];
-        let _ = sys(13, [sig, ignore.as_ptr() as u64, 0, 8, 0, 0]);
+    // The monitor: let a terminal's ^C or ^\ reach only the box, whose death we then report;
+    // pass SIGTERM and SIGHUP on to the box, so that it ends and the monitor cleans up.
+    BOX_PID.store(pid, core::sync::atomic::Ordering::Relaxed);
+    for (sig, handler) in [
+        (2u64, 1u64),
+        (3, 1),
+        (15, forward as *const () as u64),
+        (1, forward as *const () as u64),
+    ] {
+        let act: [u64; 4] = [handler, 0x0400_0000, gate::sigreturn_address(), 0];
+        let _ = sys(13, [sig, act.as_ptr() as u64, 0, 8, 0, 0]);
     }
     let mut status: u32 = 0;
     loop {
@@ -480,7 +561,13 @@ fn become_the_box(p: Prepared) -> ! {
     if let Err(e) = signals::install() {
         fail("signal handlers", e);
     }
-    if let Err(e) = gate::install_filter(&crate::ALLOWLIST) {
+    drop_capabilities();
+    let filter: &[u64] = if p.host_network {
+        &crate::ALLOWLIST_HOST_NET
+    } else {
+        &crate::ALLOWLIST_ISOLATED
+    };
+    if let Err(e) = gate::install_filter(filter) {
         fail("seccomp filter", e);
     }
     let name = p.boot.program_name.clone();

@@ -71,7 +71,6 @@ impl Limits {
     /// bytes.
     pub fn prepare(pids: u64, memory: Option<u64>) -> Limits {
         let table = read_file(b"/proc/self/cgroup").unwrap_or_default();
-        let me = gate::syscall(39, [0; 6]);
         let mut limits = Limits {
             dirs: Vec::new(),
             rlimits: Vec::new(),
@@ -89,7 +88,7 @@ impl Limits {
                 let mut dir = b"/sys/fs/cgroup/".to_vec();
                 dir.extend_from_slice(controller);
                 dir.extend_from_slice(&own);
-                dir.extend_from_slice(format!("/picobox-{me}").as_bytes());
+                dir.extend_from_slice(format!("/picobox-{}", crate::launch::box_tag()).as_bytes());
                 let p = c_str(&dir);
                 sys(83, [p.as_ptr() as u64, 0o755, 0, 0, 0, 0]).ok()?;
                 let mut limit_file = dir.clone();

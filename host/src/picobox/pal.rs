@@ -48,6 +48,19 @@ mod nr {
     pub const CLOCK_NANOSLEEP: u64 = 230;
     pub const EXIT_GROUP: u64 = 231;
     pub const PIPE2: u64 = 293;
+    pub const SOCKET: u64 = 41;
+    pub const CONNECT: u64 = 42;
+    pub const ACCEPT4: u64 = 288;
+    pub const SENDTO: u64 = 44;
+    pub const RECVFROM: u64 = 45;
+    pub const SHUTDOWN: u64 = 48;
+    pub const BIND: u64 = 49;
+    pub const LISTEN: u64 = 50;
+    pub const GETSOCKNAME: u64 = 51;
+    pub const GETPEERNAME: u64 = 52;
+    pub const SOCKETPAIR: u64 = 53;
+    pub const SETSOCKOPT: u64 = 54;
+    pub const GETSOCKOPT: u64 = 55;
     pub const EXIT: u64 = 60;
     pub const GETTID: u64 = 186;
     pub const TGKILL: u64 = 234;
@@ -739,35 +752,174 @@ impl Host for LinuxHost {
         Ok((handle_of(fds[0] as u64)?, handle_of(fds[1] as u64)?))
     }
 
-    fn socket_create(&self, _d: u32, _k: u32, _p: u32) -> Result<Handle> {
-        Err(Errno::ENOSYS)
+    fn socket_create(&self, domain: u32, kind: u32, protocol: u32) -> Result<Handle> {
+        let kind = u64::from(kind) | O_CLOEXEC;
+        handle_of(sys(
+            nr::SOCKET,
+            [u64::from(domain), kind, u64::from(protocol), 0, 0, 0],
+        )?)
     }
-    fn socket_bind(&self, _h: Handle, _a: &[u8]) -> Result<()> {
-        Err(Errno::ENOSYS)
+
+    fn socket_pair(&self, kind: u32) -> Result<(Handle, Handle)> {
+        const AF_UNIX: u64 = 1;
+        let mut fds = [0i32; 2];
+        sys(
+            nr::SOCKETPAIR,
+            [
+                AF_UNIX,
+                u64::from(kind) | O_CLOEXEC,
+                0,
+                fds.as_mut_ptr() as u64,
+                0,
+                0,
+            ],
+        )?;
+        Ok((handle_of(fds[0] as u64)?, handle_of(fds[1] as u64)?))
     }
-    fn socket_listen(&self, _h: Handle, _b: u32) -> Result<()> {
-        Err(Errno::ENOSYS)
+
+    fn socket_bind(&self, h: Handle, addr: &[u8]) -> Result<()> {
+        sys(
+            nr::BIND,
+            [fd(h), addr.as_ptr() as u64, addr.len() as u64, 0, 0, 0],
+        )
+        .map(|_| ())
     }
-    fn socket_accept(&self, _h: Handle, _p: &mut [u8]) -> Result<(Handle, usize)> {
-        Err(Errno::ENOSYS)
+
+    fn socket_listen(&self, h: Handle, backlog: u32) -> Result<()> {
+        sys(nr::LISTEN, [fd(h), u64::from(backlog), 0, 0, 0, 0]).map(|_| ())
     }
-    fn socket_connect(&self, _h: Handle, _a: &[u8]) -> Result<()> {
-        Err(Errno::ENOSYS)
+
+    fn socket_accept(
+        &self,
+        h: Handle,
+        peer: &mut [u8],
+        nonblocking: bool,
+    ) -> Result<(Handle, usize)> {
+        let mut len = u32::try_from(peer.len()).unwrap_or(u32::MAX);
+        let flags = O_CLOEXEC
+            | if nonblocking {
+                u64::from(OpenFlags::NONBLOCK)
+            } else {
+                0
+            };
+        let new = sys(
+            nr::ACCEPT4,
+            [
+                fd(h),
+                peer.as_mut_ptr() as u64,
+                &raw mut len as u64,
+                flags,
+                0,
+                0,
+            ],
+        )?;
+        Ok((handle_of(new)?, len as usize))
     }
-    fn socket_send(&self, _h: Handle, _b: IoBuf, _a: Option<&[u8]>, _f: u32) -> Result<usize> {
-        Err(Errno::ENOSYS)
+
+    fn socket_connect(&self, h: Handle, addr: &[u8]) -> Result<()> {
+        sys(
+            nr::CONNECT,
+            [fd(h), addr.as_ptr() as u64, addr.len() as u64, 0, 0, 0],
+        )
+        .map(|_| ())
     }
+
+    fn socket_send(&self, h: Handle, buf: IoBuf, addr: Option<&[u8]>, flags: u32) -> Result<usize> {
+        let (a, alen) = addr.map_or((0, 0), |a| (a.as_ptr() as u64, a.len() as u64));
+        let n = sys(
+            nr::SENDTO,
+            [
+                fd(h),
+                buf.addr as u64,
+                buf.len as u64,
+                u64::from(flags),
+                a,
+                alen,
+            ],
+        )?;
+        Ok(n as usize)
+    }
+
     fn socket_recv(
         &self,
-        _h: Handle,
-        _b: IoBuf,
-        _f: &mut [u8],
-        _fl: u32,
+        h: Handle,
+        buf: IoBuf,
+        from: &mut [u8],
+        flags: u32,
     ) -> Result<(usize, usize)> {
-        Err(Errno::ENOSYS)
+        let mut len = u32::try_from(from.len()).unwrap_or(u32::MAX);
+        let (fp, lp) = if from.is_empty() {
+            (0, 0)
+        } else {
+            (from.as_mut_ptr() as u64, &raw mut len as u64)
+        };
+        let n = sys(
+            nr::RECVFROM,
+            [
+                fd(h),
+                buf.addr as u64,
+                buf.len as u64,
+                u64::from(flags),
+                fp,
+                lp,
+            ],
+        )?;
+        Ok((n as usize, if from.is_empty() { 0 } else { len as usize }))
     }
-    fn socket_shutdown(&self, _h: Handle, _how: u32) -> Result<()> {
-        Err(Errno::ENOSYS)
+
+    fn socket_shutdown(&self, h: Handle, how: u32) -> Result<()> {
+        sys(nr::SHUTDOWN, [fd(h), u64::from(how), 0, 0, 0, 0]).map(|_| ())
+    }
+
+    fn socket_name(&self, h: Handle, peer: bool, out: &mut [u8]) -> Result<usize> {
+        let mut len = u32::try_from(out.len()).unwrap_or(u32::MAX);
+        let n = if peer {
+            nr::GETPEERNAME
+        } else {
+            nr::GETSOCKNAME
+        };
+        sys(
+            n,
+            [fd(h), out.as_mut_ptr() as u64, &raw mut len as u64, 0, 0, 0],
+        )?;
+        Ok(len as usize)
+    }
+
+    fn socket_option(
+        &self,
+        h: Handle,
+        level: u32,
+        name: u32,
+        value: &mut [u8],
+        set: bool,
+    ) -> Result<usize> {
+        if set {
+            sys(
+                nr::SETSOCKOPT,
+                [
+                    fd(h),
+                    u64::from(level),
+                    u64::from(name),
+                    value.as_ptr() as u64,
+                    value.len() as u64,
+                    0,
+                ],
+            )?;
+            return Ok(value.len());
+        }
+        let mut len = u32::try_from(value.len()).unwrap_or(u32::MAX);
+        sys(
+            nr::GETSOCKOPT,
+            [
+                fd(h),
+                u64::from(level),
+                u64::from(name),
+                value.as_mut_ptr() as u64,
+                &raw mut len as u64,
+                0,
+            ],
+        )?;
+        Ok(len as usize)
     }
 
     fn process_fork(&self) -> Result<Option<u32>> {

@@ -50,8 +50,17 @@ fn never_write_exec(arg: u8) -> Result<Vec<SeccompRule>, SeccompError> {
         .collect()
 }
 
+/// Which network a box is on; it decides which sockets the allowlist admits.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Network {
+    /// A network namespace of the box's own: TCP and UDP over IPv4 and IPv6.
+    Isolated,
+    /// The host's network, where Landlock confines TCP ports but cannot see UDP: TCP only.
+    Host,
+}
+
 /// Builds the allowlist as classic BPF, one `struct sock_filter` per `u64`.
-pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
+pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
     use libc::*;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     let unconditional: &[(i64, &str)] = &[
@@ -157,6 +166,44 @@ pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
         SYS_rt_sigaction,
         vec![rule(vec![cond(0, SeccompCmpOp::Ne, SIGSYS as u64)?])?],
     );
+    // socket_create: TCP (and UDP where the box has its own network) over IPv4 and IPv6; never
+    // raw, packet, netlink or Unix sockets (a Unix socket could connect to a host path).
+    let kinds: &[u64] = match network {
+        Network::Isolated => &[SOCK_STREAM as u64, SOCK_DGRAM as u64],
+        Network::Host => &[SOCK_STREAM as u64],
+    };
+    let mut socket_rules = Vec::new();
+    for domain in [AF_INET as u64, AF_INET6 as u64] {
+        for kind in kinds {
+            socket_rules.push(rule(vec![
+                cond(0, SeccompCmpOp::Eq, domain)?,
+                cond(1, SeccompCmpOp::MaskedEq(0xf), *kind)?,
+            ])?);
+        }
+    }
+    rules.insert(SYS_socket, socket_rules);
+    // socket_pair: connected Unix pairs only (they name no path).
+    rules.insert(
+        SYS_socketpair,
+        vec![rule(vec![cond(0, SeccompCmpOp::Eq, AF_UNIX as u64)?])?],
+    );
+    for nr in [
+        SYS_bind,
+        SYS_listen,
+        SYS_accept4,
+        SYS_connect,
+        SYS_sendto,
+        SYS_recvfrom,
+        SYS_shutdown,
+        SYS_getsockname,
+        SYS_getpeername,
+        SYS_setsockopt,
+        SYS_getsockopt,
+    ] {
+        // The socket_* calls on sockets created above: Landlock and the network namespace
+        // decide what they reach.
+        rules.insert(nr, vec![]);
+    }
     // thread_create: exactly the flags of a thread of this process.
     const THREAD_FLAGS: u64 =
         0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x80000 | 0x10_0000 | 0x20_0000;
@@ -192,7 +239,7 @@ pub fn allowlist() -> Result<Vec<u64>, SeccompError> {
 mod tests {
     #[test]
     fn allowlist_builds_and_fits_in_bpf() {
-        let p = super::allowlist().unwrap();
+        let p = super::allowlist(super::Network::Host).unwrap();
         assert!(
             p.len() > 20 && p.len() < 4096 - 16,
             "{} instructions",

@@ -1,0 +1,343 @@
+//! Sockets: TCP and UDP over IPv4 and IPv6 through host sockets, and Unix socket pairs. What
+//! a box can reach is decided by the kernel (its network namespace, Landlock's port rules and
+//! the filter's socket kinds); these handlers translate descriptors and copy addresses.
+
+use super::fs::file_of;
+use super::{int_arg, Args};
+use crate::fd::{FdEntry, FileObject, HostHandle, OpenFile};
+use crate::kernel::{host, with, Kernel};
+use crate::user;
+use alloc::vec::Vec;
+use picobox_abi::{Errno, Handle, IoBuf, OpenFlags, Result};
+
+const SOCK_NONBLOCK: u32 = 0o4000;
+const SOCK_CLOEXEC: u32 = 0o2000000;
+const AF_UNIX: u32 = 1;
+const AF_INET: u32 = 2;
+const AF_INET6: u32 = 10;
+/// Largest socket address (`struct sockaddr_storage`).
+const ADDR_MAX: usize = 128;
+/// Largest socket option value copied.
+const OPT_MAX: usize = 256;
+
+fn socket_handle(file: &OpenFile) -> Result<Handle> {
+    match &file.object {
+        FileObject::Host(h) => Ok(h.0),
+        _ => Err(Errno::ENOTSOCK),
+    }
+}
+
+fn install(k: &mut Kernel, h: Handle, nonblocking: bool, cloexec: bool) -> Result<u64> {
+    let status = OpenFlags::READ_WRITE.0 | if nonblocking { OpenFlags::NONBLOCK } else { 0 };
+    let file = OpenFile::new(FileObject::Host(HostHandle(h)), status, Vec::new());
+    k.fds.insert(FdEntry { file, cloexec })
+}
+
+fn read_addr(addr: u64, len: u64) -> Result<Vec<u8>> {
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|l| *l <= ADDR_MAX)
+        .ok_or(Errno::EINVAL)?;
+    user::read_bytes(addr, len)
+}
+
+/// Writes `addr` to a `(sockaddr *, socklen_t *)` pair, truncating as Linux does.
+fn write_addr(addr: &[u8], out: u64, len_ptr: u64) -> Result<()> {
+    if out == 0 || len_ptr == 0 {
+        return Ok(());
+    }
+    let room = usize::try_from(user::read_u32(len_ptr)? as i32).map_err(|_| Errno::EINVAL)?;
+    user::write_bytes(out, &addr[..addr.len().min(room)])?;
+    user::write_u32(len_ptr, addr.len() as u32)
+}
+
+/// `socket(domain, type, protocol)`.
+pub fn sys_socket(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let domain = (a[0] & 0xffff_ffff) as u32;
+    let kind = (a[1] & 0xffff_ffff) as u32;
+    if !matches!(domain, AF_INET | AF_INET6) {
+        // Unix sockets are available as pairs only (a named one could reach a host path).
+        return Err(Errno::EAFNOSUPPORT);
+    }
+    match kind & 0xf {
+        1 => {}
+        // Landlock confines TCP ports only: on the host's network UDP is not offered.
+        2 if !k.host_network => {}
+        _ => return Err(Errno::EACCES),
+    }
+    let h = host().socket_create(domain, kind & !SOCK_CLOEXEC, (a[2] & 0xffff_ffff) as u32)?;
+    install(k, h, kind & SOCK_NONBLOCK != 0, kind & SOCK_CLOEXEC != 0)
+}
+
+/// `socketpair(domain, type, protocol, sv)`.
+pub fn sys_socketpair(k: &mut Kernel, a: &Args) -> Result<u64> {
+    if (a[0] & 0xffff_ffff) as u32 != AF_UNIX {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let kind = (a[1] & 0xffff_ffff) as u32;
+    let (x, y) = host().socket_pair(kind & !SOCK_CLOEXEC)?;
+    let nb = kind & SOCK_NONBLOCK != 0;
+    let cloexec = kind & SOCK_CLOEXEC != 0;
+    let fx = install(k, x, nb, cloexec)?;
+    let fy = install(k, y, nb, cloexec)?;
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&(fx as u32).to_le_bytes());
+    out[4..].copy_from_slice(&(fy as u32).to_le_bytes());
+    user::write_bytes(a[3], &out)?;
+    Ok(0)
+}
+
+/// `bind(fd, addr, len)`.
+pub fn sys_bind(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let h = socket_handle(&*k.fds.file(super::fd_arg(a[0])?)?)?;
+    host().socket_bind(h, &read_addr(a[1], a[2])?)?;
+    Ok(0)
+}
+
+/// `listen(fd, backlog)`.
+pub fn sys_listen(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let h = socket_handle(&*k.fds.file(super::fd_arg(a[0])?)?)?;
+    host().socket_listen(h, u32::try_from(int_arg(a[1]).max(0)).unwrap_or(0))?;
+    Ok(0)
+}
+
+fn accept(a: &Args, flags: u64) -> Result<u64> {
+    let flags = u32::try_from(flags).map_err(|_| Errno::EINVAL)?;
+    if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let h = socket_handle(&*file_of(a[0])?)?;
+    let mut peer = [0u8; ADDR_MAX];
+    let (new, len) = host().socket_accept(h, &mut peer, flags & SOCK_NONBLOCK != 0)?;
+    let fd = with(|k| {
+        install(
+            k,
+            new,
+            flags & SOCK_NONBLOCK != 0,
+            flags & SOCK_CLOEXEC != 0,
+        )
+    })??;
+    write_addr(&peer[..len.min(ADDR_MAX)], a[1], a[2])?;
+    Ok(fd)
+}
+
+/// `accept(fd, addr, addrlen)`.
+pub fn sys_accept(a: &Args) -> Result<u64> {
+    accept(a, 0)
+}
+
+/// `accept4(fd, addr, addrlen, flags)`.
+pub fn sys_accept4(a: &Args) -> Result<u64> {
+    accept(a, a[3])
+}
+
+/// `connect(fd, addr, len)`.
+pub fn sys_connect(a: &Args) -> Result<u64> {
+    let h = socket_handle(&*file_of(a[0])?)?;
+    host().socket_connect(h, &read_addr(a[1], a[2])?)?;
+    Ok(0)
+}
+
+/// `sendto(fd, buf, len, flags, addr, addrlen)`.
+pub fn sys_sendto(a: &Args) -> Result<u64> {
+    let h = socket_handle(&*file_of(a[0])?)?;
+    let len = usize::try_from(a[2]).map_err(|_| Errno::EINVAL)?;
+    let buf = IoBuf {
+        addr: user::checked_range(a[1], len).or_else(|e| if len == 0 { Ok(0) } else { Err(e) })?,
+        len,
+    };
+    let to = if a[4] != 0 {
+        Some(read_addr(a[4], a[5])?)
+    } else {
+        None
+    };
+    Ok(host().socket_send(h, buf, to.as_deref(), (a[3] & 0xffff_ffff) as u32)? as u64)
+}
+
+/// `recvfrom(fd, buf, len, flags, addr, addrlen)`.
+pub fn sys_recvfrom(a: &Args) -> Result<u64> {
+    let h = socket_handle(&*file_of(a[0])?)?;
+    let len = usize::try_from(a[2]).map_err(|_| Errno::EINVAL)?;
+    let buf = IoBuf {
+        addr: user::checked_range(a[1], len).or_else(|e| if len == 0 { Ok(0) } else { Err(e) })?,
+        len,
+    };
+    let mut from = [0u8; ADDR_MAX];
+    let want_from = a[4] != 0 && a[5] != 0;
+    let (n, flen) = host().socket_recv(
+        h,
+        buf,
+        if want_from { &mut from } else { &mut [] },
+        (a[3] & 0xffff_ffff) as u32,
+    )?;
+    if want_from {
+        write_addr(&from[..flen.min(ADDR_MAX)], a[4], a[5])?;
+    }
+    Ok(n as u64)
+}
+
+/// The parts of a `struct msghdr` the handlers use.
+struct MsgHdr {
+    name: u64,
+    namelen: u64,
+    iovs: Vec<(u64, u64)>,
+    controllen: u64,
+}
+
+/// Reads a `struct msghdr`.
+fn read_msghdr(addr: u64) -> Result<MsgHdr> {
+    let raw = user::read_bytes(addr, 56)?;
+    let w = |i: usize| u64::from_le_bytes(raw[i..i + 8].try_into().unwrap_or([0; 8]));
+    let (name, namelen, iov, iovlen, controllen) = (w(0), w(8) & 0xffff_ffff, w(16), w(24), w(40));
+    if iovlen > 1024 {
+        return Err(Errno::EMSGSIZE);
+    }
+    let bytes = user::read_bytes(
+        iov,
+        usize::try_from(iovlen * 16).map_err(|_| Errno::EINVAL)?,
+    )?;
+    let iovs = bytes
+        .chunks_exact(16)
+        .map(|c| {
+            (
+                u64::from_le_bytes(c[..8].try_into().unwrap_or([0; 8])),
+                u64::from_le_bytes(c[8..].try_into().unwrap_or([0; 8])),
+            )
+        })
+        .collect();
+    Ok(MsgHdr {
+        name,
+        namelen,
+        iovs,
+        controllen,
+    })
+}
+
+/// `sendmsg(fd, msg, flags)`: the iovecs are gathered; ancillary data is not supported.
+pub fn sys_sendmsg(a: &Args) -> Result<u64> {
+    let h = socket_handle(&*file_of(a[0])?)?;
+    let MsgHdr {
+        name,
+        namelen,
+        iovs,
+        controllen,
+    } = read_msghdr(a[1])?;
+    if controllen != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let mut data = Vec::new();
+    for (base, len) in iovs {
+        data.extend_from_slice(&user::read_bytes(
+            base,
+            usize::try_from(len).map_err(|_| Errno::EINVAL)?,
+        )?);
+    }
+    let to = if name != 0 && namelen != 0 {
+        Some(read_addr(name, namelen)?)
+    } else {
+        None
+    };
+    Ok(host().socket_send(
+        h,
+        IoBuf::of(&data),
+        to.as_deref(),
+        (a[2] & 0xffff_ffff) as u32,
+    )? as u64)
+}
+
+/// `recvmsg(fd, msg, flags)`: received into one buffer, then scattered; no ancillary data.
+pub fn sys_recvmsg(a: &Args) -> Result<u64> {
+    let h = socket_handle(&*file_of(a[0])?)?;
+    let MsgHdr {
+        name,
+        namelen,
+        iovs,
+        ..
+    } = read_msghdr(a[1])?;
+    let total: u64 = iovs.iter().map(|(_, l)| *l).sum();
+    let mut data = alloc::vec![0u8; usize::try_from(total.min(1 << 24)).unwrap_or(0)];
+    let mut from = [0u8; ADDR_MAX];
+    let (n, flen) = host().socket_recv(
+        h,
+        IoBuf::of_mut(&mut data),
+        &mut from,
+        (a[2] & 0xffff_ffff) as u32,
+    )?;
+    let mut done = 0;
+    for (base, len) in iovs {
+        if done >= n {
+            break;
+        }
+        let take = (len as usize).min(n - done);
+        user::write_bytes(base, &data[done..done + take])?;
+        done += take;
+    }
+    // msg_namelen, msg_controllen = 0, msg_flags = 0.
+    if name != 0 {
+        user::write_bytes(name, &from[..flen.min(namelen as usize).min(ADDR_MAX)])?;
+    }
+    user::write_u32(a[1] + 8, flen as u32)?;
+    user::write_u64(a[1] + 40, 0)?;
+    user::write_u32(a[1] + 48, 0)?;
+    Ok(n as u64)
+}
+
+/// `shutdown(fd, how)`.
+pub fn sys_shutdown(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let h = socket_handle(&*k.fds.file(super::fd_arg(a[0])?)?)?;
+    host().socket_shutdown(h, u32::try_from(int_arg(a[1])).map_err(|_| Errno::EINVAL)?)?;
+    Ok(0)
+}
+
+fn name(k: &mut Kernel, a: &Args, peer: bool) -> Result<u64> {
+    let h = socket_handle(&*k.fds.file(super::fd_arg(a[0])?)?)?;
+    let mut out = [0u8; ADDR_MAX];
+    let n = host().socket_name(h, peer, &mut out)?;
+    write_addr(&out[..n.min(ADDR_MAX)], a[1], a[2])?;
+    Ok(0)
+}
+
+/// `getsockname(fd, addr, addrlen)`.
+pub fn sys_getsockname(k: &mut Kernel, a: &Args) -> Result<u64> {
+    name(k, a, false)
+}
+
+/// `getpeername(fd, addr, addrlen)`.
+pub fn sys_getpeername(k: &mut Kernel, a: &Args) -> Result<u64> {
+    name(k, a, true)
+}
+
+/// `setsockopt(fd, level, name, value, len)`.
+pub fn sys_setsockopt(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let h = socket_handle(&*k.fds.file(super::fd_arg(a[0])?)?)?;
+    let len = usize::try_from(a[4] & 0xffff_ffff)
+        .ok()
+        .filter(|l| *l <= OPT_MAX)
+        .ok_or(Errno::EINVAL)?;
+    let mut value = user::read_bytes(a[3], len)?;
+    host().socket_option(
+        h,
+        (a[1] & 0xffff_ffff) as u32,
+        (a[2] & 0xffff_ffff) as u32,
+        &mut value,
+        true,
+    )?;
+    Ok(0)
+}
+
+/// `getsockopt(fd, level, name, value, len)`.
+pub fn sys_getsockopt(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let h = socket_handle(&*k.fds.file(super::fd_arg(a[0])?)?)?;
+    let room = usize::try_from(user::read_u32(a[4])? as i32).map_err(|_| Errno::EINVAL)?;
+    let mut value = alloc::vec![0u8; room.min(OPT_MAX)];
+    let n = host().socket_option(
+        h,
+        (a[1] & 0xffff_ffff) as u32,
+        (a[2] & 0xffff_ffff) as u32,
+        &mut value,
+        false,
+    )?;
+    user::write_bytes(a[3], &value[..n.min(value.len())])?;
+    user::write_u32(a[4], n as u32)?;
+    Ok(0)
+}

@@ -1,0 +1,145 @@
+//! Networking: sockets inside a box's own network match native runs, and a server in a box
+//! is reachable from outside only on a port the box was given.
+
+use crate::support::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+#[test]
+fn sockets_inside_the_box_match_native() {
+    let prog = guest("net");
+    let n = scratch("net-native");
+    let b = scratch("net-boxed");
+    let native_out = native(&n, &prog, &[]);
+    assert!(native_out.status.success(), "{}", text(&native_out.stderr));
+    assert_same("net", &native_out, &boxed(&b, &prog, &[]));
+}
+
+/// Ends a box as a user would (SIGTERM to `picobox`, which passes it on and cleans up).
+fn stop(monitor: &mut std::process::Child) {
+    // SAFETY: a plain kill of our own child process.
+    unsafe { libc::kill(monitor.id() as i32, libc::SIGTERM) };
+    let status = monitor.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(128 + 15),
+        "picobox reports the box's death by SIGTERM"
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+#[test]
+fn busybox_httpd_in_a_box_serves_an_allowed_port() {
+    let site = scratch("httpd-site");
+    std::fs::write(site.join("index.html"), "served from inside the box\n").unwrap();
+    let port = free_port();
+    let mut server = picobox()
+        .args([
+            "run",
+            "--allow-bind",
+            &format!("tcp:127.0.0.1:{port}"),
+            "--ro-bind",
+            site.to_str().unwrap(),
+            "/www",
+            "--",
+        ])
+        .args([
+            busybox(),
+            "httpd",
+            "-f",
+            "-p",
+            &format!("127.0.0.1:{port}"),
+            "-h",
+            "/www",
+        ])
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let mut reply = None;
+    while reply.is_none() && start.elapsed() < Duration::from_secs(10) {
+        reply = http_get(port, "/index.html");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let missing = http_get(port, "/nothing-here");
+    stop(&mut server);
+    let reply = reply.expect("the box's httpd never answered");
+    assert!(
+        reply.starts_with("HTTP/1.1 200 OK") || reply.starts_with("HTTP/1.0 200 OK"),
+        "{reply}"
+    );
+    assert!(reply.ends_with("served from inside the box\n"), "{reply}");
+    assert!(missing.unwrap_or_default().contains(" 404 "));
+}
+
+#[test]
+fn a_server_on_a_port_not_allowed_cannot_listen() {
+    let port = free_port();
+    let out = picobox()
+        .args([
+            "run",
+            "--allow-bind",
+            &format!("tcp:127.0.0.1:{}", free_port()),
+            "--",
+        ])
+        .args([
+            busybox(),
+            "httpd",
+            "-f",
+            "-p",
+            &format!("127.0.0.1:{port}"),
+            "-h",
+            "/",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("bind: Permission denied"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_server_in_an_isolated_box_is_not_reachable_from_outside() {
+    let port = free_port();
+    let mut server = picobox()
+        .args(["run", "--"])
+        .args([
+            busybox(),
+            "httpd",
+            "-f",
+            "-p",
+            &format!("127.0.0.1:{port}"),
+            "-h",
+            "/",
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let reached = TcpStream::connect(("127.0.0.1", port)).is_ok();
+    let still_running = server.try_wait().unwrap().is_none();
+    stop(&mut server);
+    assert!(still_running, "the box's server did not start");
+    assert!(
+        !reached,
+        "a box with a network of its own was reachable from the host"
+    );
+}

@@ -1,0 +1,93 @@
+/* Sockets inside a box's own network: TCP over IPv4 and IPv6 between processes, UDP, a Unix
+ * socket pair, socket options and names. Printed for comparison with a native run. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void tcp(int family) {
+    struct sockaddr_storage ss = {0};
+    socklen_t len;
+    int s = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (family == AF_INET) {
+        struct sockaddr_in *a = (void *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof *a;
+    } else {
+        struct sockaddr_in6 *a = (void *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = in6addr_loopback;
+        len = sizeof *a;
+    }
+    int b = bind(s, (void *)&ss, len);
+    getsockname(s, (void *)&ss, &len);
+    int l = listen(s, 4);
+    printf("%s bind %d listen %d\n", family == AF_INET ? "ipv4" : "ipv6", b, l);
+    if (fork() == 0) {
+        int c = socket(family, SOCK_STREAM, 0);
+        if (connect(c, (void *)&ss, len) != 0) { printf("connect failed: %s\n", strerror(errno)); _exit(1); }
+        int nodelay = 1;
+        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
+        const char *msg = "request";
+        send(c, msg, strlen(msg), 0);
+        char buf[32] = {0};
+        recv(c, buf, sizeof buf - 1, MSG_WAITALL);
+        printf("client got '%s'\n", buf);
+        _exit(0);
+    }
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof peer;
+    int c = accept4(s, (void *)&peer, &plen, SOCK_CLOEXEC);
+    char buf[32] = {0};
+    ssize_t n = recv(c, buf, 7, MSG_WAITALL);
+    printf("server got %zd '%s' from family %d\n", n, buf, peer.ss_family);
+    int type = 0;
+    socklen_t tl = sizeof type;
+    getsockopt(c, SOL_SOCKET, SO_TYPE, &type, &tl);
+    printf("accepted socket type %d\n", type);
+    send(c, "response", 8, 0);
+    shutdown(c, SHUT_WR);
+    int status;
+    wait(&status);
+    close(c);
+    close(s);
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    tcp(AF_INET);
+    tcp(AF_INET6);
+
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in ua = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(u, (void *)&ua, sizeof ua);
+    socklen_t l = sizeof ua;
+    getsockname(u, (void *)&ua, &l);
+    int u2 = socket(AF_INET, SOCK_DGRAM, 0);
+    sendto(u2, "datagram", 8, 0, (void *)&ua, sizeof ua);
+    char b[16] = {0};
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    ssize_t n = recvfrom(u, b, sizeof b, 0, (void *)&from, &fl);
+    printf("udp %zd '%s' from loopback %d\n", n, b, from.sin_addr.s_addr == htonl(INADDR_LOOPBACK));
+
+    int sv[2];
+    printf("socketpair %d\n", socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+    struct iovec iov[2] = {{"over ", 5}, {"pair", 4}};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+    sendmsg(sv[0], &m, 0);
+    memset(b, 0, sizeof b);
+    struct iovec rio = {b, sizeof b - 1};
+    struct msghdr rm = {.msg_iov = &rio, .msg_iovlen = 1};
+    n = recvmsg(sv[1], &rm, 0);
+    printf("recvmsg %zd '%s'\n", n, b);
+    return 0;
+}
