@@ -58,6 +58,9 @@ pub struct OpenFile {
     pub path: Components,
     /// Directory listing state.
     pub dir: Mutex<DirCursor>,
+    /// Counts reads and writes, so that edge-triggered epoll knows when the program has
+    /// consumed what it was told about.
+    pub io_gen: core::sync::atomic::AtomicU64,
 }
 
 impl OpenFile {
@@ -68,6 +71,7 @@ impl OpenFile {
             flags: Mutex::new(flags),
             path,
             dir: Mutex::new(DirCursor::default()),
+            io_gen: core::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -77,6 +81,12 @@ impl OpenFile {
             FileObject::Host(h) => Some(h.0),
             _ => None,
         }
+    }
+
+    /// Notes that the program read or wrote (see `io_gen`).
+    pub fn touched(&self) {
+        self.io_gen
+            .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     }
 
     /// Current status flags.

@@ -63,13 +63,27 @@ pub struct Kernel {
     pub host_network: bool,
 }
 
-/// What the library OS keeps per thread.
-#[derive(Clone, Copy, Debug, Default)]
+/// What the library OS keeps per thread (while another thread is current; the current
+/// thread's mask and alternate stack live in `Kernel::signals`).
+#[derive(Clone, Copy, Debug)]
 pub struct ThreadState {
-    /// Blocked signals (while another thread's mask is in `signals.mask`).
+    /// Blocked signals.
     pub mask: u64,
+    /// The alternate signal stack (`ss_sp`, `ss_flags`, `ss_size`).
+    pub altstack: (u64, u32, u64),
     /// `set_tid_address` / `CLONE_CHILD_CLEARTID`: zeroed and woken when the thread exits.
     pub clear_child_tid: u64,
+}
+
+impl Default for ThreadState {
+    fn default() -> Self {
+        // A new thread has no alternate signal stack (SS_DISABLE).
+        ThreadState {
+            mask: 0,
+            altstack: (0, 2, 0),
+            clear_child_tid: 0,
+        }
+    }
 }
 
 impl Kernel {
@@ -78,16 +92,16 @@ impl Kernel {
         if tid == self.current_tid {
             return;
         }
-        let mask = self.signals.mask;
-        self.threads.entry(self.current_tid).or_default().mask = mask;
-        self.signals.mask = self
-            .threads
-            .entry(tid)
-            .or_insert(ThreadState {
-                mask,
-                clear_child_tid: 0,
-            })
-            .mask;
+        let (mask, altstack) = (self.signals.mask, self.signals.altstack);
+        let old = self.threads.entry(self.current_tid).or_default();
+        old.mask = mask;
+        old.altstack = altstack;
+        let new = *self.threads.entry(tid).or_insert(ThreadState {
+            mask,
+            ..ThreadState::default()
+        });
+        self.signals.mask = new.mask;
+        self.signals.altstack = new.altstack;
         self.current_tid = tid;
     }
 

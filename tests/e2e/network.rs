@@ -143,3 +143,63 @@ fn a_server_in_an_isolated_box_is_not_reachable_from_outside() {
         "a box with a network of its own was reachable from the host"
     );
 }
+
+#[test]
+fn go_program_with_many_goroutines_matches_native() {
+    let prog = go_guest("goweb");
+    let n = scratch("go-native");
+    let b = scratch("go-boxed");
+    let native_out = native(&n, &prog, &["compute"]);
+    assert!(native_out.status.success(), "{}", text(&native_out.stderr));
+    assert_same(
+        "goweb compute",
+        &native_out,
+        &boxed(&b, &prog, &["compute"]),
+    );
+}
+
+#[test]
+fn go_http_server_in_a_box_answers_curl() {
+    let prog = go_guest("goweb");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = picobox()
+        .args(["run", "--allow-bind", &format!("tcp:{addr}"), "--"])
+        .arg(&prog)
+        .arg(&addr)
+        .spawn()
+        .unwrap();
+    let curl = |path: &str| {
+        std::process::Command::new("curl")
+            .args(["-s", "--max-time", "5"])
+            .arg(format!("http://{addr}{path}"))
+            .output()
+            .unwrap()
+    };
+    let start = Instant::now();
+    let mut first = curl(&addr, "/first");
+    while !first.status.success() && start.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(50));
+        first = curl(&addr, "/first");
+    }
+    // Concurrent clients: each gets an answer.
+    let clients: Vec<_> = (0..20)
+        .map(|i| {
+            let addr = addr.clone();
+            std::thread::spawn(move || text(&curl(&addr, &format!("/c{i}")).stdout))
+        })
+        .collect();
+    let concurrent: Vec<String> = clients.into_iter().map(|h| h.join().unwrap()).collect();
+    stop(&mut server);
+    assert_eq!(
+        text(&first.stdout),
+        "hello from go, request 1, path /first\n"
+    );
+    for (i, answer) in concurrent.iter().enumerate() {
+        assert!(
+            answer.starts_with("hello from go, request ")
+                && answer.ends_with(&format!("path /c{i}\n")),
+            "{answer}"
+        );
+    }
+}

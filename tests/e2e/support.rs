@@ -117,3 +117,33 @@ pub fn assert_same(what: &str, native: &Output, boxed: &Output) {
         text(&boxed.stderr)
     );
 }
+
+/// Builds the Go program in `tests/guests/NAME/` (static, with Debian's golang-go) once.
+pub fn go_guest(name: &str) -> PathBuf {
+    static BUILT: OnceLock<std::sync::Mutex<Vec<String>>> = OnceLock::new();
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("guests")
+        .join(name);
+    let mut built = BUILT.get_or_init(Default::default).lock().unwrap();
+    if !built.iter().any(|n| n == name) {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/guests")
+            .join(name);
+        let status = Command::new("go")
+            .args(["build", "-o"])
+            .arg(&out)
+            .arg(".")
+            .current_dir(&src)
+            .env("CGO_ENABLED", "0")
+            .env("GOFLAGS", "-mod=mod")
+            .env(
+                "GOCACHE",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-cache"),
+            )
+            .status()
+            .expect("go is missing: install golang-go (scripts/test does)");
+        assert!(status.success(), "go build failed for {name}");
+        built.push(name.to_string());
+    }
+    out
+}

@@ -2,9 +2,10 @@
 //! an instance is a set of (open file, events, data). Registrations hold the open file weakly,
 //! so closing its last descriptor removes it, as on Linux.
 //!
-//! Edge-triggered registrations (`EPOLLET`) are reported level-triggered: a program that
-//! drains the file as edge-triggered programs must sees the same events; one that does not
-//! sees the event again.
+//! Edge-triggered registrations (`EPOLLET`) are approximated: an event already reported is not
+//! reported (nor waited for) again until the program reads or writes the file, after which
+//! readiness counts as new. A program that drains the file, as edge-triggered programs must,
+//! sees what it would see on Linux; one that reads only part may be told again.
 
 use super::poll::{wait, Want};
 use super::{fd_arg, int_arg, Args};
@@ -14,11 +15,15 @@ use crate::user;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 use picobox_abi::{Errno, FileKind, Result, Timespec};
 use spin::Mutex;
 
 const EPOLL_CLOEXEC: u32 = 0o2000000;
 const EPOLLONESHOT: u32 = 1 << 30;
+const EPOLLET: u32 = 1 << 31;
+/// `EPOLLERR | EPOLLHUP`: always reported, as by Linux.
+const POLLERR_HUP: u16 = 0x18;
 const EPOLL_CTL_ADD: i32 = 1;
 const EPOLL_CTL_DEL: i32 = 2;
 const EPOLL_CTL_MOD: i32 = 3;
@@ -31,6 +36,9 @@ struct Registration {
     file: Weak<OpenFile>,
     events: u32,
     data: u64,
+    /// Edge-triggered: the events last reported, and the file's I/O count then.
+    reported: u16,
+    reported_gen: u64,
 }
 
 /// The registrations of one epoll instance, by descriptor number.
@@ -113,6 +121,8 @@ pub fn sys_epoll_ctl(k: &mut Kernel, a: &Args) -> Result<u64> {
                     file: Arc::downgrade(&target),
                     events,
                     data,
+                    reported: 0,
+                    reported_gen: 0,
                 },
             );
         }
@@ -120,6 +130,8 @@ pub fn sys_epoll_ctl(k: &mut Kernel, a: &Args) -> Result<u64> {
             let r = set.by_fd.get_mut(&key).ok_or(Errno::ENOENT)?;
             r.events = events;
             r.data = data;
+            r.reported = 0;
+            r.reported = 0;
         }
         (EPOLL_CTL_DEL, None) => {
             set.by_fd.remove(&key).ok_or(Errno::ENOENT)?;
@@ -145,27 +157,38 @@ fn wait_common(epfd: u64, out: u64, max: u64, timeout: Option<Timespec>) -> Resu
             .filter_map(|(fd, r)| Some((*fd, r.clone(), r.file.upgrade()?)))
             .collect()
     };
+    // Edge-triggered registrations do not wait again for what was reported, until the program
+    // does I/O on the file.
+    let already = |r: &Registration, f: &OpenFile| {
+        let fresh = f.io_gen.load(Ordering::Relaxed) != r.reported_gen;
+        if r.events & EPOLLET != 0 && !fresh {
+            r.reported
+        } else {
+            0
+        }
+    };
     let mut wants: Vec<Want> = regs
         .iter()
         .map(|(_, r, f)| Want {
             file: Some(f.clone()),
-            events: (r.events & 0xffff) as u16 | 0x18,
+            events: ((r.events & 0xffff) as u16 & !already(r, f)) | POLLERR_HUP,
             revents: 0,
         })
         .collect();
-    if wants.is_empty() {
-        // Nothing registered: epoll_wait is a sleep.
-        wants.clear();
-    }
     wait(&mut wants, timeout)?;
     let mut bytes = Vec::new();
     let mut set = set.lock();
-    for ((fd, r, _), w) in regs.iter().zip(&wants) {
-        if w.revents == 0 || bytes.len() / 12 >= max {
+    for ((fd, r, f), w) in regs.iter().zip(&wants) {
+        let report = w.revents & !(already(r, f) & !POLLERR_HUP);
+        if report == 0 || bytes.len() / 12 >= max {
             continue;
         }
-        bytes.extend_from_slice(&u32::from(w.revents).to_le_bytes());
+        bytes.extend_from_slice(&u32::from(report).to_le_bytes());
         bytes.extend_from_slice(&r.data.to_le_bytes());
+        if let Some(reg) = set.by_fd.get_mut(fd) {
+            reg.reported = w.revents;
+            reg.reported_gen = f.io_gen.load(Ordering::Relaxed);
+        }
         if r.events & EPOLLONESHOT != 0 {
             if let Some(reg) = set.by_fd.get_mut(fd) {
                 reg.events &= !0xffff;

@@ -280,6 +280,7 @@ pub fn sys_close(k: &mut Kernel, a: &Args) -> Result<u64> {
 // ------------------------------------------------------------------ read and write
 
 fn read_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Result<u64> {
+    file.touched();
     if !file.status().readable() {
         return Err(Errno::EBADF);
     }
@@ -319,6 +320,7 @@ fn read_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Resul
 }
 
 fn write_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Result<u64> {
+    file.touched();
     if !file.status().writable() {
         return Err(Errno::EBADF);
     }

@@ -21,6 +21,7 @@ const ADDR_MAX: usize = 128;
 const OPT_MAX: usize = 256;
 
 fn socket_handle(file: &OpenFile) -> Result<Handle> {
+    file.touched();
     match &file.object {
         FileObject::Host(h) => Ok(h.0),
         _ => Err(Errno::ENOTSOCK),

@@ -147,6 +147,7 @@ fn clone_thread(k: &mut Kernel, a: &Args, ctx: &mut CpuContext) -> Result<()> {
         ThreadState {
             mask,
             clear_child_tid,
+            ..ThreadState::default()
         },
     );
     ctx.regs[reg::RAX] = u64::from(tid);

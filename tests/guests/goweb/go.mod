@@ -1,0 +1,2 @@
+module goweb
+go 1.19
