@@ -169,13 +169,6 @@ fn go_http_server_in_a_box_answers_curl() {
         .arg(&addr)
         .spawn()
         .unwrap();
-    let curl = |path: &str| {
-        std::process::Command::new("curl")
-            .args(["-s", "--max-time", "5"])
-            .arg(format!("http://{addr}{path}"))
-            .output()
-            .unwrap()
-    };
     let start = Instant::now();
     let mut first = curl(&addr, "/first");
     while !first.status.success() && start.elapsed() < Duration::from_secs(15) {
@@ -202,4 +195,13 @@ fn go_http_server_in_a_box_answers_curl() {
             "{answer}"
         );
     }
+}
+
+/// `curl -s http://ADDR/PATH`.
+fn curl(addr: &str, path: &str) -> std::process::Output {
+    std::process::Command::new("curl")
+        .args(["-s", "--max-time", "5"])
+        .arg(format!("http://{addr}{path}"))
+        .output()
+        .unwrap()
 }
