@@ -199,4 +199,62 @@ fn processes(hello: &str) {
         "  picobox           {pico:>9.0} MiB/s   {:.3} of native",
         pico / native
     );
+    threads_and_network();
+}
+
+/// Thread and network benchmarks (issue 3), timed inside the guest.
+fn threads_and_network() {
+    let prog = build("threads");
+    let t = prog.to_str().unwrap();
+    let best = |args: &[&str], lower_is_better: bool| -> (f64, f64) {
+        let pick = |cmd: Vec<&str>| {
+            let runs = (0..5).map(|_| output_number(&cmd));
+            if lower_is_better {
+                runs.fold(f64::MAX, f64::min)
+            } else {
+                runs.fold(0.0, f64::max)
+            }
+        };
+        let mut native = vec![t];
+        native.extend_from_slice(args);
+        (pick(native), pick(boxed(&[], t, args)))
+    };
+    for (title, args, unit, lower) in [
+        ("thread create + join", &["spawn", "2000"][..], "µs", true),
+        (
+            "futex ping-pong between two threads (round trip)",
+            &["pingpong", "20000"][..],
+            "µs",
+            true,
+        ),
+        (
+            "TCP loopback request/response, 64 bytes (round trip)",
+            &["tcp", "20000"][..],
+            "µs",
+            true,
+        ),
+        (
+            "TCP loopback throughput, 64 KiB writes",
+            &["tcpbulk", "2048"][..],
+            "MiB/s",
+            false,
+        ),
+    ] {
+        let (native, pico) = best(args, lower);
+        println!("\n{title} (best of 5)");
+        if lower {
+            println!("  native            {:>9.1} {unit}", native / 1e3);
+            println!(
+                "  picobox           {:>9.1} {unit}   {:.2}x native",
+                pico / 1e3,
+                pico / native
+            );
+        } else {
+            println!("  native            {native:>9.0} {unit}");
+            println!(
+                "  picobox           {pico:>9.0} {unit}   {:.3} of native",
+                pico / native
+            );
+        }
+    }
 }

@@ -194,6 +194,31 @@ fn malformed_flags() {
 }
 
 #[test]
+fn forged_signal_frames_end_the_program_as_on_linux() {
+    use std::os::unix::process::ExitStatusExt;
+    let prog = guest("escape");
+    for case in ["sigreturn-garbage", "sigreturn-zero-frame"] {
+        let native = std::process::Command::new(&prog)
+            .arg(case)
+            .output()
+            .unwrap();
+        assert_eq!(native.status.signal(), Some(11), "{case} natively");
+        let boxed = run(&["run", "--", prog.to_str().unwrap(), case]);
+        assert_eq!(
+            boxed.status.code(),
+            Some(128 + 11),
+            "{case}: {}",
+            text(&boxed.stderr)
+        );
+        assert!(
+            !text(&boxed.stderr).contains("internal error"),
+            "{}",
+            text(&boxed.stderr)
+        );
+    }
+}
+
+#[test]
 fn help_and_syscall_table() {
     let out = run(&["--help"]);
     assert!(out.status.success());

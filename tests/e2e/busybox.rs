@@ -9,6 +9,22 @@ fn prepare(dir: &Path) {
     std::fs::create_dir_all(dir.join("tree/a/b")).unwrap();
     std::fs::write(dir.join("tree/a/one"), "1").unwrap();
     std::fs::write(dir.join("tree/a/b/two"), "22").unwrap();
+    // Same times on both sides, so that archives of them are byte-for-byte equal.
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    for p in [
+        "words.txt",
+        "nums.txt",
+        "tree/a/one",
+        "tree/a/b/two",
+        "tree/a/b",
+        "tree/a",
+        "tree",
+    ] {
+        std::fs::File::open(dir.join(p))
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    }
 }
 
 /// Runs one applet both ways in fresh copies of the same directory and compares.

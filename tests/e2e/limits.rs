@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 fn fork_bomb_is_stopped_by_the_pid_limit() {
     let out = picobox()
         .args(["run", "--pids", "20", "--"])
-        .arg(guest("limits"))
+        .arg(guest_with("limits", &["-pthread"]))
         .arg("forks")
         .output()
         .unwrap();
@@ -23,10 +23,22 @@ fn fork_bomb_is_stopped_by_the_pid_limit() {
 }
 
 #[test]
+fn thread_bomb_is_stopped_by_the_pid_limit() {
+    let prog = guest_with("limits", &["-pthread"]);
+    let out = picobox()
+        .args(["run", "--pids", "20", "--"])
+        .arg(&prog)
+        .arg("threads")
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), "threads=19\n", "{}", text(&out.stderr));
+}
+
+#[test]
 fn default_pid_limit_is_finite() {
     let out = picobox()
         .args(["run", "--"])
-        .arg(guest("limits"))
+        .arg(guest_with("limits", &["-pthread"]))
         .arg("forks")
         .output()
         .unwrap();
@@ -42,7 +54,7 @@ fn default_pid_limit_is_finite() {
 fn memory_limit_is_enforced_by_the_kernel() {
     let out = picobox()
         .args(["run", "--memory", "64M", "--"])
-        .arg(guest("limits"))
+        .arg(guest_with("limits", &["-pthread"]))
         .args(["eat", "256"])
         .output()
         .unwrap();
@@ -56,7 +68,7 @@ fn memory_limit_is_enforced_by_the_kernel() {
     );
     let out = picobox()
         .args(["run", "--memory", "64M", "--"])
-        .arg(guest("limits"))
+        .arg(guest_with("limits", &["-pthread"]))
         .args(["eat", "16"])
         .output()
         .unwrap();

@@ -81,3 +81,14 @@ fn pthreads_under_load_match_native() {
         assert_same("threads", &native_out, &boxed(&b, &prog, &[]));
     }
 }
+
+#[test]
+fn musl_threads_match_native() {
+    // musl's pthread_create passes CLONE_DETACHED, which Linux ignores: so must picobox.
+    let prog = musl_guest("threads", &["-pthread"]);
+    let n = scratch("musl-threads-native");
+    let b = scratch("musl-threads-boxed");
+    let native_out = native(&n, &prog, &[]);
+    assert!(native_out.status.success(), "{}", text(&native_out.stderr));
+    assert_same("musl threads", &native_out, &boxed(&b, &prog, &[]));
+}

@@ -26,18 +26,27 @@ pub fn guest(name: &str) -> PathBuf {
 
 /// As [`guest`], with extra compiler flags.
 pub fn guest_with(name: &str, flags: &[&str]) -> PathBuf {
+    build_guest("gcc", name, name, flags)
+}
+
+/// As [`guest_with`], with musl's C library (`musl-gcc`, from musl-tools) instead of glibc.
+pub fn musl_guest(name: &str, flags: &[&str]) -> PathBuf {
+    build_guest("musl-gcc", name, &format!("{name}-musl"), flags)
+}
+
+fn build_guest(compiler: &str, name: &str, binary: &str, flags: &[&str]) -> PathBuf {
     static BUILT: OnceLock<std::sync::Mutex<Vec<String>>> = OnceLock::new();
     let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("guests")
-        .join(name);
+        .join(binary);
     let lock = BUILT.get_or_init(Default::default);
     let mut built = lock.lock().unwrap();
-    if !built.iter().any(|n| n == name) {
+    if !built.iter().any(|n| n == binary) {
         std::fs::create_dir_all(out.parent().unwrap()).unwrap();
         let src = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../tests/guests")
             .join(format!("{name}.c"));
-        let status = Command::new("gcc")
+        let status = Command::new(compiler)
             .args(["-static", "-O1"])
             .args(flags)
             .arg("-o")
@@ -45,8 +54,8 @@ pub fn guest_with(name: &str, flags: &[&str]) -> PathBuf {
             .arg(&src)
             .status()
             .expect("gcc");
-        assert!(status.success(), "gcc -static failed for {name}");
-        built.push(name.to_string());
+        assert!(status.success(), "{compiler} -static failed for {name}");
+        built.push(binary.to_string());
     }
     out
 }

@@ -76,6 +76,11 @@ int main(int argc, char **argv) {
     if (!strcmp(t, "ptrace-twice")) { syscall(SYS_ptrace, 0, 0, 0, 0); return report(syscall(SYS_ptrace, 0, 0, 0, 0)); }
     if (!strcmp(t, "tiocsti")) { char c = 'x'; return report(ioctl(0, TIOCSTI, &c)); }
     if (!strcmp(t, "gate-tiocsti")) { char c = 'x'; return report(gate(SYS_ioctl, 0, TIOCSTI, (long)&c, 0)); }
+    if (!strcmp(t, "sigreturn-garbage")) __asm__ volatile("mov $0x10, %%rsp; mov $15, %%eax; syscall" ::: "memory");
+    if (!strcmp(t, "sigreturn-zero-frame")) {
+        static char frame[4096];
+        __asm__ volatile("mov %0, %%rsp; mov $15, %%eax; syscall" :: "r"(frame + 2048) : "memory");
+    }
     if (!strcmp(t, "bpf")) return report(syscall(SYS_bpf, 0, 0, 0));
     if (!strcmp(t, "perf")) return report(syscall(SYS_perf_event_open, 0, 0, -1, -1, 0));
     if (!strcmp(t, "io_uring")) return report(syscall(SYS_io_uring_setup, 8, 0));

@@ -3,7 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
+
+static void *forever(void *arg) {
+    (void)arg;
+    for (;;) pause();
+    return NULL;
+}
 
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "forks")) {
@@ -16,6 +23,13 @@ int main(int argc, char **argv) {
         }
         printf("forks=%d errno=%s\n", n, errno == EAGAIN ? "EAGAIN" : strerror(errno));
         return 0; /* the box's first process ends: the kernel ends the rest */
+    }
+    if (argc > 1 && !strcmp(argv[1], "threads")) {
+        int n = 0;
+        pthread_t t;
+        while (pthread_create(&t, NULL, forever, NULL) == 0) n++;
+        printf("threads=%d\n", n);
+        return 0;
     }
     if (argc > 2 && !strcmp(argv[1], "eat")) {
         size_t mb = strtoul(argv[2], 0, 10);

@@ -22,8 +22,9 @@ const CLONE_SETTLS: u64 = 0x80000;
 const CLONE_PARENT_SETTID: u64 = 0x10_0000;
 const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
 const CLONE_CHILD_SETTID: u64 = 0x100_0000;
-/// Namespace flags and others a box's process may not use.
-const CLONE_REFUSED: u64 = 0x7e02_0000 | 0x8000 | 0x40_0000 | 0x80_0000 | 0x200_0000 | 0x8000_0000;
+/// Namespace flags and others a box's process may not use (CLONE_DETACHED, 0x400000, is
+/// accepted and ignored, as by Linux).
+const CLONE_REFUSED: u64 = 0x7e02_0000 | 0x8000 | 0x80_0000 | 0x200_0000 | 0x8000_0000;
 
 /// Forks; returns what each side sees. In the child, `child_stack` (if non-zero) becomes the
 /// stack pointer, as `clone` does.

@@ -327,6 +327,11 @@ pub fn restartable(nr: u64) -> bool {
 
 /// `rt_sigreturn()`: restores what the frame at the stack pointer saved.
 pub fn sys_rt_sigreturn(k: &mut Kernel, _a: &Args, ctx: &mut CpuContext) -> Result<()> {
+    // A frame that cannot be read is fatal, as on Linux (SIGSEGV).
+    restore_frame(k, ctx).map_err(|_| die_of(SIGSEGV))
+}
+
+fn restore_frame(k: &mut Kernel, ctx: &mut CpuContext) -> Result<()> {
     // The handler's `ret` popped the return address: the frame started 8 bytes lower.
     let uc = ctx.regs[reg::RSP];
     let raw = user::read_bytes(uc, UCONTEXT_SIZE as usize)?;
