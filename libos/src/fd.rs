@@ -61,6 +61,9 @@ pub struct OpenFile {
     /// Counts reads and writes, so that edge-triggered epoll knows when the program has
     /// consumed what it was told about.
     pub io_gen: core::sync::atomic::AtomicU64,
+    /// Set while an epoll wait leaves out events of this file that it already reported
+    /// (edge-triggered): the next read or write must wake that wait.
+    pub et_parked: core::sync::atomic::AtomicBool,
 }
 
 impl OpenFile {
@@ -72,6 +75,7 @@ impl OpenFile {
             path,
             dir: Mutex::new(DirCursor::default()),
             io_gen: core::sync::atomic::AtomicU64::new(0),
+            et_parked: core::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -87,6 +91,12 @@ impl OpenFile {
     pub fn touched(&self) {
         self.io_gen
             .fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        if self
+            .et_parked
+            .swap(false, core::sync::atomic::Ordering::AcqRel)
+        {
+            crate::syscalls::epoll::rearm();
+        }
     }
 
     /// Current status flags.

@@ -175,10 +175,14 @@ fn go_http_server_in_a_box_answers_curl() {
         std::thread::sleep(Duration::from_millis(50));
         first = curl(&addr, "/first");
     }
-    // Concurrent clients: each gets an answer.
-    let clients: Vec<_> = (0..20)
+    // Bursts of concurrent clients: each gets an answer. (Regression: an edge-triggered epoll
+    // wait that had left the listener out never woke for later connections.)
+    let clients: Vec<_> = (0..120)
         .map(|i| {
             let addr = addr.clone();
+            if i % 40 == 39 {
+                std::thread::sleep(Duration::from_millis(100));
+            }
             std::thread::spawn(move || text(&curl(&addr, &format!("/c{i}")).stdout))
         })
         .collect();

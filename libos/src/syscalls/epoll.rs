@@ -4,7 +4,8 @@
 //!
 //! Edge-triggered registrations (`EPOLLET`) are approximated: an event already reported is not
 //! reported (nor waited for) again until the program reads or writes the file, after which
-//! readiness counts as new. A program that drains the file, as edge-triggered programs must,
+//! readiness counts as new; a read or write then wakes a wait that left the file out (through
+//! an event counter of the process's own). A program that drains the file, as edge-triggered programs must,
 //! sees what it would see on Linux; one that reads only part may be told again.
 
 use super::poll::{wait, Want};
@@ -141,6 +142,32 @@ pub fn sys_epoll_ctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(0)
 }
 
+/// The process's wake-up counter for edge-triggered waits, created on first use.
+static REARM: spin::Once<Option<Arc<OpenFile>>> = spin::Once::new();
+
+fn rearm_file() -> Option<&'static Arc<OpenFile>> {
+    REARM
+        .call_once(|| {
+            let h = crate::kernel::host().stream_event(0, false, true).ok()?;
+            Some(OpenFile::new(
+                FileObject::Host(crate::fd::HostHandle(h)),
+                2,
+                Vec::new(),
+            ))
+        })
+        .as_ref()
+}
+
+/// Wakes epoll waits so that they look again at files the program has read or written.
+pub fn rearm() {
+    if let Some(f) = rearm_file() {
+        if let Some(h) = f.handle() {
+            let one = 1u64.to_le_bytes();
+            let _ = crate::kernel::host().stream_write(h, picobox_abi::IoBuf::of(&one), None);
+        }
+    }
+}
+
 fn wait_common(epfd: u64, out: u64, max: u64, timeout: Option<Timespec>) -> Result<u64> {
     let max = usize::try_from(int_arg(max)).map_err(|_| Errno::EINVAL)?;
     if max == 0 || max > MAX_EVENTS {
@@ -148,6 +175,23 @@ fn wait_common(epfd: u64, out: u64, max: u64, timeout: Option<Timespec>) -> Resu
     }
     let ep = super::fs::file_of(epfd)?;
     let set = interest(&ep)?;
+    loop {
+        let (bytes, only_rearmed) = wait_once(set, max, timeout)?;
+        // A wake-up for re-arming alone is not an event: an infinite wait goes on.
+        if bytes.is_empty() && only_rearmed && timeout.is_none() {
+            continue;
+        }
+        user::write_bytes(out, &bytes)?;
+        return Ok((bytes.len() / 12) as u64);
+    }
+}
+
+/// One wait: the encoded events, and whether only the re-arm counter woke it.
+fn wait_once(
+    set: &Mutex<Interest>,
+    max: usize,
+    timeout: Option<Timespec>,
+) -> Result<(Vec<u8>, bool)> {
     let regs: Vec<(i32, Registration, Arc<OpenFile>)> = {
         let mut set = set.lock();
         set.by_fd.retain(|_, r| r.file.strong_count() > 0);
@@ -167,18 +211,51 @@ fn wait_common(epfd: u64, out: u64, max: u64, timeout: Option<Timespec>) -> Resu
             0
         }
     };
+    // The I/O counts as of now: what happens during the wait counts as after the report.
+    let gens: Vec<u64> = regs
+        .iter()
+        .map(|(_, _, f)| f.io_gen.load(Ordering::Relaxed))
+        .collect();
     let mut wants: Vec<Want> = regs
         .iter()
-        .map(|(_, r, f)| Want {
-            file: Some(f.clone()),
-            events: ((r.events & 0xffff) as u16 & !already(r, f)) | POLLERR_HUP,
-            revents: 0,
+        .map(|(_, r, f)| {
+            let left_out = already(r, f);
+            if left_out != 0 {
+                f.et_parked.store(true, Ordering::Release);
+            }
+            Want {
+                file: Some(f.clone()),
+                events: ((r.events & 0xffff) as u16 & !left_out) | POLLERR_HUP,
+                revents: 0,
+            }
         })
         .collect();
+    let rearm = rearm_file().cloned();
+    if let Some(f) = &rearm {
+        wants.push(Want {
+            file: Some(f.clone()),
+            events: 1,
+            revents: 0,
+        });
+    }
     wait(&mut wants, timeout)?;
+    let mut rearmed = false;
+    if let (Some(f), Some(w)) = (&rearm, wants.pop()) {
+        if w.revents != 0 {
+            rearmed = true;
+            if let Some(h) = f.handle() {
+                let mut buf = [0u8; 8];
+                let _ = crate::kernel::host().stream_read(
+                    h,
+                    picobox_abi::IoBuf::of_mut(&mut buf),
+                    None,
+                );
+            }
+        }
+    }
     let mut bytes = Vec::new();
     let mut set = set.lock();
-    for ((fd, r, f), w) in regs.iter().zip(&wants) {
+    for (((fd, r, f), w), gen) in regs.iter().zip(&wants).zip(gens) {
         let report = w.revents & !(already(r, f) & !POLLERR_HUP);
         if report == 0 || bytes.len() / 12 >= max {
             continue;
@@ -187,17 +264,13 @@ fn wait_common(epfd: u64, out: u64, max: u64, timeout: Option<Timespec>) -> Resu
         bytes.extend_from_slice(&r.data.to_le_bytes());
         if let Some(reg) = set.by_fd.get_mut(fd) {
             reg.reported = w.revents;
-            reg.reported_gen = f.io_gen.load(Ordering::Relaxed);
-        }
-        if r.events & EPOLLONESHOT != 0 {
-            if let Some(reg) = set.by_fd.get_mut(fd) {
+            reg.reported_gen = gen;
+            if r.events & EPOLLONESHOT != 0 {
                 reg.events &= !0xffff;
             }
         }
     }
-    drop(set);
-    user::write_bytes(out, &bytes)?;
-    Ok((bytes.len() / 12) as u64)
+    Ok((bytes, rearmed))
 }
 
 fn ms(v: u64) -> Option<Timespec> {
