@@ -17,6 +17,8 @@ pub struct Loaded {
     pub entry: Entry,
     /// Where the heap (program break) starts.
     pub brk: u64,
+    /// The auxiliary vector, as `/proc/self/auxv` shows it.
+    pub auxv: Vec<u8>,
 }
 
 /// Reads up to `buf.len()` bytes at `offset`; returns how many.
@@ -119,5 +121,13 @@ pub fn load(
             sp,
         },
         brk: mapped.end,
+        auxv: {
+            let mut bytes: Vec<u8> = aux
+                .iter()
+                .flat_map(|(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes()))
+                .collect();
+            bytes.extend_from_slice(&[0u8; 16]);
+            bytes
+        },
     })
 }

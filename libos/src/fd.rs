@@ -34,6 +34,10 @@ pub enum FileObject {
     SyntheticDir,
     /// An epoll instance, kept by the library OS.
     Epoll(Mutex<crate::syscalls::epoll::Interest>),
+    /// A generated read-only file (in `/proc`): its contents and the read position.
+    Memory(Vec<u8>, Mutex<u64>),
+    /// A generated directory (in `/proc`): its entries.
+    MemoryDir(Vec<(Vec<u8>, picobox_abi::FileKind)>),
 }
 
 /// Where a directory listing stands.
@@ -184,6 +188,16 @@ impl FdTable {
             .and_then(|i| self.slots.get_mut(i))
             .and_then(Option::take)
             .ok_or(Errno::EBADF)
+    }
+
+    /// The open descriptor numbers, ascending.
+    pub fn numbers(&self) -> Vec<u64> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_some())
+            .map(|(i, _)| i as u64)
+            .collect()
     }
 
     /// Closes every descriptor marked close-on-exec.

@@ -61,6 +61,20 @@ pub struct Kernel {
     pub current_tid: u32,
     /// Whether the box is on the host's network (TCP only there).
     pub host_network: bool,
+    /// The running program's arguments, NUL-separated (`/proc/self/cmdline`).
+    pub cmdline: Vec<u8>,
+    /// Its initial environment, NUL-separated (`/proc/self/environ`).
+    pub environ: Vec<u8>,
+    /// Its auxiliary vector as bytes (`/proc/self/auxv`).
+    pub auxv: Vec<u8>,
+}
+
+/// `strings` as `/proc` shows them: each followed by a NUL.
+pub fn nul_joined(strings: &[Vec<u8>]) -> Vec<u8> {
+    strings
+        .iter()
+        .flat_map(|s| s.iter().copied().chain(core::iter::once(0)))
+        .collect()
 }
 
 /// What the library OS keeps per thread (while another thread is current; the current
@@ -232,6 +246,9 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         threads: BTreeMap::from([(host().thread_id(), ThreadState::default())]),
         current_tid: host().thread_id(),
         host_network: info.host_network,
+        cmdline: nul_joined(&info.argv),
+        environ: nul_joined(&info.envp),
+        auxv: loaded.auxv.clone(),
     };
     *KERNEL.lock() = Some(kernel);
     Ok(loaded.entry)

@@ -22,6 +22,7 @@ mod exec;
 mod fd;
 mod kernel;
 mod path;
+mod procfs;
 pub mod syscalls;
 mod user;
 mod vfs;

@@ -226,7 +226,21 @@ fn replacing_the_sigsys_handler_changes_nothing() {
 
 #[test]
 fn host_proc_is_invisible() {
-    refused_with(&["open", "/proc/1/environ"], "ENOENT");
+    // /proc in a box is the library OS's: its pid 1 is the box's first process, whose
+    // environment is the box's (only PATH), not the host init's.
+    let out = picobox()
+        .args(["run", "--", busybox(), "cat", "/proc/1/environ"])
+        .output()
+        .unwrap();
+    let env = text(&out.stdout);
+    assert!(
+        env.starts_with("PATH=/usr/local/bin"),
+        "{env:?} {}",
+        text(&out.stderr)
+    );
+    assert!(!env.contains("HOME="), "{env:?}");
+    refused_with(&["open", "/proc/2/environ"], "ENOENT");
+    refused_with(&["open-write", "/proc/self/status"], "EACCES");
 }
 
 // Calls made directly at the PAL's gate, bypassing the library OS: the kernel decides.

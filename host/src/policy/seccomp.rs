@@ -106,6 +106,10 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
             "return from the SIGSYS and fault handlers",
         ),
         (SYS_exit_group, "process_exit"),
+        (
+            SYS_restart_syscall,
+            "the kernel's restart of an interrupted sleep or wait made at the gate",
+        ),
         (SYS_exit, "thread_exit"),
         (SYS_gettid, "thread_id"),
         (

@@ -122,6 +122,9 @@ fn exec_path(
     };
     k.program = file;
     k.program_name = name;
+    k.cmdline = crate::kernel::nul_joined(&argv);
+    k.environ = crate::kernel::nul_joined(&envp);
+    k.auxv = loaded.auxv;
     Ok(Return::Fresh(loaded.entry))
 }
 

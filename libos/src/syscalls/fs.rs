@@ -4,6 +4,7 @@ use super::{fd_arg, int_arg, Args};
 use crate::fd::{FdEntry, FileObject, HostHandle, OpenFile};
 use crate::kernel::{host, Kernel};
 use crate::path::{self, Components};
+use crate::procfs::{self, Proc};
 use crate::user;
 use crate::vfs::{DevNode, Node};
 
@@ -66,7 +67,7 @@ fn path_ino(p: &Components) -> u64 {
     h
 }
 
-fn node_attr(node: &Node, comps: &Components, follow: bool) -> Result<FileAttr> {
+fn node_attr(k: &Kernel, node: &Node, comps: &Components, follow: bool) -> Result<FileAttr> {
     match node {
         Node::Host { root, rel, .. } => host().stream_attr_at(*root, rel, follow),
         Node::Dev(d) => Ok(virtual_attr(
@@ -76,6 +77,26 @@ fn node_attr(node: &Node, comps: &Components, follow: bool) -> Result<FileAttr> 
             d.rdev(),
         )),
         Node::Synthetic => Ok(virtual_attr(FileKind::Directory, 0o755, 0, path_ino(comps))),
+        Node::Proc(p) => Ok(match procfs::render(k, p)? {
+            Proc::File(data) => {
+                let mut a = virtual_attr(FileKind::Regular, 0o444, 0, path_ino(comps));
+                a.size = data.len() as u64;
+                a
+            }
+            Proc::Dir(_) => virtual_attr(FileKind::Directory, 0o555, 0, path_ino(comps)),
+            Proc::Link(target) if follow => {
+                // /proc/self points at the process's directory; other links at box paths.
+                if target.iter().all(u8::is_ascii_digit) {
+                    virtual_attr(FileKind::Directory, 0o555, 0, path_ino(comps))
+                } else {
+                    k.vfs.lookup(&k.cwd, &target, true, |n, c| match n {
+                        Node::Proc(_) => Err(Errno::ELOOP),
+                        n => node_attr(k, n, c, true),
+                    })?
+                }
+            }
+            Proc::Link(_) => virtual_attr(FileKind::Symlink, 0o777, 0, path_ino(comps)),
+        }),
     }
 }
 
@@ -89,6 +110,17 @@ fn file_attr(file: &OpenFile) -> Result<FileAttr> {
             d.rdev(),
         )),
         FileObject::Epoll(_) => Ok(virtual_attr(FileKind::Regular, 0o600, 0, 0)),
+        FileObject::Memory(data, _) => {
+            let mut a = virtual_attr(FileKind::Regular, 0o444, 0, path_ino(&file.path));
+            a.size = data.len() as u64;
+            Ok(a)
+        }
+        FileObject::MemoryDir(_) => Ok(virtual_attr(
+            FileKind::Directory,
+            0o555,
+            0,
+            path_ino(&file.path),
+        )),
         FileObject::SyntheticDir => Ok(virtual_attr(
             FileKind::Directory,
             0o755,
@@ -109,6 +141,7 @@ fn writable_host(node: &Node) -> Result<(Handle, &[u8])> {
         Node::Host { rel, .. } if rel.is_empty() => Err(Errno::EBUSY),
         Node::Host { root, rel, .. } => Ok((*root, rel)),
         Node::Synthetic => Err(Errno::EROFS),
+        Node::Proc(_) => Err(Errno::EACCES),
     }
 }
 
@@ -237,6 +270,13 @@ fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> 
                 return Err(Errno::EEXIST)
             }
             Node::Synthetic => FileObject::SyntheticDir,
+            Node::Proc(_) if modifies => return Err(Errno::EACCES),
+            Node::Proc(p) => match procfs::render(k, p)? {
+                Proc::File(data) => FileObject::Memory(data, spin::Mutex::new(0)),
+                Proc::Dir(entries) => FileObject::MemoryDir(entries),
+                // Reached only when not following (O_NOFOLLOW|O_PATH): Linux says ELOOP.
+                Proc::Link(_) => return Err(Errno::ELOOP),
+            },
         };
         Ok((object, comps.clone()))
     })?;
@@ -291,6 +331,19 @@ fn read_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Resul
         return Ok(0);
     }
     let n = match &file.object {
+        FileObject::Memory(data, pos) => {
+            let mut pos = pos.lock();
+            let start = usize::try_from(offset.unwrap_or(*pos))
+                .unwrap_or(usize::MAX)
+                .min(data.len());
+            let n = len.min(data.len() - start);
+            user::write_bytes(addr, &data[start..start + n])?;
+            if offset.is_none() {
+                *pos = (start + n) as u64;
+            }
+            n
+        }
+        FileObject::MemoryDir(_) => return Err(Errno::EISDIR),
         FileObject::Host(h) => host().stream_read(
             h.0,
             IoBuf {
@@ -328,6 +381,7 @@ fn write_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Resu
         .unwrap_or(MAX_RW_COUNT)
         .min(MAX_RW_COUNT);
     match &file.object {
+        FileObject::Memory(..) | FileObject::MemoryDir(_) => Err(Errno::EBADF),
         FileObject::Host(h) => {
             if len == 0 {
                 return Ok(0);
@@ -350,8 +404,9 @@ fn offset_arg(v: u64) -> Result<u64> {
 
 fn seekable_offset(file: &OpenFile, offset: u64) -> Result<Option<u64>> {
     match &file.object {
-        FileObject::Host(_) => Ok(Some(offset_arg(offset)?)),
+        FileObject::Host(_) | FileObject::Memory(..) => Ok(Some(offset_arg(offset)?)),
         FileObject::Dev(_) => Ok(None),
+        FileObject::MemoryDir(_) => Err(Errno::EISDIR),
         FileObject::SyntheticDir => Err(Errno::EISDIR),
         FileObject::Epoll(_) => Err(Errno::ESPIPE),
     }
@@ -447,7 +502,27 @@ pub fn sys_lseek(k: &mut Kernel, a: &Args) -> Result<u64> {
             *file.dir.lock() = Default::default();
             Ok(0)
         }
-        FileObject::SyntheticDir | FileObject::Epoll(_) => Err(Errno::EINVAL),
+        FileObject::Memory(data, pos) => {
+            let mut pos = pos.lock();
+            let base = match whence {
+                Whence::Start => 0,
+                Whence::Current => *pos as i64,
+                Whence::End => data.len() as i64,
+            };
+            let new = base
+                .checked_add(offset)
+                .filter(|n| *n >= 0)
+                .ok_or(Errno::EINVAL)?;
+            *pos = new as u64;
+            Ok(new as u64)
+        }
+        FileObject::MemoryDir(_) if offset == 0 && whence == Whence::Start => {
+            *file.dir.lock() = Default::default();
+            Ok(0)
+        }
+        FileObject::SyntheticDir | FileObject::Epoll(_) | FileObject::MemoryDir(_) => {
+            Err(Errno::EINVAL)
+        }
     }
 }
 
@@ -724,7 +799,7 @@ fn stat_path(k: &Kernel, dirfd: u64, path_ptr: u64, flags: u32) -> Result<FileAt
         let p = user::read_cstr(path_ptr, path::PATH_MAX)?;
         if p.is_empty() {
             if int_arg(dirfd) == AT_FDCWD {
-                return node_attr(&k.vfs.locate(&k.cwd)?, &k.cwd, true);
+                return node_attr(k, &k.vfs.locate(&k.cwd)?, &k.cwd, true);
             }
             return file_attr(&*k.fds.file(fd_arg(dirfd)?)?);
         }
@@ -733,7 +808,7 @@ fn stat_path(k: &Kernel, dirfd: u64, path_ptr: u64, flags: u32) -> Result<FileAt
     let base = base_dir(k, dirfd, &path)?;
     let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
     k.vfs.lookup(&base, &path, follow, |node, comps| {
-        node_attr(node, comps, follow)
+        node_attr(k, node, comps, follow)
     })
 }
 
@@ -787,7 +862,7 @@ fn access_at(k: &Kernel, dirfd: u64, path_ptr: u64, mode: u64, flags: u32) -> Re
             Node::Host {
                 writable: false, ..
             } if mode & 2 != 0 => {
-                node_attr(node, comps, follow)?;
+                node_attr(k, node, comps, follow)?;
                 Err(Errno::EROFS)
             }
             Node::Host { root, rel, .. } => host().stream_access(*root, rel, mode),
@@ -795,6 +870,8 @@ fn access_at(k: &Kernel, dirfd: u64, path_ptr: u64, mode: u64, flags: u32) -> Re
             Node::Dev(_) => Ok(()),
             Node::Synthetic if mode & 2 != 0 => Err(Errno::EROFS),
             Node::Synthetic => Ok(()),
+            Node::Proc(_) if mode & 2 != 0 => Err(Errno::EACCES),
+            Node::Proc(p) => procfs::render(k, p).map(|_| ()),
         })?;
     Ok(0)
 }
@@ -864,7 +941,29 @@ fn next_entries(k: &Kernel, file: &OpenFile) -> Result<()> {
             }
             cursor.exhausted = true;
         }
-        FileObject::Dev(_) | FileObject::Epoll(_) => return Err(Errno::ENOTDIR),
+        FileObject::MemoryDir(entries) => {
+            cursor.pending.push_back(DirEntry {
+                ino: 1,
+                kind: Some(FileKind::Directory),
+                name: b".".to_vec(),
+            });
+            cursor.pending.push_back(DirEntry {
+                ino: 2,
+                kind: Some(FileKind::Directory),
+                name: b"..".to_vec(),
+            });
+            for (i, (name, kind)) in entries.iter().enumerate() {
+                cursor.pending.push_back(DirEntry {
+                    ino: 3 + i as u64,
+                    kind: Some(*kind),
+                    name: name.clone(),
+                });
+            }
+            cursor.exhausted = true;
+        }
+        FileObject::Dev(_) | FileObject::Epoll(_) | FileObject::Memory(..) => {
+            return Err(Errno::ENOTDIR)
+        }
     }
     Ok(())
 }
@@ -925,7 +1024,7 @@ fn change_dir(k: &mut Kernel, to: Components, attr: FileAttr) -> Result<u64> {
 pub fn sys_chdir(k: &mut Kernel, a: &Args) -> Result<u64> {
     let path = user::read_path(a[0])?;
     let comps = k.vfs.resolve(&k.cwd, &path, true)?;
-    let attr = node_attr(&k.vfs.locate(&comps)?, &comps, true)?;
+    let attr = node_attr(k, &k.vfs.locate(&comps)?, &comps, true)?;
     change_dir(k, comps, attr)
 }
 
@@ -1092,6 +1191,14 @@ fn readlink_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, buf: u64, size: u64) -
     let mut out = alloc::vec![0u8; path::PATH_MAX];
     let n = k.vfs.lookup(&base, &path, false, |node, _| match node {
         Node::Host { root, rel, .. } => host().stream_read_link(*root, rel, &mut out),
+        Node::Proc(p) => match procfs::render(k, p)? {
+            Proc::Link(target) => {
+                let n = target.len().min(out.len());
+                out[..n].copy_from_slice(&target[..n]);
+                Ok(n)
+            }
+            _ => Err(Errno::EINVAL),
+        },
         _ => Err(Errno::EINVAL),
     })?;
     let n = n.min(size);
@@ -1141,7 +1248,7 @@ fn open_for_change(
         Node::Host {
             writable: false, ..
         } => {
-            node_attr(node, &Vec::new(), follow)?;
+            node_attr(k, node, &Vec::new(), follow)?;
             Err(Errno::EROFS)
         }
         Node::Host { root, rel, .. } => Ok(HostHandle(host().stream_open(
