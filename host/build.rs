@@ -9,7 +9,8 @@ mod seccomp;
 fn main() {
     let mut text = String::new();
     for (name, network) in [
-        ("ALLOWLIST_ISOLATED", seccomp::Network::Isolated),
+        ("ALLOWLIST_NO_NET", seccomp::Network::None),
+        ("ALLOWLIST_LOOPBACK", seccomp::Network::Loopback),
         ("ALLOWLIST_HOST_NET", seccomp::Network::Host),
     ] {
         let program =

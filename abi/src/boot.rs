@@ -7,6 +7,18 @@
 use crate::types::Handle;
 use alloc::vec::Vec;
 
+/// Which network a box has.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Network {
+    /// None: only Unix socket pairs (`--net none`, the default).
+    #[default]
+    None,
+    /// A network namespace of its own with only loopback: TCP and UDP (`--net loopback`).
+    Loopback,
+    /// The host's network, TCP only, on the ports Landlock allows (`--allow-bind/-connect`).
+    Host,
+}
+
 /// A directory of the host visible in the box at `guest_path`.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct BootMount {
@@ -41,8 +53,8 @@ pub struct BootInfo {
     pub hostname: Vec<u8>,
     /// Whether to log unimplemented system calls and other events (`--trace`).
     pub trace: bool,
-    /// Whether the box is on the host's network (then it has TCP only).
-    pub host_network: bool,
+    /// The box's network.
+    pub network: Network,
     /// Limit on open descriptors reported by `getrlimit(RLIMIT_NOFILE)`.
     pub max_open_files: u64,
 }

@@ -59,8 +59,8 @@ pub struct Kernel {
     pub threads: BTreeMap<u32, ThreadState>,
     /// The thread whose signal mask `signals.mask` holds.
     pub current_tid: u32,
-    /// Whether the box is on the host's network (TCP only there).
-    pub host_network: bool,
+    /// The box's network.
+    pub network: picobox_abi::boot::Network,
     /// The running program's arguments, NUL-separated (`/proc/self/cmdline`).
     pub cmdline: Vec<u8>,
     /// Its initial environment, NUL-separated (`/proc/self/environ`).
@@ -245,7 +245,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         program_name: info.program_name.clone(),
         threads: BTreeMap::from([(host().thread_id(), ThreadState::default())]),
         current_tid: host().thread_id(),
-        host_network: info.host_network,
+        network: info.network,
         cmdline: nul_joined(&info.argv),
         environ: nul_joined(&info.envp),
         auxv: loaded.auxv.clone(),

@@ -112,11 +112,32 @@ fn host_binary_cannot_be_executed() {
 }
 
 #[test]
-fn a_box_has_its_own_network() {
+fn by_default_a_box_has_no_network() {
+    refused_with(&["connect", "80"], "EACCES");
+    refused_with(&["udp"], "EACCES");
+    killed(&["gate-udp"]);
+    // At the gate the socket can be made in no way; Landlock would refuse TCP anyway.
+    let host_service = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let _ = host_service;
+}
+
+#[test]
+fn a_loopback_box_has_its_own_network() {
     // A host service on loopback is not there for a box with a network of its own.
     let host_service = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = host_service.local_addr().unwrap().port().to_string();
-    refused_with(&["connect", &port], "ECONNREFUSED");
+    let out = picobox()
+        .args(["run", "--net", "loopback", "--"])
+        .arg(guest("escape"))
+        .args(["connect", &port])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "errno=ECONNREFUSED",
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

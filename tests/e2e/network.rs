@@ -13,7 +13,11 @@ fn sockets_inside_the_box_match_native() {
     let b = scratch("net-boxed");
     let native_out = native(&n, &prog, &[]);
     assert!(native_out.status.success(), "{}", text(&native_out.stderr));
-    assert_same("net", &native_out, &boxed(&b, &prog, &[]));
+    assert_same(
+        "net",
+        &native_out,
+        &boxed_with(&["--net", "loopback"], &b, &prog, &[]),
+    );
 }
 
 /// Ends a box as a user would (SIGTERM to `picobox`, which passes it on and cleans up).
@@ -121,7 +125,7 @@ fn a_server_on_a_port_not_allowed_cannot_listen() {
 fn a_server_in_an_isolated_box_is_not_reachable_from_outside() {
     let port = free_port();
     let mut server = picobox()
-        .args(["run", "--"])
+        .args(["run", "--net", "loopback", "--"])
         .args([
             busybox(),
             "httpd",

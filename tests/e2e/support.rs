@@ -86,20 +86,16 @@ pub fn native(dir: &Path, program: &Path, args: &[&str]) -> Output {
 
 /// Runs the same inside a box that sees the host read-only and `dir` writable at the same path.
 pub fn boxed(dir: &Path, program: &Path, args: &[&str]) -> Output {
+    boxed_with(&[], dir, program, args)
+}
+
+/// As [`boxed`], with more `picobox run` flags.
+pub fn boxed_with(flags: &[&str], dir: &Path, program: &Path, args: &[&str]) -> Output {
     let d = dir.to_str().unwrap();
     picobox()
-        .args([
-            "run",
-            "--ro-bind",
-            "/",
-            "/",
-            "--bind",
-            d,
-            d,
-            "--chdir",
-            d,
-            "--",
-        ])
+        .args(["run", "--ro-bind", "/", "/", "--bind", d, d, "--chdir", d])
+        .args(flags)
+        .arg("--")
         .arg(program)
         .args(args)
         .output()

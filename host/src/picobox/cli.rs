@@ -21,7 +21,8 @@ RUN OPTIONS (as bubblewrap's):
     --setenv KEY VALUE   set an environment variable (the box starts with only PATH)
     --chdir DIR          working directory in the box (default /)
     --manifest FILE      read the box from a TOML manifest; flags add to it
-    --net none           the box has a network of its own: only its loopback (the default)
+    --net none           no network: only Unix socket pairs (the default, and the fastest)
+    --net loopback       a network of the box's own: TCP and UDP over its private loopback
     --allow-bind tcp:ADDR:PORT     let the box listen on this TCP port of the host's network
     --allow-connect tcp:ADDR:PORT  let the box connect to this TCP port of the host's network
                          (either puts the box on the host's network; the kernel confines the
@@ -97,12 +98,26 @@ pub struct RunConfig {
     pub allow_bind: Vec<(Vec<u8>, u16)>,
     /// `--allow-connect`: (address, port) the box may connect to.
     pub allow_connect: Vec<(Vec<u8>, u16)>,
+    /// `--net loopback`.
+    pub loopback: bool,
 }
 
 impl RunConfig {
     /// Whether the box is on the host's network (some port is allowed).
     pub fn host_network(&self) -> bool {
         !self.allow_bind.is_empty() || !self.allow_connect.is_empty()
+    }
+
+    /// The box's network.
+    pub fn network(&self) -> picobox_abi::boot::Network {
+        use picobox_abi::boot::Network;
+        if self.host_network() {
+            Network::Host
+        } else if self.loopback {
+            Network::Loopback
+        } else {
+            Network::None
+        }
     }
 }
 
@@ -278,8 +293,15 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
             }
             b"--net" => {
                 let v = &value(i, 1, a)?[0];
-                if v != b"none" {
-                    return Err(format!("--net '{}': only 'none' exists; use --allow-bind/--allow-connect for host ports", text(v)));
+                match v.as_slice() {
+                    b"none" => c.loopback = false,
+                    b"loopback" => c.loopback = true,
+                    _ => {
+                        return Err(format!(
+                            "--net '{}': use 'none' or 'loopback' (--allow-bind/--allow-connect give host ports)",
+                            text(v)
+                        ))
+                    }
                 }
                 1
             }
@@ -316,6 +338,9 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
                 text(&m.target)
             ));
         }
+    }
+    if c.loopback && c.host_network() {
+        return Err("--net loopback and --allow-bind/--allow-connect exclude each other".into());
     }
     if let Some(cwd) = &c.cwd {
         if cwd.first() != Some(&b'/') {
@@ -407,7 +432,12 @@ mod tests {
             .contains("bad port"));
         assert!(parse_run(&args(&["--net", "host", "p"]))
             .unwrap_err()
-            .contains("only 'none'"));
+            .contains("'none' or 'loopback'"));
+        assert!(
+            parse_run(&args(&["--net", "loopback", "p"]))
+                .unwrap()
+                .loopback
+        );
     }
 
     #[test]

@@ -90,7 +90,7 @@ impl Ruleset {
     /// A ruleset handling every file-system right the kernel knows, (ABI 6) signal and
     /// abstract-socket scoping, and, for a box on the host's network, TCP bind and connect
     /// (a box with a network of its own needs no port rules: nothing outside it is reachable).
-    pub fn new(host_network: bool) -> Result<Ruleset, LandlockError> {
+    pub fn new(confine_tcp: bool) -> Result<Ruleset, LandlockError> {
         let abi = Errno::from_raw_return(gate::syscall(
             SYS_LANDLOCK_CREATE_RULESET,
             [0, 0, LANDLOCK_CREATE_RULESET_VERSION, 0, 0, 0],
@@ -103,7 +103,7 @@ impl Ruleset {
         if abi >= 5 {
             handled_fs |= fs::IOCTL_DEV;
         }
-        let handled_net: u64 = if host_network {
+        let handled_net: u64 = if confine_tcp {
             NET_BIND_TCP | NET_CONNECT_TCP
         } else {
             0

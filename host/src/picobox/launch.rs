@@ -12,7 +12,7 @@ use crate::{gate, out, pal, signals};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use picobox_abi::boot::{BootInfo, BootMount};
+use picobox_abi::boot::{BootInfo, BootMount, Network};
 use picobox_abi::{Errno, Handle, Host, IoBuf};
 use picobox_loader::{ElfImage, HEADER_READ_SIZE};
 
@@ -272,7 +272,7 @@ struct Prepared {
     boot: BootInfo,
     ruleset: Ruleset,
     limits: Limits,
-    host_network: bool,
+    network: Network,
 }
 
 fn prepare(
@@ -281,9 +281,9 @@ fn prepare(
     tmpfs_dirs: &mut Vec<Vec<u8>>,
 ) -> Result<Prepared, Failure> {
     let (program, program_path) = open_program(&c.program, env)?;
-    let host_network = c.host_network();
-    let mut ruleset =
-        Ruleset::new(host_network).map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
+    let network = c.network();
+    let mut ruleset = Ruleset::new(network != Network::Loopback)
+        .map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
     for (rules, bind) in [(&c.allow_bind, true), (&c.allow_connect, false)] {
         for (_, port) in rules {
             ruleset
@@ -373,7 +373,7 @@ fn prepare(
         gid: gate::syscall(104, [0; 6]) as u32,
         hostname: b"picobox".to_vec(),
         trace: c.trace,
-        host_network: c.host_network(),
+        network,
         max_open_files: 1024,
     };
     let limits = Limits::prepare(c.pids, c.memory);
@@ -381,7 +381,7 @@ fn prepare(
         boot,
         ruleset,
         limits,
-        host_network,
+        network,
     })
 }
 
@@ -489,7 +489,7 @@ fn enter_net_namespace() -> Result<(), Failure> {
 
 fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
     enter_pid_namespace()?;
-    if !p.host_network {
+    if p.network == Network::Loopback {
         enter_net_namespace()?;
     }
     let pid = sys(57, [0; 6])
@@ -562,10 +562,10 @@ fn become_the_box(p: Prepared) -> ! {
         fail("signal handlers", e);
     }
     drop_capabilities();
-    let filter: &[u64] = if p.host_network {
-        &crate::ALLOWLIST_HOST_NET
-    } else {
-        &crate::ALLOWLIST_ISOLATED
+    let filter: &[u64] = match p.network {
+        Network::None => &crate::ALLOWLIST_NO_NET,
+        Network::Loopback => &crate::ALLOWLIST_LOOPBACK,
+        Network::Host => &crate::ALLOWLIST_HOST_NET,
     };
     if let Err(e) = gate::install_filter(filter) {
         fail("seccomp filter", e);

@@ -53,8 +53,10 @@ fn never_write_exec(arg: u8) -> Result<Vec<SeccompRule>, SeccompError> {
 /// Which network a box is on; it decides which sockets the allowlist admits.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Network {
+    /// No network: Unix socket pairs only.
+    None,
     /// A network namespace of the box's own: TCP and UDP over IPv4 and IPv6.
-    Isolated,
+    Loopback,
     /// The host's network, where Landlock confines TCP ports but cannot see UDP: TCP only.
     Host,
 }
@@ -173,7 +175,8 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
     // socket_create: TCP (and UDP where the box has its own network) over IPv4 and IPv6; never
     // raw, packet, netlink or Unix sockets (a Unix socket could connect to a host path).
     let kinds: &[u64] = match network {
-        Network::Isolated => &[SOCK_STREAM as u64, SOCK_DGRAM as u64],
+        Network::None => &[],
+        Network::Loopback => &[SOCK_STREAM as u64, SOCK_DGRAM as u64],
         Network::Host => &[SOCK_STREAM as u64],
     };
     let mut socket_rules = Vec::new();
@@ -185,7 +188,9 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
             ])?);
         }
     }
-    rules.insert(SYS_socket, socket_rules);
+    if !socket_rules.is_empty() {
+        rules.insert(SYS_socket, socket_rules);
+    }
     // socket_pair: connected Unix pairs only (they name no path).
     rules.insert(
         SYS_socketpair,

@@ -60,10 +60,13 @@ pub fn sys_socket(k: &mut Kernel, a: &Args) -> Result<u64> {
         // Unix sockets are available as pairs only (a named one could reach a host path).
         return Err(Errno::EAFNOSUPPORT);
     }
-    match kind & 0xf {
-        1 => {}
+    use picobox_abi::boot::Network;
+    match (k.network, kind & 0xf) {
+        // `--net none`: no network at all.
+        (Network::None, _) => return Err(Errno::EACCES),
+        (_, 1) => {}
         // Landlock confines TCP ports only: on the host's network UDP is not offered.
-        2 if !k.host_network => {}
+        (Network::Loopback, 2) => {}
         _ => return Err(Errno::EACCES),
     }
     let h = host().socket_create(domain, kind & !SOCK_CLOEXEC, (a[2] & 0xffff_ffff) as u32)?;
