@@ -100,7 +100,7 @@ int main(int argc, char **argv) {
         pthread_t t;
         pthread_create(&t, NULL, echo_server, &s);
         int c = socket(AF_INET, SOCK_STREAM, 0);
-        connect(c, (void *)&srv, sizeof srv);
+        if (c < 0 || connect(c, (void *)&srv, sizeof srv) != 0) { perror("connect"); return 1; }
         int one = 1;
         setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         static char buf[65536];
@@ -114,7 +114,11 @@ int main(int argc, char **argv) {
         } else {
             for (long i = 0; i < n; i++) {
                 write(c, buf, 64);
-                for (int got = 0; got < 64;) got += read(c, buf, 64 - got);
+                for (int got = 0; got < 64;) {
+                    ssize_t r = read(c, buf, 64 - got);
+                    if (r <= 0) return 1;
+                    got += r;
+                }
             }
             printf("%.0f\n", (now() - start) / n);
             shutdown(c, SHUT_WR);
