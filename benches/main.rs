@@ -217,7 +217,13 @@ fn threads_and_network() {
         };
         let mut native = vec![t];
         native.extend_from_slice(args);
-        (pick(native), pick(boxed(&[], t, args)))
+        // Sockets need a network: the box's own loopback.
+        let flags: &[&str] = if args[0].starts_with("tcp") {
+            &["--net", "loopback"]
+        } else {
+            &[]
+        };
+        (pick(native), pick(boxed(flags, t, args)))
     };
     for (title, args, unit, lower) in [
         ("thread create + join", &["spawn", "2000"][..], "µs", true),
