@@ -400,9 +400,6 @@ catalogue! {
     "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]
 }
 
-/// Marker used in docs of calls a host has not implemented.
-pub const NOT_YET: Errno = Errno::ENOSYS;
-
 #[cfg(test)]
 mod tests {
     use super::*;
