@@ -8,7 +8,7 @@
 //! Growth rule: add a call only when the library OS cannot build a feature from the calls here.
 
 use crate::types::*;
-use crate::{Errno, Result};
+use crate::Result;
 use alloc::vec::Vec;
 
 /// The host ABI. The library OS holds one `&dyn Host` and reaches the host through nothing else.
