@@ -3,7 +3,7 @@
 //! Calls are named noun-verb (`vm_alloc`, `stream_open`). Each doc gives the parameters, the
 //! errors, and the host system calls the Linux host uses for it, which are exactly the system
 //! calls its seccomp allowlist lets through (see `host/src/policy/seccomp.rs`). A call that the
-//! Linux host does not implement yet returns [`Errno::ENOSYS`]; its doc says which issue brings it.
+//! Linux host does not implement yet returns [`crate::Errno::ENOSYS`]; its doc says which issue brings it.
 //!
 //! Growth rule: add a call only when the library OS cannot build a feature from the calls here.
 
