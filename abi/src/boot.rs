@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 /// Which network a box has.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub enum Network {
-    /// None: only Unix socket pairs (`--net none`, the default).
+    /// None: only Unix sockets (`--net none`, the default).
     #[default]
     None,
     /// A network namespace of its own with only loopback: TCP and UDP (`--net loopback`).
@@ -57,4 +57,7 @@ pub struct BootInfo {
     pub network: Network,
     /// Limit on open descriptors reported by `getrlimit(RLIMIT_NOFILE)`.
     pub max_open_files: u64,
+    /// The box's socket root, where Unix socket path names live (see the sockets part of
+    /// [`crate::Host`]), open so the library OS can keep notes there beside the sockets.
+    pub socket_root: Option<Handle>,
 }

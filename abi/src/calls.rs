@@ -226,10 +226,12 @@ pub trait Host: Sync {
     /// [| EFD_SEMAPHORE])`.
     fn stream_event(&self, initial: u32, semaphore: bool, nonblocking: bool) -> Result<Handle>;
 
-    /// Creates a named pipe (FIFO) `path` under `dir` with permission bits `mode`.
-    /// Errors: `EEXIST`, `ENOENT`, `EROFS`, `EACCES`. Linux: `mknodat(S_IFIFO)` on the resolved
-    /// parent.
-    fn stream_make_fifo(&self, dir: Handle, path: &[u8], mode: u32) -> Result<()>;
+    /// Creates a special file `path` under `dir` with permission bits `mode`: a named pipe
+    /// ([`FileKind::Fifo`]) or a socket inode ([`FileKind::Socket`], which the library OS uses
+    /// to give a bound Unix socket its name in the box's file system). Errors: `EEXIST`,
+    /// `ENOENT`, `EROFS`, `EACCES`, `EINVAL` (another kind). Linux: `mknodat(S_IFIFO or
+    /// S_IFSOCK)` on the resolved parent.
+    fn stream_make_node(&self, dir: Handle, path: &[u8], kind: FileKind, mode: u32) -> Result<()>;
 
     /// Creates a pipe; returns (read end, write end). Errors: `EMFILE`, `ENFILE`.
     /// Linux: `pipe2(O_CLOEXEC [| O_NONBLOCK])`.
@@ -237,17 +239,27 @@ pub trait Host: Sync {
 
     // ---------------------------------------------------------------- sockets (11)
     //
-    // Addresses are Linux `sockaddr` bytes. What a box may reach is the kernel's to decide: by
-    // default the box has a network namespace of its own (only its loopback); with declared
-    // ports it shares the host's, and Landlock allows exactly those TCP ports. The filter admits
-    // only TCP and UDP over IPv4 and IPv6, and Unix socket pairs.
+    // Addresses are Linux `sockaddr` bytes. What a box may reach is the kernel's to decide: with
+    // `--net none` it may create no IP socket at all; with `--net loopback` it has a network
+    // namespace of its own (only its loopback); with declared ports it shares the host's, and
+    // Landlock allows exactly those TCP ports. The filter admits TCP (and UDP in a network of
+    // the box's own) over IPv4 and IPv6, and Unix sockets.
+    //
+    // Unix socket path names are not the box's paths: the PAL's process has, as its root
+    // directory, an empty directory private to the box (the "socket root"), so a path name
+    // can only ever name a socket another process of the same box bound there. The library
+    // OS chooses those names (see `libos/src/unix_names.rs`). Abstract names are the kernel's
+    // (shared with the network namespace); Landlock's scoping lets a box connect only to
+    // abstract sockets its own processes created.
 
     /// Creates a socket (`domain`, `kind` with `SOCK_NONBLOCK`, `protocol` as in `socket(2)`).
     /// Errors: `EAFNOSUPPORT`, `EINVAL`, `EACCES`, `EMFILE`. Linux: `socket`.
     fn socket_create(&self, domain: u32, kind: u32, protocol: u32) -> Result<Handle>;
     /// Creates a connected pair of Unix sockets. Linux: `socketpair(AF_UNIX)`.
     fn socket_pair(&self, kind: u32) -> Result<(Handle, Handle)>;
-    /// Binds a socket to `addr`. Errors: `EADDRINUSE`, `EACCES` (policy). Linux: `bind`.
+    /// Binds a socket to `addr`. A Unix path name in the socket root that is already taken is
+    /// replaced (the library OS only reuses a name once the socket it named is gone from the
+    /// box's file system). Errors: `EADDRINUSE`, `EACCES` (policy). Linux: `bind`.
     fn socket_bind(&self, handle: Handle, addr: &[u8]) -> Result<()>;
     /// Marks a socket as accepting connections. Linux: `listen`.
     fn socket_listen(&self, handle: Handle, backlog: u32) -> Result<()>;
@@ -392,7 +404,7 @@ catalogue! {
         stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,
         stream_delete, stream_rename, stream_make_link, stream_set_times, stream_set_mode,
         stream_access, stream_query, stream_set_flags, object_close, stream_pipe, stream_event,
-        stream_make_fifo]
+        stream_make_node]
     "sockets": [socket_create, socket_pair, socket_bind, socket_listen, socket_accept,
         socket_connect, socket_send, socket_recv, socket_shutdown, socket_name, socket_option]
     "processes": [process_fork, process_wait, process_id, process_parent_id, process_signal, process_group,

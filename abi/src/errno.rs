@@ -70,6 +70,7 @@ errnos! {
     ENOTCONN = 107, "Transport endpoint is not connected";
     EINPROGRESS = 115, "Operation now in progress";
     EOPNOTSUPP = 95, "Operation not supported";
+    ESOCKTNOSUPPORT = 94, "Socket type not supported";
     EAFNOSUPPORT = 97, "Address family not supported by protocol";
     EADDRINUSE = 98, "Address already in use";
     ECONNREFUSED = 111, "Connection refused";

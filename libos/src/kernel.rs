@@ -2,6 +2,7 @@
 
 use crate::exec;
 use crate::fd::{FdEntry, FdTable, FileObject, HostHandle, OpenFile};
+use crate::lock::{Lock, LockGuard};
 use crate::path::Components;
 use crate::syscalls;
 use crate::vfs::Vfs;
@@ -13,10 +14,15 @@ use core::fmt;
 use picobox_abi::boot::BootInfo;
 use picobox_abi::{CpuContext, Errno, Handle, Host, OpenFlags};
 use picobox_loader::{ElfError, LoadError};
-use spin::{Mutex, Once};
+use spin::Once;
 
 static HOST: Once<&'static dyn Host> = Once::new();
-static KERNEL: Mutex<Option<Kernel>> = Mutex::new(None);
+static KERNEL: Lock<Option<Kernel>> = Lock::new(None);
+
+/// The host, once [`boot`] has set it.
+pub(crate) fn host_if_booted() -> Option<&'static dyn Host> {
+    HOST.get().copied()
+}
 
 /// The host this library OS runs on. Set once by [`boot`].
 pub fn host() -> &'static dyn Host {
@@ -67,6 +73,8 @@ pub struct Kernel {
     pub environ: Vec<u8>,
     /// Its auxiliary vector as bytes (`/proc/self/auxv`).
     pub auxv: Vec<u8>,
+    /// The box's socket root (see `syscalls/unix_names.rs`).
+    pub socket_root: Option<Handle>,
 }
 
 /// `strings` as `/proc` shows them: each followed by a NUL.
@@ -249,6 +257,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         cmdline: nul_joined(&info.argv),
         environ: nul_joined(&info.envp),
         auxv: loaded.auxv.clone(),
+        socket_root: info.socket_root,
     };
     *KERNEL.lock() = Some(kernel);
     Ok(loaded.entry)
@@ -294,12 +303,12 @@ pub fn signal_arrived(sig: u8, info: &[u8; 128], ctx: &mut CpuContext, in_libos:
 }
 
 /// The library OS's state, locked.
-pub(crate) fn lock() -> spin::MutexGuard<'static, Option<Kernel>> {
+pub(crate) fn lock() -> LockGuard<'static, Option<Kernel>> {
     KERNEL.lock()
 }
 
 /// The library OS's state, if it is not locked already.
-pub(crate) fn try_lock() -> Option<spin::MutexGuard<'static, Option<Kernel>>> {
+pub(crate) fn try_lock() -> Option<LockGuard<'static, Option<Kernel>>> {
     KERNEL.try_lock()
 }
 

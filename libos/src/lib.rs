@@ -21,6 +21,7 @@ extern crate alloc;
 mod exec;
 mod fd;
 mod kernel;
+mod lock;
 mod path;
 mod procfs;
 pub mod syscalls;

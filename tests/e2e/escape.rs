@@ -141,13 +141,76 @@ fn a_loopback_box_has_its_own_network() {
 }
 
 #[test]
-fn only_tcp_and_udp_sockets_exist() {
+fn only_tcp_udp_and_unix_sockets_exist() {
     refused_with(&["raw"], "EACCES");
-    refused_with(&["unix"], "EAFNOSUPPORT");
     refused_with(&["netlink"], "EAFNOSUPPORT");
     killed(&["gate-raw"]);
-    killed(&["gate-unix"]);
     killed(&["gate-netlink"]);
+}
+
+/// A Unix socket listening on the host, in a directory of its own; returned with its path.
+fn host_unix_listener(name: &str) -> (std::os::unix::net::UnixListener, String) {
+    let dir = scratch(&format!("host-socket-{name}"));
+    let path = dir.join("host.sock");
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    (listener, path.to_str().unwrap().to_string())
+}
+
+#[test]
+fn host_unix_sockets_are_out_of_reach() {
+    let (_listener, path) = host_unix_listener("by-path");
+    // Through the library OS: the host path is not in the box.
+    refused_with(&["unix-connect", &path], "ENOENT");
+    // At the gate: the kernel resolves the name in the box's empty socket root.
+    refused_with(&["gate-unix-connect", &path], "ENOENT");
+    let climb = format!("../../../../../../../..{path}");
+    refused_with(&["gate-unix-connect", &climb], "ENOENT");
+    // Nor can a socket be bound anywhere on the host.
+    let bind_at = format!(
+        "{}/planted.sock",
+        scratch("host-socket-bind").to_str().unwrap()
+    );
+    refused_with(&["gate-unix-bind", &bind_at], "ENOENT");
+    assert!(!std::path::Path::new(&bind_at).exists());
+}
+
+#[test]
+fn a_host_socket_inside_a_mount_is_not_connectable() {
+    // The socket file is visible (the box may read the directory), but the kernel object
+    // behind it is not the box's: connecting is refused.
+    let dir = scratch("host-socket-mounted");
+    let path = dir.join("service.sock");
+    let _ = std::fs::remove_file(&path);
+    let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let out = picobox()
+        .args(["run", "--ro-bind", dir.to_str().unwrap(), "/srv", "--"])
+        .arg(guest("escape"))
+        .args(["unix-connect", "/srv/service.sock"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "errno=ECONNREFUSED",
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn host_abstract_sockets_are_out_of_reach() {
+    let name = format!("picobox-escape-test-{}", std::process::id());
+    use std::os::linux::net::SocketAddrExt;
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
+    // Landlock's scoping: abstract sockets made outside the box do not exist for it.
+    refused_with(&["unix-abstract", &name], "EPERM");
+    refused_with(&["gate-unix-abstract", &name], "EPERM");
+}
+
+#[test]
+fn device_nodes_cannot_be_made_at_the_gate() {
+    killed(&["gate-mknod-dev"]);
 }
 
 /// Runs the escape program on the host's network with `policy` flags.
@@ -296,16 +359,34 @@ fn gate_writable_executable_mprotect_kills_the_box() {
 }
 
 #[test]
-fn gate_open_of_a_host_file_is_refused_by_landlock() {
+fn gate_open_of_a_host_file_is_refused() {
     assert!(Path::new("/etc/passwd").exists());
-    refused_with(&["gate-open", "/etc/passwd"], "EACCES");
+    // By absolute name: the process's root is the box's empty socket root.
+    refused_with(&["gate-open", "/etc/passwd"], "ENOENT");
+    // Climbing out of a mount's directory (no RESOLVE_BENEATH): Landlock refuses.
+    refused_with(
+        &[
+            "gate-open-from-descriptors",
+            "../../../../../../../../../../etc/passwd",
+        ],
+        "EACCES",
+    );
 }
 
 #[test]
 fn gate_write_into_a_read_only_mount_is_refused_by_landlock() {
-    // The read-only mount's file, named by its host path and opened for writing at the gate.
-    refused_with(&["gate-open-write", "@ro/file"], "EACCES");
-    refused_with(&["gate-open-write", "/etc/hostname"], "EACCES");
+    // The read-only mount's file, opened for writing at the gate beneath the mount's own
+    // descriptor, and a host file climbed to from every descriptor.
+    refused_with(&["gate-open-write-from-descriptors", "file"], "EACCES");
+    refused_with(
+        &[
+            "gate-open-write-from-descriptors",
+            "../../../../../../../../../../etc/hostname",
+        ],
+        "EACCES",
+    );
+    // By host path: the process's root is the empty socket root.
+    refused_with(&["gate-open-write", "@ro/file"], "ENOENT");
 }
 
 #[test]

@@ -213,3 +213,13 @@ fn curl(addr: &str, path: &str) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+#[test]
+fn unix_sockets_between_processes_match_native() {
+    let prog = guest("unixsock");
+    let n = scratch("unixsock-native");
+    let b = scratch("unixsock-boxed");
+    let native_out = native(&n, &prog, &[]);
+    assert!(native_out.status.success(), "{}", text(&native_out.stderr));
+    assert_same("unixsock", &native_out, &boxed(&b, &prog, &[]));
+}

@@ -84,6 +84,8 @@ pub struct Ruleset {
     /// The ruleset's descriptor.
     pub fd: u64,
     handled_fs: u64,
+    /// Whether the kernel scopes abstract Unix sockets and signals to the box (ABI 6).
+    pub scoped: bool,
 }
 
 impl Ruleset {
@@ -116,7 +118,11 @@ impl Ruleset {
             [attr.as_ptr() as u64, size, 0, 0, 0, 0],
         ))
         .map_err(|e| LandlockError::Failed("create the ruleset", e))?;
-        Ok(Ruleset { fd, handled_fs })
+        Ok(Ruleset {
+            fd,
+            handled_fs,
+            scoped: abi >= 6,
+        })
     }
 
     /// Allows `access` beneath the directory open as `dir_fd`.

@@ -172,6 +172,32 @@ fn make_tmpfs_dir(index: usize) -> Result<Vec<u8>, Failure> {
     Ok(dir)
 }
 
+/// Creates the box's socket root: the empty directory its processes get as their root
+/// directory, where the library OS binds Unix sockets (see `libos/src/syscalls/unix_names.rs`).
+fn make_socket_root(ruleset: &mut Ruleset) -> Result<(Vec<u8>, Handle), Failure> {
+    let dir = format!("/dev/shm/picobox-{}-sockets", box_tag()).into_bytes();
+    let p = c_str(&dir);
+    let fail = |e: Errno| {
+        Failure(
+            EXIT_INTERNAL,
+            format!(
+                "cannot create the box's socket directory {}: {e}",
+                text(&dir)
+            ),
+        )
+    };
+    sys(83, [p.as_ptr() as u64, 0o700, 0, 0, 0, 0]).map_err(fail)?;
+    let fd = open(&dir, O_PATH | O_DIRECTORY).map_err(fail)?;
+    ruleset
+        .allow(
+            fd,
+            landlock::fs::MAKE_SOCK | landlock::fs::MAKE_SYM | landlock::fs::REMOVE_FILE,
+        )
+        .map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
+    let handle = Handle(u32::try_from(fd).unwrap_or(u32::MAX));
+    Ok((dir, handle))
+}
+
 /// A name for this box's host objects (tmpfs directories, cgroups) that no other box, nor a
 /// leftover of a box whose monitor was killed, can have: the monitor's pid and random bits.
 pub fn box_tag() -> &'static str {
@@ -273,6 +299,7 @@ struct Prepared {
     ruleset: Ruleset,
     limits: Limits,
     network: Network,
+    socket_root: Vec<u8>,
 }
 
 fn prepare(
@@ -291,6 +318,8 @@ fn prepare(
                 .map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
         }
     }
+    let (socket_root, socket_root_handle) = make_socket_root(&mut ruleset)?;
+    tmpfs_dirs.push(socket_root.clone());
     let mut mounts = Vec::new();
     // Every box gets a private /dev/shm (for shm_open), unless it declares its own.
     let mut declared = c.mounts.clone();
@@ -375,6 +404,7 @@ fn prepare(
         trace: c.trace,
         network,
         max_open_files: 1024,
+        socket_root: Some(socket_root_handle),
     };
     let limits = Limits::prepare(c.pids, c.memory);
     Ok(Prepared {
@@ -382,6 +412,7 @@ fn prepare(
         ruleset,
         limits,
         network,
+        socket_root,
     })
 }
 
@@ -489,7 +520,9 @@ fn enter_net_namespace() -> Result<(), Failure> {
 
 fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
     enter_pid_namespace()?;
-    if p.network == Network::Loopback {
+    // Without Landlock's scoping (before Linux 6.12) only a network namespace keeps abstract
+    // Unix sockets to the box.
+    if p.network == Network::Loopback || (p.network == Network::None && !p.ruleset.scoped) {
         enter_net_namespace()?;
     }
     let pid = sys(57, [0; 6])
@@ -550,6 +583,16 @@ fn become_the_box(p: Prepared) -> ! {
     if let Err(msg) = p.limits.apply() {
         out::error(format_args!("cannot confine the box: {msg}"));
         pal::HOST.process_exit(EXIT_INTERNAL);
+    }
+    // The socket root becomes this process's root directory, and its working directory, which
+    // the box cannot change (no chdir, fchdir or chroot at the gate): Unix socket path names
+    // resolve there and nowhere else.
+    let root = c_str(&p.socket_root);
+    if let Err(e) = sys(161, [root.as_ptr() as u64, 0, 0, 0, 0, 0]) {
+        fail("socket root", e);
+    }
+    if let Err(e) = sys(80, [c"/".as_ptr() as u64, 0, 0, 0, 0, 0]) {
+        fail("socket root", e);
     }
     if let Err(e) = sys(157, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0]) {
         fail("no_new_privs", e);

@@ -179,6 +179,7 @@ fn exec_manifest_helper(rest: &[Vec<u8>], env: &[Vec<u8>]) -> u8 {
 fn close_stray_descriptors(boot: &BootInfo) {
     let mut keep: Vec<u32> = alloc::vec![0, 1, 2];
     keep.extend(boot.program.map(|h| h.0));
+    keep.extend(boot.socket_root.map(|h| h.0));
     keep.extend(boot.mounts.iter().map(|m| m.root.0));
     keep.sort_unstable();
     keep.dedup();

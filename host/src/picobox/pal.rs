@@ -98,6 +98,7 @@ const O_CLOEXEC: u64 = 0o2000000;
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 const AT_REMOVEDIR: u64 = 0x200;
 const AT_EMPTY_PATH: u64 = 0x1000;
+const AT_FDCWD: u64 = -100i64 as u64;
 const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 const RESOLVE_NO_SYMLINKS: u64 = 0x04;
 const RESOLVE_BENEATH: u64 = 0x08;
@@ -172,6 +173,17 @@ fn open_beneath(dir: Handle, path: &[u8], flags: u64, mode: u64) -> Result<u64> 
 }
 
 /// Opens the parent directory of `path` beneath `dir` and returns it with the last component.
+/// The path name of a Unix socket address (`sun_path` up to its NUL), if it has one: not for
+/// other families, unnamed sockets or abstract names.
+fn unix_path_name(addr: &[u8]) -> Option<&[u8]> {
+    const AF_UNIX: u16 = 1;
+    let family = u16::from_ne_bytes([*addr.first()?, *addr.get(1)?]);
+    let path = addr
+        .get(2..)
+        .filter(|p| family == AF_UNIX && p.first().is_some_and(|b| *b != 0))?;
+    Some(&path[..path.iter().position(|b| *b == 0).unwrap_or(path.len())])
+}
+
 fn open_parent(dir: Handle, path: &[u8]) -> Result<(Fd, Vec<u8>)> {
     if path.is_empty() {
         return Err(Errno::EBUSY);
@@ -723,15 +735,19 @@ impl Host for LinuxHost {
         handle_of(sys(nr::EVENTFD2, [u64::from(initial), flags, 0, 0, 0, 0])?)
     }
 
-    fn stream_make_fifo(&self, dir: Handle, path: &[u8], mode: u32) -> Result<()> {
-        const S_IFIFO: u64 = 0o010000;
+    fn stream_make_node(&self, dir: Handle, path: &[u8], kind: FileKind, mode: u32) -> Result<()> {
+        let kind_bits: u64 = match kind {
+            FileKind::Fifo => 0o010000,
+            FileKind::Socket => 0o140000,
+            _ => return Err(Errno::EINVAL),
+        };
         let (pfd, name) = open_parent(dir, path)?;
         sys(
             nr::MKNODAT,
             [
                 pfd.0,
                 name.as_ptr() as u64,
-                S_IFIFO | u64::from(mode & 0o7777),
+                kind_bits | u64::from(mode & 0o7777),
                 0,
                 0,
                 0,
@@ -778,11 +794,23 @@ impl Host for LinuxHost {
     }
 
     fn socket_bind(&self, h: Handle, addr: &[u8]) -> Result<()> {
-        sys(
-            nr::BIND,
-            [fd(h), addr.as_ptr() as u64, addr.len() as u64, 0, 0, 0],
-        )
-        .map(|_| ())
+        let bind = || {
+            sys(
+                nr::BIND,
+                [fd(h), addr.as_ptr() as u64, addr.len() as u64, 0, 0, 0],
+            )
+        };
+        match bind() {
+            Err(Errno::EADDRINUSE) if unix_path_name(addr).is_some() => {
+                // A name in the socket root left by a socket that no longer exists in the
+                // box's file system (see the ABI): replace it.
+                let mut name = unix_path_name(addr).unwrap_or_default().to_vec();
+                name.push(0);
+                sys(nr::UNLINKAT, [AT_FDCWD, name.as_ptr() as u64, 0, 0, 0, 0])?;
+                bind().map(|_| ())
+            }
+            r => r.map(|_| ()),
+        }
     }
 
     fn socket_listen(&self, h: Handle, backlog: u32) -> Result<()> {

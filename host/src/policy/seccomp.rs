@@ -153,14 +153,14 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
     rules.insert(SYS_mmap, never_write_exec(2)?);
     // vm_protect: never writable and executable.
     rules.insert(SYS_mprotect, never_write_exec(2)?);
-    // stream_make_fifo: mknodat creates FIFOs only, never devices (Landlock refuses those too).
+    // stream_make_node: mknodat creates FIFOs and socket inodes only, never devices (Landlock
+    // refuses those too).
     rules.insert(
         SYS_mknodat,
-        vec![rule(vec![cond(
-            2,
-            SeccompCmpOp::MaskedEq(0o170000),
-            0o010000,
-        )?])?],
+        [0o010000, 0o140000]
+            .iter()
+            .map(|kind| rule(vec![cond(2, SeccompCmpOp::MaskedEq(0o170000), *kind)?]))
+            .collect::<Result<_, _>>()?,
     );
     // stream_query: exactly the three questions of the ABI.
     rules.insert(SYS_ioctl, one_of(1, &[TCGETS, TIOCGWINSZ, FIONREAD])?);
@@ -172,8 +172,10 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
         SYS_rt_sigaction,
         vec![rule(vec![cond(0, SeccompCmpOp::Ne, SIGSYS as u64)?])?],
     );
-    // socket_create: TCP (and UDP where the box has its own network) over IPv4 and IPv6; never
-    // raw, packet, netlink or Unix sockets (a Unix socket could connect to a host path).
+    // socket_create: TCP (and UDP where the box has its own network) over IPv4 and IPv6, and
+    // Unix sockets; never raw, packet or netlink sockets. A Unix path name resolves in the
+    // socket root (the process's root directory, empty but for the box's own sockets), and
+    // Landlock's scoping keeps connections to abstract names inside the box.
     let kinds: &[u64] = match network {
         Network::None => &[],
         Network::Loopback => &[SOCK_STREAM as u64, SOCK_DGRAM as u64],
@@ -188,9 +190,13 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
             ])?);
         }
     }
-    if !socket_rules.is_empty() {
-        rules.insert(SYS_socket, socket_rules);
+    for kind in [SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET] {
+        socket_rules.push(rule(vec![
+            cond(0, SeccompCmpOp::Eq, AF_UNIX as u64)?,
+            cond(1, SeccompCmpOp::MaskedEq(0xf), kind as u64)?,
+        ])?);
     }
+    rules.insert(SYS_socket, socket_rules);
     // socket_pair: connected Unix pairs only (they name no path).
     rules.insert(
         SYS_socketpair,

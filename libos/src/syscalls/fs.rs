@@ -16,7 +16,7 @@ use picobox_abi::{
 };
 
 /// `AT_FDCWD`.
-const AT_FDCWD: i32 = -100;
+pub(super) const AT_FDCWD: i32 = -100;
 const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
 const AT_REMOVEDIR: u32 = 0x200;
 const AT_EMPTY_PATH: u32 = 0x1000;
@@ -28,7 +28,7 @@ const UIO_MAXIOV: u64 = 1024;
 // ------------------------------------------------------------------ helpers
 
 /// The directory a `*at` call starts from.
-fn base_dir(k: &Kernel, dirfd: u64, path: &[u8]) -> Result<Components> {
+pub(super) fn base_dir(k: &Kernel, dirfd: u64, path: &[u8]) -> Result<Components> {
     if path.first() == Some(&b'/') || int_arg(dirfd) == AT_FDCWD {
         return Ok(k.cwd.clone());
     }
@@ -67,7 +67,12 @@ fn path_ino(p: &Components) -> u64 {
     h
 }
 
-fn node_attr(k: &Kernel, node: &Node, comps: &Components, follow: bool) -> Result<FileAttr> {
+pub(super) fn node_attr(
+    k: &Kernel,
+    node: &Node,
+    comps: &Components,
+    follow: bool,
+) -> Result<FileAttr> {
     match node {
         Node::Host { root, rel, .. } => host().stream_attr_at(*root, rel, follow),
         Node::Dev(d) => Ok(virtual_attr(
@@ -132,7 +137,7 @@ fn file_attr(file: &OpenFile) -> Result<FileAttr> {
 
 /// The host mount and relative path a modifying call acts on. Errors: `EROFS` for a read-only
 /// mount or a virtual object, `EBUSY` for a mount point itself.
-fn writable_host(node: &Node) -> Result<(Handle, &[u8])> {
+pub(super) fn writable_host(node: &Node) -> Result<(Handle, &[u8])> {
     match node {
         Node::Host {
             writable: false, ..
@@ -691,16 +696,22 @@ pub fn sys_eventfd2(k: &mut Kernel, a: &Args) -> Result<u64> {
 fn mknod_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, mode: u64) -> Result<u64> {
     const S_IFMT: u32 = 0o170000;
     const S_IFIFO: u32 = 0o010000;
+    const S_IFSOCK: u32 = 0o140000;
     const S_IFREG: u32 = 0o100000;
     let mode = (mode & 0xffff_ffff) as u32;
     match mode & S_IFMT {
-        S_IFIFO => {
+        kind @ (S_IFIFO | S_IFSOCK) => {
             let path = user::read_path(path_ptr)?;
             let base = base_dir(k, dirfd, &path)?;
             let perm = mode & 0o7777 & !k.umask;
+            let kind = if kind == S_IFIFO {
+                FileKind::Fifo
+            } else {
+                FileKind::Socket
+            };
             k.vfs.lookup(&base, &path, false, |node, _| {
                 let (root, rel) = writable_host(node)?;
-                host().stream_make_fifo(root, rel, perm)
+                host().stream_make_node(root, rel, kind, perm)
             })?;
             Ok(0)
         }

@@ -15,6 +15,7 @@ pub mod poll;
 pub mod process;
 pub mod signal;
 pub mod time;
+mod unix_names;
 
 use crate::kernel::{host, Kernel, Return};
 use picobox_abi::{reg, CpuContext, Errno, Result};

@@ -1,8 +1,10 @@
-//! Sockets: TCP and UDP over IPv4 and IPv6 through host sockets, and Unix socket pairs. What
-//! a box can reach is decided by the kernel (its network namespace, Landlock's port rules and
-//! the filter's socket kinds); these handlers translate descriptors and copy addresses.
+//! Sockets: TCP and UDP over IPv4 and IPv6, and Unix sockets, all host sockets. What a box can
+//! reach is decided by the kernel (its network namespace, Landlock's port rules and scoping,
+//! the filter's socket kinds, the socket root); these handlers translate descriptors and
+//! addresses (Unix path names through [`super::unix_names`]).
 
 use super::fs::file_of;
+use super::unix_names;
 use super::{int_arg, Args};
 use crate::fd::{FdEntry, FileObject, HostHandle, OpenFile};
 use crate::kernel::{host, with, Kernel};
@@ -56,12 +58,16 @@ fn write_addr(addr: &[u8], out: u64, len_ptr: u64) -> Result<()> {
 pub fn sys_socket(k: &mut Kernel, a: &Args) -> Result<u64> {
     let domain = (a[0] & 0xffff_ffff) as u32;
     let kind = (a[1] & 0xffff_ffff) as u32;
-    if !matches!(domain, AF_INET | AF_INET6) {
-        // Unix sockets are available as pairs only (a named one could reach a host path).
-        return Err(Errno::EAFNOSUPPORT);
-    }
     use picobox_abi::boot::Network;
+    match (domain, k.network, kind & 0xf) {
+        // Unix sockets: stream, datagram and sequenced packets, whatever the network.
+        (AF_UNIX, _, 1 | 2 | 5) => {}
+        (AF_UNIX, _, _) => return Err(Errno::ESOCKTNOSUPPORT),
+        (AF_INET | AF_INET6, _, _) => {}
+        _ => return Err(Errno::EAFNOSUPPORT),
+    }
     match (k.network, kind & 0xf) {
+        _ if domain == AF_UNIX => {}
         // `--net none`: no network at all.
         (Network::None, _) => return Err(Errno::EACCES),
         (_, 1) => {}
@@ -94,8 +100,14 @@ pub fn sys_socketpair(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `bind(fd, addr, len)`.
 pub fn sys_bind(k: &mut Kernel, a: &Args) -> Result<u64> {
     let h = socket_handle(&*k.fds.file(super::fd_arg(a[0])?)?)?;
-    host().socket_bind(h, &read_addr(a[1], a[2])?)?;
-    Ok(0)
+    let pending = unix_names::prepare_bind(k, read_addr(a[1], a[2])?)?;
+    match host().socket_bind(h, &pending.host_addr) {
+        Ok(()) => Ok(0),
+        Err(e) => {
+            pending.undo();
+            Err(e)
+        }
+    }
 }
 
 /// `listen(fd, backlog)`.
@@ -121,7 +133,11 @@ fn accept(a: &Args, flags: u64) -> Result<u64> {
             flags & SOCK_CLOEXEC != 0,
         )
     })??;
-    write_addr(&peer[..len.min(ADDR_MAX)], a[1], a[2])?;
+    write_addr(
+        &unix_names::guest_address(&peer[..len.min(ADDR_MAX)]),
+        a[1],
+        a[2],
+    )?;
     Ok(fd)
 }
 
@@ -138,7 +154,10 @@ pub fn sys_accept4(a: &Args) -> Result<u64> {
 /// `connect(fd, addr, len)`.
 pub fn sys_connect(a: &Args) -> Result<u64> {
     let h = socket_handle(&*file_of(a[0])?)?;
-    host().socket_connect(h, &read_addr(a[1], a[2])?)?;
+    let to = unix_names::destination(read_addr(a[1], a[2])?)?;
+    host()
+        .socket_connect(h, &to.host_addr)
+        .map_err(|e| to.error(e))?;
     Ok(0)
 }
 
@@ -151,11 +170,15 @@ pub fn sys_sendto(a: &Args) -> Result<u64> {
         len,
     };
     let to = if a[4] != 0 {
-        Some(read_addr(a[4], a[5])?)
+        Some(unix_names::destination(read_addr(a[4], a[5])?)?)
     } else {
         None
     };
-    Ok(host().socket_send(h, buf, to.as_deref(), (a[3] & 0xffff_ffff) as u32)? as u64)
+    let addr = to.as_ref().map(|d| d.host_addr.as_slice());
+    host()
+        .socket_send(h, buf, addr, (a[3] & 0xffff_ffff) as u32)
+        .map(|n| n as u64)
+        .map_err(|e| to.as_ref().map_or(e, |d| d.error(e)))
 }
 
 /// `recvfrom(fd, buf, len, flags, addr, addrlen)`.
@@ -175,7 +198,11 @@ pub fn sys_recvfrom(a: &Args) -> Result<u64> {
         (a[3] & 0xffff_ffff) as u32,
     )?;
     if want_from {
-        write_addr(&from[..flen.min(ADDR_MAX)], a[4], a[5])?;
+        write_addr(
+            &unix_names::guest_address(&from[..flen.min(ADDR_MAX)]),
+            a[4],
+            a[5],
+        )?;
     }
     Ok(n as u64)
 }
@@ -237,16 +264,15 @@ pub fn sys_sendmsg(a: &Args) -> Result<u64> {
         )?);
     }
     let to = if name != 0 && namelen != 0 {
-        Some(read_addr(name, namelen)?)
+        Some(unix_names::destination(read_addr(name, namelen)?)?)
     } else {
         None
     };
-    Ok(host().socket_send(
-        h,
-        IoBuf::of(&data),
-        to.as_deref(),
-        (a[2] & 0xffff_ffff) as u32,
-    )? as u64)
+    let addr = to.as_ref().map(|d| d.host_addr.as_slice());
+    host()
+        .socket_send(h, IoBuf::of(&data), addr, (a[2] & 0xffff_ffff) as u32)
+        .map(|n| n as u64)
+        .map_err(|e| to.as_ref().map_or(e, |d| d.error(e)))
 }
 
 /// `recvmsg(fd, msg, flags)`: received into one buffer, then scattered; no ancillary data.
@@ -277,10 +303,11 @@ pub fn sys_recvmsg(a: &Args) -> Result<u64> {
         done += take;
     }
     // msg_namelen, msg_controllen = 0, msg_flags = 0.
+    let from = unix_names::guest_address(&from[..flen.min(ADDR_MAX)]);
     if name != 0 {
-        user::write_bytes(name, &from[..flen.min(namelen as usize).min(ADDR_MAX)])?;
+        user::write_bytes(name, &from[..from.len().min(namelen as usize)])?;
     }
-    user::write_u32(a[1] + 8, flen as u32)?;
+    user::write_u32(a[1] + 8, from.len() as u32)?;
     user::write_u64(a[1] + 40, 0)?;
     user::write_u32(a[1] + 48, 0)?;
     Ok(n as u64)
@@ -297,7 +324,8 @@ fn name(k: &mut Kernel, a: &Args, peer: bool) -> Result<u64> {
     let h = socket_handle(&*k.fds.file(super::fd_arg(a[0])?)?)?;
     let mut out = [0u8; ADDR_MAX];
     let n = host().socket_name(h, peer, &mut out)?;
-    write_addr(&out[..n.min(ADDR_MAX)], a[1], a[2])?;
+    let addr = unix_names::guest_address_in(k.socket_root, &out[..n.min(ADDR_MAX)]);
+    write_addr(&addr, a[1], a[2])?;
     Ok(0)
 }
 
