@@ -92,6 +92,12 @@ pub trait Host: Sync {
     /// Gives up the CPU. Linux: `sched_yield`.
     fn thread_yield(&self);
 
+    /// Registers the calling thread's robust-futex list (`head`, `len` as in
+    /// `set_robust_list(2)`; `head` 0 clears it): when the thread ends, the host marks the
+    /// futexes on it owner-dead and wakes a waiter. Errors: `EINVAL` (`len`).
+    /// Linux: `set_robust_list`.
+    fn thread_set_robust_list(&self, head: usize, len: usize) -> Result<()>;
+
     /// Sets the calling thread's thread pointer (the `fs` base). Errors: `EPERM` (non-canonical
     /// address). Linux: `arch_prctl(ARCH_SET_FS)`.
     fn thread_set_tls(&self, base: usize) -> Result<()>;
@@ -104,14 +110,17 @@ pub trait Host: Sync {
     fn signals_seen(&self) -> u64;
 
     /// Sleeps until the counter of [`Host::signals_seen`] differs from `seen`, returning at once
-    /// if it already does. A signal arriving between the caller's check and the sleep is not
-    /// missed. Linux: `rt_sigprocmask`, `rt_sigsuspend`.
-    fn signals_wait(&self, seen: u64);
+    /// if it already does, or until `timeout` has passed; returns whether the counter moved. A
+    /// signal arriving between the caller's check and the sleep is not missed.
+    /// Linux: `rt_sigprocmask`, then `rt_sigsuspend` (or `ppoll` of nothing with a timeout).
+    fn signals_wait(&self, seen: u64, timeout: Option<Timespec>) -> bool;
 
     // ---------------------------------------------------------------- synchronisation (2)
 
     /// A fast user-space mutex operation, exactly as Linux's `futex(addr, op, val, timeout or
-    /// val2, addr2, val3)`, on the caller's own memory (`FUTEX_PRIVATE_FLAG` is always added).
+    /// val2, addr2, val3)`, with `FUTEX_PRIVATE_FLAG` where the caller puts it (a futex in
+    /// memory shared with other processes, and the robust-list and clear-child-tid wake-ups of
+    /// the host, need the shared form).
     /// Returns what Linux returns. Errors: `EAGAIN`, `ETIMEDOUT`, `EINTR`, `EFAULT`, `EINVAL`,
     /// `ENOSYS` (an operation the host refuses, such as priority inheritance). Linux: `futex`.
     fn futex(
@@ -359,6 +368,29 @@ pub trait Host: Sync {
     /// previous (value, interval). Linux: `setitimer(ITIMER_REAL)`.
     fn alarm_set(&self, value: Timespec, interval: Timespec) -> Result<(Timespec, Timespec)>;
 
+    /// Creates a per-process timer on `clock` that notifies as `notify` says; returns its id.
+    /// Timers belong to the calling process alone: a forked child has none. Errors: `EINVAL`,
+    /// `EAGAIN` (too many). Linux: `timer_create`.
+    fn timer_create(&self, clock: Clock, notify: TimerNotify) -> Result<u32>;
+
+    /// Arms timer `id` to expire at `value` (relative, or on its clock with `absolute`), then
+    /// every `interval`; a zero `value` disarms it. Returns the previous (time left, interval).
+    /// Errors: `EINVAL` (no such timer, bad time). Linux: `timer_settime`.
+    fn timer_set(
+        &self,
+        id: u32,
+        value: Timespec,
+        interval: Timespec,
+        absolute: bool,
+    ) -> Result<(Timespec, Timespec)>;
+
+    /// Timer `id`'s (time left, interval, overrun count of its last expiry).
+    /// Errors: `EINVAL`. Linux: `timer_gettime`, `timer_getoverrun`.
+    fn timer_query(&self, id: u32) -> Result<(Timespec, Timespec, u32)>;
+
+    /// Deletes timer `id`. Errors: `EINVAL`. Linux: `timer_delete`.
+    fn timer_delete(&self, id: u32) -> Result<()>;
+
     // ---------------------------------------------------------------- time and misc (5)
 
     /// Reads a clock. Linux: `clock_gettime` (through the vDSO when there is one).
@@ -398,7 +430,7 @@ macro_rules! catalogue {
 catalogue! {
     "memory": [vm_alloc, vm_free, vm_protect, vm_map_stream, vm_remap, vm_discard, vm_copy]
     "threads": [thread_create, thread_exit, thread_id, thread_signal, thread_yield,
-        thread_set_tls, thread_get_tls, signals_seen, signals_wait]
+        thread_set_robust_list, thread_set_tls, thread_get_tls, signals_seen, signals_wait]
     "synchronisation": [futex, streams_wait]
     "streams": [stream_open, stream_read, stream_write, stream_seek, stream_attr, stream_attr_at,
         stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,
@@ -408,7 +440,8 @@ catalogue! {
     "sockets": [socket_create, socket_pair, socket_bind, socket_listen, socket_accept,
         socket_connect, socket_send, socket_recv, socket_shutdown, socket_name, socket_option]
     "processes": [process_fork, process_wait, process_id, process_parent_id, process_signal, process_group,
-        process_exit, process_exit_by_signal, alarm_set]
+        process_exit, process_exit_by_signal, alarm_set, timer_create, timer_set, timer_query,
+        timer_delete]
     "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]
 }
 

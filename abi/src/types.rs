@@ -154,6 +154,24 @@ pub enum FileKind {
     Socket,
 }
 
+/// How a timer tells of its expiry (`struct sigevent`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TimerNotify {
+    /// Not at all (`SIGEV_NONE`): the program asks with `timer_gettime`.
+    None,
+    /// With `signal` to the process, or to its thread `thread`, carrying `value` in
+    /// `si_value`. Without a value: Linux's default for no `sigevent` (`SIGALRM` to the
+    /// process, carrying the timer's id); `signal` and `thread` are then not used.
+    Signal {
+        /// The signal number.
+        signal: u8,
+        /// `sigev_value`.
+        value: Option<u64>,
+        /// A thread of the calling process (`SIGEV_THREAD_ID`).
+        thread: Option<u32>,
+    },
+}
+
 /// Attributes of a stream, the host's `stat` reduced to what the library OS reports.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct FileAttr {

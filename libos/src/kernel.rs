@@ -75,6 +75,8 @@ pub struct Kernel {
     pub auxv: Vec<u8>,
     /// The box's socket root (see `syscalls/unix_names.rs`).
     pub socket_root: Option<Handle>,
+    /// POSIX timers this process created (see `syscalls/timer.rs`).
+    pub timers: alloc::collections::BTreeSet<u32>,
 }
 
 /// `strings` as `/proc` shows them: each followed by a NUL.
@@ -95,6 +97,8 @@ pub struct ThreadState {
     pub altstack: (u64, u32, u64),
     /// `set_tid_address` / `CLONE_CHILD_CLEARTID`: zeroed and woken when the thread exits.
     pub clear_child_tid: u64,
+    /// `set_robust_list`'s head (the host holds the list; this answers `get_robust_list`).
+    pub robust_list: u64,
 }
 
 impl Default for ThreadState {
@@ -104,6 +108,7 @@ impl Default for ThreadState {
             mask: 0,
             altstack: (0, 2, 0),
             clear_child_tid: 0,
+            robust_list: 0,
         }
     }
 }
@@ -258,6 +263,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         environ: nul_joined(&info.envp),
         auxv: loaded.auxv.clone(),
         socket_root: info.socket_root,
+        timers: alloc::collections::BTreeSet::new(),
     };
     *KERNEL.lock() = Some(kernel);
     Ok(loaded.entry)

@@ -9,9 +9,9 @@
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicU32, Ordering};
 
-/// `FUTEX_WAIT` and `FUTEX_WAKE` (the host adds `FUTEX_PRIVATE_FLAG`).
-const FUTEX_WAIT: u32 = 0;
-const FUTEX_WAKE: u32 = 1;
+/// `FUTEX_WAIT` and `FUTEX_WAKE`, with `FUTEX_PRIVATE_FLAG`.
+const FUTEX_WAIT: u32 = 128;
+const FUTEX_WAKE: u32 = 1 | 128;
 /// Attempts before a waiter sleeps: a short critical section usually ends within them.
 const SPINS: u32 = 64;
 

@@ -116,3 +116,13 @@ fn proc_describes_the_box_not_the_host() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn timers_signal_waits_and_robust_mutexes_match_native() {
+    let prog = guest("timers");
+    let n = scratch("timers-native");
+    let b = scratch("timers-boxed");
+    let native_out = native(&n, &prog, &[]);
+    assert!(native_out.status.success(), "{}", text(&native_out.stderr));
+    assert_same("timers", &native_out, &boxed(&b, &prog, &[]));
+}

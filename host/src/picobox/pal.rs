@@ -90,6 +90,12 @@ mod nr {
     pub const OPENAT2: u64 = 437;
     pub const FACCESSAT2: u64 = 439;
     pub const FCHMODAT2: u64 = 452;
+    pub const SET_ROBUST_LIST: u64 = 273;
+    pub const TIMER_CREATE: u64 = 222;
+    pub const TIMER_SETTIME: u64 = 223;
+    pub const TIMER_GETTIME: u64 = 224;
+    pub const TIMER_GETOVERRUN: u64 = 225;
+    pub const TIMER_DELETE: u64 = 226;
 }
 
 const O_PATH: u64 = 0o10000000;
@@ -173,6 +179,20 @@ fn open_beneath(dir: Handle, path: &[u8], flags: u64, mode: u64) -> Result<u64> 
 }
 
 /// Opens the parent directory of `path` beneath `dir` and returns it with the last component.
+/// A `struct itimerspec` as (value, interval).
+fn itimerspec_pair(t: [i64; 4]) -> (Timespec, Timespec) {
+    (
+        Timespec {
+            sec: t[2],
+            nsec: t[3],
+        },
+        Timespec {
+            sec: t[0],
+            nsec: t[1],
+        },
+    )
+}
+
 /// The path name of a Unix socket address (`sun_path` up to its NUL), if it has one: not for
 /// other families, unnamed sockets or abstract names.
 fn unix_path_name(addr: &[u8]) -> Option<&[u8]> {
@@ -387,6 +407,10 @@ impl Host for LinuxHost {
         let _ = sys(nr::SCHED_YIELD, [0; 6]);
     }
 
+    fn thread_set_robust_list(&self, head: usize, len: usize) -> Result<()> {
+        sys(nr::SET_ROBUST_LIST, [head as u64, len as u64, 0, 0, 0, 0]).map(|_| ())
+    }
+
     fn thread_set_tls(&self, base: usize) -> Result<()> {
         sys(nr::ARCH_PRCTL, [0x1002, base as u64, 0, 0, 0, 0]).map(|_| ())
     }
@@ -401,8 +425,8 @@ impl Host for LinuxHost {
         crate::signals::SIGNALS_SEEN.load(core::sync::atomic::Ordering::Acquire)
     }
 
-    fn signals_wait(&self, seen: u64) {
-        crate::signals::wait_for_signal(seen);
+    fn signals_wait(&self, seen: u64, timeout: Option<Timespec>) -> bool {
+        crate::signals::wait_for_signal(seen, timeout)
     }
 
     fn futex(
@@ -414,12 +438,11 @@ impl Host for LinuxHost {
         addr2: usize,
         val3: u32,
     ) -> Result<u64> {
-        const FUTEX_PRIVATE_FLAG: u32 = 128;
         sys(
             nr::FUTEX,
             [
                 addr as u64,
-                u64::from(op | FUTEX_PRIVATE_FLAG),
+                u64::from(op),
                 u64::from(val),
                 timeout_or_val2 as u64,
                 addr2 as u64,
@@ -1049,6 +1072,87 @@ impl Host for LinuxHost {
             nsec: (t[1] * 1000) as i64,
         };
         Ok((ts(old[1]), ts(old[0])))
+    }
+
+    fn timer_create(&self, clock: Clock, notify: TimerNotify) -> Result<u32> {
+        const SIGEV_SIGNAL: u32 = 0;
+        const SIGEV_NONE: u32 = 1;
+        const SIGEV_THREAD_ID: u32 = 4;
+        // struct sigevent { sigval_t value; int signo; int notify; int tid; padding } (64 bytes)
+        let mut event = [0u8; 64];
+        let (value, signo, how, tid) = match notify {
+            TimerNotify::None => (0, 0, SIGEV_NONE, 0),
+            TimerNotify::Signal {
+                signal,
+                value,
+                thread,
+            } => (
+                value.unwrap_or(0),
+                u32::from(signal),
+                if thread.is_some() {
+                    SIGEV_THREAD_ID
+                } else {
+                    SIGEV_SIGNAL
+                },
+                thread.unwrap_or(0),
+            ),
+        };
+        event[0..8].copy_from_slice(&value.to_ne_bytes());
+        event[8..12].copy_from_slice(&signo.to_ne_bytes());
+        event[12..16].copy_from_slice(&how.to_ne_bytes());
+        event[16..20].copy_from_slice(&tid.to_ne_bytes());
+        // No value: Linux's default event, which carries the timer's id.
+        let default_event = matches!(notify, TimerNotify::Signal { value: None, .. });
+        let event_ptr = if default_event {
+            0
+        } else {
+            event.as_ptr() as u64
+        };
+        let mut id: u32 = 0;
+        sys(
+            nr::TIMER_CREATE,
+            [clock_id(clock), event_ptr, &raw mut id as u64, 0, 0, 0],
+        )?;
+        Ok(id)
+    }
+
+    fn timer_set(
+        &self,
+        id: u32,
+        value: Timespec,
+        interval: Timespec,
+        absolute: bool,
+    ) -> Result<(Timespec, Timespec)> {
+        // struct itimerspec { timespec interval; timespec value; }
+        let new: [i64; 4] = [interval.sec, interval.nsec, value.sec, value.nsec];
+        let mut old = [0i64; 4];
+        sys(
+            nr::TIMER_SETTIME,
+            [
+                u64::from(id),
+                u64::from(absolute),
+                new.as_ptr() as u64,
+                old.as_mut_ptr() as u64,
+                0,
+                0,
+            ],
+        )?;
+        Ok(itimerspec_pair(old))
+    }
+
+    fn timer_query(&self, id: u32) -> Result<(Timespec, Timespec, u32)> {
+        let mut now = [0i64; 4];
+        sys(
+            nr::TIMER_GETTIME,
+            [u64::from(id), now.as_mut_ptr() as u64, 0, 0, 0, 0],
+        )?;
+        let overrun = sys(nr::TIMER_GETOVERRUN, [u64::from(id), 0, 0, 0, 0, 0])?;
+        let (value, interval) = itimerspec_pair(now);
+        Ok((value, interval, overrun as u32))
+    }
+
+    fn timer_delete(&self, id: u32) -> Result<()> {
+        sys(nr::TIMER_DELETE, [u64::from(id), 0, 0, 0, 0, 0]).map(|_| ())
     }
 
     fn time_query(&self, clock: Clock) -> Result<Timespec> {

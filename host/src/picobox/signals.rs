@@ -207,14 +207,25 @@ fn block_async() -> u64 {
     old
 }
 
-/// `Host::signals_wait`: race-free sleep until another host signal arrives.
-pub fn wait_for_signal(seen: u64) {
+/// `Host::signals_wait`: race-free sleep until another host signal arrives or `timeout`
+/// passes; returns whether one arrived.
+pub fn wait_for_signal(seen: u64, timeout: Option<picobox_abi::Timespec>) -> bool {
     let old = block_async();
     if SIGNALS_SEEN.load(Ordering::Acquire) == seen {
-        // Atomically unblocks and sleeps: a signal pending since the check wakes it at once.
-        gate::syscall(130, [&raw const old as u64, 8, 0, 0, 0, 0]);
+        // Each atomically unblocks and sleeps: a signal pending since the check wakes it at
+        // once.
+        match timeout {
+            None => {
+                gate::syscall(130, [&raw const old as u64, 8, 0, 0, 0, 0]);
+            }
+            Some(t) => {
+                let ts: [i64; 2] = [t.sec, t.nsec];
+                gate::syscall(271, [0, 0, ts.as_ptr() as u64, &raw const old as u64, 8, 0]);
+            }
+        }
     }
     gate::syscall(14, [2, &raw const old as u64, 0, 8, 0, 0]);
+    SIGNALS_SEEN.load(Ordering::Acquire) != seen
 }
 
 /// Sets up the alternate stack and the handlers. Runs before the filter is installed.

@@ -145,6 +145,14 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
         (SYS_setsid, "process_group"),
         (SYS_getsid, "process_group"),
         (SYS_pipe2, "stream_pipe"),
+        (
+            SYS_set_robust_list,
+            "thread_set_robust_list (the kernel writes only the caller's memory)",
+        ),
+        (SYS_timer_settime, "timer_set"),
+        (SYS_timer_gettime, "timer_query"),
+        (SYS_timer_getoverrun, "timer_query"),
+        (SYS_timer_delete, "timer_delete"),
     ];
     for (nr, _needed_by) in unconditional {
         rules.insert(*nr, vec![]);
@@ -219,6 +227,13 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
         // decide what they reach.
         rules.insert(nr, vec![]);
     }
+    // timer_create: the kernel signals only the calling process (or one of its threads); the
+    // clock must be one of the fixed clocks, not the CPU clock of another process (those have
+    // negative ids, which compare as huge).
+    rules.insert(
+        SYS_timer_create,
+        vec![rule(vec![cond(0, SeccompCmpOp::Lt, 16)?])?],
+    );
     // thread_create: exactly the flags of a thread of this process.
     const THREAD_FLAGS: u64 =
         0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x80000 | 0x10_0000 | 0x20_0000;

@@ -92,6 +92,12 @@ fn exec_path(
     }
     k.fds.close_on_exec();
     k.signals.reset_for_exec();
+    super::timer::delete_all(k);
+    // The robust list lived in the old program's memory (Linux drops it at exec too).
+    let _ = host().thread_set_robust_list(0, 24);
+    if let Some(t) = k.threads.get_mut(&k.current_tid) {
+        t.robust_list = 0;
+    }
     let loaded = match exec::load(
         &image,
         file.0,

@@ -137,9 +137,11 @@ pub fn sys_exit(a: &Args) -> Result<u64> {
         host().process_exit(code)
     }
     if clear_tid != 0 {
-        // What CLONE_CHILD_CLEARTID promises: pthread_join waits on this word.
+        // What CLONE_CHILD_CLEARTID promises: pthread_join waits on this word. Linux wakes
+        // with a shared (not private) futex operation, which C libraries wait for.
+        const FUTEX_WAKE: u32 = 1;
         let _ = user::write_u32(clear_tid, 0);
-        let _ = host().futex(clear_tid as usize, 1, 1, 0, 0, 0);
+        let _ = host().futex(clear_tid as usize, FUTEX_WAKE, 1, 0, 0, 0);
     }
     host().thread_exit(code)
 }
@@ -181,11 +183,29 @@ pub fn sys_set_tid_address(k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(u64::from(me))
 }
 
-/// `set_robust_list(head, len)`: accepted; the list matters when threads die (issue 3).
-pub fn sys_set_robust_list(_k: &mut Kernel, a: &Args) -> Result<u64> {
-    if a[1] != 24 {
+/// `struct robust_list_head`'s size, the only length Linux accepts.
+const ROBUST_LIST_HEAD_LEN: u64 = 24;
+
+/// `set_robust_list(head, len)`: the host walks the list when the thread ends.
+pub fn sys_set_robust_list(k: &mut Kernel, a: &Args) -> Result<u64> {
+    if a[1] != ROBUST_LIST_HEAD_LEN {
         return Err(Errno::EINVAL);
     }
+    host().thread_set_robust_list(a[0] as usize, a[1] as usize)?;
+    k.threads.entry(k.current_tid).or_default().robust_list = a[0];
+    Ok(0)
+}
+
+/// `get_robust_list(tid, head_ptr, len_ptr)`: the calling thread's or another's of this
+/// process.
+pub fn sys_get_robust_list(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let tid = match int_arg(a[0]) {
+        0 => k.current_tid,
+        t => u32::try_from(t).map_err(|_| Errno::ESRCH)?,
+    };
+    let head = k.threads.get(&tid).ok_or(Errno::ESRCH)?.robust_list;
+    user::write_u64(a[1], head)?;
+    user::write_u64(a[2], ROBUST_LIST_HEAD_LEN)?;
     Ok(0)
 }
 
@@ -231,9 +251,8 @@ pub fn sys_sched_getaffinity(_k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `futex(addr, op, val, timeout, addr2, val3)`: every operation, by the host, on the
 /// program's own memory.
 pub fn sys_futex(a: &Args) -> Result<u64> {
-    const FUTEX_PRIVATE_FLAG: u32 = 128;
     let addr = usize::try_from(a[0]).map_err(|_| Errno::EFAULT)?;
-    let op = (a[1] & 0xffff_ffff) as u32 & !FUTEX_PRIVATE_FLAG;
+    let op = (a[1] & 0xffff_ffff) as u32;
     let addr2 = usize::try_from(a[4]).map_err(|_| Errno::EFAULT)?;
     host().futex(
         addr,

@@ -15,6 +15,7 @@ pub mod poll;
 pub mod process;
 pub mod signal;
 pub mod time;
+pub mod timer;
 mod unix_names;
 
 use crate::kernel::{host, Kernel, Return};
@@ -189,9 +190,10 @@ table! {
     121 getpgid >> process::sys_getpgid;
     124 getsid >> process::sys_getsid;
     127 rt_sigpending => signal::sys_rt_sigpending;
+    128 rt_sigtimedwait <<= signal::sys_rt_sigtimedwait;
     130 rt_sigsuspend <<= signal::sys_rt_sigsuspend;
     131 sigaltstack => signal::sys_sigaltstack;
-    133 mknod => fs::sys_mknod, "FIFOs and regular files only";
+    133 mknod => fs::sys_mknod, "FIFOs, sockets and regular files only";
     158 arch_prctl => info::sys_arch_prctl, "ARCH_SET_FS and ARCH_GET_FS";
     160 setrlimit => info::sys_setrlimit, "recorded; NOFILE applies";
     186 gettid >> process::sys_gettid;
@@ -202,6 +204,11 @@ table! {
     213 epoll_create => epoll::sys_epoll_create;
     217 getdents64 => fs::sys_getdents64;
     218 set_tid_address => info::sys_set_tid_address;
+    222 timer_create => timer::sys_timer_create;
+    223 timer_settime => timer::sys_timer_settime;
+    224 timer_gettime => timer::sys_timer_gettime;
+    225 timer_getoverrun => timer::sys_timer_getoverrun;
+    226 timer_delete => timer::sys_timer_delete;
     228 clock_gettime => time::sys_clock_gettime;
     229 clock_getres => time::sys_clock_getres;
     230 clock_nanosleep -> time::sys_clock_nanosleep;
@@ -212,7 +219,7 @@ table! {
     247 waitid -> process::sys_waitid, "P_ALL, P_PID, P_PGID with WEXITED; no WNOWAIT";
     257 openat => fs::sys_openat;
     258 mkdirat => fs::sys_mkdirat;
-    259 mknodat => fs::sys_mknodat, "FIFOs and regular files only";
+    259 mknodat => fs::sys_mknodat, "FIFOs, sockets and regular files only";
     260 fchownat => fs::sys_fchownat, "only to the current owner and group";
     262 newfstatat => fs::sys_newfstatat;
     263 unlinkat => fs::sys_unlinkat;
@@ -223,7 +230,8 @@ table! {
     269 faccessat => fs::sys_faccessat;
     270 pselect6 -> poll::sys_pselect6;
     271 ppoll -> poll::sys_ppoll;
-    273 set_robust_list => info::sys_set_robust_list, "recorded from issue 3";
+    273 set_robust_list => info::sys_set_robust_list;
+    274 get_robust_list => info::sys_get_robust_list;
     280 utimensat => fs::sys_utimensat;
     281 epoll_pwait -> epoll::sys_epoll_pwait, "EPOLLET reported level-triggered";
     284 eventfd => fs::sys_eventfd;

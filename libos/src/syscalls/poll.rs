@@ -67,7 +67,7 @@ pub(super) fn wait(wants: &mut [Want], timeout: Option<Timespec>) -> Result<usiz
             Some(t) => host().time_sleep(picobox_abi::Clock::Monotonic, t, false)?,
             None => {
                 let seen = host().signals_seen();
-                host().signals_wait(seen);
+                host().signals_wait(seen, None);
                 return Err(Errno::EINTR);
             }
         }

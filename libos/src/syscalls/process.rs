@@ -28,7 +28,7 @@ const CLONE_REFUSED: u64 = 0x7e02_0000 | 0x8000 | 0x80_0000 | 0x200_0000 | 0x800
 
 /// Forks; returns what each side sees. In the child, `child_stack` (if non-zero) becomes the
 /// stack pointer, as `clone` does.
-fn fork(_k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result<Return> {
+fn fork(k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result<Return> {
     match host().process_fork()? {
         Some(child) => {
             if let Some((addr, true)) = settid {
@@ -37,6 +37,8 @@ fn fork(_k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Resul
             Ok(Return::Value(u64::from(child)))
         }
         None => {
+            // The host's timers stay with the parent.
+            k.timers.clear();
             if let Some((addr, _)) = settid {
                 let me = host().process_id();
                 let _ = user::write_u32(addr, me);

@@ -26,6 +26,8 @@ pub const SIGFPE: u8 = 8;
 pub const SIGKILL: u8 = 9;
 #[allow(missing_docs)]
 pub const SIGSEGV: u8 = 11;
+/// Alarm clock.
+pub const SIGALRM: u8 = 14;
 #[allow(missing_docs)]
 pub const SIGSTOP: u8 = 19;
 const SIG_DFL: u64 = 0;
@@ -169,8 +171,9 @@ pub fn arrived(sig: u8, info: &[u8; 128], ctx: &mut CpuContext, in_libos: bool) 
     }
     match DISPOSITION[usize::from(sig - 1)].load(Ordering::Relaxed) {
         DISP_IGNORE => {}
-        DISP_DEFAULT if ignored_by_default(sig) => {}
         _ => {
+            // A signal whose default is to be ignored stays pending too: while blocked it can
+            // be waited for (`sigwait`) and is reported by `sigpending`, as on Linux.
             // Pending until the program runs with the signal unblocked; then the handler runs
             // or the default action ends the process.
             make_pending(sig, info);
@@ -446,7 +449,57 @@ fn suspend(ctx: &mut CpuContext, mask: Option<u64>) -> Result<()> {
         if crate::kernel::with(|k| deliver_pending(k, ctx, Some(old), None).is_some())? {
             return Ok(());
         }
-        host().signals_wait(seen);
+        host().signals_wait(seen, None);
+    }
+}
+
+/// Nanoseconds on the monotonic clock.
+fn monotonic_nanos() -> Result<i128> {
+    let t = host().time_query(picobox_abi::Clock::Monotonic)?;
+    Ok(i128::from(t.sec) * 1_000_000_000 + i128::from(t.nsec))
+}
+
+/// `rt_sigtimedwait(set, info, timeout, sigsetsize)`: takes a pending signal of `set` (its
+/// number is the result, its `siginfo` goes to `info`), waiting up to `timeout` (`EAGAIN`
+/// after). A signal outside `set` that has a handler interrupts the wait (`EINTR`).
+pub fn sys_rt_sigtimedwait(a: &Args, ctx: &mut CpuContext) -> Result<()> {
+    if a[3] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let set = user::read_u64(a[0])? & !UNBLOCKABLE;
+    let deadline = if a[2] != 0 {
+        let t = super::time::read_timespec(a[2])?;
+        Some(monotonic_nanos()? + i128::from(t.sec) * 1_000_000_000 + i128::from(t.nsec))
+    } else {
+        None
+    };
+    loop {
+        let seen = host().signals_seen();
+        if let Some((sig, info)) = take_pending(!set) {
+            if a[1] != 0 {
+                user::write_bytes(a[1], &info)?;
+            }
+            ctx.regs[reg::RAX] = u64::from(sig);
+            return Ok(());
+        }
+        ctx.regs[reg::RAX] = Errno::EINTR.as_return();
+        if crate::kernel::with(|k| deliver_pending(k, ctx, None, None).is_some())? {
+            return Ok(());
+        }
+        let timeout = match deadline {
+            None => None,
+            Some(d) => {
+                let left = d - monotonic_nanos()?;
+                if left <= 0 {
+                    return Err(Errno::EAGAIN);
+                }
+                Some(picobox_abi::Timespec {
+                    sec: (left / 1_000_000_000) as i64,
+                    nsec: (left % 1_000_000_000) as i64,
+                })
+            }
+        };
+        host().signals_wait(seen, timeout);
     }
 }
 
@@ -495,7 +548,8 @@ fn signal_self(k: &mut Kernel, sig: u8, code: i32) -> Result<u64> {
     let action = k.signals.actions[usize::from(sig - 1)];
     match action.handler {
         SIG_IGN if sig != SIGKILL && sig != SIGSTOP => Ok(0),
-        SIG_DFL if ignored_by_default(sig) => Ok(0),
+        // Ignored unless blocked: then it stays pending for sigwait and sigpending.
+        SIG_DFL if ignored_by_default(sig) && k.signals.mask & bit(sig) == 0 => Ok(0),
         SIG_DFL | SIG_IGN if k.signals.mask & bit(sig) == 0 || sig == SIGKILL => die_of(sig),
         _ => {
             // Delivered when this system call returns (or when unblocked).

@@ -15,14 +15,14 @@ fn clock_arg(v: u64) -> Result<Clock> {
     }
 }
 
-fn write_timespec(addr: u64, t: Timespec) -> Result<()> {
+pub(super) fn write_timespec(addr: u64, t: Timespec) -> Result<()> {
     let mut b = [0u8; 16];
     b[..8].copy_from_slice(&t.sec.to_le_bytes());
     b[8..].copy_from_slice(&t.nsec.to_le_bytes());
     user::write_bytes(addr, &b)
 }
 
-fn read_timespec(addr: u64) -> Result<Timespec> {
+pub(super) fn read_timespec(addr: u64) -> Result<Timespec> {
     let sec = user::read_u64(addr)? as i64;
     let nsec = user::read_u64(addr + 8)? as i64;
     if sec < 0 || !(0..1_000_000_000).contains(&nsec) {

@@ -1,0 +1,136 @@
+//! POSIX per-process timers (`timer_create` and friends): kernel timers of the host, made and
+//! read through the ABI. The ids are the host's; the library OS remembers which exist so that
+//! `execve` can delete them (a forked child starts with none, as the host's timers are not
+//! inherited).
+
+use super::time::{read_timespec, write_timespec};
+use super::{int_arg, Args};
+use crate::kernel::{host, Kernel};
+use crate::user;
+use picobox_abi::{Clock, Errno, Result, TimerNotify, Timespec};
+
+const SIGEV_SIGNAL: u32 = 0;
+const SIGEV_NONE: u32 = 1;
+const SIGEV_THREAD_ID: u32 = 4;
+const TIMER_ABSTIME: u64 = 1;
+/// Most timers one process may have (Linux's default `RLIMIT_SIGPENDING` is far above; this
+/// keeps a box from filling the host's memory with them).
+const MAX_TIMERS: usize = 4096;
+
+fn timer_clock(v: u64) -> Result<Clock> {
+    match int_arg(v) {
+        0 => Ok(Clock::Realtime),
+        1 | 7 => Ok(Clock::Monotonic), // CLOCK_BOOTTIME: the box does not see suspends
+        2 => Ok(Clock::ProcessCpu),
+        3 => Ok(Clock::ThreadCpu),
+        8 | 9 => Err(Errno::EPERM), // the *_ALARM clocks need CAP_WAKE_ALARM
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Reads a `struct sigevent`.
+fn read_sigevent(addr: u64) -> Result<TimerNotify> {
+    let raw = user::read_bytes(addr, 20)?;
+    let word = |i: usize| u32::from_le_bytes(raw[i..i + 4].try_into().unwrap_or([0; 4]));
+    let value = u64::from_le_bytes(raw[0..8].try_into().unwrap_or([0; 8]));
+    let signal = || match u8::try_from(word(8)) {
+        Ok(s) if (1..=64).contains(&s) => Ok(s),
+        _ => Err(Errno::EINVAL),
+    };
+    match word(12) {
+        SIGEV_NONE => Ok(TimerNotify::None),
+        SIGEV_SIGNAL => Ok(TimerNotify::Signal {
+            signal: signal()?,
+            value: Some(value),
+            thread: None,
+        }),
+        n if n == SIGEV_SIGNAL | SIGEV_THREAD_ID => Ok(TimerNotify::Signal {
+            signal: signal()?,
+            value: Some(value),
+            thread: Some(word(16)),
+        }),
+        // SIGEV_THREAD is the C library's business: Linux refuses it too.
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn timer_id(k: &Kernel, v: u64) -> Result<u32> {
+    u32::try_from(int_arg(v))
+        .ok()
+        .filter(|id| k.timers.contains(id))
+        .ok_or(Errno::EINVAL)
+}
+
+/// Writes a `struct itimerspec` (interval, then value).
+fn write_itimerspec(addr: u64, value: Timespec, interval: Timespec) -> Result<()> {
+    write_timespec(addr, interval)?;
+    write_timespec(addr + 16, value)
+}
+
+/// `timer_create(clock, sevp, timerid)`.
+pub fn sys_timer_create(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let clock = timer_clock(a[0])?;
+    let notify = if a[1] == 0 {
+        TimerNotify::Signal {
+            signal: super::signal::SIGALRM,
+            value: None,
+            thread: None,
+        }
+    } else {
+        read_sigevent(a[1])?
+    };
+    // Check the destination before the timer exists, so a bad pointer leaks nothing.
+    user::write_u32(a[2], 0)?;
+    if k.timers.len() >= MAX_TIMERS {
+        return Err(Errno::EAGAIN);
+    }
+    let id = host().timer_create(clock, notify)?;
+    k.timers.insert(id);
+    user::write_u32(a[2], id)?;
+    Ok(0)
+}
+
+/// `timer_settime(timerid, flags, new, old)`.
+pub fn sys_timer_settime(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let id = timer_id(k, a[0])?;
+    if a[1] & !TIMER_ABSTIME != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let interval = read_timespec(a[2])?;
+    let value = read_timespec(a[2] + 16)?;
+    let (old_value, old_interval) =
+        host().timer_set(id, value, interval, a[1] & TIMER_ABSTIME != 0)?;
+    if a[3] != 0 {
+        write_itimerspec(a[3], old_value, old_interval)?;
+    }
+    Ok(0)
+}
+
+/// `timer_gettime(timerid, curr)`.
+pub fn sys_timer_gettime(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let id = timer_id(k, a[0])?;
+    let (value, interval, _) = host().timer_query(id)?;
+    write_itimerspec(a[1], value, interval)?;
+    Ok(0)
+}
+
+/// `timer_getoverrun(timerid)`.
+pub fn sys_timer_getoverrun(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let id = timer_id(k, a[0])?;
+    Ok(u64::from(host().timer_query(id)?.2))
+}
+
+/// `timer_delete(timerid)`.
+pub fn sys_timer_delete(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let id = timer_id(k, a[0])?;
+    host().timer_delete(id)?;
+    k.timers.remove(&id);
+    Ok(0)
+}
+
+/// Deletes every timer of the process (`execve`).
+pub fn delete_all(k: &mut Kernel) {
+    for id in core::mem::take(&mut k.timers) {
+        let _ = host().timer_delete(id);
+    }
+}
