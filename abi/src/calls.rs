@@ -373,20 +373,12 @@ pub trait Host: Sync {
     /// `EAGAIN` (too many). Linux: `timer_create`.
     fn timer_create(&self, clock: Clock, notify: TimerNotify) -> Result<u32>;
 
-    /// Arms timer `id` to expire at `value` (relative, or on its clock with `absolute`), then
-    /// every `interval`; a zero `value` disarms it. Returns the previous (time left, interval).
-    /// Errors: `EINVAL` (no such timer, bad time). Linux: `timer_settime`.
-    fn timer_set(
-        &self,
-        id: u32,
-        value: Timespec,
-        interval: Timespec,
-        absolute: bool,
-    ) -> Result<(Timespec, Timespec)>;
-
-    /// Timer `id`'s (time left, interval, overrun count of its last expiry).
-    /// Errors: `EINVAL`. Linux: `timer_gettime`, `timer_getoverrun`.
-    fn timer_query(&self, id: u32) -> Result<(Timespec, Timespec, u32)>;
+    /// With `new`, arms timer `id` to expire at its value (relative, or on the timer's clock
+    /// if absolute), then every interval; a zero value disarms it. Returns what was set before
+    /// (time left, interval); without `new`, returns the timer's state, `overruns` included
+    /// (expiries merged into its last signal). Errors: `EINVAL` (no such timer, bad time).
+    /// Linux: `timer_settime`, or `timer_gettime` and `timer_getoverrun`.
+    fn timer_set(&self, id: u32, new: Option<TimerSetting>) -> Result<TimerSetting>;
 
     /// Deletes timer `id`. Errors: `EINVAL`. Linux: `timer_delete`.
     fn timer_delete(&self, id: u32) -> Result<()>;
@@ -440,8 +432,7 @@ catalogue! {
     "sockets": [socket_create, socket_pair, socket_bind, socket_listen, socket_accept,
         socket_connect, socket_send, socket_recv, socket_shutdown, socket_name, socket_option]
     "processes": [process_fork, process_wait, process_id, process_parent_id, process_signal, process_group,
-        process_exit, process_exit_by_signal, alarm_set, timer_create, timer_set, timer_query,
-        timer_delete]
+        process_exit, process_exit_by_signal, alarm_set, timer_create, timer_set, timer_delete]
     "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]
 }
 

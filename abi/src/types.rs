@@ -172,6 +172,19 @@ pub enum TimerNotify {
     },
 }
 
+/// A timer's setting, or its state when read.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct TimerSetting {
+    /// Time until the next expiry (relative), or its deadline (`absolute`); zero: disarmed.
+    pub value: Timespec,
+    /// Period after the first expiry; zero: once.
+    pub interval: Timespec,
+    /// Whether `value` is a deadline on the timer's clock (setting only).
+    pub absolute: bool,
+    /// Expiries merged into the last signal (state only).
+    pub overruns: u32,
+}
+
 /// Attributes of a stream, the host's `stat` reduced to what the library OS reports.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct FileAttr {

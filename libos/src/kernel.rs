@@ -298,6 +298,11 @@ pub fn syscall(nr: u64, ctx: &mut CpuContext) {
 pub(crate) fn with<R>(f: impl FnOnce(&mut Kernel) -> R) -> Result<R, Errno> {
     let mut guard = KERNEL.lock();
     let k = guard.as_mut().ok_or(Errno::ENOSYS)?;
+    // A thread looping in a blocking call also ends when another replaces the program.
+    if syscalls::exec::leave_if_another_execs(k) {
+        drop(guard);
+        host().thread_exit(0);
+    }
     k.switch_to(host().thread_id());
     Ok(f(k))
 }

@@ -126,3 +126,21 @@ fn timers_signal_waits_and_robust_mutexes_match_native() {
     assert!(native_out.status.success(), "{}", text(&native_out.stderr));
     assert_same("timers", &native_out, &boxed(&b, &prog, &[]));
 }
+
+#[test]
+fn execve_from_a_multithreaded_process_matches_native() {
+    // The other threads wait on a condition variable, sleep, read a pipe and compute: each
+    // must end, wherever it is, before the new program runs. glibc and musl.
+    for prog in [
+        guest_with("mtexec", &["-pthread"]),
+        musl_guest("mtexec", &["-pthread"]),
+    ] {
+        for args in [&[][..], &["from-a-thread"][..]] {
+            let n = scratch("mtexec-native");
+            let b = scratch("mtexec-boxed");
+            let native_out = native(&n, &prog, args);
+            assert!(native_out.status.success(), "{}", text(&native_out.stderr));
+            assert_same("mtexec", &native_out, &boxed(&b, &prog, args));
+        }
+    }
+}

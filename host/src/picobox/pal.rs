@@ -179,18 +179,19 @@ fn open_beneath(dir: Handle, path: &[u8], flags: u64, mode: u64) -> Result<u64> 
 }
 
 /// Opens the parent directory of `path` beneath `dir` and returns it with the last component.
-/// A `struct itimerspec` as (value, interval).
-fn itimerspec_pair(t: [i64; 4]) -> (Timespec, Timespec) {
-    (
-        Timespec {
+/// A `struct itimerspec` (interval, then value) as a relative setting.
+fn setting_of(t: [i64; 4]) -> TimerSetting {
+    TimerSetting {
+        value: Timespec {
             sec: t[2],
             nsec: t[3],
         },
-        Timespec {
+        interval: Timespec {
             sec: t[0],
             nsec: t[1],
         },
-    )
+        ..TimerSetting::default()
+    }
 }
 
 /// The path name of a Unix socket address (`sun_path` up to its NUL), if it has one: not for
@@ -1116,39 +1117,38 @@ impl Host for LinuxHost {
         Ok(id)
     }
 
-    fn timer_set(
-        &self,
-        id: u32,
-        value: Timespec,
-        interval: Timespec,
-        absolute: bool,
-    ) -> Result<(Timespec, Timespec)> {
+    fn timer_set(&self, id: u32, new: Option<TimerSetting>) -> Result<TimerSetting> {
         // struct itimerspec { timespec interval; timespec value; }
-        let new: [i64; 4] = [interval.sec, interval.nsec, value.sec, value.nsec];
         let mut old = [0i64; 4];
+        let Some(new) = new else {
+            sys(
+                nr::TIMER_GETTIME,
+                [u64::from(id), old.as_mut_ptr() as u64, 0, 0, 0, 0],
+            )?;
+            let overruns = sys(nr::TIMER_GETOVERRUN, [u64::from(id), 0, 0, 0, 0, 0])?;
+            return Ok(TimerSetting {
+                overruns: overruns as u32,
+                ..setting_of(old)
+            });
+        };
+        let spec: [i64; 4] = [
+            new.interval.sec,
+            new.interval.nsec,
+            new.value.sec,
+            new.value.nsec,
+        ];
         sys(
             nr::TIMER_SETTIME,
             [
                 u64::from(id),
-                u64::from(absolute),
-                new.as_ptr() as u64,
+                u64::from(new.absolute),
+                spec.as_ptr() as u64,
                 old.as_mut_ptr() as u64,
                 0,
                 0,
             ],
         )?;
-        Ok(itimerspec_pair(old))
-    }
-
-    fn timer_query(&self, id: u32) -> Result<(Timespec, Timespec, u32)> {
-        let mut now = [0i64; 4];
-        sys(
-            nr::TIMER_GETTIME,
-            [u64::from(id), now.as_mut_ptr() as u64, 0, 0, 0, 0],
-        )?;
-        let overrun = sys(nr::TIMER_GETOVERRUN, [u64::from(id), 0, 0, 0, 0, 0])?;
-        let (value, interval) = itimerspec_pair(now);
-        Ok((value, interval, overrun as u32))
+        Ok(setting_of(old))
     }
 
     fn timer_delete(&self, id: u32) -> Result<()> {

@@ -1,16 +1,25 @@
 //! `execve`: a new program in the same process. The library OS unmaps what it mapped for the
 //! old program, closes close-on-exec descriptors, resets caught signals, and loads the new
 //! program with the same loader as at start. There is never a host `execve`.
+//!
+//! In a process with several threads, the others end first, as on Linux: once the new program
+//! is known to be loadable, the calling thread becomes the *exec leader*, signals the others
+//! (`SIGURG`, which interrupts whatever host call they wait in), and waits, without the
+//! library OS's lock, until each has left the thread table. A thread notices at its next
+//! entry into the library OS ([`leave_if_another_execs`]) or, if it was running program code,
+//! in the signal's handler.
 
 use super::Args;
 use crate::exec;
 use crate::fd::HostHandle;
-use crate::kernel::{host, Brk, Kernel, Return};
+use crate::kernel::{host, Brk, Kernel};
 use crate::path;
 use crate::user;
 use crate::vfs::Node;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+use picobox_abi::{reg, Clock, CpuContext, Timespec};
 use picobox_abi::{Errno, FileKind, OpenFlags, Result};
 
 /// The path that names the running program.
@@ -20,12 +29,81 @@ const MAX_INTERPRETERS: usize = 4;
 /// Most arguments plus environment entries accepted.
 const MAX_STRINGS: usize = 1 << 17;
 
+/// The thread that is replacing the program while other threads end (0: none).
+static EXEC_LEADER: AtomicU32 = AtomicU32::new(0);
+/// The signal that interrupts the other threads.
+pub const SIGURG: u8 = 23;
+
+/// Whether another thread is replacing the program, so that the calling thread must end.
+pub fn another_thread_execs() -> bool {
+    let leader = EXEC_LEADER.load(Ordering::Acquire);
+    leader != 0 && leader != host().thread_id()
+}
+
+/// Ends the calling thread if another is replacing the program: it leaves the thread table
+/// (its clear-child-tid word is left alone: that memory is about to go).
+pub fn leave_if_another_execs(k: &mut Kernel) -> bool {
+    if !another_thread_execs() {
+        return false;
+    }
+    k.threads.remove(&host().thread_id());
+    true
+}
+
 /// `execve(path, argv, envp)`.
-pub fn sys_execve(k: &mut Kernel, a: &Args) -> Result<Return> {
+pub fn sys_execve(a: &Args, ctx: &mut CpuContext) -> Result<()> {
     let path = user::read_path(a[0])?;
     let argv = user::read_cstr_array(a[1], MAX_STRINGS)?;
     let envp = user::read_cstr_array(a[2], MAX_STRINGS)?;
-    exec_path(k, path, argv, envp, 0)
+    let program = crate::kernel::with(|k| prepare(k, path, argv, envp, 0))??;
+    if crate::kernel::with(|k| k.threads.len() > 1)? {
+        end_other_threads()?;
+    }
+    let result = crate::kernel::with(|k| commit(k, program));
+    EXEC_LEADER.store(0, Ordering::Release);
+    let entry = result??;
+    // A new program: every general register zero, as after a Linux execve.
+    let flags = ctx.regs[reg::EFLAGS];
+    ctx.regs = [0; 18];
+    ctx.regs[reg::EFLAGS] = flags;
+    ctx.regs[reg::RSP] = entry.sp;
+    ctx.regs[reg::RIP] = entry.pc;
+    Ok(())
+}
+
+/// Makes the calling thread the exec leader and waits until it is the process's only thread.
+fn end_other_threads() -> Result<()> {
+    let me = host().thread_id();
+    if EXEC_LEADER
+        .compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        // Another thread's execve came first: this thread ends, its call with it.
+        crate::kernel::with(leave_if_another_execs)?;
+        host().thread_exit(0);
+    }
+    loop {
+        let others: Vec<u32> =
+            crate::kernel::with(|k| k.threads.keys().copied().filter(|t| *t != me).collect())?;
+        if others.is_empty() {
+            return Ok(());
+        }
+        for tid in others {
+            if host().thread_signal(tid, u32::from(SIGURG)) == Err(Errno::ESRCH) {
+                // Gone without a word (it cannot be, but waiting for it would never end).
+                crate::kernel::with(|k| k.threads.remove(&tid))?;
+            }
+        }
+        // Signalled again each round: one may have been between its check and its wait.
+        let _ = host().time_sleep(
+            Clock::Monotonic,
+            Timespec {
+                sec: 0,
+                nsec: 1_000_000,
+            },
+            false,
+        );
+    }
 }
 
 /// Opens the executable at `path` for loading; returns it and its absolute guest path.
@@ -64,13 +142,24 @@ fn interpreter_line(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
     }
 }
 
-fn exec_path(
+/// A program found loadable, not yet loaded.
+struct Prepared {
+    file: Arc<HostHandle>,
+    name: Vec<u8>,
+    image: picobox_loader::ElfImage,
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+}
+
+/// Finds the program (through `#!` lines) and checks that it can be loaded: every error of
+/// `execve` that leaves the old program running happens here.
+fn prepare(
     k: &mut Kernel,
     path: Vec<u8>,
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
     depth: usize,
-) -> Result<Return> {
+) -> Result<Prepared> {
     let (file, name) = open_executable(k, &path)?;
     let (head, size) = exec::read_head(file.0).map_err(|_| Errno::EIO)?;
     if head.starts_with(b"#!") {
@@ -82,11 +171,27 @@ fn exec_path(
         new_argv.extend(arg);
         new_argv.push(path);
         new_argv.extend(argv.into_iter().skip(1));
-        return exec_path(k, interpreter, new_argv, envp, depth + 1);
+        return prepare(k, interpreter, new_argv, envp, depth + 1);
     }
     let image = exec::parse(file.0, &head, size).map_err(|_| Errno::ENOEXEC)?;
+    Ok(Prepared {
+        file,
+        name,
+        image,
+        argv,
+        envp,
+    })
+}
 
-    // The point of no return: the old program goes.
+/// The point of no return: the old program goes and the new one is loaded.
+fn commit(k: &mut Kernel, p: Prepared) -> Result<crate::kernel::Entry> {
+    let Prepared {
+        file,
+        name,
+        image,
+        argv,
+        envp,
+    } = p;
     for (start, end) in k.vmas.take_all() {
         let _ = host().vm_free(start as usize, (end - start) as usize);
     }
@@ -131,7 +236,7 @@ fn exec_path(
     k.cmdline = crate::kernel::nul_joined(&argv);
     k.environ = crate::kernel::nul_joined(&envp);
     k.auxv = loaded.auxv;
-    Ok(Return::Fresh(loaded.entry))
+    Ok(loaded.entry)
 }
 
 #[cfg(test)]

@@ -150,7 +150,7 @@ table! {
     56 clone >>= process::sys_clone, "processes, and threads (CLONE_VM|CLONE_THREAD|CLONE_SIGHAND)";
     57 fork >> process::sys_fork;
     58 vfork >> process::sys_vfork, "a copy-on-write fork; the parent is not suspended";
-    59 execve >> exec::sys_execve, "static and static-pie ELF and #! scripts, loaded into the same process";
+    59 execve <<= exec::sys_execve, "static and static-pie ELF and #! scripts, loaded into the same process";
     60 exit -> info::sys_exit;
     61 wait4 -> process::sys_wait4;
     62 kill => signal::sys_kill;
@@ -285,6 +285,9 @@ pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
         ctx.regs[reg::R8],
         ctx.regs[reg::R9],
     ];
+    if exec::another_thread_execs() {
+        leave_for_exec();
+    }
     // Blocking calls run unlocked first; everything else, and what follows, under the lock.
     let unlocked = match entry(nr).map(|e| e.handler) {
         Some(Handler::Blocking(h)) => Some(h(&args).map(Return::Value)),
@@ -298,6 +301,10 @@ pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
         ctx.regs[reg::RAX] = Errno::ENOSYS.as_return();
         return;
     };
+    if exec::leave_if_another_execs(k) {
+        drop(guard);
+        host().thread_exit(0);
+    }
     k.switch_to(host().thread_id());
     let Some(e) = entry(nr) else {
         report_unsupported(k, nr);
@@ -337,6 +344,12 @@ pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
         Err(e) => ctx.regs[reg::RAX] = e.as_return(),
     }
     signal::deliver_pending(k, ctx, None, Some(nr));
+}
+
+/// Ends the calling thread because another is replacing the program (see `exec.rs`).
+pub fn leave_for_exec() -> ! {
+    let _ = crate::kernel::with(exec::leave_if_another_execs);
+    host().thread_exit(0)
 }
 
 fn report_unsupported(k: &mut Kernel, nr: u64) {

@@ -169,6 +169,16 @@ pub fn arrived(sig: u8, info: &[u8; 128], ctx: &mut CpuContext, in_libos: bool) 
     if !(1..=NSIG as u8).contains(&sig) {
         return;
     }
+    if super::exec::another_thread_execs() {
+        // Another thread is replacing the program: this one ends, now if it was running the
+        // program, else when it is back in the library OS; the signal was only the nudge.
+        if !in_libos {
+            super::leave_for_exec();
+        }
+        if sig == super::exec::SIGURG {
+            return;
+        }
+    }
     match DISPOSITION[usize::from(sig - 1)].load(Ordering::Relaxed) {
         DISP_IGNORE => {}
         _ => {

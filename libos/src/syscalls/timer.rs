@@ -7,7 +7,7 @@ use super::time::{read_timespec, write_timespec};
 use super::{int_arg, Args};
 use crate::kernel::{host, Kernel};
 use crate::user;
-use picobox_abi::{Clock, Errno, Result, TimerNotify, Timespec};
+use picobox_abi::{Clock, Errno, Result, TimerNotify, TimerSetting, Timespec};
 
 const SIGEV_SIGNAL: u32 = 0;
 const SIGEV_NONE: u32 = 1;
@@ -96,12 +96,15 @@ pub fn sys_timer_settime(k: &mut Kernel, a: &Args) -> Result<u64> {
     if a[1] & !TIMER_ABSTIME != 0 {
         return Err(Errno::EINVAL);
     }
-    let interval = read_timespec(a[2])?;
-    let value = read_timespec(a[2] + 16)?;
-    let (old_value, old_interval) =
-        host().timer_set(id, value, interval, a[1] & TIMER_ABSTIME != 0)?;
+    let new = TimerSetting {
+        interval: read_timespec(a[2])?,
+        value: read_timespec(a[2] + 16)?,
+        absolute: a[1] & TIMER_ABSTIME != 0,
+        overruns: 0,
+    };
+    let old = host().timer_set(id, Some(new))?;
     if a[3] != 0 {
-        write_itimerspec(a[3], old_value, old_interval)?;
+        write_itimerspec(a[3], old.value, old.interval)?;
     }
     Ok(0)
 }
@@ -109,15 +112,15 @@ pub fn sys_timer_settime(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `timer_gettime(timerid, curr)`.
 pub fn sys_timer_gettime(k: &mut Kernel, a: &Args) -> Result<u64> {
     let id = timer_id(k, a[0])?;
-    let (value, interval, _) = host().timer_query(id)?;
-    write_itimerspec(a[1], value, interval)?;
+    let now = host().timer_set(id, None)?;
+    write_itimerspec(a[1], now.value, now.interval)?;
     Ok(0)
 }
 
 /// `timer_getoverrun(timerid)`.
 pub fn sys_timer_getoverrun(k: &mut Kernel, a: &Args) -> Result<u64> {
     let id = timer_id(k, a[0])?;
-    Ok(u64::from(host().timer_query(id)?.2))
+    Ok(u64::from(host().timer_set(id, None)?.overruns))
 }
 
 /// `timer_delete(timerid)`.
