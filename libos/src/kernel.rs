@@ -61,6 +61,9 @@ pub struct Kernel {
     pub reported: [u64; 8],
     /// The program as started (for `/proc/self/exe`).
     pub program_name: Vec<u8>,
+    /// The program's short name (`comm`): the last component of the path it was started by,
+    /// before symbolic links, at most 15 bytes.
+    pub comm: Vec<u8>,
     /// The process's threads, by id.
     pub threads: BTreeMap<u32, ThreadState>,
     /// The thread whose signal mask `signals.mask` holds.
@@ -77,6 +80,12 @@ pub struct Kernel {
     pub socket_root: Option<Handle>,
     /// POSIX timers this process created (see `syscalls/timer.rs`).
     pub timers: alloc::collections::BTreeSet<u32>,
+}
+
+/// The short name Linux gives a program started by `path` (`comm`).
+pub fn comm_of(path: &[u8]) -> Vec<u8> {
+    let name = path.rsplit(|b| *b == b'/').next().unwrap_or(b"");
+    name[..name.len().min(15)].to_vec()
 }
 
 /// `strings` as `/proc` shows them: each followed by a NUL.
@@ -256,6 +265,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         trace: info.trace,
         reported: [0; 8],
         program_name: info.program_name.clone(),
+        comm: comm_of(&info.program_name),
         threads: BTreeMap::from([(host().thread_id(), ThreadState::default())]),
         current_tid: host().thread_id(),
         network: info.network,
@@ -265,6 +275,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         socket_root: info.socket_root,
         timers: alloc::collections::BTreeSet::new(),
     };
+    crate::box_processes::start(&kernel);
     *KERNEL.lock() = Some(kernel);
     Ok(loaded.entry)
 }

@@ -18,6 +18,7 @@
 
 extern crate alloc;
 
+mod box_processes;
 mod exec;
 mod fd;
 mod kernel;

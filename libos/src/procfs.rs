@@ -2,17 +2,19 @@
 //! of the host. A file's contents are produced when it is opened.
 //!
 //! Provided: `/proc/self` (and `/proc/<own pid>`) with `exe`, `cwd`, `fd/`, `maps`, `status`,
-//! `stat`, `cmdline`, `environ`, `auxv`; `/proc/cpuinfo`, `meminfo`, `uptime`;
-//! `/proc/sys/kernel/pid_max` and `hostname`. Other processes of the box are not listed
-//! (their state lives in their own picoprocess).
+//! `stat`, `cmdline`, `environ`, `auxv`; `/proc/<pid>` of the box's other processes with
+//! `exe`, `cmdline`, `comm`, `stat`, `status`, from what they published (see
+//! `box_processes.rs`); `/proc/cpuinfo`, `meminfo`, `uptime`; `/proc/sys/kernel/pid_max` and
+//! `hostname`.
 
+use crate::box_processes::{self, ProcessNote};
 use crate::fd::FileObject;
 use crate::kernel::{host, Kernel};
 use crate::path::{self, Components};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use picobox_abi::{Clock, Errno, FileKind, Result};
+use picobox_abi::{Clock, Errno, FileKind, GroupOp, Result};
 
 /// What a `/proc` path names.
 pub enum Proc {
@@ -29,10 +31,12 @@ fn text(s: String) -> Proc {
 }
 
 fn per_process_entries() -> Vec<(Vec<u8>, FileKind)> {
-    let mut v: Vec<(Vec<u8>, FileKind)> = ["cmdline", "environ", "auxv", "maps", "stat", "status"]
-        .iter()
-        .map(|n| (n.as_bytes().to_vec(), FileKind::Regular))
-        .collect();
+    let mut v: Vec<(Vec<u8>, FileKind)> = [
+        "cmdline", "comm", "environ", "auxv", "maps", "stat", "status",
+    ]
+    .iter()
+    .map(|n| (n.as_bytes().to_vec(), FileKind::Regular))
+    .collect();
     v.push((b"exe".to_vec(), FileKind::Symlink));
     v.push((b"cwd".to_vec(), FileKind::Symlink));
     v.push((b"fd".to_vec(), FileKind::Directory));
@@ -51,6 +55,12 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
                 (pid_name.clone(), FileKind::Directory),
                 (b"sys".to_vec(), FileKind::Directory),
             ];
+            v.extend(
+                box_processes::pids(k)
+                    .into_iter()
+                    .filter(|p| *p != pid)
+                    .map(|p| (format!("{p}").into_bytes(), FileKind::Directory)),
+            );
             v.extend(
                 ["cpuinfo", "meminfo", "uptime"]
                     .iter()
@@ -83,23 +93,60 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
             Ok(Proc::File(h))
         }
         [who, rest @ ..] if *who == b"self" || *who == pid_name.as_slice() => process(k, pid, rest),
-        _ => Err(Errno::ENOENT),
+        [who, rest @ ..] => {
+            let other: u32 = core::str::from_utf8(who)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or(Errno::ENOENT)?;
+            let note = box_processes::read(k, other).ok_or(Errno::ENOENT)?;
+            other_process(other, &note, rest)
+        }
+    }
+}
+
+/// `/proc/<pid>` of another process of the box, from its note.
+fn other_process(pid: u32, note: &ProcessNote, rest: &[&[u8]]) -> Result<Proc> {
+    let name = String::from_utf8_lossy(&note.comm).into_owned();
+    let ppid = note.ppid;
+    match rest {
+        [] => Ok(Proc::Dir(
+            ["cmdline", "comm", "stat", "status"]
+                .iter()
+                .map(|n| (n.as_bytes().to_vec(), FileKind::Regular))
+                .chain(core::iter::once((b"exe".to_vec(), FileKind::Symlink)))
+                .collect(),
+        )),
+        [b"exe"] => Ok(Proc::Link(note.exe.clone())),
+        [b"cmdline"] => Ok(Proc::File(note.cmdline.clone())),
+        [b"comm"] => Ok(text(format!("{name}\n"))),
+        [b"status"] => Ok(text(format!(
+            "Name:\t{name}\nState:\tS (sleeping)\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\n"
+        ))),
+        [b"stat"] => {
+            let pgrp = host().process_group(GroupOp::GetGroup { pid }).unwrap_or(0);
+            let session = host()
+                .process_group(GroupOp::GetSession { pid })
+                .unwrap_or(0);
+            let mut s = format!("{pid} ({name}) S {ppid} {pgrp} {session} 0 -1 4194304");
+            for _ in 0..(52 - 9) {
+                s.push_str(" 0");
+            }
+            s.push('\n');
+            Ok(text(s))
+        }
+        // The rest of a process's state (descriptors, memory, environment) is its own.
+        _ => Err(Errno::EACCES),
     }
 }
 
 fn process(k: &Kernel, pid: u32, rest: &[&[u8]]) -> Result<Proc> {
-    let name = k
-        .program_name
-        .rsplit(|b| *b == b'/')
-        .next()
-        .unwrap_or(b"")
-        .to_vec();
-    let name = String::from_utf8_lossy(&name[..name.len().min(15)]).into_owned();
+    let name = String::from_utf8_lossy(&k.comm).into_owned();
     match rest {
         [] => Ok(Proc::Dir(per_process_entries())),
         [b"exe"] => Ok(Proc::Link(k.program_name.clone())),
         [b"cwd"] => Ok(Proc::Link(path::join(&k.cwd))),
         [b"cmdline"] => Ok(Proc::File(k.cmdline.clone())),
+        [b"comm"] => Ok(text(format!("{name}\n"))),
         [b"environ"] => Ok(Proc::File(k.environ.clone())),
         [b"auxv"] => Ok(Proc::File(k.auxv.clone())),
         [b"maps"] => {

@@ -144,3 +144,13 @@ fn execve_from_a_multithreaded_process_matches_native() {
         }
     }
 }
+
+#[test]
+fn proc_shows_the_box_s_other_processes_as_native() {
+    let prog = guest("procpeers");
+    let n = scratch("procpeers-native");
+    let b = scratch("procpeers-boxed");
+    let native_out = native(&n, &prog, &[]);
+    assert!(native_out.status.success(), "{}", text(&native_out.stderr));
+    assert_same("procpeers", &native_out, &boxed(&b, &prog, &[]));
+}

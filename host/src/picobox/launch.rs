@@ -173,7 +173,8 @@ fn make_tmpfs_dir(index: usize) -> Result<Vec<u8>, Failure> {
 }
 
 /// Creates the box's socket root: the empty directory its processes get as their root
-/// directory, where the library OS binds Unix sockets (see `libos/src/syscalls/unix_names.rs`).
+/// directory, where the library OS binds Unix sockets (see `libos/src/syscalls/unix_names.rs`)
+/// and its processes leave notes for each other's `/proc` (`libos/src/box_processes.rs`).
 fn make_socket_root(ruleset: &mut Ruleset) -> Result<(Vec<u8>, Handle), Failure> {
     let dir = format!("/dev/shm/picobox-{}-sockets", box_tag()).into_bytes();
     let p = c_str(&dir);
@@ -191,7 +192,10 @@ fn make_socket_root(ruleset: &mut Ruleset) -> Result<(Vec<u8>, Handle), Failure>
     ruleset
         .allow(
             fd,
-            landlock::fs::MAKE_SOCK | landlock::fs::MAKE_SYM | landlock::fs::REMOVE_FILE,
+            landlock::fs::MAKE_SOCK
+                | landlock::fs::MAKE_SYM
+                | landlock::fs::REMOVE_FILE
+                | landlock::fs::READ_DIR,
         )
         .map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
     let handle = Handle(u32::try_from(fd).unwrap_or(u32::MAX));

@@ -144,6 +144,7 @@ fn interpreter_line(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
 
 /// A program found loadable, not yet loaded.
 struct Prepared {
+    comm: Vec<u8>,
     file: Arc<HostHandle>,
     name: Vec<u8>,
     image: picobox_loader::ElfImage,
@@ -160,6 +161,7 @@ fn prepare(
     envp: Vec<Vec<u8>>,
     depth: usize,
 ) -> Result<Prepared> {
+    let comm = crate::kernel::comm_of(&path);
     let (file, name) = open_executable(k, &path)?;
     let (head, size) = exec::read_head(file.0).map_err(|_| Errno::EIO)?;
     if head.starts_with(b"#!") {
@@ -171,10 +173,12 @@ fn prepare(
         new_argv.extend(arg);
         new_argv.push(path);
         new_argv.extend(argv.into_iter().skip(1));
-        return prepare(k, interpreter, new_argv, envp, depth + 1);
+        // A script keeps its own name (Linux names the process after the file executed).
+        return prepare(k, interpreter, new_argv, envp, depth + 1).map(|p| Prepared { comm, ..p });
     }
     let image = exec::parse(file.0, &head, size).map_err(|_| Errno::ENOEXEC)?;
     Ok(Prepared {
+        comm,
         file,
         name,
         image,
@@ -186,6 +190,7 @@ fn prepare(
 /// The point of no return: the old program goes and the new one is loaded.
 fn commit(k: &mut Kernel, p: Prepared) -> Result<crate::kernel::Entry> {
     let Prepared {
+        comm,
         file,
         name,
         image,
@@ -233,9 +238,11 @@ fn commit(k: &mut Kernel, p: Prepared) -> Result<crate::kernel::Entry> {
     };
     k.program = file;
     k.program_name = name;
+    k.comm = comm;
     k.cmdline = crate::kernel::nul_joined(&argv);
     k.environ = crate::kernel::nul_joined(&envp);
     k.auxv = loaded.auxv;
+    crate::box_processes::publish(k);
     Ok(loaded.entry)
 }
 

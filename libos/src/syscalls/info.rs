@@ -134,6 +134,7 @@ pub fn sys_exit(a: &Args) -> Result<u64> {
         (!k.threads.is_empty(), clear)
     })?;
     if !others {
+        crate::box_processes::withdraw();
         host().process_exit(code)
     }
     if clear_tid != 0 {
@@ -148,6 +149,7 @@ pub fn sys_exit(a: &Args) -> Result<u64> {
 
 /// `exit_group(status)`.
 pub fn sys_exit_group(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    crate::box_processes::withdraw();
     host().process_exit((a[0] & 0xff) as u8)
 }
 

@@ -108,6 +108,7 @@ fn bit(sig: u8) -> u64 {
 
 /// Ends the process as if killed by `sig` (the box's first process: exit status `128 + sig`).
 pub fn die_of(sig: u8) -> ! {
+    crate::box_processes::withdraw();
     host().process_exit_by_signal(sig)
 }
 
