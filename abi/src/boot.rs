@@ -19,6 +19,17 @@ pub enum Network {
     Host,
 }
 
+/// A TCP address a box on the host's network may bind or connect to (`--allow-bind`,
+/// `--allow-connect`). The kernel (Landlock) enforces the port; the library OS also keeps a
+/// program to the address, which an unspecified address (`0.0.0.0`, `::`) leaves open.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct TcpRule {
+    /// The address.
+    pub addr: core::net::IpAddr,
+    /// The port.
+    pub port: u16,
+}
+
 /// A directory of the host visible in the box at `guest_path`.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct BootMount {
@@ -57,6 +68,10 @@ pub struct BootInfo {
     pub network: Network,
     /// Limit on open descriptors reported by `getrlimit(RLIMIT_NOFILE)`.
     pub max_open_files: u64,
+    /// What a box on the host's network may bind to.
+    pub allow_bind: Vec<TcpRule>,
+    /// What a box on the host's network may connect to.
+    pub allow_connect: Vec<TcpRule>,
     /// The box's socket root, where Unix socket path names live (see the sockets part of
     /// [`crate::Host`]), open so the library OS can keep notes there beside the sockets.
     pub socket_root: Option<Handle>,

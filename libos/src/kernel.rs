@@ -64,6 +64,8 @@ pub struct Kernel {
     /// The program's short name (`comm`): the last component of the path it was started by,
     /// before symbolic links, at most 15 bytes.
     pub comm: Vec<u8>,
+    /// `PR_SET_PDEATHSIG`'s signal (reported back only).
+    pub parent_death_signal: u8,
     /// The process's threads, by id.
     pub threads: BTreeMap<u32, ThreadState>,
     /// The thread whose signal mask `signals.mask` holds.
@@ -78,6 +80,10 @@ pub struct Kernel {
     pub auxv: Vec<u8>,
     /// The box's socket root (see `syscalls/unix_names.rs`).
     pub socket_root: Option<Handle>,
+    /// TCP addresses the box may bind and connect to, on the host's network.
+    pub allow_bind: Vec<picobox_abi::boot::TcpRule>,
+    /// See `allow_bind`.
+    pub allow_connect: Vec<picobox_abi::boot::TcpRule>,
     /// POSIX timers this process created (see `syscalls/timer.rs`).
     pub timers: alloc::collections::BTreeSet<u32>,
 }
@@ -266,6 +272,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         reported: [0; 8],
         program_name: info.program_name.clone(),
         comm: comm_of(&info.program_name),
+        parent_death_signal: 0,
         threads: BTreeMap::from([(host().thread_id(), ThreadState::default())]),
         current_tid: host().thread_id(),
         network: info.network,
@@ -274,6 +281,8 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         auxv: loaded.auxv.clone(),
         socket_root: info.socket_root,
         timers: alloc::collections::BTreeSet::new(),
+        allow_bind: info.allow_bind.clone(),
+        allow_connect: info.allow_connect.clone(),
     };
     crate::box_processes::start(&kernel);
     *KERNEL.lock() = Some(kernel);

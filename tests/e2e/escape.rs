@@ -253,6 +253,35 @@ fn host_network_ports_are_confined_by_the_kernel() {
         "{}",
         text(&out.stderr)
     );
+    // Bypassing the library OS changes nothing: Landlock refuses the undeclared port.
+    let out = on_host_network(&policy, &["gate-connect", &other_port]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "errno=EACCES",
+        "{}",
+        text(&out.stderr)
+    );
+    // A port declared for one address is not open on every interface (the library OS keeps
+    // the program to the declared address; the kernel can only see ports).
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let free_port = free.local_addr().unwrap().port().to_string();
+    drop(free);
+    let loopback_only = ["--allow-bind", &format!("tcp:127.0.0.1:{free_port}")];
+    let out = on_host_network(&loopback_only, &["bind-any", &free_port]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "errno=EACCES",
+        "{}",
+        text(&out.stderr)
+    );
+    let any = ["--allow-bind", &format!("tcp:0.0.0.0:{free_port}")];
+    let out = on_host_network(&any, &["bind-any", &free_port]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "SUCCEEDED",
+        "{}",
+        text(&out.stderr)
+    );
     // Landlock cannot see UDP: on the host's network there is none.
     let out = on_host_network(&policy, &["udp"]);
     assert_eq!(

@@ -93,6 +93,53 @@ fn busybox_httpd_in_a_box_serves_an_allowed_port() {
 }
 
 #[test]
+fn busybox_nc_in_a_box_serves_an_allowed_port() {
+    let port = free_port();
+    let mut server = picobox()
+        .args([
+            "run",
+            "--allow-bind",
+            &format!("tcp:0.0.0.0:{port}"),
+            "--ro-bind",
+            "/bin",
+            "/bin",
+            "--",
+        ])
+        .args([
+            busybox(),
+            "nc",
+            "-l",
+            "-p",
+            &port.to_string(),
+            "-e",
+            busybox(),
+            "echo",
+            "hello from nc in the box",
+        ])
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let mut reply = None;
+    while reply.is_none() && start.elapsed() < Duration::from_secs(10) {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            reply = Some(out);
+        } else {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let status = server.wait().unwrap();
+    assert_eq!(
+        reply.as_deref(),
+        Some("hello from nc in the box\n"),
+        "the box's nc never answered"
+    );
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
 fn a_server_on_a_port_not_allowed_cannot_listen() {
     let port = free_port();
     let out = picobox()

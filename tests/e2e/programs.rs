@@ -107,11 +107,11 @@ fn proc_describes_the_box_not_the_host() {
         .output()
         .unwrap();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // `grep` runs as the shell's child (pid 2, parent 1); `tr` runs inside the shell, so the
-    // command line is the shell's.
+    // `grep` runs as the shell's child (pid 2, parent 1), named by busybox's PR_SET_NAME; `tr`
+    // runs inside the shell, so the command line is the shell's.
     assert_eq!(
         text(&out.stdout),
-        format!("Name:\tbusybox\nPid:\t2\nPPid:\t1\n/bin/busybox\n/bin/busybox sh -c {script} \n0\n1\n2\npicobox\n{cpus}\n"),
+        format!("Name:\tgrep\nPid:\t2\nPPid:\t1\n/bin/busybox\n/bin/busybox sh -c {script} \n0\n1\n2\npicobox\n{cpus}\n"),
         "{}",
         text(&out.stderr)
     );

@@ -62,6 +62,19 @@ int main(int argc, char **argv) {
         sa.sin_family = AF_INET; sa.sin_port = htons(atoi(arg)); sa.sin_addr.s_addr = htonl(0x7f000001);
         return report(!strcmp(t, "connect") ? connect(fd, (void *)&sa, sizeof sa) : bind(fd, (void *)&sa, sizeof sa));
     }
+    if (!strcmp(t, "bind-any")) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {0};
+        sa.sin_family = AF_INET; sa.sin_port = htons(atoi(arg)); sa.sin_addr.s_addr = htonl(INADDR_ANY);
+        return report(bind(fd, (void *)&sa, sizeof sa));
+    }
+    if (!strcmp(t, "gate-connect")) {
+        long fd = gate(SYS_socket, AF_INET, SOCK_STREAM, 0, 0);
+        if (fd < 0) return report(fd);
+        struct sockaddr_in sa = {0};
+        sa.sin_family = AF_INET; sa.sin_port = htons(atoi(arg)); sa.sin_addr.s_addr = htonl(0x7f000001);
+        return report(gate(SYS_connect, fd, (long)&sa, sizeof sa, 0));
+    }
     if (!strcmp(t, "udp")) return report(socket(AF_INET, SOCK_DGRAM, 0));
     if (!strcmp(t, "raw")) return report(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
     if (!strcmp(t, "unix")) return report(socket(AF_UNIX, SOCK_STREAM, 0));

@@ -3,6 +3,7 @@
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use picobox_abi::boot::TcpRule;
 
 /// Help text (`picobox --help`).
 pub const HELP: &str = "\
@@ -21,7 +22,7 @@ RUN OPTIONS (as bubblewrap's):
     --setenv KEY VALUE   set an environment variable (the box starts with only PATH)
     --chdir DIR          working directory in the box (default /)
     --manifest FILE      read the box from a TOML manifest; flags add to it
-    --net none           no network: only Unix socket pairs (the default, and the fastest)
+    --net none           no network: only Unix sockets inside the box (the default, and the fastest)
     --net loopback       a network of the box's own: TCP and UDP over its private loopback
     --allow-bind tcp:ADDR:PORT     let the box listen on this TCP port of the host's network
     --allow-connect tcp:ADDR:PORT  let the box connect to this TCP port of the host's network
@@ -95,9 +96,9 @@ pub struct RunConfig {
     /// `--memory`: most bytes of memory, if limited.
     pub memory: Option<u64>,
     /// `--allow-bind`: (address, port) the box may listen on.
-    pub allow_bind: Vec<(Vec<u8>, u16)>,
+    pub allow_bind: Vec<TcpRule>,
     /// `--allow-connect`: (address, port) the box may connect to.
-    pub allow_connect: Vec<(Vec<u8>, u16)>,
+    pub allow_connect: Vec<TcpRule>,
     /// `--net loopback`.
     pub loopback: bool,
 }
@@ -122,7 +123,7 @@ impl RunConfig {
 }
 
 /// Parses `tcp:ADDR:PORT` (ADDR may be an IPv6 address in brackets).
-fn parse_port_rule(flag: &[u8], v: &[u8]) -> Result<(Vec<u8>, u16), String> {
+fn parse_port_rule(flag: &[u8], v: &[u8]) -> Result<TcpRule, String> {
     let bad = |why: &str| {
         format!(
             "{} '{}': {why} (expected tcp:ADDR:PORT, e.g. tcp:127.0.0.1:8080)",
@@ -132,7 +133,7 @@ fn parse_port_rule(flag: &[u8], v: &[u8]) -> Result<(Vec<u8>, u16), String> {
     };
     let rest = v.strip_prefix(b"tcp:").ok_or_else(|| {
         if v.starts_with(b"udp:") {
-            bad("only TCP ports can be allowed; UDP works inside a box's own network (--net none)")
+            bad("only TCP ports can be allowed; UDP works inside a box's own network (--net loopback)")
         } else {
             bad("not a TCP rule")
         }
@@ -154,7 +155,11 @@ fn parse_port_rule(flag: &[u8], v: &[u8]) -> Result<(Vec<u8>, u16), String> {
     if addr.is_empty() {
         return Err(bad("no address"));
     }
-    Ok((addr.to_vec(), port))
+    let addr = core::str::from_utf8(addr)
+        .ok()
+        .and_then(|a| a.parse::<core::net::IpAddr>().ok())
+        .ok_or_else(|| bad("not an IP address (use 0.0.0.0 or [::] for any)"))?;
+    Ok(TcpRule { addr, port })
 }
 
 /// Processes a box may have when `--pids` is not given.
@@ -420,8 +425,23 @@ mod tests {
             "p",
         ]))
         .unwrap();
-        assert_eq!(c.allow_bind, [(b"127.0.0.1".to_vec(), 8080)]);
-        assert_eq!(c.allow_connect, [(b"::1".to_vec(), 6379)]);
+        assert_eq!(
+            c.allow_bind,
+            [TcpRule {
+                addr: "127.0.0.1".parse().unwrap(),
+                port: 8080
+            }]
+        );
+        assert_eq!(
+            c.allow_connect,
+            [TcpRule {
+                addr: "::1".parse().unwrap(),
+                port: 6379
+            }]
+        );
+        assert!(parse_run(&args(&["--allow-bind", "tcp:localhost:80", "p"]))
+            .unwrap_err()
+            .contains("not an IP address"));
         assert!(c.host_network());
         assert!(!parse_run(&args(&["p"])).unwrap().host_network());
         assert!(parse_run(&args(&["--allow-bind", "udp:1.2.3.4:53", "p"]))

@@ -316,9 +316,9 @@ fn prepare(
     let mut ruleset = Ruleset::new(network != Network::Loopback)
         .map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
     for (rules, bind) in [(&c.allow_bind, true), (&c.allow_connect, false)] {
-        for (_, port) in rules {
+        for rule in rules {
             ruleset
-                .allow_port(*port, bind)
+                .allow_port(rule.port, bind)
                 .map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
         }
     }
@@ -409,6 +409,8 @@ fn prepare(
         network,
         max_open_files: 1024,
         socket_root: Some(socket_root_handle),
+        allow_bind: c.allow_bind.clone(),
+        allow_connect: c.allow_connect.clone(),
     };
     let limits = Limits::prepare(c.pids, c.memory);
     Ok(Prepared {

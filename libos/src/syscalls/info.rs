@@ -153,6 +153,56 @@ pub fn sys_exit_group(_k: &mut Kernel, a: &Args) -> Result<u64> {
     host().process_exit((a[0] & 0xff) as u8)
 }
 
+/// `prctl(option, ...)`: the process's name, and the options that only report (the box is
+/// always no-new-privileges and never dumps core).
+pub fn sys_prctl(k: &mut Kernel, a: &Args) -> Result<u64> {
+    const PR_SET_PDEATHSIG: u64 = 1;
+    const PR_GET_PDEATHSIG: u64 = 2;
+    const PR_GET_DUMPABLE: u64 = 3;
+    const PR_SET_DUMPABLE: u64 = 4;
+    const PR_SET_NAME: u64 = 15;
+    const PR_GET_NAME: u64 = 16;
+    const PR_SET_NO_NEW_PRIVS: u64 = 38;
+    const PR_GET_NO_NEW_PRIVS: u64 = 39;
+    match a[0] & 0xffff_ffff {
+        PR_SET_NAME => {
+            let name = user::read_cstr(a[1], 16)?;
+            k.comm = name[..name.len().min(15)].to_vec();
+            crate::box_processes::publish(k);
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut name = k.comm.clone();
+            name.resize(16, 0);
+            user::write_bytes(a[1], &name)?;
+            Ok(0)
+        }
+        PR_SET_PDEATHSIG => {
+            // Recorded only: the box's processes die with the box anyway.
+            signal_number(a[1])?;
+            k.parent_death_signal = (a[1] & 0xff) as u8;
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => {
+            user::write_u32(a[1], u32::from(k.parent_death_signal))?;
+            Ok(0)
+        }
+        PR_GET_DUMPABLE => Ok(0),
+        PR_SET_DUMPABLE if a[1] <= 1 => Ok(0),
+        PR_SET_NO_NEW_PRIVS if a[1] == 1 => Ok(0),
+        PR_GET_NO_NEW_PRIVS => Ok(1),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// A signal number for `prctl` (0 allowed: none).
+fn signal_number(v: u64) -> Result<u8> {
+    u8::try_from(v)
+        .ok()
+        .filter(|s| *s <= 64)
+        .ok_or(Errno::EINVAL)
+}
+
 /// `arch_prctl(code, addr)`: the thread pointer (`ARCH_SET_FS`, `ARCH_GET_FS`).
 pub fn sys_arch_prctl(_k: &mut Kernel, a: &Args) -> Result<u64> {
     const ARCH_SET_GS: i32 = 0x1001;

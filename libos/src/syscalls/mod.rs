@@ -194,6 +194,7 @@ table! {
     130 rt_sigsuspend <<= signal::sys_rt_sigsuspend;
     131 sigaltstack => signal::sys_sigaltstack;
     133 mknod => fs::sys_mknod, "FIFOs, sockets and regular files only";
+    157 prctl => info::sys_prctl, "PR_SET_NAME, PR_GET_NAME, PR_SET/GET_PDEATHSIG, PR_SET/GET_DUMPABLE, PR_SET_NO_NEW_PRIVS";
     158 arch_prctl => info::sys_arch_prctl, "ARCH_SET_FS and ARCH_GET_FS";
     160 setrlimit => info::sys_setrlimit, "recorded; NOFILE applies";
     186 gettid >> process::sys_gettid;

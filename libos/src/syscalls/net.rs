@@ -10,6 +10,7 @@ use crate::fd::{FdEntry, FileObject, HostHandle, OpenFile};
 use crate::kernel::{host, with, Kernel};
 use crate::user;
 use alloc::vec::Vec;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use picobox_abi::{Errno, Handle, IoBuf, OpenFlags, Result};
 
 const SOCK_NONBLOCK: u32 = 0o4000;
@@ -52,6 +53,52 @@ fn write_addr(addr: &[u8], out: u64, len_ptr: u64) -> Result<()> {
     let room = usize::try_from(user::read_u32(len_ptr)? as i32).map_err(|_| Errno::EINVAL)?;
     user::write_bytes(out, &addr[..addr.len().min(room)])?;
     user::write_u32(len_ptr, addr.len() as u32)
+}
+
+/// The IP address and port of an `AF_INET` or `AF_INET6` socket address.
+fn ip_address(addr: &[u8]) -> Option<(IpAddr, u16)> {
+    let family = u32::from(u16::from_le_bytes([*addr.first()?, *addr.get(1)?]));
+    let port = u16::from_be_bytes([*addr.get(2)?, *addr.get(3)?]);
+    match family {
+        AF_INET => {
+            let ip: [u8; 4] = addr.get(4..8)?.try_into().ok()?;
+            Some((IpAddr::V4(Ipv4Addr::from(ip)), port))
+        }
+        AF_INET6 => {
+            let ip: [u8; 16] = addr.get(8..24)?.try_into().ok()?;
+            let v6 = Ipv6Addr::from(ip);
+            // An IPv4 address reached through an IPv6 socket is that IPv4 address.
+            Some((v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4), port))
+        }
+        _ => None,
+    }
+}
+
+/// On the host's network, whether `addr` is one the box declared (`--allow-bind` for a bind,
+/// `--allow-connect` for a connection). The kernel already holds the box to the declared
+/// ports; this keeps a program to the declared addresses too (`EACCES`, as Landlock answers),
+/// so that a server meant for loopback does not listen on every interface. Port 0 (any free
+/// port) is left to the kernel.
+fn check_declared(k: &Kernel, addr: &[u8], bind: bool) -> Result<()> {
+    if k.network != picobox_abi::boot::Network::Host {
+        return Ok(());
+    }
+    let Some((ip, port)) = ip_address(addr) else {
+        return Ok(());
+    };
+    let rules = if bind {
+        &k.allow_bind
+    } else {
+        &k.allow_connect
+    };
+    let declared = rules
+        .iter()
+        .any(|r| r.port == port && (r.addr == ip || r.addr.is_unspecified()));
+    if declared || (bind && port == 0) {
+        Ok(())
+    } else {
+        Err(Errno::EACCES)
+    }
 }
 
 /// `socket(domain, type, protocol)`.
@@ -100,7 +147,9 @@ pub fn sys_socketpair(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `bind(fd, addr, len)`.
 pub fn sys_bind(k: &mut Kernel, a: &Args) -> Result<u64> {
     let h = socket_handle(&*k.fds.file(super::fd_arg(a[0])?)?)?;
-    let pending = unix_names::prepare_bind(k, read_addr(a[1], a[2])?)?;
+    let addr = read_addr(a[1], a[2])?;
+    check_declared(k, &addr, true)?;
+    let pending = unix_names::prepare_bind(k, addr)?;
     match host().socket_bind(h, &pending.host_addr) {
         Ok(()) => Ok(0),
         Err(e) => {
@@ -154,7 +203,9 @@ pub fn sys_accept4(a: &Args) -> Result<u64> {
 /// `connect(fd, addr, len)`.
 pub fn sys_connect(a: &Args) -> Result<u64> {
     let h = socket_handle(&*file_of(a[0])?)?;
-    let to = unix_names::destination(read_addr(a[1], a[2])?)?;
+    let addr = read_addr(a[1], a[2])?;
+    with(|k| check_declared(k, &addr, false))??;
+    let to = unix_names::destination(addr)?;
     host()
         .socket_connect(h, &to.host_addr)
         .map_err(|e| to.error(e))?;

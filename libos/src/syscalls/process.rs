@@ -39,6 +39,7 @@ fn fork(k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result
         None => {
             // The host's timers stay with the parent.
             k.timers.clear();
+            k.parent_death_signal = 0;
             crate::box_processes::publish(k);
             if let Some((addr, _)) = settid {
                 let me = host().process_id();
