@@ -283,23 +283,28 @@ pub trait Host: Sync {
     /// Connects to `addr`. Errors: `ECONNREFUSED`, `EINPROGRESS`, `EACCES` (policy).
     /// Linux: `connect`.
     fn socket_connect(&self, handle: Handle, addr: &[u8]) -> Result<()>;
-    /// Sends `buf`, to `addr` if given, with `MSG_*` `flags`. Linux: `sendto`.
+    /// Sends `buf`, to `addr` if given, with `MSG_*` `flags`, passing copies of `handles`
+    /// along (Unix sockets only; at most 253). Errors: `EBADF`, `EINVAL`, `EPIPE`, `EAGAIN`.
+    /// Linux: `sendto`, or `sendmsg` with `SCM_RIGHTS`.
     fn socket_send(
         &self,
         handle: Handle,
         buf: IoBuf,
         addr: Option<&[u8]>,
         flags: u32,
+        handles: &[Handle],
     ) -> Result<usize>;
-    /// Receives into `buf`, the sender's address into `from`. Returns (bytes, address length).
-    /// Linux: `recvfrom`.
+    /// Receives into `buf`, the sender's address into `from`, and the handles passed along
+    /// into `handles` (now the caller's). Returns (bytes, address length, `MSG_*` flags of the
+    /// message, e.g. `MSG_TRUNC`). Linux: `recvmsg` with `MSG_CMSG_CLOEXEC`.
     fn socket_recv(
         &self,
         handle: Handle,
         buf: IoBuf,
         from: &mut [u8],
         flags: u32,
-    ) -> Result<(usize, usize)>;
+        handles: &mut Vec<Handle>,
+    ) -> Result<(usize, usize, u32)>;
     /// Shuts down reading (0), writing (1) or both (2). Linux: `shutdown`.
     fn socket_shutdown(&self, handle: Handle, how: u32) -> Result<()>;
     /// The socket's own address, or its peer's; returns the length. Linux: `getsockname`,

@@ -71,6 +71,7 @@ errnos! {
     EINPROGRESS = 115, "Operation now in progress";
     EOPNOTSUPP = 95, "Operation not supported";
     ESOCKTNOSUPPORT = 94, "Socket type not supported";
+    ENOBUFS = 105, "No buffer space available";
     EAFNOSUPPORT = 97, "Address family not supported by protocol";
     EADDRINUSE = 98, "Address already in use";
     ECONNREFUSED = 111, "Connection refused";

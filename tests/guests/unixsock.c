@@ -193,6 +193,65 @@ int main(void) {
     unlink("d.sock");
     unlink("c.sock");
 
+    printf("descriptors passed between processes (SCM_RIGHTS)\n");
+    int pair[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, pair);
+    child = fork();
+    if (child == 0) {
+        /* Opens a file and a pipe, and hands the parent the file and the pipe's read end. */
+        int file = open("passed.txt", O_CREAT | O_RDWR | O_TRUNC, 0644);
+        write(file, "written by the child", 20);
+        lseek(file, 0, SEEK_SET);
+        int p[2];
+        pipe(p);
+        char cbuf[CMSG_SPACE(2 * sizeof(int))] = {0};
+        struct iovec iov = {"fds", 3};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                           .msg_controllen = sizeof cbuf};
+        struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(2 * sizeof(int));
+        memcpy(CMSG_DATA(h), (int[]){file, p[0]}, 2 * sizeof(int));
+        printf("  sent: %s\n", err(sendmsg(pair[0], &m, 0)));
+        close(file);
+        close(p[0]);
+        write(p[1], "through the passed pipe", 23);
+        close(p[1]);
+        /* A second message offers two descriptors to a buffer with room for one. */
+        int q = open("passed.txt", O_RDONLY);
+        memcpy(CMSG_DATA(h), (int[]){q, q}, 2 * sizeof(int));
+        sendmsg(pair[0], &m, 0);
+        _exit(0);
+    }
+    waitpid(child, &status, 0);
+    char cbuf[CMSG_SPACE(2 * sizeof(int))];
+    char got[8] = {0};
+    struct iovec iov = {got, sizeof got - 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                       .msg_controllen = sizeof cbuf};
+    n = recvmsg(pair[1], &m, MSG_CMSG_CLOEXEC);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    int fds[2] = {-1, -1};
+    if (cm && cm->cmsg_type == SCM_RIGHTS) memcpy(fds, CMSG_DATA(cm), sizeof fds);
+    printf("  received %zd bytes (%s) and %d descriptors\n", n, got,
+           cm ? (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int)) : 0);
+    char text[64] = {0};
+    read(fds[0], text, sizeof text - 1);
+    printf("  the file reads: %s\n", text);
+    memset(text, 0, sizeof text);
+    read(fds[1], text, sizeof text - 1);
+    printf("  the pipe reads: %s\n", text);
+    printf("  close-on-exec as asked: %d\n", (fcntl(fds[0], F_GETFD) & FD_CLOEXEC) != 0);
+    char small[CMSG_SPACE(sizeof(int))];
+    m.msg_control = small;
+    m.msg_controllen = sizeof small;
+    recvmsg(pair[1], &m, 0);
+    cm = CMSG_FIRSTHDR(&m);
+    printf("  with room for one: %d descriptor, truncated %d\n",
+           cm ? (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int)) : 0, (m.msg_flags & MSG_CTRUNC) != 0);
+    unlink("passed.txt");
+
     printf("stream, abstract name\n");
     round_trip(SOCK_STREAM, "picobox-unixsock-test", 1);
     return 0;

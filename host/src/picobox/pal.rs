@@ -52,7 +52,8 @@ mod nr {
     pub const CONNECT: u64 = 42;
     pub const ACCEPT4: u64 = 288;
     pub const SENDTO: u64 = 44;
-    pub const RECVFROM: u64 = 45;
+    pub const SENDMSG: u64 = 46;
+    pub const RECVMSG: u64 = 47;
     pub const SHUTDOWN: u64 = 48;
     pub const BIND: u64 = 49;
     pub const LISTEN: u64 = 50;
@@ -105,6 +106,8 @@ const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 const AT_REMOVEDIR: u64 = 0x200;
 const AT_EMPTY_PATH: u64 = 0x1000;
 const AT_FDCWD: u64 = -100i64 as u64;
+/// Most descriptors one message can pass (Linux's `SCM_MAX_FD`).
+const SCM_MAX_FD: usize = 253;
 const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 const RESOLVE_NO_SYMLINKS: u64 = 0x04;
 const RESOLVE_BENEATH: u64 = 0x08;
@@ -876,18 +879,55 @@ impl Host for LinuxHost {
         .map(|_| ())
     }
 
-    fn socket_send(&self, h: Handle, buf: IoBuf, addr: Option<&[u8]>, flags: u32) -> Result<usize> {
+    fn socket_send(
+        &self,
+        h: Handle,
+        buf: IoBuf,
+        addr: Option<&[u8]>,
+        flags: u32,
+        handles: &[Handle],
+    ) -> Result<usize> {
         let (a, alen) = addr.map_or((0, 0), |a| (a.as_ptr() as u64, a.len() as u64));
+        if handles.is_empty() {
+            let n = sys(
+                nr::SENDTO,
+                [
+                    fd(h),
+                    buf.addr as u64,
+                    buf.len as u64,
+                    u64::from(flags),
+                    a,
+                    alen,
+                ],
+            )?;
+            return Ok(n as usize);
+        }
+        if handles.len() > SCM_MAX_FD {
+            return Err(Errno::EINVAL);
+        }
+        // One SOL_SOCKET/SCM_RIGHTS control message: struct cmsghdr { u64 len; i32 level;
+        // i32 type; } and the descriptors.
+        let mut control: Vec<u64> = alloc::vec![0; 2 + (handles.len() * 4).div_ceil(8)];
+        control[0] = 16 + 4 * handles.len() as u64;
+        control[1] = 1 | (1 << 32); // SOL_SOCKET, SCM_RIGHTS
+        for (i, h) in handles.iter().enumerate() {
+            let word = 2 + i / 2;
+            control[word] |= u64::from(h.0) << (32 * (i % 2));
+        }
+        let iov: [u64; 2] = [buf.addr as u64, buf.len as u64];
+        // struct msghdr { name, namelen, iov, iovlen, control, controllen, flags }
+        let msg: [u64; 7] = [
+            a,
+            alen,
+            iov.as_ptr() as u64,
+            1,
+            control.as_ptr() as u64,
+            control[0].next_multiple_of(8),
+            0,
+        ];
         let n = sys(
-            nr::SENDTO,
-            [
-                fd(h),
-                buf.addr as u64,
-                buf.len as u64,
-                u64::from(flags),
-                a,
-                alen,
-            ],
+            nr::SENDMSG,
+            [fd(h), msg.as_ptr() as u64, u64::from(flags), 0, 0, 0],
         )?;
         Ok(n as usize)
     }
@@ -898,25 +938,54 @@ impl Host for LinuxHost {
         buf: IoBuf,
         from: &mut [u8],
         flags: u32,
-    ) -> Result<(usize, usize)> {
-        let mut len = u32::try_from(from.len()).unwrap_or(u32::MAX);
-        let (fp, lp) = if from.is_empty() {
-            (0, 0)
-        } else {
-            (from.as_mut_ptr() as u64, &raw mut len as u64)
-        };
+        handles: &mut Vec<Handle>,
+    ) -> Result<(usize, usize, u32)> {
+        const MSG_CMSG_CLOEXEC: u64 = 0x4000_0000;
+        let mut control: Vec<u64> = alloc::vec![0; 2 + SCM_MAX_FD.div_ceil(2)];
+        let iov: [u64; 2] = [buf.addr as u64, buf.len as u64];
+        let mut msg: [u64; 7] = [
+            from.as_mut_ptr() as u64,
+            from.len() as u64,
+            iov.as_ptr() as u64,
+            1,
+            control.as_mut_ptr() as u64,
+            (control.len() * 8) as u64,
+            0,
+        ];
         let n = sys(
-            nr::RECVFROM,
+            nr::RECVMSG,
             [
                 fd(h),
-                buf.addr as u64,
-                buf.len as u64,
-                u64::from(flags),
-                fp,
-                lp,
+                msg.as_mut_ptr() as u64,
+                u64::from(flags) | MSG_CMSG_CLOEXEC,
+                0,
+                0,
+                0,
             ],
         )?;
-        Ok((n as usize, if from.is_empty() { 0 } else { len as usize }))
+        // Walk the control messages the kernel wrote; keep the descriptors of SCM_RIGHTS.
+        let written = usize::try_from(msg[5]).unwrap_or(0).min(control.len() * 8);
+        let bytes: Vec<u8> = control.iter().flat_map(|w| w.to_ne_bytes()).collect();
+        let mut at = 0;
+        while at + 16 <= written {
+            let len = usize::try_from(u64::from_ne_bytes(
+                bytes[at..at + 8].try_into().unwrap_or([0; 8]),
+            ))
+            .unwrap_or(0);
+            if len < 16 || at + len > written {
+                break;
+            }
+            let kind = u64::from_ne_bytes(bytes[at + 8..at + 16].try_into().unwrap_or([0; 8]));
+            if kind == 1 | (1 << 32) {
+                for fd_bytes in bytes[at + 16..at + len].chunks_exact(4) {
+                    let raw = u32::from_ne_bytes(fd_bytes.try_into().unwrap_or([0; 4]));
+                    handles.push(Handle(raw));
+                }
+            }
+            at += len.next_multiple_of(8);
+        }
+        let from_len = if from.is_empty() { 0 } else { msg[1] as usize };
+        Ok((n as usize, from_len, (msg[6] & 0xffff_ffff) as u32))
     }
 
     fn socket_shutdown(&self, h: Handle, how: u32) -> Result<()> {

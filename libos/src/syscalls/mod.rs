@@ -4,6 +4,7 @@
 //! Every handler has one signature, [`Handler`], decodes its own arguments with checked
 //! conversions, and returns `Result<u64>`; only [`dispatch`] turns an `Err(errno)` into `-errno`.
 
+mod cmsg;
 pub mod epoll;
 pub mod exec;
 pub mod fs;
@@ -137,8 +138,8 @@ table! {
     43 accept -> net::sys_accept;
     44 sendto -> net::sys_sendto;
     45 recvfrom -> net::sys_recvfrom;
-    46 sendmsg -> net::sys_sendmsg, "no ancillary data";
-    47 recvmsg -> net::sys_recvmsg, "no ancillary data";
+    46 sendmsg -> net::sys_sendmsg, "ancillary data: SCM_RIGHTS of host-backed descriptors only";
+    47 recvmsg -> net::sys_recvmsg, "ancillary data: SCM_RIGHTS only";
     48 shutdown => net::sys_shutdown;
     49 bind => net::sys_bind;
     50 listen => net::sys_listen;

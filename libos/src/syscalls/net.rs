@@ -4,7 +4,7 @@
 //! addresses (Unix path names through [`super::unix_names`]).
 
 use super::fs::file_of;
-use super::unix_names;
+use super::{cmsg, unix_names};
 use super::{int_arg, Args};
 use crate::fd::{FdEntry, FileObject, HostHandle, OpenFile};
 use crate::kernel::{host, with, Kernel};
@@ -227,7 +227,7 @@ pub fn sys_sendto(a: &Args) -> Result<u64> {
     };
     let addr = to.as_ref().map(|d| d.host_addr.as_slice());
     host()
-        .socket_send(h, buf, addr, (a[3] & 0xffff_ffff) as u32)
+        .socket_send(h, buf, addr, (a[3] & 0xffff_ffff) as u32, &[])
         .map(|n| n as u64)
         .map_err(|e| to.as_ref().map_or(e, |d| d.error(e)))
 }
@@ -242,12 +242,18 @@ pub fn sys_recvfrom(a: &Args) -> Result<u64> {
     };
     let mut from = [0u8; ADDR_MAX];
     let want_from = a[4] != 0 && a[5] != 0;
-    let (n, flen) = host().socket_recv(
+    let mut passed = Vec::new();
+    let (n, flen, _) = host().socket_recv(
         h,
         buf,
         if want_from { &mut from } else { &mut [] },
         (a[3] & 0xffff_ffff) as u32,
+        &mut passed,
     )?;
+    // recvfrom has nowhere to put descriptors: Linux discards them.
+    for h in passed {
+        let _ = host().object_close(h);
+    }
     if want_from {
         write_addr(
             &unix_names::guest_address(&from[..flen.min(ADDR_MAX)]),
@@ -263,6 +269,7 @@ struct MsgHdr {
     name: u64,
     namelen: u64,
     iovs: Vec<(u64, u64)>,
+    control: u64,
     controllen: u64,
 }
 
@@ -270,7 +277,8 @@ struct MsgHdr {
 fn read_msghdr(addr: u64) -> Result<MsgHdr> {
     let raw = user::read_bytes(addr, 56)?;
     let w = |i: usize| u64::from_le_bytes(raw[i..i + 8].try_into().unwrap_or([0; 8]));
-    let (name, namelen, iov, iovlen, controllen) = (w(0), w(8) & 0xffff_ffff, w(16), w(24), w(40));
+    let (name, namelen, iov, iovlen) = (w(0), w(8) & 0xffff_ffff, w(16), w(24));
+    let (control, controllen) = (w(32), w(40));
     if iovlen > 1024 {
         return Err(Errno::EMSGSIZE);
     }
@@ -291,22 +299,49 @@ fn read_msghdr(addr: u64) -> Result<MsgHdr> {
         name,
         namelen,
         iovs,
+        control,
         controllen,
     })
 }
 
-/// `sendmsg(fd, msg, flags)`: the iovecs are gathered; ancillary data is not supported.
+/// Most ancillary bytes `sendmsg` accepts (Linux's default `optmem_max`).
+const CONTROL_MAX: u64 = 20480;
+
+/// The host handles behind descriptors passed with `SCM_RIGHTS`. Only descriptors backed by
+/// a host object can travel (`EOPNOTSUPP` for the library OS's own: `/proc` files, epoll).
+fn passed_handles(fds: &[i32]) -> Result<Vec<Handle>> {
+    with(|k| {
+        fds.iter()
+            .map(|fd| {
+                let file = k.fds.file(u64::try_from(*fd).map_err(|_| Errno::EBADF)?)?;
+                match &file.object {
+                    FileObject::Host(h) => Ok(h.0),
+                    _ => Err(Errno::EOPNOTSUPP),
+                }
+            })
+            .collect()
+    })?
+}
+
+/// `sendmsg(fd, msg, flags)`: the iovecs are gathered; descriptors travel with `SCM_RIGHTS`.
 pub fn sys_sendmsg(a: &Args) -> Result<u64> {
     let h = socket_handle(&*file_of(a[0])?)?;
     let MsgHdr {
         name,
         namelen,
         iovs,
+        control,
         controllen,
     } = read_msghdr(a[1])?;
-    if controllen != 0 {
-        return Err(Errno::EOPNOTSUPP);
+    if controllen > CONTROL_MAX {
+        return Err(Errno::ENOBUFS);
     }
+    let handles = if controllen == 0 {
+        Vec::new()
+    } else {
+        let bytes = user::read_bytes(control, controllen as usize)?;
+        passed_handles(&cmsg::rights(&bytes)?)?
+    };
     let mut data = Vec::new();
     for (base, len) in iovs {
         data.extend_from_slice(&user::read_bytes(
@@ -321,29 +356,59 @@ pub fn sys_sendmsg(a: &Args) -> Result<u64> {
     };
     let addr = to.as_ref().map(|d| d.host_addr.as_slice());
     host()
-        .socket_send(h, IoBuf::of(&data), addr, (a[2] & 0xffff_ffff) as u32)
+        .socket_send(
+            h,
+            IoBuf::of(&data),
+            addr,
+            (a[2] & 0xffff_ffff) as u32,
+            &handles,
+        )
         .map(|n| n as u64)
         .map_err(|e| to.as_ref().map_or(e, |d| d.error(e)))
 }
 
-/// `recvmsg(fd, msg, flags)`: received into one buffer, then scattered; no ancillary data.
+/// `recvmsg(fd, msg, flags)`: received into one buffer, then scattered; descriptors passed
+/// with `SCM_RIGHTS` become new descriptors of this process.
 pub fn sys_recvmsg(a: &Args) -> Result<u64> {
+    const MSG_CTRUNC: u32 = 0x8;
+    const MSG_CMSG_CLOEXEC: u32 = 0x4000_0000;
     let h = socket_handle(&*file_of(a[0])?)?;
     let MsgHdr {
         name,
         namelen,
         iovs,
-        ..
+        control,
+        controllen,
     } = read_msghdr(a[1])?;
     let total: u64 = iovs.iter().map(|(_, l)| *l).sum();
     let mut data = alloc::vec![0u8; usize::try_from(total.min(1 << 24)).unwrap_or(0)];
     let mut from = [0u8; ADDR_MAX];
-    let (n, flen) = host().socket_recv(
-        h,
-        IoBuf::of_mut(&mut data),
-        &mut from,
-        (a[2] & 0xffff_ffff) as u32,
-    )?;
+    let flags = (a[2] & 0xffff_ffff) as u32;
+    let mut passed = Vec::new();
+    let (n, flen, mut msg_flags) =
+        host().socket_recv(h, IoBuf::of_mut(&mut data), &mut from, flags, &mut passed)?;
+    // The passed descriptors that fit in the program's control buffer become its own; Linux
+    // closes the others and says so with MSG_CTRUNC.
+    let room = usize::try_from(controllen.min(CONTROL_MAX)).unwrap_or(0);
+    let fit = cmsg::encode_rights(&alloc::vec![0; passed.len()], room).1;
+    let truncated = fit < passed.len();
+    for extra in passed.drain(fit..) {
+        let _ = host().object_close(extra);
+    }
+    let mut fds = Vec::with_capacity(passed.len());
+    for handle in passed {
+        match with(|k| install(k, handle, false, flags & MSG_CMSG_CLOEXEC != 0))? {
+            Ok(fd) => fds.push(fd as u32),
+            Err(e) => {
+                let _ = host().object_close(handle);
+                return Err(e);
+            }
+        }
+    }
+    let (control_bytes, _) = cmsg::encode_rights(&fds, room);
+    if truncated {
+        msg_flags |= MSG_CTRUNC;
+    }
     let mut done = 0;
     for (base, len) in iovs {
         if done >= n {
@@ -353,14 +418,17 @@ pub fn sys_recvmsg(a: &Args) -> Result<u64> {
         user::write_bytes(base, &data[done..done + take])?;
         done += take;
     }
-    // msg_namelen, msg_controllen = 0, msg_flags = 0.
+    // msg_namelen, msg_controllen, msg_flags.
     let from = unix_names::guest_address(&from[..flen.min(ADDR_MAX)]);
     if name != 0 {
         user::write_bytes(name, &from[..from.len().min(namelen as usize)])?;
     }
+    if !control_bytes.is_empty() {
+        user::write_bytes(control, &control_bytes)?;
+    }
     user::write_u32(a[1] + 8, from.len() as u32)?;
-    user::write_u64(a[1] + 40, 0)?;
-    user::write_u32(a[1] + 48, 0)?;
+    user::write_u64(a[1] + 40, control_bytes.len() as u64)?;
+    user::write_u32(a[1] + 48, msg_flags)?;
     Ok(n as u64)
 }
 
