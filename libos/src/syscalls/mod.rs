@@ -133,7 +133,7 @@ table! {
     38 setitimer => time::sys_setitimer, "ITIMER_REAL only";
     39 getpid >> process::sys_getpid;
     40 sendfile -> fs::sys_sendfile;
-    41 socket => net::sys_socket, "TCP and UDP over IPv4 and IPv6 (TCP only on the host's network)";
+    41 socket => net::sys_socket, "Unix (stream, datagram, seqpacket); TCP and UDP over IPv4 and IPv6 (TCP only on the host's network)";
     42 connect -> net::sys_connect;
     43 accept -> net::sys_accept;
     44 sendto -> net::sys_sendto;
