@@ -2,7 +2,10 @@
 //! replaces the program inside the same picoprocess (never a host `execve`).
 
 use crate::kernel::{host, BootError, Entry};
-use crate::vma::Vmas;
+use crate::vma::{Area, Label, Vmas};
+
+/// The page size the loader maps with.
+const PAGE: u64 = 4096;
 use alloc::vec::Vec;
 use picobox_abi::{Errno, Handle, IoBuf, Placement, Prot};
 use picobox_loader::stack::{self, auxv, StackContents};
@@ -68,16 +71,43 @@ pub fn load(
     vmas: &mut Vmas,
 ) -> Result<Loaded, BootError> {
     let mapped = image.map(host(), program).map_err(BootError::Map)?;
-    vmas.insert(mapped.end - (image.span_end - image.span_start), mapped.end);
+    // The span is reserved inaccessible; each segment then has its own protection.
+    vmas.insert(
+        mapped.end - (image.span_end - image.span_start),
+        mapped.end,
+        Area::private(0),
+    );
+    for seg in &image.segments {
+        let start = (seg.vaddr + mapped.bias) & !(PAGE - 1);
+        let end = (seg.vaddr + mapped.bias + seg.memsz).next_multiple_of(PAGE);
+        let prot = if seg.prot.is_write_exec() {
+            Prot::READ_WRITE
+        } else {
+            seg.prot
+        };
+        vmas.insert(start, end, Area::private(prot.0));
+    }
     let hi = host().host_info();
     let stack_bottom = host()
         .vm_alloc(Placement::Anywhere(0), STACK_SIZE, Prot::READ_WRITE, false)
         .map_err(BootError::Stack)?;
-    vmas.insert(stack_bottom as u64, (stack_bottom + STACK_SIZE) as u64);
+    vmas.insert(
+        stack_bottom as u64,
+        (stack_bottom + STACK_SIZE) as u64,
+        Area {
+            label: Label::Stack,
+            ..Area::private(Prot::READ_WRITE.0)
+        },
+    );
     // A guard page below the stack turns overflow into a fault rather than silent corruption.
     host()
         .vm_protect(stack_bottom, 4096, Prot::NONE)
         .map_err(BootError::Stack)?;
+    vmas.insert(
+        stack_bottom as u64,
+        stack_bottom as u64 + 4096,
+        Area::private(Prot::NONE.0),
+    );
     let top = (stack_bottom + STACK_SIZE) as u64;
     let (uid, gid) = (u64::from(ids.0), u64::from(ids.1));
     let mut aux: Vec<(u64, u64)> = alloc::vec![

@@ -11,6 +11,7 @@ use crate::box_processes::{self, ProcessNote};
 use crate::fd::FileObject;
 use crate::kernel::{host, Kernel};
 use crate::path::{self, Components};
+use crate::vma::Label;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -151,8 +152,20 @@ fn process(k: &Kernel, pid: u32, rest: &[&[u8]]) -> Result<Proc> {
         [b"auxv"] => Ok(Proc::File(k.auxv.clone())),
         [b"maps"] => {
             let mut s = String::new();
-            for (start, end) in k.vmas.iter() {
-                s.push_str(&format!("{start:08x}-{end:08x} rw-p 00000000 00:00 0\n"));
+            for (start, end, area) in k.vmas.iter() {
+                let bit = |b: u32, c: char| if area.prot & b != 0 { c } else { '-' };
+                let name = match area.label {
+                    Label::None => "",
+                    Label::Heap => "[heap]",
+                    Label::Stack => "[stack]",
+                };
+                s.push_str(&format!(
+                    "{start:08x}-{end:08x} {}{}{}{} 00000000 00:00 0 {name}\n",
+                    bit(1, 'r'),
+                    bit(2, 'w'),
+                    bit(4, 'x'),
+                    if area.shared { 's' } else { 'p' },
+                ));
             }
             Ok(text(s))
         }

@@ -1,35 +1,67 @@
 //! The program's memory map as the library OS made it: every range it mapped for the program
-//! (image, stack, heap, `mmap`). `execve` unmaps exactly these, leaving the runtime's own
-//! memory alone.
+//! (image, stack, heap, `mmap`), with its protection. `execve` unmaps exactly these, leaving
+//! the runtime's own memory alone, and `/proc/self/maps` shows them.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
+/// What a range is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Area {
+    /// `PROT_*` bits.
+    pub prot: u32,
+    /// `MAP_SHARED` (else private).
+    pub shared: bool,
+    /// What `/proc/self/maps` names it.
+    pub label: Label,
+}
+
+/// The names `/proc/self/maps` gives some ranges.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Label {
+    /// Nothing.
+    #[default]
+    None,
+    /// The program break's heap.
+    Heap,
+    /// The initial thread's stack.
+    Stack,
+}
+
+impl Area {
+    /// Private memory with protection `prot`.
+    pub fn private(prot: u32) -> Area {
+        Area {
+            prot,
+            ..Area::default()
+        }
+    }
+}
+
 /// Disjoint ranges `[start, end)`, keyed by start.
 #[derive(Default, Debug, Clone)]
 pub struct Vmas {
-    ranges: BTreeMap<u64, u64>,
+    ranges: BTreeMap<u64, (u64, Area)>,
 }
 
 impl Vmas {
-    /// Records `[start, end)` as the program's, merging with what it overlaps or touches.
-    pub fn insert(&mut self, start: u64, end: u64) {
+    /// Records `[start, end)` as `area`, replacing whatever it overlaps (as `MAP_FIXED` does).
+    pub fn insert(&mut self, start: u64, end: u64, area: Area) {
         if start >= end {
             return;
         }
-        let (mut start, mut end) = (start, end);
-        let touching: Vec<(u64, u64)> = self
-            .ranges
-            .range(..=end)
-            .filter(|(s, e)| **e >= start && **s <= end)
-            .map(|(s, e)| (*s, *e))
-            .collect();
-        for (s, e) in touching {
-            self.ranges.remove(&s);
-            start = start.min(s);
-            end = end.max(e);
+        self.remove(start, end);
+        self.ranges.insert(start, (end, area));
+        self.merge_at(start);
+        self.merge_at(end);
+    }
+
+    /// Changes the protection of the recorded parts of `[start, end)`.
+    pub fn protect(&mut self, start: u64, end: u64, prot: u32) {
+        for (s, e, area) in self.overlapping(start, end) {
+            let (from, to) = (s.max(start), e.min(end));
+            self.insert(from, to, Area { prot, ..area });
         }
-        self.ranges.insert(start, end);
     }
 
     /// Forgets `[start, end)`, splitting ranges that straddle it.
@@ -37,31 +69,61 @@ impl Vmas {
         if start >= end {
             return;
         }
-        let hit: Vec<(u64, u64)> = self
-            .ranges
-            .range(..end)
-            .filter(|(_, e)| **e > start)
-            .map(|(s, e)| (*s, *e))
-            .collect();
-        for (s, e) in hit {
+        for (s, e, area) in self.overlapping(start, end) {
             self.ranges.remove(&s);
             if s < start {
-                self.ranges.insert(s, start);
+                self.ranges.insert(s, (start, area));
             }
             if e > end {
-                self.ranges.insert(end, e);
+                self.ranges.insert(end, (e, area));
             }
         }
     }
 
+    /// What is recorded at `addr`.
+    pub fn area_at(&self, addr: u64) -> Option<Area> {
+        self.ranges
+            .range(..=addr)
+            .next_back()
+            .filter(|(_, (end, _))| *end > addr)
+            .map(|(_, (_, area))| *area)
+    }
+
     /// Takes every range, leaving the map empty.
     pub fn take_all(&mut self) -> Vec<(u64, u64)> {
-        core::mem::take(&mut self.ranges).into_iter().collect()
+        core::mem::take(&mut self.ranges)
+            .into_iter()
+            .map(|(s, (e, _))| (s, e))
+            .collect()
     }
 
     /// The ranges, ascending.
-    pub fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        self.ranges.iter().map(|(s, e)| (*s, *e))
+    pub fn iter(&self) -> impl Iterator<Item = (u64, u64, Area)> + '_ {
+        self.ranges.iter().map(|(s, (e, a))| (*s, *e, *a))
+    }
+
+    fn overlapping(&self, start: u64, end: u64) -> Vec<(u64, u64, Area)> {
+        self.ranges
+            .range(..end)
+            .filter(|(_, (e, _))| *e > start)
+            .map(|(s, (e, a))| (*s, *e, *a))
+            .collect()
+    }
+
+    /// Joins the range ending at `at` with the one starting there, if they are alike.
+    fn merge_at(&mut self, at: u64) {
+        let Some((&s, &(e, area))) = self.ranges.range(..at).next_back() else {
+            return;
+        };
+        if e != at {
+            return;
+        }
+        if let Some(&(next_end, next_area)) = self.ranges.get(&at) {
+            if next_area == area {
+                self.ranges.remove(&at);
+                self.ranges.insert(s, (next_end, area));
+            }
+        }
     }
 }
 
@@ -69,22 +131,64 @@ impl Vmas {
 mod tests {
     use super::*;
 
+    fn ranges(v: &Vmas) -> Vec<(u64, u64, u32)> {
+        v.iter().map(|(s, e, a)| (s, e, a.prot)).collect()
+    }
+
     #[test]
-    fn insert_merges_and_remove_splits() {
+    fn insert_merges_alike_and_remove_splits() {
         let mut v = Vmas::default();
-        v.insert(0x1000, 0x3000);
-        v.insert(0x3000, 0x4000);
-        v.insert(0x8000, 0x9000);
-        assert_eq!(
-            v.iter().collect::<Vec<_>>(),
-            [(0x1000, 0x4000), (0x8000, 0x9000)]
-        );
+        v.insert(0x1000, 0x3000, Area::private(3));
+        v.insert(0x3000, 0x4000, Area::private(3));
+        v.insert(0x8000, 0x9000, Area::private(1));
+        assert_eq!(ranges(&v), [(0x1000, 0x4000, 3), (0x8000, 0x9000, 1)]);
         v.remove(0x2000, 0x3000);
         assert_eq!(
-            v.iter().collect::<Vec<_>>(),
-            [(0x1000, 0x2000), (0x3000, 0x4000), (0x8000, 0x9000)]
+            ranges(&v),
+            [
+                (0x1000, 0x2000, 3),
+                (0x3000, 0x4000, 3),
+                (0x8000, 0x9000, 1)
+            ]
         );
         v.remove(0, 0x10000);
         assert_eq!(v.iter().count(), 0);
+    }
+
+    #[test]
+    fn protect_splits_and_rejoins() {
+        let mut v = Vmas::default();
+        v.insert(0x1000, 0x5000, Area::private(3));
+        v.protect(0x2000, 0x3000, 1);
+        assert_eq!(
+            ranges(&v),
+            [
+                (0x1000, 0x2000, 3),
+                (0x2000, 0x3000, 1),
+                (0x3000, 0x5000, 3)
+            ]
+        );
+        v.protect(0x2000, 0x3000, 3);
+        assert_eq!(ranges(&v), [(0x1000, 0x5000, 3)]);
+        // Unmapped parts stay unmapped.
+        v.protect(0, 0x10000, 0);
+        assert_eq!(ranges(&v), [(0x1000, 0x5000, 0)]);
+        assert_eq!(v.area_at(0x4fff).map(|a| a.prot), Some(0));
+        assert_eq!(v.area_at(0x5000), None);
+    }
+
+    #[test]
+    fn a_new_mapping_replaces_what_it_covers() {
+        let mut v = Vmas::default();
+        v.insert(0x1000, 0x5000, Area::private(3));
+        v.insert(0x2000, 0x3000, Area::private(5));
+        assert_eq!(
+            ranges(&v),
+            [
+                (0x1000, 0x2000, 3),
+                (0x2000, 0x3000, 5),
+                (0x3000, 0x5000, 3)
+            ]
+        );
     }
 }

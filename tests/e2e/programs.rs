@@ -154,3 +154,13 @@ fn proc_shows_the_box_s_other_processes_as_native() {
     assert!(native_out.status.success(), "{}", text(&native_out.stderr));
     assert_same("procpeers", &native_out, &boxed(&b, &prog, &[]));
 }
+
+#[test]
+fn proc_self_maps_shows_protections_as_native() {
+    let prog = guest("procmaps");
+    let n = scratch("procmaps-native");
+    let b = scratch("procmaps-boxed");
+    let native_out = native(&n, &prog, &[]);
+    assert!(native_out.status.success(), "{}", text(&native_out.stderr));
+    assert_same("procmaps", &native_out, &boxed(&b, &prog, &[]));
+}

@@ -208,7 +208,23 @@ fn unix_path_name(addr: &[u8]) -> Option<&[u8]> {
     Some(&path[..path.iter().position(|b| *b == 0).unwrap_or(path.len())])
 }
 
-fn open_parent(dir: Handle, path: &[u8]) -> Result<(Fd, Vec<u8>)> {
+/// The directory a path's last component is in: the handle itself for a one-component path
+/// (no lookup needed), else a descriptor opened beneath it and closed when dropped.
+enum Parent {
+    Itself(Handle),
+    Opened(Fd),
+}
+
+impl Parent {
+    fn raw(&self) -> u64 {
+        match self {
+            Parent::Itself(h) => fd(*h),
+            Parent::Opened(f) => f.0,
+        }
+    }
+}
+
+fn open_parent(dir: Handle, path: &[u8]) -> Result<(Parent, Vec<u8>)> {
     if path.is_empty() {
         return Err(Errno::EBUSY);
     }
@@ -219,7 +235,11 @@ fn open_parent(dir: Handle, path: &[u8]) -> Result<(Fd, Vec<u8>)> {
     if name.is_empty() || name == b"." || name == b".." || name.contains(&0) {
         return Err(Errno::EINVAL);
     }
-    let pfd = Fd(open_beneath(dir, parent, O_PATH | O_DIRECTORY, 0)?);
+    let pfd = if parent.is_empty() {
+        Parent::Itself(dir)
+    } else {
+        Parent::Opened(Fd(open_beneath(dir, parent, O_PATH | O_DIRECTORY, 0)?))
+    };
     let mut n = name.to_vec();
     n.push(0);
     Ok((pfd, n))
@@ -531,7 +551,7 @@ impl Host for LinuxHost {
             sys(
                 nr::NEWFSTATAT,
                 [
-                    pfd.0,
+                    pfd.raw(),
                     name.as_ptr() as u64,
                     st.as_mut_ptr() as u64,
                     AT_SYMLINK_NOFOLLOW,
@@ -596,7 +616,7 @@ impl Host for LinuxHost {
         let n = sys(
             nr::READLINKAT,
             [
-                pfd.0,
+                pfd.raw(),
                 name.as_ptr() as u64,
                 buf.as_mut_ptr() as u64,
                 buf.len() as u64,
@@ -612,7 +632,7 @@ impl Host for LinuxHost {
         sys(
             nr::MKDIRAT,
             [
-                pfd.0,
+                pfd.raw(),
                 name.as_ptr() as u64,
                 u64::from(mode & 0o7777),
                 0,
@@ -626,7 +646,11 @@ impl Host for LinuxHost {
     fn stream_delete(&self, dir: Handle, path: &[u8], is_dir: bool) -> Result<()> {
         let (pfd, name) = open_parent(dir, path)?;
         let flags = if is_dir { AT_REMOVEDIR } else { 0 };
-        sys(nr::UNLINKAT, [pfd.0, name.as_ptr() as u64, flags, 0, 0, 0]).map(|_| ())
+        sys(
+            nr::UNLINKAT,
+            [pfd.raw(), name.as_ptr() as u64, flags, 0, 0, 0],
+        )
+        .map(|_| ())
     }
 
     fn stream_rename(
@@ -642,9 +666,9 @@ impl Host for LinuxHost {
         sys(
             nr::RENAMEAT2,
             [
-                ffd.0,
+                ffd.raw(),
                 fname.as_ptr() as u64,
-                tfd.0,
+                tfd.raw(),
                 tname.as_ptr() as u64,
                 u64::from(flags),
                 0,
@@ -659,7 +683,7 @@ impl Host for LinuxHost {
         t.push(0);
         sys(
             nr::SYMLINKAT,
-            [t.as_ptr() as u64, pfd.0, name.as_ptr() as u64, 0, 0, 0],
+            [t.as_ptr() as u64, pfd.raw(), name.as_ptr() as u64, 0, 0, 0],
         )
         .map(|_| ())
     }
@@ -772,7 +796,7 @@ impl Host for LinuxHost {
         sys(
             nr::MKNODAT,
             [
-                pfd.0,
+                pfd.raw(),
                 name.as_ptr() as u64,
                 kind_bits | u64::from(mode & 0o7777),
                 0,

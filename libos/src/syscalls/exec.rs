@@ -88,11 +88,17 @@ fn end_other_threads() -> Result<()> {
         if others.is_empty() {
             return Ok(());
         }
+        let mut waiting = false;
         for tid in others {
             if host().thread_signal(tid, u32::from(SIGURG)) == Err(Errno::ESRCH) {
                 // Gone without a word (it cannot be, but waiting for it would never end).
                 crate::kernel::with(|k| k.threads.remove(&tid))?;
+            } else {
+                waiting = true;
             }
+        }
+        if !waiting {
+            continue;
         }
         // Signalled again each round: one may have been between its check and its wait.
         let _ = host().time_sleep(

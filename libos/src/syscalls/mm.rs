@@ -4,6 +4,7 @@ use super::{fd_arg, Args};
 use crate::fd::FileObject;
 use crate::kernel::{host, Kernel};
 use crate::vfs::DevNode;
+use crate::vma::{Area, Label};
 use picobox_abi::{Errno, Placement, Prot, Result};
 
 const PAGE: u64 = 4096;
@@ -69,7 +70,12 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
         Placement::Anywhere(usize::try_from(addr & !(PAGE - 1)).unwrap_or(0))
     };
     let addr = map(k, place, len_pages, prot, flags, a[4], offset, kind)?;
-    k.vmas.insert(addr, addr + len_pages as u64);
+    let area = Area {
+        prot: prot.0,
+        shared: kind != MAP_PRIVATE,
+        label: Label::None,
+    };
+    k.vmas.insert(addr, addr + len_pages as u64, area);
     Ok(addr)
 }
 
@@ -119,7 +125,7 @@ pub fn sys_munmap(k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// `mprotect(addr, length, prot)`.
-pub fn sys_mprotect(_k: &mut Kernel, a: &Args) -> Result<u64> {
+pub fn sys_mprotect(k: &mut Kernel, a: &Args) -> Result<u64> {
     let prot = prot_arg(a[2])?;
     refuse_write_exec(prot)?;
     let (addr, len) = page_range(a[0], a[1])?;
@@ -127,6 +133,7 @@ pub fn sys_mprotect(_k: &mut Kernel, a: &Args) -> Result<u64> {
         return Ok(0);
     }
     host().vm_protect(addr, len, prot)?;
+    k.vmas.protect(addr as u64, (addr + len) as u64, prot.0);
     Ok(0)
 }
 
@@ -139,8 +146,9 @@ pub fn sys_mremap(k: &mut Kernel, a: &Args) -> Result<u64> {
     let (addr, old_len) = page_range(a[0], a[1])?;
     let (_, new_len) = page_range(0, a[2])?;
     let new = host().vm_remap(addr, old_len, new_len, a[3] & MREMAP_MAYMOVE != 0)? as u64;
+    let area = k.vmas.area_at(addr as u64).unwrap_or(Area::private(3));
     k.vmas.remove(addr as u64, (addr + old_len) as u64);
-    k.vmas.insert(new, new + new_len as u64);
+    k.vmas.insert(new, new + new_len as u64, area);
     Ok(new)
 }
 
@@ -157,26 +165,31 @@ pub fn sys_madvise(_k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `brk(addr)`: grows or shrinks the heap after the image; returns the new (or unchanged) break.
 pub fn sys_brk(k: &mut Kernel, a: &Args) -> Result<u64> {
     let want = a[0];
-    let brk = &mut k.brk;
-    if want < brk.start || want >= USER_END {
-        return Ok(brk.current);
+    let (start, current, mapped_end) = (k.brk.start, k.brk.current, k.brk.mapped_end);
+    if want < start || want >= USER_END {
+        return Ok(current);
     }
     let want_end = (want + PAGE - 1) & !(PAGE - 1);
-    if want_end > brk.mapped_end {
-        let (start, len) = page_range(brk.mapped_end, want_end - brk.mapped_end)?;
+    if want_end > mapped_end {
+        let (from, len) = page_range(mapped_end, want_end - mapped_end)?;
         if host()
-            .vm_alloc(Placement::NoReplace(start), len, Prot::READ_WRITE, false)
+            .vm_alloc(Placement::NoReplace(from), len, Prot::READ_WRITE, false)
             .is_err()
         {
-            return Ok(brk.current);
+            return Ok(current);
         }
-        brk.mapped_end = want_end;
-    } else if want_end < brk.mapped_end {
-        let (start, len) = page_range(want_end, brk.mapped_end - want_end)?;
-        host().vm_free(start, len)?;
-        k.vmas.remove(want_end, brk.mapped_end);
-        brk.mapped_end = want_end;
+        let heap = Area {
+            label: Label::Heap,
+            ..Area::private(Prot::READ_WRITE.0)
+        };
+        k.vmas.insert(mapped_end, want_end, heap);
+        k.brk.mapped_end = want_end;
+    } else if want_end < mapped_end {
+        let (from, len) = page_range(want_end, mapped_end - want_end)?;
+        host().vm_free(from, len)?;
+        k.vmas.remove(want_end, mapped_end);
+        k.brk.mapped_end = want_end;
     }
-    brk.current = want;
+    k.brk.current = want;
     Ok(want)
 }

@@ -37,7 +37,12 @@ fn fork(k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result
             Ok(Return::Value(u64::from(child)))
         }
         None => {
-            // The host's timers stay with the parent.
+            // The child has one thread, the caller; the host's timers stay with the parent.
+            let me = host().thread_id();
+            let state = k.threads.get(&k.current_tid).copied().unwrap_or_default();
+            k.threads.clear();
+            k.threads.insert(me, state);
+            k.current_tid = me;
             k.timers.clear();
             k.parent_death_signal = 0;
             crate::box_processes::publish(k);
