@@ -250,3 +250,34 @@ fn trace_reports_an_unsupported_call_once() {
         "every supported call is traced: {err}"
     );
 }
+
+#[test]
+fn hostile_system_call_arguments_get_errors_not_crashes() {
+    // Garbage pointers, huge lengths, bad descriptors and random flags to ~100 system calls:
+    // the library OS answers each with an errno and the process keeps working.
+    let prog = guest("sysfuzz");
+    for seed in ["1", "2", "3", "4"] {
+        let dir = scratch(&format!("sysfuzz-{seed}"));
+        let out = picobox()
+            .args([
+                "run",
+                "--bind",
+                dir.to_str().unwrap(),
+                "/w",
+                "--chdir",
+                "/w",
+                "--",
+            ])
+            .arg(&prog)
+            .args([seed, "5000"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            text(&out.stdout),
+            "survived 5000 calls (most refused), still working: 1\n",
+            "seed {seed}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "seed {seed}");
+    }
+}
