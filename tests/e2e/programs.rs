@@ -58,15 +58,11 @@ fn program_given_by_relative_path_knows_its_absolute_location() {
 
 #[test]
 fn shared_memory_eventfd_fifo_and_readiness_match_native() {
-    let prog = guest("ipc");
-    let n = scratch("ipc-native");
-    let b = scratch("ipc-boxed");
-    let native_out = native(&n, &prog, &[]);
-    assert!(native_out.status.success(), "{}", text(&native_out.stderr));
-    assert_same("ipc", &native_out, &boxed(&b, &prog, &[]));
+    assert_matches_native("ipc", &[], &guest("ipc"), &[]);
+    // The file written through a shared mapping holds the same bytes.
     assert_eq!(
-        std::fs::read(b.join("mapped.txt")).unwrap(),
-        std::fs::read(n.join("mapped.txt")).unwrap()
+        std::fs::read(scratch_path("ipc-boxed").join("mapped.txt")).unwrap(),
+        std::fs::read(scratch_path("ipc-native").join("mapped.txt")).unwrap()
     );
 }
 
@@ -119,12 +115,7 @@ fn proc_describes_the_box_not_the_host() {
 
 #[test]
 fn timers_signal_waits_and_robust_mutexes_match_native() {
-    let prog = guest("timers");
-    let n = scratch("timers-native");
-    let b = scratch("timers-boxed");
-    let native_out = native(&n, &prog, &[]);
-    assert!(native_out.status.success(), "{}", text(&native_out.stderr));
-    assert_same("timers", &native_out, &boxed(&b, &prog, &[]));
+    assert_matches_native("timers", &[], &guest("timers"), &[]);
 }
 
 #[test]
@@ -136,31 +127,17 @@ fn execve_from_a_multithreaded_process_matches_native() {
         musl_guest("mtexec", &["-pthread"]),
     ] {
         for args in [&[][..], &["from-a-thread"][..]] {
-            let n = scratch("mtexec-native");
-            let b = scratch("mtexec-boxed");
-            let native_out = native(&n, &prog, args);
-            assert!(native_out.status.success(), "{}", text(&native_out.stderr));
-            assert_same("mtexec", &native_out, &boxed(&b, &prog, args));
+            assert_matches_native("mtexec", &[], &prog, args);
         }
     }
 }
 
 #[test]
 fn proc_shows_the_box_s_other_processes_as_native() {
-    let prog = guest("procpeers");
-    let n = scratch("procpeers-native");
-    let b = scratch("procpeers-boxed");
-    let native_out = native(&n, &prog, &[]);
-    assert!(native_out.status.success(), "{}", text(&native_out.stderr));
-    assert_same("procpeers", &native_out, &boxed(&b, &prog, &[]));
+    assert_matches_native("procpeers", &[], &guest("procpeers"), &[]);
 }
 
 #[test]
 fn proc_self_maps_shows_protections_as_native() {
-    let prog = guest("procmaps");
-    let n = scratch("procmaps-native");
-    let b = scratch("procmaps-boxed");
-    let native_out = native(&n, &prog, &[]);
-    assert!(native_out.status.success(), "{}", text(&native_out.stderr));
-    assert_same("procmaps", &native_out, &boxed(&b, &prog, &[]));
+    assert_matches_native("procmaps", &[], &guest("procmaps"), &[]);
 }

@@ -9,11 +9,16 @@ pub fn picobox() -> Command {
     Command::new(env!("CARGO_BIN_EXE_picobox"))
 }
 
+/// Where [`scratch`] makes the directory `name` (to look inside it after a run).
+pub fn scratch_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e")
+        .join(name)
+}
+
 /// A fresh empty directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("e2e")
-        .join(name);
+    let dir = scratch_path(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -151,4 +156,18 @@ pub fn go_guest(name: &str) -> PathBuf {
         built.push(name.to_string());
     }
     out
+}
+
+/// Runs `program args` natively (which must succeed) and in a box (see [`boxed_with`]), each
+/// in a scratch directory of its own named after `what`, and asserts the two agree.
+pub fn assert_matches_native(what: &str, flags: &[&str], program: &Path, args: &[&str]) {
+    let n = scratch(&format!("{what}-native"));
+    let b = scratch(&format!("{what}-boxed"));
+    let native_out = native(&n, program, args);
+    assert!(
+        native_out.status.success(),
+        "{what}: the native run failed: {}",
+        text(&native_out.stderr)
+    );
+    assert_same(what, &native_out, &boxed_with(flags, &b, program, args));
 }
