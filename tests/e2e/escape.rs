@@ -56,6 +56,16 @@ fn refused_with(args: &[&str], expected: &str) {
     assert_eq!(out.status.code(), Some(0), "{args:?}");
 }
 
+/// Asserts that the escape program reported `expected` (an `errno=` line or `SUCCEEDED`).
+fn answered(out: &Output, expected: &str) {
+    assert_eq!(
+        text(&out.stdout).trim(),
+        expected,
+        "stderr: {}",
+        text(&out.stderr)
+    );
+}
+
 fn killed(args: &[&str]) {
     let out = attempt(args);
     assert_eq!(
@@ -132,12 +142,7 @@ fn a_loopback_box_has_its_own_network() {
         .args(["connect", &port])
         .output()
         .unwrap();
-    assert_eq!(
-        text(&out.stdout).trim(),
-        "errno=ECONNREFUSED",
-        "{}",
-        text(&out.stderr)
-    );
+    answered(&out, "errno=ECONNREFUSED");
 }
 
 #[test]
@@ -189,12 +194,7 @@ fn a_host_socket_inside_a_mount_is_not_connectable() {
         .args(["unix-connect", "/srv/service.sock"])
         .output()
         .unwrap();
-    assert_eq!(
-        text(&out.stdout).trim(),
-        "errno=ECONNREFUSED",
-        "{}",
-        text(&out.stderr)
-    );
+    answered(&out, "errno=ECONNREFUSED");
 }
 
 #[test]
@@ -233,34 +233,14 @@ fn host_network_ports_are_confined_by_the_kernel() {
     let other_port = other.local_addr().unwrap().port().to_string();
     let policy = ["--allow-connect", &format!("tcp:127.0.0.1:{allowed_port}")];
     let out = on_host_network(&policy, &["connect", &allowed_port]);
-    assert_eq!(
-        text(&out.stdout).trim(),
-        "SUCCEEDED",
-        "{}",
-        text(&out.stderr)
-    );
+    answered(&out, "SUCCEEDED");
     let out = on_host_network(&policy, &["connect", &other_port]);
-    assert_eq!(
-        text(&out.stdout).trim(),
-        "errno=EACCES",
-        "{}",
-        text(&out.stderr)
-    );
+    answered(&out, "errno=EACCES");
     let out = on_host_network(&policy, &["bind", &other_port]);
-    assert_eq!(
-        text(&out.stdout).trim(),
-        "errno=EACCES",
-        "{}",
-        text(&out.stderr)
-    );
+    answered(&out, "errno=EACCES");
     // Bypassing the library OS changes nothing: Landlock refuses the undeclared port.
     let out = on_host_network(&policy, &["gate-connect", &other_port]);
-    assert_eq!(
-        text(&out.stdout).trim(),
-        "errno=EACCES",
-        "{}",
-        text(&out.stderr)
-    );
+    answered(&out, "errno=EACCES");
     // A port declared for one address is not open on every interface (the library OS keeps
     // the program to the declared address; the kernel can only see ports).
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -268,28 +248,13 @@ fn host_network_ports_are_confined_by_the_kernel() {
     drop(free);
     let loopback_only = ["--allow-bind", &format!("tcp:127.0.0.1:{free_port}")];
     let out = on_host_network(&loopback_only, &["bind-any", &free_port]);
-    assert_eq!(
-        text(&out.stdout).trim(),
-        "errno=EACCES",
-        "{}",
-        text(&out.stderr)
-    );
+    answered(&out, "errno=EACCES");
     let any = ["--allow-bind", &format!("tcp:0.0.0.0:{free_port}")];
     let out = on_host_network(&any, &["bind-any", &free_port]);
-    assert_eq!(
-        text(&out.stdout).trim(),
-        "SUCCEEDED",
-        "{}",
-        text(&out.stderr)
-    );
+    answered(&out, "SUCCEEDED");
     // Landlock cannot see UDP: on the host's network there is none.
     let out = on_host_network(&policy, &["udp"]);
-    assert_eq!(
-        text(&out.stdout).trim(),
-        "errno=EACCES",
-        "{}",
-        text(&out.stderr)
-    );
+    answered(&out, "errno=EACCES");
     let out = on_host_network(&policy, &["gate-udp"]);
     assert_eq!(
         out.status.code(),
