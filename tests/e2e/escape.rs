@@ -213,6 +213,11 @@ fn device_nodes_cannot_be_made_at_the_gate() {
     killed(&["gate-mknod-dev"]);
 }
 
+#[test]
+fn timers_cannot_watch_another_process_s_clock() {
+    killed(&["gate-timer-foreign-clock"]);
+}
+
 /// Runs the escape program on the host's network with `policy` flags.
 fn on_host_network(policy: &[&str], args: &[&str]) -> Output {
     picobox()

@@ -151,6 +151,11 @@ int main(int argc, char **argv) {
         if (s < 0) return report(s);
         return report(connect(s, (void *)&a, len));
     }
+    /* A timer on another process's CPU clock (clock id ((~pid) << 3) | CPUCLOCK_SCHED). */
+    if (!strcmp(t, "gate-timer-foreign-clock")) {
+        int id;
+        return report(gate(SYS_timer_create, (long)(int)((~1u) << 3 | 2), 0, (long)&id, 0));
+    }
     if (!strcmp(t, "gate-mknod-dev"))
         return report(gate(SYS_mknodat, AT_FDCWD, (long)"null", S_IFCHR | 0666, makedev(1, 3)));
     /* Every descriptor the runtime holds, as a starting point for a climb out. */
