@@ -266,9 +266,7 @@ pub trait Host: Sync {
     fn socket_create(&self, domain: u32, kind: u32, protocol: u32) -> Result<Handle>;
     /// Creates a connected pair of Unix sockets. Linux: `socketpair(AF_UNIX)`.
     fn socket_pair(&self, kind: u32) -> Result<(Handle, Handle)>;
-    /// Binds a socket to `addr`. A Unix path name in the socket root that is already taken is
-    /// replaced (the library OS only reuses a name once the socket it named is gone from the
-    /// box's file system). Errors: `EADDRINUSE`, `EACCES` (policy). Linux: `bind`.
+    /// Binds a socket to `addr`. Errors: `EADDRINUSE`, `EACCES` (policy). Linux: `bind`.
     fn socket_bind(&self, handle: Handle, addr: &[u8]) -> Result<()>;
     /// Marks a socket as accepting connections. Linux: `listen`.
     fn socket_listen(&self, handle: Handle, backlog: u32) -> Result<()>;

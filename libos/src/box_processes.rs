@@ -12,8 +12,8 @@
 //! itself to the others, as on Linux it could rewrite its own command line.
 
 use crate::kernel::{host, Kernel};
+use crate::socket_root;
 use alloc::vec::Vec;
-use picobox_abi::{FileKind, Handle, OpenFlags};
 
 /// What one process published.
 pub struct ProcessNote {
@@ -38,16 +38,11 @@ fn note_name(pid: u32) -> Vec<u8> {
 
 /// Publishes (or replaces) the calling process's note.
 pub fn publish(k: &Kernel) {
-    let Some(root) = k.socket_root else { return };
-    let pid = host().process_id();
+    let no_newline = |b: &u8| if *b == b'\n' { b'?' } else { *b };
     let mut note = alloc::format!("{}\n", host().process_parent_id()).into_bytes();
-    note.extend(k.comm.iter().map(|b| if *b == b'\n' { b'?' } else { *b }));
+    note.extend(k.comm.iter().map(no_newline));
     note.push(b'\n');
-    note.extend(
-        k.program_name
-            .iter()
-            .map(|b| if *b == b'\n' { b'?' } else { *b }),
-    );
+    note.extend(k.program_name.iter().map(no_newline));
     note.push(b'\n');
     note.extend(
         k.cmdline
@@ -55,37 +50,21 @@ pub fn publish(k: &Kernel) {
             .map(|b| if *b == 0 { NUL_STANDIN } else { *b }),
     );
     note.truncate(NOTE_MAX);
-    let name = note_name(pid);
-    let _ = host().stream_delete(root, &name, false);
-    let _ = host().stream_make_link(root, &name, &note);
-}
-
-/// The socket root, for [`withdraw`] (which runs where the library OS's state is locked).
-static ROOT: spin::Once<Option<Handle>> = spin::Once::new();
-
-/// Publishes the first process's note at boot, and remembers where notes go.
-pub fn start(k: &Kernel) {
-    ROOT.call_once(|| k.socket_root);
-    publish(k);
+    let _ = socket_root::write_note(&note_name(host().process_id()), &note);
 }
 
 /// Removes the calling process's note (it is exiting).
 pub fn withdraw() {
-    if let Some(Some(root)) = ROOT.get() {
-        let _ = host().stream_delete(*root, &note_name(host().process_id()), false);
-    }
+    socket_root::remove(&note_name(host().process_id()));
 }
 
 /// Reads process `pid`'s note, if it exists and the process is alive.
-pub fn read(k: &Kernel, pid: u32) -> Option<ProcessNote> {
-    let root = k.socket_root?;
+pub fn read(pid: u32) -> Option<ProcessNote> {
     let mut buf = alloc::vec![0u8; NOTE_MAX + 1];
-    let n = host()
-        .stream_read_link(root, &note_name(pid), &mut buf)
-        .ok()?;
+    let n = socket_root::read_note(&note_name(pid), &mut buf).ok()?;
     let alive = i32::try_from(pid).is_ok_and(|p| host().process_signal(p, 0).is_ok());
     if !alive {
-        let _ = host().stream_delete(root, &note_name(pid), false);
+        socket_root::remove(&note_name(pid));
         return None;
     }
     let mut fields = buf[..n].splitn(4, |b| *b == b'\n');
@@ -110,29 +89,10 @@ pub fn read(k: &Kernel, pid: u32) -> Option<ProcessNote> {
 }
 
 /// The pids of the box's processes that published a note.
-pub fn pids(k: &Kernel) -> Vec<u32> {
-    let Some(root) = k.socket_root else {
-        return Vec::new();
-    };
-    let Ok(dir) = host().stream_open(
-        root,
-        b".",
-        OpenFlags(OpenFlags::READ.0 | OpenFlags::DIRECTORY),
-        0,
-    ) else {
-        return Vec::new();
-    };
-    let mut entries = Vec::new();
-    while let Ok(n) = host().stream_read_dir(dir, &mut entries, 256) {
-        if n == 0 {
-            break;
-        }
-    }
-    let _ = host().object_close(dir);
-    let mut pids: Vec<u32> = entries
+pub fn pids() -> Vec<u32> {
+    let mut pids: Vec<u32> = socket_root::notes()
         .iter()
-        .filter(|e| e.kind.is_none_or(|k| k == FileKind::Symlink))
-        .filter_map(|e| e.name.strip_prefix(b"proc."))
+        .filter_map(|n| n.strip_prefix(b"proc."))
         .filter_map(|n| core::str::from_utf8(n).ok()?.parse().ok())
         .collect();
     pids.sort_unstable();

@@ -78,8 +78,6 @@ pub struct Kernel {
     pub environ: Vec<u8>,
     /// Its auxiliary vector as bytes (`/proc/self/auxv`).
     pub auxv: Vec<u8>,
-    /// The box's socket root (see `syscalls/unix_names.rs`).
-    pub socket_root: Option<Handle>,
     /// TCP addresses the box may bind and connect to, on the host's network.
     pub allow_bind: Vec<picobox_abi::boot::TcpRule>,
     /// See `allow_bind`.
@@ -279,12 +277,12 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         cmdline: nul_joined(&info.argv),
         environ: nul_joined(&info.envp),
         auxv: loaded.auxv.clone(),
-        socket_root: info.socket_root,
         timers: alloc::collections::BTreeSet::new(),
         allow_bind: info.allow_bind.clone(),
         allow_connect: info.allow_connect.clone(),
     };
-    crate::box_processes::start(&kernel);
+    crate::socket_root::set(info.socket_root);
+    crate::box_processes::publish(&kernel);
     *KERNEL.lock() = Some(kernel);
     Ok(loaded.entry)
 }
@@ -316,13 +314,8 @@ pub fn syscall(nr: u64, ctx: &mut CpuContext) {
 /// Runs `f` on the library OS's state, locked only for that long (blocking calls use this so
 /// that other threads are not held up while they wait). Errors: `ENOSYS` before boot.
 pub(crate) fn with<R>(f: impl FnOnce(&mut Kernel) -> R) -> Result<R, Errno> {
-    let mut guard = KERNEL.lock();
+    let mut guard = lock();
     let k = guard.as_mut().ok_or(Errno::ENOSYS)?;
-    // A thread looping in a blocking call also ends when another replaces the program.
-    if syscalls::exec::leave_if_another_execs(k) {
-        drop(guard);
-        host().thread_exit(0);
-    }
     k.switch_to(host().thread_id());
     Ok(f(k))
 }
@@ -333,9 +326,17 @@ pub fn signal_arrived(sig: u8, info: &[u8; 128], ctx: &mut CpuContext, in_libos:
     syscalls::signal::arrived(sig, info, ctx, in_libos);
 }
 
-/// The library OS's state, locked.
+/// The library OS's state, locked. Every entry into the library OS comes through here, so this
+/// is where a thread ends when another is replacing the program (see `syscalls/exec.rs`).
 pub(crate) fn lock() -> LockGuard<'static, Option<Kernel>> {
-    KERNEL.lock()
+    let mut guard = KERNEL.lock();
+    if let Some(k) = guard.as_mut() {
+        if syscalls::exec::leave_if_another_execs(k) {
+            drop(guard);
+            host().thread_exit(0);
+        }
+    }
+    guard
 }
 
 /// The library OS's state, if it is not locked already.

@@ -25,6 +25,7 @@ mod kernel;
 mod lock;
 mod path;
 mod procfs;
+mod socket_root;
 pub mod syscalls;
 mod user;
 mod vfs;

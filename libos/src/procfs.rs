@@ -57,7 +57,7 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
                 (b"sys".to_vec(), FileKind::Directory),
             ];
             v.extend(
-                box_processes::pids(k)
+                box_processes::pids()
                     .into_iter()
                     .filter(|p| *p != pid)
                     .map(|p| (format!("{p}").into_bytes(), FileKind::Directory)),
@@ -99,7 +99,7 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
                 .ok()
                 .and_then(|s| s.parse().ok())
                 .ok_or(Errno::ENOENT)?;
-            let note = box_processes::read(k, other).ok_or(Errno::ENOENT)?;
+            let note = box_processes::read(other).ok_or(Errno::ENOENT)?;
             other_process(other, &note, rest)
         }
     }

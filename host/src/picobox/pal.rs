@@ -105,7 +105,6 @@ const O_CLOEXEC: u64 = 0o2000000;
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 const AT_REMOVEDIR: u64 = 0x200;
 const AT_EMPTY_PATH: u64 = 0x1000;
-const AT_FDCWD: u64 = -100i64 as u64;
 /// Most descriptors one message can pass (Linux's `SCM_MAX_FD`).
 const SCM_MAX_FD: usize = 253;
 const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
@@ -195,17 +194,6 @@ fn setting_of(t: [i64; 4]) -> TimerSetting {
         },
         ..TimerSetting::default()
     }
-}
-
-/// The path name of a Unix socket address (`sun_path` up to its NUL), if it has one: not for
-/// other families, unnamed sockets or abstract names.
-fn unix_path_name(addr: &[u8]) -> Option<&[u8]> {
-    const AF_UNIX: u16 = 1;
-    let family = u16::from_ne_bytes([*addr.first()?, *addr.get(1)?]);
-    let path = addr
-        .get(2..)
-        .filter(|p| family == AF_UNIX && p.first().is_some_and(|b| *b != 0))?;
-    Some(&path[..path.iter().position(|b| *b == 0).unwrap_or(path.len())])
 }
 
 /// The directory a path's last component is in: the handle itself for a one-component path
@@ -845,23 +833,11 @@ impl Host for LinuxHost {
     }
 
     fn socket_bind(&self, h: Handle, addr: &[u8]) -> Result<()> {
-        let bind = || {
-            sys(
-                nr::BIND,
-                [fd(h), addr.as_ptr() as u64, addr.len() as u64, 0, 0, 0],
-            )
-        };
-        match bind() {
-            Err(Errno::EADDRINUSE) if unix_path_name(addr).is_some() => {
-                // A name in the socket root left by a socket that no longer exists in the
-                // box's file system (see the ABI): replace it.
-                let mut name = unix_path_name(addr).unwrap_or_default().to_vec();
-                name.push(0);
-                sys(nr::UNLINKAT, [AT_FDCWD, name.as_ptr() as u64, 0, 0, 0, 0])?;
-                bind().map(|_| ())
-            }
-            r => r.map(|_| ()),
-        }
+        sys(
+            nr::BIND,
+            [fd(h), addr.as_ptr() as u64, addr.len() as u64, 0, 0, 0],
+        )
+        .map(|_| ())
     }
 
     fn socket_listen(&self, h: Handle, backlog: u32) -> Result<()> {

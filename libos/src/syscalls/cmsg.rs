@@ -42,13 +42,19 @@ pub fn rights(control: &[u8]) -> Result<Vec<i32>> {
     Ok(fds)
 }
 
+/// How many of `count` descriptors one `SCM_RIGHTS` message can carry in `room` bytes (the
+/// rest make Linux set `MSG_CTRUNC`).
+pub fn rights_that_fit(count: usize, room: usize) -> usize {
+    count.min(room.saturating_sub(HEADER) / 4)
+}
+
 /// One `SCM_RIGHTS` message carrying as many of `fds` as fit in `room` bytes; returns it and
-/// how many fit (the rest make Linux set `MSG_CTRUNC`).
+/// how many fit.
 pub fn encode_rights(fds: &[u32], room: usize) -> (Vec<u8>, usize) {
-    if fds.is_empty() || room < HEADER + 4 {
+    let fit = rights_that_fit(fds.len(), room);
+    if fit == 0 {
         return (Vec::new(), 0);
     }
-    let fit = fds.len().min((room - HEADER) / 4);
     let len = HEADER + 4 * fit;
     let mut out = Vec::with_capacity(align(len));
     out.extend_from_slice(&(len as u64).to_le_bytes());

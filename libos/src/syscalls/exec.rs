@@ -5,9 +5,9 @@
 //! In a process with several threads, the others end first, as on Linux: once the new program
 //! is known to be loadable, the calling thread becomes the *exec leader*, signals the others
 //! (`SIGURG`, which interrupts whatever host call they wait in), and waits, without the
-//! library OS's lock, until each has left the thread table. A thread notices at its next
-//! entry into the library OS ([`leave_if_another_execs`]) or, if it was running program code,
-//! in the signal's handler.
+//! library OS's lock, until each has left the thread table. A thread notices when it next
+//! takes the library OS's lock ([`leave_if_another_execs`]) or, if it was running program
+//! code, in the signal's handler.
 
 use super::Args;
 use crate::exec;
@@ -78,9 +78,8 @@ fn end_other_threads() -> Result<()> {
         .compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire)
         .is_err()
     {
-        // Another thread's execve came first: this thread ends, its call with it.
-        crate::kernel::with(leave_if_another_execs)?;
-        host().thread_exit(0);
+        // Another thread's execve came first: this thread ends (in the lock), its call with it.
+        drop(crate::kernel::lock());
     }
     loop {
         let others: Vec<u32> =
@@ -195,14 +194,6 @@ fn prepare(
 
 /// The point of no return: the old program goes and the new one is loaded.
 fn commit(k: &mut Kernel, p: Prepared) -> Result<crate::kernel::Entry> {
-    let Prepared {
-        comm,
-        file,
-        name,
-        image,
-        argv,
-        envp,
-    } = p;
     for (start, end) in k.vmas.take_all() {
         let _ = host().vm_free(start as usize, (end - start) as usize);
     }
@@ -215,11 +206,11 @@ fn commit(k: &mut Kernel, p: Prepared) -> Result<crate::kernel::Entry> {
         t.robust_list = 0;
     }
     let loaded = match exec::load(
-        &image,
-        file.0,
-        &argv,
-        &envp,
-        &name,
+        &p.image,
+        p.file.0,
+        &p.argv,
+        &p.envp,
+        &p.name,
         (k.uid, k.gid),
         &mut k.vmas,
     ) {
@@ -230,7 +221,7 @@ fn commit(k: &mut Kernel, p: Prepared) -> Result<crate::kernel::Entry> {
                 &mut line,
                 format_args!(
                     "picobox: execve of {}: {e}",
-                    alloc::string::String::from_utf8_lossy(&name)
+                    alloc::string::String::from_utf8_lossy(&p.name)
                 ),
             );
             host().debug_log(&line);
@@ -242,11 +233,11 @@ fn commit(k: &mut Kernel, p: Prepared) -> Result<crate::kernel::Entry> {
         current: loaded.brk,
         mapped_end: loaded.brk,
     };
-    k.program = file;
-    k.program_name = name;
-    k.comm = comm;
-    k.cmdline = crate::kernel::nul_joined(&argv);
-    k.environ = crate::kernel::nul_joined(&envp);
+    k.cmdline = crate::kernel::nul_joined(&p.argv);
+    k.environ = crate::kernel::nul_joined(&p.envp);
+    k.program = p.file;
+    k.program_name = p.name;
+    k.comm = p.comm;
     k.auxv = loaded.auxv;
     crate::box_processes::publish(k);
     Ok(loaded.entry)

@@ -287,9 +287,6 @@ pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
         ctx.regs[reg::R8],
         ctx.regs[reg::R9],
     ];
-    if exec::another_thread_execs() {
-        leave_for_exec();
-    }
     // Blocking calls run unlocked first; everything else, and what follows, under the lock.
     let unlocked = match entry(nr).map(|e| e.handler) {
         Some(Handler::Blocking(h)) => Some(h(&args).map(Return::Value)),
@@ -303,10 +300,6 @@ pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
         ctx.regs[reg::RAX] = Errno::ENOSYS.as_return();
         return;
     };
-    if exec::leave_if_another_execs(k) {
-        drop(guard);
-        host().thread_exit(0);
-    }
     k.switch_to(host().thread_id());
     let Some(e) = entry(nr) else {
         report_unsupported(k, nr);
@@ -346,12 +339,6 @@ pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
         Err(e) => ctx.regs[reg::RAX] = e.as_return(),
     }
     signal::deliver_pending(k, ctx, None, Some(nr));
-}
-
-/// Ends the calling thread because another is replacing the program (see `exec.rs`).
-pub fn leave_for_exec() -> ! {
-    let _ = crate::kernel::with(exec::leave_if_another_execs);
-    host().thread_exit(0)
 }
 
 fn report_unsupported(k: &mut Kernel, nr: u64) {

@@ -390,7 +390,7 @@ pub fn sys_recvmsg(a: &Args) -> Result<u64> {
     // The passed descriptors that fit in the program's control buffer become its own; Linux
     // closes the others and says so with MSG_CTRUNC.
     let room = usize::try_from(controllen.min(CONTROL_MAX)).unwrap_or(0);
-    let fit = cmsg::encode_rights(&alloc::vec![0; passed.len()], room).1;
+    let fit = cmsg::rights_that_fit(passed.len(), room);
     let truncated = fit < passed.len();
     for extra in passed.drain(fit..) {
         let _ = host().object_close(extra);
@@ -443,7 +443,7 @@ fn name(k: &mut Kernel, a: &Args, peer: bool) -> Result<u64> {
     let h = socket_handle(&*k.fds.file(super::fd_arg(a[0])?)?)?;
     let mut out = [0u8; ADDR_MAX];
     let n = host().socket_name(h, peer, &mut out)?;
-    let addr = unix_names::guest_address_in(k.socket_root, &out[..n.min(ADDR_MAX)]);
+    let addr = unix_names::guest_address(&out[..n.min(ADDR_MAX)]);
     write_addr(&addr, a[1], a[2])?;
     Ok(0)
 }

@@ -174,7 +174,8 @@ pub fn arrived(sig: u8, info: &[u8; 128], ctx: &mut CpuContext, in_libos: bool) 
         // Another thread is replacing the program: this one ends, now if it was running the
         // program, else when it is back in the library OS; the signal was only the nudge.
         if !in_libos {
-            super::leave_for_exec();
+            // Taking the lock ends this thread (see `kernel::lock`).
+            drop(crate::kernel::lock());
         }
         if sig == super::exec::SIGURG {
             return;

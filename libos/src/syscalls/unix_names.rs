@@ -11,8 +11,8 @@
 //! - `connect` and `sendto` look the program's path up, and if it is a socket, use the same
 //!   derived name. Whichever process of the box bound it, the inode gives the same name.
 //! - Addresses coming back (`getsockname`, `getpeername`, `accept`, `recvfrom`) are translated
-//!   back through a note `bind` leaves beside the socket: a symbolic link `<dev>-<ino>.path` in
-//!   the socket root whose target is the path as the program gave it (Linux reports it so).
+//!   back through a note `bind` leaves beside the socket (`<dev>-<ino>.path`, see
+//!   `socket_root.rs`) holding the path as the program gave it (Linux reports it so).
 //!
 //! Security does not rest on this module: whatever name a (compromised) library OS passes, the
 //! kernel resolves it inside the socket root, where only the box's own sockets exist.
@@ -20,6 +20,7 @@
 
 use super::fs::{base_dir, node_attr, writable_host};
 use crate::kernel::{host, with, Kernel};
+use crate::socket_root;
 use alloc::vec::Vec;
 use picobox_abi::{Errno, FileKind, Handle, Result};
 
@@ -97,12 +98,10 @@ pub(super) fn prepare_bind(k: &mut Kernel, addr: Vec<u8>) -> Result<PendingBind>
         Ok((root, rel.to_vec(), attr))
     })?;
     let name = root_name(attr.dev, attr.ino);
-    if let Some(socket_root) = k.socket_root {
-        // The note for the way back; an older one is from a socket that no longer exists.
-        let note = note_name(&name);
-        let _ = host().stream_delete(socket_root, &note, false);
-        host().stream_make_link(socket_root, &note, &path)?;
-    }
+    // The inode is new, so a host name already made from it is a leftover of a socket whose
+    // file is gone (the inode number was reused): it goes, and the note is rewritten.
+    socket_root::remove(entry_name(&name));
+    socket_root::write_note(&note_name(&name), &path)?;
     Ok(PendingBind {
         host_addr: address_of(&name),
         inode: Some((root, rel)),
@@ -154,31 +153,26 @@ pub(super) fn destination(addr: Vec<u8>) -> Result<Destination> {
 }
 
 /// An address from the host as the program should see it: a socket-root name becomes the
-/// box path it was bound or connected by, or unnamed if this process never saw it.
-/// Takes the library OS's lock: for handlers that do not hold it.
+/// box path it was bound by (from the note), or unnamed if there is no note.
 pub(super) fn guest_address(addr: &[u8]) -> Vec<u8> {
-    guest_address_in(with(|k| k.socket_root).ok().flatten(), addr)
-}
-
-/// [`guest_address`] for handlers holding the lock, given the kernel's socket root.
-pub(super) fn guest_address_in(socket_root: Option<Handle>, addr: &[u8]) -> Vec<u8> {
     let Some(name) = path_name(addr) else {
         return addr.to_vec();
     };
-    let unnamed = AF_UNIX.to_le_bytes().to_vec();
-    let Some(socket_root) = socket_root else {
-        return unnamed;
-    };
     let mut path = [0u8; PATH_MAX];
-    match host().stream_read_link(socket_root, &note_name(name), &mut path) {
+    match socket_root::read_note(&note_name(name), &mut path) {
         Ok(n) => address_of(&path[..n.min(PATH_MAX)]),
-        Err(_) => unnamed,
+        Err(_) => AF_UNIX.to_le_bytes().to_vec(),
     }
 }
 
-/// The note beside socket-root name `name` (`/<dev>-<ino>`): `<dev>-<ino>.path`.
+/// The entry of socket-root name `name` (`/<dev>-<ino>`), without the root's slash.
+fn entry_name(name: &[u8]) -> &[u8] {
+    name.strip_prefix(b"/").unwrap_or(name)
+}
+
+/// The note beside socket-root name `name`: `<dev>-<ino>.path`.
 fn note_name(name: &[u8]) -> Vec<u8> {
-    let mut note = name.strip_prefix(b"/").unwrap_or(name).to_vec();
+    let mut note = entry_name(name).to_vec();
     note.extend_from_slice(b".path");
     note
 }
