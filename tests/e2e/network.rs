@@ -31,6 +31,21 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `picobox run POLICY -- busybox httpd` serving `root` on 127.0.0.1:`port`, in the foreground.
+fn httpd(policy: &[&str], port: u16, root: &str) -> std::process::Command {
+    let mut c = picobox();
+    c.arg("run").args(policy).arg("--").args([
+        busybox(),
+        "httpd",
+        "-f",
+        "-p",
+        &format!("127.0.0.1:{port}"),
+        "-h",
+        root,
+    ]);
+    c
+}
+
 fn http_get(port: u16, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
@@ -45,27 +60,14 @@ fn busybox_httpd_in_a_box_serves_an_allowed_port() {
     let site = scratch("httpd-site");
     std::fs::write(site.join("index.html"), "served from inside the box\n").unwrap();
     let port = free_port();
-    let mut server = picobox()
-        .args([
-            "run",
-            "--allow-bind",
-            &format!("tcp:127.0.0.1:{port}"),
-            "--ro-bind",
-            site.to_str().unwrap(),
-            "/www",
-            "--",
-        ])
-        .args([
-            busybox(),
-            "httpd",
-            "-f",
-            "-p",
-            &format!("127.0.0.1:{port}"),
-            "-h",
-            "/www",
-        ])
-        .spawn()
-        .unwrap();
+    let policy = [
+        "--allow-bind",
+        &format!("tcp:127.0.0.1:{port}"),
+        "--ro-bind",
+        site.to_str().unwrap(),
+        "/www",
+    ];
+    let mut server = httpd(&policy, port, "/www").spawn().unwrap();
     let start = Instant::now();
     let mut reply = None;
     while reply.is_none() && start.elapsed() < Duration::from_secs(10) {
@@ -133,24 +135,8 @@ fn busybox_nc_in_a_box_serves_an_allowed_port() {
 #[test]
 fn a_server_on_a_port_not_allowed_cannot_listen() {
     let port = free_port();
-    let out = picobox()
-        .args([
-            "run",
-            "--allow-bind",
-            &format!("tcp:127.0.0.1:{}", free_port()),
-            "--",
-        ])
-        .args([
-            busybox(),
-            "httpd",
-            "-f",
-            "-p",
-            &format!("127.0.0.1:{port}"),
-            "-h",
-            "/",
-        ])
-        .output()
-        .unwrap();
+    let policy = ["--allow-bind", &format!("tcp:127.0.0.1:{}", free_port())];
+    let out = httpd(&policy, port, "/").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("bind: Permission denied"),
@@ -162,19 +148,7 @@ fn a_server_on_a_port_not_allowed_cannot_listen() {
 #[test]
 fn a_server_in_an_isolated_box_is_not_reachable_from_outside() {
     let port = free_port();
-    let mut server = picobox()
-        .args(["run", "--net", "loopback", "--"])
-        .args([
-            busybox(),
-            "httpd",
-            "-f",
-            "-p",
-            &format!("127.0.0.1:{port}"),
-            "-h",
-            "/",
-        ])
-        .spawn()
-        .unwrap();
+    let mut server = httpd(&["--net", "loopback"], port, "/").spawn().unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let reached = TcpStream::connect(("127.0.0.1", port)).is_ok();
     let still_running = server.try_wait().unwrap().is_none();

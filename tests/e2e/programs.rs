@@ -70,11 +70,7 @@ fn shared_memory_eventfd_fifo_and_readiness_match_native() {
 fn pthreads_under_load_match_native() {
     let prog = guest_with("threads", &["-pthread"]);
     for run in 0..3 {
-        let n = scratch(&format!("threads-native-{run}"));
-        let b = scratch(&format!("threads-boxed-{run}"));
-        let native_out = native(&n, &prog, &[]);
-        assert!(native_out.status.success(), "{}", text(&native_out.stderr));
-        assert_same("threads", &native_out, &boxed(&b, &prog, &[]));
+        assert_matches_native(&format!("threads-{run}"), &[], &prog, &[]);
     }
 }
 
@@ -85,11 +81,7 @@ fn musl_threads_match_native() {
     // restart_syscall, which the filter once refused (the box was killed now and then).
     let prog = musl_guest("threads", &["-pthread"]);
     for run in 0..6 {
-        let n = scratch(&format!("musl-threads-native-{run}"));
-        let b = scratch(&format!("musl-threads-boxed-{run}"));
-        let native_out = native(&n, &prog, &[]);
-        assert!(native_out.status.success(), "{}", text(&native_out.stderr));
-        assert_same("musl threads", &native_out, &boxed(&b, &prog, &[]));
+        assert_matches_native(&format!("musl-threads-{run}"), &[], &prog, &[]);
     }
 }
 
