@@ -2,16 +2,24 @@
 //! process of a box ends with the box or with its monitor.
 
 use crate::support::*;
+use std::process::Output;
 use std::time::{Duration, Instant};
+
+/// Runs the limits program in a box with `flags`, with `args`.
+fn limited(flags: &[&str], args: &[&str]) -> Output {
+    picobox()
+        .arg("run")
+        .args(flags)
+        .arg("--")
+        .arg(guest_with("limits", &["-pthread"]))
+        .args(args)
+        .output()
+        .unwrap()
+}
 
 #[test]
 fn fork_bomb_is_stopped_by_the_pid_limit() {
-    let out = picobox()
-        .args(["run", "--pids", "20", "--"])
-        .arg(guest_with("limits", &["-pthread"]))
-        .arg("forks")
-        .output()
-        .unwrap();
+    let out = limited(&["--pids", "20"], &["forks"]);
     // The box's first process counts against the limit too.
     assert_eq!(
         text(&out.stdout),
@@ -24,24 +32,13 @@ fn fork_bomb_is_stopped_by_the_pid_limit() {
 
 #[test]
 fn thread_bomb_is_stopped_by_the_pid_limit() {
-    let prog = guest_with("limits", &["-pthread"]);
-    let out = picobox()
-        .args(["run", "--pids", "20", "--"])
-        .arg(&prog)
-        .arg("threads")
-        .output()
-        .unwrap();
+    let out = limited(&["--pids", "20"], &["threads"]);
     assert_eq!(text(&out.stdout), "threads=19\n", "{}", text(&out.stderr));
 }
 
 #[test]
 fn default_pid_limit_is_finite() {
-    let out = picobox()
-        .args(["run", "--"])
-        .arg(guest_with("limits", &["-pthread"]))
-        .arg("forks")
-        .output()
-        .unwrap();
+    let out = limited(&[], &["forks"]);
     assert_eq!(
         text(&out.stdout),
         "forks=511 errno=EAGAIN\n",
@@ -52,12 +49,7 @@ fn default_pid_limit_is_finite() {
 
 #[test]
 fn memory_limit_is_enforced_by_the_kernel() {
-    let out = picobox()
-        .args(["run", "--memory", "64M", "--"])
-        .arg(guest_with("limits", &["-pthread"]))
-        .args(["eat", "256"])
-        .output()
-        .unwrap();
+    let out = limited(&["--memory", "64M"], &["eat", "256"]);
     // The kernel's OOM killer ends the box: SIGKILL, reported as 128 + 9.
     assert_eq!(
         out.status.code(),
@@ -66,12 +58,7 @@ fn memory_limit_is_enforced_by_the_kernel() {
         text(&out.stdout),
         text(&out.stderr)
     );
-    let out = picobox()
-        .args(["run", "--memory", "64M", "--"])
-        .arg(guest_with("limits", &["-pthread"]))
-        .args(["eat", "16"])
-        .output()
-        .unwrap();
+    let out = limited(&["--memory", "64M"], &["eat", "16"]);
     assert_eq!(text(&out.stdout), "ate 16 MiB\n");
 }
 

@@ -7,8 +7,8 @@
 //!   failed copy (`EFAULT` for the library OS); any other fault is the program's, handed to
 //!   [`picobox_libos::fault`].
 //!
-//! All handlers run on one alternate stack owned by the runtime, so the program's own stack
-//! pointer is never trusted.
+//! All handlers run on the calling thread's alternate stack, owned by the runtime (one per
+//! thread, see `threads.rs`), so the program's own stack pointer is never trusted.
 #![allow(unsafe_code)]
 
 use crate::{gate, pal, threads};
