@@ -259,25 +259,29 @@ fn hostile_system_call_arguments_get_errors_not_crashes() {
     // that would end or block any process fails the test there rather than counting as a pass.
     let prog = guest("sysfuzz");
     let expected = "survived 5000 calls (most refused), still working: 1\n";
+    // The unprivileged user must reach the program and its directory wherever the checkout
+    // lives (it may be under a private home): both go to a fresh directory in /tmp.
+    use std::os::unix::fs::PermissionsExt;
+    let open_dir = std::env::temp_dir().join(format!("picobox-sysfuzz-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&open_dir);
+    std::fs::create_dir_all(&open_dir).unwrap();
+    std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let native_prog = open_dir.join("sysfuzz");
+    std::fs::copy(&prog, &native_prog).unwrap();
+    std::fs::set_permissions(&native_prog, std::fs::Permissions::from_mode(0o755)).unwrap();
     for seed in ["1", "2", "3", "4"] {
-        let native_dir = scratch(&format!("sysfuzz-native-{seed}"));
-        std::fs::set_permissions(
-            &native_dir,
-            std::os::unix::fs::PermissionsExt::from_mode(0o777),
-        )
-        .unwrap();
         // SAFETY: getuid has no preconditions.
         let mut native = if unsafe { libc::getuid() } == 0 {
             let mut c = std::process::Command::new("setpriv");
             c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-                .arg(&prog);
+                .arg(&native_prog);
             c
         } else {
-            std::process::Command::new(&prog)
+            std::process::Command::new(&native_prog)
         };
         let native_out = native
             .args([seed, "5000"])
-            .current_dir(&native_dir)
+            .current_dir(&open_dir)
             .output()
             .unwrap();
         assert_eq!(
@@ -309,4 +313,5 @@ fn hostile_system_call_arguments_get_errors_not_crashes() {
         );
         assert_eq!(out.status.code(), Some(0), "seed {seed}");
     }
+    let _ = std::fs::remove_dir_all(&open_dir);
 }
