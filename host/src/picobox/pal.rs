@@ -941,7 +941,8 @@ impl Host for LinuxHost {
         handles: &mut Vec<Handle>,
     ) -> Result<(usize, usize, u32)> {
         const MSG_CMSG_CLOEXEC: u64 = 0x4000_0000;
-        let mut control: Vec<u64> = alloc::vec![0; 2 + SCM_MAX_FD.div_ceil(2)];
+        // Room for one SCM_RIGHTS message of the most descriptors Linux passes at once.
+        let mut control = [0u8; 16 + 4 * SCM_MAX_FD + 4];
         let iov: [u64; 2] = [buf.addr as u64, buf.len as u64];
         let mut msg: [u64; 7] = [
             from.as_mut_ptr() as u64,
@@ -949,7 +950,7 @@ impl Host for LinuxHost {
             iov.as_ptr() as u64,
             1,
             control.as_mut_ptr() as u64,
-            (control.len() * 8) as u64,
+            control.len() as u64,
             0,
         ];
         let n = sys(
@@ -964,8 +965,8 @@ impl Host for LinuxHost {
             ],
         )?;
         // Walk the control messages the kernel wrote; keep the descriptors of SCM_RIGHTS.
-        let written = usize::try_from(msg[5]).unwrap_or(0).min(control.len() * 8);
-        let bytes: Vec<u8> = control.iter().flat_map(|w| w.to_ne_bytes()).collect();
+        let written = usize::try_from(msg[5]).unwrap_or(0).min(control.len());
+        let bytes = &control[..written];
         let mut at = 0;
         while at + 16 <= written {
             let len = usize::try_from(u64::from_ne_bytes(
