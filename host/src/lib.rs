@@ -12,5 +12,5 @@ pub mod policy;
 extern crate alloc;
 #[cfg(test)]
 #[allow(dead_code)]
-#[path = "picobox/cli.rs"]
+#[path = "picobox/monitor/cli.rs"]
 mod cli;

@@ -4,7 +4,9 @@
 use linked_list_allocator::LockedHeap;
 
 /// Address space reserved for the library OS's heap.
-const HEAP_RESERVATION: usize = 1 << 30;
+/// Address space the runtime reserves for its heap (never all touched); an `RLIMIT_AS` bound
+/// on a box must leave room for it.
+pub const HEAP_RESERVATION: usize = 1 << 30;
 
 #[global_allocator]
 static HEAP: LockedHeap = LockedHeap::empty();

@@ -16,17 +16,38 @@
 
 extern crate alloc;
 
-mod cli;
+// The binary's base, used on both sides of the boundary: start-up, allocator, output, and the
+// one syscall instruction.
 mod gate;
 mod heap;
-mod landlock;
-mod launch;
-mod limits;
-mod mem;
 mod out;
-mod pal;
-mod signals;
 mod start;
+
+// The trusted monitor (`monitor/`): the command line and the start of a box, up to the moment
+// the box is confined; then the box's parent, which waits and reports.
+#[path = "monitor/cli.rs"]
+mod cli;
+#[path = "monitor/launch.rs"]
+mod launch;
+
+// Kernel policy (`host/src/policy/`): everything that becomes a rule the kernel enforces on a
+// box — the box's root and namespaces, Landlock, resource limits (the seccomp allowlist there is
+// compiled by build.rs).
+#[path = "../policy/box_root.rs"]
+mod box_root;
+#[path = "../policy/landlock.rs"]
+mod landlock;
+#[path = "../policy/limits.rs"]
+mod limits;
+
+// The PAL (`pal/`): untrusted, runs inside the picoprocess once it is confined.
+#[path = "pal/mem.rs"]
+mod mem;
+#[path = "pal/mod.rs"]
+mod pal;
+#[path = "pal/signals.rs"]
+mod signals;
+#[path = "pal/threads.rs"]
 mod threads;
 
 include!(concat!(env!("OUT_DIR"), "/allowlist.rs"));

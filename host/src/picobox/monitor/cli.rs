@@ -74,7 +74,16 @@ pub struct MountSpec {
     pub source: Vec<u8>,
     /// Absolute path in the box.
     pub target: Vec<u8>,
+    /// Most bytes a tmpfs may hold (`--size` before `--tmpfs`); the default if not given.
+    pub size: Option<u64>,
 }
+
+/// Bytes a `--tmpfs` may hold when no `--size` is given.
+pub const DEFAULT_TMPFS_SIZE: u64 = 256 << 20;
+/// Bytes the box's own `/dev/shm` may hold (as Docker's default).
+pub const DEFAULT_SHM_SIZE: u64 = 64 << 20;
+/// Memory a box may use when no `--memory` is given.
+pub const DEFAULT_MEMORY: u64 = 1 << 30;
 
 /// A box to run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -93,8 +102,8 @@ pub struct RunConfig {
     pub trace: bool,
     /// `--pids`: most processes in the box.
     pub pids: u64,
-    /// `--memory`: most bytes of memory, if limited.
-    pub memory: Option<u64>,
+    /// `--memory`: most bytes of memory.
+    pub memory: u64,
     /// `--allow-bind`: (address, port) the box may listen on.
     pub allow_bind: Vec<TcpRule>,
     /// `--allow-connect`: (address, port) the box may connect to.
@@ -226,8 +235,10 @@ pub fn parse(args: &[Vec<u8>]) -> Result<Command, String> {
 pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
     let mut c = RunConfig {
         pids: DEFAULT_PIDS,
+        memory: DEFAULT_MEMORY,
         ..RunConfig::default()
     };
+    let mut next_size = None;
     let mut i = 0;
     let value = |i: usize, n: usize, flag: &[u8]| -> Result<&[Vec<u8>], String> {
         args.get(i + 1..i + 1 + n).ok_or_else(|| {
@@ -256,6 +267,7 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
                     kind,
                     source: v[0].clone(),
                     target: v[1].clone(),
+                    size: None,
                 });
                 2
             }
@@ -265,7 +277,15 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
                     kind: MountKind::Tmpfs,
                     source: Vec::new(),
                     target: v[0].clone(),
+                    size: next_size.take(),
                 });
+                1
+            }
+            b"--size" => {
+                let v = &value(i, 1, a)?[0];
+                next_size = Some(parse_size(v).ok_or_else(|| {
+                    format!("--size: '{}' is not a size such as 64M or 1G", text(v))
+                })?);
                 1
             }
             b"--setenv" => {
@@ -291,9 +311,9 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
             }
             b"--memory" => {
                 let v = &value(i, 1, a)?[0];
-                c.memory = Some(parse_size(v).ok_or_else(|| {
+                c.memory = parse_size(v).ok_or_else(|| {
                     format!("--memory: '{}' is not a size such as 512M or 2G", text(v))
-                })?);
+                })?;
                 1
             }
             b"--net" => {
@@ -329,6 +349,9 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
             _ => break,
         };
         i += 1 + taken;
+    }
+    if next_size.is_some() {
+        return Err("--size applies to the --tmpfs that follows it; none does".into());
     }
     let Some(program) = args.get(i) else {
         return Err("no PROGRAM given".into());
@@ -405,7 +428,17 @@ mod tests {
     #[test]
     fn limits_are_parsed() {
         let c = parse_run(&args(&["--pids", "20", "--memory", "64M", "p"])).unwrap();
-        assert_eq!((c.pids, c.memory), (20, Some(64 << 20)));
+        assert_eq!((c.pids, c.memory), (20, 64 << 20));
+        assert_eq!(parse_run(&args(&["p"])).unwrap().memory, DEFAULT_MEMORY);
+        let t = parse_run(&args(&[
+            "--size", "8M", "--tmpfs", "/t", "--tmpfs", "/u", "p",
+        ]))
+        .unwrap();
+        assert_eq!(t.mounts[0].size, Some(8 << 20));
+        assert_eq!(t.mounts[1].size, None);
+        assert!(parse_run(&args(&["--size", "8M", "p"]))
+            .unwrap_err()
+            .contains("--size applies"));
         assert_eq!(parse_run(&args(&["p"])).unwrap().pids, DEFAULT_PIDS);
         assert!(parse_run(&args(&["--memory", "lots", "p"]))
             .unwrap_err()

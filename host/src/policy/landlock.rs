@@ -79,13 +79,20 @@ impl core::fmt::Display for LandlockError {
     }
 }
 
+/// Whether this kernel's Landlock scopes abstract Unix sockets and signals (ABI 6).
+pub fn scoping_available() -> bool {
+    Errno::from_raw_return(gate::syscall(
+        SYS_LANDLOCK_CREATE_RULESET,
+        [0, 0, LANDLOCK_CREATE_RULESET_VERSION, 0, 0, 0],
+    ))
+    .is_ok_and(|abi| abi >= 6)
+}
+
 /// A ruleset being built; its descriptor is what the box enforces.
 pub struct Ruleset {
     /// The ruleset's descriptor.
     pub fd: u64,
     handled_fs: u64,
-    /// Whether the kernel scopes abstract Unix sockets and signals to the box (ABI 6).
-    pub scoped: bool,
 }
 
 impl Ruleset {
@@ -118,11 +125,7 @@ impl Ruleset {
             [attr.as_ptr() as u64, size, 0, 0, 0, 0],
         ))
         .map_err(|e| LandlockError::Failed("create the ruleset", e))?;
-        Ok(Ruleset {
-            fd,
-            handled_fs,
-            scoped: abi >= 6,
-        })
+        Ok(Ruleset { fd, handled_fs })
     }
 
     /// Allows `access` beneath the directory open as `dir_fd`.

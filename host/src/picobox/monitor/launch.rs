@@ -5,7 +5,8 @@
 //! The child never executes another file: it is already the runtime (this binary holds the
 //! PAL, the library OS and the loader), so a box costs one fork and no `execve`.
 
-use crate::cli::{MountKind, MountSpec, RunConfig};
+use crate::box_root::{self, BoxUser};
+use crate::cli::{MountKind, MountSpec, RunConfig, DEFAULT_SHM_SIZE, DEFAULT_TMPFS_SIZE};
 use crate::landlock::{self, Ruleset};
 use crate::limits::Limits;
 use crate::{gate, out, pal, signals};
@@ -28,8 +29,6 @@ pub const EXIT_POLICY_KILL: u8 = 159;
 const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
 const AT_FDCWD: u64 = -100i64 as u64;
 const O_RDONLY: u64 = 0;
-const O_DIRECTORY: u64 = 0o200000;
-const O_PATH: u64 = 0o10000000;
 const O_CLOEXEC: u64 = 0o2000000;
 const SIGKILL: u64 = 9;
 const SIGSYS: u32 = 31;
@@ -159,49 +158,6 @@ fn open_program(name: &[u8], env: &[Vec<u8>]) -> Result<(Handle, Vec<u8>), Failu
     Ok((h, absolute(&path)))
 }
 
-/// Creates a private, memory-backed directory for a `--tmpfs` mount.
-fn make_tmpfs_dir(index: usize) -> Result<Vec<u8>, Failure> {
-    let dir = format!("/dev/shm/picobox-{}-{index}", box_tag()).into_bytes();
-    let p = c_str(&dir);
-    sys(83, [p.as_ptr() as u64, 0o755, 0, 0, 0, 0]).map_err(|e| {
-        Failure(
-            EXIT_INTERNAL,
-            format!("--tmpfs: cannot create {}: {e}", text(&dir)),
-        )
-    })?;
-    Ok(dir)
-}
-
-/// Creates the box's socket root: the empty directory its processes get as their root
-/// directory, where the library OS binds Unix sockets (see `libos/src/syscalls/unix_names.rs`)
-/// and its processes leave notes for each other's `/proc` (`libos/src/box_processes.rs`).
-fn make_socket_root(ruleset: &mut Ruleset) -> Result<(Vec<u8>, Handle), Failure> {
-    let dir = format!("/dev/shm/picobox-{}-sockets", box_tag()).into_bytes();
-    let p = c_str(&dir);
-    let fail = |e: Errno| {
-        Failure(
-            EXIT_INTERNAL,
-            format!(
-                "cannot create the box's socket directory {}: {e}",
-                text(&dir)
-            ),
-        )
-    };
-    sys(83, [p.as_ptr() as u64, 0o700, 0, 0, 0, 0]).map_err(fail)?;
-    let fd = open(&dir, O_PATH | O_DIRECTORY).map_err(fail)?;
-    ruleset
-        .allow(
-            fd,
-            landlock::fs::MAKE_SOCK
-                | landlock::fs::MAKE_SYM
-                | landlock::fs::REMOVE_FILE
-                | landlock::fs::READ_DIR,
-        )
-        .map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
-    let handle = Handle(u32::try_from(fd).unwrap_or(u32::MAX));
-    Ok((dir, handle))
-}
-
 /// A name for this box's host objects (tmpfs directories, cgroups) that no other box, nor a
 /// leftover of a box whose monitor was killed, can have: the monitor's pid and random bits.
 pub fn box_tag() -> &'static str {
@@ -215,64 +171,6 @@ pub fn box_tag() -> &'static str {
             u32::from_le_bytes(r)
         )
     })
-}
-
-/// Removes everything beneath the directory open as `dir_fd` (no symbolic link is followed).
-fn remove_children(dir_fd: u64) {
-    let mut buf = alloc::vec![0u8; 16 * 1024];
-    loop {
-        let n = match sys(
-            217,
-            [dir_fd, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0],
-        ) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n as usize,
-        };
-        let mut at = 0;
-        while at + 19 < n {
-            let reclen = usize::from(u16::from_le_bytes([buf[at + 16], buf[at + 17]]));
-            if reclen == 0 {
-                return;
-            }
-            let name_area = &buf[at + 19..at + reclen];
-            let len = name_area
-                .iter()
-                .position(|b| *b == 0)
-                .unwrap_or(name_area.len());
-            let name = c_str(&name_area[..len]);
-            if &name[..len] != b"." && &name[..len] != b".." {
-                if buf[at + 18] == 4 {
-                    if let Ok(sub) = sys(
-                        257,
-                        [
-                            dir_fd,
-                            name.as_ptr() as u64,
-                            O_DIRECTORY | O_CLOEXEC | 0o400000,
-                            0,
-                            0,
-                            0,
-                        ],
-                    ) {
-                        remove_children(sub);
-                        close(sub);
-                    }
-                    let _ = sys(263, [dir_fd, name.as_ptr() as u64, 0x200, 0, 0, 0]);
-                } else {
-                    let _ = sys(263, [dir_fd, name.as_ptr() as u64, 0, 0, 0, 0]);
-                }
-            }
-            at += reclen;
-        }
-    }
-}
-
-fn remove_tree(path: &[u8]) {
-    if let Ok(fd) = open(path, O_DIRECTORY) {
-        remove_children(fd);
-        close(fd);
-    }
-    let p = c_str(path);
-    let _ = sys(263, [AT_FDCWD, p.as_ptr() as u64, 0x200, 0, 0, 0]);
 }
 
 fn normalize_target(target: &[u8]) -> Vec<u8> {
@@ -297,34 +195,41 @@ fn normalize_target(target: &[u8]) -> Vec<u8> {
     out
 }
 
+/// One mount, as the monitor plans it and the box's first process makes it.
+struct PlannedMount {
+    /// Where the box sees it.
+    guest_path: Vec<u8>,
+    /// What it is: host path (empty for tmpfs), writable, tmpfs size.
+    kind: MountKind,
+    source: Vec<u8>,
+    size: u64,
+    /// The flag that declared it, for messages.
+    flag: &'static str,
+}
+
 /// Everything the child needs, prepared by the parent.
 struct Prepared {
     boot: BootInfo,
-    ruleset: Ruleset,
+    mounts: Vec<PlannedMount>,
     limits: Limits,
     network: Network,
-    socket_root: Vec<u8>,
+    user: BoxUser,
+    /// The user namespace that idmaps writable binds (boxes started by root).
+    idmap: Option<u64>,
+    /// Whether Landlock scopes abstract sockets and signals (else a network namespace must).
+    scoped: bool,
 }
 
-fn prepare(
-    c: &RunConfig,
-    env: &[Vec<u8>],
-    tmpfs_dirs: &mut Vec<Vec<u8>>,
-) -> Result<Prepared, Failure> {
+fn prepare(c: &RunConfig, env: &[Vec<u8>]) -> Result<Prepared, Failure> {
     let (program, program_path) = open_program(&c.program, env)?;
     let network = c.network();
-    let mut ruleset = Ruleset::new(network != Network::Loopback)
-        .map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
-    for (rules, bind) in [(&c.allow_bind, true), (&c.allow_connect, false)] {
-        for rule in rules {
-            ruleset
-                .allow_port(rule.port, bind)
-                .map_err(|e| Failure(EXIT_INTERNAL, format!("{e}")))?;
-        }
-    }
-    let (socket_root, socket_root_handle) = make_socket_root(&mut ruleset)?;
-    tmpfs_dirs.push(socket_root.clone());
-    let mut mounts = Vec::new();
+    let (uid, gid) = (
+        gate::syscall(102, [0; 6]) as u32,
+        gate::syscall(104, [0; 6]) as u32,
+    );
+    let mut random = [0u8; 4];
+    let _ = pal::HOST.random_read(&mut random);
+    let user = BoxUser::for_caller(uid, gid, u32::from_le_bytes(random));
     // Every box gets a private /dev/shm (for shm_open), unless it declares its own.
     let mut declared = c.mounts.clone();
     if !declared
@@ -337,50 +242,25 @@ fn prepare(
                 kind: MountKind::Tmpfs,
                 source: Vec::new(),
                 target: b"/dev/shm".to_vec(),
+                size: Some(DEFAULT_SHM_SIZE),
             },
         );
     }
-    for m in &declared {
-        let (source, access) = match m.kind {
-            MountKind::Tmpfs => {
-                let dir = make_tmpfs_dir(tmpfs_dirs.len())?;
-                tmpfs_dirs.push(dir.clone());
-                (dir, landlock::READ_WRITE)
-            }
-            MountKind::ReadOnly => (m.source.clone(), landlock::READ_ONLY),
-            MountKind::ReadWrite => (m.source.clone(), landlock::READ_WRITE),
-        };
-        let fd = match open(&source, O_PATH | O_DIRECTORY) {
-            Ok(fd) => fd,
-            Err(Errno::ENOTDIR) => {
-                return Err(Failure(
-                    EXIT_INTERNAL,
-                    format!(
-                        "{} {}: not a directory (only directories can be mounted so far)",
-                        m.kind.flag(),
-                        text(&source)
-                    ),
-                ))
-            }
-            Err(e) => {
-                return Err(Failure(
-                    EXIT_INTERNAL,
-                    format!("{} {}: {e}", m.kind.flag(), text(&source)),
-                ))
-            }
-        };
-        ruleset.allow(fd, access).map_err(|e| {
-            Failure(
-                EXIT_INTERNAL,
-                format!("{} {}: {e}", m.kind.flag(), text(&source)),
-            )
-        })?;
-        mounts.push(BootMount {
+    let mounts: Vec<PlannedMount> = declared
+        .iter()
+        .map(|m| PlannedMount {
             guest_path: normalize_target(&m.target),
-            root: Handle(u32::try_from(fd).unwrap_or(u32::MAX)),
-            writable: m.kind != MountKind::ReadOnly,
-        });
-    }
+            kind: m.kind,
+            source: m.source.clone(),
+            size: m.size.unwrap_or(DEFAULT_TMPFS_SIZE),
+            flag: m.kind.flag(),
+        })
+        .collect();
+    let idmap = if user.switch && mounts.iter().any(|m| m.kind == MountKind::ReadWrite) {
+        Some(box_root::idmap_namespace(user).map_err(|e| Failure(EXIT_INTERNAL, e))?)
+    } else {
+        None
+    };
     let mut envp: Vec<Vec<u8>> = Vec::new();
     if !c.env.iter().any(|(k, _)| k == b"PATH") {
         let mut p = b"PATH=".to_vec();
@@ -401,31 +281,33 @@ fn prepare(
         cwd: c.cwd.clone().unwrap_or_else(|| b"/".to_vec()),
         program: Some(program),
         program_name: program_path,
-        mounts,
-        uid: gate::syscall(102, [0; 6]) as u32,
-        gid: gate::syscall(104, [0; 6]) as u32,
+        mounts: Vec::new(),
+        uid,
+        gid,
         hostname: b"picobox".to_vec(),
         trace: c.trace,
         network,
         max_open_files: 1024,
-        socket_root: Some(socket_root_handle),
+        socket_root: None,
         allow_bind: c.allow_bind.clone(),
         allow_connect: c.allow_connect.clone(),
     };
+    crate::limits::sweep_leftovers();
     let limits = Limits::prepare(c.pids, c.memory);
     Ok(Prepared {
         boot,
-        ruleset,
+        mounts,
         limits,
         network,
-        socket_root,
+        user,
+        idmap,
+        scoped: landlock::scoping_available(),
     })
 }
 
 /// Runs a box to completion; returns the exit status for `picobox run`.
 pub fn run(c: &RunConfig, env: &[Vec<u8>]) -> u8 {
-    let mut tmpfs_dirs = Vec::new();
-    let code = match prepare(c, env, &mut tmpfs_dirs) {
+    let code = match prepare(c, env) {
         Ok(p) => {
             let limits = p.limits.clone();
             let r = start_and_wait(p);
@@ -434,17 +316,13 @@ pub fn run(c: &RunConfig, env: &[Vec<u8>]) -> u8 {
         }
         Err(e) => Err(e),
     };
-    let code = match code {
+    match code {
         Ok(code) => code,
         Err(Failure(code, msg)) => {
             out::error(format_args!("{msg}"));
             code
         }
-    };
-    for dir in &tmpfs_dirs {
-        remove_tree(dir);
     }
-    code
 }
 
 /// The box's first process, for [`forward`].
@@ -528,7 +406,7 @@ fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
     enter_pid_namespace()?;
     // Without Landlock's scoping (before Linux 6.12) only a network namespace keeps abstract
     // Unix sockets to the box.
-    if p.network == Network::Loopback || (p.network == Network::None && !p.ruleset.scoped) {
+    if p.network == Network::Loopback || (p.network == Network::None && !p.scoped) {
         enter_net_namespace()?;
     }
     let pid = sys(57, [0; 6])
@@ -570,8 +448,9 @@ fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
     Ok(128u8.wrapping_add(signal as u8))
 }
 
-/// In the forked child: confine this process, then load and start the program. Never returns.
-fn become_the_box(p: Prepared) -> ! {
+/// In the forked child: build the box's root, confine this process, then load and start the
+/// program. Never returns.
+fn become_the_box(mut p: Prepared) -> ! {
     let fail = |what: &str, e: Errno| -> ! {
         out::error(format_args!("cannot confine the box: {what}: {e}"));
         pal::HOST.process_exit(EXIT_INTERNAL)
@@ -590,20 +469,74 @@ fn become_the_box(p: Prepared) -> ! {
         out::error(format_args!("cannot confine the box: {msg}"));
         pal::HOST.process_exit(EXIT_INTERNAL);
     }
-    // The socket root becomes this process's root directory, and its working directory, which
-    // the box cannot change (no chdir, fchdir or chroot at the gate): Unix socket path names
-    // resolve there and nowhere else.
-    let root = c_str(&p.socket_root);
-    if let Err(e) = sys(161, [root.as_ptr() as u64, 0, 0, 0, 0, 0]) {
-        fail("socket root", e);
+    let mount_failed = |m: &PlannedMount, e: box_root::MountError| -> ! {
+        let source = if m.kind == MountKind::Tmpfs {
+            text(&m.guest_path)
+        } else {
+            text(&m.source)
+        };
+        if e.what.is_empty() {
+            out::error(format_args!("{} {source}: {}", m.flag, e.errno));
+        } else {
+            out::error(format_args!("{} {source}: {}: {}", m.flag, e.what, e.errno));
+        }
+        pal::HOST.process_exit(EXIT_INTERNAL)
+    };
+    // The box's file system: detached mounts in a mount namespace of its own, whose root (and
+    // working directory) is an empty tmpfs; the host's root is detached (policy/box_root.rs).
+    if let Err(e) = box_root::unshare_mounts() {
+        fail(&e.what, e.errno);
     }
-    if let Err(e) = sys(80, [c"/".as_ptr() as u64, 0, 0, 0, 0, 0]) {
-        fail("socket root", e);
+    if let Some(program) = p.boot.program {
+        match box_root::reopen_program(&p.boot.program_name, u64::from(program.0)) {
+            Ok(fd) => p.boot.program = Some(handle(fd)),
+            Err(e) => fail("program", e),
+        }
     }
+    for m in &p.mounts {
+        let source = match m.kind {
+            MountKind::Tmpfs => box_root::Source::Tmpfs { size: m.size },
+            kind => box_root::Source::Bind {
+                path: &m.source,
+                writable: kind == MountKind::ReadWrite,
+            },
+        };
+        match box_root::make_mount(&source, p.user, p.idmap) {
+            Ok(fd) => p.boot.mounts.push(BootMount {
+                guest_path: m.guest_path.clone(),
+                root: handle(fd),
+                writable: m.kind != MountKind::ReadOnly,
+            }),
+            Err(e) => mount_failed(m, e),
+        }
+    }
+    if let Some(ns) = p.idmap.take() {
+        gate::syscall(3, [ns, 0, 0, 0, 0, 0]);
+    }
+    let socket_root = match box_root::enter(p.user) {
+        Ok(fd) => fd,
+        Err(e) => fail(&e.what, e.errno),
+    };
+    p.boot.socket_root = Some(handle(socket_root));
+    let ruleset = match build_ruleset(&p, socket_root) {
+        Ok(r) => r,
+        Err(e) => {
+            out::error(format_args!("cannot confine the box: {e}"));
+            pal::HOST.process_exit(EXIT_INTERNAL)
+        }
+    };
+    if let Err(e) = p.user.become_it() {
+        fail("the box's own user", e);
+    }
+    // A change of credentials clears the parent-death signal: set it again.
+    if let Err(e) = sys(157, [PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0]) {
+        fail("parent-death signal", e);
+    }
+    pal::set_box_owner(p.user.uid, p.user.gid, p.boot.uid, p.boot.gid);
     if let Err(e) = sys(157, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0]) {
         fail("no_new_privs", e);
     }
-    if let Err(e) = p.ruleset.restrict_self() {
+    if let Err(e) = ruleset.restrict_self() {
         fail("Landlock", e);
     }
     crate::close_stray_descriptors(&p.boot);
@@ -627,4 +560,35 @@ fn become_the_box(p: Prepared) -> ! {
             pal::HOST.process_exit(EXIT_CANNOT_EXECUTE)
         }
     }
+}
+
+fn handle(fd: u64) -> Handle {
+    Handle(u32::try_from(fd).unwrap_or(u32::MAX))
+}
+
+/// The box's Landlock rules: its mounts (read-only where declared), its socket root, its TCP
+/// ports; signals and abstract sockets scoped to the box.
+fn build_ruleset(p: &Prepared, socket_root: u64) -> Result<Ruleset, landlock::LandlockError> {
+    let mut ruleset = Ruleset::new(p.network != Network::Loopback)?;
+    for (rules, bind) in [(&p.boot.allow_bind, true), (&p.boot.allow_connect, false)] {
+        for rule in rules {
+            ruleset.allow_port(rule.port, bind)?;
+        }
+    }
+    ruleset.allow(
+        socket_root,
+        landlock::fs::MAKE_SOCK
+            | landlock::fs::MAKE_SYM
+            | landlock::fs::REMOVE_FILE
+            | landlock::fs::READ_DIR,
+    )?;
+    for m in &p.boot.mounts {
+        let access = if m.writable {
+            landlock::READ_WRITE
+        } else {
+            landlock::READ_ONLY
+        };
+        ruleset.allow(u64::from(m.root.0), access)?;
+    }
+    Ok(ruleset)
 }

@@ -233,6 +233,27 @@ fn open_parent(dir: Handle, path: &[u8]) -> Result<(Parent, Vec<u8>)> {
     Ok((pfd, n))
 }
 
+/// The box's host user and group, and the ids the box reports instead (see [`set_box_owner`]).
+static BOX_OWNER: Once<[u32; 4]> = Once::new();
+
+/// Tells the PAL that files the host says belong to `host_uid`/`host_gid` (the box's own host
+/// user: what it created, and what its idmapped mounts map to it) are the box's, `box_uid` and
+/// `box_gid`, as the library OS reports its own identity.
+pub fn set_box_owner(host_uid: u32, host_gid: u32, box_uid: u32, box_gid: u32) {
+    BOX_OWNER.call_once(|| [host_uid, host_gid, box_uid, box_gid]);
+}
+
+/// An owner as the box sees it.
+fn owner_in_box(uid: u32, gid: u32) -> (u32, u32) {
+    match BOX_OWNER.get() {
+        Some([hu, hg, bu, bg]) => (
+            if uid == *hu { *bu } else { uid },
+            if gid == *hg { *bg } else { gid },
+        ),
+        None => (uid, gid),
+    }
+}
+
 fn decode_stat(st: &[u64; 18]) -> FileAttr {
     let mode = (st[3] & 0xffff_ffff) as u32;
     let kind = match mode & 0o170000 {
@@ -255,8 +276,8 @@ fn decode_stat(st: &[u64; 18]) -> FileAttr {
         blocks: st[8],
         block_size: u32::try_from(st[7]).unwrap_or(4096),
         nlink: st[2],
-        uid: (st[3] >> 32) as u32,
-        gid: (st[4] & 0xffff_ffff) as u32,
+        uid: owner_in_box((st[3] >> 32) as u32, (st[4] & 0xffff_ffff) as u32).0,
+        gid: owner_in_box((st[3] >> 32) as u32, (st[4] & 0xffff_ffff) as u32).1,
         dev: st[0],
         ino: st[1],
         rdev: st[5],

@@ -11,6 +11,8 @@ use picobox_abi::Errno;
 const AT_FDCWD: u64 = -100i64 as u64;
 const RLIMIT_NPROC: u64 = 6;
 const RLIMIT_AS: u64 = 9;
+/// Address space the runtime reserves beyond the program's memory (see `RLIMIT_AS` below).
+const RUNTIME_ADDRESS_SPACE: u64 = crate::heap::HEAP_RESERVATION as u64 + (256 << 20);
 
 /// The box's limits, prepared by the monitor before the fork.
 #[derive(Clone)]
@@ -69,7 +71,7 @@ fn own_cgroup(table: &[u8], controller: &[u8]) -> Option<Vec<u8>> {
 impl Limits {
     /// Creates the box's cgroups (or plans rlimits) for at most `pids` processes and `memory`
     /// bytes.
-    pub fn prepare(pids: u64, memory: Option<u64>) -> Limits {
+    pub fn prepare(pids: u64, memory: u64) -> Limits {
         let table = read_file(b"/proc/self/cgroup").unwrap_or_default();
         let mut limits = Limits {
             dirs: Vec::new(),
@@ -79,7 +81,7 @@ impl Limits {
         type Wanted<'a> = (&'a [u8], &'a [u8], Option<u64>, u64);
         let wanted: [Wanted; 2] = [
             (b"pids", b"pids.max", Some(pids), RLIMIT_NPROC),
-            (b"memory", b"memory.limit_in_bytes", memory, RLIMIT_AS),
+            (b"memory", b"memory.limit_in_bytes", Some(memory), RLIMIT_AS),
         ];
         for (controller, file, value, rlimit) in wanted {
             let Some(value) = value else { continue };
@@ -102,6 +104,11 @@ impl Limits {
             });
             match made {
                 Some(dir) => limits.dirs.push(dir),
+                // RLIMIT_AS counts address space, not memory: leave room for what the
+                // runtime reserves but does not use (its heap, thread blocks).
+                None if rlimit == RLIMIT_AS => limits
+                    .rlimits
+                    .push((rlimit, value.saturating_add(RUNTIME_ADDRESS_SPACE))),
                 None => limits.rlimits.push((rlimit, value)),
             }
         }
@@ -140,8 +147,93 @@ impl Limits {
     }
 }
 
+/// Removes the cgroups of boxes whose monitor was killed before it could (they are named
+/// `picobox-<monitor pid>-<random>`): each one whose monitor is gone and that holds no process
+/// (the kernel refuses to remove one that does).
+pub fn sweep_leftovers() {
+    let table = read_file(b"/proc/self/cgroup").unwrap_or_default();
+    for controller in [&b"pids"[..], b"memory"] {
+        let Some(own) = own_cgroup(&table, controller) else {
+            continue;
+        };
+        let mut parent = b"/sys/fs/cgroup/".to_vec();
+        parent.extend_from_slice(controller);
+        if own != b"/" {
+            parent.extend_from_slice(&own);
+        }
+        for name in list_dir(&parent) {
+            let Some(pid) = leftover_owner(&name) else {
+                continue;
+            };
+            if sys(62, [pid, 0, 0, 0, 0, 0]) != Err(Errno::ESRCH) {
+                continue; // its monitor still runs
+            }
+            let mut dir = parent.clone();
+            dir.push(b'/');
+            dir.extend_from_slice(&name);
+            let p = c_str(&dir);
+            let _ = sys(84, [p.as_ptr() as u64, 0, 0, 0, 0, 0]);
+        }
+    }
+}
+
+/// The monitor pid in a box cgroup's name `picobox-<pid>-<hex>`.
+fn leftover_owner(name: &[u8]) -> Option<u64> {
+    let rest = name.strip_prefix(b"picobox-")?;
+    let (pid, tag) = rest.split_at(rest.iter().position(|b| *b == b'-')?);
+    if tag.len() != 9 || !tag[1..].iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    core::str::from_utf8(pid)
+        .ok()?
+        .parse()
+        .ok()
+        .filter(|p| *p > 0)
+}
+
+/// The names in directory `path` (none if it cannot be read).
+fn list_dir(path: &[u8]) -> Vec<Vec<u8>> {
+    let p = c_str(path);
+    let Ok(fd) = sys(
+        257,
+        [AT_FDCWD, p.as_ptr() as u64, 0o200000 | 0o2000000, 0, 0, 0],
+    ) else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    let mut buf = alloc::vec![0u8; 8192];
+    while let Ok(n @ 1..) = sys(
+        217,
+        [fd, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0],
+    ) {
+        let n = n as usize;
+        let mut at = 0;
+        // struct linux_dirent64 { u64 ino; i64 off; u16 reclen; u8 type; char name[]; }
+        while at + 19 < n {
+            let reclen = usize::from(u16::from_le_bytes([buf[at + 16], buf[at + 17]]));
+            if reclen < 19 || at + reclen > n {
+                break;
+            }
+            let name = &buf[at + 19..at + reclen];
+            let len = name.iter().position(|b| *b == 0).unwrap_or(name.len());
+            names.push(name[..len].to_vec());
+            at += reclen;
+        }
+    }
+    let _ = sys(3, [fd, 0, 0, 0, 0, 0]);
+    names
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn leftover_names_give_their_monitor() {
+        assert_eq!(super::leftover_owner(b"picobox-123-0000abcd"), Some(123));
+        assert_eq!(super::leftover_owner(b"picobox-123-xyz"), None);
+        assert_eq!(super::leftover_owner(b"other-123-0000abcd"), None);
+        assert_eq!(super::leftover_owner(b"picobox--0000abcd"), None);
+    }
+
     use super::*;
 
     #[test]

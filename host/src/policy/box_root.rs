@@ -1,0 +1,501 @@
+//! The box's file system as the kernel holds it: a mount namespace whose only attached file
+//! system is the box's own small tmpfs (its root directory, which is also the socket root),
+//! with every declared mount held as a **detached** mount the box reaches only through its
+//! root descriptor.
+//!
+//! Landlock does not mediate chmod, chown, utimes, stat, access, readlink or `O_PATH` opens, so
+//! confinement cannot rest on it: what a box must not touch must not be in its mount tree at
+//! all. After [`enter`]:
+//! - the host's root is detached (`pivot_root` then `umount2(MNT_DETACH)`): no path, absolute
+//!   or relative, names a host object, and `..` stops at the box's root;
+//! - each `--bind`/`--ro-bind` is a recursive clone of the source (`open_tree`), made
+//!   `nodev,nosuid` and, for `--ro-bind`, read-only **by the kernel** (`mount_setattr` with
+//!   `AT_RECURSIVE`); it is attached nowhere, so `..` at its root stays at its root;
+//! - each `--tmpfs` (and the box's `/dev/shm`) is a fresh tmpfs with a size, mode 0700, owned
+//!   by the box's user: the kernel frees it when the box's last process closes it, however
+//!   deep the tree, even if the monitor is killed; no other host user can reach it;
+//! - the program file is reopened through a read-only detached clone of itself, so the
+//!   descriptor the runtime holds cannot change it (`fchmod`, `futimens` give `EROFS`).
+//!
+//! A box started by root then becomes a host user of its own ([`BoxUser`]): it never holds
+//! host-root ownership. Its writable binds are *idmapped* so that what the box owns there is
+//! what root owns on the host (files it creates are root's, as with bubblewrap run by root),
+//! while everything outside its mounts belongs to somebody else.
+
+use crate::gate;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use picobox_abi::Errno;
+
+const AT_FDCWD: u64 = -100i64 as u64;
+const AT_EMPTY_PATH: u64 = 0x1000;
+const AT_RECURSIVE: u64 = 0x8000;
+const OPEN_TREE_CLONE: u64 = 1;
+const OPEN_TREE_CLOEXEC: u64 = 0o2000000;
+const O_RDONLY: u64 = 0;
+const O_WRONLY: u64 = 1;
+const O_CLOEXEC: u64 = 0o2000000;
+const O_PATH: u64 = 0o10000000;
+const O_DIRECTORY: u64 = 0o200000;
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const MOUNT_ATTR_NOSUID: u64 = 0x2;
+const MOUNT_ATTR_NODEV: u64 = 0x4;
+const MOUNT_ATTR_IDMAP: u64 = 0x10_0000;
+const MS_PRIVATE: u64 = 1 << 18;
+const MS_REC: u64 = 16384;
+const MNT_DETACH: u64 = 2;
+const MOVE_MOUNT_F_EMPTY_PATH: u64 = 4;
+const FSOPEN_CLOEXEC: u64 = 1;
+const FSMOUNT_CLOEXEC: u64 = 1;
+const FSCONFIG_SET_STRING: u64 = 1;
+const FSCONFIG_CMD_CREATE: u64 = 6;
+const CLONE_NEWUSER: u64 = 0x1000_0000;
+const CLONE_NEWNS: u64 = 0x0002_0000;
+const SIGCHLD: u64 = 17;
+
+mod nr {
+    pub const READ: u64 = 0;
+    pub const WRITE: u64 = 1;
+    pub const CLOSE: u64 = 3;
+    pub const PIPE2: u64 = 293;
+    pub const FSTAT: u64 = 5;
+    pub const CLONE: u64 = 56;
+    pub const EXIT: u64 = 60;
+    pub const WAIT4: u64 = 61;
+    pub const CHDIR: u64 = 80;
+    pub const FCHDIR: u64 = 81;
+    pub const PIVOT_ROOT: u64 = 155;
+    pub const MOUNT: u64 = 165;
+    pub const UMOUNT2: u64 = 166;
+    pub const OPENAT: u64 = 257;
+    pub const SETRESUID: u64 = 117;
+    pub const SETRESGID: u64 = 119;
+    pub const SETGROUPS: u64 = 116;
+    pub const OPEN_TREE: u64 = 428;
+    pub const MOVE_MOUNT: u64 = 429;
+    pub const FSOPEN: u64 = 430;
+    pub const FSCONFIG: u64 = 431;
+    pub const FSMOUNT: u64 = 432;
+    pub const MOUNT_SETATTR: u64 = 442;
+    pub const UNSHARE: u64 = 272;
+}
+
+fn sys(nr: u64, a: [u64; 6]) -> Result<u64, Errno> {
+    Errno::from_raw_return(gate::syscall(nr, a))
+}
+
+fn c_str(b: &[u8]) -> Vec<u8> {
+    let mut v = b.to_vec();
+    v.push(0);
+    v
+}
+
+fn close(fd: u64) {
+    let _ = sys(nr::CLOSE, [fd, 0, 0, 0, 0, 0]);
+}
+
+/// Bytes of the tmpfs that is the box's root (and socket root): sockets and notes only.
+const ROOT_TMPFS_SIZE: u64 = 4 << 20;
+/// Inodes of the box's root tmpfs (one socket or note each).
+const ROOT_TMPFS_INODES: u64 = 65536;
+
+/// The host identity a box runs as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BoxUser {
+    /// Host uid of the box's processes.
+    pub uid: u32,
+    /// Host gid of the box's processes.
+    pub gid: u32,
+    /// Whether the box must switch to it (started by root) or already is it (started by an
+    /// ordinary user, whose own uid it keeps inside a user namespace).
+    pub switch: bool,
+}
+
+/// First host uid (and gid) of boxes started by root; each box takes one at random from
+/// `BOX_IDS_START..BOX_IDS_START + BOX_IDS_COUNT`, a range systemd leaves unused
+/// (0x70000000–0x7fffffff), so that no host account and no other box shares it.
+pub const BOX_IDS_START: u32 = 0x7000_0000;
+/// How many ids the range has.
+pub const BOX_IDS_COUNT: u32 = 0x0fff_fffe;
+
+impl BoxUser {
+    /// The identity for a box started by `(uid, gid)`, with `random` bits to choose an id.
+    pub fn for_caller(uid: u32, gid: u32, random: u32) -> BoxUser {
+        if uid == 0 {
+            let id = BOX_IDS_START + random % BOX_IDS_COUNT;
+            BoxUser {
+                uid: id,
+                gid: id,
+                switch: true,
+            }
+        } else {
+            BoxUser {
+                uid,
+                gid,
+                switch: false,
+            }
+        }
+    }
+
+    /// In the box's first process, after [`enter`]: becomes the box's user. Without
+    /// capabilities afterwards (the kernel clears them when every uid leaves 0).
+    pub fn become_it(&self) -> Result<(), Errno> {
+        if !self.switch {
+            return Ok(());
+        }
+        let (u, g) = (u64::from(self.uid), u64::from(self.gid));
+        sys(nr::SETGROUPS, [0, 0, 0, 0, 0, 0])?;
+        sys(nr::SETRESGID, [g, g, g, 0, 0, 0])?;
+        sys(nr::SETRESUID, [u, u, u, 0, 0, 0])?;
+        Ok(())
+    }
+}
+
+/// A user namespace mapping id 0 to the box's user, to idmap the writable binds of a box
+/// started by root. Made by a short-lived child (a process cannot write a privileged mapping
+/// for its own namespace), in the monitor, before the box's pid namespace exists, so that the
+/// child's pid names it in `/proc`. Returns the namespace's descriptor.
+pub fn idmap_namespace(user: BoxUser) -> Result<u64, String> {
+    let fail = |what: &str, e: Errno| format!("cannot make the id mapping for --bind: {what}: {e}");
+    let mut pipe = [0i32; 2];
+    sys(nr::PIPE2, [pipe.as_mut_ptr() as u64, O_CLOEXEC, 0, 0, 0, 0])
+        .map_err(|e| fail("pipe", e))?;
+    let (read_end, write_end) = (pipe[0] as u64, pipe[1] as u64);
+    // A fork into a new user namespace: the child waits for the pipe to close, then exits.
+    let child = match sys(nr::CLONE, [CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0, 0]) {
+        Ok(0) => {
+            close(write_end);
+            let mut b = [0u8; 1];
+            let _ = sys(nr::READ, [read_end, b.as_mut_ptr() as u64, 1, 0, 0, 0]);
+            loop {
+                let _ = sys(nr::EXIT, [0; 6]);
+            }
+        }
+        Ok(pid) => pid,
+        Err(e) => {
+            close(read_end);
+            close(write_end);
+            return Err(fail("user namespace", e));
+        }
+    };
+    close(read_end);
+    let map = format!("0 {} 1", user.uid);
+    let gmap = format!("0 {} 1", user.gid);
+    let result = (|| {
+        write_file(format!("/proc/{child}/uid_map").as_bytes(), map.as_bytes())
+            .map_err(|e| fail("uid_map", e))?;
+        write_file(format!("/proc/{child}/gid_map").as_bytes(), gmap.as_bytes())
+            .map_err(|e| fail("gid_map", e))?;
+        let path = c_str(format!("/proc/{child}/ns/user").as_bytes());
+        sys(
+            nr::OPENAT,
+            [
+                AT_FDCWD,
+                path.as_ptr() as u64,
+                O_RDONLY | O_CLOEXEC,
+                0,
+                0,
+                0,
+            ],
+        )
+        .map_err(|e| fail("namespace", e))
+    })();
+    close(write_end);
+    let mut status = 0u32;
+    while sys(nr::WAIT4, [child, &raw mut status as u64, 0, 0, 0, 0]) == Err(Errno::EINTR) {}
+    result
+}
+
+fn write_file(path: &[u8], text: &[u8]) -> Result<(), Errno> {
+    let p = c_str(path);
+    let fd = sys(
+        nr::OPENAT,
+        [AT_FDCWD, p.as_ptr() as u64, O_WRONLY | O_CLOEXEC, 0, 0, 0],
+    )?;
+    let r = sys(
+        nr::WRITE,
+        [fd, text.as_ptr() as u64, text.len() as u64, 0, 0, 0],
+    );
+    close(fd);
+    r.map(|_| ())
+}
+
+/// One mount the box is to have.
+pub enum Source<'a> {
+    /// A host directory, shown read-only or writable.
+    Bind {
+        /// The host path.
+        path: &'a [u8],
+        /// Whether the box may change it.
+        writable: bool,
+    },
+    /// A fresh tmpfs of at most this many bytes.
+    Tmpfs {
+        /// Size in bytes.
+        size: u64,
+    },
+}
+
+/// Why a mount could not be made: which step, and the kernel's answer.
+pub struct MountError {
+    /// What failed, in words a user can act on.
+    pub what: String,
+    /// The kernel's error.
+    pub errno: Errno,
+}
+
+fn mount_attr(fd: u64, set: u64, recursive: bool, userns: Option<u64>) -> Result<(), Errno> {
+    // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd; }
+    let attr: [u64; 4] = [
+        set,
+        0,
+        if userns.is_some() { 0 } else { MS_PRIVATE },
+        userns.unwrap_or(0),
+    ];
+    let flags = AT_EMPTY_PATH | if recursive { AT_RECURSIVE } else { 0 };
+    sys(
+        nr::MOUNT_SETATTR,
+        [fd, c"".as_ptr() as u64, flags, attr.as_ptr() as u64, 32, 0],
+    )
+    .map(|_| ())
+}
+
+/// Makes one detached mount; returns its root as an `O_PATH` directory descriptor.
+/// `idmap` is the namespace from [`idmap_namespace`] for the writable binds of a box started
+/// by root.
+pub fn make_mount(
+    source: &Source<'_>,
+    user: BoxUser,
+    idmap: Option<u64>,
+) -> Result<u64, MountError> {
+    match source {
+        Source::Bind { path, writable } => {
+            let p = c_str(path);
+            let fd = sys(
+                nr::OPEN_TREE,
+                [
+                    AT_FDCWD,
+                    p.as_ptr() as u64,
+                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE,
+                    0,
+                    0,
+                    0,
+                ],
+            )
+            .map_err(|errno| MountError {
+                what: String::new(),
+                errno,
+            })?;
+            let fail = |what: &str, errno: Errno| {
+                close(fd);
+                MountError {
+                    what: what.into(),
+                    errno,
+                }
+            };
+            if !is_directory(fd) {
+                close(fd);
+                return Err(MountError {
+                    what: "not a directory (only directories can be mounted so far)".into(),
+                    errno: Errno::ENOTDIR,
+                });
+            }
+            let ro = if *writable { 0 } else { MOUNT_ATTR_RDONLY };
+            mount_attr(fd, ro | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, true, None)
+                .map_err(|e| fail("cannot make the mount read-only, nodev and nosuid", e))?;
+            if let (true, Some(ns)) = (*writable, idmap) {
+                mount_attr(fd, MOUNT_ATTR_IDMAP, false, Some(ns)).map_err(|e| {
+                    fail(
+                        "its file system cannot be idmapped, which a box started by root needs \
+                         to write there as root without being host root (ext4, xfs, btrfs and \
+                         tmpfs can; or run picobox as an ordinary user)",
+                        e,
+                    )
+                })?;
+            }
+            Ok(fd)
+        }
+        Source::Tmpfs { size } => tmpfs(*size, *size / 4096 + 1024, user),
+    }
+}
+
+fn is_directory(fd: u64) -> bool {
+    let mut st = [0u64; 18];
+    sys(nr::FSTAT, [fd, st.as_mut_ptr() as u64, 0, 0, 0, 0]).is_ok()
+        && (st[3] & 0o170000) == 0o040000
+}
+
+/// A fresh detached tmpfs, mode 0700, owned by the box's user.
+fn tmpfs(size: u64, inodes: u64, user: BoxUser) -> Result<u64, MountError> {
+    let fail = |what: &str| {
+        let what = String::from(what);
+        move |errno| MountError {
+            what: format!("tmpfs: {what}"),
+            errno,
+        }
+    };
+    let fs = sys(
+        nr::FSOPEN,
+        [c"tmpfs".as_ptr() as u64, FSOPEN_CLOEXEC, 0, 0, 0, 0],
+    )
+    .map_err(fail("fsopen"))?;
+    let options = [
+        (&b"size\0"[..], format!("{size}")),
+        (b"nr_inodes\0", format!("{inodes}")),
+        (b"mode\0", String::from("0700")),
+        (b"uid\0", format!("{}", user.uid)),
+        (b"gid\0", format!("{}", user.gid)),
+    ];
+    let configured = options.iter().try_for_each(|(key, value)| {
+        let v = c_str(value.as_bytes());
+        sys(
+            nr::FSCONFIG,
+            [
+                fs,
+                FSCONFIG_SET_STRING,
+                key.as_ptr() as u64,
+                v.as_ptr() as u64,
+                0,
+                0,
+            ],
+        )
+        .map(|_| ())
+    });
+    let made = configured
+        .and_then(|()| sys(nr::FSCONFIG, [fs, FSCONFIG_CMD_CREATE, 0, 0, 0, 0]))
+        .and_then(|_| {
+            sys(
+                nr::FSMOUNT,
+                [
+                    fs,
+                    FSMOUNT_CLOEXEC,
+                    MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID,
+                    0,
+                    0,
+                    0,
+                ],
+            )
+        });
+    close(fs);
+    made.map_err(fail("create"))
+}
+
+/// Reopens the program at `path` through a read-only, nosuid, nodev detached clone of it, after
+/// [`unshare_mounts`] (a mount can be cloned only in one's own namespace), and checks that it
+/// is the file the monitor validated as `validated_fd` (which is closed). Returns the new
+/// descriptor.
+pub fn reopen_program(path: &[u8], validated_fd: u64) -> Result<u64, Errno> {
+    let p = c_str(path);
+    let tree = sys(
+        nr::OPEN_TREE,
+        [
+            AT_FDCWD,
+            p.as_ptr() as u64,
+            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC,
+            0,
+            0,
+            0,
+        ],
+    )?;
+    let done = mount_attr(
+        tree,
+        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID,
+        false,
+        None,
+    )
+    .and_then(|()| {
+        let path = c_str(format!("/proc/self/fd/{tree}").as_bytes());
+        sys(
+            nr::OPENAT,
+            [
+                AT_FDCWD,
+                path.as_ptr() as u64,
+                O_RDONLY | O_CLOEXEC,
+                0,
+                0,
+                0,
+            ],
+        )
+    });
+    close(tree);
+    let fd = done?;
+    let (mut a, mut b) = ([0u64; 18], [0u64; 18]);
+    let same = sys(nr::FSTAT, [fd, a.as_mut_ptr() as u64, 0, 0, 0, 0]).is_ok()
+        && sys(nr::FSTAT, [validated_fd, b.as_mut_ptr() as u64, 0, 0, 0, 0]).is_ok()
+        && a[..2] == b[..2];
+    close(validated_fd);
+    if !same {
+        close(fd);
+        return Err(Errno::EAGAIN); // replaced since it was validated: try again
+    }
+    Ok(fd)
+}
+
+/// Where the box's root is attached for the moment of `pivot_root`: a directory every Linux
+/// system has, in the box's private copy of the mount tree (the host never sees it).
+const PIVOT_POINT: &core::ffi::CStr = c"/proc";
+
+fn step(what: &'static str) -> impl Fn(Errno) -> MountError {
+    move |errno| MountError {
+        what: what.into(),
+        errno,
+    }
+}
+
+/// In the box's first process, first of all: a mount namespace of its own (a private copy of
+/// the host's tree, where it may make mounts), from which nothing propagates to the host.
+pub fn unshare_mounts() -> Result<(), MountError> {
+    sys(nr::UNSHARE, [CLONE_NEWNS, 0, 0, 0, 0, 0]).map_err(step("unshare(CLONE_NEWNS)"))?;
+    sys(
+        nr::MOUNT,
+        [0, c"/".as_ptr() as u64, 0, MS_REC | MS_PRIVATE, 0, 0],
+    )
+    .map_err(step("make the mount tree private"))?;
+    Ok(())
+}
+
+/// In the box's first process, once its detached mounts are made (after [`unshare_mounts`]):
+/// makes a fresh tmpfs (the socket root: mode 0700, owned by the box's user) the root of the
+/// box's mount namespace and detaches the host's root. Returns the root as an `O_PATH`
+/// descriptor.
+pub fn enter(user: BoxUser) -> Result<u64, MountError> {
+    let root = tmpfs(ROOT_TMPFS_SIZE, ROOT_TMPFS_INODES, user)?;
+    sys(
+        nr::MOVE_MOUNT,
+        [
+            root,
+            c"".as_ptr() as u64,
+            AT_FDCWD,
+            PIVOT_POINT.as_ptr() as u64,
+            MOVE_MOUNT_F_EMPTY_PATH,
+            0,
+        ],
+    )
+    .map_err(step("attach the box's root"))?;
+    sys(nr::FCHDIR, [root, 0, 0, 0, 0, 0]).map_err(step("enter the box's root"))?;
+    // pivot_root(".", "."): the box's root becomes the root, the host's is stacked on it...
+    sys(
+        nr::PIVOT_ROOT,
+        [c".".as_ptr() as u64, c".".as_ptr() as u64, 0, 0, 0, 0],
+    )
+    .map_err(step("pivot_root"))?;
+    // ...and is detached, with every mount beneath it.
+    sys(nr::UMOUNT2, [c".".as_ptr() as u64, MNT_DETACH, 0, 0, 0, 0])
+        .map_err(step("detach the host's root"))?;
+    sys(nr::CHDIR, [c"/".as_ptr() as u64, 0, 0, 0, 0, 0]).map_err(step("chdir"))?;
+    close(root);
+    let p = c"/";
+    sys(
+        nr::OPENAT,
+        [
+            AT_FDCWD,
+            p.as_ptr() as u64,
+            O_PATH | O_DIRECTORY | O_CLOEXEC,
+            0,
+            0,
+            0,
+        ],
+    )
+    .map_err(step("open the box's root"))
+}
