@@ -28,8 +28,9 @@ pub trait Host: Sync {
     /// Unmaps `[addr, addr+len)`. Errors: `EINVAL`. Linux: `munmap`.
     fn vm_free(&self, addr: usize, len: usize) -> Result<()>;
 
-    /// Changes the protection of `[addr, addr+len)`. Errors: `EINVAL`, `ENOMEM` (not mapped),
-    /// `EACCES` for writable+executable. Linux: `mprotect` (the filter refuses W+X).
+    /// Changes the protection of `[addr, addr+len)`. Errors: `EINVAL`, `ENOMEM` (not mapped).
+    /// Any protection, writable and executable at once included (JIT compilers need it).
+    /// Linux: `mprotect`.
     fn vm_protect(&self, addr: usize, len: usize, prot: Prot) -> Result<()>;
 
     /// Maps `len` bytes of the stream `handle` from `offset` and returns the address: privately
@@ -210,7 +211,10 @@ pub trait Host: Sync {
     /// descriptor.
     fn stream_set_times(&self, handle: Handle, change: TimesChange) -> Result<()>;
 
-    /// Changes the permission bits of an open stream. Errors: `EBADF`, `EPERM`. Linux: `fchmod`.
+    /// Changes the permission bits of an open stream. Errors: `EBADF`, `EPERM` (also for the
+    /// set-user-ID and set-group-ID bits, which a host may refuse: a box's files must not grant
+    /// privileges outside it), `EROFS`. Linux: `fchmodat2(AT_EMPTY_PATH)`, set-id bits refused
+    /// by the filter.
     fn stream_set_mode(&self, handle: Handle, mode: u32) -> Result<()>;
 
     /// Checks whether `path` under `dir` allows `mode` (`R_OK` 4, `W_OK` 2, `X_OK` 1, or `F_OK` 0).

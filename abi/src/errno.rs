@@ -70,6 +70,7 @@ errnos! {
     ENOTCONN = 107, "Transport endpoint is not connected";
     EINPROGRESS = 115, "Operation now in progress";
     EOPNOTSUPP = 95, "Operation not supported";
+    EPROTONOSUPPORT = 93, "Protocol not supported";
     ESOCKTNOSUPPORT = 94, "Socket type not supported";
     ENOBUFS = 105, "No buffer space available";
     EAFNOSUPPORT = 97, "Address family not supported by protocol";

@@ -80,23 +80,23 @@ pub fn load(
     for seg in &image.segments {
         let start = (seg.vaddr + mapped.bias) & !(PAGE - 1);
         let end = (seg.vaddr + mapped.bias + seg.memsz).next_multiple_of(PAGE);
-        let prot = if seg.prot.is_write_exec() {
-            Prot::READ_WRITE
-        } else {
-            seg.prot
-        };
-        vmas.insert(start, end, Area::private(prot.0));
+        vmas.insert(start, end, Area::private(seg.prot.0));
     }
     let hi = host().host_info();
+    let stack_prot = if image.executable_stack {
+        Prot(Prot::READ_WRITE.0 | Prot::EXEC.0)
+    } else {
+        Prot::READ_WRITE
+    };
     let stack_bottom = host()
-        .vm_alloc(Placement::Anywhere(0), STACK_SIZE, Prot::READ_WRITE, false)
+        .vm_alloc(Placement::Anywhere(0), STACK_SIZE, stack_prot, false)
         .map_err(BootError::Stack)?;
     vmas.insert(
         stack_bottom as u64,
         (stack_bottom + STACK_SIZE) as u64,
         Area {
             label: Label::Stack,
-            ..Area::private(Prot::READ_WRITE.0)
+            ..Area::private(stack_prot.0)
         },
     );
     // A guard page below the stack turns overflow into a fault rather than silent corruption.

@@ -47,8 +47,6 @@ pub enum ElfError {
     BadSegment(usize, &'static str),
     /// Two loadable segments overlap or are out of order.
     OverlappingSegments(usize, usize),
-    /// A segment or the stack would be writable and executable at once.
-    WritableExecutable(usize),
     /// No loadable segment at all.
     NoSegments,
     /// The entry point is not inside an executable segment.
@@ -77,10 +75,6 @@ impl fmt::Display for ElfError {
             ElfError::OverlappingSegments(a, b) => {
                 write!(f, "loadable segments {a} and {b} overlap or are out of order")
             }
-            ElfError::WritableExecutable(i) => write!(
-                f,
-                "segment {i} is writable and executable; picobox never maps W+X memory"
-            ),
             ElfError::NoSegments => write!(f, "ELF executable has no loadable segments"),
             ElfError::EntryOutsideSegments(e) => {
                 write!(f, "entry point {e:#x} is not inside an executable segment")
@@ -121,6 +115,9 @@ pub struct ElfImage {
     pub span_start: u64,
     /// End of the highest page of the image.
     pub span_end: u64,
+    /// Whether the program asks for an executable stack (`PT_GNU_STACK` with `PF_X`), which
+    /// Linux gives it.
+    pub executable_stack: bool,
 }
 
 impl ElfImage {
@@ -199,6 +196,7 @@ impl ElfImage {
     ) -> Result<ElfImage, ElfError> {
         let mut segments: Vec<Segment> = Vec::new();
         let mut phdr_vaddr = None;
+        let mut executable_stack = false;
         let mut load_indices = Vec::new();
         for (i, p) in phdrs.iter().enumerate() {
             match p.p_type {
@@ -207,9 +205,7 @@ impl ElfImage {
                 }
                 ph::PT_INTERP => return Err(ElfError::Dynamic),
                 ph::PT_PHDR => phdr_vaddr = Some(p.p_vaddr),
-                ph::PT_GNU_STACK if p.p_flags & ph::PF_X != 0 => {
-                    return Err(ElfError::WritableExecutable(i))
-                }
+                ph::PT_GNU_STACK => executable_stack = p.p_flags & ph::PF_X != 0,
                 ph::PT_LOAD => {
                     segments.push(Self::check_segment(i, p, file_size, position_independent)?);
                     load_indices.push(i);
@@ -259,6 +255,7 @@ impl ElfImage {
             phnum: hdr.e_phnum,
             span_start,
             span_end,
+            executable_stack,
         })
     }
 
@@ -298,9 +295,6 @@ impl ElfImage {
         }
         if p.p_flags & ph::PF_X != 0 {
             prot = prot | picobox_abi::Prot::EXEC;
-        }
-        if prot.is_write_exec() {
-            return Err(ElfError::WritableExecutable(i));
         }
         Ok(Segment {
             vaddr: p.p_vaddr,

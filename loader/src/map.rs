@@ -74,11 +74,6 @@ fn map_segment(
     } else {
         seg.prot
     };
-    let map_prot = if map_prot.is_write_exec() {
-        Prot::READ_WRITE
-    } else {
-        map_prot
-    };
     if seg.filesz > 0 {
         let len = page_ceil(file_end).ok_or(LoadError(Errno::ENOMEM))? - page_start;
         host.vm_map_stream(

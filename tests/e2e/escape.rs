@@ -297,12 +297,6 @@ fn no_bpf_perf_or_io_uring() {
 }
 
 #[test]
-fn writable_executable_memory_is_refused() {
-    refused_with(&["mprotect-wx"], "EACCES");
-    refused_with(&["mmap-wx"], "EACCES");
-}
-
-#[test]
 fn replacing_the_sigsys_handler_changes_nothing() {
     refused_with(&["sigsys-overwrite"], "ENOSYS");
 }
@@ -353,8 +347,10 @@ fn gate_sigaction_kills_the_box() {
 }
 
 #[test]
-fn gate_writable_executable_mprotect_kills_the_box() {
-    killed(&["gate-mprotect-wx"]);
+fn gate_writable_executable_memory_is_no_escape() {
+    // W+X at the gate is allowed (JITs need it; docs/threat-model.md says why it is not part
+    // of the boundary): the program's own code already runs with the allowlist's authority.
+    answered(&attempt(&["gate-mprotect-wx"]), "SUCCEEDED");
 }
 
 #[test]

@@ -133,3 +133,19 @@ fn proc_shows_the_box_s_other_processes_as_native() {
 fn proc_self_maps_shows_protections_as_native() {
     assert_matches_native("procmaps", &[], &guest("procmaps"), &[]);
 }
+
+#[test]
+fn memory_written_then_executed_works_as_native() {
+    // JIT compilers' three ways: W+X at once, mprotect toggling, a shared file mapped twice.
+    // W^X is not part of picobox's boundary (docs/threat-model.md), so each runs as on Linux.
+    let prog = guest("jit");
+    let n = scratch("jit-native");
+    let b = scratch("jit-boxed");
+    let native_out = native(&n, &prog, &[]);
+    assert!(native_out.status.success(), "{}", text(&native_out.stderr));
+    assert_eq!(
+        text(&native_out.stdout),
+        "rwx mapping: 42\ntoggled to rx: 42\ntoggled to rwx: 7\ndouble mapping: 9\n"
+    );
+    assert_same("jit", &native_out, &boxed(&b, &prog, &[]));
+}

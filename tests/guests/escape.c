@@ -101,14 +101,6 @@ int main(int argc, char **argv) {
     if (!strcmp(t, "bpf")) return report(syscall(SYS_bpf, 0, 0, 0));
     if (!strcmp(t, "perf")) return report(syscall(SYS_perf_event_open, 0, 0, -1, -1, 0));
     if (!strcmp(t, "io_uring")) return report(syscall(SYS_io_uring_setup, 8, 0));
-    if (!strcmp(t, "mprotect-wx")) {
-        void *p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        return report(mprotect(p, 4096, PROT_READ | PROT_WRITE | PROT_EXEC));
-    }
-    if (!strcmp(t, "mmap-wx")) {
-        void *p = mmap(0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        return report(p == MAP_FAILED ? -1 : 0);
-    }
     if (!strcmp(t, "sigsys-overwrite")) {
         /* Replace the SIGSYS disposition, then try a forbidden call again. */
         signal(SIGSYS, SIG_IGN);

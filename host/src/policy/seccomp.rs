@@ -21,10 +21,26 @@ use std::collections::BTreeMap;
 #[derive(Debug)]
 pub struct SeccompError(pub String);
 
-const PROT_WRITE: u64 = 2;
-const PROT_EXEC: u64 = 4;
+/// `SET_ID_BITS`.
+const SET_ID_BITS: u64 = 0o6000;
+/// `MSG_FASTOPEN`.
+const FAST_OPEN: u64 = 0x2000_0000;
+/// `IPPROTO_TCP`, `IPPROTO_UDP`.
+const PROTO_TCP: u64 = 6;
+const PROTO_UDP: u64 = 17;
+/// `TCP_FASTOPEN_CONNECT`.
+const FAST_OPEN_CONNECT: u64 = 30;
 
+/// A condition on an `int`-sized argument (`int`, `unsigned int`, `umode_t`, `clockid_t`):
+/// the kernel reads only its low 32 bits, so only those are compared (high bits set by a
+/// caller must not make a value look different from what the kernel acts on).
 fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, SeccompError> {
+    SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value)
+        .map_err(|e| SeccompError(e.to_string()))
+}
+
+/// A condition on a full 64-bit argument (`unsigned long`, pointers).
+fn cond64(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition, SeccompError> {
     SeccompCondition::new(arg, SeccompCmpArgLen::Qword, op, value)
         .map_err(|e| SeccompError(e.to_string()))
 }
@@ -41,13 +57,15 @@ fn one_of(arg: u8, values: &[u64]) -> Result<Vec<SeccompRule>, SeccompError> {
         .collect()
 }
 
-/// Rules allowing protection argument `arg` to be anything but writable and executable at once.
-fn never_write_exec(arg: u8) -> Result<Vec<SeccompRule>, SeccompError> {
-    let mask = PROT_WRITE | PROT_EXEC;
-    [0, PROT_WRITE, PROT_EXEC]
-        .iter()
-        .map(|v| rule(vec![cond(arg, SeccompCmpOp::MaskedEq(mask), *v)?]))
-        .collect()
+/// Rules allowing mode argument `arg` without the set-user-ID and set-group-ID bits: nothing a
+/// box creates or changes may grant privileges on the host (in a writable bind of a box started
+/// by root, the box's files are root's).
+fn never_set_id(arg: u8) -> Result<Vec<SeccompRule>, SeccompError> {
+    Ok(vec![rule(vec![cond(
+        arg,
+        SeccompCmpOp::MaskedEq(SET_ID_BITS),
+        0,
+    )?])?])
 }
 
 /// Which network a box is on; it decides which sockets the allowlist admits.
@@ -84,18 +102,13 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
             "stream_open and every path call (Landlock confines the path)",
         ),
         (SYS_readlinkat, "stream_read_link"),
-        (SYS_mkdirat, "stream_make_dir"),
         (SYS_unlinkat, "stream_delete"),
         (SYS_renameat2, "stream_rename"),
         (SYS_symlinkat, "stream_make_link"),
         (SYS_utimensat, "stream_set_times"),
-        (SYS_fchmodat2, "stream_set_mode"),
         (SYS_faccessat2, "stream_access"),
         (SYS_munmap, "vm_free"),
-        (
-            SYS_mremap,
-            "vm_remap (keeps the protection, which is never W+X)",
-        ),
+        (SYS_mremap, "vm_remap"),
         (SYS_madvise, "vm_discard"),
         (SYS_futex, "futex_wait, futex_wake"),
         (SYS_ppoll, "streams_wait"),
@@ -157,17 +170,27 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
     for (nr, _needed_by) in unconditional {
         rules.insert(*nr, vec![]);
     }
-    // vm_alloc, vm_map_stream: never writable and executable.
-    rules.insert(SYS_mmap, never_write_exec(2)?);
-    // vm_protect: never writable and executable.
-    rules.insert(SYS_mprotect, never_write_exec(2)?);
+    // vm_alloc, vm_map_stream, vm_protect: any protection. W^X is not part of the boundary:
+    // the program's own code already runs natively with exactly the allowlist's authority, and
+    // JIT compilers need memory they write and execute (docs/threat-model.md).
+    rules.insert(SYS_mmap, vec![]);
+    rules.insert(SYS_mprotect, vec![]);
+    // stream_set_mode, stream_make_dir: never set-user-ID or set-group-ID.
+    rules.insert(SYS_fchmodat2, never_set_id(2)?);
+    rules.insert(SYS_mkdirat, never_set_id(2)?);
     // stream_make_node: mknodat creates FIFOs and socket inodes only, never devices (Landlock
-    // refuses those too).
+    // refuses those too), and never with set-id bits.
     rules.insert(
         SYS_mknodat,
         [0o010000, 0o140000]
             .iter()
-            .map(|kind| rule(vec![cond(2, SeccompCmpOp::MaskedEq(0o170000), *kind)?]))
+            .map(|kind| {
+                rule(vec![cond(
+                    2,
+                    SeccompCmpOp::MaskedEq(0o170000 | SET_ID_BITS),
+                    *kind,
+                )?])
+            })
             .collect::<Result<_, _>>()?,
     );
     // stream_query: exactly the three questions of the ABI.
@@ -184,44 +207,75 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
     // Unix sockets; never raw, packet or netlink sockets. A Unix path name resolves in the
     // socket root (the process's root directory, empty but for the box's own sockets), and
     // Landlock's scoping keeps connections to abstract names inside the box.
-    let kinds: &[u64] = match network {
+    // The protocol is pinned to the one each kind allows (0 or its own number): never MPTCP,
+    // SCTP or ICMP, which Landlock's TCP rules do not see.
+    let kinds: &[(u64, u64)] = match network {
         Network::None => &[],
-        Network::Loopback => &[SOCK_STREAM as u64, SOCK_DGRAM as u64],
-        Network::Host => &[SOCK_STREAM as u64],
+        Network::Loopback => &[
+            (SOCK_STREAM as u64, PROTO_TCP),
+            (SOCK_DGRAM as u64, PROTO_UDP),
+        ],
+        Network::Host => &[(SOCK_STREAM as u64, PROTO_TCP)],
     };
     let mut socket_rules = Vec::new();
     for domain in [AF_INET as u64, AF_INET6 as u64] {
-        for kind in kinds {
-            socket_rules.push(rule(vec![
-                cond(0, SeccompCmpOp::Eq, domain)?,
-                cond(1, SeccompCmpOp::MaskedEq(0xf), *kind)?,
-            ])?);
+        for (kind, protocol) in kinds {
+            for protocol in [0, *protocol] {
+                socket_rules.push(rule(vec![
+                    cond(0, SeccompCmpOp::Eq, domain)?,
+                    cond(1, SeccompCmpOp::MaskedEq(0xf), *kind)?,
+                    cond(2, SeccompCmpOp::Eq, protocol)?,
+                ])?);
+            }
         }
     }
     for kind in [SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET] {
         socket_rules.push(rule(vec![
             cond(0, SeccompCmpOp::Eq, AF_UNIX as u64)?,
             cond(1, SeccompCmpOp::MaskedEq(0xf), kind as u64)?,
+            cond(2, SeccompCmpOp::Eq, 0)?,
         ])?);
     }
     rules.insert(SYS_socket, socket_rules);
     // socket_pair: connected Unix pairs only (they name no path).
     rules.insert(
         SYS_socketpair,
-        vec![rule(vec![cond(0, SeccompCmpOp::Eq, AF_UNIX as u64)?])?],
+        vec![rule(vec![
+            cond(0, SeccompCmpOp::Eq, AF_UNIX as u64)?,
+            cond(2, SeccompCmpOp::Eq, 0)?,
+        ])?],
+    );
+    // socket_send: never an implicit connect (TCP Fast Open's MSG_FASTOPEN connects without
+    // the connect hook, where Landlock checks the port).
+    rules.insert(
+        SYS_sendto,
+        vec![rule(vec![cond(3, SeccompCmpOp::MaskedEq(FAST_OPEN), 0)?])?],
+    );
+    rules.insert(
+        SYS_sendmsg,
+        vec![rule(vec![cond(2, SeccompCmpOp::MaskedEq(FAST_OPEN), 0)?])?],
+    );
+    // socket_set_option: any option but TCP_FASTOPEN_CONNECT, which makes connect() return
+    // at once and the first write connect, again past the connect hook.
+    rules.insert(
+        SYS_setsockopt,
+        vec![
+            rule(vec![cond(1, SeccompCmpOp::Ne, PROTO_TCP)?])?,
+            rule(vec![
+                cond(1, SeccompCmpOp::Eq, PROTO_TCP)?,
+                cond(2, SeccompCmpOp::Ne, FAST_OPEN_CONNECT)?,
+            ])?,
+        ],
     );
     for nr in [
         SYS_bind,
         SYS_listen,
         SYS_accept4,
         SYS_connect,
-        SYS_sendto,
-        SYS_sendmsg,
         SYS_recvmsg,
         SYS_shutdown,
         SYS_getsockname,
         SYS_getpeername,
-        SYS_setsockopt,
         SYS_getsockopt,
     ] {
         // The socket_* calls on sockets created above: Landlock and the network namespace
@@ -240,7 +294,7 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
         0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x80000 | 0x10_0000 | 0x20_0000;
     rules.insert(
         SYS_clone,
-        vec![rule(vec![cond(0, SeccompCmpOp::Eq, THREAD_FLAGS)?])?],
+        vec![rule(vec![cond64(0, SeccompCmpOp::Eq, THREAD_FLAGS)?])?],
     );
     // thread_set_tls, thread_get_tls.
     rules.insert(SYS_arch_prctl, one_of(0, &[0x1002, 0x1003])?);

@@ -39,16 +39,6 @@ fn page_range(addr: u64, len: u64) -> Result<(usize, usize)> {
     ))
 }
 
-/// The host refuses writable+executable memory; Linux programs see that as `EACCES`, as under
-/// an SELinux `execmem` denial.
-fn refuse_write_exec(prot: Prot) -> Result<()> {
-    if prot.is_write_exec() {
-        Err(Errno::EACCES)
-    } else {
-        Ok(())
-    }
-}
-
 /// `mmap(addr, length, prot, flags, fd, offset)`.
 pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
     let (addr, len, flags, offset) = (a[0], a[1], a[3], a[5]);
@@ -56,7 +46,6 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let prot = prot_arg(a[2])?;
-    refuse_write_exec(prot)?;
     let kind = flags & MAP_SHARED_VALIDATE;
     if kind == 0 {
         return Err(Errno::EINVAL);
@@ -127,7 +116,6 @@ pub fn sys_munmap(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `mprotect(addr, length, prot)`.
 pub fn sys_mprotect(k: &mut Kernel, a: &Args) -> Result<u64> {
     let prot = prot_arg(a[2])?;
-    refuse_write_exec(prot)?;
     let (addr, len) = page_range(a[0], a[1])?;
     if len == 0 {
         return Ok(0);

@@ -107,8 +107,8 @@ table! {
     6 lstat => fs::sys_lstat;
     7 poll -> poll::sys_poll;
     8 lseek => fs::sys_lseek;
-    9 mmap => mm::sys_mmap, "writable MAP_SHARED file mappings: ENODEV; W+X: EACCES";
-    10 mprotect => mm::sys_mprotect, "W+X: EACCES";
+    9 mmap => mm::sys_mmap, "writable MAP_SHARED file mappings: ENODEV";
+    10 mprotect => mm::sys_mprotect;
     11 munmap => mm::sys_munmap;
     12 brk => mm::sys_brk;
     13 rt_sigaction => signal::sys_rt_sigaction;
@@ -133,12 +133,12 @@ table! {
     38 setitimer => time::sys_setitimer, "ITIMER_REAL only";
     39 getpid >> process::sys_getpid;
     40 sendfile -> fs::sys_sendfile;
-    41 socket => net::sys_socket, "Unix (stream, datagram, seqpacket); TCP and UDP over IPv4 and IPv6 (TCP only on the host's network)";
+    41 socket => net::sys_socket, "Unix (stream, datagram, seqpacket); TCP and UDP over IPv4 and IPv6 (TCP only on the host's network); no MPTCP, SCTP or ICMP (EPROTONOSUPPORT)";
     42 connect -> net::sys_connect;
     43 accept -> net::sys_accept;
-    44 sendto -> net::sys_sendto;
+    44 sendto -> net::sys_sendto, "MSG_FASTOPEN connects first (as connect), then sends";
     45 recvfrom -> net::sys_recvfrom;
-    46 sendmsg -> net::sys_sendmsg, "ancillary data: SCM_RIGHTS of host-backed descriptors only";
+    46 sendmsg -> net::sys_sendmsg, "ancillary data: SCM_RIGHTS of host-backed descriptors only; MSG_FASTOPEN connects first";
     47 recvmsg -> net::sys_recvmsg, "ancillary data: SCM_RIGHTS only";
     48 shutdown => net::sys_shutdown;
     49 bind => net::sys_bind;
@@ -146,7 +146,7 @@ table! {
     51 getsockname => net::sys_getsockname;
     52 getpeername => net::sys_getpeername;
     53 socketpair => net::sys_socketpair, "AF_UNIX";
-    54 setsockopt => net::sys_setsockopt;
+    54 setsockopt => net::sys_setsockopt, "TCP_FASTOPEN_CONNECT accepted and ignored (connect connects at once)";
     55 getsockopt => net::sys_getsockopt;
     56 clone >>= process::sys_clone, "processes, and threads (CLONE_VM|CLONE_THREAD|CLONE_SIGHAND)";
     57 fork >> process::sys_fork;
@@ -171,8 +171,8 @@ table! {
     87 unlink => fs::sys_unlink;
     88 symlink => fs::sys_symlink;
     89 readlink => fs::sys_readlink;
-    90 chmod => fs::sys_chmod;
-    91 fchmod => fs::sys_fchmod;
+    90 chmod => fs::sys_chmod, "set-user-ID and set-group-ID bits: EPERM";
+    91 fchmod => fs::sys_fchmod, "set-user-ID and set-group-ID bits: EPERM";
     92 chown => fs::sys_chown, "only to the current owner and group";
     93 fchown => fs::sys_fchown, "only to the current owner and group";
     94 lchown => fs::sys_lchown, "only to the current owner and group";
@@ -228,7 +228,7 @@ table! {
     264 renameat => fs::sys_renameat;
     266 symlinkat => fs::sys_symlinkat;
     267 readlinkat => fs::sys_readlinkat;
-    268 fchmodat => fs::sys_fchmodat;
+    268 fchmodat => fs::sys_fchmodat, "set-user-ID and set-group-ID bits: EPERM";
     269 faccessat => fs::sys_faccessat;
     270 pselect6 -> poll::sys_pselect6;
     271 ppoll -> poll::sys_ppoll;

@@ -122,8 +122,44 @@ pub fn sys_socket(k: &mut Kernel, a: &Args) -> Result<u64> {
         (Network::Loopback, 2) => {}
         _ => return Err(Errno::EACCES),
     }
-    let h = host().socket_create(domain, kind & !SOCK_CLOEXEC, (a[2] & 0xffff_ffff) as u32)?;
+    // The protocol each kind has (0 names it too); the host admits no other (MPTCP, SCTP,
+    // ICMP), since the kernel's port rules would not see them.
+    let protocol = (a[2] & 0xffff_ffff) as u32;
+    let own = match (domain, kind & 0xf) {
+        (AF_UNIX, _) => PF_UNIX,
+        (_, 1) => IPPROTO_TCP,
+        _ => IPPROTO_UDP,
+    };
+    if protocol != 0 && protocol != own {
+        return Err(Errno::EPROTONOSUPPORT);
+    }
+    let protocol = if domain == AF_UNIX { 0 } else { protocol };
+    let h = host().socket_create(domain, kind & !SOCK_CLOEXEC, protocol)?;
     install(k, h, kind & SOCK_NONBLOCK != 0, kind & SOCK_CLOEXEC != 0)
+}
+
+/// `MSG_FASTOPEN`: connect and send in one call (TCP Fast Open).
+const IPPROTO_TCP: u32 = 6;
+const IPPROTO_UDP: u32 = 17;
+const PF_UNIX: u32 = 1;
+const TCP_FASTOPEN_CONNECT: u32 = 30;
+/// `MSG_FASTOPEN`, as above.
+const MSG_FASTOPEN: u32 = 0x2000_0000;
+
+/// TCP Fast Open as a program asks for it (`MSG_FASTOPEN` with a destination): the library OS
+/// connects first, as `connect` does (declared address, then the host's connect, where the
+/// kernel checks the port), and the data then goes as an ordinary send. The host never sees
+/// `MSG_FASTOPEN`, whose implicit connect would pass the kernel's port rules.
+fn fast_open_connect(h: Handle, to: Option<&[u8]>) -> Result<()> {
+    let Some(addr) = to else {
+        return Ok(()); // connected already, or the send fails as Linux's does
+    };
+    with(|k| check_declared(k, addr, false))??;
+    let dest = unix_names::destination(addr.to_vec())?;
+    match host().socket_connect(h, &dest.host_addr) {
+        Ok(()) | Err(Errno::EISCONN) => Ok(()),
+        Err(e) => Err(dest.error(e)),
+    }
 }
 
 /// `socketpair(domain, type, protocol, sv)`.
@@ -220,14 +256,23 @@ pub fn sys_sendto(a: &Args) -> Result<u64> {
         addr: user::checked_range(a[1], len).or_else(|e| if len == 0 { Ok(0) } else { Err(e) })?,
         len,
     };
-    let to = if a[4] != 0 {
-        Some(unix_names::destination(read_addr(a[4], a[5])?)?)
+    let mut flags = (a[3] & 0xffff_ffff) as u32;
+    let raw_to = if a[4] != 0 {
+        Some(read_addr(a[4], a[5])?)
     } else {
         None
     };
+    if flags & MSG_FASTOPEN != 0 {
+        fast_open_connect(h, raw_to.as_deref())?;
+        flags &= !MSG_FASTOPEN;
+    }
+    let to = match raw_to {
+        Some(addr) if a[3] & u64::from(MSG_FASTOPEN) == 0 => Some(unix_names::destination(addr)?),
+        _ => None,
+    };
     let addr = to.as_ref().map(|d| d.host_addr.as_slice());
     host()
-        .socket_send(h, buf, addr, (a[3] & 0xffff_ffff) as u32, &[])
+        .socket_send(h, buf, addr, flags, &[])
         .map(|n| n as u64)
         .map_err(|e| to.as_ref().map_or(e, |d| d.error(e)))
 }
@@ -349,20 +394,23 @@ pub fn sys_sendmsg(a: &Args) -> Result<u64> {
             usize::try_from(len).map_err(|_| Errno::EINVAL)?,
         )?);
     }
-    let to = if name != 0 && namelen != 0 {
-        Some(unix_names::destination(read_addr(name, namelen)?)?)
+    let mut flags = (a[2] & 0xffff_ffff) as u32;
+    let raw_to = if name != 0 && namelen != 0 {
+        Some(read_addr(name, namelen)?)
     } else {
         None
     };
+    if flags & MSG_FASTOPEN != 0 {
+        fast_open_connect(h, raw_to.as_deref())?;
+        flags &= !MSG_FASTOPEN;
+    }
+    let to = match raw_to {
+        Some(addr) if a[2] & u64::from(MSG_FASTOPEN) == 0 => Some(unix_names::destination(addr)?),
+        _ => None,
+    };
     let addr = to.as_ref().map(|d| d.host_addr.as_slice());
     host()
-        .socket_send(
-            h,
-            IoBuf::of(&data),
-            addr,
-            (a[2] & 0xffff_ffff) as u32,
-            &handles,
-        )
+        .socket_send(h, IoBuf::of(&data), addr, flags, &handles)
         .map(|n| n as u64)
         .map_err(|e| to.as_ref().map_or(e, |d| d.error(e)))
 }
@@ -466,13 +514,13 @@ pub fn sys_setsockopt(k: &mut Kernel, a: &Args) -> Result<u64> {
         .filter(|l| *l <= OPT_MAX)
         .ok_or(Errno::EINVAL)?;
     let mut value = user::read_bytes(a[3], len)?;
-    host().socket_option(
-        h,
-        (a[1] & 0xffff_ffff) as u32,
-        (a[2] & 0xffff_ffff) as u32,
-        &mut value,
-        true,
-    )?;
+    let (level, name) = ((a[1] & 0xffff_ffff) as u32, (a[2] & 0xffff_ffff) as u32);
+    if (level, name) == (IPPROTO_TCP, TCP_FASTOPEN_CONNECT) {
+        // Accepted and not passed on: connect() then connects at once, as without the
+        // option (the host refuses it, whose deferred connect would pass the port rules).
+        return Ok(0);
+    }
+    host().socket_option(h, level, name, &mut value, true)?;
     Ok(0)
 }
 
