@@ -2,6 +2,7 @@
 //! and inside picobox, with their outputs compared; escape attempts; bad input.
 
 mod bad_input;
+mod boundary;
 mod busybox;
 mod escape;
 mod layout;

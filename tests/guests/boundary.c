@@ -94,8 +94,8 @@ static void path_calls(long fd, const char *hostdir, const char *name, int mutat
         struct timespec zero[2] = {{0, 0}, {0, 0}};
         note("utimensat", fd, r, gate(SYS_utimensat, fd, (long)r, (long)zero, 0, 0));
         note("utimensat-nofollow", fd, r, gate(SYS_utimensat, fd, (long)r, (long)zero, AT_SYMLINK_NOFOLLOW, 0));
-        note("fchmodat2", fd, r, gate(452, fd, (long)r, 04777, 0, 0));
-        note("fchmodat2-nofollow", fd, r, gate(452, fd, (long)r, 04777, AT_SYMLINK_NOFOLLOW, 0));
+        note("fchmodat2", fd, r, gate(452, fd, (long)r, 0777, 0, 0));
+        note("fchmodat2-nofollow", fd, r, gate(452, fd, (long)r, 0777, AT_SYMLINK_NOFOLLOW, 0));
         snprintf(newname, sizeof newname, "%s", r);
         char *slash = strrchr(newname, '/');
         snprintf(slash ? slash + 1 : newname, 64, "new-%s", uniq);
@@ -164,7 +164,7 @@ int main(int argc, char **argv) {
         if (fd < 0) continue;
         struct timespec zero[2] = {{0, 0}, {0, 0}};
         attempts += 4;
-        gate(452, fd, (long)"", 04777, AT_EMPTY_PATH, 0);
+        gate(452, fd, (long)"", 0777, AT_EMPTY_PATH, 0);
         gate(SYS_utimensat, fd, 0, (long)zero, 0, 0);
         if (fd > 2) {
             gate(SYS_ftruncate, fd, 0, 0, 0, 0);

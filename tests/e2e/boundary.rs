@@ -1,0 +1,185 @@
+//! The file-system boundary, by enumeration: every path-taking call the gate admits, from
+//! every descriptor the picoprocess holds, along every route (absolute, `..` chains, symbolic
+//! links into the host, `/proc` magic links) towards a host directory outside the box's mounts
+//! (`tests/guests/boundary.c`). Nothing there may be stat'ed, read, listed, changed or
+//! created; the program's own file and the read-only mount keep their modes and times. Run
+//! with picobox started by root and by an unprivileged user.
+
+use crate::support::*;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+/// What must not change about a host file: mode, owner, size, times, contents.
+#[derive(Debug, PartialEq)]
+struct Fingerprint {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    size: u64,
+    mtime: (i64, i64),
+    atime: (i64, i64),
+    contents: Vec<u8>,
+}
+
+fn fingerprint(path: &Path) -> Fingerprint {
+    // Read first, then stat: reading sets the access time once (relatime), and only a later
+    // access by the box could change it again.
+    let m = std::fs::symlink_metadata(path).unwrap();
+    let contents = if m.file_type().is_symlink() {
+        std::fs::read_link(path)
+            .unwrap()
+            .into_os_string()
+            .into_encoded_bytes()
+    } else if m.is_file() {
+        std::fs::read(path).unwrap()
+    } else {
+        let mut names: Vec<_> = std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_encoded_bytes())
+            .collect();
+        names.sort();
+        names.concat()
+    };
+    let m = std::fs::symlink_metadata(path).unwrap();
+    Fingerprint {
+        mode: m.mode(),
+        uid: m.uid(),
+        gid: m.gid(),
+        size: m.size(),
+        mtime: (m.mtime(), m.mtime_nsec()),
+        atime: (m.atime(), m.atime_nsec()),
+        contents,
+    }
+}
+
+struct Layout {
+    root: PathBuf,
+    uniq: String,
+    outside: PathBuf,
+    program: PathBuf,
+    picobox: PathBuf,
+}
+
+/// `/tmp/picobox-boundary-NAME-PID/`: `outside-UNIQ/` (secret and link, not mounted), `w/`
+/// (writable mount, with links into `outside-UNIQ`), `ro/file` (read-only mount), and copies
+/// of the guest and of picobox (reachable by an unprivileged user wherever the checkout is).
+fn layout(name: &str, owner: Option<u32>) -> Layout {
+    let uniq = format!("u{}{}", std::process::id(), name.len());
+    let root = PathBuf::from(format!(
+        "/tmp/picobox-boundary-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&root);
+    let outside = root.join(format!("outside-{uniq}"));
+    for d in [&outside, &root.join("w"), &root.join("ro")] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(outside.join(format!("secret-{uniq}")), "host secret").unwrap();
+    std::fs::set_permissions(
+        outside.join(format!("secret-{uniq}")),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", outside.join(format!("link-{uniq}"))).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("w/via-abs")).unwrap();
+    std::os::unix::fs::symlink(
+        format!("../../../../../../../../../..{}", outside.display()),
+        root.join("w/via-rel"),
+    )
+    .unwrap();
+    std::fs::write(root.join("ro/file"), "read-only").unwrap();
+    let program = root.join("boundary");
+    std::fs::copy(guest("boundary"), &program).unwrap();
+    let picobox = root.join("picobox");
+    std::fs::copy(env!("CARGO_BIN_EXE_picobox"), &picobox).unwrap();
+    if let Some(id) = owner {
+        for entry in walk(&root) {
+            std::os::unix::fs::lchown(&entry, Some(id), Some(id)).unwrap();
+        }
+    }
+    Layout {
+        root,
+        uniq,
+        outside,
+        program,
+        picobox,
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut all = vec![dir.to_path_buf()];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if std::fs::symlink_metadata(&p).unwrap().is_dir() {
+            all.extend(walk(&p));
+        } else {
+            all.push(p);
+        }
+    }
+    all
+}
+
+fn enumerate_from_every_descriptor(name: &str, as_user: Option<u32>) {
+    let l = layout(name, as_user);
+    let watched: Vec<PathBuf> = vec![
+        l.outside.clone(),
+        l.outside.join(format!("secret-{}", l.uniq)),
+        l.outside.join(format!("link-{}", l.uniq)),
+        l.program.clone(),
+        l.root.join("ro"),
+        l.root.join("ro/file"),
+        l.root.clone(),
+    ];
+    let before: Vec<Fingerprint> = watched.iter().map(|p| fingerprint(p)).collect();
+    let host_root_before = fingerprint(Path::new("/"));
+    let mut cmd = std::process::Command::new(&l.picobox);
+    cmd.args(["run", "--ro-bind"])
+        .arg(l.root.join("ro"))
+        .arg("/ro")
+        .arg("--bind")
+        .arg(l.root.join("w"))
+        .args(["/w", "--chdir", "/w", "--"])
+        .arg(&l.program)
+        .arg(&l.uniq)
+        .arg(&l.outside)
+        .current_dir(&l.root);
+    if let Some(id) = as_user {
+        cmd.uid(id).gid(id); // std drops the supplementary groups too
+    }
+    let out = cmd.output().unwrap();
+    let report = text(&out.stdout);
+    assert!(
+        !report.contains("REACHED"),
+        "the box reached the host:\n{report}\nstderr: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    // "attempts N descriptors D": the enumeration ran, over the runtime's descriptors
+    // (the program, two mounts, /dev/shm, the socket root, standard streams) and AT_FDCWD.
+    let words: Vec<&str> = report.split_whitespace().collect();
+    let attempts: u64 = words[1].parse().unwrap();
+    let descriptors: u64 = words[3].parse().unwrap();
+    assert!(attempts > 10_000, "{report}");
+    assert!(descriptors >= 8, "{report}");
+    for (path, before) in watched.iter().zip(&before) {
+        assert_eq!(&fingerprint(path), before, "{} changed", path.display());
+    }
+    assert_eq!(fingerprint(Path::new("/")), host_root_before, "/ changed");
+    let _ = std::fs::remove_dir_all(&l.root);
+}
+
+#[test]
+fn host_files_are_unreachable_from_every_descriptor_when_started_by_root() {
+    assert_eq!(
+        unsafe { libc::getuid() },
+        0,
+        "the boundary tests run as root (as CI does) and also drop to an ordinary user"
+    );
+    enumerate_from_every_descriptor("root", None);
+}
+
+#[test]
+fn host_files_are_unreachable_from_every_descriptor_when_started_by_a_user() {
+    enumerate_from_every_descriptor("user", Some(65534));
+}
