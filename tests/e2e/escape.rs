@@ -391,3 +391,116 @@ fn terminal_input_cannot_be_injected() {
     refused_with(&["tiocsti"], "ENOTTY");
     killed(&["gate-tiocsti"]);
 }
+
+/// Asserts that nothing connected to `listener` (the refused route left no trace there).
+fn saw_no_connection(listener: &std::net::TcpListener, route: &str) {
+    listener.set_nonblocking(true).unwrap();
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("{route}: the undeclared listener saw a connection: {other:?}"),
+    }
+}
+
+#[test]
+fn implicit_connects_cannot_pass_the_port_rules() {
+    let allowed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let undeclared = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let allowed_port = allowed.local_addr().unwrap().port().to_string();
+    let port = undeclared.local_addr().unwrap().port().to_string();
+    let policy = ["--allow-connect", &format!("tcp:127.0.0.1:{allowed_port}")];
+    // TCP Fast Open through the library OS: it connects first, as connect() does, so the
+    // declared port works and an undeclared one is refused.
+    answered(
+        &on_host_network(&policy, &["fastopen", &port]),
+        "errno=EACCES",
+    );
+    answered(
+        &on_host_network(&policy, &["fastopen-connect", &port]),
+        "errno=EACCES",
+    );
+    saw_no_connection(&undeclared, "fastopen (library OS)");
+    answered(
+        &on_host_network(&policy, &["fastopen", &allowed_port]),
+        "SUCCEEDED",
+    );
+    answered(
+        &on_host_network(&policy, &["fastopen-connect", &allowed_port]),
+        "SUCCEEDED",
+    );
+    // At the gate, the flag and the option kill the box before anything is sent.
+    for route in [
+        "gate-fastopen",
+        "gate-sendmsg-fastopen",
+        "gate-fastopen-connect",
+    ] {
+        let out = on_host_network(&policy, &[route, &port]);
+        assert_eq!(out.status.code(), Some(POLICY_KILL), "{route}");
+        saw_no_connection(&undeclared, route);
+    }
+}
+
+#[test]
+fn transports_beside_tcp_are_refused() {
+    // MPTCP and SCTP are not seen by Landlock's TCP rules: the protocol argument is pinned.
+    let policy = ["--allow-connect", "tcp:127.0.0.1:9"];
+    answered(
+        &on_host_network(&policy, &["mptcp"]),
+        "errno=EPROTONOSUPPORT",
+    );
+    answered(
+        &on_host_network(&policy, &["sctp"]),
+        "errno=EPROTONOSUPPORT",
+    );
+    for route in ["gate-mptcp", "gate-sctp", "gate-unix-protocol"] {
+        let out = on_host_network(&policy, &[route]);
+        assert_eq!(out.status.code(), Some(POLICY_KILL), "{route}");
+    }
+    let out = picobox()
+        .args(["run", "--net", "loopback", "--"])
+        .arg(guest("escape"))
+        .arg("gate-mptcp")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(POLICY_KILL), "loopback gate-mptcp");
+}
+
+#[test]
+fn argument_checks_read_int_arguments_as_the_kernel_does() {
+    // High bits set above a forbidden value: the kernel reads the low 32 bits, so must the
+    // filter (a 64-bit comparison would let `0x1_0000_001f` pass the "never SIGSYS" rule).
+    for rule in [
+        "sigaction",
+        "ioctl",
+        "fcntl",
+        "socket-domain",
+        "socket-type",
+        "socket-protocol",
+        "socketpair",
+        "timer-clock",
+        "arch-prctl",
+        "mknod",
+        "chmod-setuid",
+        "mkdir-setgid",
+        "sendto-fastopen",
+        "sendmsg-fastopen",
+        "setsockopt",
+        "clone",
+    ] {
+        let out = attempt(&["gate-high", rule]);
+        assert_eq!(
+            out.status.code(),
+            Some(POLICY_KILL),
+            "{rule}: stdout {} stderr {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn set_id_bits_are_never_granted() {
+    // In a writable bind of a box started by root, the box's files are root's on the host: a
+    // set-user-ID file there would be a root shell for every local user.
+    refused_with(&["chmod-setuid", "/w/tool"], "EPERM");
+    killed(&["gate-chmod-setuid"]);
+}

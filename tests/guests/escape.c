@@ -16,6 +16,9 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <linux/sched.h>
+#include <time.h>
 #include <linux/netlink.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -25,7 +28,7 @@ static const char *name(int e) {
     case EPERM: return "EPERM"; case ENOENT: return "ENOENT"; case EACCES: return "EACCES";
     case EROFS: return "EROFS"; case ENOSYS: return "ENOSYS"; case ESRCH: return "ESRCH";
     case EXDEV: return "EXDEV"; case EINVAL: return "EINVAL"; case EBADF: return "EBADF";
-    case ELOOP: return "ELOOP"; case ECONNREFUSED: return "ECONNREFUSED"; case EAFNOSUPPORT: return "EAFNOSUPPORT"; case ENOTTY: return "ENOTTY"; default: return "OTHER";
+    case ELOOP: return "ELOOP"; case EPROTONOSUPPORT: return "EPROTONOSUPPORT"; case ECONNREFUSED: return "ECONNREFUSED"; case EAFNOSUPPORT: return "EAFNOSUPPORT"; case ENOTTY: return "ENOTTY"; default: return "OTHER";
     }
 }
 
@@ -75,6 +78,89 @@ int main(int argc, char **argv) {
         sa.sin_family = AF_INET; sa.sin_port = htons(atoi(arg)); sa.sin_addr.s_addr = htonl(0x7f000001);
         return report(gate(SYS_connect, fd, (long)&sa, sizeof sa, 0));
     }
+    /* Implicit connects: TCP Fast Open by flag and by option, through the library OS and at
+     * the gate, and transports that Landlock's TCP rules do not cover. */
+    if (!strcmp(t, "fastopen") || !strcmp(t, "gate-fastopen") || !strcmp(t, "gate-sendmsg-fastopen")) {
+        int at_gate = !strncmp(t, "gate-", 5);
+        long fd = at_gate ? gate(SYS_socket, AF_INET, SOCK_STREAM, 0, 0) : socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) return report(fd);
+        struct sockaddr_in sa = {0};
+        sa.sin_family = AF_INET; sa.sin_port = htons(atoi(arg)); sa.sin_addr.s_addr = htonl(0x7f000001);
+        if (!at_gate) return report(sendto(fd, "x", 1, MSG_FASTOPEN, (void *)&sa, sizeof sa));
+        if (!strcmp(t, "gate-fastopen")) {
+            typedef long (*gate6)(long, long, long, long, long, long, long);
+            gate6 g = (gate6)getauxval(0x7062);
+            return report(g(SYS_sendto, fd, (long)"x", 1, MSG_FASTOPEN, (long)&sa, sizeof sa));
+        }
+        struct iovec iov = {"x", 1};
+        struct msghdr mh = {.msg_name = &sa, .msg_namelen = sizeof sa, .msg_iov = &iov, .msg_iovlen = 1};
+        return report(gate(SYS_sendmsg, fd, (long)&mh, MSG_FASTOPEN, 0));
+    }
+    if (!strcmp(t, "fastopen-connect") || !strcmp(t, "gate-fastopen-connect")) {
+        int at_gate = !strncmp(t, "gate-", 5);
+        long fd = at_gate ? gate(SYS_socket, AF_INET, SOCK_STREAM, 0, 0) : socket(AF_INET, SOCK_STREAM, 0);
+        int one = 1;
+        long r = at_gate ? gate(SYS_setsockopt, fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, (long)&one)
+                         : setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof one);
+        if (r < 0) return report(r);
+        struct sockaddr_in sa = {0};
+        sa.sin_family = AF_INET; sa.sin_port = htons(atoi(arg)); sa.sin_addr.s_addr = htonl(0x7f000001);
+        if (connect(fd, (void *)&sa, sizeof sa) < 0) return report(-1);
+        return report(write(fd, "x", 1));
+    }
+    if (!strcmp(t, "mptcp")) return report(socket(AF_INET, SOCK_STREAM, 262));
+    if (!strcmp(t, "sctp")) return report(socket(AF_INET6, SOCK_STREAM, 132));
+    if (!strcmp(t, "gate-mptcp")) return report(gate(SYS_socket, AF_INET, SOCK_STREAM, 262, 0));
+    if (!strcmp(t, "gate-sctp")) return report(gate(SYS_socket, AF_INET6, SOCK_SEQPACKET, 132, 0));
+    if (!strcmp(t, "gate-unix-protocol")) return report(gate(SYS_socket, AF_UNIX, SOCK_STREAM, 1 | (1L << 32), 0));
+    /* Each argument-checked rule of the allowlist, with an argument whose low 32 bits (all the
+     * kernel reads of an int) are forbidden and whose high bits are set: the kernel must
+     * still kill the box. */
+    if (!strcmp(t, "gate-high")) {
+        const long high = 1L << 32;
+        char c = 'x';
+        long act[4] = {1, 0, 0, 0};
+        struct timespec zero[2] = {{0, 0}, {0, 0}};
+        (void)zero;
+        if (!strcmp(arg, "sigaction")) return report(gate(SYS_rt_sigaction, high | SIGSYS, (long)act, 0, 8));
+        if (!strcmp(arg, "ioctl")) return report(gate(SYS_ioctl, 0, high | TIOCSTI, (long)&c, 0));
+        if (!strcmp(arg, "fcntl")) return report(gate(SYS_fcntl, 0, high | F_SETOWN, 1, 0));
+        if (!strcmp(arg, "socket-domain")) return report(gate(SYS_socket, high | AF_NETLINK, SOCK_RAW, 0, 0));
+        if (!strcmp(arg, "socket-type")) return report(gate(SYS_socket, AF_UNIX, high | SOCK_RAW, 0, 0));
+        if (!strcmp(arg, "socket-protocol")) return report(gate(SYS_socket, AF_UNIX, SOCK_STREAM, high | 1, 0));
+        if (!strcmp(arg, "socketpair")) return report(gate(SYS_socketpair, high | AF_INET, SOCK_STREAM, 0, 0));
+        if (!strcmp(arg, "timer-clock")) {
+            long id;
+            return report(gate(SYS_timer_create, high | (unsigned)(-6 * 8 + 2), 0, (long)&id, 0));
+        }
+        if (!strcmp(arg, "arch-prctl")) return report(gate(SYS_arch_prctl, high | 0x1001, 0, 0, 0));
+        if (!strcmp(arg, "mknod")) return report(gate(SYS_mknodat, AT_FDCWD, (long)"dev", high | S_IFCHR | 0600, makedev(1, 3)));
+        if (!strcmp(arg, "chmod-setuid")) return report(gate(452, 3, (long)"", high | 04755, AT_EMPTY_PATH));
+        if (!strcmp(arg, "mkdir-setgid")) return report(gate(SYS_mkdirat, AT_FDCWD, (long)"d", high | 02755, 0));
+        if (!strcmp(arg, "sendto-fastopen")) {
+            typedef long (*gate6)(long, long, long, long, long, long, long);
+            gate6 g = (gate6)getauxval(0x7062);
+            long fd = gate(SYS_socket, AF_UNIX, SOCK_DGRAM, 0, 0);
+            return report(g(SYS_sendto, fd, (long)"x", 1, high | MSG_FASTOPEN, 0, 0));
+        }
+        if (!strcmp(arg, "sendmsg-fastopen")) {
+            long fd = gate(SYS_socket, AF_UNIX, SOCK_DGRAM, 0, 0);
+            struct msghdr mh = {0};
+            return report(gate(SYS_sendmsg, fd, (long)&mh, high | MSG_FASTOPEN, 0));
+        }
+        if (!strcmp(arg, "setsockopt")) {
+            long fd = gate(SYS_socket, AF_UNIX, SOCK_STREAM, 0, 0);
+            int one = 1;
+            typedef long (*gate6)(long, long, long, long, long, long, long);
+            gate6 g = (gate6)getauxval(0x7062);
+            return report(g(SYS_setsockopt, fd, high | IPPROTO_TCP, high | TCP_FASTOPEN_CONNECT, (long)&one, 4, 0));
+        }
+        if (!strcmp(arg, "clone")) return report(gate(SYS_clone, high | CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID, 0, 0, 0));
+        printf("unknown rule %s\n", arg);
+        return 2;
+    }
+    if (!strcmp(t, "gate-chmod-setuid")) return report(gate(452, 3, (long)"", 04755, AT_EMPTY_PATH));
+    if (!strcmp(t, "chmod-setuid")) { close(open(arg, O_WRONLY | O_CREAT, 0755)); return report(chmod(arg, 04755)); }
     if (!strcmp(t, "udp")) return report(socket(AF_INET, SOCK_DGRAM, 0));
     if (!strcmp(t, "raw")) return report(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
     if (!strcmp(t, "unix")) return report(socket(AF_UNIX, SOCK_STREAM, 0));
