@@ -183,3 +183,87 @@ fn host_files_are_unreachable_from_every_descriptor_when_started_by_root() {
 fn host_files_are_unreachable_from_every_descriptor_when_started_by_a_user() {
     enumerate_from_every_descriptor("user", Some(65534));
 }
+
+/// Runs `script` with busybox's sh as uid and gid 65534 (nobody); returns (status, output).
+fn as_nobody(script: &str) -> (i32, String) {
+    let out = std::process::Command::new(busybox())
+        .args(["sh", "-c", script])
+        .uid(65534)
+        .gid(65534)
+        .current_dir("/")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout) + &text(&out.stderr),
+    )
+}
+
+/// Ends a box's monitor (and so the box) however the test ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn other_host_users_cannot_read_what_a_running_box_writes() {
+    let mut monitor = picobox()
+        .args(["run", "--tmpfs", "/t", "--"])
+        .arg(guest_with("limits", &["-pthread"]))
+        .args(["hold", "/dev/shm/secret", "/t/secret"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(monitor.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "holding\n");
+    let monitor = Running(monitor);
+    let children =
+        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", monitor.0.id())).unwrap();
+    let boxed: u32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    // The box's files are reachable from the host only through its descriptors' magic links
+    // (the tmpfs mounts are detached): root can follow them...
+    let mut found = Vec::new();
+    for fd in std::fs::read_dir(format!("/proc/{boxed}/fd")).unwrap() {
+        let secret = fd.unwrap().path().join("secret");
+        found.push((secret.clone(), std::fs::read_to_string(&secret).ok()));
+    }
+    let readable = found
+        .iter()
+        .filter(|(_, s)| s.as_deref() == Some("box secret"));
+    assert_eq!(
+        readable.count(),
+        2,
+        "root should see the box's /dev/shm and /t: {found:?}"
+    );
+    // ...no other user can, nor list the box's descriptors or its root.
+    for script in [
+        format!("ls /proc/{boxed}/fd/"),
+        format!("cat /proc/{boxed}/fd/*/secret"),
+        format!("ls /proc/{boxed}/root/"),
+        format!("cat /proc/{boxed}/root/secret"),
+    ] {
+        let (status, output) = as_nobody(&script);
+        assert_ne!(status, 0, "{script}: {output}");
+        assert!(
+            output.contains("Permission denied") || output.contains("No such file"),
+            "{script}: {output}"
+        );
+        assert!(!output.contains("box secret"), "{script}: {output}");
+    }
+    // Nor is anything of it in the host's /dev/shm (where earlier versions kept it, 0755).
+    let (_, listing) = as_nobody("ls -a /dev/shm");
+    assert!(
+        !listing.contains(&format!("picobox-{}-", monitor.0.id())),
+        "{listing}"
+    );
+    drop(monitor);
+}

@@ -103,3 +103,145 @@ fn killing_the_monitor_ends_every_process_of_the_box() {
         "processes of the box outlived its monitor"
     );
 }
+
+/// Memory the host's tmpfs and shared memory hold (`Shmem` of `/proc/meminfo`), in MiB.
+fn host_shmem_mib() -> u64 {
+    let info = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let kib: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Shmem:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+        .unwrap();
+    kib / 1024
+}
+
+/// The tests that measure the host's shared memory run one at a time.
+static SHMEM_MEASURED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[test]
+fn a_deep_tree_and_a_large_file_in_a_tmpfs_are_gone_when_the_box_ends() {
+    let _one_at_a_time = SHMEM_MEASURED.lock().unwrap_or_else(|e| e.into_inner());
+    let before = host_shmem_mib();
+    let mut monitor = picobox()
+        .args(["run", "--size", "128M", "--tmpfs", "/t", "--"])
+        .arg(guest_with("limits", &["-pthread"]))
+        .args(["deep", "/t", "5000", "64", "wait"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(monitor.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "deep 5000\n");
+    let during = host_shmem_mib();
+    assert!(
+        during >= before + 60,
+        "the box's 64 MiB are not in host memory? {before} -> {during} MiB"
+    );
+    // SIGTERM reaches the box; the monitor reports and exits.
+    unsafe { libc::kill(monitor.id() as i32, libc::SIGTERM) };
+    monitor.wait().unwrap();
+    let start = Instant::now();
+    while host_shmem_mib() > before + 16 && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let after = host_shmem_mib();
+    assert!(
+        after <= before + 16,
+        "the box's tmpfs outlived it: {before} -> {during} -> {after} MiB"
+    );
+    // Nothing of the box is in the host's /dev/shm either (where earlier versions kept it).
+    let leftovers: Vec<_> = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("picobox-{}-", monitor.id()))
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "left in /dev/shm: {leftovers:?}");
+}
+
+#[test]
+fn default_flags_bound_memory_and_tmpfs() {
+    // Without --memory a box has 1 GiB: a program that allocates without end is killed by the
+    // kernel's OOM killer (128 + SIGKILL).
+    let out = limited(&[], &["eat", "4096"]);
+    assert_eq!(out.status.code(), Some(137), "{}", text(&out.stderr));
+    let _one_at_a_time = SHMEM_MEASURED.lock().unwrap_or_else(|e| e.into_inner());
+    // A --tmpfs without --size holds 256 MiB, the box's /dev/shm 64 MiB: then ENOSPC.
+    let out = limited(&["--tmpfs", "/t"], &["fill", "/t/f"]);
+    assert_eq!(text(&out.stdout), "filled 256 MiB errno=ENOSPC\n");
+    let out = limited(&[], &["fill", "/dev/shm/f"]);
+    assert_eq!(text(&out.stdout), "filled 64 MiB errno=ENOSPC\n");
+    let out = limited(&["--size", "8M", "--tmpfs", "/t"], &["fill", "/t/f"]);
+    assert_eq!(text(&out.stdout), "filled 8 MiB errno=ENOSPC\n");
+}
+
+/// The pids cgroups of boxes whose monitor was `pid`.
+fn box_cgroups_of(pid: u32) -> Vec<std::path::PathBuf> {
+    let table = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let own = table
+        .lines()
+        .find_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+            controllers
+                .split(',')
+                .any(|c| c == "pids")
+                .then(|| path.to_string())
+        })
+        .expect("no pids cgroup (v1) for this process");
+    let parent = std::path::Path::new("/sys/fs/cgroup/pids").join(own.trim_start_matches('/'));
+    std::fs::read_dir(&parent)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("picobox-{pid}-"))
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+#[test]
+fn a_box_whose_monitor_was_killed_leaves_nothing_after_the_next_run() {
+    let marker = "27.1828";
+    let mut monitor = picobox()
+        .args(["run", "--", busybox(), "sleep", marker])
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while processes_with(marker) < 2 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = monitor.id();
+    assert_eq!(box_cgroups_of(pid).len(), 1, "the box has no cgroup");
+    monitor.kill().unwrap();
+    monitor.wait().unwrap();
+    let start = Instant::now();
+    while processes_with(marker) > 0 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        box_cgroups_of(pid).len(),
+        1,
+        "a killed monitor cannot remove its cgroup (so this test shows the sweep)"
+    );
+    let out = limited(&[], &["forks-none"]);
+    assert_eq!(out.status.code(), Some(2));
+    let start = Instant::now();
+    while !box_cgroups_of(pid).is_empty() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        box_cgroups_of(pid).is_empty(),
+        "the next run left the killed box's cgroup: {:?}",
+        box_cgroups_of(pid)
+    );
+}
