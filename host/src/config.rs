@@ -22,6 +22,8 @@ pub struct Mount {
     pub source: PathBuf,
     /// Absolute path in the box.
     pub target: String,
+    /// Size of a tmpfs (`--size`), as written (`64M`).
+    pub size: Option<String>,
 }
 
 /// Everything a manifest can say about a box.
@@ -39,6 +41,16 @@ pub struct BoxConfig {
     pub mounts: Vec<Mount>,
     /// Log system calls (`--trace`).
     pub trace: bool,
+    /// `--net`.
+    pub net: Option<String>,
+    /// `--allow-bind` rules.
+    pub allow_bind: Vec<String>,
+    /// `--allow-connect` rules.
+    pub allow_connect: Vec<String>,
+    /// `--pids`.
+    pub pids: Option<u64>,
+    /// `--memory`, as written.
+    pub memory: Option<String>,
 }
 
 impl BoxConfig {
@@ -57,8 +69,28 @@ impl BoxConfig {
                     m.source.display().to_string(),
                     m.target.clone(),
                 ]),
-                MountKind::Tmpfs => f.extend(["--tmpfs".into(), m.target.clone()]),
+                MountKind::Tmpfs => {
+                    if let Some(size) = &m.size {
+                        f.extend(["--size".into(), size.clone()]);
+                    }
+                    f.extend(["--tmpfs".into(), m.target.clone()])
+                }
             }
+        }
+        if let Some(net) = &self.net {
+            f.extend(["--net".into(), net.clone()]);
+        }
+        for rule in &self.allow_bind {
+            f.extend(["--allow-bind".into(), rule.clone()]);
+        }
+        for rule in &self.allow_connect {
+            f.extend(["--allow-connect".into(), rule.clone()]);
+        }
+        if let Some(pids) = self.pids {
+            f.extend(["--pids".into(), pids.to_string()]);
+        }
+        if let Some(memory) = &self.memory {
+            f.extend(["--memory".into(), memory.clone()]);
         }
         for (k, v) in &self.env {
             f.extend(["--setenv".into(), k.clone(), v.clone()]);
@@ -70,6 +102,18 @@ impl BoxConfig {
             f.push("--trace".into());
         }
         f
+    }
+}
+
+/// How many values the `picobox run` flag `flag` takes (0 for a switch or an unknown flag,
+/// which `picobox run` then refuses). The one list `picobox-manifest` needs to tell flags
+/// from the program; `picobox run --help` describes each.
+pub fn values_of(flag: &str) -> usize {
+    match flag {
+        "--ro-bind" | "--bind" | "--setenv" => 2,
+        "--tmpfs" | "--size" | "--chdir" | "--net" | "--allow-bind" | "--allow-connect"
+        | "--pids" | "--memory" | "--manifest" => 1,
+        _ => 0,
     }
 }
 
@@ -96,23 +140,18 @@ pub fn flags_with_manifest(args: &[String]) -> Result<Vec<String>, String> {
                 program_at = Some(i + 1);
                 break;
             }
-            "--ro-bind" | "--bind" | "--setenv" => {
-                rest.extend(args[i..(i + 3).min(args.len())].iter().cloned());
-                i += 3;
+            flag if flag.starts_with('-') => {
+                // A flag and its values pass through as they are (picobox checks them).
+                let n = 1 + crate::config::values_of(flag);
+                rest.extend(args[i..(i + n).min(args.len())].iter().cloned());
+                i += n;
                 continue;
             }
-            "--tmpfs" | "--chdir" => {
-                rest.extend(args[i..(i + 2).min(args.len())].iter().cloned());
-                i += 2;
-                continue;
-            }
-            a if a.starts_with('-') => rest.push(a.to_string()),
             _ => {
                 program_at = Some(i);
                 break;
             }
         }
-        i += 1;
     }
     let path = manifest.ok_or("no --manifest given")?;
     let config = crate::manifest::load(std::path::Path::new(&path)).map_err(|e| e.to_string())?;
@@ -131,4 +170,60 @@ pub fn flags_with_manifest(args: &[String]) -> Result<Vec<String>, String> {
         }
     }
     Ok(flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn every_flag_combines_with_a_manifest() {
+        let dir = std::env::temp_dir().join(format!("picobox-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let m = dir.join("m.toml");
+        std::fs::write(&m, "program = \"/bin/true\"\n").unwrap();
+        let args = strings(&[
+            "--manifest",
+            m.to_str().unwrap(),
+            "--pids",
+            "9",
+            "--memory",
+            "64M",
+            "--net",
+            "loopback",
+            "--size",
+            "1M",
+            "--tmpfs",
+            "/t",
+            "--trace",
+            "--allow-connect",
+            "tcp:127.0.0.1:1",
+        ]);
+        let flags = flags_with_manifest(&args).unwrap();
+        assert_eq!(
+            flags,
+            strings(&[
+                "--pids",
+                "9",
+                "--memory",
+                "64M",
+                "--net",
+                "loopback",
+                "--size",
+                "1M",
+                "--tmpfs",
+                "/t",
+                "--trace",
+                "--allow-connect",
+                "tcp:127.0.0.1:1",
+                "--",
+                "/bin/true"
+            ])
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

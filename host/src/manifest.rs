@@ -7,10 +7,17 @@
 //! trace = false
 //! env = { LANG = "C.UTF-8" }
 //!
+//! net = "none"           # or "loopback"
+//! allow_bind = ["tcp:127.0.0.1:8080"]
+//! allow_connect = ["tcp:127.0.0.1:6379"]
+//! pids = 512
+//! memory = "1G"
+//!
 //! [[mount]]
 //! type = "ro-bind"        # or "bind", "tmpfs"
 //! source = "/usr"         # not for tmpfs
 //! target = "/usr"
+//! size = "64M"            # tmpfs only
 //! ```
 //! Unknown keys are errors, so a misspelling never silently changes the policy.
 
@@ -63,6 +70,13 @@ struct Manifest {
     env: BTreeMap<String, String>,
     #[serde(default)]
     mount: Vec<ManifestMount>,
+    net: Option<String>,
+    #[serde(default)]
+    allow_bind: Vec<String>,
+    #[serde(default)]
+    allow_connect: Vec<String>,
+    pids: Option<u64>,
+    memory: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +86,7 @@ struct ManifestMount {
     kind: String,
     source: Option<PathBuf>,
     target: String,
+    size: Option<String>,
 }
 
 /// Reads a manifest file into a configuration.
@@ -108,10 +123,14 @@ pub fn parse(text: &str, path: &Path) -> Result<BoxConfig, ManifestError> {
             (_, Some(s)) => s,
             (_, None) => return Err(err("a bind mount needs a source")),
         };
+        if mm.size.is_some() && kind != MountKind::Tmpfs {
+            return Err(err("only a tmpfs mount has a size"));
+        }
         mounts.push(Mount {
             kind,
             source,
             target: mm.target,
+            size: mm.size,
         });
     }
     Ok(BoxConfig {
@@ -121,6 +140,11 @@ pub fn parse(text: &str, path: &Path) -> Result<BoxConfig, ManifestError> {
         cwd: m.cwd,
         mounts,
         trace: m.trace,
+        net: m.net,
+        allow_bind: m.allow_bind,
+        allow_connect: m.allow_connect,
+        pids: m.pids,
+        memory: m.memory,
     })
 }
 
@@ -140,6 +164,42 @@ mod tests {
         assert_eq!(c.program.as_deref(), Some("/bin/busybox"));
         assert_eq!(c.mounts.len(), 2);
         assert_eq!(c.mounts[1].kind, MountKind::Tmpfs);
+    }
+
+    #[test]
+    fn every_flag_has_a_key() {
+        let c = parse(
+            "program = \"p\"\nnet = \"loopback\"\npids = 7\nmemory = \"64M\"\n\
+             allow_bind = [\"tcp:127.0.0.1:80\"]\nallow_connect = [\"tcp:[::1]:6379\"]\n\
+             [[mount]]\ntype = \"tmpfs\"\ntarget = \"/t\"\nsize = \"8M\"\n",
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.to_flags(),
+            [
+                "--size",
+                "8M",
+                "--tmpfs",
+                "/t",
+                "--net",
+                "loopback",
+                "--allow-bind",
+                "tcp:127.0.0.1:80",
+                "--allow-connect",
+                "tcp:[::1]:6379",
+                "--pids",
+                "7",
+                "--memory",
+                "64M"
+            ]
+        );
+        let e = parse(
+            "[[mount]]\ntype = \"bind\"\nsource = \"/a\"\ntarget = \"/x\"\nsize = \"1M\"",
+            Path::new("m.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("only a tmpfs"));
     }
 
     #[test]

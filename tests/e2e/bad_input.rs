@@ -153,6 +153,55 @@ fn manifest_runs_a_program() {
 }
 
 #[test]
+fn every_flag_combines_with_a_manifest() {
+    let dir = scratch("manifest-and-flags");
+    let m = dir.join("m.toml");
+    std::fs::write(
+        &m,
+        format!(
+            "program = \"{}\"\nargs = [\"sh\", \"-c\", \"echo ok > /t/f && cat /t/f\"]\n",
+            busybox()
+        ),
+    )
+    .unwrap();
+    // Each value-taking flag, which picobox-manifest once took for the program.
+    for flags in [
+        &["--pids", "20"][..],
+        &["--memory", "64M"],
+        &["--net", "loopback"],
+        &["--allow-connect", "tcp:127.0.0.1:9"],
+        &["--size", "1M"],
+    ] {
+        let mut args = vec!["run", "--manifest", m.to_str().unwrap()];
+        args.extend(flags);
+        args.extend(["--tmpfs", "/t"]);
+        let out = run(&args);
+        assert_eq!(
+            text(&out.stdout),
+            "ok\n",
+            "{flags:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn manifest_errors_to_a_closed_pipe_end_with_the_documented_status() {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    unsafe { libc::close(fds[0]) };
+    // SAFETY: fds[1] is a descriptor this test just made and owns nowhere else.
+    let write_end = unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[1]) };
+    let status = picobox()
+        .args(["run", "--manifest", "/nonexistent/m.toml"])
+        .stderr(write_end)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(125));
+}
+
+#[test]
 fn malformed_flags() {
     fails_with(
         &run(&["run", "--bind", "/tmp"]),

@@ -71,8 +71,10 @@ fn own_cgroup(table: &[u8], controller: &[u8]) -> Option<Vec<u8>> {
 impl Limits {
     /// Creates the box's cgroups (or plans rlimits) for at most `pids` processes and `memory`
     /// bytes.
+    /// Sweeps the cgroups that boxes whose monitor was killed left behind first.
     pub fn prepare(pids: u64, memory: u64) -> Limits {
         let table = read_file(b"/proc/self/cgroup").unwrap_or_default();
+        sweep_leftovers(&table);
         let mut limits = Limits {
             dirs: Vec::new(),
             rlimits: Vec::new(),
@@ -150,10 +152,9 @@ impl Limits {
 /// Removes the cgroups of boxes whose monitor was killed before it could (they are named
 /// `picobox-<monitor pid>-<random>`): each one whose monitor is gone and that holds no process
 /// (the kernel refuses to remove one that does).
-pub fn sweep_leftovers() {
-    let table = read_file(b"/proc/self/cgroup").unwrap_or_default();
+fn sweep_leftovers(table: &[u8]) {
     for controller in [&b"pids"[..], b"memory"] {
-        let Some(own) = own_cgroup(&table, controller) else {
+        let Some(own) = own_cgroup(table, controller) else {
             continue;
         };
         let mut parent = b"/sys/fs/cgroup/".to_vec();

@@ -292,7 +292,6 @@ fn prepare(c: &RunConfig, env: &[Vec<u8>]) -> Result<Prepared, Failure> {
         allow_bind: c.allow_bind.clone(),
         allow_connect: c.allow_connect.clone(),
     };
-    crate::limits::sweep_leftovers();
     let limits = Limits::prepare(c.pids, c.memory);
     Ok(Prepared {
         boot,
