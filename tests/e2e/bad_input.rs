@@ -189,7 +189,9 @@ fn every_flag_combines_with_a_manifest() {
 fn manifest_errors_to_a_closed_pipe_end_with_the_documented_status() {
     use std::os::fd::FromRawFd;
     let mut fds = [0; 2];
+    // SAFETY: pipe writes two descriptors into the array it is given, of the right size.
     assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: fds[0] is the read end just made, used nowhere else.
     unsafe { libc::close(fds[0]) };
     // SAFETY: fds[1] is a descriptor this test just made and owns nowhere else.
     let write_end = unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[1]) };

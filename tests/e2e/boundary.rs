@@ -171,9 +171,8 @@ fn enumerate_from_every_descriptor(name: &str, as_user: Option<u32>) {
 
 #[test]
 fn host_files_are_unreachable_from_every_descriptor_when_started_by_root() {
-    assert_eq!(
-        unsafe { libc::getuid() },
-        0,
+    assert!(
+        is_root(),
         "the boundary tests run as root (as CI does) and also drop to an ordinary user"
     );
     enumerate_from_every_descriptor("root", None);
@@ -204,7 +203,7 @@ struct Running(std::process::Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        terminate(self.0.id());
         let _ = self.0.wait();
     }
 }
@@ -266,4 +265,30 @@ fn other_host_users_cannot_read_what_a_running_box_writes() {
         "{listing}"
     );
     drop(monitor);
+}
+
+#[test]
+fn a_bind_of_the_host_root_gives_no_way_into_host_processes() {
+    // `--ro-bind / /` shows the host's /proc (binds are recursive, as bubblewrap's): what the
+    // kernel guards with ptrace checks stays shut to the box (Landlock's domain), at the gate.
+    let escape = |path: &str| {
+        picobox()
+            .args(["run", "--ro-bind", "/", "/", "--"])
+            .arg(guest("escape"))
+            .args(["gate-open-from-descriptors", path])
+            .output()
+            .unwrap()
+    };
+    for path in ["proc/1/environ", "proc/1/root/etc/hostname", "proc/1/cwd/"] {
+        let out = escape(path);
+        assert_eq!(
+            text(&out.stdout),
+            "errno=EACCES\n",
+            "{path}: {}",
+            text(&out.stderr)
+        );
+    }
+    // The box's own root, seen through the host's /proc, is the box's empty root.
+    let out = escape("proc/self/root/etc/hostname");
+    assert_eq!(text(&out.stdout), "errno=ENOENT\n", "{}", text(&out.stderr));
 }

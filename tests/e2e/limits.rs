@@ -142,7 +142,7 @@ fn a_deep_tree_and_a_large_file_in_a_tmpfs_are_gone_when_the_box_ends() {
         "the box's 64 MiB are not in host memory? {before} -> {during} MiB"
     );
     // SIGTERM reaches the box; the monitor reports and exits.
-    unsafe { libc::kill(monitor.id() as i32, libc::SIGTERM) };
+    terminate(monitor.id());
     monitor.wait().unwrap();
     let start = Instant::now();
     while host_shmem_mib() > before + 16 && start.elapsed() < Duration::from_secs(10) {

@@ -171,3 +171,15 @@ pub fn assert_matches_native(what: &str, flags: &[&str], program: &Path, args: &
     );
     assert_same(what, &native_out, &boxed_with(flags, &b, program, args));
 }
+
+/// Whether the tests run as root.
+pub fn is_root() -> bool {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() == 0 }
+}
+
+/// Sends SIGTERM to process `pid` (a box's monitor passes it on to the box).
+pub fn terminate(pid: u32) {
+    // SAFETY: kill takes plain integers and touches no memory of ours.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+}

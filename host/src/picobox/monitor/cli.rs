@@ -18,22 +18,25 @@ USAGE:
 RUN OPTIONS (as bubblewrap's):
     --ro-bind SRC DST    show host directory SRC read-only at DST in the box
     --bind SRC DST       show host directory SRC writable at DST (changes reach the host)
-    --tmpfs DST          a fresh, empty, memory-backed writable directory at DST
+    --tmpfs DST          a fresh, empty, memory-backed writable directory at DST (256M)
+    --size SIZE          the size of the next --tmpfs (K, M, G suffixes)
     --setenv KEY VALUE   set an environment variable (the box starts with only PATH)
     --chdir DIR          working directory in the box (default /)
     --manifest FILE      read the box from a TOML manifest; flags add to it
     --net none           no network: only Unix sockets inside the box (the default, and the fastest)
-    --net loopback       a network of the box's own: TCP and UDP over its private loopback
+    --net loopback       a network namespace of the box's own: TCP and UDP over its loopback
     --allow-bind tcp:ADDR:PORT     let the box listen on this TCP port of the host's network
     --allow-connect tcp:ADDR:PORT  let the box connect to this TCP port of the host's network
-                         (either puts the box on the host's network; the kernel confines the
-                         ports, the library OS the addresses; UDP is then unavailable)
-    --pids N             at most N processes in the box (default 512)
-    --memory SIZE        at most SIZE bytes of memory (K, M, G suffixes), enforced by the kernel
+                         (either puts the box on the host's network, TCP only; the kernel
+                         confines the ports, the library OS the addresses)
+    --pids N             at most N processes and threads in the box (default 512)
+    --memory SIZE        at most SIZE bytes of memory, tmpfs included (default 1G)
     --trace              log the program's system calls to standard error
 
 PROGRAM is a static x86-64 Linux executable on the host (a path, or a name looked up in
-PATH). The box sees only its mounts and /dev/{null,zero,random,urandom}.
+PATH). The box sees only its mounts, /dev/{null,zero,random,urandom}, a private /dev/shm
+(64M) and its own /proc; the host's file system is not in its mount tree. A box started by
+root runs as a host user of its own (its --bind mounts are idmapped so that it is root there).
 
 EXIT STATUS:
     the program's exit status, or 128+N if it died of signal N;
@@ -219,6 +222,9 @@ pub fn parse(args: &[Vec<u8>]) -> Result<Command, String> {
         Some(b"-V" | b"--version") => Ok(Command::Version),
         Some(b"syscalls") => Ok(Command::Syscalls),
         Some(b"abi") => Ok(Command::Abi),
+        Some(b"run") if matches!(args.get(1).map(Vec::as_slice), Some(b"-h" | b"--help")) => {
+            Ok(Command::Help { asked: true })
+        }
         Some(b"run") => {
             let rest = &args[1..];
             let options_end = rest.iter().position(|a| a == b"--").unwrap_or(rest.len());
