@@ -230,6 +230,18 @@ pub trait Host: Sync {
     /// Linux: `fcntl(F_SETFL)`.
     fn stream_set_flags(&self, handle: Handle, nonblocking: bool, append: bool) -> Result<()>;
 
+    /// Takes, releases or asks about a lock on an open stream (see [`LockRequest`]): locks are
+    /// the host's, so they hold between the box's processes and against every other user of
+    /// the same file. Errors: `EAGAIN`/`EACCES` (held by another, without `wait`), `EINTR`
+    /// (a signal came while waiting), `EDEADLK`, `EBADF` (wrong access mode), `EINVAL`,
+    /// `ENOLCK`. Linux: `fcntl(F_SETLK, F_SETLKW, F_GETLK, F_OFD_*)` and `flock`.
+    fn stream_lock(
+        &self,
+        handle: Handle,
+        request: LockRequest,
+        range: &mut RangeLock,
+    ) -> Result<()>;
+
     /// Releases a handle. Errors: `EBADF`. Linux: `close`.
     fn object_close(&self, handle: Handle) -> Result<()>;
 
@@ -343,13 +355,9 @@ pub trait Host: Sync {
         rusage: Option<&mut [u8; 144]>,
     ) -> Result<(u32, i32)>;
 
-    /// The calling process's id in the box's own numbering. Linux: `getpid` in the box's pid
-    /// namespace (asked once, then remembered until a fork).
-    fn process_id(&self) -> u32;
-
-    /// The parent's id in the box's own numbering (0 for the box's first process, whose parent
-    /// is outside). Linux: `getppid` in the box's pid namespace.
-    fn process_parent_id(&self) -> u32;
+    /// The caller's id, or its parent's, in the box's own numbering (the parent of the box's
+    /// first process is outside: 0). Linux: `getpid`, `getppid` in the box's pid namespace.
+    fn process_id(&self, whose: Whose) -> u32;
 
     /// Sends `signal` (0 only checks) to processes of the box, `pid` as in `kill(2)`. Processes
     /// outside the box cannot be named. Errors: `ESRCH`, `EPERM`, `EINVAL`.
@@ -434,11 +442,11 @@ catalogue! {
     "streams": [stream_open, stream_read, stream_write, stream_seek, stream_attr, stream_attr_at,
         stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,
         stream_delete, stream_rename, stream_make_link, stream_set_times, stream_set_mode,
-        stream_access, stream_query, stream_set_flags, object_close, stream_pipe, stream_event,
+        stream_access, stream_query, stream_set_flags, stream_lock, object_close, stream_pipe, stream_event,
         stream_make_node]
     "sockets": [socket_create, socket_pair, socket_bind, socket_listen, socket_accept,
         socket_connect, socket_send, socket_recv, socket_shutdown, socket_name, socket_option]
-    "processes": [process_fork, process_wait, process_id, process_parent_id, process_signal, process_group,
+    "processes": [process_fork, process_wait, process_id, process_signal, process_group,
         process_exit, process_exit_by_signal, alarm_set, timer_create, timer_set, timer_delete]
     "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]
 }

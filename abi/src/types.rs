@@ -353,3 +353,49 @@ pub mod reg {
     pub const RIP: usize = 16;
     pub const EFLAGS: usize = 17;
 }
+
+/// Whose process id [`crate::Host::process_id`] gives.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Whose {
+    /// The calling process's (remembered after the first call, until a fork).
+    Caller,
+    /// Its parent's.
+    Parent,
+}
+
+/// A lock request on an open stream, as Linux's three lock families ask it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LockRequest {
+    /// POSIX record lock of the calling process (`F_SETLK`; `wait`: `F_SETLKW`).
+    Process {
+        /// Wait for a conflicting lock to go.
+        wait: bool,
+    },
+    /// Which lock would conflict with this one (`F_GETLK`): the range is rewritten.
+    ProcessQuery,
+    /// Lock of the open file description (`F_OFD_SETLK`, `F_OFD_SETLKW`).
+    OpenFile {
+        /// Wait for a conflicting lock to go.
+        wait: bool,
+    },
+    /// `F_OFD_GETLK`.
+    OpenFileQuery,
+    /// Whole-file lock (`flock`): `LOCK_SH`, `LOCK_EX` or `LOCK_UN`, with `LOCK_NB`; the range
+    /// is not used.
+    WholeFile(u32),
+}
+
+/// A byte range and the kind of lock on it: Linux's `struct flock`, field for field.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct RangeLock {
+    /// `F_RDLCK` (0), `F_WRLCK` (1) or `F_UNLCK` (2).
+    pub kind: u16,
+    /// `SEEK_SET`, `SEEK_CUR` or `SEEK_END`: where `start` counts from.
+    pub whence: u16,
+    /// First byte.
+    pub start: i64,
+    /// Length (0: to the end, and beyond).
+    pub len: i64,
+    /// For a query, the process holding the conflicting lock (-1 for an open-file lock).
+    pub pid: i32,
+}

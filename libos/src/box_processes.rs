@@ -39,7 +39,8 @@ fn note_name(pid: u32) -> Vec<u8> {
 /// Publishes (or replaces) the calling process's note.
 pub fn publish(k: &Kernel) {
     let no_newline = |b: &u8| if *b == b'\n' { b'?' } else { *b };
-    let mut note = alloc::format!("{}\n", host().process_parent_id()).into_bytes();
+    let mut note =
+        alloc::format!("{}\n", host().process_id(picobox_abi::Whose::Parent)).into_bytes();
     note.extend(k.comm.iter().map(no_newline));
     note.push(b'\n');
     note.extend(k.program_name.iter().map(no_newline));
@@ -50,12 +51,15 @@ pub fn publish(k: &Kernel) {
             .map(|b| if *b == 0 { NUL_STANDIN } else { *b }),
     );
     note.truncate(NOTE_MAX);
-    let _ = socket_root::write_note(&note_name(host().process_id()), &note);
+    let _ = socket_root::write_note(
+        &note_name(host().process_id(picobox_abi::Whose::Caller)),
+        &note,
+    );
 }
 
 /// Removes the calling process's note (it is exiting).
 pub fn withdraw() {
-    socket_root::remove(&note_name(host().process_id()));
+    socket_root::remove(&note_name(host().process_id(picobox_abi::Whose::Caller)));
 }
 
 /// Reads process `pid`'s note, if it exists and the process is alive.

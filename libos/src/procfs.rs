@@ -46,7 +46,7 @@ fn per_process_entries() -> Vec<(Vec<u8>, FileKind)> {
 
 /// What `p` (components below `/proc`) names.
 pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
-    let pid = host().process_id();
+    let pid = host().process_id(picobox_abi::Whose::Caller);
     let pid_name = format!("{pid}").into_bytes();
     let parts: Vec<&[u8]> = p.iter().map(Vec::as_slice).collect();
     match parts.as_slice() {
@@ -170,7 +170,7 @@ fn process(k: &Kernel, pid: u32, rest: &[&[u8]]) -> Result<Proc> {
             Ok(text(s))
         }
         [b"status"] => {
-            let ppid = host().process_parent_id();
+            let ppid = host().process_id(picobox_abi::Whose::Parent);
             let (uid, gid) = (k.uid, k.gid);
             Ok(text(format!(
                 "Name:\t{name}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\n\
@@ -180,7 +180,7 @@ fn process(k: &Kernel, pid: u32, rest: &[&[u8]]) -> Result<Proc> {
             )))
         }
         [b"stat"] => {
-            let ppid = host().process_parent_id();
+            let ppid = host().process_id(picobox_abi::Whose::Parent);
             let mut s = format!("{pid} ({name}) R {ppid} {pid} {pid} 0 -1 4194304");
             // The remaining fields (faults, times, sizes...) are not tracked: zero.
             for _ in 0..(52 - 9) {

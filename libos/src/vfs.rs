@@ -102,7 +102,8 @@ impl Vfs {
             let mut below = below.to_vec();
             // /proc/self is the process's own directory (not shown as a link).
             if below.first().map(Vec::as_slice) == Some(b"self") {
-                below[0] = alloc::format!("{}", host().process_id()).into_bytes();
+                below[0] = alloc::format!("{}", host().process_id(picobox_abi::Whose::Caller))
+                    .into_bytes();
             }
             return Ok(Node::Proc(below));
         }

@@ -149,3 +149,10 @@ fn memory_written_then_executed_works_as_native() {
     );
     assert_same("jit", &native_out, &boxed(&b, &prog, &[]));
 }
+
+#[test]
+fn record_locks_hold_between_processes_as_native() {
+    // Two processes of a box contend for one file (regression: every lock used to be
+    // granted, so two sqlite3 writers could both hold a write lock).
+    assert_matches_native("locks", &[], &guest("locks"), &[]);
+}

@@ -148,7 +148,7 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
         ),
         (SYS_wait4, "process_wait"),
         (SYS_getpid, "process_id"),
-        (SYS_getppid, "process_parent_id"),
+        (SYS_getppid, "process_id(Parent)"),
         (
             SYS_kill,
             "process_signal: the pid namespace and Landlock's scoping keep it in the box",
@@ -158,6 +158,7 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
         (SYS_setsid, "process_group"),
         (SYS_getsid, "process_group"),
         (SYS_pipe2, "stream_pipe"),
+        (SYS_flock, "stream_lock(WholeFile)"),
         (
             SYS_set_robust_list,
             "thread_set_robust_list (the kernel writes only the caller's memory)",
@@ -195,8 +196,22 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
     );
     // stream_query: exactly the three questions of the ABI.
     rules.insert(SYS_ioctl, one_of(1, &[TCGETS, TIOCGWINSZ, FIONREAD])?);
-    // stream_set_flags.
-    rules.insert(SYS_fcntl, one_of(1, &[F_SETFL as u64])?);
+    // stream_set_flags, stream_lock (POSIX and open-file locks, which name no other file).
+    rules.insert(
+        SYS_fcntl,
+        one_of(
+            1,
+            &[
+                F_SETFL as u64,
+                F_GETLK as u64,
+                F_SETLK as u64,
+                F_SETLKW as u64,
+                F_OFD_GETLK as u64,
+                F_OFD_SETLK as u64,
+                F_OFD_SETLKW as u64,
+            ],
+        )?,
+    );
     // process_exit_by_signal: back to the default action before dying; never for SIGSYS,
     // whose handler is how the program's system calls reach the library OS.
     rules.insert(

@@ -11,8 +11,8 @@ use crate::vfs::{DevNode, Node};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use picobox_abi::{
-    DirEntry, Errno, FileAttr, FileKind, Handle, IoBuf, OpenFlags, Result, StreamQuery,
-    TimesChange, Timespec, Whence,
+    DirEntry, Errno, FileAttr, FileKind, Handle, IoBuf, LockRequest, OpenFlags, RangeLock, Result,
+    StreamQuery, TimesChange, Timespec, Whence,
 };
 
 /// `AT_FDCWD`.
@@ -748,16 +748,81 @@ pub fn sys_pipe2(k: &mut Kernel, a: &Args) -> Result<u64> {
     make_pipe(k, a[0], a[1])
 }
 
-/// `fcntl(fd, cmd, arg)`.
-pub fn sys_fcntl(k: &mut Kernel, a: &Args) -> Result<u64> {
+/// `fcntl(fd, cmd, arg)`. Locks are the host's (they may wait, so the library OS is not held
+/// meanwhile); the rest is the library OS's own.
+pub fn sys_fcntl(a: &Args) -> Result<u64> {
+    const F_GETLK: i32 = 5;
+    const F_SETLK: i32 = 6;
+    const F_SETLKW: i32 = 7;
+    const F_OFD_GETLK: i32 = 36;
+    const F_OFD_SETLK: i32 = 37;
+    const F_OFD_SETLKW: i32 = 38;
+    let request = match int_arg(a[1]) {
+        F_GETLK => LockRequest::ProcessQuery,
+        F_SETLK => LockRequest::Process { wait: false },
+        F_SETLKW => LockRequest::Process { wait: true },
+        F_OFD_GETLK => LockRequest::OpenFileQuery,
+        F_OFD_SETLK => LockRequest::OpenFile { wait: false },
+        F_OFD_SETLKW => LockRequest::OpenFile { wait: true },
+        _ => return crate::kernel::with(|k| fcntl_descriptor(k, a))?,
+    };
+    let file = file_of(a[0])?;
+    // struct flock { short l_type, l_whence; off_t l_start, l_len; pid_t l_pid; }
+    let raw = user::read_bytes(a[2], 32)?;
+    let i64_at = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&raw[at..at + 8]);
+        i64::from_le_bytes(b)
+    };
+    let mut range = RangeLock {
+        kind: u16::from_le_bytes([raw[0], raw[1]]),
+        whence: u16::from_le_bytes([raw[2], raw[3]]),
+        start: i64_at(8),
+        len: i64_at(16),
+        pid: i32::from_le_bytes([raw[24], raw[25], raw[26], raw[27]]),
+    };
+    let Some(h) = file.handle() else {
+        return Err(Errno::EBADF); // nothing the host can lock (a library OS object)
+    };
+    host().stream_lock(h, request, &mut range)?;
+    if matches!(
+        request,
+        LockRequest::ProcessQuery | LockRequest::OpenFileQuery
+    ) {
+        let mut out = raw.clone();
+        out[0..2].copy_from_slice(&range.kind.to_le_bytes());
+        out[2..4].copy_from_slice(&range.whence.to_le_bytes());
+        out[8..16].copy_from_slice(&range.start.to_le_bytes());
+        out[16..24].copy_from_slice(&range.len.to_le_bytes());
+        out[24..28].copy_from_slice(&range.pid.to_le_bytes());
+        user::write_bytes(a[2], &out)?;
+    }
+    Ok(0)
+}
+
+/// `flock(fd, operation)`: the host's whole-file lock.
+pub fn sys_flock(a: &Args) -> Result<u64> {
+    const LOCK_SH: u32 = 1;
+    const LOCK_EX: u32 = 2;
+    const LOCK_NB: u32 = 4;
+    const LOCK_UN: u32 = 8;
+    let op = u32::try_from(a[1] & 0xffff_ffff).map_err(|_| Errno::EINVAL)?;
+    if !matches!(op & !LOCK_NB, LOCK_SH | LOCK_EX | LOCK_UN) {
+        return Err(Errno::EINVAL);
+    }
+    let file = file_of(a[0])?;
+    let h = file.handle().ok_or(Errno::EBADF)?;
+    host().stream_lock(h, LockRequest::WholeFile(op), &mut RangeLock::default())?;
+    Ok(0)
+}
+
+/// The `fcntl` commands about descriptors and status flags.
+fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
     const F_DUPFD: i32 = 0;
     const F_GETFD: i32 = 1;
     const F_SETFD: i32 = 2;
     const F_GETFL: i32 = 3;
     const F_SETFL: i32 = 4;
-    const F_GETLK: i32 = 5;
-    const F_SETLK: i32 = 6;
-    const F_SETLKW: i32 = 7;
     const F_DUPFD_CLOEXEC: i32 = 1030;
     let fd = fd_arg(a[0])?;
     let entry = k.fds.get(fd)?.clone();
@@ -792,13 +857,6 @@ pub fn sys_fcntl(k: &mut Kernel, a: &Args) -> Result<u64> {
             *flags = (*flags & !settable) | (want & settable);
             Ok(0)
         }
-        // One process per box so far: no other process can hold a lock, so every lock is
-        // granted (locks are not shared with the host or other boxes).
-        F_GETLK => {
-            user::write_bytes(a[2], &2u16.to_le_bytes())?; // l_type = F_UNLCK
-            Ok(0)
-        }
-        F_SETLK | F_SETLKW => Ok(0),
         _ => Err(Errno::EINVAL),
     }
 }

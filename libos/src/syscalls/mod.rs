@@ -156,7 +156,8 @@ table! {
     61 wait4 -> process::sys_wait4;
     62 kill => signal::sys_kill;
     63 uname => info::sys_uname;
-    72 fcntl => fs::sys_fcntl, "record locks always granted (one process per box)";
+    72 fcntl -> fs::sys_fcntl, "F_DUPFD, F_GETFD/SETFD, F_GETFL/SETFL; record and open-file locks are the host's; others EINVAL";
+    73 flock -> fs::sys_flock;
     74 fsync => fs::sys_fsync;
     75 fdatasync => fs::sys_fdatasync;
     76 truncate => fs::sys_truncate;

@@ -47,7 +47,7 @@ fn fork(k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result
             k.parent_death_signal = 0;
             crate::box_processes::publish(k);
             if let Some((addr, _)) = settid {
-                let me = host().process_id();
+                let me = host().process_id(picobox_abi::Whose::Caller);
                 let _ = user::write_u32(addr, me);
             }
             if child_stack != 0 {
@@ -234,7 +234,9 @@ pub fn sys_waitid(a: &Args) -> Result<u64> {
 
 /// `getpid()`.
 pub fn sys_getpid(_k: &mut Kernel, _a: &Args) -> Result<Return> {
-    Ok(Return::Value(u64::from(host().process_id())))
+    Ok(Return::Value(u64::from(
+        host().process_id(picobox_abi::Whose::Caller),
+    )))
 }
 
 /// `gettid()`: one thread per process so far.
@@ -244,7 +246,9 @@ pub fn sys_gettid(_k: &mut Kernel, _a: &Args) -> Result<Return> {
 
 /// `getppid()`: 0 for the box's first process (its parent is outside).
 pub fn sys_getppid(_k: &mut Kernel, _a: &Args) -> Result<Return> {
-    Ok(Return::Value(u64::from(host().process_parent_id())))
+    Ok(Return::Value(u64::from(
+        host().process_id(picobox_abi::Whose::Parent),
+    )))
 }
 
 fn pid_arg(v: u64) -> Result<u32> {

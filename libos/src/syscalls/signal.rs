@@ -158,7 +158,7 @@ fn user_info(sig: u8, code: i32, k: &Kernel) -> [u8; 128] {
     let mut info = [0u8; 128];
     info[0..4].copy_from_slice(&i32::from(sig).to_le_bytes());
     info[8..12].copy_from_slice(&code.to_le_bytes());
-    info[16..20].copy_from_slice(&host().process_id().to_le_bytes());
+    info[16..20].copy_from_slice(&host().process_id(picobox_abi::Whose::Caller).to_le_bytes());
     info[20..24].copy_from_slice(&k.uid.to_le_bytes());
     info
 }
@@ -576,7 +576,7 @@ fn signal_self(k: &mut Kernel, sig: u8, code: i32) -> Result<u64> {
 pub fn sys_kill(k: &mut Kernel, a: &Args) -> Result<u64> {
     let pid = int_arg(a[0]);
     let raw_sig = int_arg(a[1]);
-    let me = host().process_id();
+    let me = host().process_id(picobox_abi::Whose::Caller);
     let me = i32::try_from(me).unwrap_or(-1);
     if raw_sig != 0 {
         signal_arg(a[1])?;
@@ -602,7 +602,7 @@ pub fn sys_tgkill(k: &mut Kernel, a: &Args) -> Result<u64> {
     if raw_sig != 0 {
         signal_arg(a[2])?;
     }
-    let me = host().process_id();
+    let me = host().process_id(picobox_abi::Whose::Caller);
     if i64::from(tgid) != i64::from(me) {
         // Another process of the box: only its first thread can be named here.
         return if tgid == tid {

@@ -37,6 +37,7 @@ mod nr {
     pub const MREMAP: u64 = 25;
     pub const MADVISE: u64 = 28;
     pub const FCNTL: u64 = 72;
+    pub const FLOCK: u64 = 73;
     pub const FSYNC: u64 = 74;
     pub const FDATASYNC: u64 = 75;
     pub const FTRUNCATE: u64 = 77;
@@ -421,7 +422,7 @@ impl Host for LinuxHost {
     }
 
     fn thread_signal(&self, tid: u32, signal: u32) -> Result<()> {
-        let pid = self.process_id();
+        let pid = self.process_id(picobox_abi::Whose::Caller);
         sys(
             nr::TGKILL,
             [u64::from(pid), u64::from(tid), u64::from(signal), 0, 0, 0],
@@ -775,6 +776,39 @@ impl Host for LinuxHost {
         sys(nr::FCNTL, [fd(h), F_SETFL, flags, 0, 0, 0]).map(|_| ())
     }
 
+    fn stream_lock(&self, h: Handle, request: LockRequest, range: &mut RangeLock) -> Result<()> {
+        let cmd: u64 = match request {
+            LockRequest::WholeFile(op) => {
+                return sys(nr::FLOCK, [fd(h), u64::from(op), 0, 0, 0, 0]).map(|_| ());
+            }
+            LockRequest::ProcessQuery => 5,
+            LockRequest::Process { wait } => 6 + u64::from(wait),
+            LockRequest::OpenFileQuery => 36,
+            LockRequest::OpenFile { wait } => 37 + u64::from(wait),
+        };
+        // struct flock { short l_type, l_whence; off_t l_start, l_len; pid_t l_pid; }
+        let mut raw = [0u8; 32];
+        raw[0..2].copy_from_slice(&range.kind.to_ne_bytes());
+        raw[2..4].copy_from_slice(&range.whence.to_ne_bytes());
+        raw[8..16].copy_from_slice(&range.start.to_ne_bytes());
+        raw[16..24].copy_from_slice(&range.len.to_ne_bytes());
+        raw[24..28].copy_from_slice(&range.pid.to_ne_bytes());
+        sys(nr::FCNTL, [fd(h), cmd, raw.as_mut_ptr() as u64, 0, 0, 0])?;
+        let field = |at: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&raw[at..at + 8]);
+            i64::from_ne_bytes(b)
+        };
+        *range = RangeLock {
+            kind: u16::from_ne_bytes([raw[0], raw[1]]),
+            whence: u16::from_ne_bytes([raw[2], raw[3]]),
+            start: field(8),
+            len: field(16),
+            pid: i32::from_ne_bytes([raw[24], raw[25], raw[26], raw[27]]),
+        };
+        Ok(())
+    }
+
     fn object_close(&self, h: Handle) -> Result<()> {
         sys(nr::CLOSE, [fd(h), 0, 0, 0, 0, 0]).map(|_| ())
     }
@@ -1096,17 +1130,16 @@ impl Host for LinuxHost {
         Ok((u32::try_from(got).unwrap_or(0), status))
     }
 
-    fn process_id(&self) -> u32 {
+    fn process_id(&self, whose: Whose) -> u32 {
+        if whose == Whose::Parent {
+            return u32::try_from(gate::syscall(nr::GETPPID, [0; 6])).unwrap_or(0);
+        }
         let mut pid = OWN_PID.load(Ordering::Relaxed);
         if pid == 0 {
             pid = gate::syscall(nr::GETPID, [0; 6]) as u32;
             OWN_PID.store(pid, Ordering::Relaxed);
         }
         pid
-    }
-
-    fn process_parent_id(&self) -> u32 {
-        u32::try_from(gate::syscall(nr::GETPPID, [0; 6])).unwrap_or(0)
     }
 
     fn process_signal(&self, pid: i32, signal: u32) -> Result<()> {
@@ -1140,7 +1173,7 @@ impl Host for LinuxHost {
             nr::RT_SIGPROCMASK,
             [1, &raw const unblock as u64, 0, 8, 0, 0],
         );
-        let me = self.process_id();
+        let me = self.process_id(picobox_abi::Whose::Caller);
         let _ = sys(nr::KILL, [u64::from(me), sig, 0, 0, 0, 0]);
         // Still here: the box's pid 1, or a signal whose default is not to terminate.
         self.process_exit(128u8.wrapping_add(signal))
