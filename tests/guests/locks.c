@@ -33,6 +33,7 @@ int main(void) {
         printf("child sees: %s held by the parent: %s, range %ld+%ld\n",
                q.l_type == F_WRLCK ? "write lock" : "no lock", q.l_pid == parent ? "yes" : "no",
                (long)q.l_start, (long)q.l_len);
+        fflush(stdout);
         _exit(0);
     }
     wait(NULL);
@@ -45,6 +46,7 @@ int main(void) {
         clock_gettime(CLOCK_MONOTONIC, &b);
         long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
         printf("child waited for the lock: %s, %s\n", err(r), ms >= 90 ? "after the parent let go" : "too early");
+        fflush(stdout);
         _exit(0);
     }
     usleep(150000);
@@ -57,6 +59,7 @@ int main(void) {
     if (fork() == 0) {
         int c = open("lockfile", O_RDWR);
         printf("child flock exclusive, no wait: %s\n", err(flock(c, LOCK_EX | LOCK_NB)));
+        fflush(stdout);
         _exit(0);
     }
     wait(NULL);
