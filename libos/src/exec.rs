@@ -78,8 +78,12 @@ pub fn load(
         Area::private(0),
     );
     for seg in &image.segments {
-        let start = (seg.vaddr + mapped.bias) & !(PAGE - 1);
-        let end = (seg.vaddr + mapped.bias + seg.memsz).next_multiple_of(PAGE);
+        let start = seg.vaddr.wrapping_add(mapped.bias) & !(PAGE - 1);
+        let end = seg
+            .vaddr
+            .wrapping_add(mapped.bias)
+            .saturating_add(seg.memsz)
+            .next_multiple_of(PAGE);
         vmas.insert(start, end, Area::private(seg.prot.0));
     }
     let hi = host().host_info();

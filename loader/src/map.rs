@@ -40,7 +40,9 @@ impl ElfImage {
         let base = host
             .vm_alloc(place, span_len, Prot::NONE, false)
             .map_err(LoadError)? as u64;
-        let bias = base - self.span_start;
+        // Modular, as the kernel's: a position-independent image may name addresses above
+        // where it lands (a crafted one, even above the address space).
+        let bias = base.wrapping_sub(self.span_start);
         for seg in &self.segments {
             if let Err(e) = map_segment(host, file, seg, bias) {
                 let _ = host.vm_free(base as usize, span_len);
@@ -49,10 +51,10 @@ impl ElfImage {
         }
         Ok(MappedImage {
             bias,
-            entry: self.entry + bias,
-            phdr: self.phdr_vaddr.map_or(0, |p| p + bias),
+            entry: self.entry.wrapping_add(bias),
+            phdr: self.phdr_vaddr.map_or(0, |p| p.wrapping_add(bias)),
             phnum: self.phnum,
-            end: self.span_end + bias,
+            end: self.span_end.wrapping_add(bias),
         })
     }
 }
@@ -63,10 +65,11 @@ fn map_segment(
     seg: &crate::Segment,
     bias: u64,
 ) -> Result<(), LoadError> {
-    let start = seg.vaddr + bias;
+    let no_room = LoadError(Errno::ENOMEM);
+    let start = seg.vaddr.wrapping_add(bias);
     let page_start = page_floor(start);
-    let file_end = start + seg.filesz;
-    let mem_end = start + seg.memsz;
+    let file_end = start.checked_add(seg.filesz).ok_or(no_room)?;
+    let mem_end = start.checked_add(seg.memsz).ok_or(no_room)?;
     let needs_zeroing = seg.memsz > seg.filesz && !file_end.is_multiple_of(crate::PAGE_SIZE);
     // Map writable while we zero the tail of the last file page, then set the final protection.
     let map_prot = if needs_zeroing {

@@ -1,6 +1,7 @@
 //! Bad input: a one-line error naming the problem and a non-zero exit, never a panic.
 
 use crate::support::*;
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Output;
 
@@ -365,4 +366,24 @@ fn hostile_system_call_arguments_get_errors_not_crashes() {
         assert_eq!(out.status.code(), Some(0), "seed {seed}");
     }
     let _ = std::fs::remove_dir_all(&open_dir);
+}
+
+#[test]
+fn signal_frames_at_the_edges_of_the_address_space_end_as_on_linux() {
+    // Regression: an alternate stack ending beyond the address space made the library OS's
+    // frame arithmetic overflow (a panic, exit 125); Linux gives SIGSEGV.
+    for case in ["altstack-top", "altstack-wrap", "tiny-rsp"] {
+        let dir = scratch(&format!("edges-{case}"));
+        let prog = guest("edges");
+        let native_out = native(&dir, &prog, &[case]);
+        assert_eq!(native_out.status.signal(), Some(11), "{case} natively");
+        let boxed_out = boxed(&dir, &prog, &[case]);
+        assert_eq!(
+            boxed_out.status.code(),
+            Some(128 + 11),
+            "{case}: {}",
+            text(&boxed_out.stderr)
+        );
+        assert_eq!(text(&boxed_out.stdout), text(&native_out.stdout), "{case}");
+    }
 }

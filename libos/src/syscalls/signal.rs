@@ -241,7 +241,7 @@ pub fn deliver_pending(
                     // Back to the `syscall` instruction, number in rax: it runs again after
                     // the handler returns.
                     ctx.regs[reg::RAX] = nr;
-                    ctx.regs[reg::RIP] -= 2;
+                    ctx.regs[reg::RIP] = ctx.regs[reg::RIP].wrapping_sub(2);
                 }
             }
             if deliver(k, ctx, sig, &info, saved_mask.unwrap_or(k.signals.mask)).is_err() {
@@ -266,16 +266,20 @@ fn deliver(
     let action = k.signals.actions[slot];
     let (ss_sp, ss_flags, ss_size) = k.signals.altstack;
     let rsp = ctx.regs[reg::RSP];
-    let on_altstack = ss_flags & SS_DISABLE == 0 && rsp > ss_sp && rsp <= ss_sp + ss_size;
+    // Guest values: a frame that does not fit (a stack at the top or bottom of the address
+    // space) is EFAULT here, which the caller turns into SIGSEGV as Linux does.
+    let altstack_top = ss_sp.checked_add(ss_size);
+    let on_altstack =
+        ss_flags & SS_DISABLE == 0 && rsp > ss_sp && altstack_top.is_some_and(|top| rsp <= top);
     let mut sp = if action.flags & SA_ONSTACK != 0 && ss_flags & SS_DISABLE == 0 && !on_altstack {
-        ss_sp + ss_size
+        altstack_top.ok_or(Errno::EFAULT)?
     } else {
-        rsp.wrapping_sub(128) // the red zone
+        rsp.checked_sub(128).ok_or(Errno::EFAULT)? // the red zone
     };
     // Floating-point state, 64-byte aligned, at the top of the frame.
     let fp_len = ctx.fpstate_len as u64;
     let fp_addr = if fp_len > 0 {
-        sp = (sp - fp_len) & !63;
+        sp = sp.checked_sub(fp_len).ok_or(Errno::EFAULT)? & !63;
         let mut fp = alloc::vec![0u8; ctx.fpstate_len];
         host().vm_copy(fp.as_mut_ptr() as usize, ctx.fpstate, fp.len())?;
         user::write_bytes(sp, &fp)?;
@@ -283,7 +287,12 @@ fn deliver(
     } else {
         0
     };
-    let frame = ((sp - (8 + UCONTEXT_SIZE + SIGINFO_SIZE)) & !15) - 8;
+    let frame = (sp
+        .checked_sub(8 + UCONTEXT_SIZE + SIGINFO_SIZE)
+        .ok_or(Errno::EFAULT)?
+        & !15)
+        .checked_sub(8)
+        .ok_or(Errno::EFAULT)?;
     let uc = frame + 8;
     let info_at = uc + UCONTEXT_SIZE;
     let mut f = alloc::vec![0u8; (8 + UCONTEXT_SIZE + SIGINFO_SIZE) as usize];
