@@ -292,6 +292,10 @@ pub struct HostInfo {
     /// Address of the host's syscall gate, given to the program in the auxiliary vector so
     /// that tests can show that calling it directly grants nothing.
     pub gate: usize,
+    /// The host's own memory in the picoprocess, `[start, end)` each (its code and data, its
+    /// heap, its threads' blocks): the library OS keeps the program's memory calls and buffers
+    /// out of it, as Linux keeps programs out of the kernel's addresses.
+    pub runtime_ranges: [(usize, usize); 3],
 }
 
 /// A process-group or session operation (see [`crate::Host::process_group`]).

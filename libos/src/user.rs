@@ -109,12 +109,27 @@ pub fn read_cstr_array(addr: u64, max_items: usize) -> Result<Vec<Vec<u8>>> {
     Err(Errno::E2BIG)
 }
 
-/// Converts a program address range into host terms, refusing null and wrapping ranges.
+/// Converts a program address range into host terms, refusing null and wrapping ranges and
+/// the runtime's own memory (`EFAULT`, as Linux answers for kernel addresses).
 pub fn checked_range(addr: u64, len: usize) -> Result<usize> {
     if addr == 0 {
         return Err(Errno::EFAULT);
     }
     let start = usize::try_from(addr).map_err(|_| Errno::EFAULT)?;
-    start.checked_add(len).ok_or(Errno::EFAULT)?;
+    let end = start.checked_add(len).ok_or(Errno::EFAULT)?;
+    if overlaps_runtime(start, end) {
+        return Err(Errno::EFAULT);
+    }
     Ok(start)
+}
+
+/// Whether `[start, end)` touches the host's own memory in the picoprocess (its code, heap
+/// and thread blocks: [`picobox_abi::HostInfo::runtime_ranges`]), which no program operation
+/// may map over, unmap, protect, discard or fill.
+pub fn overlaps_runtime(start: usize, end: usize) -> bool {
+    host()
+        .host_info()
+        .runtime_ranges
+        .iter()
+        .any(|&(s, e)| s < e && start < e && s < end)
 }

@@ -387,3 +387,20 @@ fn signal_frames_at_the_edges_of_the_address_space_end_as_on_linux() {
         assert_eq!(text(&boxed_out.stdout), text(&native_out.stdout), "{case}");
     }
 }
+
+#[test]
+fn the_library_os_keeps_the_program_out_of_its_own_memory() {
+    // Regression: mmap(MAP_FIXED), munmap, mprotect, madvise or read() over the runtime's code
+    // took the library OS down (SIGSEGV); Linux refuses such calls on the kernel's addresses.
+    let dir = scratch("selfprotect");
+    let out = boxed(&dir, &guest("selfprotect"), &[]);
+    assert_eq!(
+        text(&out.stdout),
+        "mmap MAP_FIXED over it: ENOMEM\nmunmap: EINVAL\nmprotect: ENOMEM\n\
+         madvise DONTNEED: ENOMEM\nmremap: EFAULT\nread into it: EFAULT\nreadv into it: EFAULT\n\
+         pipe read into it: EFAULT\na range running into it: ENOMEM\nstill working: yes\n",
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -11,6 +11,15 @@ pub const HEAP_RESERVATION: usize = 1 << 30;
 #[global_allocator]
 static HEAP: LockedHeap = LockedHeap::empty();
 
+/// Where the heap's reservation starts (0 before [`init`]).
+static BASE: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// The heap's reservation, `[start, end)`.
+pub fn range() -> (usize, usize) {
+    let base = BASE.load(core::sync::atomic::Ordering::Relaxed);
+    (base, base + HEAP_RESERVATION)
+}
+
 /// Reserves the heap. Called once, right after relocation.
 pub fn init() {
     const PROT_RW: u64 = 3;
@@ -29,6 +38,7 @@ pub fn init() {
     if addr > u64::MAX - 4096 {
         crate::gate::syscall(231, [EXIT_NO_HEAP, 0, 0, 0, 0, 0]);
     }
+    BASE.store(addr as usize, core::sync::atomic::Ordering::Relaxed);
     init_at(addr as usize);
 }
 

@@ -37,6 +37,22 @@ const R_X86_64_RELATIVE: u64 = 8;
 /// pointer from static data; it uses only stack values and position-independent addresses.
 ///
 /// # Safety
+/// Where this binary lies in memory: from its ELF header to the end of its `.bss`.
+pub fn image_range() -> (usize, usize) {
+    let (start, end): (usize, usize);
+    // SAFETY: two `lea` instructions of linker-defined symbols; no memory is accessed.
+    unsafe {
+        core::arch::asm!(
+            "lea {s}, [rip + __ehdr_start]",
+            "lea {e}, [rip + _end]",
+            s = out(reg) start,
+            e = out(reg) end,
+            options(nomem, nostack, pure),
+        );
+    }
+    (start & !4095, (end + 4095) & !4095)
+}
+
 /// Call once, first, from `_start`.
 unsafe fn relocate() {
     // Both symbols are defined by the linker for a static-pie executable. Their addresses are

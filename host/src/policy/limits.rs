@@ -12,7 +12,7 @@ const AT_FDCWD: u64 = -100i64 as u64;
 const RLIMIT_NPROC: u64 = 6;
 const RLIMIT_AS: u64 = 9;
 /// Address space the runtime reserves beyond the program's memory (see `RLIMIT_AS` below).
-const RUNTIME_ADDRESS_SPACE: u64 = crate::heap::HEAP_RESERVATION as u64 + (256 << 20);
+const RUNTIME_ADDRESS_SPACE: u64 = crate::heap::HEAP_RESERVATION as u64 + (768 << 20);
 
 /// The box's limits, prepared by the monitor before the fork.
 #[derive(Clone)]

@@ -39,6 +39,16 @@ fn page_range(addr: u64, len: u64) -> Result<(usize, usize)> {
     ))
 }
 
+/// As [`page_range`], for a range the program names to change: never the runtime's own memory,
+/// which Linux programs meet as the kernel's addresses (`ENOMEM`: nothing of theirs is there).
+fn program_range(addr: u64, len: u64) -> Result<(usize, usize)> {
+    let (start, len) = page_range(addr, len)?;
+    if crate::user::overlaps_runtime(start, start + len) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok((start, len))
+}
+
 /// `mmap(addr, length, prot, flags, fd, offset)`.
 pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
     let (addr, len, flags, offset) = (a[0], a[1], a[3], a[5]);
@@ -52,9 +62,9 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
     }
     let (_, len_pages) = page_range(0, len)?;
     let place = if flags & MAP_FIXED_NOREPLACE != 0 {
-        Placement::NoReplace(page_range(addr, len)?.0)
+        Placement::NoReplace(program_range(addr, len)?.0)
     } else if flags & MAP_FIXED != 0 {
-        Placement::Replace(page_range(addr, len)?.0)
+        Placement::Replace(program_range(addr, len)?.0)
     } else {
         Placement::Anywhere(usize::try_from(addr & !(PAGE - 1)).unwrap_or(0))
     };
@@ -107,7 +117,7 @@ pub fn sys_munmap(k: &mut Kernel, a: &Args) -> Result<u64> {
     if a[1] == 0 {
         return Err(Errno::EINVAL);
     }
-    let (addr, len) = page_range(a[0], a[1]).map_err(|_| Errno::EINVAL)?;
+    let (addr, len) = program_range(a[0], a[1]).map_err(|_| Errno::EINVAL)?;
     host().vm_free(addr, len)?;
     k.vmas.remove(addr as u64, (addr + len) as u64);
     Ok(0)
@@ -116,7 +126,7 @@ pub fn sys_munmap(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `mprotect(addr, length, prot)`.
 pub fn sys_mprotect(k: &mut Kernel, a: &Args) -> Result<u64> {
     let prot = prot_arg(a[2])?;
-    let (addr, len) = page_range(a[0], a[1])?;
+    let (addr, len) = program_range(a[0], a[1])?;
     if len == 0 {
         return Ok(0);
     }
@@ -131,8 +141,11 @@ pub fn sys_mremap(k: &mut Kernel, a: &Args) -> Result<u64> {
     if a[3] & !MREMAP_MAYMOVE != 0 || a[2] == 0 {
         return Err(Errno::EINVAL);
     }
-    let (addr, old_len) = page_range(a[0], a[1])?;
+    let (addr, old_len) = program_range(a[0], a[1]).map_err(|_| Errno::EFAULT)?;
     let (_, new_len) = page_range(0, a[2])?;
+    if a[3] & MREMAP_MAYMOVE == 0 && crate::user::overlaps_runtime(addr, addr + new_len) {
+        return Err(Errno::ENOMEM); // growing in place would run into the runtime's memory
+    }
     let new = host().vm_remap(addr, old_len, new_len, a[3] & MREMAP_MAYMOVE != 0)? as u64;
     let area = k.vmas.area_at(addr as u64).unwrap_or(Area::private(3));
     k.vmas.remove(addr as u64, (addr + old_len) as u64);
@@ -143,7 +156,7 @@ pub fn sys_mremap(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `madvise(addr, length, advice)`: `MADV_DONTNEED` drops pages; other advice is accepted.
 pub fn sys_madvise(_k: &mut Kernel, a: &Args) -> Result<u64> {
     const MADV_DONTNEED: u64 = 4;
-    let (addr, len) = page_range(a[0], a[1])?;
+    let (addr, len) = program_range(a[0], a[1])?;
     if a[2] == MADV_DONTNEED && len > 0 {
         host().vm_discard(addr, len)?;
     }
@@ -159,7 +172,9 @@ pub fn sys_brk(k: &mut Kernel, a: &Args) -> Result<u64> {
     }
     let want_end = (want + PAGE - 1) & !(PAGE - 1);
     if want_end > mapped_end {
-        let (from, len) = page_range(mapped_end, want_end - mapped_end)?;
+        let Ok((from, len)) = program_range(mapped_end, want_end - mapped_end) else {
+            return Ok(current);
+        };
         if host()
             .vm_alloc(Placement::NoReplace(from), len, Prot::READ_WRITE, false)
             .is_err()

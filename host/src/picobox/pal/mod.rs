@@ -143,6 +143,11 @@ pub fn init(aux: Auxv) -> &'static LinuxHost {
         vdso: aux.vdso,
         min_signal_stack: aux.min_signal_stack.max(2048),
         gate: gate::entry_address(),
+        runtime_ranges: [
+            crate::start::image_range(),
+            crate::heap::range(),
+            crate::threads::arena(),
+        ],
     });
     &HOST
 }

@@ -53,8 +53,46 @@ pub fn current() -> &'static ThreadData {
     unsafe { &*(block as *const ThreadData) }
 }
 
-/// Maps a fresh block, aligned to its size, with its `ThreadData` initialised.
+/// Blocks the arena holds: as many threads as a box may have by default, twice over.
+const ARENA_BLOCKS: usize = 1024;
+/// The arena: one reservation (no memory until used) from which blocks are taken, so that
+/// the runtime's memory is a few fixed ranges the library OS can keep the program out of
+/// (`HostInfo::runtime_ranges`). `[start, end)`, and the next free block's index.
+static ARENA: spin::Once<(usize, usize)> = spin::Once::new();
+static ARENA_NEXT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Reserves the arena (once, at start); returns its range.
+pub fn arena() -> (usize, usize) {
+    *ARENA.call_once(|| {
+        const MAP_PRIVATE_ANON_NORESERVE: u64 = 0x02 | 0x20 | 0x4000;
+        let span = (ARENA_BLOCKS + 1) * BLOCK_SIZE;
+        let raw = gate::syscall(
+            9,
+            [0, span as u64, 0, MAP_PRIVATE_ANON_NORESERVE, u64::MAX, 0],
+        );
+        match Errno::from_raw_return(raw) {
+            Ok(raw) => {
+                let start = (raw as usize + BLOCK_SIZE - 1) & !(BLOCK_SIZE - 1);
+                (start, start + ARENA_BLOCKS * BLOCK_SIZE)
+            }
+            Err(_) => (0, 0),
+        }
+    })
+}
+
+/// Maps a fresh block, aligned to its size, with its `ThreadData` initialised: from the arena
+/// while it lasts, else anywhere.
 pub fn new_block() -> Result<usize> {
+    let (start, end) = arena();
+    let i = ARENA_NEXT.fetch_add(1, Ordering::Relaxed);
+    let block = start + i * BLOCK_SIZE;
+    if block + BLOCK_SIZE <= end {
+        Errno::from_raw_return(gate::syscall(
+            10,
+            [block as u64, BLOCK_SIZE as u64, 3, 0, 0, 0],
+        ))?;
+        return Ok(init_block(block));
+    }
     let span = 2 * BLOCK_SIZE;
     let raw =
         Errno::from_raw_return(gate::syscall(9, [0, span as u64, 3, 0x22, u64::MAX, 0]))? as usize;
@@ -76,6 +114,10 @@ pub fn new_block() -> Result<usize> {
             ],
         );
     }
+    Ok(init_block(block))
+}
+
+fn init_block(block: usize) -> usize {
     // SAFETY: `block` is a fresh, private, writable mapping of BLOCK_SIZE bytes.
     unsafe {
         (block as *mut ThreadData).write(ThreadData {
@@ -86,7 +128,7 @@ pub fn new_block() -> Result<usize> {
             start: CpuContext::default(),
         });
     }
-    Ok(block)
+    block
 }
 
 /// Makes `block` the calling thread's signal stack.
