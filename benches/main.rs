@@ -35,6 +35,75 @@ fn build(name: &str) -> PathBuf {
     out
 }
 
+/// Start-to-exit of a static hello: picobox (plain, and with a writable bind, which a box
+/// started by root idmaps), native, bubblewrap as commonly used and with every namespace, and
+/// gVisor where installed. Commands take turns, round after round, so that drift in this
+/// noisy VM falls on all of them alike.
+fn start_to_exit(h: &str) {
+    let scratch = std::env::temp_dir().join(format!("picobox-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let w = scratch.to_str().unwrap();
+    let mut cmds: Vec<(&str, Vec<&str>)> = vec![
+        ("native", vec![h]),
+        ("picobox", boxed(&[], h, &[])),
+        ("picobox --bind", boxed(&["--bind", w, "/w"], h, &[])),
+    ];
+    let bwrap = have("bwrap");
+    if bwrap {
+        cmds.push(("bwrap --bind / /", vec!["bwrap", "--bind", "/", "/", h]));
+        cmds.push((
+            "bwrap --unshare-all --ro-bind / /",
+            vec!["bwrap", "--unshare-all", "--ro-bind", "/", "/", h],
+        ));
+    }
+    let rounds = 300;
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); cmds.len()];
+    for _ in 0..rounds {
+        for (i, (_, cmd)) in cmds.iter().enumerate() {
+            times[i].push(median_run_ns(cmd, 1));
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let m: Vec<f64> = times.iter_mut().map(median).collect();
+    println!("start-to-exit of a static hello ({rounds} rounds, commands in turn)");
+    let (native, pico) = (m[0], m[1]);
+    for (i, (name, _)) in cmds.iter().enumerate() {
+        let mut line = format!("  {name:<34} {:>9.0} µs", m[i] / 1e3);
+        if i > 0 && i < 3 {
+            line += &format!("   {:.2}x native", m[i] / native);
+        }
+        if i >= 3 {
+            line += &format!("   picobox is {:.2}x this", pico / m[i]);
+        }
+        println!("{line}");
+    }
+    if !bwrap {
+        println!("  bwrap                              not installed");
+    }
+    if have("runsc") {
+        let cmd = [
+            "runsc",
+            "--rootless=false",
+            "--network=none",
+            "--platform=ptrace",
+            "do",
+            h,
+        ];
+        let gvisor = median_run_ns(&cmd, 20);
+        println!(
+            "  runsc --platform=ptrace do         {:>9.0} µs   picobox is {:.3}x this",
+            gvisor / 1e3,
+            pico / gvisor
+        );
+    } else {
+        println!("  runsc (gVisor)                     not installed (apt-get install runsc)");
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
 fn median_run_ns(cmd: &[&str], runs: usize) -> f64 {
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
@@ -88,26 +157,7 @@ fn main() {
 
     let hello = build("hello");
     let h = hello.to_str().unwrap();
-    let runs = 300;
-    let native = median_run_ns(&[h], runs);
-    let pico = median_run_ns(&boxed(&[], h, &[]), runs);
-    println!("start-to-exit of a static hello ({runs} runs)");
-    println!("  native            {:>9.0} µs", native / 1e3);
-    println!(
-        "  picobox           {:>9.0} µs   {:.2}x native",
-        pico / 1e3,
-        pico / native
-    );
-    if have("bwrap") {
-        let bw = median_run_ns(&["bwrap", "--bind", "/", "/", h], runs);
-        println!(
-            "  bwrap --bind / /  {:>9.0} µs   picobox is {:.2}x bwrap",
-            bw / 1e3,
-            pico / bw
-        );
-    } else {
-        println!("  bwrap             not installed");
-    }
+    start_to_exit(h);
 
     let sc = build("syscall_loop");
     let s = sc.to_str().unwrap();

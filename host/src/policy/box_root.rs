@@ -14,8 +14,9 @@
 //! - each `--tmpfs` (and the box's `/dev/shm`) is a fresh tmpfs with a size, mode 0700, owned
 //!   by the box's user: the kernel frees it when the box's last process closes it, however
 //!   deep the tree, even if the monitor is killed; no other host user can reach it;
-//! - the program file is reopened through a read-only detached clone of itself, so the
-//!   descriptor the runtime holds cannot change it (`fchmod`, `futimens` give `EROFS`).
+//! - the program file, when the box's user owns it, is reopened through a read-only detached
+//!   clone of itself, so the descriptor the runtime holds cannot change it (`fchmod`,
+//!   `futimens` give `EROFS`); a box started by root owns no host file.
 //!
 //! A box started by root then becomes a host user of its own ([`BoxUser`]): it never holds
 //! host-root ownership. Its writable binds are *idmapped* so that what the box owns there is
@@ -379,6 +380,14 @@ fn tmpfs(size: u64, inodes: u64, user: BoxUser) -> Result<u64, MountError> {
         });
     close(fs);
     made.map_err(fail("create"))
+}
+
+/// Whether the file open as `fd` belongs to the box's host user (who could then change its
+/// mode and times through the descriptor).
+pub fn owned_by(fd: u64, user: BoxUser) -> bool {
+    let mut st = [0u64; 18];
+    sys(nr::FSTAT, [fd, st.as_mut_ptr() as u64, 0, 0, 0, 0]).is_ok()
+        && (st[3] >> 32) as u32 == user.uid
 }
 
 /// Reopens the program at `path` through a read-only, nosuid, nodev detached clone of it, after

@@ -487,9 +487,13 @@ fn become_the_box(mut p: Prepared) -> ! {
         fail(&e.what, e.errno);
     }
     if let Some(program) = p.boot.program {
-        match box_root::reopen_program(&p.boot.program_name, u64::from(program.0)) {
-            Ok(fd) => p.boot.program = Some(handle(fd)),
-            Err(e) => fail("program", e),
+        // Only a file the box's user owns could be changed through its descriptor (fchmod,
+        // futimens); the box's own user of a box started by root owns nothing on the host.
+        if box_root::owned_by(u64::from(program.0), p.user) {
+            match box_root::reopen_program(&p.boot.program_name, u64::from(program.0)) {
+                Ok(fd) => p.boot.program = Some(handle(fd)),
+                Err(e) => fail("program", e),
+            }
         }
     }
     for m in &p.mounts {
