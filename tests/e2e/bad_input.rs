@@ -404,3 +404,17 @@ fn the_library_os_keeps_the_program_out_of_its_own_memory() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn a_writable_bind_that_cannot_be_idmapped_is_refused_clearly() {
+    // A box started by root writes its --bind mounts as root only through an idmapped mount;
+    // a file system without idmapping (here /proc) is refused with a message, not a panic.
+    assert!(is_root(), "this test needs root, as CI runs it");
+    let out = run(&["run", "--bind", "/proc/sys", "/x", "--", busybox(), "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--bind /proc/sys") && err.contains("idmapped"),
+        "{err}"
+    );
+}

@@ -451,7 +451,17 @@ fn transports_beside_tcp_are_refused() {
         &on_host_network(&policy, &["sctp"]),
         "errno=EPROTONOSUPPORT",
     );
-    for route in ["gate-mptcp", "gate-sctp", "gate-unix-protocol"] {
+    // Nor UDP, nor any other kind: Landlock would not see them on the host's network.
+    answered(&on_host_network(&policy, &["udp"]), "errno=EACCES");
+    answered(&on_host_network(&policy, &["raw"]), "errno=EACCES");
+    for route in [
+        "gate-mptcp",
+        "gate-sctp",
+        "gate-unix-protocol",
+        "gate-udp",
+        "gate-raw",
+        "gate-netlink",
+    ] {
         let out = on_host_network(&policy, &[route]);
         assert_eq!(out.status.code(), Some(POLICY_KILL), "{route}");
     }

@@ -1,15 +1,17 @@
 //! `picobox`: the command, and the picoprocess runtime.
 //!
 //! This is a `no_std` static-pie executable, so that starting a box pays for no C library's
-//! start-up. It holds the monitor's start path ([`cli`], [`launch`], [`landlock`]) and
-//! everything that runs inside a picoprocess: the PAL (the Linux implementation of the host
-//! ABI: [`pal`], [`gate`], [`signals`]), the library OS and the loader. `picobox run` forks;
-//! the child confines itself (Landlock, no_new_privs, rlimits, the seccomp filter) and lets the
-//! library OS load the program, whose system calls then arrive as `SIGSYS`. The runtime's own
-//! system calls all pass through one gate.
+//! start-up. It holds the trusted monitor (`monitor/`: [`cli`], [`launch`]), the kernel policy
+//! it builds (`../policy/`: [`box_root`], [`landlock`], [`limits`]) and everything that runs
+//! inside a picoprocess: the PAL (`pal/`: the Linux implementation of the host ABI, [`pal`],
+//! [`signals`], [`threads`], [`mem`]), the library OS and the loader. `picobox run` forks;
+//! the child builds its root, confines itself (mount namespace, its own host user, Landlock,
+//! no_new_privs, rlimits, the seccomp filter) and lets the library OS load the program, whose
+//! system calls then arrive as `SIGSYS`. The runtime's own system calls all pass through one
+//! [`gate`].
 //!
-//! Everything in the child is untrusted once the program runs; the filter and Landlock are the
-//! boundary.
+//! Everything in the child is untrusted once the program runs; the kernel (its mount tree, the
+//! filter, Landlock, namespaces, cgroups) is the boundary.
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]

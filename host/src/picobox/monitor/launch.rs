@@ -1,6 +1,7 @@
 //! `picobox run`: open what the box may use, build its policy, fork, confine the child, and let
 //! the library OS load the program there. The parent stays behind as the box's monitor: it
-//! waits, reports how the program ended, and removes the box's tmpfs directories.
+//! waits, reports how the program ended, and removes the box's cgroups. The box's first process
+//! builds its own root (`policy/box_root.rs`) before it confines itself.
 //!
 //! The child never executes another file: it is already the runtime (this binary holds the
 //! PAL, the library OS and the loader), so a box costs one fork and no `execve`.
