@@ -292,3 +292,31 @@ fn a_bind_of_the_host_root_gives_no_way_into_host_processes() {
     let out = escape("proc/self/root/etc/hostname");
     assert_eq!(text(&out.stdout), "errno=ENOENT\n", "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_directory_as_a_standard_stream_is_refused() {
+    // Regression: `picobox run ... < /tmp` gave the box a host directory as descriptor 0,
+    // from which every path call reached the host.
+    for fd in 0..3 {
+        let dir = std::fs::File::open("/tmp").unwrap();
+        let mut cmd = picobox();
+        cmd.args(["run", "--", busybox(), "true"]);
+        match fd {
+            0 => cmd.stdin(dir),
+            1 => cmd.stdout(dir),
+            _ => cmd.stderr(dir),
+        };
+        if fd != 2 {
+            cmd.stderr(std::process::Stdio::piped());
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(125), "descriptor {fd}");
+        if fd != 2 {
+            assert!(
+                text(&out.stderr).contains("is a directory"),
+                "{}",
+                text(&out.stderr)
+            );
+        }
+    }
+}

@@ -221,7 +221,28 @@ struct Prepared {
     scoped: bool,
 }
 
+/// Refuses standard streams that are directories: the box would hold a descriptor whose `..`
+/// and paths lead into the host's file system, beside its mounts.
+fn check_standard_streams() -> Result<(), Failure> {
+    for (fd, name) in [(0, "input"), (1, "output"), (2, "error")] {
+        let mut st = [0u64; 18];
+        if sys(5, [fd, st.as_mut_ptr() as u64, 0, 0, 0, 0]).is_ok()
+            && (st[3] & 0o170000) == 0o040000
+        {
+            return Err(Failure(
+                EXIT_INTERNAL,
+                format!(
+                    "standard {name} is a directory; a box gets no host directory but its \
+                     mounts (use --ro-bind or --bind)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn prepare(c: &RunConfig, env: &[Vec<u8>]) -> Result<Prepared, Failure> {
+    check_standard_streams()?;
     let (program, program_path) = open_program(&c.program, env)?;
     let network = c.network();
     let (uid, gid) = (
