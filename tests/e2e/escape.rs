@@ -440,6 +440,35 @@ fn implicit_connects_cannot_pass_the_port_rules() {
 }
 
 #[test]
+fn implicit_binds_cannot_pass_the_port_rules() {
+    // listen() on a socket never bound makes the kernel bind an ephemeral port, which
+    // Landlock's bind rule never sees: the monitor refuses it (policy/.., monitor/broker.rs).
+    let policy = ["--allow-connect", "tcp:127.0.0.1:9"];
+    answered(
+        &on_host_network(&policy, &["listen-unbound", "4"]),
+        "errno=EACCES",
+    );
+    answered(
+        &on_host_network(&policy, &["listen-unbound", "6"]),
+        "errno=EACCES",
+    );
+    answered(
+        &on_host_network(&policy, &["gate-listen-unbound"]),
+        "errno=EACCES",
+    );
+    // Unix sockets still listen on the host's network (the monitor makes the call).
+    let out = picobox()
+        .args(["run", "--tmpfs", "/s"])
+        .args(policy)
+        .arg("--")
+        .arg(guest("escape"))
+        .args(["unix-listen", "/s/server"])
+        .output()
+        .unwrap();
+    answered(&out, "SUCCEEDED");
+}
+
+#[test]
 fn transports_beside_tcp_are_refused() {
     // MPTCP and SCTP are not seen by Landlock's TCP rules: the protocol argument is pinned.
     let policy = ["--allow-connect", "tcp:127.0.0.1:9"];

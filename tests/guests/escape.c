@@ -108,6 +108,22 @@ int main(int argc, char **argv) {
         if (connect(fd, (void *)&sa, sizeof sa) < 0) return report(-1);
         return report(write(fd, "x", 1));
     }
+    /* An implicit bind: listen on a socket never bound takes an ephemeral port. */
+    if (!strcmp(t, "listen-unbound")) {
+        int fd = socket(!strcmp(arg, "6") ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+        return report(listen(fd, 5));
+    }
+    if (!strcmp(t, "unix-listen")) {
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        strncpy(a.sun_path, arg, sizeof a.sun_path - 1);
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (bind(fd, (void *)&a, sizeof a) < 0) return report(-1);
+        return report(listen(fd, 5));
+    }
+    if (!strcmp(t, "gate-listen-unbound")) {
+        long fd = gate(SYS_socket, AF_INET, SOCK_STREAM, 0, 0);
+        return report(gate(SYS_listen, fd, 5, 0, 0));
+    }
     if (!strcmp(t, "mptcp")) return report(socket(AF_INET, SOCK_STREAM, 262));
     if (!strcmp(t, "sctp")) return report(socket(AF_INET6, SOCK_STREAM, 132));
     if (!strcmp(t, "gate-mptcp")) return report(gate(SYS_socket, AF_INET, SOCK_STREAM, 262, 0));

@@ -6,6 +6,8 @@
 //! ```text
 //! arch != x86-64                          → kill the process
 //! instruction pointer != gate return      → SECCOMP_RET_TRAP (SIGSYS: the library OS emulates it)
+//! listen, on the host's network           → SECCOMP_RET_USER_NOTIF (the monitor decides:
+//!                                           `monitor/broker.rs`)
 //! otherwise                               → the monitor's argument-checked allowlist
 //!                                           (allow, or kill the process)
 //! ```
@@ -88,6 +90,9 @@ const BPF_JMP_JEQ_K: u16 = 0x15;
 const BPF_RET_K: u16 = 0x06;
 const SECCOMP_RET_KILL_PROCESS: u32 = 0x8000_0000;
 const SECCOMP_RET_TRAP: u32 = 0x0003_0000;
+const SECCOMP_RET_USER_NOTIF: u32 = 0x7fc0_0000;
+const SYS_LISTEN: u32 = 50;
+const OFFSET_NR: u32 = 0;
 const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 const OFFSET_ARCH: u32 = 4;
 const OFFSET_IP_LOW: u32 = 8;
@@ -98,8 +103,14 @@ fn insn(code: u16, jt: u8, jf: u8, k: u32) -> u64 {
 }
 
 /// Installs the filter: the gate prefix, then `allowlist` (the monitor's compiled rules, one
-/// `struct sock_filter` per `u64`). Also sets `no_new_privs`, which seccomp requires.
-pub fn install_filter(allowlist: &[u64]) -> Result<(), picobox_abi::Errno> {
+/// `struct sock_filter` per `u64`). Also sets `no_new_privs`, which seccomp requires. With
+/// `broker_listen`, `listen` made at the gate goes to the monitor (a box on the host's network:
+/// the kernel would bind an unbound socket to a port no Landlock rule sees); the returned
+/// descriptor is the notification listener, for the monitor.
+pub fn install_filter(
+    allowlist: &[u64],
+    broker_listen: bool,
+) -> Result<Option<u64>, picobox_abi::Errno> {
     if allowlist.is_empty() {
         return Err(picobox_abi::Errno::EINVAL);
     }
@@ -115,6 +126,13 @@ pub fn install_filter(allowlist: &[u64]) -> Result<(), picobox_abi::Errno> {
         insn(BPF_JMP_JEQ_K, 1, 0, (ip >> 32) as u32),
         insn(BPF_RET_K, 0, 0, SECCOMP_RET_TRAP),
     ];
+    if broker_listen {
+        prog.extend([
+            insn(BPF_LD_W_ABS, 0, 0, OFFSET_NR),
+            insn(BPF_JMP_JEQ_K, 0, 1, SYS_LISTEN),
+            insn(BPF_RET_K, 0, 0, SECCOMP_RET_USER_NOTIF),
+        ]);
+    }
     prog.extend_from_slice(allowlist);
     let len = u16::try_from(prog.len()).map_err(|_| picobox_abi::Errno::E2BIG)?;
     // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
@@ -123,10 +141,23 @@ pub fn install_filter(allowlist: &[u64]) -> Result<(), picobox_abi::Errno> {
     const PR_SET_NO_NEW_PRIVS: u64 = 38;
     const SYS_SECCOMP: u64 = 317;
     const SECCOMP_SET_MODE_FILTER: u64 = 1;
+    const SECCOMP_FILTER_FLAG_NEW_LISTENER: u64 = 1 << 3;
     picobox_abi::Errno::from_raw_return(syscall(SYS_PRCTL, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0]))?;
-    picobox_abi::Errno::from_raw_return(syscall(
+    let flags = if broker_listen {
+        SECCOMP_FILTER_FLAG_NEW_LISTENER
+    } else {
+        0
+    };
+    let r = picobox_abi::Errno::from_raw_return(syscall(
         SYS_SECCOMP,
-        [SECCOMP_SET_MODE_FILTER, 0, fprog.as_ptr() as u64, 0, 0, 0],
+        [
+            SECCOMP_SET_MODE_FILTER,
+            flags,
+            fprog.as_ptr() as u64,
+            0,
+            0,
+            0,
+        ],
     ))?;
-    Ok(())
+    Ok(broker_listen.then_some(r))
 }

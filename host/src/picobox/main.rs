@@ -27,6 +27,8 @@ mod start;
 
 // The trusted monitor (`monitor/`): the command line and the start of a box, up to the moment
 // the box is confined; then the box's parent, which waits and reports.
+#[path = "monitor/broker.rs"]
+mod broker;
 #[path = "monitor/cli.rs"]
 mod cli;
 #[path = "monitor/launch.rs"]
@@ -199,8 +201,9 @@ fn exec_manifest_helper(rest: &[Vec<u8>], env: &[Vec<u8>]) -> u8 {
 
 /// Closes every inherited descriptor that the boot information does not name, so that nothing
 /// the caller leaked reaches the program.
-fn close_stray_descriptors(boot: &BootInfo) {
+fn close_stray_descriptors(boot: &BootInfo, also: &[u32]) {
     let mut keep: Vec<u32> = alloc::vec![0, 1, 2];
+    keep.extend_from_slice(also);
     keep.extend(boot.program.map(|h| h.0));
     keep.extend(boot.socket_root.map(|h| h.0));
     keep.extend(boot.mounts.iter().map(|m| m.root.0));

@@ -7,6 +7,7 @@
 //! PAL, the library OS and the loader), so a box costs one fork and no `execve`.
 
 use crate::box_root::{self, BoxUser};
+use crate::broker;
 use crate::cli::{MountKind, MountSpec, RunConfig, DEFAULT_SHM_SIZE, DEFAULT_TMPFS_SIZE};
 use crate::landlock::{self, Ruleset};
 use crate::limits::Limits;
@@ -219,6 +220,8 @@ struct Prepared {
     idmap: Option<u64>,
     /// Whether Landlock scopes abstract sockets and signals (else a network namespace must).
     scoped: bool,
+    /// How the box hands the monitor its `listen` calls (a box on the host's network).
+    broker: Option<broker::Channel>,
 }
 
 /// Refuses standard streams that are directories: the box would hold a descriptor whose `..`
@@ -323,6 +326,7 @@ fn prepare(c: &RunConfig, env: &[Vec<u8>]) -> Result<Prepared, Failure> {
         user,
         idmap,
         scoped: landlock::scoping_available(),
+        broker: None,
     })
 }
 
@@ -430,6 +434,15 @@ fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
     if p.network == Network::Loopback || (p.network == Network::None && !p.scoped) {
         enter_net_namespace()?;
     }
+    let mut p = p;
+    if p.network == Network::Host {
+        p.broker = Some(broker::Channel::new().map_err(|e| {
+            Failure(
+                EXIT_INTERNAL,
+                format!("cannot make the monitor's channel: {e}"),
+            )
+        })?);
+    }
     let pid = sys(57, [0; 6])
         .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot start the picoprocess: {e}")))?;
     if pid == 0 {
@@ -446,6 +459,9 @@ fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
     ] {
         let act: [u64; 4] = [handler, 0x0400_0000, gate::sigreturn_address(), 0];
         let _ = sys(13, [sig, act.as_ptr() as u64, 0, 8, 0, 0]);
+    }
+    if let Some(channel) = p.broker.take() {
+        broker::serve(channel, pid);
     }
     let mut status: u32 = 0;
     loop {
@@ -564,7 +580,12 @@ fn become_the_box(mut p: Prepared) -> ! {
     if let Err(e) = ruleset.restrict_self() {
         fail("Landlock", e);
     }
-    crate::close_stray_descriptors(&p.boot);
+    let box_end = p.broker.as_ref().map(|c| {
+        gate::syscall(3, [c.monitor_end, 0, 0, 0, 0, 0]);
+        c.box_end
+    });
+    let also: Vec<u32> = box_end.iter().map(|fd| *fd as u32).collect();
+    crate::close_stray_descriptors(&p.boot, &also);
     if let Err(e) = signals::install() {
         fail("signal handlers", e);
     }
@@ -574,8 +595,16 @@ fn become_the_box(mut p: Prepared) -> ! {
         Network::Loopback => &crate::ALLOWLIST_LOOPBACK,
         Network::Host => &crate::ALLOWLIST_HOST_NET,
     };
-    if let Err(e) = gate::install_filter(filter) {
-        fail("seccomp filter", e);
+    match gate::install_filter(filter, box_end.is_some()) {
+        Ok(Some(listener)) => {
+            if let Some(end) = box_end {
+                if let Err(e) = broker::hand_over(end, listener) {
+                    fail("the monitor's channel", e);
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => fail("seccomp filter", e),
     }
     let name = p.boot.program_name.clone();
     match picobox_libos::boot(&pal::HOST, p.boot) {
