@@ -119,7 +119,7 @@ impl Default for ThreadState {
         // A new thread has no alternate signal stack (SS_DISABLE).
         ThreadState {
             mask: 0,
-            altstack: (0, 2, 0),
+            altstack: (0, 0, 0),
             clear_child_tid: 0,
             robust_list: 0,
         }

@@ -418,3 +418,64 @@ fn a_writable_bind_that_cannot_be_idmapped_is_refused_clearly() {
         "{err}"
     );
 }
+
+#[test]
+fn memory_signal_and_exec_calls_at_the_edges_answer_as_native() {
+    // The fuzzer's "edges" mode: mmap, munmap, mprotect, mremap, madvise, msync, mincore,
+    // brk, signal actions, masks and stacks, execve and execveat with addresses and lengths
+    // whose answers do not depend on the layout. Per call, the errno counts must be Linux's.
+    use std::os::unix::fs::PermissionsExt;
+    let prog = guest("sysfuzz");
+    let open_dir =
+        std::env::temp_dir().join(format!("picobox-sysfuzz-edges-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&open_dir);
+    std::fs::create_dir_all(&open_dir).unwrap();
+    std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let native_prog = open_dir.join("sysfuzz");
+    std::fs::copy(&prog, &native_prog).unwrap();
+    std::fs::set_permissions(&native_prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for seed in ["1", "2", "5", "9"] {
+        let mut native = if is_root() {
+            let mut c = std::process::Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(&native_prog);
+            c
+        } else {
+            std::process::Command::new(&native_prog)
+        };
+        let native_out = native
+            .args(["edges", seed, "5000"])
+            .current_dir(&open_dir)
+            .output()
+            .unwrap();
+        assert!(native_out.status.success(), "native, seed {seed}");
+        let dir = scratch(&format!("sysfuzz-edges-{seed}"));
+        let boxed_out = picobox()
+            .args([
+                "run",
+                "--bind",
+                dir.to_str().unwrap(),
+                "/w",
+                "--chdir",
+                "/w",
+                "--",
+            ])
+            .arg(&prog)
+            .args(["edges", seed, "5000"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            boxed_out.status.code(),
+            Some(0),
+            "seed {seed}: {}",
+            text(&boxed_out.stderr)
+        );
+        assert_eq!(
+            text(&boxed_out.stdout),
+            text(&native_out.stdout),
+            "seed {seed}: errno counts per call differ from Linux's"
+        );
+        assert!(text(&native_out.stdout).lines().count() == 14);
+    }
+    let _ = std::fs::remove_dir_all(&open_dir);
+}

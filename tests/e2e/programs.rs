@@ -156,3 +156,10 @@ fn record_locks_hold_between_processes_as_native() {
     // granted, so two sqlite3 writers could both hold a write lock).
     assert_matches_native("locks", &[], &guest("locks"), &[]);
 }
+
+#[test]
+fn execveat_and_fexecve_match_native() {
+    let prog = guest("fexec");
+    assert_matches_native("fexecve", &[], &prog, &[]);
+    assert_matches_native("execveat-relative", &[], &prog, &["relative"]);
+}

@@ -7,7 +7,13 @@
  * waits on descriptors or signals, signal dispositions, memory unmapping, resource limits,
  * prctl or thread pointers); descriptors mostly come from a set that holds no pipe or socket,
  * and every descriptor is made non-blocking.
- * Usage: sysfuzz SEED ROUNDS */
+ * Usage: sysfuzz SEED ROUNDS
+ *
+ * "sysfuzz edges SEED ROUNDS" aims at memory, signal and exec calls instead, with addresses
+ * only of the shapes whose answer does not depend on where things are mapped (the process's
+ * own hole, its read-only page, kernel-half and non-canonical addresses) and lengths that
+ * cannot reach the process's own memory. It prints, per call, how often each errno came
+ * back: the same seed must give the same table natively and in a box. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -77,7 +84,166 @@ static long descriptor(void) {
     return fds[next() % 6];
 }
 
+static const long edge_calls[] = {
+    SYS_mmap, SYS_munmap, SYS_mprotect, SYS_mremap, SYS_madvise, SYS_msync, SYS_mincore,
+    SYS_brk, SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_sigaltstack, SYS_rt_sigpending,
+    SYS_execve, SYS_execveat,
+};
+
+/* An address and a length whose answer does not depend on the layout: small lengths from the
+ * process's own hole, its read-only page and the null page; any length from kernel-half and
+ * non-canonical addresses, which no length can bring back to the process's memory. */
+static void edge_range(long *addr, long *len) {
+    static const long small[] = {0, 1, 4095, 4096};
+    static const long any[] = {0, 1, 4096, -1, 1l << 47, 1l << 62};
+    switch (next() % 7) {
+    case 0: *addr = 0; *len = small[next() % 4]; return;
+    case 1: *addr = (long)unmapped; *len = small[next() % 4]; return;
+    case 2: *addr = (long)unmapped + 1 + (long)(next() % 4095); *len = small[next() % 4]; return;
+    case 3: *addr = (long)readonly; *len = small[next() % 4]; return;
+    case 4: *addr = (long)(0xffff800000000000ul + (next() % 16) * 4096); break;
+    case 5: *addr = (long)(0x0000800000000000ul + (next() % 16) * 4096); break;
+    default: *addr = next() % 2 ? -4096 : (long)(1ul << 63); break;
+    }
+    *len = any[next() % 6];
+}
+
+/* An address only (a pointer argument). */
+static long edge_address(void) {
+    long a, l;
+    edge_range(&a, &l);
+    return a;
+}
+
+/* A length only. */
+static long edge_length(void) {
+    static const long lens[] = {0, 1, 4095, 4096, -1, 1l << 47, 1l << 62};
+    return lens[next() % 7];
+}
+
+/* An argument as printed by the verbose mode: addresses by their shape, so that native and
+ * boxed runs print the same. */
+static void show(long v) {
+    if (v == (long)unmapped) dprintf(900, " HOLE");
+    else if (v > (long)unmapped && v < (long)unmapped + 4096) dprintf(900, " HOLE+%ld", v - (long)unmapped);
+    else if (v == (long)readonly) dprintf(900, " RO");
+    else if (v > (long)unmapped + 4096 && v < (long)unmapped + 65536 + 4096) dprintf(900, " HOLE+%ld", v - (long)unmapped);
+    else dprintf(900, " %#lx", v);
+}
+
+static int verbose;
+
+static int edges(long rounds) {
+    enum { CALLS = sizeof edge_calls / sizeof edge_calls[0] };
+    static long counts[CALLS][134];
+    for (long i = 0; i < rounds; i++) {
+        int c = (int)(next() % CALLS);
+        long nr = edge_calls[c];
+        long a[6] = {0, 0, (long)(next() % 16), (long)(next() % 64), edge_address(), edge_length()};
+        edge_range(&a[0], &a[1]);
+        /* The same state before every call: the read-only page there, the hole empty. */
+        mmap(readonly, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        munmap(unmapped, 4096);
+        switch (nr) {
+        case SYS_mmap: /* prot, flags (MAP_FIXED only at the hole), fd, offset */
+            a[2] = (long)(next() % 16);
+            a[3] = (long)((next() % 2 ? MAP_PRIVATE : MAP_SHARED) | (next() % 2 ? MAP_ANONYMOUS : 0) |
+                          (next() % 2 ? MAP_FIXED_NOREPLACE : 0) | (next() % 8 == 0 ? 0x80000000ul : 0));
+            a[4] = next() % 2 ? -1 : 999;
+            a[5] = (long)(next() % 3) * 2048;
+            if (a[0] != (long)unmapped) a[3] &= ~MAP_FIXED_NOREPLACE;
+            break;
+        case SYS_mremap:
+            a[2] = a[0] == (long)unmapped || a[0] == (long)readonly || a[0] == 0
+                       ? (long)(next() % 2) * 4096 : edge_length();
+            /* MREMAP_MAYMOVE and an unknown bit (MREMAP_FIXED and MREMAP_DONTUNMAP are not
+             * offered by the library OS: see the support table). */
+            a[3] = (long)(next() % 2) | (next() % 4 == 0 ? 8 : 0);
+            break;
+        case SYS_madvise:
+            a[2] = (long)(next() % 2 ? next() % 24 : 4);
+            break;
+        case SYS_msync:
+            a[2] = (long)(next() % 8);
+            break;
+        case SYS_mincore:
+            a[2] = edge_address();
+            break;
+        case SYS_brk:
+            break;
+        case SYS_rt_sigaction: {
+            /* Any signal but those this process could receive (SIGPIPE is ignored below;
+             * SIGSYS is the library OS's); handlers and masks from garbage addresses. */
+            long sig = (long)(next() % 70);
+            if (sig == SIGPIPE || sig == SIGSYS || sig == SIGSEGV || sig == SIGBUS) sig = 0;
+            a[0] = sig;
+            a[1] = next() % 2 ? 0 : edge_address();
+            a[2] = next() % 2 ? 0 : edge_address();
+            a[3] = next() % 2 ? 8 : (long)(next() % 32);
+            break;
+        }
+        case SYS_rt_sigprocmask:
+            a[0] = (long)(next() % 4);
+            a[1] = next() % 2 ? 0 : edge_address();
+            a[2] = next() % 2 ? 0 : edge_address();
+            a[3] = next() % 2 ? 8 : (long)(next() % 32);
+            break;
+        case SYS_sigaltstack:
+        case SYS_rt_sigpending:
+            a[1] = next() % 2 ? 0 : edge_address();
+            break;
+        case SYS_execve:
+            a[1] = next() % 2 ? 0 : edge_address();
+            a[2] = next() % 2 ? 0 : edge_address();
+            break;
+        case SYS_execveat:
+            a[0] = next() % 2 ? -100 : 999;
+            a[2] = next() % 2 ? 0 : edge_address();
+            a[3] = next() % 2 ? 0 : edge_address();
+            a[4] = (long)((next() % 2) * 0x1000); /* AT_EMPTY_PATH */
+            break;
+        }
+        long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        int e = r < 0 && r > -4096 ? errno : 0;
+        if (verbose) {
+            dprintf(900, "%ld %ld", i, nr);
+            for (int k = 0; k < 6; k++) show(a[k]);
+            dprintf(900, " -> %s\n", e ? strerrorname_np(e) : "ok");
+        }
+        /* mmap and mremap succeed at layout-dependent addresses: count them as successes and
+         * give the memory back. */
+        if ((nr == SYS_mmap || nr == SYS_mremap) && r >= 0 && r != (long)unmapped) {
+            long len = nr == SYS_mmap ? a[1] : a[2];
+            if (len > 0 && len < (1l << 40)) munmap((void *)r, (size_t)len);
+        }
+        if (nr == SYS_mmap && r == (long)unmapped) munmap(unmapped, 4096);
+        if (nr == SYS_brk) e = 0; /* brk answers with an address, never an errno */
+        counts[c][e < 134 ? e : 133]++;
+    }
+    static const char *names[] = {"mmap", "munmap", "mprotect", "mremap", "madvise", "msync",
+                                  "mincore", "brk", "rt_sigaction", "rt_sigprocmask",
+                                  "sigaltstack", "rt_sigpending", "execve", "execveat"};
+    for (int c = 0; c < CALLS; c++) {
+        dprintf(900, "%s:", names[c]);
+        for (int e = 0; e < 134; e++)
+            if (counts[c][e]) dprintf(900, " %s=%ld", e ? strerrorname_np(e) : "ok", counts[c][e]);
+        dprintf(900, "\n");
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 3 && !strcmp(argv[1], "edges")) {
+        state = strtoull(argv[2], 0, 0) | 1;
+        dup2(1, 900);
+        signal(SIGPIPE, SIG_IGN);
+        readonly = mmap(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        buffer = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        unmapped = buffer + 4096;
+        munmap(unmapped, 4096);
+        verbose = argc > 4;
+        return edges(atol(argv[3]));
+    }
     state = argc > 1 ? strtoull(argv[1], 0, 0) | 1 : 88172645463325252ull;
     /* Garbage written to a standard descriptor must go nowhere: the report gets a copy of
      * stdout far from the descriptors the calls name, and 0, 1, 2 become /dev/null. */

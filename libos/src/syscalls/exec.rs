@@ -53,8 +53,48 @@ pub fn leave_if_another_execs(k: &mut Kernel) -> bool {
 /// `execve(path, argv, envp)`.
 pub fn sys_execve(a: &Args, ctx: &mut CpuContext) -> Result<()> {
     let path = user::read_path(a[0])?;
-    let argv = user::read_cstr_array(a[1], MAX_STRINGS)?;
-    let envp = user::read_cstr_array(a[2], MAX_STRINGS)?;
+    exec_path(path, a[1], a[2], ctx)
+}
+
+/// `execveat(dirfd, path, argv, envp, flags)`: a path relative to a directory descriptor, or
+/// with `AT_EMPTY_PATH` the descriptor's own file (`fexecve`).
+pub fn sys_execveat(a: &Args, ctx: &mut CpuContext) -> Result<()> {
+    const AT_FDCWD: i32 = -100;
+    const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+    const AT_EMPTY_PATH: u64 = 0x1000;
+    let flags = a[4] & 0xffff_ffff;
+    let path = user::read_cstr(a[1], crate::path::PATH_MAX)?;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let dirfd = super::int_arg(a[0]);
+    let full = if path.first() == Some(&b'/') || (dirfd == AT_FDCWD && !path.is_empty()) {
+        path
+    } else if path.is_empty() && flags & AT_EMPTY_PATH == 0 {
+        return Err(Errno::ENOENT);
+    } else {
+        let base = crate::kernel::with(|k| {
+            if dirfd == AT_FDCWD {
+                Ok(k.cwd.clone())
+            } else {
+                k.fds.file(super::fd_arg(a[0])?).map(|f| f.path.clone())
+            }
+        })??;
+        let mut full = crate::path::join(&base);
+        if !path.is_empty() {
+            if full.last() != Some(&b'/') {
+                full.push(b'/');
+            }
+            full.extend_from_slice(&path);
+        }
+        full
+    };
+    exec_path(full, a[2], a[3], ctx)
+}
+
+fn exec_path(path: Vec<u8>, argv_ptr: u64, envp_ptr: u64, ctx: &mut CpuContext) -> Result<()> {
+    let argv = user::read_cstr_array(argv_ptr, MAX_STRINGS)?;
+    let envp = user::read_cstr_array(envp_ptr, MAX_STRINGS)?;
     let program = crate::kernel::with(|k| prepare(k, path, argv, envp, 0))??;
     if crate::kernel::with(|k| k.threads.len() > 1)? {
         end_other_threads()?;

@@ -1,4 +1,5 @@
-//! Memory: mmap, munmap, mprotect, mremap, madvise, brk.
+//! Memory: mmap, munmap, mprotect, mremap, madvise, msync, mincore, brk. Arguments are checked
+//! in the order Linux checks them, so that a program sees the same errno for the same mistake.
 
 use super::{fd_arg, Args};
 use crate::fd::FileObject;
@@ -16,12 +17,41 @@ const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
 /// Highest user address (exclusive).
 const USER_END: u64 = 0x7fff_ffff_f000;
 
+/// `PROT_SEM`: accepted (it means nothing on x86).
+const PROT_SEM: u64 = 0x8;
+const PROT_GROWS: u64 = 0x0300_0000;
+
+/// `mprotect`'s check: read, write, exec and `PROT_SEM`; `PROT_GROWSDOWN`/`PROT_GROWSUP`
+/// (one of them) are accepted and ignored; other bits are `EINVAL`.
 fn prot_arg(v: u64) -> Result<Prot> {
-    // PROT_GROWSDOWN/PROT_GROWSUP are accepted and ignored; other bits are EINVAL.
-    if v & !0x0300_0007 != 0 {
+    let v = v & 0xffff_ffff;
+    if v & PROT_GROWS == PROT_GROWS || v & !(PROT_GROWS | PROT_SEM | 7) != 0 {
         return Err(Errno::EINVAL);
     }
     Ok(Prot(u32::try_from(v & 7).map_err(|_| Errno::EINVAL)?))
+}
+
+/// `mmap`'s: Linux ignores bits it does not know.
+fn map_prot(v: u64) -> Prot {
+    Prot((v & 7) as u32)
+}
+
+/// Whether every page of `[start, end)` belongs to the program's recorded mappings.
+fn mapped(k: &Kernel, start: u64, end: u64) -> bool {
+    let mut at = start;
+    for (s, e, _) in k.vmas.iter() {
+        if e <= at {
+            continue;
+        }
+        if s > at {
+            return false;
+        }
+        at = e;
+        if at >= end {
+            return true;
+        }
+    }
+    at >= end
 }
 
 fn page_range(addr: u64, len: u64) -> Result<(usize, usize)> {
@@ -51,11 +81,17 @@ fn program_range(addr: u64, len: u64) -> Result<(usize, usize)> {
 
 /// `mmap(addr, length, prot, flags, fd, offset)`.
 pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
-    let (addr, len, flags, offset) = (a[0], a[1], a[3], a[5]);
-    if len == 0 || offset % PAGE != 0 {
+    let (addr, len, flags, offset) = (a[0], a[1], a[3] & 0xffff_ffff, a[5]);
+    if offset % PAGE != 0 {
         return Err(Errno::EINVAL);
     }
-    let prot = prot_arg(a[2])?;
+    if flags & MAP_ANONYMOUS == 0 {
+        k.fds.file(fd_arg(a[4])?)?; // EBADF first, as Linux's
+    }
+    if len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let prot = map_prot(a[2]);
     let kind = flags & MAP_SHARED_VALIDATE;
     if kind == 0 {
         return Err(Errno::EINVAL);
@@ -125,11 +161,18 @@ pub fn sys_munmap(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `mprotect(addr, length, prot)`.
 pub fn sys_mprotect(k: &mut Kernel, a: &Args) -> Result<u64> {
-    let prot = prot_arg(a[2])?;
-    let (addr, len) = program_range(a[0], a[1])?;
-    if len == 0 {
+    if a[0] % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if a[1] == 0 {
         return Ok(0);
     }
+    let rounded = a[1].checked_add(PAGE - 1).ok_or(Errno::ENOMEM)? & !(PAGE - 1);
+    a[0].checked_add(rounded)
+        .filter(|end| *end > a[0])
+        .ok_or(Errno::ENOMEM)?;
+    let prot = prot_arg(a[2])?;
+    let (addr, len) = program_range(a[0], a[1])?;
     host().vm_protect(addr, len, prot)?;
     k.vmas.protect(addr as u64, (addr + len) as u64, prot.0);
     Ok(0)
@@ -138,10 +181,37 @@ pub fn sys_mprotect(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `mremap(old, old_len, new_len, flags)`: `MREMAP_MAYMOVE` only.
 pub fn sys_mremap(k: &mut Kernel, a: &Args) -> Result<u64> {
     const MREMAP_MAYMOVE: u64 = 1;
-    if a[3] & !MREMAP_MAYMOVE != 0 || a[2] == 0 {
+    const MREMAP_FIXED: u64 = 2;
+    const MREMAP_DONTUNMAP: u64 = 4;
+    let flags = a[3] & 0xffff_ffff;
+    let round = |v: u64| v.checked_add(PAGE - 1).map(|v| v & !(PAGE - 1));
+    let (old_round, new_round) = (round(a[1]), round(a[2]).unwrap_or(0));
+    let moves_to = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) != 0;
+    if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0
+        || (moves_to && flags & MREMAP_MAYMOVE == 0)
+        || (flags & MREMAP_DONTUNMAP != 0 && old_round != Some(new_round))
+        || a[0] % PAGE != 0
+    {
         return Err(Errno::EINVAL);
     }
+    if new_round == 0 || new_round > USER_END {
+        return Err(Errno::EINVAL);
+    }
+    // With a destination, Linux checks it before it looks for the source.
+    if moves_to && (a[4] % PAGE != 0 || a[4] > USER_END - new_round) {
+        return Err(Errno::EINVAL);
+    }
+    if moves_to {
+        return Err(Errno::EINVAL); // not offered (see the support table)
+    }
     let (addr, old_len) = program_range(a[0], a[1]).map_err(|_| Errno::EFAULT)?;
+    if !mapped(
+        k,
+        addr as u64,
+        addr as u64 + old_len.max(PAGE as usize) as u64,
+    ) {
+        return Err(Errno::EFAULT);
+    }
     let (_, new_len) = page_range(0, a[2])?;
     if a[3] & MREMAP_MAYMOVE == 0 && crate::user::overlaps_runtime(addr, addr + new_len) {
         return Err(Errno::ENOMEM); // growing in place would run into the runtime's memory
@@ -153,13 +223,107 @@ pub fn sys_mremap(k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(new)
 }
 
-/// `madvise(addr, length, advice)`: `MADV_DONTNEED` drops pages; other advice is accepted.
-pub fn sys_madvise(_k: &mut Kernel, a: &Args) -> Result<u64> {
-    const MADV_DONTNEED: u64 = 4;
-    let (addr, len) = program_range(a[0], a[1])?;
-    if a[2] == MADV_DONTNEED && len > 0 {
-        host().vm_discard(addr, len)?;
+/// Checks `addr`, `len` as `madvise`, `msync` and `mincore` do: alignment (`EINVAL`), then a
+/// length that overflows (`wraps`), then nothing to do (`None`), then pages the program has
+/// not mapped (`ENOMEM`).
+fn advised_range(k: &Kernel, addr: u64, len: u64, wraps: Errno) -> Result<Option<(u64, u64)>> {
+    if addr % PAGE != 0 {
+        return Err(Errno::EINVAL);
     }
+    let rounded = len.checked_add(PAGE - 1).ok_or(wraps)? & !(PAGE - 1);
+    let end = addr.checked_add(rounded).ok_or(wraps)?;
+    if end == addr {
+        return Ok(None);
+    }
+    if end > USER_END
+        || crate::user::overlaps_runtime(addr as usize, end as usize)
+        || !mapped(k, addr, end)
+    {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(Some((addr, end)))
+}
+
+/// `madvise(addr, length, advice)`: `MADV_DONTNEED` drops pages; other known advice is
+/// accepted and has no effect.
+pub fn sys_madvise(k: &mut Kernel, a: &Args) -> Result<u64> {
+    const MADV_DONTNEED: u64 = 4;
+    let advice = a[2] & 0xffff_ffff;
+    let known = matches!(advice, 0..=4 | 8..=25 | 102 | 103);
+    if !known {
+        return Err(Errno::EINVAL);
+    }
+    let Some((start, end)) = advised_range(k, a[0], a[1], Errno::EINVAL)? else {
+        return Ok(0);
+    };
+    const MADV_REMOVE: u64 = 9;
+    const MADV_POPULATE_WRITE: u64 = 23;
+    let refused = |(s, e, area): (u64, u64, Area)| {
+        s < end
+            && start < e
+            && match advice {
+                // Only shared mappings have pages to punch out.
+                MADV_REMOVE => !area.shared,
+                // Only writable ones can be populated for writing.
+                MADV_POPULATE_WRITE => area.prot & Prot::WRITE.0 == 0,
+                _ => false,
+            }
+    };
+    if k.vmas.iter().any(refused) {
+        return Err(Errno::EINVAL);
+    }
+    if advice == MADV_DONTNEED {
+        host().vm_discard(start as usize, (end - start) as usize)?;
+    }
+    Ok(0)
+}
+
+/// `msync(addr, length, flags)`: the program's shared file mappings are the host's page cache,
+/// which readers of the file already see; `fsync` makes them durable.
+pub fn sys_msync(k: &mut Kernel, a: &Args) -> Result<u64> {
+    const MS_ASYNC: u64 = 1;
+    const MS_INVALIDATE: u64 = 2;
+    const MS_SYNC: u64 = 4;
+    let flags = a[2] & 0xffff_ffff;
+    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || a[0] % PAGE != 0
+        || flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC
+    {
+        return Err(Errno::EINVAL);
+    }
+    // Linux rounds the length up modulo 2^64: a wrapped length of 0 asks for nothing.
+    let end = a[0].wrapping_add(a[1].wrapping_add(PAGE - 1) & !(PAGE - 1));
+    if end < a[0] {
+        return Err(Errno::ENOMEM);
+    }
+    advised_range(k, a[0], end - a[0], Errno::ENOMEM)?;
+    Ok(0)
+}
+
+/// `mincore(addr, length, vec)`: every mapped page is reported resident.
+pub fn sys_mincore(k: &mut Kernel, a: &Args) -> Result<u64> {
+    if a[0] % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = a[0]
+        .checked_add(a[1])
+        .filter(|e| *e <= USER_END)
+        .ok_or(Errno::ENOMEM)?;
+    let pages = a[1].div_ceil(PAGE);
+    // The vector must be user memory even when it is to hold nothing.
+    if a[2].checked_add(pages).is_none_or(|e| e > USER_END) {
+        return Err(Errno::EFAULT);
+    }
+    if pages == 0 {
+        return Ok(0);
+    }
+    let out = usize::try_from(pages).map_err(|_| Errno::ENOMEM)?;
+    if crate::user::overlaps_runtime(a[0] as usize, end as usize)
+        || !mapped(k, a[0], a[0] + pages * PAGE)
+    {
+        return Err(Errno::ENOMEM);
+    }
+    crate::user::write_bytes(a[2], &alloc::vec![1u8; out])?;
     Ok(0)
 }
 

@@ -123,8 +123,10 @@ table! {
     22 pipe => fs::sys_pipe;
     23 select -> poll::sys_select;
     24 sched_yield -> info::sys_sched_yield;
-    25 mremap => mm::sys_mremap, "MREMAP_FIXED: EINVAL";
-    28 madvise => mm::sys_madvise, "MADV_DONTNEED acts; other advice is accepted";
+    25 mremap => mm::sys_mremap, "MREMAP_FIXED, MREMAP_DONTUNMAP: EINVAL";
+    26 msync => mm::sys_msync, "checks as Linux; shared mappings are the host's page cache (fsync makes them durable)";
+    27 mincore => mm::sys_mincore, "every mapped page is reported resident";
+    28 madvise => mm::sys_madvise, "MADV_DONTNEED acts; other known advice is accepted and has no effect";
     32 dup => fs::sys_dup;
     33 dup2 => fs::sys_dup2;
     34 pause <<= signal::sys_pause;
@@ -246,6 +248,7 @@ table! {
     302 prlimit64 => info::sys_prlimit64;
     316 renameat2 => fs::sys_renameat2;
     318 getrandom => info::sys_getrandom;
+    322 execveat <<= exec::sys_execveat, "as execve; AT_SYMLINK_NOFOLLOW is accepted but not enforced";
     332 statx => fs::sys_statx, "STATX_BASIC_STATS";
     439 faccessat2 => fs::sys_faccessat2;
 }

@@ -38,6 +38,7 @@ const SA_RESTART: u64 = 0x1000_0000;
 const SA_NODEFER: u64 = 0x4000_0000;
 const SA_RESETHAND: u64 = 0x8000_0000;
 const SS_ONSTACK: u32 = 1;
+const SS_AUTODISARM: u32 = 1 << 31;
 const SS_DISABLE: u32 = 2;
 const UNBLOCKABLE: u64 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
 /// Size of the `ucontext` in the frame (flags, link, stack, sigcontext, mask).
@@ -78,7 +79,7 @@ impl SignalState {
                 DISPOSITION[i].store(DISP_DEFAULT, Ordering::Relaxed);
             }
         }
-        self.altstack = (0, SS_DISABLE, 0);
+        self.altstack = (0, 0, 0);
     }
 }
 
@@ -87,7 +88,7 @@ impl Default for SignalState {
         SignalState {
             actions: [SigAction::default(); NSIG],
             mask: 0,
-            altstack: (0, SS_DISABLE, 0),
+            altstack: (0, 0, 0),
         }
     }
 }
@@ -269,9 +270,10 @@ fn deliver(
     // Guest values: a frame that does not fit (a stack at the top or bottom of the address
     // space) is EFAULT here, which the caller turns into SIGSEGV as Linux does.
     let altstack_top = ss_sp.checked_add(ss_size);
-    let on_altstack =
-        ss_flags & SS_DISABLE == 0 && rsp > ss_sp && altstack_top.is_some_and(|top| rsp <= top);
-    let mut sp = if action.flags & SA_ONSTACK != 0 && ss_flags & SS_DISABLE == 0 && !on_altstack {
+    // As Linux keeps it: no alternate stack is a size of 0 (SS_DISABLE clears it).
+    let enabled = ss_size != 0;
+    let on_altstack = enabled && rsp > ss_sp && altstack_top.is_some_and(|top| rsp <= top);
+    let mut sp = if action.flags & SA_ONSTACK != 0 && enabled && !on_altstack {
         altstack_top.ok_or(Errno::EFAULT)?
     } else {
         rsp.checked_sub(128).ok_or(Errno::EFAULT)? // the red zone
@@ -299,7 +301,13 @@ fn deliver(
     f[0..8].copy_from_slice(&action.restorer.to_le_bytes());
     // ucontext: uc_flags, uc_link, uc_stack { sp, flags, size }, sigcontext, sigmask.
     let u = 8;
-    let stack_flags = if on_altstack { SS_ONSTACK } else { ss_flags };
+    let stack_flags = if on_altstack {
+        SS_ONSTACK
+    } else if enabled {
+        ss_flags & SS_AUTODISARM
+    } else {
+        SS_DISABLE
+    };
     f[u + 16..u + 24].copy_from_slice(&ss_sp.to_le_bytes());
     f[u + 24..u + 28].copy_from_slice(&stack_flags.to_le_bytes());
     f[u + 32..u + 40].copy_from_slice(&ss_size.to_le_bytes());
@@ -383,14 +391,19 @@ pub fn sys_rt_sigaction(k: &mut Kernel, a: &Args) -> Result<u64> {
     if a[3] != 8 {
         return Err(Errno::EINVAL);
     }
+    // Linux reads the new action before it looks at the signal number.
+    let new = if a[1] != 0 {
+        Some(user::read_bytes(a[1], 32)?)
+    } else {
+        None
+    };
     let sig = signal_arg(a[0])?;
     let slot = usize::from(sig - 1);
     let old = k.signals.actions[slot];
-    if a[1] != 0 {
+    if let Some(raw) = new {
         if sig == SIGKILL || sig == SIGSTOP {
             return Err(Errno::EINVAL);
         }
-        let raw = user::read_bytes(a[1], 32)?;
         let word =
             |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
         let act = SigAction {
@@ -446,10 +459,13 @@ pub fn sys_rt_sigprocmask(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `rt_sigpending(set, sigsetsize)`.
 pub fn sys_rt_sigpending(k: &mut Kernel, a: &Args) -> Result<u64> {
-    if a[1] != 8 {
-        return Err(Errno::EINVAL);
-    }
-    user::write_u64(a[0], PENDING.load(Ordering::Acquire) & k.signals.mask)?;
+    // Linux copies `sigsetsize` bytes of the set, up to its size.
+    let size = usize::try_from(a[1])
+        .ok()
+        .filter(|n| *n <= 8)
+        .ok_or(Errno::EINVAL)?;
+    let set = (PENDING.load(Ordering::Acquire) & k.signals.mask).to_le_bytes();
+    user::write_bytes(a[0], &set[..size])?;
     Ok(0)
 }
 
@@ -538,26 +554,37 @@ pub fn sys_pause(_a: &Args, ctx: &mut CpuContext) -> Result<()> {
     suspend(ctx, None)
 }
 
-/// `sigaltstack(ss, old_ss)`.
+/// `sigaltstack(ss, old_ss)`, in Linux's order: a request that changes nothing succeeds
+/// before any check of its size; `SS_DISABLE` clears the stack.
 pub fn sys_sigaltstack(k: &mut Kernel, a: &Args) -> Result<u64> {
     let old = k.signals.altstack;
     if a[0] != 0 {
         let raw = user::read_bytes(a[0], 24)?;
-        let sp = u64::from_le_bytes(raw[0..8].try_into().unwrap_or([0; 8]));
+        let mut sp = u64::from_le_bytes(raw[0..8].try_into().unwrap_or([0; 8]));
         let flags = u32::from_le_bytes(raw[8..12].try_into().unwrap_or([0; 4]));
-        let size = u64::from_le_bytes(raw[16..24].try_into().unwrap_or([0; 8]));
-        if flags & !SS_DISABLE != 0 {
+        let mut size = u64::from_le_bytes(raw[16..24].try_into().unwrap_or([0; 8]));
+        let mode = flags & !SS_AUTODISARM;
+        if mode != 0 && mode != SS_ONSTACK && mode != SS_DISABLE {
             return Err(Errno::EINVAL);
         }
-        if flags & SS_DISABLE == 0 && size < 2048 {
-            return Err(Errno::ENOMEM);
+        if (sp, flags, size) != old {
+            if mode == SS_DISABLE {
+                (sp, size) = (0, 0);
+            } else if size < 2048 {
+                return Err(Errno::ENOMEM);
+            }
+            k.signals.altstack = (sp, flags, size);
         }
-        k.signals.altstack = (sp, flags, size);
     }
     if a[1] != 0 {
+        let reported = if old.2 == 0 {
+            SS_DISABLE
+        } else {
+            old.1 & SS_AUTODISARM
+        };
         let mut out = [0u8; 24];
         out[0..8].copy_from_slice(&old.0.to_le_bytes());
-        out[8..12].copy_from_slice(&old.1.to_le_bytes());
+        out[8..12].copy_from_slice(&reported.to_le_bytes());
         out[16..24].copy_from_slice(&old.2.to_le_bytes());
         user::write_bytes(a[1], &out)?;
     }
