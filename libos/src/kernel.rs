@@ -102,7 +102,8 @@ pub fn nul_joined(strings: &[Vec<u8>]) -> Vec<u8> {
 
 /// What the library OS keeps per thread (while another thread is current; the current
 /// thread's mask and alternate stack live in `Kernel::signals`).
-#[derive(Clone, Copy, Debug)]
+/// A new thread has no alternate signal stack (all zero, as Linux keeps it).
+#[derive(Clone, Copy, Debug, Default)]
 pub struct ThreadState {
     /// Blocked signals.
     pub mask: u64,
@@ -112,18 +113,6 @@ pub struct ThreadState {
     pub clear_child_tid: u64,
     /// `set_robust_list`'s head (the host holds the list; this answers `get_robust_list`).
     pub robust_list: u64,
-}
-
-impl Default for ThreadState {
-    fn default() -> Self {
-        // A new thread has no alternate signal stack (SS_DISABLE).
-        ThreadState {
-            mask: 0,
-            altstack: (0, 0, 0),
-            clear_child_tid: 0,
-            robust_list: 0,
-        }
-    }
 }
 
 impl Kernel {

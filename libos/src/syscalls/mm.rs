@@ -82,7 +82,7 @@ fn program_range(addr: u64, len: u64) -> Result<(usize, usize)> {
 /// `mmap(addr, length, prot, flags, fd, offset)`.
 pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
     let (addr, len, flags, offset) = (a[0], a[1], a[3] & 0xffff_ffff, a[5]);
-    if offset % PAGE != 0 {
+    if !offset.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     if flags & MAP_ANONYMOUS == 0 {
@@ -161,7 +161,7 @@ pub fn sys_munmap(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `mprotect(addr, length, prot)`.
 pub fn sys_mprotect(k: &mut Kernel, a: &Args) -> Result<u64> {
-    if a[0] % PAGE != 0 {
+    if !a[0].is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     if a[1] == 0 {
@@ -190,7 +190,7 @@ pub fn sys_mremap(k: &mut Kernel, a: &Args) -> Result<u64> {
     if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0
         || (moves_to && flags & MREMAP_MAYMOVE == 0)
         || (flags & MREMAP_DONTUNMAP != 0 && old_round != Some(new_round))
-        || a[0] % PAGE != 0
+        || !a[0].is_multiple_of(PAGE)
     {
         return Err(Errno::EINVAL);
     }
@@ -198,7 +198,7 @@ pub fn sys_mremap(k: &mut Kernel, a: &Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     // With a destination, Linux checks it before it looks for the source.
-    if moves_to && (a[4] % PAGE != 0 || a[4] > USER_END - new_round) {
+    if moves_to && (!a[4].is_multiple_of(PAGE) || a[4] > USER_END - new_round) {
         return Err(Errno::EINVAL);
     }
     if moves_to {
@@ -227,7 +227,7 @@ pub fn sys_mremap(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// length that overflows (`wraps`), then nothing to do (`None`), then pages the program has
 /// not mapped (`ENOMEM`).
 fn advised_range(k: &Kernel, addr: u64, len: u64, wraps: Errno) -> Result<Option<(u64, u64)>> {
-    if addr % PAGE != 0 {
+    if !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     let rounded = len.checked_add(PAGE - 1).ok_or(wraps)? & !(PAGE - 1);
@@ -286,7 +286,7 @@ pub fn sys_msync(k: &mut Kernel, a: &Args) -> Result<u64> {
     const MS_SYNC: u64 = 4;
     let flags = a[2] & 0xffff_ffff;
     if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
-        || a[0] % PAGE != 0
+        || !a[0].is_multiple_of(PAGE)
         || flags & (MS_ASYNC | MS_SYNC) == MS_ASYNC | MS_SYNC
     {
         return Err(Errno::EINVAL);
@@ -302,7 +302,7 @@ pub fn sys_msync(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `mincore(addr, length, vec)`: every mapped page is reported resident.
 pub fn sys_mincore(k: &mut Kernel, a: &Args) -> Result<u64> {
-    if a[0] % PAGE != 0 {
+    if !a[0].is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     let end = a[0]
