@@ -1,7 +1,11 @@
 //! Build steps for the `picobox` binary:
-//! - compiles the seccomp allowlist (`src/policy/seccomp.rs`) to BPF, embedded as a constant;
+//! - compiles the seccomp allowlist (`src/policy/seccomp.rs`, with `src/policy/bpf.rs`) to BPF,
+//!   embedded as a constant;
 //! - links `picobox` as a static-pie executable with no C runtime.
 
+#[allow(dead_code)]
+#[path = "src/policy/bpf.rs"]
+mod bpf;
 #[allow(dead_code)]
 #[path = "src/policy/seccomp.rs"]
 mod seccomp;
@@ -35,4 +39,5 @@ fn main() {
     }
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/policy/seccomp.rs");
+    println!("cargo:rerun-if-changed=src/policy/bpf.rs");
 }
