@@ -122,8 +122,10 @@ pub const BOX_IDS_COUNT: u32 = 0x0fff_fffe;
 
 impl BoxUser {
     /// The identity for a box started by `(uid, gid)`, with `random` bits to choose an id.
+    /// Only the host's real root switches: root inside a user namespace (a rootless
+    /// container) is already an ordinary host user, and the box's range is not mapped there.
     pub fn for_caller(uid: u32, gid: u32, random: u32) -> BoxUser {
-        if uid == 0 {
+        if uid == 0 && in_initial_user_namespace() {
             let id = BOX_IDS_START + random % BOX_IDS_COUNT;
             BoxUser {
                 uid: id,
@@ -151,6 +153,34 @@ impl BoxUser {
         sys(nr::SETRESUID, [u, u, u, 0, 0, 0])?;
         Ok(())
     }
+}
+
+/// Whether this process's user namespace is the host's own (its uid map is the identity over
+/// every id).
+fn in_initial_user_namespace() -> bool {
+    let path = c"/proc/self/uid_map";
+    let Ok(fd) = sys(
+        nr::OPENAT,
+        [
+            AT_FDCWD,
+            path.as_ptr() as u64,
+            O_RDONLY | O_CLOEXEC,
+            0,
+            0,
+            0,
+        ],
+    ) else {
+        return true; // no /proc: nothing says otherwise
+    };
+    let mut buf = [0u8; 128];
+    let n = sys(nr::READ, [fd, buf.as_mut_ptr() as u64, 128, 0, 0, 0]).unwrap_or(0) as usize;
+    close(fd);
+    let mut fields = buf[..n.min(128)]
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|f| !f.is_empty());
+    let line: [Option<&[u8]>; 4] = core::array::from_fn(|_| fields.next());
+    let identity: [Option<&[u8]>; 4] = [Some(b"0"), Some(b"0"), Some(b"4294967295"), None];
+    line == identity
 }
 
 /// A user namespace mapping id 0 to the box's user, to idmap the writable binds of a box
@@ -181,8 +211,10 @@ pub fn idmap_namespace(user: BoxUser) -> Result<u64, String> {
         }
     };
     close(read_end);
-    let map = format!("0 {} 1", user.uid);
-    let gmap = format!("0 {} 1", user.gid);
+    // 0 is the box's user; every other id below it stays itself, so that files of other
+    // users show their owners (and stay theirs).
+    let map = format!("0 {0} 1\n1 1 {1}\n", user.uid, user.uid - 1);
+    let gmap = format!("0 {0} 1\n1 1 {1}\n", user.gid, user.gid - 1);
     let result = (|| {
         write_file(format!("/proc/{child}/uid_map").as_bytes(), map.as_bytes())
             .map_err(|e| fail("uid_map", e))?;

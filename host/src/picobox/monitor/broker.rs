@@ -195,10 +195,14 @@ fn answer_one(listener: u64) {
     );
 }
 
-/// `listen(fd, backlog)` for process `pid` of the box, unless the socket is an IP socket that
+/// `listen(fd, backlog)` for thread `pid` of the box, unless the socket is an IP socket that
 /// was never bound.
 fn listen_for(pid: u64, fd: u64, backlog: u64) -> Result<u64, Errno> {
-    let pidfd = sys(434, [pid, 0, 0, 0, 0, 0])?;
+    // The caller may be any thread of a process (`PIDFD_THREAD`, Linux 6.9; before it, only a
+    // process's first thread has a pidfd).
+    const PIDFD_THREAD: u64 = 0o200;
+    let pidfd =
+        sys(434, [pid, PIDFD_THREAD, 0, 0, 0, 0]).or_else(|_| sys(434, [pid, 0, 0, 0, 0, 0]))?;
     let socket = sys(438, [pidfd, fd, 0, 0, 0, 0]);
     close(pidfd);
     let socket = socket?;
