@@ -320,3 +320,60 @@ fn a_directory_as_a_standard_stream_is_refused() {
         }
     }
 }
+
+#[test]
+fn a_box_started_by_root_writes_its_binds_as_root_and_no_other_user() {
+    // Its writable bind is idmapped: root's files are the box's (it writes them, its new files
+    // are root's on the host), another user's stay that user's (shown as theirs, not writable).
+    assert!(is_root(), "this test needs root, as CI runs it");
+    let dir = scratch("idmapped-bind");
+    std::fs::write(dir.join("roots"), "r").unwrap();
+    std::fs::write(dir.join("alices"), "a").unwrap();
+    std::os::unix::fs::chown(dir.join("alices"), Some(1000), Some(1000)).unwrap();
+    let out = picobox()
+        .args(["run", "--bind", dir.to_str().unwrap(), "/w", "--"])
+        .args([busybox(), "sh", "-c"])
+        .arg(
+            "ls -ln /w/alices /w/roots | while read m l u g rest; do echo $u:$g; done; \
+             echo more >> /w/roots && echo wrote-roots; \
+             echo more >> /w/alices || echo refused-alices; \
+             echo new > /w/made",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "1000:1000\n0:0\nwrote-roots\nrefused-alices\n",
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("roots")).unwrap(),
+        "rmore\n"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("alices")).unwrap(), "a");
+    let made = std::fs::metadata(dir.join("made")).unwrap();
+    assert_eq!((made.uid(), made.gid()), (0, 0));
+}
+
+#[test]
+fn root_inside_a_user_namespace_runs_boxes_as_itself() {
+    // A rootless container's root is an ordinary host user: the box keeps its id (the box's
+    // own id range is not mapped there).
+    let out = std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user"])
+        .arg(env!("CARGO_BIN_EXE_picobox"))
+        .args([
+            "run",
+            "--tmpfs",
+            "/t",
+            "--",
+            busybox(),
+            "sh",
+            "-c",
+            "echo ok > /t/f && cat /t/f",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), "ok\n", "{}", text(&out.stderr));
+}
