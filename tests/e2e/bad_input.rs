@@ -311,52 +311,17 @@ fn hostile_system_call_arguments_get_errors_not_crashes() {
     // that would end or block any process fails the test there rather than counting as a pass.
     let prog = guest("sysfuzz");
     let expected = "survived 5000 calls (most refused), still working: 1\n";
-    // The unprivileged user must reach the program and its directory wherever the checkout
-    // lives (it may be under a private home): both go to a fresh directory in /tmp.
-    use std::os::unix::fs::PermissionsExt;
-    let open_dir = std::env::temp_dir().join(format!("picobox-sysfuzz-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&open_dir);
-    std::fs::create_dir_all(&open_dir).unwrap();
-    std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let native_prog = open_dir.join("sysfuzz");
-    std::fs::copy(&prog, &native_prog).unwrap();
-    std::fs::set_permissions(&native_prog, std::fs::Permissions::from_mode(0o755)).unwrap();
     for seed in ["1", "2", "3", "4"] {
-        // SAFETY: getuid has no preconditions.
-        let mut native = if unsafe { libc::getuid() } == 0 {
-            let mut c = std::process::Command::new("setpriv");
-            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-                .arg(&native_prog);
-            c
-        } else {
-            std::process::Command::new(&native_prog)
-        };
-        let native_out = native
-            .args([seed, "5000"])
-            .current_dir(&open_dir)
-            .output()
-            .unwrap();
+        let (mut native, open_dir) = native_as_nobody("sysfuzz", &prog);
+        let native_out = native.args([seed, "5000"]).output().unwrap();
+        let _ = std::fs::remove_dir_all(&open_dir);
         assert_eq!(
             text(&native_out.stdout),
             expected,
             "native, seed {seed}: {}",
             text(&native_out.stderr)
         );
-        let dir = scratch(&format!("sysfuzz-boxed-{seed}"));
-        let out = picobox()
-            .args([
-                "run",
-                "--bind",
-                dir.to_str().unwrap(),
-                "/w",
-                "--chdir",
-                "/w",
-                "--",
-            ])
-            .arg(&prog)
-            .args([seed, "5000"])
-            .output()
-            .unwrap();
+        let out = boxed_in_scratch(&format!("sysfuzz-boxed-{seed}"), &prog, &[seed, "5000"]);
         assert_eq!(
             text(&out.stdout),
             expected,
@@ -365,7 +330,6 @@ fn hostile_system_call_arguments_get_errors_not_crashes() {
         );
         assert_eq!(out.status.code(), Some(0), "seed {seed}");
     }
-    let _ = std::fs::remove_dir_all(&open_dir);
 }
 
 #[test]
@@ -424,46 +388,17 @@ fn memory_signal_and_exec_calls_at_the_edges_answer_as_native() {
     // The fuzzer's "edges" mode: mmap, munmap, mprotect, mremap, madvise, msync, mincore,
     // brk, signal actions, masks and stacks, execve and execveat with addresses and lengths
     // whose answers do not depend on the layout. Per call, the errno counts must be Linux's.
-    use std::os::unix::fs::PermissionsExt;
     let prog = guest("sysfuzz");
-    let open_dir =
-        std::env::temp_dir().join(format!("picobox-sysfuzz-edges-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&open_dir);
-    std::fs::create_dir_all(&open_dir).unwrap();
-    std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let native_prog = open_dir.join("sysfuzz");
-    std::fs::copy(&prog, &native_prog).unwrap();
-    std::fs::set_permissions(&native_prog, std::fs::Permissions::from_mode(0o755)).unwrap();
     for seed in ["1", "2", "5", "9"] {
-        let mut native = if is_root() {
-            let mut c = std::process::Command::new("setpriv");
-            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-                .arg(&native_prog);
-            c
-        } else {
-            std::process::Command::new(&native_prog)
-        };
-        let native_out = native
-            .args(["edges", seed, "5000"])
-            .current_dir(&open_dir)
-            .output()
-            .unwrap();
+        let (mut native, open_dir) = native_as_nobody("sysfuzz-edges", &prog);
+        let native_out = native.args(["edges", seed, "5000"]).output().unwrap();
+        let _ = std::fs::remove_dir_all(&open_dir);
         assert!(native_out.status.success(), "native, seed {seed}");
-        let dir = scratch(&format!("sysfuzz-edges-{seed}"));
-        let boxed_out = picobox()
-            .args([
-                "run",
-                "--bind",
-                dir.to_str().unwrap(),
-                "/w",
-                "--chdir",
-                "/w",
-                "--",
-            ])
-            .arg(&prog)
-            .args(["edges", seed, "5000"])
-            .output()
-            .unwrap();
+        let boxed_out = boxed_in_scratch(
+            &format!("sysfuzz-edges-{seed}"),
+            &prog,
+            &["edges", seed, "5000"],
+        );
         assert_eq!(
             boxed_out.status.code(),
             Some(0),
@@ -475,7 +410,6 @@ fn memory_signal_and_exec_calls_at_the_edges_answer_as_native() {
             text(&native_out.stdout),
             "seed {seed}: errno counts per call differ from Linux's"
         );
-        assert!(text(&native_out.stdout).lines().count() == 14);
+        assert_eq!(text(&native_out.stdout).lines().count(), 14);
     }
-    let _ = std::fs::remove_dir_all(&open_dir);
 }

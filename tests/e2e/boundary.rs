@@ -198,35 +198,15 @@ fn as_nobody(script: &str) -> (i32, String) {
     )
 }
 
-/// Ends a box's monitor (and so the box) however the test ends.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        terminate(self.0.id());
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn other_host_users_cannot_read_what_a_running_box_writes() {
-    let mut monitor = picobox()
-        .args(["run", "--tmpfs", "/t", "--"])
+    let mut cmd = picobox();
+    cmd.args(["run", "--tmpfs", "/t", "--"])
         .arg(guest_with("limits", &["-pthread"]))
-        .args(["hold", "/dev/shm/secret", "/t/secret"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(monitor.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert_eq!(line, "holding\n");
-    let monitor = Running(monitor);
+        .args(["hold", "/dev/shm/secret", "/t/secret"]);
+    let monitor = Running::start(cmd, "holding\n");
     let children =
-        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", monitor.0.id())).unwrap();
+        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", monitor.id())).unwrap();
     let boxed: u32 = children.split_whitespace().next().unwrap().parse().unwrap();
     // The box's files are reachable from the host only through its descriptors' magic links
     // (the tmpfs mounts are detached): root can follow them...
@@ -261,7 +241,7 @@ fn other_host_users_cannot_read_what_a_running_box_writes() {
     // Nor is anything of it in the host's /dev/shm (where earlier versions kept it, 0755).
     let (_, listing) = as_nobody("ls -a /dev/shm");
     assert!(
-        !listing.contains(&format!("picobox-{}-", monitor.0.id())),
+        !listing.contains(&format!("picobox-{}-", monitor.id())),
         "{listing}"
     );
     drop(monitor);

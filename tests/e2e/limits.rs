@@ -122,28 +122,19 @@ static SHMEM_MEASURED: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn a_deep_tree_and_a_large_file_in_a_tmpfs_are_gone_when_the_box_ends() {
     let _one_at_a_time = SHMEM_MEASURED.lock().unwrap_or_else(|e| e.into_inner());
     let before = host_shmem_mib();
-    let mut monitor = picobox()
-        .args(["run", "--size", "128M", "--tmpfs", "/t", "--"])
+    let mut cmd = picobox();
+    cmd.args(["run", "--size", "128M", "--tmpfs", "/t", "--"])
         .arg(guest_with("limits", &["-pthread"]))
-        .args(["deep", "/t", "5000", "64", "wait"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(monitor.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert_eq!(line, "deep 5000\n");
+        .args(["deep", "/t", "5000", "64", "wait"]);
+    let monitor = Running::start(cmd, "deep 5000\n");
     let during = host_shmem_mib();
     assert!(
         during >= before + 60,
         "the box's 64 MiB are not in host memory? {before} -> {during} MiB"
     );
     // SIGTERM reaches the box; the monitor reports and exits.
-    terminate(monitor.id());
-    monitor.wait().unwrap();
+    let pid = monitor.id();
+    drop(monitor);
     let start = Instant::now();
     while host_shmem_mib() > before + 16 && start.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(20));
@@ -160,7 +151,7 @@ fn a_deep_tree_and_a_large_file_in_a_tmpfs_are_gone_when_the_box_ends() {
         .filter(|e| {
             e.file_name()
                 .to_string_lossy()
-                .starts_with(&format!("picobox-{}-", monitor.id()))
+                .starts_with(&format!("picobox-{pid}-"))
         })
         .collect();
     assert!(leftovers.is_empty(), "left in /dev/shm: {leftovers:?}");

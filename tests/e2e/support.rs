@@ -183,3 +183,79 @@ pub fn terminate(pid: u32) {
     // SAFETY: kill takes plain integers and touches no memory of ours.
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
 }
+
+/// A box started in the background, whose program has printed its first line; ended (with
+/// SIGTERM to its monitor) when dropped, however the test ends.
+pub struct Running(pub std::process::Child);
+
+impl Running {
+    /// Starts `cmd` (a `picobox run` command) and waits for its program's first line, which
+    /// must be `ready`.
+    pub fn start(mut cmd: Command, ready: &str) -> Running {
+        let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let running = Running(child);
+        assert_eq!(line, ready);
+        running
+    }
+
+    /// The monitor's pid.
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        terminate(self.0.id());
+        let _ = self.0.wait();
+    }
+}
+
+/// Copies `program` into a fresh directory of /tmp that an unprivileged user can reach
+/// wherever the checkout lives; returns a command running it there natively, as uid 65534
+/// when the tests run as root (its calls may name random paths), and the directory.
+pub fn native_as_nobody(name: &str, program: &Path) -> (Command, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("picobox-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let copy = dir.join(program.file_name().unwrap());
+    std::fs::copy(program, &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = if is_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&copy);
+        c
+    } else {
+        Command::new(&copy)
+    };
+    cmd.current_dir(&dir);
+    (cmd, dir)
+}
+
+/// `picobox run --bind DIR /w --chdir /w -- program args`, with a fresh scratch `DIR`.
+pub fn boxed_in_scratch(name: &str, program: &Path, args: &[&str]) -> Output {
+    let dir = scratch(name);
+    picobox()
+        .args([
+            "run",
+            "--bind",
+            dir.to_str().unwrap(),
+            "/w",
+            "--chdir",
+            "/w",
+            "--",
+        ])
+        .arg(program)
+        .args(args)
+        .output()
+        .unwrap()
+}
