@@ -51,6 +51,8 @@ pub struct BoxConfig {
     pub pids: Option<u64>,
     /// `--memory`, as written.
     pub memory: Option<String>,
+    /// `--files`.
+    pub files: Option<u64>,
 }
 
 impl BoxConfig {
@@ -92,6 +94,9 @@ impl BoxConfig {
         if let Some(memory) = &self.memory {
             f.extend(["--memory".into(), memory.clone()]);
         }
+        if let Some(files) = self.files {
+            f.extend(["--files".into(), files.to_string()]);
+        }
         for (k, v) in &self.env {
             f.extend(["--setenv".into(), k.clone(), v.clone()]);
         }
@@ -112,7 +117,7 @@ pub fn values_of(flag: &str) -> usize {
     match flag {
         "--ro-bind" | "--bind" | "--setenv" => 2,
         "--tmpfs" | "--size" | "--chdir" | "--net" | "--allow-bind" | "--allow-connect"
-        | "--pids" | "--memory" | "--manifest" => 1,
+        | "--pids" | "--memory" | "--files" | "--manifest" => 1,
         _ => 0,
     }
 }

@@ -12,6 +12,7 @@
 //! allow_connect = ["tcp:127.0.0.1:6379"]
 //! pids = 512
 //! memory = "1G"
+//! files = 1024
 //!
 //! [[mount]]
 //! type = "ro-bind"        # or "bind", "tmpfs"
@@ -77,6 +78,7 @@ struct Manifest {
     allow_connect: Vec<String>,
     pids: Option<u64>,
     memory: Option<String>,
+    files: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +147,7 @@ pub fn parse(text: &str, path: &Path) -> Result<BoxConfig, ManifestError> {
         allow_connect: m.allow_connect,
         pids: m.pids,
         memory: m.memory,
+        files: m.files,
     })
 }
 
@@ -169,7 +172,7 @@ mod tests {
     #[test]
     fn every_flag_has_a_key() {
         let c = parse(
-            "program = \"p\"\nnet = \"loopback\"\npids = 7\nmemory = \"64M\"\n\
+            "program = \"p\"\nnet = \"loopback\"\npids = 7\nmemory = \"64M\"\nfiles = 99\n\
              allow_bind = [\"tcp:127.0.0.1:80\"]\nallow_connect = [\"tcp:[::1]:6379\"]\n\
              [[mount]]\ntype = \"tmpfs\"\ntarget = \"/t\"\nsize = \"8M\"\n",
             Path::new("m.toml"),
@@ -191,7 +194,9 @@ mod tests {
                 "--pids",
                 "7",
                 "--memory",
-                "64M"
+                "64M",
+                "--files",
+                "99"
             ]
         );
         let e = parse(

@@ -158,6 +158,21 @@ fn a_deep_tree_and_a_large_file_in_a_tmpfs_are_gone_when_the_box_ends() {
 }
 
 #[test]
+fn open_files_are_bounded_by_default_and_by_flag() {
+    let out = limited(&[], &["files"]);
+    assert_eq!(text(&out.stdout), "opened 1021 errno=EMFILE\n");
+    let out = limited(&["--files", "64"], &["files"]);
+    assert_eq!(text(&out.stdout), "opened 61 errno=EMFILE\n");
+    let out = limited(&["--files", "3000"], &["files"]);
+    assert_eq!(
+        text(&out.stdout),
+        "opened 2997 errno=EMFILE\n",
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn default_flags_bound_memory_and_tmpfs() {
     // Without --memory a box has 1 GiB: a program that allocates without end is killed by the
     // kernel's OOM killer (128 + SIGKILL).

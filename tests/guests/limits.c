@@ -1,4 +1,5 @@
 /* Resource-bound probes: "forks" forks until the kernel refuses; "eat N" touches N MiB;
+ * "files" opens files until it may not;
  * "fill FILE" writes FILE until the file system is full; "deep DIR LEVELS MIB" makes a tree
  * LEVELS directories deep under DIR with a MIB MiB file at the bottom (then waits if told
  * "wait"); "hold FILE..." writes
@@ -57,6 +58,12 @@ int main(int argc, char **argv) {
             memset(p, 1, 1 << 20);
         }
         printf("ate %zu MiB\n", mb);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "files")) {
+        int n = 0;
+        while (open("/dev/null", O_RDONLY) >= 0) n++;
+        printf("opened %d errno=%s\n", n, errno == EMFILE ? "EMFILE" : strerror(errno));
         return 0;
     }
     if (argc > 2 && !strcmp(argv[1], "fill")) {

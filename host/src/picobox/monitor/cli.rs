@@ -31,6 +31,7 @@ RUN OPTIONS (as bubblewrap's):
                          confines the ports, the library OS the addresses)
     --pids N             at most N processes and threads in the box (default 512)
     --memory SIZE        at most SIZE bytes of memory, tmpfs included (default 1G)
+    --files N            at most N open files per process (default 1024)
     --trace              log the program's system calls to standard error
 
 PROGRAM is a static x86-64 Linux executable on the host (a path, or a name looked up in
@@ -87,6 +88,10 @@ pub const DEFAULT_TMPFS_SIZE: u64 = 256 << 20;
 pub const DEFAULT_SHM_SIZE: u64 = 64 << 20;
 /// Memory a box may use when no `--memory` is given.
 pub const DEFAULT_MEMORY: u64 = 1 << 30;
+/// Open files a process of a box may have when no `--files` is given.
+pub const DEFAULT_FILES: u64 = 1024;
+/// The most `--files` accepts (Linux's default `fs.nr_open`).
+pub const MAX_FILES: u64 = 1 << 20;
 
 /// A box to run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -107,6 +112,8 @@ pub struct RunConfig {
     pub pids: u64,
     /// `--memory`: most bytes of memory.
     pub memory: u64,
+    /// `--files`: most open files per process.
+    pub files: u64,
     /// `--allow-bind`: (address, port) the box may listen on.
     pub allow_bind: Vec<TcpRule>,
     /// `--allow-connect`: (address, port) the box may connect to.
@@ -242,6 +249,7 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
     let mut c = RunConfig {
         pids: DEFAULT_PIDS,
         memory: DEFAULT_MEMORY,
+        files: DEFAULT_FILES,
         ..RunConfig::default()
     };
     let mut next_size = None;
@@ -320,6 +328,20 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
                 c.memory = parse_size(v).ok_or_else(|| {
                     format!("--memory: '{}' is not a size such as 512M or 2G", text(v))
                 })?;
+                1
+            }
+            b"--files" => {
+                let v = &value(i, 1, a)?[0];
+                c.files = core::str::from_utf8(v)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .filter(|n| (3..=MAX_FILES).contains(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "--files: '{}' is not a number from 3 to {MAX_FILES}",
+                            text(v)
+                        )
+                    })?;
                 1
             }
             b"--net" => {
@@ -436,6 +458,13 @@ mod tests {
         let c = parse_run(&args(&["--pids", "20", "--memory", "64M", "p"])).unwrap();
         assert_eq!((c.pids, c.memory), (20, 64 << 20));
         assert_eq!(parse_run(&args(&["p"])).unwrap().memory, DEFAULT_MEMORY);
+        assert_eq!(
+            parse_run(&args(&["--files", "9000", "p"])).unwrap().files,
+            9000
+        );
+        assert!(parse_run(&args(&["--files", "2", "p"]))
+            .unwrap_err()
+            .contains("from 3"));
         let t = parse_run(&args(&[
             "--size", "8M", "--tmpfs", "/t", "--tmpfs", "/u", "p",
         ]))

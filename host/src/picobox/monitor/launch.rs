@@ -312,7 +312,7 @@ fn prepare(c: &RunConfig, env: &[Vec<u8>]) -> Result<Prepared, Failure> {
         hostname: b"picobox".to_vec(),
         trace: c.trace,
         network,
-        max_open_files: 1024,
+        max_open_files: c.files,
         socket_root: None,
         allow_bind: c.allow_bind.clone(),
         allow_connect: c.allow_connect.clone(),
@@ -499,9 +499,12 @@ fn become_the_box(mut p: Prepared) -> ! {
     }
     gate::syscall(95, [0, 0, 0, 0, 0, 0]); // umask(0): the library OS applies the program's own
     let no_core: [u64; 2] = [0, 0];
-    let _ = sys(302, [0, 4, no_core.as_ptr() as u64, 0, 0, 0]); // RLIMIT_CORE
-    let files: [u64; 2] = [4096, 4096];
-    let _ = sys(302, [0, 7, files.as_ptr() as u64, 0, 0, 0]); // RLIMIT_NOFILE
+    // RLIMIT_CORE
+    let _ = sys(302, [0, 4, no_core.as_ptr() as u64, 0, 0, 0]);
+    if let Err(msg) = set_open_file_limit(p.boot.max_open_files) {
+        out::error(format_args!("cannot confine the box: {msg}"));
+        pal::HOST.process_exit(EXIT_INTERNAL);
+    }
     if let Err(msg) = p.limits.apply() {
         out::error(format_args!("cannot confine the box: {msg}"));
         pal::HOST.process_exit(EXIT_INTERNAL);
@@ -613,6 +616,26 @@ fn become_the_box(mut p: Prepared) -> ! {
             out::error(format_args!("{}: {e}", text(&name)));
             pal::HOST.process_exit(EXIT_CANNOT_EXECUTE)
         }
+    }
+}
+
+/// RLIMIT_NOFILE for the box: the program's descriptors (the library OS keeps it to `files`,
+/// from `--files`), each backed by at most one host descriptor, and the runtime's own.
+fn set_open_file_limit(files: u64) -> Result<(), String> {
+    let want = files.saturating_add(256).max(4096);
+    let limit: [u64; 2] = [want, want];
+    match sys(302, [0, 7, limit.as_ptr() as u64, 0, 0, 0]) {
+        Ok(_) => Ok(()),
+        Err(Errno::EPERM) => {
+            let mut now = [0u64; 2];
+            let _ = sys(302, [0, 7, 0, now.as_mut_ptr() as u64, 0, 0]);
+            Err(format!(
+                "--files {files}: the box needs {want} host descriptors, above this session's \
+                 hard limit of {} (raise it with ulimit -Hn, or ask for fewer)",
+                now[1]
+            ))
+        }
+        Err(e) => Err(format!("open-file limit: {e}")),
     }
 }
 
