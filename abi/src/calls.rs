@@ -223,7 +223,8 @@ pub trait Host: Sync {
 
     /// Answers one [`StreamQuery`] into `out`; returns the byte count written.
     /// Errors: `ENOTTY`, `EINVAL` (`out` too small). Linux: `ioctl` with exactly `TCGETS`,
-    /// `TIOCGWINSZ` or `FIONREAD` (the filter checks the request number).
+    /// `TIOCGWINSZ` or `FIONREAD` (the filter checks the request number), `fstatfs` for the
+    /// file system.
     fn stream_query(&self, handle: Handle, query: StreamQuery, out: &mut [u8]) -> Result<usize>;
 
     /// Sets or clears non-blocking mode and append mode of an open stream.

@@ -259,6 +259,9 @@ pub enum StreamQuery {
     WindowSize,
     /// How many bytes a read would return at once (`FIONREAD`): a 4-byte count.
     BytesAvailable,
+    /// The file system holding the stream (`fstatfs`): 120 bytes of Linux's `struct statfs`
+    /// (type, block size, block and file counts, id, name length, mount flags).
+    FileSystem,
 }
 
 /// Readiness a caller waits for or was told about, as `poll` events.

@@ -163,3 +163,42 @@ fn execveat_and_fexecve_match_native() {
     assert_matches_native("fexecve", &[], &prog, &[]);
     assert_matches_native("execveat-relative", &[], &prog, &["relative"]);
 }
+
+#[test]
+fn statfs_reports_what_each_mount_is() {
+    // Test harnesses check the file system of their temporary directory (statfs used to be
+    // ENOSYS): a bind is its source's file system (read-only if --ro-bind), --tmpfs is tmpfs,
+    // /proc is proc.
+    let prog = guest("statfs");
+    let dir = scratch("statfs");
+    let native_type = |path: &str| {
+        let out = native(&dir, &prog, &[path]);
+        text(&out.stdout)
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .nth(2)
+            .unwrap()
+            .to_string()
+    };
+    let usr = native_type("/usr");
+    let out = picobox()
+        .args(["run", "--ro-bind", "/usr", "/usr", "--tmpfs", "/tmp", "--"])
+        .arg(&prog)
+        .args(["/usr", "/tmp", "/proc", "/nonexistent"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "/usr: type {usr} read-only 1 names 255 fstatfs agrees 1\n\
+             /tmp: type 0x1021994 read-only 0 names 255 fstatfs agrees 1\n\
+             /proc: type 0x9fa0 read-only 0 names 255 fstatfs agrees 1\n\
+             /nonexistent: No such file or directory\n\
+             pipe: 0x50495045\nbad buffer: Bad address\nbad descriptor: Bad file descriptor\n"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -110,6 +110,7 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
         (SYS_close, "object_close"),
         (SYS_close_range, "runtime start: drop inherited descriptors"),
         (SYS_fstat, "stream_attr"),
+        (SYS_fstatfs, "stream_query(FileSystem)"),
         (SYS_newfstatat, "stream_attr_at without following"),
         (SYS_lseek, "stream_seek"),
         (SYS_getdents64, "stream_read_dir"),

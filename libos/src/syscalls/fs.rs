@@ -1491,3 +1491,64 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     user::write_bytes(a[2], &out[..n])?;
     Ok(0)
 }
+
+// ------------------------------------------------------------------ file systems
+
+/// `struct statfs` of a file system the library OS makes up: its magic number and mount flags.
+fn made_up_statfs(magic: u64, flags: u64) -> [u8; 120] {
+    let mut out = [0u8; 120];
+    out[0..8].copy_from_slice(&magic.to_le_bytes());
+    out[8..16].copy_from_slice(&4096u64.to_le_bytes()); // f_bsize
+    out[64..72].copy_from_slice(&255u64.to_le_bytes()); // f_namelen
+    out[72..80].copy_from_slice(&4096u64.to_le_bytes()); // f_frsize
+    out[80..88].copy_from_slice(&flags.to_le_bytes());
+    out
+}
+
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+const ANON_INODE_FS_MAGIC: u64 = 0x0904_1934;
+/// `ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_RELATIME`.
+const PROC_FLAGS: u64 = 0x2 | 0x4 | 0x8 | 0x400;
+/// `ST_NOSUID | ST_RELATIME` (the box's `/dev` and the directories above its mounts).
+const DEV_FLAGS: u64 = 0x2 | 0x400;
+
+/// The file system of an open stream of the host, as the host's kernel reports it (the
+/// mount's own: tmpfs for `--tmpfs`, the source's file system for a bind, read-only where
+/// the mount is).
+fn host_statfs(h: Handle) -> Result<[u8; 120]> {
+    let mut out = [0u8; 120];
+    host().stream_query(h, StreamQuery::FileSystem, &mut out)?;
+    Ok(out)
+}
+
+/// `statfs(path, buf)`.
+pub fn sys_statfs(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let path = user::read_path(a[0])?;
+    let base = base_dir(k, AT_FDCWD as u64, &path)?;
+    let info = k.vfs.lookup(&base, &path, true, |node, _| match node {
+        Node::Host { root, rel, .. } => {
+            let h = HostHandle(host().stream_open(*root, rel, OpenFlags(OpenFlags::PATH), 0)?);
+            host_statfs(h.0)
+        }
+        Node::Proc(_) => Ok(made_up_statfs(PROC_SUPER_MAGIC, PROC_FLAGS)),
+        Node::Dev(_) | Node::Synthetic => Ok(made_up_statfs(TMPFS_MAGIC, DEV_FLAGS)),
+    })?;
+    user::write_bytes(a[1], &info)?;
+    Ok(0)
+}
+
+/// `fstatfs(fd, buf)`.
+pub fn sys_fstatfs(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let file = k.fds.file(fd_arg(a[0])?)?;
+    let info = match &file.object {
+        FileObject::Host(h) => host_statfs(h.0)?,
+        FileObject::Memory(..) | FileObject::MemoryDir(_) => {
+            made_up_statfs(PROC_SUPER_MAGIC, PROC_FLAGS)
+        }
+        FileObject::Dev(_) | FileObject::SyntheticDir => made_up_statfs(TMPFS_MAGIC, DEV_FLAGS),
+        FileObject::Epoll(_) => made_up_statfs(ANON_INODE_FS_MAGIC, 0),
+    };
+    user::write_bytes(a[1], &info)?;
+    Ok(0)
+}

@@ -198,6 +198,8 @@ table! {
     130 rt_sigsuspend <<= signal::sys_rt_sigsuspend;
     131 sigaltstack => signal::sys_sigaltstack;
     133 mknod => fs::sys_mknod, "FIFOs, sockets and regular files only";
+    137 statfs => fs::sys_statfs, "the mount's own file system as the host reports it (tmpfs for --tmpfs, the source's for binds); /proc and /dev made up (proc, tmpfs)";
+    138 fstatfs => fs::sys_fstatfs, "as statfs";
     157 prctl => info::sys_prctl, "PR_SET_NAME, PR_GET_NAME, PR_SET/GET_PDEATHSIG, PR_SET/GET_DUMPABLE, PR_SET_NO_NEW_PRIVS";
     158 arch_prctl => info::sys_arch_prctl, "ARCH_SET_FS and ARCH_GET_FS";
     160 setrlimit => info::sys_setrlimit, "recorded; NOFILE applies";

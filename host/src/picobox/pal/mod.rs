@@ -26,6 +26,7 @@ mod nr {
     pub const WRITE: u64 = 1;
     pub const CLOSE: u64 = 3;
     pub const FSTAT: u64 = 5;
+    pub const FSTATFS: u64 = 138;
     pub const LSEEK: u64 = 8;
     pub const MMAP: u64 = 9;
     pub const MPROTECT: u64 = 10;
@@ -758,6 +759,13 @@ impl Host for LinuxHost {
             StreamQuery::TerminalAttributes => (0x5401, 36),
             StreamQuery::WindowSize => (0x5413, 8),
             StreamQuery::BytesAvailable => (0x541b, 4),
+            StreamQuery::FileSystem => {
+                if out.len() < 120 {
+                    return Err(Errno::EINVAL);
+                }
+                sys(nr::FSTATFS, [fd(h), out.as_mut_ptr() as u64, 0, 0, 0, 0])?;
+                return Ok(120);
+            }
         };
         if out.len() < len {
             return Err(Errno::EINVAL);
