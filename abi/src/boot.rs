@@ -62,6 +62,9 @@ pub struct BootInfo {
     pub gid: u32,
     /// Host name the box reports.
     pub hostname: Vec<u8>,
+    /// The kernel release the box reports (`uname -r`): the host's, whose system calls the
+    /// library OS passes on or follows.
+    pub kernel_release: Vec<u8>,
     /// Whether to log unimplemented system calls and other events (`--trace`).
     pub trace: bool,
     /// The box's network.

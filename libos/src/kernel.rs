@@ -51,6 +51,8 @@ pub struct Kernel {
     pub gid: u32,
     /// Host name reported.
     pub hostname: Vec<u8>,
+    /// The kernel release reported (`uname`, `/proc/sys/kernel/osrelease`, `/proc/version`).
+    pub kernel_release: Vec<u8>,
     /// Signal dispositions and mask.
     pub signals: syscalls::signal::SignalState,
     /// Resource limits reported by `getrlimit` (soft, hard), by `RLIMIT_*` number.
@@ -253,6 +255,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         uid: info.uid,
         gid: info.gid,
         hostname: info.hostname.clone(),
+        kernel_release: info.kernel_release.clone(),
         signals: syscalls::signal::SignalState::default(),
         rlimits: syscalls::info::default_rlimits(nofile, exec::STACK_SIZE as u64),
         trace: info.trace,

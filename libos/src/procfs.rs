@@ -4,8 +4,8 @@
 //! Provided: `/proc/self` (and `/proc/<own pid>`) with `exe`, `cwd`, `fd/`, `maps`, `status`,
 //! `stat`, `cmdline`, `environ`, `auxv`; `/proc/<pid>` of the box's other processes with
 //! `exe`, `cmdline`, `comm`, `stat`, `status`, from what they published (see
-//! `box_processes.rs`); `/proc/cpuinfo`, `meminfo`, `uptime`; `/proc/sys/kernel/pid_max` and
-//! `hostname`.
+//! `box_processes.rs`); `/proc/cpuinfo`, `meminfo`, `uptime`, `version`;
+//! `/proc/sys/kernel/pid_max`, `hostname`, `osrelease` and `ostype`.
 
 use crate::box_processes::{self, ProcessNote};
 use crate::fd::FileObject;
@@ -63,7 +63,7 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
                     .map(|p| (format!("{p}").into_bytes(), FileKind::Directory)),
             );
             v.extend(
-                ["cpuinfo", "meminfo", "uptime"]
+                ["cpuinfo", "meminfo", "uptime", "version"]
                     .iter()
                     .map(|n| (n.as_bytes().to_vec(), FileKind::Regular)),
             );
@@ -85,8 +85,20 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
         )])),
         [b"sys", b"kernel"] => Ok(Proc::Dir(alloc::vec![
             (b"hostname".to_vec(), FileKind::Regular),
+            (b"osrelease".to_vec(), FileKind::Regular),
+            (b"ostype".to_vec(), FileKind::Regular),
             (b"pid_max".to_vec(), FileKind::Regular),
         ])),
+        [b"sys", b"kernel", b"osrelease"] => {
+            let mut r = k.kernel_release.clone();
+            r.push(b'\n');
+            Ok(Proc::File(r))
+        }
+        [b"sys", b"kernel", b"ostype"] => Ok(text(String::from("Linux\n"))),
+        [b"version"] => Ok(text(format!(
+            "Linux version {} (picobox) #1 SMP PREEMPT_DYNAMIC picobox\n",
+            String::from_utf8_lossy(&k.kernel_release)
+        ))),
         [b"sys", b"kernel", b"pid_max"] => Ok(text(String::from("4194304\n"))),
         [b"sys", b"kernel", b"hostname"] => {
             let mut h = k.hostname.clone();

@@ -202,3 +202,30 @@ fn statfs_reports_what_each_mount_is() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn the_kernel_release_is_the_hosts_everywhere() {
+    // Programs gate features on it: uname, /proc/sys/kernel/osrelease and /proc/version agree
+    // with the host's (regression: uname said 6.1.0 on a 6.18 host).
+    let host = std::process::Command::new("uname")
+        .arg("-r")
+        .output()
+        .unwrap();
+    let release = text(&host.stdout).trim().to_string();
+    let dir = scratch("osrelease");
+    let out = boxed(
+        &dir,
+        std::path::Path::new(busybox()),
+        &[
+            "sh",
+            "-c",
+            "uname -r; cat /proc/sys/kernel/osrelease; cut -d' ' -f3 /proc/version",
+        ],
+    );
+    assert_eq!(
+        text(&out.stdout),
+        format!("{release}\n{release}\n{release}\n"),
+        "{}",
+        text(&out.stderr)
+    );
+}

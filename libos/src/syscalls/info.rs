@@ -34,7 +34,7 @@ pub fn sys_uname(k: &mut Kernel, a: &Args) -> Result<u64> {
     let fields: [&[u8]; 6] = [
         b"Linux",
         &k.hostname,
-        b"6.1.0-picobox",
+        &k.kernel_release,
         b"#1 SMP PREEMPT_DYNAMIC picobox",
         b"x86_64",
         b"(none)",

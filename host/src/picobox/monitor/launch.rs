@@ -224,6 +224,16 @@ struct Prepared {
     broker: Option<broker::Channel>,
 }
 
+/// The host kernel's release (`uname -r`), which the box reports as its own.
+fn host_release() -> Vec<u8> {
+    let mut uts = [0u8; 65 * 6];
+    if sys(63, [uts.as_mut_ptr() as u64, 0, 0, 0, 0, 0]).is_err() {
+        return b"6.1.0".to_vec();
+    }
+    let field = &uts[130..195];
+    field[..field.iter().position(|b| *b == 0).unwrap_or(64)].to_vec()
+}
+
 /// Refuses standard streams that are directories: the box would hold a descriptor whose `..`
 /// and paths lead into the host's file system, beside its mounts.
 fn check_standard_streams() -> Result<(), Failure> {
@@ -310,6 +320,7 @@ fn prepare(c: &RunConfig, env: &[Vec<u8>]) -> Result<Prepared, Failure> {
         uid,
         gid,
         hostname: b"picobox".to_vec(),
+        kernel_release: host_release(),
         trace: c.trace,
         network,
         max_open_files: c.files,
