@@ -229,3 +229,19 @@ fn the_kernel_release_is_the_hosts_everywhere() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn readlink_and_realpath_of_mount_points_match_native() {
+    // Regression: readlink of a mount point said EBUSY, and glibc's realpath failed on it.
+    let prog = guest("realpath");
+    let dir = scratch("realpath");
+    let d = dir.to_str().unwrap();
+    let args = [d, "/", "/usr", "/tmp", "/proc", "/dev/null"];
+    let native_out = native(&dir, &prog, &args);
+    assert!(native_out.status.success());
+    assert_same(
+        "realpath",
+        &native_out,
+        &boxed_with(&["--tmpfs", "/tmp"], &dir, &prog, &args),
+    );
+}

@@ -1259,6 +1259,8 @@ fn readlink_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, buf: u64, size: u64) -
     let base = base_dir(k, dirfd, &path)?;
     let mut out = alloc::vec![0u8; path::PATH_MAX];
     let n = k.vfs.lookup(&base, &path, false, |node, _| match node {
+        // A mount's root is a directory, never a link (regression: EBUSY broke realpath).
+        Node::Host { rel, .. } if rel.is_empty() => Err(Errno::EINVAL),
         Node::Host { root, rel, .. } => host().stream_read_link(*root, rel, &mut out),
         Node::Proc(p) => match procfs::render(k, p)? {
             Proc::Link(target) => {
