@@ -245,3 +245,10 @@ fn readlink_and_realpath_of_mount_points_match_native() {
         &boxed_with(&["--tmpfs", "/tmp"], &dir, &prog, &args),
     );
 }
+
+#[test]
+fn fault_signals_sent_by_processes_are_ordinary_signals() {
+    // Regression: a SIGSEGV, SIGBUS, SIGILL or SIGFPE sent with kill() was taken for a crash
+    // of the library OS (exit 125).
+    assert_matches_native("sentfaults", &[], &guest("sentfaults"), &[]);
+}

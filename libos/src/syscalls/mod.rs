@@ -195,6 +195,7 @@ table! {
     124 getsid >> process::sys_getsid;
     127 rt_sigpending => signal::sys_rt_sigpending;
     128 rt_sigtimedwait <<= signal::sys_rt_sigtimedwait;
+    129 rt_sigqueueinfo => signal::sys_rt_sigqueueinfo, "to another process of the box: the signal without its siginfo";
     130 rt_sigsuspend <<= signal::sys_rt_sigsuspend;
     131 sigaltstack => signal::sys_sigaltstack;
     133 mknod => fs::sys_mknod, "FIFOs, sockets and regular files only";
@@ -247,6 +248,7 @@ table! {
     291 epoll_create1 => epoll::sys_epoll_create1;
     292 dup3 => fs::sys_dup3;
     293 pipe2 => fs::sys_pipe2;
+    297 rt_tgsigqueueinfo => signal::sys_rt_tgsigqueueinfo, "as rt_sigqueueinfo";
     302 prlimit64 => info::sys_prlimit64;
     316 renameat2 => fs::sys_renameat2;
     318 getrandom => info::sys_getrandom;

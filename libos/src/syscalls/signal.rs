@@ -593,6 +593,12 @@ pub fn sys_sigaltstack(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// Sends `sig` to the calling process itself.
 fn signal_self(k: &mut Kernel, sig: u8, code: i32) -> Result<u64> {
+    let info = user_info(sig, code, k);
+    signal_self_with(k, sig, &info)
+}
+
+/// As [`signal_self`], with the `siginfo` the handler is to see.
+fn signal_self_with(k: &mut Kernel, sig: u8, info: &[u8; 128]) -> Result<u64> {
     let action = k.signals.actions[usize::from(sig - 1)];
     match action.handler {
         SIG_IGN if sig != SIGKILL && sig != SIGSTOP => Ok(0),
@@ -601,7 +607,7 @@ fn signal_self(k: &mut Kernel, sig: u8, code: i32) -> Result<u64> {
         SIG_DFL | SIG_IGN if k.signals.mask & bit(sig) == 0 || sig == SIGKILL => die_of(sig),
         _ => {
             // Delivered when this system call returns (or when unblocked).
-            make_pending(sig, &user_info(sig, code, k));
+            make_pending(sig, info);
             Ok(0)
         }
     }
@@ -660,6 +666,47 @@ pub fn sys_tgkill(k: &mut Kernel, a: &Args) -> Result<u64> {
     }
     host().thread_signal(tid, raw_sig as u32)?;
     Ok(0)
+}
+
+/// `rt_sigqueueinfo(tgid, sig, info)`: a signal with the sender's own `siginfo` (what
+/// `sigqueue` sends). To the caller itself the handler sees that `siginfo`; another process of
+/// the box gets the signal from the host, without it.
+pub fn sys_rt_sigqueueinfo(k: &mut Kernel, a: &Args) -> Result<u64> {
+    queue_info(k, int_arg(a[0]), None, a[1], a[2])
+}
+
+/// `rt_tgsigqueueinfo(tgid, tid, sig, info)`.
+pub fn sys_rt_tgsigqueueinfo(k: &mut Kernel, a: &Args) -> Result<u64> {
+    if int_arg(a[0]) <= 0 || int_arg(a[1]) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    queue_info(k, int_arg(a[0]), Some(int_arg(a[1])), a[2], a[3])
+}
+
+fn queue_info(k: &mut Kernel, tgid: i32, tid: Option<i32>, sig: u64, info: u64) -> Result<u64> {
+    const SI_TKILL: i32 = -6;
+    let mut raw = [0u8; 128];
+    user::read_into(info, &mut raw)?;
+    let raw_sig = int_arg(sig);
+    let me = i32::try_from(host().process_id(picobox_abi::Whose::Caller)).unwrap_or(-1);
+    let code = i32::from_le_bytes([raw[8], raw[9], raw[10], raw[11]]);
+    // Only the kernel may claim a kernel-made or tkill siginfo toward another process.
+    if tgid != me && (code >= 0 || code == SI_TKILL) {
+        return Err(Errno::EPERM);
+    }
+    if raw_sig == 0 {
+        return sys_kill(k, &[tgid as u64, 0, 0, 0, 0, 0]);
+    }
+    let signal = signal_arg(sig)?;
+    let to_me = tgid == me && tid.is_none_or(|t| i64::from(t) == i64::from(host().thread_id()));
+    if !to_me {
+        return match tid {
+            None => sys_kill(k, &[tgid as u64, sig, 0, 0, 0, 0]),
+            Some(t) => sys_tgkill(k, &[tgid as u64, t as u64, sig, 0, 0, 0]),
+        };
+    }
+    raw[0..4].copy_from_slice(&i32::from(signal).to_le_bytes());
+    signal_self_with(k, signal, &raw)
 }
 
 /// `tkill(tid, sig)`.

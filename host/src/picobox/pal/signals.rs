@@ -5,7 +5,8 @@
 //!   the result is written back to `rax`; returning resumes the program after its `syscall`.
 //! - `SIGSEGV`, `SIGBUS`, `SIGFPE`, `SIGILL`: a fault in [`copy_checked`] is turned into a
 //!   failed copy (`EFAULT` for the library OS); any other fault is the program's, handed to
-//!   [`picobox_libos::fault`].
+//!   [`picobox_libos::fault`]; the same signals sent by a process (`kill`) are ordinary
+//!   signals of the program.
 //!
 //! All handlers run on the calling thread's alternate stack, owned by the runtime (one per
 //! thread, see `threads.rs`), so the program's own stack pointer is never trusted.
@@ -159,6 +160,13 @@ extern "C" fn on_async(sig: i32, info: *mut u8, uc: *mut u8) {
 }
 
 extern "C" fn on_fault(sig: i32, info: *mut u8, uc: *mut u8) {
+    // A fault signal sent by a process (kill, tgkill, sigqueue: si_code <= 0) is no fault:
+    // it is the program's signal like any other.
+    // SAFETY: `si_code` is the third int of the siginfo the kernel passes.
+    if unsafe { (info.add(8) as *const i32).read() } <= 0 {
+        on_async(sig, info, uc);
+        return;
+    }
     let g = gregs(uc);
     // SAFETY: valid ucontext from the kernel (see on_sigsys); for a fault inside the checked
     // copy, the saved rip is redirected to its fix-up path.

@@ -1,0 +1,43 @@
+/* Fault signals sent by processes (kill, sigqueue, tgkill) are ordinary signals: a handler
+ * sees who sent them, and the default action ends the process by that signal. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void handler(int sig, siginfo_t *si, void *uc) {
+    (void)uc;
+    char line[80];
+    int n = snprintf(line, sizeof line, "handled %d code %d from self %d\n", sig, si->si_code,
+                     si->si_pid == getpid());
+    write(1, line, (size_t)n);
+}
+
+int main(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = handler;
+    sa.sa_flags = SA_SIGINFO;
+    int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE};
+    for (int i = 0; i < 4; i++) sigaction(sigs[i], &sa, NULL);
+    kill(getpid(), SIGSEGV);
+    union sigval v = {.sival_int = 7};
+    sigqueue(getpid(), SIGILL, v);
+    syscall(SYS_tgkill, getpid(), gettid(), SIGBUS);
+    fflush(stdout);
+    for (int i = 0; i < 4; i++) {
+        pid_t p = fork();
+        if (p == 0) {
+            signal(sigs[i], SIG_DFL);
+            kill(getpid(), sigs[i]);
+            _exit(0);
+        }
+        int status;
+        waitpid(p, &status, 0);
+        printf("child ended by signal %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    }
+    return 0;
+}
