@@ -5,7 +5,9 @@
 //! `stat`, `cmdline`, `environ`, `auxv`; `/proc/<pid>` of the box's other processes with
 //! `exe`, `cmdline`, `comm`, `stat`, `status`, from what they published (see
 //! `box_processes.rs`); `/proc/cpuinfo`, `meminfo`, `uptime`, `version`;
-//! `/proc/sys/kernel/pid_max`, `hostname`, `osrelease` and `ostype`.
+//! `loadavg`, `mounts` (and each process's `mounts`, `mountinfo`, `ns/`);
+//! `/proc/sys/kernel/pid_max`, `hostname`, `osrelease`, `ostype`, `tainted`, `core_pattern`;
+//! `/proc/sys/fs/pipe-max-size`, `lease-break-time`; `/proc/sys/vm/max_map_count`.
 
 use crate::box_processes::{self, ProcessNote};
 use crate::fd::FileObject;
@@ -41,7 +43,66 @@ fn per_process_entries() -> Vec<(Vec<u8>, FileKind)> {
     v.push((b"exe".to_vec(), FileKind::Symlink));
     v.push((b"cwd".to_vec(), FileKind::Symlink));
     v.push((b"fd".to_vec(), FileKind::Directory));
+    v.push((b"ns".to_vec(), FileKind::Directory));
+    v.extend(
+        ["mounts", "mountinfo"]
+            .iter()
+            .map(|n| (n.as_bytes().to_vec(), FileKind::Regular)),
+    );
     v
+}
+
+/// The namespaces `/proc/PID/ns/` names, each with the number its link shows. Every process
+/// of a box is in the same ones, so the links compare equal within the box.
+const NAMESPACES: [(&str, u64); 10] = [
+    ("cgroup", 4026531835),
+    ("ipc", 4026531839),
+    ("mnt", 4026531841),
+    ("net", 4026531840),
+    ("pid", 4026531836),
+    ("pid_for_children", 4026531836),
+    ("time", 4026531834),
+    ("time_for_children", 4026531834),
+    ("user", 4026531837),
+    ("uts", 4026531838),
+];
+
+/// The box's mounts: the root (the box's own tmpfs), the declared ones, `/proc` and `/dev`,
+/// each as (target, file system type, options), the types as the host reports them.
+fn mount_table(k: &Kernel) -> Vec<(Vec<u8>, &'static str, &'static str)> {
+    let mut table = alloc::vec![(b"/".to_vec(), "tmpfs", "rw,nosuid,nodev")];
+    for m in k.vfs.mounts() {
+        let mut info = [0u8; 120];
+        let magic = host()
+            .stream_query(m.root, picobox_abi::StreamQuery::FileSystem, &mut info)
+            .map(|_| u64::from_le_bytes(info[0..8].try_into().unwrap_or([0; 8])))
+            .unwrap_or(0);
+        let kind = match magic {
+            0xef53 => "ext4",
+            0x0102_1994 => "tmpfs",
+            0x5846_5342 => "xfs",
+            0x9123_683e => "btrfs",
+            0x794c_7630 => "overlay",
+            0x9fa0 => "proc",
+            0x6265_6572 => "sysfs",
+            0x6969 => "nfs",
+            0x6573_5546 => "fuse",
+            _ => "unknown",
+        };
+        let opts = if m.writable {
+            "rw,nosuid,nodev"
+        } else {
+            "ro,nosuid,nodev"
+        };
+        table.push((path::join(&m.at), kind, opts));
+    }
+    table.push((b"/proc".to_vec(), "proc", "rw,nosuid,nodev,noexec"));
+    table.push((b"/dev".to_vec(), "tmpfs", "rw,nosuid"));
+    // Parents before the mounts beneath them, as Linux lists them.
+    table.sort_by_key(|(at, _, _)| {
+        at.iter().filter(|b| **b == b'/').count() - usize::from(at.len() == 1)
+    });
+    table
 }
 
 /// What `p` (components below `/proc`) names.
@@ -63,13 +124,23 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
                     .map(|p| (format!("{p}").into_bytes(), FileKind::Directory)),
             );
             v.extend(
-                ["cpuinfo", "meminfo", "uptime", "version"]
+                ["cpuinfo", "meminfo", "uptime", "version", "loadavg"]
                     .iter()
                     .map(|n| (n.as_bytes().to_vec(), FileKind::Regular)),
             );
+            v.push((b"mounts".to_vec(), FileKind::Regular));
             Ok(Proc::Dir(v))
         }
         [b"self"] => Ok(Proc::Link(pid_name)),
+        [b"mounts"] => process(k, pid, &[b"mounts"]),
+        [b"loadavg"] => {
+            let pids = box_processes::pids();
+            let last = pids.iter().max().copied().unwrap_or(pid);
+            Ok(text(format!(
+                "0.00 0.00 0.00 1/{} {last}\n",
+                pids.len().max(1)
+            )))
+        }
         [b"cpuinfo"] => Ok(cpuinfo()),
         [b"meminfo"] => {
             let kb = host().host_info().memory_limit / 1024;
@@ -79,15 +150,32 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
             let t = host().time_query(Clock::Monotonic)?;
             Ok(text(format!("{}.{:02} 0.00\n", t.sec, t.nsec / 10_000_000)))
         }
-        [b"sys"] => Ok(Proc::Dir(alloc::vec![(
-            b"kernel".to_vec(),
-            FileKind::Directory
+        [b"sys"] => Ok(Proc::Dir(
+            ["fs", "kernel", "vm"]
+                .iter()
+                .map(|n| (n.as_bytes().to_vec(), FileKind::Directory))
+                .collect(),
+        )),
+        [b"sys", b"fs"] => Ok(Proc::Dir(alloc::vec![
+            (b"lease-break-time".to_vec(), FileKind::Regular),
+            (b"pipe-max-size".to_vec(), FileKind::Regular),
+        ])),
+        [b"sys", b"fs", b"lease-break-time"] => Ok(text(String::from("45\n"))),
+        [b"sys", b"fs", b"pipe-max-size"] => Ok(text(String::from("1048576\n"))),
+        [b"sys", b"vm"] => Ok(Proc::Dir(alloc::vec![(
+            b"max_map_count".to_vec(),
+            FileKind::Regular
         )])),
+        [b"sys", b"vm", b"max_map_count"] => Ok(text(String::from("65530\n"))),
+        [b"sys", b"kernel", b"tainted"] => Ok(text(String::from("0\n"))),
+        [b"sys", b"kernel", b"core_pattern"] => Ok(text(String::from("core\n"))),
         [b"sys", b"kernel"] => Ok(Proc::Dir(alloc::vec![
+            (b"core_pattern".to_vec(), FileKind::Regular),
             (b"hostname".to_vec(), FileKind::Regular),
             (b"osrelease".to_vec(), FileKind::Regular),
             (b"ostype".to_vec(), FileKind::Regular),
             (b"pid_max".to_vec(), FileKind::Regular),
+            (b"tainted".to_vec(), FileKind::Regular),
         ])),
         [b"sys", b"kernel", b"osrelease"] => {
             let mut r = k.kernel_release.clone();
@@ -219,6 +307,41 @@ fn process(k: &Kernel, pid: u32, rest: &[&[u8]]) -> Result<Proc> {
                 FileObject::Epoll(_) => b"anon_inode:[eventpoll]".to_vec(),
                 _ => format!("anon:[{fd}]").into_bytes(),
             }))
+        }
+        [b"ns"] => Ok(Proc::Dir(
+            NAMESPACES
+                .iter()
+                .map(|(n, _)| (n.as_bytes().to_vec(), FileKind::Symlink))
+                .collect(),
+        )),
+        [b"ns", n] => NAMESPACES
+            .iter()
+            .find(|(name, _)| name.as_bytes() == *n)
+            .map(|(name, ino)| {
+                let kind = name.trim_end_matches("_for_children");
+                Proc::Link(format!("{kind}:[{ino}]").into_bytes())
+            })
+            .ok_or(Errno::ENOENT),
+        [b"mounts"] => {
+            let mut s = String::new();
+            for (at, kind, opts) in mount_table(k) {
+                let at = String::from_utf8_lossy(&at).into_owned();
+                s.push_str(&format!("{kind} {at} {kind} {opts} 0 0\n"));
+            }
+            Ok(text(s))
+        }
+        [b"mountinfo"] => {
+            let mut s = String::new();
+            for (i, (at, kind, opts)) in mount_table(k).into_iter().enumerate() {
+                let at = String::from_utf8_lossy(&at).into_owned();
+                let (id, parent) = (100 + i, if i == 0 { 1 } else { 100 });
+                s.push_str(&format!(
+                    "{id} {parent} 0:{} / {at} {opts} - {kind} {kind} {}\n",
+                    30 + i,
+                    &opts[..2]
+                ));
+            }
+            Ok(text(s))
         }
         _ => Err(Errno::ENOENT),
     }

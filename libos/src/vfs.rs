@@ -82,6 +82,11 @@ pub struct Vfs {
 }
 
 impl Vfs {
+    /// The mounts, in the order declared.
+    pub fn mounts(&self) -> &[Mount] {
+        &self.mounts
+    }
+
     /// Builds the table from the monitor's mounts. Later mounts shadow earlier ones.
     pub fn new(boot_mounts: &[BootMount]) -> Result<Vfs> {
         let mut mounts = Vec::new();

@@ -252,3 +252,30 @@ fn fault_signals_sent_by_processes_are_ordinary_signals() {
     // of the library OS (exit 125).
     assert_matches_native("sentfaults", &[], &guest("sentfaults"), &[]);
 }
+
+#[test]
+fn proc_describes_mounts_namespaces_and_limits_as_harnesses_read_them() {
+    let dir = scratch("proc-harness");
+    let out = picobox()
+        .args(["run", "--ro-bind", "/usr", "/usr", "--ro-bind", "/bin", "/bin"])
+        .args(["--tmpfs", "/tmp", "--"])
+        .args([busybox(), "sh", "-c"])
+        .arg(
+            "grep ' /usr ' /proc/mounts | cut -d' ' -f4; \
+             grep ' /tmp ' /proc/self/mounts | cut -d' ' -f1,3; \
+             grep -c ' - ' /proc/self/mountinfo; \
+             [ \"$(readlink /proc/self/ns/mnt)\" = \"$(sh -c 'readlink /proc/self/ns/mnt')\" ] && echo same-mnt; \
+             readlink /proc/self/ns/pid | cut -d: -f1; \
+             cat /proc/sys/kernel/tainted /proc/sys/fs/pipe-max-size /proc/sys/vm/max_map_count; \
+             cut -d' ' -f1-3 /proc/loadavg",
+        )
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "ro,nosuid,nodev\ntmpfs tmpfs\n7\nsame-mnt\npid\n0\n1048576\n65530\n0.00 0.00 0.00\n",
+        "{}",
+        text(&out.stderr)
+    );
+}
