@@ -3,7 +3,8 @@
 //! Each process of the box is a picoprocess of its own, whose state the others cannot read.
 //! So each one *publishes* what `/proc` shows of it: a note in the box's socket root (the
 //! box-private directory the library OS also keeps Unix socket names in), written when the
-//! process starts, forks and executes a program, and removed when it exits. A note is a
+//! process starts, forks (by the parent for the child, before `fork` returns, and again by
+//! the child) and executes a program, and removed when it exits. A note is a
 //! symbolic link `proc.<pid>` whose target holds the fields, so that it appears whole or not
 //! at all. A process killed before it could remove its note leaves a stale one, which readers
 //! recognise (the pid no longer exists) and remove.
@@ -38,9 +39,24 @@ fn note_name(pid: u32) -> Vec<u8> {
 
 /// Publishes (or replaces) the calling process's note.
 pub fn publish(k: &Kernel) {
+    let note = note_of(k, host().process_id(picobox_abi::Whose::Parent));
+    let _ = socket_root::write_note(
+        &note_name(host().process_id(picobox_abi::Whose::Caller)),
+        &note,
+    );
+}
+
+/// In the parent, as `fork` returns: publishes the new child's note, a copy of the parent's
+/// own, so that `/proc/<child>` exists at once (the child replaces it when it runs).
+pub fn publish_child(k: &Kernel, child: u32) {
+    let note = note_of(k, host().process_id(picobox_abi::Whose::Caller));
+    let _ = socket_root::write_note(&note_name(child), &note);
+}
+
+/// The note of a process running what `k` runs, whose parent is `ppid`.
+fn note_of(k: &Kernel, ppid: u32) -> Vec<u8> {
     let no_newline = |b: &u8| if *b == b'\n' { b'?' } else { *b };
-    let mut note =
-        alloc::format!("{}\n", host().process_id(picobox_abi::Whose::Parent)).into_bytes();
+    let mut note = alloc::format!("{ppid}\n").into_bytes();
     note.extend(k.comm.iter().map(no_newline));
     note.push(b'\n');
     note.extend(k.program_name.iter().map(no_newline));
@@ -51,10 +67,7 @@ pub fn publish(k: &Kernel) {
             .map(|b| if *b == 0 { NUL_STANDIN } else { *b }),
     );
     note.truncate(NOTE_MAX);
-    let _ = socket_root::write_note(
-        &note_name(host().process_id(picobox_abi::Whose::Caller)),
-        &note,
-    );
+    note
 }
 
 /// Removes the calling process's note (it is exiting).

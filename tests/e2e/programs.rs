@@ -279,3 +279,9 @@ fn proc_describes_mounts_namespaces_and_limits_as_harnesses_read_them() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn proc_shows_a_child_as_soon_as_fork_returns() {
+    // Regression: /proc/<pid> of a child was missing until the child had run (issue 9).
+    assert_matches_native("procchild", &[], &guest("procchild"), &[]);
+}

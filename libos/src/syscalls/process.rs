@@ -31,6 +31,7 @@ const CLONE_REFUSED: u64 = 0x7e02_0000 | 0x8000 | 0x80_0000 | 0x200_0000 | 0x800
 fn fork(k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result<Return> {
     match host().process_fork()? {
         Some(child) => {
+            crate::box_processes::publish_child(k, child);
             if let Some((addr, true)) = settid {
                 user::write_u32(addr, child)?;
             }
