@@ -47,10 +47,11 @@ pub fn publish(k: &Kernel) {
 }
 
 /// In the parent, as `fork` returns: publishes the new child's note, a copy of the parent's
-/// own, so that `/proc/<child>` exists at once (the child replaces it when it runs).
+/// own, so that `/proc/<child>` exists at once. Only if the child has not published yet: it
+/// may have run, even executed another program, before the parent got here.
 pub fn publish_child(k: &Kernel, child: u32) {
     let note = note_of(k, host().process_id(picobox_abi::Whose::Caller));
-    let _ = socket_root::write_note(&note_name(child), &note);
+    let _ = socket_root::create_note(&note_name(child), &note);
 }
 
 /// The note of a process running what `k` runs, whose parent is `ppid`.

@@ -24,12 +24,27 @@ fn root() -> Result<Handle> {
 pub fn write_note(name: &[u8], text: &[u8]) -> Result<()> {
     let root = root()?;
     match host().stream_make_link(root, name, text) {
+        // Replaced whole: a new link under a name of this writer's own, renamed over the old
+        // one, so that a reader never finds the note missing.
         Err(Errno::EEXIST) => {
-            host().stream_delete(root, name, false)?;
-            host().stream_make_link(root, name, text)
+            let mut scratch = alloc::format!(
+                "new.{}.{}",
+                host().process_id(picobox_abi::Whose::Caller),
+                host().thread_id()
+            )
+            .into_bytes();
+            scratch.truncate(64);
+            let _ = host().stream_delete(root, &scratch, false);
+            host().stream_make_link(root, &scratch, text)?;
+            host().stream_rename(root, &scratch, root, name, 0)
         }
         r => r,
     }
+}
+
+/// Writes note `name` unless it exists (`EEXIST`).
+pub fn create_note(name: &[u8], text: &[u8]) -> Result<()> {
+    host().stream_make_link(root()?, name, text)
 }
 
 /// Reads note `name` into `buf`; returns its length.
