@@ -61,6 +61,13 @@ struct Layout {
     picobox: PathBuf,
 }
 
+impl Drop for Layout {
+    /// Nothing of the test stays in /tmp, whether it passed or not.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
 /// `/tmp/picobox-boundary-NAME-PID/`: `outside-UNIQ/` (secret and link, not mounted), `w/`
 /// (writable mount, with links into `outside-UNIQ`), `ro/file` (read-only mount), and copies
 /// of the guest and of picobox (reachable by an unprivileged user wherever the checkout is).
@@ -166,7 +173,6 @@ fn enumerate_from_every_descriptor(name: &str, as_user: Option<u32>) {
         assert_eq!(&fingerprint(path), before, "{} changed", path.display());
     }
     assert_eq!(fingerprint(Path::new("/")), host_root_before, "/ changed");
-    let _ = std::fs::remove_dir_all(&l.root);
 }
 
 #[test]
