@@ -62,6 +62,14 @@ fn memory_limit_is_enforced_by_the_kernel() {
     assert_eq!(text(&out.stdout), "ate 16 MiB\n");
 }
 
+/// Waits up to five seconds for `done` to hold.
+fn wait_until(mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn processes_with(marker: &str) -> usize {
     std::fs::read_dir("/proc")
         .unwrap()
@@ -86,17 +94,11 @@ fn killing_the_monitor_ends_every_process_of_the_box() {
         .unwrap();
     // Box processes are forks of the monitor: their host command line is the monitor's, so
     // the marker finds the monitor and the three sleeps (the shell execs the last one).
-    let start = Instant::now();
-    while processes_with(marker) < 4 && start.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(|| processes_with(marker) >= 4);
     assert_eq!(processes_with(marker), 4, "the box's sleeps did not start");
     monitor.kill().unwrap();
     monitor.wait().unwrap();
-    let start = Instant::now();
-    while processes_with(marker) > 0 && start.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(|| processes_with(marker) == 0);
     assert_eq!(
         processes_with(marker),
         0,
@@ -135,10 +137,7 @@ fn a_deep_tree_and_a_large_file_in_a_tmpfs_are_gone_when_the_box_ends() {
     // SIGTERM reaches the box; the monitor reports and exits.
     let pid = monitor.id();
     drop(monitor);
-    let start = Instant::now();
-    while host_shmem_mib() > before + 16 && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(|| host_shmem_mib() <= before + 16);
     let after = host_shmem_mib();
     assert!(
         after <= before + 16,
@@ -222,18 +221,12 @@ fn a_box_whose_monitor_was_killed_leaves_nothing_after_the_next_run() {
         .args(["run", "--", busybox(), "sleep", marker])
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while processes_with(marker) < 2 && start.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(|| processes_with(marker) >= 2);
     let pid = monitor.id();
     assert_eq!(box_cgroups_of(pid).len(), 1, "the box has no cgroup");
     monitor.kill().unwrap();
     monitor.wait().unwrap();
-    let start = Instant::now();
-    while processes_with(marker) > 0 && start.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(|| processes_with(marker) == 0);
     assert_eq!(
         box_cgroups_of(pid).len(),
         1,
@@ -241,10 +234,7 @@ fn a_box_whose_monitor_was_killed_leaves_nothing_after_the_next_run() {
     );
     let out = limited(&[], &["forks-none"]);
     assert_eq!(out.status.code(), Some(2));
-    let start = Instant::now();
-    while !box_cgroups_of(pid).is_empty() && start.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(|| box_cgroups_of(pid).is_empty());
     assert!(
         box_cgroups_of(pid).is_empty(),
         "the next run left the killed box's cgroup: {:?}",
