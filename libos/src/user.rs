@@ -127,9 +127,10 @@ pub fn checked_range(addr: u64, len: usize) -> Result<usize> {
 /// and thread blocks: [`picobox_abi::HostInfo::runtime_ranges`]), which no program operation
 /// may map over, unmap, protect, discard or fill.
 pub fn overlaps_runtime(start: usize, end: usize) -> bool {
-    host()
-        .host_info()
-        .runtime_ranges
+    // Asked on every access to program memory: the ranges are fixed, so asked of the host once.
+    static RANGES: spin::Once<[(usize, usize); 3]> = spin::Once::new();
+    RANGES
+        .call_once(|| host().host_info().runtime_ranges)
         .iter()
         .any(|&(s, e)| s < e && start < e && s < end)
 }
