@@ -150,6 +150,20 @@ const MSG_FASTOPEN: u32 = 0x2000_0000;
 /// connects first, as `connect` does (declared address, then the host's connect, where the
 /// kernel checks the port), and the data then goes as an ordinary send. The host never sees
 /// `MSG_FASTOPEN`, whose implicit connect would pass the kernel's port rules.
+/// The flags and destination a send passes to the host: with `MSG_FASTOPEN`, the socket is
+/// connected first (see [`fast_open_connect`]) and the data goes without flag or address.
+fn send_destination(
+    h: Handle,
+    flags: u32,
+    to: Option<Vec<u8>>,
+) -> Result<(u32, Option<unix_names::Destination>)> {
+    if flags & MSG_FASTOPEN != 0 {
+        fast_open_connect(h, to.as_deref())?;
+        return Ok((flags & !MSG_FASTOPEN, None));
+    }
+    Ok((flags, to.map(unix_names::destination).transpose()?))
+}
+
 fn fast_open_connect(h: Handle, to: Option<&[u8]>) -> Result<()> {
     let Some(addr) = to else {
         return Ok(()); // connected already, or the send fails as Linux's does
@@ -256,20 +270,12 @@ pub fn sys_sendto(a: &Args) -> Result<u64> {
         addr: user::checked_range(a[1], len).or_else(|e| if len == 0 { Ok(0) } else { Err(e) })?,
         len,
     };
-    let mut flags = (a[3] & 0xffff_ffff) as u32;
     let raw_to = if a[4] != 0 {
         Some(read_addr(a[4], a[5])?)
     } else {
         None
     };
-    if flags & MSG_FASTOPEN != 0 {
-        fast_open_connect(h, raw_to.as_deref())?;
-        flags &= !MSG_FASTOPEN;
-    }
-    let to = match raw_to {
-        Some(addr) if a[3] & u64::from(MSG_FASTOPEN) == 0 => Some(unix_names::destination(addr)?),
-        _ => None,
-    };
+    let (flags, to) = send_destination(h, (a[3] & 0xffff_ffff) as u32, raw_to)?;
     let addr = to.as_ref().map(|d| d.host_addr.as_slice());
     host()
         .socket_send(h, buf, addr, flags, &[])
@@ -394,20 +400,12 @@ pub fn sys_sendmsg(a: &Args) -> Result<u64> {
             usize::try_from(len).map_err(|_| Errno::EINVAL)?,
         )?);
     }
-    let mut flags = (a[2] & 0xffff_ffff) as u32;
     let raw_to = if name != 0 && namelen != 0 {
         Some(read_addr(name, namelen)?)
     } else {
         None
     };
-    if flags & MSG_FASTOPEN != 0 {
-        fast_open_connect(h, raw_to.as_deref())?;
-        flags &= !MSG_FASTOPEN;
-    }
-    let to = match raw_to {
-        Some(addr) if a[2] & u64::from(MSG_FASTOPEN) == 0 => Some(unix_names::destination(addr)?),
-        _ => None,
-    };
+    let (flags, to) = send_destination(h, (a[2] & 0xffff_ffff) as u32, raw_to)?;
     let addr = to.as_ref().map(|d| d.host_addr.as_slice());
     host()
         .socket_send(h, IoBuf::of(&data), addr, flags, &handles)
