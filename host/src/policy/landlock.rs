@@ -79,13 +79,20 @@ impl core::fmt::Display for LandlockError {
     }
 }
 
+/// This kernel's Landlock ABI version, asked once.
+fn abi_version() -> Result<u64, Errno> {
+    static ABI: spin::Once<Result<u64, Errno>> = spin::Once::new();
+    *ABI.call_once(|| {
+        Errno::from_raw_return(gate::syscall(
+            SYS_LANDLOCK_CREATE_RULESET,
+            [0, 0, LANDLOCK_CREATE_RULESET_VERSION, 0, 0, 0],
+        ))
+    })
+}
+
 /// Whether this kernel's Landlock scopes abstract Unix sockets and signals (ABI 6).
 pub fn scoping_available() -> bool {
-    Errno::from_raw_return(gate::syscall(
-        SYS_LANDLOCK_CREATE_RULESET,
-        [0, 0, LANDLOCK_CREATE_RULESET_VERSION, 0, 0, 0],
-    ))
-    .is_ok_and(|abi| abi >= 6)
+    abi_version().is_ok_and(|abi| abi >= 6)
 }
 
 /// A ruleset being built; its descriptor is what the box enforces.
@@ -100,11 +107,7 @@ impl Ruleset {
     /// abstract-socket scoping, and, for a box on the host's network, TCP bind and connect
     /// (a box with a network of its own needs no port rules: nothing outside it is reachable).
     pub fn new(confine_tcp: bool) -> Result<Ruleset, LandlockError> {
-        let abi = Errno::from_raw_return(gate::syscall(
-            SYS_LANDLOCK_CREATE_RULESET,
-            [0, 0, LANDLOCK_CREATE_RULESET_VERSION, 0, 0, 0],
-        ))
-        .map_err(LandlockError::Unavailable)?;
+        let abi = abi_version().map_err(LandlockError::Unavailable)?;
         if abi < 4 {
             return Err(LandlockError::TooOld(abi));
         }
