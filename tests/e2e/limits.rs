@@ -144,15 +144,7 @@ fn a_deep_tree_and_a_large_file_in_a_tmpfs_are_gone_when_the_box_ends() {
         "the box's tmpfs outlived it: {before} -> {during} -> {after} MiB"
     );
     // Nothing of the box is in the host's /dev/shm either (where earlier versions kept it).
-    let leftovers: Vec<_> = std::fs::read_dir("/dev/shm")
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(&format!("picobox-{pid}-"))
-        })
-        .collect();
+    let leftovers = entries_of_box(std::path::Path::new("/dev/shm"), pid);
     assert!(leftovers.is_empty(), "left in /dev/shm: {leftovers:?}");
 }
 
@@ -202,16 +194,7 @@ fn box_cgroups_of(pid: u32) -> Vec<std::path::PathBuf> {
         })
         .expect("no pids cgroup (v1) for this process");
     let parent = std::path::Path::new("/sys/fs/cgroup/pids").join(own.trim_start_matches('/'));
-    std::fs::read_dir(&parent)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(&format!("picobox-{pid}-"))
-        })
-        .map(|e| e.path())
-        .collect()
+    entries_of_box(&parent, pid)
 }
 
 #[test]

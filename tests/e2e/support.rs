@@ -259,3 +259,17 @@ pub fn boxed_in_scratch(name: &str, program: &Path, args: &[&str]) -> Output {
         .output()
         .unwrap()
 }
+
+/// The entries of `dir` that a box whose monitor was `pid` named (`picobox-<pid>-...`).
+pub fn entries_of_box(dir: &Path, pid: u32) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("picobox-{pid}-"))
+        })
+        .map(|e| e.path())
+        .collect()
+}
