@@ -175,6 +175,18 @@ int main(int argc, char **argv) {
         printf("unknown rule %s\n", arg);
         return 2;
     }
+    /* The other side: an allowed value with high bits set is what the kernel acts on, so the
+     * filter must let it through too (a 64-bit comparison would kill the box). */
+    if (!strcmp(t, "gate-high-allowed")) {
+        const long high = 1L << 32;
+        int p[2];
+        if (gate(SYS_pipe2, (long)p, 0, 0, 0) < 0) return report(-1);
+        if (!strcmp(arg, "fcntl")) return report(gate(SYS_fcntl, p[0], high | F_SETFL, O_NONBLOCK, 0));
+        if (!strcmp(arg, "socket")) return report(gate(SYS_socket, high | AF_UNIX, high | SOCK_STREAM, high, 0));
+        if (!strcmp(arg, "ioctl")) { int n; return report(gate(SYS_ioctl, p[0], high | FIONREAD, (long)&n, 0)); }
+        printf("unknown rule %s\n", arg);
+        return 2;
+    }
     if (!strcmp(t, "gate-chmod-setuid")) return report(gate(452, 3, (long)"", 04755, AT_EMPTY_PATH));
     if (!strcmp(t, "chmod-setuid")) { close(open(arg, O_WRONLY | O_CREAT, 0755)); return report(chmod(arg, 04755)); }
     if (!strcmp(t, "udp")) return report(socket(AF_INET, SOCK_DGRAM, 0));
