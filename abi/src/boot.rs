@@ -30,30 +30,36 @@ pub struct TcpRule {
     pub port: u16,
 }
 
-/// A directory of the host visible in the box at `guest_path`.
+/// Something visible in the box at `guest_path`: a directory (everything beneath it is reached
+/// through `root`), or, when `entry` is given, the single entry of that name in `root` (a
+/// mounted file, or a symbolic link or empty directory the monitor made for the box).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct BootMount {
     /// Absolute, normalised path inside the box, e.g. `b"/usr"`.
     pub guest_path: Vec<u8>,
-    /// The directory, opened by the monitor; everything under the mount is reached through it.
+    /// The directory, opened by the monitor.
     pub root: Handle,
+    /// The entry of `root` shown at `guest_path`, if not `root` itself.
+    pub entry: Option<Vec<u8>>,
     /// Whether the box may change what is inside.
     pub writable: bool,
+    /// Whether it is a mount of its own (`/proc/self/mounts` lists it); the symbolic links and
+    /// directories the monitor makes are not. With no `entry`, a mount that is not one is an
+    /// empty read-only directory the monitor made (`--dir`): the library OS shows it as a
+    /// directory of its own that lists the mounts beneath it.
+    pub is_mount: bool,
 }
 
 /// The library OS's initial state as decided by the monitor.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct BootInfo {
-    /// Arguments, `argv[0]` first.
+    /// Arguments, `argv[0]` first: the program, which the library OS finds in the box's own
+    /// view (a path, or a name looked up in `PATH`).
     pub argv: Vec<Vec<u8>>,
     /// Environment entries `KEY=VALUE`.
     pub envp: Vec<Vec<u8>>,
     /// Initial working directory inside the box (absolute).
     pub cwd: Vec<u8>,
-    /// The program's ELF file, opened by the monitor.
-    pub program: Option<Handle>,
-    /// The name under which the program was started (for `AT_EXECFN` and `/proc/self/exe`).
-    pub program_name: Vec<u8>,
     /// Mounts, in the order declared (later ones shadow earlier ones at the same path).
     pub mounts: Vec<BootMount>,
     /// User id the box's processes report.

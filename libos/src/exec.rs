@@ -1,18 +1,35 @@
 //! Loading a program into the process: at start ([`crate::boot`]) and by `execve`, which
 //! replaces the program inside the same picoprocess (never a host `execve`).
+//!
+//! Both find the program in the box's own view of the file system ([`find`], [`prepare`]):
+//! `#!` scripts name their interpreter, and a dynamically linked program names its loader
+//! (`PT_INTERP`, normally glibc's `/lib64/ld-linux-x86-64.so.2`), which is mapped beside the
+//! program and started first, as Linux does; the loader then maps the shared libraries with
+//! ordinary `openat` and `mmap` calls. Every error that leaves the old program running (or
+//! stops a box before it starts) happens before [`load`].
 
+use crate::fd::HostHandle;
 use crate::kernel::{host, BootError, Entry};
+use crate::path::{self, Components};
+use crate::vfs::{Node, Vfs};
 use crate::vma::{Area, Label, Vmas};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use picobox_abi::{Errno, FileKind, Handle, IoBuf, OpenFlags, Placement, Prot};
+use picobox_loader::stack::{self, auxv, StackContents};
+use picobox_loader::{ElfError, ElfImage, MappedImage, HEADER_READ_SIZE};
 
 /// The page size the loader maps with.
 const PAGE: u64 = 4096;
-use alloc::vec::Vec;
-use picobox_abi::{Errno, Handle, IoBuf, Placement, Prot};
-use picobox_loader::stack::{self, auxv, StackContents};
-use picobox_loader::{ElfError, ElfImage, HEADER_READ_SIZE};
-
 /// Size of the program's main stack.
 pub const STACK_SIZE: usize = 8 << 20;
+/// Most nested `#!` interpreters (Linux allows 4).
+const MAX_INTERPRETERS: usize = 4;
+/// The path that names the running program.
+pub const PROC_SELF_EXE: &[u8] = b"/proc/self/exe";
+/// `ELIBBAD`: the dynamic loader named by a program is not a loadable ELF file.
+const ELIBBAD: Errno = Errno(80);
 
 /// What a loaded program needs from the process.
 pub struct Loaded {
@@ -22,6 +39,68 @@ pub struct Loaded {
     pub brk: u64,
     /// The auxiliary vector, as `/proc/self/auxv` shows it.
     pub auxv: Vec<u8>,
+}
+
+/// Why a program cannot be started: the errno `execve` returns, and a line for a person.
+#[derive(Debug)]
+pub struct Refusal {
+    /// What `execve` returns.
+    pub errno: Errno,
+    /// What went wrong, naming the file.
+    pub why: String,
+}
+
+impl Refusal {
+    fn new(errno: Errno, file: &[u8], why: impl core::fmt::Display) -> Refusal {
+        Refusal {
+            errno,
+            why: alloc::format!("{}: {why}", String::from_utf8_lossy(file)),
+        }
+    }
+
+    fn errno(file: &[u8], errno: Errno) -> Refusal {
+        let why = match errno {
+            Errno::ENOENT => "no such file in the box",
+            Errno::EACCES => "permission denied (not an executable file, or no search access)",
+            Errno::ENOTDIR => "a component of the path is not a directory",
+            Errno::ELOOP => "too many symbolic links",
+            _ => "",
+        };
+        if why.is_empty() {
+            Refusal::new(errno, file, errno)
+        } else {
+            Refusal::new(errno, file, why)
+        }
+    }
+}
+
+/// Where programs are looked up: the box's mounts and working directory, and the running
+/// program (for `/proc/self/exe`), if any.
+pub struct View<'a> {
+    /// The box's file system.
+    pub vfs: &'a Vfs,
+    /// The working directory.
+    pub cwd: &'a Components,
+    /// The running program's file and name.
+    pub current: Option<(&'a Arc<HostHandle>, &'a [u8])>,
+}
+
+/// A program found loadable, not yet loaded.
+pub struct Prepared {
+    /// Its short name (`comm`).
+    pub comm: Vec<u8>,
+    /// The file.
+    pub file: Arc<HostHandle>,
+    /// Its absolute path in the box.
+    pub name: Vec<u8>,
+    /// What to map.
+    pub image: ElfImage,
+    /// The dynamic loader the program asks for, and what to map of it.
+    pub interpreter: Option<(Arc<HostHandle>, ElfImage)>,
+    /// Arguments, with those a `#!` line added.
+    pub argv: Vec<Vec<u8>>,
+    /// Environment.
+    pub envp: Vec<Vec<u8>>,
 }
 
 /// Reads up to `buf.len()` bytes at `offset`; returns how many.
@@ -42,35 +121,187 @@ pub fn read_at(h: Handle, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
 }
 
 /// The first bytes of a program file, and its size.
-pub fn read_head(program: Handle) -> Result<(Vec<u8>, u64), BootError> {
-    let size = host().stream_attr(program).map_err(BootError::Read)?.size;
+fn read_head(program: Handle) -> Result<(Vec<u8>, u64), Errno> {
+    let size = host().stream_attr(program)?.size;
     let mut head = alloc::vec![0u8; HEADER_READ_SIZE];
-    let got = read_at(program, 0, &mut head).map_err(BootError::Read)?;
+    let got = read_at(program, 0, &mut head)?;
     head.truncate(got);
     Ok((head, size))
 }
 
 /// Validates and parses the program whose first bytes are `head`.
-pub fn parse(program: Handle, head: &[u8], size: u64) -> Result<ElfImage, BootError> {
+fn parse(program: Handle, head: &[u8], size: u64) -> Result<ElfImage, ElfError> {
     ElfImage::parse(head, size, |off, buf| match read_at(program, off, buf) {
         Ok(n) if n == buf.len() => Ok(()),
         _ => Err(ElfError::Truncated),
     })
-    .map_err(BootError::Elf)
 }
 
-/// Maps `image` from `program`, builds a fresh stack with `argv`, `envp` and the auxiliary
-/// vector, and records every mapping in `vmas`.
-pub fn load(
-    image: &ElfImage,
-    program: Handle,
-    argv: &[Vec<u8>],
-    envp: &[Vec<u8>],
-    execfn: &[u8],
-    ids: (u32, u32),
-    vmas: &mut Vmas,
-) -> Result<Loaded, BootError> {
-    let mapped = image.map(host(), program).map_err(BootError::Map)?;
+/// The program to start as `name`: a path if it has a `/`, else the first executable file of
+/// that name in the directories of `PATH` (from `envp`), as `execvp` finds it.
+pub fn find(view: &View<'_>, name: &[u8], envp: &[Vec<u8>]) -> Result<Vec<u8>, Refusal> {
+    if name.is_empty() {
+        return Err(Refusal::new(Errno::ENOENT, name, "empty program name"));
+    }
+    if name.contains(&b'/') {
+        return Ok(name.to_vec());
+    }
+    const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
+    let search = envp
+        .iter()
+        .find_map(|e| e.strip_prefix(b"PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    let mut denied = None;
+    for dir in search.split(|b| *b == b':') {
+        let mut candidate = if dir.is_empty() { b".".to_vec() } else { dir.to_vec() };
+        candidate.push(b'/');
+        candidate.extend_from_slice(name);
+        match open_executable(view, &candidate) {
+            Ok(_) => return Ok(candidate),
+            Err(Errno::EACCES) => denied = Some(candidate),
+            Err(_) => {}
+        }
+    }
+    match denied {
+        Some(path) => Err(Refusal::errno(&path, Errno::EACCES)),
+        None => Err(Refusal::new(
+            Errno::ENOENT,
+            name,
+            "command not found in the box's PATH",
+        )),
+    }
+}
+
+/// Opens the executable at `path` for loading; returns it and its absolute path in the box.
+fn open_executable(view: &View<'_>, path: &[u8]) -> Result<(Arc<HostHandle>, Vec<u8>), Errno> {
+    if path == PROC_SELF_EXE {
+        if let Some((file, name)) = view.current {
+            return Ok((file.clone(), name.to_vec()));
+        }
+    }
+    view.vfs
+        .lookup(view.cwd, path, true, |node, comps| match node {
+            Node::Host { root, rel, .. } => {
+                let attr = host().stream_attr_at(*root, rel, true)?;
+                match attr.kind {
+                    FileKind::Regular => {}
+                    FileKind::Directory => return Err(Errno::EISDIR),
+                    _ => return Err(Errno::EACCES),
+                }
+                host().stream_access(*root, rel, 1)?; // X_OK
+                let h = host().stream_open(*root, rel, OpenFlags::READ, 0)?;
+                Ok((Arc::new(HostHandle(h)), path::join(comps)))
+            }
+            Node::Synthetic => Err(Errno::EISDIR),
+            _ => Err(Errno::EACCES),
+        })
+}
+
+/// Splits a `#!` line into the interpreter and its optional single argument.
+fn interpreter_line(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    let rest = head.strip_prefix(b"#!")?;
+    let line = &rest[..rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len())];
+    let trimmed: &[u8] = line.trim_ascii();
+    if trimmed.is_empty() {
+        return None;
+    }
+    match trimmed.iter().position(|b| *b == b' ' || *b == b'\t') {
+        Some(i) => Some((
+            trimmed[..i].to_vec(),
+            Some(trimmed[i..].trim_ascii().to_vec()).filter(|a| !a.is_empty()),
+        )),
+        None => Some((trimmed.to_vec(), None)),
+    }
+}
+
+/// Finds the program at `path` (through `#!` lines and its dynamic loader) and checks that it
+/// can be loaded.
+pub fn prepare(
+    view: &View<'_>,
+    path: Vec<u8>,
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> Result<Prepared, Refusal> {
+    prepare_at_depth(view, path, argv, envp, 0)
+}
+
+fn prepare_at_depth(
+    view: &View<'_>,
+    path: Vec<u8>,
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+    depth: usize,
+) -> Result<Prepared, Refusal> {
+    let comm = crate::kernel::comm_of(&path);
+    let (file, name) = open_executable(view, &path).map_err(|e| match e {
+        Errno::EISDIR => Refusal::new(Errno::EACCES, &path, "is a directory"),
+        e => Refusal::errno(&path, e),
+    })?;
+    let (head, size) = read_head(file.0).map_err(|e| Refusal::errno(&path, e))?;
+    if head.starts_with(b"#!") {
+        if depth >= MAX_INTERPRETERS {
+            return Err(Refusal::new(
+                Errno::ELOOP,
+                &path,
+                "too many nested #! interpreters",
+            ));
+        }
+        let (interpreter, arg) = interpreter_line(&head)
+            .ok_or_else(|| Refusal::new(Errno::ENOEXEC, &path, "empty #! line"))?;
+        let mut new_argv = alloc::vec![interpreter.clone()];
+        new_argv.extend(arg);
+        new_argv.push(path);
+        new_argv.extend(argv.into_iter().skip(1));
+        // A script keeps its own name (Linux names the process after the file executed).
+        return prepare_at_depth(view, interpreter, new_argv, envp, depth + 1)
+            .map(|p| Prepared { comm, ..p });
+    }
+    let image = parse(file.0, &head, size).map_err(|e| Refusal::new(Errno::ENOEXEC, &path, e))?;
+    let interpreter = match &image.interpreter {
+        None => None,
+        Some(loader) => Some(open_interpreter(view, &path, loader)?),
+    };
+    Ok(Prepared {
+        comm,
+        file,
+        name,
+        image,
+        interpreter,
+        argv,
+        envp,
+    })
+}
+
+/// Opens and checks the dynamic loader `loader` that `program` names.
+fn open_interpreter(
+    view: &View<'_>,
+    program: &[u8],
+    loader: &[u8],
+) -> Result<(Arc<HostHandle>, ElfImage), Refusal> {
+    let refuse = |errno: Errno, why: &dyn core::fmt::Display| {
+        let mut r = Refusal::new(errno, program, "");
+        r.why = alloc::format!(
+            "{}: its dynamic loader {}: {why}",
+            String::from_utf8_lossy(program),
+            String::from_utf8_lossy(loader)
+        );
+        r
+    };
+    let (file, _) = open_executable(view, loader).map_err(|e| {
+        let why = Refusal::errno(b"", e).why;
+        refuse(e, &why.trim_start_matches(": "))
+    })?;
+    let (head, size) = read_head(file.0).map_err(|e| refuse(e, &e))?;
+    let image = parse(file.0, &head, size).map_err(|e| refuse(ELIBBAD, &e))?;
+    if image.interpreter.is_some() {
+        return Err(refuse(ELIBBAD, &"names a dynamic loader itself"));
+    }
+    Ok((file, image))
+}
+
+/// Maps `image` from `file` and records its ranges in `vmas`.
+fn map_image(image: &ElfImage, file: Handle, vmas: &mut Vmas) -> Result<MappedImage, BootError> {
+    let mapped = image.map(host(), file).map_err(BootError::Map)?;
     // The span is reserved inaccessible; each segment then has its own protection.
     vmas.insert(
         mapped.end - (image.span_end - image.span_start),
@@ -86,8 +317,19 @@ pub fn load(
             .next_multiple_of(PAGE);
         vmas.insert(start, end, Area::private(seg.prot.0));
     }
+    Ok(mapped)
+}
+
+/// Maps the program `p` (and its dynamic loader), builds a fresh stack with its arguments,
+/// environment and the auxiliary vector, and records every mapping in `vmas`.
+pub fn load(p: &Prepared, ids: (u32, u32), vmas: &mut Vmas) -> Result<Loaded, BootError> {
+    let mapped = map_image(&p.image, p.file.0, vmas)?;
+    let loader = match &p.interpreter {
+        Some((file, image)) => Some(map_image(image, file.0, vmas)?),
+        None => None,
+    };
     let hi = host().host_info();
-    let stack_prot = if image.executable_stack {
+    let stack_prot = if p.image.executable_stack {
         Prot(Prot::READ_WRITE.0 | Prot::EXEC.0)
     } else {
         Prot::READ_WRITE
@@ -119,7 +361,7 @@ pub fn load(
         (auxv::AT_PHENT, 56),
         (auxv::AT_PHNUM, u64::from(mapped.phnum)),
         (auxv::AT_PAGESZ, hi.page_size as u64),
-        (auxv::AT_BASE, 0),
+        (auxv::AT_BASE, loader.map_or(0, |l| l.bias)),
         (auxv::AT_FLAGS, 0),
         (auxv::AT_ENTRY, mapped.entry),
         (auxv::AT_UID, uid),
@@ -139,10 +381,10 @@ pub fn load(
     let mut random = [0u8; 16];
     host().random_read(&mut random).map_err(BootError::Stack)?;
     let contents = StackContents {
-        argv,
-        envp,
+        argv: &p.argv,
+        envp: &p.envp,
         auxv: &aux,
-        execfn,
+        execfn: &p.name,
         random,
     };
     let (bytes, sp) = stack::build(top, &contents).map_err(BootError::Stack)?;
@@ -151,7 +393,7 @@ pub fn load(
         .map_err(BootError::Stack)?;
     Ok(Loaded {
         entry: Entry {
-            pc: mapped.entry,
+            pc: loader.map_or(mapped.entry, |l| l.entry),
             sp,
         },
         brk: mapped.end,
@@ -164,4 +406,22 @@ pub fn load(
             bytes
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpreter_lines() {
+        assert_eq!(
+            interpreter_line(b"#!/bin/sh\necho"),
+            Some((b"/bin/sh".to_vec(), None))
+        );
+        assert_eq!(
+            interpreter_line(b"#! /usr/bin/env  python3 \n"),
+            Some((b"/usr/bin/env".to_vec(), Some(b"python3".to_vec())))
+        );
+        assert_eq!(interpreter_line(b"#!\n"), None);
+    }
 }

@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use picobox_abi::boot::BootInfo;
 use picobox_abi::{CpuContext, Errno, Handle, Host, OpenFlags};
-use picobox_loader::{ElfError, LoadError};
+use picobox_loader::LoadError;
 use spin::Once;
 
 static HOST: Once<&'static dyn Host> = Once::new();
@@ -168,10 +168,8 @@ pub struct Entry {
 /// Why the program could not be started.
 #[derive(Debug)]
 pub enum BootError {
-    /// The program file could not be read.
-    Read(Errno),
-    /// The program is not a valid executable.
-    Elf(ElfError),
+    /// The program cannot be found or is not loadable (the line names the file).
+    Program(exec::Refusal),
     /// Mapping it failed.
     Map(LoadError),
     /// The stack could not be set up.
@@ -180,11 +178,20 @@ pub enum BootError {
     Config(Errno),
 }
 
+impl BootError {
+    /// The exit status `picobox run` reports: 127 when the program is not there, else 126.
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            BootError::Program(r) if r.errno == Errno::ENOENT => 127,
+            _ => 126,
+        }
+    }
+}
+
 impl fmt::Display for BootError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BootError::Read(e) => write!(f, "cannot read the program: {e}"),
-            BootError::Elf(e) => write!(f, "{e}"),
+            BootError::Program(r) => write!(f, "{}", r.why),
             BootError::Map(e) => write!(f, "cannot map the program: {}", e.0),
             BootError::Stack(e) => write!(f, "cannot set up the stack: {e}"),
             BootError::Config(e) => write!(f, "bad boot configuration: {e}"),
@@ -192,22 +199,23 @@ impl fmt::Display for BootError {
     }
 }
 
-/// Loads the program and initialises the library OS. Returns where to jump.
+/// Finds the program in the box's view (`argv[0]`, looked up in `PATH` when it has no `/`),
+/// loads it, and initialises the library OS. Returns where to jump.
 pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
     HOST.call_once(|| h);
-    let program = info.program.ok_or(BootError::Config(Errno::ENOENT))?;
-    let (head, size) = exec::read_head(program)?;
-    let image = exec::parse(program, &head, size)?;
+    let vfs = Vfs::new(&info.mounts).map_err(BootError::Config)?;
+    let cwd = crate::path::normalize(&info.cwd).map_err(BootError::Config)?;
+    let view = exec::View {
+        vfs: &vfs,
+        cwd: &cwd,
+        current: None,
+    };
+    let name = info.argv.first().cloned().unwrap_or_default();
+    let prepared = exec::find(&view, &name, &info.envp)
+        .and_then(|path| exec::prepare(&view, path, info.argv.clone(), info.envp.clone()))
+        .map_err(BootError::Program)?;
     let mut vmas = Vmas::default();
-    let loaded = exec::load(
-        &image,
-        program,
-        &info.argv,
-        &info.envp,
-        &info.program_name,
-        (info.uid, info.gid),
-        &mut vmas,
-    )?;
+    let loaded = exec::load(&prepared, (info.uid, info.gid), &mut vmas)?;
 
     let mut fds = FdTable::new(
         usize::try_from(info.max_open_files)
@@ -216,8 +224,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
     );
     for std_fd in 0..3u32 {
         // The monitor passes the caller's standard streams as host handles 0, 1 and 2.
-        if let Ok(attr) = host().stream_attr(Handle(std_fd)) {
-            let _ = attr;
+        if host().stream_attr(Handle(std_fd)).is_ok() {
             let access = if std_fd == 0 {
                 OpenFlags::READ.0
             } else {
@@ -238,11 +245,10 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
             .map_err(BootError::Config)?;
         }
     }
-    let cwd = crate::path::normalize(&info.cwd).map_err(BootError::Config)?;
     let nofile = fds.limit as u64;
     let kernel = Kernel {
         fds,
-        vfs: Vfs::new(&info.mounts).map_err(BootError::Config)?,
+        vfs,
         cwd,
         brk: Brk {
             start: loaded.brk,
@@ -250,7 +256,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
             mapped_end: loaded.brk,
         },
         vmas,
-        program: Arc::new(HostHandle(program)),
+        program: prepared.file,
         umask: 0o022,
         uid: info.uid,
         gid: info.gid,
@@ -260,14 +266,14 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         rlimits: syscalls::info::default_rlimits(nofile, exec::STACK_SIZE as u64),
         trace: info.trace,
         reported: [0; 8],
-        program_name: info.program_name.clone(),
-        comm: comm_of(&info.program_name),
+        program_name: prepared.name,
+        comm: prepared.comm,
         parent_death_signal: 0,
         threads: BTreeMap::from([(host().thread_id(), ThreadState::default())]),
         current_tid: host().thread_id(),
         network: info.network,
-        cmdline: nul_joined(&info.argv),
-        environ: nul_joined(&info.envp),
+        cmdline: nul_joined(&prepared.argv),
+        environ: nul_joined(&prepared.envp),
         auxv: loaded.auxv.clone(),
         timers: alloc::collections::BTreeSet::new(),
         allow_bind: info.allow_bind.clone(),

@@ -71,7 +71,7 @@ const NAMESPACES: [(&str, u64); 10] = [
 /// each as (target, file system type, options), the types as the host reports them.
 fn mount_table(k: &Kernel) -> Vec<(Vec<u8>, &'static str, &'static str)> {
     let mut table = alloc::vec![(b"/".to_vec(), "tmpfs", "rw,nosuid,nodev")];
-    for m in k.vfs.mounts() {
+    for m in k.vfs.mounts().iter().filter(|m| m.is_mount) {
         let mut info = [0u8; 120];
         let magic = host()
             .stream_query(m.root, picobox_abi::StreamQuery::FileSystem, &mut info)

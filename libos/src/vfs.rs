@@ -15,15 +15,28 @@ use picobox_abi::{boot::BootMount, Errno, FileKind, Handle, Result};
 /// Most symbolic links followed in one lookup (Linux's `MAXSYMLINKS`).
 const MAX_SYMLINKS: usize = 40;
 
-/// A host directory visible in the box.
+/// A host directory visible in the box, or one entry of one (a mounted file, or a symbolic
+/// link or empty directory the monitor made).
 #[derive(Clone, Debug)]
 pub struct Mount {
     /// Where it appears in the box.
     pub at: Components,
     /// The host directory, opened by the monitor.
     pub root: Handle,
+    /// The entry of `root` shown at `at`, if not `root` itself.
+    pub entry: Option<Vec<u8>>,
     /// Whether the box may change its contents.
     pub writable: bool,
+    /// Whether `/proc/self/mounts` lists it.
+    pub is_mount: bool,
+}
+
+impl Mount {
+    /// Whether it is an empty directory the monitor made (`--dir`, the default root's `/etc`):
+    /// the library OS shows it as a directory of its own, listing the mounts beneath it.
+    pub fn is_placeholder(&self) -> bool {
+        self.entry.is_none() && !self.is_mount
+    }
 }
 
 /// A device the library OS implements itself.
@@ -87,14 +100,19 @@ impl Vfs {
         &self.mounts
     }
 
-    /// Builds the table from the monitor's mounts. Later mounts shadow earlier ones.
+    /// Builds the table from the monitor's mounts. Later mounts go over earlier ones, as in
+    /// bubblewrap: a mount hides every earlier one at or beneath its path.
     pub fn new(boot_mounts: &[BootMount]) -> Result<Vfs> {
-        let mut mounts = Vec::new();
+        let mut mounts: Vec<Mount> = Vec::new();
         for m in boot_mounts {
+            let at = path::normalize(&m.guest_path)?;
+            mounts.retain(|earlier| !earlier.at.starts_with(&at));
             mounts.push(Mount {
-                at: path::normalize(&m.guest_path)?,
+                at,
                 root: m.root,
+                entry: m.entry.clone(),
                 writable: m.writable,
+                is_mount: m.is_mount,
             });
         }
         Ok(Vfs { mounts })
@@ -123,10 +141,18 @@ impl Vfs {
             .enumerate()
             .filter(|(_, m)| p.starts_with(&m.at))
             .max_by_key(|(i, m)| (m.at.len(), *i));
-        if let Some((_, m)) = best {
+        if let Some((_, m)) = best.filter(|(_, m)| !m.is_placeholder()) {
+            let below = &p[m.at.len()..];
+            let rel = match &m.entry {
+                None => path::join_relative(below),
+                Some(name) if below.is_empty() => name.clone(),
+                // Beneath a mounted file or link: only a walk, which reads the link (or finds
+                // that the file is not a directory), can say what this names.
+                Some(_) => return Err(Errno::ELOOP),
+            };
             return Ok(Node::Host {
                 root: m.root,
-                rel: path::join_relative(&p[m.at.len()..]),
+                rel,
                 writable: m.writable,
             });
         }
@@ -175,7 +201,7 @@ impl Vfs {
         if !parts.iter().any(|c| *c == b"..") {
             let mut comps: Components = if absolute { Vec::new() } else { base.clone() };
             comps.extend(parts.iter().filter(|c| **c != b".").map(|c| c.to_vec()));
-            match op(&self.locate(&comps)?, &comps) {
+            match self.locate(&comps).and_then(|node| op(&node, &comps)) {
                 Err(Errno::ELOOP) => {}
                 other => return other,
             }

@@ -39,8 +39,8 @@ pub enum ElfError {
     WrongMachine(u16),
     /// A relocatable object, core dump or other non-executable ELF type.
     NotExecutable(u16),
-    /// The executable asks for a dynamic loader (dynamic programs come with a later issue).
-    Dynamic,
+    /// The `PT_INTERP` segment is malformed (the reason).
+    BadInterpreter(&'static str),
     /// Program headers are malformed (size, count or position).
     BadProgramHeaders(&'static str),
     /// A loadable segment is malformed; the index and the reason.
@@ -66,10 +66,7 @@ impl fmt::Display for ElfError {
             ElfError::NotExecutable(t) => {
                 write!(f, "ELF file of type {t} is not an executable (need ET_EXEC or ET_DYN)")
             }
-            ElfError::Dynamic => write!(
-                f,
-                "dynamically linked executables are not supported yet; use a static or static-pie build"
-            ),
+            ElfError::BadInterpreter(why) => write!(f, "malformed interpreter segment: {why}"),
             ElfError::BadProgramHeaders(why) => write!(f, "malformed program headers: {why}"),
             ElfError::BadSegment(i, why) => write!(f, "malformed loadable segment {i}: {why}"),
             ElfError::OverlappingSegments(a, b) => {
@@ -118,7 +115,13 @@ pub struct ElfImage {
     /// Whether the program asks for an executable stack (`PT_GNU_STACK` with `PF_X`), which
     /// Linux gives it.
     pub executable_stack: bool,
+    /// The dynamic loader the program names (`PT_INTERP`), without its NUL: the program
+    /// starts there, as on Linux.
+    pub interpreter: Option<Vec<u8>>,
 }
+
+/// Longest interpreter path accepted (Linux's `PATH_MAX`).
+const MAX_INTERPRETER_LEN: u64 = 4096;
 
 impl ElfImage {
     /// Parses and validates an executable. `head` holds the file from offset 0 (at least the
@@ -185,7 +188,45 @@ impl ElfImage {
         let ctx = Ctx::new(Container::Big, Endian::Little);
         let phdrs = ProgramHeader::parse(&table, 0, usize::from(hdr.e_phnum), ctx)
             .map_err(|_| ElfError::BadProgramHeaders("cannot be parsed"))?;
-        Self::validate(hdr, &phdrs, file_size, position_independent)
+        let mut image = Self::validate(hdr, &phdrs, file_size, position_independent)?;
+        let interps: Vec<&ProgramHeader> =
+            phdrs.iter().filter(|p| p.p_type == ph::PT_INTERP).collect();
+        match interps.as_slice() {
+            [] => {}
+            [p] => image.interpreter = Some(Self::read_interpreter(p, file_size, head, read_at)?),
+            _ => return Err(ElfError::BadInterpreter("more than one PT_INTERP")),
+        }
+        Ok(image)
+    }
+
+    /// The interpreter's path: a NUL-terminated string inside the file, as Linux requires.
+    fn read_interpreter(
+        p: &ProgramHeader,
+        file_size: u64,
+        head: &[u8],
+        mut read_at: impl FnMut(u64, &mut [u8]) -> Result<(), ElfError>,
+    ) -> Result<Vec<u8>, ElfError> {
+        let bad = ElfError::BadInterpreter;
+        if p.p_filesz < 2 || p.p_filesz > MAX_INTERPRETER_LEN {
+            return Err(bad("path length is not between 1 and 4095 bytes"));
+        }
+        let end = p
+            .p_offset
+            .checked_add(p.p_filesz)
+            .filter(|e| *e <= file_size)
+            .ok_or(bad("path lies beyond the end of the file"))?;
+        let mut buf = match usize::try_from(end) {
+            Ok(e) if e <= head.len() => head[p.p_offset as usize..e].to_vec(),
+            _ => {
+                let mut buf = alloc::vec![0u8; p.p_filesz as usize];
+                read_at(p.p_offset, &mut buf)?;
+                buf
+            }
+        };
+        if buf.pop() != Some(0) || buf.contains(&0) {
+            return Err(bad("path is not one NUL-terminated string"));
+        }
+        Ok(buf)
     }
 
     fn validate(
@@ -200,10 +241,6 @@ impl ElfImage {
         let mut load_indices = Vec::new();
         for (i, p) in phdrs.iter().enumerate() {
             match p.p_type {
-                ph::PT_INTERP | ph::PT_DYNAMIC if !position_independent => {
-                    return Err(ElfError::Dynamic)
-                }
-                ph::PT_INTERP => return Err(ElfError::Dynamic),
                 ph::PT_PHDR => phdr_vaddr = Some(p.p_vaddr),
                 ph::PT_GNU_STACK => executable_stack = p.p_flags & ph::PF_X != 0,
                 ph::PT_LOAD => {
@@ -256,6 +293,7 @@ impl ElfImage {
             span_start,
             span_end,
             executable_stack,
+            interpreter: None,
         })
     }
 

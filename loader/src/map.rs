@@ -105,10 +105,9 @@ fn map_segment(
         .map_err(LoadError)?;
     }
     if needs_zeroing && seg.filesz > 0 {
-        let tail = page_ceil(file_end)
-            .ok_or(LoadError(Errno::ENOMEM))?
-            .min(mem_end)
-            - file_end;
+        // The whole rest of the page, as Linux's `padzero`: what follows `.bss` in that page
+        // is zero too (glibc's loader takes its first allocations from there).
+        let tail = page_ceil(file_end).ok_or(LoadError(Errno::ENOMEM))? - file_end;
         let zeros = [0u8; crate::PAGE_SIZE as usize];
         host.vm_copy(
             to_usize(file_end)?,

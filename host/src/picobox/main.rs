@@ -33,6 +33,8 @@ mod broker;
 mod cli;
 #[path = "monitor/launch.rs"]
 mod launch;
+#[path = "monitor/root_plan.rs"]
+mod root_plan;
 
 // Kernel policy (`host/src/policy/`): everything that becomes a rule the kernel enforces on a
 // box — the box's root and namespaces, Landlock, resource limits (the seccomp allowlist there is
@@ -68,8 +70,8 @@ pub(crate) const EXIT_INTERNAL: u8 = 125;
 fn main(args: Vec<Vec<u8>>, env: Vec<Vec<u8>>, auxv: start::Auxv) -> ! {
     let host = pal::init(auxv);
     let code = match cli::parse(args.get(1..).unwrap_or(&[])) {
-        Ok(cli::Command::Help { asked }) => {
-            out::stdout(cli::HELP);
+        Ok(cli::Command::Help { asked, text }) => {
+            out::stdout(text);
             if asked {
                 0
             } else {
@@ -101,7 +103,7 @@ fn main(args: Vec<Vec<u8>>, env: Vec<Vec<u8>>, auxv: start::Auxv) -> ! {
             out::stdout(&s);
             0
         }
-        Ok(cli::Command::Run(config)) => launch::run(&config, &env),
+        Ok(cli::Command::Run(config)) => launch::run(&config),
         Ok(cli::Command::Manifest(rest)) => exec_manifest_helper(&rest, &env),
         Err(msg) => {
             out::error(format_args!("{msg}\nTry 'picobox --help'."));
@@ -204,7 +206,6 @@ fn exec_manifest_helper(rest: &[Vec<u8>], env: &[Vec<u8>]) -> u8 {
 fn close_stray_descriptors(boot: &BootInfo, also: &[u32]) {
     let mut keep: Vec<u32> = alloc::vec![0, 1, 2];
     keep.extend_from_slice(also);
-    keep.extend(boot.program.map(|h| h.0));
     keep.extend(boot.socket_root.map(|h| h.0));
     keep.extend(boot.mounts.iter().map(|m| m.root.0));
     keep.sort_unstable();

@@ -256,7 +256,7 @@ fn write_file(path: &[u8], text: &[u8]) -> Result<(), Errno> {
 
 /// One mount the box is to have.
 pub enum Source<'a> {
-    /// A host directory, shown read-only or writable.
+    /// A host file or directory, shown read-only or writable.
     Bind {
         /// The host path.
         path: &'a [u8],
@@ -294,7 +294,8 @@ fn mount_attr(fd: u64, set: u64, recursive: bool, userns: Option<u64>) -> Result
     .map(|_| ())
 }
 
-/// Makes one detached mount; returns its root as an `O_PATH` directory descriptor.
+/// Makes one detached mount; returns its root (a directory, or for a bind of a file the file)
+/// as a descriptor.
 /// `idmap` is the namespace from [`idmap_namespace`] for the writable binds of a box started
 /// by root.
 pub fn make_mount(
@@ -327,13 +328,6 @@ pub fn make_mount(
                     errno,
                 }
             };
-            if !is_directory(fd) {
-                close(fd);
-                return Err(MountError {
-                    what: "not a directory (only directories can be mounted so far)".into(),
-                    errno: Errno::ENOTDIR,
-                });
-            }
             let ro = if *writable { 0 } else { MOUNT_ATTR_RDONLY };
             mount_attr(fd, ro | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, true, None)
                 .map_err(|e| fail("cannot make the mount read-only, nodev and nosuid", e))?;
@@ -353,7 +347,8 @@ pub fn make_mount(
     }
 }
 
-fn is_directory(fd: u64) -> bool {
+/// Whether `fd` is a directory.
+pub fn is_directory(fd: u64) -> bool {
     let mut st = [0u64; 18];
     sys(nr::FSTAT, [fd, st.as_mut_ptr() as u64, 0, 0, 0, 0]).is_ok()
         && (st[3] & 0o170000) == 0o040000
@@ -412,65 +407,6 @@ fn tmpfs(size: u64, inodes: u64, user: BoxUser) -> Result<u64, MountError> {
         });
     close(fs);
     made.map_err(fail("create"))
-}
-
-/// Whether the file open as `fd` belongs to the box's host user (who could then change its
-/// mode and times through the descriptor).
-pub fn owned_by(fd: u64, user: BoxUser) -> bool {
-    let mut st = [0u64; 18];
-    sys(nr::FSTAT, [fd, st.as_mut_ptr() as u64, 0, 0, 0, 0]).is_ok()
-        && (st[3] >> 32) as u32 == user.uid
-}
-
-/// Reopens the program at `path` through a read-only, nosuid, nodev detached clone of it, after
-/// [`unshare_mounts`] (a mount can be cloned only in one's own namespace), and checks that it
-/// is the file the monitor validated as `validated_fd` (which is closed). Returns the new
-/// descriptor.
-pub fn reopen_program(path: &[u8], validated_fd: u64) -> Result<u64, Errno> {
-    let p = c_str(path);
-    let tree = sys(
-        nr::OPEN_TREE,
-        [
-            AT_FDCWD,
-            p.as_ptr() as u64,
-            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC,
-            0,
-            0,
-            0,
-        ],
-    )?;
-    let done = mount_attr(
-        tree,
-        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID,
-        false,
-        None,
-    )
-    .and_then(|()| {
-        let path = c_str(format!("/proc/self/fd/{tree}").as_bytes());
-        sys(
-            nr::OPENAT,
-            [
-                AT_FDCWD,
-                path.as_ptr() as u64,
-                O_RDONLY | O_CLOEXEC,
-                0,
-                0,
-                0,
-            ],
-        )
-    });
-    close(tree);
-    let fd = done?;
-    let (mut a, mut b) = ([0u64; 18], [0u64; 18]);
-    let same = sys(nr::FSTAT, [fd, a.as_mut_ptr() as u64, 0, 0, 0, 0]).is_ok()
-        && sys(nr::FSTAT, [validated_fd, b.as_mut_ptr() as u64, 0, 0, 0, 0]).is_ok()
-        && a[..2] == b[..2];
-    close(validated_fd);
-    if !same {
-        close(fd);
-        return Err(Errno::EAGAIN); // replaced since it was validated: try again
-    }
-    Ok(fd)
 }
 
 /// Where the box's root is attached for the moment of `pivot_root`: a directory every Linux
@@ -539,4 +475,119 @@ pub fn enter(user: BoxUser) -> Result<u64, MountError> {
         ],
     )
     .map_err(step("open the box's root"))
+}
+
+/// What [`place_entry`] puts in the box's root for one path of the box that is not a
+/// directory mount of its own.
+pub enum Entry<'a> {
+    /// A detached mount of a host file (from [`make_mount`]), mounted on an empty file.
+    MountedFile(u64),
+    /// A symbolic link with this target.
+    Symlink(&'a [u8]),
+    /// An empty directory.
+    Dir,
+    /// A read-only file with this content.
+    Content(&'a [u8]),
+}
+
+/// Where the entries live in the box's root: a directory of their own, one subdirectory each.
+const ENTRIES: &core::ffi::CStr = c"/.entries";
+/// The name of the entry inside its directory (none for [`Entry::Dir`], which is the
+/// directory itself).
+pub const ENTRY_NAME: &[u8] = b"e";
+
+/// After [`enter`], before the box's user is taken: makes entry number `index` in the box's
+/// root (owned by the caller, mode 0755 for the directories: a box started by root cannot
+/// change them). Returns an `O_PATH` descriptor of the directory that holds it.
+pub fn place_entry(index: usize, entry: Entry<'_>) -> Result<u64, MountError> {
+    const MKDIRAT: u64 = 258;
+    const SYMLINKAT: u64 = 266;
+    const O_CREAT: u64 = 0o100;
+    const O_EXCL: u64 = 0o200;
+    match sys(MKDIRAT, [AT_FDCWD, ENTRIES.as_ptr() as u64, 0o755, 0, 0, 0]) {
+        Ok(_) | Err(Errno::EEXIST) => {}
+        Err(e) => return Err(step("make the box's entries")(e)),
+    }
+    let dir = format!("/.entries/{index}");
+    let dir_c = c_str(dir.as_bytes());
+    sys(MKDIRAT, [AT_FDCWD, dir_c.as_ptr() as u64, 0o755, 0, 0, 0])
+        .map_err(step("make an entry's directory"))?;
+    let name = c_str(format!("{dir}/{}", String::from_utf8_lossy(ENTRY_NAME)).as_bytes());
+    let make_file = |mode: u64| {
+        sys(
+            nr::OPENAT,
+            [
+                AT_FDCWD,
+                name.as_ptr() as u64,
+                O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                mode,
+                0,
+                0,
+            ],
+        )
+    };
+    match entry {
+        Entry::MountedFile(fd) => {
+            close(make_file(0o444).map_err(step("make a mount point for a file"))?);
+            let moved = sys(
+                nr::MOVE_MOUNT,
+                [
+                    fd,
+                    c"".as_ptr() as u64,
+                    AT_FDCWD,
+                    name.as_ptr() as u64,
+                    MOVE_MOUNT_F_EMPTY_PATH,
+                    0,
+                ],
+            );
+            close(fd);
+            moved.map_err(step("mount a file"))?;
+        }
+        Entry::Symlink(target) => {
+            let t = c_str(target);
+            sys(
+                SYMLINKAT,
+                [t.as_ptr() as u64, AT_FDCWD, name.as_ptr() as u64, 0, 0, 0],
+            )
+            .map_err(step("make a symbolic link"))?;
+        }
+        Entry::Dir => {}
+        Entry::Content(text) => {
+            let fd = make_file(0o444).map_err(step("make a file"))?;
+            let mut done = 0;
+            while done < text.len() {
+                match sys(
+                    nr::WRITE,
+                    [
+                        fd,
+                        text[done..].as_ptr() as u64,
+                        (text.len() - done) as u64,
+                        0,
+                        0,
+                        0,
+                    ],
+                ) {
+                    Ok(n) => done += n as usize,
+                    Err(Errno::EINTR) => {}
+                    Err(e) => {
+                        close(fd);
+                        return Err(step("write a file")(e));
+                    }
+                }
+            }
+            close(fd);
+        }
+    }
+    sys(
+        nr::OPENAT,
+        [
+            AT_FDCWD,
+            dir_c.as_ptr() as u64,
+            O_PATH | O_DIRECTORY | O_CLOEXEC,
+            0,
+            0,
+            0,
+        ],
+    )
+    .map_err(step("open an entry's directory"))
 }

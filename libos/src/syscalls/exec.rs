@@ -11,21 +11,14 @@
 
 use super::Args;
 use crate::exec;
-use crate::fd::HostHandle;
 use crate::kernel::{host, Brk, Kernel};
-use crate::path;
 use crate::user;
-use crate::vfs::Node;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use picobox_abi::{reg, Clock, CpuContext, Timespec};
-use picobox_abi::{Errno, FileKind, OpenFlags, Result};
+use picobox_abi::{Errno, Result};
 
-/// The path that names the running program.
-pub const PROC_SELF_EXE: &[u8] = b"/proc/self/exe";
-/// Most nested `#!` interpreters (Linux allows 4).
-const MAX_INTERPRETERS: usize = 4;
+pub use crate::exec::PROC_SELF_EXE;
 /// Most arguments plus environment entries accepted.
 const MAX_STRINGS: usize = 1 << 17;
 
@@ -95,7 +88,14 @@ pub fn sys_execveat(a: &Args, ctx: &mut CpuContext) -> Result<()> {
 fn exec_path(path: Vec<u8>, argv_ptr: u64, envp_ptr: u64, ctx: &mut CpuContext) -> Result<()> {
     let argv = user::read_cstr_array(argv_ptr, MAX_STRINGS)?;
     let envp = user::read_cstr_array(envp_ptr, MAX_STRINGS)?;
-    let program = crate::kernel::with(|k| prepare(k, path, argv, envp, 0))??;
+    let program = crate::kernel::with(|k| {
+        let view = exec::View {
+            vfs: &k.vfs,
+            cwd: &k.cwd,
+            current: Some((&k.program, &k.program_name)),
+        };
+        exec::prepare(&view, path, argv, envp).map_err(|r| r.errno)
+    })??;
     if crate::kernel::with(|k| k.threads.len() > 1)? {
         end_other_threads()?;
     }
@@ -151,89 +151,8 @@ fn end_other_threads() -> Result<()> {
     }
 }
 
-/// Opens the executable at `path` for loading; returns it and its absolute guest path.
-fn open_executable(k: &Kernel, path: &[u8]) -> Result<(Arc<HostHandle>, Vec<u8>)> {
-    if path == PROC_SELF_EXE {
-        return Ok((k.program.clone(), k.program_name.clone()));
-    }
-    k.vfs.lookup(&k.cwd, path, true, |node, comps| match node {
-        Node::Host { root, rel, .. } => {
-            let attr = host().stream_attr_at(*root, rel, true)?;
-            if attr.kind != FileKind::Regular {
-                return Err(Errno::EACCES);
-            }
-            host().stream_access(*root, rel, 1)?; // X_OK
-            let h = host().stream_open(*root, rel, OpenFlags::READ, 0)?;
-            Ok((Arc::new(HostHandle(h)), path::join(comps)))
-        }
-        _ => Err(Errno::EACCES),
-    })
-}
-
-/// Splits a `#!` line into the interpreter and its optional single argument.
-fn interpreter_line(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
-    let rest = head.strip_prefix(b"#!")?;
-    let line = &rest[..rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len())];
-    let trimmed: &[u8] = line.trim_ascii();
-    if trimmed.is_empty() {
-        return None;
-    }
-    match trimmed.iter().position(|b| *b == b' ' || *b == b'\t') {
-        Some(i) => Some((
-            trimmed[..i].to_vec(),
-            Some(trimmed[i..].trim_ascii().to_vec()).filter(|a| !a.is_empty()),
-        )),
-        None => Some((trimmed.to_vec(), None)),
-    }
-}
-
-/// A program found loadable, not yet loaded.
-struct Prepared {
-    comm: Vec<u8>,
-    file: Arc<HostHandle>,
-    name: Vec<u8>,
-    image: picobox_loader::ElfImage,
-    argv: Vec<Vec<u8>>,
-    envp: Vec<Vec<u8>>,
-}
-
-/// Finds the program (through `#!` lines) and checks that it can be loaded: every error of
-/// `execve` that leaves the old program running happens here.
-fn prepare(
-    k: &mut Kernel,
-    path: Vec<u8>,
-    argv: Vec<Vec<u8>>,
-    envp: Vec<Vec<u8>>,
-    depth: usize,
-) -> Result<Prepared> {
-    let comm = crate::kernel::comm_of(&path);
-    let (file, name) = open_executable(k, &path)?;
-    let (head, size) = exec::read_head(file.0).map_err(|_| Errno::EIO)?;
-    if head.starts_with(b"#!") {
-        if depth >= MAX_INTERPRETERS {
-            return Err(Errno::ELOOP);
-        }
-        let (interpreter, arg) = interpreter_line(&head).ok_or(Errno::ENOEXEC)?;
-        let mut new_argv = alloc::vec![interpreter.clone()];
-        new_argv.extend(arg);
-        new_argv.push(path);
-        new_argv.extend(argv.into_iter().skip(1));
-        // A script keeps its own name (Linux names the process after the file executed).
-        return prepare(k, interpreter, new_argv, envp, depth + 1).map(|p| Prepared { comm, ..p });
-    }
-    let image = exec::parse(file.0, &head, size).map_err(|_| Errno::ENOEXEC)?;
-    Ok(Prepared {
-        comm,
-        file,
-        name,
-        image,
-        argv,
-        envp,
-    })
-}
-
 /// The point of no return: the old program goes and the new one is loaded.
-fn commit(k: &mut Kernel, p: Prepared) -> Result<crate::kernel::Entry> {
+fn commit(k: &mut Kernel, p: exec::Prepared) -> Result<crate::kernel::Entry> {
     for (start, end) in k.vmas.take_all() {
         let _ = host().vm_free(start as usize, (end - start) as usize);
     }
@@ -245,15 +164,7 @@ fn commit(k: &mut Kernel, p: Prepared) -> Result<crate::kernel::Entry> {
     if let Some(t) = k.threads.get_mut(&k.current_tid) {
         t.robust_list = 0;
     }
-    let loaded = match exec::load(
-        &p.image,
-        p.file.0,
-        &p.argv,
-        &p.envp,
-        &p.name,
-        (k.uid, k.gid),
-        &mut k.vmas,
-    ) {
+    let loaded = match exec::load(&p, (k.uid, k.gid), &mut k.vmas) {
         Ok(l) => l,
         Err(e) => {
             let mut line = alloc::string::String::new();
@@ -281,22 +192,4 @@ fn commit(k: &mut Kernel, p: Prepared) -> Result<crate::kernel::Entry> {
     k.auxv = loaded.auxv;
     crate::box_processes::publish(k);
     Ok(loaded.entry)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn interpreter_lines() {
-        assert_eq!(
-            interpreter_line(b"#!/bin/sh\necho"),
-            Some((b"/bin/sh".to_vec(), None))
-        );
-        assert_eq!(
-            interpreter_line(b"#! /usr/bin/env  python3 \n"),
-            Some((b"/usr/bin/env".to_vec(), Some(b"python3".to_vec())))
-        );
-        assert_eq!(interpreter_line(b"#!\n"), None);
-    }
 }

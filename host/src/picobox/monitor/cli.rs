@@ -10,44 +10,103 @@ pub const HELP: &str = "\
 picobox: run an untrusted Linux x86-64 program in a library-OS picoprocess
 
 USAGE:
-    picobox run [OPTIONS] [--] PROGRAM [ARGS...]
+    picobox run [OPTIONS] [--] PROGRAM [ARGS...]   run PROGRAM in a box (picobox run --help)
     picobox syscalls        print which Linux system calls the library OS implements
     picobox abi             print the host ABI calls
     picobox --help | --version
 
-RUN OPTIONS (as bubblewrap's):
-    --ro-bind SRC DST    show host directory SRC read-only at DST in the box
-    --bind SRC DST       show host directory SRC writable at DST (changes reach the host)
+EXIT STATUS (run):
+    the program's exit status, or 128+N if it died of signal N;
+    125  picobox itself failed (bad flag, manifest or mount);
+    126  the program is not a runnable executable;
+    127  the program was not found in the box;
+    159  the box made a forbidden host system call and the kernel killed it.
+";
+
+/// Help text of `picobox run --help`.
+pub const RUN_HELP: &str = "\
+picobox run: run PROGRAM in a box
+
+USAGE:
+    picobox run [OPTIONS] [--] PROGRAM [ARGS...]
+
+PROGRAM is found in the box's own view of the file system, as bubblewrap and runsc find it:
+an absolute path in the box, or a name looked up in the box's PATH. Static, static-pie and
+dynamically linked x86-64 programs run (a dynamic one through the box's own
+/lib64/ld-linux-x86-64.so.2), and #! scripts.
+
+THE BOX'S ROOT:
+    With no --root and no mount at /, a box gets a safe default root: the host's /usr
+    read-only with its /bin, /sbin, /lib, /lib64 links, a curated read-only /etc (no
+    secrets), an empty /tmp and a home directory (both memory-backed, 256M), its own /dev
+    and /proc. Nothing of /root, /home, /var or /run of the host. --show-root lists it.
+    --root DIR           use host directory DIR read-only as the whole root instead
+    --empty-root         start from an empty root: only /dev, /proc and the mounts given
+
+MOUNTS (as bubblewrap's; later ones go over earlier ones):
+    --ro-bind SRC DST    show host file or directory SRC read-only at DST
+    --bind SRC DST       show host file or directory SRC writable at DST (changes reach the host)
+    --ro-bind-try SRC DST, --bind-try SRC DST   the same, skipped if SRC does not exist
     --tmpfs DST          a fresh, empty, memory-backed writable directory at DST (256M)
     --size SIZE          the size of the next --tmpfs (K, M, G suffixes)
-    --setenv KEY VALUE   set an environment variable (the box starts with only PATH)
+    --symlink TARGET DST a symbolic link at DST pointing to TARGET (in the box's view)
+    --dir DST            an empty read-only directory at DST
+    --show-root          print what the box's file system will hold, and exit
+
+PROCESS:
+    --setenv KEY VALUE   set an environment variable (the box starts with only PATH, and
+                         HOME with the default root)
     --chdir DIR          working directory in the box (default /)
     --manifest FILE      read the box from a TOML manifest; flags add to it
+    --trace              log unimplemented system calls (each once, by name) to standard error
+
+NETWORK:
     --net none           no network: only Unix sockets inside the box (the default, and the fastest)
     --net loopback       a network namespace of the box's own: TCP and UDP over its loopback
     --allow-bind tcp:ADDR:PORT     let the box listen on this TCP port of the host's network
     --allow-connect tcp:ADDR:PORT  let the box connect to this TCP port of the host's network
                          (either puts the box on the host's network, TCP only; the kernel
                          confines the ports, the library OS the addresses)
+
+LIMITS:
     --pids N             at most N processes and threads in the box (default 512)
     --memory SIZE        at most SIZE bytes of memory, tmpfs included (default 1G)
     --files N            at most N open files per process (default 1024)
-    --trace              log the program's system calls to standard error
 
-PROGRAM is a static x86-64 Linux executable on the host (a path, or a name looked up in
-PATH). The box sees only its mounts, /dev/{null,zero,random,urandom}, a private /dev/shm
-(64M) and its own /proc; the host's file system is not in its mount tree. A box started by
-root runs as a host user of its own (its --bind mounts are idmapped so that it is root there).
+The host's file system is not in the box's mount tree: each mount is a detached clone
+(read-only ones read-only by the kernel, all nodev and nosuid). A box started by root runs as
+a host user of its own (its --bind mounts are idmapped so that it is root there).
 
 EXIT STATUS:
     the program's exit status, or 128+N if it died of signal N;
     125  picobox itself failed (bad flag, manifest or mount);
     126  the program is not a runnable executable;
-    127  the program was not found;
+    127  the program was not found in the box;
     159  the box made a forbidden host system call and the kernel killed it.
 ";
 
-/// How a host directory appears in the box.
+/// Help text of `picobox syscalls --help`.
+pub const SYSCALLS_HELP: &str = "\
+picobox syscalls: print the Linux system calls the library OS implements
+
+USAGE:
+    picobox syscalls
+
+One line per system call number: the number, the name, and how the library OS serves it
+(full; partial, with what differs; or the errno a program gets, such as ENOSYS).
+";
+
+/// Help text of `picobox abi --help`.
+pub const ABI_HELP: &str = "\
+picobox abi: print the host ABI calls
+
+USAGE:
+    picobox abi
+
+One line per call of the host ABI, the only interface between the library OS and the host.
+";
+
+/// What appears at a path of the box.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MountKind {
     /// `--ro-bind`.
@@ -56,6 +115,10 @@ pub enum MountKind {
     ReadWrite,
     /// `--tmpfs`.
     Tmpfs,
+    /// `--symlink`.
+    Symlink,
+    /// `--dir`.
+    Dir,
 }
 
 impl MountKind {
@@ -65,8 +128,22 @@ impl MountKind {
             MountKind::ReadOnly => "--ro-bind",
             MountKind::ReadWrite => "--bind",
             MountKind::Tmpfs => "--tmpfs",
+            MountKind::Symlink => "--symlink",
+            MountKind::Dir => "--dir",
         }
     }
+}
+
+/// Where the box's root comes from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum RootChoice {
+    /// The safe default root (`monitor/root_plan.rs`), unless a mount is made at `/`.
+    #[default]
+    Default,
+    /// `--empty-root`: only the mounts given.
+    Empty,
+    /// `--root DIR`: a host directory, read-only.
+    Dir(Vec<u8>),
 }
 
 /// One declared mount.
@@ -74,12 +151,14 @@ impl MountKind {
 pub struct MountSpec {
     /// Kind.
     pub kind: MountKind,
-    /// Host directory (empty for tmpfs).
+    /// Host file or directory (empty for tmpfs and dir); the link's target for a symlink.
     pub source: Vec<u8>,
     /// Absolute path in the box.
     pub target: Vec<u8>,
     /// Most bytes a tmpfs may hold (`--size` before `--tmpfs`); the default if not given.
     pub size: Option<u64>,
+    /// `--ro-bind-try`, `--bind-try`: skipped if the source does not exist.
+    pub optional: bool,
 }
 
 /// Bytes a `--tmpfs` may hold when no `--size` is given.
@@ -120,6 +199,10 @@ pub struct RunConfig {
     pub allow_connect: Vec<TcpRule>,
     /// `--net loopback`.
     pub loopback: bool,
+    /// Where the root comes from.
+    pub root: RootChoice,
+    /// `--show-root`: print the box's file system and exit.
+    pub show_root: bool,
 }
 
 impl RunConfig {
@@ -203,8 +286,13 @@ fn parse_size(v: &[u8]) -> Option<u64> {
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
-    /// Print help (exit 0 if asked for, 125 if no command was given).
-    Help { asked: bool },
+    /// Print help (exit 0 if asked for, 125 if no command was given): this text.
+    Help {
+        /// Whether it was asked for.
+        asked: bool,
+        /// The text.
+        text: &'static str,
+    },
     /// Print the version.
     Version,
     /// Print the system-call table.
@@ -224,14 +312,34 @@ fn text(b: &[u8]) -> String {
 /// Parses the arguments after the program name.
 pub fn parse(args: &[Vec<u8>]) -> Result<Command, String> {
     match args.first().map(Vec::as_slice) {
-        None => Ok(Command::Help { asked: false }),
-        Some(b"-h" | b"--help" | b"help") => Ok(Command::Help { asked: true }),
+        None => Ok(Command::Help {
+            asked: false,
+            text: HELP,
+        }),
+        Some(b"-h" | b"--help" | b"help") => Ok(Command::Help {
+            asked: true,
+            text: HELP,
+        }),
         Some(b"-V" | b"--version") => Ok(Command::Version),
+        Some(command @ (b"run" | b"syscalls" | b"abi"))
+            if matches!(args.get(1).map(Vec::as_slice), Some(b"-h" | b"--help")) =>
+        {
+            Ok(Command::Help {
+                asked: true,
+                text: match command {
+                    b"run" => RUN_HELP,
+                    b"syscalls" => SYSCALLS_HELP,
+                    _ => ABI_HELP,
+                },
+            })
+        }
+        Some(command @ (b"syscalls" | b"abi")) if args.len() > 1 => Err(format!(
+            "'{}' takes no arguments (see picobox {} --help)",
+            text(command),
+            text(command)
+        )),
         Some(b"syscalls") => Ok(Command::Syscalls),
         Some(b"abi") => Ok(Command::Abi),
-        Some(b"run") if matches!(args.get(1).map(Vec::as_slice), Some(b"-h" | b"--help")) => {
-            Ok(Command::Help { asked: true })
-        }
         Some(b"run") => {
             let rest = &args[1..];
             let options_end = rest.iter().position(|a| a == b"--").unwrap_or(rest.len());
@@ -270,30 +378,55 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
                 i += 1;
                 break;
             }
-            b"--ro-bind" | b"--bind" => {
+            b"--ro-bind" | b"--bind" | b"--ro-bind-try" | b"--bind-try" | b"--symlink" => {
                 let v = value(i, 2, a)?;
-                let kind = if a == b"--bind" {
-                    MountKind::ReadWrite
-                } else {
-                    MountKind::ReadOnly
+                let kind = match a {
+                    b"--bind" | b"--bind-try" => MountKind::ReadWrite,
+                    b"--symlink" => MountKind::Symlink,
+                    _ => MountKind::ReadOnly,
                 };
+                if v[0].is_empty() || v[0].contains(&0) {
+                    return Err(format!("{}: an empty source or target", text(a)));
+                }
                 c.mounts.push(MountSpec {
                     kind,
                     source: v[0].clone(),
                     target: v[1].clone(),
                     size: None,
+                    optional: a.ends_with(b"-try"),
                 });
                 2
             }
-            b"--tmpfs" => {
+            b"--tmpfs" | b"--dir" => {
                 let v = value(i, 1, a)?;
                 c.mounts.push(MountSpec {
-                    kind: MountKind::Tmpfs,
+                    kind: if a == b"--dir" {
+                        MountKind::Dir
+                    } else {
+                        MountKind::Tmpfs
+                    },
                     source: Vec::new(),
                     target: v[0].clone(),
-                    size: next_size.take(),
+                    size: if a == b"--dir" { None } else { next_size.take() },
+                    optional: false,
                 });
                 1
+            }
+            b"--root" => {
+                let v = &value(i, 1, a)?[0];
+                if v.first() != Some(&b'/') {
+                    return Err(format!("--root '{}' must be an absolute path", text(v)));
+                }
+                c.root = RootChoice::Dir(v.clone());
+                1
+            }
+            b"--empty-root" => {
+                c.root = RootChoice::Empty;
+                0
+            }
+            b"--show-root" => {
+                c.show_root = true;
+                0
             }
             b"--size" => {
                 let v = &value(i, 1, a)?[0];
@@ -381,15 +514,18 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
     if next_size.is_some() {
         return Err("--size applies to the --tmpfs that follows it; none does".into());
     }
-    let Some(program) = args.get(i) else {
-        return Err("no PROGRAM given".into());
-    };
-    c.program = program.clone();
-    c.args = args[i + 1..].to_vec();
+    match args.get(i) {
+        Some(program) => {
+            c.program = program.clone();
+            c.args = args[i + 1..].to_vec();
+        }
+        None if c.show_root => {}
+        None => return Err("no PROGRAM given (see picobox run --help)".into()),
+    }
     for m in &c.mounts {
         if m.target.first() != Some(&b'/') {
             return Err(format!(
-                "{} target '{}' must be an absolute path",
+                "{} target '{}' must be an absolute path in the box",
                 m.kind.flag(),
                 text(&m.target)
             ));

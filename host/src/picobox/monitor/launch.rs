@@ -8,7 +8,8 @@
 
 use crate::box_root::{self, BoxUser};
 use crate::broker;
-use crate::cli::{MountKind, MountSpec, RunConfig, DEFAULT_SHM_SIZE, DEFAULT_TMPFS_SIZE};
+use crate::cli::RunConfig;
+use crate::root_plan::{self, PlannedMount, What};
 use crate::landlock::{self, Ruleset};
 use crate::limits::Limits;
 use crate::{gate, out, pal, signals};
@@ -16,21 +17,17 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use picobox_abi::boot::{BootInfo, BootMount, Network};
-use picobox_abi::{Errno, Handle, Host, IoBuf};
-use picobox_loader::{ElfImage, HEADER_READ_SIZE};
+use picobox_abi::{Errno, Handle, Host};
 
 /// Exit status: picobox failed.
 pub const EXIT_INTERNAL: u8 = 125;
-/// Exit status: the program cannot be executed.
-pub const EXIT_CANNOT_EXECUTE: u8 = 126;
-/// Exit status: the program was not found.
-pub const EXIT_NOT_FOUND: u8 = 127;
+// Exit status 126 (not runnable) and 127 (not found) come from the library OS, which finds the
+// program in the box's view (`BootError::exit_status`).
 /// Exit status: the kernel killed the box for a forbidden host system call.
 pub const EXIT_POLICY_KILL: u8 = 159;
 
 const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
 const AT_FDCWD: u64 = -100i64 as u64;
-const O_RDONLY: u64 = 0;
 const O_CLOEXEC: u64 = 0o2000000;
 const SIGKILL: u64 = 9;
 const SIGSYS: u32 = 31;
@@ -64,102 +61,6 @@ fn close(fd: u64) {
     let _ = sys(3, [fd, 0, 0, 0, 0, 0]);
 }
 
-/// Whether `path` names a regular file.
-fn is_file(path: &[u8]) -> bool {
-    let p = c_str(path);
-    let mut st = [0u64; 18];
-    sys(
-        262,
-        [AT_FDCWD, p.as_ptr() as u64, st.as_mut_ptr() as u64, 0, 0, 0],
-    )
-    .is_ok()
-        && (st[3] & 0o170000) == 0o100000
-}
-
-/// The program on the host: a path if it has a `/`, else a name looked up in `PATH`.
-fn find_program(name: &[u8], env: &[Vec<u8>]) -> Result<Vec<u8>, Failure> {
-    if name.contains(&b'/') {
-        return Ok(name.to_vec());
-    }
-    let path = env
-        .iter()
-        .find_map(|e| e.strip_prefix(b"PATH="))
-        .unwrap_or(DEFAULT_PATH);
-    for dir in path.split(|b| *b == b':').filter(|d| !d.is_empty()) {
-        let mut candidate = dir.to_vec();
-        candidate.push(b'/');
-        candidate.extend_from_slice(name);
-        if is_file(&candidate) {
-            return Ok(candidate);
-        }
-    }
-    Err(Failure(
-        EXIT_NOT_FOUND,
-        format!("{}: command not found in PATH", text(name)),
-    ))
-}
-
-/// `path` made absolute against the working directory (as `/proc/self/exe` must be).
-fn absolute(path: &[u8]) -> Vec<u8> {
-    if path.first() == Some(&b'/') {
-        return path.to_vec();
-    }
-    let mut cwd = alloc::vec![0u8; 4096];
-    let n = match sys(79, [cwd.as_mut_ptr() as u64, cwd.len() as u64, 0, 0, 0, 0]) {
-        Ok(n) => n as usize,
-        Err(_) => return path.to_vec(),
-    };
-    cwd.truncate(n.saturating_sub(1)); // without the NUL
-    cwd.push(b'/');
-    cwd.extend_from_slice(path.strip_prefix(b"./").unwrap_or(path));
-    cwd
-}
-
-/// Opens and validates the program before anything else happens. Returns it and its
-/// absolute path.
-fn open_program(name: &[u8], env: &[Vec<u8>]) -> Result<(Handle, Vec<u8>), Failure> {
-    let shown = text(name);
-    let path = find_program(name, env)?;
-    let fd = match open(&path, O_RDONLY) {
-        Ok(fd) => fd,
-        Err(Errno::ENOENT) => {
-            return Err(Failure(EXIT_NOT_FOUND, format!("{shown}: no such file")))
-        }
-        Err(e) => return Err(Failure(EXIT_CANNOT_EXECUTE, format!("{shown}: {e}"))),
-    };
-    let h = Handle(
-        u32::try_from(fd).map_err(|_| Failure(EXIT_INTERNAL, "descriptor out of range".into()))?,
-    );
-    let host = &pal::HOST;
-    let attr = host
-        .stream_attr(h)
-        .map_err(|e| Failure(EXIT_CANNOT_EXECUTE, format!("{shown}: {e}")))?;
-    if attr.kind == picobox_abi::FileKind::Directory {
-        return Err(Failure(
-            EXIT_CANNOT_EXECUTE,
-            format!("{shown}: is a directory"),
-        ));
-    }
-    let mut head = alloc::vec![0u8; HEADER_READ_SIZE];
-    let mut got = 0;
-    while got < head.len() {
-        match host.stream_read(h, IoBuf::of_mut(&mut head[got..]), Some(got as u64)) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) => return Err(Failure(EXIT_CANNOT_EXECUTE, format!("{shown}: {e}"))),
-        }
-    }
-    head.truncate(got);
-    ElfImage::parse(&head, attr.size, |off, buf| {
-        match host.stream_read(h, IoBuf::of_mut(buf), Some(off)) {
-            Ok(n) if n == buf.len() => Ok(()),
-            _ => Err(picobox_loader::ElfError::Truncated),
-        }
-    })
-    .map_err(|e| Failure(EXIT_CANNOT_EXECUTE, format!("{shown}: {e}")))?;
-    Ok((h, absolute(&path)))
-}
-
 /// A name for this box's host objects (tmpfs directories, cgroups) that no other box, nor a
 /// leftover of a box whose monitor was killed, can have: the monitor's pid and random bits.
 pub fn box_tag() -> &'static str {
@@ -173,40 +74,6 @@ pub fn box_tag() -> &'static str {
             u32::from_le_bytes(r)
         )
     })
-}
-
-fn normalize_target(target: &[u8]) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for c in target.split(|b| *b == b'/') {
-        match c {
-            b"" | b"." => {}
-            b".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    let mut out = Vec::new();
-    for p in parts {
-        out.push(b'/');
-        out.extend_from_slice(p);
-    }
-    if out.is_empty() {
-        out.push(b'/');
-    }
-    out
-}
-
-/// One mount, as the monitor plans it and the box's first process makes it.
-struct PlannedMount {
-    /// Where the box sees it.
-    guest_path: Vec<u8>,
-    /// What it is: host path (empty for tmpfs), writable, tmpfs size.
-    kind: MountKind,
-    source: Vec<u8>,
-    size: u64,
-    /// The flag that declared it, for messages.
-    flag: &'static str,
 }
 
 /// Everything the child needs, prepared by the parent.
@@ -254,9 +121,8 @@ fn check_standard_streams() -> Result<(), Failure> {
     Ok(())
 }
 
-fn prepare(c: &RunConfig, env: &[Vec<u8>]) -> Result<Prepared, Failure> {
+fn prepare(c: &RunConfig, plan: root_plan::Plan) -> Result<Prepared, Failure> {
     check_standard_streams()?;
-    let (program, program_path) = open_program(&c.program, env)?;
     let network = c.network();
     let (uid, gid) = (
         gate::syscall(102, [0; 6]) as u32,
@@ -265,33 +131,11 @@ fn prepare(c: &RunConfig, env: &[Vec<u8>]) -> Result<Prepared, Failure> {
     let mut random = [0u8; 4];
     let _ = pal::HOST.random_read(&mut random);
     let user = BoxUser::for_caller(uid, gid, u32::from_le_bytes(random));
-    // Every box gets a private /dev/shm (for shm_open), unless it declares its own.
-    let mut declared = c.mounts.clone();
-    if !declared
+    let mounts = plan.mounts;
+    let writes_host = mounts
         .iter()
-        .any(|m| normalize_target(&m.target) == b"/dev/shm")
-    {
-        declared.insert(
-            0,
-            MountSpec {
-                kind: MountKind::Tmpfs,
-                source: Vec::new(),
-                target: b"/dev/shm".to_vec(),
-                size: Some(DEFAULT_SHM_SIZE),
-            },
-        );
-    }
-    let mounts: Vec<PlannedMount> = declared
-        .iter()
-        .map(|m| PlannedMount {
-            guest_path: normalize_target(&m.target),
-            kind: m.kind,
-            source: m.source.clone(),
-            size: m.size.unwrap_or(DEFAULT_TMPFS_SIZE),
-            flag: m.kind.flag(),
-        })
-        .collect();
-    let idmap = if user.switch && mounts.iter().any(|m| m.kind == MountKind::ReadWrite) {
+        .any(|m| matches!(m.what, What::Bind { writable: true, .. }));
+    let idmap = if user.switch && writes_host {
         Some(box_root::idmap_namespace(user).map_err(|e| Failure(EXIT_INTERNAL, e))?)
     } else {
         None
@@ -301,6 +145,11 @@ fn prepare(c: &RunConfig, env: &[Vec<u8>]) -> Result<Prepared, Failure> {
         let mut p = b"PATH=".to_vec();
         p.extend_from_slice(DEFAULT_PATH);
         envp.push(p);
+    }
+    if let Some(home) = plan.home.filter(|_| !c.env.iter().any(|(k, _)| k == b"HOME")) {
+        let mut h = b"HOME=".to_vec();
+        h.extend_from_slice(&home);
+        envp.push(h);
     }
     for (k, v) in &c.env {
         let mut e = k.clone();
@@ -314,8 +163,6 @@ fn prepare(c: &RunConfig, env: &[Vec<u8>]) -> Result<Prepared, Failure> {
         argv,
         envp,
         cwd: c.cwd.clone().unwrap_or_else(|| b"/".to_vec()),
-        program: Some(program),
-        program_name: program_path,
         mounts: Vec::new(),
         uid,
         gid,
@@ -342,8 +189,17 @@ fn prepare(c: &RunConfig, env: &[Vec<u8>]) -> Result<Prepared, Failure> {
 }
 
 /// Runs a box to completion; returns the exit status for `picobox run`.
-pub fn run(c: &RunConfig, env: &[Vec<u8>]) -> u8 {
-    let code = match prepare(c, env) {
+pub fn run(c: &RunConfig) -> u8 {
+    let (uid, gid) = (
+        gate::syscall(102, [0; 6]) as u32,
+        gate::syscall(104, [0; 6]) as u32,
+    );
+    let plan = root_plan::plan(c, uid, gid);
+    if c.show_root {
+        out::stdout(&root_plan::describe(&plan));
+        return 0;
+    }
+    let code = match prepare(c, plan) {
         Ok(p) => {
             let limits = p.limits.clone();
             let r = start_and_wait(p);
@@ -521,10 +377,9 @@ fn become_the_box(mut p: Prepared) -> ! {
         pal::HOST.process_exit(EXIT_INTERNAL);
     }
     let mount_failed = |m: &PlannedMount, e: box_root::MountError| -> ! {
-        let source = if m.kind == MountKind::Tmpfs {
-            text(&m.guest_path)
-        } else {
-            text(&m.source)
+        let source = match &m.what {
+            What::Bind { source, .. } => text(source),
+            _ => text(&m.guest_path),
         };
         if e.what.is_empty() {
             out::error(format_args!("{} {source}: {}", m.flag, e.errno));
@@ -538,30 +393,22 @@ fn become_the_box(mut p: Prepared) -> ! {
     if let Err(e) = box_root::unshare_mounts() {
         fail(&e.what, e.errno);
     }
-    if let Some(program) = p.boot.program {
-        // Only a file the box's user owns could be changed through its descriptor (fchmod,
-        // futimens); the box's own user of a box started by root owns nothing on the host.
-        if box_root::owned_by(u64::from(program.0), p.user) {
-            match box_root::reopen_program(&p.boot.program_name, u64::from(program.0)) {
-                Ok(fd) => p.boot.program = Some(handle(fd)),
-                Err(e) => fail("program", e),
-            }
-        }
-    }
+    // First every detached mount (while the host's tree is still there to clone from)...
+    let mut made: Vec<Option<u64>> = Vec::with_capacity(p.mounts.len());
     for m in &p.mounts {
-        let source = match m.kind {
-            MountKind::Tmpfs => box_root::Source::Tmpfs { size: m.size },
-            kind => box_root::Source::Bind {
-                path: &m.source,
-                writable: kind == MountKind::ReadWrite,
+        let source = match &m.what {
+            What::Tmpfs { size } => box_root::Source::Tmpfs { size: *size },
+            What::Bind { source, writable } => box_root::Source::Bind {
+                path: source,
+                writable: *writable,
             },
+            _ => {
+                made.push(None);
+                continue;
+            }
         };
         match box_root::make_mount(&source, p.user, p.idmap) {
-            Ok(fd) => p.boot.mounts.push(BootMount {
-                guest_path: m.guest_path.clone(),
-                root: handle(fd),
-                writable: m.kind != MountKind::ReadOnly,
-            }),
+            Ok(fd) => made.push(Some(fd)),
             Err(e) => mount_failed(m, e),
         }
     }
@@ -573,6 +420,41 @@ fn become_the_box(mut p: Prepared) -> ! {
         Err(e) => fail(&e.what, e.errno),
     };
     p.boot.socket_root = Some(handle(socket_root));
+    // ...then, in the box's own root, what is not a directory mount: files, links, directories.
+    for (index, (m, fd)) in p.mounts.iter().zip(made).enumerate() {
+        let writable = matches!(
+            m.what,
+            What::Bind { writable: true, .. } | What::Tmpfs { .. }
+        );
+        let entry = match (&m.what, fd) {
+            (_, Some(fd)) if box_root::is_directory(fd) => {
+                p.boot.mounts.push(BootMount {
+                    guest_path: m.guest_path.clone(),
+                    root: handle(fd),
+                    entry: None,
+                    writable,
+                    is_mount: true,
+                });
+                continue;
+            }
+            (_, Some(fd)) => box_root::Entry::MountedFile(fd),
+            (What::Symlink { target }, None) => box_root::Entry::Symlink(target),
+            (What::Content { text }, None) => box_root::Entry::Content(text),
+            _ => box_root::Entry::Dir,
+        };
+        let is_dir = matches!(entry, box_root::Entry::Dir);
+        let is_mount = matches!(entry, box_root::Entry::MountedFile(_));
+        match box_root::place_entry(index, entry) {
+            Ok(dir) => p.boot.mounts.push(BootMount {
+                guest_path: m.guest_path.clone(),
+                root: handle(dir),
+                entry: (!is_dir).then(|| box_root::ENTRY_NAME.to_vec()),
+                writable,
+                is_mount,
+            }),
+            Err(e) => mount_failed(m, e),
+        }
+    }
     let ruleset = match build_ruleset(&p, socket_root) {
         Ok(r) => r,
         Err(e) => {
@@ -620,12 +502,11 @@ fn become_the_box(mut p: Prepared) -> ! {
         Ok(None) => {}
         Err(e) => fail("seccomp filter", e),
     }
-    let name = p.boot.program_name.clone();
     match picobox_libos::boot(&pal::HOST, p.boot) {
         Ok(entry) => crate::start::enter(entry.pc, entry.sp),
         Err(e) => {
-            out::error(format_args!("{}: {e}", text(&name)));
-            pal::HOST.process_exit(EXIT_CANNOT_EXECUTE)
+            out::error(format_args!("{e}"));
+            pal::HOST.process_exit(e.exit_status())
         }
     }
 }

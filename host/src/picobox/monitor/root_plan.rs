@@ -1,0 +1,425 @@
+//! What the box's file system will hold, decided before the box exists: the safe default root
+//! (or `--root DIR`, or nothing with `--empty-root`), the box's `/dev/shm`, then the mounts the
+//! user declared, in order (later ones go over earlier ones, as in bubblewrap). `--show-root`
+//! prints this plan; `launch.rs` makes it (`policy/box_root.rs` holds the kernel side).
+//!
+//! The default root is what a program needs and nothing a box must not see:
+//! - the host's `/usr`, read-only, and its merged-usr links `/bin`, `/sbin`, `/lib`, `/lib64`
+//!   (`/lib32`, `/libx32`) as they are on the host (links stay links; real directories are
+//!   bound read-only);
+//! - an `/etc` of its own, read-only, holding only [`ETC_ENTRIES`] of the host's (the loader's
+//!   cache and configuration, name service and time zone settings, certificates, MIME types,
+//!   alternatives, shell start-up files) and a `passwd` and `group` that describe the box's own
+//!   users; never `shadow`, `gshadow`, `sudoers`, ssh host keys or `machine-id`;
+//! - an empty memory-backed `/tmp` and home directory (`/root` for root, else `/home/user`);
+//! - the library OS's own `/dev` and `/proc`.
+//!
+//! Nothing under the host's `/root`, `/home`, `/var`, `/run`, `/srv`, `/opt` or `/mnt` is there
+//! unless mounted.
+
+use crate::cli::{MountKind, RootChoice, RunConfig, DEFAULT_SHM_SIZE, DEFAULT_TMPFS_SIZE};
+use crate::gate;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use picobox_abi::Errno;
+
+/// What appears at one path of the box.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum What {
+    /// A host file or directory, cloned as a detached mount.
+    Bind {
+        /// The host path.
+        source: Vec<u8>,
+        /// Whether the box may change it.
+        writable: bool,
+    },
+    /// A fresh tmpfs of at most `size` bytes.
+    Tmpfs {
+        /// Bytes.
+        size: u64,
+    },
+    /// A symbolic link (its target is followed in the box's view).
+    Symlink {
+        /// The link's target.
+        target: Vec<u8>,
+    },
+    /// An empty read-only directory.
+    Dir,
+    /// A read-only file with this content, made by picobox.
+    Content {
+        /// The file's bytes.
+        text: Vec<u8>,
+    },
+}
+
+/// One entry of the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedMount {
+    /// Where the box sees it (absolute, normalised).
+    pub guest_path: Vec<u8>,
+    /// What it is.
+    pub what: What,
+    /// The flag that declared it (or `default root`), for messages.
+    pub flag: &'static str,
+}
+
+/// The box's file system, and the home directory the default root gives (for `HOME`).
+pub struct Plan {
+    /// In order: later entries go over earlier ones.
+    pub mounts: Vec<PlannedMount>,
+    /// The home directory, with the default root.
+    pub home: Option<Vec<u8>>,
+}
+
+/// The entries of the host's `/etc` that the default root shows (those the host has).
+pub const ETC_ENTRIES: &[&str] = &[
+    "alternatives",
+    "bash.bashrc",
+    "ca-certificates",
+    "ca-certificates.conf",
+    "debian_version",
+    "gai.conf",
+    "host.conf",
+    "hosts",
+    "inputrc",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "locale.alias",
+    "localtime",
+    "magic",
+    "magic.mime",
+    "mailcap",
+    "mime.types",
+    "networks",
+    "nsswitch.conf",
+    "os-release",
+    "profile",
+    "profile.d",
+    "protocols",
+    "resolv.conf",
+    "services",
+    "shells",
+    "ssl/certs",
+    "ssl/openssl.cnf",
+    "terminfo",
+    "timezone",
+];
+
+/// The merged-usr names at the top of the root.
+const TOP_LINKS: &[&str] = &["bin", "sbin", "lib", "lib64", "lib32", "libx32"];
+
+const AT_FDCWD: u64 = -100i64 as u64;
+const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const S_IFMT: u64 = 0o170000;
+const S_IFLNK: u64 = 0o120000;
+
+/// What the host has at `path`, without following a last symbolic link.
+enum HostEntry {
+    Missing,
+    Link(Vec<u8>),
+    Other,
+}
+
+fn host_entry(path: &[u8]) -> HostEntry {
+    let mut p = path.to_vec();
+    p.push(0);
+    let mut st = [0u64; 18];
+    let r = gate::syscall(
+        262,
+        [
+            AT_FDCWD,
+            p.as_ptr() as u64,
+            st.as_mut_ptr() as u64,
+            AT_SYMLINK_NOFOLLOW,
+            0,
+            0,
+        ],
+    );
+    if Errno::from_raw_return(r).is_err() {
+        return HostEntry::Missing;
+    }
+    if (st[3] & S_IFMT) != S_IFLNK {
+        return HostEntry::Other;
+    }
+    let mut buf = alloc::vec![0u8; 4096];
+    let r = gate::syscall(
+        267,
+        [
+            AT_FDCWD,
+            p.as_ptr() as u64,
+            buf.as_mut_ptr() as u64,
+            buf.len() as u64,
+            0,
+            0,
+        ],
+    );
+    match Errno::from_raw_return(r) {
+        Ok(n) => {
+            buf.truncate(n as usize);
+            HostEntry::Link(buf)
+        }
+        Err(_) => HostEntry::Missing,
+    }
+}
+
+/// Whether `path` exists on the host (following links).
+fn host_exists(path: &[u8]) -> bool {
+    let mut p = path.to_vec();
+    p.push(0);
+    let mut st = [0u64; 18];
+    Errno::from_raw_return(gate::syscall(
+        262,
+        [AT_FDCWD, p.as_ptr() as u64, st.as_mut_ptr() as u64, 0, 0, 0],
+    ))
+    .is_ok()
+}
+
+/// `target` made absolute and normalised, as a link at `link` would resolve it lexically.
+fn link_destination(link: &[u8], target: &[u8]) -> Vec<u8> {
+    let mut full = Vec::new();
+    if target.first() != Some(&b'/') {
+        let parent = &link[..link.iter().rposition(|b| *b == b'/').unwrap_or(0)];
+        full.extend_from_slice(parent);
+        full.push(b'/');
+    }
+    full.extend_from_slice(target);
+    normalize(&full)
+}
+
+/// An absolute path with `.`, `..` and repeated slashes resolved lexically.
+pub fn normalize(target: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for c in target.split(|b| *b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = Vec::new();
+    for p in parts {
+        out.push(b'/');
+        out.extend_from_slice(p);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    out
+}
+
+fn entry(guest_path: &[u8], what: What, flag: &'static str) -> PlannedMount {
+    PlannedMount {
+        guest_path: normalize(guest_path),
+        what,
+        flag,
+    }
+}
+
+/// The host's `path` shown at the same place: links stay links when they lead into what the
+/// box sees (`/usr`, `/etc`); other links are followed and their target bound read-only.
+fn mirror(path: &str, out: &mut Vec<PlannedMount>) {
+    const FLAG: &str = "default root";
+    let p = path.as_bytes();
+    match host_entry(p) {
+        HostEntry::Missing => {}
+        HostEntry::Link(target) => {
+            let dest = link_destination(p, &target);
+            if dest.starts_with(b"/usr/") || dest.starts_with(b"/etc/") {
+                out.push(entry(p, What::Symlink { target }, FLAG));
+            } else if host_exists(p) {
+                out.push(entry(
+                    p,
+                    What::Bind {
+                        source: p.to_vec(),
+                        writable: false,
+                    },
+                    FLAG,
+                ));
+            }
+        }
+        HostEntry::Other => out.push(entry(
+            p,
+            What::Bind {
+                source: p.to_vec(),
+                writable: false,
+            },
+            FLAG,
+        )),
+    }
+}
+
+/// The `passwd` and `group` of a box whose user is `(uid, gid)`, home `home`.
+fn user_database(uid: u32, gid: u32, home: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let home = String::from_utf8_lossy(home);
+    let mut passwd = String::from("root:x:0:0:root:/root:/bin/sh\n");
+    let mut group = String::from("root:x:0:\n");
+    if uid != 0 {
+        passwd.push_str(&format!("user:x:{uid}:{gid}:box user:{home}:/bin/sh\n"));
+    }
+    if gid != 0 {
+        group.push_str(&format!("user:x:{gid}:\n"));
+    }
+    passwd.push_str("nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+    group.push_str("nogroup:x:65534:\n");
+    (passwd.into_bytes(), group.into_bytes())
+}
+
+/// The safe default root for a box whose processes report `(uid, gid)`.
+fn default_root(uid: u32, gid: u32) -> (Vec<PlannedMount>, Vec<u8>) {
+    const FLAG: &str = "default root";
+    let mut out = Vec::new();
+    mirror("/usr", &mut out);
+    for name in TOP_LINKS {
+        mirror(&format!("/{name}"), &mut out);
+    }
+    out.push(entry(b"/etc", What::Dir, FLAG));
+    for name in ETC_ENTRIES {
+        mirror(&format!("/etc/{name}"), &mut out);
+    }
+    let home: Vec<u8> = if uid == 0 {
+        b"/root".to_vec()
+    } else {
+        b"/home/user".to_vec()
+    };
+    let (passwd, group) = user_database(uid, gid, &home);
+    out.push(entry(b"/etc/passwd", What::Content { text: passwd }, FLAG));
+    out.push(entry(b"/etc/group", What::Content { text: group }, FLAG));
+    for at in [&b"/tmp"[..], &home] {
+        out.push(entry(
+            at,
+            What::Tmpfs {
+                size: DEFAULT_TMPFS_SIZE,
+            },
+            FLAG,
+        ));
+    }
+    (out, home)
+}
+
+/// The plan for `c`, whose processes report `(uid, gid)`.
+pub fn plan(c: &RunConfig, uid: u32, gid: u32) -> Plan {
+    let mut mounts = Vec::new();
+    let mut home = None;
+    let declares_root = c.mounts.iter().any(|m| normalize(&m.target) == b"/");
+    match &c.root {
+        RootChoice::Default if !declares_root => {
+            let (root, h) = default_root(uid, gid);
+            mounts.extend(root);
+            home = Some(h);
+        }
+        RootChoice::Dir(dir) => mounts.push(entry(
+            b"/",
+            What::Bind {
+                source: dir.clone(),
+                writable: false,
+            },
+            "--root",
+        )),
+        _ => {}
+    }
+    // Every box gets a private /dev/shm (for shm_open), unless it declares its own.
+    if !c.mounts.iter().any(|m| normalize(&m.target) == b"/dev/shm") {
+        mounts.push(entry(
+            b"/dev/shm",
+            What::Tmpfs {
+                size: DEFAULT_SHM_SIZE,
+            },
+            "default",
+        ));
+    }
+    for m in &c.mounts {
+        let what = match m.kind {
+            MountKind::ReadOnly | MountKind::ReadWrite => {
+                if m.optional && !host_exists(&m.source) {
+                    continue;
+                }
+                What::Bind {
+                    source: m.source.clone(),
+                    writable: m.kind == MountKind::ReadWrite,
+                }
+            }
+            MountKind::Tmpfs => What::Tmpfs {
+                size: m.size.unwrap_or(DEFAULT_TMPFS_SIZE),
+            },
+            MountKind::Symlink => What::Symlink {
+                target: m.source.clone(),
+            },
+            MountKind::Dir => What::Dir,
+        };
+        let flag = match (m.kind, m.optional) {
+            (MountKind::ReadOnly, true) => "--ro-bind-try",
+            (MountKind::ReadWrite, true) => "--bind-try",
+            (kind, _) => kind.flag(),
+        };
+        mounts.push(entry(&m.target, what, flag));
+    }
+    Plan { mounts, home }
+}
+
+/// The plan as `--show-root` prints it: one line per entry, in order.
+pub fn describe(plan: &Plan) -> String {
+    let mut s = String::from("# what the box's file system holds, in order (later over earlier)\n");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    for m in &plan.mounts {
+        let at = text(&m.guest_path);
+        let line = match &m.what {
+            What::Bind { source, writable } => format!(
+                "{:<9} {:<34} {at}\n",
+                if *writable { "bind" } else { "ro-bind" },
+                text(source)
+            ),
+            What::Tmpfs { size } => format!("{:<9} {:<34} {at}\n", "tmpfs", size_text(*size)),
+            What::Symlink { target } => format!("{:<9} {:<34} {at}\n", "symlink", text(target)),
+            What::Dir => format!("{:<9} {:<34} {at}\n", "dir", "(empty, read-only)"),
+            What::Content { text: t } => format!(
+                "{:<9} {:<34} {at}\n",
+                "file",
+                format!("(made by picobox, {} bytes)", t.len())
+            ),
+        };
+        s.push_str(&line);
+    }
+    s.push_str("proc      (the library OS's)                 /proc\n");
+    s.push_str("dev       (the library OS's: null zero random urandom) /dev\n");
+    s
+}
+
+fn size_text(n: u64) -> String {
+    match n {
+        n if n % (1 << 30) == 0 => format!("{}G", n >> 30),
+        n if n % (1 << 20) == 0 => format!("{}M", n >> 20),
+        n if n % (1 << 10) == 0 => format!("{}K", n >> 10),
+        n => format!("{n}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_resolve_lexically() {
+        assert_eq!(link_destination(b"/bin", b"usr/bin"), b"/usr/bin");
+        assert_eq!(
+            link_destination(b"/etc/os-release", b"../usr/lib/os-release"),
+            b"/usr/lib/os-release"
+        );
+        assert_eq!(link_destination(b"/etc/x", b"/run/y"), b"/run/y");
+        assert_eq!(normalize(b"//a/./b/../c/"), b"/a/c");
+    }
+
+    #[test]
+    fn the_user_database_names_the_box_users() {
+        let (p, g) = user_database(1000, 1000, b"/home/user");
+        let p = String::from_utf8(p).unwrap();
+        assert!(p.contains("user:x:1000:1000:box user:/home/user:/bin/sh\n"));
+        assert!(p.starts_with("root:x:0:0:"));
+        assert!(String::from_utf8(g).unwrap().contains("user:x:1000:\n"));
+        let (p, _) = user_database(0, 0, b"/root");
+        assert_eq!(String::from_utf8(p).unwrap().lines().count(), 2);
+    }
+}
