@@ -153,7 +153,11 @@ pub fn find(view: &View<'_>, name: &[u8], envp: &[Vec<u8>]) -> Result<Vec<u8>, R
         .unwrap_or(DEFAULT_PATH);
     let mut denied = None;
     for dir in search.split(|b| *b == b':') {
-        let mut candidate = if dir.is_empty() { b".".to_vec() } else { dir.to_vec() };
+        let mut candidate = if dir.is_empty() {
+            b".".to_vec()
+        } else {
+            dir.to_vec()
+        };
         candidate.push(b'/');
         candidate.extend_from_slice(name);
         match open_executable(view, &candidate) {

@@ -58,19 +58,27 @@ impl fmt::Display for ElfError {
         match self {
             ElfError::Truncated => write!(f, "file is too short to be an ELF executable"),
             ElfError::NotElf => write!(f, "not an ELF executable (no ELF magic number)"),
-            ElfError::Not64Bit => write!(f, "32-bit ELF executables are not supported (x86-64 only)"),
+            ElfError::Not64Bit => {
+                write!(f, "32-bit ELF executables are not supported (x86-64 only)")
+            }
             ElfError::NotLittleEndian => write!(f, "ELF file is not little-endian"),
             ElfError::WrongMachine(m) => {
                 write!(f, "ELF executable is for machine type {m}, not x86-64 (62)")
             }
             ElfError::NotExecutable(t) => {
-                write!(f, "ELF file of type {t} is not an executable (need ET_EXEC or ET_DYN)")
+                write!(
+                    f,
+                    "ELF file of type {t} is not an executable (need ET_EXEC or ET_DYN)"
+                )
             }
             ElfError::BadInterpreter(why) => write!(f, "malformed interpreter segment: {why}"),
             ElfError::BadProgramHeaders(why) => write!(f, "malformed program headers: {why}"),
             ElfError::BadSegment(i, why) => write!(f, "malformed loadable segment {i}: {why}"),
             ElfError::OverlappingSegments(a, b) => {
-                write!(f, "loadable segments {a} and {b} overlap or are out of order")
+                write!(
+                    f,
+                    "loadable segments {a} and {b} overlap or are out of order"
+                )
             }
             ElfError::NoSegments => write!(f, "ELF executable has no loadable segments"),
             ElfError::EntryOutsideSegments(e) => {
@@ -223,8 +231,13 @@ impl ElfImage {
                 buf
             }
         };
-        if buf.pop() != Some(0) || buf.contains(&0) {
-            return Err(bad("path is not one NUL-terminated string"));
+        // As Linux: the segment ends with a NUL, and the path is what comes before the first.
+        if buf.last() != Some(&0) {
+            return Err(bad("path is not NUL-terminated"));
+        }
+        buf.truncate(buf.iter().position(|b| *b == 0).unwrap_or(0));
+        if buf.is_empty() {
+            return Err(bad("path is empty"));
         }
         Ok(buf)
     }

@@ -9,6 +9,17 @@ fn run(args: &[&str]) -> Output {
     picobox().args(args).output().unwrap()
 }
 
+/// Runs the host file `path` in a box that shows it at the same path.
+fn run_file(path: &str) -> Output {
+    picobox()
+        .arg("run")
+        .args(show(Path::new(path)))
+        .arg("--")
+        .arg(path)
+        .output()
+        .unwrap()
+}
+
 fn fails_with(out: &Output, code: i32, needle: &str) {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "stderr: {err}");
@@ -17,9 +28,11 @@ fn fails_with(out: &Output, code: i32, needle: &str) {
 }
 
 fn program_file(name: &str, bytes: &[u8]) -> String {
+    use std::os::unix::fs::PermissionsExt;
     let dir = scratch(&format!("bad-program-{name}"));
     let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     p.to_str().unwrap().to_string()
 }
 
@@ -55,17 +68,38 @@ fn directory_as_program() {
 
 #[test]
 fn non_elf_program() {
-    let p = program_file("script.sh", b"#!/bin/sh\necho hi\n");
-    fails_with(&run(&["run", &p]), 126, "not an ELF executable");
+    let p = program_file("text", b"echo hi\n");
+    fails_with(&run_file(&p), 126, "not an ELF executable");
     let p = program_file("empty", b"");
-    fails_with(&run(&["run", &p]), 126, "too short");
+    fails_with(&run_file(&p), 126, "too short");
+    let p = program_file("no-exec-bit", b"#!/bin/sh\necho hi\n");
+    std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    fails_with(&run_file(&p), 126, "permission denied");
+}
+
+#[test]
+fn a_script_runs_through_its_interpreter_in_the_box() {
+    let p = program_file("script.sh", b"#!/bin/sh\necho hi from $0\n");
+    let out = run_file(&p);
+    assert_eq!(
+        text(&out.stdout),
+        format!("hi from {p}\n"),
+        "{}",
+        text(&out.stderr)
+    );
+    let p = program_file("bad-interpreter", b"#!/no/such/shell\n");
+    fails_with(
+        &run_file(&p),
+        127,
+        "/no/such/shell: no such file in the box",
+    );
 }
 
 #[test]
 fn truncated_elf() {
     let elf = valid_elf();
     let p = program_file("truncated", &elf[..200]);
-    fails_with(&run(&["run", &p]), 126, "beyond the end of the file");
+    fails_with(&run_file(&p), 126, "beyond the end of the file");
 }
 
 #[test]
@@ -73,14 +107,140 @@ fn elf_32_bit() {
     let mut elf = valid_elf();
     elf[4] = 1; // ELFCLASS32
     let p = program_file("elf32", &elf);
-    fails_with(&run(&["run", &p]), 126, "32-bit");
+    fails_with(&run_file(&p), 126, "32-bit");
+}
+
+/// A copy of Debian's dynamic `true` whose `PT_INTERP` names `interpreter` instead.
+fn with_interpreter(name: &str, interpreter: &str) -> String {
+    let mut elf = std::fs::read("/usr/bin/true").unwrap();
+    let at = elf
+        .windows(28)
+        .position(|w| w == b"/lib64/ld-linux-x86-64.so.2\0")
+        .expect("Debian's true names glibc's loader");
+    assert!(interpreter.len() < 28);
+    elf[at..at + 28].fill(0);
+    elf[at..at + interpreter.len()].copy_from_slice(interpreter.as_bytes());
+    program_file(name, &elf)
 }
 
 #[test]
-fn dynamic_elf_is_refused_for_now() {
-    let ls = Path::new("/usr/bin/ls");
-    assert!(ls.exists());
-    fails_with(&run(&["run", "/usr/bin/ls"]), 126, "dynamically linked");
+fn a_dynamic_program_whose_loader_is_missing_or_bad_is_refused_clearly() {
+    // No /lib64 in an empty root: the loader is not in the box.
+    let out = picobox()
+        .args([
+            "run",
+            "--empty-root",
+            "--ro-bind",
+            "/usr/bin/true",
+            "/true",
+            "--",
+            "/true",
+        ])
+        .output()
+        .unwrap();
+    fails_with(
+        &out,
+        127,
+        "/true: its dynamic loader /lib64/ld-linux-x86-64.so.2: no such file in the box",
+    );
+    // A loader named by a path that leads out of the box through the host's /proc.
+    let p = with_interpreter("via-proc", "/proc/1/root/lib64/ld.so");
+    fails_with(
+        &run_file(&p),
+        126,
+        "its dynamic loader /proc/1/root/lib64/ld.so: permission denied",
+    );
+    // A truncated loader, and one that is no ELF file.
+    let dir = Path::new(&p).parent().unwrap().to_path_buf();
+    let loader = std::fs::read("/lib64/ld-linux-x86-64.so.2").unwrap();
+    std::fs::write(dir.join("short.so"), &loader[..300]).unwrap();
+    std::fs::write(dir.join("text.so"), b"not a loader").unwrap();
+    for (lib, why) in [
+        (
+            "short.so",
+            "malformed program headers: table lies beyond the end of the file",
+        ),
+        ("text.so", "not an ELF executable"),
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join(lib), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let p = with_interpreter(&format!("loader-{lib}"), &format!("/w/{lib}"));
+        std::fs::copy(dir.join(lib), Path::new(&p).parent().unwrap().join(lib)).unwrap();
+        let out = picobox()
+            .args([
+                "run",
+                "--ro-bind",
+                Path::new(&p).parent().unwrap().to_str().unwrap(),
+                "/w",
+            ])
+            .args([
+                "--",
+                &format!(
+                    "/w/{}",
+                    Path::new(&p).file_name().unwrap().to_str().unwrap()
+                ),
+            ])
+            .output()
+            .unwrap();
+        fails_with(&out, 126, &format!("its dynamic loader /w/{lib}: {why}"));
+    }
+}
+
+#[test]
+fn a_broken_shared_library_gets_the_loaders_own_error_as_natively() {
+    // glibc's loader reports a library it cannot load; the box gives the same answer.
+    let dir = scratch("broken-library");
+    let libc = std::fs::read("/lib/x86_64-linux-gnu/libc.so.6").unwrap();
+    std::fs::create_dir_all(dir.join("short")).unwrap();
+    std::fs::write(dir.join("short/libc.so.6"), &libc[..4000]).unwrap();
+    let mut bad_segment = libc.clone();
+    let phoff = u64::from_le_bytes(bad_segment[32..40].try_into().unwrap()) as usize;
+    let phnum = u16::from_le_bytes([bad_segment[56], bad_segment[57]]) as usize;
+    let load = (0..phnum)
+        .map(|i| phoff + 56 * i)
+        .find(|at| bad_segment[*at..*at + 4] == [1, 0, 0, 0])
+        .unwrap();
+    // p_align of the first PT_LOAD: not a power of two.
+    bad_segment[load + 48..load + 56].copy_from_slice(&3u64.to_le_bytes());
+    bad_segment[load + 8..load + 16].copy_from_slice(&0x123u64.to_le_bytes());
+    std::fs::create_dir_all(dir.join("segment")).unwrap();
+    std::fs::write(dir.join("segment/libc.so.6"), &bad_segment).unwrap();
+    for case in ["short", "segment"] {
+        let lib_dir = dir.join(case);
+        let native = std::process::Command::new("/usr/bin/true")
+            .env_clear()
+            .env("LD_LIBRARY_PATH", &lib_dir)
+            .output()
+            .unwrap();
+        let boxed = picobox()
+            .arg("run")
+            .args(show(&lib_dir))
+            .args([
+                "--setenv",
+                "LD_LIBRARY_PATH",
+                lib_dir.to_str().unwrap(),
+                "--",
+                "/usr/bin/true",
+            ])
+            .output()
+            .unwrap();
+        // The truncated library faults natively (SIGBUS past its end), the other is refused.
+        let native_status = native
+            .status
+            .code()
+            .or(native.status.signal().map(|s| 128 + s));
+        assert!(
+            matches!(native_status, Some(127 | 135)),
+            "{case}: {native_status:?}"
+        );
+        assert_eq!(
+            boxed.status.code(),
+            native_status,
+            "{case}: {}",
+            text(&boxed.stderr)
+        );
+        assert_eq!(text(&boxed.stderr), text(&native.stderr), "{case}");
+    }
 }
 
 #[test]
@@ -89,7 +249,7 @@ fn huge_memsz() {
     let at = phdr(&elf, load_indices(&elf)[0]) + 40;
     elf[at..at + 8].copy_from_slice(&0xffff_ffff_ffff_0000u64.to_le_bytes());
     let p = program_file("huge", &elf);
-    fails_with(&run(&["run", &p]), 126, "exceeds the user address space");
+    fails_with(&run_file(&p), 126, "exceeds the user address space");
 }
 
 #[test]
@@ -101,7 +261,7 @@ fn overlapping_segments() {
     let v: [u8; 8] = elf[first_vaddr..first_vaddr + 8].try_into().unwrap();
     elf[second_vaddr..second_vaddr + 8].copy_from_slice(&v);
     let p = program_file("overlap", &elf);
-    fails_with(&run(&["run", &p]), 126, "segment");
+    fails_with(&run_file(&p), 126, "segment");
 }
 
 #[test]
@@ -109,7 +269,7 @@ fn entry_outside_segments() {
     let mut elf = valid_elf();
     elf[24..32].copy_from_slice(&0x10u64.to_le_bytes());
     let p = program_file("entry", &elf);
-    fails_with(&run(&["run", &p]), 126, "entry point 0x10");
+    fails_with(&run_file(&p), 126, "entry point 0x10");
 }
 
 #[test]
@@ -231,18 +391,16 @@ fn malformed_flags() {
         "/no/such/dir",
     );
     fails_with(
-        &run(&[
-            "run",
-            "--ro-bind",
-            "/etc/passwd",
-            "/x",
-            "--",
-            busybox(),
-            "true",
-        ]),
+        &run(&["run", "--root", "relative", "--", "true"]),
         125,
-        "not a directory",
+        "--root 'relative' must be an absolute path",
     );
+    fails_with(
+        &run(&["run", "--symlink", "x", "rel", "--", "true"]),
+        125,
+        "--symlink target 'rel' must be an absolute path",
+    );
+    fails_with(&run(&["syscalls", "extra"]), 125, "takes no arguments");
 }
 
 #[test]
@@ -255,7 +413,12 @@ fn forged_signal_frames_end_the_program_as_on_linux() {
             .output()
             .unwrap();
         assert_eq!(native.status.signal(), Some(11), "{case} natively");
-        let boxed = run(&["run", "--", prog.to_str().unwrap(), case]);
+        let boxed = picobox()
+            .arg("run")
+            .args(show(&prog))
+            .args(["--", prog.to_str().unwrap(), case])
+            .output()
+            .unwrap();
         assert_eq!(
             boxed.status.code(),
             Some(128 + 11),
@@ -274,7 +437,16 @@ fn forged_signal_frames_end_the_program_as_on_linux() {
 fn help_and_syscall_table() {
     let out = run(&["--help"]);
     assert!(out.status.success());
-    assert!(text(&out.stdout).contains("--ro-bind SRC DST"));
+    assert!(text(&out.stdout).contains("picobox run --help"));
+    for (command, says) in [
+        ("run", "--ro-bind SRC DST"),
+        ("syscalls", "One line per system call"),
+        ("abi", "One line per call of the host ABI"),
+    ] {
+        let out = run(&[command, "--help"]);
+        assert!(out.status.success(), "{command}");
+        assert!(text(&out.stdout).contains(says), "{command}");
+    }
     let out = run(&["syscalls"]);
     let t = text(&out.stdout);
     assert!(t.contains("  0  read                     full"), "{t}");
@@ -283,13 +455,13 @@ fn help_and_syscall_table() {
 
 #[test]
 fn trace_reports_an_unsupported_call_once() {
-    let out = run(&[
-        "run",
-        "--trace",
-        "--",
-        guest("escape").to_str().unwrap(),
-        "ptrace-twice",
-    ]);
+    let prog = guest("escape");
+    let out = picobox()
+        .args(["run", "--trace"])
+        .args(show(&prog))
+        .args(["--", prog.to_str().unwrap(), "ptrace-twice"])
+        .output()
+        .unwrap();
     assert_eq!(text(&out.stdout).trim(), "errno=ENOSYS");
     let err = text(&out.stderr);
     assert_eq!(

@@ -146,7 +146,9 @@ fn enumerate_from_every_descriptor(name: &str, as_user: Option<u32>) {
         .arg("/ro")
         .arg("--bind")
         .arg(l.root.join("w"))
-        .args(["/w", "--chdir", "/w", "--"])
+        .args(["/w", "--chdir", "/w"])
+        .args(show(&l.program))
+        .arg("--")
         .arg(&l.program)
         .arg(&l.uniq)
         .arg(&l.outside)
@@ -207,8 +209,11 @@ fn as_nobody(script: &str) -> (i32, String) {
 #[test]
 fn other_host_users_cannot_read_what_a_running_box_writes() {
     let mut cmd = picobox();
-    cmd.args(["run", "--tmpfs", "/t", "--"])
-        .arg(guest_with("limits", &["-pthread"]))
+    let prog = guest_with("limits", &["-pthread"]);
+    cmd.args(["run", "--tmpfs", "/t"])
+        .args(show(&prog))
+        .arg("--")
+        .arg(&prog)
         .args(["hold", "/dev/shm/secret", "/t/secret"]);
     let monitor = Running::start(cmd, "holding\n");
     let children =
@@ -259,7 +264,9 @@ fn a_bind_of_the_host_root_gives_no_way_into_host_processes() {
     // kernel guards with ptrace checks stays shut to the box (Landlock's domain), at the gate.
     let escape = |path: &str| {
         picobox()
-            .args(["run", "--ro-bind", "/", "/", "--"])
+            .args(["run", "--ro-bind", "/", "/"])
+            .args(show(&guest("escape")))
+            .arg("--")
             .arg(guest("escape"))
             .args(["gate-open-from-descriptors", path])
             .output()

@@ -29,6 +29,7 @@ fn attempt(args: &[&str]) -> Output {
     picobox()
         .args([
             "run",
+            "--empty-root",
             "--ro-bind",
             ro.to_str().unwrap(),
             "/ro",
@@ -37,8 +38,9 @@ fn attempt(args: &[&str]) -> Output {
             "/w",
             "--chdir",
             "/w",
-            "--",
         ])
+        .args(show(&guest("escape")))
+        .arg("--")
         .arg(guest("escape"))
         .args(&args)
         .output()
@@ -137,7 +139,9 @@ fn a_loopback_box_has_its_own_network() {
     let host_service = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = host_service.local_addr().unwrap().port().to_string();
     let out = picobox()
-        .args(["run", "--net", "loopback", "--"])
+        .args(["run", "--net", "loopback"])
+        .args(show(&guest("escape")))
+        .arg("--")
         .arg(guest("escape"))
         .args(["connect", &port])
         .output()
@@ -189,7 +193,9 @@ fn a_host_socket_inside_a_mount_is_not_connectable() {
     let _ = std::fs::remove_file(&path);
     let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
     let out = picobox()
-        .args(["run", "--ro-bind", dir.to_str().unwrap(), "/srv", "--"])
+        .args(["run", "--ro-bind", dir.to_str().unwrap(), "/srv"])
+        .args(show(&guest("escape")))
+        .arg("--")
         .arg(guest("escape"))
         .args(["unix-connect", "/srv/service.sock"])
         .output()
@@ -223,6 +229,7 @@ fn on_host_network(policy: &[&str], args: &[&str]) -> Output {
     picobox()
         .args(["run"])
         .args(policy)
+        .args(show(&guest("escape")))
         .arg("--")
         .arg(guest("escape"))
         .args(args)
@@ -460,6 +467,7 @@ fn implicit_binds_cannot_pass_the_port_rules() {
     let out = picobox()
         .args(["run", "--tmpfs", "/s"])
         .args(policy)
+        .args(show(&guest("escape")))
         .arg("--")
         .arg(guest("escape"))
         .args(["unix-listen", "/s/server"])
@@ -495,7 +503,9 @@ fn transports_beside_tcp_are_refused() {
         assert_eq!(out.status.code(), Some(POLICY_KILL), "{route}");
     }
     let out = picobox()
-        .args(["run", "--net", "loopback", "--"])
+        .args(["run", "--net", "loopback"])
+        .args(show(&guest("escape")))
+        .arg("--")
         .arg(guest("escape"))
         .arg("gate-mptcp")
         .output()

@@ -10,6 +10,7 @@ fn limited(flags: &[&str], args: &[&str]) -> Output {
     picobox()
         .arg("run")
         .args(flags)
+        .args(show(&guest_with("limits", &["-pthread"])))
         .arg("--")
         .arg(guest_with("limits", &["-pthread"]))
         .args(args)
@@ -125,7 +126,9 @@ fn a_deep_tree_and_a_large_file_in_a_tmpfs_are_gone_when_the_box_ends() {
     let _one_at_a_time = SHMEM_MEASURED.lock().unwrap_or_else(|e| e.into_inner());
     let before = host_shmem_mib();
     let mut cmd = picobox();
-    cmd.args(["run", "--size", "128M", "--tmpfs", "/t", "--"])
+    cmd.args(["run", "--size", "128M", "--tmpfs", "/t"])
+        .args(show(&guest_with("limits", &["-pthread"])))
+        .arg("--")
         .arg(guest_with("limits", &["-pthread"]))
         .args(["deep", "/t", "5000", "64", "wait"]);
     let monitor = Running::start(cmd, "deep 5000\n");

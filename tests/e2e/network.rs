@@ -180,7 +180,9 @@ fn go_http_server_in_a_box_answers_curl() {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let mut server = picobox()
-        .args(["run", "--allow-bind", &format!("tcp:{addr}"), "--"])
+        .args(["run", "--allow-bind", &format!("tcp:{addr}")])
+        .args(show(&prog))
+        .arg("--")
         .arg(&prog)
         .arg(&addr)
         .spawn()

@@ -184,7 +184,9 @@ fn statfs_reports_what_each_mount_is() {
     };
     let usr = native_type("/usr");
     let out = picobox()
-        .args(["run", "--ro-bind", "/usr", "/usr", "--tmpfs", "/tmp", "--"])
+        .args(["run", "--ro-bind", "/usr", "/usr", "--tmpfs", "/tmp"])
+        .args(show(&prog))
+        .arg("--")
         .arg(&prog)
         .args(["/usr", "/tmp", "/proc", "/nonexistent"])
         .output()

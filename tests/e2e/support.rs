@@ -107,6 +107,13 @@ pub fn boxed_with(flags: &[&str], dir: &Path, program: &Path, args: &[&str]) -> 
         .unwrap()
 }
 
+/// `picobox run` flags that show the host file `program` read-only at the same path in the box
+/// (a program is found in the box's own view).
+pub fn show(program: &Path) -> [String; 3] {
+    let p = program.to_str().unwrap().to_string();
+    ["--ro-bind".into(), p.clone(), p]
+}
+
 /// Output as text for messages.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -252,8 +259,9 @@ pub fn boxed_in_scratch(name: &str, program: &Path, args: &[&str]) -> Output {
             "/w",
             "--chdir",
             "/w",
-            "--",
         ])
+        .args(show(program))
+        .arg("--")
         .arg(program)
         .args(args)
         .output()

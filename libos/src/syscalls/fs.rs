@@ -1000,9 +1000,9 @@ fn next_entries(k: &Kernel, file: &OpenFile) -> Result<()> {
                 child.push(name.clone());
                 let kind = match k.vfs.locate(&child) {
                     Ok(Node::Dev(_)) => FileKind::CharDevice,
-                    Ok(Node::Host { root, rel, .. }) if !rel.is_empty() => {
-                        host().stream_attr_at(root, &rel, false).map_or(FileKind::Directory, |a| a.kind)
-                    }
+                    Ok(Node::Host { root, rel, .. }) if !rel.is_empty() => host()
+                        .stream_attr_at(root, &rel, false)
+                        .map_or(FileKind::Directory, |a| a.kind),
                     _ => FileKind::Directory,
                 };
                 cursor.pending.push_back(DirEntry {

@@ -407,7 +407,11 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
                     },
                     source: Vec::new(),
                     target: v[0].clone(),
-                    size: if a == b"--dir" { None } else { next_size.take() },
+                    size: if a == b"--dir" {
+                        None
+                    } else {
+                        next_size.take()
+                    },
                     optional: false,
                 });
                 1

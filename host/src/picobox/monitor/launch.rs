@@ -9,9 +9,9 @@
 use crate::box_root::{self, BoxUser};
 use crate::broker;
 use crate::cli::RunConfig;
-use crate::root_plan::{self, PlannedMount, What};
 use crate::landlock::{self, Ruleset};
 use crate::limits::Limits;
+use crate::root_plan::{self, PlannedMount, What};
 use crate::{gate, out, pal, signals};
 use alloc::format;
 use alloc::string::String;
@@ -146,7 +146,10 @@ fn prepare(c: &RunConfig, plan: root_plan::Plan) -> Result<Prepared, Failure> {
         p.extend_from_slice(DEFAULT_PATH);
         envp.push(p);
     }
-    if let Some(home) = plan.home.filter(|_| !c.env.iter().any(|(k, _)| k == b"HOME")) {
+    if let Some(home) = plan
+        .home
+        .filter(|_| !c.env.iter().any(|(k, _)| k == b"HOME"))
+    {
         let mut h = b"HOME=".to_vec();
         h.extend_from_slice(&home);
         envp.push(h);
