@@ -40,8 +40,15 @@ fn program_given_by_relative_path_knows_its_absolute_location() {
     let prog = guest("procsig");
     let dir = prog.parent().unwrap();
     let out = picobox()
-        .current_dir(dir)
-        .args(["run", "./procsig"])
+        .args([
+            "run",
+            "--ro-bind",
+            dir.to_str().unwrap(),
+            "/g",
+            "--chdir",
+            "/g",
+            "./procsig",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -99,7 +106,11 @@ fn proc_describes_the_box_not_the_host() {
     // runs inside the shell, so the command line is the shell's.
     assert_eq!(
         text(&out.stdout),
-        format!("Name:\tgrep\nPid:\t2\nPPid:\t1\n/bin/busybox\n/bin/busybox sh -c {script} \n0\n1\n2\npicobox\n{cpus}\n"),
+        // /proc/self/exe names the file with every link resolved (merged /usr: /usr/bin/busybox).
+        format!(
+            "Name:\tgrep\nPid:\t2\nPPid:\t1\n{}\n/bin/busybox sh -c {script} \n0\n1\n2\npicobox\n{cpus}\n",
+            std::fs::canonicalize(busybox()).unwrap().display()
+        ),
         "{}",
         text(&out.stderr)
     );
@@ -256,8 +267,8 @@ fn fault_signals_sent_by_processes_are_ordinary_signals() {
 fn proc_describes_mounts_namespaces_and_limits_as_harnesses_read_them() {
     let dir = scratch("proc-harness");
     let out = picobox()
-        .args(["run", "--ro-bind", "/usr", "/usr", "--ro-bind", "/bin", "/bin"])
-        .args(["--tmpfs", "/tmp", "--"])
+        .args(["run", "--empty-root", "--ro-bind", "/usr", "/usr"])
+        .args(["--ro-bind", "/bin", "/bin", "--tmpfs", "/tmp", "--"])
         .args([busybox(), "sh", "-c"])
         .arg(
             "grep ' /usr ' /proc/mounts | cut -d' ' -f4; \

@@ -321,17 +321,18 @@ pub fn plan(c: &RunConfig, uid: u32, gid: u32) -> Plan {
         )),
         _ => {}
     }
-    // Every box gets a private /dev/shm (for shm_open), unless it declares its own.
-    if !c.mounts.iter().any(|m| normalize(&m.target) == b"/dev/shm") {
-        mounts.push(entry(
-            b"/dev/shm",
-            What::Tmpfs {
-                size: DEFAULT_SHM_SIZE,
-            },
-            "default",
-        ));
-    }
-    for m in &c.mounts {
+    // Every box gets a private /dev/shm (for shm_open), unless it declares its own: over the
+    // root, under the other mounts (a declared root would hide it otherwise).
+    let shm_at = c
+        .mounts
+        .iter()
+        .rposition(|m| normalize(&m.target) == b"/")
+        .map_or(0, |i| i + 1);
+    let declares_shm = c.mounts.iter().any(|m| normalize(&m.target) == b"/dev/shm");
+    for (i, m) in c.mounts.iter().enumerate() {
+        if i == shm_at && !declares_shm {
+            push_shm(&mut mounts);
+        }
         let what = match m.kind {
             MountKind::ReadOnly | MountKind::ReadWrite => {
                 if m.optional && !host_exists(&m.source) {
@@ -357,7 +358,20 @@ pub fn plan(c: &RunConfig, uid: u32, gid: u32) -> Plan {
         };
         mounts.push(entry(&m.target, what, flag));
     }
+    if shm_at == c.mounts.len() && !declares_shm {
+        push_shm(&mut mounts);
+    }
     Plan { mounts, home }
+}
+
+fn push_shm(mounts: &mut Vec<PlannedMount>) {
+    mounts.push(entry(
+        b"/dev/shm",
+        What::Tmpfs {
+            size: DEFAULT_SHM_SIZE,
+        },
+        "default",
+    ));
 }
 
 /// The plan as `--show-root` prints it: one line per entry, in order.
