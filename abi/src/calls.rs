@@ -203,9 +203,11 @@ pub trait Host: Sync {
         flags: u32,
     ) -> Result<()>;
 
-    /// Creates a symbolic link `path` under `dir` pointing at `target`.
-    /// Errors: `EEXIST`, `ENOENT`, `EACCES`. Linux: `symlinkat` on the resolved parent.
-    fn stream_make_link(&self, dir: Handle, path: &[u8], target: &[u8]) -> Result<()>;
+    /// Creates a link `path` under `dir`: a symbolic link, or a hard link to an existing file.
+    /// Errors: `EEXIST`, `ENOENT`, `EACCES`, `EPERM` (a hard link to a directory, or to a file
+    /// the caller may not link), `EXDEV` (a hard link across mounts). Linux: `symlinkat`, or
+    /// `linkat` without flags, on the resolved parents.
+    fn stream_make_link(&self, dir: Handle, path: &[u8], target: LinkTarget<'_>) -> Result<()>;
 
     /// Changes the times of an open stream. Errors: `EBADF`, `EPERM`. Linux: `utimensat` on the
     /// descriptor.

@@ -406,3 +406,17 @@ pub struct RangeLock {
     /// For a query, the process holding the conflicting lock (-1 for an open-file lock).
     pub pid: i32,
 }
+
+/// What a new link names (`Host::stream_make_link`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LinkTarget<'a> {
+    /// A symbolic link with this target (followed by the library OS, never by the host).
+    Symbolic(&'a [u8]),
+    /// A hard link to the existing entry `path` under `dir` (same mount only).
+    Hard {
+        /// The directory `path` is under.
+        dir: Handle,
+        /// The existing file, as resolved by the library OS.
+        path: &'a [u8],
+    },
+}

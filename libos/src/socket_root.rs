@@ -7,7 +7,7 @@
 
 use crate::kernel::host;
 use alloc::vec::Vec;
-use picobox_abi::{Errno, FileKind, Handle, OpenFlags, Result};
+use picobox_abi::{Errno, FileKind, Handle, LinkTarget, OpenFlags, Result};
 
 static ROOT: spin::Once<Option<Handle>> = spin::Once::new();
 
@@ -23,7 +23,7 @@ fn root() -> Result<Handle> {
 /// Writes note `name` with `text`, replacing an older one.
 pub fn write_note(name: &[u8], text: &[u8]) -> Result<()> {
     let root = root()?;
-    match host().stream_make_link(root, name, text) {
+    match host().stream_make_link(root, name, LinkTarget::Symbolic(text)) {
         // Replaced whole: a new link under a name of this writer's own, renamed over the old
         // one, so that a reader never finds the note missing.
         Err(Errno::EEXIST) => {
@@ -35,7 +35,7 @@ pub fn write_note(name: &[u8], text: &[u8]) -> Result<()> {
             .into_bytes();
             scratch.truncate(64);
             let _ = host().stream_delete(root, &scratch, false);
-            host().stream_make_link(root, &scratch, text)?;
+            host().stream_make_link(root, &scratch, LinkTarget::Symbolic(text))?;
             host().stream_rename(root, &scratch, root, name, 0)
         }
         r => r,
@@ -44,7 +44,7 @@ pub fn write_note(name: &[u8], text: &[u8]) -> Result<()> {
 
 /// Writes note `name` unless it exists (`EEXIST`).
 pub fn create_note(name: &[u8], text: &[u8]) -> Result<()> {
-    host().stream_make_link(root()?, name, text)
+    host().stream_make_link(root()?, name, LinkTarget::Symbolic(text))
 }
 
 /// Reads note `name` into `buf`; returns its length.

@@ -11,7 +11,8 @@
 //! - each `--bind`/`--ro-bind` is a recursive clone of the source (`open_tree`), made
 //!   `nodev,nosuid` and, for `--ro-bind`, read-only **by the kernel** (`mount_setattr` with
 //!   `AT_RECURSIVE`); it is attached nowhere, so `..` at its root stays at its root;
-//! - each `--tmpfs` (and the box's `/dev/shm`) is a fresh tmpfs with a size, mode 0700, owned
+//! - each `--tmpfs` (and the box's `/dev/shm` and `/tmp`, mode 1777) is a fresh tmpfs with a
+//!   size, mode 0700, owned
 //!   by the box's user: the kernel frees it when the box's last process closes it, however
 //!   deep the tree, even if the monitor is killed; no other host user can reach it;
 //! - the program file, when the box's user owns it, is reopened through a read-only detached
@@ -267,6 +268,8 @@ pub enum Source<'a> {
     Tmpfs {
         /// Size in bytes.
         size: u64,
+        /// Mode 1777 (everyone's, sticky: `/tmp`, `/dev/shm`) rather than 0700.
+        shared: bool,
     },
 }
 
@@ -343,7 +346,10 @@ pub fn make_mount(
             }
             Ok(fd)
         }
-        Source::Tmpfs { size } => tmpfs(*size, *size / 4096 + 1024, user),
+        Source::Tmpfs { size, shared } => {
+            let mode = if *shared { "1777" } else { "0700" };
+            tmpfs(*size, *size / 4096 + 1024, user, mode)
+        }
     }
 }
 
@@ -354,8 +360,8 @@ pub fn is_directory(fd: u64) -> bool {
         && (st[3] & 0o170000) == 0o040000
 }
 
-/// A fresh detached tmpfs, mode 0700, owned by the box's user.
-fn tmpfs(size: u64, inodes: u64, user: BoxUser) -> Result<u64, MountError> {
+/// A fresh detached tmpfs with `mode`, owned by the box's user.
+fn tmpfs(size: u64, inodes: u64, user: BoxUser, mode: &str) -> Result<u64, MountError> {
     let fail = |what: &str| {
         let what = String::from(what);
         move |errno| MountError {
@@ -371,7 +377,7 @@ fn tmpfs(size: u64, inodes: u64, user: BoxUser) -> Result<u64, MountError> {
     let options = [
         (&b"size\0"[..], format!("{size}")),
         (b"nr_inodes\0", format!("{inodes}")),
-        (b"mode\0", String::from("0700")),
+        (b"mode\0", String::from(mode)),
         (b"uid\0", format!("{}", user.uid)),
         (b"gid\0", format!("{}", user.gid)),
     ];
@@ -437,7 +443,7 @@ pub fn unshare_mounts() -> Result<(), MountError> {
 /// box's mount namespace and detaches the host's root. Returns the root as an `O_PATH`
 /// descriptor.
 pub fn enter(user: BoxUser) -> Result<u64, MountError> {
-    let root = tmpfs(ROOT_TMPFS_SIZE, ROOT_TMPFS_INODES, user)?;
+    let root = tmpfs(ROOT_TMPFS_SIZE, ROOT_TMPFS_INODES, user, "0700")?;
     sys(
         nr::MOVE_MOUNT,
         [

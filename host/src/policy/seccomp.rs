@@ -196,6 +196,9 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
     // JIT compilers need memory they write and execute (docs/threat-model.md).
     rules.insert(SYS_mmap, vec![]);
     rules.insert(SYS_mprotect, vec![]);
+    // stream_make_link (hard): linkat without flags (no AT_EMPTY_PATH, no following), so it
+    // names only paths Landlock sees; the kernel refuses links across mounts.
+    rules.insert(SYS_linkat, vec![rule(vec![cond(4, SeccompCmpOp::Eq, 0)?])?]);
     // stream_set_mode, stream_make_dir: never set-user-ID or set-group-ID.
     rules.insert(SYS_fchmodat2, never_set_id(2)?);
     rules.insert(SYS_mkdirat, never_set_id(2)?);

@@ -11,8 +11,8 @@ use crate::vfs::{DevNode, Node};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use picobox_abi::{
-    DirEntry, Errno, FileAttr, FileKind, Handle, IoBuf, LockRequest, OpenFlags, RangeLock, Result,
-    StreamQuery, TimesChange, Timespec, Whence,
+    DirEntry, Errno, FileAttr, FileKind, Handle, IoBuf, LinkTarget, LockRequest, OpenFlags,
+    RangeLock, Result, StreamQuery, TimesChange, Timespec, Whence,
 };
 
 /// `AT_FDCWD`.
@@ -246,7 +246,14 @@ fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> 
     let modifies = access != 0 || flags & OpenFlags::TRUNCATE != 0;
     let mode = (u32::try_from(mode & 0o7777).unwrap_or(0)) & !k.umask;
     let host_flags = OpenFlags(flags & !OpenFlags::CLOEXEC);
-    let (object, comps) = k.vfs.lookup(&base, &path, follow, |node, comps| {
+    let mut descriptor_link = None;
+    let looked_up = k.vfs.lookup(&base, &path, follow, |node, comps| {
+        if let (Node::Proc(p), true) = (node, follow) {
+            if let Some(fd) = own_descriptor_link(p) {
+                descriptor_link = Some(fd);
+                return Err(Errno::EAGAIN);
+            }
+        }
         let object = match node {
             Node::Host {
                 root,
@@ -284,7 +291,20 @@ fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> 
             },
         };
         Ok((object, comps.clone()))
-    })?;
+    });
+    if let Some(fd) = descriptor_link {
+        // `/proc/self/fd/N` (and so `/dev/fd/N`, `/dev/stdin`): the descriptor's own open file,
+        // as a duplicate (Linux opens the file anew; for pipes and sockets, the same object).
+        if modifies && !k.fds.file(fd)?.status().writable() && access != 0 {
+            return Err(Errno::EACCES);
+        }
+        let file = k.fds.file(fd).map_err(|_| Errno::ENOENT)?;
+        return k.fds.insert(FdEntry {
+            file,
+            cloexec: flags & OpenFlags::CLOEXEC != 0,
+        });
+    }
+    let (object, comps) = looked_up?;
     let file = OpenFile::new(
         object,
         flags
@@ -298,6 +318,33 @@ fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> 
         file,
         cloexec: flags & OpenFlags::CLOEXEC != 0,
     })
+}
+
+/// The path of the file that `path` names when it is `/proc/self/fd/N` (or leads there, as
+/// `/dev/fd/N` does) and descriptor N has one.
+fn descriptor_file_path(k: &Kernel, base: &Components, path: &[u8]) -> Option<Vec<u8>> {
+    if !(path.starts_with(b"/proc/") || path.starts_with(b"/dev/")) {
+        return None;
+    }
+    let comps = k.vfs.resolve(base, path, true).ok()?;
+    let mut below = procfs::below_proc(&comps)?.to_vec();
+    if below.first().map(Vec::as_slice) == Some(b"self") {
+        below[0] = alloc::format!("{}", host().process_id(picobox_abi::Whose::Caller)).into_bytes();
+    }
+    let file = k.fds.file(own_descriptor_link(&below)?).ok()?;
+    (!file.path.is_empty()).then(|| path::join(&file.path))
+}
+
+/// The descriptor that `/proc/<pid>/fd/N` of the calling process names (`p` is below `/proc`).
+fn own_descriptor_link(p: &[Vec<u8>]) -> Option<u64> {
+    let [pid, fd_dir, n] = p else {
+        return None;
+    };
+    let me = alloc::format!("{}", host().process_id(picobox_abi::Whose::Caller));
+    if fd_dir.as_slice() != b"fd" || pid.as_slice() != me.as_bytes() {
+        return None;
+    }
+    core::str::from_utf8(n).ok()?.parse().ok()
 }
 
 /// `open(path, flags, mode)`.
@@ -863,7 +910,7 @@ fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 // ------------------------------------------------------------------ attributes
 
-fn stat_path(k: &Kernel, dirfd: u64, path_ptr: u64, flags: u32) -> Result<FileAttr> {
+pub(super) fn stat_path(k: &Kernel, dirfd: u64, path_ptr: u64, flags: u32) -> Result<FileAttr> {
     if flags & AT_EMPTY_PATH != 0 {
         let p = user::read_cstr(path_ptr, path::PATH_MAX)?;
         if p.is_empty() {
@@ -1233,9 +1280,69 @@ fn symlink_at(k: &mut Kernel, target: u64, dirfd: u64, path_ptr: u64) -> Result<
     let base = base_dir(k, dirfd, &path)?;
     k.vfs.lookup(&base, &path, false, |node, _| {
         let (root, rel) = writable_host(node)?;
-        host().stream_make_link(root, rel, &target)
+        host().stream_make_link(root, rel, LinkTarget::Symbolic(&target))
     })?;
     Ok(0)
+}
+
+/// `linkat(olddirfd, old, newdirfd, new, flags)`: a hard link, within one mount.
+fn link_at(
+    k: &mut Kernel,
+    olddir: u64,
+    old: u64,
+    newdir: u64,
+    new: u64,
+    flags: u64,
+) -> Result<u64> {
+    const AT_SYMLINK_FOLLOW: u64 = 0x400;
+    let flags = flags & 0xffff_ffff;
+    if flags & !(AT_SYMLINK_FOLLOW | u64::from(AT_EMPTY_PATH)) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & u64::from(AT_EMPTY_PATH) != 0 {
+        // Linking a descriptor's file needs CAP_DAC_READ_SEARCH, which a box never has.
+        return Err(Errno::ENOENT);
+    }
+    let old = user::read_path(old)?;
+    let new = user::read_path(new)?;
+    let old_base = base_dir(k, olddir, &old)?;
+    let new_base = base_dir(k, newdir, &new)?;
+    let from_comps = k
+        .vfs
+        .resolve(&old_base, &old, flags & AT_SYMLINK_FOLLOW != 0)?;
+    let (from_root, from_rel) = match k.vfs.locate(&from_comps)? {
+        Node::Host { root, rel, .. } if !rel.is_empty() => (root, rel),
+        Node::Host { .. } | Node::Synthetic => return Err(Errno::EPERM),
+        _ => return Err(Errno::EXDEV),
+    };
+    let to_comps = k.vfs.resolve(&new_base, &new, false)?;
+    let node = k.vfs.locate(&to_comps)?;
+    let (to_root, to_rel) = match &node {
+        Node::Host { .. } => writable_host(&node)?,
+        _ => return Err(Errno::EEXIST),
+    };
+    if from_root != to_root {
+        return Err(Errno::EXDEV);
+    }
+    host().stream_make_link(
+        to_root,
+        to_rel,
+        LinkTarget::Hard {
+            dir: from_root,
+            path: &from_rel,
+        },
+    )?;
+    Ok(0)
+}
+
+/// `link(old, new)`.
+pub fn sys_link(k: &mut Kernel, a: &Args) -> Result<u64> {
+    link_at(k, AT_FDCWD as u64, a[0], AT_FDCWD as u64, a[1], 0)
+}
+
+/// `linkat(olddirfd, old, newdirfd, new, flags)`.
+pub fn sys_linkat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    link_at(k, a[0], a[1], a[2], a[3], a[4])
 }
 
 /// `symlink(target, path)`.
@@ -1317,6 +1424,15 @@ fn open_for_change(
         flags
     } else {
         flags | OpenFlags::NOFOLLOW
+    };
+    // glibc changes a file it holds by `O_PATH` through `/proc/self/fd/N` (fchmodat with
+    // AT_SYMLINK_NOFOLLOW): that names the descriptor's file.
+    let path = match follow
+        .then(|| descriptor_file_path(k, &base, &path))
+        .flatten()
+    {
+        Some(p) => p,
+        None => path,
     };
     k.vfs.lookup(&base, &path, follow, |node, _| match node {
         Node::Host {

@@ -18,6 +18,7 @@ pub mod signal;
 pub mod time;
 pub mod timer;
 mod unix_names;
+pub mod xattr;
 
 use crate::kernel::{host, Kernel, Return};
 use picobox_abi::{reg, CpuContext, Errno, Result};
@@ -171,6 +172,7 @@ table! {
     83 mkdir => fs::sys_mkdir;
     84 rmdir => fs::sys_rmdir;
     85 creat => fs::sys_creat;
+    86 link => fs::sys_link, "within one mount (EXDEV across mounts, as Linux)";
     87 unlink => fs::sys_unlink;
     88 symlink => fs::sys_symlink;
     89 readlink => fs::sys_readlink;
@@ -205,6 +207,18 @@ table! {
     158 arch_prctl => info::sys_arch_prctl, "ARCH_SET_FS and ARCH_GET_FS";
     160 setrlimit => info::sys_setrlimit, "recorded; NOFILE applies";
     186 gettid >> process::sys_gettid;
+    188 setxattr => xattr::sys_setxattr, "no extended attributes are kept: none exist (ENODATA, an empty list), setting one is EOPNOTSUPP";
+    189 lsetxattr => xattr::sys_lsetxattr, "no extended attributes are kept: none exist (ENODATA, an empty list), setting one is EOPNOTSUPP";
+    190 fsetxattr => xattr::sys_fsetxattr, "no extended attributes are kept: none exist (ENODATA, an empty list), setting one is EOPNOTSUPP";
+    191 getxattr => xattr::sys_getxattr, "no extended attributes are kept: none exist (ENODATA, an empty list), setting one is EOPNOTSUPP";
+    192 lgetxattr => xattr::sys_lgetxattr, "no extended attributes are kept: none exist (ENODATA, an empty list), setting one is EOPNOTSUPP";
+    193 fgetxattr => xattr::sys_fgetxattr, "no extended attributes are kept: none exist (ENODATA, an empty list), setting one is EOPNOTSUPP";
+    194 listxattr => xattr::sys_listxattr, "no extended attributes are kept: none exist (ENODATA, an empty list), setting one is EOPNOTSUPP";
+    195 llistxattr => xattr::sys_llistxattr, "no extended attributes are kept: none exist (ENODATA, an empty list), setting one is EOPNOTSUPP";
+    196 flistxattr => xattr::sys_flistxattr, "no extended attributes are kept: none exist (ENODATA, an empty list), setting one is EOPNOTSUPP";
+    197 removexattr => xattr::sys_removexattr, "no extended attributes are kept: none exist (ENODATA, an empty list), setting one is EOPNOTSUPP";
+    198 lremovexattr => xattr::sys_lremovexattr, "no extended attributes are kept: none exist (ENODATA, an empty list), setting one is EOPNOTSUPP";
+    199 fremovexattr => xattr::sys_fremovexattr, "no extended attributes are kept: none exist (ENODATA, an empty list), setting one is EOPNOTSUPP";
     200 tkill => signal::sys_tkill;
     201 time => time::sys_time;
     202 futex -> info::sys_futex;
@@ -232,6 +246,7 @@ table! {
     262 newfstatat => fs::sys_newfstatat;
     263 unlinkat => fs::sys_unlinkat;
     264 renameat => fs::sys_renameat;
+    265 linkat => fs::sys_linkat, "within one mount; AT_EMPTY_PATH: ENOENT (needs CAP_DAC_READ_SEARCH)";
     266 symlinkat => fs::sys_symlinkat;
     267 readlinkat => fs::sys_readlinkat;
     268 fchmodat => fs::sys_fchmodat, "set-user-ID and set-group-ID bits: EPERM";

@@ -400,7 +400,10 @@ fn become_the_box(mut p: Prepared) -> ! {
     let mut made: Vec<Option<u64>> = Vec::with_capacity(p.mounts.len());
     for m in &p.mounts {
         let source = match &m.what {
-            What::Tmpfs { size } => box_root::Source::Tmpfs { size: *size },
+            What::Tmpfs { size, shared } => box_root::Source::Tmpfs {
+                size: *size,
+                shared: *shared,
+            },
             What::Bind { source, writable } => box_root::Source::Bind {
                 path: source,
                 writable: *writable,

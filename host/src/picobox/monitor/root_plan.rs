@@ -38,6 +38,9 @@ pub enum What {
     Tmpfs {
         /// Bytes.
         size: u64,
+        /// Whether everyone may make files there, as in Linux's `/tmp` (mode 1777 rather than
+        /// 0700).
+        shared: bool,
     },
     /// A symbolic link (its target is followed in the box's view).
     Symlink {
@@ -288,11 +291,12 @@ fn default_root(uid: u32, gid: u32) -> (Vec<PlannedMount>, Vec<u8>) {
     let (passwd, group) = user_database(uid, gid, &home);
     out.push(entry(b"/etc/passwd", What::Content { text: passwd }, FLAG));
     out.push(entry(b"/etc/group", What::Content { text: group }, FLAG));
-    for at in [&b"/tmp"[..], &home] {
+    for (at, shared) in [(&b"/tmp"[..], true), (&home, false)] {
         out.push(entry(
             at,
             What::Tmpfs {
                 size: DEFAULT_TMPFS_SIZE,
+                shared,
             },
             FLAG,
         ));
@@ -345,6 +349,7 @@ pub fn plan(c: &RunConfig, uid: u32, gid: u32) -> Plan {
             }
             MountKind::Tmpfs => What::Tmpfs {
                 size: m.size.unwrap_or(DEFAULT_TMPFS_SIZE),
+                shared: false,
             },
             MountKind::Symlink => What::Symlink {
                 target: m.source.clone(),
@@ -364,14 +369,26 @@ pub fn plan(c: &RunConfig, uid: u32, gid: u32) -> Plan {
     Plan { mounts, home }
 }
 
+/// The box's `/dev/shm`, and the links of `/dev` that name descriptors (`/dev/fd`, which
+/// shells use for process substitution, and `/dev/stdin`, `/dev/stdout`, `/dev/stderr`).
 fn push_shm(mounts: &mut Vec<PlannedMount>) {
     mounts.push(entry(
         b"/dev/shm",
         What::Tmpfs {
             size: DEFAULT_SHM_SIZE,
+            shared: true,
         },
         "default",
     ));
+    for (at, target) in [
+        (&b"/dev/fd"[..], &b"/proc/self/fd"[..]),
+        (b"/dev/stdin", b"/proc/self/fd/0"),
+        (b"/dev/stdout", b"/proc/self/fd/1"),
+        (b"/dev/stderr", b"/proc/self/fd/2"),
+    ] {
+        let target = target.to_vec();
+        mounts.push(entry(at, What::Symlink { target }, "default"));
+    }
 }
 
 /// The plan as `--show-root` prints it: one line per entry, in order.
@@ -386,7 +403,15 @@ pub fn describe(plan: &Plan) -> String {
                 if *writable { "bind" } else { "ro-bind" },
                 text(source)
             ),
-            What::Tmpfs { size } => format!("{:<9} {:<34} {at}\n", "tmpfs", size_text(*size)),
+            What::Tmpfs { size, shared } => format!(
+                "{:<9} {:<34} {at}\n",
+                "tmpfs",
+                format!(
+                    "{} mode {}",
+                    size_text(*size),
+                    if *shared { "1777" } else { "0700" }
+                )
+            ),
             What::Symlink { target } => format!("{:<9} {:<34} {at}\n", "symlink", text(target)),
             What::Dir => format!("{:<9} {:<34} {at}\n", "dir", "(empty, read-only)"),
             What::Content { text: t } => format!(

@@ -89,6 +89,7 @@ mod nr {
     pub const PPOLL: u64 = 271;
     pub const UTIMENSAT: u64 = 280;
     pub const RENAMEAT2: u64 = 316;
+    pub const LINKAT: u64 = 265;
     pub const GETRANDOM: u64 = 318;
     pub const OPENAT2: u64 = 437;
     pub const FACCESSAT2: u64 = 439;
@@ -686,14 +687,32 @@ impl Host for LinuxHost {
         .map(|_| ())
     }
 
-    fn stream_make_link(&self, dir: Handle, path: &[u8], target: &[u8]) -> Result<()> {
+    fn stream_make_link(&self, dir: Handle, path: &[u8], target: LinkTarget<'_>) -> Result<()> {
         let (pfd, name) = open_parent(dir, path)?;
-        let mut t = target.to_vec();
-        t.push(0);
-        sys(
-            nr::SYMLINKAT,
-            [t.as_ptr() as u64, pfd.raw(), name.as_ptr() as u64, 0, 0, 0],
-        )
+        match target {
+            LinkTarget::Symbolic(target) => {
+                let mut t = target.to_vec();
+                t.push(0);
+                sys(
+                    nr::SYMLINKAT,
+                    [t.as_ptr() as u64, pfd.raw(), name.as_ptr() as u64, 0, 0, 0],
+                )
+            }
+            LinkTarget::Hard { dir, path } => {
+                let (ofd, oname) = open_parent(dir, path)?;
+                sys(
+                    nr::LINKAT,
+                    [
+                        ofd.raw(),
+                        oname.as_ptr() as u64,
+                        pfd.raw(),
+                        name.as_ptr() as u64,
+                        0,
+                        0,
+                    ],
+                )
+            }
+        }
         .map(|_| ())
     }
 
