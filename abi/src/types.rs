@@ -152,6 +152,8 @@ pub enum FileKind {
     Fifo,
     /// A socket.
     Socket,
+    /// An object without a file type (an anonymous inode: eventfd, epoll, timerfd).
+    Anonymous,
 }
 
 /// How a timer tells of its expiry (`struct sigevent`).

@@ -68,6 +68,8 @@ pub struct OpenFile {
     /// Set while an epoll wait leaves out events of this file that it already reported
     /// (edge-triggered): the next read or write must wake that wait.
     pub et_parked: core::sync::atomic::AtomicBool,
+    /// The process `F_SETOWN` named (recorded: `SIGIO` is never sent).
+    pub owner: core::sync::atomic::AtomicI32,
 }
 
 impl OpenFile {
@@ -80,6 +82,7 @@ impl OpenFile {
             dir: Mutex::new(DirCursor::default()),
             io_gen: core::sync::atomic::AtomicU64::new(0),
             et_parked: core::sync::atomic::AtomicBool::new(false),
+            owner: core::sync::atomic::AtomicI32::new(0),
         })
     }
 

@@ -45,10 +45,8 @@ pub struct Kernel {
     pub program: Arc<HostHandle>,
     /// File-mode creation mask.
     pub umask: u32,
-    /// User id reported.
-    pub uid: u32,
-    /// Group id reported.
-    pub gid: u32,
+    /// The process's user and group ids.
+    pub creds: syscalls::creds::Creds,
     /// Host name reported.
     pub hostname: Vec<u8>,
     /// The kernel release reported (`uname`, `/proc/sys/kernel/osrelease`, `/proc/version`).
@@ -258,8 +256,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         vmas,
         program: prepared.file,
         umask: 0o022,
-        uid: info.uid,
-        gid: info.gid,
+        creds: syscalls::creds::Creds::new(info.uid, info.gid),
         hostname: info.hostname.clone(),
         kernel_release: info.kernel_release.clone(),
         signals: syscalls::signal::SignalState::default(),

@@ -271,10 +271,11 @@ fn process(k: &Kernel, pid: u32, rest: &[&[u8]]) -> Result<Proc> {
         }
         [b"status"] => {
             let ppid = host().process_id(picobox_abi::Whose::Parent);
-            let (uid, gid) = (k.uid, k.gid);
+            let [u0, u1, u2, u3] = k.creds.uid;
+            let [g0, g1, g2, g3] = k.creds.gid;
             Ok(text(format!(
                 "Name:\t{name}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\n\
-                 Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nThreads:\t{}\n",
+                 Uid:\t{u0}\t{u1}\t{u2}\t{u3}\nGid:\t{g0}\t{g1}\t{g2}\t{g3}\nThreads:\t{}\n",
                 k.umask,
                 k.threads.len().max(1)
             )))

@@ -20,6 +20,8 @@ pub(super) const AT_FDCWD: i32 = -100;
 const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
 const AT_REMOVEDIR: u32 = 0x200;
 const AT_EMPTY_PATH: u32 = 0x1000;
+/// `O_ASYNC`: recorded in the status flags; the library OS never sends `SIGIO`.
+const O_ASYNC: u32 = 0o20000;
 /// Linux caps one read or write at this many bytes.
 const MAX_RW_COUNT: usize = 0x7fff_f000;
 /// Most entries of one `readv`/`writev` (`UIO_MAXIOV`).
@@ -159,12 +161,13 @@ fn kind_bits(kind: FileKind) -> u32 {
         FileKind::BlockDevice => 0o060000,
         FileKind::Fifo => 0o010000,
         FileKind::Socket => 0o140000,
+        FileKind::Anonymous => 0,
     }
 }
 
 fn dirent_type(kind: Option<FileKind>) -> u8 {
     match kind {
-        None => 0,
+        None | Some(FileKind::Anonymous) => 0,
         Some(FileKind::Fifo) => 1,
         Some(FileKind::CharDevice) => 2,
         Some(FileKind::Directory) => 4,
@@ -871,6 +874,8 @@ fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
     const F_GETFL: i32 = 3;
     const F_SETFL: i32 = 4;
     const F_DUPFD_CLOEXEC: i32 = 1030;
+    const F_SETOWN: i32 = 8;
+    const F_GETOWN: i32 = 9;
     let fd = fd_arg(a[0])?;
     let entry = k.fds.get(fd)?.clone();
     match int_arg(a[1]) {
@@ -901,9 +906,16 @@ fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
                 )?;
             }
             let mut flags = entry.file.flags.lock();
-            *flags = (*flags & !settable) | (want & settable);
+            let recorded = settable | O_ASYNC;
+            *flags = (*flags & !recorded) | (want & recorded);
             Ok(0)
         }
+        F_SETOWN => {
+            let owner = int_arg(a[2]);
+            entry.file.owner.store(owner, core::sync::atomic::Ordering::Relaxed);
+            Ok(0)
+        }
+        F_GETOWN => Ok(i64::from(entry.file.owner.load(core::sync::atomic::Ordering::Relaxed)) as u64),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -1550,11 +1562,13 @@ pub fn sys_fchmod(k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(0)
 }
 
-/// Ownership changes: the box cannot give files away, so only a change to the owner and group
-/// a file already has succeeds (as for an unprivileged Linux user); anything else is `EPERM`.
-fn chown_check(attr: FileAttr, uid: u64, gid: u64) -> Result<u64> {
+/// Ownership changes. The host gives a box no way to give files away: the box's root (an
+/// effective uid of 0) is answered success and nothing changes (the host file keeps the box's
+/// owner, as under Gramine); another user may only "change" to the owner and group a file
+/// already has, as on Linux; anything else is `EPERM`.
+fn chown_check(k: &Kernel, attr: FileAttr, uid: u64, gid: u64) -> Result<u64> {
     let same = |want: u64, have: u32| int_arg(want) == -1 || want == u64::from(have);
-    if same(uid, attr.uid) && same(gid, attr.gid) {
+    if k.creds.privileged() || (same(uid, attr.uid) && same(gid, attr.gid)) {
         Ok(0)
     } else {
         Err(Errno::EPERM)
@@ -1563,12 +1577,13 @@ fn chown_check(attr: FileAttr, uid: u64, gid: u64) -> Result<u64> {
 
 /// `chown(path, uid, gid)`.
 pub fn sys_chown(k: &mut Kernel, a: &Args) -> Result<u64> {
-    chown_check(stat_path(k, AT_FDCWD as u64, a[0], 0)?, a[1], a[2])
+    chown_check(k, stat_path(k, AT_FDCWD as u64, a[0], 0)?, a[1], a[2])
 }
 
 /// `lchown(path, uid, gid)`.
 pub fn sys_lchown(k: &mut Kernel, a: &Args) -> Result<u64> {
     chown_check(
+        k,
         stat_path(k, AT_FDCWD as u64, a[0], AT_SYMLINK_NOFOLLOW)?,
         a[1],
         a[2],
@@ -1577,13 +1592,13 @@ pub fn sys_lchown(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `fchown(fd, uid, gid)`.
 pub fn sys_fchown(k: &mut Kernel, a: &Args) -> Result<u64> {
-    chown_check(file_attr(&*k.fds.file(fd_arg(a[0])?)?)?, a[1], a[2])
+    chown_check(k, file_attr(&*k.fds.file(fd_arg(a[0])?)?)?, a[1], a[2])
 }
 
 /// `fchownat(dirfd, path, uid, gid, flags)`.
 pub fn sys_fchownat(k: &mut Kernel, a: &Args) -> Result<u64> {
     let flags = u32::try_from(a[4] & 0xffff_ffff).unwrap_or(0);
-    chown_check(stat_path(k, a[0], a[1], flags)?, a[2], a[3])
+    chown_check(k, stat_path(k, a[0], a[1], flags)?, a[2], a[3])
 }
 
 /// `ioctl(fd, request, arg)`: terminal attributes, window size and `FIONREAD` only.
@@ -1591,8 +1606,37 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     const TCGETS: u32 = 0x5401;
     const TIOCGWINSZ: u32 = 0x5413;
     const FIONREAD: u32 = 0x541b;
+    const FIONBIO: u32 = 0x5421;
+    const FIONCLEX: u32 = 0x5450;
+    const FIOCLEX: u32 = 0x5451;
+    const FIOASYNC: u32 = 0x5452;
     let file = k.fds.file(fd_arg(a[0])?)?;
     let request = u32::try_from(a[1] & 0xffff_ffff).unwrap_or(0);
+    match request {
+        FIONBIO => {
+            let raw = user::read_bytes(a[2], 4)?;
+            let on = raw.iter().any(|b| *b != 0);
+            let current = *file.flags.lock();
+            let want = if on {
+                current | OpenFlags::NONBLOCK
+            } else {
+                current & !OpenFlags::NONBLOCK
+            };
+            const F_SETFL: u64 = 4;
+            return fcntl_descriptor(k, &[a[0], F_SETFL, u64::from(want), 0, 0, 0]);
+        }
+        FIOASYNC => {
+            let on = user::read_bytes(a[2], 4)?.iter().any(|b| *b != 0);
+            let mut flags = file.flags.lock();
+            *flags = if on { *flags | O_ASYNC } else { *flags & !O_ASYNC };
+            return Ok(0);
+        }
+        FIOCLEX | FIONCLEX => {
+            k.fds.set_cloexec(fd_arg(a[0])?, request == FIOCLEX)?;
+            return Ok(0);
+        }
+        _ => {}
+    }
     let query = match request {
         TCGETS => StreamQuery::TerminalAttributes,
         TIOCGWINSZ => StreamQuery::WindowSize,

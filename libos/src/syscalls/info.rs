@@ -19,16 +19,6 @@ pub fn default_rlimits(nofile: u64, stack: u64) -> [(u64, u64); 16] {
     l
 }
 
-/// `getuid()` and `geteuid()`.
-pub fn sys_getuid(k: &mut Kernel, _a: &Args) -> Result<u64> {
-    Ok(u64::from(k.uid))
-}
-
-/// `getgid()` and `getegid()`.
-pub fn sys_getgid(k: &mut Kernel, _a: &Args) -> Result<u64> {
-    Ok(u64::from(k.gid))
-}
-
 /// `uname(buf)`.
 pub fn sys_uname(k: &mut Kernel, a: &Args) -> Result<u64> {
     let fields: [&[u8]; 6] = [

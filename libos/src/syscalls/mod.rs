@@ -5,6 +5,7 @@
 //! conversions, and returns `Result<u64>`; only [`dispatch`] turns an `Err(errno)` into `-errno`.
 
 mod cmsg;
+pub mod creds;
 pub mod epoll;
 pub mod exec;
 pub mod fs;
@@ -115,7 +116,7 @@ table! {
     13 rt_sigaction => signal::sys_rt_sigaction;
     14 rt_sigprocmask => signal::sys_rt_sigprocmask;
     15 rt_sigreturn >>= signal::sys_rt_sigreturn;
-    16 ioctl => fs::sys_ioctl, "TCGETS, TIOCGWINSZ, FIONREAD only; others ENOTTY";
+    16 ioctl => fs::sys_ioctl, "TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, FIOASYNC (recorded; SIGIO is never sent) only; others ENOTTY";
     17 pread64 -> fs::sys_pread64;
     18 pwrite64 -> fs::sys_pwrite64;
     19 readv -> fs::sys_readv;
@@ -159,7 +160,7 @@ table! {
     61 wait4 -> process::sys_wait4;
     62 kill => signal::sys_kill;
     63 uname => info::sys_uname;
-    72 fcntl -> fs::sys_fcntl, "F_DUPFD, F_GETFD/SETFD, F_GETFL/SETFL; record and open-file locks are the host's; others EINVAL";
+    72 fcntl -> fs::sys_fcntl, "F_DUPFD, F_GETFD/SETFD, F_GETFL/SETFL, F_GETOWN/SETOWN (recorded; SIGIO is never sent); record and open-file locks are the host's; others EINVAL";
     73 flock -> fs::sys_flock;
     74 fsync => fs::sys_fsync;
     75 fdatasync => fs::sys_fdatasync;
@@ -178,23 +179,37 @@ table! {
     89 readlink => fs::sys_readlink;
     90 chmod => fs::sys_chmod, "set-user-ID and set-group-ID bits: EPERM";
     91 fchmod => fs::sys_fchmod, "set-user-ID and set-group-ID bits: EPERM";
-    92 chown => fs::sys_chown, "only to the current owner and group";
+    92 chown => fs::sys_chown, "the box's root: accepted, not recorded (the host file keeps its owner); others only to the current owner and group";
     93 fchown => fs::sys_fchown, "only to the current owner and group";
     94 lchown => fs::sys_lchown, "only to the current owner and group";
     95 umask => fs::sys_umask;
     96 gettimeofday => time::sys_gettimeofday;
     97 getrlimit => info::sys_getrlimit;
     99 sysinfo => info::sys_sysinfo;
-    102 getuid => info::sys_getuid;
-    104 getgid => info::sys_getgid;
-    107 geteuid => info::sys_getuid;
-    108 getegid => info::sys_getgid;
+    102 getuid => creds::sys_getuid;
+    104 getgid => creds::sys_getgid;
+    105 setuid => creds::sys_setuid, "the box's own ids (the host sees one user); root is whoever has effective uid 0";
+    106 setgid => creds::sys_setgid, "as setuid";
+    107 geteuid => creds::sys_geteuid;
+    108 getegid => creds::sys_getegid;
     109 setpgid >> process::sys_setpgid;
     110 getppid >> process::sys_getppid;
     111 getpgrp >> process::sys_getpgrp;
     112 setsid >> process::sys_setsid;
+    113 setreuid => creds::sys_setreuid, "as setuid";
+    114 setregid => creds::sys_setregid, "as setuid";
+    115 getgroups => creds::sys_getgroups;
+    116 setgroups => creds::sys_setgroups, "as setuid";
+    117 setresuid => creds::sys_setresuid, "as setuid";
+    118 getresuid => creds::sys_getresuid;
+    119 setresgid => creds::sys_setresgid, "as setuid";
+    120 getresgid => creds::sys_getresgid;
     121 getpgid >> process::sys_getpgid;
+    122 setfsuid => creds::sys_setfsuid, "as setuid";
+    123 setfsgid => creds::sys_setfsgid, "as setuid";
     124 getsid >> process::sys_getsid;
+    125 capget => creds::sys_capget, "every capability for effective uid 0, none otherwise (the host grants the box none)";
+    126 capset => creds::sys_capset, "keeping or dropping is accepted, gaining is EPERM; nothing is recorded";
     127 rt_sigpending => signal::sys_rt_sigpending;
     128 rt_sigtimedwait <<= signal::sys_rt_sigtimedwait;
     129 rt_sigqueueinfo => signal::sys_rt_sigqueueinfo, "to another process of the box: the signal without its siginfo";

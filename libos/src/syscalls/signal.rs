@@ -160,7 +160,7 @@ fn user_info(sig: u8, code: i32, k: &Kernel) -> [u8; 128] {
     info[0..4].copy_from_slice(&i32::from(sig).to_le_bytes());
     info[8..12].copy_from_slice(&code.to_le_bytes());
     info[16..20].copy_from_slice(&host().process_id(picobox_abi::Whose::Caller).to_le_bytes());
-    info[20..24].copy_from_slice(&k.uid.to_le_bytes());
+    info[20..24].copy_from_slice(&k.creds.real_uid().to_le_bytes());
     info
 }
 

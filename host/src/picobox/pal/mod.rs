@@ -275,6 +275,7 @@ fn decode_stat(st: &[u64; 18]) -> FileAttr {
         0o060000 => FileKind::BlockDevice,
         0o010000 => FileKind::Fifo,
         0o140000 => FileKind::Socket,
+        0 => FileKind::Anonymous,
         _ => FileKind::Regular,
     };
     let ts = |i: usize| Timespec {
