@@ -1,6 +1,8 @@
-//! End-to-end tests: real programs (busybox, C programs built with `gcc -static`) run natively
+//! End-to-end tests: real programs (busybox, Debian's dynamic programs, C programs built with
+//! `gcc -static`) run natively
 //! and inside picobox, with their outputs compared; escape attempts; bad input.
 
+mod apps;
 mod bad_input;
 mod boundary;
 mod busybox;

@@ -23,14 +23,6 @@ fn stop(monitor: &mut std::process::Child) {
     );
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `picobox run POLICY -- busybox httpd` serving `root` on 127.0.0.1:`port`, in the foreground.
 fn httpd(policy: &[&str], port: u16, root: &str) -> std::process::Command {
     let mut c = picobox();
@@ -220,13 +212,6 @@ fn go_http_server_in_a_box_answers_curl() {
 }
 
 /// `curl -s http://ADDR/PATH`.
-fn curl(addr: &str, path: &str) -> std::process::Output {
-    std::process::Command::new("curl")
-        .args(["-s", "--max-time", "5"])
-        .arg(format!("http://{addr}{path}"))
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn unix_sockets_between_processes_match_native() {

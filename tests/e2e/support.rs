@@ -281,3 +281,33 @@ pub fn entries_of_box(dir: &Path, pid: u32) -> Vec<PathBuf> {
         .map(|e| e.path())
         .collect()
 }
+
+/// A TCP port of 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `curl -s` of `http://ADDR/PATH` from the host, giving up after 5 seconds.
+pub fn curl(addr: &str, path: &str) -> Output {
+    Command::new("curl")
+        .args(["-s", "--max-time", "5"])
+        .arg(format!("http://{addr}{path}"))
+        .output()
+        .unwrap()
+}
+
+/// Retries `curl` of `path` until it succeeds or 15 seconds pass (a server is starting).
+pub fn curl_when_up(addr: &str, path: &str) -> Output {
+    let start = std::time::Instant::now();
+    loop {
+        let out = curl(addr, path);
+        if out.status.success() || start.elapsed() > std::time::Duration::from_secs(15) {
+            return out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

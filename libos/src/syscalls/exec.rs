@@ -164,11 +164,7 @@ fn commit(k: &mut Kernel, p: exec::Prepared) -> Result<crate::kernel::Entry> {
     if let Some(t) = k.threads.get_mut(&k.current_tid) {
         t.robust_list = 0;
     }
-    let loaded = match exec::load(
-        &p,
-        (k.creds.real_uid(), k.creds.real_gid()),
-        &mut k.vmas,
-    ) {
+    let loaded = match exec::load(&p, (k.creds.real_uid(), k.creds.real_gid()), &mut k.vmas) {
         Ok(l) => l,
         Err(e) => {
             let mut line = alloc::string::String::new();

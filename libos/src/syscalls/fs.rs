@@ -912,10 +912,15 @@ fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
         }
         F_SETOWN => {
             let owner = int_arg(a[2]);
-            entry.file.owner.store(owner, core::sync::atomic::Ordering::Relaxed);
+            entry
+                .file
+                .owner
+                .store(owner, core::sync::atomic::Ordering::Relaxed);
             Ok(0)
         }
-        F_GETOWN => Ok(i64::from(entry.file.owner.load(core::sync::atomic::Ordering::Relaxed)) as u64),
+        F_GETOWN => {
+            Ok(i64::from(entry.file.owner.load(core::sync::atomic::Ordering::Relaxed)) as u64)
+        }
         _ => Err(Errno::EINVAL),
     }
 }
@@ -1628,7 +1633,11 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
         FIOASYNC => {
             let on = user::read_bytes(a[2], 4)?.iter().any(|b| *b != 0);
             let mut flags = file.flags.lock();
-            *flags = if on { *flags | O_ASYNC } else { *flags & !O_ASYNC };
+            *flags = if on {
+                *flags | O_ASYNC
+            } else {
+                *flags & !O_ASYNC
+            };
             return Ok(0);
         }
         FIOCLEX | FIONCLEX => {
