@@ -561,3 +561,83 @@ fn set_id_bits_are_never_granted() {
     refused_with(&["chmod-setuid", "/w/tool"], "EPERM");
     killed(&["gate-chmod-setuid"]);
 }
+
+/// Runs the escape program in a box with the default root.
+fn in_default_root(args: &[&str]) -> Output {
+    picobox()
+        .arg("run")
+        .args(show(&guest("escape")))
+        .arg("--")
+        .arg(guest("escape"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_default_root_holds_no_host_secrets_and_no_home() {
+    // Through the library OS...
+    for path in [
+        "/etc/shadow",
+        "/etc/gshadow",
+        "/etc/sudoers",
+        "/etc/ssh/ssh_host_ed25519_key",
+        "/etc/machine-id",
+        "/etc/ssl/private",
+        "/root/.bashrc",
+        "/home",
+        "/var/log",
+        "/run",
+        "/srv",
+        "/opt",
+    ] {
+        answered(&in_default_root(&["open", path]), "errno=ENOENT");
+    }
+    // ...and at the gate, from every descriptor the box holds, with and without `..`.
+    for path in [
+        "etc/shadow",
+        "../etc/shadow",
+        "../../../etc/gshadow",
+        "root/.bashrc",
+    ] {
+        answered(
+            &in_default_root(&["gate-open-from-descriptors", path]),
+            "errno=ENOENT",
+        );
+    }
+    // The system directories are there, read-only by the kernel.
+    answered(&in_default_root(&["open", "/usr/bin/env"]), "SUCCEEDED");
+    answered(
+        &in_default_root(&["open-write", "/usr/bin/env"]),
+        "errno=EROFS",
+    );
+    // At the gate Landlock answers first (the mount is read-only for the kernel too).
+    answered(
+        &in_default_root(&["gate-open-write-from-descriptors", "bin/env"]),
+        "errno=EACCES",
+    );
+    answered(&in_default_root(&["create", "/etc/new"]), "errno=EROFS");
+    // Its passwd describes the box's users, not the host's.
+    let out = picobox()
+        .args(["run", "--", "cat", "/etc/passwd"])
+        .output()
+        .unwrap();
+    let passwd = text(&out.stdout);
+    assert!(passwd.starts_with("root:x:0:0:root:/root:"), "{passwd}");
+    let host_users = std::fs::read_to_string("/etc/passwd").unwrap();
+    let host_only = host_users
+        .lines()
+        .filter_map(|l| l.split(':').next())
+        .filter(|name| !["root", "nobody"].contains(name))
+        .find(|name| passwd.contains(&format!("{name}:")));
+    assert_eq!(host_only, None, "{passwd}");
+}
+
+#[test]
+fn hard_links_stay_inside_one_writable_mount() {
+    // link() reaches the host as linkat without flags: the kernel refuses links across
+    // mounts, and a read-only mount cannot receive one.
+    refused_with(&["link", "/ro/file", "/w/stolen"], "EXDEV");
+    refused_with(&["link", "/w/abs-link", "/ro/new"], "EROFS");
+    refused_with(&["gate-link-from-descriptors", "file", "stolen"], "EXDEV");
+}

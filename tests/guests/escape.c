@@ -56,6 +56,7 @@ int main(int argc, char **argv) {
     if (!strcmp(t, "open-write")) return report(open(arg, O_WRONLY));
     if (!strcmp(t, "create")) return report(open(arg, O_WRONLY | O_CREAT, 0644));
     if (!strcmp(t, "unlink")) return report(unlink(arg));
+    if (!strcmp(t, "link")) return report(link(arg, argc > 3 ? argv[3] : "x"));
     if (!strcmp(t, "mkdir")) return report(mkdir(arg, 0755));
     if (!strcmp(t, "execve")) { char *av[] = {(char *)arg, NULL}; return report(execve(arg, av, NULL)); }
     if (!strcmp(t, "connect") || !strcmp(t, "bind")) {
@@ -277,6 +278,24 @@ int main(int argc, char **argv) {
             if (errno == ENOENT) seen_enoent = 1;
         }
         if (r < 0 && seen_enoent && (errno == EBADF || errno == ENOTDIR)) errno = ENOENT;
+        return report(r);
+    }
+    if (!strcmp(t, "gate-link-from-descriptors")) {
+        /* linkat(fd1, arg, fd2, argv[3], 0) at the gate over every pair of descriptors: any
+         * success wins, then any refusal but EXDEV, then EXDEV (across mounts), then ENOENT. */
+        const char *to = argc > 3 ? argv[3] : "x";
+        long r = -1, worst = 0;
+        int seen_exdev = 0, seen_enoent = 0;
+        for (long a = 3; a < 64 && r < 0; a++)
+            for (long b = 3; b < 64 && r < 0; b++) {
+                if (a == b) continue;
+                r = gate(SYS_linkat, a, (long)arg, b, (long)to); /* flags: the gate passes 0 */
+                if (r >= 0) break;
+                if (errno == EXDEV) seen_exdev = 1;
+                else if (errno == ENOENT) seen_enoent = 1;
+                else if (errno != EBADF && errno != ENOTDIR) worst = errno;
+            }
+        if (r < 0) errno = worst ? worst : seen_exdev ? EXDEV : seen_enoent ? ENOENT : EBADF;
         return report(r);
     }
     printf("unknown test %s\n", t);

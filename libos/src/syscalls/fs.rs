@@ -307,7 +307,13 @@ fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> 
             cloexec: flags & OpenFlags::CLOEXEC != 0,
         });
     }
-    let (object, comps) = looked_up?;
+    let (object, comps) = looked_up.map_err(|e| {
+        if creates {
+            creation_error(k, &base, &path, e)
+        } else {
+            e
+        }
+    })?;
     let file = OpenFile::new(
         object,
         flags
@@ -348,6 +354,23 @@ fn own_descriptor_link(p: &[Vec<u8>]) -> Option<u64> {
         return None;
     }
     core::str::from_utf8(n).ok()?.parse().ok()
+}
+
+/// What creating `path` answers when the lookup found nothing (`ENOENT`): `EROFS` if its
+/// parent is one of the box's own read-only directories (`/`, `/etc`, mount-point parents),
+/// as Linux answers for a read-only file system.
+fn creation_error(k: &Kernel, base: &Components, path: &[u8], e: Errno) -> Errno {
+    if e != Errno::ENOENT {
+        return e;
+    }
+    let Ok(mut comps) = k.vfs.resolve(base, path, false) else {
+        return e;
+    };
+    comps.pop();
+    match k.vfs.locate(&comps) {
+        Ok(Node::Synthetic) => Errno::EROFS,
+        _ => e,
+    }
 }
 
 /// `open(path, flags, mode)`.
@@ -1182,7 +1205,8 @@ fn mkdir_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, mode: u64) -> Result<u64>
             let (root, rel) = writable_host(node)?;
             host().stream_make_dir(root, rel, mode)
         }
-    })?;
+    })
+    .map_err(|e| creation_error(k, &base, &path, e))?;
     Ok(0)
 }
 
@@ -1298,7 +1322,8 @@ fn symlink_at(k: &mut Kernel, target: u64, dirfd: u64, path_ptr: u64) -> Result<
     k.vfs.lookup(&base, &path, false, |node, _| {
         let (root, rel) = writable_host(node)?;
         host().stream_make_link(root, rel, LinkTarget::Symbolic(&target))
-    })?;
+    })
+    .map_err(|e| creation_error(k, &base, &path, e))?;
     Ok(0)
 }
 
