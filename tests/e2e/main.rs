@@ -11,5 +11,6 @@ mod layout;
 mod limits;
 mod network;
 mod programs;
+mod roots;
 mod shell;
 mod support;

@@ -1198,15 +1198,16 @@ fn mkdir_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, mode: u64) -> Result<u64>
     let path = user::read_path(path_ptr)?;
     let base = base_dir(k, dirfd, &path)?;
     let mode = u32::try_from(mode & 0o7777).unwrap_or(0) & !k.umask;
-    k.vfs.lookup(&base, &path, false, |node, _| match node {
-        Node::Synthetic | Node::Dev(_) => Err(Errno::EEXIST),
-        Node::Host { rel, .. } if rel.is_empty() => Err(Errno::EEXIST),
-        node => {
-            let (root, rel) = writable_host(node)?;
-            host().stream_make_dir(root, rel, mode)
-        }
-    })
-    .map_err(|e| creation_error(k, &base, &path, e))?;
+    k.vfs
+        .lookup(&base, &path, false, |node, _| match node {
+            Node::Synthetic | Node::Dev(_) => Err(Errno::EEXIST),
+            Node::Host { rel, .. } if rel.is_empty() => Err(Errno::EEXIST),
+            node => {
+                let (root, rel) = writable_host(node)?;
+                host().stream_make_dir(root, rel, mode)
+            }
+        })
+        .map_err(|e| creation_error(k, &base, &path, e))?;
     Ok(0)
 }
 
@@ -1319,11 +1320,12 @@ fn symlink_at(k: &mut Kernel, target: u64, dirfd: u64, path_ptr: u64) -> Result<
     let target = user::read_path(target)?;
     let path = user::read_path(path_ptr)?;
     let base = base_dir(k, dirfd, &path)?;
-    k.vfs.lookup(&base, &path, false, |node, _| {
-        let (root, rel) = writable_host(node)?;
-        host().stream_make_link(root, rel, LinkTarget::Symbolic(&target))
-    })
-    .map_err(|e| creation_error(k, &base, &path, e))?;
+    k.vfs
+        .lookup(&base, &path, false, |node, _| {
+            let (root, rel) = writable_host(node)?;
+            host().stream_make_link(root, rel, LinkTarget::Symbolic(&target))
+        })
+        .map_err(|e| creation_error(k, &base, &path, e))?;
     Ok(0)
 }
 
