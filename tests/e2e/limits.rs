@@ -213,11 +213,9 @@ fn a_box_whose_monitor_was_killed_leaves_nothing_after_the_next_run() {
     monitor.kill().unwrap();
     monitor.wait().unwrap();
     wait_until(|| processes_with(marker) == 0);
-    assert_eq!(
-        box_cgroups_of(pid).len(),
-        1,
-        "a killed monitor cannot remove its cgroup (so this test shows the sweep)"
-    );
+    // A killed monitor cannot remove its cgroup; the next `picobox run` anywhere does (one of
+    // the tests running beside this one may already have).
+    assert!(box_cgroups_of(pid).len() <= 1);
     let out = limited(&[], &["forks-none"]);
     assert_eq!(out.status.code(), Some(2));
     wait_until(|| box_cgroups_of(pid).is_empty());
