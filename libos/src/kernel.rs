@@ -47,6 +47,12 @@ pub struct Kernel {
     pub umask: u32,
     /// The process's user and group ids.
     pub creds: syscalls::creds::Creds,
+    /// The nice value (`setpriority`), recorded.
+    pub nice: i32,
+    /// The scheduling policy (`sched_setscheduler`), recorded.
+    pub sched_policy: u32,
+    /// The I/O priority (`ioprio_set`), recorded.
+    pub io_priority: u32,
     /// Host name reported.
     pub hostname: Vec<u8>,
     /// The kernel release reported (`uname`, `/proc/sys/kernel/osrelease`, `/proc/version`).
@@ -257,6 +263,9 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         program: prepared.file,
         umask: 0o022,
         creds: syscalls::creds::Creds::new(info.uid, info.gid),
+        nice: 0,
+        sched_policy: 0,
+        io_priority: 0,
         hostname: info.hostname.clone(),
         kernel_release: info.kernel_release.clone(),
         signals: syscalls::signal::SignalState::default(),

@@ -3,7 +3,7 @@
 
 use crate::support::*;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 #[test]

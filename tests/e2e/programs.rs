@@ -295,3 +295,11 @@ fn proc_shows_a_child_as_soon_as_fork_returns() {
     // Regression: /proc/<pid> of a child was missing until the child had run (issue 9).
     assert_matches_native("procchild", &[], &guest("procchild"), &[]);
 }
+
+#[test]
+fn set_up_calls_of_test_suites_and_runtimes_match_native() {
+    // Credentials, priorities and scheduling, memory locking, vectored I/O at offsets, the old
+    // directory and time calls, fallocate, close_range, memfd_create, copy_file_range,
+    // sendmmsg/recvmmsg, extended attributes and hard links.
+    assert_matches_native("compat", &[], &guest("compat"), &[]);
+}

@@ -300,3 +300,29 @@ pub fn sys_epoll_pwait(a: &Args) -> Result<u64> {
     crate::kernel::with(|k| k.signals.mask = old)?;
     r
 }
+
+/// `epoll_pwait2(epfd, events, maxevents, timeout, sigmask, sigsetsize)`: as `epoll_pwait`
+/// with a `struct timespec` timeout (none: wait without end).
+pub fn sys_epoll_pwait2(a: &Args) -> Result<u64> {
+    let timeout = if a[3] == 0 {
+        None
+    } else {
+        let sec = user::read_u64(a[3])? as i64;
+        let nsec = user::read_u64(a[3] + 8)? as i64;
+        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+            return Err(Errno::EINVAL);
+        }
+        Some(Timespec { sec, nsec })
+    };
+    if a[4] == 0 {
+        return wait_common(a[0], a[1], a[2], timeout);
+    }
+    if a[5] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mask = user::read_u64(a[4])?;
+    let old = crate::kernel::with(|k| core::mem::replace(&mut k.signals.mask, mask))?;
+    let r = wait_common(a[0], a[1], a[2], timeout);
+    crate::kernel::with(|k| k.signals.mask = old)?;
+    r
+}

@@ -397,7 +397,7 @@ pub fn sys_close(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 // ------------------------------------------------------------------ read and write
 
-fn read_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Result<u64> {
+pub(super) fn read_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Result<u64> {
     file.touched();
     if !file.status().readable() {
         return Err(Errno::EBADF);
@@ -450,7 +450,7 @@ fn read_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Resul
     Ok(n as u64)
 }
 
-fn write_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Result<u64> {
+pub(super) fn write_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Result<u64> {
     file.touched();
     if !file.status().writable() {
         return Err(Errno::EBADF);
@@ -476,7 +476,7 @@ fn write_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Resu
     }
 }
 
-fn offset_arg(v: u64) -> Result<u64> {
+pub(super) fn offset_arg(v: u64) -> Result<u64> {
     i64::try_from(v).map(|_| v).map_err(|_| Errno::EINVAL)
 }
 
@@ -520,8 +520,17 @@ pub fn sys_pwrite64(a: &Args) -> Result<u64> {
     write_file(&file, a[1], a[2], off)
 }
 
-fn vectored(a: &Args, op: fn(&OpenFile, u64, u64, Option<u64>) -> Result<u64>) -> Result<u64> {
+/// `readv`/`writev` at the file's position, or with `at`, at that offset (`preadv`/`pwritev`).
+pub(super) fn vectored(
+    a: &Args,
+    at: Option<u64>,
+    op: fn(&OpenFile, u64, u64, Option<u64>) -> Result<u64>,
+) -> Result<u64> {
     let file = file_of(a[0])?;
+    let mut offset = match at {
+        Some(off) => seekable_offset(&file, off)?,
+        None => None,
+    };
     if a[2] > UIO_MAXIOV {
         return Err(Errno::EINVAL);
     }
@@ -533,9 +542,10 @@ fn vectored(a: &Args, op: fn(&OpenFile, u64, u64, Option<u64>) -> Result<u64>) -
         if len == 0 {
             continue;
         }
-        match op(&file, base, len, None) {
+        match op(&file, base, len, offset) {
             Ok(n) => {
                 total += n;
+                offset = offset.map(|o| o + n);
                 if n < len {
                     break;
                 }
@@ -549,12 +559,12 @@ fn vectored(a: &Args, op: fn(&OpenFile, u64, u64, Option<u64>) -> Result<u64>) -
 
 /// `readv(fd, iov, iovcnt)`.
 pub fn sys_readv(a: &Args) -> Result<u64> {
-    vectored(a, read_file)
+    vectored(a, None, read_file)
 }
 
 /// `writev(fd, iov, iovcnt)`.
 pub fn sys_writev(a: &Args) -> Result<u64> {
-    vectored(a, write_file)
+    vectored(a, None, write_file)
 }
 
 /// `lseek(fd, offset, whence)`.
@@ -1055,7 +1065,7 @@ pub fn sys_faccessat2(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 // ------------------------------------------------------------------ directories
 
-fn next_entries(k: &Kernel, file: &OpenFile) -> Result<()> {
+pub(super) fn next_entries(k: &Kernel, file: &OpenFile) -> Result<()> {
     let mut cursor = file.dir.lock();
     if !cursor.pending.is_empty() || cursor.exhausted {
         return Ok(());
@@ -1129,6 +1139,15 @@ fn next_entries(k: &Kernel, file: &OpenFile) -> Result<()> {
 
 /// `getdents64(fd, dirp, count)`.
 pub fn sys_getdents64(k: &mut Kernel, a: &Args) -> Result<u64> {
+    directory_entries(k, a, false)
+}
+
+/// `getdents(fd, dirp, count)`: the old layout, `d_type` in the record's last byte.
+pub fn sys_getdents(k: &mut Kernel, a: &Args) -> Result<u64> {
+    directory_entries(k, a, true)
+}
+
+fn directory_entries(k: &mut Kernel, a: &Args, legacy: bool) -> Result<u64> {
     let file = k.fds.file(fd_arg(a[0])?)?;
     let count = usize::try_from(a[2]).unwrap_or(usize::MAX).min(1 << 20);
     let mut out: Vec<u8> = Vec::new();
@@ -1138,7 +1157,8 @@ pub fn sys_getdents64(k: &mut Kernel, a: &Args) -> Result<u64> {
         let Some(entry) = cursor.pending.front() else {
             break;
         };
-        let reclen = (19 + entry.name.len() + 1).next_multiple_of(8);
+        // ino, off, reclen, then d_type and the name (or the name, a NUL and d_type last).
+        let reclen = (19 + entry.name.len() + 1 + usize::from(legacy)).next_multiple_of(8);
         if out.len() + reclen > count {
             if out.is_empty() {
                 return Err(Errno::EINVAL);
@@ -1150,9 +1170,15 @@ pub fn sys_getdents64(k: &mut Kernel, a: &Args) -> Result<u64> {
         out.extend_from_slice(&entry.ino.to_le_bytes());
         out.extend_from_slice(&off.to_le_bytes());
         out.extend_from_slice(&u16::try_from(reclen).unwrap_or(0).to_le_bytes());
-        out.push(dirent_type(entry.kind));
-        out.extend_from_slice(&entry.name);
-        out.resize(start + reclen, 0);
+        if legacy {
+            out.extend_from_slice(&entry.name);
+            out.resize(start + reclen, 0);
+            out[start + reclen - 1] = dirent_type(entry.kind);
+        } else {
+            out.push(dirent_type(entry.kind));
+            out.extend_from_slice(&entry.name);
+            out.resize(start + reclen, 0);
+        }
         cursor.pending.pop_front();
         cursor.position = off;
     }
@@ -1455,7 +1481,7 @@ pub fn sys_ftruncate(k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// Opens `path` through the namespace for a metadata change; `O_PATH` unless `flags` say more.
-fn open_for_change(
+pub(super) fn open_for_change(
     k: &Kernel,
     dirfd: u64,
     path_ptr: u64,
@@ -1567,7 +1593,7 @@ pub fn sys_utimensat(k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(0)
 }
 
-fn chmod_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, mode: u64) -> Result<u64> {
+pub(super) fn chmod_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, mode: u64) -> Result<u64> {
     let mode = u32::try_from(mode & 0o7777).unwrap_or(0);
     let h = open_for_change(k, dirfd, path_ptr, true, OpenFlags::PATH)?;
     host().stream_set_mode(h.0, mode)?;

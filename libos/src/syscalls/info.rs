@@ -305,3 +305,52 @@ pub fn sys_futex(a: &Args) -> Result<u64> {
         (a[5] & 0xffff_ffff) as u32,
     )
 }
+
+/// CPU time of `clock` in microseconds.
+fn cpu_micros(clock: Clock) -> Result<i64> {
+    let t = host().time_query(clock)?;
+    Ok(t.sec * 1_000_000 + t.nsec / 1000)
+}
+
+/// `getrusage(who, usage)`: the CPU time the host counted for the process (or thread), all as
+/// user time; the children's usage and the memory and I/O counters are not kept (0).
+pub fn sys_getrusage(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    const RUSAGE_SELF: i32 = 0;
+    const RUSAGE_CHILDREN: i32 = -1;
+    const RUSAGE_THREAD: i32 = 1;
+    let micros = match int_arg(a[0]) {
+        RUSAGE_SELF => cpu_micros(Clock::ProcessCpu)?,
+        RUSAGE_THREAD => cpu_micros(Clock::ThreadCpu)?,
+        RUSAGE_CHILDREN => 0,
+        _ => return Err(Errno::EINVAL),
+    };
+    // struct rusage: ru_utime, ru_stime (timevals), then 14 longs.
+    let mut usage = [0u8; 144];
+    usage[0..8].copy_from_slice(&(micros / 1_000_000).to_le_bytes());
+    usage[8..16].copy_from_slice(&(micros % 1_000_000).to_le_bytes());
+    user::write_bytes(a[1], &usage)?;
+    Ok(0)
+}
+
+/// `times(buf)`: the process's CPU time in clock ticks (100 a second; all as user time), and
+/// the ticks since an arbitrary start (the monotonic clock).
+pub fn sys_times(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    let ticks = |micros: i64| (micros / 10_000) as u64;
+    if a[0] != 0 {
+        let mut tms = [0u8; 32];
+        tms[0..8].copy_from_slice(&ticks(cpu_micros(Clock::ProcessCpu)?).to_le_bytes());
+        user::write_bytes(a[0], &tms)?;
+    }
+    let now = host().time_query(Clock::Monotonic)?;
+    Ok(ticks(now.sec * 1_000_000 + now.nsec / 1000))
+}
+
+/// `personality(persona)`: the box runs `PER_LINUX` only; `0xffffffff` asks.
+pub fn sys_personality(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    const PER_LINUX: u32 = 0;
+    const QUERY: u32 = 0xffff_ffff;
+    match (a[0] & 0xffff_ffff) as u32 {
+        QUERY | PER_LINUX => Ok(u64::from(PER_LINUX)),
+        _ => Err(Errno::EINVAL),
+    }
+}

@@ -360,3 +360,61 @@ pub fn sys_brk(k: &mut Kernel, a: &Args) -> Result<u64> {
     k.brk.current = want;
     Ok(want)
 }
+
+/// Checks the range of `mlock`, `munlock`, `mlock2`: page-aligned down, every page mapped.
+fn lock_range(k: &Kernel, addr: u64, len: u64) -> Result<()> {
+    let start = addr & !(PAGE - 1);
+    let end = addr
+        .checked_add(len)
+        .and_then(|e| e.checked_add(PAGE - 1))
+        .ok_or(Errno::ENOMEM)?
+        & !(PAGE - 1);
+    if end > USER_END || !mapped(k, start, end) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
+}
+
+/// `mlock(addr, len)`: checked as Linux checks it; pages are not pinned (the host may page
+/// them out, and `RLIMIT_MEMLOCK` is not charged).
+pub fn sys_mlock(k: &mut Kernel, a: &Args) -> Result<u64> {
+    lock_range(k, a[0], a[1]).map(|()| 0)
+}
+
+/// `mlock2(addr, len, flags)`: as `mlock`; `MLOCK_ONFAULT` is the only flag.
+pub fn sys_mlock2(k: &mut Kernel, a: &Args) -> Result<u64> {
+    if a[2] & !1 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    lock_range(k, a[0], a[1]).map(|()| 0)
+}
+
+/// `munlock(addr, len)`.
+pub fn sys_munlock(k: &mut Kernel, a: &Args) -> Result<u64> {
+    lock_range(k, a[0], a[1]).map(|()| 0)
+}
+
+/// `mlockall(flags)`: `MCL_CURRENT`, `MCL_FUTURE`, `MCL_ONFAULT`, as `mlock`.
+pub fn sys_mlockall(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    let flags = a[0] & 0xffff_ffff;
+    if flags == 0 || flags & !7 != 0 || flags == 4 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// `munlockall()`.
+pub fn sys_munlockall(_k: &mut Kernel, _a: &Args) -> Result<u64> {
+    Ok(0)
+}
+
+/// `membarrier(cmd, flags, cpu_id)`: `MEMBARRIER_CMD_QUERY` answers that no command is
+/// available, as a kernel built without them does (the library OS cannot make every other
+/// CPU pass a barrier), so programs take their fallback; every other command is `EINVAL`.
+pub fn sys_membarrier(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    const MEMBARRIER_CMD_QUERY: u64 = 0;
+    match (a[0] & 0xffff_ffff, a[1]) {
+        (MEMBARRIER_CMD_QUERY, 0) => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}

@@ -538,3 +538,51 @@ pub fn sys_getsockopt(k: &mut Kernel, a: &Args) -> Result<u64> {
     user::write_u32(a[4], n as u32)?;
     Ok(0)
 }
+
+/// `struct mmsghdr`: a `msghdr` (56 bytes) and the count of bytes it moved.
+const MMSGHDR_SIZE: u64 = 64;
+/// Most messages of one `sendmmsg`/`recvmmsg` (`UIO_MAXIOV`).
+const MMSG_MAX: u64 = 1024;
+
+/// `sendmmsg(fd, msgvec, vlen, flags)`: one `sendmsg` per message, until one fails (its error
+/// is returned only if it was the first).
+pub fn sys_sendmmsg(a: &Args) -> Result<u64> {
+    let count = (a[2] & 0xffff_ffff).min(MMSG_MAX);
+    let mut sent = 0;
+    while sent < count {
+        let hdr = a[1] + sent * MMSGHDR_SIZE;
+        match sys_sendmsg(&[a[0], hdr, a[3], 0, 0, 0]) {
+            Ok(n) => user::write_u32(hdr + 56, n as u32)?,
+            Err(e) if sent == 0 => return Err(e),
+            Err(_) => break,
+        }
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+/// `recvmmsg(fd, msgvec, vlen, flags, timeout)`: one `recvmsg` per message; after the first,
+/// the rest do not wait (as with `MSG_WAITFORONE`). The timeout is not applied: the first
+/// receive waits as the socket's mode says.
+pub fn sys_recvmmsg(a: &Args) -> Result<u64> {
+    const MSG_DONTWAIT: u64 = 0x40;
+    const MSG_WAITFORONE: u64 = 0x10000;
+    let count = (a[2] & 0xffff_ffff).min(MMSG_MAX);
+    let flags = a[3] & 0xffff_ffff & !MSG_WAITFORONE;
+    let mut got = 0;
+    while got < count {
+        let hdr = a[1] + got * MMSGHDR_SIZE;
+        let these = if got == 0 {
+            flags
+        } else {
+            flags | MSG_DONTWAIT
+        };
+        match sys_recvmsg(&[a[0], hdr, these, 0, 0, 0]) {
+            Ok(n) => user::write_u32(hdr + 56, n as u32)?,
+            Err(e) if got == 0 => return Err(e),
+            Err(_) => break,
+        }
+        got += 1;
+    }
+    Ok(got)
+}

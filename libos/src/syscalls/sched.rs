@@ -1,0 +1,231 @@
+//! Scheduling and priorities. The host schedules the box's threads as ordinary `SCHED_OTHER`
+//! threads; the library OS keeps each process's nice value and I/O priority so that programs
+//! read back what they set (nothing is passed to the host: the box may not change its share).
+//! Only `SCHED_OTHER` (and `SCHED_BATCH`, `SCHED_IDLE`, which need no privilege) are accepted.
+
+use super::{int_arg, Args};
+use crate::kernel::{host, Kernel};
+use crate::user;
+use picobox_abi::{Errno, Result, Whose};
+
+const PRIO_PROCESS: i32 = 0;
+const PRIO_PGRP: i32 = 1;
+const PRIO_USER: i32 = 2;
+const SCHED_OTHER: u32 = 0;
+const SCHED_FIFO: u32 = 1;
+const SCHED_RR: u32 = 2;
+const SCHED_BATCH: u32 = 3;
+const SCHED_IDLE: u32 = 5;
+/// `SCHED_RESET_ON_FORK`, which may be or'ed into a policy.
+const RESET_ON_FORK: u32 = 0x4000_0000;
+
+/// Whether `pid` (0: the caller) is the calling process; other processes of the box are not
+/// the library OS's to describe (`ESRCH` if it names none it knows).
+fn is_caller(pid: u64) -> Result<()> {
+    let pid = int_arg(pid);
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = host().process_id(Whose::Caller);
+    if pid == 0 || pid as u32 == me || pid as u32 == host().thread_id() {
+        Ok(())
+    } else {
+        Err(Errno::ESRCH)
+    }
+}
+
+/// `getpriority(which, who)`: `20 - nice`, as the system call returns it.
+pub fn sys_getpriority(k: &mut Kernel, a: &Args) -> Result<u64> {
+    match int_arg(a[0]) {
+        PRIO_PROCESS | PRIO_PGRP => is_caller(a[1])?,
+        PRIO_USER => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    Ok((20 - k.nice) as u64)
+}
+
+/// `setpriority(which, who, prio)`: lowering the nice value needs root, as on Linux.
+pub fn sys_setpriority(k: &mut Kernel, a: &Args) -> Result<u64> {
+    match int_arg(a[0]) {
+        PRIO_PROCESS | PRIO_PGRP => is_caller(a[1])?,
+        PRIO_USER => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    let nice = int_arg(a[2]).clamp(-20, 19);
+    if nice < k.nice && !k.creds.privileged() {
+        return Err(Errno::EACCES);
+    }
+    k.nice = nice;
+    Ok(0)
+}
+
+/// Checks a policy and its priority: real-time policies need root and a priority of 1 to 99;
+/// the others a priority of 0.
+fn check_policy(_k: &Kernel, policy: u32, priority: i32) -> Result<()> {
+    match policy & !RESET_ON_FORK {
+        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE if priority == 0 => Ok(()),
+        // The host runs every thread of a box as SCHED_OTHER: no real time, even for the
+        // box's root (as for root in a container without CAP_SYS_NICE).
+        SCHED_FIFO | SCHED_RR if (1..=99).contains(&priority) => Err(Errno::EPERM),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `sched_setscheduler(pid, policy, param)`.
+pub fn sys_sched_setscheduler(k: &mut Kernel, a: &Args) -> Result<u64> {
+    is_caller(a[0])?;
+    if a[2] == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let priority = user::read_u32(a[2])? as i32;
+    let policy = (a[1] & 0xffff_ffff) as u32;
+    check_policy(k, policy, priority)?;
+    k.sched_policy = policy & !RESET_ON_FORK;
+    Ok(0)
+}
+
+/// `sched_getscheduler(pid)`.
+pub fn sys_sched_getscheduler(k: &mut Kernel, a: &Args) -> Result<u64> {
+    is_caller(a[0])?;
+    Ok(u64::from(k.sched_policy))
+}
+
+/// `sched_setparam(pid, param)`.
+pub fn sys_sched_setparam(k: &mut Kernel, a: &Args) -> Result<u64> {
+    is_caller(a[0])?;
+    if a[1] == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let priority = user::read_u32(a[1])? as i32;
+    check_policy(k, k.sched_policy, priority).map(|()| 0)
+}
+
+/// `sched_getparam(pid, param)`: priority 0.
+pub fn sys_sched_getparam(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    is_caller(a[0])?;
+    if a[1] == 0 {
+        return Err(Errno::EINVAL);
+    }
+    user::write_u32(a[1], 0)?;
+    Ok(0)
+}
+
+/// `sched_get_priority_max(policy)`.
+pub fn sys_sched_get_priority_max(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    match (a[0] & 0xffff_ffff) as u32 {
+        SCHED_FIFO | SCHED_RR => Ok(99),
+        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `sched_get_priority_min(policy)`.
+pub fn sys_sched_get_priority_min(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    match (a[0] & 0xffff_ffff) as u32 {
+        SCHED_FIFO | SCHED_RR => Ok(1),
+        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `sched_rr_get_interval(pid, tp)`: 0 for a policy that is not round-robin.
+pub fn sys_sched_rr_get_interval(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    is_caller(a[0])?;
+    user::write_bytes(a[1], &[0u8; 16])?;
+    Ok(0)
+}
+
+/// `sched_setattr(pid, attr, flags)`: as `sched_setscheduler` (and the nice value).
+pub fn sys_sched_setattr(k: &mut Kernel, a: &Args) -> Result<u64> {
+    is_caller(a[0])?;
+    if a[2] != 0 || a[1] == 0 {
+        return Err(Errno::EINVAL);
+    }
+    // struct sched_attr { u32 size, policy; u64 flags; s32 nice; u32 priority; ... }
+    let size = user::read_u32(a[1])?;
+    if size != 0 && size < 48 {
+        user::write_u32(a[1], 56)?;
+        return Err(Errno::E2BIG);
+    }
+    let raw = user::read_bytes(a[1], 24)?;
+    let word = |at: usize| u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]);
+    let (policy, nice, priority) = (word(4), word(16) as i32, word(20) as i32);
+    check_policy(k, policy, priority)?;
+    let nice = nice.clamp(-20, 19);
+    if nice < k.nice && !k.creds.privileged() {
+        return Err(Errno::EPERM);
+    }
+    k.sched_policy = policy;
+    k.nice = nice;
+    Ok(0)
+}
+
+/// `sched_getattr(pid, attr, size, flags)`.
+pub fn sys_sched_getattr(k: &mut Kernel, a: &Args) -> Result<u64> {
+    is_caller(a[0])?;
+    let size = usize::try_from(a[2] & 0xffff_ffff).map_err(|_| Errno::EINVAL)?;
+    if a[3] != 0 || a[1] == 0 || !(48..=4096).contains(&size) {
+        return Err(Errno::EINVAL);
+    }
+    let mut attr = [0u8; 56];
+    attr[0..4].copy_from_slice(&56u32.to_le_bytes());
+    attr[4..8].copy_from_slice(&k.sched_policy.to_le_bytes());
+    attr[16..20].copy_from_slice(&k.nice.to_le_bytes());
+    let n = size.min(56);
+    attr[0..4].copy_from_slice(&(n as u32).to_le_bytes());
+    user::write_bytes(a[1], &attr[..n])?;
+    Ok(0)
+}
+
+/// `sched_setaffinity(pid, size, mask)`: a mask naming at least one of the box's CPUs is
+/// accepted; the host keeps running the thread wherever it may.
+pub fn sys_sched_setaffinity(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    is_caller(a[0])?;
+    let size = usize::try_from(a[1]).map_err(|_| Errno::EINVAL)?.min(1024);
+    let mask = user::read_bytes(a[2], size)?;
+    let cpus = host().host_info().cpus.clamp(1, 8192) as usize;
+    let any = (0..cpus.min(size * 8)).any(|cpu| mask[cpu / 8] & (1 << (cpu % 8)) != 0);
+    if any {
+        Ok(0)
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
+/// `getcpu(cpu, node, cache)`: CPU 0 of node 0 (the box is not told where the host runs it).
+pub fn sys_getcpu(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    if a[0] != 0 {
+        user::write_u32(a[0], 0)?;
+    }
+    if a[1] != 0 {
+        user::write_u32(a[1], 0)?;
+    }
+    Ok(0)
+}
+
+/// `ioprio_get(which, who)`: the priority last set (none: `IOPRIO_CLASS_NONE`, 0).
+pub fn sys_ioprio_get(k: &mut Kernel, a: &Args) -> Result<u64> {
+    if !(1..=3).contains(&int_arg(a[0])) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(u64::from(k.io_priority))
+}
+
+/// `ioprio_set(which, who, ioprio)`: recorded; real-time I/O needs root.
+pub fn sys_ioprio_set(k: &mut Kernel, a: &Args) -> Result<u64> {
+    const IOPRIO_CLASS_RT: u32 = 1;
+    const IOPRIO_CLASS_IDLE: u32 = 3;
+    if !(1..=3).contains(&int_arg(a[0])) {
+        return Err(Errno::EINVAL);
+    }
+    let prio = (a[2] & 0xffff) as u32;
+    let class = prio >> 13;
+    if class > IOPRIO_CLASS_IDLE {
+        return Err(Errno::EINVAL);
+    }
+    if class == IOPRIO_CLASS_RT && !k.creds.privileged() {
+        return Err(Errno::EPERM);
+    }
+    k.io_priority = prio;
+    Ok(0)
+}

@@ -1,0 +1,210 @@
+/* System calls that test suites and runtimes make in their set-up: credentials, priorities
+ * and scheduling, memory locking, vectored I/O at offsets, the old directory and time calls,
+ * fallocate, close_range, memfd_create, copy_file_range, sendmmsg/recvmmsg, extended
+ * attributes, hard links. Prints one line per check; run natively and in a box, the outputs
+ * must match. Run in an empty writable directory. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/times.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <utime.h>
+
+static void show(const char *what, long r) {
+    if (r < 0) printf("%s: errno %d\n", what, errno);
+    else printf("%s: %ld\n", what, r);
+}
+
+static void credentials(void) {
+    uid_t r, e, s;
+    show("getresuid", getresuid(&r, &e, &s));
+    printf("ids: %u %u %u\n", r, e, s);
+    /* Become nobody with root saved, come back, then drop for good (in a child). */
+    pid_t child = fork();
+    if (child == 0) {
+        if (getuid() == 0) {
+            show("setresuid keep saved", setresuid(65534, 65534, 0));
+            show("geteuid", geteuid());
+            show("setuid back", setuid(0));
+            show("setgroups", setgroups(0, NULL));
+            show("getgroups", getgroups(0, NULL));
+            show("setgid", setgid(65534));
+            show("setuid drop", setuid(65534));
+            show("setuid regain", setuid(0));
+            show("getuid", getuid());
+            show("setreuid swap", setreuid(-1, 65534));
+        } else {
+            show("setuid other", setuid(0));
+            show("setgroups", setgroups(0, NULL));
+        }
+        exit(0);
+    }
+    waitpid(child, NULL, 0);
+}
+
+static void scheduling(void) {
+    show("getpriority", getpriority(PRIO_PROCESS, 0));
+    show("setpriority 5", setpriority(PRIO_PROCESS, 0, 5));
+    show("getpriority", getpriority(PRIO_PROCESS, 0));
+    show("sched_getscheduler", sched_getscheduler(0));
+    struct sched_param p = {0};
+    show("sched_setscheduler batch", sched_setscheduler(0, SCHED_BATCH, &p));
+    show("sched_getscheduler", sched_getscheduler(0));
+    show("sched_setscheduler other", sched_setscheduler(0, SCHED_OTHER, &p));
+    show("max fifo", sched_get_priority_max(SCHED_FIFO));
+    show("min other", sched_get_priority_min(SCHED_OTHER));
+    show("bad policy", sched_get_priority_max(42));
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(0, &set);
+    show("sched_setaffinity cpu0", sched_setaffinity(0, sizeof set, &set));
+    show("personality query", personality(0xffffffff));
+}
+
+static void memory(void) {
+    char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    show("mlock", mlock(m, 8192));
+    show("munlock", munlock(m, 8192));
+    munmap(m, 8192);
+    show("mlock unmapped", mlock(m, 8192));
+    show("membarrier bad", syscall(SYS_membarrier, 99, 0, 0));
+}
+
+static void files(void) {
+    int fd = open("data", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    char a[] = "hello ", b[] = "world\n";
+    struct iovec w[2] = {{a, 6}, {b, 6}};
+    show("pwritev", pwritev(fd, w, 2, 4));
+    char x[5] = {0}, y[7] = {0};
+    struct iovec rd[2] = {{x, 4}, {y, 6}};
+    show("preadv", preadv(fd, rd, 2, 6));
+    printf("read: [%s][%s]\n", x, y);
+    show("preadv2 at -1", preadv2(fd, rd, 1, -1, 0));
+    show("lseek", lseek(fd, 0, SEEK_CUR));
+    show("fallocate", fallocate(fd, 0, 0, 100));
+    struct stat st;
+    fstat(fd, &st);
+    printf("size after fallocate: %ld\n", (long)st.st_size);
+    show("fallocate punch", fallocate(fd, 3, 0, 10));
+    show("posix_fadvise", posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL));
+    int out = open("copy", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    loff_t off = 4;
+    show("copy_file_range", copy_file_range(fd, &off, out, NULL, 12, 0));
+    printf("offset now %ld\n", (long)off);
+    char c[13] = {0};
+    pread(out, c, 12, 0);
+    printf("copied: %s", c);
+    struct utimbuf ut = {1000000, 2000000};
+    show("utime", utime("data", &ut));
+    stat("data", &st);
+    printf("mtime %ld atime %ld\n", (long)st.st_mtime, (long)st.st_atime);
+    struct timeval tv[2] = {{3000000, 0}, {4000000, 500000}};
+    show("utimes", utimes("data", tv));
+    stat("data", &st);
+    printf("mtime %ld\n", (long)st.st_mtime);
+    show("link", link("data", "data-link"));
+    stat("data", &st);
+    printf("nlink %ld\n", (long)st.st_nlink);
+    show("link exists", link("data", "copy"));
+    char v[8];
+    show("getxattr", getxattr("data", "user.none", v, sizeof v));
+    show("listxattr", listxattr("data", v, sizeof v));
+    show("getxattr missing file", getxattr("nothing", "user.none", v, sizeof v));
+    mkdir("dir", 0755);
+    close(open("dir/one", O_CREAT | O_WRONLY, 0644));
+    int d = open("dir", O_RDONLY | O_DIRECTORY);
+    char buf[1024];
+    long n = syscall(SYS_getdents, d, buf, sizeof buf);
+    int names = 0;
+    for (long at = 0; at < n;) {
+        unsigned short reclen = *(unsigned short *)(buf + at + 16);
+        char *name = buf + at + 18;
+        if (strcmp(name, ".") && strcmp(name, "..")) {
+            printf("getdents: %s type %d\n", name, buf[at + reclen - 1]);
+        }
+        names++;
+        at += reclen;
+    }
+    printf("getdents entries: %d\n", names);
+    close(d);
+    int m = memfd_create("scratch", MFD_CLOEXEC);
+    show("memfd write", write(m, "in memory", 9));
+    char back[10] = {0};
+    show("memfd pread", pread(m, back, 9, 0));
+    printf("memfd: %s\n", back);
+    fstat(m, &st);
+    printf("memfd size %ld regular %d\n", (long)st.st_size, S_ISREG(st.st_mode));
+    int hi = dup2(fd, 60);
+    show("close_range", syscall(SYS_close_range, 50, 70, 0));
+    show("fcntl closed", fcntl(hi, F_GETFD));
+    show("close_range bad", syscall(SYS_close_range, 9, 3, 0));
+    close(fd);
+    close(out);
+    close(m);
+}
+
+static void messages(void) {
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    char m1[] = "one", m2[] = "two!";
+    struct iovec i1 = {m1, 3}, i2 = {m2, 4};
+    struct mmsghdr out[2];
+    memset(out, 0, sizeof out);
+    out[0].msg_hdr.msg_iov = &i1;
+    out[0].msg_hdr.msg_iovlen = 1;
+    out[1].msg_hdr.msg_iov = &i2;
+    out[1].msg_hdr.msg_iovlen = 1;
+    show("sendmmsg", sendmmsg(sv[0], out, 2, 0));
+    printf("sent lengths %u %u\n", out[0].msg_len, out[1].msg_len);
+    char r1[8] = {0}, r2[8] = {0};
+    struct iovec j1 = {r1, 8}, j2 = {r2, 8};
+    struct mmsghdr in[3];
+    memset(in, 0, sizeof in);
+    in[0].msg_hdr.msg_iov = &j1;
+    in[0].msg_hdr.msg_iovlen = 1;
+    in[1].msg_hdr.msg_iov = &j2;
+    in[1].msg_hdr.msg_iovlen = 1;
+    in[2].msg_hdr.msg_iov = &j2;
+    in[2].msg_hdr.msg_iovlen = 1;
+    show("recvmmsg", recvmmsg(sv[1], in, 3, MSG_DONTWAIT, NULL));
+    printf("received %s(%u) %s(%u)\n", r1, in[0].msg_len, r2, in[1].msg_len);
+}
+
+static void accounting(void) {
+    volatile unsigned long spin = 0;
+    for (unsigned long i = 0; i < 50000000UL; i++) spin += i;
+    struct rusage ru;
+    show("getrusage", getrusage(RUSAGE_SELF, &ru));
+    printf("cpu time counted: %d\n", ru.ru_utime.tv_sec + ru.ru_stime.tv_sec > 0 ||
+                                       ru.ru_utime.tv_usec + ru.ru_stime.tv_usec > 1000);
+    struct tms t;
+    printf("times ticks: %d\n", times(&t) != (clock_t)-1);
+    show("getrusage bad", getrusage(7, &ru));
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    credentials();
+    scheduling();
+    memory();
+    files();
+    messages();
+    accounting();
+    return 0;
+}
