@@ -213,8 +213,9 @@ fn the_default_root_is_listed_by_show_root_and_is_what_the_box_sees() {
     let plan = text(&out.stdout);
     for line in [
         "ro-bind   /usr ",
-        "dir       (empty, read-only)                 /etc",
-        "ro-bind   /etc/ld.so.cache ",
+        "symlink   usr/bin                            /bin",
+        "dir       (read-only, holding:)              /etc",
+        "/etc/ld.so.cache",
         "/etc/passwd",
         "tmpfs     256M mode 1777                     /tmp",
         "/dev/shm",

@@ -492,96 +492,210 @@ pub enum Entry<'a> {
     Symlink(&'a [u8]),
     /// An empty directory.
     Dir,
-    /// A read-only file with this content.
-    Content(&'a [u8]),
+    /// A directory holding these entries (relative paths, parents first).
+    Populated(Vec<(&'a [u8], Leaf<'a>)>),
+}
+
+/// One entry of an [`Entry::Populated`] directory.
+pub enum Leaf<'a> {
+    /// A read-only file with these bytes.
+    File(&'a [u8]),
+    /// A symbolic link with this target.
+    Link(&'a [u8]),
+    /// A detached mount (from [`make_mount`]) of a host file or directory.
+    Mounted(u64),
 }
 
 /// Where the entries live in the box's root: a directory of their own, one subdirectory each.
 const ENTRIES: &core::ffi::CStr = c"/.entries";
-/// The name of the entry inside its directory (none for [`Entry::Dir`], which is the
-/// directory itself).
+/// The name of the entry inside its directory (none for [`Entry::Dir`] and
+/// [`Entry::Populated`], which are the directory itself).
 pub const ENTRY_NAME: &[u8] = b"e";
 
-/// After [`enter`], before the box's user is taken: makes entry number `index` in the box's
-/// root (owned by the caller, mode 0755 for the directories: a box started by root cannot
-/// change them). Returns an `O_PATH` descriptor of the directory that holds it.
-pub fn place_entry(index: usize, entry: Entry<'_>) -> Result<u64, MountError> {
-    const MKDIRAT: u64 = 258;
-    const SYMLINKAT: u64 = 266;
-    const O_CREAT: u64 = 0o100;
-    const O_EXCL: u64 = 0o200;
-    match sys(MKDIRAT, [AT_FDCWD, ENTRIES.as_ptr() as u64, 0o755, 0, 0, 0]) {
-        Ok(_) | Err(Errno::EEXIST) => {}
-        Err(e) => return Err(step("make the box's entries")(e)),
-    }
-    let dir = format!("/.entries/{index}");
-    let dir_c = c_str(dir.as_bytes());
-    sys(MKDIRAT, [AT_FDCWD, dir_c.as_ptr() as u64, 0o755, 0, 0, 0])
-        .map_err(step("make an entry's directory"))?;
-    let name = c_str(format!("{dir}/{}", String::from_utf8_lossy(ENTRY_NAME)).as_bytes());
-    let make_file = |mode: u64| {
-        sys(
-            nr::OPENAT,
+const MKDIRAT: u64 = 258;
+const SYMLINKAT: u64 = 266;
+const O_CREAT: u64 = 0o100;
+const O_EXCL: u64 = 0o200;
+
+/// Makes the file `path` (absolute, in the box's root) with `mode`, holding `text`.
+fn make_file(path: &[u8], mode: u64, text: &[u8]) -> Result<(), Errno> {
+    let p = c_str(path);
+    let fd = sys(
+        nr::OPENAT,
+        [
+            AT_FDCWD,
+            p.as_ptr() as u64,
+            O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+            mode,
+            0,
+            0,
+        ],
+    )?;
+    let mut done = 0;
+    while done < text.len() {
+        match sys(
+            nr::WRITE,
             [
-                AT_FDCWD,
-                name.as_ptr() as u64,
-                O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                mode,
+                fd,
+                text[done..].as_ptr() as u64,
+                (text.len() - done) as u64,
+                0,
                 0,
                 0,
             ],
-        )
+        ) {
+            Ok(n) => done += n as usize,
+            Err(Errno::EINTR) => {}
+            Err(e) => {
+                close(fd);
+                return Err(e);
+            }
+        }
+    }
+    close(fd);
+    Ok(())
+}
+
+/// Mounts the detached mount `fd` at `path` (absolute, in the box's root), on a directory
+/// or an empty file made for it; closes `fd`.
+fn mount_at(fd: u64, path: &[u8]) -> Result<(), Errno> {
+    let p = c_str(path);
+    let made = if is_directory(fd) {
+        sys(MKDIRAT, [AT_FDCWD, p.as_ptr() as u64, 0o755, 0, 0, 0]).map(|_| ())
+    } else {
+        make_file(path, 0o444, b"")
     };
-    match entry {
-        Entry::MountedFile(fd) => {
-            close(make_file(0o444).map_err(step("make a mount point for a file"))?);
-            let moved = sys(
-                nr::MOVE_MOUNT,
-                [
-                    fd,
-                    c"".as_ptr() as u64,
-                    AT_FDCWD,
-                    name.as_ptr() as u64,
-                    MOVE_MOUNT_F_EMPTY_PATH,
-                    0,
-                ],
-            );
-            close(fd);
-            moved.map_err(step("mount a file"))?;
+    let moved = made.and_then(|()| {
+        sys(
+            nr::MOVE_MOUNT,
+            [
+                fd,
+                c"".as_ptr() as u64,
+                AT_FDCWD,
+                p.as_ptr() as u64,
+                MOVE_MOUNT_F_EMPTY_PATH,
+                0,
+            ],
+        )
+    });
+    close(fd);
+    moved.map(|_| ())
+}
+
+/// The entries made in the box's root (after [`enter`], before the box's user is taken),
+/// owned by the caller: a box started by root cannot change them. Links and read-only mounted
+/// files share one directory (one name each); a writable file, and each directory picobox makes
+/// or fills, has a directory of its own.
+#[derive(Default)]
+pub struct Entries {
+    /// The shared directory, once made: its `O_PATH` descriptor.
+    shared: Option<u64>,
+}
+
+const SHARED: &[u8] = b"/.entries/shared";
+
+impl Entries {
+    /// Makes entry number `index`; returns an `O_PATH` descriptor of the directory that holds
+    /// it, and its name there (none when the directory is the entry).
+    pub fn place(
+        &mut self,
+        index: usize,
+        entry: Entry<'_>,
+        writable: bool,
+    ) -> Result<(u64, Option<Vec<u8>>), MountError> {
+        if self.shared.is_none() {
+            match sys(MKDIRAT, [AT_FDCWD, ENTRIES.as_ptr() as u64, 0o755, 0, 0, 0]) {
+                Ok(_) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(step("make the box's entries")(e)),
+            }
         }
-        Entry::Symlink(target) => {
-            let t = c_str(target);
-            sys(
-                SYMLINKAT,
-                [t.as_ptr() as u64, AT_FDCWD, name.as_ptr() as u64, 0, 0, 0],
-            )
-            .map_err(step("make a symbolic link"))?;
+        let single = matches!(entry, Entry::Symlink(_))
+            || (matches!(entry, Entry::MountedFile(_)) && !writable);
+        if !single {
+            let name = (!entry_kind_is_dir(&entry)).then(|| ENTRY_NAME.to_vec());
+            return place_entry(index, entry).map(|fd| (fd, name));
         }
-        Entry::Dir => {}
-        Entry::Content(text) => {
-            let fd = make_file(0o444).map_err(step("make a file"))?;
-            let mut done = 0;
-            while done < text.len() {
-                match sys(
-                    nr::WRITE,
+        let shared = match self.shared {
+            Some(fd) => fd,
+            None => {
+                let p = c_str(SHARED);
+                sys(MKDIRAT, [AT_FDCWD, p.as_ptr() as u64, 0o755, 0, 0, 0])
+                    .map_err(step("make the box's shared entries"))?;
+                let fd = sys(
+                    nr::OPENAT,
                     [
-                        fd,
-                        text[done..].as_ptr() as u64,
-                        (text.len() - done) as u64,
+                        AT_FDCWD,
+                        p.as_ptr() as u64,
+                        O_PATH | O_DIRECTORY | O_CLOEXEC,
                         0,
                         0,
                         0,
                     ],
-                ) {
-                    Ok(n) => done += n as usize,
-                    Err(Errno::EINTR) => {}
-                    Err(e) => {
-                        close(fd);
-                        return Err(step("write a file")(e));
+                )
+                .map_err(step("open the box's shared entries"))?;
+                self.shared = Some(fd);
+                fd
+            }
+        };
+        let name = format!("{index}").into_bytes();
+        let mut path = SHARED.to_vec();
+        path.push(b'/');
+        path.extend_from_slice(&name);
+        match entry {
+            Entry::MountedFile(fd) => mount_at(fd, &path).map_err(step("mount a file"))?,
+            Entry::Symlink(target) => make_link(target, &path)?,
+            _ => {}
+        }
+        Ok((shared, Some(name)))
+    }
+}
+
+fn entry_kind_is_dir(entry: &Entry<'_>) -> bool {
+    matches!(entry, Entry::Dir | Entry::Populated(_))
+}
+
+fn make_link(target: &[u8], path: &[u8]) -> Result<(), MountError> {
+    let (t, n) = (c_str(target), c_str(path));
+    sys(
+        SYMLINKAT,
+        [t.as_ptr() as u64, AT_FDCWD, n.as_ptr() as u64, 0, 0, 0],
+    )
+    .map(|_| ())
+    .map_err(step("make a symbolic link"))
+}
+
+/// Makes entry number `index` in a directory of its own; returns the directory's `O_PATH`
+/// descriptor (the entry is the directory itself, or [`ENTRY_NAME`] in it).
+fn place_entry(index: usize, entry: Entry<'_>) -> Result<u64, MountError> {
+    let dir = format!("/.entries/{index}");
+    let dir_c = c_str(dir.as_bytes());
+    sys(MKDIRAT, [AT_FDCWD, dir_c.as_ptr() as u64, 0o755, 0, 0, 0])
+        .map_err(step("make an entry's directory"))?;
+    let name = format!("{dir}/{}", String::from_utf8_lossy(ENTRY_NAME)).into_bytes();
+    match entry {
+        Entry::MountedFile(fd) => mount_at(fd, &name).map_err(step("mount a file"))?,
+        Entry::Symlink(target) => make_link(target, &name)?,
+        Entry::Dir => {}
+        Entry::Populated(leaves) => {
+            for (rel, leaf) in leaves {
+                let mut path = dir.as_bytes().to_vec();
+                // Parents first: make the directories a nested name needs.
+                for part in rel.split(|b| *b == b'/') {
+                    if path.len() > dir.len() {
+                        let parent = c_str(&path);
+                        let _ = sys(MKDIRAT, [AT_FDCWD, parent.as_ptr() as u64, 0o755, 0, 0, 0]);
                     }
+                    path.push(b'/');
+                    path.extend_from_slice(part);
+                }
+                match leaf {
+                    Leaf::File(text) => {
+                        make_file(&path, 0o444, text).map_err(step("copy a file"))?
+                    }
+                    Leaf::Link(target) => make_link(target, &path)?,
+                    Leaf::Mounted(fd) => mount_at(fd, &path).map_err(step("mount"))?,
                 }
             }
-            close(fd);
         }
     }
     sys(

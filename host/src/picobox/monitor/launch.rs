@@ -11,7 +11,7 @@ use crate::broker;
 use crate::cli::RunConfig;
 use crate::landlock::{self, Ruleset};
 use crate::limits::Limits;
-use crate::root_plan::{self, PlannedMount, What};
+use crate::root_plan::{self, Leaf, PlannedMount, What};
 use crate::{gate, out, pal, signals};
 use alloc::format;
 use alloc::string::String;
@@ -398,7 +398,24 @@ fn become_the_box(mut p: Prepared) -> ! {
     }
     // First every detached mount (while the host's tree is still there to clone from)...
     let mut made: Vec<Option<u64>> = Vec::with_capacity(p.mounts.len());
+    let mut made_leaves: Vec<Vec<u64>> = Vec::with_capacity(p.mounts.len());
     for m in &p.mounts {
+        let mut leaves = Vec::new();
+        if let What::Populated { entries } = &m.what {
+            for (_, leaf) in entries {
+                if let Leaf::Bind(path) = leaf {
+                    let source = box_root::Source::Bind {
+                        path,
+                        writable: false,
+                    };
+                    match box_root::make_mount(&source, p.user, None) {
+                        Ok(fd) => leaves.push(fd),
+                        Err(e) => mount_failed(m, e),
+                    }
+                }
+            }
+        }
+        made_leaves.push(leaves);
         let source = match &m.what {
             What::Tmpfs { size, shared } => box_root::Source::Tmpfs {
                 size: *size,
@@ -427,7 +444,8 @@ fn become_the_box(mut p: Prepared) -> ! {
     };
     p.boot.socket_root = Some(handle(socket_root));
     // ...then, in the box's own root, what is not a directory mount: files, links, directories.
-    for (index, (m, fd)) in p.mounts.iter().zip(made).enumerate() {
+    let mut entries = box_root::Entries::default();
+    for (index, ((m, fd), leaf_fds)) in p.mounts.iter().zip(made).zip(made_leaves).enumerate() {
         let writable = matches!(
             m.what,
             What::Bind { writable: true, .. } | What::Tmpfs { .. }
@@ -445,16 +463,37 @@ fn become_the_box(mut p: Prepared) -> ! {
             }
             (_, Some(fd)) => box_root::Entry::MountedFile(fd),
             (What::Symlink { target }, None) => box_root::Entry::Symlink(target),
-            (What::Content { text }, None) => box_root::Entry::Content(text),
+            (What::Populated { entries }, None) => {
+                let mut fds = leaf_fds.into_iter();
+                box_root::Entry::Populated(
+                    entries
+                        .iter()
+                        .map(|(name, leaf)| {
+                            let leaf = match leaf {
+                                Leaf::File(bytes) => box_root::Leaf::File(bytes),
+                                Leaf::Link(target) => box_root::Leaf::Link(target),
+                                Leaf::Bind(_) => {
+                                    box_root::Leaf::Mounted(fds.next().unwrap_or(u64::MAX))
+                                }
+                            };
+                            (name.as_slice(), leaf)
+                        })
+                        .collect(),
+                )
+            }
             _ => box_root::Entry::Dir,
         };
-        let is_dir = matches!(entry, box_root::Entry::Dir);
-        let is_mount = matches!(entry, box_root::Entry::MountedFile(_));
-        match box_root::place_entry(index, entry) {
-            Ok(dir) => p.boot.mounts.push(BootMount {
+        // A directory picobox filled, and a mounted file, are mounts of their own (listed in
+        // /proc/self/mounts); links and empty directories it made are not.
+        let is_mount = matches!(
+            entry,
+            box_root::Entry::Populated(_) | box_root::Entry::MountedFile(_)
+        );
+        match entries.place(index, entry, writable) {
+            Ok((dir, name)) => p.boot.mounts.push(BootMount {
                 guest_path: m.guest_path.clone(),
                 root: handle(dir),
-                entry: (!is_dir).then(|| box_root::ENTRY_NAME.to_vec()),
+                entry: name,
                 writable,
                 is_mount,
             }),

@@ -49,12 +49,28 @@ pub enum What {
     },
     /// An empty read-only directory.
     Dir,
-    /// A read-only file with this content, made by picobox.
-    Content {
-        /// The file's bytes.
-        text: Vec<u8>,
+    /// A read-only directory picobox fills (the default root's `/etc`): copies of small host
+    /// files, links, and read-only binds of host directories, by relative path, parents first.
+    Populated {
+        /// What it holds.
+        entries: Vec<(Vec<u8>, Leaf)>,
     },
 }
+
+/// One entry of a [`What::Populated`] directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Leaf {
+    /// A file with these bytes (a copy of a small host file, or made by picobox).
+    File(Vec<u8>),
+    /// A symbolic link with this target.
+    Link(Vec<u8>),
+    /// A read-only bind of this host file or directory.
+    Bind(Vec<u8>),
+}
+
+/// Host files up to this size are copied into a populated directory rather than mounted
+/// (a copy costs a read; a mount costs the kernel's mount lock several times).
+const COPY_AT_MOST: u64 = 256 << 10;
 
 /// One entry of the plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,38 +91,32 @@ pub struct Plan {
     pub home: Option<Vec<u8>>,
 }
 
-/// The entries of the host's `/etc` that the default root shows (those the host has).
+/// The entries of the host's `/etc` that the default root shows (those the host has): the
+/// dynamic loader's cache and configuration, name service and resolver settings, the time
+/// zone, certificates, MIME types, alternatives, shell start-up files and the release. Each
+/// costs every box start (a copy, or a mount for a directory), so the list is short.
 pub const ETC_ENTRIES: &[&str] = &[
     "alternatives",
     "bash.bashrc",
-    "ca-certificates",
-    "ca-certificates.conf",
     "debian_version",
     "gai.conf",
     "host.conf",
     "hosts",
-    "inputrc",
     "ld.so.cache",
     "ld.so.conf",
     "ld.so.conf.d",
     "locale.alias",
     "localtime",
-    "magic",
-    "magic.mime",
-    "mailcap",
     "mime.types",
-    "networks",
     "nsswitch.conf",
     "os-release",
     "profile",
-    "profile.d",
     "protocols",
     "resolv.conf",
     "services",
     "shells",
     "ssl/certs",
     "ssl/openssl.cnf",
-    "terminfo",
     "timezone",
 ];
 
@@ -177,6 +187,74 @@ fn host_exists(path: &[u8]) -> bool {
         [AT_FDCWD, p.as_ptr() as u64, st.as_mut_ptr() as u64, 0, 0, 0],
     ))
     .is_ok()
+}
+
+/// The bytes of the host's regular file `path` (following links) if it has at most `max`.
+fn read_small_file(path: &[u8], max: u64) -> Option<Vec<u8>> {
+    const O_RDONLY_CLOEXEC: u64 = 0o2000000;
+    let mut p = path.to_vec();
+    p.push(0);
+    let fd = Errno::from_raw_return(gate::syscall(
+        257,
+        [AT_FDCWD, p.as_ptr() as u64, O_RDONLY_CLOEXEC, 0, 0, 0],
+    ))
+    .ok()?;
+    let mut st = [0u64; 18];
+    let mut out = None;
+    if Errno::from_raw_return(gate::syscall(5, [fd, st.as_mut_ptr() as u64, 0, 0, 0, 0])).is_ok()
+        && (st[3] & S_IFMT) == 0o100000
+        && st[6] <= max
+    {
+        let mut buf = alloc::vec![0u8; st[6] as usize];
+        let mut got = 0;
+        while got < buf.len() {
+            match Errno::from_raw_return(gate::syscall(
+                0,
+                [
+                    fd,
+                    buf[got..].as_mut_ptr() as u64,
+                    (buf.len() - got) as u64,
+                    0,
+                    0,
+                    0,
+                ],
+            )) {
+                Ok(0) => break,
+                Ok(n) => got += n as usize,
+                Err(Errno::EINTR) => {}
+                Err(_) => break,
+            }
+        }
+        buf.truncate(got);
+        out = Some(buf);
+    }
+    gate::syscall(3, [fd, 0, 0, 0, 0, 0]);
+    out
+}
+
+/// The default root's `/etc` entry `name`: links that lead into what the box sees stay
+/// links, small files are copied, directories and large files are bound read-only.
+fn etc_leaf(name: &str) -> Option<Leaf> {
+    let host = format!("/etc/{name}");
+    let p = host.as_bytes();
+    let follows = match host_entry(p) {
+        HostEntry::Missing => return None,
+        HostEntry::Link(target) => {
+            let dest = link_destination(p, &target);
+            if dest.starts_with(b"/usr/") || dest.starts_with(b"/etc/") {
+                return Some(Leaf::Link(target));
+            }
+            true
+        }
+        HostEntry::Other => false,
+    };
+    if follows && !host_exists(p) {
+        return None;
+    }
+    match read_small_file(p, COPY_AT_MOST) {
+        Some(bytes) => Some(Leaf::File(bytes)),
+        None => Some(Leaf::Bind(p.to_vec())),
+    }
 }
 
 /// `target` made absolute and normalised, as a link at `link` would resolve it lexically.
@@ -279,18 +357,19 @@ fn default_root(uid: u32, gid: u32) -> (Vec<PlannedMount>, Vec<u8>) {
     for name in TOP_LINKS {
         mirror(&format!("/{name}"), &mut out);
     }
-    out.push(entry(b"/etc", What::Dir, FLAG));
-    for name in ETC_ENTRIES {
-        mirror(&format!("/etc/{name}"), &mut out);
-    }
     let home: Vec<u8> = if uid == 0 {
         b"/root".to_vec()
     } else {
         b"/home/user".to_vec()
     };
+    let mut etc: Vec<(Vec<u8>, Leaf)> = ETC_ENTRIES
+        .iter()
+        .filter_map(|name| etc_leaf(name).map(|leaf| (name.as_bytes().to_vec(), leaf)))
+        .collect();
     let (passwd, group) = user_database(uid, gid, &home);
-    out.push(entry(b"/etc/passwd", What::Content { text: passwd }, FLAG));
-    out.push(entry(b"/etc/group", What::Content { text: group }, FLAG));
+    etc.push((b"passwd".to_vec(), Leaf::File(passwd)));
+    etc.push((b"group".to_vec(), Leaf::File(group)));
+    out.push(entry(b"/etc", What::Populated { entries: etc }, FLAG));
     for (at, shared) in [(&b"/tmp"[..], true), (&home, false)] {
         out.push(entry(
             at,
@@ -414,11 +493,26 @@ pub fn describe(plan: &Plan) -> String {
             ),
             What::Symlink { target } => format!("{:<9} {:<34} {at}\n", "symlink", text(target)),
             What::Dir => format!("{:<9} {:<34} {at}\n", "dir", "(empty, read-only)"),
-            What::Content { text: t } => format!(
-                "{:<9} {:<34} {at}\n",
-                "file",
-                format!("(made by picobox, {} bytes)", t.len())
-            ),
+            What::Populated { entries } => {
+                let mut lines = format!("{:<9} {:<34} {at}\n", "dir", "(read-only, holding:)");
+                for (name, leaf) in entries {
+                    let inner = format!("{at}/{}", text(name));
+                    lines.push_str(&match leaf {
+                        Leaf::File(bytes) => format!(
+                            "{:<9} {:<34} {inner}\n",
+                            "file",
+                            format!("(a copy, {} bytes)", bytes.len())
+                        ),
+                        Leaf::Link(target) => {
+                            format!("{:<9} {:<34} {inner}\n", "symlink", text(target))
+                        }
+                        Leaf::Bind(source) => {
+                            format!("{:<9} {:<34} {inner}\n", "ro-bind", text(source))
+                        }
+                    });
+                }
+                lines
+            }
         };
         s.push_str(&line);
     }
