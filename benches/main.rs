@@ -132,9 +132,15 @@ fn output_number(cmd: &[&str]) -> f64 {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
+/// `picobox run EXTRA -- PROG ARGS` with the default root; a program outside `/usr` is shown
+/// at its own path (a box finds its program in its own view).
 fn boxed<'a>(extra: &[&'a str], prog: &'a str, args: &[&'a str]) -> Vec<&'a str> {
     let mut v = vec![PICOBOX, "run"];
     v.extend_from_slice(extra);
+    let in_default_root = std::fs::canonicalize(prog).is_ok_and(|p| p.starts_with("/usr"));
+    if prog.starts_with('/') && !in_default_root {
+        v.extend_from_slice(&["--ro-bind", prog, prog]);
+    }
     v.push("--");
     v.push(prog);
     v.extend_from_slice(args);
@@ -207,6 +213,7 @@ fn main() {
     );
 
     processes(h);
+    applications();
 }
 
 /// Process benchmarks (issue 3): the guest times itself, so start-up is not counted.
@@ -313,4 +320,394 @@ fn threads_and_network() {
             );
         }
     }
+}
+
+/// Median wall time of `cmd` over `runs` runs, in milliseconds (run in `dir`, with only the
+/// environment a box gets: `PATH` and `HOME`, so that native runs start the same programs).
+fn median_ms_in(dir: &Path, cmd: &[&str], runs: usize) -> f64 {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            let st = Command::new(cmd[0])
+                .args(&cmd[1..])
+                .current_dir(dir)
+                .env_clear()
+                .env(
+                    "PATH",
+                    "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
+                )
+                .env("HOME", "/root")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(st.success(), "{cmd:?} failed");
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// One line of an application figure: time and ratios against native and bubblewrap.
+fn report_ms(name: &str, native: f64, pico: f64, bwrap: Option<f64>) {
+    println!("  native            {native:>9.2} ms");
+    let mut line = format!(
+        "  picobox           {pico:>9.2} ms   {:.2}x native",
+        pico / native
+    );
+    if let Some(b) = bwrap {
+        line += &format!("   bwrap {b:.2} ms: picobox is {:.2}x bwrap", pico / b);
+    }
+    println!("{line}");
+    let _ = name;
+}
+
+/// Debian's dynamic programs (issue 8): start-to-exit of python3 and node, the shell
+/// workload of the tests, a sqlite3 insert, redis-benchmark and an HTTP load on nginx.
+fn applications() {
+    let apps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/apps");
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-apps");
+    let bwrap = have("bwrap");
+    let bw = |cmd: &[&str]| -> Vec<String> {
+        [
+            "bwrap",
+            "--unshare-all",
+            "--ro-bind",
+            "/",
+            "/",
+            "--tmpfs",
+            "/tmp",
+        ]
+        .iter()
+        .chain(cmd)
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let starts: [(&str, &[&str], usize); 2] = [
+        ("python3 -c pass", &["/usr/bin/python3", "-c", "pass"], 40),
+        ("node -e 0", &["/usr/bin/node", "-e", "0"], 20),
+    ];
+    for (title, cmd, runs) in starts {
+        if !have_program(cmd[0]) {
+            println!("\n{title}: {} not installed", cmd[0]);
+            continue;
+        }
+        let _ = std::fs::create_dir_all(&scratch);
+        let native = median_ms_in(&scratch, cmd, runs);
+        let pico = median_ms_in(&scratch, &boxed(&[], cmd[0], &cmd[1..]), runs);
+        let b = bwrap.then(|| {
+            let v = bw(cmd);
+            let v: Vec<&str> = v.iter().map(String::as_str).collect();
+            median_ms_in(&scratch, &v, runs)
+        });
+        println!("\n{title}, start to exit (median of {runs})");
+        report_ms(title, native, pico, b);
+    }
+    // The shell workload of tests/apps/workload.sh, each run in a fresh directory.
+    let script = apps.join("workload.sh");
+    let script = script.to_str().unwrap();
+    let fresh = |name: &str| {
+        let d = scratch.join(name);
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    };
+    let run_fresh = |name: &str, cmd: &[&str]| -> f64 {
+        let mut t: Vec<f64> = (0..7).map(|_| median_ms_in(&fresh(name), cmd, 1)).collect();
+        t.sort_by(f64::total_cmp);
+        t[3]
+    };
+    let apps_dir = apps.to_str().unwrap();
+    let native = run_fresh("sh-native", &["/bin/bash", script]);
+    let w = scratch.join("sh-boxed");
+    let wd = w.to_str().unwrap().to_string();
+    let pico = run_fresh(
+        "sh-boxed",
+        &boxed(
+            &[
+                "--ro-bind",
+                apps_dir,
+                apps_dir,
+                "--bind",
+                &wd,
+                "/w",
+                "--chdir",
+                "/w",
+            ],
+            "/bin/bash",
+            &[script],
+        ),
+    );
+    let b = bwrap.then(|| {
+        let d = scratch.join("sh-bwrap");
+        let d = d.to_str().unwrap();
+        let v = bw(&["--bind", d, d, "--chdir", d, "/bin/bash", script]);
+        let v: Vec<&str> = v.iter().map(String::as_str).collect();
+        run_fresh("sh-bwrap", &v)
+    });
+    println!("\nthe tests' bash + coreutils workload (tests/apps/workload.sh, median of 7)");
+    report_ms("bash", native, pico, b);
+    sqlite_insert(&scratch);
+    redis(&scratch);
+    nginx(&scratch);
+}
+
+fn have_program(name: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// 100,000 rows inserted in one transaction (WAL), in a directory the box binds.
+fn sqlite_insert(scratch: &Path) {
+    if !have_program("sqlite3") {
+        println!("\nsqlite3 insert: sqlite3 not installed");
+        return;
+    }
+    let sql = "PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); BEGIN; \
+               WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000) \
+               INSERT INTO t(v) SELECT 'row' || x FROM c; COMMIT;";
+    let dir = scratch.join("sqlite");
+    let d = dir.to_str().unwrap().to_string();
+    let once = |cmd: &[&str]| {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        median_ms_in(&dir, cmd, 1)
+    };
+    let mut native = Vec::new();
+    let mut pico = Vec::new();
+    for _ in 0..5 {
+        native.push(once(&["sqlite3", "db", sql]));
+        pico.push(once(&boxed(
+            &["--bind", &d, "/w", "--chdir", "/w"],
+            "sqlite3",
+            &["db", sql],
+        )));
+    }
+    native.sort_by(f64::total_cmp);
+    pico.sort_by(f64::total_cmp);
+    let (n, p) = (native[2], pico[2]);
+    println!("\nsqlite3: 100,000 rows in one transaction, WAL, in a bind mount (median of 5)");
+    println!("  native            {:>9.0} rows/s", 100_000.0 / (n / 1e3));
+    println!(
+        "  picobox           {:>9.0} rows/s   {:.2} of native",
+        100_000.0 / (p / 1e3),
+        n / p
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed().as_secs() < 20, "nothing listens on {port}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// redis-benchmark's GET and SET requests per second against redis-server run natively and
+/// in a box on the host's network (the benchmark runs outside).
+fn redis(scratch: &Path) {
+    if !have_program("redis-server") || !have_program("redis-benchmark") {
+        println!("\nredis: redis-server or redis-benchmark not installed");
+        return;
+    }
+    let dir = scratch.join("redis");
+    let _ = std::fs::create_dir_all(&dir);
+    let measure = |boxed_server: bool| -> (f64, f64) {
+        let port = free_port();
+        let p = port.to_string();
+        let server_args = [
+            "--port",
+            &p,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ];
+        let rule = format!("tcp:127.0.0.1:{port}");
+        let mut cmd: Vec<&str> = if boxed_server {
+            boxed(&["--allow-bind", &rule], "redis-server", &server_args)
+        } else {
+            let mut v = vec!["redis-server"];
+            v.extend_from_slice(&server_args);
+            v
+        };
+        let mut server = Command::new(cmd.remove(0))
+            .args(&cmd)
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_port(port);
+        let out = Command::new("redis-benchmark")
+            .args(["-p", &p, "-q", "-n", "100000", "-c", "20", "-t", "set,get"])
+            .output()
+            .unwrap();
+        let _ = server.kill();
+        let _ = server.wait();
+        let text = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+        let rate = |op: &str| -> f64 {
+            text.lines()
+                .filter(|l| l.starts_with(&format!("{op}: ")) && l.contains("requests per second"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+                .next_back()
+                .unwrap_or(0.0)
+        };
+        (rate("SET"), rate("GET"))
+    };
+    let (ns, ng) = measure(false);
+    let (ps, pg) = measure(true);
+    println!("\nredis-benchmark, 100,000 requests, 20 clients (server native vs in a box)");
+    for (op, n, p) in [("SET", ns, ps), ("GET", ng, pg)] {
+        println!("  {op} native       {n:>9.0} req/s");
+        println!(
+            "  {op} picobox      {p:>9.0} req/s   {:.2} of native",
+            p / n
+        );
+    }
+}
+
+/// Requests per second that 4 keep-alive HTTP/1.1 clients get from nginx with two workers,
+/// native vs in a box, for 3 seconds each.
+fn nginx(scratch: &Path) {
+    if !have_program("nginx") {
+        println!("\nnginx: not installed");
+        return;
+    }
+    let dir = scratch.join("nginx");
+    for d in ["www", "logs-native", "logs-boxed"] {
+        let _ = std::fs::create_dir_all(dir.join(d));
+    }
+    std::fs::write(dir.join("www/index.html"), "hello from nginx\n").unwrap();
+    let measure = |boxed_server: bool| -> f64 {
+        let port = free_port();
+        let logs = if boxed_server {
+            "/logs".to_string()
+        } else {
+            dir.join("logs-native").to_str().unwrap().to_string()
+        };
+        let www = if boxed_server {
+            "/www".to_string()
+        } else {
+            dir.join("www").to_str().unwrap().to_string()
+        };
+        let conf = format!(
+            "worker_processes 2; daemon off; pid {logs}/nginx.pid; error_log {logs}/error.log;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{ access_log off; client_body_temp_path {logs}/body; proxy_temp_path {logs}/p;\n\
+             fastcgi_temp_path {logs}/f; uwsgi_temp_path {logs}/u; scgi_temp_path {logs}/s;\n\
+             server {{ listen 127.0.0.1:{port}; root {www}; }} }}\n"
+        );
+        let conf_path = dir.join(if boxed_server {
+            "boxed.conf"
+        } else {
+            "native.conf"
+        });
+        std::fs::write(&conf_path, conf).unwrap();
+        let c = conf_path.to_str().unwrap().to_string();
+        let rule = format!("tcp:127.0.0.1:{port}");
+        let www_host = dir.join("www").to_str().unwrap().to_string();
+        let logs_host = dir.join("logs-boxed").to_str().unwrap().to_string();
+        let mut cmd: Vec<&str> = if boxed_server {
+            let mut v = vec![PICOBOX, "run", "--allow-bind", &rule];
+            v.extend_from_slice(&[
+                "--ro-bind",
+                &www_host,
+                "/www",
+                "--bind",
+                &logs_host,
+                "/logs",
+            ]);
+            v.extend_from_slice(&[
+                "--ro-bind",
+                &c,
+                &c,
+                "--",
+                "nginx",
+                "-c",
+                &c,
+                "-e",
+                "/logs/e.log",
+            ]);
+            v
+        } else {
+            vec!["nginx", "-c", &c, "-e", "/dev/null"]
+        };
+        let mut server = Command::new(cmd.remove(0))
+            .args(&cmd)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_port(port);
+        let rate = http_load(port, 4, std::time::Duration::from_secs(3));
+        let _ = server.kill();
+        let _ = server.wait();
+        // The box's processes end with its monitor; native workers end with their master.
+        let _ = Command::new("pkill").args(["-f", &c]).status();
+        rate
+    };
+    let native = measure(false);
+    let pico = measure(true);
+    println!("\nnginx, 2 workers, 4 keep-alive clients on loopback, 3 s each");
+    println!("  native            {native:>9.0} req/s");
+    println!(
+        "  picobox           {pico:>9.0} req/s   {:.2} of native",
+        pico / native
+    );
+}
+
+/// Keep-alive GET / requests from `clients` threads for `time`; returns requests per second.
+fn http_load(port: u16, clients: usize, time: std::time::Duration) -> f64 {
+    use std::io::{Read, Write};
+    let start = Instant::now();
+    let threads: Vec<_> = (0..clients)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                s.set_nodelay(true).unwrap();
+                let req = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+                let mut buf = vec![0u8; 4096];
+                let mut done = 0u64;
+                while start.elapsed() < time {
+                    s.write_all(req).unwrap();
+                    // Read one response: headers, then Content-Length bytes.
+                    let mut got = Vec::new();
+                    loop {
+                        let n = s.read(&mut buf).unwrap();
+                        assert!(n > 0, "nginx closed the connection");
+                        got.extend_from_slice(&buf[..n]);
+                        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&got[..end]).to_lowercase();
+                            let len: usize = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length: "))
+                                .and_then(|v| v.trim().parse().ok())
+                                .unwrap_or(0);
+                            if got.len() >= end + 4 + len {
+                                break;
+                            }
+                        }
+                    }
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let total: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    total as f64 / start.elapsed().as_secs_f64()
 }

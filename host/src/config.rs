@@ -11,6 +11,14 @@ pub enum MountKind {
     ReadWrite,
     /// A fresh, empty, writable, memory-backed directory, gone when the box ends (`--tmpfs`).
     Tmpfs,
+    /// `--ro-bind-try`: as `ReadOnly`, skipped if the source does not exist.
+    ReadOnlyTry,
+    /// `--bind-try`: as `ReadWrite`, skipped if the source does not exist.
+    ReadWriteTry,
+    /// `--symlink`: a symbolic link at the target whose target is the source.
+    Symlink,
+    /// `--dir`: an empty read-only directory.
+    Dir,
 }
 
 /// One mount.
@@ -53,12 +61,22 @@ pub struct BoxConfig {
     pub memory: Option<String>,
     /// `--files`.
     pub files: Option<u64>,
+    /// `--root DIR`: a host directory as the whole root.
+    pub root: Option<String>,
+    /// `--empty-root`.
+    pub empty_root: bool,
 }
 
 impl BoxConfig {
     /// The `picobox run` flags that say the same, without the program.
     pub fn to_flags(&self) -> Vec<String> {
         let mut f = Vec::new();
+        if let Some(root) = &self.root {
+            f.extend(["--root".into(), root.clone()]);
+        }
+        if self.empty_root {
+            f.push("--empty-root".into());
+        }
         for m in &self.mounts {
             match m.kind {
                 MountKind::ReadOnly => f.extend([
@@ -77,6 +95,19 @@ impl BoxConfig {
                     }
                     f.extend(["--tmpfs".into(), m.target.clone()])
                 }
+                MountKind::ReadOnlyTry | MountKind::ReadWriteTry | MountKind::Symlink => {
+                    let flag = match m.kind {
+                        MountKind::ReadOnlyTry => "--ro-bind-try",
+                        MountKind::ReadWriteTry => "--bind-try",
+                        _ => "--symlink",
+                    };
+                    f.extend([
+                        flag.into(),
+                        m.source.display().to_string(),
+                        m.target.clone(),
+                    ])
+                }
+                MountKind::Dir => f.extend(["--dir".into(), m.target.clone()]),
             }
         }
         if let Some(net) = &self.net {
@@ -115,9 +146,9 @@ impl BoxConfig {
 /// from the program; `picobox run --help` describes each.
 pub fn values_of(flag: &str) -> usize {
     match flag {
-        "--ro-bind" | "--bind" | "--setenv" => 2,
+        "--ro-bind" | "--bind" | "--ro-bind-try" | "--bind-try" | "--symlink" | "--setenv" => 2,
         "--tmpfs" | "--size" | "--chdir" | "--net" | "--allow-bind" | "--allow-connect"
-        | "--pids" | "--memory" | "--files" | "--manifest" => 1,
+        | "--pids" | "--memory" | "--files" | "--manifest" | "--root" | "--dir" => 1,
         _ => 0,
     }
 }

@@ -14,3 +14,22 @@ extern crate alloc;
 #[allow(dead_code)]
 #[path = "picobox/monitor/cli.rs"]
 mod cli;
+
+/// For the unit tests of `root_plan`: the gate as a plain C library system call.
+#[cfg(test)]
+mod gate {
+    pub fn syscall(nr: u64, a: [u64; 6]) -> u64 {
+        // SAFETY: the tests pass only paths and buffers they own to stat/open/read/close.
+        let r = unsafe { libc::syscall(nr as i64, a[0], a[1], a[2], a[3], a[4], a[5]) };
+        if r == -1 {
+            // The gate returns the kernel's -errno, not libc's -1.
+            return (-i64::from(std::io::Error::last_os_error().raw_os_error().unwrap_or(5)))
+                as u64;
+        }
+        r as u64
+    }
+}
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "picobox/monitor/root_plan.rs"]
+mod root_plan;

@@ -14,9 +14,11 @@
 //! memory = "1G"
 //! files = 1024
 //!
+//! root = "/srv/rootfs"   # a whole root (read-only); or empty_root = true
+//!
 //! [[mount]]
-//! type = "ro-bind"        # or "bind", "tmpfs"
-//! source = "/usr"         # not for tmpfs
+//! type = "ro-bind"        # or "bind", "ro-bind-try", "bind-try", "tmpfs", "symlink", "dir"
+//! source = "/usr"         # not for tmpfs and dir; the link's target for symlink
 //! target = "/usr"
 //! size = "64M"            # tmpfs only
 //! ```
@@ -79,6 +81,9 @@ struct Manifest {
     pids: Option<u64>,
     memory: Option<String>,
     files: Option<u64>,
+    root: Option<String>,
+    #[serde(default)]
+    empty_root: bool,
 }
 
 #[derive(Deserialize)]
@@ -117,12 +122,26 @@ pub fn parse(text: &str, path: &Path) -> Result<BoxConfig, ManifestError> {
             "ro-bind" => MountKind::ReadOnly,
             "bind" => MountKind::ReadWrite,
             "tmpfs" => MountKind::Tmpfs,
-            _ => return Err(err("type must be \"ro-bind\", \"bind\" or \"tmpfs\"")),
+            "ro-bind-try" => MountKind::ReadOnlyTry,
+            "bind-try" => MountKind::ReadWriteTry,
+            "symlink" => MountKind::Symlink,
+            "dir" => MountKind::Dir,
+            _ => {
+                return Err(err(
+                    "type must be \"ro-bind\", \"bind\", \"ro-bind-try\", \"bind-try\", \
+                     \"tmpfs\", \"symlink\" or \"dir\"",
+                ))
+            }
         };
         let source = match (&kind, mm.source) {
-            (MountKind::Tmpfs, None) => PathBuf::new(),
-            (MountKind::Tmpfs, Some(_)) => return Err(err("a tmpfs mount has no source")),
+            (MountKind::Tmpfs | MountKind::Dir, None) => PathBuf::new(),
+            (MountKind::Tmpfs | MountKind::Dir, Some(_)) => {
+                return Err(err("a tmpfs or dir mount has no source"))
+            }
             (_, Some(s)) => s,
+            (MountKind::Symlink, None) => {
+                return Err(err("a symlink needs a source (the link's target)"))
+            }
             (_, None) => return Err(err("a bind mount needs a source")),
         };
         if mm.size.is_some() && kind != MountKind::Tmpfs {
@@ -148,6 +167,8 @@ pub fn parse(text: &str, path: &Path) -> Result<BoxConfig, ManifestError> {
         pids: m.pids,
         memory: m.memory,
         files: m.files,
+        root: m.root,
+        empty_root: m.empty_root,
     })
 }
 

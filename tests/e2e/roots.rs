@@ -46,6 +46,13 @@ fn the_program_is_found_in_the_box_not_on_the_host() {
         ]),
         "tool ran as /opt/tool\n",
     );
+    // A destination beneath a link of the root follows it, as in bubblewrap: /bin is a link
+    // to usr/bin, so the tool lands in /usr/bin and PATH finds it.
+    let tool = prog.to_str().unwrap();
+    says(
+        &run(&["--ro-bind", tool, "/bin/tool", "--", "tool"]),
+        "tool ran as /usr/bin/tool\n",
+    );
     // Its host path means nothing in the box.
     let out = run(&["--", prog.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(127), "{}", text(&out.stderr));

@@ -440,7 +440,10 @@ pub fn plan(c: &RunConfig, uid: u32, gid: u32) -> Plan {
             (MountKind::ReadWrite, true) => "--bind-try",
             (kind, _) => kind.flag(),
         };
-        mounts.push(entry(&m.target, what, flag));
+        // As bubblewrap, a destination is resolved in the root built so far: a mount at
+        // /bin/tool lands at /usr/bin/tool when /bin is a link to usr/bin.
+        let at = through_links(&normalize(&m.target), &mounts);
+        mounts.push(entry(&at, what, flag));
     }
     if shm_at == c.mounts.len() && !declares_shm {
         push_shm(&mut mounts);
@@ -450,6 +453,42 @@ pub fn plan(c: &RunConfig, uid: u32, gid: u32) -> Plan {
 
 /// The box's `/dev/shm`, and the links of `/dev` that name descriptors (`/dev/fd`, which
 /// shells use for process substitution, and `/dev/stdin`, `/dev/stdout`, `/dev/stderr`).
+/// `path` with every leading component that an earlier entry makes a symbolic link replaced
+/// by the link's target (the last component stays: a mount there replaces the link), up to
+/// 40 links as Linux follows.
+fn through_links(path: &[u8], earlier: &[PlannedMount]) -> Vec<u8> {
+    let mut path = path.to_vec();
+    for _ in 0..40 {
+        let parts: Vec<&[u8]> = path
+            .split(|b| *b == b'/')
+            .filter(|p| !p.is_empty())
+            .collect();
+        let mut replaced = None;
+        for depth in 1..parts.len() {
+            let mut prefix = Vec::new();
+            for p in &parts[..depth] {
+                prefix.push(b'/');
+                prefix.extend_from_slice(p);
+            }
+            let link = earlier.iter().rev().find(|m| m.guest_path == prefix);
+            if let Some(What::Symlink { target }) = link.map(|m| &m.what) {
+                let mut rest = link_destination(&prefix, target);
+                for p in &parts[depth..] {
+                    rest.push(b'/');
+                    rest.extend_from_slice(p);
+                }
+                replaced = Some(normalize(&rest));
+                break;
+            }
+        }
+        match replaced {
+            Some(p) => path = p,
+            None => break,
+        }
+    }
+    path
+}
+
 fn push_shm(mounts: &mut Vec<PlannedMount>) {
     mounts.push(entry(
         b"/dev/shm",
@@ -543,6 +582,22 @@ mod tests {
         );
         assert_eq!(link_destination(b"/etc/x", b"/run/y"), b"/run/y");
         assert_eq!(normalize(b"//a/./b/../c/"), b"/a/c");
+    }
+
+    #[test]
+    fn destinations_follow_earlier_links() {
+        let link = |at: &[u8], target: &[u8]| PlannedMount {
+            guest_path: at.to_vec(),
+            what: What::Symlink {
+                target: target.to_vec(),
+            },
+            flag: "--symlink",
+        };
+        let plan = [link(b"/bin", b"usr/bin"), link(b"/opt", b"/srv/opt")];
+        assert_eq!(through_links(b"/bin/tool", &plan), b"/usr/bin/tool");
+        assert_eq!(through_links(b"/opt/a/b", &plan), b"/srv/opt/a/b");
+        assert_eq!(through_links(b"/bin", &plan), b"/bin");
+        assert_eq!(through_links(b"/usr/bin/x", &plan), b"/usr/bin/x");
     }
 
     #[test]
