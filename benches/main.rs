@@ -366,7 +366,8 @@ fn report_ms(name: &str, native: f64, pico: f64, bwrap: Option<f64>) {
 /// Debian's dynamic programs (issue 8): start-to-exit of python3 and node, the shell
 /// workload of the tests, a sqlite3 insert, redis-benchmark and an HTTP load on nginx.
 fn applications() {
-    let apps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/apps");
+    let apps =
+        std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/apps")).unwrap();
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-apps");
     let bwrap = have("bwrap");
     let bw = |cmd: &[&str]| -> Vec<String> {

@@ -313,3 +313,45 @@ fn nginx_with_two_workers_serves_a_directory_and_logs_into_a_mount() {
     assert_eq!(log.lines().count(), 2, "{log}");
     assert!(log.contains("\"GET /missing HTTP/1.1\" 404"), "{log}");
 }
+
+#[test]
+fn static_and_dynamic_programs_exec_each_other() {
+    // busybox (static) runs bash (dynamic), which runs busybox again and coreutils' env.
+    let out = picobox()
+        .args(["run", "--", busybox(), "sh", "-c"])
+        .arg("bash -c 'echo \"bash $BASH_VERSINFO\"; busybox echo static again; env -i /usr/bin/env' ")
+        .output()
+        .unwrap();
+    let version = text(
+        &Command::new("bash")
+            .args(["-c", "echo $BASH_VERSINFO"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(
+        text(&out.stdout),
+        format!("bash {version}static again\n"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// glibc's dynamic loader, as programs name it.
+const LOADER: &str = "/lib64/ld-linux-x86-64.so.2";
+
+#[test]
+fn a_library_missing_from_the_box_gets_the_loaders_own_error() {
+    // The loader is there, libc is not: glibc's loader says so, as it would natively.
+    let out = picobox()
+        .args(["run", "--empty-root", "--ro-bind", LOADER, LOADER])
+        .args(["--ro-bind", "/usr/bin/true", "/true", "--", "/true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(127));
+    assert_eq!(
+        text(&out.stderr),
+        "/true: error while loading shared libraries: libc.so.6: cannot open shared object \
+         file: No such file or directory\n"
+    );
+}
