@@ -672,38 +672,46 @@ fn nginx(scratch: &Path) {
 }
 
 /// Keep-alive GET / requests from `clients` threads for `time`; returns requests per second.
+/// A client reconnects when the server ends a connection (nginx does after 1000 requests).
 fn http_load(port: u16, clients: usize, time: std::time::Duration) -> f64 {
     use std::io::{Read, Write};
+    /// One request and its response; `None` if the connection ended.
+    fn exchange(s: &mut std::net::TcpStream, buf: &mut [u8]) -> Option<()> {
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+        let mut got = Vec::new();
+        loop {
+            let n = s.read(buf).ok().filter(|n| *n > 0)?;
+            got.extend_from_slice(&buf[..n]);
+            if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&got[..end]).to_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if got.len() >= end + 4 + len {
+                    return Some(());
+                }
+            }
+        }
+    }
     let start = Instant::now();
     let threads: Vec<_> = (0..clients)
         .map(|_| {
             std::thread::spawn(move || {
-                let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-                s.set_nodelay(true).unwrap();
-                let req = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+                let connect = || {
+                    let s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                    s.set_nodelay(true).unwrap();
+                    s
+                };
+                let mut s = connect();
                 let mut buf = vec![0u8; 4096];
                 let mut done = 0u64;
                 while start.elapsed() < time {
-                    s.write_all(req).unwrap();
-                    // Read one response: headers, then Content-Length bytes.
-                    let mut got = Vec::new();
-                    loop {
-                        let n = s.read(&mut buf).unwrap();
-                        assert!(n > 0, "nginx closed the connection");
-                        got.extend_from_slice(&buf[..n]);
-                        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
-                            let head = String::from_utf8_lossy(&got[..end]).to_lowercase();
-                            let len: usize = head
-                                .lines()
-                                .find_map(|l| l.strip_prefix("content-length: "))
-                                .and_then(|v| v.trim().parse().ok())
-                                .unwrap_or(0);
-                            if got.len() >= end + 4 + len {
-                                break;
-                            }
-                        }
+                    match exchange(&mut s, &mut buf) {
+                        Some(()) => done += 1,
+                        None => s = connect(),
                     }
-                    done += 1;
                 }
                 done
             })

@@ -26,21 +26,6 @@ const GIT_ENV: &[(&str, &str)] = &[
     ("LC_ALL", "C"),
 ];
 
-/// Runs `program args` natively in `dir` with `env` (and only PATH besides).
-fn native_with(dir: &Path, env: &[(&str, &str)], program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env(
-            "PATH",
-            "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
-        )
-        .envs(env.iter().copied())
-        .output()
-        .unwrap()
-}
-
 /// Runs `program args` in a box with the default root, `/apps` read-only, `dir` writable at
 /// `/w` (the working directory), `env` set, and `flags`.
 fn boxed_app(

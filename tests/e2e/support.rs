@@ -77,6 +77,16 @@ pub fn busybox() -> &'static str {
 
 /// Runs `program args` in `dir` natively, with an empty environment but `PATH`.
 pub fn native(dir: &Path, program: &Path, args: &[&str]) -> Output {
+    native_with(dir, &[], program.as_os_str(), args)
+}
+
+/// As [`native`], with the variables `env` set too.
+pub fn native_with(
+    dir: &Path,
+    env: &[(&str, &str)],
+    program: impl AsRef<std::ffi::OsStr>,
+    args: &[&str],
+) -> Output {
     Command::new(program)
         .args(args)
         .current_dir(dir)
@@ -85,6 +95,7 @@ pub fn native(dir: &Path, program: &Path, args: &[&str]) -> Output {
             "PATH",
             "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
         )
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }

@@ -93,6 +93,21 @@ fn c_str(b: &[u8]) -> Vec<u8> {
     v
 }
 
+/// An `O_PATH` descriptor of the directory at the NUL-terminated `path`.
+fn open_directory<T>(path: *const T) -> Result<u64, Errno> {
+    sys(
+        nr::OPENAT,
+        [
+            AT_FDCWD,
+            path as u64,
+            O_PATH | O_DIRECTORY | O_CLOEXEC,
+            0,
+            0,
+            0,
+        ],
+    )
+}
+
 fn close(fd: u64) {
     let _ = sys(nr::CLOSE, [fd, 0, 0, 0, 0, 0]);
 }
@@ -469,18 +484,7 @@ pub fn enter(user: BoxUser) -> Result<u64, MountError> {
     sys(nr::CHDIR, [c"/".as_ptr() as u64, 0, 0, 0, 0, 0]).map_err(step("chdir"))?;
     close(root);
     let p = c"/";
-    sys(
-        nr::OPENAT,
-        [
-            AT_FDCWD,
-            p.as_ptr() as u64,
-            O_PATH | O_DIRECTORY | O_CLOEXEC,
-            0,
-            0,
-            0,
-        ],
-    )
-    .map_err(step("open the box's root"))
+    open_directory(p.as_ptr()).map_err(step("open the box's root"))
 }
 
 /// What [`place_entry`] puts in the box's root for one path of the box that is not a
@@ -621,18 +625,8 @@ impl Entries {
                 let p = c_str(SHARED);
                 sys(MKDIRAT, [AT_FDCWD, p.as_ptr() as u64, 0o755, 0, 0, 0])
                     .map_err(step("make the box's shared entries"))?;
-                let fd = sys(
-                    nr::OPENAT,
-                    [
-                        AT_FDCWD,
-                        p.as_ptr() as u64,
-                        O_PATH | O_DIRECTORY | O_CLOEXEC,
-                        0,
-                        0,
-                        0,
-                    ],
-                )
-                .map_err(step("open the box's shared entries"))?;
+                let fd =
+                    open_directory(p.as_ptr()).map_err(step("open the box's shared entries"))?;
                 self.shared = Some(fd);
                 fd
             }
@@ -698,16 +692,5 @@ fn place_entry(index: usize, entry: Entry<'_>) -> Result<u64, MountError> {
             }
         }
     }
-    sys(
-        nr::OPENAT,
-        [
-            AT_FDCWD,
-            dir_c.as_ptr() as u64,
-            O_PATH | O_DIRECTORY | O_CLOEXEC,
-            0,
-            0,
-            0,
-        ],
-    )
-    .map_err(step("open an entry's directory"))
+    open_directory(dir_c.as_ptr()).map_err(step("open an entry's directory"))
 }

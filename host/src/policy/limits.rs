@@ -117,14 +117,27 @@ impl Limits {
         limits
     }
 
-    /// In the box's first process, before it is confined: joins the cgroups, sets the rlimits.
-    pub fn apply(&self) -> Result<(), String> {
+    /// In the monitor, right after the fork: moves the box's first process (host pid `pid`)
+    /// into the cgroups. Done by the monitor, while the box builds its root, because a move
+    /// can wait for an RCU grace period (the kernel's cgroup_threadgroup_rwsem: 10 ms and more
+    /// here); the box waits for it to be done before its program runs ([`launch.rs`]).
+    pub fn place(&self, pid: u64) -> Result<(), String> {
         for dir in &self.dirs {
             let mut procs = dir.clone();
             procs.extend_from_slice(b"/cgroup.procs");
-            write_file(&procs, b"0")
-                .map_err(|e| format!("cannot join cgroup {}: {e}", String::from_utf8_lossy(dir)))?;
+            write_file(&procs, format!("{pid}").as_bytes()).map_err(|e| {
+                format!(
+                    "cannot put the box in cgroup {}: {e}",
+                    String::from_utf8_lossy(dir)
+                )
+            })?;
         }
+        Ok(())
+    }
+
+    /// In the box's first process, before it is confined: sets the rlimits that stand in
+    /// where no cgroup could be made.
+    pub fn apply(&self) -> Result<(), String> {
         for (resource, value) in &self.rlimits {
             let lim = [*value, *value];
             sys(302, [0, *resource, lim.as_ptr() as u64, 0, 0, 0])
