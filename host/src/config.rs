@@ -37,7 +37,7 @@ pub struct Mount {
 /// Everything a manifest can say about a box.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BoxConfig {
-    /// The program, as a host path or a name looked up in the host's `PATH`.
+    /// The program: a path in the box, or a name looked up in the box's `PATH`.
     pub program: Option<String>,
     /// Arguments after the program (argv[1..]).
     pub args: Vec<String>,

@@ -2,12 +2,13 @@
 //!
 //! [`ElfImage::parse`] reads the ELF header and program headers (with goblin) and validates
 //! everything before a single page is mapped: class, machine, type, segment bounds, overlap,
-//! alignment, W+X, and where the entry point lies. [`ElfImage::map`] then maps the image through
-//! the ABI, and [`stack::build`] lays out the initial stack (argv, envp, auxv).
+//! alignment, where the entry point lies, and the dynamic loader a program names
+//! (`PT_INTERP`). [`ElfImage::map`] then maps the image through the ABI (a program and its
+//! loader are two images), and [`stack::build`] lays out the initial stack (argv, envp, auxv).
 //!
-//! The parser sees only bytes the caller read for it, so the monitor uses it to reject a bad
-//! program with a clear message before a picoprocess exists, and the library OS uses it again
-//! inside the box (it trusts nothing the monitor checked).
+//! The parser sees only bytes the caller read for it. The library OS uses it inside the box,
+//! on the program it found in the box's own view, so that a bad program gets a clear message
+//! (or `execve` an errno) before anything of the old program is gone.
 #![no_std]
 #![forbid(unsafe_code)]
 

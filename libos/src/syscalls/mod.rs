@@ -157,7 +157,7 @@ table! {
     56 clone >>= process::sys_clone, "processes, and threads (CLONE_VM|CLONE_THREAD|CLONE_SIGHAND)";
     57 fork >> process::sys_fork;
     58 vfork >> process::sys_vfork, "a copy-on-write fork; the parent is not suspended";
-    59 execve <<= exec::sys_execve, "static and static-pie ELF and #! scripts, loaded into the same process";
+    59 execve <<= exec::sys_execve, "static, static-pie and dynamic ELF (through its PT_INTERP loader) and #! scripts, loaded into the same process";
     60 exit -> info::sys_exit;
     61 wait4 -> process::sys_wait4;
     62 kill => signal::sys_kill;
