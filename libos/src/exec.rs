@@ -59,19 +59,22 @@ impl Refusal {
     }
 
     fn errno(file: &[u8], errno: Errno) -> Refusal {
-        let why = match errno {
-            Errno::ENOENT => "no such file in the box",
-            Errno::EACCES => "permission denied (not an executable file, or no search access)",
-            Errno::ENOTDIR => "a component of the path is not a directory",
-            Errno::ELOOP => "too many symbolic links",
-            _ => "",
-        };
-        if why.is_empty() {
-            Refusal::new(errno, file, errno)
-        } else {
-            Refusal::new(errno, file, why)
+        match words_for(errno) {
+            Some(why) => Refusal::new(errno, file, why),
+            None => Refusal::new(errno, file, errno),
         }
     }
+}
+
+/// What an error of finding a program means, in words.
+fn words_for(errno: Errno) -> Option<&'static str> {
+    Some(match errno {
+        Errno::ENOENT => "no such file in the box",
+        Errno::EACCES => "permission denied (not an executable file, or no search access)",
+        Errno::ENOTDIR => "a component of the path is not a directory",
+        Errno::ELOOP => "too many symbolic links",
+        _ => return None,
+    })
 }
 
 /// Where programs are looked up: the box's mounts and working directory, and the running
@@ -282,18 +285,17 @@ fn open_interpreter(
     program: &[u8],
     loader: &[u8],
 ) -> Result<(Arc<HostHandle>, ElfImage), Refusal> {
-    let refuse = |errno: Errno, why: &dyn core::fmt::Display| {
-        let mut r = Refusal::new(errno, program, "");
-        r.why = alloc::format!(
+    let refuse = |errno: Errno, why: &dyn core::fmt::Display| Refusal {
+        errno,
+        why: alloc::format!(
             "{}: its dynamic loader {}: {why}",
             String::from_utf8_lossy(program),
             String::from_utf8_lossy(loader)
-        );
-        r
+        ),
     };
-    let (file, _) = open_executable(view, loader).map_err(|e| {
-        let why = Refusal::errno(b"", e).why;
-        refuse(e, &why.trim_start_matches(": "))
+    let (file, _) = open_executable(view, loader).map_err(|e| match words_for(e) {
+        Some(why) => refuse(e, &why),
+        None => refuse(e, &e),
     })?;
     let (head, size) = read_head(file.0).map_err(|e| refuse(e, &e))?;
     let image = parse(file.0, &head, size).map_err(|e| refuse(ELIBBAD, &e))?;

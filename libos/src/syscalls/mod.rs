@@ -104,7 +104,7 @@ macro_rules! table {
 table! {
     0 read -> fs::sys_read;
     1 write -> fs::sys_write;
-    2 open => fs::sys_open;
+    2 open => fs::sys_open, "as openat";
     3 close => fs::sys_close;
     4 stat => fs::sys_stat;
     5 fstat => fs::sys_fstat;
@@ -281,7 +281,7 @@ table! {
     247 waitid -> process::sys_waitid, "P_ALL, P_PID, P_PGID with WEXITED; no WNOWAIT";
     251 ioprio_set => sched::sys_ioprio_set, "recorded, not applied";
     252 ioprio_get => sched::sys_ioprio_get, "as ioprio_set";
-    257 openat => fs::sys_openat;
+    257 openat => fs::sys_openat, "/proc/self/fd/N (and /dev/fd/N, /dev/stdin...) gives the descriptor's own open file, as a duplicate";
     258 mkdirat => fs::sys_mkdirat;
     259 mknodat => fs::sys_mknodat, "FIFOs, sockets and regular files only";
     260 fchownat => fs::sys_fchownat, "only to the current owner and group";

@@ -61,7 +61,7 @@ pub fn sys_setpriority(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// Checks a policy and its priority: real-time policies need root and a priority of 1 to 99;
 /// the others a priority of 0.
-fn check_policy(_k: &Kernel, policy: u32, priority: i32) -> Result<()> {
+fn check_policy(policy: u32, priority: i32) -> Result<()> {
     match policy & !RESET_ON_FORK {
         SCHED_OTHER | SCHED_BATCH | SCHED_IDLE if priority == 0 => Ok(()),
         // The host runs every thread of a box as SCHED_OTHER: no real time, even for the
@@ -79,7 +79,7 @@ pub fn sys_sched_setscheduler(k: &mut Kernel, a: &Args) -> Result<u64> {
     }
     let priority = user::read_u32(a[2])? as i32;
     let policy = (a[1] & 0xffff_ffff) as u32;
-    check_policy(k, policy, priority)?;
+    check_policy(policy, priority)?;
     k.sched_policy = policy & !RESET_ON_FORK;
     Ok(0)
 }
@@ -97,7 +97,7 @@ pub fn sys_sched_setparam(k: &mut Kernel, a: &Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let priority = user::read_u32(a[1])? as i32;
-    check_policy(k, k.sched_policy, priority).map(|()| 0)
+    check_policy(k.sched_policy, priority).map(|()| 0)
 }
 
 /// `sched_getparam(pid, param)`: priority 0.
@@ -150,7 +150,7 @@ pub fn sys_sched_setattr(k: &mut Kernel, a: &Args) -> Result<u64> {
     let raw = user::read_bytes(a[1], 24)?;
     let word = |at: usize| u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]);
     let (policy, nice, priority) = (word(4), word(16) as i32, word(20) as i32);
-    check_policy(k, policy, priority)?;
+    check_policy(policy, priority)?;
     let nice = nice.clamp(-20, 19);
     if nice < k.nice && !k.creds.privileged() {
         return Err(Errno::EPERM);
