@@ -65,6 +65,8 @@ pub struct BoxConfig {
     pub root: Option<String>,
     /// `--empty-root`.
     pub empty_root: bool,
+    /// `--as-pid-1`.
+    pub as_pid_1: bool,
 }
 
 impl BoxConfig {
@@ -76,6 +78,9 @@ impl BoxConfig {
         }
         if self.empty_root {
             f.push("--empty-root".into());
+        }
+        if self.as_pid_1 {
+            f.push("--as-pid-1".into());
         }
         for m in &self.mounts {
             match m.kind {

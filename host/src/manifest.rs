@@ -15,6 +15,7 @@
 //! files = 1024
 //!
 //! root = "/srv/rootfs"   # a whole root (read-only); or empty_root = true
+//! as_pid_1 = false        # true: the program is the box's pid 1 (else picobox's reaper is)
 //!
 //! [[mount]]
 //! type = "ro-bind"        # or "bind", "ro-bind-try", "bind-try", "tmpfs", "symlink", "dir"
@@ -84,6 +85,8 @@ struct Manifest {
     root: Option<String>,
     #[serde(default)]
     empty_root: bool,
+    #[serde(default)]
+    as_pid_1: bool,
 }
 
 #[derive(Deserialize)]
@@ -169,6 +172,7 @@ pub fn parse(text: &str, path: &Path) -> Result<BoxConfig, ManifestError> {
         files: m.files,
         root: m.root,
         empty_root: m.empty_root,
+        as_pid_1: m.as_pid_1,
     })
 }
 
@@ -188,6 +192,39 @@ mod tests {
         assert_eq!(c.program.as_deref(), Some("/bin/busybox"));
         assert_eq!(c.mounts.len(), 2);
         assert_eq!(c.mounts[1].kind, MountKind::Tmpfs);
+    }
+
+    #[test]
+    fn root_and_made_entries_have_keys() {
+        let c = parse(
+            "program = \"p\"\nroot = \"/srv/root\"\nas_pid_1 = true\n\
+             [[mount]]\ntype = \"ro-bind-try\"\nsource = \"/a\"\ntarget = \"/a\"\n\
+             [[mount]]\ntype = \"symlink\"\nsource = \"usr/bin\"\ntarget = \"/bin\"\n\
+             [[mount]]\ntype = \"dir\"\ntarget = \"/d\"\n",
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.to_flags(),
+            [
+                "--root",
+                "/srv/root",
+                "--as-pid-1",
+                "--ro-bind-try",
+                "/a",
+                "/a",
+                "--symlink",
+                "usr/bin",
+                "/bin",
+                "--dir",
+                "/d"
+            ]
+        );
+        let e = parse(
+            "[[mount]]\ntype = \"dir\"\nsource = \"/a\"\ntarget = \"/x\"",
+            Path::new("m.toml"),
+        );
+        assert!(e.unwrap_err().to_string().contains("no source"));
     }
 
     #[test]

@@ -283,11 +283,18 @@ fn nginx_with_two_workers_serves_a_directory_and_logs_into_a_mount() {
         .output()
         .unwrap();
     assert_eq!(text(&missing.stdout), "404");
-    // The master and its two workers are processes of the box (children of its monitor's
-    // child): count the box's processes named by nginx's title.
-    let children =
-        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", server.id())).unwrap();
-    let master: u32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    // The master and its two workers are processes of the box: the master is the child of
+    // the box's pid 1 (picobox's reaper), the monitor's child.
+    let first_child = |pid: u32| -> u32 {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let master = first_child(first_child(server.id()));
     let workers = std::fs::read_to_string(format!("/proc/{master}/task/{master}/children"))
         .unwrap()
         .split_whitespace()

@@ -310,10 +310,10 @@ fn replacing_the_sigsys_handler_changes_nothing() {
 
 #[test]
 fn host_proc_is_invisible() {
-    // /proc in a box is the library OS's: its pid 1 is the box's first process, whose
-    // environment is the box's (only PATH), not the host init's.
+    // /proc in a box is the library OS's: its pid 2 is the program (pid 1 is picobox's
+    // reaper), whose environment is the box's (PATH and HOME), not the host init's.
     let out = picobox()
-        .args(["run", "--", busybox(), "cat", "/proc/1/environ"])
+        .args(["run", "--", busybox(), "cat", "/proc/2/environ"])
         .output()
         .unwrap();
     let home = if is_root() { "/root" } else { "/home/user" };
@@ -323,7 +323,7 @@ fn host_proc_is_invisible() {
         "{}",
         text(&out.stderr)
     );
-    refused_with(&["open", "/proc/2/environ"], "ENOENT");
+    refused_with(&["open", "/proc/3/environ"], "ENOENT");
     refused_with(&["open-write", "/proc/self/status"], "EACCES");
 }
 

@@ -94,9 +94,10 @@ fn killing_the_monitor_ends_every_process_of_the_box() {
         .spawn()
         .unwrap();
     // Box processes are forks of the monitor: their host command line is the monitor's, so
-    // the marker finds the monitor and the three sleeps (the shell execs the last one).
-    wait_until(|| processes_with(marker) >= 4);
-    assert_eq!(processes_with(marker), 4, "the box's sleeps did not start");
+    // the marker finds the monitor, the box's pid 1 (picobox's reaper) and the three sleeps
+    // (the shell execs the last one).
+    wait_until(|| processes_with(marker) >= 5);
+    assert_eq!(processes_with(marker), 5, "the box's sleeps did not start");
     monitor.kill().unwrap();
     monitor.wait().unwrap();
     wait_until(|| processes_with(marker) == 0);

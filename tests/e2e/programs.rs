@@ -102,13 +102,13 @@ fn proc_describes_the_box_not_the_host() {
         .output()
         .unwrap();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // `grep` runs as the shell's child (pid 2, parent 1), named by busybox's PR_SET_NAME; `tr`
+    // `grep` runs as the shell's child (pid 3, parent 2: pid 1 is picobox's reaper), named by busybox's PR_SET_NAME; `tr`
     // runs inside the shell, so the command line is the shell's.
     assert_eq!(
         text(&out.stdout),
         // /proc/self/exe names the file with every link resolved (merged /usr: /usr/bin/busybox).
         format!(
-            "Name:\tgrep\nPid:\t2\nPPid:\t1\n{}\n/bin/busybox sh -c {script} \n0\n1\n2\npicobox\n{cpus}\n",
+            "Name:\tgrep\nPid:\t3\nPPid:\t2\n{}\n/bin/busybox sh -c {script} \n0\n1\n2\npicobox\n{cpus}\n",
             std::fs::canonicalize(busybox()).unwrap().display()
         ),
         "{}",
@@ -302,4 +302,81 @@ fn set_up_calls_of_test_suites_and_runtimes_match_native() {
     // directory and time calls, fallocate, close_range, memfd_create, copy_file_range,
     // sendmmsg/recvmmsg, extended attributes and hard links.
     assert_matches_native("compat", &[], &guest("compat"), &[]);
+}
+
+#[test]
+fn the_program_is_pid_2_under_picobox_s_reaper_unless_as_pid_1() {
+    // As under bubblewrap: pid 1 is picobox's reaper, so the program's children see their
+    // parent's pid, not 1 (which harnesses read as "my parent died").
+    let script = "echo \"$$ $PPID\"; sh -c 'echo \"child of $PPID\"'; true";
+    let out = picobox()
+        .args(["run", "--", busybox(), "sh", "-c", script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "2 1\nchild of 2\n",
+        "{}",
+        text(&out.stderr)
+    );
+    let out = picobox()
+        .args(["run", "--as-pid-1", "--", busybox(), "sh", "-c", script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "1 0\nchild of 1\n",
+        "{}",
+        text(&out.stderr)
+    );
+    // The program's exit status and death by signal reach the monitor through the reaper.
+    let status = |script: &str| {
+        picobox()
+            .args(["run", "--", busybox(), "sh", "-c", script])
+            .status()
+            .unwrap()
+            .code()
+    };
+    assert_eq!(status("exit 7"), Some(7));
+    assert_eq!(status("kill -USR1 $$"), Some(128 + 10));
+}
+
+#[test]
+fn orphans_are_reaped_by_pid_1() {
+    // The orphan ends while the program still runs: pid 1 reaps it, so no zombie stays.
+    let mut cmd = picobox();
+    cmd.args(["run", "--", busybox(), "sh", "-c"])
+        .arg("(sleep 0.2 &); echo started; sleep 3");
+    let monitor = Running::start(cmd, "started\n");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let children = |pid: u32| -> Vec<u32> {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|tasks| {
+                tasks
+                    .filter_map(|t| t.ok())
+                    .flat_map(|t| {
+                        std::fs::read_to_string(t.path().join("children"))
+                            .unwrap_or_default()
+                            .split_whitespace()
+                            .filter_map(|c| c.parse().ok())
+                            .collect::<Vec<u32>>()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let reaper = children(monitor.id());
+    assert_eq!(
+        reaper.len(),
+        1,
+        "the monitor's one child is the box's pid 1"
+    );
+    let below = children(reaper[0]);
+    assert_eq!(
+        below.len(),
+        1,
+        "pid 1 has the program and no zombie: {below:?}"
+    );
+    let state = std::fs::read_to_string(format!("/proc/{}/stat", below[0])).unwrap();
+    assert!(!state.contains(") Z "), "{state}");
 }

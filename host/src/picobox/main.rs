@@ -33,6 +33,8 @@ mod broker;
 mod cli;
 #[path = "monitor/launch.rs"]
 mod launch;
+#[path = "monitor/reaper.rs"]
+mod reaper;
 #[path = "monitor/root_plan.rs"]
 mod root_plan;
 

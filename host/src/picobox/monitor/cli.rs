@@ -54,6 +54,8 @@ MOUNTS (as bubblewrap's; later ones go over earlier ones):
     --show-root          print what the box's file system will hold, and exit
 
 PROCESS:
+    --as-pid-1           the program is the box's pid 1 (by default picobox's own reaper is,
+                         as bubblewrap's: the program is pid 2 and orphans are reaped)
     --setenv KEY VALUE   set an environment variable (the box starts with only PATH, and
                          HOME with the default root)
     --chdir DIR          working directory in the box (default /)
@@ -203,6 +205,8 @@ pub struct RunConfig {
     pub root: RootChoice,
     /// `--show-root`: print the box's file system and exit.
     pub show_root: bool,
+    /// `--as-pid-1`: the program is the box's init (pid 1) rather than picobox's reaper.
+    pub as_pid_1: bool,
 }
 
 impl RunConfig {
@@ -430,6 +434,10 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
             }
             b"--show-root" => {
                 c.show_root = true;
+                0
+            }
+            b"--as-pid-1" => {
+                c.as_pid_1 = true;
                 0
             }
             b"--size" => {

@@ -12,7 +12,7 @@ use crate::cli::RunConfig;
 use crate::landlock::{self, Ruleset};
 use crate::limits::Limits;
 use crate::root_plan::{self, Leaf, PlannedMount, What};
-use crate::{gate, out, pal, signals};
+use crate::{gate, out, pal, reaper, signals};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -91,6 +91,10 @@ struct Prepared {
     broker: Option<broker::Channel>,
     /// The read end of the pipe on which the monitor says the box is in its cgroups.
     placed: u64,
+    /// Whether the program is pid 1 (else picobox's reaper is, `monitor/reaper.rs`).
+    as_pid_1: bool,
+    /// The write end of the pipe on which the reaper gives the program's wait status.
+    status: u64,
 }
 
 /// The host kernel's release (`uname -r`), which the box reports as its own.
@@ -180,7 +184,9 @@ fn prepare(c: &RunConfig, plan: root_plan::Plan) -> Result<Prepared, Failure> {
         allow_bind: c.allow_bind.clone(),
         allow_connect: c.allow_connect.clone(),
     };
-    let limits = Limits::prepare(c.pids, c.memory);
+    // The reaper (pid 1) is picobox's, not the box's: it does not count against --pids.
+    let reaper = u64::from(!c.as_pid_1);
+    let limits = Limits::prepare(c.pids.saturating_add(reaper), c.memory);
     Ok(Prepared {
         boot,
         mounts,
@@ -191,6 +197,8 @@ fn prepare(c: &RunConfig, plan: root_plan::Plan) -> Result<Prepared, Failure> {
         scoped: landlock::scoping_available(),
         broker: None,
         placed: u64::MAX,
+        as_pid_1: c.as_pid_1,
+        status: u64::MAX,
     })
 }
 
@@ -321,13 +329,23 @@ fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
     sys(293, [placed.as_mut_ptr() as u64, O_CLOEXEC, 0, 0, 0, 0])
         .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot make a pipe: {e}")))?;
     p.placed = placed[0] as u64;
+    // The reaper hands the program's wait status back on this one.
+    let mut status_pipe = [0i32; 2];
+    sys(
+        293,
+        [status_pipe.as_mut_ptr() as u64, O_CLOEXEC, 0, 0, 0, 0],
+    )
+    .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot make a pipe: {e}")))?;
+    p.status = status_pipe[1] as u64;
     let pid = sys(57, [0; 6])
         .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot start the picoprocess: {e}")))?;
     if pid == 0 {
         close(placed[1] as u64);
+        close(status_pipe[0] as u64);
         become_the_box(p);
     }
     close(placed[0] as u64);
+    close(status_pipe[1] as u64);
     // A box that failed early has closed its end: the monitor's write must not kill it.
     let ignore: [u64; 4] = [1, 0, 0, 0];
     let _ = sys(13, [13, ignore.as_ptr() as u64, 0, 8, 0, 0]); // rt_sigaction(SIGPIPE, SIG_IGN)
@@ -362,6 +380,23 @@ fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
             Ok(_) => break,
         }
     }
+    // The program's own status, from the reaper (none with --as-pid-1, or if it failed).
+    let mut reported = [0u8; 4];
+    if sys(
+        0,
+        [
+            status_pipe[0] as u64,
+            reported.as_mut_ptr() as u64,
+            4,
+            0,
+            0,
+            0,
+        ],
+    ) == Ok(4)
+    {
+        status = u32::from_le_bytes(reported);
+    }
+    close(status_pipe[0] as u64);
     let signal = status & 0x7f;
     if signal == 0 {
         return Ok(((status >> 8) & 0xff) as u8);
@@ -561,17 +596,23 @@ fn become_the_box(mut p: Prepared) -> ! {
         gate::syscall(3, [c.monitor_end, 0, 0, 0, 0, 0]);
         c.box_end
     });
-    let also: Vec<u32> = box_end.iter().map(|fd| *fd as u32).collect();
+    let mut also: Vec<u32> = box_end.iter().map(|fd| *fd as u32).collect();
+    also.push(p.status as u32);
     crate::close_stray_descriptors(&p.boot, &also);
-    if let Err(e) = signals::install() {
-        fail("signal handlers", e);
-    }
     drop_capabilities();
     let filter: &[u64] = match p.network {
         Network::None => &crate::ALLOWLIST_NO_NET,
         Network::Loopback => &crate::ALLOWLIST_LOOPBACK,
         Network::Host => &crate::ALLOWLIST_HOST_NET,
     };
+    if p.as_pid_1 {
+        close(p.status);
+    } else {
+        reaper::split(p.status, filter);
+    }
+    if let Err(e) = signals::install() {
+        fail("signal handlers", e);
+    }
     match gate::install_filter(filter, box_end.is_some()) {
         Ok(Some(listener)) => {
             if let Some(end) = box_end {
