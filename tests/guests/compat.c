@@ -96,6 +96,10 @@ static void files(void) {
     show("preadv", preadv(fd, rd, 2, 6));
     printf("read: [%s][%s]\n", x, y);
     show("preadv2 at -1", preadv2(fd, rd, 1, -1, 0));
+    struct iovec huge[2] = {{x, 4}, {y, (size_t)-1}};
+    show("readv negative length", readv(fd, huge, 2));
+    show("readv too many", readv(fd, rd, 1025));
+    show("utime through a file", utime("data/x", NULL));
     show("lseek", lseek(fd, 0, SEEK_CUR));
     show("fallocate", fallocate(fd, 0, 0, 100));
     struct stat st;

@@ -535,6 +535,16 @@ pub(super) fn vectored(
         return Err(Errno::EINVAL);
     }
     let iov = user::read_bytes(a[1], usize::try_from(a[2] * 16).map_err(|_| Errno::EINVAL)?)?;
+    // As Linux, before any I/O: a length that is negative as an ssize_t, or a total that
+    // overflows one, is EINVAL.
+    let mut sum: u64 = 0;
+    for entry in iov.chunks_exact(16) {
+        let len = u64::from_le_bytes(entry[8..].try_into().map_err(|_| Errno::EFAULT)?);
+        sum = sum
+            .checked_add(len)
+            .filter(|s| *s <= i64::MAX as u64)
+            .ok_or(Errno::EINVAL)?;
+    }
     let mut total: u64 = 0;
     for entry in iov.chunks_exact(16) {
         let base = u64::from_le_bytes(entry[..8].try_into().map_err(|_| Errno::EFAULT)?);
