@@ -44,6 +44,7 @@ fn per_process_entries() -> Vec<(Vec<u8>, FileKind)> {
     v.push((b"cwd".to_vec(), FileKind::Symlink));
     v.push((b"fd".to_vec(), FileKind::Directory));
     v.push((b"ns".to_vec(), FileKind::Directory));
+    v.push((b"task".to_vec(), FileKind::Directory));
     v.extend(
         ["mounts", "mountinfo"]
             .iter()
@@ -215,6 +216,7 @@ fn other_process(pid: u32, note: &ProcessNote, rest: &[&[u8]]) -> Result<Proc> {
                 .iter()
                 .map(|n| (n.as_bytes().to_vec(), FileKind::Regular))
                 .chain(core::iter::once((b"exe".to_vec(), FileKind::Symlink)))
+                .chain(core::iter::once((b"task".to_vec(), FileKind::Directory)))
                 .collect(),
         )),
         [b"exe"] => Ok(Proc::Link(note.exe.clone())),
@@ -235,6 +237,21 @@ fn other_process(pid: u32, note: &ProcessNote, rest: &[&[u8]]) -> Result<Proc> {
             s.push('\n');
             Ok(text(s))
         }
+        // Its threads are its own to know: the directory shows the main thread.
+        [b"task"] => Ok(Proc::Dir(alloc::vec![(
+            format!("{pid}").into_bytes(),
+            FileKind::Directory
+        )])),
+        [b"task", tid, more @ ..] if *tid == format!("{pid}").as_bytes() => match more {
+            [] => Ok(Proc::Dir(
+                ["comm", "stat", "status"]
+                    .iter()
+                    .map(|n| (n.as_bytes().to_vec(), FileKind::Regular))
+                    .collect(),
+            )),
+            [b"comm" | b"stat" | b"status"] => other_process(pid, note, more),
+            _ => Err(Errno::ENOENT),
+        },
         // The rest of a process's state (descriptors, memory, environment) is its own.
         _ => Err(Errno::EACCES),
     }
@@ -244,6 +261,34 @@ fn process(k: &Kernel, pid: u32, rest: &[&[u8]]) -> Result<Proc> {
     let name = String::from_utf8_lossy(&k.comm).into_owned();
     match rest {
         [] => Ok(Proc::Dir(per_process_entries())),
+        // One directory per thread, showing the process's name and state (threads have no
+        // names of their own here).
+        [b"task"] => Ok(Proc::Dir(
+            k.threads
+                .keys()
+                .map(|tid| (format!("{tid}").into_bytes(), FileKind::Directory))
+                .collect(),
+        )),
+        [b"task", tid, more @ ..] => {
+            let tid: u32 = core::str::from_utf8(tid)
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .filter(|t| k.threads.contains_key(t))
+                .ok_or(Errno::ENOENT)?;
+            let _ = tid;
+            match more {
+                [] => Ok(Proc::Dir(
+                    ["comm", "stat", "status"]
+                        .iter()
+                        .map(|n| (n.as_bytes().to_vec(), FileKind::Regular))
+                        .collect(),
+                )),
+                [b"comm" | b"stat" | b"status"] => process(k, pid, more),
+                _ => Err(Errno::ENOENT),
+            }
+        }
+        // Physical page numbers are the host's to keep.
+        [b"pagemap"] => Err(Errno::EACCES),
         [b"exe"] => Ok(Proc::Link(k.program_name.clone())),
         [b"cwd"] => Ok(Proc::Link(path::join(&k.cwd))),
         [b"cmdline"] => Ok(Proc::File(k.cmdline.clone())),

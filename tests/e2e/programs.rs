@@ -380,3 +380,22 @@ fn orphans_are_reaped_by_pid_1() {
     let state = std::fs::read_to_string(format!("/proc/{}/stat", below[0])).unwrap();
     assert!(!state.contains(") Z "), "{state}");
 }
+
+#[test]
+fn proc_lists_a_process_s_threads_and_keeps_pagemap_closed() {
+    let out = picobox()
+        .args(["run", "--", busybox(), "sh", "-c"])
+        .arg(
+            "ls /proc/self/task | wc -l; cat /proc/$$/task/$$/comm; \
+             cat /proc/self/pagemap 2>&1 >/dev/null | grep -c 'Permission denied'",
+        )
+        .output()
+        .unwrap();
+    // The shell was started as busybox: that is its name, as natively.
+    assert_eq!(
+        text(&out.stdout),
+        "1\nbusybox\n1\n",
+        "{}",
+        text(&out.stderr)
+    );
+}
