@@ -135,6 +135,11 @@ impl Vfs {
                 return Ok(Node::Dev(*dev));
             }
         }
+        // /dev itself is the library OS's, whatever root lies below it (a `--root` tree
+        // without one, the host's under `--ro-bind / /`), unless a mount is made right there.
+        if p.len() == 1 && p[0] == b"dev" && !self.mounts.iter().any(|m| m.at == *p) {
+            return Ok(Node::Synthetic);
+        }
         let best = self
             .mounts
             .iter()

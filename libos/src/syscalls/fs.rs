@@ -1085,6 +1085,28 @@ pub(super) fn next_entries(k: &Kernel, file: &OpenFile) -> Result<()> {
             let mut batch = Vec::new();
             if host().stream_read_dir(h.0, &mut batch, 128)? == 0 {
                 cursor.exhausted = true;
+                // Mounts beneath this directory that the host's directory does not hold (a
+                // bind at /usr/bin/tool), listed last, as Linux lists mount points.
+                let dir = &file.path;
+                for name in k.vfs.synthetic_children(dir) {
+                    if host().stream_attr_at(h.0, &name, false) != Err(Errno::ENOENT) {
+                        continue;
+                    }
+                    let mut child = dir.clone();
+                    child.push(name.clone());
+                    let kind = match k.vfs.locate(&child) {
+                        Ok(Node::Dev(_)) => FileKind::CharDevice,
+                        Ok(Node::Host { root, rel, .. }) => host()
+                            .stream_attr_at(root, &rel, false)
+                            .map_or(FileKind::Directory, |a| a.kind),
+                        _ => FileKind::Directory,
+                    };
+                    batch.push(DirEntry {
+                        ino: path_ino(&child),
+                        kind: Some(kind),
+                        name,
+                    });
+                }
             }
             cursor.pending.extend(batch);
         }
