@@ -47,6 +47,19 @@ fn attempt(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs the escape program in a box made with `flags` (and the program shown at its own path).
+fn escape_with(flags: &[&str], args: &[&str]) -> Output {
+    picobox()
+        .arg("run")
+        .args(flags)
+        .args(show(&guest("escape")))
+        .arg("--")
+        .arg(guest("escape"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn refused_with(args: &[&str], expected: &str) {
     let out = attempt(args);
     assert_eq!(
@@ -138,14 +151,7 @@ fn a_loopback_box_has_its_own_network() {
     // A host service on loopback is not there for a box with a network of its own.
     let host_service = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = host_service.local_addr().unwrap().port().to_string();
-    let out = picobox()
-        .args(["run", "--net", "loopback"])
-        .args(show(&guest("escape")))
-        .arg("--")
-        .arg(guest("escape"))
-        .args(["connect", &port])
-        .output()
-        .unwrap();
+    let out = escape_with(&["--net", "loopback"], &["connect", &port]);
     answered(&out, "errno=ECONNREFUSED");
 }
 
@@ -192,14 +198,10 @@ fn a_host_socket_inside_a_mount_is_not_connectable() {
     let path = dir.join("service.sock");
     let _ = std::fs::remove_file(&path);
     let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
-    let out = picobox()
-        .args(["run", "--ro-bind", dir.to_str().unwrap(), "/srv"])
-        .args(show(&guest("escape")))
-        .arg("--")
-        .arg(guest("escape"))
-        .args(["unix-connect", "/srv/service.sock"])
-        .output()
-        .unwrap();
+    let out = escape_with(
+        &["--ro-bind", dir.to_str().unwrap(), "/srv"],
+        &["unix-connect", "/srv/service.sock"],
+    );
     answered(&out, "errno=ECONNREFUSED");
 }
 
@@ -226,15 +228,7 @@ fn timers_cannot_watch_another_process_s_clock() {
 
 /// Runs the escape program on the host's network with `policy` flags.
 fn on_host_network(policy: &[&str], args: &[&str]) -> Output {
-    picobox()
-        .args(["run"])
-        .args(policy)
-        .args(show(&guest("escape")))
-        .arg("--")
-        .arg(guest("escape"))
-        .args(args)
-        .output()
-        .unwrap()
+    escape_with(policy, args)
 }
 
 #[test]
@@ -464,15 +458,11 @@ fn implicit_binds_cannot_pass_the_port_rules() {
         "errno=EACCES",
     );
     // Unix sockets still listen on the host's network (the monitor makes the call).
-    let out = picobox()
-        .args(["run", "--tmpfs", "/s"])
-        .args(policy)
-        .args(show(&guest("escape")))
-        .arg("--")
-        .arg(guest("escape"))
-        .args(["unix-listen", "/s/server"])
-        .output()
-        .unwrap();
+    let flags: Vec<&str> = ["--tmpfs", "/s"]
+        .into_iter()
+        .chain(policy.iter().copied())
+        .collect();
+    let out = escape_with(&flags, &["unix-listen", "/s/server"]);
     answered(&out, "SUCCEEDED");
 }
 
@@ -502,14 +492,7 @@ fn transports_beside_tcp_are_refused() {
         let out = on_host_network(&policy, &[route]);
         assert_eq!(out.status.code(), Some(POLICY_KILL), "{route}");
     }
-    let out = picobox()
-        .args(["run", "--net", "loopback"])
-        .args(show(&guest("escape")))
-        .arg("--")
-        .arg(guest("escape"))
-        .arg("gate-mptcp")
-        .output()
-        .unwrap();
+    let out = escape_with(&["--net", "loopback"], &["gate-mptcp"]);
     assert_eq!(out.status.code(), Some(POLICY_KILL), "loopback gate-mptcp");
 }
 
@@ -564,14 +547,7 @@ fn set_id_bits_are_never_granted() {
 
 /// Runs the escape program in a box with the default root.
 fn in_default_root(args: &[&str]) -> Output {
-    picobox()
-        .arg("run")
-        .args(show(&guest("escape")))
-        .arg("--")
-        .arg(guest("escape"))
-        .args(args)
-        .output()
-        .unwrap()
+    escape_with(&[], args)
 }
 
 #[test]

@@ -78,41 +78,14 @@ pub fn sys_copy_file_range(a: &Args) -> Result<u64> {
         }
     };
     let (mut off_in, mut off_out) = (read_offset(a[1])?, read_offset(a[3])?);
-    let len = usize::try_from(a[4]).unwrap_or(usize::MAX).min(0x7fff_f000);
-    let mut buf = alloc::vec![0u8; len.min(128 * 1024)];
-    let mut total = 0usize;
-    while total < len {
-        let want = buf.len().min(len - total);
-        let n = match host().stream_read(in_h, IoBuf::of_mut(&mut buf[..want]), off_in) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
-        };
-        let mut written = 0;
-        while written < n {
-            match host().stream_write(out_h, IoBuf::of(&buf[written..n]), off_out) {
-                Ok(w) => {
-                    written += w;
-                    off_out = off_out.map(|o| o + w as u64);
-                }
-                Err(e) if total + written == 0 => return Err(e),
-                Err(_) => break,
-            }
-        }
-        total += written;
-        off_in = off_in.map(|o| o + written as u64);
-        if written < n {
-            break;
-        }
-    }
+    let total = fs::copy_streams(in_h, &mut off_in, out_h, &mut off_out, a[4])?;
     if let Some(o) = off_in {
         user::write_u64(a[1], o)?;
     }
     if let Some(o) = off_out {
         user::write_u64(a[3], o)?;
     }
-    Ok(total as u64)
+    Ok(total)
 }
 
 /// The open file behind `fd` for a hint: it must exist; pipes and sockets are `ESPIPE`.

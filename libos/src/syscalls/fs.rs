@@ -624,6 +624,49 @@ pub fn sys_lseek(k: &mut Kernel, a: &Args) -> Result<u64> {
     }
 }
 
+/// Copies up to `count` bytes from `input` to `output` through a library-OS buffer, each at
+/// its offset if given (advanced in place) or at the stream's position. Returns the bytes
+/// copied; an error only if nothing was.
+pub(super) fn copy_streams(
+    input: Handle,
+    in_offset: &mut Option<u64>,
+    output: Handle,
+    out_offset: &mut Option<u64>,
+    count: u64,
+) -> Result<u64> {
+    let count = usize::try_from(count)
+        .unwrap_or(MAX_RW_COUNT)
+        .min(MAX_RW_COUNT);
+    let mut buf = alloc::vec![0u8; count.min(128 * 1024)];
+    let mut total = 0usize;
+    while total < count {
+        let want = buf.len().min(count - total);
+        let n = match host().stream_read(input, IoBuf::of_mut(&mut buf[..want]), *in_offset) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let mut written = 0;
+        while written < n {
+            match host().stream_write(output, IoBuf::of(&buf[written..n]), *out_offset) {
+                Ok(w) => {
+                    written += w;
+                    *out_offset = out_offset.map(|o| o + w as u64);
+                }
+                Err(e) if total + written == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        total += written;
+        *in_offset = in_offset.map(|o| o + written as u64);
+        if written < n {
+            break;
+        }
+    }
+    Ok(total as u64)
+}
+
 /// `sendfile(out_fd, in_fd, offset, count)`: copied through a library-OS buffer.
 pub fn sys_sendfile(a: &Args) -> Result<u64> {
     let out = file_of(a[0])?;
@@ -639,39 +682,11 @@ pub fn sys_sendfile(a: &Args) -> Result<u64> {
     } else {
         Some(offset_arg(user::read_u64(a[2])?)?)
     };
-    let count = usize::try_from(a[3])
-        .unwrap_or(MAX_RW_COUNT)
-        .min(MAX_RW_COUNT);
-    let mut buf = alloc::vec![0u8; count.min(128 * 1024)];
-    let mut total = 0usize;
-    while total < count {
-        let want = buf.len().min(count - total);
-        let n = match host().stream_read(in_h, IoBuf::of_mut(&mut buf[..want]), offset) {
-            Ok(n) => n,
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
-        };
-        if n == 0 {
-            break;
-        }
-        let mut written = 0;
-        while written < n {
-            match host().stream_write(out_h, IoBuf::of(&buf[written..n]), None) {
-                Ok(w) => written += w,
-                Err(e) if total + written == 0 => return Err(e),
-                Err(_) => break,
-            }
-        }
-        total += written;
-        offset = offset.map(|o| o + written as u64);
-        if written < n {
-            break;
-        }
-    }
+    let total = copy_streams(in_h, &mut offset, out_h, &mut None, a[3])?;
     if let Some(o) = offset {
         user::write_u64(a[2], o)?;
     }
-    Ok(total as u64)
+    Ok(total)
 }
 
 // ------------------------------------------------------------------ descriptors

@@ -454,21 +454,27 @@ fn become_the_box(mut p: Prepared) -> ! {
     }
     // First every detached mount (while the host's tree is still there to clone from)...
     let mut made: Vec<Option<u64>> = Vec::with_capacity(p.mounts.len());
-    let mut made_leaves: Vec<Vec<u64>> = Vec::with_capacity(p.mounts.len());
+    // A populated directory's entries, its binds made now (while the host is there).
+    let mut made_leaves: Vec<Vec<(&[u8], box_root::Leaf<'_>)>> = Vec::with_capacity(p.mounts.len());
     for m in &p.mounts {
         let mut leaves = Vec::new();
         if let What::Populated { entries } = &m.what {
-            for (_, leaf) in entries {
-                if let Leaf::Bind(path) = leaf {
-                    let source = box_root::Source::Bind {
-                        path,
-                        writable: false,
-                    };
-                    match box_root::make_mount(&source, p.user, None) {
-                        Ok(fd) => leaves.push(fd),
-                        Err(e) => mount_failed(m, e),
+            for (name, leaf) in entries {
+                let leaf = match leaf {
+                    Leaf::File(bytes) => box_root::Leaf::File(bytes),
+                    Leaf::Link(target) => box_root::Leaf::Link(target),
+                    Leaf::Bind(path) => {
+                        let source = box_root::Source::Bind {
+                            path,
+                            writable: false,
+                        };
+                        match box_root::make_mount(&source, p.user, None) {
+                            Ok(fd) => box_root::Leaf::Mounted(fd),
+                            Err(e) => mount_failed(m, e),
+                        }
                     }
-                }
+                };
+                leaves.push((name.as_slice(), leaf));
             }
         }
         made_leaves.push(leaves);
@@ -501,7 +507,7 @@ fn become_the_box(mut p: Prepared) -> ! {
     p.boot.socket_root = Some(handle(socket_root));
     // ...then, in the box's own root, what is not a directory mount: files, links, directories.
     let mut entries = box_root::Entries::default();
-    for (index, ((m, fd), leaf_fds)) in p.mounts.iter().zip(made).zip(made_leaves).enumerate() {
+    for (index, ((m, fd), leaves)) in p.mounts.iter().zip(made).zip(made_leaves).enumerate() {
         let writable = matches!(
             m.what,
             What::Bind { writable: true, .. } | What::Tmpfs { .. }
@@ -519,24 +525,7 @@ fn become_the_box(mut p: Prepared) -> ! {
             }
             (_, Some(fd)) => box_root::Entry::MountedFile(fd),
             (What::Symlink { target }, None) => box_root::Entry::Symlink(target),
-            (What::Populated { entries }, None) => {
-                let mut fds = leaf_fds.into_iter();
-                box_root::Entry::Populated(
-                    entries
-                        .iter()
-                        .map(|(name, leaf)| {
-                            let leaf = match leaf {
-                                Leaf::File(bytes) => box_root::Leaf::File(bytes),
-                                Leaf::Link(target) => box_root::Leaf::Link(target),
-                                Leaf::Bind(_) => {
-                                    box_root::Leaf::Mounted(fds.next().unwrap_or(u64::MAX))
-                                }
-                            };
-                            (name.as_slice(), leaf)
-                        })
-                        .collect(),
-                )
-            }
+            (What::Populated { .. }, None) => box_root::Entry::Populated(leaves),
             _ => box_root::Entry::Dir,
         };
         // A directory picobox filled, and a mounted file, are mounts of their own (listed in
