@@ -19,6 +19,8 @@ const RUNTIME_ADDRESS_SPACE: u64 = crate::heap::HEAP_RESERVATION as u64 + (768 <
 pub struct Limits {
     /// Cgroup directories created for the box (removed when it ends).
     dirs: Vec<Vec<u8>>,
+    /// Each directory's `tasks` file, opened for writing by the monitor before the fork.
+    tasks: Vec<u64>,
     /// rlimits the box sets on itself where no cgroup could be made.
     rlimits: Vec<(u64, u64)>,
 }
@@ -77,6 +79,7 @@ impl Limits {
         sweep_leftovers(&table);
         let mut limits = Limits {
             dirs: Vec::new(),
+            tasks: Vec::new(),
             rlimits: Vec::new(),
         };
         // (controller, limit file, value, rlimit used where no cgroup can be made)
@@ -98,14 +101,29 @@ impl Limits {
                 let mut limit_file = dir.clone();
                 limit_file.push(b'/');
                 limit_file.extend_from_slice(file);
-                if write_file(&limit_file, format!("{value}").as_bytes()).is_err() {
-                    let _ = sys(84, [p.as_ptr() as u64, 0, 0, 0, 0, 0]);
-                    return None;
+                let mut tasks_file = dir.clone();
+                tasks_file.extend_from_slice(b"/tasks");
+                let tasks = c_str(&tasks_file);
+                let opened =
+                    write_file(&limit_file, format!("{value}").as_bytes()).and_then(|()| {
+                        sys(
+                            257,
+                            [AT_FDCWD, tasks.as_ptr() as u64, 1 | 0o2000000, 0, 0, 0],
+                        )
+                    });
+                match opened {
+                    Ok(fd) => Some((dir, fd)),
+                    Err(_) => {
+                        let _ = sys(84, [p.as_ptr() as u64, 0, 0, 0, 0, 0]);
+                        None
+                    }
                 }
-                Some(dir)
             });
             match made {
-                Some(dir) => limits.dirs.push(dir),
+                Some((dir, tasks)) => {
+                    limits.dirs.push(dir);
+                    limits.tasks.push(tasks);
+                }
                 // RLIMIT_AS counts address space, not memory: leave room for what the
                 // runtime reserves but does not use (its heap, thread blocks).
                 None if rlimit == RLIMIT_AS => limits
@@ -117,15 +135,17 @@ impl Limits {
         limits
     }
 
-    /// In the monitor, right after the fork: moves the box's first process (host pid `pid`)
-    /// into the cgroups. Done by the monitor, while the box builds its root, because a move
-    /// can wait for an RCU grace period (the kernel's cgroup_threadgroup_rwsem: 10 ms and more
-    /// here); the box waits for it to be done before its program runs ([`launch.rs`]).
-    pub fn place(&self, pid: u64) -> Result<(), String> {
-        for dir in &self.dirs {
-            let mut procs = dir.clone();
-            procs.extend_from_slice(b"/cgroup.procs");
-            write_file(&procs, format!("{pid}").as_bytes()).map_err(|e| {
+    /// In the box's first process, right after the fork and while it has one thread: moves
+    /// itself into the cgroups, through each one's `tasks` file with pid 0 ("this thread").
+    /// Moving one's own single thread is the one move for which the kernel does not take its
+    /// global cgroup_threadgroup_rwsem, whose write side waits for an RCU grace period (5 to
+    /// 22 ms here, most of a small program's start); moving the process by pid from the
+    /// monitor (`cgroup.procs`) pays it. Nothing the box's program does precedes this.
+    pub fn join(&self) -> Result<(), String> {
+        for (dir, fd) in self.dirs.iter().zip(&self.tasks) {
+            let r = sys(1, [*fd, b"0".as_ptr() as u64, 1, 0, 0, 0]);
+            let _ = sys(3, [*fd, 0, 0, 0, 0, 0]);
+            r.map_err(|e| {
                 format!(
                     "cannot put the box in cgroup {}: {e}",
                     String::from_utf8_lossy(dir)
@@ -133,6 +153,13 @@ impl Limits {
             })?;
         }
         Ok(())
+    }
+
+    /// In the monitor, once the box runs: closes the `tasks` files only the box writes.
+    pub fn close_join_files(&self) {
+        for fd in &self.tasks {
+            let _ = sys(3, [*fd, 0, 0, 0, 0, 0]);
+        }
     }
 
     /// In the box's first process, before it is confined: sets the rlimits that stand in

@@ -89,8 +89,6 @@ struct Prepared {
     scoped: bool,
     /// How the box hands the monitor its `listen` calls (a box on the host's network).
     broker: Option<broker::Channel>,
-    /// The read end of the pipe on which the monitor says the box is in its cgroups.
-    placed: u64,
     /// Whether the program is pid 1 (else picobox's reaper is, `monitor/reaper.rs`).
     as_pid_1: bool,
     /// The write end of the pipe on which the reaper gives the program's wait status.
@@ -196,7 +194,6 @@ fn prepare(c: &RunConfig, plan: root_plan::Plan) -> Result<Prepared, Failure> {
         idmap,
         scoped: landlock::scoping_available(),
         broker: None,
-        placed: u64::MAX,
         as_pid_1: c.as_pid_1,
         status: u64::MAX,
     })
@@ -324,11 +321,6 @@ fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
             )
         })?);
     }
-    // The box waits on this pipe until the monitor has put it in its cgroups.
-    let mut placed = [0i32; 2];
-    sys(293, [placed.as_mut_ptr() as u64, O_CLOEXEC, 0, 0, 0, 0])
-        .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot make a pipe: {e}")))?;
-    p.placed = placed[0] as u64;
     // The reaper hands the program's wait status back on this one.
     let mut status_pipe = [0i32; 2];
     sys(
@@ -340,25 +332,16 @@ fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
     let pid = sys(57, [0; 6])
         .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot start the picoprocess: {e}")))?;
     if pid == 0 {
-        close(placed[1] as u64);
         close(status_pipe[0] as u64);
         become_the_box(p);
     }
-    close(placed[0] as u64);
+    p.limits.close_join_files();
     close(status_pipe[1] as u64);
-    // A box that failed early has closed its end: the monitor's write must not kill it.
+    // A box that ended early has closed its ends: no write of the monitor's may kill it.
     let ignore: [u64; 4] = [1, 0, 0, 0];
     let _ = sys(13, [13, ignore.as_ptr() as u64, 0, 8, 0, 0]); // rt_sigaction(SIGPIPE, SIG_IGN)
-    match p.limits.place(pid) {
-        Ok(()) => {
-            let _ = sys(1, [placed[1] as u64, b"!".as_ptr() as u64, 1, 0, 0, 0]);
-        }
-        Err(msg) => out::error(format_args!("cannot confine the box: {msg}")),
-    }
-    // Closed without a byte if the box could not be placed: the box then stops.
-    close(placed[1] as u64);
-    // The monitor: let a terminal's ^C or ^\ reach only the box, whose death we then report;
-    // pass SIGTERM and SIGHUP on to the box, so that it ends and the monitor cleans up.
+                                                               // The monitor: let a terminal's ^C or ^\ reach only the box, whose death we then report;
+                                                               // pass SIGTERM and SIGHUP on to the box, so that it ends and the monitor cleans up.
     BOX_PID.store(pid, core::sync::atomic::Ordering::Relaxed);
     for (sig, handler) in [
         (2u64, 1u64),
@@ -422,6 +405,11 @@ fn become_the_box(mut p: Prepared) -> ! {
     const PR_SET_NO_NEW_PRIVS: u64 = 38;
     if let Err(e) = sys(157, [PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0]) {
         fail("parent-death signal", e);
+    }
+    // First of all, while this process has one thread and nothing of the box has run.
+    if let Err(msg) = p.limits.join() {
+        out::error(format_args!("cannot confine the box: {msg}"));
+        pal::HOST.process_exit(EXIT_INTERNAL);
     }
     gate::syscall(95, [0, 0, 0, 0, 0, 0]); // umask(0): the library OS applies the program's own
     let no_core: [u64; 2] = [0, 0];
@@ -563,21 +551,6 @@ fn become_the_box(mut p: Prepared) -> ! {
     if let Err(e) = sys(157, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0]) {
         fail("no_new_privs", e);
     }
-    // Nothing of the program runs before the box is in its cgroups.
-    let mut byte = [0u8; 1];
-    let placed = loop {
-        match sys(0, [p.placed, byte.as_mut_ptr() as u64, 1, 0, 0, 0]) {
-            Err(Errno::EINTR) => continue,
-            r => break r,
-        }
-    };
-    if placed != Ok(1) {
-        out::error(format_args!(
-            "cannot confine the box: the monitor could not place it in its cgroups"
-        ));
-        pal::HOST.process_exit(EXIT_INTERNAL);
-    }
-    close(p.placed);
     if let Err(e) = ruleset.restrict_self() {
         fail("Landlock", e);
     }
