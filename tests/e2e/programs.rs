@@ -117,6 +117,13 @@ fn proc_describes_the_box_not_the_host() {
 }
 
 #[test]
+fn only_signals_the_program_sees_interrupt_its_blocking_calls() {
+    // A child's exit, an ignored or a blocked signal leave read, poll, select and nanosleep
+    // waiting, as on Linux (the host's wait is interrupted by every host signal).
+    assert_matches_native("interrupts", &[], &guest("interrupts"), &[]);
+}
+
+#[test]
 fn timers_signal_waits_and_robust_mutexes_match_native() {
     assert_matches_native("timers", &[], &guest("timers"), &[]);
 }

@@ -362,6 +362,13 @@ pub fn name_of(nr: u64) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
+/// For a blocking call that waits with its own deadline: whether the `EINTR` it got from the
+/// host is one the program sees (a signal that runs a handler or ends it), or one to wait on
+/// after (see [`signal::interrupts`]).
+pub(crate) fn interrupted() -> Result<bool> {
+    crate::kernel::with(|k| signal::interrupts(k))
+}
+
 /// Runs system call `nr` with the caller's registers in `ctx`, then delivers a pending signal.
 pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
     let args: Args = [
@@ -403,6 +410,13 @@ pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
     };
     if k.trace {
         trace_call(e.name, &args, &result);
+    }
+    if matches!(result, Err(Errno::EINTR)) && !signal::interrupts(k) {
+        // Interrupted by a signal the program does not see (blocked, ignored): Linux would not
+        // have stopped the call, so it starts again, as after a handler with SA_RESTART.
+        ctx.regs[reg::RAX] = nr;
+        ctx.regs[reg::RIP] = ctx.regs[reg::RIP].wrapping_sub(2);
+        return;
     }
     match result {
         Ok(Return::Value(v)) => ctx.regs[reg::RAX] = v,

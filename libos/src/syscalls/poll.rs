@@ -56,21 +56,34 @@ pub(super) fn wait(wants: &mut [Want], timeout: Option<Timespec>) -> Result<usiz
     } else {
         timeout
     };
-    if !host_entries.is_empty() {
-        host().streams_wait(&mut host_entries, timeout)?;
-        for (entry, i) in host_entries.iter().zip(host_index) {
-            wants[i].revents = entry.revents;
-        }
-    } else if !ready_now {
-        // Nothing to wait for but time (poll(NULL, 0, ms) is a sleep).
-        match timeout {
-            Some(t) => host().time_sleep(picobox_abi::Clock::Monotonic, t, false)?,
-            None => {
-                let seen = host().signals_seen();
-                host().signals_wait(seen, None);
-                return Err(Errno::EINTR);
+    // A signal the program does not see interrupts the host's wait too: wait again for what
+    // is left of the time (`super::interrupted`).
+    let deadline = timeout.map(super::time::deadline_after).transpose()?;
+    loop {
+        let left = deadline.map(super::time::time_left).transpose()?;
+        let r = if !host_entries.is_empty() {
+            host().streams_wait(&mut host_entries, left).map(|_| ())
+        } else if ready_now {
+            Ok(())
+        } else {
+            // Nothing to wait for but time (poll(NULL, 0, ms) is a sleep).
+            match left {
+                Some(t) => host().time_sleep(picobox_abi::Clock::Monotonic, t, false),
+                None => {
+                    let seen = host().signals_seen();
+                    host().signals_wait(seen, None);
+                    Err(Errno::EINTR)
+                }
             }
+        };
+        match r {
+            Err(Errno::EINTR) if !super::interrupted()? => continue,
+            r => r?,
         }
+        break;
+    }
+    for (entry, i) in host_entries.iter().zip(host_index) {
+        wants[i].revents = entry.revents;
     }
     Ok(wants.iter().filter(|w| w.revents != 0).count())
 }

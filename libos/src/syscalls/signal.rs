@@ -154,6 +154,28 @@ fn take_pending(blocked: u64) -> Option<(u8, [u8; 128])> {
     Some((sig, info))
 }
 
+/// Whether a pending signal interrupts a blocking system call of this thread now, as on Linux:
+/// one the thread has not blocked whose handler runs or whose default action ends the process.
+/// A host call returns `EINTR` for every host signal, also for one the program blocked or
+/// ignores; the call then goes on as if nothing happened. Pending signals that delivery would
+/// discard (ignored, or ignored by default while unblocked) are discarded here.
+pub fn interrupts(k: &Kernel) -> bool {
+    loop {
+        let ready = PENDING.load(Ordering::Acquire) & !k.signals.mask;
+        if ready == 0 {
+            return false;
+        }
+        let sig = ready.trailing_zeros() as u8 + 1;
+        let action = k.signals.actions[usize::from(sig - 1)];
+        let discarded =
+            action.handler == SIG_IGN || (action.handler == SIG_DFL && ignored_by_default(sig));
+        if !discarded {
+            return true;
+        }
+        PENDING.fetch_and(!bit(sig), Ordering::AcqRel);
+    }
+}
+
 /// A `siginfo` for a signal a process of the box sent (`SI_USER`, or `SI_TKILL` for tgkill).
 fn user_info(sig: u8, code: i32, k: &Kernel) -> [u8; 128] {
     let mut info = [0u8; 128];

@@ -71,11 +71,60 @@ pub fn sys_time(_k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(t.sec as u64)
 }
 
+/// Nanoseconds of a time.
+fn nanos(t: Timespec) -> i128 {
+    i128::from(t.sec) * 1_000_000_000 + i128::from(t.nsec)
+}
+
+fn timespec_of(n: i128) -> Timespec {
+    let n = n.max(0);
+    Timespec {
+        sec: i64::try_from(n / 1_000_000_000).unwrap_or(i64::MAX),
+        nsec: (n % 1_000_000_000) as i64,
+    }
+}
+
+/// The monotonic deadline `t` from now (for waits that go on after a signal the program
+/// does not see).
+pub(super) fn deadline_after(t: Timespec) -> Result<i128> {
+    Ok(nanos(host().time_query(Clock::Monotonic)?) + nanos(t))
+}
+
+/// What is left until `deadline` (zero once it passed).
+pub(super) fn time_left(deadline: i128) -> Result<Timespec> {
+    Ok(timespec_of(
+        deadline - nanos(host().time_query(Clock::Monotonic)?),
+    ))
+}
+
+/// Sleeps `t` on `clock` (until the time `t` if `absolute`), through signals the program does
+/// not see; on a signal it does, `EINTR` with what was left of a relative sleep written to
+/// `rem` (if not 0), as Linux's nanosleep.
+fn sleep(clock: Clock, t: Timespec, absolute: bool, rem: u64) -> Result<u64> {
+    let deadline = if absolute {
+        t
+    } else {
+        timespec_of(nanos(host().time_query(clock)?) + nanos(t))
+    };
+    loop {
+        match host().time_sleep(clock, deadline, true) {
+            Err(Errno::EINTR) if !super::interrupted()? => continue,
+            Err(Errno::EINTR) => {
+                if !absolute && rem != 0 {
+                    let now = nanos(host().time_query(clock)?);
+                    write_timespec(rem, timespec_of(nanos(deadline) - now))?;
+                }
+                return Err(Errno::EINTR);
+            }
+            r => return r.map(|()| 0),
+        }
+    }
+}
+
 /// `nanosleep(req, rem)`.
 pub fn sys_nanosleep(a: &Args) -> Result<u64> {
     let t = read_timespec(a[0])?;
-    host().time_sleep(Clock::Monotonic, t, false)?;
-    Ok(0)
+    sleep(Clock::Monotonic, t, false, a[1])
 }
 
 /// `clock_nanosleep(clock, flags, req, rem)`.
@@ -86,8 +135,7 @@ pub fn sys_clock_nanosleep(a: &Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let t = read_timespec(a[2])?;
-    host().time_sleep(clock, t, a[1] & TIMER_ABSTIME != 0)?;
-    Ok(0)
+    sleep(clock, t, a[1] & TIMER_ABSTIME != 0, a[3])
 }
 
 fn read_timeval(addr: u64) -> Result<Timespec> {
