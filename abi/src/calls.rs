@@ -254,6 +254,25 @@ pub trait Host: Sync {
     /// [| EFD_SEMAPHORE])`.
     fn stream_event(&self, initial: u32, semaphore: bool, nonblocking: bool) -> Result<Handle>;
 
+    /// Creates a timer stream on `clock` (Realtime or Monotonic): reading it takes the number
+    /// of expiries since the last read (8 bytes), blocking until there is one unless
+    /// `nonblocking`; it is ready for reading once it has expired; shared with forked
+    /// processes. Errors: `EINVAL` (another clock), `EMFILE`. Linux: `timerfd_create(clock,
+    /// TFD_CLOEXEC [| TFD_NONBLOCK])`.
+    fn stream_timer(&self, clock: Clock, nonblocking: bool) -> Result<Handle>;
+
+    /// With `new`, arms the timer stream `handle` as [`Host::timer_set`] arms a timer (a zero
+    /// value disarms it); `cancel_on_set` (an absolute Realtime timer only) makes a read fail
+    /// with `ECANCELED` once the wall clock is set. Without `new`, returns its state. Returns
+    /// what was set before (time left, interval). Errors: `EINVAL` (not a timer stream, bad
+    /// time), `EBADF`. Linux: `timerfd_settime` or `timerfd_gettime`.
+    fn stream_timer_set(
+        &self,
+        handle: Handle,
+        new: Option<TimerSetting>,
+        cancel_on_set: bool,
+    ) -> Result<TimerSetting>;
+
     /// Creates a special file `path` under `dir` with permission bits `mode`: a named pipe
     /// ([`FileKind::Fifo`]) or a socket inode ([`FileKind::Socket`], which the library OS uses
     /// to give a bound Unix socket its name in the box's file system). Errors: `EEXIST`,
@@ -446,7 +465,7 @@ catalogue! {
         stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,
         stream_delete, stream_rename, stream_make_link, stream_set_times, stream_set_mode,
         stream_access, stream_query, stream_set_flags, stream_lock, object_close, stream_pipe, stream_event,
-        stream_make_node]
+        stream_timer, stream_timer_set, stream_make_node]
     "sockets": [socket_create, socket_pair, socket_bind, socket_listen, socket_accept,
         socket_connect, socket_send, socket_recv, socket_shutdown, socket_name, socket_option]
     "processes": [process_fork, process_wait, process_id, process_signal, process_group,

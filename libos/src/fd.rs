@@ -38,6 +38,8 @@ pub enum FileObject {
     Memory(Vec<u8>, Mutex<u64>),
     /// A generated directory (in `/proc`): its entries.
     MemoryDir(Vec<(Vec<u8>, picobox_abi::FileKind)>),
+    /// A signal file (`signalfd`), kept by the library OS.
+    Signal(crate::syscalls::signalfd::SignalFile),
 }
 
 /// Where a directory listing stands.
@@ -70,6 +72,9 @@ pub struct OpenFile {
     pub et_parked: core::sync::atomic::AtomicBool,
     /// The process `F_SETOWN` named (recorded: `SIGIO` is never sent).
     pub owner: core::sync::atomic::AtomicI32,
+    /// For a file without a path that Linux keeps in its anonymous inode file system (eventfd,
+    /// timerfd, signalfd): its name there, as `/proc/PID/fd` shows it (`[timerfd]`).
+    pub anonymous: Option<&'static str>,
 }
 
 impl OpenFile {
@@ -83,7 +88,17 @@ impl OpenFile {
             io_gen: core::sync::atomic::AtomicU64::new(0),
             et_parked: core::sync::atomic::AtomicBool::new(false),
             owner: core::sync::atomic::AtomicI32::new(0),
+            anonymous: None,
         })
+    }
+
+    /// A new description of an anonymous-inode file named `name` (`"[timerfd]"`).
+    pub fn anonymous(object: FileObject, flags: u32, name: &'static str) -> Arc<OpenFile> {
+        let mut file = OpenFile::new(object, flags, Components::new());
+        if let Some(f) = Arc::get_mut(&mut file) {
+            f.anonymous = Some(name);
+        }
+        file
     }
 
     /// The host handle, for calls that need one.

@@ -351,6 +351,9 @@ fn process(k: &Kernel, pid: u32, rest: &[&[u8]]) -> Result<Proc> {
             Ok(Proc::Link(match &file.object {
                 _ if !file.path.is_empty() => path::join(&file.path),
                 FileObject::Epoll(_) => b"anon_inode:[eventpoll]".to_vec(),
+                _ if file.anonymous.is_some() => {
+                    format!("anon_inode:{}", file.anonymous.unwrap_or_default()).into_bytes()
+                }
                 _ => format!("anon:[{fd}]").into_bytes(),
             }))
         }

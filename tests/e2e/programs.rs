@@ -124,6 +124,12 @@ fn only_signals_the_program_sees_interrupt_its_blocking_calls() {
 }
 
 #[test]
+fn timer_files_and_signal_files_match_native() {
+    // Read directly, through poll, select and epoll, across fork, and their errors.
+    assert_matches_native("eventfiles", &[], &guest("eventfiles"), &[]);
+}
+
+#[test]
 fn timers_signal_waits_and_robust_mutexes_match_native() {
     assert_matches_native("timers", &[], &guest("timers"), &[]);
 }

@@ -54,6 +54,7 @@ static const long calls[] = {
     SYS_get_robust_list, SYS_utimensat, SYS_eventfd, SYS_eventfd2, SYS_epoll_create1,
     SYS_epoll_ctl, SYS_dup3, SYS_pipe2, SYS_getrandom, SYS_statx,
     SYS_timer_create, SYS_timer_gettime, SYS_timer_getoverrun, SYS_timer_delete,
+    SYS_timerfd_create, SYS_timerfd_settime, SYS_timerfd_gettime, SYS_signalfd, SYS_signalfd4,
 };
 
 static char *readonly, *unmapped, *buffer;

@@ -153,6 +153,9 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
         ),
         (SYS_sigaltstack, "thread_create: each thread's signal stack"),
         (SYS_eventfd2, "stream_event"),
+        (SYS_timerfd_create, "stream_timer"),
+        (SYS_timerfd_settime, "stream_timer_set"),
+        (SYS_timerfd_gettime, "stream_timer_set (its state)"),
         (
             SYS_setitimer,
             "alarm_set (ITIMER_REAL only signals the process itself)",

@@ -116,7 +116,9 @@ fn file_attr(file: &OpenFile) -> Result<FileAttr> {
             d.rdev(),
             d.rdev(),
         )),
-        FileObject::Epoll(_) => Ok(virtual_attr(FileKind::Regular, 0o600, 0, 0)),
+        FileObject::Epoll(_) | FileObject::Signal(_) => {
+            Ok(virtual_attr(FileKind::Regular, 0o600, 0, 0))
+        }
         FileObject::Memory(data, _) => {
             let mut a = virtual_attr(FileKind::Regular, 0o444, 0, path_ino(&file.path));
             a.size = data.len() as u64;
@@ -446,6 +448,7 @@ pub(super) fn read_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64
         }
         FileObject::SyntheticDir => return Err(Errno::EISDIR),
         FileObject::Epoll(_) => return Err(Errno::EINVAL),
+        FileObject::Signal(s) => super::signalfd::read(file, s, addr, len)?,
     };
     Ok(n as u64)
 }
@@ -472,7 +475,7 @@ pub(super) fn write_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u6
         }
         FileObject::Dev(_) => Ok(len as u64),
         FileObject::SyntheticDir => Err(Errno::EBADF),
-        FileObject::Epoll(_) => Err(Errno::EINVAL),
+        FileObject::Epoll(_) | FileObject::Signal(_) => Err(Errno::EINVAL),
     }
 }
 
@@ -486,7 +489,7 @@ fn seekable_offset(file: &OpenFile, offset: u64) -> Result<Option<u64>> {
         FileObject::Dev(_) => Ok(None),
         FileObject::MemoryDir(_) => Err(Errno::EISDIR),
         FileObject::SyntheticDir => Err(Errno::EISDIR),
-        FileObject::Epoll(_) => Err(Errno::ESPIPE),
+        FileObject::Epoll(_) | FileObject::Signal(_) => Err(Errno::ESPIPE),
     }
 }
 
@@ -618,9 +621,10 @@ pub fn sys_lseek(k: &mut Kernel, a: &Args) -> Result<u64> {
             *file.dir.lock() = Default::default();
             Ok(0)
         }
-        FileObject::SyntheticDir | FileObject::Epoll(_) | FileObject::MemoryDir(_) => {
-            Err(Errno::EINVAL)
-        }
+        FileObject::SyntheticDir
+        | FileObject::Epoll(_)
+        | FileObject::Signal(_)
+        | FileObject::MemoryDir(_) => Err(Errno::EINVAL),
     }
 }
 
@@ -780,10 +784,10 @@ fn eventfd(k: &mut Kernel, initial: u64, flags: u64) -> Result<u64> {
         flags & EFD_SEMAPHORE != 0,
         nonblocking,
     )?;
-    let file = OpenFile::new(
+    let file = OpenFile::anonymous(
         FileObject::Host(HostHandle(h)),
         OpenFlags::READ_WRITE.0 | (flags & OpenFlags::NONBLOCK),
-        Vec::new(),
+        "[eventfd]",
     );
     k.fds.insert(FdEntry {
         file,
@@ -1177,9 +1181,10 @@ pub(super) fn next_entries(k: &Kernel, file: &OpenFile) -> Result<()> {
             }
             cursor.exhausted = true;
         }
-        FileObject::Dev(_) | FileObject::Epoll(_) | FileObject::Memory(..) => {
-            return Err(Errno::ENOTDIR)
-        }
+        FileObject::Dev(_)
+        | FileObject::Epoll(_)
+        | FileObject::Signal(_)
+        | FileObject::Memory(..) => return Err(Errno::ENOTDIR),
     }
     Ok(())
 }
@@ -1821,7 +1826,7 @@ pub fn sys_fstatfs(k: &mut Kernel, a: &Args) -> Result<u64> {
             made_up_statfs(PROC_SUPER_MAGIC, PROC_FLAGS)
         }
         FileObject::Dev(_) | FileObject::SyntheticDir => made_up_statfs(TMPFS_MAGIC, DEV_FLAGS),
-        FileObject::Epoll(_) => made_up_statfs(ANON_INODE_FS_MAGIC, 0),
+        FileObject::Epoll(_) | FileObject::Signal(_) => made_up_statfs(ANON_INODE_FS_MAGIC, 0),
     };
     user::write_bytes(a[1], &info)?;
     Ok(0)

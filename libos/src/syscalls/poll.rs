@@ -1,6 +1,6 @@
 //! Waiting for descriptors: poll, ppoll, select, pselect6. Host streams are waited on by the
-//! host in one call; the library OS's own objects (devices, synthetic directories) are always
-//! ready.
+//! host in one call, with the doorbells of signal files; the library OS's other objects
+//! (devices, synthetic directories) are always ready.
 
 use super::{fd_arg, int_arg, Args};
 use crate::fd::{FileObject, OpenFile};
@@ -24,43 +24,57 @@ pub(super) struct Want {
 }
 
 /// Waits until one of `wants` is ready or `timeout` passes; fills `revents`, returns how many
-/// are ready.
+/// are ready. Host streams are waited on by the host; a signal file by its doorbell, which
+/// only hints (the signal may have been taken meanwhile: then the wait goes on).
 pub(super) fn wait(wants: &mut [Want], timeout: Option<Timespec>) -> Result<usize> {
-    let mut host_entries = Vec::new();
-    let mut host_index = Vec::new();
-    let mut ready_now = false;
-    for (i, w) in wants.iter_mut().enumerate() {
-        w.revents = 0;
-        let Some(file) = &w.file else {
-            w.revents = POLLNVAL;
-            ready_now = true;
-            continue;
-        };
-        match &file.object {
-            FileObject::Host(h) => {
-                host_entries.push(PollEntry {
-                    handle: h.0,
-                    events: w.events,
-                    revents: 0,
-                });
-                host_index.push(i);
-            }
-            _ => {
-                w.revents = w.events & (POLLIN | POLLOUT);
-                ready_now |= w.revents != 0;
-            }
-        }
-    }
-    let timeout = if ready_now {
-        Some(Timespec::default())
-    } else {
-        timeout
-    };
     // A signal the program does not see interrupts the host's wait too: wait again for what
     // is left of the time (`super::interrupted`).
     let deadline = timeout.map(super::time::deadline_after).transpose()?;
     loop {
-        let left = deadline.map(super::time::time_left).transpose()?;
+        let mut host_entries = Vec::new();
+        let mut host_index = Vec::new();
+        let mut ready_now = false;
+        for (i, w) in wants.iter_mut().enumerate() {
+            w.revents = 0;
+            let Some(file) = &w.file else {
+                w.revents = POLLNVAL;
+                ready_now = true;
+                continue;
+            };
+            let handle = match &file.object {
+                FileObject::Host(h) => h.0,
+                FileObject::Signal(s) if !s.ready() => {
+                    s.quiet();
+                    if s.ready() {
+                        w.revents = w.events & POLLIN;
+                        ready_now |= w.revents != 0;
+                        continue;
+                    }
+                    s.doorbell()
+                }
+                FileObject::Signal(_) => {
+                    w.revents = w.events & POLLIN;
+                    ready_now |= w.revents != 0;
+                    continue;
+                }
+                _ => {
+                    w.revents = w.events & (POLLIN | POLLOUT);
+                    ready_now |= w.revents != 0;
+                    continue;
+                }
+            };
+            host_entries.push(PollEntry {
+                handle,
+                events: w.events,
+                revents: 0,
+            });
+            host_index.push(i);
+        }
+        let left = if ready_now {
+            Some(Timespec::default())
+        } else {
+            deadline.map(super::time::time_left).transpose()?
+        };
         let r = if !host_entries.is_empty() {
             host().streams_wait(&mut host_entries, left).map(|_| ())
         } else if ready_now {
@@ -80,12 +94,26 @@ pub(super) fn wait(wants: &mut [Want], timeout: Option<Timespec>) -> Result<usiz
             Err(Errno::EINTR) if !super::interrupted()? => continue,
             r => r?,
         }
-        break;
+        let mut rang = false;
+        for (entry, i) in host_entries.iter().zip(host_index) {
+            let w = &mut wants[i];
+            match w.file.as_ref().map(|f| &f.object) {
+                Some(FileObject::Signal(s)) => {
+                    rang |= entry.revents != 0;
+                    if entry.revents != 0 && s.ready() {
+                        w.revents = w.events & POLLIN;
+                    }
+                }
+                _ => w.revents = entry.revents,
+            }
+        }
+        let ready = wants.iter().filter(|w| w.revents != 0).count();
+        let time_is_up = left.is_some_and(|t| t == Timespec::default());
+        if ready == 0 && rang && !time_is_up {
+            continue;
+        }
+        return Ok(ready);
     }
-    for (entry, i) in host_entries.iter().zip(host_index) {
-        wants[i].revents = entry.revents;
-    }
-    Ok(wants.iter().filter(|w| w.revents != 0).count())
 }
 
 fn ms_timeout(ms: i32) -> Option<Timespec> {

@@ -133,6 +133,17 @@ fn make_pending(sig: u8, info: &[u8; 128]) {
         PENDING_INFO[usize::from(sig - 1)][i].store(v, Ordering::Relaxed);
     }
     PENDING.fetch_or(bit(sig), Ordering::Release);
+    super::signalfd::ring(sig);
+}
+
+/// The process's pending signals.
+pub fn pending() -> u64 {
+    PENDING.load(Ordering::Acquire)
+}
+
+/// Takes the lowest-numbered pending signal of `set` (for a signal file).
+pub fn take_pending_of(set: u64) -> Option<(u8, [u8; 128])> {
+    take_pending(!set)
 }
 
 /// Takes the lowest-numbered pending signal not in `blocked`.

@@ -2,12 +2,16 @@
 //! read through the ABI. The ids are the host's; the library OS remembers which exist so that
 //! `execve` can delete them (a forked child starts with none, as the host's timers are not
 //! inherited).
+//!
+//! Timer files (`timerfd_create` and friends) are the host's timer streams: reads, `poll` and
+//! epoll treat them as any host stream, and a forked child shares them, as on Linux.
 
 use super::time::{read_timespec, write_timespec};
 use super::{int_arg, Args};
+use crate::fd::{FdEntry, FileObject, HostHandle, OpenFile};
 use crate::kernel::{host, Kernel};
 use crate::user;
-use picobox_abi::{Clock, Errno, Result, TimerNotify, TimerSetting, Timespec};
+use picobox_abi::{Clock, Errno, OpenFlags, Result, TimerNotify, TimerSetting, Timespec};
 
 const SIGEV_SIGNAL: u32 = 0;
 const SIGEV_NONE: u32 = 1;
@@ -136,4 +140,72 @@ pub fn delete_all(k: &mut Kernel) {
     for id in core::mem::take(&mut k.timers) {
         let _ = host().timer_delete(id);
     }
+}
+
+/// What `/proc/PID/fd` shows for a timer file.
+const TIMERFD: &str = "[timerfd]";
+const TFD_TIMER_ABSTIME: u64 = 1;
+const TFD_TIMER_CANCEL_ON_SET: u64 = 2;
+
+/// `timerfd_create(clock, flags)`: `TFD_NONBLOCK`, `TFD_CLOEXEC`.
+pub fn sys_timerfd_create(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let clock = match timer_clock(a[0])? {
+        c @ (Clock::Realtime | Clock::Monotonic) => c,
+        _ => return Err(Errno::EINVAL),
+    };
+    let flags = u32::try_from(int_arg(a[1])).map_err(|_| Errno::EINVAL)?;
+    if flags & !(OpenFlags::CLOEXEC | OpenFlags::NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let h = host().stream_timer(clock, flags & OpenFlags::NONBLOCK != 0)?;
+    let file = OpenFile::anonymous(
+        FileObject::Host(HostHandle(h)),
+        OpenFlags::READ_WRITE.0 | (flags & OpenFlags::NONBLOCK),
+        TIMERFD,
+    );
+    k.fds.insert(FdEntry {
+        file,
+        cloexec: flags & OpenFlags::CLOEXEC != 0,
+    })
+}
+
+/// The host stream of timer file `fd`. Errors: `EBADF`, `EINVAL` (another kind of file).
+fn timer_file(k: &Kernel, fd: u64) -> Result<picobox_abi::Handle> {
+    let file = k.fds.file(super::fd_arg(fd)?)?;
+    match (file.anonymous, file.handle()) {
+        (Some(TIMERFD), Some(h)) => Ok(h),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `timerfd_settime(fd, flags, new, old)`: `TFD_TIMER_ABSTIME`, `TFD_TIMER_CANCEL_ON_SET`.
+pub fn sys_timerfd_settime(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let flags = u64::from(int_arg(a[1]) as u32);
+    if flags & !(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let h = timer_file(k, a[0])?;
+    let new = TimerSetting {
+        interval: read_timespec(a[2])?,
+        value: read_timespec(a[2] + 16)?,
+        absolute: flags & TFD_TIMER_ABSTIME != 0,
+        overruns: 0,
+    };
+    if a[3] != 0 {
+        // Checked first, as Linux copies the old value out after the change.
+        user::write_bytes(a[3], &[0u8; 32])?;
+    }
+    let old = host().stream_timer_set(h, Some(new), flags & TFD_TIMER_CANCEL_ON_SET != 0)?;
+    if a[3] != 0 {
+        write_itimerspec(a[3], old.value, old.interval)?;
+    }
+    Ok(0)
+}
+
+/// `timerfd_gettime(fd, curr)`.
+pub fn sys_timerfd_gettime(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let h = timer_file(k, a[0])?;
+    let now = host().stream_timer_set(h, None, false)?;
+    write_itimerspec(a[1], now.value, now.interval)?;
+    Ok(0)
 }

@@ -68,6 +68,9 @@ mod nr {
     pub const GETTID: u64 = 186;
     pub const TGKILL: u64 = 234;
     pub const EVENTFD2: u64 = 290;
+    pub const TIMERFD_CREATE: u64 = 283;
+    pub const TIMERFD_SETTIME: u64 = 286;
+    pub const TIMERFD_GETTIME: u64 = 287;
     pub const MKNODAT: u64 = 259;
     pub const RT_SIGACTION: u64 = 13;
     pub const RT_SIGPROCMASK: u64 = 14;
@@ -856,6 +859,64 @@ impl Host for LinuxHost {
             flags |= u64::from(OpenFlags::NONBLOCK);
         }
         handle_of(sys(nr::EVENTFD2, [u64::from(initial), flags, 0, 0, 0, 0])?)
+    }
+
+    fn stream_timer(&self, clock: Clock, nonblocking: bool) -> Result<Handle> {
+        if !matches!(clock, Clock::Realtime | Clock::Monotonic) {
+            return Err(Errno::EINVAL);
+        }
+        let mut flags = O_CLOEXEC;
+        if nonblocking {
+            flags |= u64::from(OpenFlags::NONBLOCK);
+        }
+        handle_of(sys(
+            nr::TIMERFD_CREATE,
+            [clock_id(clock), flags, 0, 0, 0, 0],
+        )?)
+    }
+
+    fn stream_timer_set(
+        &self,
+        h: Handle,
+        new: Option<TimerSetting>,
+        cancel_on_set: bool,
+    ) -> Result<TimerSetting> {
+        const TFD_TIMER_ABSTIME: u64 = 1;
+        const TFD_TIMER_CANCEL_ON_SET: u64 = 2;
+        // struct itimerspec { timespec interval; timespec value; }
+        let mut old = [0i64; 4];
+        let Some(new) = new else {
+            sys(
+                nr::TIMERFD_GETTIME,
+                [fd(h), old.as_mut_ptr() as u64, 0, 0, 0, 0],
+            )?;
+            return Ok(setting_of(old));
+        };
+        let spec: [i64; 4] = [
+            new.interval.sec,
+            new.interval.nsec,
+            new.value.sec,
+            new.value.nsec,
+        ];
+        let mut flags = 0;
+        if new.absolute {
+            flags |= TFD_TIMER_ABSTIME;
+        }
+        if cancel_on_set {
+            flags |= TFD_TIMER_CANCEL_ON_SET;
+        }
+        sys(
+            nr::TIMERFD_SETTIME,
+            [
+                fd(h),
+                flags,
+                spec.as_ptr() as u64,
+                old.as_mut_ptr() as u64,
+                0,
+                0,
+            ],
+        )?;
+        Ok(setting_of(old))
     }
 
     fn stream_make_node(&self, dir: Handle, path: &[u8], kind: FileKind, mode: u32) -> Result<()> {
