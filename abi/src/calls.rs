@@ -68,7 +68,7 @@ pub trait Host: Sync {
     /// Linux: no system call (a fault handler recovers).
     fn vm_copy(&self, dst: usize, src: usize, len: usize) -> Result<()>;
 
-    // ---------------------------------------------------------------- threads and signals (9)
+    // ---------------------------------------------------------------- threads and signals (10)
 
     /// Starts a thread of this process that resumes the program with the registers of `ctx`
     /// (its stack pointer included) and thread pointer `tls`; writes the new thread's id to
@@ -138,7 +138,7 @@ pub trait Host: Sync {
     /// how many are ready. Errors: `EINTR`, `EINVAL`. Linux: `ppoll`.
     fn streams_wait(&self, entries: &mut [PollEntry], timeout: Option<Timespec>) -> Result<usize>;
 
-    // ---------------------------------------------------------------- streams (21)
+    // ---------------------------------------------------------------- streams (25)
 
     /// Opens `path` (relative, no `..` component, resolved as if `dir` were the root: absolute
     /// symbolic links and `..` inside links stay beneath `dir`) with `flags` and, when creating,
@@ -254,24 +254,12 @@ pub trait Host: Sync {
     /// [| EFD_SEMAPHORE])`.
     fn stream_event(&self, initial: u32, semaphore: bool, nonblocking: bool) -> Result<Handle>;
 
-    /// Creates a timer stream on `clock` (Realtime or Monotonic): reading it takes the number
-    /// of expiries since the last read (8 bytes), blocking until there is one unless
-    /// `nonblocking`; it is ready for reading once it has expired; shared with forked
-    /// processes. Errors: `EINVAL` (another clock), `EMFILE`. Linux: `timerfd_create(clock,
-    /// TFD_CLOEXEC [| TFD_NONBLOCK])`.
+    /// Creates a timer stream on `clock` (Realtime or Monotonic), armed with
+    /// [`Host::timer_set`]: reading it takes the number of expiries since the last read (8
+    /// bytes), blocking until there is one unless `nonblocking`; it is ready for reading once it
+    /// has expired; shared with forked processes. Errors: `EINVAL` (another clock), `EMFILE`.
+    /// Linux: `timerfd_create(clock, TFD_CLOEXEC [| TFD_NONBLOCK])`.
     fn stream_timer(&self, clock: Clock, nonblocking: bool) -> Result<Handle>;
-
-    /// With `new`, arms the timer stream `handle` as [`Host::timer_set`] arms a timer (a zero
-    /// value disarms it); `cancel_on_set` (an absolute Realtime timer only) makes a read fail
-    /// with `ECANCELED` once the wall clock is set. Without `new`, returns its state. Returns
-    /// what was set before (time left, interval). Errors: `EINVAL` (not a timer stream, bad
-    /// time), `EBADF`. Linux: `timerfd_settime` or `timerfd_gettime`.
-    fn stream_timer_set(
-        &self,
-        handle: Handle,
-        new: Option<TimerSetting>,
-        cancel_on_set: bool,
-    ) -> Result<TimerSetting>;
 
     /// Creates a special file `path` under `dir` with permission bits `mode`: a named pipe
     /// ([`FileKind::Fifo`]) or a socket inode ([`FileKind::Socket`], which the library OS uses
@@ -400,22 +388,19 @@ pub trait Host: Sync {
     /// `rt_sigprocmask`, `kill` of itself, then `exit_group`.
     fn process_exit_by_signal(&self, signal: u8) -> !;
 
-    /// Arms the process's real-time interval timer (`ITIMER_REAL`), which sends `SIGALRM`:
-    /// first after `value`, then every `interval` (zero: once; both zero: disarm). Returns the
-    /// previous (value, interval). Linux: `setitimer(ITIMER_REAL)`.
-    fn alarm_set(&self, value: Timespec, interval: Timespec) -> Result<(Timespec, Timespec)>;
-
     /// Creates a per-process timer on `clock` that notifies as `notify` says; returns its id.
     /// Timers belong to the calling process alone: a forked child has none. Errors: `EINVAL`,
     /// `EAGAIN` (too many). Linux: `timer_create`.
     fn timer_create(&self, clock: Clock, notify: TimerNotify) -> Result<u32>;
 
-    /// With `new`, arms timer `id` to expire at its value (relative, or on the timer's clock
-    /// if absolute), then every interval; a zero value disarms it. Returns what was set before
+    /// With `new`, arms `timer` to expire at its value (relative, or on the timer's clock if
+    /// absolute), then every interval; a zero value disarms it. Returns what was set before
     /// (time left, interval); without `new`, returns the timer's state, `overruns` included
-    /// (expiries merged into its last signal). Errors: `EINVAL` (no such timer, bad time).
-    /// Linux: `timer_settime`, or `timer_gettime` and `timer_getoverrun`.
-    fn timer_set(&self, id: u32, new: Option<TimerSetting>) -> Result<TimerSetting>;
+    /// (expiries merged into a POSIX timer's last signal). Errors: `EINVAL` (no such timer,
+    /// not a timer stream, bad time, `absolute` or `cancel_on_set` for the alarm timer),
+    /// `EBADF`. Linux: `timer_settime`, or `timer_gettime` and `timer_getoverrun`;
+    /// `timerfd_settime` or `timerfd_gettime`; `setitimer` or `getitimer` (`ITIMER_REAL`).
+    fn timer_set(&self, timer: Timer, new: Option<TimerSetting>) -> Result<TimerSetting>;
 
     /// Deletes timer `id`. Errors: `EINVAL`. Linux: `timer_delete`.
     fn timer_delete(&self, id: u32) -> Result<()>;
@@ -465,11 +450,11 @@ catalogue! {
         stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,
         stream_delete, stream_rename, stream_make_link, stream_set_times, stream_set_mode,
         stream_access, stream_query, stream_set_flags, stream_lock, object_close, stream_pipe, stream_event,
-        stream_timer, stream_timer_set, stream_make_node]
+        stream_timer, stream_make_node]
     "sockets": [socket_create, socket_pair, socket_bind, socket_listen, socket_accept,
         socket_connect, socket_send, socket_recv, socket_shutdown, socket_name, socket_option]
     "processes": [process_fork, process_wait, process_id, process_signal, process_group,
-        process_exit, process_exit_by_signal, alarm_set, timer_create, timer_set, timer_delete]
+        process_exit, process_exit_by_signal, timer_create, timer_set, timer_delete]
     "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]
 }
 

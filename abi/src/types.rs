@@ -185,6 +185,21 @@ pub struct TimerSetting {
     pub absolute: bool,
     /// Expiries merged into the last signal (state only).
     pub overruns: u32,
+    /// For an absolute Realtime deadline of a timer stream: reads fail with `ECANCELED` once
+    /// the wall clock is set (setting only).
+    pub cancel_on_set: bool,
+}
+
+/// Which timer [`crate::Host::timer_set`] arms or reads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Timer {
+    /// A per-process timer made by `timer_create`, by id.
+    Posix(u32),
+    /// A timer stream made by `stream_timer`.
+    Stream(Handle),
+    /// The process's real-time interval timer (`ITIMER_REAL`), which sends `SIGALRM`; its
+    /// times are kept to the microsecond.
+    Alarm,
 }
 
 /// Attributes of a stream, the host's `stat` reduced to what the library OS reports.

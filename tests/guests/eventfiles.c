@@ -11,12 +11,26 @@
 #include <sys/select.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 static const char *outcome(long r) { return r < 0 ? strerror(errno) : "ok"; }
+
+static void interval_timer(void) {
+    struct itimerval it = {{0, 0}, {5, 0}}, now, old;
+    printf("setitimer: %s\n", outcome(setitimer(ITIMER_REAL, &it, NULL)));
+    printf("getitimer: %s, between 4 and 5 s left: %d\n", outcome(getitimer(ITIMER_REAL, &now)),
+           now.it_value.tv_sec >= 4 && now.it_value.tv_sec <= 5);
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, &old);
+    printf("old value set: %d\n", old.it_value.tv_sec >= 4);
+    getitimer(ITIMER_REAL, &now);
+    printf("disarmed: %d\n", now.it_value.tv_sec == 0 && now.it_value.tv_usec == 0);
+    printf("getitimer bad pointer: %s\n", outcome(getitimer(ITIMER_REAL, (void *)8)));
+}
 
 static void timer_files(void) {
     int t = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
@@ -170,6 +184,7 @@ static void signal_files(void) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    interval_timer();
     timer_files();
     signal_files();
     return 0;

@@ -154,12 +154,13 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
         (SYS_sigaltstack, "thread_create: each thread's signal stack"),
         (SYS_eventfd2, "stream_event"),
         (SYS_timerfd_create, "stream_timer"),
-        (SYS_timerfd_settime, "stream_timer_set"),
-        (SYS_timerfd_gettime, "stream_timer_set (its state)"),
+        (SYS_timerfd_settime, "timer_set(Stream)"),
+        (SYS_timerfd_gettime, "timer_set(Stream), its state"),
         (
             SYS_setitimer,
-            "alarm_set (ITIMER_REAL only signals the process itself)",
+            "timer_set(Alarm) (ITIMER_REAL only signals the process itself)",
         ),
+        (SYS_getitimer, "timer_set(Alarm), its state"),
         (
             SYS_rt_sigprocmask,
             "signals_wait: block the program's signals around the check",
@@ -186,9 +187,9 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
             SYS_set_robust_list,
             "thread_set_robust_list (the kernel writes only the caller's memory)",
         ),
-        (SYS_timer_settime, "timer_set"),
-        (SYS_timer_gettime, "timer_query"),
-        (SYS_timer_getoverrun, "timer_query"),
+        (SYS_timer_settime, "timer_set(Posix)"),
+        (SYS_timer_gettime, "timer_set(Posix), its state"),
+        (SYS_timer_getoverrun, "timer_set(Posix), its state"),
         (SYS_timer_delete, "timer_delete"),
     ];
     for (nr, _needed_by) in unconditional {

@@ -136,6 +136,7 @@ table! {
     33 dup2 => fs::sys_dup2;
     34 pause <<= signal::sys_pause;
     35 nanosleep -> time::sys_nanosleep;
+    36 getitimer => time::sys_getitimer, "ITIMER_REAL only";
     37 alarm => time::sys_alarm;
     38 setitimer => time::sys_setitimer, "ITIMER_REAL only";
     39 getpid >> process::sys_getpid;

@@ -3,7 +3,7 @@
 use super::{int_arg, Args};
 use crate::kernel::{host, Kernel};
 use crate::user;
-use picobox_abi::{Clock, Errno, Result, Timespec};
+use picobox_abi::{Clock, Errno, Result, Timer, TimerSetting, Timespec};
 
 fn clock_arg(v: u64) -> Result<Clock> {
     match int_arg(v) {
@@ -157,10 +157,21 @@ fn write_timeval(addr: u64, t: Timespec) -> Result<()> {
     user::write_bytes(addr, &b)
 }
 
+/// Arms the alarm timer (`ITIMER_REAL`); returns the previous (value, interval).
+fn alarm_set(value: Timespec, interval: Timespec) -> Result<(Timespec, Timespec)> {
+    let new = TimerSetting {
+        value,
+        interval,
+        ..TimerSetting::default()
+    };
+    let old = host().timer_set(Timer::Alarm, Some(new))?;
+    Ok((old.value, old.interval))
+}
+
 /// `alarm(seconds)`: `SIGALRM` after `seconds`; returns the seconds left of the previous one.
 pub fn sys_alarm(_k: &mut Kernel, a: &Args) -> Result<u64> {
     let secs = i64::from(a[0] as u32);
-    let (old, _) = host().alarm_set(Timespec { sec: secs, nsec: 0 }, Timespec::default())?;
+    let (old, _) = alarm_set(Timespec { sec: secs, nsec: 0 }, Timespec::default())?;
     Ok((old.sec + i64::from(old.nsec > 0)) as u64)
 }
 
@@ -174,10 +185,24 @@ pub fn sys_setitimer(_k: &mut Kernel, a: &Args) -> Result<u64> {
     } else {
         (read_timeval(a[1])?, read_timeval(a[1] + 16)?)
     };
-    let (old_value, old_interval) = host().alarm_set(value, interval)?;
+    if a[2] != 0 {
+        user::write_bytes(a[2], &[0u8; 32])?;
+    }
+    let (old_value, old_interval) = alarm_set(value, interval)?;
     if a[2] != 0 {
         write_timeval(a[2], old_interval)?;
         write_timeval(a[2] + 16, old_value)?;
     }
+    Ok(0)
+}
+
+/// `getitimer(which, curr)`: `ITIMER_REAL` only.
+pub fn sys_getitimer(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    if int_arg(a[0]) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let now = host().timer_set(Timer::Alarm, None)?;
+    write_timeval(a[1], now.interval)?;
+    write_timeval(a[1] + 16, now.value)?;
     Ok(0)
 }

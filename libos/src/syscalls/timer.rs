@@ -11,7 +11,7 @@ use super::{int_arg, Args};
 use crate::fd::{FdEntry, FileObject, HostHandle, OpenFile};
 use crate::kernel::{host, Kernel};
 use crate::user;
-use picobox_abi::{Clock, Errno, OpenFlags, Result, TimerNotify, TimerSetting, Timespec};
+use picobox_abi::{Clock, Errno, OpenFlags, Result, Timer, TimerNotify, TimerSetting, Timespec};
 
 const SIGEV_SIGNAL: u32 = 0;
 const SIGEV_NONE: u32 = 1;
@@ -105,8 +105,9 @@ pub fn sys_timer_settime(k: &mut Kernel, a: &Args) -> Result<u64> {
         value: read_timespec(a[2] + 16)?,
         absolute: a[1] & TIMER_ABSTIME != 0,
         overruns: 0,
+        cancel_on_set: false,
     };
-    let old = host().timer_set(id, Some(new))?;
+    let old = host().timer_set(Timer::Posix(id), Some(new))?;
     if a[3] != 0 {
         write_itimerspec(a[3], old.value, old.interval)?;
     }
@@ -116,7 +117,7 @@ pub fn sys_timer_settime(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `timer_gettime(timerid, curr)`.
 pub fn sys_timer_gettime(k: &mut Kernel, a: &Args) -> Result<u64> {
     let id = timer_id(k, a[0])?;
-    let now = host().timer_set(id, None)?;
+    let now = host().timer_set(Timer::Posix(id), None)?;
     write_itimerspec(a[1], now.value, now.interval)?;
     Ok(0)
 }
@@ -124,7 +125,9 @@ pub fn sys_timer_gettime(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `timer_getoverrun(timerid)`.
 pub fn sys_timer_getoverrun(k: &mut Kernel, a: &Args) -> Result<u64> {
     let id = timer_id(k, a[0])?;
-    Ok(u64::from(host().timer_set(id, None)?.overruns))
+    Ok(u64::from(
+        host().timer_set(Timer::Posix(id), None)?.overruns,
+    ))
 }
 
 /// `timer_delete(timerid)`.
@@ -189,13 +192,14 @@ pub fn sys_timerfd_settime(k: &mut Kernel, a: &Args) -> Result<u64> {
         interval: read_timespec(a[2])?,
         value: read_timespec(a[2] + 16)?,
         absolute: flags & TFD_TIMER_ABSTIME != 0,
+        cancel_on_set: flags & TFD_TIMER_CANCEL_ON_SET != 0,
         overruns: 0,
     };
     if a[3] != 0 {
         // Checked first, as Linux copies the old value out after the change.
         user::write_bytes(a[3], &[0u8; 32])?;
     }
-    let old = host().stream_timer_set(h, Some(new), flags & TFD_TIMER_CANCEL_ON_SET != 0)?;
+    let old = host().timer_set(Timer::Stream(h), Some(new))?;
     if a[3] != 0 {
         write_itimerspec(a[3], old.value, old.interval)?;
     }
@@ -205,7 +209,7 @@ pub fn sys_timerfd_settime(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `timerfd_gettime(fd, curr)`.
 pub fn sys_timerfd_gettime(k: &mut Kernel, a: &Args) -> Result<u64> {
     let h = timer_file(k, a[0])?;
-    let now = host().stream_timer_set(h, None, false)?;
+    let now = host().timer_set(Timer::Stream(h), None)?;
     write_itimerspec(a[1], now.value, now.interval)?;
     Ok(0)
 }

@@ -69,6 +69,7 @@ mod nr {
     pub const TGKILL: u64 = 234;
     pub const EVENTFD2: u64 = 290;
     pub const TIMERFD_CREATE: u64 = 283;
+    pub const GETITIMER: u64 = 36;
     pub const TIMERFD_SETTIME: u64 = 286;
     pub const TIMERFD_GETTIME: u64 = 287;
     pub const MKNODAT: u64 = 259;
@@ -329,6 +330,116 @@ fn clock_id(c: Clock) -> u64 {
         Clock::ProcessCpu => 2,
         Clock::ThreadCpu => 3,
     }
+}
+
+/// `struct itimerspec { timespec interval; timespec value; }` of a setting.
+fn itimerspec_of(t: &TimerSetting) -> [i64; 4] {
+    [t.interval.sec, t.interval.nsec, t.value.sec, t.value.nsec]
+}
+
+fn posix_timer_set(id: u32, new: Option<TimerSetting>) -> Result<TimerSetting> {
+    let mut old = [0i64; 4];
+    let Some(new) = new else {
+        sys(
+            nr::TIMER_GETTIME,
+            [u64::from(id), old.as_mut_ptr() as u64, 0, 0, 0, 0],
+        )?;
+        let overruns = sys(nr::TIMER_GETOVERRUN, [u64::from(id), 0, 0, 0, 0, 0])?;
+        return Ok(TimerSetting {
+            overruns: overruns as u32,
+            ..setting_of(old)
+        });
+    };
+    if new.cancel_on_set {
+        return Err(Errno::EINVAL);
+    }
+    let spec = itimerspec_of(&new);
+    sys(
+        nr::TIMER_SETTIME,
+        [
+            u64::from(id),
+            u64::from(new.absolute),
+            spec.as_ptr() as u64,
+            old.as_mut_ptr() as u64,
+            0,
+            0,
+        ],
+    )?;
+    Ok(setting_of(old))
+}
+
+fn stream_timer_set(h: Handle, new: Option<TimerSetting>) -> Result<TimerSetting> {
+    const TFD_TIMER_ABSTIME: u64 = 1;
+    const TFD_TIMER_CANCEL_ON_SET: u64 = 2;
+    let mut old = [0i64; 4];
+    let Some(new) = new else {
+        sys(
+            nr::TIMERFD_GETTIME,
+            [fd(h), old.as_mut_ptr() as u64, 0, 0, 0, 0],
+        )?;
+        return Ok(setting_of(old));
+    };
+    let spec = itimerspec_of(&new);
+    let mut flags = 0;
+    if new.absolute {
+        flags |= TFD_TIMER_ABSTIME;
+    }
+    if new.cancel_on_set {
+        flags |= TFD_TIMER_CANCEL_ON_SET;
+    }
+    sys(
+        nr::TIMERFD_SETTIME,
+        [
+            fd(h),
+            flags,
+            spec.as_ptr() as u64,
+            old.as_mut_ptr() as u64,
+            0,
+            0,
+        ],
+    )?;
+    Ok(setting_of(old))
+}
+
+fn alarm_set(new: Option<TimerSetting>) -> Result<TimerSetting> {
+    const ITIMER_REAL: u64 = 0;
+    // struct itimerval { timeval it_interval; timeval it_value; }
+    let usec = |t: Timespec| [t.sec as u64, (t.nsec / 1000) as u64];
+    let mut old = [[0u64; 2]; 2];
+    match new {
+        None => {
+            sys(
+                nr::GETITIMER,
+                [ITIMER_REAL, old.as_mut_ptr() as u64, 0, 0, 0, 0],
+            )?;
+        }
+        Some(new) => {
+            if new.absolute || new.cancel_on_set {
+                return Err(Errno::EINVAL);
+            }
+            let spec: [[u64; 2]; 2] = [usec(new.interval), usec(new.value)];
+            sys(
+                nr::SETITIMER,
+                [
+                    ITIMER_REAL,
+                    spec.as_ptr() as u64,
+                    old.as_mut_ptr() as u64,
+                    0,
+                    0,
+                    0,
+                ],
+            )?;
+        }
+    }
+    let ts = |t: [u64; 2]| Timespec {
+        sec: t[0] as i64,
+        nsec: (t[1] * 1000) as i64,
+    };
+    Ok(TimerSetting {
+        value: ts(old[1]),
+        interval: ts(old[0]),
+        ..TimerSetting::default()
+    })
 }
 
 impl Host for LinuxHost {
@@ -875,50 +986,6 @@ impl Host for LinuxHost {
         )?)
     }
 
-    fn stream_timer_set(
-        &self,
-        h: Handle,
-        new: Option<TimerSetting>,
-        cancel_on_set: bool,
-    ) -> Result<TimerSetting> {
-        const TFD_TIMER_ABSTIME: u64 = 1;
-        const TFD_TIMER_CANCEL_ON_SET: u64 = 2;
-        // struct itimerspec { timespec interval; timespec value; }
-        let mut old = [0i64; 4];
-        let Some(new) = new else {
-            sys(
-                nr::TIMERFD_GETTIME,
-                [fd(h), old.as_mut_ptr() as u64, 0, 0, 0, 0],
-            )?;
-            return Ok(setting_of(old));
-        };
-        let spec: [i64; 4] = [
-            new.interval.sec,
-            new.interval.nsec,
-            new.value.sec,
-            new.value.nsec,
-        ];
-        let mut flags = 0;
-        if new.absolute {
-            flags |= TFD_TIMER_ABSTIME;
-        }
-        if cancel_on_set {
-            flags |= TFD_TIMER_CANCEL_ON_SET;
-        }
-        sys(
-            nr::TIMERFD_SETTIME,
-            [
-                fd(h),
-                flags,
-                spec.as_ptr() as u64,
-                old.as_mut_ptr() as u64,
-                0,
-                0,
-            ],
-        )?;
-        Ok(setting_of(old))
-    }
-
     fn stream_make_node(&self, dir: Handle, path: &[u8], kind: FileKind, mode: u32) -> Result<()> {
         let kind_bits: u64 = match kind {
             FileKind::Fifo => 0o010000,
@@ -1273,22 +1340,6 @@ impl Host for LinuxHost {
         self.process_exit(128u8.wrapping_add(signal))
     }
 
-    fn alarm_set(&self, value: Timespec, interval: Timespec) -> Result<(Timespec, Timespec)> {
-        // struct itimerval { timeval it_interval; timeval it_value; }
-        let usec = |t: Timespec| [t.sec as u64, (t.nsec / 1000) as u64];
-        let new: [[u64; 2]; 2] = [usec(interval), usec(value)];
-        let mut old = [[0u64; 2]; 2];
-        sys(
-            nr::SETITIMER,
-            [0, new.as_ptr() as u64, old.as_mut_ptr() as u64, 0, 0, 0],
-        )?;
-        let ts = |t: [u64; 2]| Timespec {
-            sec: t[0] as i64,
-            nsec: (t[1] * 1000) as i64,
-        };
-        Ok((ts(old[1]), ts(old[0])))
-    }
-
     fn timer_create(&self, clock: Clock, notify: TimerNotify) -> Result<u32> {
         const SIGEV_SIGNAL: u32 = 0;
         const SIGEV_NONE: u32 = 1;
@@ -1331,38 +1382,12 @@ impl Host for LinuxHost {
         Ok(id)
     }
 
-    fn timer_set(&self, id: u32, new: Option<TimerSetting>) -> Result<TimerSetting> {
-        // struct itimerspec { timespec interval; timespec value; }
-        let mut old = [0i64; 4];
-        let Some(new) = new else {
-            sys(
-                nr::TIMER_GETTIME,
-                [u64::from(id), old.as_mut_ptr() as u64, 0, 0, 0, 0],
-            )?;
-            let overruns = sys(nr::TIMER_GETOVERRUN, [u64::from(id), 0, 0, 0, 0, 0])?;
-            return Ok(TimerSetting {
-                overruns: overruns as u32,
-                ..setting_of(old)
-            });
-        };
-        let spec: [i64; 4] = [
-            new.interval.sec,
-            new.interval.nsec,
-            new.value.sec,
-            new.value.nsec,
-        ];
-        sys(
-            nr::TIMER_SETTIME,
-            [
-                u64::from(id),
-                u64::from(new.absolute),
-                spec.as_ptr() as u64,
-                old.as_mut_ptr() as u64,
-                0,
-                0,
-            ],
-        )?;
-        Ok(setting_of(old))
+    fn timer_set(&self, timer: Timer, new: Option<TimerSetting>) -> Result<TimerSetting> {
+        match timer {
+            Timer::Posix(id) => posix_timer_set(id, new),
+            Timer::Stream(h) => stream_timer_set(h, new),
+            Timer::Alarm => alarm_set(new),
+        }
     }
 
     fn timer_delete(&self, id: u32) -> Result<()> {
