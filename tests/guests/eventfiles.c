@@ -22,7 +22,8 @@ static const char *outcome(long r) { return r < 0 ? strerror(errno) : "ok"; }
 static void interval_timer(void) {
     struct itimerval it = {{0, 0}, {5, 0}}, now, old;
     printf("setitimer: %s\n", outcome(setitimer(ITIMER_REAL, &it, NULL)));
-    printf("getitimer: %s, between 4 and 5 s left: %d\n", outcome(getitimer(ITIMER_REAL, &now)),
+    int got = getitimer(ITIMER_REAL, &now);
+    printf("getitimer: %s, between 4 and 5 s left: %d\n", outcome(got),
            now.it_value.tv_sec >= 4 && now.it_value.tv_sec <= 5);
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &off, &old);
