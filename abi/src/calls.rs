@@ -224,14 +224,16 @@ pub trait Host: Sync {
     fn stream_access(&self, dir: Handle, path: &[u8], mode: u32) -> Result<()>;
 
     /// Answers one [`StreamQuery`] into `out`; returns the byte count written.
-    /// Errors: `ENOTTY`, `EINVAL` (`out` too small). Linux: `ioctl` with exactly `TCGETS`,
-    /// `TIOCGWINSZ` or `FIONREAD` (the filter checks the request number), `fstatfs` for the
-    /// file system.
+    /// Errors: `ENOTTY`, `EINVAL` (`out` too small), `EBADF` (a pipe's capacity of another
+    /// stream). Linux: `ioctl` with exactly `TCGETS`, `TIOCGWINSZ` or `FIONREAD` (the filter
+    /// checks the request number), `fstatfs` for the file system, `fcntl(F_GETPIPE_SZ)`.
     fn stream_query(&self, handle: Handle, query: StreamQuery, out: &mut [u8]) -> Result<usize>;
 
-    /// Sets or clears non-blocking mode and append mode of an open stream.
-    /// Linux: `fcntl(F_SETFL)`.
-    fn stream_set_flags(&self, handle: Handle, nonblocking: bool, append: bool) -> Result<()>;
+    /// Changes one [`StreamSetting`] of an open stream; returns the new pipe capacity (for
+    /// [`StreamSetting::PipeCapacity`]) or 0. Errors: `EBADF` (not a pipe), `EINVAL`, `EPERM`,
+    /// `EBUSY` (less room than the pipe holds). Linux: `fcntl(F_SETFL)` or
+    /// `fcntl(F_SETPIPE_SZ)`.
+    fn stream_set(&self, handle: Handle, setting: StreamSetting) -> Result<u64>;
 
     /// Takes, releases or asks about a lock on an open stream (see [`LockRequest`]): locks are
     /// the host's, so they hold between the box's processes and against every other user of
@@ -449,7 +451,7 @@ catalogue! {
     "streams": [stream_open, stream_read, stream_write, stream_seek, stream_attr, stream_attr_at,
         stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,
         stream_delete, stream_rename, stream_make_link, stream_set_times, stream_set_mode,
-        stream_access, stream_query, stream_set_flags, stream_lock, object_close, stream_pipe, stream_event,
+        stream_access, stream_query, stream_set, stream_lock, object_close, stream_pipe, stream_event,
         stream_timer, stream_make_node]
     "sockets": [socket_create, socket_pair, socket_bind, socket_listen, socket_accept,
         socket_connect, socket_send, socket_recv, socket_shutdown, socket_name, socket_option]

@@ -279,6 +279,23 @@ pub enum StreamQuery {
     /// The file system holding the stream (`fstatfs`): 120 bytes of Linux's `struct statfs`
     /// (type, block size, block and file counts, id, name length, mount flags).
     FileSystem,
+    /// A pipe's capacity in bytes (`F_GETPIPE_SZ`): a 4-byte count.
+    PipeCapacity,
+}
+
+/// What [`crate::Host::stream_set`] changes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StreamSetting {
+    /// Non-blocking mode and append mode.
+    Flags {
+        /// `O_NONBLOCK`.
+        nonblocking: bool,
+        /// `O_APPEND`.
+        append: bool,
+    },
+    /// A pipe's capacity, at least this many bytes (rounded up to a power-of-two number of
+    /// pages; above `/proc/sys/fs/pipe-max-size` only with privileges the box lacks).
+    PipeCapacity(u32),
 }
 
 /// Readiness a caller waits for or was told about, as `poll` events.

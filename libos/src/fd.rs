@@ -70,8 +70,14 @@ pub struct OpenFile {
     /// Set while an epoll wait leaves out events of this file that it already reported
     /// (edge-triggered): the next read or write must wake that wait.
     pub et_parked: core::sync::atomic::AtomicBool,
-    /// The process `F_SETOWN` named (recorded: `SIGIO` is never sent).
+    /// The process, thread or group `F_SETOWN` or `F_SETOWN_EX` named (recorded: `SIGIO` is
+    /// never sent), and which of those it is (`F_OWNER_TID` 0, `F_OWNER_PID` 1,
+    /// `F_OWNER_PGRP` 2).
     pub owner: core::sync::atomic::AtomicI32,
+    /// See `owner`.
+    pub owner_kind: core::sync::atomic::AtomicI32,
+    /// The signal `F_SETSIG` chose for I/O readiness (0: `SIGIO`; recorded).
+    pub io_signal: core::sync::atomic::AtomicI32,
     /// For a file without a path that Linux keeps in its anonymous inode file system (eventfd,
     /// timerfd, signalfd): its name there, as `/proc/PID/fd` shows it (`[timerfd]`).
     pub anonymous: Option<&'static str>,
@@ -88,6 +94,8 @@ impl OpenFile {
             io_gen: core::sync::atomic::AtomicU64::new(0),
             et_parked: core::sync::atomic::AtomicBool::new(false),
             owner: core::sync::atomic::AtomicI32::new(0),
+            owner_kind: core::sync::atomic::AtomicI32::new(1),
+            io_signal: core::sync::atomic::AtomicI32::new(0),
             anonymous: None,
         })
     }

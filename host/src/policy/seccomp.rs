@@ -223,13 +223,16 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
     );
     // stream_query: exactly the three questions of the ABI.
     rules.insert(SYS_ioctl, one_of(1, &[TCGETS, TIOCGWINSZ, FIONREAD])?);
-    // stream_set_flags, stream_lock (POSIX and open-file locks, which name no other file).
+    // stream_set (flags, a pipe's capacity), stream_query (a pipe's capacity), stream_lock
+    // (POSIX and open-file locks, which name no other file).
     rules.insert(
         SYS_fcntl,
         one_of(
             1,
             &[
                 F_SETFL as u64,
+                F_GETPIPE_SZ as u64,
+                F_SETPIPE_SZ as u64,
                 F_GETLK as u64,
                 F_SETLK as u64,
                 F_SETLKW as u64,

@@ -12,7 +12,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use picobox_abi::{
     DirEntry, Errno, FileAttr, FileKind, Handle, IoBuf, LinkTarget, LockRequest, OpenFlags,
-    RangeLock, Result, StreamQuery, TimesChange, Timespec, Whence,
+    RangeLock, Result, StreamQuery, StreamSetting, TimesChange, Timespec, Whence,
 };
 
 /// `AT_FDCWD`.
@@ -938,6 +938,16 @@ fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
     const F_DUPFD_CLOEXEC: i32 = 1030;
     const F_SETOWN: i32 = 8;
     const F_GETOWN: i32 = 9;
+    const F_SETSIG: i32 = 10;
+    const F_GETSIG: i32 = 11;
+    const F_SETOWN_EX: i32 = 15;
+    const F_GETOWN_EX: i32 = 16;
+    const F_SETPIPE_SZ: i32 = 1031;
+    const F_GETPIPE_SZ: i32 = 1032;
+    const F_OWNER_TID: i32 = 0;
+    const F_OWNER_PID: i32 = 1;
+    const F_OWNER_PGRP: i32 = 2;
+    use core::sync::atomic::Ordering::Relaxed;
     let fd = fd_arg(a[0])?;
     let entry = k.fds.get(fd)?.clone();
     match int_arg(a[1]) {
@@ -961,10 +971,12 @@ fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
             let want = u32::try_from(a[2] & 0xffff_ffff).unwrap_or(0);
             let settable = OpenFlags::APPEND | OpenFlags::NONBLOCK;
             if let Some(h) = entry.file.handle() {
-                host().stream_set_flags(
+                host().stream_set(
                     h,
-                    want & OpenFlags::NONBLOCK != 0,
-                    want & OpenFlags::APPEND != 0,
+                    StreamSetting::Flags {
+                        nonblocking: want & OpenFlags::NONBLOCK != 0,
+                        append: want & OpenFlags::APPEND != 0,
+                    },
                 )?;
             }
             let mut flags = entry.file.flags.lock();
@@ -974,14 +986,58 @@ fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
         }
         F_SETOWN => {
             let owner = int_arg(a[2]);
-            entry
-                .file
-                .owner
-                .store(owner, core::sync::atomic::Ordering::Relaxed);
+            entry.file.owner.store(owner, Relaxed);
+            // A negative owner is a process group.
+            let kind = if owner < 0 { F_OWNER_PGRP } else { F_OWNER_PID };
+            entry.file.owner_kind.store(kind, Relaxed);
             Ok(0)
         }
         F_GETOWN => {
-            Ok(i64::from(entry.file.owner.load(core::sync::atomic::Ordering::Relaxed)) as u64)
+            let owner = entry.file.owner.load(Relaxed);
+            Ok(match entry.file.owner_kind.load(Relaxed) {
+                F_OWNER_PGRP => -owner.abs(),
+                _ => owner,
+            } as i64 as u64)
+        }
+        F_SETOWN_EX => {
+            // struct f_owner_ex { int type; pid_t pid; }
+            let raw = user::read_bytes(a[2], 8)?;
+            let kind = i32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+            let pid = i32::from_le_bytes([raw[4], raw[5], raw[6], raw[7]]);
+            if !matches!(kind, F_OWNER_TID | F_OWNER_PID | F_OWNER_PGRP) || pid < 0 {
+                return Err(Errno::EINVAL);
+            }
+            entry.file.owner.store(pid, Relaxed);
+            entry.file.owner_kind.store(kind, Relaxed);
+            Ok(0)
+        }
+        F_GETOWN_EX => {
+            let mut raw = [0u8; 8];
+            let owner = entry.file.owner.load(Relaxed);
+            raw[..4].copy_from_slice(&entry.file.owner_kind.load(Relaxed).to_le_bytes());
+            raw[4..].copy_from_slice(&owner.abs().to_le_bytes());
+            user::write_bytes(a[2], &raw)?;
+            Ok(0)
+        }
+        F_SETSIG => {
+            let sig = int_arg(a[2]);
+            if !(0..=super::signal::NSIG as i32).contains(&sig) {
+                return Err(Errno::EINVAL);
+            }
+            entry.file.io_signal.store(sig, Relaxed);
+            Ok(0)
+        }
+        F_GETSIG => Ok(entry.file.io_signal.load(Relaxed) as u64),
+        F_GETPIPE_SZ => {
+            let h = entry.file.handle().ok_or(Errno::EBADF)?;
+            let mut out = [0u8; 4];
+            host().stream_query(h, StreamQuery::PipeCapacity, &mut out)?;
+            Ok(u64::from(u32::from_ne_bytes(out)))
+        }
+        F_SETPIPE_SZ => {
+            let h = entry.file.handle().ok_or(Errno::EBADF)?;
+            // Linux takes the argument as an unsigned int (so 1 << 40 asks for 0: one page).
+            host().stream_set(h, StreamSetting::PipeCapacity(a[2] as u32))
         }
         _ => Err(Errno::EINVAL),
     }

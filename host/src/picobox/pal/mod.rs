@@ -900,6 +900,15 @@ impl Host for LinuxHost {
                 sys(nr::FSTATFS, [fd(h), out.as_mut_ptr() as u64, 0, 0, 0, 0])?;
                 return Ok(120);
             }
+            StreamQuery::PipeCapacity => {
+                const F_GETPIPE_SZ: u64 = 1032;
+                if out.len() < 4 {
+                    return Err(Errno::EINVAL);
+                }
+                let n = sys(nr::FCNTL, [fd(h), F_GETPIPE_SZ, 0, 0, 0, 0])?;
+                out[..4].copy_from_slice(&(n as u32).to_ne_bytes());
+                return Ok(4);
+            }
         };
         if out.len() < len {
             return Err(Errno::EINVAL);
@@ -911,16 +920,27 @@ impl Host for LinuxHost {
         Ok(len)
     }
 
-    fn stream_set_flags(&self, h: Handle, nonblocking: bool, append: bool) -> Result<()> {
+    fn stream_set(&self, h: Handle, setting: StreamSetting) -> Result<u64> {
         const F_SETFL: u64 = 4;
-        let mut flags = 0;
-        if nonblocking {
-            flags |= u64::from(OpenFlags::NONBLOCK);
+        const F_SETPIPE_SZ: u64 = 1031;
+        match setting {
+            StreamSetting::Flags {
+                nonblocking,
+                append,
+            } => {
+                let mut flags = 0;
+                if nonblocking {
+                    flags |= u64::from(OpenFlags::NONBLOCK);
+                }
+                if append {
+                    flags |= u64::from(OpenFlags::APPEND);
+                }
+                sys(nr::FCNTL, [fd(h), F_SETFL, flags, 0, 0, 0]).map(|_| 0)
+            }
+            StreamSetting::PipeCapacity(bytes) => {
+                sys(nr::FCNTL, [fd(h), F_SETPIPE_SZ, u64::from(bytes), 0, 0, 0])
+            }
         }
-        if append {
-            flags |= u64::from(OpenFlags::APPEND);
-        }
-        sys(nr::FCNTL, [fd(h), F_SETFL, flags, 0, 0, 0]).map(|_| ())
     }
 
     fn stream_lock(&self, h: Handle, request: LockRequest, range: &mut RangeLock) -> Result<()> {

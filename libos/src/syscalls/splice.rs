@@ -1,0 +1,111 @@
+//! `splice` and `vmsplice`: moving data to or from a pipe. The library OS copies through its
+//! own buffer what Linux moves by page references; what the program sees (counts, offsets,
+//! blocking, errors) is Linux's. `tee`, which copies a pipe's contents without consuming them,
+//! cannot be built on reads and writes and stays unsupported.
+
+use super::fs::{file_of, offset_arg, vectored};
+use super::Args;
+use crate::fd::OpenFile;
+use crate::kernel::host;
+use crate::user;
+use picobox_abi::{Errno, FileKind, Handle, IoBuf, OpenFlags, Result};
+
+const SPLICE_F_MOVE: u64 = 1;
+const SPLICE_F_NONBLOCK: u64 = 2;
+const SPLICE_F_MORE: u64 = 4;
+const SPLICE_F_GIFT: u64 = 8;
+const SPLICE_F_ALL: u64 = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT;
+/// The most one call moves: a default pipe's capacity, as Linux moves at most a pipe's worth.
+const CHUNK: usize = 64 * 1024;
+
+/// Whether `file` is a pipe (or FIFO), and its host stream.
+fn pipe_of(file: &OpenFile) -> Result<(bool, Handle)> {
+    let h = file.handle().ok_or(Errno::EINVAL)?;
+    let attr = host().stream_attr(h)?;
+    Ok((attr.kind == FileKind::Fifo, h))
+}
+
+/// The offset argument of one side: none for a pipe (`ESPIPE` if given), else the value at
+/// `addr` (or the file's position when `addr` is 0).
+fn side_offset(is_pipe: bool, addr: u64) -> Result<Option<u64>> {
+    match (is_pipe, addr) {
+        (_, 0) => Ok(None),
+        (true, _) => Err(Errno::ESPIPE),
+        (false, _) => Ok(Some(offset_arg(user::read_u64(addr)?)?)),
+    }
+}
+
+/// `splice(fd_in, off_in, fd_out, off_out, len, flags)`: one side must be a pipe. Moves what
+/// one read of the input gives (at most a pipe's worth), waiting for data as Linux does.
+pub fn sys_splice(a: &Args) -> Result<u64> {
+    if a[5] & !SPLICE_F_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let input = file_of(a[0])?;
+    let output = file_of(a[2])?;
+    if !input.status().readable() || !output.status().writable() {
+        return Err(Errno::EBADF);
+    }
+    if output.status().0 & OpenFlags::APPEND != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (in_pipe, in_h) = pipe_of(&input)?;
+    let (out_pipe, out_h) = pipe_of(&output)?;
+    if !in_pipe && !out_pipe {
+        return Err(Errno::EINVAL);
+    }
+    let mut in_off = side_offset(in_pipe, a[1])?;
+    let mut out_off = side_offset(out_pipe, a[3])?;
+    if in_pipe && out_pipe && alloc::sync::Arc::ptr_eq(&input, &output) {
+        return Err(Errno::EINVAL);
+    }
+    let len = usize::try_from(a[4]).unwrap_or(usize::MAX).min(CHUNK);
+    if len == 0 {
+        return Ok(0);
+    }
+    input.touched();
+    output.touched();
+    let mut buf = alloc::vec![0u8; len];
+    let n = host().stream_read(in_h, IoBuf::of_mut(&mut buf), in_off)?;
+    let mut written = 0;
+    while written < n {
+        match host().stream_write(out_h, IoBuf::of(&buf[written..n]), out_off) {
+            Ok(w) => {
+                written += w;
+                out_off = out_off.map(|o| o + w as u64);
+            }
+            // What was read from a pipe cannot go back: report it moved, as far as it got.
+            Err(e) if written == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    in_off = in_off.map(|o| o + written as u64);
+    if let Some(o) = in_off {
+        user::write_u64(a[1], o)?;
+    }
+    if let Some(o) = out_off {
+        user::write_u64(a[3], o)?;
+    }
+    Ok(written as u64)
+}
+
+/// `vmsplice(fd, iov, nr_segs, flags)`: into a pipe's write end from the program's memory (or,
+/// from a read end, out of the pipe into it), as `writev` or `readv` of the pipe.
+pub fn sys_vmsplice(a: &Args) -> Result<u64> {
+    if a[3] & !SPLICE_F_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let file = file_of(a[0])?;
+    let (is_pipe, _) = pipe_of(&file).map_err(|_| Errno::EBADF)?;
+    if !is_pipe {
+        return Err(Errno::EBADF);
+    }
+    let status = file.status();
+    if status.writable() {
+        vectored(a, None, super::fs::write_file)
+    } else if status.readable() {
+        vectored(a, None, super::fs::read_file)
+    } else {
+        Err(Errno::EBADF)
+    }
+}

@@ -1,0 +1,108 @@
+/* Pipe capacities, splice and vmsplice, and the fcntl commands that record I/O signal
+ * owners; each line is compared with a native run. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static const char *outcome(long r) { return r < 0 ? strerror(errno) : "ok"; }
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    int p[2];
+    if (pipe(p)) return 1;
+    printf("F_GETPIPE_SZ: %d\n", fcntl(p[0], F_GETPIPE_SZ));
+    printf("F_SETPIPE_SZ 100000: %d\n", fcntl(p[1], F_SETPIPE_SZ, 100000));
+    printf("F_GETPIPE_SZ after: %d\n", fcntl(p[0], F_GETPIPE_SZ));
+    printf("F_SETPIPE_SZ 4096: %d\n", fcntl(p[1], F_SETPIPE_SZ, 4096));
+    long r = fcntl(p[1], F_SETPIPE_SZ, 1L << 40);
+    printf("F_SETPIPE_SZ huge: %s\n", outcome(r));
+    r = fcntl(p[1], F_SETPIPE_SZ, 64 << 20);
+    printf("F_SETPIPE_SZ above pipe-max-size: %s\n", outcome(r));
+    r = fcntl(0, F_GETPIPE_SZ);
+    printf("F_GETPIPE_SZ of a file: %s\n", outcome(r));
+    fcntl(p[1], F_SETPIPE_SZ, 65536);
+
+    /* A file into the pipe at an offset, and out of the pipe into another file. */
+    char name[] = "splice-in-XXXXXX";
+    int in = mkstemp(name);
+    unlink(name);
+    const char *text = "0123456789abcdefghij";
+    if (write(in, text, strlen(text)) != (ssize_t)strlen(text)) return 1;
+    loff_t off = 5;
+    r = splice(in, &off, p[1], NULL, 10, 0);
+    printf("splice file->pipe: %ld, offset now %lld, file position %ld\n", r, (long long)off,
+           (long)lseek(in, 0, SEEK_CUR));
+    char out_name[] = "splice-out-XXXXXX";
+    int out = mkstemp(out_name);
+    unlink(out_name);
+    loff_t out_off = 3;
+    r = splice(p[0], NULL, out, &out_off, 100, SPLICE_F_MOVE);
+    char buf[64] = {0};
+    pread(out, buf, sizeof buf - 1, 3);
+    printf("splice pipe->file: %ld, offset now %lld, wrote \"%s\"\n", r, (long long)out_off, buf);
+    /* Without offsets: the file positions move. */
+    lseek(in, 0, SEEK_SET);
+    r = splice(in, NULL, p[1], NULL, 4, 0);
+    printf("splice at the position: %ld, position %ld\n", r, (long)lseek(in, 0, SEEK_CUR));
+    r = read(p[0], buf, sizeof buf);
+    printf("read back: %.*s\n", (int)r, buf);
+    /* Errors. */
+    r = splice(in, &off, out, NULL, 4, 0);
+    printf("neither is a pipe: %s\n", outcome(r));
+    r = splice(p[0], &off, out, NULL, 4, 0);
+    printf("offset for a pipe: %s\n", outcome(r));
+    r = splice(999, NULL, p[1], NULL, 4, 0);
+    printf("bad descriptor: %s\n", outcome(r));
+    r = splice(p[1], NULL, out, NULL, 4, 0);
+    printf("from a write end: %s\n", outcome(r));
+    r = splice(in, NULL, p[1], NULL, 4, 0x100);
+    printf("bad flags: %s\n", outcome(r));
+    r = splice(in, (loff_t *)8, p[1], NULL, 4, 0);
+    printf("bad offset pointer: %s\n", outcome(r));
+    r = splice(in, NULL, p[1], NULL, 0, 0);
+    printf("zero length: %ld\n", r);
+    int q[2];
+    pipe2(q, O_NONBLOCK);
+    r = splice(q[0], NULL, p[1], NULL, 4, 0);
+    printf("from an empty non-blocking pipe: %s\n", outcome(r));
+
+    /* vmsplice into the write end. */
+    struct iovec iov[2] = {{"hello ", 6}, {"world", 5}};
+    r = vmsplice(p[1], iov, 2, 0);
+    printf("vmsplice: %ld\n", r);
+    r = read(p[0], buf, sizeof buf);
+    printf("read back: %.*s\n", (int)r, buf);
+    r = vmsplice(in, iov, 2, 0);
+    printf("vmsplice of a file: %s\n", outcome(r));
+    r = vmsplice(p[1], iov, 2, 0x100);
+    printf("vmsplice bad flags: %s\n", outcome(r));
+
+    /* The I/O signal and its owner, as recorded. */
+    printf("F_GETSIG: %d\n", fcntl(p[0], F_GETSIG));
+    int set = fcntl(p[0], F_SETSIG, SIGUSR1);
+    printf("F_SETSIG SIGUSR1: %d, then %d\n", set, fcntl(p[0], F_GETSIG));
+    r = fcntl(p[0], F_SETSIG, 65);
+    printf("F_SETSIG 65: %s\n", outcome(r));
+    struct f_owner_ex ex = {F_OWNER_TID, getpid()}, got;
+    printf("F_SETOWN_EX: %d\n", fcntl(p[0], F_SETOWN_EX, &ex));
+    fcntl(p[0], F_GETOWN_EX, &got);
+    printf("F_GETOWN_EX: type %d pid is mine %d\n", got.type, got.pid == getpid());
+    setpgid(0, 0); /* lead a group of our own, natively and in the box */
+    fcntl(p[0], F_SETOWN, -getpgrp());
+    fcntl(p[0], F_GETOWN_EX, &got);
+    int owner = fcntl(p[0], F_GETOWN);
+    printf("after F_SETOWN of a group: type %d, F_GETOWN is minus the group %d\n", got.type,
+           owner == -getpgrp() && owner < 0);
+    ex.type = 7;
+    r = fcntl(p[0], F_SETOWN_EX, &ex);
+    printf("F_SETOWN_EX bad type: %s\n", outcome(r));
+    r = fcntl(p[0], F_GETOWN_EX, (void *)8);
+    printf("F_GETOWN_EX bad pointer: %s\n", outcome(r));
+    return 0;
+}
