@@ -137,6 +137,12 @@ fn pipe_capacities_splice_and_io_owners_match_native() {
 }
 
 #[test]
+fn cancellation_stop_and_continue_altstack_and_epoll_loops_match_native() {
+    let prog = guest_with("stopcancel", &["-pthread"]);
+    assert_matches_native("stopcancel", &[], &prog, &[]);
+}
+
+#[test]
 fn timers_signal_waits_and_robust_mutexes_match_native() {
     assert_matches_native("timers", &[], &guest("timers"), &[]);
 }

@@ -83,6 +83,32 @@ fn interest(file: &OpenFile) -> Result<&Mutex<Interest>> {
     }
 }
 
+/// How deep epoll sets may nest below the one waited on (Linux's `EP_MAX_NESTS`).
+const EP_MAX_NESTS: usize = 4;
+
+/// How many epoll sets deep `set` (at `depth`) goes; `ELOOP` if it reaches `ep`.
+fn nesting(set: &Mutex<Interest>, ep: &Arc<OpenFile>, depth: usize) -> Result<usize> {
+    if depth > EP_MAX_NESTS + 1 {
+        return Ok(depth);
+    }
+    let members: alloc::vec::Vec<Arc<OpenFile>> = set
+        .lock()
+        .by_fd
+        .values()
+        .filter_map(|r| r.file.upgrade())
+        .collect();
+    let mut deepest = depth;
+    for member in members {
+        if Arc::ptr_eq(&member, ep) {
+            return Err(Errno::ELOOP);
+        }
+        if let FileObject::Epoll(inner) = &member.object {
+            deepest = deepest.max(nesting(inner, ep, depth + 1)?);
+        }
+    }
+    Ok(deepest)
+}
+
 /// `epoll_ctl(epfd, op, fd, event)`.
 pub fn sys_epoll_ctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     let ep = k.fds.file(fd_arg(a[0])?)?;
@@ -100,6 +126,17 @@ pub fn sys_epoll_ctl(k: &mut Kernel, a: &Args) -> Result<u64> {
         }
     }
     let op = int_arg(a[1]);
+    if op == EPOLL_CTL_ADD {
+        if let FileObject::Epoll(inner) = &target.object {
+            // As Linux: adding an epoll set that reaches back to this one is ELOOP, and sets
+            // nest at most 5 deep (EP_MAX_NESTS) counting this one, else EINVAL.
+            match nesting(inner, &ep, 1) {
+                Err(e) => return Err(e),
+                Ok(depth) if depth > EP_MAX_NESTS => return Err(Errno::EINVAL),
+                Ok(_) => {}
+            }
+        }
+    }
     let event = if op == EPOLL_CTL_DEL {
         None
     } else {

@@ -127,6 +127,7 @@ pub fn sys_exit(a: &Args) -> Result<u64> {
         crate::box_processes::withdraw();
         host().process_exit(code)
     }
+    super::signal::thread_gone();
     if clear_tid != 0 {
         // What CLONE_CHILD_CLEARTID promises: pthread_join waits on this word. Linux wakes
         // with a shared (not private) futex operation, which C libraries wait for.

@@ -222,7 +222,7 @@ table! {
     128 rt_sigtimedwait <<= signal::sys_rt_sigtimedwait;
     129 rt_sigqueueinfo => signal::sys_rt_sigqueueinfo, "to another process of the box: the signal without its siginfo";
     130 rt_sigsuspend <<= signal::sys_rt_sigsuspend;
-    131 sigaltstack => signal::sys_sigaltstack;
+    131 sigaltstack >>= signal::sys_sigaltstack;
     132 utime => files::sys_utime;
     133 mknod => fs::sys_mknod, "FIFOs, sockets and regular files only";
     135 personality => info::sys_personality, "PER_LINUX only; others EINVAL";

@@ -43,6 +43,7 @@ fn fork(k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result
             let state = k.threads.get(&k.current_tid).copied().unwrap_or_default();
             k.threads.clear();
             k.threads.insert(me, state);
+            super::signal::reset_after_fork();
             k.current_tid = me;
             k.timers.clear();
             k.parent_death_signal = 0;

@@ -11,7 +11,7 @@
 use super::{int_arg, Args};
 use crate::kernel::{host, Kernel};
 use crate::user;
-use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use picobox_abi::{reg, CpuContext, Errno, Result};
 
 /// Highest signal number.
@@ -103,6 +103,65 @@ static DISPOSITION: [AtomicU8; NSIG] = [const { AtomicU8::new(DISP_DEFAULT) }; N
 static PENDING: AtomicU64 = AtomicU64::new(0);
 static PENDING_INFO: [[AtomicU64; 16]; NSIG] = [const { [const { AtomicU64::new(0) }; 16] }; NSIG];
 
+// Signals sent to one thread (`tgkill`, `tkill`, `raise`: `SI_TKILL`) are pending for that
+// thread alone, as Linux keeps them: only it takes them, whatever its siblings' masks. A slot
+// per thread, found by host thread id (open addressing from the id), claimed by the thread
+// itself when such a signal first arrives for it and given up when it ends. Their `siginfo`
+// shares the process-wide slot of the signal.
+const THREAD_SLOTS: usize = 1024;
+/// A slot given up: probing goes on past it, and it can be claimed again.
+const SLOT_GONE: u32 = u32::MAX;
+static THREAD_TID: [AtomicU32; THREAD_SLOTS] = [const { AtomicU32::new(0) }; THREAD_SLOTS];
+static THREAD_PENDING: [AtomicU64; THREAD_SLOTS] = [const { AtomicU64::new(0) }; THREAD_SLOTS];
+
+/// The slot of thread `tid`; with `claim`, one is made for it if it has none (none if all are
+/// taken: its signals are then the process's).
+fn thread_slot(tid: u32, claim: bool) -> Option<usize> {
+    let start = tid as usize % THREAD_SLOTS;
+    let mut free = None;
+    for i in 0..THREAD_SLOTS {
+        let slot = (start + i) % THREAD_SLOTS;
+        match THREAD_TID[slot].load(Ordering::Acquire) {
+            t if t == tid => return Some(slot),
+            0 => {
+                free = free.or(Some(slot));
+                break;
+            }
+            SLOT_GONE => free = free.or(Some(slot)),
+            _ => {}
+        }
+    }
+    let slot = free.filter(|_| claim)?;
+    let seen = THREAD_TID[slot].load(Ordering::Acquire);
+    THREAD_TID[slot]
+        .compare_exchange(seen, tid, Ordering::AcqRel, Ordering::Acquire)
+        .ok()
+        .map(|_| slot)
+}
+
+/// The calling thread's own pending signals.
+fn thread_pending() -> u64 {
+    thread_slot(host().thread_id(), false).map_or(0, |s| THREAD_PENDING[s].load(Ordering::Acquire))
+}
+
+/// Forgets the calling thread's pending signals and slot (the thread ends).
+pub fn thread_gone() {
+    if let Some(slot) = thread_slot(host().thread_id(), false) {
+        THREAD_PENDING[slot].store(0, Ordering::Release);
+        THREAD_TID[slot].store(SLOT_GONE, Ordering::Release);
+    }
+}
+
+/// In a forked child, which starts with no pending signal (as on Linux): the parent's
+/// threads are not here, nor the parent's signals.
+pub fn reset_after_fork() {
+    for (tid, pending) in THREAD_TID.iter().zip(&THREAD_PENDING) {
+        tid.store(0, Ordering::Release);
+        pending.store(0, Ordering::Release);
+    }
+    PENDING.store(0, Ordering::Release);
+}
+
 fn bit(sig: u8) -> u64 {
     1 << (sig - 1)
 }
@@ -126,19 +185,42 @@ fn ignored_by_default(sig: u8) -> bool {
     matches!(sig, 17 | 18 | 23 | 28)
 }
 
+/// Whether the default action of `sig` is to stop the process (SIGSTOP, SIGTSTP, SIGTTIN,
+/// SIGTTOU).
+fn stops_by_default(sig: u8) -> bool {
+    matches!(sig, 19..=22)
+}
+
+/// A stop signal's default action: the host stops this process (its parent's wait sees it
+/// stopped by SIGSTOP); SIGCONT from another process lets it go on from here.
+fn stop_self() {
+    let me = host().process_id(picobox_abi::Whose::Caller) as i32;
+    let _ = host().process_signal(me, u32::from(SIGSTOP));
+}
+
 /// Makes `sig` pending with `info`.
+/// A signal sent to one thread, which is the calling one (the host delivers a `tgkill` to its
+/// target; `raise` is the caller's own), is pending for it alone.
 fn make_pending(sig: u8, info: &[u8; 128]) {
+    const SI_TKILL: i32 = -6;
     for (i, word) in info.chunks_exact(8).enumerate() {
         let v = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
         PENDING_INFO[usize::from(sig - 1)][i].store(v, Ordering::Relaxed);
     }
-    PENDING.fetch_or(bit(sig), Ordering::Release);
+    let code = i32::from_le_bytes(info[8..12].try_into().unwrap_or([0; 4]));
+    let thread = (code == SI_TKILL)
+        .then(|| thread_slot(host().thread_id(), true))
+        .flatten();
+    match thread {
+        Some(slot) => THREAD_PENDING[slot].fetch_or(bit(sig), Ordering::Release),
+        None => PENDING.fetch_or(bit(sig), Ordering::Release),
+    };
     super::signalfd::ring(sig);
 }
 
-/// The process's pending signals.
+/// The signals pending for the calling thread: its own and the process's.
 pub fn pending() -> u64 {
-    PENDING.load(Ordering::Acquire)
+    PENDING.load(Ordering::Acquire) | thread_pending()
 }
 
 /// Takes the lowest-numbered pending signal of `set` (for a signal file).
@@ -148,12 +230,22 @@ pub fn take_pending_of(set: u64) -> Option<(u8, [u8; 128])> {
 
 /// Takes the lowest-numbered pending signal not in `blocked`.
 fn take_pending(blocked: u64) -> Option<(u8, [u8; 128])> {
-    let ready = PENDING.load(Ordering::Acquire) & !blocked;
+    let slot = thread_slot(host().thread_id(), false);
+    let own = slot.map_or(0, |s| THREAD_PENDING[s].load(Ordering::Acquire));
+    let ready = (PENDING.load(Ordering::Acquire) | own) & !blocked;
     if ready == 0 {
         return None;
     }
     let sig = ready.trailing_zeros() as u8 + 1;
-    PENDING.fetch_and(!bit(sig), Ordering::AcqRel);
+    // The thread's own instance first, as Linux dequeues.
+    match slot {
+        Some(s) if own & bit(sig) != 0 => {
+            THREAD_PENDING[s].fetch_and(!bit(sig), Ordering::AcqRel);
+        }
+        _ => {
+            PENDING.fetch_and(!bit(sig), Ordering::AcqRel);
+        }
+    }
     let mut info = [0u8; 128];
     for (i, word) in info.chunks_exact_mut(8).enumerate() {
         word.copy_from_slice(
@@ -172,7 +264,7 @@ fn take_pending(blocked: u64) -> Option<(u8, [u8; 128])> {
 /// discard (ignored, or ignored by default while unblocked) are discarded here.
 pub fn interrupts(k: &Kernel) -> bool {
     loop {
-        let ready = PENDING.load(Ordering::Acquire) & !k.signals.mask;
+        let ready = pending() & !k.signals.mask;
         if ready == 0 {
             return false;
         }
@@ -184,6 +276,9 @@ pub fn interrupts(k: &Kernel) -> bool {
             return true;
         }
         PENDING.fetch_and(!bit(sig), Ordering::AcqRel);
+        if let Some(slot) = thread_slot(host().thread_id(), false) {
+            THREAD_PENDING[slot].fetch_and(!bit(sig), Ordering::AcqRel);
+        }
     }
 }
 
@@ -265,6 +360,10 @@ pub fn deliver_pending(
     match action.handler {
         SIG_IGN => None,
         SIG_DFL if ignored_by_default(sig) => None,
+        SIG_DFL if stops_by_default(sig) => {
+            stop_self();
+            None
+        }
         SIG_DFL => die_of(sig),
         _ => {
             if let Some(nr) = interrupted {
@@ -453,7 +552,11 @@ pub fn sys_rt_sigaction(k: &mut Kernel, a: &Args) -> Result<u64> {
         };
         DISPOSITION[slot].store(disp, Ordering::Relaxed);
         if disp == DISP_IGNORE {
+            // Discarded wherever it is pending, as Linux does.
             PENDING.fetch_and(!bit(sig), Ordering::AcqRel);
+            for pending in &THREAD_PENDING {
+                pending.fetch_and(!bit(sig), Ordering::AcqRel);
+            }
         }
     }
     if a[2] != 0 {
@@ -497,7 +600,7 @@ pub fn sys_rt_sigpending(k: &mut Kernel, a: &Args) -> Result<u64> {
         .ok()
         .filter(|n| *n <= 8)
         .ok_or(Errno::EINVAL)?;
-    let set = (PENDING.load(Ordering::Acquire) & k.signals.mask).to_le_bytes();
+    let set = (pending() & k.signals.mask).to_le_bytes();
     user::write_bytes(a[0], &set[..size])?;
     Ok(0)
 }
@@ -588,9 +691,14 @@ pub fn sys_pause(_a: &Args, ctx: &mut CpuContext) -> Result<()> {
 }
 
 /// `sigaltstack(ss, old_ss)`, in Linux's order: a request that changes nothing succeeds
-/// before any check of its size; `SS_DISABLE` clears the stack.
-pub fn sys_sigaltstack(k: &mut Kernel, a: &Args) -> Result<u64> {
+/// before any check of its size; `SS_DISABLE` clears the stack. While the program runs on the
+/// alternate stack (a handler's stack pointer is inside it), the stack reports `SS_ONSTACK`
+/// and cannot be changed (`EPERM`).
+pub fn sys_sigaltstack(k: &mut Kernel, a: &Args, ctx: &mut CpuContext) -> Result<()> {
     let old = k.signals.altstack;
+    let rsp = ctx.regs[reg::RSP];
+    let on_altstack =
+        old.2 != 0 && rsp > old.0 && old.0.checked_add(old.2).is_some_and(|top| rsp <= top);
     if a[0] != 0 {
         let raw = user::read_bytes(a[0], 24)?;
         let mut sp = u64::from_le_bytes(raw[0..8].try_into().unwrap_or([0; 8]));
@@ -599,6 +707,9 @@ pub fn sys_sigaltstack(k: &mut Kernel, a: &Args) -> Result<u64> {
         let mode = flags & !SS_AUTODISARM;
         if mode != 0 && mode != SS_ONSTACK && mode != SS_DISABLE {
             return Err(Errno::EINVAL);
+        }
+        if on_altstack {
+            return Err(Errno::EPERM);
         }
         if (sp, flags, size) != old {
             if mode == SS_DISABLE {
@@ -610,7 +721,9 @@ pub fn sys_sigaltstack(k: &mut Kernel, a: &Args) -> Result<u64> {
         }
     }
     if a[1] != 0 {
-        let reported = if old.2 == 0 {
+        let reported = if on_altstack {
+            SS_ONSTACK
+        } else if old.2 == 0 {
             SS_DISABLE
         } else {
             old.1 & SS_AUTODISARM
@@ -621,7 +734,8 @@ pub fn sys_sigaltstack(k: &mut Kernel, a: &Args) -> Result<u64> {
         out[16..24].copy_from_slice(&old.2.to_le_bytes());
         user::write_bytes(a[1], &out)?;
     }
-    Ok(0)
+    ctx.regs[reg::RAX] = 0;
+    Ok(())
 }
 
 /// Sends `sig` to the calling process itself.
@@ -637,6 +751,13 @@ fn signal_self_with(k: &mut Kernel, sig: u8, info: &[u8; 128]) -> Result<u64> {
         SIG_IGN if sig != SIGKILL && sig != SIGSTOP => Ok(0),
         // Ignored unless blocked: then it stays pending for sigwait and sigpending.
         SIG_DFL if ignored_by_default(sig) && k.signals.mask & bit(sig) == 0 => Ok(0),
+        // Stopped by the host now (SIGSTOP cannot be blocked or ignored); on with SIGCONT.
+        SIG_DFL | SIG_IGN
+            if stops_by_default(sig) && (sig == SIGSTOP || k.signals.mask & bit(sig) == 0) =>
+        {
+            stop_self();
+            Ok(0)
+        }
         SIG_DFL | SIG_IGN if k.signals.mask & bit(sig) == 0 || sig == SIGKILL => die_of(sig),
         _ => {
             // Delivered when this system call returns (or when unblocked).

@@ -1,0 +1,45 @@
+/* Thread cancellation (in a blocking read and asynchronous), pthread_kill of a live thread,
+ * SS_ONSTACK inside a handler on the alternate stack, epoll's loop and self checks, and a
+ * process that stops itself with SIGSTOP, seen stopped and continued by its parent; each line
+ * is compared with a native run. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static int pfd[2];
+static void *blocker(void *a) { char c; read(pfd[0], &c, 1); return (void*)1; }
+static void *spinner(void *a) { pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, 0); for(;;){} return 0; }
+static volatile int onstack = -1;
+static void h(int s){ stack_t ss; sigaltstack(0,&ss); onstack = ss.ss_flags & SS_ONSTACK; }
+int main(void){
+  setvbuf(stdout,0,_IONBF,0);
+  pipe(pfd);
+  pthread_t t; pthread_create(&t,0,blocker,0); usleep(100000);
+  /* (If the thread is not yet in read, the cancel waits for it there.) */
+  printf("pthread_kill live: %d\n", pthread_kill(t, 0));
+  pthread_cancel(t); void *r; pthread_join(t,&r);
+  printf("cancel blocked read: %s\n", r==PTHREAD_CANCELED?"canceled":"not");
+  pthread_create(&t,0,spinner,0); usleep(100000); pthread_cancel(t); pthread_join(t,&r);
+  printf("cancel async spinner: %s\n", r==PTHREAD_CANCELED?"canceled":"not");
+  stack_t ss={.ss_sp=malloc(65536),.ss_size=65536,.ss_flags=0}; sigaltstack(&ss,0);
+  struct sigaction sa={0}; sa.sa_handler=h; sa.sa_flags=SA_ONSTACK; sigaction(SIGUSR1,&sa,0);
+  raise(SIGUSR1); printf("SS_ONSTACK in handler: %d\n", onstack);
+  int e=epoll_create1(0); struct epoll_event ev={.events=EPOLLIN};
+  int x=epoll_ctl(e,EPOLL_CTL_ADD,e,&ev); printf("epoll add itself: %d %s\n",x,x?strerror(errno):"");
+  int e2=epoll_create1(0); epoll_ctl(e,EPOLL_CTL_ADD,e2,&ev); x=epoll_ctl(e2,EPOLL_CTL_ADD,e,&ev);
+  printf("epoll loop: %d %s\n",x,x?strerror(errno):"");
+  /* The child stops itself, and once continued waits for a word from the parent. */
+  int go[2]; pipe(go);
+  pid_t c=fork(); if(c==0){ char b; raise(SIGSTOP); read(go[0],&b,1); _exit(7);} int st;
+  waitpid(c,&st,WUNTRACED); printf("stopped: %d sig %d\n", WIFSTOPPED(st), WIFSTOPPED(st)?WSTOPSIG(st):-1);
+  kill(c,SIGCONT); waitpid(c,&st,WCONTINUED); printf("continued: %d\n", WIFCONTINUED(st));
+  write(go[1],"x",1);
+  waitpid(c,&st,0); printf("exit: %d\n", WIFEXITED(st)?WEXITSTATUS(st):-1);
+  return 0;
+}
