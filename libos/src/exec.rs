@@ -306,8 +306,31 @@ fn open_interpreter(
 }
 
 /// Maps `image` from `file` and records its ranges in `vmas`.
-fn map_image(image: &ElfImage, file: Handle, vmas: &mut Vmas) -> Result<MappedImage, BootError> {
-    let mapped = image.map(host(), file).map_err(BootError::Map)?;
+/// Where Linux puts a position-independent program on x86-64 (`ELF_ET_DYN_BASE`, two thirds
+/// of the way up the address space), below the mappings that grow down from the stack, with
+/// room above it for the program break.
+const PROGRAM_BASE: u64 = 0x5555_5555_4000;
+/// How far Linux moves that base at random (`mmap_rnd_bits` of 28: up to 1 TiB).
+const PROGRAM_BASE_RANDOM: u64 = 1 << 40;
+/// How far past the program's end Linux starts its break at random (32 MiB).
+const BRK_RANDOM: u64 = 32 << 20;
+
+/// A random page-aligned offset below `range`.
+fn random_offset(range: u64) -> Result<u64, BootError> {
+    let mut bytes = [0u8; 8];
+    host().random_read(&mut bytes).map_err(BootError::Stack)?;
+    Ok((u64::from_le_bytes(bytes) % range) & !(PAGE - 1))
+}
+
+fn map_image(
+    image: &ElfImage,
+    file: Handle,
+    hint: u64,
+    vmas: &mut Vmas,
+) -> Result<MappedImage, BootError> {
+    let mapped = image
+        .map(host(), file, usize::try_from(hint).unwrap_or(0))
+        .map_err(BootError::Map)?;
     // The span is reserved inaccessible; each segment then has its own protection.
     vmas.insert(
         mapped.end - (image.span_end - image.span_start),
@@ -329,11 +352,15 @@ fn map_image(image: &ElfImage, file: Handle, vmas: &mut Vmas) -> Result<MappedIm
 /// Maps the program `p` (and its dynamic loader), builds a fresh stack with its arguments,
 /// environment and the auxiliary vector, and records every mapping in `vmas`.
 pub fn load(p: &Prepared, ids: (u32, u32), vmas: &mut Vmas) -> Result<Loaded, BootError> {
-    let mapped = map_image(&p.image, p.file.0, vmas)?;
+    // The program where Linux puts it, so that its break has room to grow; its loader among
+    // the other mappings.
+    let base = PROGRAM_BASE + random_offset(PROGRAM_BASE_RANDOM)?;
+    let mapped = map_image(&p.image, p.file.0, base, vmas)?;
     let loader = match &p.interpreter {
-        Some((file, image)) => Some(map_image(image, file.0, vmas)?),
+        Some((file, image)) => Some(map_image(image, file.0, 0, vmas)?),
         None => None,
     };
+    let brk = mapped.end.next_multiple_of(PAGE) + random_offset(BRK_RANDOM)?;
     let hi = host().host_info();
     let stack_prot = if p.image.executable_stack {
         Prot(Prot::READ_WRITE.0 | Prot::EXEC.0)
@@ -402,7 +429,7 @@ pub fn load(p: &Prepared, ids: (u32, u32), vmas: &mut Vmas) -> Result<Loaded, Bo
             pc: loader.map_or(mapped.entry, |l| l.entry),
             sp,
         },
-        brk: mapped.end,
+        brk,
         auxv: {
             let mut bytes: Vec<u8> = aux
                 .iter()

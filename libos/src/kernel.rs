@@ -72,6 +72,9 @@ pub struct Kernel {
     pub comm: Vec<u8>,
     /// `PR_SET_PDEATHSIG`'s signal (reported back only).
     pub parent_death_signal: u8,
+    /// The execution domain `personality` set (recorded and reported back; its flags have
+    /// no effect).
+    pub personality: u32,
     /// The process's threads, by id.
     pub threads: BTreeMap<u32, ThreadState>,
     /// The thread whose signal mask `signals.mask` holds.
@@ -275,6 +278,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         program_name: prepared.name,
         comm: prepared.comm,
         parent_death_signal: 0,
+        personality: 0,
         threads: BTreeMap::from([(host().thread_id(), ThreadState::default())]),
         current_tid: host().thread_id(),
         network: info.network,

@@ -19,6 +19,22 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use picobox_abi::{Clock, Errno, FileKind, GroupOp, Result};
 
+/// The file system types a box's mounts can be, as `/proc/filesystems` and `sysfs(2)` list
+/// them: (name, whether it needs a device).
+pub const FILESYSTEMS: &[(&str, bool)] = &[
+    ("sysfs", false),
+    ("tmpfs", false),
+    ("proc", false),
+    ("devtmpfs", false),
+    ("pipefs", false),
+    ("sockfs", false),
+    ("anon_inodefs", false),
+    ("ext4", true),
+    ("xfs", true),
+    ("btrfs", true),
+    ("overlay", false),
+];
+
 /// What a `/proc` path names.
 pub enum Proc {
     /// A file with these contents.
@@ -125,9 +141,16 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
                     .map(|p| (format!("{p}").into_bytes(), FileKind::Directory)),
             );
             v.extend(
-                ["cpuinfo", "meminfo", "uptime", "version", "loadavg"]
-                    .iter()
-                    .map(|n| (n.as_bytes().to_vec(), FileKind::Regular)),
+                [
+                    "cpuinfo",
+                    "meminfo",
+                    "uptime",
+                    "version",
+                    "loadavg",
+                    "filesystems",
+                ]
+                .iter()
+                .map(|n| (n.as_bytes().to_vec(), FileKind::Regular)),
             );
             v.push((b"mounts".to_vec(), FileKind::Regular));
             Ok(Proc::Dir(v))
@@ -143,6 +166,12 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
             )))
         }
         [b"cpuinfo"] => Ok(cpuinfo()),
+        [b"filesystems"] => Ok(text(
+            FILESYSTEMS
+                .iter()
+                .map(|(name, device)| format!("{}\t{name}\n", if *device { "" } else { "nodev" }))
+                .collect(),
+        )),
         [b"meminfo"] => {
             let kb = host().host_info().memory_limit / 1024;
             Ok(text(format!("MemTotal:       {kb:>8} kB\nMemFree:        {kb:>8} kB\nMemAvailable:   {kb:>8} kB\n")))

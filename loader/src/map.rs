@@ -28,12 +28,18 @@ fn to_usize(v: u64) -> Result<usize, LoadError> {
 
 impl ElfImage {
     /// Maps every loadable segment of `file` and zeroes `.bss`. A position-independent image is
-    /// placed where the host finds room; a fixed one where it asks, failing if that is taken.
-    pub fn map(&self, host: &dyn Host, file: Handle) -> Result<MappedImage, LoadError> {
+    /// placed at `hint` if that is free, else where the host finds room; a fixed one where it
+    /// asks, failing if that is taken.
+    pub fn map(
+        &self,
+        host: &dyn Host,
+        file: Handle,
+        hint: usize,
+    ) -> Result<MappedImage, LoadError> {
         let span_len = to_usize(self.span_end - self.span_start)?;
         // Reserve the whole span first so that segments cannot land on something else.
         let place = if self.position_independent {
-            Placement::Anywhere(0)
+            Placement::Anywhere(hint)
         } else {
             Placement::NoReplace(to_usize(self.span_start)?)
         };

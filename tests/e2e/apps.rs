@@ -329,6 +329,31 @@ fn static_and_dynamic_programs_exec_each_other() {
     );
 }
 
+#[test]
+fn a_dynamic_program_s_break_grows_and_sits_above_it_as_natively() {
+    // Linux puts a position-independent program two thirds up the address space, with its
+    // break after it and its loader and libraries among the mappings below the stack; glibc's
+    // malloc then grows the break ([heap]) instead of falling back to mmap.
+    let script = "maps = open('/proc/self/maps').read()\n\
+        heap = [l for l in maps.splitlines() if l.endswith('[heap]')]\n\
+        start = lambda l: int(l.split('-')[0], 16)\n\
+        print('heap', len(heap) == 1)\n\
+        print('heap below the stack', bool(heap) and start(heap[0]) < 0x7000_0000_0000)\n";
+    let native = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    let boxed = picobox()
+        .args(["run", "--", "python3", "-c", script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&native.stdout),
+        "heap True\nheap below the stack True\n"
+    );
+    assert_same("python3's break", &native, &boxed);
+}
+
 /// glibc's dynamic loader, as programs name it.
 const LOADER: &str = "/lib64/ld-linux-x86-64.so.2";
 

@@ -75,6 +75,9 @@ static void scheduling(void) {
     CPU_SET(0, &set);
     show("sched_setaffinity cpu0", sched_setaffinity(0, sizeof set, &set));
     show("personality query", personality(0xffffffff));
+    show("personality ADDR_NO_RANDOMIZE", personality(PER_LINUX | ADDR_NO_RANDOMIZE));
+    show("personality back, old value", personality(PER_LINUX));
+    show("personality query after", personality(0xffffffff));
 }
 
 static void memory(void) {
@@ -202,8 +205,32 @@ static void accounting(void) {
     show("getrusage bad", getrusage(7, &ru));
 }
 
+/* The old sysfs(2) and /proc/filesystems: the same list. */
+static void filesystem_types(void) {
+    long count = syscall(SYS_sysfs, 3);
+    printf("sysfs count positive: %d\n", count > 0);
+    long proc = syscall(SYS_sysfs, 1, "proc");
+    char name[64] = {0};
+    show("sysfs name of proc's index", syscall(SYS_sysfs, 2, proc, name));
+    printf("name: %s\n", name);
+    show("sysfs bad option", syscall(SYS_sysfs, 9));
+    show("sysfs unknown type", syscall(SYS_sysfs, 1, "nosuchfs"));
+    show("sysfs index past the end", syscall(SYS_sysfs, 2, count, name));
+    show("sysfs bad buffer", syscall(SYS_sysfs, 2, 0, (char *)8));
+    show("sysfs bad name pointer", syscall(SYS_sysfs, 1, (char *)8));
+    FILE *f = fopen("/proc/filesystems", "r");
+    char line[128];
+    int tmpfs = 0, lines = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        lines++;
+        tmpfs |= strcmp(line, "nodev\ttmpfs\n") == 0;
+    }
+    printf("/proc/filesystems lists tmpfs: %d, as many as sysfs: %d\n", tmpfs, lines == count);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    filesystem_types();
     credentials();
     scheduling();
     memory();

@@ -346,12 +346,43 @@ pub fn sys_times(_k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(ticks(now.sec * 1_000_000 + now.nsec / 1000))
 }
 
-/// `personality(persona)`: the box runs `PER_LINUX` only; `0xffffffff` asks.
-pub fn sys_personality(_k: &mut Kernel, a: &Args) -> Result<u64> {
-    const PER_LINUX: u32 = 0;
+/// `personality(persona)`: recorded and returned, as Linux; `0xffffffff` asks.
+pub fn sys_personality(k: &mut Kernel, a: &Args) -> Result<u64> {
     const QUERY: u32 = 0xffff_ffff;
-    match (a[0] & 0xffff_ffff) as u32 {
-        QUERY | PER_LINUX => Ok(u64::from(PER_LINUX)),
+    // As Linux: any other value is taken, and the old one returned.
+    let old = k.personality;
+    let want = (a[0] & 0xffff_ffff) as u32;
+    if want != QUERY {
+        k.personality = want;
+    }
+    Ok(u64::from(old))
+}
+
+/// `sysfs(option, ...)`, the old call that names file system types by index: 1 gives the
+/// index of a name, 2 the name at an index (into a buffer), 3 how many there are; the list
+/// is `/proc/filesystems`'s.
+pub fn sys_sysfs(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    use crate::procfs::FILESYSTEMS;
+    match int_arg(a[0]) {
+        1 => {
+            let name = user::read_cstr(a[1], 256)?;
+            FILESYSTEMS
+                .iter()
+                .position(|(n, _)| n.as_bytes() == name.as_slice())
+                .map(|i| i as u64)
+                .ok_or(Errno::EINVAL)
+        }
+        2 => {
+            let (name, _) = usize::try_from(a[1])
+                .ok()
+                .and_then(|i| FILESYSTEMS.get(i))
+                .ok_or(Errno::EINVAL)?;
+            let mut bytes = name.as_bytes().to_vec();
+            bytes.push(0);
+            user::write_bytes(a[2], &bytes)?;
+            Ok(0)
+        }
+        3 => Ok(FILESYSTEMS.len() as u64),
         _ => Err(Errno::EINVAL),
     }
 }

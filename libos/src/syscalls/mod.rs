@@ -225,9 +225,10 @@ table! {
     131 sigaltstack >>= signal::sys_sigaltstack;
     132 utime => files::sys_utime;
     133 mknod => fs::sys_mknod, "FIFOs, sockets and regular files only";
-    135 personality => info::sys_personality, "PER_LINUX only; others EINVAL";
+    135 personality => info::sys_personality, "recorded and reported; the flags (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, UNAME26...) have no effect";
     137 statfs => fs::sys_statfs, "the mount's own file system as the host reports it (tmpfs for --tmpfs, the source's for binds); /proc and /dev made up (proc, tmpfs)";
     138 fstatfs => fs::sys_fstatfs, "as statfs";
+    139 sysfs => info::sys_sysfs, "the types of /proc/filesystems";
     140 getpriority => sched::sys_getpriority, "the nice value is recorded, not applied (the host schedules the box); of the caller only";
     141 setpriority => sched::sys_setpriority, "as getpriority";
     142 sched_setparam => sched::sys_sched_setparam, "SCHED_OTHER, SCHED_BATCH, SCHED_IDLE recorded; real time EPERM; of the caller only";
