@@ -41,5 +41,15 @@ int main(void){
   kill(c,SIGCONT); waitpid(c,&st,WCONTINUED); printf("continued: %d\n", WIFCONTINUED(st));
   write(go[1],"x",1);
   waitpid(c,&st,0); printf("exit: %d\n", WIFEXITED(st)?WEXITSTATUS(st):-1);
+  /* The same seen through waitid's siginfo. */
+  int go2[2]; pipe(go2);
+  c=fork(); if(c==0){ char b; raise(SIGSTOP); read(go2[0],&b,1); _exit(9);}
+  siginfo_t si; memset(&si,0,sizeof si);
+  waitid(P_PID,c,&si,WSTOPPED); printf("waitid stopped: code %d status %d pid ok %d\n", si.si_code, si.si_status, si.si_pid==c);
+  kill(c,SIGCONT); memset(&si,0,sizeof si);
+  waitid(P_PID,c,&si,WCONTINUED); printf("waitid continued: code %d status %d\n", si.si_code, si.si_status);
+  write(go2[1],"x",1); memset(&si,0,sizeof si);
+  waitid(P_PID,c,&si,WEXITED); printf("waitid exited: code %d status %d\n", si.si_code, si.si_status);
+  int bad=waitid(P_PID,c,&si,0); printf("waitid no event kind: %d %s\n", bad, strerror(errno));
   return 0;
 }

@@ -282,7 +282,7 @@ table! {
     233 epoll_ctl => epoll::sys_epoll_ctl;
     234 tgkill => signal::sys_tgkill;
     235 utimes => files::sys_utimes;
-    247 waitid -> process::sys_waitid, "P_ALL, P_PID, P_PGID with WEXITED; no WNOWAIT";
+    247 waitid -> process::sys_waitid, "P_ALL, P_PID, P_PGID; WEXITED, WSTOPPED, WCONTINUED (an exit is reported whichever are given); WNOWAIT: EINVAL";
     251 ioprio_set => sched::sys_ioprio_set, "recorded, not applied";
     252 ioprio_get => sched::sys_ioprio_get, "as ioprio_set";
     257 openat => fs::sys_openat, "/proc/self/fd/N (and /dev/fd/N, /dev/stdin...) gives the descriptor's own open file, as a duplicate";

@@ -191,10 +191,17 @@ pub fn sys_wait4(a: &Args) -> Result<u64> {
 /// `waitid(idtype, id, infop, options, rusage)`: `P_ALL`, `P_PID`, `P_PGID`; `WEXITED`.
 pub fn sys_waitid(a: &Args) -> Result<u64> {
     const WNOHANG: u32 = 1;
+    const WSTOPPED: u32 = 2;
     const WEXITED: u32 = 4;
+    const WCONTINUED: u32 = 8;
     const WNOWAIT: u32 = 0x0100_0000;
+    const KNOWN: u32 = WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | 0xe000_0000;
     let options = (a[3] & 0xffff_ffff) as u32;
-    if options & WEXITED == 0 || options & WNOWAIT != 0 {
+    if options & (WEXITED | WSTOPPED | WCONTINUED) == 0 || options & !KNOWN != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // The host's wait reaps what it reports: leaving a child waitable is not possible.
+    if options & WNOWAIT != 0 {
         return Err(Errno::EINVAL);
     }
     let id = int_arg(a[1]);
@@ -205,16 +212,21 @@ pub fn sys_waitid(a: &Args) -> Result<u64> {
         _ => return Err(Errno::EINVAL),
     };
     let mut ru = [0u8; 144];
+    // wait4's options: WUNTRACED is WSTOPPED's number, WCONTINUED the same.
     let (child, status) = host().process_wait(
         pid,
-        options & WNOHANG,
+        options & (WNOHANG | WSTOPPED | WCONTINUED),
         if a[4] != 0 { Some(&mut ru) } else { None },
     )?;
     if a[2] != 0 {
         // siginfo_t: si_signo, si_errno, si_code, then si_pid, si_uid, si_status.
         let mut info = [0u8; 128];
         if child != 0 {
-            let (code, value): (i32, i32) = if status & 0x7f == 0 {
+            let (code, value): (i32, i32) = if status == 0xffff {
+                (6, 18) // CLD_CONTINUED by SIGCONT
+            } else if status & 0xff == 0x7f {
+                (5, (status >> 8) & 0xff) // CLD_STOPPED by that signal
+            } else if status & 0x7f == 0 {
                 (1, (status >> 8) & 0xff) // CLD_EXITED
             } else if status & 0x80 != 0 {
                 (3, status & 0x7f) // CLD_DUMPED
