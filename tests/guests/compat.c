@@ -74,6 +74,13 @@ static void scheduling(void) {
     CPU_ZERO(&set);
     CPU_SET(0, &set);
     show("sched_setaffinity cpu0", sched_setaffinity(0, sizeof set, &set));
+    show("getpriority of pid -1", getpriority(PRIO_PROCESS, -1));
+    show("ARCH_GET_CPUID", syscall(SYS_arch_prctl, 0x1011, 0));
+    show("ARCH_SET_CPUID 1", syscall(SYS_arch_prctl, 0x1012, 1));
+    show("ARCH_SET_CPUID 0", syscall(SYS_arch_prctl, 0x1012, 0));
+    unsigned int cap_v1[2] = {0x19980330, 0}, cap_data[6] = {0};
+    show("capget version 1", syscall(SYS_capget, cap_v1, cap_data));
+    printf("capget version 1 left the second struct alone: %d\n", cap_data[3] == 0 && cap_data[4] == 0);
     show("personality query", personality(0xffffffff));
     show("personality ADDR_NO_RANDOMIZE", personality(PER_LINUX | ADDR_NO_RANDOMIZE));
     show("personality back, old value", personality(PER_LINUX));

@@ -288,24 +288,32 @@ fn capabilities(k: &Kernel) -> u64 {
 
 /// Checks `capget`/`capset`'s header: version 3 (or 2, which has the same layout) and this
 /// process (pid 0 or its own). An unknown version is answered with the preferred one.
-fn cap_header(a: &Args) -> Result<()> {
+/// Checks a `struct __user_cap_header_struct`; returns how many 32-bit data structs its
+/// version has (1 for `_LINUX_CAPABILITY_VERSION_1`, 2 for versions 2 and 3).
+fn cap_header(a: &Args) -> Result<usize> {
+    const CAPABILITY_VERSION_1: u32 = 0x1998_0330;
+    const CAPABILITY_VERSION_2: u32 = 0x2007_1026;
     let header = user::read_bytes(a[0], 8)?;
     let version = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
     let pid = i32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-    if version != CAPABILITY_VERSION_3 && version != 0x2007_1026 {
-        user::write_u32(a[0], CAPABILITY_VERSION_3)?;
-        return Err(Errno::EINVAL);
-    }
+    let structs = match version {
+        CAPABILITY_VERSION_1 => 1,
+        CAPABILITY_VERSION_2 | CAPABILITY_VERSION_3 => 2,
+        _ => {
+            user::write_u32(a[0], CAPABILITY_VERSION_3)?;
+            return Err(Errno::EINVAL);
+        }
+    };
     let me = crate::kernel::host().process_id(picobox_abi::Whose::Caller);
     if pid < 0 || (pid != 0 && pid as u32 != me) {
         return Err(Errno::EPERM);
     }
-    Ok(())
+    Ok(structs)
 }
 
 /// `capget(header, data)`: effective, permitted and inheritable sets as two 32-bit halves.
 pub fn sys_capget(k: &mut Kernel, a: &Args) -> Result<u64> {
-    cap_header(a)?;
+    let structs = cap_header(a)?;
     if a[1] == 0 {
         return Ok(0);
     }
@@ -315,14 +323,15 @@ pub fn sys_capget(k: &mut Kernel, a: &Args) -> Result<u64> {
     for (i, word) in [low, low, 0, high, high, 0].iter().enumerate() {
         data[i * 4..i * 4 + 4].copy_from_slice(&word.to_le_bytes());
     }
-    user::write_bytes(a[1], &data)?;
+    user::write_bytes(a[1], &data[..structs * 12])?;
     Ok(0)
 }
 
 /// `capset(header, data)`: a process may keep or drop what it has, never gain.
 pub fn sys_capset(k: &mut Kernel, a: &Args) -> Result<u64> {
-    cap_header(a)?;
-    let data = user::read_bytes(a[1], 24)?;
+    let structs = cap_header(a)?;
+    let mut data = user::read_bytes(a[1], structs * 12)?;
+    data.resize(24, 0);
     let word = |i: usize| {
         u64::from(u32::from_le_bytes([
             data[i * 4],

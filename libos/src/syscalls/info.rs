@@ -200,6 +200,8 @@ pub fn sys_arch_prctl(_k: &mut Kernel, a: &Args) -> Result<u64> {
     const ARCH_SET_FS: i32 = 0x1002;
     const ARCH_GET_FS: i32 = 0x1003;
     const ARCH_GET_GS: i32 = 0x1004;
+    const ARCH_GET_CPUID: i32 = 0x1011;
+    const ARCH_SET_CPUID: i32 = 0x1012;
     match int_arg(a[0]) {
         ARCH_SET_FS => {
             let base = usize::try_from(a[1]).map_err(|_| Errno::EPERM)?;
@@ -215,6 +217,9 @@ pub fn sys_arch_prctl(_k: &mut Kernel, a: &Args) -> Result<u64> {
             Ok(0)
         }
         ARCH_SET_GS => Err(Errno::EPERM),
+        // CPUID stays enabled: the box offers no CPUID faulting (as a host without it).
+        ARCH_GET_CPUID => Ok(1),
+        ARCH_SET_CPUID => Err(Errno::ENODEV),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -24,7 +24,7 @@ const RESET_ON_FORK: u32 = 0x4000_0000;
 fn is_caller(pid: u64) -> Result<()> {
     let pid = int_arg(pid);
     if pid < 0 {
-        return Err(Errno::EINVAL);
+        return Err(Errno::ESRCH); // no process has a negative id
     }
     let me = host().process_id(Whose::Caller);
     if pid == 0 || pid as u32 == me || pid as u32 == host().thread_id() {
