@@ -68,7 +68,7 @@ pub trait Host: Sync {
     /// Linux: no system call (a fault handler recovers).
     fn vm_copy(&self, dst: usize, src: usize, len: usize) -> Result<()>;
 
-    // ---------------------------------------------------------------- threads and signals (10)
+    // ---------------------------------------------------------------- threads and signals (9)
 
     /// Starts a thread of this process that resumes the program with the registers of `ctx`
     /// (its stack pointer included) and thread pointer `tls`; writes the new thread's id to
@@ -99,12 +99,10 @@ pub trait Host: Sync {
     /// Linux: `set_robust_list`.
     fn thread_set_robust_list(&self, head: usize, len: usize) -> Result<()>;
 
-    /// Sets the calling thread's thread pointer (the `fs` base). Errors: `EPERM` (non-canonical
-    /// address). Linux: `arch_prctl(ARCH_SET_FS)`.
-    fn thread_set_tls(&self, base: usize) -> Result<()>;
-
-    /// Reads the calling thread's thread pointer. Linux: `arch_prctl(ARCH_GET_FS)`.
-    fn thread_get_tls(&self) -> usize;
+    /// Returns the calling thread's thread pointer (the `fs` base) as it was, and with `base`
+    /// sets it. Errors: `EPERM` (non-canonical address). Linux: `arch_prctl(ARCH_GET_FS)`, then
+    /// `arch_prctl(ARCH_SET_FS)`.
+    fn thread_set_tls(&self, base: Option<usize>) -> Result<usize>;
 
     /// How many host signals this process has received so far (a counter that only grows).
     /// Linux: no system call.
@@ -407,6 +405,17 @@ pub trait Host: Sync {
     /// Deletes timer `id`. Errors: `EINVAL`. Linux: `timer_delete`.
     fn timer_delete(&self, id: u32) -> Result<()>;
 
+    // ---------------------------------------------------------------- System V IPC (1)
+
+    /// One System V IPC operation ([`IpcOp`]) on the box's own IPC namespace, which no process
+    /// outside the box shares, with the namespace's limits set to the box's memory. Returns
+    /// what the Linux call returns. Owners in `struct ipc_perm` are the box's ids, as in
+    /// [`Host::stream_attr`]. Errors: as the Linux call (`EACCES`, `EEXIST`, `ENOENT`,
+    /// `EINVAL`, `ENOMEM`, `ENOSPC`, `EIDRM`, `EAGAIN`, `E2BIG`, `ENOMSG`, `EINTR`...).
+    /// Linux: `shmget`, `shmat`, `shmdt`, `shmctl`, `semget`, `semtimedop`, `semctl`,
+    /// `msgget`, `msgsnd`, `msgrcv`, `msgctl`, in an IPC namespace of the box's own.
+    fn ipc(&self, op: IpcOp<'_>) -> Result<u64>;
+
     // ---------------------------------------------------------------- time and misc (5)
 
     /// Reads a clock. Linux: `clock_gettime` (through the vDSO when there is one).
@@ -446,7 +455,7 @@ macro_rules! catalogue {
 catalogue! {
     "memory": [vm_alloc, vm_free, vm_protect, vm_map_stream, vm_remap, vm_discard, vm_copy]
     "threads": [thread_create, thread_exit, thread_id, thread_signal, thread_yield,
-        thread_set_robust_list, thread_set_tls, thread_get_tls, signals_seen, signals_wait]
+        thread_set_robust_list, thread_set_tls, signals_seen, signals_wait]
     "synchronisation": [futex, streams_wait]
     "streams": [stream_open, stream_read, stream_write, stream_seek, stream_attr, stream_attr_at,
         stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,
@@ -457,6 +466,7 @@ catalogue! {
         socket_connect, socket_send, socket_recv, socket_shutdown, socket_name, socket_option]
     "processes": [process_fork, process_wait, process_id, process_signal, process_group,
         process_exit, process_exit_by_signal, timer_create, timer_set, timer_delete]
+    "System V IPC": [ipc]
     "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]
 }
 

@@ -454,3 +454,110 @@ pub enum LinkTarget<'a> {
         path: &'a [u8],
     },
 }
+
+/// One System V IPC operation ([`crate::Host::ipc`]), on the box's own IPC namespace. Ids,
+/// keys, flags and commands are Linux's; buffers are the library OS's, of the exact size of
+/// the structure the command reads or writes (Linux's x86-64 layouts), or empty.
+#[derive(Debug)]
+pub enum IpcOp<'a> {
+    /// `shmget(key, size, flags)`: a segment's id.
+    ShmGet {
+        /// `IPC_PRIVATE` (0) or a key.
+        key: i32,
+        /// Bytes.
+        size: usize,
+        /// `IPC_CREAT`, `IPC_EXCL`, `SHM_HUGETLB`... and permission bits.
+        flags: i32,
+    },
+    /// `shmat(id, addr, flags)`: the address it is attached at. The library OS checks a given
+    /// address against its own memory first.
+    ShmAttach {
+        /// The segment.
+        id: i32,
+        /// Where (0: where the host finds room).
+        addr: usize,
+        /// `SHM_RDONLY`, `SHM_RND`, `SHM_REMAP`, `SHM_EXEC`.
+        flags: i32,
+    },
+    /// `shmdt(addr)`.
+    ShmDetach {
+        /// An address a segment was attached at.
+        addr: usize,
+    },
+    /// `shmctl(id, cmd, buf)`.
+    ShmControl {
+        /// The segment (or an index, for `SHM_STAT`).
+        id: i32,
+        /// `IPC_STAT`, `IPC_SET`, `IPC_RMID`, `IPC_INFO`, `SHM_INFO`, `SHM_STAT`...
+        cmd: i32,
+        /// `struct shmid_ds`, `shminfo` or `shm_info` as `cmd` needs, or empty.
+        buf: &'a mut [u8],
+    },
+    /// `semget(key, count, flags)`.
+    SemGet {
+        /// `IPC_PRIVATE` (0) or a key.
+        key: i32,
+        /// Semaphores in the set.
+        count: i32,
+        /// `IPC_CREAT`, `IPC_EXCL` and permission bits.
+        flags: i32,
+    },
+    /// `semtimedop(id, ops, timeout)`.
+    SemOp {
+        /// The set.
+        id: i32,
+        /// `struct sembuf` records (6 bytes each).
+        ops: &'a [u8],
+        /// How long to wait at most (none: as long as it takes).
+        timeout: Option<Timespec>,
+    },
+    /// `semctl(id, num, cmd, arg)`: `arg` is `value` for `SETVAL`, else `buf`.
+    SemControl {
+        /// The set (or an index, for `SEM_STAT`).
+        id: i32,
+        /// The semaphore, for the commands about one.
+        num: i32,
+        /// `IPC_STAT`, `IPC_SET`, `IPC_RMID`, `GETVAL`, `SETVAL`, `GETALL`, `SETALL`...
+        cmd: i32,
+        /// `SETVAL`'s value.
+        value: i32,
+        /// `struct semid_ds`, `seminfo`, or the values (`u16` each) as `cmd` needs, or empty.
+        buf: &'a mut [u8],
+    },
+    /// `msgget(key, flags)`.
+    MsgGet {
+        /// `IPC_PRIVATE` (0) or a key.
+        key: i32,
+        /// `IPC_CREAT`, `IPC_EXCL` and permission bits.
+        flags: i32,
+    },
+    /// `msgsnd(id, msg, size, flags)`: `msg` is the type (8 bytes) then the text.
+    MsgSend {
+        /// The queue.
+        id: i32,
+        /// Type and text.
+        msg: &'a [u8],
+        /// `IPC_NOWAIT`.
+        flags: i32,
+    },
+    /// `msgrcv(id, msg, size, kind, flags)`: the text's length.
+    MsgReceive {
+        /// The queue.
+        id: i32,
+        /// Room for the type (8 bytes) and the text.
+        msg: &'a mut [u8],
+        /// Which message: 0 the first, > 0 the first of that type, < 0 the lowest type up to it.
+        kind: i64,
+        /// `IPC_NOWAIT`, `MSG_NOERROR`, `MSG_EXCEPT`, `MSG_COPY`.
+        flags: i32,
+    },
+    /// `msgctl(id, cmd, buf)`.
+    MsgControl {
+        /// The queue (or an index, for `MSG_STAT`).
+        id: i32,
+        /// `IPC_STAT`, `IPC_SET`, `IPC_RMID`, `IPC_INFO`, `MSG_INFO`, `MSG_STAT`...
+        cmd: i32,
+        /// `struct msqid_ds`, `msginfo` as `cmd` needs, or empty.
+        buf: &'a mut [u8],
+    },
+}

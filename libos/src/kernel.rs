@@ -93,6 +93,8 @@ pub struct Kernel {
     pub allow_connect: Vec<picobox_abi::boot::TcpRule>,
     /// POSIX timers this process created (see `syscalls/timer.rs`).
     pub timers: alloc::collections::BTreeSet<u32>,
+    /// System V shared memory attached here: address, length (see `syscalls/sysv.rs`).
+    pub shm_attached: BTreeMap<u64, u64>,
 }
 
 /// The short name Linux gives a program started by `path` (`comm`).
@@ -286,6 +288,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         environ: nul_joined(&prepared.envp),
         auxv: loaded.auxv.clone(),
         timers: alloc::collections::BTreeSet::new(),
+        shm_attached: BTreeMap::new(),
         allow_bind: info.allow_bind.clone(),
         allow_connect: info.allow_connect.clone(),
     };

@@ -617,3 +617,50 @@ fn hard_links_stay_inside_one_writable_mount() {
     refused_with(&["link", "/w/abs-link", "/ro/new"], "EROFS");
     refused_with(&["gate-link-from-descriptors", "file", "stolen"], "EXDEV");
 }
+
+#[test]
+fn system_v_ipc_of_the_host_is_out_of_reach_and_a_box_leaves_none_behind() {
+    // The box has an IPC namespace of its own: a segment and a queue the host made under a
+    // key are not found from the box, and what a box leaves is gone with it.
+    const HOST_KEY: i32 = 0x5eed;
+    const LEFT_KEY: i32 = 0x5eee;
+    // SAFETY: shmget and msgget take plain integers; the objects are removed below.
+    let (shm, queue) = unsafe {
+        (
+            libc::shmget(HOST_KEY, 4096, libc::IPC_CREAT | 0o600),
+            libc::msgget(HOST_KEY, libc::IPC_CREAT | 0o600),
+        )
+    };
+    assert!(shm >= 0 && queue >= 0, "the host's objects");
+    let prog = guest("sysv");
+    let dir = scratch("sysv-escape");
+    let probe = boxed(&dir, &prog, &["probe"]);
+    let left = boxed(&dir, &prog, &["leave"]);
+    // SAFETY: as above; IPC_RMID with no buffer, and a lookup of a key.
+    let after = unsafe {
+        libc::shmctl(shm, libc::IPC_RMID, std::ptr::null_mut());
+        libc::msgctl(queue, libc::IPC_RMID, std::ptr::null_mut());
+        libc::shmget(LEFT_KEY, 0, 0)
+    };
+    assert_eq!(
+        text(&probe.stdout),
+        "host's segment: No such file or directory\nhost's queue: No such file or directory\n",
+        "{}",
+        text(&probe.stderr)
+    );
+    assert_eq!(text(&left.stdout), "left: ok\n", "{}", text(&left.stderr));
+    assert_eq!(after, -1, "the box's segment outlived the box on the host");
+}
+
+#[test]
+fn system_v_shared_memory_is_bounded_by_the_box_s_memory() {
+    let prog = guest("sysv");
+    let dir = scratch("sysv-big");
+    let out = boxed_with(&["--memory", "256M"], &dir, &prog, &["big"]);
+    assert_eq!(
+        text(&out.stdout),
+        "1 GiB: Invalid argument\n",
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -143,6 +143,13 @@ fn cancellation_stop_and_continue_altstack_and_epoll_loops_match_native() {
 }
 
 #[test]
+fn system_v_ipc_between_processes_matches_native() {
+    // Shared memory written by a child, semaphores a child posts, a message queue by type,
+    // and their errors, with the owners the box's processes see as theirs.
+    assert_matches_native("sysv", &[], &guest("sysv"), &[]);
+}
+
+#[test]
 fn timers_signal_waits_and_robust_mutexes_match_native() {
     assert_matches_native("timers", &[], &guest("timers"), &[]);
 }

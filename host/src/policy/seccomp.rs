@@ -153,6 +153,17 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
         ),
         (SYS_sigaltstack, "thread_create: each thread's signal stack"),
         (SYS_eventfd2, "stream_event"),
+        (SYS_shmget, "ipc: in the box's own IPC namespace"),
+        (SYS_shmat, "ipc (the library OS checks a given address)"),
+        (SYS_shmdt, "ipc"),
+        (SYS_shmctl, "ipc"),
+        (SYS_semget, "ipc"),
+        (SYS_semtimedop, "ipc"),
+        (SYS_semctl, "ipc"),
+        (SYS_msgget, "ipc"),
+        (SYS_msgsnd, "ipc"),
+        (SYS_msgrcv, "ipc"),
+        (SYS_msgctl, "ipc"),
         (SYS_timerfd_create, "stream_timer"),
         (SYS_timerfd_settime, "timer_set(Stream)"),
         (SYS_timerfd_gettime, "timer_set(Stream), its state"),
@@ -341,7 +352,7 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
         SYS_clone,
         vec![rule(vec![cond64(0, SeccompCmpOp::Eq, THREAD_FLAGS)?])?],
     );
-    // thread_set_tls, thread_get_tls.
+    // thread_set_tls (reads, then sets).
     rules.insert(SYS_arch_prctl, one_of(0, &[0x1002, 0x1003])?);
 
     Ok(rules)

@@ -205,11 +205,11 @@ pub fn sys_arch_prctl(_k: &mut Kernel, a: &Args) -> Result<u64> {
     match int_arg(a[0]) {
         ARCH_SET_FS => {
             let base = usize::try_from(a[1]).map_err(|_| Errno::EPERM)?;
-            host().thread_set_tls(base)?;
+            host().thread_set_tls(Some(base))?;
             Ok(0)
         }
         ARCH_GET_FS => {
-            user::write_u64(a[1], host().thread_get_tls() as u64)?;
+            user::write_u64(a[1], host().thread_set_tls(None)? as u64)?;
             Ok(0)
         }
         ARCH_GET_GS => {

@@ -104,7 +104,7 @@ pub fn sys_clone(k: &mut Kernel, a: &Args, ctx: &mut CpuContext) -> Result<()> {
     if child {
         k.after_fork();
         if flags & CLONE_SETTLS != 0 {
-            host().thread_set_tls(usize::try_from(a[4]).map_err(|_| Errno::EINVAL)?)?;
+            host().thread_set_tls(Some(usize::try_from(a[4]).map_err(|_| Errno::EINVAL)?))?;
         }
         if flags & CLONE_CHILD_CLEARTID != 0 {
             let me = k.current_tid;
@@ -137,7 +137,7 @@ fn clone_thread(k: &mut Kernel, a: &Args, ctx: &mut CpuContext) -> Result<()> {
     let tls = if flags & CLONE_SETTLS != 0 {
         usize::try_from(a[4]).map_err(|_| Errno::EINVAL)?
     } else {
-        host().thread_get_tls()
+        host().thread_set_tls(None)?
     };
     let parent_tid = if flags & CLONE_PARENT_SETTID != 0 {
         Some(usize::try_from(a[2]).map_err(|_| Errno::EFAULT)?)

@@ -79,6 +79,8 @@ pub fn box_tag() -> &'static str {
 /// Everything the child needs, prepared by the parent.
 struct Prepared {
     boot: BootInfo,
+    /// The box's memory limit in bytes (`--memory`), which also bounds its System V IPC.
+    memory: u64,
     mounts: Vec<PlannedMount>,
     limits: Limits,
     network: Network,
@@ -187,6 +189,7 @@ fn prepare(c: &RunConfig, plan: root_plan::Plan) -> Result<Prepared, Failure> {
     let limits = Limits::prepare(c.pids.saturating_add(reaper), c.memory);
     Ok(Prepared {
         boot,
+        memory: c.memory,
         mounts,
         limits,
         network,
@@ -240,11 +243,18 @@ extern "C" fn forward(sig: i32) {
 }
 
 /// Gives the box its own pid namespace: its first process is pid 1, its processes see only
-/// each other, and they all die with the first one. A non-root caller gets a user namespace
-/// mapping only its own uid and gid, which unprivileged pid namespaces need.
-fn enter_pid_namespace() -> Result<(), Failure> {
+/// each other, and they all die with the first one; and its own IPC namespace (System V
+/// shared memory, semaphores and message queues), bounded by `memory` ([`bound_ipc`]).
+///
+/// A non-root caller needs user namespaces for both, and two of them: the IPC namespace's
+/// limits can be set only by the uid that is 0 in the user namespace owning it, so it is made
+/// in one that maps the caller to 0; the pid namespace, in a second one inside it that maps
+/// the caller back to its own ids, which the rest of the box expects.
+fn enter_pid_namespace(memory: u64) -> Result<(), Failure> {
     const CLONE_NEWUSER: u64 = 0x1000_0000;
     const CLONE_NEWPID: u64 = 0x2000_0000;
+    // System V IPC objects of the box's own (the host's and other boxes' are out of reach).
+    const CLONE_NEWIPC: u64 = 0x0800_0000;
     let fail = |e: Errno| {
         Failure(
             EXIT_INTERNAL,
@@ -254,20 +264,62 @@ fn enter_pid_namespace() -> Result<(), Failure> {
     let uid = gate::syscall(102, [0; 6]);
     let gid = gate::syscall(104, [0; 6]);
     if uid == 0 {
+        sys(272, [CLONE_NEWIPC, 0, 0, 0, 0, 0]).map_err(fail)?;
+        bound_ipc(memory)?;
         return sys(272, [CLONE_NEWPID, 0, 0, 0, 0, 0])
             .map(|_| ())
             .map_err(fail);
     }
-    sys(272, [CLONE_NEWUSER | CLONE_NEWPID, 0, 0, 0, 0, 0]).map_err(fail)?;
     let write_file = |path: &[u8], text: &[u8]| -> Result<(), Errno> {
         let fd = open(path, 1)?;
         let r = sys(1, [fd, text.as_ptr() as u64, text.len() as u64, 0, 0, 0]);
         close(fd);
         r.map(|_| ())
     };
-    write_file(b"/proc/self/setgroups", b"deny").map_err(fail)?;
-    write_file(b"/proc/self/uid_map", format!("{uid} {uid} 1").as_bytes()).map_err(fail)?;
-    write_file(b"/proc/self/gid_map", format!("{gid} {gid} 1").as_bytes()).map_err(fail)?;
+    // A user namespace where this process is `inside`, mapped to `outside` of the one above.
+    let user_namespace = |inside: (u64, u64), outside: (u64, u64)| -> Result<(), Failure> {
+        sys(272, [CLONE_NEWUSER, 0, 0, 0, 0, 0]).map_err(fail)?;
+        write_file(b"/proc/self/setgroups", b"deny").map_err(fail)?;
+        write_file(
+            b"/proc/self/uid_map",
+            format!("{} {} 1", inside.0, outside.0).as_bytes(),
+        )
+        .map_err(fail)?;
+        write_file(
+            b"/proc/self/gid_map",
+            format!("{} {} 1", inside.1, outside.1).as_bytes(),
+        )
+        .map_err(fail)
+    };
+    user_namespace((0, 0), (uid, gid))?;
+    sys(272, [CLONE_NEWIPC, 0, 0, 0, 0, 0]).map_err(fail)?;
+    bound_ipc(memory)?;
+    user_namespace((uid, gid), (0, 0))?;
+    sys(272, [CLONE_NEWPID, 0, 0, 0, 0, 0]).map_err(fail)?;
+    Ok(())
+}
+
+/// Bounds the System V IPC of the box's own namespace (just made) by its memory: shared memory
+/// in all (`shmall`, pages) and per segment (`shmmax`), and a few message queues (`msgmni`;
+/// each holds `msgmnb`, 16 KiB), since queued messages are not charged to an rlimit.
+fn bound_ipc(memory: u64) -> Result<(), Failure> {
+    let fail = |what: &str, e: Errno| {
+        Failure(
+            EXIT_INTERNAL,
+            format!("cannot bound the box's System V IPC ({what}): {e}"),
+        )
+    };
+    for (path, value) in [
+        (&b"/proc/sys/kernel/shmmax"[..], memory),
+        (b"/proc/sys/kernel/shmall", memory.div_ceil(4096)),
+        (b"/proc/sys/kernel/msgmni", 64),
+    ] {
+        let fd = open(path, 1).map_err(|e| fail("open", e))?;
+        let text = format!("{value}");
+        let r = sys(1, [fd, text.as_ptr() as u64, text.len() as u64, 0, 0, 0]);
+        close(fd);
+        r.map_err(|e| fail(&String::from_utf8_lossy(path), e))?;
+    }
     Ok(())
 }
 
@@ -306,7 +358,7 @@ fn enter_net_namespace() -> Result<(), Failure> {
 }
 
 fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
-    enter_pid_namespace()?;
+    enter_pid_namespace(p.memory)?;
     // Without Landlock's scoping (before Linux 6.12) only a network namespace keeps abstract
     // Unix sockets to the box.
     if p.network == Network::Loopback || (p.network == Network::None && !p.scoped) {

@@ -69,6 +69,17 @@ mod nr {
     pub const TGKILL: u64 = 234;
     pub const EVENTFD2: u64 = 290;
     pub const TIMERFD_CREATE: u64 = 283;
+    pub const SHMGET: u64 = 29;
+    pub const SHMAT: u64 = 30;
+    pub const SHMCTL: u64 = 31;
+    pub const SEMGET: u64 = 64;
+    pub const SEMCTL: u64 = 66;
+    pub const SHMDT: u64 = 67;
+    pub const MSGGET: u64 = 68;
+    pub const MSGSND: u64 = 69;
+    pub const MSGRCV: u64 = 70;
+    pub const MSGCTL: u64 = 71;
+    pub const SEMTIMEDOP: u64 = 220;
     pub const GETITIMER: u64 = 36;
     pub const TIMERFD_SETTIME: u64 = 286;
     pub const TIMERFD_GETTIME: u64 = 287;
@@ -442,6 +453,50 @@ fn alarm_set(new: Option<TimerSetting>) -> Result<TimerSetting> {
     })
 }
 
+/// An owner as the host knows it (the reverse of [`owner_in_box`]).
+fn owner_on_host(uid: u32, gid: u32) -> (u32, u32) {
+    match BOX_OWNER.get() {
+        Some([hu, hg, bu, bg]) => (
+            if uid == *bu { *hu } else { uid },
+            if gid == *bg { *hg } else { gid },
+        ),
+        None => (uid, gid),
+    }
+}
+
+/// The owner and creator ids of a `struct ipc64_perm` at the start of `buf` (uid, gid, cuid,
+/// cgid at bytes 4 to 20), mapped with `map`.
+fn map_ipc_owners(buf: &mut [u8], map: fn(u32, u32) -> (u32, u32)) {
+    if buf.len() < 20 {
+        return;
+    }
+    let word = |b: &[u8], at: usize| u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    for (uid_at, gid_at) in [(4, 8), (12, 16)] {
+        let (uid, gid) = map(word(buf, uid_at), word(buf, gid_at));
+        buf[uid_at..uid_at + 4].copy_from_slice(&uid.to_ne_bytes());
+        buf[gid_at..gid_at + 4].copy_from_slice(&gid.to_ne_bytes());
+    }
+}
+
+/// `shmctl` or `msgctl(id, cmd, buf)`: `IPC_SET` takes the box's owners to the host's, the
+/// stat commands (`stats`) bring them back.
+fn ipc_control(nr: u64, id: i32, cmd: i32, stats: &[i32], buf: &mut [u8]) -> Result<u64> {
+    const IPC_SET: i32 = 1;
+    if cmd == IPC_SET {
+        map_ipc_owners(buf, owner_on_host);
+    }
+    let ptr = if buf.is_empty() {
+        0
+    } else {
+        buf.as_mut_ptr() as u64
+    };
+    let r = sys(nr, [id as i64 as u64, cmd as i64 as u64, ptr, 0, 0, 0])?;
+    if stats.contains(&cmd) {
+        map_ipc_owners(buf, owner_in_box);
+    }
+    Ok(r)
+}
+
 impl Host for LinuxHost {
     fn vm_alloc(&self, place: Placement, len: usize, prot: Prot, shared: bool) -> Result<usize> {
         let (addr, fixed) = place_args(place);
@@ -560,14 +615,13 @@ impl Host for LinuxHost {
         sys(nr::SET_ROBUST_LIST, [head as u64, len as u64, 0, 0, 0, 0]).map(|_| ())
     }
 
-    fn thread_set_tls(&self, base: usize) -> Result<()> {
-        sys(nr::ARCH_PRCTL, [0x1002, base as u64, 0, 0, 0, 0]).map(|_| ())
-    }
-
-    fn thread_get_tls(&self) -> usize {
-        let mut v: u64 = 0;
-        let _ = sys(nr::ARCH_PRCTL, [0x1003, &raw mut v as u64, 0, 0, 0, 0]);
-        v as usize
+    fn thread_set_tls(&self, base: Option<usize>) -> Result<usize> {
+        let mut old: u64 = 0;
+        sys(nr::ARCH_PRCTL, [0x1003, &raw mut old as u64, 0, 0, 0, 0])?;
+        if let Some(base) = base {
+            sys(nr::ARCH_PRCTL, [0x1002, base as u64, 0, 0, 0, 0])?;
+        }
+        Ok(old as usize)
     }
 
     fn signals_seen(&self) -> u64 {
@@ -1412,6 +1466,95 @@ impl Host for LinuxHost {
 
     fn timer_delete(&self, id: u32) -> Result<()> {
         sys(nr::TIMER_DELETE, [u64::from(id), 0, 0, 0, 0, 0]).map(|_| ())
+    }
+
+    fn ipc(&self, op: IpcOp<'_>) -> Result<u64> {
+        const IPC_STAT: i32 = 2;
+        let w = |v: i32| v as i64 as u64;
+        match op {
+            IpcOp::ShmGet { key, size, flags } => {
+                sys(nr::SHMGET, [w(key), size as u64, w(flags), 0, 0, 0])
+            }
+            IpcOp::ShmAttach { id, addr, flags } => {
+                sys(nr::SHMAT, [w(id), addr as u64, w(flags), 0, 0, 0])
+            }
+            IpcOp::ShmDetach { addr } => sys(nr::SHMDT, [addr as u64, 0, 0, 0, 0, 0]),
+            IpcOp::ShmControl { id, cmd, buf } => {
+                ipc_control(nr::SHMCTL, id, cmd, &[IPC_STAT, 13, 15], buf)
+            }
+            IpcOp::SemGet { key, count, flags } => {
+                sys(nr::SEMGET, [w(key), w(count), w(flags), 0, 0, 0])
+            }
+            IpcOp::SemOp { id, ops, timeout } => {
+                let ts = timeout.map(|t| [t.sec as u64, t.nsec as u64]);
+                let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as u64);
+                sys(
+                    nr::SEMTIMEDOP,
+                    [
+                        w(id),
+                        ops.as_ptr() as u64,
+                        (ops.len() / 6) as u64,
+                        tsp,
+                        0,
+                        0,
+                    ],
+                )
+            }
+            IpcOp::SemControl {
+                id,
+                num,
+                cmd,
+                value,
+                buf,
+            } => {
+                // semctl(id, num, cmd, arg): the argument is the buffer, or the value.
+                const IPC_SET: i32 = 1;
+                if cmd == IPC_SET {
+                    map_ipc_owners(buf, owner_on_host);
+                }
+                let arg = if buf.is_empty() {
+                    w(value)
+                } else {
+                    buf.as_mut_ptr() as u64
+                };
+                let r = sys(nr::SEMCTL, [w(id), w(num), w(cmd), arg, 0, 0])?;
+                if [IPC_STAT, 18, 20].contains(&cmd) {
+                    map_ipc_owners(buf, owner_in_box);
+                }
+                Ok(r)
+            }
+            IpcOp::MsgGet { key, flags } => sys(nr::MSGGET, [w(key), w(flags), 0, 0, 0, 0]),
+            IpcOp::MsgSend { id, msg, flags } => sys(
+                nr::MSGSND,
+                [
+                    w(id),
+                    msg.as_ptr() as u64,
+                    msg.len().saturating_sub(8) as u64,
+                    w(flags),
+                    0,
+                    0,
+                ],
+            ),
+            IpcOp::MsgReceive {
+                id,
+                msg,
+                kind,
+                flags,
+            } => sys(
+                nr::MSGRCV,
+                [
+                    w(id),
+                    msg.as_mut_ptr() as u64,
+                    msg.len().saturating_sub(8) as u64,
+                    kind as u64,
+                    w(flags),
+                    0,
+                ],
+            ),
+            IpcOp::MsgControl { id, cmd, buf } => {
+                ipc_control(nr::MSGCTL, id, cmd, &[IPC_STAT, 11, 13], buf)
+            }
+        }
     }
 
     fn time_query(&self, clock: Clock) -> Result<Timespec> {
