@@ -29,6 +29,7 @@ const CLONE_REFUSED: u64 = 0x7e02_0000 | 0x8000 | 0x80_0000 | 0x200_0000 | 0x800
 /// Forks; returns what each side sees. In the child, `child_stack` (if non-zero) becomes the
 /// stack pointer, as `clone` does.
 fn fork(k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result<Return> {
+    let pending = super::signal::pending_before_fork();
     match host().process_fork()? {
         Some(child) => {
             crate::box_processes::publish_child(k, child);
@@ -43,7 +44,7 @@ fn fork(k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result
             let state = k.threads.get(&k.current_tid).copied().unwrap_or_default();
             k.threads.clear();
             k.threads.insert(me, state);
-            super::signal::reset_after_fork();
+            super::signal::reset_after_fork(pending);
             k.current_tid = me;
             k.timers.clear();
             k.parent_death_signal = 0;

@@ -152,14 +152,20 @@ pub fn thread_gone() {
     }
 }
 
-/// In a forked child, which starts with no pending signal (as on Linux): the parent's
-/// threads are not here, nor the parent's signals.
-pub fn reset_after_fork() {
+/// The process's own pending signals, just before a fork (see [`reset_after_fork`]).
+pub fn pending_before_fork() -> u64 {
+    PENDING.load(Ordering::Acquire)
+}
+
+/// In a forked child, which starts with no pending signal of its parent's (as on Linux): the
+/// parent's threads are not here, nor the signals pending for the parent when it forked,
+/// `before`. A signal sent to the child since (a `kill` right after `fork`) stays.
+pub fn reset_after_fork(before: u64) {
     for (tid, pending) in THREAD_TID.iter().zip(&THREAD_PENDING) {
         tid.store(0, Ordering::Release);
         pending.store(0, Ordering::Release);
     }
-    PENDING.store(0, Ordering::Release);
+    PENDING.fetch_and(!before, Ordering::AcqRel);
 }
 
 fn bit(sig: u8) -> u64 {
