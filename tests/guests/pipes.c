@@ -83,6 +83,20 @@ int main(void) {
     r = vmsplice(p[1], iov, 2, 0x100);
     printf("vmsplice bad flags: %s\n", outcome(r));
 
+    /* At an offset, a pipe is ESPIPE before the wrong end is EBADF (as Linux checks). */
+    char two[2] = "ab";
+    struct iovec one = {two, 2};
+    r = pwrite(p[0], two, 2, 0);
+    printf("pwrite of the read end: %s\n", outcome(r));
+    r = pread(p[1], two, 2, 0);
+    printf("pread of the write end: %s\n", outcome(r));
+    r = pwritev2(p[0], &one, 1, 0, 0);
+    printf("pwritev2 of the read end: %s\n", outcome(r));
+    r = pwritev2(p[0], &one, 1, -1, 0);
+    printf("pwritev2 of the read end at the position: %s\n", outcome(r));
+    r = write(p[0], two, 2);
+    printf("write of the read end: %s\n", outcome(r));
+
     /* The I/O signal and its owner, as recorded. */
     printf("F_GETSIG: %d\n", fcntl(p[0], F_GETSIG));
     int set = fcntl(p[0], F_SETSIG, SIGUSR1);

@@ -399,10 +399,26 @@ pub fn sys_close(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 // ------------------------------------------------------------------ read and write
 
+/// The error for an access the open file's mode does not allow: `EBADF`, but `ESPIPE` for
+/// one at an offset of a pipe or socket, which Linux checks first.
+fn wrong_mode(file: &OpenFile, offset: Option<u64>) -> Errno {
+    let unseekable = offset.is_some()
+        && file.handle().is_some_and(|h| {
+            host()
+                .stream_attr(h)
+                .is_ok_and(|a| matches!(a.kind, FileKind::Fifo | FileKind::Socket))
+        });
+    if unseekable {
+        Errno::ESPIPE
+    } else {
+        Errno::EBADF
+    }
+}
+
 pub(super) fn read_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Result<u64> {
     file.touched();
     if !file.status().readable() {
-        return Err(Errno::EBADF);
+        return Err(wrong_mode(file, offset));
     }
     let len = usize::try_from(len)
         .unwrap_or(MAX_RW_COUNT)
@@ -456,7 +472,7 @@ pub(super) fn read_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64
 pub(super) fn write_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64>) -> Result<u64> {
     file.touched();
     if !file.status().writable() {
-        return Err(Errno::EBADF);
+        return Err(wrong_mode(file, offset));
     }
     let len = usize::try_from(len)
         .unwrap_or(MAX_RW_COUNT)
