@@ -185,9 +185,7 @@ pub fn sys_setitimer(_k: &mut Kernel, a: &Args) -> Result<u64> {
     } else {
         (read_timeval(a[1])?, read_timeval(a[1] + 16)?)
     };
-    if a[2] != 0 {
-        user::write_bytes(a[2], &[0u8; 32])?;
-    }
+    // As Linux: the timer is set, then the old value copied out (EFAULT after the change).
     let (old_value, old_interval) = alarm_set(value, interval)?;
     if a[2] != 0 {
         write_timeval(a[2], old_interval)?;

@@ -94,32 +94,48 @@ pub fn sys_timer_create(k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(0)
 }
 
+/// Arms `timer` with the `struct itimerspec` at `new`; writes what was set before to `old`
+/// (if not 0) after the change, as Linux does.
+fn arm(timer: Timer, absolute: bool, cancel_on_set: bool, new: u64, old: u64) -> Result<u64> {
+    let setting = TimerSetting {
+        interval: read_timespec(new)?,
+        value: read_timespec(new + 16)?,
+        absolute,
+        cancel_on_set,
+        overruns: 0,
+    };
+    let before = host().timer_set(timer, Some(setting))?;
+    if old != 0 {
+        write_itimerspec(old, before.value, before.interval)?;
+    }
+    Ok(0)
+}
+
+/// Writes `timer`'s state (time left, interval) to the `struct itimerspec` at `addr`.
+fn report(timer: Timer, addr: u64) -> Result<u64> {
+    let now = host().timer_set(timer, None)?;
+    write_itimerspec(addr, now.value, now.interval)?;
+    Ok(0)
+}
+
 /// `timer_settime(timerid, flags, new, old)`.
 pub fn sys_timer_settime(k: &mut Kernel, a: &Args) -> Result<u64> {
     let id = timer_id(k, a[0])?;
     if a[1] & !TIMER_ABSTIME != 0 {
         return Err(Errno::EINVAL);
     }
-    let new = TimerSetting {
-        interval: read_timespec(a[2])?,
-        value: read_timespec(a[2] + 16)?,
-        absolute: a[1] & TIMER_ABSTIME != 0,
-        overruns: 0,
-        cancel_on_set: false,
-    };
-    let old = host().timer_set(Timer::Posix(id), Some(new))?;
-    if a[3] != 0 {
-        write_itimerspec(a[3], old.value, old.interval)?;
-    }
-    Ok(0)
+    arm(
+        Timer::Posix(id),
+        a[1] & TIMER_ABSTIME != 0,
+        false,
+        a[2],
+        a[3],
+    )
 }
 
 /// `timer_gettime(timerid, curr)`.
 pub fn sys_timer_gettime(k: &mut Kernel, a: &Args) -> Result<u64> {
-    let id = timer_id(k, a[0])?;
-    let now = host().timer_set(Timer::Posix(id), None)?;
-    write_itimerspec(a[1], now.value, now.interval)?;
-    Ok(0)
+    report(Timer::Posix(timer_id(k, a[0])?), a[1])
 }
 
 /// `timer_getoverrun(timerid)`.
@@ -188,28 +204,16 @@ pub fn sys_timerfd_settime(k: &mut Kernel, a: &Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let h = timer_file(k, a[0])?;
-    let new = TimerSetting {
-        interval: read_timespec(a[2])?,
-        value: read_timespec(a[2] + 16)?,
-        absolute: flags & TFD_TIMER_ABSTIME != 0,
-        cancel_on_set: flags & TFD_TIMER_CANCEL_ON_SET != 0,
-        overruns: 0,
-    };
-    if a[3] != 0 {
-        // Checked first, as Linux copies the old value out after the change.
-        user::write_bytes(a[3], &[0u8; 32])?;
-    }
-    let old = host().timer_set(Timer::Stream(h), Some(new))?;
-    if a[3] != 0 {
-        write_itimerspec(a[3], old.value, old.interval)?;
-    }
-    Ok(0)
+    arm(
+        Timer::Stream(h),
+        flags & TFD_TIMER_ABSTIME != 0,
+        flags & TFD_TIMER_CANCEL_ON_SET != 0,
+        a[2],
+        a[3],
+    )
 }
 
 /// `timerfd_gettime(fd, curr)`.
 pub fn sys_timerfd_gettime(k: &mut Kernel, a: &Args) -> Result<u64> {
-    let h = timer_file(k, a[0])?;
-    let now = host().timer_set(Timer::Stream(h), None)?;
-    write_itimerspec(a[1], now.value, now.interval)?;
-    Ok(0)
+    report(Timer::Stream(timer_file(k, a[0])?), a[1])
 }
