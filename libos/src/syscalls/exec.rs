@@ -184,6 +184,8 @@ fn commit(k: &mut Kernel, p: exec::Prepared) -> Result<crate::kernel::Entry> {
         current: loaded.brk,
         mapped_end: loaded.brk,
     };
+    // The old program's mappings, attached segments among them, are gone.
+    k.shm_attached.clear();
     k.cmdline = crate::kernel::nul_joined(&p.argv);
     k.environ = crate::kernel::nul_joined(&p.envp);
     k.program = p.file;
