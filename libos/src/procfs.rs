@@ -272,18 +272,24 @@ fn other_process(pid: u32, note: &ProcessNote, rest: &[&[u8]]) -> Result<Proc> {
             FileKind::Directory
         )])),
         [b"task", tid, more @ ..] if *tid == format!("{pid}").as_bytes() => match more {
-            [] => Ok(Proc::Dir(
-                ["comm", "stat", "status"]
-                    .iter()
-                    .map(|n| (n.as_bytes().to_vec(), FileKind::Regular))
-                    .collect(),
-            )),
+            [] => Ok(task_dir()),
             [b"comm" | b"stat" | b"status"] => other_process(pid, note, more),
             _ => Err(Errno::ENOENT),
         },
         // The rest of a process's state (descriptors, memory, environment) is its own.
         _ => Err(Errno::EACCES),
     }
+}
+
+/// A thread's directory under `task/`: the process's name and state (threads have no names
+/// of their own here).
+fn task_dir() -> Proc {
+    Proc::Dir(
+        ["comm", "stat", "status"]
+            .iter()
+            .map(|n| (n.as_bytes().to_vec(), FileKind::Regular))
+            .collect(),
+    )
 }
 
 fn process(k: &Kernel, pid: u32, rest: &[&[u8]]) -> Result<Proc> {
@@ -299,19 +305,13 @@ fn process(k: &Kernel, pid: u32, rest: &[&[u8]]) -> Result<Proc> {
                 .collect(),
         )),
         [b"task", tid, more @ ..] => {
-            let tid: u32 = core::str::from_utf8(tid)
+            let known = core::str::from_utf8(tid)
                 .ok()
-                .and_then(|t| t.parse().ok())
-                .filter(|t| k.threads.contains_key(t))
-                .ok_or(Errno::ENOENT)?;
-            let _ = tid;
+                .and_then(|t| t.parse::<u32>().ok())
+                .is_some_and(|t| k.threads.contains_key(&t));
             match more {
-                [] => Ok(Proc::Dir(
-                    ["comm", "stat", "status"]
-                        .iter()
-                        .map(|n| (n.as_bytes().to_vec(), FileKind::Regular))
-                        .collect(),
-                )),
+                _ if !known => Err(Errno::ENOENT),
+                [] => Ok(task_dir()),
                 [b"comm" | b"stat" | b"status"] => process(k, pid, more),
                 _ => Err(Errno::ENOENT),
             }
