@@ -399,7 +399,7 @@ pub trait Host: Sync {
     /// (expiries merged into a POSIX timer's last signal). Errors: `EINVAL` (no such timer,
     /// not a timer stream, bad time, `absolute` or `cancel_on_set` for the alarm timer),
     /// `EBADF`. Linux: `timer_settime`, or `timer_gettime` and `timer_getoverrun`;
-    /// `timerfd_settime` or `timerfd_gettime`; `setitimer` or `getitimer` (`ITIMER_REAL`).
+    /// `timerfd_settime` or `timerfd_gettime`; `setitimer` or `getitimer` (the three interval timers).
     fn timer_set(&self, timer: Timer, new: Option<TimerSetting>) -> Result<TimerSetting>;
 
     /// Deletes timer `id`. Errors: `EINVAL`. Linux: `timer_delete`.

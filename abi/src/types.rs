@@ -200,6 +200,12 @@ pub enum Timer {
     /// The process's real-time interval timer (`ITIMER_REAL`), which sends `SIGALRM`; its
     /// times are kept to the microsecond.
     Alarm,
+    /// The process's virtual interval timer (`ITIMER_VIRTUAL`): counts the process's user CPU
+    /// time and sends `SIGVTALRM`; to the microsecond.
+    Virtual,
+    /// The process's profiling interval timer (`ITIMER_PROF`): counts its user and system CPU
+    /// time and sends `SIGPROF`; to the microsecond.
+    Profile,
 }
 
 /// Attributes of a stream, the host's `stat` reduced to what the library OS reports.

@@ -93,6 +93,21 @@ pub fn read_path(addr: u64) -> Result<Vec<u8>> {
     Ok(p)
 }
 
+/// Reads a NUL-terminated string, cut at `max` bytes if longer (as `strncpy_from_user`):
+/// bytes past the cut are never read.
+pub fn read_cstr_prefix(addr: u64, max: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    while out.len() < max {
+        let mut b = [0u8; 1];
+        read_into(addr.checked_add(out.len() as u64).ok_or(Errno::EFAULT)?, &mut b)?;
+        if b[0] == 0 {
+            break;
+        }
+        out.push(b[0]);
+    }
+    Ok(out)
+}
+
 /// Reads a NULL-terminated array of string pointers (argv, envp), at most `max_items`.
 pub fn read_cstr_array(addr: u64, max_items: usize) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();

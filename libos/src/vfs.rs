@@ -203,6 +203,18 @@ impl Vfs {
     ) -> Result<T> {
         let absolute = path.first() == Some(&b'/');
         let parts = path::split(path)?;
+        // A trailing slash asks for a directory (or a link to one): anything else that exists
+        // there is ENOTDIR, as Linux's LOOKUP_DIRECTORY. What does not exist yet is left to
+        // `op` (mkdir "new/").
+        if path.len() > 1 && path.last() == Some(&b'/') && !parts.is_empty() {
+            let comps = self.resolve(base, path, true)?;
+            if let Node::Host { root, rel, .. } = self.locate(&comps)? {
+                match host().stream_attr_at(root, &rel, true) {
+                    Ok(attr) if attr.kind != FileKind::Directory => return Err(Errno::ENOTDIR),
+                    _ => {}
+                }
+            }
+        }
         if !parts.iter().any(|c| *c == b"..") {
             let mut comps: Components = if absolute { Vec::new() } else { base.clone() };
             comps.extend(parts.iter().filter(|c| **c != b".").map(|c| c.to_vec()));

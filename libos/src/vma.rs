@@ -12,6 +12,9 @@ pub struct Area {
     pub prot: u32,
     /// `MAP_SHARED` (else private).
     pub shared: bool,
+    /// A shared mapping of a file opened without write access: it can never be made writable
+    /// (`mprotect` is `EACCES`, as on Linux).
+    pub never_writable: bool,
     /// What `/proc/self/maps` names it.
     pub label: Label,
 }
@@ -54,6 +57,13 @@ impl Vmas {
         self.ranges.insert(start, (end, area));
         self.merge_at(start);
         self.merge_at(end);
+    }
+
+    /// Whether some recorded part of `[start, end)` may never be made writable.
+    pub fn any_never_writable(&self, start: u64, end: u64) -> bool {
+        self.overlapping(start, end)
+            .iter()
+            .any(|(_, _, area)| area.never_writable)
     }
 
     /// Changes the protection of the recorded parts of `[start, end)`.

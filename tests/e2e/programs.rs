@@ -338,6 +338,15 @@ fn set_up_calls_of_test_suites_and_runtimes_match_native() {
 }
 
 #[test]
+fn refusals_come_in_linux_s_order() {
+    // Socket arguments, address families, scheduling calls about other processes, the virtual
+    // interval timer, read-only shared mappings, calls on files without a page cache, paths
+    // through non-directories, link and name edge cases, SA_RESETHAND, recvmmsg's timeout and
+    // execve without arguments, as LTP checks them.
+    assert_matches_native("errnos", &[], &guest("errnos"), &[]);
+}
+
+#[test]
 fn the_program_is_pid_2_under_picobox_s_reaper_unless_as_pid_1() {
     // As under bubblewrap: pid 1 is picobox's reaper, so the program's children see their
     // parent's pid, not 1 (which harnesses read as "my parent died").

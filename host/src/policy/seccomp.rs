@@ -169,9 +169,9 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
         (SYS_timerfd_gettime, "timer_set(Stream), its state"),
         (
             SYS_setitimer,
-            "timer_set(Alarm) (ITIMER_REAL only signals the process itself)",
+            "timer_set(Alarm, Virtual, Profile) (an interval timer signals only the process itself)",
         ),
-        (SYS_getitimer, "timer_set(Alarm), its state"),
+        (SYS_getitimer, "timer_set(Alarm, Virtual, Profile), their state"),
         (
             SYS_rt_sigprocmask,
             "signals_wait: block the program's signals around the check",

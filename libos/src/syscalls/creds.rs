@@ -290,7 +290,7 @@ fn capabilities(k: &Kernel) -> u64 {
 /// process (pid 0 or its own). An unknown version is answered with the preferred one.
 /// Checks a `struct __user_cap_header_struct`; returns how many 32-bit data structs its
 /// version has (1 for `_LINUX_CAPABILITY_VERSION_1`, 2 for versions 2 and 3).
-fn cap_header(a: &Args) -> Result<usize> {
+fn cap_header(a: &Args, set: bool) -> Result<usize> {
     const CAPABILITY_VERSION_1: u32 = 0x1998_0330;
     const CAPABILITY_VERSION_2: u32 = 0x2007_1026;
     let header = user::read_bytes(a[0], 8)?;
@@ -305,15 +305,25 @@ fn cap_header(a: &Args) -> Result<usize> {
         }
     };
     let me = crate::kernel::host().process_id(picobox_abi::Whose::Caller);
-    if pid < 0 || (pid != 0 && pid as u32 != me) {
-        return Err(Errno::EPERM);
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pid != 0 && pid as u32 != me {
+        if crate::kernel::host().process_signal(pid, 0).is_err() {
+            return Err(Errno::ESRCH);
+        }
+        // Another process's sets are its library OS's: it may not be changed, and it is read
+        // as the caller's own (the box's processes share one credential model).
+        if set {
+            return Err(Errno::EPERM);
+        }
     }
     Ok(structs)
 }
 
 /// `capget(header, data)`: effective, permitted and inheritable sets as two 32-bit halves.
 pub fn sys_capget(k: &mut Kernel, a: &Args) -> Result<u64> {
-    let structs = cap_header(a)?;
+    let structs = cap_header(a, false)?;
     if a[1] == 0 {
         return Ok(0);
     }
@@ -329,7 +339,7 @@ pub fn sys_capget(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `capset(header, data)`: a process may keep or drop what it has, never gain.
 pub fn sys_capset(k: &mut Kernel, a: &Args) -> Result<u64> {
-    let structs = cap_header(a)?;
+    let structs = cap_header(a, true)?;
     let mut data = user::read_bytes(a[1], structs * 12)?;
     data.resize(24, 0);
     let word = |i: usize| {

@@ -118,12 +118,19 @@ pub fn sys_epoll_ctl(k: &mut Kernel, a: &Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let set = interest(&ep)?;
-    if let FileObject::Host(h) = &target.object {
-        // Regular files and directories are always ready: Linux refuses them.
-        let kind = picobox_abi::Host::stream_attr(crate::kernel::host(), h.0)?.kind;
-        if matches!(kind, FileKind::Regular | FileKind::Directory) {
-            return Err(Errno::EPERM);
-        }
+    // Regular files and directories are always ready, and /dev/null and /dev/zero have no
+    // poll: Linux refuses them.
+    let pollable = match &target.object {
+        FileObject::Host(h) => !matches!(
+            picobox_abi::Host::stream_attr(crate::kernel::host(), h.0)?.kind,
+            FileKind::Regular | FileKind::Directory
+        ),
+        FileObject::Dev(dev) => *dev == crate::vfs::DevNode::Random,
+        FileObject::SyntheticDir | FileObject::Memory(..) | FileObject::MemoryDir(_) => false,
+        FileObject::Epoll(_) | FileObject::Signal(_) => true,
+    };
+    if !pollable {
+        return Err(Errno::EPERM);
     }
     let op = int_arg(a[1]);
     if op == EPOLL_CTL_ADD {

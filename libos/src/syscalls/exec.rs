@@ -86,8 +86,12 @@ pub fn sys_execveat(a: &Args, ctx: &mut CpuContext) -> Result<()> {
 }
 
 fn exec_path(path: Vec<u8>, argv_ptr: u64, envp_ptr: u64, ctx: &mut CpuContext) -> Result<()> {
-    let argv = user::read_cstr_array(argv_ptr, MAX_STRINGS)?;
+    let mut argv = user::read_cstr_array(argv_ptr, MAX_STRINGS)?;
     let envp = user::read_cstr_array(envp_ptr, MAX_STRINGS)?;
+    if argv.is_empty() {
+        // As Linux since 5.18: a program is never started with argc 0 (CVE-2021-4034).
+        argv.push(Vec::new());
+    }
     let program = crate::kernel::with(|k| {
         let view = exec::View {
             vfs: &k.vfs,

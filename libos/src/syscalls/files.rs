@@ -113,9 +113,15 @@ pub fn sys_fadvise64(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `readahead(fd, offset, count)`: checked, then left to the host's page cache.
 pub fn sys_readahead(k: &mut Kernel, a: &Args) -> Result<u64> {
-    let file = hinted_file(k, a[0])?;
-    if !file.status().readable() || file.handle().is_none() {
+    let file = k.fds.file(fd_arg(a[0])?)?;
+    let status = file.status();
+    if !status.readable() || status.0 & OpenFlags::PATH != 0 {
         return Err(Errno::EBADF);
+    }
+    // Only a regular file has a page cache to read ahead into.
+    match file.handle() {
+        Some(h) if host().stream_attr(h)?.kind == FileKind::Regular => {}
+        _ => return Err(Errno::EINVAL),
     }
     offset_arg(a[1])?;
     Ok(0)
@@ -128,6 +134,17 @@ pub fn sys_sync_file_range(k: &mut Kernel, a: &Args) -> Result<u64> {
     let file = hinted_file(k, a[0])?;
     if a[3] & !KNOWN != 0 || (a[1] as i64) < 0 || (a[2] as i64) < 0 {
         return Err(Errno::EINVAL);
+    }
+    // Linux syncs the ranges of files, directories and links; a device is ESPIPE.
+    let syncable = match file.handle() {
+        Some(h) => matches!(
+            host().stream_attr(h)?.kind,
+            FileKind::Regular | FileKind::Directory | FileKind::Symlink | FileKind::BlockDevice
+        ),
+        None => matches!(file.object, FileObject::SyntheticDir),
+    };
+    if !syncable {
+        return Err(Errno::ESPIPE);
     }
     if let (Some(h), true) = (file.handle(), a[3] & 0x2 != 0) {
         host().stream_flush(h, true)?;
@@ -325,10 +342,10 @@ pub fn sys_memfd_create(k: &mut Kernel, a: &Args) -> Result<u64> {
     if flags & !(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | MFD_EXEC) != 0 {
         return Err(Errno::EINVAL);
     }
-    let name = user::read_cstr(a[0], NAME_MAX + 1)?;
-    if name.len() > NAME_MAX {
-        return Err(Errno::EINVAL);
-    }
+    let name = user::read_cstr(a[0], NAME_MAX).map_err(|e| match e {
+        Errno::ENAMETOOLONG => Errno::EINVAL,
+        e => e,
+    })?;
     let shm = alloc::vec![b"dev".to_vec(), b"shm".to_vec()];
     let Node::Host { root, rel, .. } = k.vfs.locate(&shm)? else {
         return Err(Errno::ENOSYS);

@@ -34,7 +34,20 @@ pub(super) fn base_dir(k: &Kernel, dirfd: u64, path: &[u8]) -> Result<Components
     if path.first() == Some(&b'/') || int_arg(dirfd) == AT_FDCWD {
         return Ok(k.cwd.clone());
     }
-    Ok(k.fds.file(fd_arg(dirfd)?)?.path.clone())
+    let file = k.fds.file(fd_arg(dirfd)?)?;
+    let directory = match &file.object {
+        FileObject::SyntheticDir | FileObject::MemoryDir(_) => true,
+        // Opened by a path: if that is not a directory, the host meets the file on the way
+        // and says ENOTDIR.
+        FileObject::Host(_) if !file.path.is_empty() => true,
+        // A pipe, socket or inherited descriptor has no path to start from.
+        FileObject::Host(h) => host().stream_attr(h.0)?.kind == FileKind::Directory,
+        _ => false,
+    };
+    if !directory {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok(file.path.clone())
 }
 
 /// Attributes of a synthetic directory or a virtual device.
@@ -1132,6 +1145,12 @@ fn access_at(k: &Kernel, dirfd: u64, path_ptr: u64, mode: u64, flags: u32) -> Re
                 node_attr(k, node, comps, follow)?;
                 Err(Errno::EROFS)
             }
+            // Not followed, a link is checked by its own permissions, which are everyone's.
+            Node::Host { root, rel, .. }
+                if !follow && host().stream_attr_at(*root, rel, false)?.kind == FileKind::Symlink =>
+            {
+                Ok(())
+            }
             Node::Host { root, rel, .. } => host().stream_access(*root, rel, mode),
             Node::Dev(_) if mode & 1 != 0 => Err(Errno::EACCES),
             Node::Dev(_) => Ok(()),
@@ -1554,13 +1573,22 @@ fn readlink_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, buf: u64, size: u64) -
     if size == 0 {
         return Err(Errno::EINVAL);
     }
-    let path = user::read_path(path_ptr)?;
+    let mut path = user::read_cstr(path_ptr, path::PATH_MAX - 1)?;
     if path == super::exec::PROC_SELF_EXE {
         let n = k.program_name.len().min(size);
         user::write_bytes(buf, &k.program_name[..n])?;
         return Ok(n as u64);
     }
-    let base = base_dir(k, dirfd, &path)?;
+    // An empty path reads the link `dirfd` itself stands for (opened with O_PATH|O_NOFOLLOW).
+    let base = if path.is_empty() {
+        if int_arg(dirfd) == AT_FDCWD {
+            return Err(Errno::ENOENT);
+        }
+        path = path::join(&k.fds.file(fd_arg(dirfd)?)?.path);
+        Vec::new()
+    } else {
+        base_dir(k, dirfd, &path)?
+    };
     let mut out = alloc::vec![0u8; path::PATH_MAX];
     let n = k.vfs.lookup(&base, &path, false, |node, _| match node {
         // A mount's root is a directory, never a link (regression: EBUSY broke realpath).
@@ -1655,18 +1683,24 @@ pub fn sys_truncate(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `fsync(fd)`.
 pub fn sys_fsync(k: &mut Kernel, a: &Args) -> Result<u64> {
-    if let Some(h) = k.fds.file(fd_arg(a[0])?)?.handle() {
-        host().stream_flush(h, false)?;
-    }
-    Ok(0)
+    flush(k, a[0], false)
 }
 
 /// `fdatasync(fd)`.
 pub fn sys_fdatasync(k: &mut Kernel, a: &Args) -> Result<u64> {
-    if let Some(h) = k.fds.file(fd_arg(a[0])?)?.handle() {
-        host().stream_flush(h, true)?;
+    flush(k, a[0], true)
+}
+
+/// `fsync` and `fdatasync`: the host flushes its streams; of the library OS's own files only
+/// a directory of the namespace can be synced, the others (devices, `/proc`, epoll and signal
+/// files) have nothing to sync: `EINVAL`, as Linux for a file without an `fsync`.
+fn flush(k: &Kernel, fd: u64, data_only: bool) -> Result<u64> {
+    let file = k.fds.file(fd_arg(fd)?)?;
+    match (file.handle(), &file.object) {
+        (Some(h), _) => host().stream_flush(h, data_only).map(|()| 0),
+        (None, FileObject::SyntheticDir) => Ok(0),
+        (None, _) => Err(Errno::EINVAL),
     }
-    Ok(0)
 }
 
 /// `umask(mask)`.

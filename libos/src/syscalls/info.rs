@@ -157,8 +157,8 @@ pub fn sys_prctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     const PR_GET_NO_NEW_PRIVS: u64 = 39;
     match a[0] & 0xffff_ffff {
         PR_SET_NAME => {
-            let name = user::read_cstr(a[1], 16)?;
-            k.comm = name[..name.len().min(15)].to_vec();
+            // Linux keeps the first 15 bytes of a longer name.
+            k.comm = user::read_cstr_prefix(a[1], 15)?;
             crate::box_processes::publish(k);
             Ok(0)
         }
@@ -287,6 +287,12 @@ pub fn sys_sched_getaffinity(_k: &mut Kernel, a: &Args) -> Result<u64> {
     let size = usize::try_from(a[1]).map_err(|_| Errno::EINVAL)?;
     if size < bytes || size % 8 != 0 {
         return Err(Errno::EINVAL);
+    }
+    let pid = super::int_arg(a[0]);
+    let known = pid == 0
+        || pid > 0 && (pid as u32 == host().thread_id() || host().process_signal(pid, 0).is_ok());
+    if !known {
+        return Err(Errno::ESRCH);
     }
     let mut mask = alloc::vec![0u8; bytes];
     for cpu in 0..cpus {

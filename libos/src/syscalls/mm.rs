@@ -105,9 +105,15 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
         Placement::Anywhere(usize::try_from(addr & !(PAGE - 1)).unwrap_or(0))
     };
     let addr = map(k, place, len_pages, prot, flags, a[4], offset, kind)?;
+    let never_writable = kind != MAP_PRIVATE
+        && flags & MAP_ANONYMOUS == 0
+        && k.fds
+            .file(fd_arg(a[4])?)
+            .is_ok_and(|f| matches!(f.object, FileObject::Host(_)) && !f.status().writable());
     let area = Area {
         prot: prot.0,
         shared: kind != MAP_PRIVATE,
+        never_writable,
         label: Label::None,
     };
     k.vmas.insert(addr, addr + len_pages as u64, area);
@@ -173,6 +179,9 @@ pub fn sys_mprotect(k: &mut Kernel, a: &Args) -> Result<u64> {
         .ok_or(Errno::ENOMEM)?;
     let prot = prot_arg(a[2])?;
     let (addr, len) = program_range(a[0], a[1])?;
+    if prot.contains(Prot::WRITE) && k.vmas.any_never_writable(addr as u64, (addr + len) as u64) {
+        return Err(Errno::EACCES);
+    }
     host().vm_protect(addr, len, prot)?;
     k.vmas.protect(addr as u64, (addr + len) as u64, prot.0);
     Ok(0)

@@ -141,9 +141,9 @@ table! {
     33 dup2 => fs::sys_dup2;
     34 pause <<= signal::sys_pause;
     35 nanosleep -> time::sys_nanosleep;
-    36 getitimer => time::sys_getitimer, "ITIMER_REAL only";
+    36 getitimer => time::sys_getitimer;
     37 alarm => time::sys_alarm;
-    38 setitimer => time::sys_setitimer, "ITIMER_REAL only";
+    38 setitimer => time::sys_setitimer;
     39 getpid >> process::sys_getpid;
     40 sendfile -> fs::sys_sendfile;
     41 socket => net::sys_socket, "Unix (stream, datagram, seqpacket); TCP and UDP over IPv4 and IPv6 (TCP only on the host's network); no MPTCP, SCTP or ICMP (EPROTONOSUPPORT)";
@@ -335,7 +335,7 @@ table! {
     295 preadv -> files::sys_preadv;
     296 pwritev -> files::sys_pwritev;
     297 rt_tgsigqueueinfo => signal::sys_rt_tgsigqueueinfo, "as rt_sigqueueinfo";
-    299 recvmmsg -> net::sys_recvmmsg, "the timeout is not applied";
+    299 recvmmsg -> net::sys_recvmmsg;
     302 prlimit64 => info::sys_prlimit64;
     306 syncfs => files::sys_syncfs, "flushes the descriptor's file";
     307 sendmmsg -> net::sys_sendmmsg;

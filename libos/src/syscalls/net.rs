@@ -45,13 +45,24 @@ fn read_addr(addr: u64, len: u64) -> Result<Vec<u8>> {
     user::read_bytes(addr, len)
 }
 
-/// Writes `addr` to a `(sockaddr *, socklen_t *)` pair, truncating as Linux does.
+/// Writes `addr` to a `(sockaddr *, socklen_t *)` pair that `accept` and `recvfrom` take: a
+/// null address asks for none.
 fn write_addr(addr: &[u8], out: u64, len_ptr: u64) -> Result<()> {
-    if out == 0 || len_ptr == 0 {
+    if out == 0 {
         return Ok(());
     }
+    move_addr(addr, out, len_ptr)
+}
+
+/// Writes `addr` to a `(sockaddr *, socklen_t *)` pair, truncated to the room the length
+/// gives, and the full length back, as Linux's `move_addr_to_user`: a length Linux cannot read
+/// is `EFAULT`, a negative one `EINVAL`.
+fn move_addr(addr: &[u8], out: u64, len_ptr: u64) -> Result<()> {
     let room = usize::try_from(user::read_u32(len_ptr)? as i32).map_err(|_| Errno::EINVAL)?;
-    user::write_bytes(out, &addr[..addr.len().min(room)])?;
+    let n = addr.len().min(room);
+    if n > 0 {
+        user::write_bytes(out, &addr[..n])?;
+    }
     user::write_u32(len_ptr, addr.len() as u32)
 }
 
@@ -103,40 +114,73 @@ fn check_declared(k: &Kernel, addr: &[u8], bind: bool) -> Result<()> {
 
 /// `socket(domain, type, protocol)`.
 pub fn sys_socket(k: &mut Kernel, a: &Args) -> Result<u64> {
-    let domain = (a[0] & 0xffff_ffff) as u32;
-    let kind = (a[1] & 0xffff_ffff) as u32;
+    let (domain, kind, protocol) = socket_kind(a)?;
     use picobox_abi::boot::Network;
-    match (domain, k.network, kind & 0xf) {
-        // Unix sockets: stream, datagram and sequenced packets, whatever the network.
-        (AF_UNIX, _, 1 | 2 | 5) => {}
-        (AF_UNIX, _, _) => return Err(Errno::ESOCKTNOSUPPORT),
-        (AF_INET | AF_INET6, _, _) => {}
-        _ => return Err(Errno::EAFNOSUPPORT),
-    }
-    match (k.network, kind & 0xf) {
+    match (k.network, kind & SOCK_TYPE_MASK) {
         _ if domain == AF_UNIX => {}
         // `--net none`: no network at all.
         (Network::None, _) => return Err(Errno::EACCES),
-        (_, 1) => {}
+        (_, SOCK_STREAM) => {}
         // Landlock confines TCP ports only: on the host's network UDP is not offered.
-        (Network::Loopback, 2) => {}
+        (Network::Loopback, SOCK_DGRAM) => {}
         _ => return Err(Errno::EACCES),
     }
-    // The protocol each kind has (0 names it too); the host admits no other (MPTCP, SCTP,
-    // ICMP), since the kernel's port rules would not see them.
-    let protocol = (a[2] & 0xffff_ffff) as u32;
-    let own = match (domain, kind & 0xf) {
-        (AF_UNIX, _) => PF_UNIX,
-        (_, 1) => IPPROTO_TCP,
-        _ => IPPROTO_UDP,
-    };
-    if protocol != 0 && protocol != own {
-        return Err(Errno::EPROTONOSUPPORT);
-    }
-    let protocol = if domain == AF_UNIX { 0 } else { protocol };
     let h = host().socket_create(domain, kind & !SOCK_CLOEXEC, protocol)?;
     install(k, h, kind & SOCK_NONBLOCK != 0, kind & SOCK_CLOEXEC != 0)
 }
+
+/// `socket`'s and `socketpair`'s (domain, type, protocol), checked in Linux's order: the type
+/// and its flags (`EINVAL`), the family (`EAFNOSUPPORT`), the type within the family
+/// (`ESOCKTNOSUPPORT`), the protocol within the type (`EPROTONOSUPPORT`). Returns the protocol
+/// to ask the host for. Only Unix sockets and TCP and UDP over IPv4 and IPv6 exist: the host
+/// admits no other protocol (MPTCP, SCTP, ICMP, raw), since the kernel's port rules would not
+/// see them. A raw socket with a protocol is `EPERM`, as for a process without `CAP_NET_RAW`.
+fn socket_kind(a: &Args) -> Result<(u32, u32, u32)> {
+    let domain = (a[0] & 0xffff_ffff) as u32;
+    let kind = (a[1] & 0xffff_ffff) as u32;
+    let protocol = (a[2] & 0xffff_ffff) as u32;
+    if kind & !(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0
+        || kind & SOCK_TYPE_MASK >= SOCK_MAX
+    {
+        return Err(Errno::EINVAL);
+    }
+    let base = kind & SOCK_TYPE_MASK;
+    match domain {
+        AF_UNIX => {
+            if !matches!(base, SOCK_STREAM | SOCK_DGRAM | SOCK_RAW | SOCK_SEQPACKET) {
+                return Err(Errno::ESOCKTNOSUPPORT);
+            }
+            if protocol != 0 && protocol != PF_UNIX {
+                return Err(Errno::EPROTONOSUPPORT);
+            }
+            // A raw Unix socket is a datagram socket, as Linux makes it.
+            let kind = if base == SOCK_RAW { kind & !SOCK_TYPE_MASK | SOCK_DGRAM } else { kind };
+            Ok((domain, kind, 0))
+        }
+        AF_INET | AF_INET6 => {
+            let own = match base {
+                SOCK_STREAM => IPPROTO_TCP,
+                SOCK_DGRAM => IPPROTO_UDP,
+                SOCK_RAW if protocol == 0 => return Err(Errno::EPROTONOSUPPORT),
+                SOCK_RAW => return Err(Errno::EPERM),
+                _ => return Err(Errno::ESOCKTNOSUPPORT),
+            };
+            if protocol != 0 && protocol != own {
+                return Err(Errno::EPROTONOSUPPORT);
+            }
+            Ok((domain, kind, protocol))
+        }
+        _ => Err(Errno::EAFNOSUPPORT),
+    }
+}
+
+const SOCK_TYPE_MASK: u32 = 0xf;
+const SOCK_STREAM: u32 = 1;
+const SOCK_DGRAM: u32 = 2;
+const SOCK_RAW: u32 = 3;
+const SOCK_SEQPACKET: u32 = 5;
+/// One past the highest socket type Linux knows (`SOCK_PACKET` is 10).
+const SOCK_MAX: u32 = 11;
 
 /// `MSG_FASTOPEN`: connect and send in one call (TCP Fast Open).
 const IPPROTO_TCP: u32 = 6;
@@ -178,19 +222,30 @@ fn fast_open_connect(h: Handle, to: Option<&[u8]>) -> Result<()> {
 
 /// `socketpair(domain, type, protocol, sv)`.
 pub fn sys_socketpair(k: &mut Kernel, a: &Args) -> Result<u64> {
-    if (a[0] & 0xffff_ffff) as u32 != AF_UNIX {
-        return Err(Errno::EOPNOTSUPP);
+    let (domain, kind, _) = socket_kind(a)?;
+    if domain != AF_UNIX {
+        return Err(Errno::EOPNOTSUPP); // TCP and UDP sockets come in pairs only on the wire
     }
-    let kind = (a[1] & 0xffff_ffff) as u32;
     let (x, y) = host().socket_pair(kind & !SOCK_CLOEXEC)?;
     let nb = kind & SOCK_NONBLOCK != 0;
     let cloexec = kind & SOCK_CLOEXEC != 0;
     let fx = install(k, x, nb, cloexec)?;
-    let fy = install(k, y, nb, cloexec)?;
+    let fy = match install(k, y, nb, cloexec) {
+        Ok(fy) => fy,
+        Err(e) => {
+            let _ = k.fds.remove(fx);
+            return Err(e);
+        }
+    };
     let mut out = [0u8; 8];
     out[..4].copy_from_slice(&(fx as u32).to_le_bytes());
     out[4..].copy_from_slice(&(fy as u32).to_le_bytes());
-    user::write_bytes(a[3], &out)?;
+    if let Err(e) = user::write_bytes(a[3], &out) {
+        // Linux installs neither descriptor when it cannot report them.
+        let _ = k.fds.remove(fx);
+        let _ = k.fds.remove(fy);
+        return Err(e);
+    }
     Ok(0)
 }
 
@@ -198,6 +253,7 @@ pub fn sys_socketpair(k: &mut Kernel, a: &Args) -> Result<u64> {
 pub fn sys_bind(k: &mut Kernel, a: &Args) -> Result<u64> {
     let h = socket_handle(&*k.fds.file(super::fd_arg(a[0])?)?)?;
     let addr = read_addr(a[1], a[2])?;
+    check_family(h, &addr)?;
     check_declared(k, &addr, true)?;
     let pending = unix_names::prepare_bind(k, addr)?;
     match host().socket_bind(h, &pending.host_addr) {
@@ -206,6 +262,25 @@ pub fn sys_bind(k: &mut Kernel, a: &Args) -> Result<u64> {
             pending.undo();
             Err(e)
         }
+    }
+}
+
+/// A Unix socket address given to another kind of socket, or another address to a Unix
+/// socket, is refused before the library OS looks at the name: `EAFNOSUPPORT` for an IP
+/// socket, `EINVAL` for a Unix one, as Linux's `inet_bind` and `unix_bind` check.
+fn check_family(h: Handle, addr: &[u8]) -> Result<()> {
+    const SOL_SOCKET: u32 = 1;
+    const SO_DOMAIN: u32 = 39;
+    let Some(family) = addr.get(..2).map(|f| u32::from(u16::from_le_bytes([f[0], f[1]]))) else {
+        return Ok(()); // too short for a family: the host says EINVAL
+    };
+    let mut domain = [0u8; 4];
+    host().socket_option(h, SOL_SOCKET, SO_DOMAIN, &mut domain, false)?;
+    let domain = u32::from_le_bytes(domain);
+    match (domain == AF_UNIX, family == AF_UNIX) {
+        (false, true) => Err(Errno::EAFNOSUPPORT),
+        (true, false) => Err(Errno::EINVAL),
+        _ => Ok(()),
     }
 }
 
@@ -490,7 +565,7 @@ fn name(k: &mut Kernel, a: &Args, peer: bool) -> Result<u64> {
     let mut out = [0u8; ADDR_MAX];
     let n = host().socket_name(h, peer, &mut out)?;
     let addr = unix_names::guest_address(&out[..n.min(ADDR_MAX)]);
-    write_addr(&addr, a[1], a[2])?;
+    move_addr(&addr, a[1], a[2])?;
     Ok(0)
 }
 
@@ -567,15 +642,21 @@ pub fn sys_sendmmsg(a: &Args) -> Result<u64> {
 pub fn sys_recvmmsg(a: &Args) -> Result<u64> {
     const MSG_DONTWAIT: u64 = 0x40;
     const MSG_WAITFORONE: u64 = 0x10000;
+    use super::time::{deadline_after, read_timespec, time_left, write_timespec};
+    // As Linux: the timeout is checked after each message, and what is left written back.
+    let deadline = match a[4] {
+        0 => None,
+        t => Some(deadline_after(read_timespec(t)?)?),
+    };
     let count = (a[2] & 0xffff_ffff).min(MMSG_MAX);
     let flags = a[3] & 0xffff_ffff & !MSG_WAITFORONE;
     let mut got = 0;
     while got < count {
         let hdr = a[1] + got * MMSGHDR_SIZE;
-        let these = if got == 0 {
-            flags
-        } else {
+        let these = if got > 0 && a[3] & MSG_WAITFORONE != 0 {
             flags | MSG_DONTWAIT
+        } else {
+            flags
         };
         match sys_recvmsg(&[a[0], hdr, these, 0, 0, 0]) {
             Ok(n) => user::write_u32(hdr + 56, n as u32)?,
@@ -583,6 +664,15 @@ pub fn sys_recvmmsg(a: &Args) -> Result<u64> {
             Err(_) => break,
         }
         got += 1;
+        if let Some(deadline) = deadline {
+            let left = time_left(deadline)?;
+            if left.sec == 0 && left.nsec == 0 {
+                break;
+            }
+        }
+    }
+    if let Some(deadline) = deadline {
+        write_timespec(a[4], time_left(deadline)?)?;
     }
     Ok(got)
 }

@@ -16,41 +16,75 @@ const SCHED_FIFO: u32 = 1;
 const SCHED_RR: u32 = 2;
 const SCHED_BATCH: u32 = 3;
 const SCHED_IDLE: u32 = 5;
+const SCHED_DEADLINE: u32 = 6;
 /// `SCHED_RESET_ON_FORK`, which may be or'ed into a policy.
 const RESET_ON_FORK: u32 = 0x4000_0000;
 
-/// Whether `pid` (0: the caller) is the calling process; other processes of the box are not
-/// the library OS's to describe (`ESRCH` if it names none it knows).
-fn is_caller(pid: u64) -> Result<()> {
-    let pid = int_arg(pid);
+/// Whom a call about scheduling names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// The calling process (pid 0, its own pid or one of its threads).
+    Caller,
+    /// Another live process of the box: its settings are in its own library OS, so the caller
+    /// reads the defaults and may not change them.
+    Other,
+}
+
+/// The process `pid` names (0: the caller); `ESRCH` if it names no process of the box.
+fn target(pid: i64) -> Result<Target> {
     if pid < 0 {
         return Err(Errno::ESRCH); // no process has a negative id
     }
     let me = host().process_id(Whose::Caller);
     if pid == 0 || pid as u32 == me || pid as u32 == host().thread_id() {
-        Ok(())
-    } else {
-        Err(Errno::ESRCH)
+        return Ok(Target::Caller);
+    }
+    match i32::try_from(pid) {
+        Ok(pid) if host().process_signal(pid, 0).is_ok() => Ok(Target::Other),
+        _ => Err(Errno::ESRCH),
+    }
+}
+
+/// As [`target`], for the `sched_*` calls, which refuse a negative pid with `EINVAL`.
+fn sched_target(pid: u64) -> Result<Target> {
+    let pid = int_arg(pid);
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    target(i64::from(pid))
+}
+
+/// The caller may change only its own settings (see [`Target::Other`]).
+fn may_change(target: Target) -> Result<()> {
+    match target {
+        Target::Caller => Ok(()),
+        Target::Other => Err(Errno::EPERM),
     }
 }
 
 /// `getpriority(which, who)`: `20 - nice`, as the system call returns it.
 pub fn sys_getpriority(k: &mut Kernel, a: &Args) -> Result<u64> {
-    match int_arg(a[0]) {
-        PRIO_PROCESS | PRIO_PGRP => is_caller(a[1])?,
-        PRIO_USER => {}
-        _ => return Err(Errno::EINVAL),
+    match priority_target(k, a)? {
+        Target::Caller => Ok((20 - k.nice) as u64),
+        Target::Other => Ok(20),
     }
-    Ok((20 - k.nice) as u64)
+}
+
+/// Whom `getpriority`/`setpriority(which, who)` name: a process (or, approximated, a process
+/// group or user) known to the box.
+fn priority_target(k: &Kernel, a: &Args) -> Result<Target> {
+    let who = int_arg(a[1]);
+    match int_arg(a[0]) {
+        PRIO_PROCESS | PRIO_PGRP => target(i64::from(who)),
+        PRIO_USER if who == 0 || who as u32 == k.creds.effective_uid() => Ok(Target::Caller),
+        PRIO_USER => Err(Errno::ESRCH),
+        _ => Err(Errno::EINVAL),
+    }
 }
 
 /// `setpriority(which, who, prio)`: lowering the nice value needs root, as on Linux.
 pub fn sys_setpriority(k: &mut Kernel, a: &Args) -> Result<u64> {
-    match int_arg(a[0]) {
-        PRIO_PROCESS | PRIO_PGRP => is_caller(a[1])?,
-        PRIO_USER => {}
-        _ => return Err(Errno::EINVAL),
-    }
+    may_change(priority_target(k, a)?)?;
     let nice = int_arg(a[2]).clamp(-20, 19);
     if nice < k.nice && !k.creds.privileged() {
         return Err(Errno::EACCES);
@@ -73,39 +107,44 @@ fn check_policy(policy: u32, priority: i32) -> Result<()> {
 
 /// `sched_setscheduler(pid, policy, param)`.
 pub fn sys_sched_setscheduler(k: &mut Kernel, a: &Args) -> Result<u64> {
-    is_caller(a[0])?;
-    if a[2] == 0 {
+    if a[2] == 0 || int_arg(a[0]) < 0 {
         return Err(Errno::EINVAL);
     }
     let priority = user::read_u32(a[2])? as i32;
+    let whom = sched_target(a[0])?;
     let policy = (a[1] & 0xffff_ffff) as u32;
     check_policy(policy, priority)?;
+    may_change(whom)?;
     k.sched_policy = policy & !RESET_ON_FORK;
     Ok(0)
 }
 
 /// `sched_getscheduler(pid)`.
 pub fn sys_sched_getscheduler(k: &mut Kernel, a: &Args) -> Result<u64> {
-    is_caller(a[0])?;
-    Ok(u64::from(k.sched_policy))
+    match sched_target(a[0])? {
+        Target::Caller => Ok(u64::from(k.sched_policy)),
+        Target::Other => Ok(u64::from(SCHED_OTHER)),
+    }
 }
 
 /// `sched_setparam(pid, param)`.
 pub fn sys_sched_setparam(k: &mut Kernel, a: &Args) -> Result<u64> {
-    is_caller(a[0])?;
-    if a[1] == 0 {
+    if a[1] == 0 || int_arg(a[0]) < 0 {
         return Err(Errno::EINVAL);
     }
     let priority = user::read_u32(a[1])? as i32;
-    check_policy(k.sched_policy, priority).map(|()| 0)
+    let whom = sched_target(a[0])?;
+    let policy = if whom == Target::Caller { k.sched_policy } else { SCHED_OTHER };
+    check_policy(policy, priority)?;
+    may_change(whom).map(|()| 0)
 }
 
 /// `sched_getparam(pid, param)`: priority 0.
 pub fn sys_sched_getparam(_k: &mut Kernel, a: &Args) -> Result<u64> {
-    is_caller(a[0])?;
     if a[1] == 0 {
         return Err(Errno::EINVAL);
     }
+    sched_target(a[0])?;
     user::write_u32(a[1], 0)?;
     Ok(0)
 }
@@ -114,7 +153,7 @@ pub fn sys_sched_getparam(_k: &mut Kernel, a: &Args) -> Result<u64> {
 pub fn sys_sched_get_priority_max(_k: &mut Kernel, a: &Args) -> Result<u64> {
     match (a[0] & 0xffff_ffff) as u32 {
         SCHED_FIFO | SCHED_RR => Ok(99),
-        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE => Ok(0),
+        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE | SCHED_DEADLINE => Ok(0),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -123,24 +162,24 @@ pub fn sys_sched_get_priority_max(_k: &mut Kernel, a: &Args) -> Result<u64> {
 pub fn sys_sched_get_priority_min(_k: &mut Kernel, a: &Args) -> Result<u64> {
     match (a[0] & 0xffff_ffff) as u32 {
         SCHED_FIFO | SCHED_RR => Ok(1),
-        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE => Ok(0),
+        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE | SCHED_DEADLINE => Ok(0),
         _ => Err(Errno::EINVAL),
     }
 }
 
 /// `sched_rr_get_interval(pid, tp)`: 0 for a policy that is not round-robin.
 pub fn sys_sched_rr_get_interval(_k: &mut Kernel, a: &Args) -> Result<u64> {
-    is_caller(a[0])?;
+    sched_target(a[0])?;
     user::write_bytes(a[1], &[0u8; 16])?;
     Ok(0)
 }
 
 /// `sched_setattr(pid, attr, flags)`: as `sched_setscheduler` (and the nice value).
 pub fn sys_sched_setattr(k: &mut Kernel, a: &Args) -> Result<u64> {
-    is_caller(a[0])?;
-    if a[2] != 0 || a[1] == 0 {
+    if a[2] != 0 || a[1] == 0 || int_arg(a[0]) < 0 {
         return Err(Errno::EINVAL);
     }
+    let whom = sched_target(a[0])?;
     // struct sched_attr { u32 size, policy; u64 flags; s32 nice; u32 priority; ... }
     let size = user::read_u32(a[1])?;
     if size != 0 && size < 48 {
@@ -151,6 +190,7 @@ pub fn sys_sched_setattr(k: &mut Kernel, a: &Args) -> Result<u64> {
     let word = |at: usize| u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]);
     let (policy, nice, priority) = (word(4), word(16) as i32, word(20) as i32);
     check_policy(policy, priority)?;
+    may_change(whom)?;
     let nice = nice.clamp(-20, 19);
     if nice < k.nice && !k.creds.privileged() {
         return Err(Errno::EPERM);
@@ -162,15 +202,19 @@ pub fn sys_sched_setattr(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `sched_getattr(pid, attr, size, flags)`.
 pub fn sys_sched_getattr(k: &mut Kernel, a: &Args) -> Result<u64> {
-    is_caller(a[0])?;
     let size = usize::try_from(a[2] & 0xffff_ffff).map_err(|_| Errno::EINVAL)?;
     if a[3] != 0 || a[1] == 0 || !(48..=4096).contains(&size) {
         return Err(Errno::EINVAL);
     }
+    let whom = sched_target(a[0])?;
+    let (policy, nice) = match whom {
+        Target::Caller => (k.sched_policy, k.nice),
+        Target::Other => (SCHED_OTHER, 0),
+    };
     let mut attr = [0u8; 56];
     attr[0..4].copy_from_slice(&56u32.to_le_bytes());
-    attr[4..8].copy_from_slice(&k.sched_policy.to_le_bytes());
-    attr[16..20].copy_from_slice(&k.nice.to_le_bytes());
+    attr[4..8].copy_from_slice(&policy.to_le_bytes());
+    attr[16..20].copy_from_slice(&nice.to_le_bytes());
     let n = size.min(56);
     attr[0..4].copy_from_slice(&(n as u32).to_le_bytes());
     user::write_bytes(a[1], &attr[..n])?;
@@ -180,7 +224,7 @@ pub fn sys_sched_getattr(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `sched_setaffinity(pid, size, mask)`: a mask naming at least one of the box's CPUs is
 /// accepted; the host keeps running the thread wherever it may.
 pub fn sys_sched_setaffinity(_k: &mut Kernel, a: &Args) -> Result<u64> {
-    is_caller(a[0])?;
+    may_change(target(i64::from(int_arg(a[0])))?)?;
     let size = usize::try_from(a[1]).map_err(|_| Errno::EINVAL)?.min(1024);
     let mask = user::read_bytes(a[2], size)?;
     let cpus = host().host_info().cpus.clamp(1, 8192) as usize;

@@ -465,7 +465,8 @@ fn deliver(
     }
     k.signals.mask = mask & !UNBLOCKABLE;
     if action.flags & SA_RESETHAND != 0 {
-        k.signals.actions[slot] = SigAction::default();
+        // As Linux: only the handler goes back to SIG_DFL; flags and mask stay as set.
+        k.signals.actions[slot].handler = 0;
         DISPOSITION[slot].store(DISP_DEFAULT, Ordering::Relaxed);
     }
     ctx.regs[reg::RSP] = frame;

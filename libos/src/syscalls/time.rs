@@ -175,31 +175,41 @@ pub fn sys_alarm(_k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok((old.sec + i64::from(old.nsec > 0)) as u64)
 }
 
-/// `setitimer(which, new, old)`: `ITIMER_REAL` only.
-pub fn sys_setitimer(_k: &mut Kernel, a: &Args) -> Result<u64> {
-    if int_arg(a[0]) != 0 {
-        return Err(Errno::EINVAL);
+/// The interval timer `which` names: `ITIMER_REAL`, `ITIMER_VIRTUAL` or `ITIMER_PROF`.
+fn interval_timer(which: u64) -> Result<Timer> {
+    match int_arg(which) {
+        0 => Ok(Timer::Alarm),
+        1 => Ok(Timer::Virtual),
+        2 => Ok(Timer::Profile),
+        _ => Err(Errno::EINVAL),
     }
+}
+
+/// `setitimer(which, new, old)`.
+pub fn sys_setitimer(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    let timer = interval_timer(a[0])?;
     let (interval, value) = if a[1] == 0 {
         (Timespec::default(), Timespec::default())
     } else {
         (read_timeval(a[1])?, read_timeval(a[1] + 16)?)
     };
     // As Linux: the timer is set, then the old value copied out (EFAULT after the change).
-    let (old_value, old_interval) = alarm_set(value, interval)?;
+    let new = TimerSetting {
+        value,
+        interval,
+        ..TimerSetting::default()
+    };
+    let old = host().timer_set(timer, Some(new))?;
     if a[2] != 0 {
-        write_timeval(a[2], old_interval)?;
-        write_timeval(a[2] + 16, old_value)?;
+        write_timeval(a[2], old.interval)?;
+        write_timeval(a[2] + 16, old.value)?;
     }
     Ok(0)
 }
 
-/// `getitimer(which, curr)`: `ITIMER_REAL` only.
+/// `getitimer(which, curr)`.
 pub fn sys_getitimer(_k: &mut Kernel, a: &Args) -> Result<u64> {
-    if int_arg(a[0]) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let now = host().timer_set(Timer::Alarm, None)?;
+    let now = host().timer_set(interval_timer(a[0])?, None)?;
     write_timeval(a[1], now.interval)?;
     write_timeval(a[1] + 16, now.value)?;
     Ok(0)

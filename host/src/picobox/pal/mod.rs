@@ -412,8 +412,12 @@ fn stream_timer_set(h: Handle, new: Option<TimerSetting>) -> Result<TimerSetting
     Ok(setting_of(old))
 }
 
-fn alarm_set(new: Option<TimerSetting>) -> Result<TimerSetting> {
-    const ITIMER_REAL: u64 = 0;
+const ITIMER_REAL: u64 = 0;
+const ITIMER_VIRTUAL: u64 = 1;
+const ITIMER_PROF: u64 = 2;
+
+/// Sets or reads interval timer `which` of the calling process.
+fn interval_timer_set(which: u64, new: Option<TimerSetting>) -> Result<TimerSetting> {
     // struct itimerval { timeval it_interval; timeval it_value; }
     let usec = |t: Timespec| [t.sec as u64, (t.nsec / 1000) as u64];
     let mut old = [[0u64; 2]; 2];
@@ -421,7 +425,7 @@ fn alarm_set(new: Option<TimerSetting>) -> Result<TimerSetting> {
         None => {
             sys(
                 nr::GETITIMER,
-                [ITIMER_REAL, old.as_mut_ptr() as u64, 0, 0, 0, 0],
+                [which, old.as_mut_ptr() as u64, 0, 0, 0, 0],
             )?;
         }
         Some(new) => {
@@ -432,7 +436,7 @@ fn alarm_set(new: Option<TimerSetting>) -> Result<TimerSetting> {
             sys(
                 nr::SETITIMER,
                 [
-                    ITIMER_REAL,
+                    which,
                     spec.as_ptr() as u64,
                     old.as_mut_ptr() as u64,
                     0,
@@ -1460,7 +1464,9 @@ impl Host for LinuxHost {
         match timer {
             Timer::Posix(id) => posix_timer_set(id, new),
             Timer::Stream(h) => stream_timer_set(h, new),
-            Timer::Alarm => alarm_set(new),
+            Timer::Alarm => interval_timer_set(ITIMER_REAL, new),
+            Timer::Virtual => interval_timer_set(ITIMER_VIRTUAL, new),
+            Timer::Profile => interval_timer_set(ITIMER_PROF, new),
         }
     }
 
