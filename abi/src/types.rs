@@ -287,6 +287,9 @@ pub enum StreamQuery {
     FileSystem,
     /// A pipe's capacity in bytes (`F_GETPIPE_SZ`): a 4-byte count.
     PipeCapacity,
+    /// The lease held on the file through this stream (`F_GETLEASE`): a 4-byte `F_RDLCK`
+    /// (0), `F_WRLCK` (1) or `F_UNLCK` (2).
+    Lease,
 }
 
 /// What [`crate::Host::stream_set`] changes.
@@ -302,6 +305,18 @@ pub enum StreamSetting {
     /// A pipe's capacity, at least this many bytes (rounded up to a power-of-two number of
     /// pages; above `/proc/sys/fs/pipe-max-size` only with privileges the box lacks).
     PipeCapacity(u32),
+    /// Takes (`F_RDLCK` 0, `F_WRLCK` 1) or gives up (`F_UNLCK` 2) a lease on the stream's
+    /// file; the host then signals the calling process when another opener breaks it
+    /// (`F_SETLEASE`). Errors: `EAGAIN` (conflicting opens), `EACCES` (not the file's owner),
+    /// `EINVAL`.
+    Lease(u32),
+    /// Asks to be signalled when the directory, or an entry of it, changes as `mask` says
+    /// (`DN_ACCESS` ... `DN_MULTISHOT`; `F_NOTIFY`). Errors: `ENOTDIR`, `EINVAL`.
+    DirectoryNotify(u32),
+    /// The signal the host sends for the stream's lease breaks and directory changes (0:
+    /// `SIGIO` without details; another number: that signal, with `si_code` `POLL_MSG` and
+    /// `si_fd` the stream's handle; `F_SETSIG`).
+    NotifySignal(u32),
 }
 
 /// Readiness a caller waits for or was told about, as `poll` events.

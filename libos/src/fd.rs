@@ -78,6 +78,9 @@ pub struct OpenFile {
     pub owner_kind: core::sync::atomic::AtomicI32,
     /// The signal `F_SETSIG` chose for I/O readiness (0: `SIGIO`; recorded).
     pub io_signal: core::sync::atomic::AtomicI32,
+    /// The descriptor a lease or directory notice was asked through (`F_SETLEASE`,
+    /// `F_NOTIFY`), which the notice's `si_fd` names (-1: none).
+    pub notice_fd: core::sync::atomic::AtomicI32,
     /// For a file without a path that Linux keeps in its anonymous inode file system (eventfd,
     /// timerfd, signalfd): its name there, as `/proc/PID/fd` shows it (`[timerfd]`).
     pub anonymous: Option<&'static str>,
@@ -96,6 +99,7 @@ impl OpenFile {
             owner: core::sync::atomic::AtomicI32::new(0),
             owner_kind: core::sync::atomic::AtomicI32::new(1),
             io_signal: core::sync::atomic::AtomicI32::new(0),
+            notice_fd: core::sync::atomic::AtomicI32::new(-1),
             anonymous: None,
         })
     }

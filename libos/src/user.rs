@@ -99,7 +99,10 @@ pub fn read_cstr_prefix(addr: u64, max: usize) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     while out.len() < max {
         let mut b = [0u8; 1];
-        read_into(addr.checked_add(out.len() as u64).ok_or(Errno::EFAULT)?, &mut b)?;
+        read_into(
+            addr.checked_add(out.len() as u64).ok_or(Errno::EFAULT)?,
+            &mut b,
+        )?;
         if b[0] == 0 {
             break;
         }

@@ -347,6 +347,14 @@ fn refusals_come_in_linux_s_order() {
 }
 
 #[test]
+fn real_time_signals_queue_and_notices_name_the_program_s_descriptor() {
+    // Real-time signals queue with their values (standard ones merge, the first kept), and
+    // are delivered as Linux nests their frames; directory notices (F_NOTIFY) and lease breaks
+    // (F_SETLEASE) come with F_SETSIG's signal and the descriptor the program asked through.
+    assert_matches_native("notices", &[], &guest("notices"), &[]);
+}
+
+#[test]
 fn the_program_is_pid_2_under_picobox_s_reaper_unless_as_pid_1() {
     // As under bubblewrap: pid 1 is picobox's reaper, so the program's children see their
     // parent's pid, not 1 (which harnesses read as "my parent died").

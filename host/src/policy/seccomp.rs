@@ -101,6 +101,8 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
 /// The allowlist's rules.
 pub fn rules(network: Network) -> Result<Rules, SeccompError> {
     use libc::*;
+    /// `F_SETSIG` (not in the libc crate).
+    const F_SETSIG: i32 = 10;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     let unconditional: &[(i64, &str)] = &[
         (SYS_read, "stream_read"),
@@ -234,8 +236,9 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
     );
     // stream_query: exactly the three questions of the ABI.
     rules.insert(SYS_ioctl, one_of(1, &[TCGETS, TIOCGWINSZ, FIONREAD])?);
-    // stream_set (flags, a pipe's capacity), stream_query (a pipe's capacity), stream_lock
-    // (POSIX and open-file locks, which name no other file).
+    // stream_set (flags, a pipe's capacity, leases, directory notices and their signal),
+    // stream_query (a pipe's capacity, the lease), stream_lock (POSIX and open-file locks,
+    // which name no other file). A lease or a notice signals only the process that asked.
     rules.insert(
         SYS_fcntl,
         one_of(
@@ -250,6 +253,10 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
                 F_OFD_GETLK as u64,
                 F_OFD_SETLK as u64,
                 F_OFD_SETLKW as u64,
+                F_SETLEASE as u64,
+                F_GETLEASE as u64,
+                F_NOTIFY as u64,
+                F_SETSIG as u64,
             ],
         )?,
     );

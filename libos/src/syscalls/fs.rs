@@ -973,6 +973,10 @@ fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
     const F_GETOWN_EX: i32 = 16;
     const F_SETPIPE_SZ: i32 = 1031;
     const F_GETPIPE_SZ: i32 = 1032;
+    const F_SETLEASE: i32 = 1024;
+    const F_GETLEASE: i32 = 1025;
+    const F_NOTIFY: i32 = 1026;
+    const F_UNLCK: u32 = 2;
     const F_OWNER_TID: i32 = 0;
     const F_OWNER_PID: i32 = 1;
     const F_OWNER_PGRP: i32 = 2;
@@ -1054,7 +1058,40 @@ fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
                 return Err(Errno::EINVAL);
             }
             entry.file.io_signal.store(sig, Relaxed);
+            // Lease breaks and directory notices come from the host, with this signal.
+            if let Some(h) = entry.file.handle() {
+                host().stream_set(h, StreamSetting::NotifySignal(sig as u32))?;
+            }
             Ok(0)
+        }
+        F_SETLEASE => {
+            let kind = u32::try_from(a[2] & 0xffff_ffff).map_err(|_| Errno::EINVAL)?;
+            if kind > F_UNLCK {
+                return Err(Errno::EINVAL);
+            }
+            let h = entry.file.handle().ok_or(Errno::EINVAL)?;
+            host().stream_set(h, StreamSetting::Lease(kind))?;
+            entry.file.notice_fd.store(fd as i32, Relaxed);
+            Ok(0)
+        }
+        F_GETLEASE => {
+            let h = entry.file.handle().ok_or(Errno::EINVAL)?;
+            let mut out = [0u8; 4];
+            host().stream_query(h, StreamQuery::Lease, &mut out)?;
+            Ok(u64::from(u32::from_ne_bytes(out)))
+        }
+        F_NOTIFY => {
+            let mask = u32::try_from(a[2] & 0xffff_ffff).map_err(|_| Errno::EINVAL)?;
+            match (entry.file.handle(), &entry.file.object) {
+                (Some(h), _) => {
+                    host().stream_set(h, StreamSetting::DirectoryNotify(mask))?;
+                    entry.file.notice_fd.store(fd as i32, Relaxed);
+                    Ok(0)
+                }
+                // The library OS's own directories (/, /dev, /proc) never change that way.
+                (None, FileObject::SyntheticDir | FileObject::MemoryDir(_)) => Ok(0),
+                (None, _) => Err(Errno::ENOTDIR),
+            }
         }
         F_GETSIG => Ok(entry.file.io_signal.load(Relaxed) as u64),
         F_GETPIPE_SZ => {
@@ -1147,7 +1184,8 @@ fn access_at(k: &Kernel, dirfd: u64, path_ptr: u64, mode: u64, flags: u32) -> Re
             }
             // Not followed, a link is checked by its own permissions, which are everyone's.
             Node::Host { root, rel, .. }
-                if !follow && host().stream_attr_at(*root, rel, false)?.kind == FileKind::Symlink =>
+                if !follow
+                    && host().stream_attr_at(*root, rel, false)?.kind == FileKind::Symlink =>
             {
                 Ok(())
             }

@@ -154,7 +154,11 @@ fn socket_kind(a: &Args) -> Result<(u32, u32, u32)> {
                 return Err(Errno::EPROTONOSUPPORT);
             }
             // A raw Unix socket is a datagram socket, as Linux makes it.
-            let kind = if base == SOCK_RAW { kind & !SOCK_TYPE_MASK | SOCK_DGRAM } else { kind };
+            let kind = if base == SOCK_RAW {
+                kind & !SOCK_TYPE_MASK | SOCK_DGRAM
+            } else {
+                kind
+            };
             Ok((domain, kind, 0))
         }
         AF_INET | AF_INET6 => {
@@ -271,7 +275,10 @@ pub fn sys_bind(k: &mut Kernel, a: &Args) -> Result<u64> {
 fn check_family(h: Handle, addr: &[u8]) -> Result<()> {
     const SOL_SOCKET: u32 = 1;
     const SO_DOMAIN: u32 = 39;
-    let Some(family) = addr.get(..2).map(|f| u32::from(u16::from_le_bytes([f[0], f[1]]))) else {
+    let Some(family) = addr
+        .get(..2)
+        .map(|f| u32::from(u16::from_le_bytes([f[0], f[1]])))
+    else {
         return Ok(()); // too short for a family: the host says EINVAL
     };
     let mut domain = [0u8; 4];

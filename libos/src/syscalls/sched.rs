@@ -134,7 +134,11 @@ pub fn sys_sched_setparam(k: &mut Kernel, a: &Args) -> Result<u64> {
     }
     let priority = user::read_u32(a[1])? as i32;
     let whom = sched_target(a[0])?;
-    let policy = if whom == Target::Caller { k.sched_policy } else { SCHED_OTHER };
+    let policy = if whom == Target::Caller {
+        k.sched_policy
+    } else {
+        SCHED_OTHER
+    };
     check_policy(policy, priority)?;
     may_change(whom).map(|()| 0)
 }

@@ -8,6 +8,7 @@
 //! with a handler becomes pending and is delivered when the program next runs: at once if it
 //! was running, else when the current system call returns.
 
+use super::signal_queue::{self, SIGRTMIN};
 use super::{int_arg, Args};
 use crate::kernel::{host, Kernel};
 use crate::user;
@@ -153,19 +154,24 @@ pub fn thread_gone() {
 }
 
 /// The process's own pending signals, just before a fork (see [`reset_after_fork`]).
-pub fn pending_before_fork() -> u64 {
-    PENDING.load(Ordering::Acquire)
+pub fn pending_before_fork() -> (u64, u64) {
+    (PENDING.load(Ordering::Acquire), signal_queue::mark())
 }
 
 /// In a forked child, which starts with no pending signal of its parent's (as on Linux): the
 /// parent's threads are not here, nor the signals pending for the parent when it forked,
 /// `before`. A signal sent to the child since (a `kill` right after `fork`) stays.
-pub fn reset_after_fork(before: u64) {
+pub fn reset_after_fork((before, queued): (u64, u64)) {
     for (tid, pending) in THREAD_TID.iter().zip(&THREAD_PENDING) {
         tid.store(0, Ordering::Release);
         pending.store(0, Ordering::Release);
     }
-    PENDING.fetch_and(!before, Ordering::AcqRel);
+    signal_queue::forget_before(queued);
+    // A real-time signal queued for the child since the fork stays pending.
+    let requeued = (SIGRTMIN..=NSIG as u8)
+        .filter(|s| signal_queue::holds(*s, 0))
+        .fold(0, |m, s| m | bit(s));
+    PENDING.fetch_and(!before | requeued, Ordering::AcqRel);
 }
 
 fn bit(sig: u8) -> u64 {
@@ -209,14 +215,25 @@ fn stop_self() {
 /// target; `raise` is the caller's own), is pending for it alone.
 fn make_pending(sig: u8, info: &[u8; 128]) {
     const SI_TKILL: i32 = -6;
-    for (i, word) in info.chunks_exact(8).enumerate() {
-        let v = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
-        PENDING_INFO[usize::from(sig - 1)][i].store(v, Ordering::Relaxed);
-    }
     let code = i32::from_le_bytes(info[8..12].try_into().unwrap_or([0; 4]));
     let thread = (code == SI_TKILL)
         .then(|| thread_slot(host().thread_id(), true))
         .flatten();
+    if sig >= SIGRTMIN {
+        // Real-time signals queue (see `signal_queue.rs`); the bit follows the queue.
+        if !signal_queue::push(sig, thread.map_or(0, |s| s as u32 + 1), info) {
+            return;
+        }
+    } else {
+        let set = thread.map_or(&PENDING, |s| &THREAD_PENDING[s]);
+        if set.load(Ordering::Acquire) & bit(sig) != 0 {
+            return; // already pending: merges, the first instance's siginfo kept, as Linux
+        }
+        for (i, word) in info.chunks_exact(8).enumerate() {
+            let v = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+            PENDING_INFO[usize::from(sig - 1)][i].store(v, Ordering::Relaxed);
+        }
+    }
     match thread {
         Some(slot) => THREAD_PENDING[slot].fetch_or(bit(sig), Ordering::Release),
         None => PENDING.fetch_or(bit(sig), Ordering::Release),
@@ -244,14 +261,23 @@ fn take_pending(blocked: u64) -> Option<(u8, [u8; 128])> {
     }
     let sig = ready.trailing_zeros() as u8 + 1;
     // The thread's own instance first, as Linux dequeues.
-    match slot {
-        Some(s) if own & bit(sig) != 0 => {
-            THREAD_PENDING[s].fetch_and(!bit(sig), Ordering::AcqRel);
+    let (set, target) = match slot {
+        Some(s) if own & bit(sig) != 0 => (&THREAD_PENDING[s], s as u32 + 1),
+        _ => (&PENDING, 0),
+    };
+    if sig >= SIGRTMIN {
+        let taken = signal_queue::take(sig, target);
+        set.fetch_and(!bit(sig), Ordering::AcqRel);
+        if signal_queue::holds(sig, target) {
+            set.fetch_or(bit(sig), Ordering::AcqRel);
         }
-        _ => {
-            PENDING.fetch_and(!bit(sig), Ordering::AcqRel);
-        }
+        // None: taken by another thread since the bit was read; look again.
+        return match taken {
+            Some(info) => Some((sig, info)),
+            None => take_pending(blocked),
+        };
     }
+    set.fetch_and(!bit(sig), Ordering::AcqRel);
     let mut info = [0u8; 128];
     for (i, word) in info.chunks_exact_mut(8).enumerate() {
         word.copy_from_slice(
@@ -282,8 +308,10 @@ pub fn interrupts(k: &Kernel) -> bool {
             return true;
         }
         PENDING.fetch_and(!bit(sig), Ordering::AcqRel);
+        signal_queue::discard(sig, 0);
         if let Some(slot) = thread_slot(host().thread_id(), false) {
             THREAD_PENDING[slot].fetch_and(!bit(sig), Ordering::AcqRel);
+            signal_queue::discard(sig, slot as u32 + 1);
         }
     }
 }
@@ -361,9 +389,29 @@ pub fn deliver_pending(
     saved_mask: Option<u64>,
     interrupted: Option<u64>,
 ) -> Option<u64> {
-    let (sig, info) = take_pending(k.signals.mask)?;
+    let first = loop {
+        if let Some(flags) = deliver_one(k, ctx, saved_mask, interrupted)? {
+            break flags;
+        }
+    };
+    // As Linux, every other signal the handler's mask leaves deliverable gets its frame now,
+    // on top of the first: the last one taken runs first.
+    while deliver_one(k, ctx, None, None).is_some() {}
+    Some(first)
+}
+
+/// Takes one pending, unblocked signal (none: `None`) and acts on it: `Some(None)` if it was
+/// discarded (or stopped the process), `Some(flags)` if its handler's frame was set up.
+fn deliver_one(
+    k: &mut Kernel,
+    ctx: &mut CpuContext,
+    saved_mask: Option<u64>,
+    interrupted: Option<u64>,
+) -> Option<Option<u64>> {
+    let (sig, mut info) = take_pending(k.signals.mask)?;
+    name_guest_fd(k, sig, &mut info);
     let action = k.signals.actions[usize::from(sig - 1)];
-    match action.handler {
+    Some(match action.handler {
         SIG_IGN => None,
         SIG_DFL if ignored_by_default(sig) => None,
         SIG_DFL if stops_by_default(sig) => {
@@ -389,6 +437,45 @@ pub fn deliver_pending(
             }
             Some(action.flags)
         }
+    })
+}
+
+/// A signal the host sent about one of its streams (a lease broken, a directory changed, with
+/// the signal `F_SETSIG` chose: `si_code` `POLL_IN`..`POLL_HUP`, `si_fd` the stream's handle)
+/// is told with the program's descriptor of that stream instead.
+fn name_guest_fd(k: &Kernel, sig: u8, info: &mut [u8; 128]) {
+    const POLL_IN: i32 = 1;
+    const POLL_HUP: i32 = 6;
+    const SI_FD: usize = 24;
+    let code = i32::from_le_bytes([info[8], info[9], info[10], info[11]]);
+    // Other signals the kernel sends use these codes for their own layouts.
+    const SIGTRAP: u8 = 5;
+    const SIGCHLD: u8 = 17;
+    const SIGSYS: u8 = 31;
+    let own_layout = [SIGCHLD, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS];
+    if !(POLL_IN..=POLL_HUP).contains(&code) || own_layout.contains(&sig) {
+        return;
+    }
+    let handle = u32::from_le_bytes([
+        info[SI_FD],
+        info[SI_FD + 1],
+        info[SI_FD + 2],
+        info[SI_FD + 3],
+    ]);
+    let guest = k.fds.numbers().into_iter().find_map(|fd| {
+        let file = k.fds.file(fd).ok()?;
+        file.handle().filter(|h| h.0 == handle)?;
+        // The descriptor the notice was asked through, if it is still open.
+        let asked = file.notice_fd.load(Ordering::Relaxed);
+        let still = u64::try_from(asked).ok().filter(|a| {
+            k.fds
+                .file(*a)
+                .is_ok_and(|f| alloc::sync::Arc::ptr_eq(&f, &file))
+        });
+        Some(still.unwrap_or(fd))
+    });
+    if let Some(fd) = guest {
+        info[SI_FD..SI_FD + 4].copy_from_slice(&(fd as u32).to_le_bytes());
     }
 }
 
@@ -655,7 +742,8 @@ pub fn sys_rt_sigtimedwait(a: &Args, ctx: &mut CpuContext) -> Result<()> {
     };
     loop {
         let seen = host().signals_seen();
-        if let Some((sig, info)) = take_pending(!set) {
+        if let Some((sig, mut info)) = take_pending(!set) {
+            crate::kernel::with(|k| name_guest_fd(k, sig, &mut info))?;
             if a[1] != 0 {
                 user::write_bytes(a[1], &info)?;
             }

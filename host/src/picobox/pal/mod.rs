@@ -423,10 +423,7 @@ fn interval_timer_set(which: u64, new: Option<TimerSetting>) -> Result<TimerSett
     let mut old = [[0u64; 2]; 2];
     match new {
         None => {
-            sys(
-                nr::GETITIMER,
-                [which, old.as_mut_ptr() as u64, 0, 0, 0, 0],
-            )?;
+            sys(nr::GETITIMER, [which, old.as_mut_ptr() as u64, 0, 0, 0, 0])?;
         }
         Some(new) => {
             if new.absolute || new.cancel_on_set {
@@ -947,6 +944,7 @@ impl Host for LinuxHost {
     }
 
     fn stream_query(&self, h: Handle, query: StreamQuery, out: &mut [u8]) -> Result<usize> {
+        const F_GETLEASE: u64 = 1025;
         let (request, len) = match query {
             StreamQuery::TerminalAttributes => (0x5401, 36),
             StreamQuery::WindowSize => (0x5413, 8),
@@ -958,12 +956,17 @@ impl Host for LinuxHost {
                 sys(nr::FSTATFS, [fd(h), out.as_mut_ptr() as u64, 0, 0, 0, 0])?;
                 return Ok(120);
             }
-            StreamQuery::PipeCapacity => {
+            StreamQuery::PipeCapacity | StreamQuery::Lease => {
                 const F_GETPIPE_SZ: u64 = 1032;
                 if out.len() < 4 {
                     return Err(Errno::EINVAL);
                 }
-                let n = sys(nr::FCNTL, [fd(h), F_GETPIPE_SZ, 0, 0, 0, 0])?;
+                let cmd = if query == StreamQuery::Lease {
+                    F_GETLEASE
+                } else {
+                    F_GETPIPE_SZ
+                };
+                let n = sys(nr::FCNTL, [fd(h), cmd, 0, 0, 0, 0])?;
                 out[..4].copy_from_slice(&(n as u32).to_ne_bytes());
                 return Ok(4);
             }
@@ -981,6 +984,9 @@ impl Host for LinuxHost {
     fn stream_set(&self, h: Handle, setting: StreamSetting) -> Result<u64> {
         const F_SETFL: u64 = 4;
         const F_SETPIPE_SZ: u64 = 1031;
+        const F_SETSIG: u64 = 10;
+        const F_SETLEASE: u64 = 1024;
+        const F_NOTIFY: u64 = 1026;
         match setting {
             StreamSetting::Flags {
                 nonblocking,
@@ -997,6 +1003,15 @@ impl Host for LinuxHost {
             }
             StreamSetting::PipeCapacity(bytes) => {
                 sys(nr::FCNTL, [fd(h), F_SETPIPE_SZ, u64::from(bytes), 0, 0, 0])
+            }
+            StreamSetting::Lease(kind) => {
+                sys(nr::FCNTL, [fd(h), F_SETLEASE, u64::from(kind), 0, 0, 0]).map(|_| 0)
+            }
+            StreamSetting::DirectoryNotify(mask) => {
+                sys(nr::FCNTL, [fd(h), F_NOTIFY, u64::from(mask), 0, 0, 0]).map(|_| 0)
+            }
+            StreamSetting::NotifySignal(sig) => {
+                sys(nr::FCNTL, [fd(h), F_SETSIG, u64::from(sig), 0, 0, 0]).map(|_| 0)
             }
         }
     }
