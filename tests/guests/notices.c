@@ -3,7 +3,8 @@
  * (F_NOTIFY) and lease breaks (F_SETLEASE) arrive with the signal F_SETSIG chose and the
  * program's own descriptor in si_fd. Prints one line per check; run natively and in a box,
  * the outputs must match. Run in an empty writable directory on a disk file system (leases
- * are refused on tmpfs). */
+ * are refused on tmpfs). Also: a SIGSYS sent by kill (not raised by a filter) is the program's
+ * signal like any other. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -125,8 +126,18 @@ static void leases(void) {
     printf("F_GETLEASE after: %d\n", fcntl(fd, F_GETLEASE) == F_UNLCK);
 }
 
+static volatile int sigsys_code = 99;
+static void on_sigsys(int sig, siginfo_t *si, void *ctx) {
+    (void)sig; (void)ctx;
+    sigsys_code = si->si_code;
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    struct sigaction sa = {.sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO};
+    sigaction(SIGSYS, &sa, NULL);
+    kill(getpid(), SIGSYS);
+    printf("SIGSYS by kill: handler saw code %d\n", sigsys_code);
     queueing();
     directory_notices();
     leases();

@@ -127,7 +127,15 @@ fn siginfo(info: *const u8) -> [u8; 128] {
     out
 }
 
-extern "C" fn on_sigsys(_sig: i32, info: *mut u8, uc: *mut u8) {
+extern "C" fn on_sigsys(sig: i32, info: *mut u8, uc: *mut u8) {
+    const SYS_SECCOMP: i32 = 1;
+    // A SIGSYS that the filter did not raise (sent by a process, or chosen by F_SETSIG for a
+    // notice) is an ordinary signal of the program, not a system call to run.
+    // SAFETY: `si_code` is the third int of the siginfo the kernel passes.
+    if unsafe { (info.add(8) as *const i32).read() } != SYS_SECCOMP {
+        on_async(sig, info, uc);
+        return;
+    }
     // SAFETY: the kernel passes a valid siginfo and ucontext for an SA_SIGINFO handler; for
     // SIGSYS, `si_syscall` is at byte 24.
     let nr = u64::from(unsafe { (info.add(SI_SYSCALL) as *const u32).read() });
