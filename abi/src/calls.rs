@@ -223,14 +223,16 @@ pub trait Host: Sync {
 
     /// Answers one [`StreamQuery`] into `out`; returns the byte count written.
     /// Errors: `ENOTTY`, `EINVAL` (`out` too small), `EBADF` (a pipe's capacity of another
-    /// stream). Linux: `ioctl` with exactly `TCGETS`, `TIOCGWINSZ` or `FIONREAD` (the filter
-    /// checks the request number), `fstatfs` for the file system, `fcntl(F_GETPIPE_SZ)`.
+    /// stream). Linux: `ioctl` with exactly the requests of the queries (`TCGETS`,
+    /// `TIOCGWINSZ`, `FIONREAD`, the [`crate::TerminalQuestion`]s: the filter checks the
+    /// request number), `fstatfs` for the file system, `fcntl(F_GETPIPE_SZ, F_GETLEASE)`.
     fn stream_query(&self, handle: Handle, query: StreamQuery, out: &mut [u8]) -> Result<usize>;
 
     /// Changes one [`StreamSetting`] of an open stream; returns the new pipe capacity (for
     /// [`StreamSetting::PipeCapacity`]) or 0. Errors: `EBADF` (not a pipe), `EINVAL`, `EPERM`,
-    /// `EBUSY` (less room than the pipe holds). Linux: `fcntl(F_SETFL)` or
-    /// `fcntl(F_SETPIPE_SZ)`.
+    /// `EBUSY` (less room than the pipe holds), `ENOTTY` (a terminal change of another
+    /// stream). Linux: `fcntl(F_SETFL, F_SETPIPE_SZ, F_SETLEASE, F_NOTIFY, F_SETSIG)`, or
+    /// `ioctl` with exactly the requests of the [`crate::TerminalChange`]s.
     fn stream_set(&self, handle: Handle, setting: StreamSetting) -> Result<u64>;
 
     /// Takes, releases or asks about a lock on an open stream (see [`LockRequest`]): locks are

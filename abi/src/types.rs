@@ -290,6 +290,72 @@ pub enum StreamQuery {
     /// The lease held on the file through this stream (`F_GETLEASE`): a 4-byte `F_RDLCK`
     /// (0), `F_WRLCK` (1) or `F_UNLCK` (2).
     Lease,
+    /// Of a terminal, a 4-byte answer to the `ioctl` [`TerminalQuestion`] names.
+    Terminal(TerminalQuestion),
+}
+
+/// What [`StreamQuery::Terminal`] asks of a terminal or pseudo-terminal; each answer is a
+/// 4-byte integer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TerminalQuestion {
+    /// The number `N` of a pseudo-terminal master's `/dev/pts/N` (`TIOCGPTN`).
+    PtyNumber,
+    /// Whether a master's peer is still locked (`TIOCGPTLCK`).
+    PtyLocked,
+    /// The foreground process group (`TIOCGPGRP`).
+    ForegroundGroup,
+    /// The session the terminal controls (`TIOCGSID`).
+    Session,
+    /// Bytes written but not yet sent (`TIOCOUTQ`).
+    OutputPending,
+    /// Whether a master is in packet mode (`TIOCGPKT`).
+    PacketMode,
+    /// Whether the terminal is in exclusive mode (`TIOCGEXCL`).
+    Exclusive,
+    /// The line discipline (`TIOCGETD`).
+    LineDiscipline,
+}
+
+/// A change [`StreamSetting::Terminal`] makes to a terminal or pseudo-terminal. Never one that
+/// reaches past the terminal itself: no input injection (`TIOCSTI`), console redirection
+/// (`TIOCCONS`), line discipline change or virtual-console control.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TerminalChange {
+    /// New attributes, 36 bytes of `struct termios`: at once, after output drains, or after
+    /// it drains with pending input discarded (`TCSETS`, `TCSETSW`, `TCSETSF`).
+    Attributes {
+        /// 0 now, 1 after draining, 2 after draining and flushing input.
+        when: u8,
+        /// `struct termios`.
+        termios: [u8; 36],
+    },
+    /// The window size, 8 bytes of `struct winsize` (`TIOCSWINSZ`); the foreground group gets
+    /// `SIGWINCH`.
+    WindowSize([u8; 8]),
+    /// Locks or unlocks a master's peer (`TIOCSPTLCK`).
+    PtyLock(bool),
+    /// Makes group `pgid` of the terminal's session the foreground group (`TIOCSPGRP`).
+    ForegroundGroup(u32),
+    /// Makes the terminal the calling session leader's controlling terminal (`TIOCSCTTY`);
+    /// `steal` takes it from another session (privileged).
+    BecomeControlling {
+        /// Take it from the session that has it.
+        steal: bool,
+    },
+    /// Gives up the caller's controlling terminal (`TIOCNOTTY`).
+    GiveUpControlling,
+    /// Discards queued input (0), output (1) or both (2) (`TCFLSH`).
+    Flush(u32),
+    /// Suspends (0) or restarts (1) output, or sends STOP (2) or START (3) (`TCXONC`).
+    Flow(u32),
+    /// Drains output, then sends a break if `0` (`TCSBRK`).
+    Break(u32),
+    /// Switches a master's packet mode (`TIOCPKT`).
+    PacketMode(bool),
+    /// Switches exclusive mode (`TIOCEXCL`, `TIOCNXCL`).
+    Exclusive(bool),
+    /// From a master: sends signal `n` to the peer's foreground group (`TIOCSIG`).
+    Signal(u32),
 }
 
 /// What [`crate::Host::stream_set`] changes.
@@ -313,6 +379,8 @@ pub enum StreamSetting {
     /// Asks to be signalled when the directory, or an entry of it, changes as `mask` says
     /// (`DN_ACCESS` ... `DN_MULTISHOT`; `F_NOTIFY`). Errors: `ENOTDIR`, `EINVAL`.
     DirectoryNotify(u32),
+    /// A change to a terminal ([`TerminalChange`]).
+    Terminal(TerminalChange),
     /// The signal the host sends for the stream's lease breaks and directory changes (0:
     /// `SIGIO` without details; another number: that signal, with `si_code` `POLL_MSG` and
     /// `si_fd` the stream's handle; `F_SETSIG`).

@@ -84,6 +84,9 @@ const NAMESPACES: [(&str, u64); 10] = [
     ("uts", 4026531838),
 ];
 
+/// `DEVPTS_SUPER_MAGIC`: the box's /dev/pts.
+const DEVPTS_MAGIC: u64 = 0x1cd1;
+
 /// The box's mounts: the root (the box's own tmpfs), the declared ones, `/proc` and `/dev`,
 /// each as (target, file system type, options), the types as the host reports them.
 fn mount_table(k: &Kernel) -> Vec<(Vec<u8>, &'static str, &'static str)> {
@@ -104,9 +107,12 @@ fn mount_table(k: &Kernel) -> Vec<(Vec<u8>, &'static str, &'static str)> {
             0x6265_6572 => "sysfs",
             0x6969 => "nfs",
             0x6573_5546 => "fuse",
+            DEVPTS_MAGIC => "devpts",
             _ => "unknown",
         };
-        let opts = if m.writable {
+        let opts = if magic == DEVPTS_MAGIC {
+            "rw,nosuid,noexec,mode=620,ptmxmode=666"
+        } else if m.writable {
             "rw,nosuid,nodev"
         } else {
             "ro,nosuid,nodev"

@@ -48,22 +48,26 @@ pub enum DevNode {
     Zero,
     /// `/dev/urandom` and `/dev/random`.
     Random,
+    /// `/dev/tty`: opened, the process's controlling terminal (see `open_path`).
+    Tty,
 }
 
 impl DevNode {
-    const ALL: [(&'static [u8], DevNode); 4] = [
+    const ALL: [(&'static [u8], DevNode); 5] = [
         (b"null", DevNode::Null),
         (b"zero", DevNode::Zero),
         (b"random", DevNode::Random),
         (b"urandom", DevNode::Random),
+        (b"tty", DevNode::Tty),
     ];
 
-    /// The device number Linux gives it (`makedev(1, minor)`).
+    /// The device number Linux gives it (`makedev(1, minor)`; `/dev/tty` is `makedev(5, 0)`).
     pub fn rdev(self) -> u64 {
         let minor = match self {
             DevNode::Null => 3,
             DevNode::Zero => 5,
             DevNode::Random => 9,
+            DevNode::Tty => return 5 << 8,
         };
         (1 << 8) | minor
     }
@@ -118,6 +122,13 @@ impl Vfs {
         Ok(Vfs { mounts })
     }
 
+    /// Whether a mount is at `/dev/pts` (the monitor gives every box a devpts instance there).
+    fn has_devpts(&self) -> bool {
+        self.mounts
+            .iter()
+            .any(|m| m.at.len() == 2 && m.at[0] == b"dev" && m.at[1] == b"pts")
+    }
+
     /// Says what an absolute, symlink-free path names, without asking the host.
     pub fn locate(&self, p: &Components) -> Result<Node> {
         // /proc is always the library OS's: no mount can show the host's.
@@ -133,6 +144,14 @@ impl Vfs {
         if p.len() == 2 && p[0] == b"dev" {
             if let Some((_, dev)) = DevNode::ALL.iter().find(|(n, _)| *n == p[1].as_slice()) {
                 return Ok(Node::Dev(*dev));
+            }
+            // /dev/ptmx is the box's devpts instance's, as `ptmxmode` makes it usable.
+            if p[1] == b"ptmx" && self.has_devpts() {
+                return self.locate(&alloc::vec![
+                    b"dev".to_vec(),
+                    b"pts".to_vec(),
+                    b"ptmx".to_vec()
+                ]);
             }
         }
         // /dev itself is the library OS's, whatever root lies below it (a `--root` tree
@@ -184,6 +203,9 @@ impl Vfs {
         }
         if dir.as_slice() == [b"dev".to_vec()] {
             names.extend(DevNode::ALL.iter().map(|(n, _)| n.to_vec()));
+            if self.has_devpts() {
+                names.push(b"ptmx".to_vec());
+            }
         }
         names.sort();
         names.dedup();

@@ -151,6 +151,23 @@ fn sqlite3_with_wal_in_a_bind_mount_matches_native_and_stays_intact() {
 }
 
 #[test]
+fn script_runs_a_command_on_a_pseudo_terminal_of_the_box_as_natively() {
+    // util-linux's script: /dev/ptmx, a session with the peer as its controlling terminal,
+    // terminal attributes and sizes, the child's output copied through the master.
+    same_as_native(
+        "script",
+        &[],
+        &[],
+        "script",
+        &[
+            "-qec",
+            "tty; stty -a | head -1; echo through the pty",
+            "/dev/null",
+        ],
+    );
+}
+
+#[test]
 fn lua_matches_native() {
     same_as_native("lua", &[], &[], "lua5.4", &["/apps/workload.lua"]);
 }

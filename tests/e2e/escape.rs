@@ -272,6 +272,47 @@ fn host_network_ports_are_confined_by_the_kernel() {
 }
 
 #[test]
+fn terminal_requests_stop_at_the_terminal() {
+    // The box's pseudo-terminals take no injected input (TIOCSTI: another reader of the
+    // terminal would run what the box typed), and the requests that reach past a terminal
+    // (input injection, console redirection, line disciplines, virtual consoles) are not
+    // admitted by the filter at all.
+    refused_with(&["tiocsti"], "ENOTTY");
+    for request in [
+        "gate-tiocsti",
+        "gate-tioccons",
+        "gate-tiocsetd",
+        "gate-tioclinux",
+    ] {
+        killed(&[request]);
+    }
+}
+
+#[test]
+fn the_box_s_pseudo_terminals_are_its_own() {
+    // A pseudo-terminal of the host, opened while the box runs, is not in the box's /dev/pts
+    // (each box has a devpts instance of its own).
+    // SAFETY: posix_openpt, unlockpt and ptsname take and return plain values.
+    let (master, name) = unsafe {
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(m >= 0, "no pseudo-terminal on the host");
+        libc::unlockpt(m);
+        let name = std::ffi::CStr::from_ptr(libc::ptsname(m))
+            .to_string_lossy()
+            .into_owned();
+        (m, name)
+    };
+    refused_with(&["open-rw", &name], "ENOENT");
+    let out = picobox()
+        .args(["run", "--", "/bin/ls", "/dev/pts"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), "ptmx\n", "{}", text(&out.stderr));
+    // SAFETY: closing the descriptor opened above.
+    unsafe { libc::close(master) };
+}
+
+#[test]
 fn no_ptrace() {
     refused_with(&["ptrace"], "ENOSYS");
 }

@@ -317,7 +317,7 @@ fn proc_describes_mounts_namespaces_and_limits_as_harnesses_read_them() {
         .unwrap();
     assert_eq!(
         text(&out.stdout),
-        "ro,nosuid,nodev\ntmpfs tmpfs\n7\nsame-mnt\npid\n0\n1048576\n65530\n0.00 0.00 0.00\n",
+        "ro,nosuid,nodev\ntmpfs tmpfs\n8\nsame-mnt\npid\n0\n1048576\n65530\n0.00 0.00 0.00\n",
         "{}",
         text(&out.stderr)
     );
@@ -352,6 +352,13 @@ fn real_time_signals_queue_and_notices_name_the_program_s_descriptor() {
     // are delivered as Linux nests their frames; directory notices (F_NOTIFY) and lease breaks
     // (F_SETLEASE) come with F_SETSIG's signal and the descriptor the program asked through.
     assert_matches_native("notices", &[], &guest("notices"), &[]);
+}
+
+#[test]
+fn pseudo_terminals_match_native() {
+    // /dev/ptmx and openpty, a child's controlling terminal, line discipline and raw mode,
+    // window sizes and SIGWINCH, ^C and TIOCSIG as SIGINT, the hangup, /dev/tty.
+    assert_matches_native("pty", &[], &guest("pty"), &[]);
 }
 
 #[test]

@@ -190,6 +190,20 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(t, "gate-chmod-setuid")) return report(gate(452, 3, (long)"", 04755, AT_EMPTY_PATH));
     if (!strcmp(t, "chmod-setuid")) { close(open(arg, O_WRONLY | O_CREAT, 0755)); return report(chmod(arg, 04755)); }
+    if (!strncmp(t, "tiocsti", 7) || !strncmp(t, "gate-tioc", 9)) {
+        /* A pseudo-terminal of the box's own: its peer takes no injected input, and the
+         * requests that reach past the terminal are not admitted at all. */
+        int m = posix_openpt(O_RDWR | O_NOCTTY);
+        if (m < 0 || unlockpt(m) < 0) return report(-1);
+        int s = open(ptsname(m), O_RDWR | O_NOCTTY);
+        if (s < 0) return report(-1);
+        if (!strcmp(t, "tiocsti")) return report(ioctl(s, TIOCSTI, "x"));
+        if (!strcmp(t, "gate-tiocsti")) return report(gate(SYS_ioctl, s, TIOCSTI, (long)"x", 0));
+        if (!strcmp(t, "gate-tioccons")) return report(gate(SYS_ioctl, s, TIOCCONS, 0, 0));
+        if (!strcmp(t, "gate-tiocsetd")) { int d = 0; return report(gate(SYS_ioctl, s, TIOCSETD, (long)&d, 0)); }
+        if (!strcmp(t, "gate-tioclinux")) { char c = 3; return report(gate(SYS_ioctl, s, TIOCLINUX, (long)&c, 0)); }
+    }
+    if (!strcmp(t, "open-rw")) return report(open(arg, O_RDWR | O_NOCTTY));
     if (!strcmp(t, "udp")) return report(socket(AF_INET, SOCK_DGRAM, 0));
     if (!strcmp(t, "raw")) return report(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
     if (!strcmp(t, "unix")) return report(socket(AF_UNIX, SOCK_STREAM, 0));

@@ -57,6 +57,8 @@ mod pal;
 mod signals;
 #[path = "pal/threads.rs"]
 mod threads;
+#[path = "pal/tty.rs"]
+mod tty;
 
 include!(concat!(env!("OUT_DIR"), "/allowlist.rs"));
 

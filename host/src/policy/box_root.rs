@@ -43,6 +43,7 @@ const O_DIRECTORY: u64 = 0o200000;
 const MOUNT_ATTR_RDONLY: u64 = 0x1;
 const MOUNT_ATTR_NOSUID: u64 = 0x2;
 const MOUNT_ATTR_NODEV: u64 = 0x4;
+const MOUNT_ATTR_NOEXEC: u64 = 0x8;
 const MOUNT_ATTR_IDMAP: u64 = 0x10_0000;
 const MS_PRIVATE: u64 = 1 << 18;
 const MS_REC: u64 = 16384;
@@ -420,6 +421,56 @@ fn tmpfs(size: u64, inodes: u64, user: BoxUser, mode: &str) -> Result<u64, Mount
                     fs,
                     FSMOUNT_CLOEXEC,
                     MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID,
+                    0,
+                    0,
+                    0,
+                ],
+            )
+        });
+    close(fs);
+    made.map_err(fail("create"))
+}
+
+/// A fresh, detached devpts instance for the box's `/dev/pts`: pseudo-terminals of the box's
+/// own, which no process outside sees (each devpts mount is a new instance), with a `ptmx`
+/// anyone in the box may open. Not `nodev`: its terminals are device nodes; `nosuid`, `noexec`.
+pub fn devpts() -> Result<u64, MountError> {
+    let fail = |what: &'static str| {
+        move |errno| MountError {
+            what: format!("devpts: {what}"),
+            errno,
+        }
+    };
+    let fs = sys(
+        nr::FSOPEN,
+        [c"devpts".as_ptr() as u64, FSOPEN_CLOEXEC, 0, 0, 0, 0],
+    )
+    .map_err(fail("fsopen"))?;
+    let configured = [(c"ptmxmode", c"0666"), (c"mode", c"0620")]
+        .iter()
+        .try_for_each(|(key, value)| {
+            sys(
+                nr::FSCONFIG,
+                [
+                    fs,
+                    FSCONFIG_SET_STRING,
+                    key.as_ptr() as u64,
+                    value.as_ptr() as u64,
+                    0,
+                    0,
+                ],
+            )
+            .map(|_| ())
+        });
+    let made = configured
+        .and_then(|()| sys(nr::FSCONFIG, [fs, FSCONFIG_CMD_CREATE, 0, 0, 0, 0]))
+        .and_then(|_| {
+            sys(
+                nr::FSMOUNT,
+                [
+                    fs,
+                    FSMOUNT_CLOEXEC,
+                    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
                     0,
                     0,
                     0,

@@ -18,6 +18,12 @@ use std::collections::BTreeMap;
 #[derive(Debug)]
 pub struct SeccompError(pub String);
 
+/// The terminal requests the box may make.
+mod tty {
+    #![allow(dead_code, missing_docs)]
+    include!("tty_requests.rs");
+}
+
 /// The conditions of one rule, all of which must hold.
 type SeccompRule = Vec<Cond>;
 
@@ -234,8 +240,9 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
             })
             .collect::<Result<_, _>>()?,
     );
-    // stream_query: exactly the three questions of the ABI.
-    rules.insert(SYS_ioctl, one_of(1, &[TCGETS, TIOCGWINSZ, FIONREAD])?);
+    // stream_query and stream_set: exactly the terminal requests of the ABI (tty_requests.rs;
+    // never TIOCSTI, TIOCCONS, TIOCSETD or TIOCLINUX).
+    rules.insert(SYS_ioctl, one_of(1, &tty::ALL)?);
     // stream_set (flags, a pipe's capacity, leases, directory notices and their signal),
     // stream_query (a pipe's capacity, the lease), stream_lock (POSIX and open-file locks,
     // which name no other file). A lease or a notice signals only the process that asked.
@@ -373,7 +380,9 @@ mod tests {
     fn allowlist_builds_and_fits_in_bpf() {
         for network in [Network::None, Network::Loopback, Network::Host] {
             let p = allowlist(network).unwrap();
-            assert!(p.len() > 20 && p.len() < 400, "{} instructions", p.len());
+            // The kernel takes up to 4096 (BPF_MAXINSNS); each call's rules are reached only
+            // for that call, so their length costs nothing to the others.
+            assert!(p.len() > 20 && p.len() < 640, "{} instructions", p.len());
         }
     }
 

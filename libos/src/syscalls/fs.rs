@@ -12,7 +12,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use picobox_abi::{
     DirEntry, Errno, FileAttr, FileKind, Handle, IoBuf, LinkTarget, LockRequest, OpenFlags,
-    RangeLock, Result, StreamQuery, StreamSetting, TimesChange, Timespec, Whence,
+    RangeLock, Result, StreamQuery, StreamSetting, TerminalChange, TerminalQuestion, TimesChange,
+    Timespec, Whence,
 };
 
 /// `AT_FDCWD`.
@@ -122,6 +123,13 @@ pub(super) fn node_attr(
 
 fn file_attr(file: &OpenFile) -> Result<FileAttr> {
     match &file.object {
+        // A terminal opened as /dev/tty is that device node to fstat, as on Linux.
+        FileObject::Host(_)
+            if file.path.len() == 2 && file.path[0] == b"dev" && file.path[1] == b"tty" =>
+        {
+            let tty = DevNode::Tty.rdev();
+            Ok(virtual_attr(FileKind::CharDevice, 0o666, tty, tty))
+        }
         FileObject::Host(h) => host().stream_attr(h.0),
         FileObject::Dev(d) => Ok(virtual_attr(
             FileKind::CharDevice,
@@ -253,11 +261,72 @@ fn encode_statx(a: &FileAttr) -> [u8; 256] {
 
 fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> Result<u64> {
     let flags = u32::try_from(flags & 0xffff_ffff).map_err(|_| Errno::EINVAL)?;
-    let access = flags & OpenFlags::ACCESS_MASK;
-    if access == 3 {
+    if flags & OpenFlags::ACCESS_MASK == 3 {
         return Err(Errno::EINVAL);
     }
     let path = user::read_path(path_ptr)?;
+    open_path(k, dirfd, path, flags, mode)
+}
+
+/// Opens `/dev/tty`: the calling process's controlling terminal, found among its descriptors
+/// (a terminal whose session is the caller's). One of the box's pseudo-terminals is opened
+/// anew by its name; the terminal the box was started on, which has no name in the box, is
+/// shared (a duplicate of the descriptor). `ENXIO` if the process has no controlling
+/// terminal it holds a descriptor of, as Linux says for none.
+fn open_controlling_terminal(k: &mut Kernel, flags: u32) -> Result<u64> {
+    let session = host()
+        .process_group(picobox_abi::GroupOp::GetSession { pid: 0 })
+        .unwrap_or(0);
+    let pts = [b"dev".to_vec(), b"pts".to_vec()];
+    let found = k.fds.numbers().into_iter().find_map(|fd| {
+        let file = k.fds.file(fd).ok()?;
+        let h = file.handle()?;
+        // A master's session is its peer's: never the master itself.
+        let is_master = file.path.last().is_some_and(|c| c == b"ptmx");
+        let named = file.path.len() == 3 && file.path.starts_with(&pts);
+        if is_master || !(named || file.path.is_empty()) {
+            return None;
+        }
+        let mut sid = [0u8; 4];
+        host()
+            .stream_query(
+                h,
+                StreamQuery::Terminal(TerminalQuestion::Session),
+                &mut sid,
+            )
+            .ok()?;
+        (u32::from_ne_bytes(sid) == session).then_some((fd, file))
+    });
+    let Some((fd, file)) = found else {
+        return Err(Errno::ENXIO);
+    };
+    let cloexec = flags & OpenFlags::CLOEXEC != 0;
+    if let Node::Host { root, rel, .. } = k.vfs.locate(&file.path)? {
+        if !file.path.is_empty() {
+            // A new open of the same terminal, named /dev/tty as on Linux.
+            let host_flags = OpenFlags(flags & !OpenFlags::CLOEXEC);
+            let h = host().stream_open(root, &rel, host_flags, 0)?;
+            let tty = alloc::vec![b"dev".to_vec(), b"tty".to_vec()];
+            let opened = OpenFile::new(
+                FileObject::Host(HostHandle(h)),
+                flags & !OpenFlags::CLOEXEC,
+                tty,
+            );
+            return k.fds.insert(FdEntry {
+                file: opened,
+                cloexec,
+            });
+        }
+    }
+    k.fds.insert(FdEntry {
+        file: k.fds.file(fd)?,
+        cloexec,
+    })
+}
+
+/// Opens `path` (relative to `dirfd` unless absolute) with `flags` as `openat` does.
+fn open_path(k: &mut Kernel, dirfd: u64, path: Vec<u8>, flags: u32, mode: u64) -> Result<u64> {
+    let access = flags & OpenFlags::ACCESS_MASK;
     let base = base_dir(k, dirfd, &path)?;
     let follow = flags & OpenFlags::NOFOLLOW == 0;
     let creates = flags & OpenFlags::CREATE != 0;
@@ -265,6 +334,7 @@ fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> 
     let mode = (u32::try_from(mode & 0o7777).unwrap_or(0)) & !k.umask;
     let host_flags = OpenFlags(flags & !OpenFlags::CLOEXEC);
     let mut descriptor_link = None;
+    let mut wants_controlling_terminal = false;
     let looked_up = k.vfs.lookup(&base, &path, follow, |node, comps| {
         if let (Node::Proc(p), true) = (node, follow) {
             if let Some(fd) = own_descriptor_link(p) {
@@ -294,6 +364,10 @@ fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> 
                 let _ = d;
                 return Err(Errno::ENOTDIR);
             }
+            Node::Dev(DevNode::Tty) => {
+                wants_controlling_terminal = true;
+                return Err(Errno::EAGAIN);
+            }
             Node::Dev(d) => FileObject::Dev(*d),
             Node::Synthetic if modifies => return Err(Errno::EISDIR),
             Node::Synthetic if creates && flags & OpenFlags::EXCLUSIVE != 0 => {
@@ -310,6 +384,9 @@ fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> 
         };
         Ok((object, comps.clone()))
     });
+    if wants_controlling_terminal {
+        return open_controlling_terminal(k, flags);
+    }
     if let Some(fd) = descriptor_link {
         // `/proc/self/fd/N` (and so `/dev/fd/N`, `/dev/stdin`): the descriptor's own open file,
         // as a duplicate (Linux opens the file anew; for pipes and sockets, the same object).
@@ -1895,6 +1972,9 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
         }
         _ => {}
     }
+    if let Some(result) = terminal_request(k, &file, request, a) {
+        return result;
+    }
     let query = match request {
         TCGETS => StreamQuery::TerminalAttributes,
         TIOCGWINSZ => StreamQuery::WindowSize,
@@ -1913,6 +1993,112 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     let n = host().stream_query(h, query, &mut out)?;
     user::write_bytes(a[2], &out[..n])?;
     Ok(0)
+}
+
+/// The terminal requests beyond `TCGETS` and `TIOCGWINSZ` (see [`TerminalQuestion`] and
+/// [`TerminalChange`]), on the host's terminals: the box's pseudo-terminals and the terminal
+/// it was started on. `None` if `request` is none of them.
+fn terminal_request(
+    k: &mut Kernel,
+    file: &OpenFile,
+    request: u32,
+    a: &Args,
+) -> Option<Result<u64>> {
+    use TerminalChange as Change;
+    use TerminalQuestion as Question;
+    const TCSETS: u32 = 0x5402;
+    const TCSETSW: u32 = 0x5403;
+    const TCSETSF: u32 = 0x5404;
+    const TCSBRK: u32 = 0x5409;
+    const TCXONC: u32 = 0x540a;
+    const TCFLSH: u32 = 0x540b;
+    const TIOCEXCL: u32 = 0x540c;
+    const TIOCNXCL: u32 = 0x540d;
+    const TIOCSCTTY: u32 = 0x540e;
+    const TIOCGPGRP: u32 = 0x540f;
+    const TIOCSPGRP: u32 = 0x5410;
+    const TIOCOUTQ: u32 = 0x5411;
+    const TIOCSWINSZ: u32 = 0x5414;
+    const TIOCPKT: u32 = 0x5420;
+    const TIOCNOTTY: u32 = 0x5422;
+    const TIOCGETD: u32 = 0x5424;
+    const TIOCGSID: u32 = 0x5429;
+    const TIOCGPTN: u32 = 0x8004_5430;
+    const TIOCSPTLCK: u32 = 0x4004_5431;
+    const TIOCSIG: u32 = 0x4004_5436;
+    const TIOCGPKT: u32 = 0x8004_5438;
+    const TIOCGPTLCK: u32 = 0x8004_5439;
+    const TIOCGEXCL: u32 = 0x8004_5440;
+    const TIOCGPTPEER: u32 = 0x5441;
+    let int_at = |addr: u64| user::read_u32(addr).map(|v| v as i32);
+    let question = match request {
+        TIOCGPTN => Some(Question::PtyNumber),
+        TIOCGPTLCK => Some(Question::PtyLocked),
+        TIOCGPGRP => Some(Question::ForegroundGroup),
+        TIOCGSID => Some(Question::Session),
+        TIOCOUTQ => Some(Question::OutputPending),
+        TIOCGPKT => Some(Question::PacketMode),
+        TIOCGEXCL => Some(Question::Exclusive),
+        TIOCGETD => Some(Question::LineDiscipline),
+        _ => None,
+    };
+    let change = |c: Result<Change>| -> Result<Change> { c };
+    let change = match request {
+        TCSETS | TCSETSW | TCSETSF => Some(change(user::read_bytes(a[2], 36).map(|raw| {
+            let mut termios = [0u8; 36];
+            termios.copy_from_slice(&raw);
+            Change::Attributes {
+                when: (request - TCSETS) as u8,
+                termios,
+            }
+        }))),
+        TIOCSWINSZ => Some(change(user::read_bytes(a[2], 8).map(|raw| {
+            let mut size = [0u8; 8];
+            size.copy_from_slice(&raw);
+            Change::WindowSize(size)
+        }))),
+        TIOCSPTLCK => Some(int_at(a[2]).map(|v| Change::PtyLock(v != 0))),
+        TIOCSPGRP => Some(int_at(a[2]).and_then(|v| {
+            u32::try_from(v)
+                .map(Change::ForegroundGroup)
+                .map_err(|_| Errno::EINVAL)
+        })),
+        TIOCSCTTY => Some(Ok(Change::BecomeControlling {
+            steal: int_arg(a[2]) == 1,
+        })),
+        TIOCNOTTY => Some(Ok(Change::GiveUpControlling)),
+        TCFLSH => Some(Ok(Change::Flush((a[2] & 0xffff_ffff) as u32))),
+        TCXONC => Some(Ok(Change::Flow((a[2] & 0xffff_ffff) as u32))),
+        TCSBRK => Some(Ok(Change::Break((a[2] & 0xffff_ffff) as u32))),
+        TIOCPKT => Some(int_at(a[2]).map(|v| Change::PacketMode(v != 0))),
+        TIOCEXCL => Some(Ok(Change::Exclusive(true))),
+        TIOCNXCL => Some(Ok(Change::Exclusive(false))),
+        TIOCSIG => Some(Ok(Change::Signal((a[2] & 0xffff_ffff) as u32))),
+        _ => None,
+    };
+    if question.is_none() && change.is_none() && request != TIOCGPTPEER {
+        return None;
+    }
+    let Some(h) = file.handle() else {
+        return Some(Err(Errno::ENOTTY));
+    };
+    Some((|| {
+        if let Some(q) = question {
+            let mut out = [0u8; 4];
+            host().stream_query(h, StreamQuery::Terminal(q), &mut out)?;
+            user::write_bytes(a[2], &out)?;
+            return Ok(0);
+        }
+        if let Some(c) = change {
+            return host().stream_set(h, StreamSetting::Terminal(c?));
+        }
+        // TIOCGPTPEER: the master's peer, opened by its name with the flags given.
+        let mut n = [0u8; 4];
+        host().stream_query(h, StreamQuery::Terminal(Question::PtyNumber), &mut n)?;
+        let path = alloc::format!("/dev/pts/{}", u32::from_ne_bytes(n)).into_bytes();
+        let flags = u32::try_from(a[2] & 0xffff_ffff).map_err(|_| Errno::EINVAL)?;
+        open_path(k, AT_FDCWD as u64, path, flags, 0)
+    })())
 }
 
 // ------------------------------------------------------------------ file systems

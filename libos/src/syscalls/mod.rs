@@ -122,7 +122,7 @@ table! {
     13 rt_sigaction => signal::sys_rt_sigaction;
     14 rt_sigprocmask => signal::sys_rt_sigprocmask;
     15 rt_sigreturn >>= signal::sys_rt_sigreturn;
-    16 ioctl => fs::sys_ioctl, "TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, FIOASYNC (recorded; SIGIO is never sent) only; others ENOTTY";
+    16 ioctl => fs::sys_ioctl, "terminals (attributes, sizes, pseudo-terminal numbers and locks, TIOCGPTPEER, job control, flush, flow, break, packet and exclusive modes, TIOCSIG), FIONREAD, FIONBIO, FIOCLEX, FIONCLEX, FIOASYNC (recorded; SIGIO is never sent); TIOCSTI and others ENOTTY";
     17 pread64 -> fs::sys_pread64;
     18 pwrite64 -> fs::sys_pwrite64;
     19 readv -> fs::sys_readv;

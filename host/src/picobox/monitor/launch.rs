@@ -95,6 +95,8 @@ struct Prepared {
     as_pid_1: bool,
     /// The write end of the pipe on which the reaper gives the program's wait status.
     status: u64,
+    /// The box's devpts instance (its `/dev/pts`), once made.
+    devpts: Option<u64>,
 }
 
 /// The host kernel's release (`uname -r`), which the box reports as its own.
@@ -199,6 +201,7 @@ fn prepare(c: &RunConfig, plan: root_plan::Plan) -> Result<Prepared, Failure> {
         broker: None,
         as_pid_1: c.as_pid_1,
         status: u64::MAX,
+        devpts: None,
     })
 }
 
@@ -540,6 +543,11 @@ fn become_the_box(mut p: Prepared) -> ! {
     if let Some(ns) = p.idmap.take() {
         gate::syscall(3, [ns, 0, 0, 0, 0, 0]);
     }
+    // The box's own pseudo-terminals (its /dev/pts, placed below).
+    let devpts = match box_root::devpts() {
+        Ok(fd) => fd,
+        Err(e) => fail(&e.what, e.errno),
+    };
     let socket_root = match box_root::enter(p.user) {
         Ok(fd) => fd,
         Err(e) => fail(&e.what, e.errno),
@@ -584,6 +592,19 @@ fn become_the_box(mut p: Prepared) -> ! {
             }),
             Err(e) => mount_failed(m, e),
         }
+    }
+    // Last, so that a mount of the whole tree (`--ro-bind / /`) does not hide it; a mount the
+    // caller made at /dev or /dev/pts does.
+    let declared = |path: &[u8]| p.mounts.iter().any(|m| m.guest_path == path);
+    if !declared(b"/dev") && !declared(b"/dev/pts") {
+        p.boot.mounts.push(BootMount {
+            guest_path: b"/dev/pts".to_vec(),
+            root: handle(devpts),
+            entry: None,
+            writable: true,
+            is_mount: true,
+        });
+        p.devpts = Some(devpts);
     }
     let ruleset = match build_ruleset(&p, socket_root) {
         Ok(r) => r,
@@ -688,12 +709,19 @@ fn build_ruleset(p: &Prepared, socket_root: u64) -> Result<Ruleset, landlock::La
             | landlock::fs::READ_DIR,
     )?;
     for m in &p.boot.mounts {
-        let access = if m.writable {
+        let root = u64::from(m.root.0);
+        let access = if Some(root) == p.devpts {
+            // Its terminals: opened, read, written and controlled; nothing made or removed.
+            landlock::fs::READ_FILE
+                | landlock::fs::WRITE_FILE
+                | landlock::fs::READ_DIR
+                | landlock::fs::IOCTL_DEV
+        } else if m.writable {
             landlock::READ_WRITE
         } else {
             landlock::READ_ONLY
         };
-        ruleset.allow(u64::from(m.root.0), access)?;
+        ruleset.allow(root, access)?;
     }
     Ok(ruleset)
 }

@@ -7,6 +7,7 @@
 
 use crate::gate;
 use crate::start::Auxv;
+use crate::tty;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use picobox_abi::*;
@@ -129,7 +130,7 @@ const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 const RESOLVE_NO_SYMLINKS: u64 = 0x04;
 const RESOLVE_BENEATH: u64 = 0x08;
 
-fn sys(n: u64, a: [u64; 6]) -> Result<u64> {
+pub(crate) fn sys(n: u64, a: [u64; 6]) -> Result<u64> {
     Errno::from_raw_return(gate::syscall(n, a))
 }
 
@@ -946,9 +947,10 @@ impl Host for LinuxHost {
     fn stream_query(&self, h: Handle, query: StreamQuery, out: &mut [u8]) -> Result<usize> {
         const F_GETLEASE: u64 = 1025;
         let (request, len) = match query {
-            StreamQuery::TerminalAttributes => (0x5401, 36),
-            StreamQuery::WindowSize => (0x5413, 8),
-            StreamQuery::BytesAvailable => (0x541b, 4),
+            StreamQuery::TerminalAttributes => (tty::TCGETS, 36),
+            StreamQuery::WindowSize => (tty::TIOCGWINSZ, 8),
+            StreamQuery::BytesAvailable => (tty::FIONREAD, 4),
+            StreamQuery::Terminal(q) => (tty::question(q), 4),
             StreamQuery::FileSystem => {
                 if out.len() < 120 {
                     return Err(Errno::EINVAL);
@@ -1013,6 +1015,7 @@ impl Host for LinuxHost {
             StreamSetting::NotifySignal(sig) => {
                 sys(nr::FCNTL, [fd(h), F_SETSIG, u64::from(sig), 0, 0, 0]).map(|_| 0)
             }
+            StreamSetting::Terminal(change) => tty::change(fd(h), change),
         }
     }
 
