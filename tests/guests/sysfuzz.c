@@ -57,6 +57,9 @@ static const long calls[] = {
     SYS_timerfd_create, SYS_timerfd_settime, SYS_timerfd_gettime, SYS_signalfd, SYS_signalfd4,
     /* Not System V IPC: natively it would reach the host's objects (tests/guests/sysv.c). */
     SYS_splice, SYS_vmsplice, SYS_getitimer, SYS_sysfs,
+    SYS_sched_getparam, SYS_sched_getscheduler, SYS_sched_get_priority_max,
+    SYS_sched_get_priority_min, SYS_getpriority, SYS_capget, SYS_readahead,
+    SYS_sync_file_range, SYS_recvmmsg,
 };
 
 static char *readonly, *unmapped, *buffer;

@@ -2042,21 +2042,20 @@ fn terminal_request(
         TIOCGETD => Some(Question::LineDiscipline),
         _ => None,
     };
-    let change = |c: Result<Change>| -> Result<Change> { c };
-    let change = match request {
-        TCSETS | TCSETSW | TCSETSF => Some(change(user::read_bytes(a[2], 36).map(|raw| {
+    let change: Option<Result<Change>> = match request {
+        TCSETS | TCSETSW | TCSETSF => Some(user::read_bytes(a[2], 36).map(|raw| {
             let mut termios = [0u8; 36];
             termios.copy_from_slice(&raw);
             Change::Attributes {
                 when: (request - TCSETS) as u8,
                 termios,
             }
-        }))),
-        TIOCSWINSZ => Some(change(user::read_bytes(a[2], 8).map(|raw| {
+        })),
+        TIOCSWINSZ => Some(user::read_bytes(a[2], 8).map(|raw| {
             let mut size = [0u8; 8];
             size.copy_from_slice(&raw);
             Change::WindowSize(size)
-        }))),
+        })),
         TIOCSPTLCK => Some(int_at(a[2]).map(|v| Change::PtyLock(v != 0))),
         TIOCSPGRP => Some(int_at(a[2]).and_then(|v| {
             u32::try_from(v)
