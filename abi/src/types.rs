@@ -422,6 +422,11 @@ pub struct HostInfo {
     /// heap, its threads' blocks): the library OS keeps the program's memory calls and buffers
     /// out of it, as Linux keeps programs out of the kernel's addresses.
     pub runtime_ranges: [(usize, usize); 3],
+    /// Memory every process of the box shares, `[start, end)` inside the runtime's ranges: zero
+    /// when the box starts, inherited by every process it forks, kept across exec. The library
+    /// OS keeps tables there that its processes read of each other (their run states). Any
+    /// process of the box may write it, so nothing read from it is trusted.
+    pub box_shared: (usize, usize),
 }
 
 /// A process-group or session operation (see [`crate::Host::process_group`]).

@@ -11,6 +11,12 @@
 //!
 //! A note tells only what the process chose to publish: a process of the box can lie about
 //! itself to the others, as on Linux it could rewrite its own command line.
+//!
+//! What changes often, the run state `/proc/<pid>/stat` shows (harnesses wait for a child to
+//! be sleeping before they wake it), is one byte per thread id in the box's shared memory
+//! ([`picobox_abi::HostInfo::box_shared`]): `R` while the thread runs, `S` while it waits in a
+//! blocking call, `T` while its process is stopped, 0 once it has ended. A process's state is
+//! its main thread's (whose id is the pid), as Linux shows it.
 
 use crate::kernel::{host, Kernel};
 use crate::socket_root;
@@ -71,8 +77,46 @@ fn note_of(k: &Kernel, ppid: u32) -> Vec<u8> {
     note
 }
 
+/// The run state of a process running (or about to run) its program.
+pub const RUNNING: u8 = b'R';
+/// The run state of a process waiting in a blocking call.
+pub const SLEEPING: u8 = b'S';
+/// The run state of a stopped process.
+pub const STOPPED: u8 = b'T';
+
+/// Where thread `tid`'s state byte is in the box's shared memory (none if it does not fit).
+fn state_slot(tid: u32) -> Option<usize> {
+    static AREA: spin::Once<(usize, usize)> = spin::Once::new();
+    let (start, end) = *AREA.call_once(|| host().host_info().box_shared);
+    let at = start.checked_add(tid as usize)?;
+    (at < end).then_some(at)
+}
+
+/// Sets the calling thread's run state.
+pub fn set_state(state: u8) {
+    set_state_of(host().thread_id(), state);
+}
+
+/// Sets thread `tid`'s run state (a parent that reaped a child: none, since a killed child
+/// could not clear its own).
+pub fn set_state_of(tid: u32, state: u8) {
+    if let Some(at) = state_slot(tid) {
+        let _ = host().vm_copy(at, &raw const state as usize, 1);
+    }
+}
+
+/// The run state thread `tid` (a process: its main thread, `tid` = pid) last set (0 if none).
+pub fn state_of(tid: u32) -> u8 {
+    let mut state = 0u8;
+    if let Some(at) = state_slot(tid) {
+        let _ = host().vm_copy(&raw mut state as usize, at, 1);
+    }
+    state
+}
+
 /// Removes the calling process's note (it is exiting).
 pub fn withdraw() {
+    set_state(0);
     socket_root::remove(&note_name(host().process_id(picobox_abi::Whose::Caller)));
 }
 

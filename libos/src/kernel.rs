@@ -294,6 +294,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
     };
     crate::socket_root::set(info.socket_root);
     crate::box_processes::publish(&kernel);
+    crate::box_processes::set_state(crate::box_processes::RUNNING);
     *KERNEL.lock() = Some(kernel);
     Ok(loaded.entry)
 }

@@ -241,8 +241,23 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
     }
 }
 
+/// The state letter and name `/proc` shows for thread `tid` (a process: its main thread): the
+/// reader itself runs; the others are as they last said (`box_processes.rs`).
+fn thread_state(tid: u32) -> (char, &'static str) {
+    if tid == host().thread_id() {
+        return ('R', "running");
+    }
+    // A process that has not said yet was just made: runnable, as Linux shows a new child.
+    match box_processes::state_of(tid) {
+        box_processes::SLEEPING => ('S', "sleeping"),
+        box_processes::STOPPED => ('T', "stopped"),
+        _ => ('R', "running"),
+    }
+}
+
 /// `/proc/<pid>` of another process of the box, from its note.
 fn other_process(pid: u32, note: &ProcessNote, rest: &[&[u8]]) -> Result<Proc> {
+    let (state, state_name) = thread_state(pid);
     let name = String::from_utf8_lossy(&note.comm).into_owned();
     let ppid = note.ppid;
     match rest {
@@ -258,14 +273,14 @@ fn other_process(pid: u32, note: &ProcessNote, rest: &[&[u8]]) -> Result<Proc> {
         [b"cmdline"] => Ok(Proc::File(note.cmdline.clone())),
         [b"comm"] => Ok(text(format!("{name}\n"))),
         [b"status"] => Ok(text(format!(
-            "Name:\t{name}\nState:\tS (sleeping)\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\n"
+            "Name:\t{name}\nState:\t{state} ({state_name})\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\n"
         ))),
         [b"stat"] => {
             let pgrp = host().process_group(GroupOp::GetGroup { pid }).unwrap_or(0);
             let session = host()
                 .process_group(GroupOp::GetSession { pid })
                 .unwrap_or(0);
-            let mut s = format!("{pid} ({name}) S {ppid} {pgrp} {session} 0 -1 4194304");
+            let mut s = format!("{pid} ({name}) {state} {ppid} {pgrp} {session} 0 -1 4194304");
             for _ in 0..(52 - 9) {
                 s.push_str(" 0");
             }
@@ -299,7 +314,13 @@ fn task_dir() -> Proc {
 }
 
 fn process(k: &Kernel, pid: u32, rest: &[&[u8]]) -> Result<Proc> {
+    process_thread(k, pid, pid, rest)
+}
+
+/// The caller's own `/proc/<pid>`, or (`tid` another of its threads) `task/<tid>`.
+fn process_thread(k: &Kernel, pid: u32, tid: u32, rest: &[&[u8]]) -> Result<Proc> {
     let name = String::from_utf8_lossy(&k.comm).into_owned();
+    let (state, state_name) = thread_state(tid);
     match rest {
         [] => Ok(Proc::Dir(per_process_entries())),
         // One directory per thread, showing the process's name and state (threads have no
@@ -314,11 +335,11 @@ fn process(k: &Kernel, pid: u32, rest: &[&[u8]]) -> Result<Proc> {
             let known = core::str::from_utf8(tid)
                 .ok()
                 .and_then(|t| t.parse::<u32>().ok())
-                .is_some_and(|t| k.threads.contains_key(&t));
-            match more {
-                _ if !known => Err(Errno::ENOENT),
-                [] => Ok(task_dir()),
-                [b"comm" | b"stat" | b"status"] => process(k, pid, more),
+                .filter(|t| k.threads.contains_key(t));
+            match (known, more) {
+                (None, _) => Err(Errno::ENOENT),
+                (Some(_), []) => Ok(task_dir()),
+                (Some(t), [b"comm" | b"stat" | b"status"]) => process_thread(k, pid, t, more),
                 _ => Err(Errno::ENOENT),
             }
         }
@@ -354,7 +375,7 @@ fn process(k: &Kernel, pid: u32, rest: &[&[u8]]) -> Result<Proc> {
             let [u0, u1, u2, u3] = k.creds.uid;
             let [g0, g1, g2, g3] = k.creds.gid;
             Ok(text(format!(
-                "Name:\t{name}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{ppid}\n\
+                "Name:\t{name}\nUmask:\t{:04o}\nState:\t{state} ({state_name})\nTgid:\t{pid}\nPid:\t{tid}\nPPid:\t{ppid}\n\
                  Uid:\t{u0}\t{u1}\t{u2}\t{u3}\nGid:\t{g0}\t{g1}\t{g2}\t{g3}\nThreads:\t{}\n",
                 k.umask,
                 k.threads.len().max(1)
@@ -362,7 +383,7 @@ fn process(k: &Kernel, pid: u32, rest: &[&[u8]]) -> Result<Proc> {
         }
         [b"stat"] => {
             let ppid = host().process_id(picobox_abi::Whose::Parent);
-            let mut s = format!("{pid} ({name}) R {ppid} {pid} {pid} 0 -1 4194304");
+            let mut s = format!("{tid} ({name}) {state} {ppid} {pid} {pid} 0 -1 4194304");
             // The remaining fields (faults, times, sizes...) are not tracked: zero.
             for _ in 0..(52 - 9) {
                 s.push_str(" 0");

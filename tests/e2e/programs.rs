@@ -355,6 +355,19 @@ fn real_time_signals_queue_and_notices_name_the_program_s_descriptor() {
 }
 
 #[test]
+fn proc_shows_a_child_sleeping_in_its_call_only_once_it_waits_there() {
+    // Harnesses (LTP's TST_PROCESS_STATE_WAIT) wake a child once /proc says it sleeps: a
+    // child in read, futex, msgrcv or nanosleep is 'S', a spinning one 'R', a new one 'R',
+    // a thread in read 'S' in task/<tid>/stat; the futex wake finds the waiter.
+    assert_matches_native(
+        "procstate",
+        &[],
+        &guest_with("procstate", &["-pthread"]),
+        &[],
+    );
+}
+
+#[test]
 fn pseudo_terminals_match_native() {
     // /dev/ptmx and openpty, a child's controlling terminal, line discipline and raw mode,
     // window sizes and SIGWINCH, ^C and TIOCSIG as SIGINT, the hangup, /dev/tty.

@@ -405,10 +405,19 @@ pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
         ctx.regs[reg::R9],
     ];
     // Blocking calls run unlocked first; everything else, and what follows, under the lock.
+    // While one waits, /proc shows the thread sleeping (see `box_processes.rs`).
     let unlocked = match entry(nr).map(|e| e.handler) {
-        Some(Handler::Blocking(h)) => Some(h(&args).map(Return::Value)),
+        Some(Handler::Blocking(h)) => {
+            crate::box_processes::set_state(crate::box_processes::SLEEPING);
+            let r = h(&args).map(Return::Value);
+            crate::box_processes::set_state(crate::box_processes::RUNNING);
+            Some(r)
+        }
         Some(Handler::BlockingContext(h)) => {
-            Some(h(&args, ctx).map(|()| Return::Value(ctx.regs[reg::RAX])))
+            crate::box_processes::set_state(crate::box_processes::SLEEPING);
+            let r = h(&args, ctx).map(|()| Return::Value(ctx.regs[reg::RAX]));
+            crate::box_processes::set_state(crate::box_processes::RUNNING);
+            Some(r)
         }
         _ => None,
     };

@@ -49,6 +49,7 @@ fn fork(k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result
             k.timers.clear();
             k.parent_death_signal = 0;
             crate::box_processes::publish(k);
+            crate::box_processes::set_state(crate::box_processes::RUNNING);
             if let Some((addr, _)) = settid {
                 let me = host().process_id(picobox_abi::Whose::Caller);
                 let _ = user::write_u32(addr, me);
@@ -167,6 +168,15 @@ fn clone_thread(k: &mut Kernel, a: &Args, ctx: &mut CpuContext) -> Result<()> {
     Ok(())
 }
 
+/// A child reaped (not just stopped or continued) has no run state any more: a killed child
+/// could not clear its own.
+fn forget_reaped(pid: u32, status: i32) {
+    let stopped = status & 0xff == 0x7f;
+    if pid != 0 && !stopped && status != 0xffff {
+        crate::box_processes::set_state_of(pid, 0);
+    }
+}
+
 /// `wait4(pid, status, options, rusage)`.
 pub fn sys_wait4(a: &Args) -> Result<u64> {
     const KNOWN: u32 = 1 | 2 | 8 | 0x2000_0000 | 0x4000_0000 | 0x8000_0000;
@@ -180,6 +190,7 @@ pub fn sys_wait4(a: &Args) -> Result<u64> {
         options & 0xb,
         if a[3] != 0 { Some(&mut ru) } else { None },
     )?;
+    forget_reaped(pid, status);
     if pid != 0 && a[1] != 0 {
         user::write_u32(a[1], status as u32)?;
     }
@@ -219,6 +230,7 @@ pub fn sys_waitid(a: &Args) -> Result<u64> {
         options & (WNOHANG | WSTOPPED | WCONTINUED),
         if a[4] != 0 { Some(&mut ru) } else { None },
     )?;
+    forget_reaped(child, status);
     if a[2] != 0 {
         // siginfo_t: si_signo, si_errno, si_code, then si_pid, si_uid, si_status.
         let mut info = [0u8; 128];

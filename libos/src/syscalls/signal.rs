@@ -147,6 +147,7 @@ fn thread_pending() -> u64 {
 
 /// Forgets the calling thread's pending signals and slot (the thread ends).
 pub fn thread_gone() {
+    crate::box_processes::set_state(0);
     if let Some(slot) = thread_slot(host().thread_id(), false) {
         THREAD_PENDING[slot].store(0, Ordering::Release);
         THREAD_TID[slot].store(SLOT_GONE, Ordering::Release);
@@ -207,7 +208,9 @@ fn stops_by_default(sig: u8) -> bool {
 /// stopped by SIGSTOP); SIGCONT from another process lets it go on from here.
 fn stop_self() {
     let me = host().process_id(picobox_abi::Whose::Caller) as i32;
+    crate::box_processes::set_state(crate::box_processes::STOPPED);
     let _ = host().process_signal(me, u32::from(SIGSTOP));
+    crate::box_processes::set_state(crate::box_processes::RUNNING);
 }
 
 /// Makes `sig` pending with `info`.

@@ -645,6 +645,9 @@ fn become_the_box(mut p: Prepared) -> ! {
     } else {
         reaper::split(p.status, filter);
     }
+    if let Err(e) = crate::heap::map_box_shared() {
+        fail("the box's shared memory", e);
+    }
     if let Err(e) = signals::install() {
         fail("signal handlers", e);
     }

@@ -166,6 +166,7 @@ pub fn init(aux: Auxv) -> &'static LinuxHost {
             crate::heap::range(),
             crate::threads::arena(),
         ],
+        box_shared: crate::heap::box_shared(),
     });
     &HOST
 }
