@@ -150,6 +150,18 @@ pub fn read(pid: u32) -> Option<ProcessNote> {
     })
 }
 
+/// What `/proc/1` shows of picobox's reaper, the box's pid 1 unless the program is
+/// (`--as-pid-1`): it runs no library OS and publishes no note. None if pid 1 is gone.
+pub fn reaper_note() -> Option<ProcessNote> {
+    host().process_signal(1, 0).ok()?;
+    Some(ProcessNote {
+        ppid: 0,
+        exe: b"/usr/bin/picobox".to_vec(),
+        comm: b"picobox".to_vec(),
+        cmdline: b"picobox\0".to_vec(),
+    })
+}
+
 /// The pids of the box's processes that published a note.
 pub fn pids() -> Vec<u32> {
     let mut pids: Vec<u32> = socket_root::notes()

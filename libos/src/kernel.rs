@@ -295,6 +295,10 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
     crate::socket_root::set(info.socket_root);
     crate::box_processes::publish(&kernel);
     crate::box_processes::set_state(crate::box_processes::RUNNING);
+    if host().process_id(picobox_abi::Whose::Caller) != 1 {
+        // picobox's reaper, pid 1, waits for the box's processes all its life.
+        crate::box_processes::set_state_of(1, crate::box_processes::SLEEPING);
+    }
     *KERNEL.lock() = Some(kernel);
     Ok(loaded.entry)
 }

@@ -137,13 +137,18 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
         [] => {
             let mut v: Vec<(Vec<u8>, FileKind)> = alloc::vec![
                 (b"self".to_vec(), FileKind::Symlink),
-                (pid_name.clone(), FileKind::Directory),
                 (b"sys".to_vec(), FileKind::Directory),
             ];
+            // Every process of the box, in order of pid as Linux lists them.
+            let mut pids = box_processes::pids();
+            pids.push(pid);
+            if box_processes::reaper_note().is_some() {
+                pids.push(1);
+            }
+            pids.sort_unstable();
+            pids.dedup();
             v.extend(
-                box_processes::pids()
-                    .into_iter()
-                    .filter(|p| *p != pid)
+                pids.into_iter()
                     .map(|p| (format!("{p}").into_bytes(), FileKind::Directory)),
             );
             v.extend(
@@ -178,10 +183,7 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
                 .map(|(name, device)| format!("{}\t{name}\n", if *device { "" } else { "nodev" }))
                 .collect(),
         )),
-        [b"meminfo"] => {
-            let kb = host().host_info().memory_limit / 1024;
-            Ok(text(format!("MemTotal:       {kb:>8} kB\nMemFree:        {kb:>8} kB\nMemAvailable:   {kb:>8} kB\n")))
-        }
+        [b"meminfo"] => Ok(meminfo()),
         [b"uptime"] => {
             let t = host().time_query(Clock::Monotonic)?;
             Ok(text(format!("{}.{:02} 0.00\n", t.sec, t.nsec / 10_000_000)))
@@ -195,7 +197,12 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
         [b"sys", b"fs"] => Ok(Proc::Dir(alloc::vec![
             (b"lease-break-time".to_vec(), FileKind::Regular),
             (b"pipe-max-size".to_vec(), FileKind::Regular),
+            (b"pipe-user-pages-hard".to_vec(), FileKind::Regular),
+            (b"pipe-user-pages-soft".to_vec(), FileKind::Regular),
         ])),
+        // Linux's defaults, which the box cannot change.
+        [b"sys", b"fs", b"pipe-user-pages-hard"] => Ok(text(String::from("0\n"))),
+        [b"sys", b"fs", b"pipe-user-pages-soft"] => Ok(text(String::from("16384\n"))),
         [b"sys", b"fs", b"lease-break-time"] => Ok(text(String::from("45\n"))),
         [b"sys", b"fs", b"pipe-max-size"] => Ok(text(String::from("1048576\n"))),
         [b"sys", b"vm"] => Ok(Proc::Dir(alloc::vec![(
@@ -205,14 +212,31 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
         [b"sys", b"vm", b"max_map_count"] => Ok(text(String::from("65530\n"))),
         [b"sys", b"kernel", b"tainted"] => Ok(text(String::from("0\n"))),
         [b"sys", b"kernel", b"core_pattern"] => Ok(text(String::from("core\n"))),
-        [b"sys", b"kernel"] => Ok(Proc::Dir(alloc::vec![
-            (b"core_pattern".to_vec(), FileKind::Regular),
-            (b"hostname".to_vec(), FileKind::Regular),
-            (b"osrelease".to_vec(), FileKind::Regular),
-            (b"ostype".to_vec(), FileKind::Regular),
-            (b"pid_max".to_vec(), FileKind::Regular),
-            (b"tainted".to_vec(), FileKind::Regular),
-        ])),
+        [b"sys", b"kernel"] => Ok(Proc::Dir(
+            [
+                "core_pattern",
+                "hostname",
+                "msgmax",
+                "msgmnb",
+                "msgmni",
+                "osrelease",
+                "ostype",
+                "pid_max",
+                "sem",
+                "shmall",
+                "shmmax",
+                "shmmni",
+                "tainted",
+                "version",
+            ]
+            .iter()
+            .map(|n| (n.as_bytes().to_vec(), FileKind::Regular))
+            .collect(),
+        )),
+        [b"sys", b"kernel", b"version"] => Ok(text(format!("{}\n", KERNEL_VERSION))),
+        [b"sys", b"kernel", name @ (b"msgmax" | b"msgmnb" | b"msgmni" | b"sem" | b"shmall" | b"shmmax" | b"shmmni")] => {
+            ipc_limit(name)
+        }
         [b"sys", b"kernel", b"osrelease"] => {
             let mut r = k.kernel_release.clone();
             r.push(b'\n');
@@ -220,7 +244,7 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
         }
         [b"sys", b"kernel", b"ostype"] => Ok(text(String::from("Linux\n"))),
         [b"version"] => Ok(text(format!(
-            "Linux version {} (picobox) #1 SMP PREEMPT_DYNAMIC picobox\n",
+            "Linux version {} (picobox) {KERNEL_VERSION}\n",
             String::from_utf8_lossy(&k.kernel_release)
         ))),
         [b"sys", b"kernel", b"pid_max"] => Ok(text(String::from("4194304\n"))),
@@ -235,10 +259,109 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
                 .ok()
                 .and_then(|s| s.parse().ok())
                 .ok_or(Errno::ENOENT)?;
-            let note = box_processes::read(other).ok_or(Errno::ENOENT)?;
+            let note = box_processes::read(other)
+                .or_else(|| (other == 1).then(box_processes::reaper_note).flatten())
+                .ok_or(Errno::ENOENT)?;
             other_process(other, &note, rest)
         }
     }
+}
+
+/// The kernel version `uname` reports (`/proc/sys/kernel/version`).
+pub const KERNEL_VERSION: &str = "#1 SMP PREEMPT_DYNAMIC picobox";
+
+/// `/proc/meminfo`: the box's memory limit as its total, all of it free (the box is not told
+/// the host's use), no swap, in the fields and order Linux gives.
+fn meminfo() -> Proc {
+    let kb = host().host_info().memory_limit / 1024;
+    let mut s = String::new();
+    for (name, value) in [
+        ("MemTotal", kb),
+        ("MemFree", kb),
+        ("MemAvailable", kb),
+        ("Buffers", 0),
+        ("Cached", 0),
+        ("SwapCached", 0),
+        ("Active", 0),
+        ("Inactive", 0),
+        ("SwapTotal", 0),
+        ("SwapFree", 0),
+        ("Dirty", 0),
+        ("Writeback", 0),
+        ("AnonPages", 0),
+        ("Mapped", 0),
+        ("Shmem", 0),
+        ("Slab", 0),
+        ("CommitLimit", kb),
+        ("Committed_AS", 0),
+    ] {
+        s.push_str(&format!("{:<16}{value:>8} kB\n", format!("{name}:")));
+    }
+    for name in ["HugePages_Total", "HugePages_Free"] {
+        s.push_str(&format!("{:<16}{:>8}\n", format!("{name}:"), 0));
+    }
+    s.push_str(&format!("{:<16}{:>8} kB\n", "Hugepagesize:", 2048));
+    text(s)
+}
+
+/// A System V IPC limit of the box's own IPC namespace, as the host reports it (`IPC_INFO`).
+fn ipc_limit(name: &[u8]) -> Result<Proc> {
+    const IPC_INFO: i32 = 3;
+    let word =
+        |b: &[u8], i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+    let int =
+        |b: &[u8], i: usize| i32::from_le_bytes(b[i * 4..i * 4 + 4].try_into().unwrap_or([0; 4]));
+    let value = match name {
+        b"shmmax" | b"shmall" | b"shmmni" => {
+            // struct shminfo { shmmax, shmmin, shmmni, shmseg, shmall, unused[4] } (longs)
+            let mut buf = [0u8; 72];
+            host().ipc(picobox_abi::IpcOp::ShmControl {
+                id: 0,
+                cmd: IPC_INFO,
+                buf: &mut buf,
+            })?;
+            let at = match name {
+                b"shmmax" => 0,
+                b"shmmni" => 2,
+                _ => 4,
+            };
+            format!("{}", word(&buf, at))
+        }
+        b"sem" => {
+            // struct seminfo { semmap, semmni, semmns, semmnu, semmsl, semopm, ... } (ints)
+            let mut buf = [0u8; 40];
+            host().ipc(picobox_abi::IpcOp::SemControl {
+                id: 0,
+                num: 0,
+                cmd: IPC_INFO,
+                value: 0,
+                buf: &mut buf,
+            })?;
+            format!(
+                "{}\t{}\t{}\t{}",
+                int(&buf, 4),
+                int(&buf, 2),
+                int(&buf, 5),
+                int(&buf, 1)
+            )
+        }
+        _ => {
+            // struct msginfo { msgpool, msgmap, msgmax, msgmnb, msgmni, ... } (ints)
+            let mut buf = [0u8; 32];
+            host().ipc(picobox_abi::IpcOp::MsgControl {
+                id: 0,
+                cmd: IPC_INFO,
+                buf: &mut buf,
+            })?;
+            let at = match name {
+                b"msgmax" => 2,
+                b"msgmnb" => 3,
+                _ => 4,
+            };
+            format!("{}", int(&buf, at))
+        }
+    };
+    Ok(text(format!("{value}\n")))
 }
 
 /// The state letter and name `/proc` shows for thread `tid` (a process: its main thread): the

@@ -368,6 +368,27 @@ fn proc_shows_a_child_sleeping_in_its_call_only_once_it_waits_there() {
 }
 
 #[test]
+fn proc_answers_what_test_suites_read_at_set_up() {
+    // LTP and its kind read these: pid 1 (picobox's reaper), the kernel version uname gives,
+    // the box's own System V IPC limits (shmmax is its --memory), meminfo's swap fields, the
+    // pipe page limits.
+    let out = picobox()
+        .args(["run", "--memory", "256M", "--"])
+        .args(["/bin/sh", "-c"])
+        .arg(
+            "cut -d' ' -f1-3 /proc/1/stat; cat /proc/1/comm;              [ \"$(cat /proc/sys/kernel/version)\" = \"$(uname -v)\" ] && echo same-version;              cat /proc/sys/kernel/shmmax /proc/sys/kernel/msgmni;              grep -c '^SwapTotal: *0 kB$' /proc/meminfo;              cat /proc/sys/fs/pipe-user-pages-soft; ls /proc | grep -c '^1$'",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "1 (picobox) S\npicobox\nsame-version\n268435456\n64\n1\n16384\n1\n",
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn pseudo_terminals_match_native() {
     // /dev/ptmx and openpty, a child's controlling terminal, line discipline and raw mode,
     // window sizes and SIGWINCH, ^C and TIOCSIG as SIGINT, the hangup, /dev/tty.

@@ -25,7 +25,7 @@ pub fn sys_uname(k: &mut Kernel, a: &Args) -> Result<u64> {
         b"Linux",
         &k.hostname,
         &k.kernel_release,
-        b"#1 SMP PREEMPT_DYNAMIC picobox",
+        crate::procfs::KERNEL_VERSION.as_bytes(),
         b"x86_64",
         b"(none)",
     ];
