@@ -86,9 +86,17 @@ pub trait Host: Sync {
     /// Linux: `gettid`, remembered per thread.
     fn thread_id(&self) -> u32;
 
-    /// Sends `signal` to thread `tid` of this process. Errors: `ESRCH`, `EINVAL`.
-    /// Linux: `tgkill`.
-    fn thread_signal(&self, tid: u32, signal: u32) -> Result<()>;
+    /// Sends `signal` to thread `tid` of process `pid` of the box; with `info`, the receiver
+    /// sees that `siginfo` (toward another process only with a negative `si_code` other than
+    /// `SI_TKILL`: `EPERM`). Errors: `ESRCH`, `EINVAL`, `EPERM`.
+    /// Linux: `tgkill`, `rt_tgsigqueueinfo`, confined by the pid namespace and Landlock.
+    fn thread_signal(
+        &self,
+        pid: u32,
+        tid: u32,
+        signal: u32,
+        info: Option<&[u8; 128]>,
+    ) -> Result<()>;
 
     /// Gives up the CPU. Linux: `sched_yield`.
     fn thread_yield(&self);
@@ -371,10 +379,13 @@ pub trait Host: Sync {
     /// first process is outside: 0). Linux: `getpid`, `getppid` in the box's pid namespace.
     fn process_id(&self, whose: Whose) -> u32;
 
-    /// Sends `signal` (0 only checks) to processes of the box, `pid` as in `kill(2)`. Processes
-    /// outside the box cannot be named. Errors: `ESRCH`, `EPERM`, `EINVAL`.
-    /// Linux: `kill`, confined by the pid namespace and Landlock's signal scoping.
-    fn process_signal(&self, pid: i32, signal: u32) -> Result<()>;
+    /// Sends `signal` (0 only checks) to processes of the box, `pid` as in `kill(2)`; with
+    /// `info` (one process only), the receiver sees that `siginfo` (toward another process
+    /// only with a negative `si_code` other than `SI_TKILL`). Processes outside the box cannot
+    /// be named. Errors: `ESRCH`, `EPERM`, `EINVAL`.
+    /// Linux: `kill`, `rt_sigqueueinfo`, confined by the pid namespace and Landlock's signal
+    /// scoping.
+    fn process_signal(&self, pid: i32, signal: u32, info: Option<&[u8; 128]>) -> Result<()>;
 
     /// Process groups and sessions: see [`GroupOp`]. Returns the group or session id asked
     /// for (0 for `SetGroup`). Errors: `ESRCH`, `EPERM`, `EINVAL`.

@@ -124,7 +124,7 @@ pub fn withdraw() {
 pub fn read(pid: u32) -> Option<ProcessNote> {
     let mut buf = alloc::vec![0u8; NOTE_MAX + 1];
     let n = socket_root::read_note(&note_name(pid), &mut buf).ok()?;
-    let alive = i32::try_from(pid).is_ok_and(|p| host().process_signal(p, 0).is_ok());
+    let alive = i32::try_from(pid).is_ok_and(|p| host().process_signal(p, 0, None).is_ok());
     if !alive {
         socket_root::remove(&note_name(pid));
         return None;
@@ -153,7 +153,7 @@ pub fn read(pid: u32) -> Option<ProcessNote> {
 /// What `/proc/1` shows of picobox's reaper, the box's pid 1 unless the program is
 /// (`--as-pid-1`): it runs no library OS and publishes no note. None if pid 1 is gone.
 pub fn reaper_note() -> Option<ProcessNote> {
-    host().process_signal(1, 0).ok()?;
+    host().process_signal(1, 0, None).ok()?;
     Some(ProcessNote {
         ppid: 0,
         exe: b"/usr/bin/picobox".to_vec(),

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,6 +66,37 @@ static void queueing(void) {
     printf("\n");
     sigpending(&pending);
     printf("after: rt %d\n", sigismember(&pending, rt));
+}
+
+static volatile sig_atomic_t child_value = -1;
+static void on_child_value(int sig, siginfo_t *si, void *ctx) {
+    (void)sig; (void)ctx;
+    child_value = si->si_value.sival_int;
+}
+
+/* sigqueue to another process and pthread_sigqueue-like delivery to another process's
+ * thread: the value travels with the signal. */
+static void queued_to_another_process(void) {
+    int ready[2];
+    pipe(ready);
+    pid_t child = fork();
+    if (child == 0) {
+        struct sigaction sa = {.sa_sigaction = on_child_value, .sa_flags = SA_SIGINFO};
+        sigaction(SIGUSR2, &sa, NULL);
+        write(ready[1], "r", 1);
+        while (child_value < 0) usleep(1000);
+        _exit(child_value);
+    }
+    char c;
+    read(ready[0], &c, 1);
+    union sigval v = {.sival_int = 42};
+    printf("sigqueue to a child: %d\n", sigqueue(child, SIGUSR2, v));
+    int status;
+    waitpid(child, &status, 0);
+    printf("child saw value: %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    siginfo_t forged = {.si_signo = SIGUSR2, .si_code = SI_KERNEL};
+    printf("forged kernel siginfo: %s\n",
+           syscall(SYS_rt_sigqueueinfo, getppid(), SIGUSR2, &forged) < 0 ? strerror(errno) : "sent");
 }
 
 static void directory_notices(void) {
@@ -139,6 +171,7 @@ int main(void) {
     kill(getpid(), SIGSYS);
     printf("SIGSYS by kill: handler saw code %d\n", sigsys_code);
     queueing();
+    queued_to_another_process();
     directory_notices();
     leases();
     return 0;

@@ -159,6 +159,14 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
             SYS_tgkill,
             "thread_signal: the pid namespace and Landlock's scoping keep it in the box",
         ),
+        (
+            SYS_rt_tgsigqueueinfo,
+            "thread_signal with a siginfo (the kernel refuses a forged kernel one)",
+        ),
+        (
+            SYS_rt_sigqueueinfo,
+            "process_signal with a siginfo (the kernel refuses a forged kernel one)",
+        ),
         (SYS_sigaltstack, "thread_create: each thread's signal stack"),
         (SYS_eventfd2, "stream_event"),
         (SYS_shmget, "ipc: in the box's own IPC namespace"),

@@ -309,7 +309,7 @@ fn cap_header(a: &Args, set: bool) -> Result<usize> {
         return Err(Errno::EINVAL);
     }
     if pid != 0 && pid as u32 != me {
-        if crate::kernel::host().process_signal(pid, 0).is_err() {
+        if crate::kernel::host().process_signal(pid, 0, None).is_err() {
             return Err(Errno::ESRCH);
         }
         // Another process's sets are its library OS's: it may not be changed, and it is read

@@ -133,7 +133,13 @@ fn end_other_threads() -> Result<()> {
         }
         let mut waiting = false;
         for tid in others {
-            if host().thread_signal(tid, u32::from(SIGURG)) == Err(Errno::ESRCH) {
+            if host().thread_signal(
+                host().process_id(picobox_abi::Whose::Caller),
+                tid,
+                u32::from(SIGURG),
+                None,
+            ) == Err(Errno::ESRCH)
+            {
                 // Gone without a word (it cannot be, but waiting for it would never end).
                 crate::kernel::with(|k| k.threads.remove(&tid))?;
             } else {

@@ -290,7 +290,8 @@ pub fn sys_sched_getaffinity(_k: &mut Kernel, a: &Args) -> Result<u64> {
     }
     let pid = super::int_arg(a[0]);
     let known = pid == 0
-        || pid > 0 && (pid as u32 == host().thread_id() || host().process_signal(pid, 0).is_ok());
+        || pid > 0
+            && (pid as u32 == host().thread_id() || host().process_signal(pid, 0, None).is_ok());
     if !known {
         return Err(Errno::ESRCH);
     }

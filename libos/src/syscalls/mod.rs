@@ -233,7 +233,7 @@ table! {
     126 capset => creds::sys_capset, "keeping or dropping is accepted, gaining is EPERM; nothing is recorded";
     127 rt_sigpending => signal::sys_rt_sigpending;
     128 rt_sigtimedwait <<= signal::sys_rt_sigtimedwait;
-    129 rt_sigqueueinfo => signal::sys_rt_sigqueueinfo, "to another process of the box: the signal without its siginfo";
+    129 rt_sigqueueinfo => signal::sys_rt_sigqueueinfo;
     130 rt_sigsuspend <<= signal::sys_rt_sigsuspend;
     131 sigaltstack >>= signal::sys_sigaltstack;
     132 utime => files::sys_utime;
@@ -335,7 +335,7 @@ table! {
     293 pipe2 => fs::sys_pipe2;
     295 preadv -> files::sys_preadv;
     296 pwritev -> files::sys_pwritev;
-    297 rt_tgsigqueueinfo => signal::sys_rt_tgsigqueueinfo, "as rt_sigqueueinfo";
+    297 rt_tgsigqueueinfo => signal::sys_rt_tgsigqueueinfo, "to another thread: the instance is its process's";
     299 recvmmsg -> net::sys_recvmmsg;
     302 prlimit64 => info::sys_prlimit64;
     306 syncfs => files::sys_syncfs, "flushes the descriptor's file";

@@ -40,7 +40,7 @@ fn target(pid: i64) -> Result<Target> {
         return Ok(Target::Caller);
     }
     match i32::try_from(pid) {
-        Ok(pid) if host().process_signal(pid, 0).is_ok() => Ok(Target::Other),
+        Ok(pid) if host().process_signal(pid, 0, None).is_ok() => Ok(Target::Other),
         _ => Err(Errno::ESRCH),
     }
 }

@@ -209,7 +209,7 @@ fn stops_by_default(sig: u8) -> bool {
 fn stop_self() {
     let me = host().process_id(picobox_abi::Whose::Caller) as i32;
     crate::box_processes::set_state(crate::box_processes::STOPPED);
-    let _ = host().process_signal(me, u32::from(SIGSTOP));
+    let _ = host().process_signal(me, u32::from(SIGSTOP), None);
     crate::box_processes::set_state(crate::box_processes::RUNNING);
 }
 
@@ -882,7 +882,7 @@ pub fn sys_kill(k: &mut Kernel, a: &Args) -> Result<u64> {
             signal_self(k, signal_arg(a[1])?, 0)
         };
     }
-    host().process_signal(pid, raw_sig as u32)?;
+    host().process_signal(pid, raw_sig as u32, None)?;
     Ok(0)
 }
 
@@ -898,12 +898,9 @@ pub fn sys_tgkill(k: &mut Kernel, a: &Args) -> Result<u64> {
     }
     let me = host().process_id(picobox_abi::Whose::Caller);
     if i64::from(tgid) != i64::from(me) {
-        // Another process of the box: only its first thread can be named here.
-        return if tgid == tid {
-            sys_kill(k, &[a[0], a[2], 0, 0, 0, 0])
-        } else {
-            Err(Errno::ESRCH)
-        };
+        // A thread of another process of the box: the host's tgkill.
+        host().thread_signal(tgid as u32, tid as u32, raw_sig as u32, None)?;
+        return Ok(0);
     }
     let tid = tid as u32;
     if tid == host().thread_id() {
@@ -916,13 +913,14 @@ pub fn sys_tgkill(k: &mut Kernel, a: &Args) -> Result<u64> {
     if !k.threads.contains_key(&tid) {
         return Err(Errno::ESRCH);
     }
-    host().thread_signal(tid, raw_sig as u32)?;
+    host().thread_signal(me, tid, raw_sig as u32, None)?;
     Ok(0)
 }
 
 /// `rt_sigqueueinfo(tgid, sig, info)`: a signal with the sender's own `siginfo` (what
-/// `sigqueue` sends). To the caller itself the handler sees that `siginfo`; another process of
-/// the box gets the signal from the host, without it.
+/// `sigqueue` sends), which the receiver's handler sees. To another thread of the caller, or
+/// of another process, the instance is the process's (a thread cannot be told it was meant for
+/// it alone).
 pub fn sys_rt_sigqueueinfo(k: &mut Kernel, a: &Args) -> Result<u64> {
     queue_info(k, int_arg(a[0]), None, a[1], a[2])
 }
@@ -952,10 +950,15 @@ fn queue_info(k: &mut Kernel, tgid: i32, tid: Option<i32>, sig: u64, info: u64) 
     let signal = signal_arg(sig)?;
     let to_me = tgid == me && tid.is_none_or(|t| i64::from(t) == i64::from(host().thread_id()));
     if !to_me {
-        return match tid {
-            None => sys_kill(k, &[tgid as u64, sig, 0, 0, 0, 0]),
-            Some(t) => sys_tgkill(k, &[tgid as u64, t as u64, sig, 0, 0, 0]),
-        };
+        raw[0..4].copy_from_slice(&i32::from(signal).to_le_bytes());
+        match tid {
+            None => host().process_signal(tgid, u32::from(signal), Some(&raw))?,
+            Some(t) => {
+                let t = u32::try_from(t).map_err(|_| Errno::EINVAL)?;
+                host().thread_signal(tgid as u32, t, u32::from(signal), Some(&raw))?;
+            }
+        }
+        return Ok(0);
     }
     raw[0..4].copy_from_slice(&i32::from(signal).to_le_bytes());
     signal_self_with(k, signal, &raw)

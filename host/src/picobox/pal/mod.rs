@@ -68,6 +68,8 @@ mod nr {
     pub const EXIT: u64 = 60;
     pub const GETTID: u64 = 186;
     pub const TGKILL: u64 = 234;
+    pub const RT_SIGQUEUEINFO: u64 = 129;
+    pub const RT_TGSIGQUEUEINFO: u64 = 297;
     pub const EVENTFD2: u64 = 290;
     pub const TIMERFD_CREATE: u64 = 283;
     pub const SHMGET: u64 = 29;
@@ -601,12 +603,21 @@ impl Host for LinuxHost {
         tid
     }
 
-    fn thread_signal(&self, tid: u32, signal: u32) -> Result<()> {
-        let pid = self.process_id(picobox_abi::Whose::Caller);
-        sys(
-            nr::TGKILL,
-            [u64::from(pid), u64::from(tid), u64::from(signal), 0, 0, 0],
-        )
+    fn thread_signal(
+        &self,
+        pid: u32,
+        tid: u32,
+        signal: u32,
+        info: Option<&[u8; 128]>,
+    ) -> Result<()> {
+        let (pid, tid, signal) = (u64::from(pid), u64::from(tid), u64::from(signal));
+        match info {
+            None => sys(nr::TGKILL, [pid, tid, signal, 0, 0, 0]),
+            Some(info) => sys(
+                nr::RT_TGSIGQUEUEINFO,
+                [pid, tid, signal, info.as_ptr() as u64, 0, 0],
+            ),
+        }
         .map(|_| ())
     }
 
@@ -1400,8 +1411,16 @@ impl Host for LinuxHost {
         pid
     }
 
-    fn process_signal(&self, pid: i32, signal: u32) -> Result<()> {
-        sys(nr::KILL, [pid as i64 as u64, u64::from(signal), 0, 0, 0, 0]).map(|_| ())
+    fn process_signal(&self, pid: i32, signal: u32, info: Option<&[u8; 128]>) -> Result<()> {
+        let (pid, signal) = (pid as i64 as u64, u64::from(signal));
+        match info {
+            None => sys(nr::KILL, [pid, signal, 0, 0, 0, 0]),
+            Some(info) => sys(
+                nr::RT_SIGQUEUEINFO,
+                [pid, signal, info.as_ptr() as u64, 0, 0, 0],
+            ),
+        }
+        .map(|_| ())
     }
 
     fn process_group(&self, op: GroupOp) -> Result<u32> {
