@@ -966,8 +966,15 @@ fn queue_info(k: &mut Kernel, tgid: i32, tid: Option<i32>, sig: u64, info: u64) 
 
 /// `tkill(tid, sig)`.
 pub fn sys_tkill(k: &mut Kernel, a: &Args) -> Result<u64> {
-    if int_arg(a[0]) <= 0 {
+    let tid = int_arg(a[0]);
+    if tid <= 0 {
         return Err(Errno::EINVAL);
     }
-    sys_tgkill(k, &[a[0], a[0], a[1], 0, 0, 0])
+    // A thread of the caller (musl's pthread_kill), else the first thread of another process
+    // (the host is asked by process and thread: another process's other threads are named
+    // by tgkill).
+    let me = host().process_id(picobox_abi::Whose::Caller);
+    let ours = tid as u32 == host().thread_id() || k.threads.contains_key(&(tid as u32));
+    let tgid = if ours { u64::from(me) } else { a[0] };
+    sys_tgkill(k, &[tgid, a[0], a[1], 0, 0, 0])
 }
