@@ -72,6 +72,9 @@ pub struct Kernel {
     pub comm: Vec<u8>,
     /// `PR_SET_PDEATHSIG`'s signal (reported back only).
     pub parent_death_signal: u8,
+    /// What `prctl` records and reads back: dumpable (`PR_SET_DUMPABLE`), the timer slack in
+    /// nanoseconds (`PR_SET_TIMERSLACK`), transparent huge pages disabled.
+    pub prctl: ProcessControls,
     /// The execution domain `personality` set (recorded and reported back; its flags have
     /// no effect).
     pub personality: u32,
@@ -280,6 +283,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         program_name: prepared.name,
         comm: prepared.comm,
         parent_death_signal: 0,
+        prctl: ProcessControls::default(),
         personality: 0,
         threads: BTreeMap::from([(host().thread_id(), ThreadState::default())]),
         current_tid: host().thread_id(),
@@ -341,6 +345,34 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Kernel) -> R) -> Result<R, Errno> {
 pub fn signal_arrived(sig: u8, info: &[u8; 128], ctx: &mut CpuContext, in_libos: bool) {
     syscalls::signal::arrived(sig, info, ctx, in_libos);
 }
+
+/// What `prctl` keeps per process (see [`Kernel::prctl`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ProcessControls {
+    /// `PR_GET_DUMPABLE`: 1 unless the program said 0.
+    pub dumpable: bool,
+    /// `PR_GET_TIMERSLACK`, in nanoseconds.
+    pub timer_slack: u64,
+    /// What `PR_SET_TIMERSLACK` 0 restores: Linux's default, or in a forked child the
+    /// parent's slack at the fork.
+    pub default_timer_slack: u64,
+    /// `PR_GET_THP_DISABLE`.
+    pub thp_disabled: bool,
+}
+
+impl Default for ProcessControls {
+    fn default() -> ProcessControls {
+        ProcessControls {
+            dumpable: true,
+            timer_slack: DEFAULT_TIMER_SLACK,
+            default_timer_slack: DEFAULT_TIMER_SLACK,
+            thp_disabled: false,
+        }
+    }
+}
+
+/// Linux's default timer slack (50 µs).
+pub const DEFAULT_TIMER_SLACK: u64 = 50_000;
 
 /// The library OS's state, locked. Every entry into the library OS comes through here, so this
 /// is where a thread ends when another is replacing the program (see `syscalls/exec.rs`).

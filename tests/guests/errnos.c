@@ -193,6 +193,27 @@ static void files(void) {
     prctl(PR_SET_NAME, "a-name-longer-than-fifteen");
     prctl(PR_GET_NAME, name);
     printf("comm: %s\n", name);
+    printf("dumpable: %d\n", prctl(PR_GET_DUMPABLE));
+    show("no_new_privs with extra arguments", prctl(PR_SET_NO_NEW_PRIVS, 1, 1, 0, 0));
+    show("get no_new_privs with an argument", prctl(PR_GET_NO_NEW_PRIVS, 1, 0, 0, 0));
+    printf("timer slack: %d", prctl(PR_GET_TIMERSLACK));
+    prctl(PR_SET_TIMERSLACK, 70000);
+    printf(" then %d", prctl(PR_GET_TIMERSLACK));
+    pid_t slack_child = fork();
+    if (slack_child == 0) {
+        int inherited = prctl(PR_GET_TIMERSLACK);
+        prctl(PR_SET_TIMERSLACK, 0);
+        printf(", in a child %d, reset to %d\n", inherited, prctl(PR_GET_TIMERSLACK));
+        _exit(0);
+    }
+    waitpid(slack_child, NULL, 0);
+    prctl(PR_SET_TIMERSLACK, 0);
+    printf("reset in the parent: %d\n", prctl(PR_GET_TIMERSLACK));
+    show("thp_disable with extra arguments", prctl(PR_SET_THP_DISABLE, 0, 1, 0, 0));
+    show("cap_ambient bad op", prctl(PR_CAP_AMBIENT, 99, 0, 0, 0));
+    show("cap_ambient is_set", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, 0, 0, 0));
+    show("cap_ambient raise", prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, 0, 0, 0));
+    show("set_timing", prctl(PR_SET_TIMING, 1, 0, 0, 0));
     char longname[300];
     memset(longname, 'm', sizeof longname - 1);
     longname[sizeof longname - 1] = 0;

@@ -155,6 +155,25 @@ pub fn sys_prctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     const PR_GET_NAME: u64 = 16;
     const PR_SET_NO_NEW_PRIVS: u64 = 38;
     const PR_GET_NO_NEW_PRIVS: u64 = 39;
+    const PR_GET_TIMING: u64 = 13;
+    const PR_SET_TIMING: u64 = 14;
+    const PR_CAPBSET_READ: u64 = 23;
+    const PR_CAPBSET_DROP: u64 = 24;
+    const PR_GET_SECUREBITS: u64 = 27;
+    const PR_SET_SECUREBITS: u64 = 28;
+    const PR_SET_TIMERSLACK: u64 = 29;
+    const PR_GET_TIMERSLACK: u64 = 30;
+    const PR_SET_THP_DISABLE: u64 = 41;
+    const PR_GET_THP_DISABLE: u64 = 42;
+    const PR_CAP_AMBIENT: u64 = 47;
+    const PR_CAP_AMBIENT_IS_SET: u64 = 1;
+    const PR_CAP_AMBIENT_RAISE: u64 = 2;
+    const PR_CAP_AMBIENT_LOWER: u64 = 3;
+    const PR_CAP_AMBIENT_CLEAR_ALL: u64 = 4;
+    /// `CAP_LAST_CAP`.
+    const LAST_CAPABILITY: u64 = 40;
+    // Options that take fewer arguments want the rest 0: `rest_zero(n)`, arguments n to 4.
+    let rest_zero = |n: usize| a[n..5].iter().all(|v| *v == 0);
     match a[0] & 0xffff_ffff {
         PR_SET_NAME => {
             // Linux keeps the first 15 bytes of a longer name.
@@ -178,10 +197,44 @@ pub fn sys_prctl(k: &mut Kernel, a: &Args) -> Result<u64> {
             user::write_u32(a[1], u32::from(k.parent_death_signal))?;
             Ok(0)
         }
-        PR_GET_DUMPABLE => Ok(0),
-        PR_SET_DUMPABLE if a[1] <= 1 => Ok(0),
-        PR_SET_NO_NEW_PRIVS if a[1] == 1 => Ok(0),
-        PR_GET_NO_NEW_PRIVS => Ok(1),
+        PR_GET_DUMPABLE => Ok(u64::from(k.prctl.dumpable)),
+        PR_SET_DUMPABLE if a[1] <= 1 => {
+            k.prctl.dumpable = a[1] == 1;
+            Ok(0)
+        }
+        // Always on in a box (the runtime set it); the other arguments must be 0.
+        PR_SET_NO_NEW_PRIVS if a[1] == 1 && rest_zero(2) => Ok(0),
+        PR_GET_NO_NEW_PRIVS if rest_zero(1) => Ok(1),
+        PR_SET_TIMERSLACK => {
+            // 0 restores the default; the host's timers are not slowed or hurried by it.
+            k.prctl.timer_slack = if a[1] == 0 {
+                k.prctl.default_timer_slack
+            } else {
+                a[1]
+            };
+            Ok(0)
+        }
+        PR_GET_TIMERSLACK => Ok(k.prctl.timer_slack),
+        PR_SET_THP_DISABLE if rest_zero(2) => {
+            k.prctl.thp_disabled = a[1] != 0;
+            Ok(0)
+        }
+        PR_GET_THP_DISABLE if rest_zero(1) => Ok(u64::from(k.prctl.thp_disabled)),
+        // Only statistical process timing exists.
+        PR_GET_TIMING => Ok(0),
+        PR_SET_TIMING if a[1] == 0 => Ok(0),
+        PR_GET_SECUREBITS => Ok(0),
+        PR_SET_SECUREBITS | PR_CAPBSET_DROP if !k.creds.privileged() => Err(Errno::EPERM),
+        PR_SET_SECUREBITS | PR_CAPBSET_DROP => Err(Errno::EINVAL),
+        PR_CAPBSET_READ if a[1] <= LAST_CAPABILITY => Ok(u64::from(k.creds.privileged())),
+        PR_CAP_AMBIENT => match a[1] {
+            PR_CAP_AMBIENT_IS_SET if a[2] <= LAST_CAPABILITY && rest_zero(3) => Ok(0),
+            PR_CAP_AMBIENT_CLEAR_ALL if rest_zero(2) => Ok(0),
+            // Raising needs the capability to be permitted and inheritable: a box has none.
+            PR_CAP_AMBIENT_RAISE if a[2] <= LAST_CAPABILITY && rest_zero(3) => Err(Errno::EPERM),
+            PR_CAP_AMBIENT_LOWER if a[2] <= LAST_CAPABILITY && rest_zero(3) => Ok(0),
+            _ => Err(Errno::EINVAL),
+        },
         _ => Err(Errno::EINVAL),
     }
 }
