@@ -133,6 +133,16 @@ pub enum Clock {
     ProcessCpu,
     /// CPU time consumed by the calling thread.
     ThreadCpu,
+    /// Wall-clock time as of the last tick: cheaper, coarser (`CLOCK_REALTIME_COARSE`).
+    RealtimeCoarse,
+    /// Monotonic time as of the last tick (`CLOCK_MONOTONIC_COARSE`).
+    MonotonicCoarse,
+    /// Monotonic time without NTP's rate adjustment (`CLOCK_MONOTONIC_RAW`).
+    MonotonicRaw,
+    /// Monotonic time that counts suspends too (`CLOCK_BOOTTIME`).
+    Boottime,
+    /// International atomic time (`CLOCK_TAI`).
+    Tai,
 }
 
 /// The kind of object behind a stream or path.

@@ -134,6 +134,26 @@ static void scheduling(void) {
 static volatile sig_atomic_t vtalrm;
 static void on_vtalrm(int sig) { (void)sig; vtalrm = 1; }
 
+/* Each clock the system call reads is the clock the vDSO reads (the coarse ones lag, the raw
+ * one is not NTP's), and the ones without a timer cannot be slept on. */
+static void clocks(void) {
+    int ids[] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE,
+                 CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME, CLOCK_TAI};
+    for (unsigned i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        struct timespec vdso, sys;
+        clock_gettime(ids[i], &vdso);
+        syscall(SYS_clock_gettime, ids[i], &sys);
+        long long diff = (sys.tv_sec - vdso.tv_sec) * 1000000000LL + (sys.tv_nsec - vdso.tv_nsec);
+        printf("clock %d: system call agrees with the vDSO %d\n", ids[i],
+               diff >= -1000000 && diff < 20000000);
+    }
+    struct timespec t = {0, 1000};
+    show("sleep on the thread's CPU clock", syscall(SYS_clock_nanosleep, CLOCK_THREAD_CPUTIME_ID, 0, &t, NULL));
+    show("sleep on a coarse clock", syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC_COARSE, 0, &t, NULL));
+    show("sleep on the raw clock", syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC_RAW, 0, &t, NULL));
+    show("sleep on the boot clock", syscall(SYS_clock_nanosleep, CLOCK_BOOTTIME, 0, &t, NULL));
+}
+
 static void interval_timers(void) {
     signal(SIGVTALRM, on_vtalrm);
     struct itimerval t = {{0, 0}, {0, 20000}}, old;
@@ -250,6 +270,7 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     sockets();
     scheduling();
+    clocks();
     interval_timers();
     files();
     resethand();

@@ -344,6 +344,11 @@ fn clock_id(c: Clock) -> u64 {
         Clock::Monotonic => 1,
         Clock::ProcessCpu => 2,
         Clock::ThreadCpu => 3,
+        Clock::MonotonicRaw => 4,
+        Clock::RealtimeCoarse => 5,
+        Clock::MonotonicCoarse => 6,
+        Clock::Boottime => 7,
+        Clock::Tai => 11,
     }
 }
 
@@ -1081,7 +1086,7 @@ impl Host for LinuxHost {
     }
 
     fn stream_timer(&self, clock: Clock, nonblocking: bool) -> Result<Handle> {
-        if !matches!(clock, Clock::Realtime | Clock::Monotonic) {
+        if !matches!(clock, Clock::Realtime | Clock::Monotonic | Clock::Boottime) {
             return Err(Errno::EINVAL);
         }
         let mut flags = O_CLOEXEC;
