@@ -83,6 +83,9 @@ pub const RUNNING: u8 = b'R';
 pub const SLEEPING: u8 = b'S';
 /// The run state of a stopped process.
 pub const STOPPED: u8 = b'T';
+/// A process that ended by a signal after dumping core, until its parent reaps it: its wait
+/// status then says so (`WCOREDUMP`).
+pub const DUMPED: u8 = b'X';
 
 /// Where thread `tid`'s state byte is in the box's shared memory (none if it does not fit).
 fn state_slot(tid: u32) -> Option<usize> {

@@ -19,6 +19,7 @@
 extern crate alloc;
 
 mod box_processes;
+mod core_dump;
 mod exec;
 mod fd;
 mod kernel;

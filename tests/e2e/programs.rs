@@ -389,6 +389,40 @@ fn proc_answers_what_test_suites_read_at_set_up() {
 }
 
 #[test]
+fn a_crash_with_a_core_limit_leaves_a_core_file_a_debugger_reads() {
+    // As Linux with core_pattern "core": WCOREDUMP for the parent, an ELF core in the working
+    // directory with the registers, the auxiliary vector and the memory (the child's heap
+    // marker is in it); nothing with the default limit of 0.
+    let out = boxed_in_scratch("coredump", &guest("coredump"), &[]);
+    assert_eq!(
+        text(&out.stdout),
+        "signal 11, core dumped 0\ncore file without a limit: 0\nsignal 11, core dumped 1\n\
+         core file: 1\nsignal 6, core dumped 1\ncore file after abort: 1\n",
+        "{}",
+        text(&out.stderr)
+    );
+    let core = std::fs::read(scratch_path("coredump").join("core.segv")).unwrap();
+    assert_eq!(&core[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([core[16], core[17]]), 4, "ET_CORE");
+    assert_eq!(u16::from_le_bytes([core[18], core[19]]), 62, "EM_X86_64");
+    let marker = b"picobox-core-marker-7f3a";
+    assert!(
+        core.windows(marker.len()).any(|w| w == marker),
+        "the heap is in the core"
+    );
+    // binutils' reader (with gcc on every machine the tests run on) finds the notes.
+    let notes = std::process::Command::new("readelf")
+        .arg("-n")
+        .arg(scratch_path("coredump").join("core.segv"))
+        .output()
+        .unwrap();
+    let notes = text(&notes.stdout);
+    for note in ["NT_PRSTATUS", "NT_PRPSINFO", "NT_AUXV"] {
+        assert!(notes.contains(note), "{notes}");
+    }
+}
+
+#[test]
 fn pseudo_terminals_match_native() {
     // /dev/ptmx and openpty, a child's controlling terminal, line discipline and raw mode,
     // window sizes and SIGWINCH, ^C and TIOCSIG as SIGINT, the hangup, /dev/tty.

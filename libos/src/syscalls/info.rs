@@ -15,7 +15,7 @@ pub fn default_rlimits(nofile: u64, stack: u64) -> [(u64, u64); 16] {
     let mut l = [(RLIM_INFINITY, RLIM_INFINITY); 16];
     l[RLIMIT_STACK] = (stack, RLIM_INFINITY);
     l[RLIMIT_NOFILE] = (nofile, nofile);
-    l[4] = (0, RLIM_INFINITY); // RLIMIT_CORE: the box never dumps core.
+    l[4] = (0, RLIM_INFINITY); // RLIMIT_CORE: no core file unless the program raises it.
     l
 }
 

@@ -171,11 +171,18 @@ fn clone_thread(k: &mut Kernel, a: &Args, ctx: &mut CpuContext) -> Result<()> {
 
 /// A child reaped (not just stopped or continued) has no run state any more: a killed child
 /// could not clear its own.
-fn forget_reaped(pid: u32, status: i32) {
-    let stopped = status & 0xff == 0x7f;
-    if pid != 0 && !stopped && status != 0xffff {
-        crate::box_processes::set_state_of(pid, 0);
+/// Also: a child killed by a signal that dumped core says so in its status (`WCOREDUMP`),
+/// which the host, dumping no core, does not set.
+fn forget_reaped(pid: u32, status: &mut i32) {
+    let stopped = *status & 0xff == 0x7f;
+    if pid == 0 || stopped || *status == 0xffff {
+        return;
     }
+    let killed = *status & 0x7f != 0;
+    if killed && crate::box_processes::state_of(pid) == crate::box_processes::DUMPED {
+        *status |= 0x80;
+    }
+    crate::box_processes::set_state_of(pid, 0);
 }
 
 /// `wait4(pid, status, options, rusage)`.
@@ -191,7 +198,8 @@ pub fn sys_wait4(a: &Args) -> Result<u64> {
         options & 0xb,
         if a[3] != 0 { Some(&mut ru) } else { None },
     )?;
-    forget_reaped(pid, status);
+    let mut status = status;
+    forget_reaped(pid, &mut status);
     if pid != 0 && a[1] != 0 {
         user::write_u32(a[1], status as u32)?;
     }
@@ -231,7 +239,8 @@ pub fn sys_waitid(a: &Args) -> Result<u64> {
         options & (WNOHANG | WSTOPPED | WCONTINUED),
         if a[4] != 0 { Some(&mut ru) } else { None },
     )?;
-    forget_reaped(child, status);
+    let mut status = status;
+    forget_reaped(child, &mut status);
     if a[2] != 0 {
         // siginfo_t: si_signo, si_errno, si_code, then si_pid, si_uid, si_status.
         let mut info = [0u8; 128];

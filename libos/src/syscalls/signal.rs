@@ -179,6 +179,18 @@ fn bit(sig: u8) -> u64 {
     1 << (sig - 1)
 }
 
+/// Ends the process by `sig`, which reached its default action with the program at `ctx`: with
+/// a core file first if `sig` dumps core and the process may (`core_dump.rs`).
+fn die_of_at(k: &Kernel, sig: u8, ctx: &CpuContext) -> ! {
+    if crate::core_dump::dump(k, sig, ctx) {
+        crate::box_processes::withdraw();
+        let pid = host().process_id(picobox_abi::Whose::Caller);
+        crate::box_processes::set_state_of(pid, crate::box_processes::DUMPED);
+        host().process_exit_by_signal(sig)
+    }
+    die_of(sig)
+}
+
 /// Ends the process as if killed by `sig` (the box's first process: exit status `128 + sig`).
 pub fn die_of(sig: u8) -> ! {
     crate::box_processes::withdraw();
@@ -375,10 +387,10 @@ pub fn fault(sig: u8, info: &[u8; 128], ctx: &mut CpuContext) {
     k.switch_to(host().thread_id());
     let action = k.signals.actions[usize::from(sig - 1)];
     if action.handler <= SIG_IGN || k.signals.mask & bit(sig) != 0 {
-        die_of(sig);
+        die_of_at(k, sig, ctx);
     }
     if deliver(k, ctx, sig, info, k.signals.mask).is_err() {
-        die_of(SIGSEGV);
+        die_of_at(k, SIGSEGV, ctx);
     }
 }
 
@@ -421,7 +433,7 @@ fn deliver_one(
             stop_self();
             None
         }
-        SIG_DFL => die_of(sig),
+        SIG_DFL => die_of_at(k, sig, ctx),
         _ => {
             if let Some(nr) = interrupted {
                 if ctx.regs[reg::RAX] == Errno::EINTR.as_return()
@@ -854,6 +866,11 @@ fn signal_self_with(k: &mut Kernel, sig: u8, info: &[u8; 128]) -> Result<u64> {
             if stops_by_default(sig) && (sig == SIGSTOP || k.signals.mask & bit(sig) == 0) =>
         {
             stop_self();
+            Ok(0)
+        }
+        // One that dumps core ends the process when this call returns, where the core shows it.
+        SIG_DFL if crate::core_dump::dumps_core(sig) => {
+            make_pending(sig, info);
             Ok(0)
         }
         SIG_DFL | SIG_IGN if k.signals.mask & bit(sig) == 0 || sig == SIGKILL => die_of(sig),
