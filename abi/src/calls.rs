@@ -282,6 +282,12 @@ pub trait Host: Sync {
     /// Linux: `pipe2(O_CLOEXEC [| O_NONBLOCK])`.
     fn stream_pipe(&self, nonblocking: bool) -> Result<(Handle, Handle)>;
 
+    /// Copies up to `len` bytes queued in pipe `from` into pipe `to` without consuming them
+    /// (what reads and writes cannot do: the bytes stay for `from`'s reader); waits for data
+    /// unless `nonblocking`. Returns the byte count (0: `from`'s writers are gone). Errors:
+    /// `EINVAL` (not two different pipes), `EAGAIN`, `EINTR`. Linux: `tee`.
+    fn stream_tee(&self, from: Handle, to: Handle, len: usize, nonblocking: bool) -> Result<usize>;
+
     // ---------------------------------------------------------------- sockets (11)
     //
     // Addresses are Linux `sockaddr` bytes. What a box may reach is the kernel's to decide: with
@@ -392,14 +398,12 @@ pub trait Host: Sync {
     /// Linux: `setpgid`, `getpgid`, `setsid`, `getsid`.
     fn process_group(&self, op: GroupOp) -> Result<u32>;
 
-    /// Ends the whole picoprocess with exit status `code` (0..=255). Linux: `exit_group`.
-    fn process_exit(&self, code: u8) -> !;
-
-    /// Ends the whole picoprocess as if killed by `signal`, so that its parent's wait sees the
-    /// signal. The box's first process, which the kernel protects from its own signals, ends
-    /// with exit status `128 + signal` instead. Linux: `rt_sigaction` (to the default action),
+    /// Ends the whole picoprocess: with an exit status (0..=255), or as if killed by a signal,
+    /// so that its parent's wait sees the signal (the box's first process, which the kernel
+    /// protects from its own signals, ends with exit status `128 + signal` instead).
+    /// Linux: `exit_group`; for a signal, `rt_sigaction` (to the default action),
     /// `rt_sigprocmask`, `kill` of itself, then `exit_group`.
-    fn process_exit_by_signal(&self, signal: u8) -> !;
+    fn process_exit(&self, end: ProcessEnd) -> !;
 
     /// Creates a per-process timer on `clock` that notifies as `notify` says; returns its id.
     /// Timers belong to the calling process alone: a forked child has none. Errors: `EINVAL`,
@@ -473,12 +477,13 @@ catalogue! {
     "streams": [stream_open, stream_read, stream_write, stream_seek, stream_attr, stream_attr_at,
         stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,
         stream_delete, stream_rename, stream_make_link, stream_set_times, stream_set_mode,
-        stream_access, stream_query, stream_set, stream_lock, object_close, stream_pipe, stream_event,
+        stream_access, stream_query, stream_set, stream_lock, object_close, stream_pipe, stream_tee,
+        stream_event,
         stream_timer, stream_make_node]
     "sockets": [socket_create, socket_pair, socket_bind, socket_listen, socket_accept,
         socket_connect, socket_send, socket_recv, socket_shutdown, socket_name, socket_option]
     "processes": [process_fork, process_wait, process_id, process_signal, process_group,
-        process_exit, process_exit_by_signal, timer_create, timer_set, timer_delete]
+        process_exit, timer_create, timer_set, timer_delete]
     "System V IPC": [ipc]
     "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]
 }

@@ -439,6 +439,15 @@ pub struct HostInfo {
     pub box_shared: (usize, usize),
 }
 
+/// How [`crate::Host::process_exit`] ends a process.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ProcessEnd {
+    /// With this exit status.
+    Status(u8),
+    /// As if killed by this signal.
+    Signal(u8),
+}
+
 /// A process-group or session operation (see [`crate::Host::process_group`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum GroupOp {

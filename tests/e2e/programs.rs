@@ -132,7 +132,7 @@ fn timer_files_and_signal_files_match_native() {
 #[test]
 fn pipe_capacities_splice_and_io_owners_match_native() {
     // F_GETPIPE_SZ and F_SETPIPE_SZ (the kernel's bounds), splice between files and pipes
-    // with and without offsets, vmsplice, F_SETSIG and F_SETOWN_EX, and their errors.
+    // with and without offsets, vmsplice, tee, F_SETSIG and F_SETOWN_EX, and their errors.
     assert_matches_native("pipes", &[], &guest("pipes"), &[]);
 }
 

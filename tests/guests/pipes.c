@@ -1,4 +1,4 @@
-/* Pipe capacities, splice and vmsplice, and the fcntl commands that record I/O signal
+/* Pipe capacities, splice, vmsplice and tee, and the fcntl commands that record I/O signal
  * owners; each line is compared with a native run. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -113,6 +113,22 @@ int main(void) {
     int owner = fcntl(p[0], F_GETOWN);
     printf("after F_SETOWN of a group: type %d, F_GETOWN is minus the group %d\n", got.type,
            owner == -getpgrp() && owner < 0);
+    /* tee: the bytes reach the second pipe and stay in the first. */
+    int a2[2], b2[2];
+    pipe(a2);
+    pipe(b2);
+    write(a2[1], "teeing", 6);
+    printf("tee: %zd\n", tee(a2[0], b2[1], 100, 0));
+    char got1[8] = {0}, got2[8] = {0};
+    read(b2[0], got2, sizeof got2 - 1);
+    read(a2[0], got1, sizeof got1 - 1);
+    printf("tee copied [%s], left [%s]\n", got2, got1);
+    printf("tee of an empty pipe, nonblocking: %s\n", outcome(tee(a2[0], b2[1], 10, SPLICE_F_NONBLOCK)));
+    printf("tee within one pipe: %s\n", outcome(tee(a2[0], a2[1], 10, 0)));
+    printf("tee from a write end: %s\n", outcome(tee(a2[1], b2[1], 10, 0)));
+    printf("tee bad flags: %s\n", outcome(tee(a2[0], b2[1], 10, 0x100)));
+    int file = open("/proc/self/stat", O_RDONLY);
+    printf("tee from a file: %s\n", outcome(tee(file, b2[1], 10, 0)));
     ex.type = 7;
     r = fcntl(p[0], F_SETOWN_EX, &ex);
     printf("F_SETOWN_EX bad type: %s\n", outcome(r));

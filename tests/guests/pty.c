@@ -23,11 +23,11 @@ static volatile sig_atomic_t got_int, got_winch;
 static void on_int(int sig) { (void)sig; got_int = 1; }
 static void on_winch(int sig) { (void)sig; got_winch = 1; }
 
-/* Reads from the master until `want` appears (or 2 s pass); prints what came, \r dropped. */
+/* Reads from the master until `want` appears (or 20 s pass); prints what came, \r dropped. */
 static void expect(int master, const char *want) {
     char buf[512];
     size_t have = 0;
-    for (int tries = 0; tries < 200 && have < sizeof buf - 1; tries++) {
+    for (int tries = 0; tries < 2000 && have < sizeof buf - 1; tries++) {
         struct timeval tv = {0, 10000};
         fd_set r;
         FD_ZERO(&r);

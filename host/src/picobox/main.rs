@@ -114,7 +114,7 @@ fn main(args: Vec<Vec<u8>>, env: Vec<Vec<u8>>, auxv: start::Auxv) -> ! {
             EXIT_INTERNAL
         }
     };
-    host.process_exit(code)
+    host.exit_now(code)
 }
 
 /// The compatibility report printed by `picobox syscalls`.
@@ -232,7 +232,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         format_args!("picobox: internal error (a bug): {info}"),
     );
     pal::HOST.debug_log(&line);
-    pal::HOST.process_exit(EXIT_INTERNAL)
+    pal::HOST.exit_now(EXIT_INTERNAL)
 }
 
 /// Unwinding is never used (`panic = "abort"`), but dependencies built for the host target may
@@ -245,5 +245,5 @@ extern "C" fn rust_eh_personality() {}
 #[allow(non_snake_case, unsafe_code)] // SAFETY: as for rust_eh_personality.
 #[unsafe(no_mangle)]
 extern "C" fn _Unwind_Resume() -> ! {
-    pal::HOST.process_exit(EXIT_INTERNAL)
+    pal::HOST.exit_now(EXIT_INTERNAL)
 }

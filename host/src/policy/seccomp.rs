@@ -209,6 +209,7 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
         (SYS_setsid, "process_group"),
         (SYS_getsid, "process_group"),
         (SYS_pipe2, "stream_pipe"),
+        (SYS_tee, "stream_tee: between two pipes the box holds"),
         (SYS_flock, "stream_lock(WholeFile)"),
         (
             SYS_set_robust_list,
@@ -275,7 +276,7 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
             ],
         )?,
     );
-    // process_exit_by_signal: back to the default action before dying; never for SIGSYS,
+    // process_exit(Signal): back to the default action before dying; never for SIGSYS,
     // whose handler is how the program's system calls reach the library OS.
     rules.insert(
         SYS_rt_sigaction,

@@ -125,7 +125,7 @@ pub fn sys_exit(a: &Args) -> Result<u64> {
     })?;
     if !others {
         crate::box_processes::withdraw();
-        host().process_exit(code)
+        host().process_exit(picobox_abi::ProcessEnd::Status(code))
     }
     super::signal::thread_gone();
     if clear_tid != 0 {
@@ -141,7 +141,7 @@ pub fn sys_exit(a: &Args) -> Result<u64> {
 /// `exit_group(status)`.
 pub fn sys_exit_group(_k: &mut Kernel, a: &Args) -> Result<u64> {
     crate::box_processes::withdraw();
-    host().process_exit((a[0] & 0xff) as u8)
+    host().process_exit(picobox_abi::ProcessEnd::Status((a[0] & 0xff) as u8))
 }
 
 /// `prctl(option, ...)`: the process's name, and the options that only report (the box is

@@ -186,7 +186,7 @@ fn die_of_at(k: &Kernel, sig: u8, ctx: &CpuContext) -> ! {
         crate::box_processes::withdraw();
         let pid = host().process_id(picobox_abi::Whose::Caller);
         crate::box_processes::set_state_of(pid, crate::box_processes::DUMPED);
-        host().process_exit_by_signal(sig)
+        host().process_exit(picobox_abi::ProcessEnd::Signal(sig))
     }
     die_of(sig)
 }
@@ -194,7 +194,7 @@ fn die_of_at(k: &Kernel, sig: u8, ctx: &CpuContext) -> ! {
 /// Ends the process as if killed by `sig` (the box's first process: exit status `128 + sig`).
 pub fn die_of(sig: u8) -> ! {
     crate::box_processes::withdraw();
-    host().process_exit_by_signal(sig)
+    host().process_exit(picobox_abi::ProcessEnd::Signal(sig))
 }
 
 fn signal_arg(v: u64) -> Result<u8> {

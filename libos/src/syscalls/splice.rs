@@ -1,7 +1,7 @@
 //! `splice` and `vmsplice`: moving data to or from a pipe. The library OS copies through its
 //! own buffer what Linux moves by page references; what the program sees (counts, offsets,
 //! blocking, errors) is Linux's. `tee`, which copies a pipe's contents without consuming them,
-//! cannot be built on reads and writes and stays unsupported.
+//! cannot be built on reads and writes: the host does it (`stream_tee`).
 
 use super::fs::{file_of, offset_arg, vectored};
 use super::Args;
@@ -33,6 +33,31 @@ fn side_offset(is_pipe: bool, addr: u64) -> Result<Option<u64>> {
         (true, _) => Err(Errno::ESPIPE),
         (false, _) => Ok(Some(offset_arg(user::read_u64(addr)?)?)),
     }
+}
+
+/// `tee(fd_in, fd_out, len, flags)`: the first readable and the second writable (else
+/// `EBADF`), both pipes and different ones (else `EINVAL`), as Linux checks.
+pub fn sys_tee(a: &Args) -> Result<u64> {
+    if a[3] & !SPLICE_F_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let input = file_of(a[0])?;
+    let output = file_of(a[1])?;
+    if !input.status().readable() || !output.status().writable() {
+        return Err(Errno::EBADF);
+    }
+    let (in_pipe, in_h) = pipe_of(&input)?;
+    let (out_pipe, out_h) = pipe_of(&output)?;
+    if !in_pipe || !out_pipe || alloc::sync::Arc::ptr_eq(&input, &output) {
+        return Err(Errno::EINVAL);
+    }
+    let len = usize::try_from(a[2]).unwrap_or(usize::MAX);
+    if len == 0 {
+        return Ok(0);
+    }
+    output.touched();
+    let n = host().stream_tee(in_h, out_h, len, a[3] & SPLICE_F_NONBLOCK != 0)?;
+    Ok(n as u64)
 }
 
 /// `splice(fd_in, off_in, fd_out, off_out, len, flags)`: one side must be a pipe. Moves what

@@ -454,7 +454,7 @@ fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
 fn become_the_box(mut p: Prepared) -> ! {
     let fail = |what: &str, e: Errno| -> ! {
         out::error(format_args!("cannot confine the box: {what}: {e}"));
-        pal::HOST.process_exit(EXIT_INTERNAL)
+        pal::HOST.exit_now(EXIT_INTERNAL)
     };
     const PR_SET_PDEATHSIG: u64 = 1;
     const PR_SET_NO_NEW_PRIVS: u64 = 38;
@@ -464,7 +464,7 @@ fn become_the_box(mut p: Prepared) -> ! {
     // First of all, while this process has one thread and nothing of the box has run.
     if let Err(msg) = p.limits.join() {
         out::error(format_args!("cannot confine the box: {msg}"));
-        pal::HOST.process_exit(EXIT_INTERNAL);
+        pal::HOST.exit_now(EXIT_INTERNAL);
     }
     gate::syscall(95, [0, 0, 0, 0, 0, 0]); // umask(0): the library OS applies the program's own
     let no_core: [u64; 2] = [0, 0];
@@ -472,11 +472,11 @@ fn become_the_box(mut p: Prepared) -> ! {
     let _ = sys(302, [0, 4, no_core.as_ptr() as u64, 0, 0, 0]);
     if let Err(msg) = set_open_file_limit(p.boot.max_open_files) {
         out::error(format_args!("cannot confine the box: {msg}"));
-        pal::HOST.process_exit(EXIT_INTERNAL);
+        pal::HOST.exit_now(EXIT_INTERNAL);
     }
     if let Err(msg) = p.limits.apply() {
         out::error(format_args!("cannot confine the box: {msg}"));
-        pal::HOST.process_exit(EXIT_INTERNAL);
+        pal::HOST.exit_now(EXIT_INTERNAL);
     }
     let mount_failed = |m: &PlannedMount, e: box_root::MountError| -> ! {
         let source = match &m.what {
@@ -488,7 +488,7 @@ fn become_the_box(mut p: Prepared) -> ! {
         } else {
             out::error(format_args!("{} {source}: {}: {}", m.flag, e.what, e.errno));
         }
-        pal::HOST.process_exit(EXIT_INTERNAL)
+        pal::HOST.exit_now(EXIT_INTERNAL)
     };
     // The box's file system: detached mounts in a mount namespace of its own, whose root (and
     // working directory) is an empty tmpfs; the host's root is detached (policy/box_root.rs).
@@ -610,7 +610,7 @@ fn become_the_box(mut p: Prepared) -> ! {
         Ok(r) => r,
         Err(e) => {
             out::error(format_args!("cannot confine the box: {e}"));
-            pal::HOST.process_exit(EXIT_INTERNAL)
+            pal::HOST.exit_now(EXIT_INTERNAL)
         }
     };
     if let Err(e) = p.user.become_it() {
@@ -666,7 +666,7 @@ fn become_the_box(mut p: Prepared) -> ! {
         Ok(entry) => crate::start::enter(entry.pc, entry.sp),
         Err(e) => {
             out::error(format_args!("{e}"));
-            pal::HOST.process_exit(e.exit_status())
+            pal::HOST.exit_now(e.exit_status())
         }
     }
 }

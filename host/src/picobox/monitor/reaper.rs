@@ -40,7 +40,7 @@ pub fn split(status_fd: u64, filter: &[u64]) {
                 .err()
                 .unwrap_or(picobox_abi::Errno::EIO)
         ));
-        picobox_abi::Host::process_exit(&crate::pal::HOST, crate::EXIT_INTERNAL);
+        crate::pal::HOST.exit_now(crate::EXIT_INTERNAL);
     }
     PROGRAM.store(pid, Ordering::Relaxed);
     for sig in FORWARDED {

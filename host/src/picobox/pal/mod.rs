@@ -22,6 +22,16 @@ static INFO: Once<HostInfo> = Once::new();
 /// The Linux host. Stateless: all state lives in the kernel (descriptors, mappings).
 pub struct LinuxHost;
 
+impl LinuxHost {
+    /// Ends the whole process with exit status `code` (`process_exit(ProcessEnd::Status)`),
+    /// for the monitor's own paths.
+    pub fn exit_now(&self, code: u8) -> ! {
+        loop {
+            gate::syscall(nr::EXIT_GROUP, [u64::from(code), 0, 0, 0, 0, 0]);
+        }
+    }
+}
+
 mod nr {
     pub const READ: u64 = 0;
     pub const WRITE: u64 = 1;
@@ -69,6 +79,7 @@ mod nr {
     pub const GETTID: u64 = 186;
     pub const TGKILL: u64 = 234;
     pub const RT_SIGQUEUEINFO: u64 = 129;
+    pub const TEE: u64 = 276;
     pub const RT_TGSIGQUEUEINFO: u64 = 297;
     pub const EVENTFD2: u64 = 290;
     pub const TIMERFD_CREATE: u64 = 283;
@@ -1085,6 +1096,12 @@ impl Host for LinuxHost {
         handle_of(sys(nr::EVENTFD2, [u64::from(initial), flags, 0, 0, 0, 0])?)
     }
 
+    fn stream_tee(&self, from: Handle, to: Handle, len: usize, nonblocking: bool) -> Result<usize> {
+        const SPLICE_F_NONBLOCK: u64 = 2;
+        let flags = if nonblocking { SPLICE_F_NONBLOCK } else { 0 };
+        sys(nr::TEE, [fd(from), fd(to), len as u64, flags, 0, 0]).map(|n| n as usize)
+    }
+
     fn stream_timer(&self, clock: Clock, nonblocking: bool) -> Result<Handle> {
         if !matches!(clock, Clock::Realtime | Clock::Monotonic | Clock::Boottime) {
             return Err(Errno::EINVAL);
@@ -1440,13 +1457,11 @@ impl Host for LinuxHost {
         Ok(u32::try_from(r).unwrap_or(0))
     }
 
-    fn process_exit(&self, code: u8) -> ! {
-        loop {
-            gate::syscall(nr::EXIT_GROUP, [u64::from(code), 0, 0, 0, 0, 0]);
-        }
-    }
-
-    fn process_exit_by_signal(&self, signal: u8) -> ! {
+    fn process_exit(&self, end: ProcessEnd) -> ! {
+        let signal = match end {
+            ProcessEnd::Status(code) => self.exit_now(code),
+            ProcessEnd::Signal(signal) => signal,
+        };
         let sig = u64::from(signal);
         let default: [u64; 4] = [0, 0x0400_0000, gate::sigreturn_address(), 0];
         let _ = sys(nr::RT_SIGACTION, [sig, default.as_ptr() as u64, 0, 8, 0, 0]);
@@ -1458,7 +1473,7 @@ impl Host for LinuxHost {
         let me = self.process_id(picobox_abi::Whose::Caller);
         let _ = sys(nr::KILL, [u64::from(me), sig, 0, 0, 0, 0]);
         // Still here: the box's pid 1, or a signal whose default is not to terminate.
-        self.process_exit(128u8.wrapping_add(signal))
+        self.exit_now(128u8.wrapping_add(signal))
     }
 
     fn timer_create(&self, clock: Clock, notify: TimerNotify) -> Result<u32> {

@@ -15,7 +15,7 @@
 use crate::{gate, pal, threads};
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicU64, Ordering};
-use picobox_abi::{CpuContext, Errno, Host};
+use picobox_abi::{CpuContext, Errno};
 
 // Offsets into `ucontext_t` on x86-64: `uc_mcontext.gregs` starts at byte 40.
 const GREGS: usize = 40;
@@ -196,7 +196,7 @@ extern "C" fn on_fault(sig: i32, info: *mut u8, uc: *mut u8) {
         crate::out::error(format_args!(
             "internal error (a bug): signal {sig} in the library OS"
         ));
-        pal::HOST.process_exit(crate::EXIT_INTERNAL);
+        pal::HOST.exit_now(crate::EXIT_INTERNAL);
     }
     let info = siginfo(info);
     // SAFETY: valid ucontext from the kernel.
