@@ -128,8 +128,12 @@ pub trait Host: Sync {
     /// val2, addr2, val3)`, with `FUTEX_PRIVATE_FLAG` where the caller puts it (a futex in
     /// memory shared with other processes, and the robust-list and clear-child-tid wake-ups of
     /// the host, need the shared form).
+    /// One more operation, [`crate::FUTEX_WAITV`] (a command number Linux leaves unused): a
+    /// wait on several futexes at once, as `futex_waitv(addr: the struct futex_waitv array,
+    /// val: its length, timeout: an absolute deadline or 0, addr2: flags, val3: the clock)`.
     /// Returns what Linux returns. Errors: `EAGAIN`, `ETIMEDOUT`, `EINTR`, `EFAULT`, `EINVAL`,
-    /// `ENOSYS` (an operation the host refuses, such as priority inheritance). Linux: `futex`.
+    /// `ENOSYS` (an operation the host refuses, such as priority inheritance).
+    /// Linux: `futex`, `futex_waitv`.
     fn futex(
         &self,
         addr: usize,

@@ -439,6 +439,10 @@ pub struct HostInfo {
     pub box_shared: (usize, usize),
 }
 
+/// The [`crate::Host::futex`] operation that waits on several futexes (`futex_waitv`): the
+/// last command number of Linux's mask (`FUTEX_CMD_MASK`), which Linux does not use.
+pub const FUTEX_WAITV: u32 = 127;
+
 /// How [`crate::Host::process_exit`] ends a process.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ProcessEnd {

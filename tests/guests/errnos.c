@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/futex.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -129,6 +130,41 @@ static void scheduling(void) {
     show("capget child", syscall(SYS_capget, &h, d));
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
+}
+
+/* futex_waitv: a wait on two words that the second one's wake ends (returns its index), and
+ * the refusals. */
+static void futex_many(void) {
+    int *words = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct futex_waitv w[2] = {
+        {.val = 0, .uaddr = (unsigned long)&words[0], .flags = FUTEX_32},
+        {.val = 0, .uaddr = (unsigned long)&words[1], .flags = FUTEX_32},
+    };
+    pid_t child = fork();
+    if (child == 0) {
+        long r = syscall(SYS_futex_waitv, w, 2, 0, NULL, CLOCK_MONOTONIC);
+        _exit(r == 1 ? 0 : 1);
+    }
+    /* Wake the second word until the child has been woken by it. */
+    int status = 0;
+    for (int i = 0; i < 5000; i++) {
+        words[1] = 1;
+        syscall(SYS_futex, &words[1], FUTEX_WAKE, 1, NULL, NULL, 0);
+        if (waitpid(child, &status, WNOHANG) == child) break;
+        words[1] = 0;
+        usleep(1000);
+    }
+    printf("futex_waitv woken by the second word: %d\n", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    struct timespec past = {0, 0};
+    w[1].val = 1; /* words[1] holds 1 now: no wait on it */
+    words[1] = 1;
+    w[1].val = 5;
+    show("futex_waitv value differs", syscall(SYS_futex_waitv, w, 2, 0, &past, CLOCK_MONOTONIC));
+    w[1].val = 1;
+    show("futex_waitv past deadline", syscall(SYS_futex_waitv, w, 2, 0, &past, CLOCK_MONOTONIC));
+    show("futex_waitv no waiters", syscall(SYS_futex_waitv, NULL, 2, 0, NULL, CLOCK_MONOTONIC));
+    show("futex_waitv flags", syscall(SYS_futex_waitv, w, 2, 1, NULL, CLOCK_MONOTONIC));
+    show("futex_waitv too many", syscall(SYS_futex_waitv, w, 129, 0, NULL, CLOCK_MONOTONIC));
 }
 
 static volatile sig_atomic_t vtalrm;
@@ -271,6 +307,7 @@ int main(int argc, char **argv) {
     sockets();
     scheduling();
     clocks();
+    futex_many();
     interval_timers();
     files();
     resethand();

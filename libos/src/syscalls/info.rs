@@ -356,6 +356,30 @@ pub fn sys_sched_getaffinity(_k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(bytes as u64)
 }
 
+/// `futex_waitv(waiters, count, flags, timeout, clock)`: a wait on up to 128 futexes, by the
+/// host. The array must be the program's memory; the deadline is absolute on `clock`
+/// (`CLOCK_MONOTONIC` or `CLOCK_REALTIME`).
+pub fn sys_futex_waitv(a: &Args) -> Result<u64> {
+    const FUTEX_WAITV_MAX: u64 = 128;
+    const WAITV_SIZE: usize = 24; // struct futex_waitv { u64 val, uaddr; u32 flags, reserved; }
+    let count = a[1];
+    if a[2] != 0 || count == 0 || count > FUTEX_WAITV_MAX || a[0] == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let waiters = user::checked_range(a[0], count as usize * WAITV_SIZE)?;
+    if a[3] != 0 {
+        user::checked_range(a[3], 16)?;
+    }
+    host().futex(
+        waiters,
+        picobox_abi::FUTEX_WAITV,
+        count as u32,
+        a[3] as usize,
+        a[2] as usize,
+        (a[4] & 0xffff_ffff) as u32,
+    )
+}
+
 /// `futex(addr, op, val, timeout, addr2, val3)`: every operation, by the host, on the
 /// program's own memory.
 pub fn sys_futex(a: &Args) -> Result<u64> {

@@ -357,6 +357,7 @@ table! {
     436 close_range => files::sys_close_range, "CLOSE_RANGE_UNSHARE changes nothing (each process has its own table)";
     439 faccessat2 => fs::sys_faccessat2;
     441 epoll_pwait2 -> epoll::sys_epoll_pwait2, "EPOLLET reported level-triggered";
+    449 futex_waitv -> info::sys_futex_waitv;
     452 fchmodat2 => files::sys_fchmodat2, "AT_SYMLINK_NOFOLLOW on a link: EOPNOTSUPP, as Linux";
 }
 

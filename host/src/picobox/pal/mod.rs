@@ -80,6 +80,7 @@ mod nr {
     pub const TGKILL: u64 = 234;
     pub const RT_SIGQUEUEINFO: u64 = 129;
     pub const TEE: u64 = 276;
+    pub const FUTEX_WAITV: u64 = 449;
     pub const RT_TGSIGQUEUEINFO: u64 = 297;
     pub const EVENTFD2: u64 = 290;
     pub const TIMERFD_CREATE: u64 = 283;
@@ -671,6 +672,19 @@ impl Host for LinuxHost {
         addr2: usize,
         val3: u32,
     ) -> Result<u64> {
+        if op == FUTEX_WAITV {
+            return sys(
+                nr::FUTEX_WAITV,
+                [
+                    addr as u64,
+                    u64::from(val),
+                    addr2 as u64,
+                    timeout_or_val2 as u64,
+                    u64::from(val3),
+                    0,
+                ],
+            );
+        }
         sys(
             nr::FUTEX,
             [
