@@ -302,6 +302,9 @@ pub enum StreamQuery {
     Lease,
     /// Of a terminal, a 4-byte answer to the `ioctl` [`TerminalQuestion`] names.
     Terminal(TerminalQuestion),
+    /// Whether the open that made this stream created its file (`F_CREATED_QUERY`): a
+    /// 4-byte 1 or 0.
+    Created,
 }
 
 /// What [`StreamQuery::Terminal`] asks of a terminal or pseudo-terminal; each answer is a

@@ -75,6 +75,10 @@ pub struct Kernel {
     /// What `prctl` records and reads back: dumpable (`PR_SET_DUMPABLE`), the timer slack in
     /// nanoseconds (`PR_SET_TIMERSLACK`), transparent huge pages disabled.
     pub prctl: ProcessControls,
+    /// Files (device, inode) on which this process took POSIX record locks: closing any of
+    /// its descriptors of one releases them all, as Linux does, also when the host's
+    /// descriptor stays open for another of the program's (a `dup`).
+    pub record_locked: alloc::collections::BTreeSet<(u64, u64)>,
     /// The execution domain `personality` set (recorded and reported back; its flags have
     /// no effect).
     pub personality: u32,
@@ -284,6 +288,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         comm: prepared.comm,
         parent_death_signal: 0,
         prctl: ProcessControls::default(),
+        record_locked: alloc::collections::BTreeSet::new(),
         personality: 0,
         threads: BTreeMap::from([(host().thread_id(), ThreadState::default())]),
         current_tid: host().thread_id(),

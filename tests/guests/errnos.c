@@ -274,6 +274,9 @@ static void files(void) {
     memset(longname, 'm', sizeof longname - 1);
     longname[sizeof longname - 1] = 0;
     show("memfd long name", memfd_create(longname, 0));
+    int made = open("created", O_CREAT | O_RDWR, 0600);
+    int again = open("created", O_CREAT | O_RDWR, 0600);
+    printf("F_CREATED_QUERY: made %d, opened again %d\n", fcntl(made, 1028), fcntl(again, 1028));
     close(fd);
 }
 

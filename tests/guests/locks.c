@@ -70,6 +70,20 @@ int main(void) {
     printf("the same range on another description: %s\n", err(lock(o2, F_OFD_SETLK, F_WRLCK, 0, 0)));
     int ro = open("lockfile", O_RDONLY);
     printf("write lock on a read-only descriptor: %s\n", lock(ro, F_SETLK, F_WRLCK, 100, 1) < 0 && errno == EBADF ? "EBADF" : "other");
+    /* Closing any descriptor of the file, a dup included, releases the process's record
+     * locks on it: a child can take the range at once. */
+    int held = open("lockfile", O_RDWR);
+    lock(held, F_SETLK, F_WRLCK, 200, 10);
+    int copy = dup(held);
+    close(copy);
+    pid_t child = fork();
+    if (child == 0) {
+        int mine = open("lockfile", O_RDWR);
+        _exit(lock(mine, F_SETLK, F_WRLCK, 200, 10) == 0 ? 0 : 1);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    printf("after closing a dup, the range is free: %d\n", WIFEXITED(status) && WEXITSTATUS(status) == 0);
     unlink("lockfile");
     return 0;
 }

@@ -107,8 +107,9 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
 /// The allowlist's rules.
 pub fn rules(network: Network) -> Result<Rules, SeccompError> {
     use libc::*;
-    /// `F_SETSIG` (not in the libc crate).
+    /// `F_SETSIG`, `F_CREATED_QUERY` (not in the libc crate).
     const F_SETSIG: i32 = 10;
+    const F_CREATED_QUERY: u64 = 1028;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     let unconditional: &[(i64, &str)] = &[
         (SYS_read, "stream_read"),
@@ -274,6 +275,7 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
                 F_GETLEASE as u64,
                 F_NOTIFY as u64,
                 F_SETSIG as u64,
+                F_CREATED_QUERY,
             ],
         )?,
     );

@@ -483,8 +483,33 @@ pub fn sys_creat(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `close(fd)`.
 pub fn sys_close(k: &mut Kernel, a: &Args) -> Result<u64> {
-    k.fds.remove(fd_arg(a[0])?)?;
+    let entry = k.fds.remove(fd_arg(a[0])?)?;
+    release_record_locks(k, &entry.file);
     Ok(0)
+}
+
+/// A descriptor of a file the process holds record locks on is closing: the locks go, as on
+/// Linux. The host releases them itself when its own descriptor closes; while another of the
+/// program's descriptors keeps it open (a `dup`), the library OS unlocks the whole file.
+fn release_record_locks(k: &mut Kernel, file: &alloc::sync::Arc<OpenFile>) {
+    const F_UNLCK: u16 = 2;
+    if k.record_locked.is_empty() {
+        return;
+    }
+    let Some(h) = file.handle() else { return };
+    let Ok(attr) = host().stream_attr(h) else {
+        return;
+    };
+    if !k.record_locked.remove(&(attr.dev, attr.ino)) {
+        return;
+    }
+    if alloc::sync::Arc::strong_count(file) > 1 {
+        let mut all = RangeLock {
+            kind: F_UNLCK,
+            ..RangeLock::default()
+        };
+        let _ = host().stream_lock(h, LockRequest::Process { wait: false }, &mut all);
+    }
 }
 
 // ------------------------------------------------------------------ read and write
@@ -1003,6 +1028,12 @@ pub fn sys_fcntl(a: &Args) -> Result<u64> {
         return Err(Errno::EBADF); // nothing the host can lock (a library OS object)
     };
     host().stream_lock(h, request, &mut range)?;
+    const F_UNLCK: u16 = 2;
+    if matches!(request, LockRequest::Process { .. }) && range.kind != F_UNLCK {
+        if let Ok(attr) = host().stream_attr(h) {
+            crate::kernel::with(|k| k.record_locked.insert((attr.dev, attr.ino)))?;
+        }
+    }
     if matches!(
         request,
         LockRequest::ProcessQuery | LockRequest::OpenFileQuery
@@ -1053,6 +1084,7 @@ fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
     const F_SETLEASE: i32 = 1024;
     const F_GETLEASE: i32 = 1025;
     const F_NOTIFY: i32 = 1026;
+    const F_CREATED_QUERY: i32 = 1028;
     const F_UNLCK: u32 = 2;
     const F_OWNER_TID: i32 = 0;
     const F_OWNER_PID: i32 = 1;
@@ -1150,6 +1182,15 @@ fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
             host().stream_set(h, StreamSetting::Lease(kind))?;
             entry.file.notice_fd.store(fd as i32, Relaxed);
             Ok(0)
+        }
+        F_CREATED_QUERY => {
+            // Only an open of the host's can have created a file.
+            let Some(h) = entry.file.handle() else {
+                return Ok(0);
+            };
+            let mut out = [0u8; 4];
+            host().stream_query(h, StreamQuery::Created, &mut out)?;
+            Ok(u64::from(u32::from_ne_bytes(out)))
         }
         F_GETLEASE => {
             let h = entry.file.handle().ok_or(Errno::EINVAL)?;

@@ -1000,15 +1000,16 @@ impl Host for LinuxHost {
                 sys(nr::FSTATFS, [fd(h), out.as_mut_ptr() as u64, 0, 0, 0, 0])?;
                 return Ok(120);
             }
-            StreamQuery::PipeCapacity | StreamQuery::Lease => {
+            StreamQuery::PipeCapacity | StreamQuery::Lease | StreamQuery::Created => {
                 const F_GETPIPE_SZ: u64 = 1032;
+                const F_CREATED_QUERY: u64 = 1028;
                 if out.len() < 4 {
                     return Err(Errno::EINVAL);
                 }
-                let cmd = if query == StreamQuery::Lease {
-                    F_GETLEASE
-                } else {
-                    F_GETPIPE_SZ
+                let cmd = match query {
+                    StreamQuery::Lease => F_GETLEASE,
+                    StreamQuery::Created => F_CREATED_QUERY,
+                    _ => F_GETPIPE_SZ,
                 };
                 let n = sys(nr::FCNTL, [fd(h), cmd, 0, 0, 0, 0])?;
                 out[..4].copy_from_slice(&(n as u32).to_ne_bytes());
