@@ -178,7 +178,7 @@ table! {
     69 msgsnd -> sysv::sys_msgsnd;
     70 msgrcv -> sysv::sys_msgrcv;
     71 msgctl => sysv::sys_msgctl;
-    72 fcntl -> fs::sys_fcntl, "F_DUPFD, F_GETFD/SETFD, F_GETFL/SETFL, F_GETPIPE_SZ/SETPIPE_SZ; F_GETOWN/SETOWN, F_GETOWN_EX/SETOWN_EX recorded (SIGIO for readiness is never sent); record and open-file locks, leases (F_SETLEASE/GETLEASE) and directory notices (F_NOTIFY) are the host's, signalled with F_SETSIG's signal; others (F_CREATED_QUERY, seals) EINVAL";
+    72 fcntl -> fs::sys_fcntl, "F_DUPFD, F_GETFD/SETFD, F_GETFL/SETFL, F_GETPIPE_SZ/SETPIPE_SZ; F_GETOWN/SETOWN, F_GETOWN_EX/SETOWN_EX recorded (SIGIO for readiness is never sent); record and open-file locks, leases (F_SETLEASE/GETLEASE) and directory notices (F_NOTIFY) are the host's, signalled with F_SETSIG's signal; F_CREATED_QUERY; others (seals) EINVAL";
     73 flock -> fs::sys_flock;
     74 fsync => fs::sys_fsync;
     75 fdatasync => fs::sys_fdatasync;
