@@ -432,9 +432,12 @@ pub trait Host: Sync {
     /// outside the box shares, with the namespace's limits set to the box's memory. Returns
     /// what the Linux call returns. Owners in `struct ipc_perm` are the box's ids, as in
     /// [`Host::stream_attr`]. Errors: as the Linux call (`EACCES`, `EEXIST`, `ENOENT`,
-    /// `EINVAL`, `ENOMEM`, `ENOSPC`, `EIDRM`, `EAGAIN`, `E2BIG`, `ENOMSG`, `EINTR`...).
+    /// `EINVAL`, `ENOMEM`, `ENOSPC`, `EIDRM`, `EAGAIN`, `E2BIG`, `ENOMSG`, `EINTR`,
+    /// `ETIMEDOUT`, `EMSGSIZE`, `EBUSY`...). POSIX message queues live in the same
+    /// namespace (`MqOpen` and friends).
     /// Linux: `shmget`, `shmat`, `shmdt`, `shmctl`, `semget`, `semtimedop`, `semctl`,
-    /// `msgget`, `msgsnd`, `msgrcv`, `msgctl`, in an IPC namespace of the box's own.
+    /// `msgget`, `msgsnd`, `msgrcv`, `msgctl`, `mq_open`, `mq_unlink`, `mq_timedsend`,
+    /// `mq_timedreceive`, `mq_notify`, `mq_getsetattr`, in an IPC namespace of the box's own.
     fn ipc(&self, op: IpcOp<'_>) -> Result<u64>;
 
     // ---------------------------------------------------------------- time and misc (5)

@@ -680,4 +680,62 @@ pub enum IpcOp<'a> {
         /// `struct msqid_ds`, `msginfo` as `cmd` needs, or empty.
         buf: &'a mut [u8],
     },
+    /// `mq_open(name, flags, mode, attr)`: a POSIX message queue of the box's IPC namespace
+    /// (its names are the namespace's, not paths); returns the queue's handle.
+    MqOpen {
+        /// The name, without the leading `/`.
+        name: &'a [u8],
+        /// `O_RDONLY`, `O_WRONLY`, `O_RDWR`, `O_CREAT`, `O_EXCL`, `O_NONBLOCK`.
+        flags: i32,
+        /// Permission bits for a new queue.
+        mode: u32,
+        /// `struct mq_attr` (64 bytes) for a new queue, or none for the defaults.
+        attr: Option<&'a [u8; 64]>,
+    },
+    /// `mq_unlink(name)`.
+    MqUnlink {
+        /// The name, without the leading `/`.
+        name: &'a [u8],
+    },
+    /// `mq_timedsend(queue, msg, priority, deadline)`.
+    MqSend {
+        /// The queue's handle.
+        queue: Handle,
+        /// The message.
+        msg: &'a [u8],
+        /// Its priority.
+        priority: u32,
+        /// An absolute `CLOCK_REALTIME` deadline, or none to wait as long as it takes.
+        deadline: Option<Timespec>,
+    },
+    /// `mq_timedreceive(queue, msg, priority, deadline)`: the message's length; its priority
+    /// into `priority`.
+    MqReceive {
+        /// The queue's handle.
+        queue: Handle,
+        /// Room for the message (at least the queue's `mq_msgsize`).
+        msg: &'a mut [u8],
+        /// The received message's priority.
+        priority: &'a mut u32,
+        /// As for `MqSend`.
+        deadline: Option<Timespec>,
+    },
+    /// `mq_notify(queue, sigevent)`: a signal to the caller (`SIGEV_SIGNAL`) or nothing
+    /// (`SIGEV_NONE`) when a message arrives in the empty queue; none removes the request.
+    MqNotify {
+        /// The queue's handle.
+        queue: Handle,
+        /// `struct sigevent` (64 bytes).
+        event: Option<&'a [u8; 64]>,
+    },
+    /// `mq_getsetattr(queue, new, old)`: sets `O_NONBLOCK` from `new`'s flags, and fills
+    /// `old` with the attributes before.
+    MqAttributes {
+        /// The queue's handle.
+        queue: Handle,
+        /// `struct mq_attr` whose `mq_flags` to set, or none.
+        new: Option<&'a [u8; 64]>,
+        /// `struct mq_attr` to fill, or none.
+        old: Option<&'a mut [u8; 64]>,
+    },
 }

@@ -695,6 +695,44 @@ fn system_v_ipc_of_the_host_is_out_of_reach_and_a_box_leaves_none_behind() {
 }
 
 #[test]
+fn posix_message_queues_of_the_host_are_out_of_reach_and_a_box_leaves_none_behind() {
+    // Queue names belong to the IPC namespace: the box's own.
+    let host_name = c"/picobox-escape-host-queue";
+    let left_name = c"/picobox-escape-left-queue";
+    // SAFETY: mq_open and mq_unlink take a C string and integers; the queue is removed below.
+    let host_queue = unsafe {
+        libc::mq_open(
+            host_name.as_ptr(),
+            libc::O_RDWR | libc::O_CREAT,
+            0o666,
+            std::ptr::null_mut::<libc::mq_attr>(),
+        )
+    };
+    assert!(host_queue >= 0, "the host's queue");
+    let probe = attempt(&["mq-open", "picobox-escape-host-queue"]);
+    let left = attempt(&["mq-leave", "picobox-escape-left-queue"]);
+    // SAFETY: as above.
+    let after = unsafe {
+        libc::mq_close(host_queue);
+        libc::mq_unlink(host_name.as_ptr());
+        libc::mq_open(left_name.as_ptr(), libc::O_RDWR)
+    };
+    assert_eq!(
+        text(&probe.stdout).trim(),
+        "errno=ENOENT",
+        "{}",
+        text(&probe.stderr)
+    );
+    assert_eq!(
+        text(&left.stdout).trim(),
+        "SUCCEEDED",
+        "{}",
+        text(&left.stderr)
+    );
+    assert_eq!(after, -1, "the box's queue outlived the box on the host");
+}
+
+#[test]
 fn system_v_shared_memory_is_bounded_by_the_box_s_memory() {
     let prog = guest("sysv");
     let dir = scratch("sysv-big");

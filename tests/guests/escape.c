@@ -204,6 +204,9 @@ int main(int argc, char **argv) {
         if (!strcmp(t, "gate-tioclinux")) { char c = 3; return report(gate(SYS_ioctl, s, TIOCLINUX, (long)&c, 0)); }
     }
     if (!strcmp(t, "open-rw")) return report(open(arg, O_RDWR | O_NOCTTY));
+    /* POSIX message queues: the raw calls, which take the name without its slash. */
+    if (!strcmp(t, "mq-open")) return report(syscall(SYS_mq_open, arg, O_RDWR, 0, NULL));
+    if (!strcmp(t, "mq-leave")) return report(syscall(SYS_mq_open, arg, O_RDWR | O_CREAT, 0600, NULL));
     if (!strcmp(t, "udp")) return report(socket(AF_INET, SOCK_DGRAM, 0));
     if (!strcmp(t, "raw")) return report(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
     if (!strcmp(t, "unix")) return report(socket(AF_UNIX, SOCK_STREAM, 0));

@@ -92,9 +92,9 @@ static void child(const char *name) {
     printf("child: SIGWINCH, %d rows %d cols\n", ws.ws_row, ws.ws_col);
     fflush(stdout);
     while (!got_int) usleep(1000);
+    got_int = 0; /* before saying so: the parent sends the next one once it reads this */
     printf("child: SIGINT from ^C\n");
     fflush(stdout);
-    got_int = 0;
     while (!got_int) usleep(1000);
     printf("child: SIGINT from TIOCSIG\n");
     fflush(stdout);

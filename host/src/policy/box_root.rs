@@ -481,6 +481,38 @@ pub fn devpts() -> Result<u64, MountError> {
     made.map_err(fail("create"))
 }
 
+/// The POSIX message queue file system of the calling process's IPC namespace (the box's own),
+/// as a detached mount: Landlock's rules name files by their place in a mount, and queues
+/// live in this file system, which the box never sees as a path.
+pub fn mqueue() -> Result<u64, MountError> {
+    let fail = |what: &'static str| {
+        move |errno| MountError {
+            what: format!("mqueue: {what}"),
+            errno,
+        }
+    };
+    let fs = sys(
+        nr::FSOPEN,
+        [c"mqueue".as_ptr() as u64, FSOPEN_CLOEXEC, 0, 0, 0, 0],
+    )
+    .map_err(fail("fsopen"))?;
+    let made = sys(nr::FSCONFIG, [fs, FSCONFIG_CMD_CREATE, 0, 0, 0, 0]).and_then(|_| {
+        sys(
+            nr::FSMOUNT,
+            [
+                fs,
+                FSMOUNT_CLOEXEC,
+                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                0,
+                0,
+                0,
+            ],
+        )
+    });
+    close(fs);
+    made.map_err(fail("create"))
+}
+
 /// Where the box's root is attached for the moment of `pivot_root`: a directory every Linux
 /// system has, in the box's private copy of the mount tree (the host never sees it).
 const PIVOT_POINT: &core::ffi::CStr = c"/proc";

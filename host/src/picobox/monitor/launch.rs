@@ -97,6 +97,8 @@ struct Prepared {
     status: u64,
     /// The box's devpts instance (its `/dev/pts`), once made.
     devpts: Option<u64>,
+    /// The root of the box's POSIX message queues (its IPC namespace's), once made.
+    mqueue: Option<u64>,
 }
 
 /// The host kernel's release (`uname -r`), which the box reports as its own.
@@ -202,6 +204,7 @@ fn prepare(c: &RunConfig, plan: root_plan::Plan) -> Result<Prepared, Failure> {
         as_pid_1: c.as_pid_1,
         status: u64::MAX,
         devpts: None,
+        mqueue: None,
     })
 }
 
@@ -253,7 +256,7 @@ extern "C" fn forward(sig: i32) {
 /// limits can be set only by the uid that is 0 in the user namespace owning it, so it is made
 /// in one that maps the caller to 0; the pid namespace, in a second one inside it that maps
 /// the caller back to its own ids, which the rest of the box expects.
-fn enter_pid_namespace(memory: u64) -> Result<(), Failure> {
+fn enter_pid_namespace(memory: u64) -> Result<Option<u64>, Failure> {
     const CLONE_NEWUSER: u64 = 0x1000_0000;
     const CLONE_NEWPID: u64 = 0x2000_0000;
     // System V IPC objects of the box's own (the host's and other boxes' are out of reach).
@@ -268,9 +271,9 @@ fn enter_pid_namespace(memory: u64) -> Result<(), Failure> {
     let gid = gate::syscall(104, [0; 6]);
     if uid == 0 {
         sys(272, [CLONE_NEWIPC, 0, 0, 0, 0, 0]).map_err(fail)?;
-        bound_ipc(memory)?;
+        let mqueue = bound_ipc(memory)?;
         return sys(272, [CLONE_NEWPID, 0, 0, 0, 0, 0])
-            .map(|_| ())
+            .map(|_| mqueue)
             .map_err(fail);
     }
     let write_file = |path: &[u8], text: &[u8]| -> Result<(), Errno> {
@@ -296,16 +299,19 @@ fn enter_pid_namespace(memory: u64) -> Result<(), Failure> {
     };
     user_namespace((0, 0), (uid, gid))?;
     sys(272, [CLONE_NEWIPC, 0, 0, 0, 0, 0]).map_err(fail)?;
-    bound_ipc(memory)?;
+    let mqueue = bound_ipc(memory)?;
     user_namespace((uid, gid), (0, 0))?;
     sys(272, [CLONE_NEWPID, 0, 0, 0, 0, 0]).map_err(fail)?;
-    Ok(())
+    Ok(mqueue)
 }
 
 /// Bounds the System V IPC of the box's own namespace (just made) by its memory: shared memory
 /// in all (`shmall`, pages) and per segment (`shmmax`), and a few message queues (`msgmni`;
-/// each holds `msgmnb`, 16 KiB), since queued messages are not charged to an rlimit.
-fn bound_ipc(memory: u64) -> Result<(), Failure> {
+/// each holds `msgmnb`, 16 KiB), since queued messages are not charged to an rlimit. Returns
+/// the root of the namespace's POSIX message queue file system (a detached mount), which the
+/// box's Landlock rules must name for `mq_open` to open a queue there; none where it cannot
+/// be mounted (the box then has no POSIX queues: `mq_open` is `EACCES`).
+fn bound_ipc(memory: u64) -> Result<Option<u64>, Failure> {
     let fail = |what: &str, e: Errno| {
         Failure(
             EXIT_INTERNAL,
@@ -323,7 +329,16 @@ fn bound_ipc(memory: u64) -> Result<(), Failure> {
         close(fd);
         r.map_err(|e| fail(&String::from_utf8_lossy(path), e))?;
     }
-    Ok(())
+    // Mounting takes a mount namespace owned by the user namespace that owns the IPC one:
+    // where this one is not (a user namespace's root, or the non-root path), a private copy
+    // of the host's tree (the box makes its own later).
+    match box_root::mqueue() {
+        Err(e) if e.errno == Errno::EPERM => {
+            box_root::unshare_mounts().map_err(|e| fail(&e.what, e.errno))?;
+            Ok(box_root::mqueue().ok())
+        }
+        r => Ok(r.ok()),
+    }
 }
 
 /// Drops every capability of the box's process: even a box started by root may not do what
@@ -360,8 +375,8 @@ fn enter_net_namespace() -> Result<(), Failure> {
     r.map(|_| ()).map_err(fail)
 }
 
-fn start_and_wait(p: Prepared) -> Result<u8, Failure> {
-    enter_pid_namespace(p.memory)?;
+fn start_and_wait(mut p: Prepared) -> Result<u8, Failure> {
+    p.mqueue = enter_pid_namespace(p.memory)?;
     // Without Landlock's scoping (before Linux 6.12) only a network namespace keeps abstract
     // Unix sockets to the box.
     if p.network == Network::Loopback || (p.network == Network::None && !p.scoped) {
@@ -711,6 +726,11 @@ fn build_ruleset(p: &Prepared, socket_root: u64) -> Result<Ruleset, landlock::La
             | landlock::fs::REMOVE_FILE
             | landlock::fs::READ_DIR,
     )?;
+    if let Some(mqueue) = p.mqueue {
+        // Queues are opened and used there; mq_open makes and mq_unlink removes them
+        // without the path checks Landlock sees.
+        ruleset.allow(mqueue, landlock::fs::READ_FILE | landlock::fs::WRITE_FILE)?;
+    }
     for m in &p.boot.mounts {
         let root = u64::from(m.root.0);
         let access = if Some(root) == p.devpts {

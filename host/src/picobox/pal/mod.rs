@@ -80,6 +80,12 @@ mod nr {
     pub const TGKILL: u64 = 234;
     pub const RT_SIGQUEUEINFO: u64 = 129;
     pub const TEE: u64 = 276;
+    pub const MQ_OPEN: u64 = 240;
+    pub const MQ_UNLINK: u64 = 241;
+    pub const MQ_TIMEDSEND: u64 = 242;
+    pub const MQ_TIMEDRECEIVE: u64 = 243;
+    pub const MQ_NOTIFY: u64 = 244;
+    pub const MQ_GETSETATTR: u64 = 245;
     pub const FUTEX_WAITV: u64 = 449;
     pub const RT_TGSIGQUEUEINFO: u64 = 297;
     pub const EVENTFD2: u64 = 290;
@@ -1632,6 +1638,76 @@ impl Host for LinuxHost {
             ),
             IpcOp::MsgControl { id, cmd, buf } => {
                 ipc_control(nr::MSGCTL, id, cmd, &[IPC_STAT, 11, 13], buf)
+            }
+            IpcOp::MqOpen {
+                name,
+                flags,
+                mode,
+                attr,
+            } => {
+                let mut c = name.to_vec();
+                c.push(0);
+                let attr = attr.map_or(0, |a| a.as_ptr() as u64);
+                // Like every handle, closed on exec of the host (the box never execs it).
+                let flags = w(flags) | O_CLOEXEC;
+                sys(
+                    nr::MQ_OPEN,
+                    [c.as_ptr() as u64, flags, u64::from(mode), attr, 0, 0],
+                )
+            }
+            IpcOp::MqUnlink { name } => {
+                let mut c = name.to_vec();
+                c.push(0);
+                sys(nr::MQ_UNLINK, [c.as_ptr() as u64, 0, 0, 0, 0, 0])
+            }
+            IpcOp::MqSend {
+                queue,
+                msg,
+                priority,
+                deadline,
+            } => {
+                let ts = deadline.map(|t| [t.sec as u64, t.nsec as u64]);
+                let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as u64);
+                sys(
+                    nr::MQ_TIMEDSEND,
+                    [
+                        fd(queue),
+                        msg.as_ptr() as u64,
+                        msg.len() as u64,
+                        u64::from(priority),
+                        tsp,
+                        0,
+                    ],
+                )
+            }
+            IpcOp::MqReceive {
+                queue,
+                msg,
+                priority,
+                deadline,
+            } => {
+                let ts = deadline.map(|t| [t.sec as u64, t.nsec as u64]);
+                let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as u64);
+                sys(
+                    nr::MQ_TIMEDRECEIVE,
+                    [
+                        fd(queue),
+                        msg.as_mut_ptr() as u64,
+                        msg.len() as u64,
+                        core::ptr::from_mut(priority) as u64,
+                        tsp,
+                        0,
+                    ],
+                )
+            }
+            IpcOp::MqNotify { queue, event } => {
+                let ev = event.map_or(0, |e| e.as_ptr() as u64);
+                sys(nr::MQ_NOTIFY, [fd(queue), ev, 0, 0, 0, 0])
+            }
+            IpcOp::MqAttributes { queue, new, old } => {
+                let new = new.map_or(0, |a| a.as_ptr() as u64);
+                let old = old.map_or(0, |a| a.as_mut_ptr() as u64);
+                sys(nr::MQ_GETSETATTR, [fd(queue), new, old, 0, 0, 0])
             }
         }
     }
