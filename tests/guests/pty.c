@@ -23,7 +23,8 @@ static volatile sig_atomic_t got_int, got_winch;
 static void on_int(int sig) { (void)sig; got_int = 1; }
 static void on_winch(int sig) { (void)sig; got_winch = 1; }
 
-/* Reads from the master until `want` appears (or 20 s pass); prints what came, \r dropped. */
+/* Reads from the master until `want` appears (or 20 s pass); prints what came. The line
+ * discipline turns "\n" into "\r\n": the \r are dropped before matching. */
 static void expect(int master, const char *want) {
     char buf[512];
     size_t have = 0;
@@ -33,17 +34,18 @@ static void expect(int master, const char *want) {
         FD_ZERO(&r);
         FD_SET(master, &r);
         if (select(master + 1, &r, NULL, NULL, &tv) > 0) {
-            ssize_t n = read(master, buf + have, sizeof buf - 1 - have);
+            char got[256];
+            ssize_t n = read(master, got, sizeof got);
             if (n <= 0) break;
-            have += n;
+            for (ssize_t i = 0; i < n && have < sizeof buf - 1; i++)
+                if (got[i] != '\r') buf[have++] = got[i];
             buf[have] = 0;
             if (strstr(buf, want)) break;
         }
     }
     buf[have] = 0;
     printf("master read:");
-    for (size_t i = 0; i < have; i++)
-        if (buf[i] != '\r') putchar(buf[i] == '\n' ? '|' : buf[i]);
+    for (size_t i = 0; i < have; i++) putchar(buf[i] == '\n' ? '|' : buf[i]);
     printf("\n");
 }
 
