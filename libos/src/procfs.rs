@@ -138,6 +138,7 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
             let mut v: Vec<(Vec<u8>, FileKind)> = alloc::vec![
                 (b"self".to_vec(), FileKind::Symlink),
                 (b"sys".to_vec(), FileKind::Directory),
+                (b"sysvipc".to_vec(), FileKind::Directory),
             ];
             // Every process of the box, in order of pid as Linux lists them.
             let mut pids = box_processes::pids();
@@ -215,6 +216,7 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
         [b"sys", b"kernel"] => Ok(Proc::Dir(
             [
                 "core_pattern",
+                "domainname",
                 "hostname",
                 "msgmax",
                 "msgmnb",
@@ -234,6 +236,14 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
             .collect(),
         )),
         [b"sys", b"kernel", b"version"] => Ok(text(format!("{}\n", KERNEL_VERSION))),
+        [b"sys", b"kernel", b"domainname"] => Ok(text(String::from("(none)\n"))),
+        [b"sysvipc"] => Ok(Proc::Dir(
+            ["msg", "sem", "shm"]
+                .iter()
+                .map(|n| (n.as_bytes().to_vec(), FileKind::Regular))
+                .collect(),
+        )),
+        [b"sysvipc", kind @ (b"msg" | b"sem" | b"shm")] => Ok(text(sysvipc(kind))),
         [b"sys", b"kernel", name @ (b"msgmax" | b"msgmnb" | b"msgmni" | b"sem" | b"shmall" | b"shmmax" | b"shmmni")] => {
             ipc_limit(name)
         }
@@ -302,6 +312,102 @@ fn meminfo() -> Proc {
     }
     s.push_str(&format!("{:<16}{:>8} kB\n", "Hugepagesize:", 2048));
     text(s)
+}
+
+/// `/proc/sysvipc/{shm,sem,msg}`: the box's own System V objects, one line each after the
+/// header, in Linux's columns, as the host reports them (`SHM_STAT` and friends, by index).
+fn sysvipc(kind: &[u8]) -> String {
+    use picobox_abi::IpcOp;
+    let u32_at =
+        |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or([0; 4]));
+    let u64_at =
+        |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or([0; 8]));
+    // struct ipc64_perm: key, uid, gid, cuid, cgid, mode (u16 at 20).
+    let perm = |b: &[u8], id: u64| {
+        format!(
+            "{:>10} {id:>10}  {:>4o}",
+            u32_at(b, 0) as i32,
+            u32_at(b, 20) & 0o777
+        )
+    };
+    let owners = |b: &[u8]| {
+        format!(
+            "{:>5} {:>5} {:>5} {:>5}",
+            u32_at(b, 4),
+            u32_at(b, 8),
+            u32_at(b, 12),
+            u32_at(b, 16)
+        )
+    };
+    let mut info = [0u8; 128];
+    let (header, info_cmd, stat_cmd) = match kind {
+        b"shm" => ("       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n", 14, 13),
+        b"sem" => ("       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n", 19, 18),
+        _ => ("       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime      rtime      ctime\n", 12, 11),
+    };
+    let mut out = String::from(header);
+    let ask = |id: i32, cmd: i32, buf: &mut [u8]| match kind {
+        b"shm" => host().ipc(IpcOp::ShmControl { id, cmd, buf }),
+        b"sem" => host().ipc(IpcOp::SemControl {
+            id,
+            num: 0,
+            cmd,
+            value: 0,
+            buf,
+        }),
+        _ => host().ipc(IpcOp::MsgControl { id, cmd, buf }),
+    };
+    // *_INFO answers the highest index in use.
+    let Ok(highest) = ask(0, info_cmd, &mut info) else {
+        return out;
+    };
+    for index in 0..=highest.min(32768) as i32 {
+        let mut ds = [0u8; 128];
+        let Ok(id) = ask(index, stat_cmd, &mut ds) else {
+            continue;
+        };
+        let head = perm(&ds, id);
+        let line = match kind {
+            // struct shmid64_ds: segsz 48, atime 56, dtime 64, ctime 72, cpid 80, lpid 84,
+            // nattch 88.
+            b"shm" => format!(
+                "{head} {:>21} {:>5} {:>5}  {:>5} {} {:>10} {:>10} {:>10} {:>21} {:>21}\n",
+                u64_at(&ds, 48),
+                u32_at(&ds, 80),
+                u32_at(&ds, 84),
+                u64_at(&ds, 88),
+                owners(&ds),
+                u64_at(&ds, 56),
+                u64_at(&ds, 64),
+                u64_at(&ds, 72),
+                0,
+                0
+            ),
+            // struct semid64_ds: otime 48, ctime 56, nsems 64.
+            b"sem" => format!(
+                "{head} {:>10} {} {:>10} {:>10}\n",
+                u64_at(&ds, 64),
+                owners(&ds),
+                u64_at(&ds, 48),
+                u64_at(&ds, 56)
+            ),
+            // struct msqid64_ds: stime 48, rtime 56, ctime 64, cbytes 72, qnum 80, lspid 96,
+            // lrpid 100.
+            _ => format!(
+                "{head} {:>11} {:>10} {:>5} {:>5} {} {:>10} {:>10} {:>10}\n",
+                u64_at(&ds, 72),
+                u64_at(&ds, 80),
+                u32_at(&ds, 96),
+                u32_at(&ds, 100),
+                owners(&ds),
+                u64_at(&ds, 48),
+                u64_at(&ds, 56),
+                u64_at(&ds, 64)
+            ),
+        };
+        out.push_str(&line);
+    }
+    out
 }
 
 /// A System V IPC limit of the box's own IPC namespace, as the host reports it (`IPC_INFO`).

@@ -371,18 +371,22 @@ fn proc_shows_a_child_sleeping_in_its_call_only_once_it_waits_there() {
 fn proc_answers_what_test_suites_read_at_set_up() {
     // LTP and its kind read these: pid 1 (picobox's reaper), the kernel version uname gives,
     // the box's own System V IPC limits (shmmax is its --memory), meminfo's swap fields, the
-    // pipe page limits.
+    // pipe page limits, the domain name, the box's System V objects (/proc/sysvipc).
     let out = picobox()
         .args(["run", "--memory", "256M", "--"])
         .args(["/bin/sh", "-c"])
         .arg(
-            "cut -d' ' -f1-3 /proc/1/stat; cat /proc/1/comm;              [ \"$(cat /proc/sys/kernel/version)\" = \"$(uname -v)\" ] && echo same-version;              cat /proc/sys/kernel/shmmax /proc/sys/kernel/msgmni;              grep -c '^SwapTotal: *0 kB$' /proc/meminfo;              cat /proc/sys/fs/pipe-user-pages-soft; ls /proc | grep -c '^1$'",
+            "cut -d' ' -f1-3 /proc/1/stat; cat /proc/1/comm;              [ \"$(cat /proc/sys/kernel/version)\" = \"$(uname -v)\" ] && echo same-version;              cat /proc/sys/kernel/shmmax /proc/sys/kernel/msgmni;              grep -c '^SwapTotal: *0 kB$' /proc/meminfo;              cat /proc/sys/fs/pipe-user-pages-soft; ls /proc | grep -c '^1$'; \
+             cat /proc/sys/kernel/domainname; \
+             ipcmk -M 4096 >/dev/null; ipcmk -Q >/dev/null; ipcmk -S 2 >/dev/null; \
+             wc -l < /proc/sysvipc/shm; wc -l < /proc/sysvipc/msg; wc -l < /proc/sysvipc/sem; \
+             awk 'NR == 2 { print $4 }' /proc/sysvipc/shm",
         )
         .output()
         .unwrap();
     assert_eq!(
         text(&out.stdout),
-        "1 (picobox) S\npicobox\nsame-version\n268435456\n64\n1\n16384\n1\n",
+        "1 (picobox) S\npicobox\nsame-version\n268435456\n64\n1\n16384\n1\n(none)\n2\n2\n2\n4096\n",
         "{}",
         text(&out.stderr)
     );
