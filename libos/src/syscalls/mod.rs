@@ -324,8 +324,8 @@ table! {
     273 set_robust_list => info::sys_set_robust_list;
     274 get_robust_list => info::sys_get_robust_list;
     275 splice -> splice::sys_splice, "copied through the library OS; at most 64 KiB a call; SPLICE_F_NONBLOCK follows the descriptors' own mode";
-    277 sync_file_range => files::sys_sync_file_range, "SYNC_FILE_RANGE_WRITE flushes the whole file";
     276 tee -> splice::sys_tee;
+    277 sync_file_range => files::sys_sync_file_range, "SYNC_FILE_RANGE_WRITE flushes the whole file";
     278 vmsplice -> splice::sys_vmsplice, "as writev (or readv) of the pipe: the pages are copied, never gifted";
     280 utimensat => fs::sys_utimensat;
     281 epoll_pwait -> epoll::sys_epoll_pwait, "EPOLLET reported level-triggered";
