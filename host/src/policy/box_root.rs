@@ -376,27 +376,26 @@ pub fn is_directory(fd: u64) -> bool {
         && (st[3] & 0o170000) == 0o040000
 }
 
-/// A fresh detached tmpfs with `mode`, owned by the box's user.
-fn tmpfs(size: u64, inodes: u64, user: BoxUser, mode: &str) -> Result<u64, MountError> {
-    let fail = |what: &str| {
-        let what = String::from(what);
+/// A fresh, detached instance of file system `fstype` with `options` (NUL-terminated keys),
+/// mounted with the attributes `attrs`; errors name `fstype` and the step that failed.
+fn fresh_mount(
+    fstype: &core::ffi::CStr,
+    options: &[(&[u8], String)],
+    attrs: u64,
+) -> Result<u64, MountError> {
+    let name = fstype.to_string_lossy().into_owned();
+    let fail = |what: &'static str| {
+        let name = name.clone();
         move |errno| MountError {
-            what: format!("tmpfs: {what}"),
+            what: format!("{name}: {what}"),
             errno,
         }
     };
     let fs = sys(
         nr::FSOPEN,
-        [c"tmpfs".as_ptr() as u64, FSOPEN_CLOEXEC, 0, 0, 0, 0],
+        [fstype.as_ptr() as u64, FSOPEN_CLOEXEC, 0, 0, 0, 0],
     )
     .map_err(fail("fsopen"))?;
-    let options = [
-        (&b"size\0"[..], format!("{size}")),
-        (b"nr_inodes\0", format!("{inodes}")),
-        (b"mode\0", String::from(mode)),
-        (b"uid\0", format!("{}", user.uid)),
-        (b"gid\0", format!("{}", user.gid)),
-    ];
     let configured = options.iter().try_for_each(|(key, value)| {
         let v = c_str(value.as_bytes());
         sys(
@@ -414,103 +413,43 @@ fn tmpfs(size: u64, inodes: u64, user: BoxUser, mode: &str) -> Result<u64, Mount
     });
     let made = configured
         .and_then(|()| sys(nr::FSCONFIG, [fs, FSCONFIG_CMD_CREATE, 0, 0, 0, 0]))
-        .and_then(|_| {
-            sys(
-                nr::FSMOUNT,
-                [
-                    fs,
-                    FSMOUNT_CLOEXEC,
-                    MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID,
-                    0,
-                    0,
-                    0,
-                ],
-            )
-        });
+        .and_then(|_| sys(nr::FSMOUNT, [fs, FSMOUNT_CLOEXEC, attrs, 0, 0, 0]));
     close(fs);
     made.map_err(fail("create"))
+}
+
+/// A fresh detached tmpfs with `mode`, owned by the box's user.
+fn tmpfs(size: u64, inodes: u64, user: BoxUser, mode: &str) -> Result<u64, MountError> {
+    let options = [
+        (&b"size\0"[..], format!("{size}")),
+        (b"nr_inodes\0", format!("{inodes}")),
+        (b"mode\0", String::from(mode)),
+        (b"uid\0", format!("{}", user.uid)),
+        (b"gid\0", format!("{}", user.gid)),
+    ];
+    fresh_mount(c"tmpfs", &options, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID)
 }
 
 /// A fresh, detached devpts instance for the box's `/dev/pts`: pseudo-terminals of the box's
 /// own, which no process outside sees (each devpts mount is a new instance), with a `ptmx`
 /// anyone in the box may open. Not `nodev`: its terminals are device nodes; `nosuid`, `noexec`.
 pub fn devpts() -> Result<u64, MountError> {
-    let fail = |what: &'static str| {
-        move |errno| MountError {
-            what: format!("devpts: {what}"),
-            errno,
-        }
-    };
-    let fs = sys(
-        nr::FSOPEN,
-        [c"devpts".as_ptr() as u64, FSOPEN_CLOEXEC, 0, 0, 0, 0],
-    )
-    .map_err(fail("fsopen"))?;
-    let configured = [(c"ptmxmode", c"0666"), (c"mode", c"0620")]
-        .iter()
-        .try_for_each(|(key, value)| {
-            sys(
-                nr::FSCONFIG,
-                [
-                    fs,
-                    FSCONFIG_SET_STRING,
-                    key.as_ptr() as u64,
-                    value.as_ptr() as u64,
-                    0,
-                    0,
-                ],
-            )
-            .map(|_| ())
-        });
-    let made = configured
-        .and_then(|()| sys(nr::FSCONFIG, [fs, FSCONFIG_CMD_CREATE, 0, 0, 0, 0]))
-        .and_then(|_| {
-            sys(
-                nr::FSMOUNT,
-                [
-                    fs,
-                    FSMOUNT_CLOEXEC,
-                    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
-                    0,
-                    0,
-                    0,
-                ],
-            )
-        });
-    close(fs);
-    made.map_err(fail("create"))
+    let options = [
+        (&b"ptmxmode\0"[..], String::from("0666")),
+        (b"mode\0", String::from("0620")),
+    ];
+    fresh_mount(c"devpts", &options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)
 }
 
 /// The POSIX message queue file system of the calling process's IPC namespace (the box's own),
 /// as a detached mount: Landlock's rules name files by their place in a mount, and queues
 /// live in this file system, which the box never sees as a path.
 pub fn mqueue() -> Result<u64, MountError> {
-    let fail = |what: &'static str| {
-        move |errno| MountError {
-            what: format!("mqueue: {what}"),
-            errno,
-        }
-    };
-    let fs = sys(
-        nr::FSOPEN,
-        [c"mqueue".as_ptr() as u64, FSOPEN_CLOEXEC, 0, 0, 0, 0],
+    fresh_mount(
+        c"mqueue",
+        &[],
+        MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
     )
-    .map_err(fail("fsopen"))?;
-    let made = sys(nr::FSCONFIG, [fs, FSCONFIG_CMD_CREATE, 0, 0, 0, 0]).and_then(|_| {
-        sys(
-            nr::FSMOUNT,
-            [
-                fs,
-                FSMOUNT_CLOEXEC,
-                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                0,
-                0,
-                0,
-            ],
-        )
-    });
-    close(fs);
-    made.map_err(fail("create"))
 }
 
 /// Where the box's root is attached for the moment of `pivot_root`: a directory every Linux
