@@ -191,6 +191,18 @@ pub fn init(aux: Auxv) -> &'static LinuxHost {
     &HOST
 }
 
+/// A NUL-terminated copy of `bytes` (a queue name).
+fn nul_terminated(bytes: &[u8]) -> Vec<u8> {
+    let mut c = bytes.to_vec();
+    c.push(0);
+    c
+}
+
+/// The address of an optional argument the kernel reads, 0 for none.
+fn optional_ptr<T>(value: &Option<T>) -> u64 {
+    value.as_ref().map_or(0, |v| core::ptr::from_ref(v) as u64)
+}
+
 /// A NUL-terminated copy of a relative path; `"."` for the root itself.
 fn c_path(path: &[u8]) -> Result<Vec<u8>> {
     if path.contains(&0) || path.first() == Some(&b'/') {
@@ -1645,8 +1657,7 @@ impl Host for LinuxHost {
                 mode,
                 attr,
             } => {
-                let mut c = name.to_vec();
-                c.push(0);
+                let c = nul_terminated(name);
                 let attr = attr.map_or(0, |a| a.as_ptr() as u64);
                 // Like every handle, closed on exec of the host (the box never execs it).
                 let flags = w(flags) | O_CLOEXEC;
@@ -1656,8 +1667,7 @@ impl Host for LinuxHost {
                 )
             }
             IpcOp::MqUnlink { name } => {
-                let mut c = name.to_vec();
-                c.push(0);
+                let c = nul_terminated(name);
                 sys(nr::MQ_UNLINK, [c.as_ptr() as u64, 0, 0, 0, 0, 0])
             }
             IpcOp::MqSend {
@@ -1667,7 +1677,6 @@ impl Host for LinuxHost {
                 deadline,
             } => {
                 let ts = deadline.map(|t| [t.sec as u64, t.nsec as u64]);
-                let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as u64);
                 sys(
                     nr::MQ_TIMEDSEND,
                     [
@@ -1675,7 +1684,7 @@ impl Host for LinuxHost {
                         msg.as_ptr() as u64,
                         msg.len() as u64,
                         u64::from(priority),
-                        tsp,
+                        optional_ptr(&ts),
                         0,
                     ],
                 )
@@ -1687,7 +1696,6 @@ impl Host for LinuxHost {
                 deadline,
             } => {
                 let ts = deadline.map(|t| [t.sec as u64, t.nsec as u64]);
-                let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as u64);
                 sys(
                     nr::MQ_TIMEDRECEIVE,
                     [
@@ -1695,7 +1703,7 @@ impl Host for LinuxHost {
                         msg.as_mut_ptr() as u64,
                         msg.len() as u64,
                         core::ptr::from_mut(priority) as u64,
-                        tsp,
+                        optional_ptr(&ts),
                         0,
                     ],
                 )
