@@ -262,18 +262,11 @@ pub trait Host: Sync {
     /// Releases a handle. Errors: `EBADF`. Linux: `close`.
     fn object_close(&self, handle: Handle) -> Result<()>;
 
-    /// Creates an event counter starting at `initial`: reads take the count (or 1 with
-    /// `semaphore`), writes add to it, and it is ready for reading while non-zero; shared with
-    /// forked processes. Errors: `EMFILE`. Linux: `eventfd2(O_CLOEXEC [| O_NONBLOCK]
-    /// [| EFD_SEMAPHORE])`.
-    fn stream_event(&self, initial: u32, semaphore: bool, nonblocking: bool) -> Result<Handle>;
-
-    /// Creates a timer stream on `clock` (Realtime or Monotonic), armed with
-    /// [`Host::timer_set`]: reading it takes the number of expiries since the last read (8
-    /// bytes), blocking until there is one unless `nonblocking`; it is ready for reading once it
-    /// has expired; shared with forked processes. Errors: `EINVAL` (another clock), `EMFILE`.
-    /// Linux: `timerfd_create(clock, TFD_CLOEXEC [| TFD_NONBLOCK])`.
-    fn stream_timer(&self, clock: Clock, nonblocking: bool) -> Result<Handle>;
+    /// Creates a stream of `kind` ([`NewStream`]): an event counter, a timer or a file
+    /// watcher; blocking on reads unless `nonblocking`; shared with forked processes.
+    /// Errors: `EINVAL` (a timer on another clock), `EMFILE`, `ENFILE`. Linux:
+    /// `eventfd2`, `timerfd_create` or `inotify_init1`, each with its `CLOEXEC` flag.
+    fn stream_create(&self, kind: NewStream, nonblocking: bool) -> Result<Handle>;
 
     /// Creates a special file `path` under `dir` with permission bits `mode`: a named pipe
     /// ([`FileKind::Fifo`]) or a socket inode ([`FileKind::Socket`], which the library OS uses
@@ -485,8 +478,7 @@ catalogue! {
         stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,
         stream_delete, stream_rename, stream_make_link, stream_set_times, stream_set_mode,
         stream_access, stream_query, stream_set, stream_lock, object_close, stream_pipe, stream_tee,
-        stream_event,
-        stream_timer, stream_make_node]
+        stream_create, stream_make_node]
     "sockets": [socket_create, socket_pair, socket_bind, socket_listen, socket_accept,
         socket_connect, socket_send, socket_recv, socket_shutdown, socket_name, socket_option]
     "processes": [process_fork, process_wait, process_id, process_signal, process_group,

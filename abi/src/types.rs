@@ -205,7 +205,7 @@ pub struct TimerSetting {
 pub enum Timer {
     /// A per-process timer made by `timer_create`, by id.
     Posix(u32),
-    /// A timer stream made by `stream_timer`.
+    /// A timer stream made by `stream_create(NewStream::Timer)`.
     Stream(Handle),
     /// The process's real-time interval timer (`ITIMER_REAL`), which sends `SIGALRM`; its
     /// times are kept to the microsecond.
@@ -398,6 +398,41 @@ pub enum StreamSetting {
     /// `SIGIO` without details; another number: that signal, with `si_code` `POLL_MSG` and
     /// `si_fd` the stream's handle; `F_SETSIG`).
     NotifySignal(u32),
+    /// For a watcher ([`NewStream::Watcher`]): watch the file or directory `target` (a handle
+    /// opened with [`OpenFlags::PATH`]) for the changes `mask` names (`IN_ACCESS` ...,
+    /// `IN_ONESHOT`, `IN_MASK_ADD`, `IN_EXCL_UNLINK`, `IN_ONLYDIR`); returns the watch's number.
+    /// The host checks the box's read permission on `target`. Errors: `EACCES`, `EBADF`,
+    /// `EEXIST` (`IN_MASK_CREATE` on a watched file), `EINVAL`, `ENOSPC` (too many watches),
+    /// `ENOTDIR` (`IN_ONLYDIR`). Linux: `inotify_add_watch`.
+    Watch {
+        /// What to watch.
+        target: Handle,
+        /// Which changes.
+        mask: u32,
+    },
+    /// For a watcher: ends watch number `n`, which queues its `IN_IGNORED` event. Errors:
+    /// `EINVAL` (no such watch). Linux: `inotify_rm_watch`.
+    Unwatch(i32),
+}
+
+/// What [`crate::Host::stream_create`] makes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NewStream {
+    /// An event counter starting at `initial`: reads take the count (or 1 with `semaphore`),
+    /// writes add to it, and it is ready for reading while non-zero (`eventfd2`).
+    Event {
+        /// The first count.
+        initial: u32,
+        /// Reads take 1 at a time.
+        semaphore: bool,
+    },
+    /// A timer on a clock (Realtime, Monotonic or Boottime), armed with
+    /// [`crate::Host::timer_set`]: a read takes the number of expiries since the last read (8
+    /// bytes), and it is ready for reading once it has expired (`timerfd_create`).
+    Timer(Clock),
+    /// A file watcher: reads take Linux's `struct inotify_event` records for the watches
+    /// [`StreamSetting::Watch`] adds (`inotify_init1`).
+    Watcher,
 }
 
 /// Readiness a caller waits for or was told about, as `poll` events.

@@ -102,6 +102,9 @@ pub struct Kernel {
     pub timers: alloc::collections::BTreeSet<u32>,
     /// System V shared memory attached here: address, length (see `syscalls/sysv.rs`).
     pub shm_attached: BTreeMap<u64, u64>,
+    /// The watches added through each inotify watcher, by its host stream, for
+    /// `/proc/PID/fdinfo` (see `syscalls/inotify.rs`).
+    pub watches: syscalls::inotify::Watches,
 }
 
 /// The short name Linux gives a program started by `path` (`comm`).
@@ -298,6 +301,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         auxv: loaded.auxv.clone(),
         timers: alloc::collections::BTreeSet::new(),
         shm_attached: BTreeMap::new(),
+        watches: BTreeMap::new(),
         allow_bind: info.allow_bind.clone(),
         allow_connect: info.allow_connect.clone(),
     };

@@ -59,6 +59,7 @@ fn per_process_entries() -> Vec<(Vec<u8>, FileKind)> {
     v.push((b"exe".to_vec(), FileKind::Symlink));
     v.push((b"cwd".to_vec(), FileKind::Symlink));
     v.push((b"fd".to_vec(), FileKind::Directory));
+    v.push((b"fdinfo".to_vec(), FileKind::Directory));
     v.push((b"ns".to_vec(), FileKind::Directory));
     v.push((b"task".to_vec(), FileKind::Directory));
     v.extend(
@@ -196,6 +197,7 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
                 .collect(),
         )),
         [b"sys", b"fs"] => Ok(Proc::Dir(alloc::vec![
+            (b"inotify".to_vec(), FileKind::Directory),
             (b"lease-break-time".to_vec(), FileKind::Regular),
             (b"pipe-max-size".to_vec(), FileKind::Regular),
             (b"pipe-user-pages-hard".to_vec(), FileKind::Regular),
@@ -205,6 +207,26 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
         [b"sys", b"fs", b"pipe-user-pages-hard"] => Ok(text(String::from("0\n"))),
         [b"sys", b"fs", b"pipe-user-pages-soft"] => Ok(text(String::from("16384\n"))),
         [b"sys", b"fs", b"lease-break-time"] => Ok(text(String::from("45\n"))),
+        // The host's watchers and their limits (Linux's defaults; the watch limit as Linux
+        // computes it for the box's memory).
+        [b"sys", b"fs", b"inotify"] => Ok(Proc::Dir(
+            [
+                "max_queued_events",
+                "max_user_instances",
+                "max_user_watches",
+            ]
+            .iter()
+            .map(|n| (n.as_bytes().to_vec(), FileKind::Regular))
+            .collect(),
+        )),
+        [b"sys", b"fs", b"inotify", b"max_queued_events"] => Ok(text(String::from("16384\n"))),
+        [b"sys", b"fs", b"inotify", b"max_user_instances"] => Ok(text(String::from("128\n"))),
+        [b"sys", b"fs", b"inotify", b"max_user_watches"] => {
+            // 4% of memory, at about 1 KiB a watch, within [8192, 1048576].
+            let memory = crate::kernel::host().host_info().memory_limit;
+            let watches = (memory / 25 / 1024).clamp(8192, 1_048_576);
+            Ok(text(format!("{watches}\n")))
+        }
         [b"sys", b"fs", b"pipe-max-size"] => Ok(text(String::from("1048576\n"))),
         [b"sys", b"vm"] => Ok(Proc::Dir(alloc::vec![(
             b"max_map_count".to_vec(),
@@ -642,6 +664,21 @@ fn process_thread(k: &Kernel, pid: u32, tid: u32, rest: &[&[u8]]) -> Result<Proc
                 _ => format!("anon:[{fd}]").into_bytes(),
             }))
         }
+        [b"fdinfo"] => Ok(Proc::Dir(
+            k.fds
+                .numbers()
+                .into_iter()
+                .map(|fd| (format!("{fd}").into_bytes(), FileKind::Regular))
+                .collect(),
+        )),
+        [b"fdinfo", n] => {
+            let fd: u64 = core::str::from_utf8(n)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or(Errno::ENOENT)?;
+            let entry = k.fds.get(fd).map_err(|_| Errno::ENOENT)?;
+            Ok(text(fdinfo(k, &entry.file, entry.cloexec)))
+        }
         [b"ns"] => Ok(Proc::Dir(
             NAMESPACES
                 .iter()
@@ -695,4 +732,29 @@ fn cpuinfo() -> Proc {
 /// Whether `p` is below `/proc`; returns the part below.
 pub fn below_proc(p: &Components) -> Option<&[Vec<u8>]> {
     (p.first().map(Vec::as_slice) == Some(b"proc")).then(|| &p[1..])
+}
+
+/// `/proc/PID/fdinfo/N`: the position, status flags (with `O_CLOEXEC`), mount and inode, then
+/// what the kind of file adds (an inotify watcher's watches).
+fn fdinfo(k: &Kernel, file: &crate::fd::OpenFile, cloexec: bool) -> String {
+    const O_CLOEXEC: u32 = 0o2000000;
+    let handle = file.handle();
+    let pos = match (&file.object, handle) {
+        (FileObject::Host(_), Some(h)) if file.anonymous.is_none() => host()
+            .stream_seek(h, 0, picobox_abi::Whence::Current)
+            .unwrap_or(0),
+        _ => 0,
+    };
+    let ino = handle
+        .and_then(|h| host().stream_attr(h).ok())
+        .map_or(0, |a| a.ino);
+    let mut flags = file.status().0;
+    if cloexec {
+        flags |= O_CLOEXEC;
+    }
+    let mut s = format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t30\nino:\t{ino}\n");
+    if let (Some("inotify"), Some(h)) = (file.anonymous, handle) {
+        s.push_str(&crate::syscalls::inotify::fdinfo_lines(k, h));
+    }
+    s
 }

@@ -14,6 +14,14 @@ fn attempt(args: &[&str]) -> Output {
     std::fs::create_dir_all(dir.join("ro")).unwrap();
     std::fs::create_dir_all(dir.join("w")).unwrap();
     std::fs::write(dir.join("ro/file"), "read-only").unwrap();
+    // A file the box may not read: mode 0, owned by the host user who runs the tests (root's,
+    // for a box started by root, is another user's to the box).
+    std::fs::write(dir.join("ro/secret"), "secret").unwrap();
+    std::fs::set_permissions(
+        dir.join("ro/secret"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o000),
+    )
+    .unwrap();
     std::os::unix::fs::symlink("/etc/passwd", dir.join("w/abs-link")).unwrap();
     std::os::unix::fs::symlink("../../../../../../etc/passwd", dir.join("w/rel-link")).unwrap();
     let ro = dir.join("ro");
@@ -692,6 +700,18 @@ fn system_v_ipc_of_the_host_is_out_of_reach_and_a_box_leaves_none_behind() {
     );
     assert_eq!(text(&left.stdout), "left: ok\n", "{}", text(&left.stderr));
     assert_eq!(after, -1, "the box's segment outlived the box on the host");
+}
+
+#[test]
+fn a_watch_needs_the_box_s_own_read_permission_and_a_gate_call_names_no_path() {
+    // The monitor makes each inotify watch (no path reaches the box's mounts); it must make it
+    // as the box, not with its own identity or capabilities.
+    refused_with(&["open", "/ro/secret"], "EACCES");
+    refused_with(&["watch", "/ro/secret"], "EACCES");
+    refused_with(&["watch", "/etc/passwd"], "ENOENT");
+    // At the gate, the path argument is a descriptor number: a pointer to a path is none.
+    refused_with(&["gate-watch", "/ro/file"], "EBADF");
+    refused_with(&["gate-watch-not-a-watcher"], "EINVAL");
 }
 
 #[test]

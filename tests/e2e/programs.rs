@@ -355,6 +355,14 @@ fn real_time_signals_queue_and_notices_name_the_program_s_descriptor() {
 }
 
 #[test]
+fn inotify_watches_report_what_linux_reports() {
+    // Events with names and rename cookies, IN_IGNORED, IN_ONESHOT, IN_MASK_ADD and
+    // IN_MASK_CREATE, IN_ONLYDIR, IN_DONT_FOLLOW, poll and FIONREAD, a watcher shared with a
+    // child, a blocking read, and the refusals.
+    assert_matches_native("inotify", &[], &guest("inotify"), &[]);
+}
+
+#[test]
 fn proc_shows_a_child_sleeping_in_its_call_only_once_it_waits_there() {
     // Harnesses (LTP's TST_PROCESS_STATE_WAIT) wake a child once /proc says it sleeps: a
     // child in read, futex, msgrcv or nanosleep is 'S', a spinning one 'R', a new one 'R',

@@ -205,6 +205,22 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(t, "open-rw")) return report(open(arg, O_RDWR | O_NOCTTY));
     /* POSIX message queues: the raw calls, which take the name without its slash. */
+    if (!strcmp(t, "watch")) {
+        int i = syscall(SYS_inotify_init1, 0);
+        return report(syscall(SYS_inotify_add_watch, i, arg, 0xfff));
+    }
+    if (!strcmp(t, "gate-watch")) {
+        /* The path argument of a gate call is taken for a descriptor number: a pointer to a
+         * path names none. */
+        long i = gate(SYS_inotify_init1, 0, 0, 0, 0);
+        if (i < 0) return report(i);
+        return report(gate(SYS_inotify_add_watch, i, (long)arg, 0xfff, 0));
+    }
+    if (!strcmp(t, "gate-watch-not-a-watcher")) {
+        long i = gate(SYS_eventfd2, 0, 0, 0, 0);
+        if (i < 0) return report(i);
+        return report(gate(SYS_inotify_add_watch, i, i, 0xfff, 0));
+    }
     if (!strcmp(t, "mq-open")) return report(syscall(SYS_mq_open, arg, O_RDWR, 0, NULL));
     if (!strcmp(t, "mq-leave")) return report(syscall(SYS_mq_open, arg, O_RDWR | O_CREAT, 0600, NULL));
     if (!strcmp(t, "udp")) return report(socket(AF_INET, SOCK_DGRAM, 0));

@@ -6,8 +6,8 @@
 //! ```text
 //! arch != x86-64                          → kill the process
 //! instruction pointer != gate return      → SECCOMP_RET_TRAP (SIGSYS: the library OS emulates it)
-//! listen, on the host's network           → SECCOMP_RET_USER_NOTIF (the monitor decides:
-//!                                           `monitor/broker.rs`)
+//! inotify_add_watch                       → SECCOMP_RET_USER_NOTIF (the monitor makes the
+//! listen, on the host's network             call, or refuses it: `monitor/broker.rs`)
 //! otherwise                               → the monitor's argument-checked allowlist
 //!                                           (allow, or kill the process)
 //! ```
@@ -92,6 +92,7 @@ const SECCOMP_RET_KILL_PROCESS: u32 = 0x8000_0000;
 const SECCOMP_RET_TRAP: u32 = 0x0003_0000;
 const SECCOMP_RET_USER_NOTIF: u32 = 0x7fc0_0000;
 const SYS_LISTEN: u32 = 50;
+const SYS_INOTIFY_ADD_WATCH: u32 = 254;
 const OFFSET_NR: u32 = 0;
 const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 const OFFSET_ARCH: u32 = 4;
@@ -102,14 +103,26 @@ fn insn(code: u16, jt: u8, jf: u8, k: u32) -> u64 {
     u64::from(code) | (u64::from(jt) << 16) | (u64::from(jf) << 24) | (u64::from(k) << 32)
 }
 
+/// Which calls made at the gate [`install_filter`] hands to the monitor.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Brokered {
+    /// None (the reaper, which makes none of them).
+    Nothing,
+    /// `inotify_add_watch`: no path reaches the box's mounts, so the monitor makes the watch
+    /// on the descriptor the call names, with the box's credentials.
+    Watches,
+    /// Watches, and `listen` (a box on the host's network: the kernel would bind an unbound
+    /// socket to a port no Landlock rule sees).
+    WatchesAndListen,
+}
+
 /// Installs the filter: the gate prefix, then `allowlist` (the monitor's compiled rules, one
-/// `struct sock_filter` per `u64`). Also sets `no_new_privs`, which seccomp requires. With
-/// `broker_listen`, `listen` made at the gate goes to the monitor (a box on the host's network:
-/// the kernel would bind an unbound socket to a port no Landlock rule sees); the returned
-/// descriptor is the notification listener, for the monitor.
+/// `struct sock_filter` per `u64`). Also sets `no_new_privs`, which seccomp requires. The
+/// calls `brokered` names go to the monitor; the returned descriptor is then the notification
+/// listener, for the monitor.
 pub fn install_filter(
     allowlist: &[u64],
-    broker_listen: bool,
+    brokered: Brokered,
 ) -> Result<Option<u64>, picobox_abi::Errno> {
     if allowlist.is_empty() {
         return Err(picobox_abi::Errno::EINVAL);
@@ -126,9 +139,15 @@ pub fn install_filter(
         insn(BPF_JMP_JEQ_K, 1, 0, (ip >> 32) as u32),
         insn(BPF_RET_K, 0, 0, SECCOMP_RET_TRAP),
     ];
-    if broker_listen {
+    if brokered != Brokered::Nothing {
         prog.extend([
             insn(BPF_LD_W_ABS, 0, 0, OFFSET_NR),
+            insn(BPF_JMP_JEQ_K, 0, 1, SYS_INOTIFY_ADD_WATCH),
+            insn(BPF_RET_K, 0, 0, SECCOMP_RET_USER_NOTIF),
+        ]);
+    }
+    if brokered == Brokered::WatchesAndListen {
+        prog.extend([
             insn(BPF_JMP_JEQ_K, 0, 1, SYS_LISTEN),
             insn(BPF_RET_K, 0, 0, SECCOMP_RET_USER_NOTIF),
         ]);
@@ -143,7 +162,7 @@ pub fn install_filter(
     const SECCOMP_SET_MODE_FILTER: u64 = 1;
     const SECCOMP_FILTER_FLAG_NEW_LISTENER: u64 = 1 << 3;
     picobox_abi::Errno::from_raw_return(syscall(SYS_PRCTL, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0]))?;
-    let flags = if broker_listen {
+    let flags = if brokered != Brokered::Nothing {
         SECCOMP_FILTER_FLAG_NEW_LISTENER
     } else {
         0
@@ -159,5 +178,5 @@ pub fn install_filter(
             0,
         ],
     ))?;
-    Ok(broker_listen.then_some(r))
+    Ok((brokered != Brokered::Nothing).then_some(r))
 }

@@ -192,7 +192,15 @@ static REARM: spin::Once<Option<Arc<OpenFile>>> = spin::Once::new();
 fn rearm_file() -> Option<&'static Arc<OpenFile>> {
     REARM
         .call_once(|| {
-            let h = crate::kernel::host().stream_event(0, false, true).ok()?;
+            let h = crate::kernel::host()
+                .stream_create(
+                    picobox_abi::NewStream::Event {
+                        initial: 0,
+                        semaphore: false,
+                    },
+                    true,
+                )
+                .ok()?;
             Some(OpenFile::new(
                 FileObject::Host(crate::fd::HostHandle(h)),
                 2,

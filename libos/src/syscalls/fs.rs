@@ -910,9 +910,11 @@ fn eventfd(k: &mut Kernel, initial: u64, flags: u64) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let nonblocking = flags & OpenFlags::NONBLOCK != 0;
-    let h = host().stream_event(
-        (initial & 0xffff_ffff) as u32,
-        flags & EFD_SEMAPHORE != 0,
+    let h = host().stream_create(
+        picobox_abi::NewStream::Event {
+            initial: (initial & 0xffff_ffff) as u32,
+            semaphore: flags & EFD_SEMAPHORE != 0,
+        },
         nonblocking,
     )?;
     let file = OpenFile::anonymous(
@@ -1596,8 +1598,10 @@ fn rename_at(
     let new = user::read_path(new)?;
     let old_base = base_dir(k, olddir, &old)?;
     let new_base = base_dir(k, newdir, &new)?;
-    let from = k.vfs.lookup(&old_base, &old, false, |node, _| {
+    let mut from_comps = Components::new();
+    let from = k.vfs.lookup(&old_base, &old, false, |node, comps| {
         let (root, rel) = writable_host(node)?;
+        from_comps = comps.clone();
         Ok((root, rel.to_vec()))
     })?;
     // The parent of the destination must exist; resolve it through the namespace.
@@ -1615,13 +1619,22 @@ fn rename_at(
     let result = host().stream_rename(from.0, &from.1, to.0, &to.1, flags);
     match result {
         Err(Errno::ELOOP) => {
-            let from_comps = k.vfs.resolve(&old_base, &old, false)?;
-            let Node::Host { root, rel, .. } = k.vfs.locate(&from_comps)? else {
+            let walked = k.vfs.resolve(&old_base, &old, false)?;
+            let Node::Host { root, rel, .. } = k.vfs.locate(&walked)? else {
                 return Err(Errno::EBUSY);
             };
             host().stream_rename(root, &rel, to.0, &to.1, flags)?;
+            from_comps = walked;
         }
         r => r?,
+    }
+    // A working directory moved with its directory (Linux's is the directory, wherever it
+    // goes; ours is a path). Other processes of the box keep the old path.
+    const RENAME_EXCHANGE: u32 = 2;
+    if flags & RENAME_EXCHANGE == 0 && !from_comps.is_empty() && k.cwd.starts_with(&from_comps) {
+        let mut moved = to_comps.clone();
+        moved.extend(k.cwd[from_comps.len()..].iter().cloned());
+        k.cwd = moved;
     }
     Ok(0)
 }

@@ -11,6 +11,7 @@ pub mod exec;
 pub mod files;
 pub mod fs;
 pub mod info;
+pub mod inotify;
 pub mod mm;
 pub mod mqueue;
 mod names;
@@ -306,6 +307,9 @@ table! {
     247 waitid -> process::sys_waitid, "P_ALL, P_PID, P_PGID; WEXITED, WSTOPPED, WCONTINUED (an exit is reported whichever are given); WNOWAIT: EINVAL";
     251 ioprio_set => sched::sys_ioprio_set, "recorded, not applied";
     252 ioprio_get => sched::sys_ioprio_get, "as ioprio_set";
+    253 inotify_init => inotify::sys_inotify_init;
+    254 inotify_add_watch => inotify::sys_inotify_add_watch, "the host watches the file the path names; files the library OS makes up (/proc, /dev) EACCES";
+    255 inotify_rm_watch => inotify::sys_inotify_rm_watch;
     257 openat => fs::sys_openat, "/proc/self/fd/N (and /dev/fd/N, /dev/stdin...) gives the descriptor's own open file, as a duplicate";
     258 mkdirat => fs::sys_mkdirat;
     259 mknodat => fs::sys_mknodat, "FIFOs, sockets and regular files only";
@@ -341,6 +345,7 @@ table! {
     291 epoll_create1 => epoll::sys_epoll_create1;
     292 dup3 => fs::sys_dup3;
     293 pipe2 => fs::sys_pipe2;
+    294 inotify_init1 => inotify::sys_inotify_init1;
     295 preadv -> files::sys_preadv;
     296 pwritev -> files::sys_pwritev;
     297 rt_tgsigqueueinfo => signal::sys_rt_tgsigqueueinfo, "to another thread: the instance is its process's";

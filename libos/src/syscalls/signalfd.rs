@@ -116,7 +116,13 @@ fn signalfd(k: &mut Kernel, fd: u64, mask_addr: u64, size: u64, flags: u64) -> R
         .iter()
         .position(|b| b.load(Ordering::Acquire) == 0)
         .ok_or(Errno::EMFILE)?;
-    let bell = host().stream_event(0, false, true)?;
+    let bell = host().stream_create(
+        picobox_abi::NewStream::Event {
+            initial: 0,
+            semaphore: false,
+        },
+        true,
+    )?;
     SLOT_MASK[slot].store(mask, Ordering::Release);
     SLOT_BELL[slot].store(bell.0 + 1, Ordering::Release);
     let object = FileObject::Signal(SignalFile {

@@ -177,7 +177,10 @@ pub fn sys_timerfd_create(k: &mut Kernel, a: &Args) -> Result<u64> {
     if flags & !(OpenFlags::CLOEXEC | OpenFlags::NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
     }
-    let h = host().stream_timer(clock, flags & OpenFlags::NONBLOCK != 0)?;
+    let h = host().stream_create(
+        picobox_abi::NewStream::Timer(clock),
+        flags & OpenFlags::NONBLOCK != 0,
+    )?;
     let file = OpenFile::anonymous(
         FileObject::Host(HostHandle(h)),
         OpenFlags::READ_WRITE.0 | (flags & OpenFlags::NONBLOCK),

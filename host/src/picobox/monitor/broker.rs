@@ -1,5 +1,5 @@
 //! What the kernel's rules cannot decide, decided by the monitor: `listen` on the host's
-//! network.
+//! network, and the watches of `inotify_add_watch`.
 //!
 //! Landlock checks a TCP `bind` against the declared ports, but `listen` on a socket that was
 //! never bound makes the kernel bind it to an ephemeral port itself, which no rule sees: a box
@@ -10,6 +10,15 @@
 //! refuses an unbound IP socket with `EACCES` (a program must `bind` a declared port first),
 //! and otherwise makes the `listen` itself and answers with its result. A `listen` is rare, so
 //! the round trip between two processes (tens of microseconds here) costs nothing that matters.
+//!
+//! `inotify_add_watch` takes a path, and no path reaches the box's mounts: they are detached,
+//! reached only through descriptors (`policy/box_root.rs`). So the PAL names the file to watch
+//! by a descriptor (opened with `O_PATH`) in the call's path argument, the filter hands every
+//! such call to the monitor, and the monitor takes both descriptors from the box and makes the
+//! watch on `/proc/self/fd/N` of its own copy: that names the very object, whatever path
+//! reached it. It makes it with the box's file-system identity (for a box started by root,
+//! `setfsuid`, `setfsgid` and the box's one group) and no effective capability, so the
+//! kernel's read-permission check of a watch is the box's, not the monitor's.
 
 use crate::gate;
 use picobox_abi::Errno;
@@ -82,9 +91,19 @@ pub fn hand_over(box_end: u64, listener: u64) -> Result<(), Errno> {
     sent.map(|_| ())
 }
 
-/// In the monitor, while the box runs: answers the box's `listen` calls until its first
+/// The host identity the monitor takes to make a watch for a box started by root (a box of
+/// an ordinary user has the monitor's own).
+#[derive(Clone, Copy)]
+pub struct BoxIdentity {
+    /// Host uid of the box's processes.
+    pub uid: u32,
+    /// Host gid of the box's processes.
+    pub gid: u32,
+}
+
+/// In the monitor, while the box runs: answers the box's brokered calls until its first
 /// process `pid` ends (when every other process of the box ends too).
-pub fn serve(channel: Channel, pid: u64) {
+pub fn serve(channel: Channel, pid: u64, identity: Option<BoxIdentity>) {
     close(channel.box_end);
     let listener = receive_listener(channel.monitor_end);
     close(channel.monitor_end);
@@ -109,7 +128,7 @@ pub fn serve(channel: Channel, pid: u64) {
             break; // the box's first process ended
         }
         if revents(fds[0]) & 1 != 0 {
-            answer_one(listener);
+            answer_one(listener, identity);
         } else if revents(fds[0]) != 0 {
             break; // no process of the box is left to notify
         }
@@ -154,7 +173,7 @@ fn receive_listener(monitor_end: u64) -> Option<u64> {
 }
 
 /// Receives one notification and answers it.
-fn answer_one(listener: u64) {
+fn answer_one(listener: u64, identity: Option<BoxIdentity>) {
     // struct seccomp_notif { u64 id; u32 pid; u32 flags; struct seccomp_data data; }
     let mut req = [0u64; 10];
     if sys(
@@ -174,8 +193,19 @@ fn answer_one(listener: u64) {
     }
     let id = req[0];
     let pid = req[1] & 0xffff_ffff;
-    let (fd, backlog) = (req[4] & 0xffff_ffff, req[5] & 0xffff_ffff);
-    let result = listen_for(pid, fd, backlog);
+    let call = req[2] & 0xffff_ffff;
+    let args = [req[4], req[5], req[6]];
+    let result = match call {
+        SYS_LISTEN => listen_for(pid, args[0] & 0xffff_ffff, args[1] & 0xffff_ffff),
+        SYS_INOTIFY_ADD_WATCH => watch_for(
+            pid,
+            args[0] & 0xffff_ffff,
+            args[1],
+            (args[2] & 0xffff_ffff) as u32,
+            identity,
+        ),
+        _ => Err(Errno::ENOSYS),
+    };
     // struct seccomp_notif_resp { u64 id; i64 val; i32 error; u32 flags; }
     let resp: [u64; 3] = match result {
         Ok(v) => [id, v, 0],
@@ -195,17 +225,195 @@ fn answer_one(listener: u64) {
     );
 }
 
-/// `listen(fd, backlog)` for thread `pid` of the box, unless the socket is an IP socket that
-/// was never bound.
-fn listen_for(pid: u64, fd: u64, backlog: u64) -> Result<u64, Errno> {
+const SYS_LISTEN: u64 = 50;
+const SYS_INOTIFY_ADD_WATCH: u64 = 254;
+
+/// A copy of descriptor `fd` of thread `pid` of the box (`pidfd_getfd`).
+fn take_descriptor(pid: u64, fd: u64) -> Result<u64, Errno> {
     // The caller may be any thread of a process (`PIDFD_THREAD`, Linux 6.9; before it, only a
     // process's first thread has a pidfd).
     const PIDFD_THREAD: u64 = 0o200;
     let pidfd =
         sys(434, [pid, PIDFD_THREAD, 0, 0, 0, 0]).or_else(|_| sys(434, [pid, 0, 0, 0, 0, 0]))?;
-    let socket = sys(438, [pidfd, fd, 0, 0, 0, 0]);
+    let copy = sys(438, [pidfd, fd, 0, 0, 0, 0]);
     close(pidfd);
-    let socket = socket?;
+    copy
+}
+
+/// `inotify_add_watch(watcher, <the object of descriptor target>, mask)` for thread `pid` of
+/// the box, with the box's file-system identity.
+fn watch_for(
+    pid: u64,
+    watcher: u64,
+    target: u64,
+    mask: u32,
+    identity: Option<BoxIdentity>,
+) -> Result<u64, Errno> {
+    // IN_DONT_FOLLOW would watch the /proc link itself; the box opened the target with
+    // O_NOFOLLOW when it wanted the link.
+    const IN_DONT_FOLLOW: u32 = 0x0200_0000;
+    let target = u32::try_from(target).map_err(|_| Errno::EBADF)?;
+    let watcher = take_descriptor(pid, watcher)?;
+    let result = (|| {
+        if !is_inotify(watcher) {
+            return Err(Errno::EINVAL);
+        }
+        let target = take_descriptor(pid, u64::from(target))?;
+        let mut path = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
+        decimal(target, &mut path[14..24]);
+        let made = as_identity(identity, || {
+            sys(
+                SYS_INOTIFY_ADD_WATCH,
+                [
+                    watcher,
+                    path.as_ptr() as u64,
+                    u64::from(mask & !IN_DONT_FOLLOW),
+                    0,
+                    0,
+                    0,
+                ],
+            )
+        });
+        close(target);
+        made
+    })();
+    close(watcher);
+    result
+}
+
+/// Writes `n` in decimal at the start of `out` (room for 10 digits: a descriptor number).
+fn decimal(mut n: u64, out: &mut [u8]) {
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for (i, d) in digits[..len].iter().rev().enumerate() {
+        out[i] = *d;
+    }
+}
+
+/// Whether `fd` (the monitor's) is an inotify instance.
+fn is_inotify(fd: u64) -> bool {
+    let mut path = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
+    decimal(fd, &mut path[14..24]);
+    let mut link = [0u8; 32];
+    let Ok(len) = sys(
+        89,
+        [path.as_ptr() as u64, link.as_mut_ptr() as u64, 32, 0, 0, 0],
+    ) else {
+        return false;
+    };
+    &link[..len as usize] == b"anon_inode:inotify"
+}
+
+/// Runs `call` with the box's file-system identity: its user, group and one group when it has
+/// ids of its own, and in every case no effective capability (a monitor of an ordinary user
+/// holds them in the user namespace it made, over the user's own files).
+fn as_identity(
+    identity: Option<BoxIdentity>,
+    call: impl FnOnce() -> Result<u64, Errno>,
+) -> Result<u64, Errno> {
+    const GETGROUPS: u64 = 115;
+    const SETGROUPS: u64 = 116;
+    const SETFSUID: u64 = 122;
+    const SETFSGID: u64 = 123;
+    // The raw calls change only this thread, and the monitor has no other.
+    let mut saved_groups = [0u32; 64];
+    let mut restore_ids = None;
+    if let Some(id) = identity {
+        let count = sys(
+            GETGROUPS,
+            [64, saved_groups.as_mut_ptr() as u64, 0, 0, 0, 0],
+        )
+        .map_err(|_| Errno::EPERM)?;
+        let group = [id.gid];
+        sys(SETGROUPS, [1, group.as_ptr() as u64, 0, 0, 0, 0]).map_err(|_| Errno::EPERM)?;
+        let old_gid = gate::syscall(SETFSGID, [u64::from(id.gid), 0, 0, 0, 0, 0]);
+        let old_uid = gate::syscall(SETFSUID, [u64::from(id.uid), 0, 0, 0, 0, 0]);
+        restore_ids = Some((count, old_uid, old_gid));
+    }
+    let caps = Capabilities::of_this_thread();
+    let result = match (&caps, identity) {
+        (None, _) => Err(Errno::EPERM),
+        // setfsuid answers the previous id whether or not it changed: check it took.
+        (Some(_), Some(id))
+            if gate::syscall(SETFSUID, [u64::MAX, 0, 0, 0, 0, 0]) as u32 != id.uid =>
+        {
+            Err(Errno::EPERM)
+        }
+        (Some(c), _) => {
+            if c.without_effective().set().is_ok() {
+                let made = call();
+                let _ = c.set();
+                made
+            } else {
+                Err(Errno::EPERM)
+            }
+        }
+    };
+    if let Some((count, old_uid, old_gid)) = restore_ids {
+        gate::syscall(SETFSUID, [old_uid, 0, 0, 0, 0, 0]);
+        gate::syscall(SETFSGID, [old_gid, 0, 0, 0, 0, 0]);
+        let _ = sys(SETGROUPS, [count, saved_groups.as_ptr() as u64, 0, 0, 0, 0]);
+    }
+    result
+}
+
+/// A thread's capability sets (`capget`/`capset`, version 3: two 32-bit words each).
+#[derive(Clone, Copy)]
+struct Capabilities {
+    /// `struct __user_cap_data_struct { effective, permitted, inheritable }` x 2.
+    data: [u32; 6],
+}
+
+impl Capabilities {
+    const VERSION_3: u32 = 0x2008_0522;
+
+    fn of_this_thread() -> Option<Capabilities> {
+        let header = [Self::VERSION_3, 0];
+        let mut data = [0u32; 6];
+        sys(
+            125,
+            [header.as_ptr() as u64, data.as_mut_ptr() as u64, 0, 0, 0, 0],
+        )
+        .ok()?;
+        Some(Capabilities { data })
+    }
+
+    fn without_effective(self) -> Capabilities {
+        let mut data = self.data;
+        data[0] = 0;
+        data[3] = 0;
+        Capabilities { data }
+    }
+
+    fn set(&self) -> Result<(), Errno> {
+        let header = [Self::VERSION_3, 0];
+        sys(
+            126,
+            [
+                header.as_ptr() as u64,
+                self.data.as_ptr() as u64,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )
+        .map(|_| ())
+    }
+}
+
+/// `listen(fd, backlog)` for thread `pid` of the box, unless the socket is an IP socket that
+/// was never bound.
+fn listen_for(pid: u64, fd: u64, backlog: u64) -> Result<u64, Errno> {
+    let socket = take_descriptor(pid, fd)?;
     let result = (|| {
         let mut addr = [0u8; 128];
         let mut len: u32 = 128;

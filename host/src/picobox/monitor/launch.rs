@@ -383,14 +383,12 @@ fn start_and_wait(mut p: Prepared) -> Result<u8, Failure> {
         enter_net_namespace()?;
     }
     let mut p = p;
-    if p.network == Network::Host {
-        p.broker = Some(broker::Channel::new().map_err(|e| {
-            Failure(
-                EXIT_INTERNAL,
-                format!("cannot make the monitor's channel: {e}"),
-            )
-        })?);
-    }
+    p.broker = Some(broker::Channel::new().map_err(|e| {
+        Failure(
+            EXIT_INTERNAL,
+            format!("cannot make the monitor's channel: {e}"),
+        )
+    })?);
     // The reaper hands the program's wait status back on this one.
     let mut status_pipe = [0i32; 2];
     sys(
@@ -423,7 +421,11 @@ fn start_and_wait(mut p: Prepared) -> Result<u8, Failure> {
         let _ = sys(13, [sig, act.as_ptr() as u64, 0, 8, 0, 0]);
     }
     if let Some(channel) = p.broker.take() {
-        broker::serve(channel, pid);
+        let identity = p.user.switch.then_some(broker::BoxIdentity {
+            uid: p.user.uid,
+            gid: p.user.gid,
+        });
+        broker::serve(channel, pid, identity);
     }
     let mut status: u32 = 0;
     loop {
@@ -666,7 +668,11 @@ fn become_the_box(mut p: Prepared) -> ! {
     if let Err(e) = signals::install() {
         fail("signal handlers", e);
     }
-    match gate::install_filter(filter, box_end.is_some()) {
+    let brokered = match p.network {
+        Network::Host => gate::Brokered::WatchesAndListen,
+        _ => gate::Brokered::Watches,
+    };
+    match gate::install_filter(filter, brokered) {
         Ok(Some(listener)) => {
             if let Some(end) = box_end {
                 if let Err(e) = broker::hand_over(end, listener) {

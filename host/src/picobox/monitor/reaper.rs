@@ -54,7 +54,7 @@ pub fn split(status_fd: u64, filter: &[u64]) {
         gate::syscall(13, [sig, act.as_ptr() as u64, 0, 8, 0, 0]);
     }
     // The reaper runs only this code, but takes the box's filter all the same.
-    let _ = gate::install_filter(filter, false);
+    let _ = gate::install_filter(filter, gate::Brokered::Nothing);
     let mut status: u32 = 0;
     loop {
         let got = gate::syscall(61, [u64::MAX, &raw mut status as u64, 0x4000_0000, 0, 0, 0]);

@@ -90,6 +90,9 @@ mod nr {
     pub const RT_TGSIGQUEUEINFO: u64 = 297;
     pub const EVENTFD2: u64 = 290;
     pub const TIMERFD_CREATE: u64 = 283;
+    pub const INOTIFY_INIT1: u64 = 294;
+    pub const INOTIFY_ADD_WATCH: u64 = 254;
+    pub const INOTIFY_RM_WATCH: u64 = 255;
     pub const SHMGET: u64 = 29;
     pub const SHMAT: u64 = 30;
     pub const SHMCTL: u64 = 31;
@@ -1077,6 +1080,15 @@ impl Host for LinuxHost {
                 sys(nr::FCNTL, [fd(h), F_SETSIG, u64::from(sig), 0, 0, 0]).map(|_| 0)
             }
             StreamSetting::Terminal(change) => tty::change(fd(h), change),
+            // The monitor makes the watch (`monitor/broker.rs`): the target is named by its
+            // descriptor, in the second argument, since no path reaches the box's mounts.
+            StreamSetting::Watch { target, mask } => sys(
+                nr::INOTIFY_ADD_WATCH,
+                [fd(h), fd(target), u64::from(mask), 0, 0, 0],
+            ),
+            StreamSetting::Unwatch(n) => {
+                sys(nr::INOTIFY_RM_WATCH, [fd(h), n as u32 as u64, 0, 0, 0, 0]).map(|_| 0)
+            }
         }
     }
 
@@ -1117,36 +1129,46 @@ impl Host for LinuxHost {
         sys(nr::CLOSE, [fd(h), 0, 0, 0, 0, 0]).map(|_| ())
     }
 
-    fn stream_event(&self, initial: u32, semaphore: bool, nonblocking: bool) -> Result<Handle> {
-        const EFD_SEMAPHORE: u64 = 1;
-        let mut flags = O_CLOEXEC;
-        if semaphore {
-            flags |= EFD_SEMAPHORE;
-        }
-        if nonblocking {
-            flags |= u64::from(OpenFlags::NONBLOCK);
-        }
-        handle_of(sys(nr::EVENTFD2, [u64::from(initial), flags, 0, 0, 0, 0])?)
-    }
-
     fn stream_tee(&self, from: Handle, to: Handle, len: usize, nonblocking: bool) -> Result<usize> {
         const SPLICE_F_NONBLOCK: u64 = 2;
         let flags = if nonblocking { SPLICE_F_NONBLOCK } else { 0 };
         sys(nr::TEE, [fd(from), fd(to), len as u64, flags, 0, 0]).map(|n| n as usize)
     }
 
-    fn stream_timer(&self, clock: Clock, nonblocking: bool) -> Result<Handle> {
-        if !matches!(clock, Clock::Realtime | Clock::Monotonic | Clock::Boottime) {
-            return Err(Errno::EINVAL);
-        }
-        let mut flags = O_CLOEXEC;
-        if nonblocking {
-            flags |= u64::from(OpenFlags::NONBLOCK);
-        }
-        handle_of(sys(
-            nr::TIMERFD_CREATE,
-            [clock_id(clock), flags, 0, 0, 0, 0],
-        )?)
+    fn stream_create(&self, kind: NewStream, nonblocking: bool) -> Result<Handle> {
+        let nonblocking = if nonblocking {
+            u64::from(OpenFlags::NONBLOCK)
+        } else {
+            0
+        };
+        let made = match kind {
+            NewStream::Event { initial, semaphore } => {
+                const EFD_SEMAPHORE: u64 = 1;
+                let semaphore = if semaphore { EFD_SEMAPHORE } else { 0 };
+                sys(
+                    nr::EVENTFD2,
+                    [
+                        u64::from(initial),
+                        O_CLOEXEC | semaphore | nonblocking,
+                        0,
+                        0,
+                        0,
+                        0,
+                    ],
+                )
+            }
+            NewStream::Timer(clock) => {
+                if !matches!(clock, Clock::Realtime | Clock::Monotonic | Clock::Boottime) {
+                    return Err(Errno::EINVAL);
+                }
+                sys(
+                    nr::TIMERFD_CREATE,
+                    [clock_id(clock), O_CLOEXEC | nonblocking, 0, 0, 0, 0],
+                )
+            }
+            NewStream::Watcher => sys(nr::INOTIFY_INIT1, [O_CLOEXEC | nonblocking, 0, 0, 0, 0, 0]),
+        };
+        handle_of(made?)
     }
 
     fn stream_make_node(&self, dir: Handle, path: &[u8], kind: FileKind, mode: u32) -> Result<()> {
