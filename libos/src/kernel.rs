@@ -105,6 +105,8 @@ pub struct Kernel {
     /// The watches added through each inotify watcher, by its host stream, for
     /// `/proc/PID/fdinfo` (see `syscalls/inotify.rs`).
     pub watches: syscalls::inotify::Watches,
+    /// Asynchronous I/O contexts (see `syscalls/aio.rs`).
+    pub aio: syscalls::aio::Contexts,
 }
 
 /// The short name Linux gives a program started by `path` (`comm`).
@@ -302,6 +304,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         timers: alloc::collections::BTreeSet::new(),
         shm_attached: BTreeMap::new(),
         watches: BTreeMap::new(),
+        aio: BTreeMap::new(),
         allow_bind: info.allow_bind.clone(),
         allow_connect: info.allow_connect.clone(),
     };

@@ -197,6 +197,8 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
                 .collect(),
         )),
         [b"sys", b"fs"] => Ok(Proc::Dir(alloc::vec![
+            (b"aio-max-nr".to_vec(), FileKind::Regular),
+            (b"aio-nr".to_vec(), FileKind::Regular),
             (b"inotify".to_vec(), FileKind::Directory),
             (b"lease-break-time".to_vec(), FileKind::Regular),
             (b"pipe-max-size".to_vec(), FileKind::Regular),
@@ -209,6 +211,11 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
         [b"sys", b"fs", b"lease-break-time"] => Ok(text(String::from("45\n"))),
         // The host's watchers and their limits (Linux's defaults; the watch limit as Linux
         // computes it for the box's memory).
+        [b"sys", b"fs", b"aio-max-nr"] => {
+            Ok(text(format!("{}\n", crate::syscalls::aio::AIO_MAX_NR)))
+        }
+        // This process's contexts (Linux counts the whole system's).
+        [b"sys", b"fs", b"aio-nr"] => Ok(text(format!("{}\n", crate::syscalls::aio::reserved(k)))),
         [b"sys", b"fs", b"inotify"] => Ok(Proc::Dir(
             [
                 "max_queued_events",

@@ -363,6 +363,14 @@ fn inotify_watches_report_what_linux_reports() {
 }
 
 #[test]
+fn asynchronous_io_completes_as_linux_reports_it() {
+    // io_setup, io_submit (writes, reads, vectored, fsync, an eventfd told, RWF_NOWAIT on an
+    // empty pipe), io_getevents and its timeout, io_cancel, io_destroy, the refusals, and a
+    // forked child without the parent's contexts.
+    assert_matches_native("aio", &[], &guest("aio"), &[]);
+}
+
+#[test]
 fn proc_shows_a_child_sleeping_in_its_call_only_once_it_waits_there() {
     // Harnesses (LTP's TST_PROCESS_STATE_WAIT) wake a child once /proc says it sleeps: a
     // child in read, futex, msgrcv or nanosleep is 'S', a spinning one 'R', a new one 'R',

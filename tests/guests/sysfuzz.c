@@ -59,7 +59,9 @@ static const long calls[] = {
     SYS_splice, SYS_vmsplice, SYS_getitimer, SYS_sysfs,
     SYS_sched_getparam, SYS_sched_getscheduler, SYS_sched_get_priority_max,
     SYS_sched_get_priority_min, SYS_getpriority, SYS_capget, SYS_readahead,
-    SYS_sync_file_range, SYS_recvmmsg,
+    SYS_sync_file_range, SYS_recvmmsg, SYS_io_setup, SYS_io_destroy, SYS_io_submit,
+    SYS_io_getevents, SYS_io_cancel, SYS_inotify_init1, SYS_inotify_add_watch,
+    SYS_inotify_rm_watch,
 };
 
 static char *readonly, *unmapped, *buffer;

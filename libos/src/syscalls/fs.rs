@@ -1863,7 +1863,7 @@ pub fn sys_fdatasync(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `fsync` and `fdatasync`: the host flushes its streams; of the library OS's own files only
 /// a directory of the namespace can be synced, the others (devices, `/proc`, epoll and signal
 /// files) have nothing to sync: `EINVAL`, as Linux for a file without an `fsync`.
-fn flush(k: &Kernel, fd: u64, data_only: bool) -> Result<u64> {
+pub(super) fn flush(k: &Kernel, fd: u64, data_only: bool) -> Result<u64> {
     let file = k.fds.file(fd_arg(fd)?)?;
     match (file.handle(), &file.object) {
         (Some(h), _) => host().stream_flush(h, data_only).map(|()| 0),

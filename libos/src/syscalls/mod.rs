@@ -4,6 +4,7 @@
 //! Every handler has one signature, [`Handler`], decodes its own arguments with checked
 //! conversions, and returns `Result<u64>`; only [`dispatch`] turns an `Err(errno)` into `-errno`.
 
+pub mod aio;
 mod cmsg;
 pub mod creds;
 pub mod epoll;
@@ -280,6 +281,11 @@ table! {
     202 futex -> info::sys_futex;
     203 sched_setaffinity => sched::sys_sched_setaffinity, "a mask with one of the box's CPUs is accepted, not applied";
     204 sched_getaffinity => info::sys_sched_getaffinity;
+    206 io_setup => aio::sys_io_setup, "requests complete inside io_submit (a read of an empty pipe waits there)";
+    207 io_destroy => aio::sys_io_destroy;
+    208 io_getevents -> aio::sys_io_getevents;
+    209 io_submit -> aio::sys_io_submit, "done at submission: buffered reads and writes, fsync, fdatasync; IOCB_CMD_POLL EINVAL";
+    210 io_cancel => aio::sys_io_cancel, "nothing is in flight: EINVAL";
     213 epoll_create => epoll::sys_epoll_create;
     217 getdents64 => fs::sys_getdents64;
     218 set_tid_address => info::sys_set_tid_address;
@@ -366,6 +372,7 @@ table! {
     327 preadv2 -> files::sys_preadv2, "RWF_* flags are hints the host file decides";
     328 pwritev2 -> files::sys_pwritev2, "as preadv2";
     332 statx => fs::sys_statx, "STATX_BASIC_STATS";
+    333 io_pgetevents -> aio::sys_io_pgetevents, "the signal mask is not applied while waiting";
     436 close_range => files::sys_close_range, "CLOSE_RANGE_UNSHARE changes nothing (each process has its own table)";
     439 faccessat2 => fs::sys_faccessat2;
     441 epoll_pwait2 -> epoll::sys_epoll_pwait2, "EPOLLET reported level-triggered";
