@@ -390,6 +390,12 @@ pub trait Host: Sync {
     /// scoping.
     fn process_signal(&self, pid: i32, signal: u32, info: Option<&[u8; 128]>) -> Result<()>;
 
+    /// A stream that names process `pid` of the box (with `thread`, thread `pid` of any of
+    /// its processes): it becomes ready for reading once that process (or thread) has ended.
+    /// Reading or writing it is `EINVAL`. Errors: `ESRCH`, `ENOENT` (without `thread`, a
+    /// thread that leads no process), `EMFILE`. Linux: `pidfd_open(pid [, PIDFD_THREAD])`.
+    fn process_handle(&self, pid: u32, thread: bool) -> Result<Handle>;
+
     /// Process groups and sessions: see [`GroupOp`]. Returns the group or session id asked
     /// for (0 for `SetGroup`). Errors: `ESRCH`, `EPERM`, `EINVAL`.
     /// Linux: `setpgid`, `getpgid`, `setsid`, `getsid`.
@@ -481,7 +487,7 @@ catalogue! {
         stream_create, stream_make_node]
     "sockets": [socket_create, socket_pair, socket_bind, socket_listen, socket_accept,
         socket_connect, socket_send, socket_recv, socket_shutdown, socket_name, socket_option]
-    "processes": [process_fork, process_wait, process_id, process_signal, process_group,
+    "processes": [process_fork, process_wait, process_id, process_signal, process_handle, process_group,
         process_exit, timer_create, timer_set, timer_delete]
     "System V IPC": [ipc]
     "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]

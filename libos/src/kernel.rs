@@ -107,6 +107,8 @@ pub struct Kernel {
     pub watches: syscalls::inotify::Watches,
     /// Asynchronous I/O contexts (see `syscalls/aio.rs`).
     pub aio: syscalls::aio::Contexts,
+    /// The pid each pidfd names, by its host stream (see `syscalls/pidfd.rs`).
+    pub pidfds: syscalls::pidfd::Pidfds,
 }
 
 /// The short name Linux gives a program started by `path` (`comm`).
@@ -305,6 +307,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         shm_attached: BTreeMap::new(),
         watches: BTreeMap::new(),
         aio: BTreeMap::new(),
+        pidfds: BTreeMap::new(),
         allow_bind: info.allow_bind.clone(),
         allow_connect: info.allow_connect.clone(),
     };

@@ -760,8 +760,12 @@ fn fdinfo(k: &Kernel, file: &crate::fd::OpenFile, cloexec: bool) -> String {
         flags |= O_CLOEXEC;
     }
     let mut s = format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t30\nino:\t{ino}\n");
-    if let (Some("inotify"), Some(h)) = (file.anonymous, handle) {
-        s.push_str(&crate::syscalls::inotify::fdinfo_lines(k, h));
+    match (file.anonymous, handle) {
+        (Some("inotify"), Some(h)) => s.push_str(&crate::syscalls::inotify::fdinfo_lines(k, h)),
+        (Some(crate::syscalls::pidfd::PIDFD), Some(h)) => {
+            s.push_str(&crate::syscalls::pidfd::fdinfo_lines(k, h))
+        }
+        _ => {}
     }
     s
 }

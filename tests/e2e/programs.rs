@@ -371,6 +371,14 @@ fn asynchronous_io_completes_as_linux_reports_it() {
 }
 
 #[test]
+fn process_descriptors_wait_and_signal_as_on_linux() {
+    // pidfd_open, poll until the child ends, waitid(P_PIDFD) with and without PIDFD_NONBLOCK,
+    // pidfd_send_signal (a siginfo, /proc/PID directories), clone(CLONE_PIDFD), fdinfo, and
+    // the refusals.
+    assert_matches_native("pidfd", &[], &guest("pidfd"), &[]);
+}
+
+#[test]
 fn proc_shows_a_child_sleeping_in_its_call_only_once_it_waits_there() {
     // Harnesses (LTP's TST_PROCESS_STATE_WAIT) wake a child once /proc says it sleeps: a
     // child in read, futex, msgrcv or nanosleep is 'S', a spinning one 'R', a new one 'R',

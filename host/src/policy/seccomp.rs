@@ -244,6 +244,10 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
     // stream_make_link (hard): linkat without flags (no AT_EMPTY_PATH, no following), so it
     // names only paths Landlock sees; the kernel refuses links across mounts.
     rules.insert(SYS_linkat, vec![rule(vec![cond(4, SeccompCmpOp::Eq, 0)?])?]);
+    // process_handle: pidfd_open names only processes of the box's pid namespace (and its
+    // reaper); the box can wait on the descriptor, no more: no ioctl of a pidfd, pidfd_getfd,
+    // pidfd_send_signal, setns or process_madvise is allowed.
+    rules.insert(SYS_pidfd_open, one_of(1, &[0, 0o200])?);
     // stream_set_mode, stream_make_dir: never set-user-ID or set-group-ID.
     rules.insert(SYS_fchmodat2, never_set_id(2)?);
     rules.insert(SYS_mkdirat, never_set_id(2)?);

@@ -43,6 +43,12 @@ impl Creds {
         }
     }
 
+    /// Whether the process may signal a process of root's (Linux: its real or effective uid
+    /// is root's, or it is privileged).
+    pub fn may_signal_root(&self) -> bool {
+        self.uid[REAL] == 0 || self.uid[EFFECTIVE] == 0
+    }
+
     /// Whether the process may change ids at will (its effective uid is 0).
     pub fn privileged(&self) -> bool {
         self.uid[EFFECTIVE] == 0

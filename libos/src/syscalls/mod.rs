@@ -17,6 +17,7 @@ pub mod mm;
 pub mod mqueue;
 mod names;
 pub mod net;
+pub mod pidfd;
 pub mod poll;
 pub mod process;
 pub mod sched;
@@ -373,6 +374,8 @@ table! {
     328 pwritev2 -> files::sys_pwritev2, "as preadv2";
     332 statx => fs::sys_statx, "STATX_BASIC_STATS";
     333 io_pgetevents -> aio::sys_io_pgetevents, "the signal mask is not applied while waiting";
+    424 pidfd_send_signal => pidfd::sys_pidfd_send_signal, "to the whole process; PIDFD_SIGNAL_THREAD and PIDFD_SIGNAL_PROCESS_GROUP EINVAL";
+    434 pidfd_open => pidfd::sys_pidfd_open, "ioctls of a pidfd (PIDFD_GET_INFO, namespaces) ENOTTY";
     436 close_range => files::sys_close_range, "CLOSE_RANGE_UNSHARE changes nothing (each process has its own table)";
     439 faccessat2 => fs::sys_faccessat2;
     441 epoll_pwait2 -> epoll::sys_epoll_pwait2, "EPOLLET reported level-triggered";

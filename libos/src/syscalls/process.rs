@@ -84,7 +84,12 @@ pub fn sys_vfork(k: &mut Kernel, _a: &Args) -> Result<Return> {
 /// uses), whose child then runs on `stack`.
 pub fn sys_clone(k: &mut Kernel, a: &Args, ctx: &mut CpuContext) -> Result<()> {
     let flags = a[0];
-    if flags & CLONE_REFUSED != 0 || flags & (CLONE_PIDFD | CLONE_PTRACE) != 0 {
+    if flags & CLONE_REFUSED != 0 || flags & CLONE_PTRACE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // CLONE_PIDFD puts the child's pidfd where CLONE_PARENT_SETTID would put its id; for a
+    // thread, Linux refuses it.
+    if flags & CLONE_PIDFD != 0 && flags & (CLONE_PARENT_SETTID | CLONE_THREAD) != 0 {
         return Err(Errno::EINVAL);
     }
     if flags & CLONE_THREAD != 0 {
@@ -104,8 +109,17 @@ pub fn sys_clone(k: &mut Kernel, a: &Args, ctx: &mut CpuContext) -> Result<()> {
     } else {
         None
     };
+    if flags & CLONE_PIDFD != 0 {
+        user::write_u32(a[2], 0)?; // EFAULT before the child exists, as Linux checks
+    }
     let r = fork(k, a[1], settid)?;
     let child = matches!(r, Return::Value(0) | Return::Switch { .. });
+    if let (Return::Value(pid), true) = (&r, flags & CLONE_PIDFD != 0) {
+        if *pid != 0 {
+            let fd = super::pidfd::open(k, *pid as i32, false, false)?;
+            user::write_u32(a[2], fd as u32)?;
+        }
+    }
     if child {
         k.after_fork();
         if flags & CLONE_SETTLS != 0 {
@@ -211,7 +225,7 @@ pub fn sys_wait4(a: &Args) -> Result<u64> {
     Ok(u64::from(pid))
 }
 
-/// `waitid(idtype, id, infop, options, rusage)`: `P_ALL`, `P_PID`, `P_PGID`; `WEXITED`.
+/// `waitid(idtype, id, infop, options, rusage)`: `P_ALL`, `P_PID`, `P_PGID`, `P_PIDFD`.
 pub fn sys_waitid(a: &Args) -> Result<u64> {
     const WNOHANG: u32 = 1;
     const WSTOPPED: u32 = 2;
@@ -228,10 +242,22 @@ pub fn sys_waitid(a: &Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let id = int_arg(a[1]);
+    let mut options = options;
+    let mut nonblocking_pidfd = false;
     let pid = match int_arg(a[0]) {
         0 => -1,
         1 if id > 0 => id,
         2 if id >= 0 => -id,
+        // A pidfd's process; with PIDFD_NONBLOCK, one still running is EAGAIN.
+        3 => {
+            let (pid, nonblocking) =
+                crate::kernel::with(|k| super::pidfd::target(k, a[1] & 0xffff_ffff, false))??;
+            if nonblocking && options & WNOHANG == 0 {
+                options |= WNOHANG;
+                nonblocking_pidfd = true;
+            }
+            pid
+        }
         _ => return Err(Errno::EINVAL),
     };
     let mut ru = [0u8; 144];
@@ -241,6 +267,9 @@ pub fn sys_waitid(a: &Args) -> Result<u64> {
         options & (WNOHANG | WSTOPPED | WCONTINUED),
         if a[4] != 0 { Some(&mut ru) } else { None },
     )?;
+    if child == 0 && nonblocking_pidfd {
+        return Err(Errno::EAGAIN);
+    }
     let mut status = status;
     forget_reaped(child, &mut status);
     if a[2] != 0 {

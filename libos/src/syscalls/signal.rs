@@ -197,7 +197,7 @@ pub fn die_of(sig: u8) -> ! {
     host().process_exit(picobox_abi::ProcessEnd::Signal(sig))
 }
 
-fn signal_arg(v: u64) -> Result<u8> {
+pub(super) fn signal_arg(v: u64) -> Result<u8> {
     match u8::try_from(int_arg(v)) {
         Ok(s) if (1..=NSIG as u8).contains(&s) => Ok(s),
         _ => Err(Errno::EINVAL),
@@ -899,8 +899,18 @@ pub fn sys_kill(k: &mut Kernel, a: &Args) -> Result<u64> {
             signal_self(k, signal_arg(a[1])?, 0)
         };
     }
+    refuse_reaper(k, pid)?;
     host().process_signal(pid, raw_sig as u32, None)?;
     Ok(0)
+}
+
+/// The box's pid 1 is its reaper, which stands for the host's init, root's: a process whose
+/// real and effective uids are not root's may not signal it (`EPERM`, as Linux's init).
+fn refuse_reaper(k: &Kernel, pid: i32) -> Result<()> {
+    if pid == 1 && !k.creds.may_signal_root() {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
 }
 
 /// `tgkill(tgid, tid, sig)`.
@@ -967,6 +977,7 @@ fn queue_info(k: &mut Kernel, tgid: i32, tid: Option<i32>, sig: u64, info: u64) 
     let signal = signal_arg(sig)?;
     let to_me = tgid == me && tid.is_none_or(|t| i64::from(t) == i64::from(host().thread_id()));
     if !to_me {
+        refuse_reaper(k, tgid)?;
         raw[0..4].copy_from_slice(&i32::from(signal).to_le_bytes());
         match tid {
             None => host().process_signal(tgid, u32::from(signal), Some(&raw))?,

@@ -91,6 +91,7 @@ mod nr {
     pub const EVENTFD2: u64 = 290;
     pub const TIMERFD_CREATE: u64 = 283;
     pub const INOTIFY_INIT1: u64 = 294;
+    pub const PIDFD_OPEN: u64 = 434;
     pub const INOTIFY_ADD_WATCH: u64 = 254;
     pub const INOTIFY_RM_WATCH: u64 = 255;
     pub const SHMGET: u64 = 29;
@@ -1474,6 +1475,12 @@ impl Host for LinuxHost {
             ],
         )?;
         Ok((u32::try_from(got).unwrap_or(0), status))
+    }
+
+    fn process_handle(&self, pid: u32, thread: bool) -> Result<Handle> {
+        const PIDFD_THREAD: u64 = 0o200;
+        let flags = if thread { PIDFD_THREAD } else { 0 };
+        handle_of(sys(nr::PIDFD_OPEN, [u64::from(pid), flags, 0, 0, 0, 0])?)
     }
 
     fn process_id(&self, whose: Whose) -> u32 {
