@@ -715,6 +715,17 @@ fn a_watch_needs_the_box_s_own_read_permission_and_a_gate_call_names_no_path() {
 }
 
 #[test]
+fn a_pidfd_names_only_the_box_s_processes_and_grants_nothing_at_the_gate() {
+    // This test's own process is outside the box's pid namespace: no pid names it there.
+    let me = std::process::id().to_string();
+    refused_with(&["pidfd-open", &me], "ESRCH");
+    // At the gate a pidfd may be opened (of the box's own processes, even its reaper), but
+    // neither taking a descriptor through it nor signalling through it is allowed.
+    killed(&["gate-pidfd-getfd"]);
+    killed(&["gate-pidfd-signal"]);
+}
+
+#[test]
 fn posix_message_queues_of_the_host_are_out_of_reach_and_a_box_leaves_none_behind() {
     // Queue names belong to the IPC namespace: the box's own.
     let host_name = c"/picobox-escape-host-queue";

@@ -221,6 +221,17 @@ int main(int argc, char **argv) {
         if (i < 0) return report(i);
         return report(gate(SYS_inotify_add_watch, i, i, 0xfff, 0));
     }
+    if (!strcmp(t, "pidfd-open")) return report(syscall(SYS_pidfd_open, atoi(arg), 0));
+    if (!strcmp(t, "gate-pidfd-getfd")) {
+        long fd = gate(SYS_pidfd_open, 1, 0, 0, 0);
+        if (fd < 0) return report(fd);
+        return report(gate(SYS_pidfd_getfd, fd, 0, 0, 0));
+    }
+    if (!strcmp(t, "gate-pidfd-signal")) {
+        long fd = gate(SYS_pidfd_open, 1, 0, 0, 0);
+        if (fd < 0) return report(fd);
+        return report(gate(SYS_pidfd_send_signal, fd, SIGKILL, 0, 0));
+    }
     if (!strcmp(t, "mq-open")) return report(syscall(SYS_mq_open, arg, O_RDWR, 0, NULL));
     if (!strcmp(t, "mq-leave")) return report(syscall(SYS_mq_open, arg, O_RDWR | O_CREAT, 0600, NULL));
     if (!strcmp(t, "udp")) return report(socket(AF_INET, SOCK_DGRAM, 0));
