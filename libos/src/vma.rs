@@ -17,6 +17,8 @@ pub struct Area {
     pub never_writable: bool,
     /// What `/proc/self/maps` names it.
     pub label: Label,
+    /// Sealed by `mseal`: it can no longer be unmapped, moved, remapped or reprotected.
+    pub sealed: bool,
 }
 
 /// The names `/proc/self/maps` gives some ranges.
@@ -64,6 +66,40 @@ impl Vmas {
         self.overlapping(start, end)
             .iter()
             .any(|(_, _, area)| area.never_writable)
+    }
+
+    /// Whether some recorded part of `[start, end)` is sealed.
+    pub fn any_sealed(&self, start: u64, end: u64) -> bool {
+        self.overlapping(start, end)
+            .iter()
+            .any(|(_, _, area)| area.sealed)
+    }
+
+    /// Whether `[start, end)` is recorded all through, without a gap.
+    pub fn covers(&self, start: u64, end: u64) -> bool {
+        let mut at = start;
+        for (s, e, _) in self.overlapping(start, end) {
+            if s > at {
+                return false;
+            }
+            at = at.max(e);
+        }
+        at >= end
+    }
+
+    /// Seals the recorded parts of `[start, end)`.
+    pub fn seal(&mut self, start: u64, end: u64) {
+        for (s, e, area) in self.overlapping(start, end) {
+            let (from, to) = (s.max(start), e.min(end));
+            self.insert(
+                from,
+                to,
+                Area {
+                    sealed: true,
+                    ..area
+                },
+            );
+        }
     }
 
     /// Changes the protection of the recorded parts of `[start, end)`.

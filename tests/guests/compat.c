@@ -235,8 +235,27 @@ static void filesystem_types(void) {
     printf("/proc/filesystems lists tmpfs: %d, as many as sysfs: %d\n", tmpfs, lines == count);
 }
 
+/* mseal: a sealed range can no longer be unmapped, reprotected, moved or replaced. */
+static void sealing(void) {
+    char *m = mmap(NULL, 4 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    show("mseal flags", syscall(462, m, 4096, 1L));
+    show("mseal unaligned", syscall(462, m + 1, 4096, 0L));
+    munmap(m + 3 * 4096, 4096);
+    show("mseal over a hole", syscall(462, m, 4 * 4096, 0L));
+    show("mseal", syscall(462, m + 4096, 4096, 0L));
+    show("munmap sealed", munmap(m, 3 * 4096));
+    show("mprotect sealed", mprotect(m + 4096, 4096, PROT_NONE));
+    show("madvise sealed", madvise(m + 4096, 4096, MADV_DONTNEED));
+    void *r = mmap(m + 4096, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    show("map over sealed", r == MAP_FAILED ? -1 : 0);
+    r = mremap(m + 4096, 4096, 8192, MREMAP_MAYMOVE);
+    show("mremap sealed", r == MAP_FAILED ? -1 : 0);
+    show("munmap beside", munmap(m, 4096));
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    sealing();
     filesystem_types();
     credentials();
     scheduling();

@@ -97,6 +97,12 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let (_, len_pages) = page_range(0, len)?;
+    if flags & MAP_FIXED != 0
+        && k.vmas
+            .any_sealed(addr, addr.saturating_add(len_pages as u64))
+    {
+        return Err(Errno::EPERM);
+    }
     let place = if flags & MAP_FIXED_NOREPLACE != 0 {
         Placement::NoReplace(program_range(addr, len)?.0)
     } else if flags & MAP_FIXED != 0 {
@@ -115,6 +121,7 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
         shared: kind != MAP_PRIVATE,
         never_writable,
         label: Label::None,
+        sealed: false,
     };
     k.vmas.insert(addr, addr + len_pages as u64, area);
     Ok(addr)
@@ -160,6 +167,9 @@ pub fn sys_munmap(k: &mut Kernel, a: &Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let (addr, len) = program_range(a[0], a[1]).map_err(|_| Errno::EINVAL)?;
+    if k.vmas.any_sealed(addr as u64, (addr + len) as u64) {
+        return Err(Errno::EPERM);
+    }
     host().vm_free(addr, len)?;
     k.vmas.remove(addr as u64, (addr + len) as u64);
     Ok(0)
@@ -179,6 +189,9 @@ pub fn sys_mprotect(k: &mut Kernel, a: &Args) -> Result<u64> {
         .ok_or(Errno::ENOMEM)?;
     let prot = prot_arg(a[2])?;
     let (addr, len) = program_range(a[0], a[1])?;
+    if k.vmas.any_sealed(addr as u64, (addr + len) as u64) {
+        return Err(Errno::EPERM);
+    }
     if prot.contains(Prot::WRITE) && k.vmas.any_never_writable(addr as u64, (addr + len) as u64) {
         return Err(Errno::EACCES);
     }
@@ -209,6 +222,13 @@ pub fn sys_mremap(k: &mut Kernel, a: &Args) -> Result<u64> {
     // With a destination, Linux checks it before it looks for the source.
     if moves_to && (!a[4].is_multiple_of(PAGE) || a[4] > USER_END - new_round) {
         return Err(Errno::EINVAL);
+    }
+    if let Some(old) = old_round {
+        if k.vmas.any_sealed(a[0], a[0].saturating_add(old.max(PAGE)))
+            || (moves_to && k.vmas.any_sealed(a[4], a[4] + new_round))
+        {
+            return Err(Errno::EPERM);
+        }
     }
     if moves_to {
         return Err(Errno::EINVAL); // not offered (see the support table)
@@ -280,6 +300,19 @@ pub fn sys_madvise(k: &mut Kernel, a: &Args) -> Result<u64> {
     };
     if k.vmas.iter().any(refused) {
         return Err(Errno::EINVAL);
+    }
+    // A sealed read-only private mapping keeps its contents: no advice may discard them.
+    const MADV_FREE: u64 = 8;
+    const MADV_DONTNEED_LOCKED: u64 = 24;
+    let discards = matches!(
+        advice,
+        MADV_DONTNEED | MADV_FREE | MADV_REMOVE | MADV_DONTNEED_LOCKED
+    );
+    let keeps = |(s, e, area): (u64, u64, Area)| {
+        s < end && start < e && area.sealed && !area.shared && area.prot & Prot::WRITE.0 == 0
+    };
+    if discards && k.vmas.iter().any(keeps) {
+        return Err(Errno::EPERM);
     }
     if advice == MADV_DONTNEED {
         host().vm_discard(start as usize, (end - start) as usize)?;
@@ -426,4 +459,22 @@ pub fn sys_membarrier(_k: &mut Kernel, a: &Args) -> Result<u64> {
         (MEMBARRIER_CMD_QUERY, 0) => Ok(0),
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// `mseal(addr, len, flags)`: the library OS refuses every later unmapping, move, remap and
+/// protection change of the range (`EPERM`), and discarding a read-only private one.
+pub fn sys_mseal(k: &mut Kernel, a: &Args) -> Result<u64> {
+    if a[2] != 0 || !a[0].is_multiple_of(PAGE) {
+        return Err(Errno::EINVAL);
+    }
+    let rounded = a[1].checked_add(PAGE - 1).ok_or(Errno::EINVAL)? & !(PAGE - 1);
+    let end = a[0].checked_add(rounded).ok_or(Errno::EINVAL)?;
+    if end == a[0] {
+        return Ok(0);
+    }
+    if end > USER_END || !k.vmas.covers(a[0], end) {
+        return Err(Errno::ENOMEM);
+    }
+    k.vmas.seal(a[0], end);
+    Ok(0)
 }

@@ -381,6 +381,7 @@ table! {
     441 epoll_pwait2 -> epoll::sys_epoll_pwait2, "EPOLLET reported level-triggered";
     449 futex_waitv -> info::sys_futex_waitv;
     452 fchmodat2 => files::sys_fchmodat2, "AT_SYMLINK_NOFOLLOW on a link: EOPNOTSUPP, as Linux";
+    462 mseal => mm::sys_mseal, "enforced by the library OS";
 }
 
 /// Highest system-call number Linux x86-64 defines, plus one.
