@@ -726,6 +726,34 @@ fn a_pidfd_names_only_the_box_s_processes_and_grants_nothing_at_the_gate() {
 }
 
 #[test]
+fn the_host_s_keys_are_out_of_reach() {
+    // A key in this user's keyring on the host: the box has keyrings of its own, and the
+    // host's keyctl is not allowed at the gate.
+    let description = c"picobox-escape-host-key";
+    // SAFETY: add_key takes C strings, a payload of the given length and a keyring id.
+    let serial = unsafe {
+        libc::syscall(
+            libc::SYS_add_key,
+            c"user".as_ptr(),
+            description.as_ptr(),
+            c"secret".as_ptr(),
+            6usize,
+            -4i64, // KEY_SPEC_USER_KEYRING
+        )
+    };
+    assert!(serial > 0, "the host's key");
+    let describe = attempt(&["key-describe", &serial.to_string()]);
+    let request = attempt(&["key-request", "picobox-escape-host-key"]);
+    let search = attempt(&["key-search", "picobox-escape-host-key"]);
+    // SAFETY: keyctl(KEYCTL_INVALIDATE, serial) takes integers.
+    unsafe { libc::syscall(libc::SYS_keyctl, 21i64, serial) };
+    answered(&describe, "errno=ENOKEY");
+    answered(&request, "errno=ENOKEY");
+    answered(&search, "errno=ENOKEY");
+    killed(&["gate-keyctl"]);
+}
+
+#[test]
 fn posix_message_queues_of_the_host_are_out_of_reach_and_a_box_leaves_none_behind() {
     // Queue names belong to the IPC namespace: the box's own.
     let host_name = c"/picobox-escape-host-queue";

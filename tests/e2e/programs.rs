@@ -379,6 +379,14 @@ fn process_descriptors_wait_and_signal_as_on_linux() {
 }
 
 #[test]
+fn keys_and_keyrings_behave_as_linux_s() {
+    // add_key, request_key and keyctl on a new session keyring: user, logon and keyring
+    // types, updates, reads, searches, links, revocation, timeouts, invalidation, negative
+    // keys, permissions and the refusals.
+    assert_matches_native("keys", &[], &guest("keys"), &[]);
+}
+
+#[test]
 fn proc_shows_a_child_sleeping_in_its_call_only_once_it_waits_there() {
     // Harnesses (LTP's TST_PROCESS_STATE_WAIT) wake a child once /proc says it sleeps: a
     // child in read, futex, msgrcv or nanosleep is 'S', a spinning one 'R', a new one 'R',

@@ -28,7 +28,7 @@ static const char *name(int e) {
     case EPERM: return "EPERM"; case ENOENT: return "ENOENT"; case EACCES: return "EACCES";
     case EROFS: return "EROFS"; case ENOSYS: return "ENOSYS"; case ESRCH: return "ESRCH";
     case EXDEV: return "EXDEV"; case EINVAL: return "EINVAL"; case EBADF: return "EBADF";
-    case ELOOP: return "ELOOP"; case EPROTONOSUPPORT: return "EPROTONOSUPPORT"; case ECONNREFUSED: return "ECONNREFUSED"; case EAFNOSUPPORT: return "EAFNOSUPPORT"; case ENOTTY: return "ENOTTY"; default: return "OTHER";
+    case ELOOP: return "ELOOP"; case EPROTONOSUPPORT: return "EPROTONOSUPPORT"; case ECONNREFUSED: return "ECONNREFUSED"; case EAFNOSUPPORT: return "EAFNOSUPPORT"; case ENOTTY: return "ENOTTY"; case ENOKEY: return "ENOKEY"; default: return "OTHER";
     }
 }
 
@@ -232,6 +232,13 @@ int main(int argc, char **argv) {
         if (fd < 0) return report(fd);
         return report(gate(SYS_pidfd_send_signal, fd, SIGKILL, 0, 0));
     }
+    if (!strcmp(t, "key-describe")) {
+        char buf[256];
+        return report(syscall(SYS_keyctl, 6, atol(arg), buf, sizeof buf, 0));
+    }
+    if (!strcmp(t, "key-request")) return report(syscall(SYS_request_key, "user", arg, NULL, 0));
+    if (!strcmp(t, "key-search")) return report(syscall(SYS_keyctl, 10, -4, "user", arg, 0));
+    if (!strcmp(t, "gate-keyctl")) return report(gate(SYS_keyctl, 0, -4, 0, 0));
     if (!strcmp(t, "mq-open")) return report(syscall(SYS_mq_open, arg, O_RDWR, 0, NULL));
     if (!strcmp(t, "mq-leave")) return report(syscall(SYS_mq_open, arg, O_RDWR | O_CREAT, 0600, NULL));
     if (!strcmp(t, "udp")) return report(socket(AF_INET, SOCK_DGRAM, 0));

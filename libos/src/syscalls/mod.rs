@@ -13,6 +13,7 @@ pub mod files;
 pub mod fs;
 pub mod info;
 pub mod inotify;
+pub mod keys;
 pub mod mm;
 pub mod mqueue;
 mod names;
@@ -312,6 +313,9 @@ table! {
     244 mq_notify -> mqueue::sys_mq_notify, "SIGEV_SIGNAL and SIGEV_NONE (SIGEV_THREAD needs netlink)";
     245 mq_getsetattr -> mqueue::sys_mq_getsetattr;
     247 waitid -> process::sys_waitid, "P_ALL, P_PID, P_PGID; WEXITED, WSTOPPED, WCONTINUED (an exit is reported whichever are given); WNOWAIT: EINVAL";
+    248 add_key => keys::sys_add_key, "the library OS's own keys (user, logon and keyring types), never the host's; a forked child gets a copy of the session keyring";
+    249 request_key => keys::sys_request_key, "no upcall: a key not found becomes a negative key";
+    250 keyctl => keys::sys_keyctl, "as add_key; KEYCTL_INSTANTIATE/NEGATE/REJECT EPERM, DH, PKEY, WATCH EOPNOTSUPP";
     251 ioprio_set => sched::sys_ioprio_set, "recorded, not applied";
     252 ioprio_get => sched::sys_ioprio_get, "as ioprio_set";
     253 inotify_init => inotify::sys_inotify_init;
