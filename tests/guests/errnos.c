@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/timex.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -288,6 +289,28 @@ static void on_usr1(int sig, siginfo_t *info, void *ctx) {
            (now.sa_flags & SA_SIGINFO) != 0);
 }
 
+/* The calls a box may not make, checked first as Linux checks them: clock changes (only
+ * refusals that fail natively too: a root test would change the clock), chroot, ustat. */
+static void privileged(void) {
+    struct timeval bad_sec = {-1, 0}, bad_usec = {0, -1};
+    show("settimeofday negative", settimeofday(&bad_sec, NULL));
+    show("settimeofday bad usec", settimeofday(&bad_usec, NULL));
+    struct timespec ts = {1, 0};
+    show("clock_settime monotonic", clock_settime(CLOCK_MONOTONIC, &ts));
+    struct timex tx = {.modes = 0x8000};
+    show("adjtimex bare ADJ_ADJTIME", adjtimex(&tx));
+    show("chroot missing", chroot("no-such-dir"));
+    close(open("plain-file", O_CREAT | O_WRONLY, 0644));
+    show("chroot a file", chroot("plain-file"));
+    unlink("plain-file");
+    struct stat st;
+    stat(".", &st);
+    char ubuf[32];
+    show("ustat of this directory's device", syscall(SYS_ustat, (unsigned)st.st_dev, ubuf));
+    show("ustat of no device", syscall(SYS_ustat, 0xfffffffu, ubuf));
+    show("ustat to a bad buffer", syscall(SYS_ustat, (unsigned)st.st_dev, (void *)-1));
+}
+
 static void resethand(void) {
     struct sigaction sa = {.sa_sigaction = on_usr1, .sa_flags = SA_SIGINFO | SA_RESETHAND};
     sigaction(SIGUSR1, &sa, NULL);
@@ -313,6 +336,7 @@ int main(int argc, char **argv) {
     futex_many();
     interval_timers();
     files();
+    privileged();
     resethand();
     pid_t child = fork();
     if (child == 0) {

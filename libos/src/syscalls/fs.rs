@@ -51,6 +51,9 @@ pub(super) fn base_dir(k: &Kernel, dirfd: u64, path: &[u8]) -> Result<Components
     Ok(file.path.clone())
 }
 
+/// The device number of what the library OS makes up (its directories and devices).
+const VIRTUAL_DEV: u64 = 0x7062;
+
 /// Attributes of a synthetic directory or a virtual device.
 fn virtual_attr(kind: FileKind, perm: u32, rdev: u64, ino: u64) -> FileAttr {
     let zero = Timespec::default();
@@ -63,7 +66,7 @@ fn virtual_attr(kind: FileKind, perm: u32, rdev: u64, ino: u64) -> FileAttr {
         nlink: if kind == FileKind::Directory { 2 } else { 1 },
         uid: 0,
         gid: 0,
-        dev: 0x7062,
+        dev: VIRTUAL_DEV,
         ino,
         rdev,
         atime: zero,
@@ -1514,6 +1517,18 @@ pub fn sys_chdir(k: &mut Kernel, a: &Args) -> Result<u64> {
     change_dir(k, comps, attr)
 }
 
+/// `chroot(path)`: the path is resolved and must be a directory, as Linux checks first; then
+/// the change is refused (`EPERM`, as without `CAP_SYS_CHROOT`): the library OS keeps one root.
+pub fn sys_chroot(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let path = user::read_path(a[0])?;
+    let comps = k.vfs.resolve(&k.cwd, &path, true)?;
+    let attr = node_attr(k, &k.vfs.locate(&comps)?, &comps, true)?;
+    if attr.kind != FileKind::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    Err(Errno::EPERM)
+}
+
 /// `fchdir(fd)`.
 pub fn sys_fchdir(k: &mut Kernel, a: &Args) -> Result<u64> {
     let file = k.fds.file(fd_arg(a[0])?)?;
@@ -2197,6 +2212,28 @@ pub fn sys_statfs(k: &mut Kernel, a: &Args) -> Result<u64> {
         Node::Dev(_) | Node::Synthetic => Ok(made_up_statfs(TMPFS_MAGIC, DEV_FLAGS)),
     })?;
     user::write_bytes(a[1], &info)?;
+    Ok(0)
+}
+
+/// `ustat(dev, ubuf)`: the free blocks and inodes of the mounted file system with device
+/// number `dev` (as `stat` shows it). Errors: `EINVAL` (no such file system), `EFAULT`.
+pub fn sys_ustat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let dev = a[0] & 0xffff_ffff;
+    let found = k.vfs.mounts().iter().find_map(|m| {
+        let attr = host().stream_attr(m.root).ok()?;
+        (attr.dev & 0xffff_ffff == dev).then_some(m.root)
+    });
+    let info = match found {
+        Some(root) => host_statfs(root)?,
+        None if dev == VIRTUAL_DEV => made_up_statfs(TMPFS_MAGIC, DEV_FLAGS),
+        None => return Err(Errno::EINVAL),
+    };
+    let field = |at: usize| u64::from_le_bytes(info[at..at + 8].try_into().unwrap_or([0; 8]));
+    // struct ustat { daddr_t f_tfree; ino_t f_tinode; char f_fname[6], f_fpack[6]; }
+    let mut out = [0u8; 32];
+    out[0..4].copy_from_slice(&(field(24) as u32).to_le_bytes());
+    out[8..16].copy_from_slice(&field(48).to_le_bytes());
+    user::write_bytes(a[1], &out)?;
     Ok(0)
 }
 

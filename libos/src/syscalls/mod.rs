@@ -244,6 +244,7 @@ table! {
     132 utime => files::sys_utime;
     133 mknod => fs::sys_mknod, "FIFOs, sockets and regular files only";
     135 personality => info::sys_personality, "recorded and reported; the flags (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, UNAME26...) have no effect";
+    136 ustat => fs::sys_ustat;
     137 statfs => fs::sys_statfs, "the mount's own file system as the host reports it (tmpfs for --tmpfs, the source's for binds); /proc and /dev made up (proc, tmpfs)";
     138 fstatfs => fs::sys_fstatfs, "as statfs";
     139 sysfs => info::sys_sysfs, "the types of /proc/filesystems";
@@ -262,9 +263,12 @@ table! {
     152 munlockall => mm::sys_munlockall, "as mlock";
     157 prctl => info::sys_prctl, "PR_SET_NAME, PR_GET_NAME, PR_SET/GET_PDEATHSIG, PR_SET/GET_DUMPABLE, PR_SET_NO_NEW_PRIVS";
     158 arch_prctl => info::sys_arch_prctl, "ARCH_SET_FS and ARCH_GET_FS";
+    159 adjtimex => time::sys_adjtimex, "reads a clock no NTP daemon disciplines (TIME_ERROR); changes EPERM";
     160 setrlimit => info::sys_setrlimit, "recorded; NOFILE applies";
+    161 chroot => fs::sys_chroot, "path checked, then EPERM: one root per box";
     162 sync => files::sys_sync, "a box's writes reach the host file at once; fsync makes them durable";
     186 gettid >> process::sys_gettid;
+    164 settimeofday => time::sys_settimeofday, "arguments checked, then EPERM: the box never sets the host's clock";
     187 readahead => files::sys_readahead, "checked; left to the host's page cache";
     188 setxattr => xattr::sys_setxattr, "no extended attributes are kept: none exist (ENODATA, an empty list), setting one is EOPNOTSUPP";
     189 lsetxattr => xattr::sys_lsetxattr, "no extended attributes are kept: none exist (ENODATA, an empty list), setting one is EOPNOTSUPP";
@@ -298,6 +302,7 @@ table! {
     224 timer_gettime => timer::sys_timer_gettime;
     225 timer_getoverrun => timer::sys_timer_getoverrun;
     226 timer_delete => timer::sys_timer_delete;
+    227 clock_settime => time::sys_clock_settime, "checked, then EPERM: the box never sets the host's clock";
     228 clock_gettime => time::sys_clock_gettime;
     229 clock_getres => time::sys_clock_getres;
     230 clock_nanosleep -> time::sys_clock_nanosleep;
@@ -362,6 +367,7 @@ table! {
     297 rt_tgsigqueueinfo => signal::sys_rt_tgsigqueueinfo, "to another thread: the instance is its process's";
     299 recvmmsg -> net::sys_recvmmsg;
     302 prlimit64 => info::sys_prlimit64;
+    305 clock_adjtime => time::sys_clock_adjtime, "as adjtimex, CLOCK_REALTIME only";
     306 syncfs => files::sys_syncfs, "flushes the descriptor's file";
     307 sendmmsg -> net::sys_sendmmsg;
     309 getcpu => sched::sys_getcpu, "CPU 0, node 0";

@@ -224,3 +224,88 @@ pub fn sys_getitimer(_k: &mut Kernel, a: &Args) -> Result<u64> {
     write_timeval(a[1] + 16, now.value)?;
     Ok(0)
 }
+
+/// `settimeofday(tv, tz)`: the arguments are checked as Linux does, then the box, which may
+/// never set the host's clock, is refused (`EPERM`, as without `CAP_SYS_TIME`).
+pub fn sys_settimeofday(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    if a[0] != 0 {
+        read_timeval(a[0])?;
+    }
+    if a[1] != 0 {
+        // struct timezone { int tz_minuteswest; int tz_dsttime; }
+        let west = user::read_u32(a[1])? as i32;
+        user::read_u32(a[1] + 4)?;
+        if !(-15 * 60..=15 * 60).contains(&west) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    Err(Errno::EPERM)
+}
+
+/// `adjtimex(buf)`: reading the clock's discipline (`modes` 0) answers for a clock no NTP
+/// daemon in the box disciplines; any change is refused (`EPERM`) after Linux's checks.
+pub fn sys_adjtimex(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    adjust_time(Clock::Realtime, a[0])
+}
+
+/// `clock_adjtime(clock, buf)`: as `adjtimex`, for `CLOCK_REALTIME` only.
+pub fn sys_clock_adjtime(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    match clock_arg(a[0])? {
+        Clock::Realtime => adjust_time(Clock::Realtime, a[1]),
+        _ => Err(Errno::EOPNOTSUPP),
+    }
+}
+
+fn adjust_time(clock: Clock, buf: u64) -> Result<u64> {
+    const ADJ_OFFSET_SINGLESHOT: u32 = 0x0001;
+    const ADJ_OFFSET_READONLY: u32 = 0x2000;
+    const ADJ_ADJTIME: u32 = 0x8000;
+    const STA_UNSYNC: u64 = 0x0040;
+    const TIME_ERROR: u64 = 5;
+    // struct timex: 208 bytes; modes first.
+    let mut timex = [0u8; 208];
+    user::read_into(buf, &mut timex)?;
+    let modes = u32::from_le_bytes([timex[0], timex[1], timex[2], timex[3]]);
+    if modes & ADJ_ADJTIME != 0 {
+        if modes & ADJ_OFFSET_SINGLESHOT == 0 {
+            return Err(Errno::EINVAL);
+        }
+        if modes & ADJ_OFFSET_READONLY == 0 {
+            return Err(Errno::EPERM);
+        }
+    } else if modes != 0 {
+        return Err(Errno::EPERM);
+    }
+    let now = host().time_query(clock)?;
+    let mut put = |at: usize, v: u64| timex[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    put(8, 0); // offset
+    put(16, 0); // freq
+    put(24, 16_000_000); // maxerror, as for a clock never synchronised
+    put(32, 16_000_000); // esterror
+    put(40, STA_UNSYNC); // status (and the padding after it)
+    put(48, 2); // constant
+    put(56, 1); // precision
+    put(64, 32_768_000); // tolerance
+    put(72, now.sec as u64);
+    put(80, (now.nsec / 1000) as u64);
+    put(88, 10_000); // tick
+    for at in (96..208).step_by(8) {
+        put(at, 0);
+    }
+    user::write_bytes(buf, &timex)?;
+    Ok(TIME_ERROR)
+}
+
+/// `clock_settime(clock, tp)` (also what glibc's `settimeofday` and `stime` make): checked as
+/// Linux does (only `CLOCK_REALTIME` can be set), then refused (`EPERM`).
+pub fn sys_clock_settime(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    if clock_arg(a[0])? != Clock::Realtime || int_arg(a[0]) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let sec = user::read_u64(a[1])? as i64;
+    let nsec = user::read_u64(a[1] + 8)? as i64;
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Err(Errno::EPERM)
+}
