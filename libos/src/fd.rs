@@ -178,6 +178,17 @@ impl FdTable {
         Ok(self.get(fd)?.file.clone())
     }
 
+    /// The open file behind `fd`, for a call that acts on the file itself, which a descriptor
+    /// opened with `O_PATH` cannot: `EBADF`, as Linux for ioctl, fchmod, fchown and the
+    /// extended-attribute calls.
+    pub fn usable_file(&self, fd: u64) -> Result<Arc<OpenFile>> {
+        let file = self.file(fd)?;
+        if file.status().0 & picobox_abi::OpenFlags::PATH != 0 {
+            return Err(Errno::EBADF);
+        }
+        Ok(file)
+    }
+
     /// Installs `entry` at the lowest free descriptor not below `min`. Errors: `EMFILE`, `EINVAL`.
     pub fn insert_from(&mut self, min: usize, entry: FdEntry) -> Result<u64> {
         if min >= self.limit {

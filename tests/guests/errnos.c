@@ -21,6 +21,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/xattr.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -311,6 +313,36 @@ static void privileged(void) {
     show("ustat to a bad buffer", syscall(SYS_ustat, (unsigned)st.st_dev, (void *)-1));
 }
 
+/* What an O_PATH descriptor cannot do, MAP_SHARED_VALIDATE's unknown flags, and
+ * execveat(AT_SYMLINK_NOFOLLOW) of a link. */
+static void path_descriptors(void) {
+    close(open("opath-file", O_CREAT | O_RDWR, 0644));
+    int fd = open("opath-file", O_PATH);
+    int dup_fd = dup(fd);
+    char c;
+    show("O_PATH read", read(fd, &c, 1));
+    show("O_PATH fchmod", fchmod(fd, 0600));
+    show("O_PATH fchown", fchown(dup_fd, -1, -1));
+    int n;
+    show("O_PATH ioctl", ioctl(fd, FIONREAD, &n));
+    show("O_PATH fgetxattr", fgetxattr(fd, "user.x", &c, 1));
+    show("O_PATH fstat", fstat(fd, &(struct stat){0}));
+    close(fd);
+    close(dup_fd);
+    fd = open("opath-file", O_RDWR);
+    ftruncate(fd, 4096);
+    void *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED_VALIDATE | (1 << 10), fd, 0);
+    show("MAP_SHARED_VALIDATE unknown flag", m == MAP_FAILED ? -1 : 0);
+    m = mmap(NULL, 4096, PROT_READ, MAP_SHARED_VALIDATE, fd, 0);
+    show("MAP_SHARED_VALIDATE", m == MAP_FAILED ? -1 : 0);
+    close(fd);
+    symlink("/proc/self/exe", "exe-link");
+    char *args[] = {"x", NULL};
+    show("execveat NOFOLLOW on a link", syscall(SYS_execveat, AT_FDCWD, "exe-link", args, NULL, AT_SYMLINK_NOFOLLOW));
+    unlink("exe-link");
+    unlink("opath-file");
+}
+
 static void resethand(void) {
     struct sigaction sa = {.sa_sigaction = on_usr1, .sa_flags = SA_SIGINFO | SA_RESETHAND};
     sigaction(SIGUSR1, &sa, NULL);
@@ -337,6 +369,7 @@ int main(int argc, char **argv) {
     interval_timers();
     files();
     privileged();
+    path_descriptors();
     resethand();
     pid_t child = fork();
     if (child == 0) {

@@ -82,6 +82,17 @@ pub fn sys_execveat(a: &Args, ctx: &mut CpuContext) -> Result<()> {
         }
         full
     };
+    // AT_SYMLINK_NOFOLLOW: a symbolic link at the end is ELOOP, as for open(O_NOFOLLOW).
+    if flags & AT_SYMLINK_NOFOLLOW != 0 && flags & AT_EMPTY_PATH == 0 {
+        crate::kernel::with(|k| {
+            let comps = k.vfs.resolve(&k.cwd, &full, false)?;
+            let node = k.vfs.locate(&comps)?;
+            match super::fs::node_attr(k, &node, &comps, false) {
+                Ok(attr) if attr.kind == picobox_abi::FileKind::Symlink => Err(Errno::ELOOP),
+                _ => Ok(()),
+            }
+        })??;
+    }
     exec_path(full, a[2], a[3], ctx)
 }
 

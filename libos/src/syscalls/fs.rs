@@ -1954,7 +1954,7 @@ pub fn sys_fchmodat(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `fchmod(fd, mode)`.
 pub fn sys_fchmod(k: &mut Kernel, a: &Args) -> Result<u64> {
-    let file = k.fds.file(fd_arg(a[0])?)?;
+    let file = k.fds.usable_file(fd_arg(a[0])?)?;
     host().stream_set_mode(
         file.handle().ok_or(Errno::EPERM)?,
         u32::try_from(a[1] & 0o7777).unwrap_or(0),
@@ -1992,7 +1992,12 @@ pub fn sys_lchown(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// `fchown(fd, uid, gid)`.
 pub fn sys_fchown(k: &mut Kernel, a: &Args) -> Result<u64> {
-    chown_check(k, file_attr(&*k.fds.file(fd_arg(a[0])?)?)?, a[1], a[2])
+    chown_check(
+        k,
+        file_attr(&*k.fds.usable_file(fd_arg(a[0])?)?)?,
+        a[1],
+        a[2],
+    )
 }
 
 /// `fchownat(dirfd, path, uid, gid, flags)`.
@@ -2010,7 +2015,7 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     const FIONCLEX: u32 = 0x5450;
     const FIOCLEX: u32 = 0x5451;
     const FIOASYNC: u32 = 0x5452;
-    let file = k.fds.file(fd_arg(a[0])?)?;
+    let file = k.fds.usable_file(fd_arg(a[0])?)?;
     let request = u32::try_from(a[1] & 0xffff_ffff).unwrap_or(0);
     match request {
         FIONBIO => {

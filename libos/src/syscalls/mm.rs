@@ -96,6 +96,28 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
     if kind == 0 {
         return Err(Errno::EINVAL);
     }
+    // MAP_SHARED_VALIDATE of a file refuses flags Linux does not know (and MAP_SYNC, which
+    // only DAX files take) rather than ignoring them.
+    const LEGACY_MAP_MASK: u64 = 0x3
+        | 0x10
+        | 0x20
+        | 0x40
+        | 0x80
+        | 0x100
+        | 0x800
+        | 0x1000
+        | 0x2000
+        | 0x4000
+        | 0x8000
+        | 0x1_0000
+        | 0x2_0000
+        | 0x4_0000
+        | 0x10_0000
+        | 0x400_0000
+        | 0xfc00_0000;
+    if kind == MAP_SHARED_VALIDATE && flags & MAP_ANONYMOUS == 0 && flags & !LEGACY_MAP_MASK != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
     let (_, len_pages) = page_range(0, len)?;
     if flags & MAP_FIXED != 0
         && k.vmas

@@ -22,7 +22,7 @@ fn path_exists(k: &Kernel, a: &Args, follow: bool) -> Result<()> {
 }
 
 fn fd_exists(k: &Kernel, a: &Args) -> Result<()> {
-    k.fds.file(fd_arg(a[0])?).map(|_| ())
+    k.fds.usable_file(fd_arg(a[0])?).map(|_| ())
 }
 
 /// Reads the attribute name at `addr`, checked as Linux checks it.
