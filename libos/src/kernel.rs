@@ -109,6 +109,8 @@ pub struct Kernel {
     pub aio: syscalls::aio::Contexts,
     /// The pid each pidfd names, by its host stream (see `syscalls/pidfd.rs`).
     pub pidfds: syscalls::pidfd::Pidfds,
+    /// `mlockall(MCL_FUTURE)`: mappings made from now on are locked too.
+    pub lock_future: bool,
     /// The process's keys and keyrings (see `syscalls/keys.rs`).
     pub keys: syscalls::keys::Keys,
 }
@@ -310,6 +312,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         watches: BTreeMap::new(),
         aio: BTreeMap::new(),
         pidfds: BTreeMap::new(),
+        lock_future: false,
         keys: syscalls::keys::Keys::default(),
         allow_bind: info.allow_bind.clone(),
         allow_connect: info.allow_connect.clone(),

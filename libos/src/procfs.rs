@@ -634,8 +634,11 @@ fn process_thread(k: &Kernel, pid: u32, tid: u32, rest: &[&[u8]]) -> Result<Proc
             let [g0, g1, g2, g3] = k.creds.gid;
             Ok(text(format!(
                 "Name:\t{name}\nUmask:\t{:04o}\nState:\t{state} ({state_name})\nTgid:\t{pid}\nPid:\t{tid}\nPPid:\t{ppid}\n\
-                 Uid:\t{u0}\t{u1}\t{u2}\t{u3}\nGid:\t{g0}\t{g1}\t{g2}\t{g3}\nThreads:\t{}\n",
+                 Uid:\t{u0}\t{u1}\t{u2}\t{u3}\nGid:\t{g0}\t{g1}\t{g2}\t{g3}\n\
+                 VmSize:\t{} kB\nVmLck:\t{} kB\nVmPin:\t0 kB\nThreads:\t{}\n",
                 k.umask,
+                k.vmas.iter().map(|(s, e, _)| e - s).sum::<u64>() / 1024,
+                k.vmas.locked_bytes() / 1024,
                 k.threads.len().max(1)
             )))
         }

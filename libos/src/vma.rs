@@ -19,6 +19,9 @@ pub struct Area {
     pub label: Label,
     /// Sealed by `mseal`: it can no longer be unmapped, moved, remapped or reprotected.
     pub sealed: bool,
+    /// Locked by `mlock` or `mlockall` (recorded: `/proc/PID/status` counts it, and `msync`
+    /// will not invalidate it).
+    pub locked: bool,
 }
 
 /// The names `/proc/self/maps` gives some ranges.
@@ -85,6 +88,29 @@ impl Vmas {
             at = at.max(e);
         }
         at >= end
+    }
+
+    /// Locks or unlocks the recorded parts of `[start, end)`.
+    pub fn set_locked(&mut self, start: u64, end: u64, locked: bool) {
+        for (s, e, area) in self.overlapping(start, end) {
+            let (from, to) = (s.max(start), e.min(end));
+            self.insert(from, to, Area { locked, ..area });
+        }
+    }
+
+    /// Whether some recorded part of `[start, end)` is locked.
+    pub fn any_locked(&self, start: u64, end: u64) -> bool {
+        self.overlapping(start, end)
+            .iter()
+            .any(|(_, _, area)| area.locked)
+    }
+
+    /// Bytes locked in all.
+    pub fn locked_bytes(&self) -> u64 {
+        self.iter()
+            .filter(|(_, _, a)| a.locked)
+            .map(|(s, e, _)| e - s)
+            .sum()
     }
 
     /// Seals the recorded parts of `[start, end)`.

@@ -253,9 +253,38 @@ static void sealing(void) {
     show("munmap beside", munmap(m, 4096));
 }
 
+/* Locked memory is counted in /proc/self/status, and msync will not invalidate it. */
+static long locked_kb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        sscanf(line, "VmLck: %ld", &kb);
+    if (f) fclose(f);
+    return kb;
+}
+
+static void locking(void) {
+    printf("VmLck before: %ld\n", locked_kb());
+    char *m = mmap(NULL, 8 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    show("mlock", mlock(m, 2 * 4096));
+    printf("VmLck after mlock: %ld\n", locked_kb());
+    show("msync invalidate locked", msync(m, 4096, MS_INVALIDATE));
+    show("msync invalidate unlocked", msync(m + 4 * 4096, 4096, MS_INVALIDATE));
+    show("munlock", munlock(m, 4096));
+    printf("VmLck after munlock: %ld\n", locked_kb());
+    show("munlockall", munlockall());
+    printf("VmLck after munlockall: %ld\n", locked_kb());
+    int zero = open("/dev/zero", O_RDONLY);
+    char *z = mmap(NULL, 4096, PROT_READ, MAP_SHARED, zero, 0);
+    show("mprotect a read-only shared /dev/zero writable", mprotect(z, 4096, PROT_WRITE));
+    close(zero);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     sealing();
+    locking();
     filesystem_types();
     credentials();
     scheduling();

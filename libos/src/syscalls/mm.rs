@@ -14,6 +14,7 @@ const MAP_SHARED_VALIDATE: u64 = 0x03;
 const MAP_FIXED: u64 = 0x10;
 const MAP_ANONYMOUS: u64 = 0x20;
 const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+const MAP_LOCKED: u64 = 0x2000;
 /// Highest user address (exclusive).
 const USER_END: u64 = 0x7fff_ffff_f000;
 
@@ -135,15 +136,19 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
     let addr = map(k, place, len_pages, prot, flags, a[4], offset, kind)?;
     let never_writable = kind != MAP_PRIVATE
         && flags & MAP_ANONYMOUS == 0
-        && k.fds
-            .file(fd_arg(a[4])?)
-            .is_ok_and(|f| matches!(f.object, FileObject::Host(_)) && !f.status().writable());
+        && k.fds.file(fd_arg(a[4])?).is_ok_and(|f| {
+            matches!(
+                f.object,
+                FileObject::Host(_) | FileObject::Dev(DevNode::Zero)
+            ) && !f.status().writable()
+        });
     let area = Area {
         prot: prot.0,
         shared: kind != MAP_PRIVATE,
         never_writable,
         label: Label::None,
         sealed: false,
+        locked: k.lock_future || flags & MAP_LOCKED != 0,
     };
     k.vmas.insert(addr, addr + len_pages as u64, area);
     Ok(addr)
@@ -360,7 +365,12 @@ pub fn sys_msync(k: &mut Kernel, a: &Args) -> Result<u64> {
     if end < a[0] {
         return Err(Errno::ENOMEM);
     }
-    advised_range(k, a[0], end - a[0], Errno::ENOMEM)?;
+    if let Some((start, end)) = advised_range(k, a[0], end - a[0], Errno::ENOMEM)? {
+        // Locked pages cannot be invalidated.
+        if flags & MS_INVALIDATE != 0 && k.vmas.any_locked(start, end) {
+            return Err(Errno::EBUSY);
+        }
+    }
     Ok(0)
 }
 
@@ -426,7 +436,8 @@ pub fn sys_brk(k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// Checks the range of `mlock`, `munlock`, `mlock2`: page-aligned down, every page mapped.
-fn lock_range(k: &Kernel, addr: u64, len: u64) -> Result<()> {
+/// Checks a range as `mlock` does, then locks or unlocks it.
+fn lock_range(k: &mut Kernel, addr: u64, len: u64, locked: bool) -> Result<()> {
     let start = addr & !(PAGE - 1);
     let end = addr
         .checked_add(len)
@@ -436,13 +447,14 @@ fn lock_range(k: &Kernel, addr: u64, len: u64) -> Result<()> {
     if end > USER_END || !mapped(k, start, end) {
         return Err(Errno::ENOMEM);
     }
+    k.vmas.set_locked(start, end, locked);
     Ok(())
 }
 
-/// `mlock(addr, len)`: checked as Linux checks it; pages are not pinned (the host may page
-/// them out, and `RLIMIT_MEMLOCK` is not charged).
+/// `mlock(addr, len)`: checked as Linux checks it and recorded; pages are not pinned (the
+/// host may page them out, and `RLIMIT_MEMLOCK` is not charged).
 pub fn sys_mlock(k: &mut Kernel, a: &Args) -> Result<u64> {
-    lock_range(k, a[0], a[1]).map(|()| 0)
+    lock_range(k, a[0], a[1], true).map(|()| 0)
 }
 
 /// `mlock2(addr, len, flags)`: as `mlock`; `MLOCK_ONFAULT` is the only flag.
@@ -450,25 +462,34 @@ pub fn sys_mlock2(k: &mut Kernel, a: &Args) -> Result<u64> {
     if a[2] & !1 != 0 {
         return Err(Errno::EINVAL);
     }
-    lock_range(k, a[0], a[1]).map(|()| 0)
+    lock_range(k, a[0], a[1], true).map(|()| 0)
 }
 
 /// `munlock(addr, len)`.
 pub fn sys_munlock(k: &mut Kernel, a: &Args) -> Result<u64> {
-    lock_range(k, a[0], a[1]).map(|()| 0)
+    lock_range(k, a[0], a[1], false).map(|()| 0)
 }
 
-/// `mlockall(flags)`: `MCL_CURRENT`, `MCL_FUTURE`, `MCL_ONFAULT`, as `mlock`.
-pub fn sys_mlockall(_k: &mut Kernel, a: &Args) -> Result<u64> {
+/// `mlockall(flags)`: `MCL_CURRENT` (every mapping now), `MCL_FUTURE` (later ones too),
+/// `MCL_ONFAULT`, recorded as `mlock`.
+pub fn sys_mlockall(k: &mut Kernel, a: &Args) -> Result<u64> {
+    const MCL_CURRENT: u64 = 1;
+    const MCL_FUTURE: u64 = 2;
     let flags = a[0] & 0xffff_ffff;
     if flags == 0 || flags & !7 != 0 || flags == 4 {
         return Err(Errno::EINVAL);
     }
+    if flags & MCL_CURRENT != 0 {
+        k.vmas.set_locked(0, USER_END, true);
+    }
+    k.lock_future = flags & MCL_FUTURE != 0;
     Ok(0)
 }
 
 /// `munlockall()`.
-pub fn sys_munlockall(_k: &mut Kernel, _a: &Args) -> Result<u64> {
+pub fn sys_munlockall(k: &mut Kernel, _a: &Args) -> Result<u64> {
+    k.vmas.set_locked(0, USER_END, false);
+    k.lock_future = false;
     Ok(0)
 }
 
