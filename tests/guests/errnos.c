@@ -327,6 +327,10 @@ static void path_descriptors(void) {
     show("O_PATH ioctl", ioctl(fd, FIONREAD, &n));
     show("O_PATH fgetxattr", fgetxattr(fd, "user.x", &c, 1));
     show("O_PATH fstat", fstat(fd, &(struct stat){0}));
+    show("fstatat unknown flags", syscall(SYS_newfstatat, AT_FDCWD, "opath-file", &(struct stat){0}, 9999));
+    char sx[256];
+    show("statx reserved mask bit", syscall(SYS_statx, AT_FDCWD, "opath-file", 0, 0x80000000u, sx));
+    show("statx two sync types", syscall(SYS_statx, AT_FDCWD, "opath-file", 0x6000, 0x7ff, sx));
     close(fd);
     close(dup_fd);
     fd = open("opath-file", O_RDWR);

@@ -1276,14 +1276,33 @@ pub fn sys_fstat(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// `newfstatat(dirfd, path, buf, flags)`.
 pub fn sys_newfstatat(k: &mut Kernel, a: &Args) -> Result<u64> {
     let flags = u32::try_from(a[3] & 0xffff_ffff).unwrap_or(0);
+    check_stat_flags(flags)?;
     let attr = stat_path(k, a[0], a[1], flags)?;
     user::write_bytes(a[2], &encode_stat(&attr))?;
     Ok(0)
 }
 
+/// The flags `fstatat` and `statx` take: `AT_SYMLINK_NOFOLLOW`, `AT_NO_AUTOMOUNT`,
+/// `AT_EMPTY_PATH` and one `AT_STATX_*` synchronisation type.
+fn check_stat_flags(flags: u32) -> Result<()> {
+    const AT_NO_AUTOMOUNT: u32 = 0x800;
+    const AT_STATX_SYNC_TYPE: u32 = 0x6000;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE) != 0
+        || flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
+    {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
 /// `statx(dirfd, path, flags, mask, buf)`.
 pub fn sys_statx(k: &mut Kernel, a: &Args) -> Result<u64> {
+    const STATX_RESERVED: u64 = 0x8000_0000;
     let flags = u32::try_from(a[2] & 0xffff_ffff).unwrap_or(0);
+    check_stat_flags(flags)?;
+    if a[3] & STATX_RESERVED != 0 {
+        return Err(Errno::EINVAL);
+    }
     let attr = stat_path(k, a[0], a[1], flags)?;
     user::write_bytes(a[4], &encode_statx(&attr))?;
     Ok(0)
