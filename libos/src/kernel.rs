@@ -142,6 +142,9 @@ pub struct ThreadState {
     pub clear_child_tid: u64,
     /// `set_robust_list`'s head (the host holds the list; this answers `get_robust_list`).
     pub robust_list: u64,
+    /// The mask to put back once the signal that interrupted a wait with a temporary mask
+    /// (`ppoll`, `pselect6`, `epoll_pwait`) has its frame.
+    pub restore_mask: Option<u64>,
 }
 
 impl Kernel {

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <string.h>
 #include <sys/select.h>
 #include <sys/wait.h>
@@ -138,5 +139,40 @@ int main(void) {
     r = poll(&pf, 1, 5000);
     printf("poll across an SA_RESTART handler: %ld %s\n", r, outcome(r));
     stop(pid);
+
+    /* A signal blocked and pending before ppoll, pselect or epoll_pwait, which their mask lets
+     * through: the call ends at once with EINTR (even with SA_RESTART), the handler runs under
+     * the call's mask, and the caller's mask is back after it. */
+    sigset_t block, none, now;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR2);
+    sigemptyset(&none);
+    struct sigaction sa2 = {.sa_handler = on_usr, .sa_flags = SA_RESTART};
+    sigaction(SIGUSR2, &sa2, NULL);
+    sigprocmask(SIG_BLOCK, &block, NULL);
+    struct timespec two = {2, 0};
+    raise(SIGUSR2);
+    errno = 0;
+    r = ppoll(&pf, 1, &two, &none);
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    printf("ppoll with a pending signal its mask lets through: %ld %s, still blocked after: %d\n",
+           r, outcome(r), sigismember(&now, SIGUSR2));
+    raise(SIGUSR2);
+    fd_set rd;
+    FD_ZERO(&rd);
+    FD_SET(p[0], &rd);
+    r = pselect(p[0] + 1, &rd, NULL, NULL, &two, &none);
+    printf("pselect likewise: %ld %s\n", r, outcome(r));
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN};
+    epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
+    raise(SIGUSR2);
+    r = epoll_pwait(ep, &ev, 1, 2000, &none);
+    printf("epoll_pwait likewise: %ld %s\n", r, outcome(r));
+    /* Without a pending signal the mask only applies during the wait. */
+    struct timespec short_wait = {0, 10000000};
+    r = ppoll(&pf, 1, &short_wait, &none);
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    printf("ppoll timing out: %ld, still blocked after: %d\n", r, sigismember(&now, SIGUSR2));
     return 0;
 }

@@ -346,11 +346,9 @@ pub fn sys_epoll_pwait(a: &Args) -> Result<u64> {
     if a[5] != 8 {
         return Err(Errno::EINVAL);
     }
-    let mask = user::read_u64(a[4])?;
-    let old = crate::kernel::with(|k| core::mem::replace(&mut k.signals.mask, mask))?;
-    let r = wait_common(a[0], a[1], a[2], ms(a[3]));
-    crate::kernel::with(|k| k.signals.mask = old)?;
-    r
+    super::signal::with_temporary_mask(user::read_u64(a[4])?, || {
+        wait_common(a[0], a[1], a[2], ms(a[3]))
+    })
 }
 
 /// `epoll_pwait2(epfd, events, maxevents, timeout, sigmask, sigsetsize)`: as `epoll_pwait`
@@ -372,9 +370,7 @@ pub fn sys_epoll_pwait2(a: &Args) -> Result<u64> {
     if a[5] != 8 {
         return Err(Errno::EINVAL);
     }
-    let mask = user::read_u64(a[4])?;
-    let old = crate::kernel::with(|k| core::mem::replace(&mut k.signals.mask, mask))?;
-    let r = wait_common(a[0], a[1], a[2], timeout);
-    crate::kernel::with(|k| k.signals.mask = old)?;
-    r
+    super::signal::with_temporary_mask(user::read_u64(a[4])?, || {
+        wait_common(a[0], a[1], a[2], timeout)
+    })
 }

@@ -506,7 +506,9 @@ pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
         }
         Err(e) => ctx.regs[reg::RAX] = e.as_return(),
     }
-    signal::deliver_pending(k, ctx, None, Some(nr));
+    if !signal::deliver_after_temporary_mask(k, ctx, nr) {
+        signal::deliver_pending(k, ctx, None, Some(nr));
+    }
 }
 
 fn report_unsupported(k: &mut Kernel, nr: u64) {

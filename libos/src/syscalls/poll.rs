@@ -190,11 +190,7 @@ fn with_mask(mask_addr: u64, size: u64, f: impl FnOnce() -> Result<u64>) -> Resu
     if size != 8 {
         return Err(Errno::EINVAL);
     }
-    let mask = user::read_u64(mask_addr)?;
-    let old = with(|k| core::mem::replace(&mut k.signals.mask, mask))?;
-    let r = f();
-    with(|k| k.signals.mask = old)?;
-    r
+    super::signal::with_temporary_mask(user::read_u64(mask_addr)?, f)
 }
 
 fn select_common(nfds: u64, sets: [u64; 3], timeout: Option<Timespec>) -> Result<u64> {

@@ -795,6 +795,46 @@ pub fn sys_rt_sigsuspend(a: &Args, ctx: &mut CpuContext) -> Result<()> {
     suspend(ctx, Some(mask))
 }
 
+/// Runs `wait` (a `ppoll`, `pselect6` or `epoll_pwait` wait) with signal mask `mask` in
+/// place, as Linux: a signal the new mask lets through, pending already or arriving during the
+/// wait, ends it with `EINTR`, and its handler then runs under that mask, the frame restoring
+/// the caller's own (the dispatcher does that: `ThreadState::restore_mask`). Otherwise the old
+/// mask is back when this returns.
+pub fn with_temporary_mask(mask: u64, wait: impl FnOnce() -> Result<u64>) -> Result<u64> {
+    let mask = mask & !UNBLOCKABLE;
+    let (old, pending_now) = crate::kernel::with(|k| {
+        let old = core::mem::replace(&mut k.signals.mask, mask);
+        (old, interrupts(k))
+    })?;
+    let result = if pending_now {
+        Err(Errno::EINTR)
+    } else {
+        wait()
+    };
+    crate::kernel::with(|k| {
+        if result == Err(Errno::EINTR) && interrupts(k) {
+            let me = k.current_tid;
+            k.threads.entry(me).or_default().restore_mask = Some(old);
+        } else {
+            k.signals.mask = old;
+        }
+    })?;
+    result
+}
+
+/// After a call that left a temporary mask for its handler (see [`with_temporary_mask`]):
+/// delivers under it, the frame saving the caller's mask, or puts that mask back.
+pub fn deliver_after_temporary_mask(k: &mut Kernel, ctx: &mut CpuContext, nr: u64) -> bool {
+    let me = k.current_tid;
+    let Some(old) = k.threads.get_mut(&me).and_then(|t| t.restore_mask.take()) else {
+        return false;
+    };
+    if deliver_pending(k, ctx, Some(old), Some(nr)).is_none() {
+        k.signals.mask = old;
+    }
+    true
+}
+
 /// `pause()`.
 pub fn sys_pause(_a: &Args, ctx: &mut CpuContext) -> Result<()> {
     suspend(ctx, None)
