@@ -157,5 +157,18 @@ int main(void) {
     printf("through the pair: %zd [%.4s]\n", n, buf);
     int peer = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
     printf("TIOCGPTPEER: %d\n", peer >= 0);
+
+    /* The System V forms: struct termio, 16-bit flags and 8 control characters. */
+    struct termio old;
+    printf("TCGETA: %d\n", ioctl(s, TCGETA, &old));
+    struct termios full;
+    tcgetattr(s, &full);
+    printf("TCGETA agrees: %d\n", old.c_lflag == (full.c_lflag & 0xffff) && old.c_cc[VINTR] == full.c_cc[VINTR]);
+    old.c_lflag &= ~ECHO;
+    printf("TCSETA: %d\n", ioctl(s, TCSETA, &old));
+    tcgetattr(s, &full);
+    printf("echo off after TCSETA: %d\n", !(full.c_lflag & ECHO));
+    int bad = ioctl(s, TCGETA, (void *)8);
+    printf("TCGETA to a bad address: %d errno %d\n", bad, errno);
     return 0;
 }

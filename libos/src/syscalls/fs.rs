@@ -2068,6 +2068,9 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     if let Some(result) = terminal_request(k, &file, request, a) {
         return result;
     }
+    if let Some(result) = old_terminal_request(&file, request, a[2]) {
+        return result;
+    }
     let query = match request {
         TCGETS => StreamQuery::TerminalAttributes,
         TIOCGWINSZ => StreamQuery::WindowSize,
@@ -2190,6 +2193,48 @@ fn terminal_request(
         let path = alloc::format!("/dev/pts/{}", u32::from_ne_bytes(n)).into_bytes();
         let flags = u32::try_from(a[2] & 0xffff_ffff).map_err(|_| Errno::EINVAL)?;
         open_path(k, AT_FDCWD as u64, path, flags, 0)
+    })())
+}
+
+/// The System V forms of the terminal attribute requests (`TCGETA`, `TCSETA`, `TCSETAW`,
+/// `TCSETAF`), whose `struct termio` has 16-bit flags and 8 control characters: translated to
+/// and from `struct termios`. `None` if `request` is none of them.
+fn old_terminal_request(file: &OpenFile, request: u32, arg: u64) -> Option<Result<u64>> {
+    const TCGETA: u32 = 0x5405;
+    const TCSETA: u32 = 0x5406;
+    const TCSETAF: u32 = 0x5408;
+    if !(TCGETA..=TCSETAF).contains(&request) {
+        return None;
+    }
+    Some((|| {
+        let h = file.handle().ok_or(Errno::ENOTTY)?;
+        let mut termios = [0u8; 64];
+        host().stream_query(h, StreamQuery::TerminalAttributes, &mut termios)?;
+        // struct termios { u32 iflag, oflag, cflag, lflag; u8 line; u8 cc[19]; ... }
+        // struct termio { u16 iflag, oflag, cflag, lflag; u8 line; u8 cc[8]; }
+        if request == TCGETA {
+            let mut termio = [0u8; 18];
+            for i in 0..4 {
+                termio[i * 2..i * 2 + 2].copy_from_slice(&termios[i * 4..i * 4 + 2]);
+            }
+            termio[8..17].copy_from_slice(&termios[16..25]);
+            user::write_bytes(arg, &termio)?;
+            return Ok(0);
+        }
+        let termio = user::read_bytes(arg, 18)?;
+        let mut new = [0u8; 36];
+        new.copy_from_slice(&termios[..36]);
+        for i in 0..4 {
+            new[i * 4..i * 4 + 2].copy_from_slice(&termio[i * 2..i * 2 + 2]);
+        }
+        new[16..25].copy_from_slice(&termio[8..17]);
+        host().stream_set(
+            h,
+            StreamSetting::Terminal(TerminalChange::Attributes {
+                when: (request - TCSETA) as u8,
+                termios: new,
+            }),
+        )
     })())
 }
 
