@@ -253,6 +253,7 @@ int main(int argc, char **argv) {
     if (!strcmp(t, "mount")) return report(syscall(SYS_mount, "none", "/", "tmpfs", 0, 0));
     if (!strcmp(t, "unshare")) return report(syscall(SYS_unshare, 0x10000000));
     if (!strcmp(t, "chroot")) return report(syscall(SYS_chroot, "/"));
+    if (!strcmp(t, "gate-chroot")) return report(gate(SYS_chroot, (long)"/", 0, 0, 0));
     if (!strcmp(t, "setns")) return report(syscall(SYS_setns, 0, 0));
     if (!strcmp(t, "kill-host")) return report(kill(atoi(arg), SIGTERM));
     if (!strcmp(t, "kill-all")) return report(kill(-1, SIGKILL));
