@@ -82,9 +82,11 @@ pub trait Host: Sync {
     /// Ends the calling thread (the process ends with its last thread). Linux: `exit`.
     fn thread_exit(&self, code: u8) -> !;
 
-    /// The calling thread's id in the box's numbering (the process id for its first thread).
-    /// Linux: `gettid`, remembered per thread.
-    fn thread_id(&self) -> u32;
+    /// The calling thread's id: [`Host::process_id`] of [`Whose::Thread`] (a convenience, not
+    /// a call of its own).
+    fn thread_id(&self) -> u32 {
+        self.process_id(Whose::Thread)
+    }
 
     /// Sends `signal` to thread `tid` of process `pid` of the box; with `info`, the receiver
     /// sees that `siginfo` (toward another process only with a negative `si_code` other than
@@ -378,9 +380,15 @@ pub trait Host: Sync {
         rusage: Option<&mut [u8; 144]>,
     ) -> Result<(u32, i32)>;
 
-    /// The caller's id, or its parent's, in the box's own numbering (the parent of the box's
-    /// first process is outside: 0). Linux: `getpid`, `getppid` in the box's pid namespace.
+    /// The caller's id, its parent's, or the calling thread's, in the box's own numbering
+    /// (the parent of the box's first process is outside: 0; a process's first thread has
+    /// the process's id). Linux: `getpid`, `getppid`, `gettid` in the box's pid namespace.
     fn process_id(&self, whose: Whose) -> u32;
+
+    /// The resources (CPU time in user and system mode, memory peaks, faults, I/O, context
+    /// switches) the calling process, thread, or its reaped children used, as Linux's
+    /// `struct rusage` (144 bytes). Linux: `getrusage`.
+    fn process_usage(&self, of: UsageOf) -> Result<[u8; 144]>;
 
     /// Sends `signal` (0 only checks) to processes of the box, `pid` as in `kill(2)`; with
     /// `info` (one process only), the receiver sees that `siginfo` (toward another process
@@ -477,7 +485,7 @@ macro_rules! catalogue {
 
 catalogue! {
     "memory": [vm_alloc, vm_free, vm_protect, vm_map_stream, vm_remap, vm_discard, vm_copy]
-    "threads": [thread_create, thread_exit, thread_id, thread_signal, thread_yield,
+    "threads": [thread_create, thread_exit, thread_signal, thread_yield,
         thread_set_robust_list, thread_set_tls, signals_seen, signals_wait]
     "synchronisation": [futex, streams_wait]
     "streams": [stream_open, stream_read, stream_write, stream_seek, stream_attr, stream_attr_at,
@@ -487,7 +495,7 @@ catalogue! {
         stream_create, stream_make_node]
     "sockets": [socket_create, socket_pair, socket_bind, socket_listen, socket_accept,
         socket_connect, socket_send, socket_recv, socket_shutdown, socket_name, socket_option]
-    "processes": [process_fork, process_wait, process_id, process_signal, process_handle, process_group,
+    "processes": [process_fork, process_wait, process_id, process_usage, process_signal, process_handle, process_group,
         process_exit, timer_create, timer_set, timer_delete]
     "System V IPC": [ipc]
     "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]

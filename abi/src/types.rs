@@ -557,6 +557,19 @@ pub enum Whose {
     Caller,
     /// Its parent's.
     Parent,
+    /// The calling thread's (remembered per thread).
+    Thread,
+}
+
+/// Whose resource usage [`crate::Host::process_usage`] reports.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum UsageOf {
+    /// The calling process, all its threads.
+    Process,
+    /// The calling thread.
+    Thread,
+    /// The caller's children that ended and were waited for, and theirs.
+    Children,
 }
 
 /// A lock request on an open stream, as Linux's three lock families ask it.

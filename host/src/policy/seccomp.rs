@@ -156,7 +156,8 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
             "the kernel's restart of an interrupted sleep or wait made at the gate",
         ),
         (SYS_exit, "thread_exit"),
-        (SYS_gettid, "thread_id"),
+        (SYS_gettid, "process_id(Thread)"),
+        (SYS_getrusage, "process_usage: the caller's own, its thread's or its reaped children's"),
         (
             SYS_tgkill,
             "thread_signal: the pid namespace and Landlock's scoping keep it in the box",

@@ -4,7 +4,7 @@
 use super::{int_arg, Args};
 use crate::kernel::{host, Kernel};
 use crate::user;
-use picobox_abi::{Clock, Errno, Result};
+use picobox_abi::{Clock, Errno, Result, UsageOf};
 
 const RLIM_INFINITY: u64 = u64::MAX;
 const RLIMIT_STACK: usize = 3;
@@ -397,38 +397,43 @@ pub fn sys_futex(a: &Args) -> Result<u64> {
 }
 
 /// CPU time of `clock` in microseconds.
-fn cpu_micros(clock: Clock) -> Result<i64> {
-    let t = host().time_query(clock)?;
-    Ok(t.sec * 1_000_000 + t.nsec / 1000)
-}
 
-/// `getrusage(who, usage)`: the CPU time the host counted for the process (or thread), all as
-/// user time; the children's usage and the memory and I/O counters are not kept (0).
+/// `getrusage(who, usage)`: what the host counted for the process (with the library OS's
+/// own work in it, which is the process's), the thread, or the reaped children.
 pub fn sys_getrusage(_k: &mut Kernel, a: &Args) -> Result<u64> {
     const RUSAGE_SELF: i32 = 0;
     const RUSAGE_CHILDREN: i32 = -1;
     const RUSAGE_THREAD: i32 = 1;
-    let micros = match int_arg(a[0]) {
-        RUSAGE_SELF => cpu_micros(Clock::ProcessCpu)?,
-        RUSAGE_THREAD => cpu_micros(Clock::ThreadCpu)?,
-        RUSAGE_CHILDREN => 0,
+    let of = match int_arg(a[0]) {
+        RUSAGE_SELF => UsageOf::Process,
+        RUSAGE_THREAD => UsageOf::Thread,
+        RUSAGE_CHILDREN => UsageOf::Children,
         _ => return Err(Errno::EINVAL),
     };
-    // struct rusage: ru_utime, ru_stime (timevals), then 14 longs.
-    let mut usage = [0u8; 144];
-    usage[0..8].copy_from_slice(&(micros / 1_000_000).to_le_bytes());
-    usage[8..16].copy_from_slice(&(micros % 1_000_000).to_le_bytes());
-    user::write_bytes(a[1], &usage)?;
+    user::write_bytes(a[1], &host().process_usage(of)?)?;
     Ok(0)
 }
 
-/// `times(buf)`: the process's CPU time in clock ticks (100 a second; all as user time), and
-/// the ticks since an arbitrary start (the monotonic clock).
+/// `times(buf)`: user and system CPU time of the process and of its reaped children, in clock
+/// ticks (100 a second), and the ticks since an arbitrary start (the monotonic clock).
 pub fn sys_times(_k: &mut Kernel, a: &Args) -> Result<u64> {
     let ticks = |micros: i64| (micros / 10_000) as u64;
     if a[0] != 0 {
+        // struct rusage begins with ru_utime and ru_stime, two timevals.
+        let times_of = |usage: [u8; 144]| {
+            let field =
+                |at: usize| i64::from_le_bytes(usage[at..at + 8].try_into().unwrap_or([0; 8]));
+            [
+                ticks(field(0) * 1_000_000 + field(8)),
+                ticks(field(16) * 1_000_000 + field(24)),
+            ]
+        };
+        let [utime, stime] = times_of(host().process_usage(UsageOf::Process)?);
+        let [cutime, cstime] = times_of(host().process_usage(UsageOf::Children)?);
         let mut tms = [0u8; 32];
-        tms[0..8].copy_from_slice(&ticks(cpu_micros(Clock::ProcessCpu)?).to_le_bytes());
+        for (i, v) in [utime, stime, cutime, cstime].iter().enumerate() {
+            tms[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+        }
         user::write_bytes(a[0], &tms)?;
     }
     let now = host().time_query(Clock::Monotonic)?;

@@ -92,6 +92,7 @@ mod nr {
     pub const TIMERFD_CREATE: u64 = 283;
     pub const INOTIFY_INIT1: u64 = 294;
     pub const PIDFD_OPEN: u64 = 434;
+    pub const GETRUSAGE: u64 = 98;
     pub const INOTIFY_ADD_WATCH: u64 = 254;
     pub const INOTIFY_RM_WATCH: u64 = 255;
     pub const SHMGET: u64 = 29;
@@ -630,16 +631,6 @@ impl Host for LinuxHost {
         loop {
             gate::syscall(nr::EXIT, [u64::from(code), 0, 0, 0, 0, 0]);
         }
-    }
-
-    fn thread_id(&self) -> u32 {
-        let me = crate::threads::current();
-        let mut tid = me.tid.load(Ordering::Relaxed);
-        if tid == 0 {
-            tid = gate::syscall(nr::GETTID, [0; 6]) as u32;
-            me.tid.store(tid, Ordering::Relaxed);
-        }
-        tid
     }
 
     fn thread_signal(
@@ -1477,6 +1468,20 @@ impl Host for LinuxHost {
         Ok((u32::try_from(got).unwrap_or(0), status))
     }
 
+    fn process_usage(&self, of: UsageOf) -> Result<[u8; 144]> {
+        let who: i64 = match of {
+            UsageOf::Process => 0,
+            UsageOf::Thread => 1,
+            UsageOf::Children => -1,
+        };
+        let mut usage = [0u8; 144];
+        sys(
+            nr::GETRUSAGE,
+            [who as u64, usage.as_mut_ptr() as u64, 0, 0, 0, 0],
+        )?;
+        Ok(usage)
+    }
+
     fn process_handle(&self, pid: u32, thread: bool) -> Result<Handle> {
         const PIDFD_THREAD: u64 = 0o200;
         let flags = if thread { PIDFD_THREAD } else { 0 };
@@ -1486,6 +1491,15 @@ impl Host for LinuxHost {
     fn process_id(&self, whose: Whose) -> u32 {
         if whose == Whose::Parent {
             return u32::try_from(gate::syscall(nr::GETPPID, [0; 6])).unwrap_or(0);
+        }
+        if whose == Whose::Thread {
+            let me = crate::threads::current();
+            let mut tid = me.tid.load(Ordering::Relaxed);
+            if tid == 0 {
+                tid = gate::syscall(nr::GETTID, [0; 6]) as u32;
+                me.tid.store(tid, Ordering::Relaxed);
+            }
+            return tid;
         }
         let mut pid = OWN_PID.load(Ordering::Relaxed);
         if pid == 0 {
