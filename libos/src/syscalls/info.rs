@@ -396,7 +396,6 @@ pub fn sys_futex(a: &Args) -> Result<u64> {
     )
 }
 
-/// CPU time of `clock` in microseconds.
 
 /// `getrusage(who, usage)`: what the host counted for the process (with the library OS's
 /// own work in it, which is the process's), the thread, or the reaped children.
