@@ -396,7 +396,6 @@ pub fn sys_futex(a: &Args) -> Result<u64> {
     )
 }
 
-
 /// `getrusage(who, usage)`: what the host counted for the process (with the library OS's
 /// own work in it, which is the process's), the thread, or the reaped children.
 pub fn sys_getrusage(_k: &mut Kernel, a: &Args) -> Result<u64> {
