@@ -277,9 +277,10 @@ pub trait Host: Sync {
     /// S_IFSOCK)` on the resolved parent.
     fn stream_make_node(&self, dir: Handle, path: &[u8], kind: FileKind, mode: u32) -> Result<()>;
 
-    /// Creates a pipe; returns (read end, write end). Errors: `EMFILE`, `ENFILE`.
-    /// Linux: `pipe2(O_CLOEXEC [| O_NONBLOCK])`.
-    fn stream_pipe(&self, nonblocking: bool) -> Result<(Handle, Handle)>;
+    /// Creates a pipe; returns (read end, write end). With `packets`, each write is a packet
+    /// that a read takes whole (or cut to the read's size, the rest discarded). Errors:
+    /// `EMFILE`, `ENFILE`. Linux: `pipe2(O_CLOEXEC [| O_NONBLOCK] [| O_DIRECT])`.
+    fn stream_pipe(&self, nonblocking: bool, packets: bool) -> Result<(Handle, Handle)>;
 
     /// Copies up to `len` bytes queued in pipe `from` into pipe `to` without consuming them
     /// (what reads and writes cannot do: the bytes stay for `from`'s reader); waits for data

@@ -134,5 +134,18 @@ int main(void) {
     printf("F_SETOWN_EX bad type: %s\n", outcome(r));
     r = fcntl(p[0], F_GETOWN_EX, (void *)8);
     printf("F_GETOWN_EX bad pointer: %s\n", outcome(r));
+
+    /* Packet mode (O_DIRECT): each write is one read's worth. */
+    int pk[2];
+    printf("pipe2 O_DIRECT: %s\n", outcome(pipe2(pk, O_DIRECT)));
+    printf("F_GETFL shows O_DIRECT: %d\n", !!(fcntl(pk[0], F_GETFL) & O_DIRECT));
+    write(pk[1], "first", 5);
+    write(pk[1], "second", 6);
+    char pb[32] = {0};
+    ssize_t taken = read(pk[0], pb, sizeof pb);
+    printf("one packet a read: %zd [%.*s]\n", taken, (int)taken, pb);
+    taken = read(pk[0], pb, 3);
+    printf("a short read cuts the packet: %zd [%.*s]\n", taken, (int)taken, pb);
+    printf("pipe2 unknown flag: %s\n", outcome(pipe2(pk, O_DIRECT | 0x1)));
     return 0;
 }

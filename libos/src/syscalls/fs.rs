@@ -865,10 +865,14 @@ pub fn sys_dup3(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 fn make_pipe(k: &mut Kernel, fds_addr: u64, flags: u64) -> Result<u64> {
     let flags = u32::try_from(flags).map_err(|_| Errno::EINVAL)?;
-    if flags & !(OpenFlags::CLOEXEC | OpenFlags::NONBLOCK) != 0 {
+    if flags & !(OpenFlags::CLOEXEC | OpenFlags::NONBLOCK | OpenFlags::DIRECT) != 0 {
         return Err(Errno::EINVAL);
     }
-    let (r, w) = host().stream_pipe(flags & OpenFlags::NONBLOCK != 0)?;
+    let (r, w) = host().stream_pipe(
+        flags & OpenFlags::NONBLOCK != 0,
+        flags & OpenFlags::DIRECT != 0,
+    )?;
+    // As Linux's, F_GETFL of a packet pipe does not show O_DIRECT.
     let status = flags & OpenFlags::NONBLOCK;
     let cloexec = flags & OpenFlags::CLOEXEC != 0;
     let read_end = OpenFile::new(

@@ -1184,14 +1184,15 @@ impl Host for LinuxHost {
         .map(|_| ())
     }
 
-    fn stream_pipe(&self, nonblocking: bool) -> Result<(Handle, Handle)> {
+    fn stream_pipe(&self, nonblocking: bool, packets: bool) -> Result<(Handle, Handle)> {
         let mut fds = [0i32; 2];
-        let flags = O_CLOEXEC
-            | if nonblocking {
-                u64::from(OpenFlags::NONBLOCK)
-            } else {
-                0
-            };
+        let mut flags = O_CLOEXEC;
+        if nonblocking {
+            flags |= u64::from(OpenFlags::NONBLOCK);
+        }
+        if packets {
+            flags |= u64::from(OpenFlags::DIRECT);
+        }
         sys(nr::PIPE2, [fds.as_mut_ptr() as u64, flags, 0, 0, 0, 0])?;
         Ok((handle_of(fds[0] as u64)?, handle_of(fds[1] as u64)?))
     }
