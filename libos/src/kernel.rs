@@ -154,9 +154,11 @@ impl Kernel {
             return;
         }
         let (mask, altstack) = (self.signals.mask, self.signals.altstack);
-        let old = self.threads.entry(self.current_tid).or_default();
-        old.mask = mask;
-        old.altstack = altstack;
+        // A thread that has exited left the table: it must not come back into it.
+        if let Some(old) = self.threads.get_mut(&self.current_tid) {
+            old.mask = mask;
+            old.altstack = altstack;
+        }
         let new = *self.threads.entry(tid).or_insert(ThreadState {
             mask,
             ..ThreadState::default()

@@ -114,5 +114,14 @@ int main(void) {
     void *tid;
     pthread_join(s, &tid);
     printf("thread signal handled %d, thread id differs from pid %d\n", usr1_hits > 0, (long)tid != getpid());
+    /* A joined thread is gone from /proc/self/task. */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld", (long)tid);
+    int gone = 0;
+    for (int i = 0; i < 100 && !gone; i++) {
+        gone = access(path, F_OK) != 0;
+        if (!gone) usleep(10000);
+    }
+    printf("joined thread's task directory gone: %d\n", gone);
     return 0;
 }

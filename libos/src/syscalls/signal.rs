@@ -953,6 +953,23 @@ fn refuse_reaper(k: &Kernel, pid: i32) -> Result<()> {
     Ok(())
 }
 
+/// `si_code` of tgkill and tkill.
+const SI_TKILL: i32 = -6;
+
+/// A real-time signal with a `siginfo` of its own needs a place in the queue, which
+/// `RLIMIT_SIGPENDING` bounds: `EAGAIN` when it is full (Linux drops only the `siginfo` of a
+/// `kill`, and refuses the others).
+fn queue_room(k: &Kernel, sig: i32, code: i32) -> Result<()> {
+    const RLIMIT_SIGPENDING: usize = 11;
+    if sig >= i32::from(signal_queue::SIGRTMIN)
+        && code != 0
+        && signal_queue::queued() >= k.rlimits[RLIMIT_SIGPENDING].0
+    {
+        return Err(Errno::EAGAIN);
+    }
+    Ok(())
+}
+
 /// `tgkill(tgid, tid, sig)`.
 pub fn sys_tgkill(k: &mut Kernel, a: &Args) -> Result<u64> {
     let (tgid, tid) = (int_arg(a[0]), int_arg(a[1]));
@@ -970,6 +987,7 @@ pub fn sys_tgkill(k: &mut Kernel, a: &Args) -> Result<u64> {
         return Ok(0);
     }
     let tid = tid as u32;
+    queue_room(k, raw_sig, SI_TKILL)?;
     if tid == host().thread_id() {
         return if raw_sig == 0 {
             Ok(0)
@@ -1001,7 +1019,6 @@ pub fn sys_rt_tgsigqueueinfo(k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 fn queue_info(k: &mut Kernel, tgid: i32, tid: Option<i32>, sig: u64, info: u64) -> Result<u64> {
-    const SI_TKILL: i32 = -6;
     let mut raw = [0u8; 128];
     user::read_into(info, &mut raw)?;
     let raw_sig = int_arg(sig);
@@ -1016,6 +1033,9 @@ fn queue_info(k: &mut Kernel, tgid: i32, tid: Option<i32>, sig: u64, info: u64) 
     }
     let signal = signal_arg(sig)?;
     let to_me = tgid == me && tid.is_none_or(|t| i64::from(t) == i64::from(host().thread_id()));
+    if tgid == me {
+        queue_room(k, raw_sig, code)?;
+    }
     if !to_me {
         refuse_reaper(k, tgid)?;
         raw[0..4].copy_from_slice(&i32::from(signal).to_le_bytes());

@@ -45,6 +45,14 @@ fn key(sig: u8, target: u32) -> u32 {
     u32::from(sig) << 16 | (target & 0xffff)
 }
 
+/// How many instances are queued (for `RLIMIT_SIGPENDING`).
+pub fn queued() -> u64 {
+    QUEUE
+        .iter()
+        .filter(|s| s.state.load(Ordering::Relaxed) != FREE)
+        .count() as u64
+}
+
 /// Queues an instance of `sig` for `target`; false if the queue is full (the instance is lost).
 pub fn push(sig: u8, target: u32, info: &[u8; 128]) -> bool {
     for slot in &QUEUE {
