@@ -347,6 +347,23 @@ static void path_descriptors(void) {
     unlink("opath-file");
 }
 
+/* RLIMIT_SIGPENDING bounds queued real-time signals: with 0, a queued one is EAGAIN. */
+static void pending_limit(void) {
+    struct rlimit old;
+    getrlimit(RLIMIT_SIGPENDING, &old);
+    struct rlimit none = {0, old.rlim_max};
+    sigset_t rt;
+    sigemptyset(&rt);
+    sigaddset(&rt, SIGRTMIN + 1);
+    sigprocmask(SIG_BLOCK, &rt, NULL);
+    setrlimit(RLIMIT_SIGPENDING, &none);
+    union sigval v = {.sival_int = 1};
+    show("sigqueue past RLIMIT_SIGPENDING", sigqueue(getpid(), SIGRTMIN + 1, v));
+    show("tgkill past RLIMIT_SIGPENDING", syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGRTMIN + 1));
+    setrlimit(RLIMIT_SIGPENDING, &old);
+    sigprocmask(SIG_UNBLOCK, &rt, NULL);
+}
+
 static void resethand(void) {
     struct sigaction sa = {.sa_sigaction = on_usr1, .sa_flags = SA_SIGINFO | SA_RESETHAND};
     sigaction(SIGUSR1, &sa, NULL);
@@ -374,6 +391,7 @@ int main(int argc, char **argv) {
     files();
     privileged();
     path_descriptors();
+    pending_limit();
     resethand();
     pid_t child = fork();
     if (child == 0) {
