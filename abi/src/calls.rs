@@ -394,7 +394,10 @@ pub trait Host: Sync {
     /// Sends `signal` (0 only checks) to processes of the box, `pid` as in `kill(2)`; with
     /// `info` (one process only), the receiver sees that `siginfo` (toward another process
     /// only with a negative `si_code` other than `SI_TKILL`). Processes outside the box cannot
-    /// be named. Errors: `ESRCH`, `EPERM`, `EINVAL`.
+    /// be named. A stop signal (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) the caller sends itself
+    /// without `info` takes its default action: the process stops, and the call returns once
+    /// it is continued (the library OS sends one only when that is the program's disposition).
+    /// Errors: `ESRCH`, `EPERM`, `EINVAL`.
     /// Linux: `kill`, `rt_sigqueueinfo`, confined by the pid namespace and Landlock's signal
     /// scoping.
     fn process_signal(&self, pid: i32, signal: u32, info: Option<&[u8; 128]>) -> Result<()>;

@@ -17,6 +17,46 @@ static void *blocker(void *a) { char c; read(pfd[0], &c, 1); return (void*)1; }
 static void *spinner(void *a) { pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, 0); for(;;){} return 0; }
 static volatile int onstack = -1;
 static void h(int s){ stack_t ss; sigaltstack(0,&ss); onstack = ss.ss_flags & SS_ONSTACK; }
+/* SIGTSTP, SIGTTIN, SIGTTOU are the program's: handled, blocked (then pending), or by
+ * default a stop that the parent's wait reports with that signal; SIGCONT runs a handler
+ * too. */
+static volatile sig_atomic_t got_tstp, got_cont;
+static void on_tstp(int s){ (void)s; got_tstp++; }
+static void on_cont(int s){ (void)s; got_cont++; }
+static void stop_signals(void){
+  int ready[2], go[2]; pipe(ready); pipe(go);
+  pid_t c=fork();
+  if(c==0){
+    signal(SIGTSTP,on_tstp); signal(SIGCONT,on_cont);
+    sigset_t ttin; sigemptyset(&ttin); sigaddset(&ttin,SIGTTIN); sigprocmask(SIG_BLOCK,&ttin,0);
+    write(ready[1],"r",1);
+    char b; read(go[0],&b,1);
+    sigset_t p; sigpending(&p);
+    printf("child: SIGTSTP handled %d, SIGCONT handled %d, blocked SIGTTIN pending %d\n", got_tstp, got_cont, sigismember(&p,SIGTTIN));
+    _exit(0);
+  }
+  char b; read(ready[0],&b,1);
+  /* (A SIGCONT discards pending stop signals: it goes before the blocked SIGTTIN.) */
+  kill(c,SIGTSTP); usleep(100000); kill(c,SIGCONT); usleep(100000); kill(c,SIGTTIN);
+  usleep(100000);
+  int st; pid_t w=waitpid(c,&st,WUNTRACED|WNOHANG); printf("handled SIGTSTP stopped nobody: %d\n", w==0);
+  write(go[1],"g",1); waitpid(c,&st,0); printf("exit: %d\n", WIFEXITED(st)?WEXITSTATUS(st):-1);
+  /* By default, SIGTTOU stops, and the wait says SIGTTOU. */
+  c=fork(); if(c==0){ pause(); _exit(3);}
+  usleep(50000); kill(c,SIGTTOU);
+  waitpid(c,&st,WUNTRACED); printf("default SIGTTOU: stopped %d sig %d\n", WIFSTOPPED(st), WIFSTOPPED(st)?WSTOPSIG(st):-1);
+  kill(c,SIGKILL); waitpid(c,&st,0);
+  /* SIGCONT discards pending stop signals; a stop signal, a pending SIGCONT. */
+  sigset_t s2; sigemptyset(&s2); sigaddset(&s2,SIGTSTP); sigaddset(&s2,SIGCONT); sigaddset(&s2,SIGTTIN);
+  sigset_t before; sigprocmask(SIG_BLOCK,&s2,&before);
+  signal(SIGCONT, SIG_DFL);
+  kill(getpid(),SIGTSTP); sigset_t p; sigpending(&p); printf("SIGTSTP pending %d\n", sigismember(&p,SIGTSTP));
+  kill(getpid(),SIGCONT); sigpending(&p); printf("after SIGCONT: SIGTSTP %d SIGCONT %d\n", sigismember(&p,SIGTSTP), sigismember(&p,SIGCONT));
+  kill(getpid(),SIGTTIN); sigpending(&p); printf("after SIGTTIN: SIGCONT %d SIGTTIN %d\n", sigismember(&p,SIGCONT), sigismember(&p,SIGTTIN));
+  signal(SIGTTIN, SIG_IGN);
+  sigprocmask(SIG_SETMASK,&before,0);
+}
+
 int main(void){
   setvbuf(stdout,0,_IONBF,0);
   pipe(pfd);
@@ -51,5 +91,6 @@ int main(void){
   write(go2[1],"x",1); memset(&si,0,sizeof si);
   waitid(P_PID,c,&si,WEXITED); printf("waitid exited: code %d status %d\n", si.si_code, si.si_status);
   int bad=waitid(P_PID,c,&si,0); printf("waitid no event kind: %d %s\n", bad, strerror(errno));
+  stop_signals();
   return 0;
 }

@@ -31,6 +31,8 @@ pub const SIGSEGV: u8 = 11;
 pub const SIGALRM: u8 = 14;
 #[allow(missing_docs)]
 pub const SIGSTOP: u8 = 19;
+/// `SIGCONT`.
+const SIGCONT: u8 = 18;
 const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
 const SA_SIGINFO: u64 = 4;
@@ -216,12 +218,12 @@ fn stops_by_default(sig: u8) -> bool {
     matches!(sig, 19..=22)
 }
 
-/// A stop signal's default action: the host stops this process (its parent's wait sees it
-/// stopped by SIGSTOP); SIGCONT from another process lets it go on from here.
-fn stop_self() {
+/// A stop signal's default action: the host stops this process by that signal (its parent's
+/// wait sees which); SIGCONT from another process lets it go on from here.
+fn stop_self(sig: u8) {
     let me = host().process_id(picobox_abi::Whose::Caller) as i32;
     crate::box_processes::set_state(crate::box_processes::STOPPED);
-    let _ = host().process_signal(me, u32::from(SIGSTOP), None);
+    let _ = host().process_signal(me, u32::from(sig), None);
     crate::box_processes::set_state(crate::box_processes::RUNNING);
 }
 
@@ -230,6 +232,21 @@ fn stop_self() {
 /// target; `raise` is the caller's own), is pending for it alone.
 fn make_pending(sig: u8, info: &[u8; 128]) {
     const SI_TKILL: i32 = -6;
+    // SIGCONT discards the pending stop signals, and a stop signal a pending SIGCONT, as
+    // Linux does when either is sent.
+    let discards: u64 = if sig == SIGCONT {
+        (19..=22u8).fold(0, |m, s| m | bit(s))
+    } else if stops_by_default(sig) {
+        bit(SIGCONT)
+    } else {
+        0
+    };
+    if discards != 0 {
+        PENDING.fetch_and(!discards, Ordering::AcqRel);
+        for pending in &THREAD_PENDING {
+            pending.fetch_and(!discards, Ordering::AcqRel);
+        }
+    }
     let code = i32::from_le_bytes(info[8..12].try_into().unwrap_or([0; 4]));
     let thread = (code == SI_TKILL)
         .then(|| thread_slot(host().thread_id(), true))
@@ -319,7 +336,10 @@ pub fn interrupts(k: &Kernel) -> bool {
         let action = k.signals.actions[usize::from(sig - 1)];
         let discarded =
             action.handler == SIG_IGN || (action.handler == SIG_DFL && ignored_by_default(sig));
-        if !discarded {
+        // A stop by default action does not interrupt the call either: the process stops
+        // now, and once continued the call goes on, as on Linux.
+        let stops = action.handler == SIG_DFL && stops_by_default(sig);
+        if !discarded && !stops {
             return true;
         }
         PENDING.fetch_and(!bit(sig), Ordering::AcqRel);
@@ -327,6 +347,9 @@ pub fn interrupts(k: &Kernel) -> bool {
         if let Some(slot) = thread_slot(host().thread_id(), false) {
             THREAD_PENDING[slot].fetch_and(!bit(sig), Ordering::AcqRel);
             signal_queue::discard(sig, slot as u32 + 1);
+        }
+        if stops {
+            stop_self(sig);
         }
     }
 }
@@ -360,7 +383,10 @@ pub fn arrived(sig: u8, info: &[u8; 128], ctx: &mut CpuContext, in_libos: bool) 
         }
     }
     match DISPOSITION[usize::from(sig - 1)].load(Ordering::Relaxed) {
-        DISP_IGNORE => {}
+        // An ignored signal is discarded, unless it is blocked: then it stays pending and can
+        // be waited for (`sigwaitinfo`), as on Linux. Which threads block it is not known
+        // here, so it is made pending, and discarded where it is found unblocked.
+        DISP_IGNORE => make_pending(sig, info),
         _ => {
             // A signal whose default is to be ignored stays pending too: while blocked it can
             // be waited for (`sigwait`) and is reported by `sigpending`, as on Linux.
@@ -430,7 +456,7 @@ fn deliver_one(
         SIG_IGN => None,
         SIG_DFL if ignored_by_default(sig) => None,
         SIG_DFL if stops_by_default(sig) => {
-            stop_self();
+            stop_self(sig);
             None
         }
         SIG_DFL => die_of_at(k, sig, ctx),
@@ -591,10 +617,27 @@ fn deliver(
 
 /// Whether a system call interrupted by a handler with `SA_RESTART` is started again.
 pub fn restartable(nr: u64) -> bool {
-    // Sleeps, waits for signals and polls return EINTR whatever SA_RESTART says.
+    // Sleeps, waits for signals, polls, System V message and semaphore waits and AIO waits
+    // return EINTR whatever SA_RESTART says (signal(7)).
     !matches!(
         nr,
-        7 | 23 | 34 | 35 | 130 | 128 | 230 | 232 | 270 | 271 | 281
+        7 | 23
+            | 34
+            | 35
+            | 65
+            | 69
+            | 70
+            | 128
+            | 130
+            | 208
+            | 220
+            | 230
+            | 232
+            | 270
+            | 271
+            | 281
+            | 333
+            | 441
     )
 }
 
@@ -905,7 +948,7 @@ fn signal_self_with(k: &mut Kernel, sig: u8, info: &[u8; 128]) -> Result<u64> {
         SIG_DFL | SIG_IGN
             if stops_by_default(sig) && (sig == SIGSTOP || k.signals.mask & bit(sig) == 0) =>
         {
-            stop_self();
+            stop_self(sig);
             Ok(0)
         }
         // One that dumps core ends the process when this call returns, where the core shows it.

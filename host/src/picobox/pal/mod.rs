@@ -1511,6 +1511,16 @@ impl Host for LinuxHost {
     }
 
     fn process_signal(&self, pid: i32, signal: u32, info: Option<&[u8; 128]>) -> Result<()> {
+        const SIGTSTP: u32 = 20;
+        const SIGTTOU: u32 = 22;
+        if (SIGTSTP..=SIGTTOU).contains(&signal)
+            && info.is_none()
+            && pid > 0
+            && pid as u32 == self.process_id(Whose::Caller)
+        {
+            crate::signals::stop_by_default(u64::from(signal), pid as u64);
+            return Ok(());
+        }
         let (pid, signal) = (pid as i64 as u64, u64::from(signal));
         match info {
             None => sys(nr::KILL, [pid, signal, 0, 0, 0, 0]),

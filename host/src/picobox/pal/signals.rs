@@ -210,7 +210,52 @@ extern "C" fn on_fault(sig: i32, info: *mut u8, uc: *mut u8) {
 /// uses itself (SIGSYS, the fault signals), the uncatchable ones, and job control (left to the
 /// host's defaults for now).
 fn is_async(sig: u64) -> bool {
-    !matches!(sig, 4 | 7 | 8 | 9 | 11 | 18 | 19 | 20 | 21 | 22 | 31)
+    // The stop signals other than SIGSTOP, and SIGCONT, are the program's too: it may handle,
+    // block or ignore them, so the library OS decides what they do (see `stop_by_default`).
+    !matches!(sig, 4 | 7 | 8 | 9 | 11 | 19 | 31)
+}
+
+/// The default action of stop signal `sig` (SIGTSTP, SIGTTIN, SIGTTOU), which the host would
+/// take if the runtime did not handle the signal: for this call the host's default is put
+/// back and the signal let through, so the kernel stops the whole process with that signal
+/// (its parent's wait reports it). Returns once the process is continued.
+pub fn stop_by_default(sig: u64, pid: u64) {
+    const SYS_RT_SIGACTION: u64 = 13;
+    const SYS_RT_SIGPROCMASK: u64 = 14;
+    const SYS_KILL: u64 = 62;
+    const SA_RESTORER: u64 = 0x0400_0000;
+    let default: [u64; 4] = [0, SA_RESTORER, gate::sigreturn_address(), 0];
+    let mut handled = [0u64; 4];
+    gate::syscall(
+        SYS_RT_SIGACTION,
+        [
+            sig,
+            default.as_ptr() as u64,
+            handled.as_mut_ptr() as u64,
+            8,
+            0,
+            0,
+        ],
+    );
+    let this_one: u64 = 1 << (sig - 1);
+    let mut old_mask: u64 = 0;
+    gate::syscall(
+        SYS_RT_SIGPROCMASK,
+        [
+            1,
+            &raw const this_one as u64,
+            &raw mut old_mask as u64,
+            8,
+            0,
+            0,
+        ],
+    );
+    gate::syscall(SYS_KILL, [pid, sig, 0, 0, 0, 0]);
+    gate::syscall(
+        SYS_RT_SIGPROCMASK,
+        [2, &raw const old_mask as u64, 0, 8, 0, 0],
+    );
+    gate::syscall(SYS_RT_SIGACTION, [sig, handled.as_ptr() as u64, 0, 8, 0, 0]);
 }
 
 /// Blocks every program signal on this thread; returns the previous mask.
