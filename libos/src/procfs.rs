@@ -744,6 +744,26 @@ pub fn below_proc(p: &Components) -> Option<&[Vec<u8>]> {
     (p.first().map(Vec::as_slice) == Some(b"proc")).then(|| &p[1..])
 }
 
+/// Whether `below` (a path under `/proc`) is one of the links Linux calls magic: a process's
+/// or thread's `exe`, `cwd`, `root`, `fd/N` and `ns/NAME`, which jump to an object rather than
+/// name a path (`RESOLVE_NO_MAGICLINKS`).
+pub fn is_magic_link(below: &[Vec<u8>]) -> bool {
+    let process = |c: &Vec<u8>| c.as_slice() == b"self" || c.iter().all(u8::is_ascii_digit);
+    let rest = match below {
+        [pid, task, tid, rest @ ..]
+            if process(pid) && task.as_slice() == b"task" && process(tid) =>
+        {
+            rest
+        }
+        [pid, rest @ ..] if process(pid) => rest,
+        _ => return false,
+    };
+    matches!(
+        rest,
+        [name] if matches!(name.as_slice(), b"exe" | b"cwd" | b"root")
+    ) || matches!(rest, [dir, _] if dir.as_slice() == b"fd" || dir.as_slice() == b"ns")
+}
+
 /// `/proc/PID/fdinfo/N`: the position, status flags (with `O_CLOEXEC`), mount and inode, then
 /// what the kind of file adds (an inotify watcher's watches).
 fn fdinfo(k: &Kernel, file: &crate::fd::OpenFile, cloexec: bool) -> String {

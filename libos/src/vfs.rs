@@ -39,6 +39,21 @@ impl Mount {
     }
 }
 
+/// The `RESOLVE_*` rules of `openat2` (see [`Vfs::resolve_restricted`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ResolveRules {
+    /// `RESOLVE_NO_XDEV`: no mount crossed.
+    pub no_xdev: bool,
+    /// `RESOLVE_NO_MAGICLINKS`: no `/proc` link to an object.
+    pub no_magic_links: bool,
+    /// `RESOLVE_NO_SYMLINKS`: no symbolic link at all.
+    pub no_symlinks: bool,
+    /// `RESOLVE_BENEATH`: nothing outside the starting directory (`EXDEV`).
+    pub beneath: bool,
+    /// `RESOLVE_IN_ROOT`: the starting directory is the root.
+    pub in_root: bool,
+}
+
 /// A device the library OS implements itself.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum DevNode {
@@ -247,6 +262,132 @@ impl Vfs {
         }
         let comps = self.resolve(base, path, follow_last)?;
         op(&self.locate(&comps)?, &comps)
+    }
+
+    /// Which file system `p` is on, for `RESOLVE_NO_XDEV`: the mount it lies in (its index),
+    /// or one of the library OS's own trees.
+    fn file_system_of(&self, p: &Components) -> usize {
+        if crate::procfs::below_proc(p).is_some() {
+            return usize::MAX;
+        }
+        if p.len() == 2 && p[0] == b"dev" && DevNode::ALL.iter().any(|(n, _)| *n == p[1].as_slice())
+        {
+            return usize::MAX - 1;
+        }
+        self.mounts
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| p.starts_with(&m.at) && !m.is_placeholder())
+            .max_by_key(|(i, m)| (m.at.len(), *i))
+            .map_or(usize::MAX - 2, |(i, _)| i)
+    }
+
+    /// As [`Vfs::resolve`], under `openat2`'s `rules`, with `base` the directory the call
+    /// starts from (`RESOLVE_BENEATH` and `RESOLVE_IN_ROOT` keep the walk inside it).
+    /// Errors: `EXDEV` (out of `base` or across a mount), `ELOOP` (a link the rules refuse).
+    pub fn resolve_restricted(
+        &self,
+        base: &Components,
+        path: &[u8],
+        follow_last: bool,
+        rules: ResolveRules,
+    ) -> Result<Components> {
+        let confined = rules.beneath || rules.in_root;
+        let floor = if confined { base.len() } else { 0 };
+        let absolute = path.first() == Some(&b'/');
+        if absolute && rules.beneath {
+            return Err(Errno::EXDEV);
+        }
+        let mut done: Components = if absolute && !rules.in_root {
+            Vec::new()
+        } else {
+            base.clone()
+        };
+        let start = self.file_system_of(&done);
+        let mut pending: Vec<Vec<u8>> = path::split(path)?
+            .iter()
+            .rev()
+            .map(|c| c.to_vec())
+            .collect();
+        let mut links = 0;
+        while let Some(c) = pending.pop() {
+            match c.as_slice() {
+                b"." => continue,
+                b".." => {
+                    if done.len() <= floor {
+                        if rules.beneath {
+                            return Err(Errno::EXDEV);
+                        }
+                        if rules.in_root {
+                            continue;
+                        }
+                    }
+                    done.pop();
+                }
+                _ => done.push(c),
+            }
+            if rules.no_xdev && self.file_system_of(&done) != start {
+                return Err(Errno::EXDEV);
+            }
+            let is_last = pending.is_empty();
+            if is_last && !follow_last {
+                break;
+            }
+            let node = match self.locate(&done) {
+                Ok(node) => node,
+                Err(Errno::ENOENT) if is_last => break,
+                Err(e) => return Err(e),
+            };
+            let (root, rel) = match node {
+                Node::Proc(below) => {
+                    if (rules.no_magic_links || rules.no_symlinks)
+                        && crate::procfs::is_magic_link(&below)
+                    {
+                        return Err(Errno::ELOOP);
+                    }
+                    continue;
+                }
+                Node::Host { root, rel, .. } => (root, rel),
+                _ => continue,
+            };
+            let attr = match host().stream_attr_at(root, &rel, false) {
+                Ok(a) => a,
+                Err(Errno::ENOENT) if is_last => break,
+                Err(e) => return Err(e),
+            };
+            match attr.kind {
+                FileKind::Symlink => {
+                    if rules.no_symlinks {
+                        return Err(Errno::ELOOP);
+                    }
+                    links += 1;
+                    if links > MAX_SYMLINKS {
+                        return Err(Errno::ELOOP);
+                    }
+                    let mut buf = alloc::vec![0u8; path::PATH_MAX];
+                    let n = host().stream_read_link(root, &rel, &mut buf)?;
+                    let target = &buf[..n];
+                    done.pop();
+                    if target.first() == Some(&b'/') {
+                        if rules.beneath {
+                            return Err(Errno::EXDEV);
+                        }
+                        done = if rules.in_root {
+                            base.clone()
+                        } else {
+                            Vec::new()
+                        };
+                    }
+                    for part in path::split(target)?.iter().rev() {
+                        pending.push(part.to_vec());
+                    }
+                }
+                FileKind::Directory => {}
+                _ if !is_last => return Err(Errno::ENOTDIR),
+                _ => {}
+            }
+        }
+        Ok(done)
     }
 
     /// Walks `path` component by component, following symbolic links as Linux does.

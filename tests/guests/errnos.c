@@ -364,6 +364,58 @@ static void pending_limit(void) {
     sigprocmask(SIG_UNBLOCK, &rt, NULL);
 }
 
+/* openat2: struct open_how checked strictly, and the RESOLVE_* rules of the walk. */
+struct how { unsigned long long flags, mode, resolve; };
+static long open2(int dir, const char *path, unsigned long long flags, unsigned long long resolve) {
+    struct how h = {flags, 0, resolve};
+    long fd = syscall(SYS_openat2, dir, path, &h, sizeof h);
+    if (fd >= 0) close(fd);
+    return fd;
+}
+
+static void resolving(void) {
+    mkdir("o2", 0755);
+    mkdir("o2/sub", 0755);
+    close(open("o2/sub/file", O_CREAT | O_WRONLY, 0644));
+    symlink("sub/file", "o2/rel-link");
+    symlink("/proc/version", "o2/abs-link");
+    symlink("../..", "o2/sub/up-link");
+    int dir = open("o2", O_DIRECTORY);
+    show("openat2 plain", open2(dir, "sub/file", O_RDONLY, 0));
+    show("openat2 NO_SYMLINKS through a link", open2(dir, "rel-link", O_RDONLY, 0x04));
+    show("openat2 NO_SYMLINKS, the link itself", open2(dir, "rel-link", O_PATH | O_NOFOLLOW, 0x04));
+    show("openat2 BENEATH inside", open2(dir, "sub/../sub/file", O_RDONLY, 0x08));
+    show("openat2 BENEATH with ..", open2(dir, "../o2/sub/file", O_RDONLY, 0x08));
+    show("openat2 BENEATH absolute", open2(dir, "/proc/version", O_RDONLY, 0x08));
+    show("openat2 BENEATH link out", open2(dir, "sub/up-link/o2/sub/file", O_RDONLY, 0x08));
+    show("openat2 BENEATH absolute link", open2(dir, "abs-link", O_RDONLY, 0x08));
+    show("openat2 IN_ROOT absolute", open2(dir, "/sub/file", O_RDONLY, 0x10));
+    show("openat2 IN_ROOT .. at the root", open2(dir, "../../sub/file", O_RDONLY, 0x10));
+    show("openat2 IN_ROOT absolute link", open2(dir, "abs-link", O_RDONLY, 0x10));
+    show("openat2 NO_XDEV into /proc", open2(AT_FDCWD, "/proc/version", O_RDONLY, 0x01));
+    show("openat2 NO_MAGICLINKS", open2(AT_FDCWD, "/proc/self/exe", O_RDONLY, 0x02));
+    show("openat2 a magic link otherwise", open2(AT_FDCWD, "/proc/self/exe", O_RDONLY, 0));
+    show("openat2 BENEATH and IN_ROOT", open2(dir, "sub/file", O_RDONLY, 0x18));
+    show("openat2 unknown resolve bit", open2(dir, "sub/file", O_RDONLY, 0x40));
+    show("openat2 unknown flag", open2(dir, "sub/file", O_RDONLY | 0x4000000000ULL, 0));
+    struct how h = {O_RDONLY, 0644, 0};
+    show("openat2 mode without O_CREAT", syscall(SYS_openat2, dir, "sub/file", &h, sizeof h));
+    show("openat2 short struct", syscall(SYS_openat2, dir, "sub/file", &h, 16));
+    struct { struct how h; unsigned long long extra; } big = {{O_RDONLY, 0, 0}, 1};
+    show("openat2 nonzero tail", syscall(SYS_openat2, dir, "sub/file", &big, sizeof big));
+    big.extra = 0;
+    long fd = syscall(SYS_openat2, dir, "sub/file", &big, sizeof big);
+    show("openat2 zero tail", fd);
+    if (fd >= 0) close(fd);
+    close(dir);
+    unlink("o2/sub/up-link");
+    unlink("o2/abs-link");
+    unlink("o2/rel-link");
+    unlink("o2/sub/file");
+    rmdir("o2/sub");
+    rmdir("o2");
+}
+
 static void resethand(void) {
     struct sigaction sa = {.sa_sigaction = on_usr1, .sa_flags = SA_SIGINFO | SA_RESETHAND};
     sigaction(SIGUSR1, &sa, NULL);
@@ -392,6 +444,7 @@ int main(int argc, char **argv) {
     privileged();
     path_descriptors();
     pending_limit();
+    resolving();
     resethand();
     pid_t child = fork();
     if (child == 0) {

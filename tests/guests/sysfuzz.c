@@ -61,7 +61,7 @@ static const long calls[] = {
     SYS_sched_get_priority_min, SYS_getpriority, SYS_capget, SYS_readahead,
     SYS_sync_file_range, SYS_recvmmsg, SYS_io_setup, SYS_io_destroy, SYS_io_submit,
     SYS_io_getevents, SYS_io_cancel, SYS_inotify_init1, SYS_inotify_add_watch,
-    SYS_inotify_rm_watch, SYS_pidfd_open,
+    SYS_inotify_rm_watch, SYS_pidfd_open, SYS_openat2, SYS_ustat, 462 /* mseal */,
     /* Not pidfd_send_signal: natively it could signal other processes of the user. */
 };
 

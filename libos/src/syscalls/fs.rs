@@ -271,6 +271,89 @@ fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> 
     open_path(k, dirfd, path, flags, mode)
 }
 
+/// `openat2(dirfd, path, how, size)`: `struct open_how { flags, mode, resolve }`, checked
+/// strictly (unknown flags, a mode without `O_CREAT`, unknown `RESOLVE_*` bits are `EINVAL`;
+/// a larger struct must be zero beyond what is known, else `E2BIG`), and the `RESOLVE_*`
+/// rules applied while the path is walked.
+pub fn sys_openat2(k: &mut Kernel, a: &Args) -> Result<u64> {
+    const OPEN_HOW_SIZE: u64 = 24;
+    const VALID_OPEN_FLAGS: u64 = 0o3
+        | 0o100
+        | 0o200
+        | 0o400
+        | 0o1000
+        | 0o2000
+        | 0o4000
+        | 0o4010000
+        | 0o10000
+        | 0o20000
+        | 0o40000
+        | 0o100000
+        | 0o200000
+        | 0o400000
+        | 0o1000000
+        | 0o2000000
+        | 0o10000000
+        | 0o20000000;
+    const O_TMPFILE: u64 = 0o20000000;
+    const O_PATH_ALLOWED: u64 = 0o200000 | 0o400000 | 0o2000000 | 0o10000000;
+    const RESOLVE_NO_XDEV: u64 = 0x01;
+    const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+    const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+    const RESOLVE_BENEATH: u64 = 0x08;
+    const RESOLVE_IN_ROOT: u64 = 0x10;
+    const RESOLVE_CACHED: u64 = 0x20;
+    let size = a[3];
+    if size < OPEN_HOW_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    let raw = user::read_bytes(a[2], size as usize)?;
+    if raw[OPEN_HOW_SIZE as usize..].iter().any(|b| *b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let field = |at: usize| u64::from_le_bytes(raw[at..at + 8].try_into().unwrap_or([0; 8]));
+    let (flags, mode, resolve) = (field(0), field(8), field(16));
+    if flags & !VALID_OPEN_FLAGS != 0
+        || flags & u64::from(OpenFlags::ACCESS_MASK) == 3
+        || (flags & u64::from(OpenFlags::PATH) != 0 && flags & !O_PATH_ALLOWED != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let creates = flags & (u64::from(OpenFlags::CREATE) | O_TMPFILE) != 0;
+    if mode & !0o7777 != 0 || (mode != 0 && !creates) {
+        return Err(Errno::EINVAL);
+    }
+    if resolve & !0x3f != 0
+        || resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) == RESOLVE_BENEATH | RESOLVE_IN_ROOT
+    {
+        return Err(Errno::EINVAL);
+    }
+    if resolve & RESOLVE_CACHED != 0 && (creates || flags & u64::from(OpenFlags::TRUNCATE) != 0) {
+        return Err(Errno::EAGAIN);
+    }
+    let flags = flags as u32;
+    let path = user::read_path(a[1])?;
+    let rules = crate::vfs::ResolveRules {
+        no_xdev: resolve & RESOLVE_NO_XDEV != 0,
+        no_magic_links: resolve & RESOLVE_NO_MAGICLINKS != 0,
+        no_symlinks: resolve & RESOLVE_NO_SYMLINKS != 0,
+        beneath: resolve & RESOLVE_BENEATH != 0,
+        in_root: resolve & RESOLVE_IN_ROOT != 0,
+    };
+    if resolve & !RESOLVE_CACHED == 0 {
+        return open_path(k, a[0], path, flags, mode);
+    }
+    // The rules decide the walk; the file is then opened by the path the walk found. The
+    // starting directory is the descriptor's even for an absolute path (RESOLVE_IN_ROOT).
+    let base = base_dir(k, a[0], b"relative")?;
+    let follow = flags & OpenFlags::NOFOLLOW == 0;
+    let found = k.vfs.resolve_restricted(&base, &path, follow, rules)?;
+    open_path(k, AT_FDCWD as u64, path::join(&found), flags, mode)
+}
+
 /// Opens `/dev/tty`: the calling process's controlling terminal, found among its descriptors
 /// (a terminal whose session is the caller's). One of the box's pseudo-terminals is opened
 /// anew by its name; the terminal the box was started on, which has no name in the box, is
@@ -334,9 +417,11 @@ fn open_path(k: &mut Kernel, dirfd: u64, path: Vec<u8>, flags: u32, mode: u64) -
     let follow = flags & OpenFlags::NOFOLLOW == 0;
     let creates = flags & OpenFlags::CREATE != 0;
     let modifies = access != 0 || flags & OpenFlags::TRUNCATE != 0;
+    let mode_arg = mode;
     let mode = (u32::try_from(mode & 0o7777).unwrap_or(0)) & !k.umask;
     let host_flags = OpenFlags(flags & !OpenFlags::CLOEXEC);
     let mut descriptor_link = None;
+    let mut process_link = None;
     let mut wants_controlling_terminal = false;
     let looked_up = k.vfs.lookup(&base, &path, follow, |node, comps| {
         if let (Node::Proc(p), true) = (node, follow) {
@@ -381,7 +466,14 @@ fn open_path(k: &mut Kernel, dirfd: u64, path: Vec<u8>, flags: u32, mode: u64) -
             Node::Proc(p) => match procfs::render(k, p)? {
                 Proc::File(data) => FileObject::Memory(data, spin::Mutex::new(0)),
                 Proc::Dir(entries) => FileObject::MemoryDir(entries),
-                // Reached only when not following (O_NOFOLLOW|O_PATH): Linux says ELOOP.
+                // `exe`, `cwd`, `root`: the file or directory the link names, opened by its
+                // path in the box.
+                Proc::Link(target) if follow && target.first() == Some(&b'/') => {
+                    process_link = Some(target);
+                    return Err(Errno::EAGAIN);
+                }
+                // Not following (O_NOFOLLOW|O_PATH), or a link to no path (a namespace):
+                // Linux says ELOOP.
                 Proc::Link(_) => return Err(Errno::ELOOP),
             },
         };
@@ -389,6 +481,9 @@ fn open_path(k: &mut Kernel, dirfd: u64, path: Vec<u8>, flags: u32, mode: u64) -
     });
     if wants_controlling_terminal {
         return open_controlling_terminal(k, flags);
+    }
+    if let Some(target) = process_link {
+        return open_path(k, AT_FDCWD as u64, target, flags, mode_arg);
     }
     if let Some(fd) = descriptor_link {
         // `/proc/self/fd/N` (and so `/dev/fd/N`, `/dev/stdin`): the descriptor's own open file,
