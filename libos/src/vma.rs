@@ -22,6 +22,22 @@ pub struct Area {
     /// Locked by `mlock` or `mlockall` (recorded: `/proc/PID/status` counts it, and `msync`
     /// will not invalidate it).
     pub locked: bool,
+    /// A mapping of a file (not anonymous memory, nor `/dev/zero`).
+    pub file_backed: bool,
+    /// What a forked child gets of it (`madvise`'s `MADV_WIPEONFORK`, `MADV_DONTFORK`).
+    pub on_fork: OnFork,
+}
+
+/// What a forked child gets of a range.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnFork {
+    /// A copy (the default, `MADV_DOFORK`, `MADV_KEEPONFORK`).
+    #[default]
+    Copy,
+    /// The range, zero-filled (`MADV_WIPEONFORK`).
+    Wipe,
+    /// Nothing: the range is not mapped in the child (`MADV_DONTFORK`).
+    Drop,
 }
 
 /// The names `/proc/self/maps` gives some ranges.
@@ -88,6 +104,14 @@ impl Vmas {
             at = at.max(e);
         }
         at >= end
+    }
+
+    /// Sets what a forked child gets of the recorded parts of `[start, end)`.
+    pub fn set_on_fork(&mut self, start: u64, end: u64, on_fork: OnFork) {
+        for (s, e, area) in self.overlapping(start, end) {
+            let (from, to) = (s.max(start), e.min(end));
+            self.insert(from, to, Area { on_fork, ..area });
+        }
     }
 
     /// Locks or unlocks the recorded parts of `[start, end)`.

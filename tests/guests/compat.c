@@ -287,6 +287,39 @@ static long locked_kb(void) {
     return kb;
 }
 
+/* What a forked child gets: MADV_WIPEONFORK zero-fills (also in a grandchild), MADV_DONTFORK
+ * leaves the range out, MADV_KEEPONFORK undoes wiping; wiping a shared mapping is EINVAL. */
+static void fork_advice(void) {
+    char *wipe = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *drop = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *keep = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    memset(wipe, 7, 4096); memset(drop, 7, 4096); memset(keep, 7, 4096);
+    show("MADV_WIPEONFORK", madvise(wipe, 4096, MADV_WIPEONFORK));
+    show("MADV_DONTFORK", madvise(drop, 4096, MADV_DONTFORK));
+    show("MADV_WIPEONFORK then KEEPONFORK", madvise(keep, 4096, MADV_WIPEONFORK) | madvise(keep, 4096, MADV_KEEPONFORK));
+    show("MADV_WIPEONFORK on a shared mapping", madvise(shared, 4096, MADV_WIPEONFORK));
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        unsigned char v;
+        printf("child: wiped %d, kept %d, dropped range mapped %d\n", wipe[0] == 0 && wipe[4095] == 0,
+               keep[0] == 7, mincore(drop, 4096, &v) == 0);
+        fflush(stdout);
+        memset(wipe, 9, 4096);
+        pid_t grand = fork();
+        if (grand == 0) {
+            printf("grandchild: wiped %d\n", wipe[0] == 0);
+            fflush(stdout);
+            _exit(0);
+        }
+        waitpid(grand, NULL, 0);
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    printf("parent keeps its data: %d %d\n", wipe[0] == 7, drop[0] == 7);
+}
+
 static void locking(void) {
     printf("VmLck before: %ld\n", locked_kb());
     char *m = mmap(NULL, 8 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -308,6 +341,7 @@ int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     sealing();
     locking();
+    fork_advice();
     filesystem_types();
     credentials();
     scheduling();

@@ -149,6 +149,12 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
         label: Label::None,
         sealed: false,
         locked: k.lock_future || flags & MAP_LOCKED != 0,
+        file_backed: flags & MAP_ANONYMOUS == 0
+            && !k
+                .fds
+                .file(fd_arg(a[4])?)
+                .is_ok_and(|f| matches!(f.object, FileObject::Dev(DevNode::Zero))),
+        on_fork: crate::vma::OnFork::Copy,
     };
     k.vmas.insert(addr, addr + len_pages as u64, area);
     Ok(addr)
@@ -341,6 +347,27 @@ pub fn sys_madvise(k: &mut Kernel, a: &Args) -> Result<u64> {
     if discards && k.vmas.iter().any(keeps) {
         return Err(Errno::EPERM);
     }
+    // What a forked child gets: wiping applies to private anonymous memory only.
+    const MADV_DONTFORK: u64 = 10;
+    const MADV_DOFORK: u64 = 11;
+    const MADV_WIPEONFORK: u64 = 18;
+    const MADV_KEEPONFORK: u64 = 19;
+    let on_fork = match advice {
+        MADV_DONTFORK => Some(crate::vma::OnFork::Drop),
+        MADV_DOFORK | MADV_KEEPONFORK => Some(crate::vma::OnFork::Copy),
+        MADV_WIPEONFORK => Some(crate::vma::OnFork::Wipe),
+        _ => None,
+    };
+    if advice == MADV_WIPEONFORK
+        && k.vmas
+            .iter()
+            .any(|(s, e, a)| s < end && start < e && (a.shared || a.file_backed))
+    {
+        return Err(Errno::EINVAL);
+    }
+    if let Some(on_fork) = on_fork {
+        k.vmas.set_on_fork(start, end, on_fork);
+    }
     if advice == MADV_DONTNEED {
         host().vm_discard(start as usize, (end - start) as usize)?;
     }
@@ -520,4 +547,28 @@ pub fn sys_mseal(k: &mut Kernel, a: &Args) -> Result<u64> {
     }
     k.vmas.seal(a[0], end);
     Ok(0)
+}
+
+/// In a forked child: ranges marked `MADV_WIPEONFORK` start zero-filled, and those marked
+/// `MADV_DONTFORK` are not there.
+pub fn apply_fork_advice(k: &mut Kernel) {
+    let ranges: alloc::vec::Vec<(u64, u64, crate::vma::OnFork)> = k
+        .vmas
+        .iter()
+        .filter(|(_, _, a)| a.on_fork != crate::vma::OnFork::Copy)
+        .map(|(s, e, a)| (s, e, a.on_fork))
+        .collect();
+    for (start, end, on_fork) in ranges {
+        let len = (end - start) as usize;
+        match on_fork {
+            crate::vma::OnFork::Wipe => {
+                let _ = host().vm_discard(start as usize, len);
+            }
+            crate::vma::OnFork::Drop => {
+                let _ = host().vm_free(start as usize, len);
+                k.vmas.remove(start, end);
+            }
+            crate::vma::OnFork::Copy => {}
+        }
+    }
 }

@@ -52,6 +52,7 @@ fn fork(k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result
             k.record_locked.clear(); // record locks are not inherited
             super::aio::forget_after_fork(k);
             k.keys.after_fork();
+            super::mm::apply_fork_advice(k);
             crate::box_processes::publish(k);
             crate::box_processes::set_state(crate::box_processes::RUNNING);
             if let Some((addr, _)) = settid {
