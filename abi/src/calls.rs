@@ -48,15 +48,9 @@ pub trait Host: Sync {
         shared: bool,
     ) -> Result<usize>;
 
-    /// Grows or shrinks the mapping at `addr`, moving it if `may_move`. Returns the new address.
-    /// Errors: `EINVAL`, `ENOMEM`, `EFAULT`. Linux: `mremap`.
-    fn vm_remap(
-        &self,
-        addr: usize,
-        old_len: usize,
-        new_len: usize,
-        may_move: bool,
-    ) -> Result<usize>;
+    /// Grows or shrinks the mapping at `addr`, in place or moved as `how` says. Returns the new
+    /// address. Errors: `EINVAL`, `ENOMEM`, `EFAULT`. Linux: `mremap`.
+    fn vm_remap(&self, addr: usize, old_len: usize, new_len: usize, how: Remap) -> Result<usize>;
 
     /// Drops the contents of private pages in the range; they read as zero (anonymous) or as the
     /// file (file-backed) afterwards. Errors: `EINVAL`. Linux: `madvise(MADV_DONTNEED)`.

@@ -561,6 +561,23 @@ pub enum Whose {
     Thread,
 }
 
+/// Where [`crate::Host::vm_remap`] may put the mapping.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Remap {
+    /// Where it is (`ENOMEM` if it cannot grow there).
+    InPlace,
+    /// Anywhere (`MREMAP_MAYMOVE`).
+    MayMove,
+    /// At `to` (anywhere if `None`), replacing what is mapped there (`MREMAP_FIXED`); with
+    /// `keep_old`, the old range stays mapped, empty (`MREMAP_DONTUNMAP`).
+    MoveTo {
+        /// The new address.
+        to: Option<usize>,
+        /// `MREMAP_DONTUNMAP`.
+        keep_old: bool,
+    },
+}
+
 /// Whose resource usage [`crate::Host::process_usage`] reports.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum UsageOf {

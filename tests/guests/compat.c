@@ -320,6 +320,28 @@ static void fork_advice(void) {
     printf("parent keeps its data: %d %d\n", wipe[0] == 7, drop[0] == 7);
 }
 
+/* mremap to a fixed place, and MREMAP_DONTUNMAP. */
+static void remapping(void) {
+    char *a = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *b = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(a, 5, 2 * 4096);
+    void *r = mremap(a, 2 * 4096, 2 * 4096, MREMAP_FIXED);
+    show("MREMAP_FIXED without MAYMOVE", r == MAP_FAILED ? -1 : 0);
+    r = mremap(a, 2 * 4096, 2 * 4096, MREMAP_FIXED | MREMAP_MAYMOVE, a + 4096);
+    show("MREMAP_FIXED onto itself", r == MAP_FAILED ? -1 : 0);
+    r = mremap(a, 2 * 4096, 3 * 4096, MREMAP_FIXED | MREMAP_MAYMOVE, b);
+    printf("MREMAP_FIXED moved to the place asked: %d, data kept %d\n", r == b, b[4095] == 5);
+    unsigned char v;
+    printf("old place unmapped: %d\n", mincore(a, 4096, &v) != 0);
+    char *c = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    c[0] = 5;
+    r = mremap(c, 4096, 4096, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+    printf("MREMAP_DONTUNMAP: moved %d, old still mapped %d, old now empty %d, data moved %d\n",
+           r != MAP_FAILED && r != c, mincore(c, 4096, &v) == 0, c[0] == 0, r != MAP_FAILED && ((char *)r)[0] == 5);
+    r = mremap(b + 4096, 4096, 8192, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+    show("MREMAP_DONTUNMAP with a new size", r == MAP_FAILED ? -1 : 0);
+}
+
 static void locking(void) {
     printf("VmLck before: %ld\n", locked_kb());
     char *m = mmap(NULL, 8 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -342,6 +364,7 @@ int main(void) {
     sealing();
     locking();
     fork_advice();
+    remapping();
     filesystem_types();
     credentials();
     scheduling();

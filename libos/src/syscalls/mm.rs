@@ -6,7 +6,7 @@ use crate::fd::FileObject;
 use crate::kernel::{host, Kernel};
 use crate::vfs::DevNode;
 use crate::vma::{Area, Label};
-use picobox_abi::{Errno, Placement, Prot, Result};
+use picobox_abi::{Errno, Placement, Prot, Remap, Result};
 
 const PAGE: u64 = 4096;
 const MAP_PRIVATE: u64 = 0x02;
@@ -263,8 +263,14 @@ pub fn sys_mremap(k: &mut Kernel, a: &Args) -> Result<u64> {
             return Err(Errno::EPERM);
         }
     }
-    if moves_to {
-        return Err(Errno::EINVAL); // not offered (see the support table)
+    let fixed = flags & MREMAP_FIXED != 0;
+    if fixed {
+        // The new place must not overlap the old one, and must be the program's.
+        let old = old_round.unwrap_or(0).max(PAGE);
+        if a[4] < a[0] + old && a[0] < a[4] + new_round {
+            return Err(Errno::EINVAL);
+        }
+        program_range(a[4], new_round)?;
     }
     let (addr, old_len) = program_range(a[0], a[1]).map_err(|_| Errno::EFAULT)?;
     if !mapped(
@@ -278,9 +284,22 @@ pub fn sys_mremap(k: &mut Kernel, a: &Args) -> Result<u64> {
     if a[3] & MREMAP_MAYMOVE == 0 && crate::user::overlaps_runtime(addr, addr + new_len) {
         return Err(Errno::ENOMEM); // growing in place would run into the runtime's memory
     }
-    let new = host().vm_remap(addr, old_len, new_len, a[3] & MREMAP_MAYMOVE != 0)? as u64;
+    let keep_old = flags & MREMAP_DONTUNMAP != 0;
+    let how = if moves_to {
+        Remap::MoveTo {
+            to: fixed.then_some(a[4] as usize),
+            keep_old,
+        }
+    } else if flags & MREMAP_MAYMOVE != 0 {
+        Remap::MayMove
+    } else {
+        Remap::InPlace
+    };
+    let new = host().vm_remap(addr, old_len, new_len, how)? as u64;
     let area = k.vmas.area_at(addr as u64).unwrap_or(Area::private(3));
-    k.vmas.remove(addr as u64, (addr + old_len) as u64);
+    if !keep_old {
+        k.vmas.remove(addr as u64, (addr + old_len) as u64);
+    }
     k.vmas.insert(new, new + new_len as u64, area);
     Ok(new)
 }

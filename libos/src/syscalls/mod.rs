@@ -136,7 +136,7 @@ table! {
     22 pipe => fs::sys_pipe;
     23 select -> poll::sys_select;
     24 sched_yield -> info::sys_sched_yield;
-    25 mremap => mm::sys_mremap, "MREMAP_FIXED, MREMAP_DONTUNMAP: EINVAL";
+    25 mremap => mm::sys_mremap, "a fixed destination must be the program's memory (ENOMEM where the runtime lives)";
     26 msync => mm::sys_msync, "checks as Linux; shared mappings are the host's page cache (fsync makes them durable)";
     27 mincore => mm::sys_mincore, "every mapped page is reported resident";
     28 madvise => mm::sys_madvise, "MADV_DONTNEED acts; other known advice is accepted and has no effect";

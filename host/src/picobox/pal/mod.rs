@@ -589,23 +589,23 @@ impl Host for LinuxHost {
         Ok(got as usize)
     }
 
-    fn vm_remap(
-        &self,
-        addr: usize,
-        old_len: usize,
-        new_len: usize,
-        may_move: bool,
-    ) -> Result<usize> {
+    fn vm_remap(&self, addr: usize, old_len: usize, new_len: usize, how: Remap) -> Result<usize> {
+        const MREMAP_MAYMOVE: u64 = 1;
+        const MREMAP_FIXED: u64 = 2;
+        const MREMAP_DONTUNMAP: u64 = 4;
+        let (flags, to) = match how {
+            Remap::InPlace => (0, 0),
+            Remap::MayMove => (MREMAP_MAYMOVE, 0),
+            Remap::MoveTo { to, keep_old } => (
+                MREMAP_MAYMOVE
+                    | if to.is_some() { MREMAP_FIXED } else { 0 }
+                    | if keep_old { MREMAP_DONTUNMAP } else { 0 },
+                to.unwrap_or(0) as u64,
+            ),
+        };
         let got = sys(
             nr::MREMAP,
-            [
-                addr as u64,
-                old_len as u64,
-                new_len as u64,
-                u64::from(may_move),
-                0,
-                0,
-            ],
+            [addr as u64, old_len as u64, new_len as u64, flags, to, 0],
         )?;
         Ok(got as usize)
     }
