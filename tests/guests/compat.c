@@ -335,7 +335,7 @@ static void remapping(void) {
     printf("old place unmapped: %d\n", mincore(a, 4096, &v) != 0);
     char *c = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     c[0] = 5;
-    r = mremap(c, 4096, 4096, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+    r = mremap(c, 4096, 4096, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
     printf("MREMAP_DONTUNMAP: moved %d, old still mapped %d, old now empty %d, data moved %d\n",
            r != MAP_FAILED && r != c, mincore(c, 4096, &v) == 0, c[0] == 0, r != MAP_FAILED && ((char *)r)[0] == 5);
     r = mremap(b + 4096, 4096, 8192, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
