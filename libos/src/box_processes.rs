@@ -32,6 +32,8 @@ pub struct ProcessNote {
     pub comm: Vec<u8>,
     /// Its arguments, NUL-separated (possibly cut short).
     pub cmdline: Vec<u8>,
+    /// Whether it executed a program since it was forked.
+    pub executed: bool,
 }
 
 /// Longest symbolic link target the host keeps (`PATH_MAX` minus the NUL).
@@ -63,7 +65,8 @@ pub fn publish_child(k: &Kernel, child: u32) {
 /// The note of a process running what `k` runs, whose parent is `ppid`.
 fn note_of(k: &Kernel, ppid: u32) -> Vec<u8> {
     let no_newline = |b: &u8| if *b == b'\n' { b'?' } else { *b };
-    let mut note = alloc::format!("{ppid}\n").into_bytes();
+    let executed = if k.executed { " executed" } else { "" };
+    let mut note = alloc::format!("{ppid}{executed}\n").into_bytes();
     note.extend(k.comm.iter().map(no_newline));
     note.push(b'\n');
     note.extend(k.program_name.iter().map(no_newline));
@@ -133,7 +136,11 @@ pub fn read(pid: u32) -> Option<ProcessNote> {
         return None;
     }
     let mut fields = buf[..n].splitn(4, |b| *b == b'\n');
-    let ppid = core::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
+    let first = core::str::from_utf8(fields.next()?).ok()?;
+    let (ppid, executed) = match first.split_once(' ') {
+        Some((ppid, flag)) => (ppid.parse().ok()?, flag == "executed"),
+        None => (first.parse().ok()?, false),
+    };
     let comm = fields.next()?.to_vec();
     let exe = fields.next()?.to_vec();
     let mut cmdline: Vec<u8> = fields
@@ -150,6 +157,7 @@ pub fn read(pid: u32) -> Option<ProcessNote> {
         exe,
         comm,
         cmdline,
+        executed,
     })
 }
 
@@ -162,6 +170,7 @@ pub fn reaper_note() -> Option<ProcessNote> {
         exe: b"/usr/bin/picobox".to_vec(),
         comm: b"picobox".to_vec(),
         cmdline: b"picobox\0".to_vec(),
+        executed: true,
     })
 }
 

@@ -109,6 +109,9 @@ pub struct Kernel {
     pub aio: syscalls::aio::Contexts,
     /// The pid each pidfd names, by its host stream (see `syscalls/pidfd.rs`).
     pub pidfds: syscalls::pidfd::Pidfds,
+    /// Whether the process has executed a program since it was forked (its parent may then
+    /// no longer change its process group: `EACCES`).
+    pub executed: bool,
     /// `mlockall(MCL_FUTURE)`: mappings made from now on are locked too.
     pub lock_future: bool,
     /// The process's keys and keyrings (see `syscalls/keys.rs`).
@@ -317,6 +320,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         watches: BTreeMap::new(),
         aio: BTreeMap::new(),
         pidfds: BTreeMap::new(),
+        executed: false,
         lock_future: false,
         keys: syscalls::keys::Keys::default(),
         allow_bind: info.allow_bind.clone(),

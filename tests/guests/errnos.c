@@ -427,6 +427,14 @@ int main(int argc, char **argv) {
         printf("started with argc %d, argv[0] empty\n", argc);
         return 0;
     }
+    if (argc > 2 && !strcmp(argv[1], "executed-child")) {
+        /* Tells the parent it has executed, then waits for the word to end. */
+        int fd = atoi(argv[2]);
+        write(fd + 1, "e", 1);
+        char c;
+        read(fd, &c, 1);
+        return 0;
+    }
     if (argc > 1 && !strcmp(argv[1], "exec-no-args")) {
         fflush(stdout);
         char *none[] = {NULL};
@@ -452,6 +460,33 @@ int main(int argc, char **argv) {
         execv("/proc/self/exe", args);
         _exit(127);
     }
+    waitpid(child, NULL, 0);
+    /* A child that has executed a program keeps its process group: EACCES; before, it may
+     * be moved. */
+    int down[2], up[2];
+    pipe(down);
+    pipe(up);
+    dup2(down[0], 10);
+    dup2(up[1], 11);
+    child = fork();
+    if (child == 0) {
+        show("setpgid of itself before exec", setpgid(0, 0));
+        char *args[] = {argv[0], "executed-child", "10", NULL};
+        execv("/proc/self/exe", args);
+        _exit(127);
+    }
+    char c;
+    read(up[0], &c, 1);
+    show("setpgid of a child that executed", setpgid(child, child));
+    write(down[1], "x", 1);
+    waitpid(child, NULL, 0);
+    child = fork();
+    if (child == 0) {
+        read(down[0], &c, 1);
+        _exit(0);
+    }
+    show("setpgid of a child that did not", setpgid(child, child));
+    write(down[1], "x", 1);
     waitpid(child, NULL, 0);
     return 0;
 }

@@ -213,6 +213,9 @@ fn commit(k: &mut Kernel, p: exec::Prepared) -> Result<crate::kernel::Entry> {
     k.program_name = p.name;
     k.comm = p.comm;
     k.auxv = loaded.auxv;
+    k.executed = true;
+    // The process and thread keyrings do not survive execve.
+    k.keys.after_fork();
     crate::box_processes::publish(k);
     Ok(loaded.entry)
 }

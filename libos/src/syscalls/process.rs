@@ -52,6 +52,7 @@ fn fork(k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result
             k.record_locked.clear(); // record locks are not inherited
             super::aio::forget_after_fork(k);
             k.keys.after_fork();
+            k.executed = false;
             super::mm::apply_fork_advice(k);
             crate::box_processes::publish(k);
             crate::box_processes::set_state(crate::box_processes::RUNNING);
@@ -327,10 +328,23 @@ fn pid_arg(v: u64) -> Result<u32> {
 
 /// `setpgid(pid, pgid)`.
 pub fn sys_setpgid(_k: &mut Kernel, a: &Args) -> Result<Return> {
-    host().process_group(GroupOp::SetGroup {
-        pid: pid_arg(a[0])?,
-        pgid: pid_arg(a[1])?,
-    })?;
+    let (pid, pgid) = (pid_arg(a[0])?, pid_arg(a[1])?);
+    // A child of the caller that has executed a program keeps its group (EACCES), checked
+    // after the session (EPERM), as Linux does; the host cannot tell, since programs are
+    // executed within the process.
+    let me = host().process_id(picobox_abi::Whose::Caller);
+    if pid != 0 && pid != me {
+        if let Some(note) = crate::box_processes::read(pid).filter(|n| n.ppid == me) {
+            let session_of = |pid| host().process_group(GroupOp::GetSession { pid });
+            if session_of(pid)? != session_of(0)? {
+                return Err(Errno::EPERM);
+            }
+            if note.executed {
+                return Err(Errno::EACCES);
+            }
+        }
+    }
+    host().process_group(GroupOp::SetGroup { pid, pgid })?;
     Ok(Return::Value(0))
 }
 
