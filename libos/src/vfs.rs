@@ -61,6 +61,8 @@ pub enum DevNode {
     Null,
     /// `/dev/zero`.
     Zero,
+    /// `/dev/full`: reads as zeros, every write fails with `ENOSPC`.
+    Full,
     /// `/dev/urandom` and `/dev/random`.
     Random,
     /// `/dev/tty`: opened, the process's controlling terminal (see `open_path`).
@@ -68,9 +70,10 @@ pub enum DevNode {
 }
 
 impl DevNode {
-    const ALL: [(&'static [u8], DevNode); 5] = [
+    const ALL: [(&'static [u8], DevNode); 6] = [
         (b"null", DevNode::Null),
         (b"zero", DevNode::Zero),
+        (b"full", DevNode::Full),
         (b"random", DevNode::Random),
         (b"urandom", DevNode::Random),
         (b"tty", DevNode::Tty),
@@ -81,6 +84,7 @@ impl DevNode {
         let minor = match self {
             DevNode::Null => 3,
             DevNode::Zero => 5,
+            DevNode::Full => 7,
             DevNode::Random => 9,
             DevNode::Tty => return 5 << 8,
         };

@@ -147,5 +147,28 @@ int main(void) {
     taken = read(pk[0], pb, 3);
     printf("a short read cuts the packet: %zd [%.*s]\n", taken, (int)taken, pb);
     printf("pipe2 unknown flag: %s\n", outcome(pipe2(pk, O_DIRECT | 0x1)));
+
+    /* /dev/full, and splice between pipes and the devices. */
+    int full = open("/dev/full", O_RDWR);
+    char zero[4] = {1, 1, 1, 1};
+    printf("/dev/full write: %s\n", outcome(write(full, "x", 1)));
+    ssize_t got_full = read(full, zero, 4);
+    printf("/dev/full read: %s, zeros %d\n", outcome(got_full), zero[0] == 0 && zero[3] == 0);
+    int sp[2];
+    char z_drain[64];
+    pipe(sp);
+    write(sp[1], "abcdef", 6);
+    printf("splice pipe to /dev/full: %s\n", outcome(splice(sp[0], NULL, full, NULL, 6, 0)));
+    int null = open("/dev/null", O_WRONLY);
+    /* (Whether the failed splice took the bytes is the kernel's business: empty the pipe.) */
+    fcntl(sp[0], F_SETFL, O_NONBLOCK);
+    while (read(sp[0], z_drain, sizeof z_drain) > 0) {}
+    fcntl(sp[0], F_SETFL, 0);
+    write(sp[1], "abcdef", 6);
+    printf("splice pipe to /dev/null: %s\n", outcome(splice(sp[0], NULL, null, NULL, 6, 0)));
+    int zfd = open("/dev/zero", O_RDONLY);
+    printf("splice /dev/zero to a pipe: %s\n", outcome(splice(zfd, NULL, sp[1], NULL, 100, 0)));
+    char z[100];
+    printf("what came: %s\n", outcome(read(sp[0], z, sizeof z)));
     return 0;
 }

@@ -702,6 +702,7 @@ pub(super) fn write_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u6
             };
             Ok(host().stream_write(h.0, buf, offset)? as u64)
         }
+        FileObject::Dev(DevNode::Full) if len > 0 => Err(Errno::ENOSPC),
         FileObject::Dev(_) => Ok(len as u64),
         FileObject::SyntheticDir => Err(Errno::EBADF),
         FileObject::Epoll(_) | FileObject::Signal(_) => Err(Errno::EINVAL),

@@ -5,9 +5,10 @@
 
 use super::fs::{file_of, offset_arg, vectored};
 use super::Args;
-use crate::fd::OpenFile;
+use crate::fd::{FileObject, OpenFile};
 use crate::kernel::host;
 use crate::user;
+use crate::vfs::DevNode;
 use picobox_abi::{Errno, FileKind, Handle, IoBuf, OpenFlags, Result};
 
 const SPLICE_F_MOVE: u64 = 1;
@@ -17,6 +18,21 @@ const SPLICE_F_GIFT: u64 = 8;
 const SPLICE_F_ALL: u64 = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT;
 /// The most one call moves: a default pipe's capacity, as Linux moves at most a pipe's worth.
 const CHUNK: usize = 64 * 1024;
+
+/// One side of a splice: a host stream (and whether it is a pipe), or a device of the
+/// library OS's.
+enum Side {
+    Host { pipe: bool, h: Handle },
+    Dev(DevNode),
+}
+
+fn side_of(file: &OpenFile) -> Result<Side> {
+    if let FileObject::Dev(d) = &file.object {
+        return Ok(Side::Dev(*d));
+    }
+    let (pipe, h) = pipe_of(file)?;
+    Ok(Side::Host { pipe, h })
+}
 
 /// Whether `file` is a pipe (or FIFO), and its host stream.
 fn pipe_of(file: &OpenFile) -> Result<(bool, Handle)> {
@@ -74,8 +90,9 @@ pub fn sys_splice(a: &Args) -> Result<u64> {
     if output.status().0 & OpenFlags::APPEND != 0 {
         return Err(Errno::EINVAL);
     }
-    let (in_pipe, in_h) = pipe_of(&input)?;
-    let (out_pipe, out_h) = pipe_of(&output)?;
+    let (in_side, out_side) = (side_of(&input)?, side_of(&output)?);
+    let is_pipe = |s: &Side| matches!(s, Side::Host { pipe: true, .. });
+    let (in_pipe, out_pipe) = (is_pipe(&in_side), is_pipe(&out_side));
     if !in_pipe && !out_pipe {
         return Err(Errno::EINVAL);
     }
@@ -91,7 +108,22 @@ pub fn sys_splice(a: &Args) -> Result<u64> {
     input.touched();
     output.touched();
     let mut buf = alloc::vec![0u8; len];
-    let n = host().stream_read(in_h, IoBuf::of_mut(&mut buf), in_off)?;
+    // A device as the input reads as it does (zeros, random bytes, nothing from /dev/null);
+    // as the output, it takes all, except /dev/full, which Linux does not splice into.
+    let n = match in_side {
+        Side::Host { h, .. } => host().stream_read(h, IoBuf::of_mut(&mut buf), in_off)?,
+        Side::Dev(DevNode::Null) => 0,
+        Side::Dev(DevNode::Random) => {
+            host().random_read(&mut buf)?;
+            len
+        }
+        Side::Dev(_) => len,
+    };
+    let out_h = match out_side {
+        Side::Host { h, .. } => h,
+        Side::Dev(DevNode::Full) => return Err(Errno::EINVAL),
+        Side::Dev(_) => return Ok(n as u64),
+    };
     let mut written = 0;
     while written < n {
         match host().stream_write(out_h, IoBuf::of(&buf[written..n]), out_off) {
