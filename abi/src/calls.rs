@@ -364,7 +364,9 @@ pub trait Host: Sync {
     fn process_fork(&self) -> Result<Option<u32>>;
 
     /// Waits for a child to end, as `wait4(pid, options)`: `pid` > 0 that child, -1 any,
-    /// 0 or < -1 a process group; `options` `WNOHANG` (1), `WUNTRACED` (2), `WCONTINUED` (8).
+    /// 0 or < -1 a process group; `options` `WNOHANG` (1), `WUNTRACED` (2), `WCONTINUED` (8);
+    /// with `WNOWAIT` (0x01000000) the child stays waitable, and the options are waitid's:
+    /// exits are reported only with `WEXITED` (4).
     /// Returns the child's id (0 with `WNOHANG` if none ended) and its raw wait status, and
     /// fills `rusage` (144 bytes) if given. Errors: `ECHILD`, `EINTR`, `EINVAL`.
     /// Linux: `wait4`.

@@ -92,5 +92,18 @@ int main(void){
   waitid(P_PID,c,&si,WEXITED); printf("waitid exited: code %d status %d\n", si.si_code, si.si_status);
   int bad=waitid(P_PID,c,&si,0); printf("waitid no event kind: %d %s\n", bad, strerror(errno));
   stop_signals();
+  /* WNOWAIT: the child is reported and stays waitable. */
+  c=fork(); if(c==0) _exit(5);
+  memset(&si,0,sizeof si);
+  waitid(P_PID,c,&si,WEXITED|WNOWAIT); printf("WNOWAIT exited: code %d status %d\n", si.si_code, si.si_status);
+  memset(&si,0,sizeof si);
+  waitid(P_PID,c,&si,WEXITED|WNOWAIT); printf("WNOWAIT again: code %d status %d\n", si.si_code, si.si_status);
+  waitpid(c,&st,0); printf("then reaped: %d\n", WIFEXITED(st)?WEXITSTATUS(st):-1);
+  bad=waitid(P_PID,c,&si,WEXITED|WNOWAIT); printf("after reaping: %d %s\n", bad, strerror(errno));
+  c=fork(); if(c==0){ raise(SIGSTOP); _exit(6);}
+  memset(&si,0,sizeof si);
+  waitid(P_PID,c,&si,WSTOPPED|WNOWAIT); printf("WNOWAIT stopped: code %d status %d\n", si.si_code, si.si_status);
+  waitpid(c,&st,WUNTRACED); printf("still reported stopped: %d\n", WIFSTOPPED(st));
+  kill(c,SIGCONT); waitpid(c,&st,0);
   return 0;
 }

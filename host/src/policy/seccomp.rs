@@ -212,6 +212,7 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
             "process_fork: the child inherits this filter and the Landlock domain",
         ),
         (SYS_wait4, "process_wait"),
+        (SYS_waitid, "process_wait with WNOWAIT (the box's children only: the pid namespace)"),
         (SYS_getpid, "process_id"),
         (SYS_getppid, "process_id(Parent)"),
         (

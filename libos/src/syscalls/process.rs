@@ -193,15 +193,22 @@ fn clone_thread(k: &mut Kernel, a: &Args, ctx: &mut CpuContext) -> Result<()> {
 /// Also: a child killed by a signal that dumped core says so in its status (`WCOREDUMP`),
 /// which the host, dumping no core, does not set.
 fn forget_reaped(pid: u32, status: &mut i32) {
+    if note_core_dump(pid, status) {
+        crate::box_processes::set_state_of(pid, 0);
+    }
+}
+
+/// For a child that ended (true), sets `WCOREDUMP` in its status if it dumped core.
+fn note_core_dump(pid: u32, status: &mut i32) -> bool {
     let stopped = *status & 0xff == 0x7f;
     if pid == 0 || stopped || *status == 0xffff {
-        return;
+        return false;
     }
     let killed = *status & 0x7f != 0;
     if killed && crate::box_processes::state_of(pid) == crate::box_processes::DUMPED {
         *status |= 0x80;
     }
-    crate::box_processes::set_state_of(pid, 0);
+    true
 }
 
 /// `wait4(pid, status, options, rusage)`.
@@ -240,10 +247,6 @@ pub fn sys_waitid(a: &Args) -> Result<u64> {
     if options & (WEXITED | WSTOPPED | WCONTINUED) == 0 || options & !KNOWN != 0 {
         return Err(Errno::EINVAL);
     }
-    // The host's wait reaps what it reports: leaving a child waitable is not possible.
-    if options & WNOWAIT != 0 {
-        return Err(Errno::EINVAL);
-    }
     let id = int_arg(a[1]);
     let mut options = options;
     let mut nonblocking_pidfd = false;
@@ -264,17 +267,25 @@ pub fn sys_waitid(a: &Args) -> Result<u64> {
         _ => return Err(Errno::EINVAL),
     };
     let mut ru = [0u8; 144];
-    // wait4's options: WUNTRACED is WSTOPPED's number, WCONTINUED the same.
-    let (child, status) = host().process_wait(
-        pid,
-        options & (WNOHANG | WSTOPPED | WCONTINUED),
-        if a[4] != 0 { Some(&mut ru) } else { None },
-    )?;
+    // wait4's options: WUNTRACED is WSTOPPED's number, WCONTINUED the same; with WNOWAIT
+    // the host takes waitid's, where exits are reported only with WEXITED.
+    let keep = options & WNOWAIT != 0;
+    let wanted = if keep {
+        options & (WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT)
+    } else {
+        options & (WNOHANG | WSTOPPED | WCONTINUED)
+    };
+    let (child, status) =
+        host().process_wait(pid, wanted, if a[4] != 0 { Some(&mut ru) } else { None })?;
     if child == 0 && nonblocking_pidfd {
         return Err(Errno::EAGAIN);
     }
     let mut status = status;
-    forget_reaped(child, &mut status);
+    if keep {
+        note_core_dump(child, &mut status);
+    } else {
+        forget_reaped(child, &mut status);
+    }
     if a[2] != 0 {
         // siginfo_t: si_signo, si_errno, si_code, then si_pid, si_uid, si_status.
         let mut info = [0u8; 128];

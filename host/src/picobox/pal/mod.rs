@@ -93,6 +93,7 @@ mod nr {
     pub const INOTIFY_INIT1: u64 = 294;
     pub const PIDFD_OPEN: u64 = 434;
     pub const GETRUSAGE: u64 = 98;
+    pub const WAITID: u64 = 247;
     pub const INOTIFY_ADD_WATCH: u64 = 254;
     pub const INOTIFY_RM_WATCH: u64 = 255;
     pub const SHMGET: u64 = 29;
@@ -421,6 +422,43 @@ fn posix_timer_set(id: u32, new: Option<TimerSetting>) -> Result<TimerSetting> {
         ],
     )?;
     Ok(setting_of(old))
+}
+
+/// `process_wait` with `WNOWAIT`: waitid, whose siginfo is turned into a wait status.
+fn wait_leaving_waitable(pid: i32, options: u32, rusage: u64) -> Result<(u32, i32)> {
+    const P_ALL: u64 = 0;
+    const P_PID: u64 = 1;
+    const P_PGID: u64 = 2;
+    let (idtype, id) = match pid {
+        -1 => (P_ALL, 0),
+        0 => (P_PGID, 0),
+        p if p < 0 => (P_PGID, u64::from(p.unsigned_abs())),
+        p => (P_PID, p as u64),
+    };
+    let mut info = [0u8; 128];
+    sys(
+        nr::WAITID,
+        [
+            idtype,
+            id,
+            info.as_mut_ptr() as u64,
+            u64::from(options),
+            rusage,
+            0,
+        ],
+    )?;
+    let int_at =
+        |at: usize| i32::from_ne_bytes([info[at], info[at + 1], info[at + 2], info[at + 3]]);
+    let (code, child, value) = (int_at(8), int_at(16), int_at(24));
+    let status = match code {
+        1 => (value & 0xff) << 8,              // CLD_EXITED
+        2 => value & 0x7f,                     // CLD_KILLED
+        3 => (value & 0x7f) | 0x80,            // CLD_DUMPED
+        4 | 5 => ((value & 0xff) << 8) | 0x7f, // CLD_TRAPPED, CLD_STOPPED
+        6 => 0xffff,                           // CLD_CONTINUED
+        _ => 0,
+    };
+    Ok((u32::try_from(child).unwrap_or(0), status))
 }
 
 fn stream_timer_set(h: Handle, new: Option<TimerSetting>) -> Result<TimerSetting> {
@@ -1455,6 +1493,10 @@ impl Host for LinuxHost {
     ) -> Result<(u32, i32)> {
         let mut status: i32 = 0;
         let ru = rusage.map_or(0, |r| r.as_mut_ptr() as u64);
+        const WNOWAIT: u32 = 0x0100_0000;
+        if options & WNOWAIT != 0 {
+            return wait_leaving_waitable(pid, options, ru);
+        }
         let got = sys(
             nr::WAIT4,
             [
