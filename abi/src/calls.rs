@@ -404,7 +404,8 @@ pub trait Host: Sync {
     /// thread that leads no process), `EMFILE`. Linux: `pidfd_open(pid [, PIDFD_THREAD])`.
     fn process_handle(&self, pid: u32, thread: bool) -> Result<Handle>;
 
-    /// Process groups and sessions: see [`GroupOp`]. Returns the group or session id asked
+    /// Process groups and sessions, and the few process attributes the kernel acts on itself
+    /// (signalling resource limits, subreaping): see [`GroupOp`]. Returns the group or session id asked
     /// for (0 for `SetGroup`). Errors: `ESRCH`, `EPERM`, `EINVAL`.
     /// Linux: `setpgid`, `getpgid`, `setsid`, `getsid`.
     fn process_group(&self, op: GroupOp) -> Result<u32>;

@@ -512,6 +512,20 @@ pub enum GroupOp {
         /// Process (0: the caller).
         pid: u32,
     },
+    /// A resource limit of the caller's that the kernel enforces with signals: `RLIMIT_CPU`
+    /// (0: SIGXCPU, then SIGKILL) or `RLIMIT_FSIZE` (1: SIGXFSZ and `EFBIG`); other
+    /// resources are `EINVAL` (the library OS keeps them). `prlimit64(0, resource, ...)`.
+    SetLimit {
+        /// `RLIMIT_CPU` or `RLIMIT_FSIZE`.
+        resource: u32,
+        /// Soft limit.
+        soft: u64,
+        /// Hard limit.
+        hard: u64,
+    },
+    /// Makes the caller a subreaper of its descendants, or not: orphans among them become
+    /// its children (`prctl(PR_SET_CHILD_SUBREAPER)`).
+    Subreaper(bool),
 }
 
 /// The program's registers at an upcall (a trapped system call, a signal, a fault), in the

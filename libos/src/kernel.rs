@@ -388,6 +388,8 @@ pub struct ProcessControls {
     pub default_timer_slack: u64,
     /// `PR_GET_THP_DISABLE`.
     pub thp_disabled: bool,
+    /// `PR_GET_CHILD_SUBREAPER` (not inherited by a forked child).
+    pub subreaper: bool,
 }
 
 impl Default for ProcessControls {
@@ -397,6 +399,7 @@ impl Default for ProcessControls {
             timer_slack: DEFAULT_TIMER_SLACK,
             default_timer_slack: DEFAULT_TIMER_SLACK,
             thp_disabled: false,
+            subreaper: false,
         }
     }
 }

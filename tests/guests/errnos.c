@@ -416,6 +416,66 @@ static void resolving(void) {
     rmdir("o2");
 }
 
+/* RLIMIT_FSIZE: a write past the limit gets SIGXFSZ (ignored here) and EFBIG; RLIMIT_CPU:
+ * SIGXCPU once the process has used its soft limit. PR_SET_CHILD_SUBREAPER: an orphaned
+ * grandchild becomes the caller's child. */
+static volatile sig_atomic_t got_xcpu;
+static void on_xcpu(int s) { (void)s; got_xcpu = 1; }
+static void enforced_limits(void) {
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, small;
+    getrlimit(RLIMIT_FSIZE, &old);
+    small.rlim_cur = 10;
+    small.rlim_max = old.rlim_max;
+    int fd = open("fsize-file", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    /* (Standard output may be a file too: the results are printed once the limit is back.) */
+    long set = setrlimit(RLIMIT_FSIZE, &small);
+    long within = write(fd, "0123456789", 10);
+    long past = write(fd, "x", 1);
+    int past_errno = errno;
+    setrlimit(RLIMIT_FSIZE, &old);
+    show("setrlimit FSIZE", set);
+    show("write within", within);
+    errno = past_errno;
+    show("write past", past);
+    close(fd);
+    unlink("fsize-file");
+    signal(SIGXFSZ, SIG_DFL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGXCPU, on_xcpu);
+        struct rlimit cpu = {1, 2};
+        setrlimit(RLIMIT_CPU, &cpu);
+        volatile unsigned long spin = 0;
+        while (!got_xcpu) spin++;
+        _exit(42);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("SIGXCPU at the CPU limit: %d\n", WIFEXITED(st) && WEXITSTATUS(st) == 42);
+    int probe = -1;
+    show("PR_SET_CHILD_SUBREAPER", prctl(PR_SET_CHILD_SUBREAPER, 1));
+    prctl(PR_GET_CHILD_SUBREAPER, &probe);
+    printf("PR_GET_CHILD_SUBREAPER: %d\n", probe);
+    int p[2];
+    pipe(p);
+    pid = fork();
+    if (pid == 0) {
+        pid_t grand = fork();
+        if (grand == 0) {
+            char c;
+            read(p[0], &c, 1);
+            _exit(7);
+        }
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    write(p[1], "x", 1);
+    pid_t orphan = wait(&st);
+    printf("orphan reaped by the subreaper: %d status %d\n", orphan > 0, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
 static void resethand(void) {
     struct sigaction sa = {.sa_sigaction = on_usr1, .sa_flags = SA_SIGINFO | SA_RESETHAND};
     sigaction(SIGUSR1, &sa, NULL);
@@ -453,6 +513,7 @@ int main(int argc, char **argv) {
     path_descriptors();
     pending_limit();
     resolving();
+    enforced_limits();
     resethand();
     pid_t child = fork();
     if (child == 0) {

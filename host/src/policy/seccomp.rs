@@ -397,6 +397,22 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
     );
     // thread_set_tls (reads, then sets).
     rules.insert(SYS_arch_prctl, one_of(0, &[0x1002, 0x1003])?);
+    // process_group(SetLimit): the caller's own CPU-time and file-size limits, which the
+    // kernel enforces with signals; (Subreaper): orphans of the caller's own descendants.
+    rules.insert(
+        SYS_prlimit64,
+        vec![
+            rule(vec![
+                cond(0, SeccompCmpOp::Eq, 0)?,
+                cond(1, SeccompCmpOp::Eq, 0)?,
+            ])?,
+            rule(vec![
+                cond(0, SeccompCmpOp::Eq, 0)?,
+                cond(1, SeccompCmpOp::Eq, 1)?,
+            ])?,
+        ],
+    );
+    rules.insert(SYS_prctl, vec![rule(vec![cond(0, SeccompCmpOp::Eq, 36)?])?]);
 
     Ok(rules)
 }

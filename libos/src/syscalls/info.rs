@@ -82,6 +82,16 @@ fn set_rlimit(k: &mut Kernel, resource: usize, addr: u64) -> Result<()> {
             .unwrap_or(usize::MAX)
             .clamp(3, 1 << 20);
     }
+    // The kernel enforces these two with signals (SIGXCPU, SIGXFSZ): the host's limits.
+    const RLIMIT_CPU: usize = 0;
+    const RLIMIT_FSIZE: usize = 1;
+    if resource == RLIMIT_CPU || resource == RLIMIT_FSIZE {
+        host().process_group(picobox_abi::GroupOp::SetLimit {
+            resource: resource as u32,
+            soft,
+            hard,
+        })?;
+    }
     k.rlimits[resource] = (soft, hard);
     Ok(())
 }
@@ -174,7 +184,20 @@ pub fn sys_prctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     const LAST_CAPABILITY: u64 = 40;
     // Options that take fewer arguments want the rest 0: `rest_zero(n)`, arguments n to 4.
     let rest_zero = |n: usize| a[n..5].iter().all(|v| *v == 0);
+    const PR_SET_CHILD_SUBREAPER: u64 = 36;
+    const PR_GET_CHILD_SUBREAPER: u64 = 37;
     match a[0] & 0xffff_ffff {
+        // The host reparents orphans among the caller's descendants to it.
+        PR_SET_CHILD_SUBREAPER => {
+            let on = a[1] != 0;
+            host().process_group(picobox_abi::GroupOp::Subreaper(on))?;
+            k.prctl.subreaper = on;
+            Ok(0)
+        }
+        PR_GET_CHILD_SUBREAPER => {
+            user::write_u32(a[1], u32::from(k.prctl.subreaper))?;
+            Ok(0)
+        }
         PR_SET_NAME => {
             // Linux keeps the first 15 bytes of a longer name.
             k.comm = user::read_cstr_prefix(a[1], 15)?;

@@ -264,7 +264,7 @@ table! {
     157 prctl => info::sys_prctl, "PR_SET_NAME, PR_GET_NAME, PR_SET/GET_PDEATHSIG, PR_SET/GET_DUMPABLE, PR_SET_NO_NEW_PRIVS";
     158 arch_prctl => info::sys_arch_prctl, "ARCH_SET_FS and ARCH_GET_FS";
     159 adjtimex => time::sys_adjtimex, "reads a clock no NTP daemon disciplines (TIME_ERROR); changes EPERM";
-    160 setrlimit => info::sys_setrlimit, "recorded; NOFILE applies";
+    160 setrlimit => info::sys_setrlimit, "recorded; NOFILE, SIGPENDING (queued real-time signals), CPU and FSIZE (the host's, with their signals) apply";
     161 chroot => fs::sys_chroot, "path checked, then EPERM: one root per box";
     162 sync => files::sys_sync, "a box's writes reach the host file at once; fsync makes them durable";
     164 settimeofday => time::sys_settimeofday, "arguments checked, then EPERM: the box never sets the host's clock";

@@ -49,6 +49,7 @@ fn fork(k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result
             k.timers.clear();
             k.parent_death_signal = 0;
             k.prctl.default_timer_slack = k.prctl.timer_slack;
+            k.prctl.subreaper = false;
             k.record_locked.clear(); // record locks are not inherited
             super::aio::forget_after_fork(k);
             k.keys.after_fork();

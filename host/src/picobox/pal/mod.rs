@@ -94,6 +94,8 @@ mod nr {
     pub const PIDFD_OPEN: u64 = 434;
     pub const GETRUSAGE: u64 = 98;
     pub const WAITID: u64 = 247;
+    pub const PRLIMIT64: u64 = 302;
+    pub const PRCTL: u64 = 157;
     pub const INOTIFY_ADD_WATCH: u64 = 254;
     pub const INOTIFY_RM_WATCH: u64 = 255;
     pub const SHMGET: u64 = 29;
@@ -1582,6 +1584,27 @@ impl Host for LinuxHost {
             GroupOp::GetGroup { pid } => sys(nr::GETPGID, [u64::from(pid), 0, 0, 0, 0, 0])?,
             GroupOp::NewSession => sys(nr::SETSID, [0; 6])?,
             GroupOp::GetSession { pid } => sys(nr::GETSID, [u64::from(pid), 0, 0, 0, 0, 0])?,
+            GroupOp::SetLimit {
+                resource,
+                soft,
+                hard,
+            } => {
+                if resource > 1 {
+                    return Err(Errno::EINVAL);
+                }
+                let limit = [soft, hard];
+                sys(
+                    nr::PRLIMIT64,
+                    [0, u64::from(resource), limit.as_ptr() as u64, 0, 0, 0],
+                )?
+            }
+            GroupOp::Subreaper(on) => {
+                const PR_SET_CHILD_SUBREAPER: u64 = 36;
+                sys(
+                    nr::PRCTL,
+                    [PR_SET_CHILD_SUBREAPER, u64::from(on), 0, 0, 0, 0],
+                )?
+            }
         };
         Ok(u32::try_from(r).unwrap_or(0))
     }
