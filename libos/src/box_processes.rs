@@ -47,7 +47,7 @@ fn note_name(pid: u32) -> Vec<u8> {
 
 /// Publishes (or replaces) the calling process's note.
 pub fn publish(k: &Kernel) {
-    let note = note_of(k, host().process_id(picobox_abi::Whose::Parent));
+    let note = note_of(k, host().process_id(picobox_abi::Whose::Parent), k.executed);
     let _ = socket_root::write_note(
         &note_name(host().process_id(picobox_abi::Whose::Caller)),
         &note,
@@ -58,14 +58,16 @@ pub fn publish(k: &Kernel) {
 /// own, so that `/proc/<child>` exists at once. Only if the child has not published yet: it
 /// may have run, even executed another program, before the parent got here.
 pub fn publish_child(k: &Kernel, child: u32) {
-    let note = note_of(k, host().process_id(picobox_abi::Whose::Caller));
+    // The child has executed nothing yet, whatever its parent did.
+    let note = note_of(k, host().process_id(picobox_abi::Whose::Caller), false);
     let _ = socket_root::create_note(&note_name(child), &note);
 }
 
-/// The note of a process running what `k` runs, whose parent is `ppid`.
-fn note_of(k: &Kernel, ppid: u32) -> Vec<u8> {
+/// The note of a process running what `k` runs, whose parent is `ppid`, and which has
+/// `executed` a program since it was forked.
+fn note_of(k: &Kernel, ppid: u32, executed: bool) -> Vec<u8> {
     let no_newline = |b: &u8| if *b == b'\n' { b'?' } else { *b };
-    let executed = if k.executed { " executed" } else { "" };
+    let executed = if executed { " executed" } else { "" };
     let mut note = alloc::format!("{ppid}{executed}\n").into_bytes();
     note.extend(k.comm.iter().map(no_newline));
     note.push(b'\n');

@@ -495,6 +495,21 @@ int main(int argc, char **argv) {
         read(fd, &c, 1);
         return 0;
     }
+    if (argc > 1 && !strcmp(argv[1], "executed-parent")) {
+        /* A process that has executed a program may still move its own new children. */
+        int p[2];
+        pipe(p);
+        pid_t c = fork();
+        if (c == 0) {
+            char x;
+            read(p[0], &x, 1);
+            _exit(0);
+        }
+        show("setpgid of a new child, by a parent that executed", setpgid(c, c));
+        write(p[1], "x", 1);
+        waitpid(c, NULL, 0);
+        return 0;
+    }
     if (argc > 1 && !strcmp(argv[1], "exec-no-args")) {
         fflush(stdout);
         char *none[] = {NULL};
@@ -548,6 +563,13 @@ int main(int argc, char **argv) {
     }
     show("setpgid of a child that did not", setpgid(child, child));
     write(down[1], "x", 1);
+    waitpid(child, NULL, 0);
+    child = fork();
+    if (child == 0) {
+        char *args[] = {argv[0], "executed-parent", NULL};
+        execv("/proc/self/exe", args);
+        _exit(127);
+    }
     waitpid(child, NULL, 0);
     return 0;
 }
