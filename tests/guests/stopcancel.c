@@ -41,11 +41,8 @@ static void stop_signals(void){
   usleep(100000);
   int st; pid_t w=waitpid(c,&st,WUNTRACED|WNOHANG); printf("handled SIGTSTP stopped nobody: %d\n", w==0);
   write(go[1],"g",1); waitpid(c,&st,0); printf("exit: %d\n", WIFEXITED(st)?WEXITSTATUS(st):-1);
-  /* By default, SIGTTOU stops, and the wait says SIGTTOU. */
-  c=fork(); if(c==0){ pause(); _exit(3);}
-  usleep(50000); kill(c,SIGTTOU);
-  waitpid(c,&st,WUNTRACED); printf("default SIGTTOU: stopped %d sig %d\n", WIFSTOPPED(st), WIFSTOPPED(st)?WSTOPSIG(st):-1);
-  kill(c,SIGKILL); waitpid(c,&st,0);
+  /* (A default SIGTTOU stop is not checked: Linux discards it in an orphaned process group,
+   * which a test harness may well run in.) */
   /* SIGCONT discards pending stop signals; a stop signal, a pending SIGCONT. */
   sigset_t s2; sigemptyset(&s2); sigaddset(&s2,SIGTSTP); sigaddset(&s2,SIGCONT); sigaddset(&s2,SIGTTIN);
   sigset_t before; sigprocmask(SIG_BLOCK,&s2,&before);
