@@ -147,7 +147,9 @@ int main(void) {
     show("request a bad callout", request_key("user", "d", (char *)-1, 0));
     show("read a missing key", keyctl(KEYCTL_READ, 0x7fffffff, (long)buf, sizeof buf, 0));
     show("unknown operation", keyctl(9999, 0, 0, 0, 0));
-    show("clear", keyctl(KEYCTL_CLEAR, ses, 0, 0, 0));
-    show("clear a user key", keyctl(KEYCTL_CLEAR, k1, 0, 0, 0));
+    /* (The first session keyring is no longer held: natively the collector may have taken
+     * it already, so it is not used again.) */
+    (void)ses;
+    show("clear an unwritable keyring", keyctl(KEYCTL_CLEAR, KEY_SPEC_SESSION_KEYRING, 0, 0, 0));
     return 0;
 }
