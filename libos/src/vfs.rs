@@ -337,12 +337,7 @@ impl Vfs {
             if is_last && !follow_last {
                 break;
             }
-            let node = match self.locate(&done) {
-                Ok(node) => node,
-                Err(Errno::ENOENT) if is_last => break,
-                Err(e) => return Err(e),
-            };
-            let (root, rel) = match node {
+            let (root, rel) = match self.locate(&done)? {
                 Node::Proc(below) => {
                     if (rules.no_magic_links || rules.no_symlinks)
                         && crate::procfs::is_magic_link(&below)
@@ -396,60 +391,6 @@ impl Vfs {
 
     /// Walks `path` component by component, following symbolic links as Linux does.
     pub fn resolve(&self, base: &Components, path: &[u8], follow_last: bool) -> Result<Components> {
-        let mut done: Components = if path.first() == Some(&b'/') {
-            Vec::new()
-        } else {
-            base.clone()
-        };
-        let mut pending: Vec<Vec<u8>> = path::split(path)?
-            .iter()
-            .rev()
-            .map(|c| c.to_vec())
-            .collect();
-        let mut links = 0;
-        while let Some(c) = pending.pop() {
-            match c.as_slice() {
-                b"." => continue,
-                b".." => {
-                    done.pop();
-                    continue;
-                }
-                _ => done.push(c),
-            }
-            let is_last = pending.is_empty();
-            if is_last && !follow_last {
-                break;
-            }
-            let Node::Host { root, rel, .. } = self.locate(&done)? else {
-                continue;
-            };
-            let attr = match host().stream_attr_at(root, &rel, false) {
-                Ok(a) => a,
-                Err(Errno::ENOENT) if is_last => break,
-                Err(e) => return Err(e),
-            };
-            match attr.kind {
-                FileKind::Symlink => {
-                    links += 1;
-                    if links > MAX_SYMLINKS {
-                        return Err(Errno::ELOOP);
-                    }
-                    let mut buf = alloc::vec![0u8; path::PATH_MAX];
-                    let n = host().stream_read_link(root, &rel, &mut buf)?;
-                    let target = &buf[..n];
-                    done.pop();
-                    if target.first() == Some(&b'/') {
-                        done.clear();
-                    }
-                    for part in path::split(target)?.iter().rev() {
-                        pending.push(part.to_vec());
-                    }
-                }
-                FileKind::Directory => {}
-                _ if !is_last => return Err(Errno::ENOTDIR),
-                _ => {}
-            }
-        }
-        Ok(done)
+        self.resolve_restricted(base, path, follow_last, ResolveRules::default())
     }
 }
