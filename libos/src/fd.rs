@@ -178,6 +178,16 @@ impl FdTable {
         Ok(self.get(fd)?.file.clone())
     }
 
+    /// The host stream of descriptor `fd` if it is the kind of anonymous file named `name`
+    /// (a timer, a watcher, a pidfd). Errors: `EBADF`, `EINVAL` (another kind of file).
+    pub fn anonymous_stream(&self, fd: u64, name: &str) -> Result<Handle> {
+        let file = self.file(fd)?;
+        match (file.anonymous, file.handle()) {
+            (Some(kind), Some(h)) if kind == name => Ok(h),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
     /// The open file behind `fd`, for a call that acts on the file itself, which a descriptor
     /// opened with `O_PATH` cannot: `EBADF`, as Linux for ioctl, fchmod, fchown and the
     /// extended-attribute calls.

@@ -92,11 +92,7 @@ fn make_watcher(k: &mut Kernel, flags: u32) -> Result<u64> {
 
 /// The host stream of watcher `fd`. Errors: `EBADF`, `EINVAL` (another kind of file).
 fn watcher(k: &Kernel, fd: u64) -> Result<picobox_abi::Handle> {
-    let file = k.fds.file(fd_arg(fd)?)?;
-    match (file.anonymous, file.handle()) {
-        (Some(INOTIFY), Some(h)) => Ok(h),
-        _ => Err(Errno::EINVAL),
-    }
+    k.fds.anonymous_stream(fd_arg(fd)?, INOTIFY)
 }
 
 /// `inotify_add_watch(fd, path, mask)`.

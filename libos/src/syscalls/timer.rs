@@ -194,11 +194,7 @@ pub fn sys_timerfd_create(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// The host stream of timer file `fd`. Errors: `EBADF`, `EINVAL` (another kind of file).
 fn timer_file(k: &Kernel, fd: u64) -> Result<picobox_abi::Handle> {
-    let file = k.fds.file(super::fd_arg(fd)?)?;
-    match (file.anonymous, file.handle()) {
-        (Some(TIMERFD), Some(h)) => Ok(h),
-        _ => Err(Errno::EINVAL),
-    }
+    k.fds.anonymous_stream(super::fd_arg(fd)?, TIMERFD)
 }
 
 /// `timerfd_settime(fd, flags, new, old)`: `TFD_TIMER_ABSTIME`, `TFD_TIMER_CANCEL_ON_SET`.
