@@ -233,15 +233,18 @@ pub trait Host: Sync {
     /// Errors: `ENOTTY`, `EINVAL` (`out` too small), `EBADF` (a pipe's capacity of another
     /// stream). Linux: `ioctl` with exactly the requests of the queries (`TCGETS`,
     /// `TIOCGWINSZ`, `FIONREAD`, the [`crate::TerminalQuestion`]s: the filter checks the
-    /// request number), `fstatfs` for the file system, `fcntl(F_GETPIPE_SZ, F_GETLEASE)`.
-    fn stream_query(&self, handle: Handle, query: StreamQuery, out: &mut [u8]) -> Result<usize>;
+    /// request number), `fstatfs` for the file system, `fcntl(F_GETPIPE_SZ, F_GETLEASE)`, `fgetxattr`,
+    /// `flistxattr`.
+    fn stream_query(&self, handle: Handle, query: StreamQuery<'_>, out: &mut [u8])
+        -> Result<usize>;
 
     /// Changes one [`StreamSetting`] of an open stream; returns the new pipe capacity (for
     /// [`StreamSetting::PipeCapacity`]) or 0. Errors: `EBADF` (not a pipe), `EINVAL`, `EPERM`,
     /// `EBUSY` (less room than the pipe holds), `ENOTTY` (a terminal change of another
     /// stream). Linux: `fcntl(F_SETFL, F_SETPIPE_SZ, F_SETLEASE, F_NOTIFY, F_SETSIG)`, or
-    /// `ioctl` with exactly the requests of the [`crate::TerminalChange`]s.
-    fn stream_set(&self, handle: Handle, setting: StreamSetting) -> Result<u64>;
+    /// `ioctl` with exactly the requests of the [`crate::TerminalChange`]s, `fsetxattr`,
+    /// `fremovexattr`.
+    fn stream_set(&self, handle: Handle, setting: StreamSetting<'_>) -> Result<u64>;
 
     /// Takes, releases or asks about a lock on an open stream (see [`LockRequest`]): locks are
     /// the host's, so they hold between the box's processes and against every other user of

@@ -280,12 +280,16 @@ pub enum Whence {
     Current,
     /// From the end.
     End,
+    /// The first byte of data at or after the offset (`SEEK_DATA`).
+    Data,
+    /// The first hole at or after the offset (`SEEK_HOLE`; the end of a file is a hole).
+    Hole,
 }
 
 /// A question about a terminal or stream that Linux answers with `ioctl`. The set is closed:
 /// the ABI has no general device-control call.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum StreamQuery {
+pub enum StreamQuery<'a> {
     /// The terminal attributes (`TCGETS`): 36 bytes of `struct termios`.
     TerminalAttributes,
     /// The terminal size (`TIOCGWINSZ`): 8 bytes of `struct winsize`.
@@ -305,6 +309,12 @@ pub enum StreamQuery {
     /// Whether the open that made this stream created its file (`F_CREATED_QUERY`): a
     /// 4-byte 1 or 0.
     Created,
+    /// The value of the file's extended attribute of this name (`fgetxattr`); with an empty
+    /// `out`, only its length. Errors: `ENODATA`, `ERANGE` (`out` too small), `EACCES`.
+    Attribute(&'a [u8]),
+    /// The names of the file's extended attributes, each followed by a NUL (`flistxattr`);
+    /// with an empty `out`, only their length. Errors: `ERANGE`.
+    AttributeNames,
 }
 
 /// What [`StreamQuery::Terminal`] asks of a terminal or pseudo-terminal; each answer is a
@@ -373,7 +383,7 @@ pub enum TerminalChange {
 
 /// What [`crate::Host::stream_set`] changes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum StreamSetting {
+pub enum StreamSetting<'a> {
     /// Non-blocking mode and append mode.
     Flags {
         /// `O_NONBLOCK`.
@@ -413,6 +423,18 @@ pub enum StreamSetting {
     /// For a watcher: ends watch number `n`, which queues its `IN_IGNORED` event. Errors:
     /// `EINVAL` (no such watch). Linux: `inotify_rm_watch`.
     Unwatch(i32),
+    /// Sets (`value` given; `flags` `XATTR_CREATE` 1, `XATTR_REPLACE` 2) or removes the file's
+    /// extended attribute `name` (`fsetxattr`, `fremovexattr`). The kernel checks the box's
+    /// permission on the file; a read-only mount is `EROFS`. Errors: `EEXIST`, `ENODATA`,
+    /// `EPERM`, `EACCES`, `ENOSPC`, `E2BIG`, `EOPNOTSUPP`.
+    Attribute {
+        /// The attribute's full name (`user.comment`), without a NUL.
+        name: &'a [u8],
+        /// The new value, or `None` to remove it.
+        value: Option<&'a [u8]>,
+        /// `XATTR_CREATE`, `XATTR_REPLACE`.
+        flags: u32,
+    },
 }
 
 /// What [`crate::Host::stream_create`] makes.

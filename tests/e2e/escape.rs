@@ -14,6 +14,7 @@ fn attempt(args: &[&str]) -> Output {
     std::fs::create_dir_all(dir.join("ro")).unwrap();
     std::fs::create_dir_all(dir.join("w")).unwrap();
     std::fs::write(dir.join("ro/file"), "read-only").unwrap();
+    std::fs::write(dir.join("w/wfile"), "writable").unwrap();
     // A file the box may not read: mode 0, owned by the host user who runs the tests (root's,
     // for a box started by root, is another user's to the box).
     std::fs::write(dir.join("ro/secret"), "secret").unwrap();
@@ -137,6 +138,17 @@ fn read_only_mount_refuses_writes() {
     refused_with(&["create", "/ro/new"], "EROFS");
     refused_with(&["unlink", "/ro/file"], "EROFS");
     refused_with(&["mkdir", "/ro/d"], "EROFS");
+    // Extended attributes, which Landlock does not mediate: the kernel's read-only mount
+    // refuses them, through the library OS and straight at the gate.
+    refused_with(&["setxattr", "/ro/file"], "EROFS");
+    refused_with(&["gate-fsetxattr", "file"], "EROFS");
+}
+
+#[test]
+fn a_writable_file_takes_no_privileged_attribute() {
+    // trusted.* needs the host's CAP_SYS_ADMIN, which no box holds.
+    refused_with(&["setxattr", "/w/wfile", "trusted.x"], "EPERM");
+    refused_with(&["gate-fsetxattr", "wfile", "trusted.x"], "EPERM");
 }
 
 #[test]

@@ -568,3 +568,11 @@ fn proc_lists_a_process_s_threads_and_keeps_pagemap_closed() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn extended_attributes_and_holes_are_the_host_file_s() {
+    // user.* attributes set, replaced, read, listed and removed by path and descriptor, with
+    // Linux's refusals (flags, names, sizes, O_PATH, links, pipes, permissions);
+    // SEEK_DATA and SEEK_HOLE on plain and sparse files, and on /proc.
+    assert_matches_native("xattrs", &[], &guest("xattrs"), &[]);
+}

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <linux/sched.h>
@@ -58,6 +59,17 @@ int main(int argc, char **argv) {
     if (!strcmp(t, "unlink")) return report(unlink(arg));
     if (!strcmp(t, "link")) return report(link(arg, argc > 3 ? argv[3] : "x"));
     if (!strcmp(t, "mkdir")) return report(mkdir(arg, 0755));
+    if (!strcmp(t, "setxattr")) return report(setxattr(arg, argc > 3 ? argv[3] : "user.x", "v", 1, 0));
+    /* fsetxattr at the gate on host file `arg`, opened for reading at the gate beneath the
+     * first of the runtime's descriptors that has it. */
+    if (!strcmp(t, "gate-fsetxattr")) {
+        long how[3] = {O_RDONLY, 0, 0};
+        long fd = -1;
+        for (long dir = 3; dir < 64 && fd < 0; dir++)
+            fd = gate(SYS_openat2, dir, (long)arg, (long)how, 24);
+        if (fd < 0) return report(fd);
+        return report(gate(SYS_fsetxattr, fd, (long)(argc > 3 ? argv[3] : "user.x"), (long)"v", 1));
+    }
     if (!strcmp(t, "execve")) { char *av[] = {(char *)arg, NULL}; return report(execve(arg, av, NULL)); }
     if (!strcmp(t, "connect") || !strcmp(t, "bind")) {
         int fd = socket(AF_INET, SOCK_STREAM, 0);

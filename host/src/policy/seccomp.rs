@@ -234,6 +234,14 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
         (SYS_timer_gettime, "timer_set(Posix), its state"),
         (SYS_timer_getoverrun, "timer_set(Posix), its state"),
         (SYS_timer_delete, "timer_delete"),
+        // stream_query(Attribute, AttributeNames), stream_set(Attribute): descriptors only,
+        // which name files the box opened; the kernel checks the permissions, a read-only
+        // mount is EROFS, `trusted.*` needs host privileges, and a file capability the box
+        // writes is namespaced (it grants nothing outside the box's user namespace).
+        (SYS_fgetxattr, "stream_query(Attribute)"),
+        (SYS_flistxattr, "stream_query(AttributeNames)"),
+        (SYS_fsetxattr, "stream_set(Attribute)"),
+        (SYS_fremovexattr, "stream_set(Attribute) to remove"),
     ];
     for (nr, _needed_by) in unconditional {
         rules.insert(*nr, vec![]);

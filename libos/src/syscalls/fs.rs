@@ -817,6 +817,8 @@ pub fn sys_lseek(k: &mut Kernel, a: &Args) -> Result<u64> {
         0 => Whence::Start,
         1 => Whence::Current,
         2 => Whence::End,
+        3 => Whence::Data,
+        4 => Whence::Hole,
         _ => return Err(Errno::EINVAL),
     };
     let offset = a[1] as i64; // Linux reads off_t as a signed 64-bit value.
@@ -839,6 +841,8 @@ pub fn sys_lseek(k: &mut Kernel, a: &Args) -> Result<u64> {
                 Whence::Start => 0,
                 Whence::Current => *pos as i64,
                 Whence::End => data.len() as i64,
+                // As Linux's seq files, which most of /proc is.
+                Whence::Data | Whence::Hole => return Err(Errno::EINVAL),
             };
             let new = base
                 .checked_add(offset)

@@ -38,6 +38,10 @@ mod nr {
     pub const CLOSE: u64 = 3;
     pub const FSTAT: u64 = 5;
     pub const FSTATFS: u64 = 138;
+    pub const FSETXATTR: u64 = 190;
+    pub const FGETXATTR: u64 = 193;
+    pub const FLISTXATTR: u64 = 196;
+    pub const FREMOVEXATTR: u64 = 199;
     pub const LSEEK: u64 = 8;
     pub const MMAP: u64 = 9;
     pub const MPROTECT: u64 = 10;
@@ -218,6 +222,17 @@ fn c_path(path: &[u8]) -> Result<Vec<u8>> {
     }
     let mut v = Vec::with_capacity(path.len() + 2);
     v.extend_from_slice(if path.is_empty() { b"." } else { path });
+    v.push(0);
+    Ok(v)
+}
+
+/// A NUL-terminated copy of an extended attribute's name (at most 255 bytes, as Linux).
+fn attribute_name(name: &[u8]) -> Result<Vec<u8>> {
+    if name.is_empty() || name.len() > 255 || name.contains(&0) {
+        return Err(Errno::ERANGE);
+    }
+    let mut v = Vec::with_capacity(name.len() + 1);
+    v.extend_from_slice(name);
     v.push(0);
     Ok(v)
 }
@@ -807,6 +822,8 @@ impl Host for LinuxHost {
             Whence::Start => 0,
             Whence::Current => 1,
             Whence::End => 2,
+            Whence::Data => 3,
+            Whence::Hole => 4,
         };
         sys(nr::LSEEK, [fd(h), offset as u64, w, 0, 0, 0])
     }
@@ -1039,9 +1056,31 @@ impl Host for LinuxHost {
         .map(|_| ())
     }
 
-    fn stream_query(&self, h: Handle, query: StreamQuery, out: &mut [u8]) -> Result<usize> {
+    fn stream_query(&self, h: Handle, query: StreamQuery<'_>, out: &mut [u8]) -> Result<usize> {
         const F_GETLEASE: u64 = 1025;
         let (request, len) = match query {
+            StreamQuery::Attribute(name) => {
+                let name = attribute_name(name)?;
+                let n = sys(
+                    nr::FGETXATTR,
+                    [
+                        fd(h),
+                        name.as_ptr() as u64,
+                        out.as_mut_ptr() as u64,
+                        out.len() as u64,
+                        0,
+                        0,
+                    ],
+                )?;
+                return Ok(n as usize);
+            }
+            StreamQuery::AttributeNames => {
+                let n = sys(
+                    nr::FLISTXATTR,
+                    [fd(h), out.as_mut_ptr() as u64, out.len() as u64, 0, 0, 0],
+                )?;
+                return Ok(n as usize);
+            }
             StreamQuery::TerminalAttributes => (tty::TCGETS, 36),
             StreamQuery::WindowSize => (tty::TIOCGWINSZ, 8),
             StreamQuery::BytesAvailable => (tty::FIONREAD, 4),
@@ -1079,7 +1118,7 @@ impl Host for LinuxHost {
         Ok(len)
     }
 
-    fn stream_set(&self, h: Handle, setting: StreamSetting) -> Result<u64> {
+    fn stream_set(&self, h: Handle, setting: StreamSetting<'_>) -> Result<u64> {
         const F_SETFL: u64 = 4;
         const F_SETPIPE_SZ: u64 = 1031;
         const F_SETSIG: u64 = 10;
@@ -1120,6 +1159,24 @@ impl Host for LinuxHost {
             ),
             StreamSetting::Unwatch(n) => {
                 sys(nr::INOTIFY_RM_WATCH, [fd(h), n as u32 as u64, 0, 0, 0, 0]).map(|_| 0)
+            }
+            StreamSetting::Attribute { name, value, flags } => {
+                let name = attribute_name(name)?;
+                match value {
+                    Some(v) => sys(
+                        nr::FSETXATTR,
+                        [
+                            fd(h),
+                            name.as_ptr() as u64,
+                            v.as_ptr() as u64,
+                            v.len() as u64,
+                            u64::from(flags),
+                            0,
+                        ],
+                    ),
+                    None => sys(nr::FREMOVEXATTR, [fd(h), name.as_ptr() as u64, 0, 0, 0, 0]),
+                }
+                .map(|_| 0)
             }
         }
     }
