@@ -45,6 +45,26 @@ pub enum Proc {
     Link(Vec<u8>),
 }
 
+/// What the kernel's random pool holds, in bits (`entropy_avail`, `RNDGETENTCNT`).
+pub const ENTROPY_BITS: u32 = 256;
+
+/// A fresh version-4 UUID, as `/proc/sys/kernel/random/uuid` gives one per read.
+fn random_uuid() -> Result<String> {
+    let mut b = [0u8; 16];
+    host().random_read(&mut b)?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex = |r: core::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
+    Ok(format!(
+        "{}-{}-{}-{}-{}\n",
+        hex(0..4),
+        hex(4..6),
+        hex(6..8),
+        hex(8..10),
+        hex(10..16)
+    ))
+}
+
 fn text(s: String) -> Proc {
     Proc::File(s.into_bytes())
 }
@@ -241,6 +261,17 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
         )])),
         [b"sys", b"vm", b"max_map_count"] => Ok(text(String::from("65530\n"))),
         [b"sys", b"kernel", b"tainted"] => Ok(text(String::from("0\n"))),
+        [b"sys", b"kernel", b"random"] => Ok(Proc::Dir(
+            ["entropy_avail", "poolsize", "uuid"]
+                .iter()
+                .map(|n| (n.as_bytes().to_vec(), FileKind::Regular))
+                .collect(),
+        )),
+        // Linux's pool has been a full 256 bits since 5.18 (what RNDGETENTCNT reports too).
+        [b"sys", b"kernel", b"random", b"entropy_avail" | b"poolsize"] => {
+            Ok(text(format!("{ENTROPY_BITS}\n")))
+        }
+        [b"sys", b"kernel", b"random", b"uuid"] => Ok(text(random_uuid()?)),
         [b"sys", b"kernel", b"core_pattern"] => Ok(text(String::from("core\n"))),
         [b"sys", b"kernel"] => Ok(Proc::Dir(
             [
@@ -253,6 +284,7 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
                 "osrelease",
                 "ostype",
                 "pid_max",
+                "random",
                 "sem",
                 "shmall",
                 "shmmax",

@@ -333,7 +333,7 @@ fn proc_shows_a_child_as_soon_as_fork_returns() {
 fn set_up_calls_of_test_suites_and_runtimes_match_native() {
     // Credentials, priorities and scheduling, memory locking, vectored I/O at offsets, the old
     // directory and time calls, fallocate, close_range, memfd_create, copy_file_range,
-    // sendmmsg/recvmmsg, extended attributes and hard links.
+    // sendmmsg/recvmmsg, extended attributes, hard links, and the random devices' requests.
     assert_matches_native("compat", &[], &guest("compat"), &[]);
 }
 

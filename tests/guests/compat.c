@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/random.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -359,8 +361,31 @@ static void locking(void) {
     close(zero);
 }
 
+/* The random devices' requests and /proc/sys/kernel/random. */
+static void randomness(void) {
+    int fd = open("/dev/urandom", O_RDONLY);
+    int n = -1;
+    show("RNDGETENTCNT", ioctl(fd, RNDGETENTCNT, &n));
+    printf("entropy count: %d\n", n);
+    show("RNDGETENTCNT to a bad pointer", ioctl(fd, RNDGETENTCNT, (void *)8));
+    if (geteuid() != 0) show("RNDADDTOENTCNT", ioctl(fd, RNDADDTOENTCNT, &n));
+    show("FIONREAD of urandom", ioctl(fd, FIONREAD, &n));
+    show("isatty of urandom", isatty(fd) ? 1 : -1);
+    close(fd);
+    char buf[64] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/entropy_avail", "r");
+    printf("entropy_avail: %s", f && fgets(buf, sizeof buf, f) ? buf : "missing\n");
+    if (f) fclose(f);
+    f = fopen("/proc/sys/kernel/random/uuid", "r");
+    char uuid[64] = "";
+    if (f && fgets(uuid, sizeof uuid, f))
+        printf("uuid: %zu characters, version %c\n", strlen(uuid), uuid[14]);
+    if (f) fclose(f);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    randomness();
     sealing();
     locking();
     fork_advice();

@@ -2169,6 +2169,9 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
         }
         _ => {}
     }
+    if let FileObject::Dev(DevNode::Random) = file.object {
+        return random_request(request, a[2]);
+    }
     if let Some(result) = terminal_request(k, &file, request, a) {
         return result;
     }
@@ -2193,6 +2196,26 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     let n = host().stream_query(h, query, &mut out)?;
     user::write_bytes(a[2], &out[..n])?;
     Ok(0)
+}
+
+/// The `RND*` requests of `/dev/random` and `/dev/urandom`: the entropy count (always full,
+/// as Linux's since 5.18); changing the pool needs `CAP_SYS_ADMIN`, which no box has.
+fn random_request(request: u32, arg: u64) -> Result<u64> {
+    const RNDGETENTCNT: u32 = 0x8004_5200;
+    const RNDADDTOENTCNT: u32 = 0x4004_5201;
+    const RNDADDENTROPY: u32 = 0x4008_5203;
+    const RNDZAPENTCNT: u32 = 0x5204;
+    const RNDCLEARPOOL: u32 = 0x5206;
+    const RNDRESEEDCRNG: u32 = 0x5207;
+    match request {
+        RNDGETENTCNT => user::write_u32(arg, crate::procfs::ENTROPY_BITS).map(|()| 0),
+        RNDADDTOENTCNT | RNDADDENTROPY | RNDZAPENTCNT | RNDCLEARPOOL | RNDRESEEDCRNG => {
+            Err(Errno::EPERM)
+        }
+        // The driver answers every other request (RNDGETPOOL is gone since 2.6.9, and
+        // terminal requests) with EINVAL.
+        _ => Err(Errno::EINVAL),
+    }
 }
 
 /// The terminal requests beyond `TCGETS` and `TIOCGWINSZ` (see [`TerminalQuestion`] and
