@@ -89,8 +89,10 @@ pub const SLEEPING: u8 = b'S';
 /// The run state of a stopped process.
 pub const STOPPED: u8 = b'T';
 /// A process that ended by a signal after dumping core, until its parent reaps it: its wait
-/// status then says so (`WCOREDUMP`).
+/// status then says so (`WCOREDUMP`). A zombie too.
 pub const DUMPED: u8 = b'X';
+/// A process that ended and that its parent has not reaped yet.
+pub const ZOMBIE: u8 = b'Z';
 
 /// Where thread `tid`'s state byte is in the box's shared memory (none if it does not fit).
 fn state_slot(tid: u32) -> Option<usize> {
@@ -122,10 +124,18 @@ pub fn state_of(tid: u32) -> u8 {
     state
 }
 
-/// Removes the calling process's note (it is exiting).
+/// Marks the calling process as ended (it is exiting): as on Linux, `/proc` shows it, a zombie,
+/// until its parent reaps it ([`forget`]), or until the reaper does (an orphan: its note is
+/// then found dead and removed by [`read`]).
 pub fn withdraw() {
-    set_state(0);
-    socket_root::remove(&note_name(host().process_id(picobox_abi::Whose::Caller)));
+    // The process's state is its first thread's, whichever thread ends it.
+    set_state_of(host().process_id(picobox_abi::Whose::Caller), ZOMBIE);
+}
+
+/// Removes the note of child `pid`, which its parent has just reaped.
+pub fn forget(pid: u32) {
+    set_state_of(pid, 0);
+    socket_root::remove(&note_name(pid));
 }
 
 /// Reads process `pid`'s note, if it exists and the process is alive.

@@ -538,11 +538,26 @@ fn thread_state(tid: u32) -> (char, &'static str) {
         return ('R', "running");
     }
     // A process that has not said yet was just made: runnable, as Linux shows a new child.
+    // A child killed (by SIGKILL, say) could not say it ended: its parent asks the host.
     match box_processes::state_of(tid) {
+        box_processes::ZOMBIE | box_processes::DUMPED => ('Z', "zombie"),
+        _ if ended_child(tid) => ('Z', "zombie"),
         box_processes::SLEEPING => ('S', "sleeping"),
         box_processes::STOPPED => ('T', "stopped"),
         _ => ('R', "running"),
     }
+}
+
+/// Whether `pid` is a child of the caller that ended and is not reaped: one killed could not
+/// say so itself.
+fn ended_child(pid: u32) -> bool {
+    const WNOHANG: u32 = 1;
+    const WEXITED: u32 = 4;
+    const WNOWAIT: u32 = 0x0100_0000;
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    matches!(host().process_wait(pid, WNOHANG | WEXITED | WNOWAIT, None), Ok((p, _)) if p as i32 == pid)
 }
 
 /// `/proc/<pid>` of another process of the box, from its note.

@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define THREADS 8
@@ -69,6 +71,30 @@ static void *sleeper(void *arg) {
     return (void *)(long)syscall(SYS_gettid);
 }
 
+/* Whether /proc/PID/stat says Z within a second. */
+static int zombie_seen(pid_t pid) {
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    for (int i = 0; i < 100; i++) {
+        FILE *f = fopen(path, "r");
+        if (f) {
+            size_t n = fread(buf, 1, sizeof buf - 1, f);
+            fclose(f);
+            buf[n] = 0;
+            char *close = strrchr(buf, ')');
+            if (close && close[1] == ' ' && close[2] == 'Z') return 1;
+        }
+        usleep(10000);
+    }
+    return 0;
+}
+
+static void *faulter(void *arg) {
+    (void)arg;
+    *(volatile int *)8 = 1;
+    return NULL;
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     pthread_t t[THREADS];
@@ -123,5 +149,28 @@ int main(void) {
         if (!gone) usleep(10000);
     }
     printf("joined thread's task directory gone: %d\n", gone);
+
+    /* A fault in a thread other than the first kills the process by that signal (while the
+     * first thread waits in a join). */
+    pid_t child = fork();
+    if (child == 0) {
+        pthread_t f;
+        pthread_create(&f, NULL, faulter, NULL);
+        pthread_join(f, NULL);
+        _exit(0);
+    }
+    /* Until it is reaped, /proc shows it as a zombie. */
+    printf("faulted child shown as a zombie: %d\n", zombie_seen(child));
+    int status;
+    waitpid(child, &status, 0);
+    printf("faulting thread: signaled %d by %d, exited %d\n", WIFSIGNALED(status),
+           WIFSIGNALED(status) ? WTERMSIG(status) : 0, WIFEXITED(status));
+    char reaped[64];
+    snprintf(reaped, sizeof reaped, "/proc/%d", child);
+    printf("reaped child's /proc directory gone: %d\n", access(reaped, F_OK) != 0);
+    child = fork();
+    if (child == 0) _exit(3);
+    printf("exited child shown as a zombie: %d\n", zombie_seen(child));
+    waitpid(child, &status, 0);
     return 0;
 }

@@ -189,13 +189,13 @@ fn clone_thread(k: &mut Kernel, a: &Args, ctx: &mut CpuContext) -> Result<()> {
     Ok(())
 }
 
-/// A child reaped (not just stopped or continued) has no run state any more: a killed child
-/// could not clear its own.
+/// A child reaped (not just stopped or continued) has no note and no run state any more: a
+/// killed child could not clear its own.
 /// Also: a child killed by a signal that dumped core says so in its status (`WCOREDUMP`),
 /// which the host, dumping no core, does not set.
 fn forget_reaped(pid: u32, status: &mut i32) {
     if note_core_dump(pid, status) {
-        crate::box_processes::set_state_of(pid, 0);
+        crate::box_processes::forget(pid);
     }
 }
 

@@ -1679,8 +1679,14 @@ impl Host for LinuxHost {
             nr::RT_SIGPROCMASK,
             [1, &raw const unblock as u64, 0, 8, 0, 0],
         );
+        // To this thread, which then takes the default action on its way back from the call:
+        // sent to the process, another thread could be the one to take it, and this one
+        // could reach the exit below first.
         let me = self.process_id(picobox_abi::Whose::Caller);
-        let _ = sys(nr::KILL, [u64::from(me), sig, 0, 0, 0, 0]);
+        let _ = sys(
+            nr::TGKILL,
+            [u64::from(me), u64::from(self.thread_id()), sig, 0, 0, 0],
+        );
         // Still here: the box's pid 1, or a signal whose default is not to terminate.
         self.exit_now(128u8.wrapping_add(signal))
     }
