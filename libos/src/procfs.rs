@@ -54,7 +54,8 @@ fn random_uuid() -> Result<String> {
     host().random_read(&mut b)?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex = |r: core::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let hex =
+        |r: core::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
     Ok(format!(
         "{}-{}-{}-{}-{}\n",
         hex(0..4),
@@ -147,6 +148,21 @@ fn mount_table(k: &Kernel) -> Vec<(Vec<u8>, &'static str, &'static str)> {
         at.iter().filter(|b| **b == b'/').count() - usize::from(at.len() == 1)
     });
     table
+}
+
+/// The id `/proc/self/mountinfo` gives the mount holding `path` (absolute components): the
+/// deepest mount at or above it.
+pub fn mount_id(k: &Kernel, path: &Components) -> u32 {
+    let full = path::join(path);
+    let within = |at: &[u8]| {
+        at == b"/" || (full.starts_with(at) && matches!(full.get(at.len()), None | Some(b'/')))
+    };
+    mount_table(k)
+        .iter()
+        .enumerate()
+        .filter(|(_, (at, _, _))| within(at))
+        .max_by_key(|(_, (at, _, _))| at.len())
+        .map_or(100, |(i, _)| 100 + i as u32)
 }
 
 /// What `p` (components below `/proc`) names.

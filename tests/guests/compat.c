@@ -361,6 +361,29 @@ static void locking(void) {
     close(zero);
 }
 
+/* File handles: their form and size, the mount id, and the refusals. */
+static void handles(void) {
+    int fd = open("handle-file", O_RDWR | O_CREAT, 0644);
+    struct { unsigned bytes; int type; unsigned char h[128]; } fh = {.bytes = 128}, small = {.bytes = 0};
+    int mount = -1, mount2 = -2;
+    show("name_to_handle_at", syscall(SYS_name_to_handle_at, AT_FDCWD, "handle-file", &fh, &mount, 0));
+    printf("handle: %u bytes, type %d\n", fh.bytes, fh.type);
+    show("name_to_handle_at too small", syscall(SYS_name_to_handle_at, AT_FDCWD, "handle-file", &small, &mount2, 0));
+    printf("needed %u, same mount %d\n", small.bytes, mount == mount2);
+    show("name_to_handle_at fid", syscall(SYS_name_to_handle_at, fd, "", &fh, &mount, AT_EMPTY_PATH | 0x200));
+    show("name_to_handle_at fid connectable", syscall(SYS_name_to_handle_at, AT_FDCWD, "handle-file", &fh, &mount, 0x202));
+    show("name_to_handle_at bad flags", syscall(SYS_name_to_handle_at, AT_FDCWD, "handle-file", &fh, &mount, -1));
+    show("name_to_handle_at missing", syscall(SYS_name_to_handle_at, AT_FDCWD, "nothing", &fh, &mount, 0));
+    show("name_to_handle_at bad mount id", syscall(SYS_name_to_handle_at, AT_FDCWD, "handle-file", &fh, (void *)8, 0));
+    fh.bytes = 129;
+    show("name_to_handle_at huge", syscall(SYS_name_to_handle_at, AT_FDCWD, "handle-file", &fh, &mount, 0));
+    show("open_by_handle_at huge", syscall(SYS_open_by_handle_at, 99, &fh, O_RDONLY));
+    fh.bytes = 8;
+    show("open_by_handle_at bad fd", syscall(SYS_open_by_handle_at, 99, &fh, O_RDONLY));
+    if (geteuid() != 0) show("open_by_handle_at", syscall(SYS_open_by_handle_at, AT_FDCWD, &fh, O_RDONLY));
+    close(fd);
+}
+
 /* The random devices' requests and /proc/sys/kernel/random. */
 static void randomness(void) {
     int fd = open("/dev/urandom", O_RDONLY);
@@ -386,6 +409,7 @@ static void randomness(void) {
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     randomness();
+    handles();
     sealing();
     locking();
     fork_advice();

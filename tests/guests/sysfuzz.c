@@ -62,6 +62,7 @@ static const long calls[] = {
     SYS_sync_file_range, SYS_recvmmsg, SYS_io_setup, SYS_io_destroy, SYS_io_submit,
     SYS_io_getevents, SYS_io_cancel, SYS_inotify_init1, SYS_inotify_add_watch,
     SYS_inotify_rm_watch, SYS_pidfd_open, SYS_openat2, SYS_ustat, 462 /* mseal */,
+    SYS_name_to_handle_at, SYS_open_by_handle_at, SYS_fgetxattr, SYS_flistxattr,
     /* Not pidfd_send_signal: natively it could signal other processes of the user. */
 };
 

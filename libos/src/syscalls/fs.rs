@@ -124,7 +124,7 @@ pub(super) fn node_attr(
     }
 }
 
-fn file_attr(file: &OpenFile) -> Result<FileAttr> {
+pub(super) fn file_attr(file: &OpenFile) -> Result<FileAttr> {
     match &file.object {
         // A terminal opened as /dev/tty is that device node to fstat, as on Linux.
         FileObject::Host(_)

@@ -11,6 +11,7 @@ pub mod epoll;
 pub mod exec;
 pub mod files;
 pub mod fs;
+pub mod handles;
 pub mod info;
 pub mod inotify;
 pub mod keys;
@@ -367,6 +368,8 @@ table! {
     297 rt_tgsigqueueinfo => signal::sys_rt_tgsigqueueinfo, "to another thread: the instance is its process's";
     299 recvmmsg -> net::sys_recvmmsg;
     302 prlimit64 => info::sys_prlimit64;
+    303 name_to_handle_at => handles::sys_name_to_handle_at, "a handle of the inode number (generation 0) and the mount id of /proc/self/mountinfo";
+    304 open_by_handle_at => handles::sys_open_by_handle_at, "EPERM: the box lacks CAP_DAC_READ_SEARCH";
     305 clock_adjtime => time::sys_clock_adjtime, "as adjtimex, CLOCK_REALTIME only";
     306 syncfs => files::sys_syncfs, "flushes the descriptor's file";
     307 sendmmsg -> net::sys_sendmmsg;

@@ -118,7 +118,11 @@ fn get(k: &Kernel, a: &Args, target: impl FnOnce(&Kernel, &Args) -> Result<Targe
 }
 
 /// `*listxattr`: the names, into `list` (`a[1]`, `a[2]` bytes; 0 asks only for the length).
-fn list(k: &Kernel, a: &Args, target: impl FnOnce(&Kernel, &Args) -> Result<Target>) -> Result<u64> {
+fn list(
+    k: &Kernel,
+    a: &Args,
+    target: impl FnOnce(&Kernel, &Args) -> Result<Target>,
+) -> Result<u64> {
     let target = target(k, a)?; // held open until the call is made
     let Some(h) = target.handle() else {
         return Ok(0);
