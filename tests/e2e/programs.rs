@@ -292,7 +292,7 @@ fn readlink_and_realpath_of_mount_points_match_native() {
 #[test]
 fn fault_signals_sent_by_processes_are_ordinary_signals() {
     // Regression: a SIGSEGV, SIGBUS, SIGILL or SIGFPE sent with kill() was taken for a crash
-    // of the library OS (exit 125).
+    // of the library OS (exit 125). And a frame that cannot be written becomes SIGSEGV.
     assert_matches_native("sentfaults", &[], &guest("sentfaults"), &[]);
 }
 

@@ -472,13 +472,33 @@ fn deliver_one(
                     ctx.regs[reg::RIP] = ctx.regs[reg::RIP].wrapping_sub(2);
                 }
             }
-            if deliver(k, ctx, sig, &info, saved_mask.unwrap_or(k.signals.mask)).is_err() {
-                // The frame could not be written (bad stack): Linux kills with SIGSEGV.
-                die_of(SIGSEGV);
+            let mask = saved_mask.unwrap_or(k.signals.mask);
+            if deliver(k, ctx, sig, &info, mask).is_err() {
+                return Some(Some(frame_failed(k, ctx, sig, mask)));
             }
             Some(action.flags)
         }
     })
+}
+
+/// The frame for `sig` could not be written (a bad or read-only stack). As Linux's
+/// `force_sigsegv`: SIGSEGV instead, unblocked, to its handler if it has one; the process
+/// dies of SIGSEGV if it has none, or if the failed signal was SIGSEGV itself, or if that
+/// frame cannot be written either. Returns the SIGSEGV handler's flags.
+fn frame_failed(k: &mut Kernel, ctx: &mut CpuContext, sig: u8, mask: u64) -> u64 {
+    /// `SI_KERNEL`: sent by the kernel.
+    const SI_KERNEL: i32 = 0x80;
+    let segv = k.signals.actions[usize::from(SIGSEGV - 1)];
+    if sig == SIGSEGV || segv.handler == SIG_IGN || segv.handler == SIG_DFL {
+        die_of(SIGSEGV);
+    }
+    let mut info = [0u8; 128];
+    info[0..4].copy_from_slice(&i32::from(SIGSEGV).to_le_bytes());
+    info[8..12].copy_from_slice(&SI_KERNEL.to_le_bytes());
+    if deliver(k, ctx, SIGSEGV, &info, mask & !bit(SIGSEGV)).is_err() {
+        die_of(SIGSEGV);
+    }
+    segv.flags
 }
 
 /// A signal the host sent about one of its streams (a lease broken, a directory changed, with
