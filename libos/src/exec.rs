@@ -325,6 +325,7 @@ fn random_offset(range: u64) -> Result<u64, BootError> {
 fn map_image(
     image: &ElfImage,
     file: Handle,
+    name: &[u8],
     hint: u64,
     vmas: &mut Vmas,
 ) -> Result<MappedImage, BootError> {
@@ -337,6 +338,13 @@ fn map_image(
         mapped.end,
         Area::private(0),
     );
+    let id = host().stream_attr(file).ok().map(|attr| {
+        vmas.file_id(crate::vma::MappedFile {
+            path: name.to_vec(),
+            dev: attr.dev,
+            ino: attr.ino,
+        })
+    });
     for seg in &image.segments {
         let start = seg.vaddr.wrapping_add(mapped.bias) & !(PAGE - 1);
         let end = seg
@@ -345,6 +353,21 @@ fn map_image(
             .saturating_add(seg.memsz)
             .next_multiple_of(PAGE);
         vmas.insert(start, end, Area::private(seg.prot.0));
+        // The pages holding the file's bytes map the file; the rest (`.bss`) is anonymous.
+        let file_end = seg
+            .vaddr
+            .wrapping_add(mapped.bias)
+            .saturating_add(seg.filesz)
+            .next_multiple_of(PAGE)
+            .min(end);
+        if let (Some(id), true) = (id, seg.filesz > 0) {
+            let area = Area {
+                file: Some(id),
+                origin: start.wrapping_sub(seg.offset & !(PAGE - 1)),
+                ..Area::private(seg.prot.0)
+            };
+            vmas.insert(start, file_end, area);
+        }
     }
     Ok(mapped)
 }
@@ -355,9 +378,12 @@ pub fn load(p: &Prepared, ids: (u32, u32), vmas: &mut Vmas) -> Result<Loaded, Bo
     // The program where Linux puts it, so that its break has room to grow; its loader among
     // the other mappings.
     let base = PROGRAM_BASE + random_offset(PROGRAM_BASE_RANDOM)?;
-    let mapped = map_image(&p.image, p.file.0, base, vmas)?;
+    let mapped = map_image(&p.image, p.file.0, &p.name, base, vmas)?;
     let loader = match &p.interpreter {
-        Some((file, image)) => Some(map_image(image, file.0, 0, vmas)?),
+        Some((file, image)) => {
+            let name = p.image.interpreter.clone().unwrap_or_default();
+            Some(map_image(image, file.0, &name, 0, vmas)?)
+        }
         None => None,
     };
     let brk = mapped.end.next_multiple_of(PAGE) + random_offset(BRK_RANDOM)?;

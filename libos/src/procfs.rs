@@ -165,6 +165,88 @@ pub fn mount_id(k: &Kernel, path: &Components) -> u32 {
         .map_or(100, |(i, _)| 100 + i as u32)
 }
 
+/// `ioctl(PROCMAP_QUERY)` on the caller's own `/proc/PID/maps` (`file_path`, absolute):
+/// the range at or after `struct procmap_query`'s address (at `arg`), as that file shows it.
+/// `None` if the file is not such a maps file.
+pub fn maps_query(k: &Kernel, file_path: &Components, arg: u64) -> Option<Result<u64>> {
+    let pid = host().process_id(picobox_abi::Whose::Caller);
+    let own = match below_proc(file_path)? {
+        [who, maps] if maps.as_slice() == b"maps" => {
+            who.as_slice() == b"self" || *who == format!("{pid}").into_bytes()
+        }
+        _ => false,
+    };
+    own.then(|| procmap_query(k, arg))
+}
+
+fn procmap_query(k: &Kernel, arg: u64) -> Result<u64> {
+    const COVERING_OR_NEXT: u64 = 0x10;
+    const FILE_BACKED: u64 = 0x20;
+    const PERMISSIONS: u64 = 0xf; // readable, writable, executable, shared
+    const STRUCT_SIZE: usize = 104;
+    let size = usize::try_from(crate::user::read_u64(arg)?).map_err(|_| Errno::E2BIG)?;
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    if size < 24 {
+        return Err(Errno::EINVAL);
+    }
+    let mut q = crate::user::read_bytes(arg, size.min(STRUCT_SIZE))?;
+    q.resize(STRUCT_SIZE, 0);
+    let field =
+        |q: &[u8], at: usize| u64::from_le_bytes(q[at..at + 8].try_into().unwrap_or([0; 8]));
+    let word = |q: &[u8], at: usize| u32::from_le_bytes(q[at..at + 4].try_into().unwrap_or([0; 4]));
+    let (flags, addr) = (field(&q, 8), field(&q, 16));
+    if flags & !(PERMISSIONS | COVERING_OR_NEXT | FILE_BACKED) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let perms = |a: &crate::vma::Area| u64::from(a.prot & 7) | if a.shared { 8 } else { 0 };
+    let wanted = |a: &crate::vma::Area| {
+        perms(a) & (flags & PERMISSIONS) == flags & PERMISSIONS
+            && (flags & FILE_BACKED == 0 || a.file.is_some())
+    };
+    let (start, end, area) = k
+        .vmas
+        .iter()
+        .filter(|(_, end, _)| *end > addr)
+        .take_while(|(start, _, _)| flags & COVERING_OR_NEXT != 0 || *start <= addr)
+        .find(|(_, _, a)| wanted(a))
+        .ok_or(Errno::ENOENT)?;
+    let file = area.file.and_then(|id| k.vmas.file(id));
+    let (dev, ino) = file.map_or((0, 0), |f| (f.dev, f.ino));
+    let name: Vec<u8> = match (file, area.label) {
+        (Some(f), _) => f.path.clone(),
+        (None, Label::Heap) => b"[heap]".to_vec(),
+        (None, Label::Stack) => b"[stack]".to_vec(),
+        (None, Label::None) => Vec::new(),
+    };
+    let (name_size, name_addr) = (word(&q, 80), field(&q, 88));
+    let mut shown_size = 0u32;
+    if name_size > 0 && !name.is_empty() {
+        let needed = u32::try_from(name.len() + 1).unwrap_or(u32::MAX);
+        if needed > name_size {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let mut z = name.clone();
+        z.push(0);
+        crate::user::write_bytes(name_addr, &z)?;
+        shown_size = needed;
+    }
+    let mut put = |at: usize, v: &[u8]| q[at..at + v.len()].copy_from_slice(v);
+    put(24, &start.to_le_bytes());
+    put(32, &end.to_le_bytes());
+    put(40, &perms(&area).to_le_bytes());
+    put(48, &4096u64.to_le_bytes());
+    put(56, &area.offset_at(start).to_le_bytes());
+    put(64, &ino.to_le_bytes());
+    put(72, &crate::syscalls::fs::dev_major(dev).to_le_bytes());
+    put(76, &crate::syscalls::fs::dev_minor(dev).to_le_bytes());
+    put(80, &shown_size.to_le_bytes());
+    put(84, &0u32.to_le_bytes()); // no build id is read
+    crate::user::write_bytes(arg, &q[..size.min(STRUCT_SIZE)])?;
+    Ok(0)
+}
+
 /// What `p` (components below `/proc`) names.
 pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
     let pid = host().process_id(picobox_abi::Whose::Caller);
@@ -676,18 +758,33 @@ fn process_thread(k: &Kernel, pid: u32, tid: u32, rest: &[&[u8]]) -> Result<Proc
             let mut s = String::new();
             for (start, end, area) in k.vmas.iter() {
                 let bit = |b: u32, c: char| if area.prot & b != 0 { c } else { '-' };
-                let name = match area.label {
-                    Label::None => "",
-                    Label::Heap => "[heap]",
-                    Label::Stack => "[stack]",
-                };
-                s.push_str(&format!(
-                    "{start:08x}-{end:08x} {}{}{}{} 00000000 00:00 0 {name}\n",
+                let file = area.file.and_then(|id| k.vmas.file(id));
+                let (dev, ino) = file.map_or((0, 0), |f| (f.dev, f.ino));
+                let mut line = format!(
+                    "{start:08x}-{end:08x} {}{}{}{} {:08x} {:02x}:{:02x} {ino} ",
                     bit(1, 'r'),
                     bit(2, 'w'),
                     bit(4, 'x'),
                     if area.shared { 's' } else { 'p' },
-                ));
+                    area.offset_at(start),
+                    crate::syscalls::fs::dev_major(dev),
+                    crate::syscalls::fs::dev_minor(dev),
+                );
+                let name = match (file, area.label) {
+                    (Some(f), _) => String::from_utf8_lossy(&f.path).into_owned(),
+                    (None, Label::Heap) => String::from("[heap]"),
+                    (None, Label::Stack) => String::from("[stack]"),
+                    (None, Label::None) => String::new(),
+                };
+                // Linux starts a name at column 73.
+                if !name.is_empty() {
+                    while line.len() < 73 {
+                        line.push(' ');
+                    }
+                    line.push_str(&name);
+                }
+                s.push_str(&line);
+                s.push('\n');
             }
             Ok(text(s))
         }

@@ -26,6 +26,26 @@ pub struct Area {
     pub file_backed: bool,
     /// What a forked child gets of it (`madvise`'s `MADV_WIPEONFORK`, `MADV_DONTFORK`).
     pub on_fork: OnFork,
+    /// The file it maps, as `/proc/self/maps` names it (see [`Vmas::file_id`]).
+    pub file: Option<FileId>,
+    /// For a file mapping, the address at which the file's offset 0 would be (so a part of
+    /// the range keeps its offset, `addr - origin`, however the range is split).
+    pub origin: u64,
+}
+
+/// A file some range maps: an index into [`Vmas`]'s table of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileId(u32);
+
+/// What `/proc/self/maps` shows of a mapped file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MappedFile {
+    /// Its path in the box.
+    pub path: Vec<u8>,
+    /// Its device number.
+    pub dev: u64,
+    /// Its inode number.
+    pub ino: u64,
 }
 
 /// What a forked child gets of a range.
@@ -53,6 +73,23 @@ pub enum Label {
 }
 
 impl Area {
+    /// The file offset at `addr`, for a file mapping (else 0).
+    pub fn offset_at(&self, addr: u64) -> u64 {
+        if self.file.is_some() {
+            addr.wrapping_sub(self.origin)
+        } else {
+            0
+        }
+    }
+
+    /// The same range moved by `by` bytes (`mremap`): its file offsets stay.
+    pub fn moved(self, by: u64) -> Area {
+        Area {
+            origin: self.origin.wrapping_add(by),
+            ..self
+        }
+    }
+
     /// Private memory with protection `prot`.
     pub fn private(prot: u32) -> Area {
         Area {
@@ -66,9 +103,28 @@ impl Area {
 #[derive(Default, Debug, Clone)]
 pub struct Vmas {
     ranges: BTreeMap<u64, (u64, Area)>,
+    /// The files ranges map, each once.
+    files: Vec<MappedFile>,
 }
 
 impl Vmas {
+    /// The id of `file` in the table of mapped files, added if new.
+    pub fn file_id(&mut self, file: MappedFile) -> FileId {
+        let at = match self.files.iter().position(|f| *f == file) {
+            Some(at) => at,
+            None => {
+                self.files.push(file);
+                self.files.len() - 1
+            }
+        };
+        FileId(u32::try_from(at).unwrap_or(u32::MAX))
+    }
+
+    /// The mapped file `id` names.
+    pub fn file(&self, id: FileId) -> Option<&MappedFile> {
+        self.files.get(id.0 as usize)
+    }
+
     /// Records `[start, end)` as `area`, replacing whatever it overlaps (as `MAP_FIXED` does).
     pub fn insert(&mut self, start: u64, end: u64, area: Area) {
         if start >= end {
@@ -187,6 +243,7 @@ impl Vmas {
 
     /// Takes every range, leaving the map empty.
     pub fn take_all(&mut self) -> Vec<(u64, u64)> {
+        self.files.clear();
         core::mem::take(&mut self.ranges)
             .into_iter()
             .map(|(s, (e, _))| (s, e))
@@ -286,5 +343,31 @@ mod tests {
                 (0x3000, 0x5000, 3)
             ]
         );
+    }
+
+    #[test]
+    fn a_file_mapping_keeps_its_offsets_when_split_or_moved() {
+        let mut v = Vmas::default();
+        let id = v.file_id(MappedFile {
+            path: b"/f".to_vec(),
+            dev: 1,
+            ino: 2,
+        });
+        // Pages 0x10000.. map the file from offset 0x3000.
+        let area = Area {
+            file: Some(id),
+            origin: 0x10000 - 0x3000,
+            ..Area::private(1)
+        };
+        v.insert(0x10000, 0x14000, area);
+        v.protect(0x11000, 0x12000, 3);
+        let offsets: Vec<u64> = v.iter().map(|(s, _, a)| a.offset_at(s)).collect();
+        assert_eq!(offsets, [0x3000, 0x4000, 0x5000]);
+        let moved = v.area_at(0x12000).unwrap().moved(0x40000 - 0x12000);
+        assert_eq!(moved.offset_at(0x40000), 0x5000);
+        // The same file is one entry; a new mapping of the same pages merges with its neighbour.
+        assert_eq!(v.file_id(v.file(id).unwrap().clone()), id);
+        v.protect(0x11000, 0x12000, 1);
+        assert_eq!(v.iter().count(), 1);
     }
 }

@@ -174,7 +174,9 @@ fn proc_shows_the_box_s_other_processes_as_native() {
 }
 
 #[test]
-fn proc_self_maps_shows_protections_as_native() {
+fn proc_self_maps_shows_protections_and_files_as_native() {
+    // Protections, sharing, heap and stack; a file mapping's name, offset, device and inode,
+    // the program's own image, and PROCMAP_QUERY with its refusals.
     assert_matches_native("procmaps", &[], &guest("procmaps"), &[]);
 }
 

@@ -246,17 +246,10 @@ fn encode_statx(a: &FileAttr) -> [u8; 256] {
         put(off, &t.sec.to_le_bytes());
         put(off + 8, &u32::try_from(t.nsec).unwrap_or(0).to_le_bytes());
     }
-    let d = a.rdev;
-    let major = ((d >> 8) & 0xfff | ((d >> 32) & !0xfff)) as u32;
-    let minor = ((d & 0xff) | ((d >> 12) & !0xff)) as u32;
-    put(128, &major.to_le_bytes());
-    put(132, &minor.to_le_bytes());
-    let (dmaj, dmin) = (
-        ((a.dev >> 8) & 0xfff) as u32,
-        ((a.dev & 0xff) | ((a.dev >> 12) & 0xfff00)) as u32,
-    );
-    put(136, &dmaj.to_le_bytes());
-    put(140, &dmin.to_le_bytes());
+    put(128, &dev_major(a.rdev).to_le_bytes());
+    put(132, &dev_minor(a.rdev).to_le_bytes());
+    put(136, &dev_major(a.dev).to_le_bytes());
+    put(140, &dev_minor(a.dev).to_le_bytes());
     b
 }
 
@@ -1980,6 +1973,16 @@ pub(super) fn open_for_change(
     })
 }
 
+/// The major number of device number `d` (glibc's `major`).
+pub(crate) fn dev_major(d: u64) -> u32 {
+    ((d >> 8) & 0xfff | ((d >> 32) & !0xfff)) as u32
+}
+
+/// The minor number of device number `d` (glibc's `minor`).
+pub(crate) fn dev_minor(d: u64) -> u32 {
+    ((d & 0xff) | ((d >> 12) & !0xff)) as u32
+}
+
 /// `truncate(path, length)`.
 pub fn sys_truncate(k: &mut Kernel, a: &Args) -> Result<u64> {
     let len = offset_arg(a[1])?;
@@ -2171,6 +2174,12 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     }
     if let FileObject::Dev(DevNode::Random) = file.object {
         return random_request(request, a[2]);
+    }
+    const PROCMAP_QUERY: u32 = 0xc068_6611; // _IOWR('f', 17, struct procmap_query)
+    if let (FileObject::Memory(..), PROCMAP_QUERY) = (&file.object, request) {
+        if let Some(result) = crate::procfs::maps_query(k, &file.path, a[2]) {
+            return result;
+        }
     }
     if let Some(result) = terminal_request(k, &file, request, a) {
         return result;

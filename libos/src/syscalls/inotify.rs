@@ -154,10 +154,7 @@ pub fn fdinfo_lines(k: &Kernel, h: Handle) -> alloc::string::String {
     let mut s = alloc::string::String::new();
     for w in k.watches.get(&h).into_iter().flatten() {
         // Linux's s_dev is (major << 20 | minor); the host's st_dev is glibc's encoding.
-        let (major, minor) = (
-            (w.dev >> 8) & 0xfff,
-            (w.dev & 0xff) | ((w.dev >> 12) & 0xfff00),
-        );
+        let (major, minor) = (super::fs::dev_major(w.dev), super::fs::dev_minor(w.dev));
         s.push_str(&alloc::format!(
             "inotify wd:{:x} ino:{:x} sdev:{:x} mask:{:x} ignored_mask:0\n",
             w.wd,

@@ -155,9 +155,34 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
                 .file(fd_arg(a[4])?)
                 .is_ok_and(|f| matches!(f.object, FileObject::Dev(DevNode::Zero))),
         on_fork: crate::vma::OnFork::Copy,
+        file: None,
+        origin: 0,
+    };
+    let area = match mapped_file(k, flags, a[4]) {
+        Some(file) => Area {
+            file: Some(k.vmas.file_id(file)),
+            origin: addr.wrapping_sub(offset),
+            ..area
+        },
+        None => area,
     };
     k.vmas.insert(addr, addr + len_pages as u64, area);
     Ok(addr)
+}
+
+/// What `/proc/self/maps` names of the file descriptor `fd` maps (none for anonymous memory
+/// and the library OS's devices).
+fn mapped_file(k: &Kernel, flags: u64, fd: u64) -> Option<crate::vma::MappedFile> {
+    if flags & MAP_ANONYMOUS != 0 {
+        return None;
+    }
+    let file = k.fds.file(fd_arg(fd).ok()?).ok()?;
+    let attr = host().stream_attr(file.handle()?).ok()?;
+    Some(crate::vma::MappedFile {
+        path: crate::path::join(&file.path),
+        dev: attr.dev,
+        ino: attr.ino,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -296,7 +321,11 @@ pub fn sys_mremap(k: &mut Kernel, a: &Args) -> Result<u64> {
         Remap::InPlace
     };
     let new = host().vm_remap(addr, old_len, new_len, how)? as u64;
-    let area = k.vmas.area_at(addr as u64).unwrap_or(Area::private(3));
+    let area = k
+        .vmas
+        .area_at(addr as u64)
+        .unwrap_or(Area::private(3))
+        .moved(new.wrapping_sub(addr as u64));
     if !keep_old {
         k.vmas.remove(addr as u64, (addr + old_len) as u64);
     }
