@@ -315,6 +315,17 @@ pub enum StreamQuery<'a> {
     /// The names of the file's extended attributes, each followed by a NUL (`flistxattr`);
     /// with an empty `out`, only their length. Errors: `ERANGE`.
     AttributeNames,
+    /// Of a TCP socket, whether the urgent mark is next (`SIOCATMARK`): a 4-byte 1 or 0.
+    /// Errors: `ENOTTY` (another kind of socket).
+    AtMark,
+    /// The interfaces of the box's network that have an address (`SIOCGIFCONF`): `struct
+    /// ifreq`s (40 bytes each) into `out`; returns their length. Only with a network.
+    Interfaces,
+    /// One `SIOCGIF*` request about one interface: `out` holds a 40-byte `struct ifreq` naming
+    /// it (by name, or by index for `SIOCGIFNAME`) and receives the answer. The requests:
+    /// name (0x8910), flags, address, point-to-point and broadcast addresses, netmask, MTU,
+    /// index (0x8933). Only with a network. Errors: `ENODEV`, `EADDRNOTAVAIL`, `EINVAL`.
+    Interface(u32),
 }
 
 /// What [`StreamQuery::Terminal`] asks of a terminal or pseudo-terminal; each answer is a

@@ -145,6 +145,14 @@ fn read_only_mount_refuses_writes() {
 }
 
 #[test]
+fn a_box_without_a_network_is_told_no_interface() {
+    // Without a network the box shares the host's namespace (Linux 6.12 and later): its
+    // interfaces are not the box's to list, through the library OS or at the gate.
+    answered(&attempt(&["ifconf"]), "interfaces 0");
+    killed(&["gate-ifconf"]);
+}
+
+#[test]
 fn a_writable_file_takes_no_privileged_attribute() {
     // trusted.* needs the host's CAP_SYS_ADMIN, which no box holds.
     refused_with(&["setxattr", "/w/wfile", "trusted.x"], "EPERM");

@@ -6,6 +6,8 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,8 +63,63 @@ static void tcp(int family) {
     close(s);
 }
 
+/* The socket requests that read: the loopback interface as SIOCGIF* show it (the other
+ * interfaces are the host's or the box's), the urgent mark, and the refusals. */
+static void interfaces(void) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq reqs[32];
+    struct ifconf conf = {.ifc_len = sizeof reqs, .ifc_req = reqs};
+    int r = ioctl(s, SIOCGIFCONF, &conf);
+    int lo = 0;
+    for (int i = 0; r == 0 && i < conf.ifc_len / (int)sizeof(struct ifreq); i++)
+        if (!strcmp(reqs[i].ifr_name, "lo"))
+            lo = ((struct sockaddr_in *)&reqs[i].ifr_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+    printf("SIOCGIFCONF: %d, lists lo at 127.0.0.1: %d\n", r, lo);
+    struct ifconf sizing = {.ifc_len = 0, .ifc_buf = NULL};
+    printf("SIOCGIFCONF sizing: %d, length a multiple of ifreq: %d\n", ioctl(s, SIOCGIFCONF, &sizing),
+           sizing.ifc_len > 0 && sizing.ifc_len % (int)sizeof(struct ifreq) == 0);
+    struct ifreq q = {0};
+    strcpy(q.ifr_name, "lo");
+    r = ioctl(s, SIOCGIFFLAGS, &q);
+    printf("SIOCGIFFLAGS lo: %d up %d loopback %d\n", r, !!(q.ifr_flags & IFF_UP), !!(q.ifr_flags & IFF_LOOPBACK));
+    r = ioctl(s, SIOCGIFMTU, &q);
+    printf("SIOCGIFMTU lo: %d mtu %d\n", r, q.ifr_mtu);
+    r = ioctl(s, SIOCGIFINDEX, &q);
+    int index = q.ifr_ifindex;
+    printf("SIOCGIFINDEX lo: %d index %d\n", r, index);
+    memset(&q, 0, sizeof q);
+    q.ifr_ifindex = index;
+    r = ioctl(s, SIOCGIFNAME, &q);
+    printf("SIOCGIFNAME %d: %d name %s\n", index, r, q.ifr_name);
+    strcpy(q.ifr_name, "nosuch0");
+    errno = 0;
+    printf("SIOCGIFFLAGS nosuch0: %d errno %d\n", ioctl(s, SIOCGIFFLAGS, &q), errno);
+    errno = 0;
+    printf("SIOCGIFFLAGS bad pointer: %d errno %d\n", ioctl(s, SIOCGIFFLAGS, (void *)8), errno);
+    errno = 0;
+    printf("SIOCSIFFLAGS bad pointer: %d errno %d\n", ioctl(s, SIOCSIFFLAGS, (void *)8), errno);
+    int mark = -1;
+    errno = 0;
+    printf("SIOCATMARK on UDP: %d errno %d\n", ioctl(s, SIOCATMARK, &mark), errno);
+    close(s);
+    s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    bind(s, (void *)&a, sizeof a);
+    listen(s, 1);
+    getsockname(s, (void *)&a, &alen);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    connect(c, (void *)&a, sizeof a);
+    printf("SIOCATMARK on TCP: %d mark %d\n", ioctl(c, SIOCATMARK, &mark), mark);
+    errno = 0;
+    printf("SIOCATMARK bad pointer: %d errno %d\n", ioctl(c, SIOCATMARK, (void *)8), errno);
+    close(c);
+    close(s);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    interfaces();
     tcp(AF_INET);
     tcp(AF_INET6);
 

@@ -24,6 +24,12 @@ mod tty {
     include!("tty_requests.rs");
 }
 
+/// The socket requests a box with a network may make.
+mod socket {
+    #![allow(dead_code, missing_docs)]
+    include!("socket_requests.rs");
+}
+
 /// The conditions of one rule, all of which must hold.
 type SeccompRule = Vec<Cond>;
 
@@ -278,7 +284,17 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
     );
     // stream_query and stream_set: exactly the terminal requests of the ABI (tty_requests.rs;
     // never TIOCSTI, TIOCCONS, TIOCSETD or TIOCLINUX).
-    rules.insert(SYS_ioctl, one_of(1, &tty::ALL)?);
+    //
+    // stream_query(Interfaces, Interface, AtMark) on a box with a network: the socket requests
+    // that only read (the urgent mark, the interfaces of the box's network namespace, or of
+    // the host's for `--net host`). Without a network the box shares the host's namespace
+    // (Linux 6.12 and later), whose interfaces it is not told.
+    let mut ioctls: Vec<u64> = tty::ALL.to_vec();
+    if network != Network::None {
+        ioctls.extend([socket::SIOCATMARK, socket::SIOCGIFCONF]);
+        ioctls.extend(socket::INTERFACE_QUESTIONS);
+    }
+    rules.insert(SYS_ioctl, one_of(1, &ioctls)?);
     // stream_set (flags, a pipe's capacity, leases, directory notices and their signal),
     // stream_query (a pipe's capacity, the lease), stream_lock (POSIX and open-file locks,
     // which name no other file). A lease or a notice signals only the process that asked.

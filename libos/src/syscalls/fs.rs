@@ -2175,6 +2175,9 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     if let FileObject::Dev(DevNode::Random) = file.object {
         return random_request(request, a[2]);
     }
+    if let Some(result) = socket_request(k, &file, request, a[2]) {
+        return result;
+    }
     const PROCMAP_QUERY: u32 = 0xc068_6611; // _IOWR('f', 17, struct procmap_query)
     if let (FileObject::Memory(..), PROCMAP_QUERY) = (&file.object, request) {
         if let Some(result) = crate::procfs::maps_query(k, &file.path, a[2]) {
@@ -2205,6 +2208,66 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     let n = host().stream_query(h, query, &mut out)?;
     user::write_bytes(a[2], &out[..n])?;
     Ok(0)
+}
+
+/// The socket requests that read (`SIOCATMARK`, `SIOCGIFCONF`, `SIOCGIF*`) and those that
+/// change an interface (`SIOCSIF*`: `EPERM`, the box has no `CAP_NET_ADMIN`), on any host
+/// stream (the host answers `ENOTTY` for what is not a socket). A box without a network has
+/// no interfaces: `SIOCGIFCONF` lists none, and a named one is `ENODEV`. `None` if `request`
+/// is none of them.
+fn socket_request(k: &Kernel, file: &OpenFile, request: u32, arg: u64) -> Option<Result<u64>> {
+    const SIOCATMARK: u32 = 0x8905;
+    const SIOCGIFCONF: u32 = 0x8912;
+    const INTERFACE_QUESTIONS: [u32; 8] = [
+        0x8910, 0x8913, 0x8915, 0x8917, 0x8919, 0x891b, 0x8921, 0x8933,
+    ];
+    const INTERFACE_CHANGES: [u32; 8] = [
+        0x8914, 0x8916, 0x8918, 0x891a, 0x891c, 0x8922, 0x8923, 0x8924,
+    ];
+    let networked = k.network != picobox_abi::boot::Network::None;
+    let h = file.handle();
+    Some(match request {
+        SIOCATMARK => (|| {
+            let h = h.filter(|_| networked).ok_or(Errno::ENOTTY)?;
+            let mut out = [0u8; 4];
+            host().stream_query(h, StreamQuery::AtMark, &mut out)?;
+            user::write_bytes(arg, &out).map(|()| 0)
+        })(),
+        SIOCGIFCONF => (|| {
+            // struct ifconf { int ifc_len; char *ifc_buf; }: with no buffer, the length needed.
+            let len = user::read_u32(arg)? as i32;
+            let buf = user::read_u64(arg + 8)?;
+            let h = h.ok_or(Errno::ENOTTY)?;
+            let room = if buf == 0 {
+                4096
+            } else {
+                usize::try_from(len.max(0)).unwrap_or(0)
+            };
+            let mut out = alloc::vec![0u8; room.min(4096) / 40 * 40];
+            let n = if networked {
+                host().stream_query(h, StreamQuery::Interfaces, &mut out)?
+            } else {
+                0
+            };
+            if buf != 0 {
+                user::write_bytes(buf, &out[..n])?;
+            }
+            user::write_u32(arg, n as u32).map(|()| 0)
+        })(),
+        r if INTERFACE_QUESTIONS.contains(&r) => (|| {
+            let mut ifreq = user::read_bytes(arg, 40)?;
+            let h = h.ok_or(Errno::ENOTTY)?;
+            if !networked {
+                return Err(Errno::ENODEV);
+            }
+            host().stream_query(h, StreamQuery::Interface(r), &mut ifreq)?;
+            user::write_bytes(arg, &ifreq).map(|()| 0)
+        })(),
+        r if INTERFACE_CHANGES.contains(&r) => user::read_bytes(arg, 40)
+            .and_then(|_| h.ok_or(Errno::ENOTTY))
+            .and(Err(Errno::EPERM)),
+        _ => return None,
+    })
 }
 
 /// The `RND*` requests of `/dev/random` and `/dev/urandom`: the entropy count (always full,

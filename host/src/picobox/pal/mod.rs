@@ -226,6 +226,12 @@ fn c_path(path: &[u8]) -> Result<Vec<u8>> {
     Ok(v)
 }
 
+/// The socket requests a box with a network may make (shared with the filter).
+#[allow(dead_code, missing_docs)]
+mod socket {
+    include!("../../policy/socket_requests.rs");
+}
+
 /// A NUL-terminated copy of an extended attribute's name (at most 255 bytes, as Linux).
 fn attribute_name(name: &[u8]) -> Result<Vec<u8>> {
     if name.is_empty() || name.len() > 255 || name.contains(&0) {
@@ -1073,6 +1079,31 @@ impl Host for LinuxHost {
                     ],
                 )?;
                 return Ok(n as usize);
+            }
+            StreamQuery::AtMark => (socket::SIOCATMARK, 4),
+            StreamQuery::Interface(request) => {
+                if !socket::INTERFACE_QUESTIONS.contains(&u64::from(request)) {
+                    return Err(Errno::EINVAL); // the filter admits no other
+                }
+                (u64::from(request), 40)
+            }
+            StreamQuery::Interfaces => {
+                // struct ifconf { int ifc_len; (padding) char *ifc_buf; }
+                let mut conf = [0u64; 2];
+                conf[0] = u64::try_from(out.len().min(i32::MAX as usize)).unwrap_or(0);
+                conf[1] = out.as_mut_ptr() as u64;
+                sys(
+                    nr::IOCTL,
+                    [
+                        fd(h),
+                        socket::SIOCGIFCONF,
+                        conf.as_mut_ptr() as u64,
+                        0,
+                        0,
+                        0,
+                    ],
+                )?;
+                return Ok((conf[0] & 0xffff_ffff) as usize);
             }
             StreamQuery::AttributeNames => {
                 let n = sys(
