@@ -395,12 +395,24 @@ pub enum TerminalChange {
 /// What [`crate::Host::stream_set`] changes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum StreamSetting<'a> {
-    /// Non-blocking mode and append mode.
+    /// Non-blocking mode, append mode and I/O notices.
     Flags {
         /// `O_NONBLOCK`.
         nonblocking: bool,
         /// `O_APPEND`.
         append: bool,
+        /// `O_ASYNC`: the host signals the stream's owner ([`StreamSetting::Owner`]) when it
+        /// becomes readable or writable, with `SIGIO` or the [`StreamSetting::NotifySignal`].
+        notices: bool,
+    },
+    /// Who the host signals about the stream (I/O notices, lease breaks): thread (0), process
+    /// (1) or process group (2) `id` of the box, or nobody (`id` 0). Linux: `F_SETOWN_EX`.
+    /// Errors: `ESRCH`, `EINVAL`.
+    Owner {
+        /// `F_OWNER_TID`, `F_OWNER_PID`, `F_OWNER_PGRP`.
+        kind: u32,
+        /// Its id.
+        id: u32,
     },
     /// A pipe's capacity, at least this many bytes (rounded up to a power-of-two number of
     /// pages; above `/proc/sys/fs/pipe-max-size` only with privileges the box lacks).

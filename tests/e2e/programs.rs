@@ -352,7 +352,8 @@ fn refusals_come_in_linux_s_order() {
 fn real_time_signals_queue_and_notices_name_the_program_s_descriptor() {
     // Real-time signals queue with their values (standard ones merge, the first kept), and
     // are delivered as Linux nests their frames; directory notices (F_NOTIFY) and lease breaks
-    // (F_SETLEASE) come with F_SETSIG's signal and the descriptor the program asked through.
+    // (F_SETLEASE) come with F_SETSIG's signal and the descriptor the program asked through;
+    // so do O_ASYNC notices of a ready pipe to the F_SETOWN owner.
     assert_matches_native("notices", &[], &guest("notices"), &[]);
 }
 

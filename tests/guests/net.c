@@ -76,7 +76,8 @@ static void interfaces(void) {
             lo = ((struct sockaddr_in *)&reqs[i].ifr_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
     printf("SIOCGIFCONF: %d, lists lo at 127.0.0.1: %d\n", r, lo);
     struct ifconf sizing = {.ifc_len = 0, .ifc_buf = NULL};
-    printf("SIOCGIFCONF sizing: %d, length a multiple of ifreq: %d\n", ioctl(s, SIOCGIFCONF, &sizing),
+    r = ioctl(s, SIOCGIFCONF, &sizing);
+    printf("SIOCGIFCONF sizing: %d, length a multiple of ifreq: %d\n", r,
            sizing.ifc_len > 0 && sizing.ifc_len % (int)sizeof(struct ifreq) == 0);
     struct ifreq q = {0};
     strcpy(q.ifr_name, "lo");
@@ -93,14 +94,18 @@ static void interfaces(void) {
     printf("SIOCGIFNAME %d: %d name %s\n", index, r, q.ifr_name);
     strcpy(q.ifr_name, "nosuch0");
     errno = 0;
-    printf("SIOCGIFFLAGS nosuch0: %d errno %d\n", ioctl(s, SIOCGIFFLAGS, &q), errno);
+    r = ioctl(s, SIOCGIFFLAGS, &q);
+    printf("SIOCGIFFLAGS nosuch0: %d errno %d\n", r, errno);
     errno = 0;
-    printf("SIOCGIFFLAGS bad pointer: %d errno %d\n", ioctl(s, SIOCGIFFLAGS, (void *)8), errno);
+    r = ioctl(s, SIOCGIFFLAGS, (void *)8);
+    printf("SIOCGIFFLAGS bad pointer: %d errno %d\n", r, errno);
     errno = 0;
-    printf("SIOCSIFFLAGS bad pointer: %d errno %d\n", ioctl(s, SIOCSIFFLAGS, (void *)8), errno);
+    r = ioctl(s, SIOCSIFFLAGS, (void *)8);
+    printf("SIOCSIFFLAGS bad pointer: %d errno %d\n", r, errno);
     int mark = -1;
     errno = 0;
-    printf("SIOCATMARK on UDP: %d errno %d\n", ioctl(s, SIOCATMARK, &mark), errno);
+    r = ioctl(s, SIOCATMARK, &mark);
+    printf("SIOCATMARK on UDP: %d errno %d\n", r, errno);
     close(s);
     s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -110,9 +115,11 @@ static void interfaces(void) {
     getsockname(s, (void *)&a, &alen);
     int c = socket(AF_INET, SOCK_STREAM, 0);
     connect(c, (void *)&a, sizeof a);
-    printf("SIOCATMARK on TCP: %d mark %d\n", ioctl(c, SIOCATMARK, &mark), mark);
+    r = ioctl(c, SIOCATMARK, &mark);
+    printf("SIOCATMARK on TCP: %d mark %d\n", r, mark);
     errno = 0;
-    printf("SIOCATMARK bad pointer: %d errno %d\n", ioctl(c, SIOCATMARK, (void *)8), errno);
+    r = ioctl(c, SIOCATMARK, (void *)8);
+    printf("SIOCATMARK bad pointer: %d errno %d\n", r, errno);
     close(c);
     close(s);
 }

@@ -164,8 +164,47 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx) {
     sigsys_code = si->si_code;
 }
 
+/* O_ASYNC: the owner is signalled when a pipe becomes readable, with SIGIO, or with the
+ * F_SETSIG signal and the descriptor in si_fd; F_SETOWN of no process is ESRCH. */
+static void io_notices(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGIO);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    struct timespec wait = {1, 0};
+    int p[2];
+    pipe(p);
+    printf("F_SETOWN self: %d\n", fcntl(p[0], F_SETOWN, getpid()));
+    printf("F_GETOWN: %d\n", fcntl(p[0], F_GETOWN) == getpid());
+    printf("F_SETFL O_ASYNC: %d\n", fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_ASYNC));
+    write(p[1], "x", 1);
+    siginfo_t si;
+    int sig = sigtimedwait(&set, &si, &wait);
+    printf("ready pipe: signal %d (SIGIO %d)\n", sig, sig == SIGIO);
+    char c;
+    read(p[0], &c, 1);
+    printf("F_SETSIG SIGUSR1: %d\n", fcntl(p[0], F_SETSIG, SIGUSR1));
+    write(p[1], "y", 1);
+    sig = sigtimedwait(&set, &si, &wait);
+    printf("ready pipe: signal %d, si_fd is the pipe %d, code POLL_IN %d\n", sig, si.si_fd == p[0],
+           si.si_code == POLL_IN);
+    read(p[0], &c, 1);
+    printf("O_ASYNC off: %d\n", fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) & ~O_ASYNC));
+    write(p[1], "z", 1);
+    struct timespec brief = {0, 100000000};
+    printf("not async: %d\n", sigtimedwait(&set, &si, &brief));
+    errno = 0;
+    int r = fcntl(p[0], F_SETOWN, 999999);
+    printf("F_SETOWN no process: %d errno %d\n", r, errno);
+    close(p[0]);
+    close(p[1]);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    io_notices();
     struct sigaction sa = {.sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO};
     sigaction(SIGSYS, &sa, NULL);
     kill(getpid(), SIGSYS);

@@ -113,9 +113,10 @@ pub fn allowlist(network: Network) -> Result<Vec<u64>, SeccompError> {
 /// The allowlist's rules.
 pub fn rules(network: Network) -> Result<Rules, SeccompError> {
     use libc::*;
-    /// `F_SETSIG`, `F_CREATED_QUERY` (not in the libc crate).
+    /// `F_SETSIG`, `F_CREATED_QUERY`, `F_SETOWN_EX` (not in the libc crate).
     const F_SETSIG: i32 = 10;
     const F_CREATED_QUERY: u64 = 1028;
+    const F_SETOWN_EX: i32 = 15;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     let unconditional: &[(i64, &str)] = &[
         (SYS_read, "stream_read"),
@@ -297,7 +298,9 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
     rules.insert(SYS_ioctl, one_of(1, &ioctls)?);
     // stream_set (flags, a pipe's capacity, leases, directory notices and their signal),
     // stream_query (a pipe's capacity, the lease), stream_lock (POSIX and open-file locks,
-    // which name no other file). A lease or a notice signals only the process that asked.
+    // which name no other file). A lease or a notice signals only the process that asked, or
+    // the owner F_SETOWN_EX names: a process, thread or group of the box's pid namespace,
+    // where Landlock's scoping also keeps I/O signals (Linux 6.12 and later).
     rules.insert(
         SYS_fcntl,
         one_of(
@@ -316,6 +319,7 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
                 F_GETLEASE as u64,
                 F_NOTIFY as u64,
                 F_SETSIG as u64,
+                F_SETOWN_EX as u64,
                 F_CREATED_QUERY,
             ],
         )?,

@@ -21,7 +21,7 @@ pub(super) const AT_FDCWD: i32 = -100;
 const AT_SYMLINK_NOFOLLOW: u32 = 0x100;
 const AT_REMOVEDIR: u32 = 0x200;
 const AT_EMPTY_PATH: u32 = 0x1000;
-/// `O_ASYNC`: recorded in the status flags; the library OS never sends `SIGIO`.
+/// `O_ASYNC`: for a host stream, the host signals the owner (`F_SETOWN`) when it is ready.
 const O_ASYNC: u32 = 0o20000;
 /// Linux caps one read or write at this many bytes.
 const MAX_RW_COUNT: usize = 0x7fff_f000;
@@ -1220,6 +1220,7 @@ fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
                     StreamSetting::Flags {
                         nonblocking: want & OpenFlags::NONBLOCK != 0,
                         append: want & OpenFlags::APPEND != 0,
+                        notices: want & O_ASYNC != 0,
                     },
                 )?;
             }
@@ -1230,9 +1231,10 @@ fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
         }
         F_SETOWN => {
             let owner = int_arg(a[2]);
-            entry.file.owner.store(owner, Relaxed);
             // A negative owner is a process group.
             let kind = if owner < 0 { F_OWNER_PGRP } else { F_OWNER_PID };
+            set_owner(&entry.file, kind, owner.unsigned_abs())?;
+            entry.file.owner.store(owner, Relaxed);
             entry.file.owner_kind.store(kind, Relaxed);
             Ok(0)
         }
@@ -1251,6 +1253,7 @@ fn fcntl_descriptor(k: &mut Kernel, a: &Args) -> Result<u64> {
             if !matches!(kind, F_OWNER_TID | F_OWNER_PID | F_OWNER_PGRP) || pid < 0 {
                 return Err(Errno::EINVAL);
             }
+            set_owner(&entry.file, kind, pid.unsigned_abs())?;
             entry.file.owner.store(pid, Relaxed);
             entry.file.owner_kind.store(kind, Relaxed);
             Ok(0)
@@ -2158,13 +2161,14 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
         }
         FIOASYNC => {
             let on = user::read_bytes(a[2], 4)?.iter().any(|b| *b != 0);
-            let mut flags = file.flags.lock();
-            *flags = if on {
-                *flags | O_ASYNC
+            let current = *file.flags.lock();
+            let want = if on {
+                current | O_ASYNC
             } else {
-                *flags & !O_ASYNC
+                current & !O_ASYNC
             };
-            return Ok(0);
+            const F_SETFL: u64 = 4;
+            return fcntl_descriptor(k, &[a[0], F_SETFL, u64::from(want), 0, 0, 0]);
         }
         FIOCLEX | FIONCLEX => {
             k.fds.set_cloexec(fd_arg(a[0])?, request == FIOCLEX)?;
@@ -2208,6 +2212,23 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     let n = host().stream_query(h, query, &mut out)?;
     user::write_bytes(a[2], &out[..n])?;
     Ok(0)
+}
+
+/// Tells the host who is signalled about `file` (`F_SETOWN`, `F_SETOWN_EX`): a box process,
+/// thread or group; the library OS's own files only record it.
+fn set_owner(file: &OpenFile, kind: i32, id: u32) -> Result<()> {
+    match file.handle() {
+        Some(h) => host()
+            .stream_set(
+                h,
+                StreamSetting::Owner {
+                    kind: kind as u32,
+                    id,
+                },
+            )
+            .map(|_| ()),
+        None => Ok(()),
+    }
 }
 
 /// The socket requests that read (`SIOCATMARK`, `SIOCGIFCONF`, `SIOCGIF*`) and those that

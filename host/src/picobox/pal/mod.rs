@@ -1159,7 +1159,9 @@ impl Host for LinuxHost {
             StreamSetting::Flags {
                 nonblocking,
                 append,
+                notices,
             } => {
+                const O_ASYNC: u64 = 0o20000;
                 let mut flags = 0;
                 if nonblocking {
                     flags |= u64::from(OpenFlags::NONBLOCK);
@@ -1167,7 +1169,20 @@ impl Host for LinuxHost {
                 if append {
                     flags |= u64::from(OpenFlags::APPEND);
                 }
+                if notices {
+                    flags |= O_ASYNC;
+                }
                 sys(nr::FCNTL, [fd(h), F_SETFL, flags, 0, 0, 0]).map(|_| 0)
+            }
+            StreamSetting::Owner { kind, id } => {
+                const F_SETOWN_EX: u64 = 15;
+                // struct f_owner_ex { int type; pid_t pid; }
+                let owner: [u32; 2] = [kind, id];
+                sys(
+                    nr::FCNTL,
+                    [fd(h), F_SETOWN_EX, owner.as_ptr() as u64, 0, 0, 0],
+                )
+                .map(|_| 0)
             }
             StreamSetting::PipeCapacity(bytes) => {
                 sys(nr::FCNTL, [fd(h), F_SETPIPE_SZ, u64::from(bytes), 0, 0, 0])
