@@ -127,7 +127,7 @@ pub fn state_of(tid: u32) -> u8 {
 /// Marks the calling process as ended (it is exiting): as on Linux, `/proc` shows it, a zombie,
 /// until its parent reaps it ([`forget`]), or until the reaper does (an orphan: its note is
 /// then found dead and removed by [`read`]).
-pub fn withdraw() {
+pub fn mark_ended() {
     // The process's state is its first thread's, whichever thread ends it.
     set_state_of(host().process_id(picobox_abi::Whose::Caller), ZOMBIE);
 }

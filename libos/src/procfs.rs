@@ -179,6 +179,16 @@ pub fn maps_query(k: &Kernel, file_path: &Components, arg: u64) -> Option<Result
     own.then(|| procmap_query(k, arg))
 }
 
+/// What `/proc/PID/maps` names a range: the file it maps, `[heap]`, `[stack]`, or nothing.
+fn range_name(k: &Kernel, area: &crate::vma::Area) -> Vec<u8> {
+    match (area.file.and_then(|id| k.vmas.file(id)), area.label) {
+        (Some(f), _) => f.path.clone(),
+        (None, Label::Heap) => b"[heap]".to_vec(),
+        (None, Label::Stack) => b"[stack]".to_vec(),
+        (None, Label::None) => Vec::new(),
+    }
+}
+
 fn procmap_query(k: &Kernel, arg: u64) -> Result<u64> {
     const COVERING_OR_NEXT: u64 = 0x10;
     const FILE_BACKED: u64 = 0x20;
@@ -214,12 +224,7 @@ fn procmap_query(k: &Kernel, arg: u64) -> Result<u64> {
         .ok_or(Errno::ENOENT)?;
     let file = area.file.and_then(|id| k.vmas.file(id));
     let (dev, ino) = file.map_or((0, 0), |f| (f.dev, f.ino));
-    let name: Vec<u8> = match (file, area.label) {
-        (Some(f), _) => f.path.clone(),
-        (None, Label::Heap) => b"[heap]".to_vec(),
-        (None, Label::Stack) => b"[stack]".to_vec(),
-        (None, Label::None) => Vec::new(),
-    };
+    let name = range_name(k, &area);
     let (name_size, name_addr) = (word(&q, 80), field(&q, 88));
     let mut shown_size = 0u32;
     if name_size > 0 && !name.is_empty() {
@@ -770,12 +775,7 @@ fn process_thread(k: &Kernel, pid: u32, tid: u32, rest: &[&[u8]]) -> Result<Proc
                     crate::syscalls::fs::dev_major(dev),
                     crate::syscalls::fs::dev_minor(dev),
                 );
-                let name = match (file, area.label) {
-                    (Some(f), _) => String::from_utf8_lossy(&f.path).into_owned(),
-                    (None, Label::Heap) => String::from("[heap]"),
-                    (None, Label::Stack) => String::from("[stack]"),
-                    (None, Label::None) => String::new(),
-                };
+                let name = String::from_utf8_lossy(&range_name(k, &area)).into_owned();
                 // Linux starts a name at column 73.
                 if !name.is_empty() {
                     while line.len() < 73 {

@@ -22,11 +22,10 @@ pub struct Area {
     /// Locked by `mlock` or `mlockall` (recorded: `/proc/PID/status` counts it, and `msync`
     /// will not invalidate it).
     pub locked: bool,
-    /// A mapping of a file (not anonymous memory, nor `/dev/zero`).
-    pub file_backed: bool,
     /// What a forked child gets of it (`madvise`'s `MADV_WIPEONFORK`, `MADV_DONTFORK`).
     pub on_fork: OnFork,
-    /// The file it maps, as `/proc/self/maps` names it (see [`Vmas::file_id`]).
+    /// The file it maps (not anonymous memory, nor `/dev/zero`), as `/proc/self/maps` names
+    /// it (see [`Vmas::file_id`]).
     pub file: Option<FileId>,
     /// For a file mapping, the address at which the file's offset 0 would be (so a part of
     /// the range keeps its offset, `addr - origin`, however the range is split).
@@ -108,16 +107,36 @@ pub struct Vmas {
 }
 
 impl Vmas {
-    /// The id of `file` in the table of mapped files, added if new.
+    /// The id of `file` in the table of mapped files, added if new (the table first drops
+    /// the files no range maps any more, once it has grown).
     pub fn file_id(&mut self, file: MappedFile) -> FileId {
         let at = match self.files.iter().position(|f| *f == file) {
             Some(at) => at,
             None => {
+                if self.files.len() >= 32 && self.files.len().is_power_of_two() {
+                    self.drop_unmapped_files();
+                }
                 self.files.push(file);
                 self.files.len() - 1
             }
         };
         FileId(u32::try_from(at).unwrap_or(u32::MAX))
+    }
+
+    /// Renumbers the table of mapped files to those some range still maps.
+    fn drop_unmapped_files(&mut self) {
+        let mut renumbered: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut kept = Vec::new();
+        for (_, area) in self.ranges.values_mut() {
+            if let Some(FileId(old)) = area.file {
+                let new = *renumbered.entry(old).or_insert_with(|| {
+                    kept.push(self.files[old as usize].clone());
+                    (kept.len() - 1) as u32
+                });
+                area.file = Some(FileId(new));
+            }
+        }
+        self.files = kept;
     }
 
     /// The mapped file `id` names.
@@ -369,5 +388,26 @@ mod tests {
         assert_eq!(v.file_id(v.file(id).unwrap().clone()), id);
         v.protect(0x11000, 0x12000, 1);
         assert_eq!(v.iter().count(), 1);
+    }
+
+    #[test]
+    fn files_no_range_maps_leave_the_table() {
+        let mut v = Vmas::default();
+        let file = |n: u64| MappedFile {
+            path: alloc::format!("/f{n}").into_bytes(),
+            dev: 1,
+            ino: n,
+        };
+        for n in 0..1000u64 {
+            let id = v.file_id(file(n));
+            let area = Area {
+                file: Some(id),
+                ..Area::private(1)
+            };
+            v.insert(0x10000, 0x11000, area); // each mapping replaces the last
+        }
+        assert!(v.files.len() <= 64, "{} files kept", v.files.len());
+        let (_, _, area) = v.iter().next().unwrap();
+        assert_eq!(v.file(area.file.unwrap()), Some(&file(999)));
     }
 }

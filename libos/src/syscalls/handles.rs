@@ -10,7 +10,6 @@ use crate::user;
 use alloc::vec::Vec;
 use picobox_abi::{Errno, FileAttr, Result};
 
-const AT_FDCWD: u64 = -100i64 as u64;
 const AT_HANDLE_MNT_ID_UNIQUE: u32 = 0x001;
 const AT_HANDLE_CONNECTABLE: u32 = 0x002;
 const AT_HANDLE_FID: u32 = 0x200;
@@ -35,15 +34,7 @@ fn resolve(k: &Kernel, a: &Args, flags: u32) -> Result<(FileAttr, u32)> {
         return Ok((attr, crate::procfs::mount_id(k, &path)));
     }
     let path = user::read_path(a[1])?;
-    let base = base_dir(
-        k,
-        if int_arg(a[0]) == -100 {
-            AT_FDCWD
-        } else {
-            a[0]
-        },
-        &path,
-    )?;
+    let base = base_dir(k, a[0], &path)?;
     let follow = flags & AT_SYMLINK_FOLLOW != 0;
     k.vfs.lookup(&base, &path, follow, |node, comps| {
         Ok((

@@ -134,7 +134,7 @@ pub fn sys_exit(a: &Args) -> Result<u64> {
         (!k.threads.is_empty(), clear)
     })?;
     if !others {
-        crate::box_processes::withdraw();
+        crate::box_processes::mark_ended();
         host().process_exit(picobox_abi::ProcessEnd::Status(code))
     }
     super::signal::thread_gone();
@@ -150,7 +150,7 @@ pub fn sys_exit(a: &Args) -> Result<u64> {
 
 /// `exit_group(status)`.
 pub fn sys_exit_group(_k: &mut Kernel, a: &Args) -> Result<u64> {
-    crate::box_processes::withdraw();
+    crate::box_processes::mark_ended();
     host().process_exit(picobox_abi::ProcessEnd::Status((a[0] & 0xff) as u8))
 }
 

@@ -134,54 +134,45 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
         Placement::Anywhere(usize::try_from(addr & !(PAGE - 1)).unwrap_or(0))
     };
     let addr = map(k, place, len_pages, prot, flags, a[4], offset, kind)?;
+    let file = if flags & MAP_ANONYMOUS == 0 {
+        k.fds.file(fd_arg(a[4])?).ok()
+    } else {
+        None
+    };
     let never_writable = kind != MAP_PRIVATE
-        && flags & MAP_ANONYMOUS == 0
-        && k.fds.file(fd_arg(a[4])?).is_ok_and(|f| {
+        && file.as_ref().is_some_and(|f| {
             matches!(
                 f.object,
                 FileObject::Host(_) | FileObject::Dev(DevNode::Zero)
             ) && !f.status().writable()
         });
+    let mapped = file.as_deref().and_then(mapped_file);
     let area = Area {
         prot: prot.0,
         shared: kind != MAP_PRIVATE,
         never_writable,
-        label: Label::None,
-        sealed: false,
         locked: k.lock_future || flags & MAP_LOCKED != 0,
-        file_backed: flags & MAP_ANONYMOUS == 0
-            && !k
-                .fds
-                .file(fd_arg(a[4])?)
-                .is_ok_and(|f| matches!(f.object, FileObject::Dev(DevNode::Zero))),
-        on_fork: crate::vma::OnFork::Copy,
-        file: None,
-        origin: 0,
-    };
-    let area = match mapped_file(k, flags, a[4]) {
-        Some(file) => Area {
-            file: Some(k.vmas.file_id(file)),
-            origin: addr.wrapping_sub(offset),
-            ..area
+        origin: if mapped.is_some() {
+            addr.wrapping_sub(offset)
+        } else {
+            0
         },
-        None => area,
+        file: mapped.map(|m| k.vmas.file_id(m)),
+        ..Area::default()
     };
     k.vmas.insert(addr, addr + len_pages as u64, area);
     Ok(addr)
 }
 
-/// What `/proc/self/maps` names of the file descriptor `fd` maps (none for anonymous memory
-/// and the library OS's devices).
-fn mapped_file(k: &Kernel, flags: u64, fd: u64) -> Option<crate::vma::MappedFile> {
-    if flags & MAP_ANONYMOUS != 0 {
-        return None;
-    }
-    let file = k.fds.file(fd_arg(fd).ok()?).ok()?;
-    let attr = host().stream_attr(file.handle()?).ok()?;
+/// What `/proc/self/maps` names of `file` when it is mapped: a host file's path, device and
+/// inode (none for the library OS's devices, such as `/dev/zero`, which map as anonymous
+/// memory).
+fn mapped_file(file: &crate::fd::OpenFile) -> Option<crate::vma::MappedFile> {
+    let attr = host().stream_attr(file.handle()?).ok();
     Some(crate::vma::MappedFile {
         path: crate::path::join(&file.path),
-        dev: attr.dev,
-        ino: attr.ino,
+        dev: attr.map_or(0, |a| a.dev),
+        ino: attr.map_or(0, |a| a.ino),
     })
 }
 
@@ -409,7 +400,7 @@ pub fn sys_madvise(k: &mut Kernel, a: &Args) -> Result<u64> {
     if advice == MADV_WIPEONFORK
         && k.vmas
             .iter()
-            .any(|(s, e, a)| s < end && start < e && (a.shared || a.file_backed))
+            .any(|(s, e, a)| s < end && start < e && (a.shared || a.file.is_some()))
     {
         return Err(Errno::EINVAL);
     }

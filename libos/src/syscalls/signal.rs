@@ -185,7 +185,7 @@ fn bit(sig: u8) -> u64 {
 /// a core file first if `sig` dumps core and the process may (`core_dump.rs`).
 fn die_of_at(k: &Kernel, sig: u8, ctx: &CpuContext) -> ! {
     if crate::core_dump::dump(k, sig, ctx) {
-        crate::box_processes::withdraw();
+        crate::box_processes::mark_ended();
         let pid = host().process_id(picobox_abi::Whose::Caller);
         crate::box_processes::set_state_of(pid, crate::box_processes::DUMPED);
         host().process_exit(picobox_abi::ProcessEnd::Signal(sig))
@@ -195,7 +195,7 @@ fn die_of_at(k: &Kernel, sig: u8, ctx: &CpuContext) -> ! {
 
 /// Ends the process as if killed by `sig` (the box's first process: exit status `128 + sig`).
 pub fn die_of(sig: u8) -> ! {
-    crate::box_processes::withdraw();
+    crate::box_processes::mark_ended();
     host().process_exit(picobox_abi::ProcessEnd::Signal(sig))
 }
 
