@@ -62,6 +62,11 @@ pub trait Host: Sync {
     /// Linux: no system call (a fault handler recovers).
     fn vm_copy(&self, dst: usize, src: usize, len: usize) -> Result<()>;
 
+    /// Asks which pages of `[addr, addr+len)` are in memory, or faults them in, as `op` says.
+    /// Errors: `ENOMEM` (a page not mapped), `EINVAL` (unaligned), `EFAULT` (populating a page
+    /// its protection does not allow). Linux: `mincore`, `madvise(MADV_POPULATE_*)`.
+    fn vm_pages(&self, addr: usize, len: usize, op: PagesOp<'_>) -> Result<()>;
+
     // ---------------------------------------------------------------- threads and signals (9)
 
     /// Starts a thread of this process that resumes the program with the registers of `ctx`
@@ -488,7 +493,8 @@ macro_rules! catalogue {
 }
 
 catalogue! {
-    "memory": [vm_alloc, vm_free, vm_protect, vm_map_stream, vm_remap, vm_discard, vm_copy]
+    "memory": [vm_alloc, vm_free, vm_protect, vm_map_stream, vm_remap, vm_discard, vm_copy,
+        vm_pages]
     "threads": [thread_create, thread_exit, thread_signal, thread_yield,
         thread_set_robust_list, thread_set_tls, signals_seen, signals_wait]
     "synchronisation": [futex, streams_wait]

@@ -620,6 +620,19 @@ pub enum Whose {
     Thread,
 }
 
+/// What [`crate::Host::vm_pages`] asks about or does to a range of the caller's pages.
+#[derive(PartialEq, Eq, Debug)]
+pub enum PagesOp<'a> {
+    /// One byte per page, bit 0 set if the page is in memory now (`mincore`).
+    Residency(&'a mut [u8]),
+    /// Fault every page in, for writing (breaking copy-on-write sharing) or only for reading,
+    /// as `mlock` and `MAP_POPULATE` do (`madvise(MADV_POPULATE_WRITE or _READ)`).
+    Populate {
+        /// For writing.
+        write: bool,
+    },
+}
+
 /// Where [`crate::Host::vm_remap`] may put the mapping.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Remap {

@@ -40,6 +40,8 @@ pub enum FileObject {
     MemoryDir(Vec<(Vec<u8>, picobox_abi::FileKind)>),
     /// A signal file (`signalfd`), kept by the library OS.
     Signal(crate::syscalls::signalfd::SignalFile),
+    /// The caller's `/proc/self/pagemap`, produced as it is read: the read position.
+    PageMap(Mutex<u64>),
 }
 
 /// Where a directory listing stands.

@@ -24,6 +24,7 @@ mod exec;
 mod fd;
 mod kernel;
 mod lock;
+mod memory_views;
 mod path;
 mod procfs;
 mod socket_root;

@@ -181,6 +181,13 @@ fn proc_self_maps_shows_protections_and_files_as_native() {
 }
 
 #[test]
+fn page_residency_smaps_and_pagemap_match_native() {
+    // mincore after writes, mlock (its error for PROT_NONE), MLOCK_ONFAULT, MAP_POPULATE,
+    // MAP_LOCKED, MADV_POPULATE_* and MADV_DONTNEED; smaps's sizes and pagemap's bits.
+    assert_matches_native("residency", &[], &guest("residency"), &[]);
+}
+
+#[test]
 fn memory_written_then_executed_works_as_native() {
     // JIT compilers' three ways: W+X at once, mprotect toggling, a shared file mapped twice.
     // W^X is not part of picobox's boundary (docs/threat-model.md), so each runs as on Linux.
@@ -554,12 +561,12 @@ fn orphans_are_reaped_by_pid_1() {
 }
 
 #[test]
-fn proc_lists_a_process_s_threads_and_keeps_pagemap_closed() {
+fn proc_lists_a_process_s_threads_and_keeps_another_s_pagemap_closed() {
     let out = picobox()
         .args(["run", "--", busybox(), "sh", "-c"])
         .arg(
             "ls /proc/self/task | wc -l; cat /proc/$$/task/$$/comm; \
-             cat /proc/self/pagemap 2>&1 >/dev/null | grep -c 'Permission denied'",
+             cat /proc/1/pagemap 2>&1 >/dev/null | grep -c 'Permission denied'",
         )
         .output()
         .unwrap();

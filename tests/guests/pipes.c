@@ -82,6 +82,34 @@ int main(void) {
     printf("vmsplice of a file: %s\n", outcome(r));
     r = vmsplice(p[1], iov, 2, 0x100);
     printf("vmsplice bad flags: %s\n", outcome(r));
+    /* More than the pipe holds: Linux moves what fits and returns; then a full pipe is
+     * EAGAIN with SPLICE_F_NONBLOCK (the descriptor blocks), also for splice and tee. */
+    static char big[100000];
+    struct iovec large = {big, sizeof big};
+    r = vmsplice(p[1], &large, 1, 0);
+    printf("vmsplice of 100000 bytes into 65536: %ld\n", r);
+    r = vmsplice(p[1], &large, 1, SPLICE_F_NONBLOCK);
+    printf("vmsplice into a full pipe, nonblocking: %s\n", outcome(r));
+    lseek(in, 0, SEEK_SET);
+    r = splice(in, NULL, p[1], NULL, 4, SPLICE_F_NONBLOCK);
+    printf("splice into a full pipe, nonblocking: %s, position %ld\n", outcome(r),
+           (long)lseek(in, 0, SEEK_CUR));
+    int e[2];
+    pipe(e);
+    r = splice(p[0], NULL, e[1], NULL, 100000, 0);
+    printf("splice pipe->pipe of 100000 bytes: %ld\n", r);
+    r = splice(p[0], NULL, out, NULL, 10, SPLICE_F_NONBLOCK);
+    printf("splice from an empty pipe, nonblocking: %s\n", outcome(r));
+    struct iovec back = {big, sizeof big};
+    r = vmsplice(e[0], &back, 1, 0);
+    printf("vmsplice out of a pipe: %ld\n", r);
+    r = vmsplice(e[0], &back, 1, SPLICE_F_NONBLOCK);
+    printf("vmsplice out of an empty pipe, nonblocking: %s\n", outcome(r));
+    struct iovec bad = {(void *)8, 10};
+    r = vmsplice(p[1], &bad, 1, 0);
+    printf("vmsplice of a bad buffer: %s\n", outcome(r));
+    close(e[0]);
+    close(e[1]);
 
     /* At an offset, a pipe is ESPIPE before the wrong end is EBADF (as Linux checks). */
     char two[2] = "ab";

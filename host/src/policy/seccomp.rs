@@ -145,7 +145,11 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
         (SYS_faccessat2, "stream_access"),
         (SYS_munmap, "vm_free"),
         (SYS_mremap, "vm_remap"),
-        (SYS_madvise, "vm_discard"),
+        (SYS_madvise, "vm_discard, vm_pages(Populate)"),
+        (
+            SYS_mincore,
+            "vm_pages(Residency): of the caller's own pages (file pages only of files it could write)",
+        ),
         (SYS_futex, "futex"),
         (SYS_futex_waitv, "futex(FUTEX_WAITV): waits on words the caller names"),
         (SYS_ppoll, "streams_wait"),

@@ -126,7 +126,10 @@ pub fn sys_epoll_ctl(k: &mut Kernel, a: &Args) -> Result<u64> {
             FileKind::Regular | FileKind::Directory
         ),
         FileObject::Dev(dev) => *dev == crate::vfs::DevNode::Random,
-        FileObject::SyntheticDir | FileObject::Memory(..) | FileObject::MemoryDir(_) => false,
+        FileObject::SyntheticDir
+        | FileObject::Memory(..)
+        | FileObject::MemoryDir(_)
+        | FileObject::PageMap(_) => false,
         FileObject::Epoll(_) | FileObject::Signal(_) => true,
     };
     if !pollable {

@@ -107,6 +107,7 @@ pub(super) fn node_attr(
                 a.size = data.len() as u64;
                 a
             }
+            Proc::PageMap => virtual_attr(FileKind::Regular, 0o400, 0, path_ino(comps)),
             Proc::Dir(_) => virtual_attr(FileKind::Directory, 0o555, 0, path_ino(comps)),
             Proc::Link(target) if follow => {
                 // /proc/self points at the process's directory; other links at box paths.
@@ -148,6 +149,12 @@ pub(super) fn file_attr(file: &OpenFile) -> Result<FileAttr> {
             a.size = data.len() as u64;
             Ok(a)
         }
+        FileObject::PageMap(_) => Ok(virtual_attr(
+            FileKind::Regular,
+            0o400,
+            0,
+            path_ino(&file.path),
+        )),
         FileObject::MemoryDir(_) => Ok(virtual_attr(
             FileKind::Directory,
             0o555,
@@ -458,6 +465,7 @@ fn open_path(k: &mut Kernel, dirfd: u64, path: Vec<u8>, flags: u32, mode: u64) -
             Node::Proc(_) if modifies => return Err(Errno::EACCES),
             Node::Proc(p) => match procfs::render(k, p)? {
                 Proc::File(data) => FileObject::Memory(data, spin::Mutex::new(0)),
+                Proc::PageMap => FileObject::PageMap(spin::Mutex::new(0)),
                 Proc::Dir(entries) => FileObject::MemoryDir(entries),
                 // `exe`, `cwd`, `root`: the file or directory the link names, opened by its
                 // path in the box.
@@ -645,6 +653,17 @@ pub(super) fn read_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64
             }
             n
         }
+        FileObject::PageMap(pos) => {
+            let mut pos = pos.lock();
+            let at = offset.unwrap_or(*pos);
+            let mut out = Vec::new();
+            crate::kernel::with(|k| crate::memory_views::pagemap_read(k, at, &mut out, len))??;
+            user::write_bytes(addr, &out)?;
+            if offset.is_none() {
+                *pos = at + out.len() as u64;
+            }
+            out.len()
+        }
         FileObject::MemoryDir(_) => return Err(Errno::EISDIR),
         FileObject::Host(h) => host().stream_read(
             h.0,
@@ -684,7 +703,9 @@ pub(super) fn write_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u6
         .unwrap_or(MAX_RW_COUNT)
         .min(MAX_RW_COUNT);
     match &file.object {
-        FileObject::Memory(..) | FileObject::MemoryDir(_) => Err(Errno::EBADF),
+        FileObject::Memory(..) | FileObject::MemoryDir(_) | FileObject::PageMap(_) => {
+            Err(Errno::EBADF)
+        }
         FileObject::Host(h) => {
             if len == 0 {
                 return Ok(0);
@@ -708,7 +729,9 @@ pub(super) fn offset_arg(v: u64) -> Result<u64> {
 
 fn seekable_offset(file: &OpenFile, offset: u64) -> Result<Option<u64>> {
     match &file.object {
-        FileObject::Host(_) | FileObject::Memory(..) => Ok(Some(offset_arg(offset)?)),
+        FileObject::Host(_) | FileObject::Memory(..) | FileObject::PageMap(_) => {
+            Ok(Some(offset_arg(offset)?))
+        }
         FileObject::Dev(_) => Ok(None),
         FileObject::MemoryDir(_) => Err(Errno::EISDIR),
         FileObject::SyntheticDir => Err(Errno::EISDIR),
@@ -750,7 +773,7 @@ pub fn sys_pwrite64(a: &Args) -> Result<u64> {
 pub(super) fn vectored(
     a: &Args,
     at: Option<u64>,
-    op: fn(&OpenFile, u64, u64, Option<u64>) -> Result<u64>,
+    mut op: impl FnMut(&OpenFile, u64, u64, Option<u64>) -> Result<u64>,
 ) -> Result<u64> {
     let file = file_of(a[0])?;
     let mut offset = match at {
@@ -836,6 +859,21 @@ pub fn sys_lseek(k: &mut Kernel, a: &Args) -> Result<u64> {
                 Whence::End => data.len() as i64,
                 // As Linux's seq files, which most of /proc is.
                 Whence::Data | Whence::Hole => return Err(Errno::EINVAL),
+            };
+            let new = base
+                .checked_add(offset)
+                .filter(|n| *n >= 0)
+                .ok_or(Errno::EINVAL)?;
+            *pos = new as u64;
+            Ok(new as u64)
+        }
+        // As Linux's: from the start or the current position, to any offset (no end).
+        FileObject::PageMap(pos) => {
+            let mut pos = pos.lock();
+            let base = match whence {
+                Whence::Start => 0,
+                Whence::Current => *pos as i64,
+                Whence::End | Whence::Data | Whence::Hole => return Err(Errno::EINVAL),
             };
             let new = base
                 .checked_add(offset)
@@ -1555,7 +1593,8 @@ pub(super) fn next_entries(k: &Kernel, file: &OpenFile) -> Result<()> {
         FileObject::Dev(_)
         | FileObject::Epoll(_)
         | FileObject::Signal(_)
-        | FileObject::Memory(..) => return Err(Errno::ENOTDIR),
+        | FileObject::Memory(..)
+        | FileObject::PageMap(_) => return Err(Errno::ENOTDIR),
     }
     Ok(())
 }
@@ -2531,7 +2570,7 @@ pub fn sys_fstatfs(k: &mut Kernel, a: &Args) -> Result<u64> {
     let file = k.fds.file(fd_arg(a[0])?)?;
     let info = match &file.object {
         FileObject::Host(h) => host_statfs(h.0)?,
-        FileObject::Memory(..) | FileObject::MemoryDir(_) => {
+        FileObject::Memory(..) | FileObject::MemoryDir(_) | FileObject::PageMap(_) => {
             made_up_statfs(PROC_SUPER_MAGIC, PROC_FLAGS)
         }
         FileObject::Dev(_) | FileObject::SyntheticDir => made_up_statfs(TMPFS_MAGIC, DEV_FLAGS),

@@ -161,7 +161,41 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
         ..Area::default()
     };
     k.vmas.insert(addr, addr + len_pages as u64, area);
+    // MAP_POPULATE (unless MAP_NONBLOCK) and MAP_LOCKED fault the pages in now.
+    const MAP_POPULATE: u64 = 0x8000;
+    const MAP_NONBLOCK: u64 = 0x1_0000;
+    if (flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE) || area.locked {
+        let _ = populate(k, addr, addr + len_pages as u64, true);
+    }
     Ok(addr)
+}
+
+/// Faults in the pages of `[start, end)` as Linux's `mm_populate` does after `mlock` and
+/// `MAP_POPULATE`: for writing in private writable mappings (so that they have their own
+/// copies), for reading elsewhere. A page it cannot fault (no access allowed, or a file
+/// mapping past the end of its file) is `EFAULT`, which `MAP_POPULATE` and `mlockall`
+/// ignore (`ignore_errors`: they go on with the next range) and `mlock` reports.
+fn populate(k: &Kernel, start: u64, end: u64, ignore_errors: bool) -> Result<()> {
+    for (s, e, area) in k.vmas.iter() {
+        let (s, e) = (s.max(start), e.min(end));
+        if s >= e {
+            continue;
+        }
+        let write = area.prot & Prot::WRITE.0 != 0 && !area.shared;
+        let r = if area.prot == 0 {
+            Err(Errno::EFAULT)
+        } else {
+            host().vm_pages(
+                s as usize,
+                (e - s) as usize,
+                picobox_abi::PagesOp::Populate { write },
+            )
+        };
+        if !ignore_errors {
+            r?;
+        }
+    }
+    Ok(())
 }
 
 /// What `/proc/self/maps` names of `file` when it is mapped: a host file's path, device and
@@ -345,8 +379,8 @@ fn advised_range(k: &Kernel, addr: u64, len: u64, wraps: Errno) -> Result<Option
     Ok(Some((addr, end)))
 }
 
-/// `madvise(addr, length, advice)`: `MADV_DONTNEED` drops pages; other known advice is
-/// accepted and has no effect.
+/// `madvise(addr, length, advice)`: `MADV_DONTNEED` drops pages, `MADV_POPULATE_READ` and
+/// `_WRITE` fault them in; other known advice is accepted and has no effect.
 pub fn sys_madvise(k: &mut Kernel, a: &Args) -> Result<u64> {
     const MADV_DONTNEED: u64 = 4;
     let advice = a[2] & 0xffff_ffff;
@@ -410,6 +444,18 @@ pub fn sys_madvise(k: &mut Kernel, a: &Args) -> Result<u64> {
     if advice == MADV_DONTNEED {
         host().vm_discard(start as usize, (end - start) as usize)?;
     }
+    // Faulting in is the host's; unlike mlock's, its errors are the program's (EFAULT for a
+    // page it may not access, ENOMEM).
+    const MADV_POPULATE_READ: u64 = 22;
+    if advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE {
+        host().vm_pages(
+            start as usize,
+            (end - start) as usize,
+            picobox_abi::PagesOp::Populate {
+                write: advice == MADV_POPULATE_WRITE,
+            },
+        )?;
+    }
     Ok(0)
 }
 
@@ -440,7 +486,7 @@ pub fn sys_msync(k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(0)
 }
 
-/// `mincore(addr, length, vec)`: every mapped page is reported resident.
+/// `mincore(addr, length, vec)`: which pages are in memory, as the host says.
 pub fn sys_mincore(k: &mut Kernel, a: &Args) -> Result<u64> {
     if !a[0].is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
@@ -463,7 +509,13 @@ pub fn sys_mincore(k: &mut Kernel, a: &Args) -> Result<u64> {
     {
         return Err(Errno::ENOMEM);
     }
-    crate::user::write_bytes(a[2], &alloc::vec![1u8; out])?;
+    let mut vec = alloc::vec![0u8; out];
+    host().vm_pages(
+        a[0] as usize,
+        (pages * PAGE) as usize,
+        picobox_abi::PagesOp::Residency(&mut vec),
+    )?;
+    crate::user::write_bytes(a[2], &vec)?;
     Ok(0)
 }
 
@@ -501,9 +553,9 @@ pub fn sys_brk(k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(want)
 }
 
-/// Checks the range of `mlock`, `munlock`, `mlock2`: page-aligned down, every page mapped.
-/// Checks a range as `mlock` does, then locks or unlocks it.
-fn lock_range(k: &mut Kernel, addr: u64, len: u64, locked: bool) -> Result<()> {
+/// Checks the range of `mlock`, `munlock`, `mlock2` (page-aligned down, every page mapped),
+/// then locks or unlocks it; locking faults the pages in unless `on_fault`.
+fn lock_range(k: &mut Kernel, addr: u64, len: u64, locked: bool, on_fault: bool) -> Result<()> {
     let start = addr & !(PAGE - 1);
     let end = addr
         .checked_add(len)
@@ -514,26 +566,35 @@ fn lock_range(k: &mut Kernel, addr: u64, len: u64, locked: bool) -> Result<()> {
         return Err(Errno::ENOMEM);
     }
     k.vmas.set_locked(start, end, locked);
+    if locked && !on_fault {
+        // The range stays locked; the error is Linux's for mlock (EFAULT is ENOMEM, a
+        // shortage EAGAIN).
+        populate(k, start, end, false).map_err(|e| match e {
+            Errno::ENOMEM => Errno::EAGAIN,
+            _ => Errno::ENOMEM,
+        })?;
+    }
     Ok(())
 }
 
-/// `mlock(addr, len)`: checked as Linux checks it and recorded; pages are not pinned (the
-/// host may page them out, and `RLIMIT_MEMLOCK` is not charged).
+/// `mlock(addr, len)`: checked as Linux checks it, recorded, and the pages faulted in; they
+/// are not pinned (the host may page them out, and `RLIMIT_MEMLOCK` is not charged).
 pub fn sys_mlock(k: &mut Kernel, a: &Args) -> Result<u64> {
-    lock_range(k, a[0], a[1], true).map(|()| 0)
+    lock_range(k, a[0], a[1], true, false).map(|()| 0)
 }
 
 /// `mlock2(addr, len, flags)`: as `mlock`; `MLOCK_ONFAULT` is the only flag.
 pub fn sys_mlock2(k: &mut Kernel, a: &Args) -> Result<u64> {
-    if a[2] & !1 != 0 {
+    const MLOCK_ONFAULT: u64 = 1;
+    if a[2] & !MLOCK_ONFAULT != 0 {
         return Err(Errno::EINVAL);
     }
-    lock_range(k, a[0], a[1], true).map(|()| 0)
+    lock_range(k, a[0], a[1], true, a[2] & MLOCK_ONFAULT != 0).map(|()| 0)
 }
 
 /// `munlock(addr, len)`.
 pub fn sys_munlock(k: &mut Kernel, a: &Args) -> Result<u64> {
-    lock_range(k, a[0], a[1], false).map(|()| 0)
+    lock_range(k, a[0], a[1], false, false).map(|()| 0)
 }
 
 /// `mlockall(flags)`: `MCL_CURRENT` (every mapping now), `MCL_FUTURE` (later ones too),
@@ -545,8 +606,12 @@ pub fn sys_mlockall(k: &mut Kernel, a: &Args) -> Result<u64> {
     if flags == 0 || flags & !7 != 0 || flags == 4 {
         return Err(Errno::EINVAL);
     }
+    const MCL_ONFAULT: u64 = 4;
     if flags & MCL_CURRENT != 0 {
         k.vmas.set_locked(0, USER_END, true);
+        if flags & MCL_ONFAULT == 0 {
+            let _ = populate(k, 0, USER_END, true);
+        }
     }
     k.lock_future = flags & MCL_FUTURE != 0;
     Ok(0)

@@ -139,8 +139,8 @@ table! {
     24 sched_yield -> info::sys_sched_yield;
     25 mremap => mm::sys_mremap, "a fixed destination must be the program's memory (ENOMEM where the runtime lives)";
     26 msync => mm::sys_msync, "checks as Linux; shared mappings are the host's page cache (fsync makes them durable)";
-    27 mincore => mm::sys_mincore, "every mapped page is reported resident";
-    28 madvise => mm::sys_madvise, "MADV_DONTNEED acts; other known advice is accepted and has no effect";
+    27 mincore => mm::sys_mincore, "the host's residency of the pages";
+    28 madvise => mm::sys_madvise, "MADV_DONTNEED and MADV_POPULATE_READ/WRITE act; other known advice is accepted and has no effect";
     29 shmget => sysv::sys_shmget, "in the box's own IPC namespace, bounded by --memory";
     30 shmat => sysv::sys_shmat;
     31 shmctl => sysv::sys_shmctl;
@@ -258,7 +258,7 @@ table! {
     146 sched_get_priority_max => sched::sys_sched_get_priority_max;
     147 sched_get_priority_min => sched::sys_sched_get_priority_min;
     148 sched_rr_get_interval => sched::sys_sched_rr_get_interval, "0 (no round-robin)";
-    149 mlock => mm::sys_mlock, "checked; pages are not pinned";
+    149 mlock => mm::sys_mlock, "checked; pages are faulted in, not pinned";
     150 munlock => mm::sys_munlock, "as mlock";
     151 mlockall => mm::sys_mlockall, "as mlock";
     152 munlockall => mm::sys_munlockall, "as mlock";
@@ -344,7 +344,7 @@ table! {
     271 ppoll -> poll::sys_ppoll;
     273 set_robust_list => info::sys_set_robust_list;
     274 get_robust_list => info::sys_get_robust_list;
-    275 splice -> splice::sys_splice, "copied through the library OS; at most 64 KiB a call; SPLICE_F_NONBLOCK follows the descriptors' own mode";
+    275 splice -> splice::sys_splice, "copied through the library OS; at most 64 KiB a call";
     276 tee -> splice::sys_tee;
     277 sync_file_range => files::sys_sync_file_range, "SYNC_FILE_RANGE_WRITE flushes the whole file";
     278 vmsplice -> splice::sys_vmsplice, "as writev (or readv) of the pipe: the pages are copied, never gifted";

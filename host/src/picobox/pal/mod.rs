@@ -52,6 +52,7 @@ mod nr {
     pub const SCHED_YIELD: u64 = 24;
     pub const MREMAP: u64 = 25;
     pub const MADVISE: u64 = 28;
+    pub const MINCORE: u64 = 27;
     pub const FCNTL: u64 = 72;
     pub const FLOCK: u64 = 73;
     pub const FSYNC: u64 = 74;
@@ -677,6 +678,28 @@ impl Host for LinuxHost {
 
     fn vm_copy(&self, dst: usize, src: usize, len: usize) -> Result<()> {
         crate::signals::copy_checked(dst, src, len)
+    }
+
+    fn vm_pages(&self, addr: usize, len: usize, op: PagesOp<'_>) -> Result<()> {
+        const MADV_POPULATE_READ: u64 = 22;
+        const MADV_POPULATE_WRITE: u64 = 23;
+        match op {
+            PagesOp::Residency(out) => {
+                if out.len() < len.div_ceil(4096) {
+                    return Err(Errno::EINVAL);
+                }
+                let out = out.as_mut_ptr() as u64;
+                sys(nr::MINCORE, [addr as u64, len as u64, out, 0, 0, 0]).map(|_| ())
+            }
+            PagesOp::Populate { write } => {
+                let advice = if write {
+                    MADV_POPULATE_WRITE
+                } else {
+                    MADV_POPULATE_READ
+                };
+                sys(nr::MADVISE, [addr as u64, len as u64, advice, 0, 0, 0]).map(|_| ())
+            }
+        }
     }
 
     fn thread_create(
