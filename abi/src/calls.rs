@@ -412,6 +412,14 @@ pub trait Host: Sync {
     /// thread that leads no process), `EMFILE`. Linux: `pidfd_open(pid [, PIDFD_THREAD])`.
     fn process_handle(&self, pid: u32, thread: bool) -> Result<Handle>;
 
+    /// Copies `local.len` bytes between the caller's memory at `local` and the memory of
+    /// process `pid` of the box at `remote`: out of that process, or into it (`write`). Returns
+    /// the bytes copied, fewer if one of its pages is missing or lacks the access. Errors:
+    /// `ESRCH`, `EPERM` (picobox's own reaper), `EFAULT` (nothing copied).
+    /// Linux: `process_vm_readv`, `process_vm_writev`, confined by the box's pid namespace and
+    /// its own host uid.
+    fn process_memory(&self, pid: u32, remote: usize, local: IoBuf, write: bool) -> Result<usize>;
+
     /// Process groups and sessions, and the few process attributes the kernel acts on itself
     /// (signalling resource limits, subreaping): see [`GroupOp`]. Returns the group or session id asked
     /// for (0 for `SetGroup`). Errors: `ESRCH`, `EPERM`, `EINVAL`.
@@ -505,7 +513,7 @@ catalogue! {
         stream_create, stream_make_node]
     "sockets": [socket_create, socket_pair, socket_bind, socket_listen, socket_accept,
         socket_connect, socket_send, socket_recv, socket_shutdown, socket_name, socket_option]
-    "processes": [process_fork, process_wait, process_id, process_usage, process_signal, process_handle, process_group,
+    "processes": [process_fork, process_wait, process_id, process_usage, process_signal, process_handle, process_memory, process_group,
         process_exit, timer_create, timer_set, timer_delete]
     "System V IPC": [ipc]
     "time and misc": [time_query, time_sleep, random_read, debug_log, host_info]

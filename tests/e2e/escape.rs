@@ -407,6 +407,18 @@ fn gate_ptrace_kills_the_box() {
 }
 
 #[test]
+fn another_process_s_memory_is_only_the_box_s() {
+    // The box's processes share one host uid of their own and a pid namespace, so
+    // process_vm_readv names and passes the kernel's check only for them: not picobox's
+    // reaper (pid 1, not dumpable), nor a host process, through the library OS or at the gate.
+    refused_with(&["process-vm-read", "1"], "EPERM");
+    refused_with(&["gate-process-vm-read", "1"], "EPERM");
+    let me = std::process::id().to_string();
+    refused_with(&["gate-process-vm-read", &me], "ESRCH");
+    refused_with(&["process-vm-read", &me], "ESRCH");
+}
+
+#[test]
 fn gate_kill_cannot_reach_host_processes() {
     // `kill` is allowed at the gate, but the box's pid namespace has no name for a host
     // process (and Landlock's signal scoping would refuse it anyway).

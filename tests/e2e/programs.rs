@@ -181,6 +181,13 @@ fn proc_self_maps_shows_protections_and_files_as_native() {
 }
 
 #[test]
+fn process_vm_readv_and_writev_reach_a_child_as_native() {
+    // Pieces across several iovecs, a copy cut short by an unmapped page, a write the child
+    // then sees, and Linux's refusals in its order.
+    assert_matches_native("peermem", &[], &guest("peermem"), &[]);
+}
+
+#[test]
 fn page_residency_smaps_and_pagemap_match_native() {
     // mincore after writes, mlock (its error for PROT_NONE), MLOCK_ONFAULT, MAP_POPULATE,
     // MAP_LOCKED, MADV_POPULATE_* and MADV_DONTNEED; smaps's sizes and pagemap's bits.

@@ -174,6 +174,13 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
             "thread_signal: the pid namespace and Landlock's scoping keep it in the box",
         ),
         (
+            SYS_process_vm_readv,
+            "process_memory: the pid namespace names only the box's processes, the box's own \
+             host uid is the only one they pass the kernel's ptrace check with, and the \
+             reaper is not dumpable",
+        ),
+        (SYS_process_vm_writev, "process_memory(write), as process_vm_readv"),
+        (
             SYS_rt_tgsigqueueinfo,
             "thread_signal with a siginfo (the kernel refuses a forged kernel one)",
         ),

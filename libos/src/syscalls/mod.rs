@@ -22,6 +22,7 @@ pub mod net;
 pub mod pidfd;
 pub mod poll;
 pub mod process;
+pub mod process_vm;
 pub mod sched;
 pub mod signal;
 mod signal_queue;
@@ -374,6 +375,8 @@ table! {
     306 syncfs => files::sys_syncfs, "flushes the descriptor's file";
     307 sendmmsg -> net::sys_sendmmsg;
     309 getcpu => sched::sys_getcpu, "CPU 0, node 0";
+    310 process_vm_readv -> process_vm::sys_process_vm_readv, "of the box's processes, by the host";
+    311 process_vm_writev -> process_vm::sys_process_vm_writev, "as process_vm_readv";
     314 sched_setattr => sched::sys_sched_setattr, "as sched_setparam";
     315 sched_getattr => sched::sys_sched_getattr, "as sched_setparam";
     316 renameat2 => fs::sys_renameat2;

@@ -637,6 +637,13 @@ fn become_the_box(mut p: Prepared) -> ! {
     if let Err(e) = sys(157, [PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0]) {
         fail("parent-death signal", e);
     }
+    // It also makes the process not dumpable. The box's processes may read and write each
+    // other's memory (process_vm_readv), as one user's processes may on Linux; nothing else
+    // runs as the box's own uid, and with RLIMIT_CORE 0 the host writes no core file.
+    const PR_SET_DUMPABLE: u64 = 4;
+    if let Err(e) = sys(157, [PR_SET_DUMPABLE, 1, 0, 0, 0, 0]) {
+        fail("dumpable", e);
+    }
     pal::set_box_owner(p.user.uid, p.user.gid, p.boot.uid, p.boot.gid);
     if let Err(e) = sys(157, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0]) {
         fail("no_new_privs", e);

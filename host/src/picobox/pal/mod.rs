@@ -53,6 +53,8 @@ mod nr {
     pub const MREMAP: u64 = 25;
     pub const MADVISE: u64 = 28;
     pub const MINCORE: u64 = 27;
+    pub const PROCESS_VM_READV: u64 = 310;
+    pub const PROCESS_VM_WRITEV: u64 = 311;
     pub const FCNTL: u64 = 72;
     pub const FLOCK: u64 = 73;
     pub const FSYNC: u64 = 74;
@@ -1678,6 +1680,28 @@ impl Host for LinuxHost {
             OWN_PID.store(pid, Ordering::Relaxed);
         }
         pid
+    }
+
+    fn process_memory(&self, pid: u32, remote: usize, local: IoBuf, write: bool) -> Result<usize> {
+        let local_iov = [local.addr as u64, local.len as u64];
+        let remote_iov = [remote as u64, local.len as u64];
+        let call = if write {
+            nr::PROCESS_VM_WRITEV
+        } else {
+            nr::PROCESS_VM_READV
+        };
+        let got = sys(
+            call,
+            [
+                u64::from(pid),
+                local_iov.as_ptr() as u64,
+                1,
+                remote_iov.as_ptr() as u64,
+                1,
+                0,
+            ],
+        )?;
+        Ok(got as usize)
     }
 
     fn process_signal(&self, pid: i32, signal: u32, info: Option<&[u8; 128]>) -> Result<()> {
