@@ -433,7 +433,22 @@ pub fn name_of(nr: u64) -> Option<&'static str> {
 /// host is one the program sees (a signal that runs a handler or ends it), or one to wait on
 /// after (see [`signal::interrupts`]).
 pub(crate) fn interrupted() -> Result<bool> {
-    crate::kernel::with(|k| signal::interrupts(k))
+    let interrupts = crate::kernel::with(|k| signal::interrupts(k))?;
+    if !interrupts {
+        // Back to waiting: the sender showed this thread running (see `signal::wake`).
+        crate::box_processes::set_state(crate::box_processes::SLEEPING);
+    }
+    Ok(interrupts)
+}
+
+/// Whether a call of the blocking kind may wait, for `/proc` to show the thread sleeping
+/// meanwhile: not a futex wake or requeue, which never waits (a parent woken by it reads the
+/// state next; harnesses then signal a child they take to be waiting already).
+fn may_sleep(nr: u64, args: &Args) -> bool {
+    const SYS_FUTEX: u64 = 202;
+    const FUTEX_CMD_MASK: u64 = 0x7f;
+    // FUTEX_WAIT, FUTEX_LOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2.
+    nr != SYS_FUTEX || matches!(args[1] & FUTEX_CMD_MASK, 0 | 6 | 9 | 11 | 13)
 }
 
 /// Runs system call `nr` with the caller's registers in `ctx`, then delivers a pending signal.
@@ -448,17 +463,23 @@ pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
     ];
     // Blocking calls run unlocked first; everything else, and what follows, under the lock.
     // While one waits, /proc shows the thread sleeping (see `box_processes.rs`).
+    let sleeps = may_sleep(nr, &args);
+    let sleeping = |state| {
+        if sleeps {
+            crate::box_processes::set_state(state);
+        }
+    };
     let unlocked = match entry(nr).map(|e| e.handler) {
         Some(Handler::Blocking(h)) => {
-            crate::box_processes::set_state(crate::box_processes::SLEEPING);
+            sleeping(crate::box_processes::SLEEPING);
             let r = h(&args).map(Return::Value);
-            crate::box_processes::set_state(crate::box_processes::RUNNING);
+            sleeping(crate::box_processes::RUNNING);
             Some(r)
         }
         Some(Handler::BlockingContext(h)) => {
-            crate::box_processes::set_state(crate::box_processes::SLEEPING);
+            sleeping(crate::box_processes::SLEEPING);
             let r = h(&args, ctx).map(|()| Return::Value(ctx.regs[reg::RAX]));
-            crate::box_processes::set_state(crate::box_processes::RUNNING);
+            sleeping(crate::box_processes::RUNNING);
             Some(r)
         }
         _ => None,

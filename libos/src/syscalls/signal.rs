@@ -794,6 +794,8 @@ fn suspend(ctx: &mut CpuContext, mask: Option<u64>) -> Result<()> {
         if crate::kernel::with(|k| deliver_pending(k, ctx, Some(old), None).is_some())? {
             return Ok(());
         }
+        // Waiting (again: a sender may have shown this thread running, see `wake`).
+        crate::box_processes::set_state(crate::box_processes::SLEEPING);
         host().signals_wait(seen, None);
     }
 }
@@ -1003,8 +1005,21 @@ pub fn sys_kill(k: &mut Kernel, a: &Args) -> Result<u64> {
         };
     }
     refuse_reaper(k, pid)?;
+    if raw_sig != 0 && pid > 0 {
+        wake(pid as u32);
+    }
     host().process_signal(pid, raw_sig as u32, None)?;
     Ok(0)
+}
+
+/// Before a signal is sent to thread `tid` of the box (a process: its main thread): shows it
+/// running if it was sleeping, as Linux wakes the target of a signal at once. Harnesses read
+/// that state to tell when a child waits again. If the target blocks or ignores the signal,
+/// it shows itself sleeping again when it goes back to waiting.
+fn wake(tid: u32) {
+    if crate::box_processes::state_of(tid) == crate::box_processes::SLEEPING {
+        crate::box_processes::set_state_of(tid, crate::box_processes::RUNNING);
+    }
 }
 
 /// The box's pid 1 is its reaper, which stands for the host's init, root's: a process whose
@@ -1046,6 +1061,9 @@ pub fn sys_tgkill(k: &mut Kernel, a: &Args) -> Result<u64> {
     let me = host().process_id(picobox_abi::Whose::Caller);
     if i64::from(tgid) != i64::from(me) {
         // A thread of another process of the box: the host's tgkill.
+        if raw_sig != 0 && tid > 0 {
+            wake(tid as u32);
+        }
         host().thread_signal(tgid as u32, tid as u32, raw_sig as u32, None)?;
         return Ok(0);
     }

@@ -258,10 +258,14 @@ pub fn stop_by_default(sig: u64, pid: u64) {
     gate::syscall(SYS_RT_SIGACTION, [sig, handled.as_ptr() as u64, 0, 8, 0, 0]);
 }
 
-/// Blocks every program signal on this thread; returns the previous mask.
+/// Blocks every signal a process can send this one (all but SIGKILL and SIGSTOP, which
+/// cannot be blocked): the asynchronous ones and also the fault signals and SIGSYS, which a
+/// process may send with `kill` (they then reach the library OS as `on_async` does). The
+/// code that runs while they are blocked makes no trapped call and cannot fault. Returns the
+/// previous mask.
 fn block_async() -> u64 {
     let all: u64 = (1..=64u64)
-        .filter(|s| is_async(*s))
+        .filter(|s| *s != 9 && *s != 19)
         .fold(0, |m, s| m | (1 << (s - 1)));
     let mut old: u64 = 0;
     gate::syscall(14, [0, &raw const all as u64, &raw mut old as u64, 8, 0, 0]);
