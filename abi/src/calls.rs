@@ -67,6 +67,12 @@ pub trait Host: Sync {
     /// its protection does not allow). Linux: `mincore`, `madvise(MADV_POPULATE_*)`.
     fn vm_pages(&self, addr: usize, len: usize, op: PagesOp<'_>) -> Result<()>;
 
+    /// Returns once every running thread of the caller (with `global`, of every process) has
+    /// passed a full memory barrier and, for the caller's, serialised its instruction stream.
+    /// Errors: `EINVAL` (the host has no such barrier). Linux: `membarrier`
+    /// (`MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE` once registered, `MEMBARRIER_CMD_GLOBAL`).
+    fn vm_barrier(&self, global: bool) -> Result<()>;
+
     // ---------------------------------------------------------------- threads and signals (9)
 
     /// Starts a thread of this process that resumes the program with the registers of `ctx`
@@ -502,7 +508,7 @@ macro_rules! catalogue {
 
 catalogue! {
     "memory": [vm_alloc, vm_free, vm_protect, vm_map_stream, vm_remap, vm_discard, vm_copy,
-        vm_pages]
+        vm_pages, vm_barrier]
     "threads": [thread_create, thread_exit, thread_signal, thread_yield,
         thread_set_robust_list, thread_set_tls, signals_seen, signals_wait]
     "synchronisation": [futex, streams_wait]

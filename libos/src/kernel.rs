@@ -114,6 +114,9 @@ pub struct Kernel {
     pub executed: bool,
     /// `mlockall(MCL_FUTURE)`: mappings made from now on are locked too.
     pub lock_future: bool,
+    /// The `membarrier` commands the process registered for (`MEMBARRIER_CMD_REGISTER_*`
+    /// bits); like Linux's, of the address space: a forked child keeps them, exec drops them.
+    pub membarrier_registered: u32,
     /// The process's keys and keyrings (see `syscalls/keys.rs`).
     pub keys: syscalls::keys::Keys,
 }
@@ -322,6 +325,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         pidfds: BTreeMap::new(),
         executed: false,
         lock_future: false,
+        membarrier_registered: 0,
         keys: syscalls::keys::Keys::default(),
         allow_bind: info.allow_bind.clone(),
         allow_connect: info.allow_connect.clone(),

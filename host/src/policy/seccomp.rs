@@ -276,6 +276,9 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
     // reaper); the box can wait on the descriptor, no more: no ioctl of a pidfd, pidfd_getfd,
     // pidfd_send_signal, setns or process_madvise is allowed.
     rules.insert(SYS_pidfd_open, one_of(1, &[0, 0o200])?);
+    // vm_barrier: membarrier's global barrier, and the caller's own expedited one (with its
+    // registration); no other command.
+    rules.insert(SYS_membarrier, one_of(0, &[1, 32, 64])?);
     // stream_set_mode, stream_make_dir: never set-user-ID or set-group-ID.
     rules.insert(SYS_fchmodat2, never_set_id(2)?);
     rules.insert(SYS_mkdirat, never_set_id(2)?);

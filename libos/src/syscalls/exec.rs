@@ -214,6 +214,7 @@ fn commit(k: &mut Kernel, p: exec::Prepared) -> Result<crate::kernel::Entry> {
     k.comm = p.comm;
     k.auxv = loaded.auxv;
     k.executed = true;
+    k.membarrier_registered = 0;
     // The process and thread keyrings do not survive execve.
     k.keys.after_fork();
     crate::box_processes::publish(k);

@@ -624,13 +624,59 @@ pub fn sys_munlockall(k: &mut Kernel, _a: &Args) -> Result<u64> {
     Ok(0)
 }
 
-/// `membarrier(cmd, flags, cpu_id)`: `MEMBARRIER_CMD_QUERY` answers that no command is
-/// available, as a kernel built without them does (the library OS cannot make every other
-/// CPU pass a barrier), so programs take their fallback; every other command is `EINVAL`.
-pub fn sys_membarrier(_k: &mut Kernel, a: &Args) -> Result<u64> {
-    const MEMBARRIER_CMD_QUERY: u64 = 0;
-    match (a[0] & 0xffff_ffff, a[1]) {
-        (MEMBARRIER_CMD_QUERY, 0) => Ok(0),
+/// `membarrier(cmd, flags, cpu_id)`: the global barriers and the process's expedited ones
+/// (with core serialisation, which the host gives both), their registrations and
+/// `MEMBARRIER_CMD_GET_REGISTRATIONS`; not the rseq ones (`EINVAL`, and not in the query's
+/// answer). Expedited barriers need the registration first (`EPERM`), as on Linux; a global
+/// expedited one is a global barrier (which reaches every process, registered or not).
+pub fn sys_membarrier(k: &mut Kernel, a: &Args) -> Result<u64> {
+    const QUERY: u32 = 0;
+    const GLOBAL: u32 = 1;
+    const GLOBAL_EXPEDITED: u32 = 1 << 1;
+    const REGISTER_GLOBAL_EXPEDITED: u32 = 1 << 2;
+    const PRIVATE_EXPEDITED: u32 = 1 << 3;
+    const REGISTER_PRIVATE_EXPEDITED: u32 = 1 << 4;
+    const PRIVATE_EXPEDITED_SYNC_CORE: u32 = 1 << 5;
+    const REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: u32 = 1 << 6;
+    const GET_REGISTRATIONS: u32 = 1 << 9;
+    const SUPPORTED: u32 = GLOBAL
+        | GLOBAL_EXPEDITED
+        | REGISTER_GLOBAL_EXPEDITED
+        | PRIVATE_EXPEDITED
+        | REGISTER_PRIVATE_EXPEDITED
+        | PRIVATE_EXPEDITED_SYNC_CORE
+        | REGISTER_PRIVATE_EXPEDITED_SYNC_CORE
+        | GET_REGISTRATIONS;
+    let cmd = a[0] as u32;
+    // Only the rseq barrier takes a flag (MEMBARRIER_CMD_FLAG_CPU).
+    if a[1] as u32 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let registered = |k: &Kernel, bit: u32| {
+        if k.membarrier_registered & bit != 0 {
+            Ok(())
+        } else {
+            Err(Errno::EPERM)
+        }
+    };
+    match cmd {
+        QUERY => Ok(u64::from(SUPPORTED)),
+        GLOBAL | GLOBAL_EXPEDITED => host().vm_barrier(true).map(|()| 0),
+        PRIVATE_EXPEDITED => {
+            registered(k, REGISTER_PRIVATE_EXPEDITED)?;
+            host().vm_barrier(false).map(|()| 0)
+        }
+        PRIVATE_EXPEDITED_SYNC_CORE => {
+            registered(k, REGISTER_PRIVATE_EXPEDITED_SYNC_CORE)?;
+            host().vm_barrier(false).map(|()| 0)
+        }
+        REGISTER_GLOBAL_EXPEDITED
+        | REGISTER_PRIVATE_EXPEDITED
+        | REGISTER_PRIVATE_EXPEDITED_SYNC_CORE => {
+            k.membarrier_registered |= cmd;
+            Ok(0)
+        }
+        GET_REGISTRATIONS => Ok(u64::from(k.membarrier_registered)),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -383,7 +383,7 @@ table! {
     318 getrandom => info::sys_getrandom;
     319 memfd_create => files::sys_memfd_create, "a file in the box's /dev/shm, unlinked; seals cannot be added; MFD_HUGETLB EINVAL";
     322 execveat <<= exec::sys_execveat, "as execve; AT_SYMLINK_NOFOLLOW is accepted but not enforced";
-    324 membarrier => mm::sys_membarrier, "no command is available (MEMBARRIER_CMD_QUERY answers 0), as on a kernel without them";
+    324 membarrier => mm::sys_membarrier, "global and private expedited barriers (by the host) and their registrations; not the rseq ones";
     325 mlock2 => mm::sys_mlock2, "as mlock";
     326 copy_file_range -> files::sys_copy_file_range, "copied through a library-OS buffer";
     327 preadv2 -> files::sys_preadv2, "RWF_* flags are hints the host file decides";

@@ -53,6 +53,7 @@ mod nr {
     pub const MREMAP: u64 = 25;
     pub const MADVISE: u64 = 28;
     pub const MINCORE: u64 = 27;
+    pub const MEMBARRIER: u64 = 324;
     pub const PROCESS_VM_READV: u64 = 310;
     pub const PROCESS_VM_WRITEV: u64 = 311;
     pub const FCNTL: u64 = 72;
@@ -680,6 +681,37 @@ impl Host for LinuxHost {
 
     fn vm_copy(&self, dst: usize, src: usize, len: usize) -> Result<()> {
         crate::signals::copy_checked(dst, src, len)
+    }
+
+    fn vm_barrier(&self, global: bool) -> Result<()> {
+        const MEMBARRIER_CMD_GLOBAL: u64 = 1;
+        const MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE: u64 = 32;
+        const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: u64 = 64;
+        if global {
+            return sys(nr::MEMBARRIER, [MEMBARRIER_CMD_GLOBAL, 0, 0, 0, 0, 0]).map(|_| ());
+        }
+        // The registration is the address space's: a forked child registers its own.
+        static REGISTERED_FOR: AtomicU32 = AtomicU32::new(0);
+        let me = self.process_id(Whose::Caller);
+        if REGISTERED_FOR.load(Ordering::Relaxed) != me {
+            sys(
+                nr::MEMBARRIER,
+                [
+                    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                ],
+            )?;
+            REGISTERED_FOR.store(me, Ordering::Relaxed);
+        }
+        sys(
+            nr::MEMBARRIER,
+            [MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0, 0, 0, 0],
+        )
+        .map(|_| ())
     }
 
     fn vm_pages(&self, addr: usize, len: usize, op: PagesOp<'_>) -> Result<()> {
