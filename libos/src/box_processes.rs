@@ -88,6 +88,8 @@ pub const RUNNING: u8 = b'R';
 pub const SLEEPING: u8 = b'S';
 /// The run state of a stopped process.
 pub const STOPPED: u8 = b'T';
+/// The run state of a traced process in a stop its tracer acts on.
+pub const TRACED: u8 = b't';
 /// A process that ended by a signal after dumping core, until its parent reaps it: its wait
 /// status then says so (`WCOREDUMP`). A zombie too.
 pub const DUMPED: u8 = b'X';

@@ -117,6 +117,9 @@ pub struct Kernel {
     /// The `membarrier` commands the process registered for (`MEMBARRIER_CMD_REGISTER_*`
     /// bits); like Linux's, of the address space: a forked child keeps them, exec drops them.
     pub membarrier_registered: u32,
+    /// The children this process traces (`ptrace`), and whether each is in a stop the
+    /// tracer has seen (`wait`) or made (see `syscalls/ptrace.rs`).
+    pub tracees: alloc::collections::BTreeMap<u32, bool>,
     /// The process's keys and keyrings (see `syscalls/keys.rs`).
     pub keys: syscalls::keys::Keys,
 }
@@ -326,6 +329,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         executed: false,
         lock_future: false,
         membarrier_registered: 0,
+        tracees: alloc::collections::BTreeMap::new(),
         keys: syscalls::keys::Keys::default(),
         allow_bind: info.allow_bind.clone(),
         allow_connect: info.allow_connect.clone(),

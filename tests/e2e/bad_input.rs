@@ -450,7 +450,7 @@ fn help_and_syscall_table() {
     let out = run(&["syscalls"]);
     let t = text(&out.stdout);
     assert!(t.contains("  0  read                     full"), "{t}");
-    assert!(t.contains("101  ptrace                   ENOSYS"), "{t}");
+    assert!(t.contains("103  syslog                   ENOSYS"), "{t}");
 }
 
 #[test]
@@ -459,13 +459,13 @@ fn trace_reports_an_unsupported_call_once() {
     let out = picobox()
         .args(["run", "--trace"])
         .args(show(&prog))
-        .args(["--", prog.to_str().unwrap(), "ptrace-twice"])
+        .args(["--", prog.to_str().unwrap(), "syslog-twice"])
         .output()
         .unwrap();
     assert_eq!(text(&out.stdout).trim(), "errno=ENOSYS");
     let err = text(&out.stderr);
     assert_eq!(
-        err.matches("unsupported syscall ptrace (101)").count(),
+        err.matches("unsupported syscall syslog (103)").count(),
         1,
         "{err}"
     );

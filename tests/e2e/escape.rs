@@ -341,8 +341,12 @@ fn the_box_s_pseudo_terminals_are_its_own() {
 }
 
 #[test]
-fn no_ptrace() {
-    refused_with(&["ptrace"], "ENOSYS");
+fn ptrace_reaches_only_the_box_s_own_children() {
+    // The library OS's ptrace attaches only to the caller's children in the box: not to
+    // picobox's reaper (pid 1), nor to a host process, which the box cannot even name.
+    refused_with(&["ptrace-attach", "1"], "EPERM");
+    let me = std::process::id().to_string();
+    refused_with(&["ptrace-attach", &me], "ESRCH");
 }
 
 #[test]

@@ -181,6 +181,14 @@ fn proc_self_maps_shows_protections_and_files_as_native() {
 }
 
 #[test]
+fn ptrace_of_children_matches_native() {
+    // PTRACE_TRACEME and signal-delivery stops (handled, ignored, changed), the tracee's
+    // memory, registers and siginfo, ATTACH and DETACH, KILL, debug registers as recorded,
+    // and Linux's refusals.
+    assert_matches_native("ptrace", &[], &guest("ptrace"), &[]);
+}
+
+#[test]
 fn process_vm_readv_and_writev_reach_a_child_as_native() {
     // Pieces across several iovecs, a copy cut short by an unmapped page, a write the child
     // then sees, and Linux's refusals in its order.

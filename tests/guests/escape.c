@@ -10,6 +10,7 @@
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -278,7 +279,7 @@ int main(int argc, char **argv) {
     if (!strcmp(t, "gate-raw")) return report(gate(SYS_socket, AF_INET, SOCK_RAW, IPPROTO_ICMP, 0));
     if (!strcmp(t, "gate-netlink")) return report(gate(SYS_socket, AF_NETLINK, SOCK_RAW, 0, 0));
     if (!strcmp(t, "gate-udp")) return report(gate(SYS_socket, AF_INET, SOCK_DGRAM, 0, 0));
-    if (!strcmp(t, "ptrace")) return report(syscall(SYS_ptrace, 0, 0, 0, 0));
+    if (!strcmp(t, "ptrace-attach")) return report(syscall(SYS_ptrace, PTRACE_ATTACH, atoi(arg), 0, 0));
     if (!strcmp(t, "mount")) return report(syscall(SYS_mount, "none", "/", "tmpfs", 0, 0));
     if (!strcmp(t, "unshare")) return report(syscall(SYS_unshare, 0x10000000));
     if (!strcmp(t, "chroot")) return report(syscall(SYS_chroot, "/"));
@@ -286,7 +287,7 @@ int main(int argc, char **argv) {
     if (!strcmp(t, "setns")) return report(syscall(SYS_setns, 0, 0));
     if (!strcmp(t, "kill-host")) return report(kill(atoi(arg), SIGTERM));
     if (!strcmp(t, "kill-all")) return report(kill(-1, SIGKILL));
-    if (!strcmp(t, "ptrace-twice")) { syscall(SYS_ptrace, 0, 0, 0, 0); return report(syscall(SYS_ptrace, 0, 0, 0, 0)); }
+    if (!strcmp(t, "syslog-twice")) { syscall(SYS_syslog, 3, 0, 0); return report(syscall(SYS_syslog, 3, 0, 0)); }
     if (!strcmp(t, "tiocsti")) { char c = 'x'; return report(ioctl(0, TIOCSTI, &c)); }
     if (!strcmp(t, "gate-tiocsti")) { char c = 'x'; return report(gate(SYS_ioctl, 0, TIOCSTI, (long)&c, 0)); }
     if (!strcmp(t, "sigreturn-garbage")) __asm__ volatile("mov $0x10, %%rsp; mov $15, %%eax; syscall" ::: "memory");

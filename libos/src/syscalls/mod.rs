@@ -23,6 +23,7 @@ pub mod pidfd;
 pub mod poll;
 pub mod process;
 pub mod process_vm;
+pub mod ptrace;
 pub mod sched;
 pub mod signal;
 mod signal_queue;
@@ -214,6 +215,7 @@ table! {
     98 getrusage => info::sys_getrusage, "CPU time as the host counts it, all as user time; RUSAGE_CHILDREN and the other counters: 0";
     99 sysinfo => info::sys_sysinfo;
     100 times => info::sys_times, "the process's CPU time, all as user time; the children's: 0";
+    101 ptrace => ptrace::sys_ptrace, "of the caller's children: TRACEME, ATTACH, SEIZE, signal-delivery stops, CONT, DETACH, KILL, PEEK/POKE of memory and struct user, GETREGS, SETREGS, GET/SETSIGINFO; debug registers recorded, never armed; no system-call stops, single steps, options or register sets (EIO)";
     102 getuid => creds::sys_getuid;
     104 getgid => creds::sys_getgid;
     105 setuid => creds::sys_setuid, "the box's own ids (the host sees one user); root is whoever has effective uid 0";

@@ -54,6 +54,7 @@ fn fork(k: &mut Kernel, child_stack: u64, settid: Option<(u64, bool)>) -> Result
             super::aio::forget_after_fork(k);
             k.keys.after_fork();
             k.executed = false;
+            super::ptrace::after_fork(k);
             super::mm::apply_fork_advice(k);
             crate::box_processes::publish(k);
             crate::box_processes::set_state(crate::box_processes::RUNNING);
@@ -220,7 +221,7 @@ pub fn sys_wait4(a: &Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let mut ru = [0u8; 144];
-    let (pid, status) = host().process_wait(
+    let (pid, status) = wait_child(
         int_arg(a[0]),
         options & 0xb,
         if a[3] != 0 { Some(&mut ru) } else { None },
@@ -234,6 +235,49 @@ pub fn sys_wait4(a: &Args) -> Result<u64> {
         user::write_bytes(a[3], &ru)?;
     }
     Ok(u64::from(pid))
+}
+
+/// The host's wait, as a tracer's too: the stops of its tracees are reported whether or not
+/// `options` asks for stops (`WSTOPPED`), each as the signal it stopped for (see
+/// `ptrace.rs`); an ended tracee is no longer one.
+fn wait_child(pid: i32, options: u32, mut ru: Option<&mut [u8; 144]>) -> Result<(u32, i32)> {
+    const WSTOPPED: u32 = 2;
+    const WNOWAIT: u32 = 0x0100_0000;
+    let tracing = crate::kernel::with(|k| {
+        super::ptrace::adopt_announced(k);
+        !k.tracees.is_empty()
+    })?;
+    if !tracing {
+        return host().process_wait(pid, options, ru);
+    }
+    loop {
+        let (child, status) = host().process_wait(pid, options | WSTOPPED, ru.as_deref_mut())?;
+        let stopped = status & 0xff == 0x7f;
+        let traced = crate::kernel::with(|k| {
+            // A child that asked to be traced after this wait began is known by now.
+            if stopped && !k.tracees.contains_key(&child) {
+                super::ptrace::adopt_announced(k);
+            }
+            let traced = k.tracees.contains_key(&child);
+            if traced && stopped {
+                k.tracees.insert(child, true);
+            } else if traced && status != 0xffff && options & WNOWAIT == 0 {
+                k.tracees.remove(&child);
+            }
+            traced
+        })?;
+        if child == 0 || !stopped {
+            return Ok((child, status));
+        }
+        if traced {
+            let sig = super::ptrace::stop_signal_of(child) as i32;
+            return Ok((child, 0x7f | (sig << 8)));
+        }
+        if options & WSTOPPED != 0 {
+            return Ok((child, status));
+        }
+        // Another child's stop, not asked for: wait on.
+    }
 }
 
 /// `waitid(idtype, id, infop, options, rusage)`: `P_ALL`, `P_PID`, `P_PGID`, `P_PIDFD`.
@@ -276,8 +320,7 @@ pub fn sys_waitid(a: &Args) -> Result<u64> {
     } else {
         options & (WNOHANG | WSTOPPED | WCONTINUED)
     };
-    let (child, status) =
-        host().process_wait(pid, wanted, if a[4] != 0 { Some(&mut ru) } else { None })?;
+    let (child, status) = wait_child(pid, wanted, if a[4] != 0 { Some(&mut ru) } else { None })?;
     if child == 0 && nonblocking_pidfd {
         return Err(Errno::EAGAIN);
     }

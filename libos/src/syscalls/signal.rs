@@ -382,6 +382,16 @@ pub fn arrived(sig: u8, info: &[u8; 128], ctx: &mut CpuContext, in_libos: bool) 
             return;
         }
     }
+    // The tracer's SIGCONT is its command to a stopped tracee, not the program's signal.
+    if sig == SIGCONT
+        && super::ptrace::takes_continue(info, |s| {
+            let mut info = [0u8; 128];
+            info[0..4].copy_from_slice(&i32::from(s).to_le_bytes());
+            make_pending(s, &info);
+        })
+    {
+        return;
+    }
     match DISPOSITION[usize::from(sig - 1)].load(Ordering::Relaxed) {
         // An ignored signal is discarded, unless it is blocked: then it stays pending and can
         // be waited for (`sigwaitinfo`), as on Linux. Which threads block it is not known
@@ -411,6 +421,12 @@ pub fn fault(sig: u8, info: &[u8; 128], ctx: &mut CpuContext) {
     let mut guard = crate::kernel::lock();
     let Some(k) = guard.as_mut() else { die_of(sig) };
     k.switch_to(host().thread_id());
+    // Traced, the tracer sees the fault first; suppressed, the program goes on (a breakpoint
+    // after its int3; a faulting instruction, again).
+    let Some((sig, info)) = super::ptrace::signal_stop(ctx, sig, *info, None) else {
+        return;
+    };
+    let info = &info;
     let action = k.signals.actions[usize::from(sig - 1)];
     if action.handler <= SIG_IGN || k.signals.mask & bit(sig) != 0 {
         die_of_at(k, sig, ctx);
@@ -451,6 +467,10 @@ fn deliver_one(
 ) -> Option<Option<u64>> {
     let (sig, mut info) = take_pending(k.signals.mask)?;
     name_guest_fd(k, sig, &mut info);
+    // A traced process stops for its tracer, which may change or suppress the signal.
+    let Some((sig, info)) = super::ptrace::signal_stop(ctx, sig, info, interrupted) else {
+        return Some(None);
+    };
     let action = k.signals.actions[usize::from(sig - 1)];
     Some(match action.handler {
         SIG_IGN => None,
@@ -961,6 +981,12 @@ fn signal_self(k: &mut Kernel, sig: u8, code: i32) -> Result<u64> {
 
 /// As [`signal_self`], with the `siginfo` the handler is to see.
 fn signal_self_with(k: &mut Kernel, sig: u8, info: &[u8; 128]) -> Result<u64> {
+    // A traced process's tracer sees every signal but SIGKILL, ignored ones included: it is
+    // pending, for delivery to stop for.
+    if super::ptrace::traced() && sig != SIGKILL {
+        make_pending(sig, info);
+        return Ok(0);
+    }
     let action = k.signals.actions[usize::from(sig - 1)];
     match action.handler {
         SIG_IGN if sig != SIGKILL && sig != SIGSTOP => Ok(0),
