@@ -119,6 +119,14 @@ pub trait Host: Sync {
     /// `arch_prctl(ARCH_SET_FS)`.
     fn thread_set_tls(&self, base: Option<usize>) -> Result<usize>;
 
+    /// Where thread `tid` of the box (0: the caller) may run, or where the caller runs now, as
+    /// `op` says. Returns the bytes of mask written ([`CpusOp::Allowed`]), 0
+    /// ([`CpusOp::Restrict`]), or the caller's CPU and (shifted left 32) node
+    /// ([`CpusOp::Current`]). Errors: `EINVAL` (a mask too small, or naming no allowed CPU),
+    /// `ESRCH`, `EPERM`. Linux: `sched_getaffinity`, `sched_setaffinity`, `getcpu`, confined by
+    /// the box's pid namespace.
+    fn thread_cpus(&self, tid: u32, op: CpusOp<'_>) -> Result<u64>;
+
     /// How many host signals this process has received so far (a counter that only grows).
     /// Linux: no system call.
     fn signals_seen(&self) -> u64;
@@ -510,7 +518,7 @@ catalogue! {
     "memory": [vm_alloc, vm_free, vm_protect, vm_map_stream, vm_remap, vm_discard, vm_copy,
         vm_pages, vm_barrier]
     "threads": [thread_create, thread_exit, thread_signal, thread_yield,
-        thread_set_robust_list, thread_set_tls, signals_seen, signals_wait]
+        thread_set_robust_list, thread_set_tls, thread_cpus, signals_seen, signals_wait]
     "synchronisation": [futex, streams_wait]
     "streams": [stream_open, stream_read, stream_write, stream_seek, stream_attr, stream_attr_at,
         stream_set_length, stream_flush, stream_read_dir, stream_read_link, stream_make_dir,

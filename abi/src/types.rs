@@ -620,6 +620,17 @@ pub enum Whose {
     Thread,
 }
 
+/// What [`crate::Host::thread_cpus`] asks or does.
+#[derive(PartialEq, Eq, Debug)]
+pub enum CpusOp<'a> {
+    /// The mask of CPUs the thread may run on, into the buffer (a multiple of 8 bytes).
+    Allowed(&'a mut [u8]),
+    /// Let the thread run only on the CPUs of this mask.
+    Restrict(&'a [u8]),
+    /// The CPU (and node) the caller runs on now.
+    Current,
+}
+
 /// What [`crate::Host::vm_pages`] asks about or does to a range of the caller's pages.
 #[derive(PartialEq, Eq, Debug)]
 pub enum PagesOp<'a> {

@@ -174,6 +174,15 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
             "thread_signal: the pid namespace and Landlock's scoping keep it in the box",
         ),
         (
+            SYS_sched_getaffinity,
+            "thread_cpus(Allowed): of the box's own threads (its pid namespace names no other)",
+        ),
+        (
+            SYS_sched_setaffinity,
+            "thread_cpus(Restrict): of the box's own threads, within the CPUs the host allows it",
+        ),
+        (SYS_getcpu, "thread_cpus(Current)"),
+        (
             SYS_process_vm_readv,
             "process_memory: the pid namespace names only the box's processes, the box's own \
              host uid is the only one they pass the kernel's ptrace check with, and the \

@@ -356,27 +356,19 @@ pub fn sys_sched_yield(_a: &Args) -> Result<u64> {
     Ok(0)
 }
 
-/// `sched_getaffinity(pid, size, mask)`: every CPU the box may use.
+/// `sched_getaffinity(pid, size, mask)`: the host's answer for that thread of the box (a
+/// size too small for the host's CPUs, or not a multiple of 8, is `EINVAL`).
 pub fn sys_sched_getaffinity(_k: &mut Kernel, a: &Args) -> Result<u64> {
-    let cpus = host().host_info().cpus.clamp(1, 1024) as usize;
-    let bytes = cpus.div_ceil(64) * 8;
     let size = usize::try_from(a[1]).map_err(|_| Errno::EINVAL)?;
-    if size < bytes || size % 8 != 0 {
+    let tid = u32::try_from(super::int_arg(a[0])).map_err(|_| Errno::ESRCH)?;
+    // As Linux, the mask is at most the kernel's own size (8192 CPUs).
+    let mut mask = alloc::vec![0u8; size.min(1024)];
+    if size % 8 != 0 {
         return Err(Errno::EINVAL);
     }
-    let pid = super::int_arg(a[0]);
-    let known = pid == 0
-        || pid > 0
-            && (pid as u32 == host().thread_id() || host().process_signal(pid, 0, None).is_ok());
-    if !known {
-        return Err(Errno::ESRCH);
-    }
-    let mut mask = alloc::vec![0u8; bytes];
-    for cpu in 0..cpus {
-        mask[cpu / 8] |= 1 << (cpu % 8);
-    }
-    user::write_bytes(a[2], &mask)?;
-    Ok(bytes as u64)
+    let n = host().thread_cpus(tid, picobox_abi::CpusOp::Allowed(&mut mask))? as usize;
+    user::write_bytes(a[2], &mask[..n.min(mask.len())])?;
+    Ok(n as u64)
 }
 
 /// `futex_waitv(waiters, count, flags, timeout, clock)`: a wait on up to 128 futexes, by the

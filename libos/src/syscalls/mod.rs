@@ -289,7 +289,7 @@ table! {
     200 tkill => signal::sys_tkill;
     201 time => time::sys_time;
     202 futex -> info::sys_futex;
-    203 sched_setaffinity => sched::sys_sched_setaffinity, "a mask with one of the box's CPUs is accepted, not applied";
+    203 sched_setaffinity => sched::sys_sched_setaffinity;
     204 sched_getaffinity => info::sys_sched_getaffinity;
     206 io_setup => aio::sys_io_setup, "requests complete inside io_submit (a read of an empty pipe waits there)";
     207 io_destroy => aio::sys_io_destroy;
@@ -376,7 +376,7 @@ table! {
     305 clock_adjtime => time::sys_clock_adjtime, "as adjtimex, CLOCK_REALTIME only";
     306 syncfs => files::sys_syncfs, "flushes the descriptor's file";
     307 sendmmsg -> net::sys_sendmmsg;
-    309 getcpu => sched::sys_getcpu, "CPU 0, node 0";
+    309 getcpu => sched::sys_getcpu;
     310 process_vm_readv -> process_vm::sys_process_vm_readv, "of the box's processes, by the host";
     311 process_vm_writev -> process_vm::sys_process_vm_writev, "as process_vm_readv";
     314 sched_setattr => sched::sys_sched_setattr, "as sched_setparam";

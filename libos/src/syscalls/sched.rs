@@ -225,28 +225,24 @@ pub fn sys_sched_getattr(k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(0)
 }
 
-/// `sched_setaffinity(pid, size, mask)`: a mask naming at least one of the box's CPUs is
-/// accepted; the host keeps running the thread wherever it may.
+/// `sched_setaffinity(pid, size, mask)`: the host restricts that thread of the box to the
+/// CPUs of the mask (`EINVAL` if it names none it may use).
 pub fn sys_sched_setaffinity(_k: &mut Kernel, a: &Args) -> Result<u64> {
     may_change(target(i64::from(int_arg(a[0])))?)?;
+    let tid = u32::try_from(int_arg(a[0])).map_err(|_| Errno::ESRCH)?;
     let size = usize::try_from(a[1]).map_err(|_| Errno::EINVAL)?.min(1024);
     let mask = user::read_bytes(a[2], size)?;
-    let cpus = host().host_info().cpus.clamp(1, 8192) as usize;
-    let any = (0..cpus.min(size * 8)).any(|cpu| mask[cpu / 8] & (1 << (cpu % 8)) != 0);
-    if any {
-        Ok(0)
-    } else {
-        Err(Errno::EINVAL)
-    }
+    host().thread_cpus(tid, picobox_abi::CpusOp::Restrict(&mask))
 }
 
-/// `getcpu(cpu, node, cache)`: CPU 0 of node 0 (the box is not told where the host runs it).
+/// `getcpu(cpu, node, cache)`: where the host runs the caller now.
 pub fn sys_getcpu(_k: &mut Kernel, a: &Args) -> Result<u64> {
+    let at = host().thread_cpus(0, picobox_abi::CpusOp::Current)?;
     if a[0] != 0 {
-        user::write_u32(a[0], 0)?;
+        user::write_u32(a[0], at as u32)?;
     }
     if a[1] != 0 {
-        user::write_u32(a[1], 0)?;
+        user::write_u32(a[1], (at >> 32) as u32)?;
     }
     Ok(0)
 }

@@ -54,6 +54,8 @@ mod nr {
     pub const MADVISE: u64 = 28;
     pub const MINCORE: u64 = 27;
     pub const MEMBARRIER: u64 = 324;
+    pub const SCHED_SETAFFINITY: u64 = 203;
+    pub const GETCPU: u64 = 309;
     pub const PROCESS_VM_READV: u64 = 310;
     pub const PROCESS_VM_WRITEV: u64 = 311;
     pub const FCNTL: u64 = 72;
@@ -775,6 +777,28 @@ impl Host for LinuxHost {
 
     fn thread_set_robust_list(&self, head: usize, len: usize) -> Result<()> {
         sys(nr::SET_ROBUST_LIST, [head as u64, len as u64, 0, 0, 0, 0]).map(|_| ())
+    }
+
+    fn thread_cpus(&self, tid: u32, op: CpusOp<'_>) -> Result<u64> {
+        let tid = u64::from(tid);
+        match op {
+            CpusOp::Allowed(out) => sys(
+                nr::SCHED_GETAFFINITY,
+                [tid, out.len() as u64, out.as_mut_ptr() as u64, 0, 0, 0],
+            ),
+            CpusOp::Restrict(mask) => sys(
+                nr::SCHED_SETAFFINITY,
+                [tid, mask.len() as u64, mask.as_ptr() as u64, 0, 0, 0],
+            ),
+            CpusOp::Current => {
+                let (mut cpu, mut node) = (0u32, 0u32);
+                sys(
+                    nr::GETCPU,
+                    [&raw mut cpu as u64, &raw mut node as u64, 0, 0, 0, 0],
+                )?;
+                Ok(u64::from(cpu) | u64::from(node) << 32)
+            }
+        }
     }
 
     fn thread_set_tls(&self, base: Option<usize>) -> Result<usize> {
