@@ -7,7 +7,7 @@
 //! `exe`, `cmdline`, `comm`, `stat`, `status`, from what they published (see
 //! `box_processes.rs`); `/proc/cpuinfo`, `meminfo`, `uptime`, `version`;
 //! `loadavg`, `mounts` (and each process's `mounts`, `mountinfo`, `ns/`);
-//! `/proc/sys/kernel/pid_max`, `hostname`, `osrelease`, `ostype`, `tainted`, `core_pattern`;
+//! `/proc/sys/kernel/pid_max`, `threads-max`, `hostname`, `osrelease`, `ostype`, `tainted`, `core_pattern`;
 //! `/proc/sys/fs/pipe-max-size`, `lease-break-time`; `/proc/sys/vm/max_map_count`.
 
 use crate::box_processes::{self, ProcessNote};
@@ -396,6 +396,7 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
                 "shmmax",
                 "shmmni",
                 "tainted",
+                "threads-max",
                 "version",
             ]
             .iter()
@@ -425,6 +426,12 @@ pub fn render(k: &Kernel, p: &[Vec<u8>]) -> Result<Proc> {
             String::from_utf8_lossy(&k.kernel_release)
         ))),
         [b"sys", b"kernel", b"pid_max"] => Ok(text(String::from("4194304\n"))),
+        // Linux's default: a thread's 16 KiB stack may take an eighth of memory (the box's).
+        [b"sys", b"kernel", b"threads-max"] => {
+            let threads =
+                (host().host_info().memory_limit / (8 * 16 * 1024)).clamp(20, 0x3fff_ffff);
+            Ok(text(format!("{threads}\n")))
+        }
         [b"sys", b"kernel", b"hostname"] => {
             let mut h = k.hostname.clone();
             h.push(b'\n');

@@ -427,7 +427,8 @@ fn proc_shows_a_child_sleeping_in_its_call_only_once_it_waits_there() {
 #[test]
 fn proc_answers_what_test_suites_read_at_set_up() {
     // LTP and its kind read these: pid 1 (picobox's reaper), the kernel version uname gives,
-    // the box's own System V IPC limits (shmmax is its --memory), meminfo's swap fields, the
+    // the box's own System V IPC limits (shmmax is its --memory; msgmni queues of 16 KiB fill a
+    // sixteenth of it), meminfo's swap fields, the
     // pipe page limits, the domain name, the box's System V objects (/proc/sysvipc).
     let out = picobox()
         .args(["run", "--memory", "256M", "--"])
@@ -443,7 +444,7 @@ fn proc_answers_what_test_suites_read_at_set_up() {
         .unwrap();
     assert_eq!(
         text(&out.stdout),
-        "1 (picobox) S\npicobox\nsame-version\n268435456\n64\n1\n16384\n1\n(none)\n2\n2\n2\n4096\n",
+        "1 (picobox) S\npicobox\nsame-version\n268435456\n1024\n1\n16384\n1\n(none)\n2\n2\n2\n4096\n",
         "{}",
         text(&out.stderr)
     );

@@ -172,9 +172,12 @@ pub fn sys_mmap(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// Faults in the pages of `[start, end)` as Linux's `mm_populate` does after `mlock` and
 /// `MAP_POPULATE`: for writing in private writable mappings (so that they have their own
-/// copies), for reading elsewhere. A page it cannot fault (no access allowed, or a file
-/// mapping past the end of its file) is `EFAULT`, which `MAP_POPULATE` and `mlockall`
-/// ignore (`ignore_errors`: they go on with the next range) and `mlock` reports.
+/// copies), for reading in readable ones; a shared mapping that is writable only, or one that
+/// is executable only, is left to fault on use (Linux forces the read; the host's populate
+/// would refuse it, and a write would change the file's times). A page it cannot fault (no
+/// access allowed, or a file mapping past the end of its file) is `EFAULT`, which
+/// `MAP_POPULATE` and `mlockall` ignore (`ignore_errors`: they go on with the next range) and
+/// `mlock` reports.
 fn populate(k: &Kernel, start: u64, end: u64, ignore_errors: bool) -> Result<()> {
     for (s, e, area) in k.vmas.iter() {
         let (s, e) = (s.max(start), e.min(end));
@@ -184,6 +187,8 @@ fn populate(k: &Kernel, start: u64, end: u64, ignore_errors: bool) -> Result<()>
         let write = area.prot & Prot::WRITE.0 != 0 && !area.shared;
         let r = if area.prot == 0 {
             Err(Errno::EFAULT)
+        } else if !write && area.prot & Prot::READ.0 == 0 {
+            Ok(())
         } else {
             host().vm_pages(
                 s as usize,

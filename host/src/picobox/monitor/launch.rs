@@ -306,8 +306,9 @@ fn enter_pid_namespace(memory: u64) -> Result<Option<u64>, Failure> {
 }
 
 /// Bounds the System V IPC of the box's own namespace (just made) by its memory: shared memory
-/// in all (`shmall`, pages) and per segment (`shmmax`), and a few message queues (`msgmni`;
-/// each holds `msgmnb`, 16 KiB), since queued messages are not charged to an rlimit. Returns
+/// in all (`shmall`, pages) and per segment (`shmmax`), and its message queues (`msgmni`; each
+/// holds `msgmnb`, 16 KiB): as many as fill a sixteenth of the memory bound (at least 64, at
+/// most Linux's default 32000), since queued messages are not charged to an rlimit. Returns
 /// the root of the namespace's POSIX message queue file system (a detached mount), which the
 /// box's Landlock rules must name for `mq_open` to open a queue there; none where it cannot
 /// be mounted (the box then has no POSIX queues: `mq_open` is `EACCES`).
@@ -321,7 +322,10 @@ fn bound_ipc(memory: u64) -> Result<Option<u64>, Failure> {
     for (path, value) in [
         (&b"/proc/sys/kernel/shmmax"[..], memory),
         (b"/proc/sys/kernel/shmall", memory.div_ceil(4096)),
-        (b"/proc/sys/kernel/msgmni", 64),
+        (
+            b"/proc/sys/kernel/msgmni",
+            (memory / 16 / 16384).clamp(64, 32000),
+        ),
     ] {
         let fd = open(path, 1).map_err(|e| fail("open", e))?;
         let text = format!("{value}");
