@@ -11,7 +11,7 @@
 
 use crate::kernel::{host, Kernel};
 use alloc::vec::Vec;
-use picobox_abi::{reg, CpuContext, Handle, IoBuf, OpenFlags};
+use picobox_abi::{CpuContext, Handle, IoBuf, OpenFlags};
 
 /// Whether `sig`'s default action dumps core.
 pub fn dumps_core(sig: u8) -> bool {
@@ -83,36 +83,9 @@ fn prstatus(sig: u8, ctx: &CpuContext) -> Vec<u8> {
     s[36..40].copy_from_slice(&host().process_id(picobox_abi::Whose::Parent).to_le_bytes());
     s[40..44].copy_from_slice(&pid.to_le_bytes());
     s[44..48].copy_from_slice(&pid.to_le_bytes());
-    let r = &ctx.regs;
-    let user_regs: [u64; 27] = [
-        r[reg::R15],
-        r[reg::R14],
-        r[reg::R13],
-        r[reg::R12],
-        r[reg::RBP],
-        r[reg::RBX],
-        r[reg::R11],
-        r[reg::R10],
-        r[reg::R9],
-        r[reg::R8],
-        r[reg::RAX],
-        r[reg::RCX],
-        r[reg::RDX],
-        r[reg::RSI],
-        r[reg::RDI],
-        u64::MAX, // orig_rax: not in a system call
-        r[reg::RIP],
-        0x33, // cs
-        r[reg::EFLAGS],
-        r[reg::RSP],
-        0x2b, // ss
-        0,    // fs_base (the thread's TLS is the library OS's to restore, not recorded here)
-        0,
-        0,
-        0,
-        0,
-        0,
-    ];
+    // Not in a system call (orig_rax -1); the thread's TLS base is the library OS's to
+    // restore, not recorded here.
+    let user_regs = crate::syscalls::ptrace::user_regs(ctx, u64::MAX, 0);
     for (i, v) in user_regs.iter().enumerate() {
         s[112 + i * 8..120 + i * 8].copy_from_slice(&v.to_le_bytes());
     }

@@ -138,7 +138,9 @@ pub fn signal_stop(
             SeqCst,
         );
     }
-    for (word, value) in RECORD.regs.iter().zip(user_regs(ctx, syscall)) {
+    let fs_base = host().thread_set_tls(None).unwrap_or(0) as u64;
+    let orig_rax = syscall.unwrap_or(u64::MAX);
+    for (word, value) in RECORD.regs.iter().zip(user_regs(ctx, orig_rax, fs_base)) {
         word.store(value, SeqCst);
     }
     RECORD.regs_state.store(1, SeqCst);
@@ -207,11 +209,11 @@ pub fn takes_continue(info: &[u8; 128], pend: impl FnOnce(u8)) -> bool {
     true
 }
 
-/// `struct user_regs_struct` of `ctx`: r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax,
-/// rcx, rdx, rsi, rdi, orig_rax, rip, cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs.
-fn user_regs(ctx: &CpuContext, syscall: Option<u64>) -> [u64; 27] {
+/// `struct user_regs_struct` of `ctx` (as a tracer and a core file see it): r15, r14, r13,
+/// r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi, `orig_rax` (the system call, or
+/// -1), rip, cs, eflags, rsp, ss, `fs_base`, gs_base, ds, es, fs, gs.
+pub(crate) fn user_regs(ctx: &CpuContext, orig_rax: u64, fs_base: u64) -> [u64; 27] {
     let r = &ctx.regs;
-    let fs_base = host().thread_set_tls(None).unwrap_or(0) as u64;
     [
         r[reg::R15],
         r[reg::R14],
@@ -228,7 +230,7 @@ fn user_regs(ctx: &CpuContext, syscall: Option<u64>) -> [u64; 27] {
         r[reg::RDX],
         r[reg::RSI],
         r[reg::RDI],
-        syscall.unwrap_or(u64::MAX),
+        orig_rax,
         r[reg::RIP],
         0x33,
         r[reg::EFLAGS],
