@@ -27,8 +27,9 @@ static void show_status(const char *what, int st) {
     else if (WIFSIGNALED(st)) printf("%s: killed by %d\n", what, WTERMSIG(st));
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc > 1) _exit(7); /* the program a tracee executes */
     int st;
 
     /* A handled signal: the tracer sees it first, reads and writes the tracee, and lets
@@ -124,6 +125,19 @@ int main(void) {
     write(p[1], "x", 1);
     waitpid(c, &st, 0);
     show_status("detached child", st);
+
+    /* A tracee that executes a program stops with SIGTRAP before the program runs. */
+    c = fork();
+    if (c == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        execl("/proc/self/exe", argv[0], "executed", (char *)NULL);
+        _exit(99);
+    }
+    waitpid(c, &st, 0);
+    show_status("executing child", st);
+    ptrace(PTRACE_CONT, c, 0, 0);
+    waitpid(c, &st, 0);
+    show_status("executing child", st);
 
     /* PTRACE_KILL of a stopped tracee. */
     c = fork();

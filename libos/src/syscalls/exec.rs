@@ -218,5 +218,6 @@ fn commit(k: &mut Kernel, p: exec::Prepared) -> Result<crate::kernel::Entry> {
     // The process and thread keyrings do not survive execve.
     k.keys.after_fork();
     crate::box_processes::publish(k);
+    super::signal::trap_after_exec();
     Ok(loaded.entry)
 }

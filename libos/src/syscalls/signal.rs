@@ -227,6 +227,17 @@ fn stop_self(sig: u8) {
     crate::box_processes::set_state(crate::box_processes::RUNNING);
 }
 
+/// After a traced process executed a program: SIGTRAP, as Linux sends it (without
+/// `PTRACE_O_TRACEEXEC`), so that its tracer sees the new program before it runs.
+pub(crate) fn trap_after_exec() {
+    const SIGTRAP: u8 = 5;
+    if super::ptrace::traced() {
+        let mut info = [0u8; 128];
+        info[0..4].copy_from_slice(&i32::from(SIGTRAP).to_le_bytes());
+        make_pending(SIGTRAP, &info);
+    }
+}
+
 /// Makes `sig` pending with `info`.
 /// A signal sent to one thread, which is the calling one (the host delivers a `tgkill` to its
 /// target; `raise` is the caller's own), is pending for it alone.
