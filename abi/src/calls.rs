@@ -546,8 +546,11 @@ mod tests {
                 a.name
             );
         }
+        // 74: vm_pages, vm_barrier, process_memory and thread_cpus came with issue 9, each
+        // for what the library OS cannot build from the others (residency, cross-CPU
+        // barriers, another process's memory, placement on CPUs). Fold before adding more.
         assert!(
-            (40..=70).contains(&CALLS.len()),
+            (40..=74).contains(&CALLS.len()),
             "{} calls: keep the ABI small",
             CALLS.len()
         );
