@@ -110,6 +110,31 @@ static void memory(void) {
     show("munlock", munlock(m, 8192));
     munmap(m, 8192);
     show("mlock unmapped", mlock(m, 8192));
+    {
+        /* kcmp within the process, and of the address space against a child's. */
+        int kf = open("/proc/self/comm", O_RDONLY), kd = dup(kf), ko = open("/proc/self/comm", O_RDONLY);
+        pid_t me = getpid();
+        show("kcmp of a dup", syscall(SYS_kcmp, me, me, 0, kf, kd));
+        long kr = syscall(SYS_kcmp, me, me, 0, kf, ko);
+        printf("kcmp of another open: differ %d\n", kr == 1 || kr == 2);
+        show("kcmp bad type", syscall(SYS_kcmp, me, me, 8, kf, kd));
+        show("kcmp negative type", syscall(SYS_kcmp, me, me, -1, kf, kd));
+        show("kcmp bad descriptor", syscall(SYS_kcmp, me, me, 0, kf, 999));
+        show("kcmp no such process", syscall(SYS_kcmp, me, 99999999, 0, kf, kd));
+        show("kcmp own address space", syscall(SYS_kcmp, me, me, 1, 0, 0));
+        pid_t kc = fork();
+        if (kc == 0) {
+            pause();
+            _exit(0);
+        }
+        kr = syscall(SYS_kcmp, me, kc, 1, 0, 0);
+        printf("kcmp of a child's address space: differ %d\n", kr == 1 || kr == 2);
+        kill(kc, SIGKILL);
+        waitpid(kc, NULL, 0);
+        close(kf);
+        close(kd);
+        close(ko);
+    }
     show("membarrier bad", syscall(SYS_membarrier, 99, 0, 0));
     long q = syscall(SYS_membarrier, 0, 0, 0);
     printf("membarrier query has the barriers and registrations: %d\n", (q & 0x27f) == 0x27f);

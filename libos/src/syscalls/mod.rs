@@ -14,6 +14,7 @@ pub mod fs;
 pub mod handles;
 pub mod info;
 pub mod inotify;
+pub mod kcmp;
 pub mod keys;
 pub mod mm;
 pub mod mqueue;
@@ -379,6 +380,7 @@ table! {
     309 getcpu => sched::sys_getcpu;
     310 process_vm_readv -> process_vm::sys_process_vm_readv, "of the box's processes, by the host";
     311 process_vm_writev -> process_vm::sys_process_vm_writev, "as process_vm_readv";
+    312 kcmp => kcmp::sys_kcmp, "within the caller's process; between processes of the box: nothing shared, and KCMP_FILE, KCMP_IO and KCMP_EPOLL_TFD EOPNOTSUPP";
     314 sched_setattr => sched::sys_sched_setattr, "as sched_setparam";
     315 sched_getattr => sched::sys_sched_getattr, "as sched_setparam";
     316 renameat2 => fs::sys_renameat2;
