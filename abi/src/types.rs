@@ -326,6 +326,16 @@ pub enum StreamQuery<'a> {
     /// name (0x8910), flags, address, point-to-point and broadcast addresses, netmask, MTU,
     /// index (0x8933). Only with a network. Errors: `ENODEV`, `EADDRNOTAVAIL`, `EINVAL`.
     Interface(u32),
+    /// Of a file, its pages in the page cache from `offset`, `len` bytes (0: to the end), as
+    /// `cachestat`: 40 bytes of `struct cachestat` (cached, dirty, under writeback, evicted,
+    /// recently evicted). The kernel answers only for files the caller could write, or owns.
+    /// Errors: `EOPNOTSUPP` (hugetlbfs), `EPERM`.
+    PageCache {
+        /// First byte.
+        offset: u64,
+        /// Bytes.
+        len: u64,
+    },
 }
 
 /// What [`StreamQuery::Terminal`] asks of a terminal or pseudo-terminal; each answer is a

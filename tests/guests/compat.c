@@ -135,6 +135,23 @@ static void memory(void) {
         close(kd);
         close(ko);
     }
+    {
+        /* cachestat of a file just written: its pages are in the page cache. */
+        char cname[] = "cachestat-XXXXXX";
+        int cf = mkstemp(cname);
+        unlink(cname);
+        static char page[4 * 4096];
+        memset(page, 'p', sizeof page);
+        write(cf, page, sizeof page);
+        unsigned long long range[2] = {0, 0}, cst[5] = {0};
+        show("cachestat", syscall(451, cf, range, cst, 0));
+        printf("cachestat: %llu cached or evicted of 4\n", cst[0] + cst[3]);
+        show("cachestat flags", syscall(451, cf, range, cst, 1));
+        show("cachestat bad descriptor", syscall(451, 999, range, cst, 0));
+        show("cachestat bad range", syscall(451, cf, (void *)8, cst, 0));
+        show("cachestat bad out", syscall(451, cf, range, (void *)8, 0));
+        close(cf);
+    }
     show("membarrier bad", syscall(SYS_membarrier, 99, 0, 0));
     long q = syscall(SYS_membarrier, 0, 0, 0);
     printf("membarrier query has the barriers and registrations: %d\n", (q & 0x27f) == 0x27f);

@@ -183,6 +183,10 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
         ),
         (SYS_getcpu, "thread_cpus(Current)"),
         (
+            451, // cachestat
+            "stream_query(PageCache): of a descriptor the box holds, files it could write or owns",
+        ),
+        (
             SYS_process_vm_readv,
             "process_memory: the pid namespace names only the box's processes, the box's own \
              host uid is the only one they pass the kernel's ptrace check with, and the \

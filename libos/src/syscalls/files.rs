@@ -375,3 +375,28 @@ pub fn sys_memfd_create(k: &mut Kernel, a: &Args) -> Result<u64> {
         cloexec: flags & MFD_CLOEXEC != 0,
     })
 }
+
+/// `cachestat(fd, range, cstat, flags)`: the page cache's pages of the range (`struct
+/// cachestat_range { off, len }`) of a host file, as the host counts them; a file of the
+/// library OS's own has none. Checked in Linux's order: the descriptor, the flags, the range.
+pub fn sys_cachestat(k: &mut Kernel, a: &Args) -> Result<u64> {
+    let file = k.fds.file(a[0] & 0xffff_ffff)?;
+    if a[3] & 0xffff_ffff != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let range = crate::user::read_bytes(a[1], 16)?;
+    let word = |i: usize| u64::from_le_bytes(range[i..i + 8].try_into().unwrap_or([0; 8]));
+    let mut stat = [0u8; 40];
+    if let Some(h) = file.handle() {
+        host().stream_query(
+            h,
+            picobox_abi::StreamQuery::PageCache {
+                offset: word(0),
+                len: word(8),
+            },
+            &mut stat,
+        )?;
+    }
+    crate::user::write_bytes(a[2], &stat)?;
+    Ok(0)
+}

@@ -401,6 +401,7 @@ table! {
     439 faccessat2 => fs::sys_faccessat2;
     441 epoll_pwait2 -> epoll::sys_epoll_pwait2, "EPOLLET reported level-triggered";
     449 futex_waitv -> info::sys_futex_waitv;
+    451 cachestat => files::sys_cachestat, "of host files, by the host (files the box could write or owns); the library OS's own files have no pages";
     452 fchmodat2 => files::sys_fchmodat2, "AT_SYMLINK_NOFOLLOW on a link: EOPNOTSUPP, as Linux";
     462 mseal => mm::sys_mseal, "enforced by the library OS";
 }

@@ -54,6 +54,7 @@ mod nr {
     pub const MADVISE: u64 = 28;
     pub const MINCORE: u64 = 27;
     pub const MEMBARRIER: u64 = 324;
+    pub const CACHESTAT: u64 = 451;
     pub const SCHED_SETAFFINITY: u64 = 203;
     pub const GETCPU: u64 = 309;
     pub const PROCESS_VM_READV: u64 = 310;
@@ -1197,6 +1198,24 @@ impl Host for LinuxHost {
             StreamQuery::WindowSize => (tty::TIOCGWINSZ, 8),
             StreamQuery::BytesAvailable => (tty::FIONREAD, 4),
             StreamQuery::Terminal(q) => (tty::question(q), 4),
+            StreamQuery::PageCache { offset, len } => {
+                if out.len() < 40 {
+                    return Err(Errno::EINVAL);
+                }
+                let range: [u64; 2] = [offset, len];
+                sys(
+                    nr::CACHESTAT,
+                    [
+                        fd(h),
+                        range.as_ptr() as u64,
+                        out.as_mut_ptr() as u64,
+                        0,
+                        0,
+                        0,
+                    ],
+                )?;
+                return Ok(40);
+            }
             StreamQuery::FileSystem => {
                 if out.len() < 120 {
                     return Err(Errno::EINVAL);
