@@ -8,6 +8,7 @@
 //! without `CAP_SYS_ADMIN`): only the "present" and "file page or shared" bits.
 
 use crate::kernel::{host, Kernel};
+use crate::user::USER_END;
 use crate::vma::Area;
 use alloc::format;
 use alloc::string::String;
@@ -18,8 +19,6 @@ use picobox_abi::{Errno, PagesOp, Result};
 const PAGE: u64 = 4096;
 /// The most pages one question to the host covers (its answer is a byte per page).
 const PAGES_PER_QUERY: u64 = 64 * 1024;
-/// Where user address space ends, as `pagemap` counts it (Linux's `TASK_SIZE`).
-const USER_END: u64 = 0x7fff_ffff_f000;
 /// The most of `pagemap` one read produces (Linux's reads are bounded by its buffer too).
 const PAGEMAP_READ_MAX: usize = 1 << 20;
 /// `pagemap` bits: the page is present; it is a file page or shared anonymous memory.

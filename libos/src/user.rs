@@ -8,6 +8,9 @@ use crate::path::PATH_MAX;
 use alloc::vec::Vec;
 use picobox_abi::{Errno, Result};
 
+/// Where user address space ends, exclusive (Linux's `TASK_SIZE` on x86-64).
+pub const USER_END: u64 = 0x7fff_ffff_f000;
+
 /// Copies `len` bytes of program memory at `addr` into a new vector.
 pub fn read_bytes(addr: u64, len: usize) -> Result<Vec<u8>> {
     let mut out = alloc::vec![0u8; len];

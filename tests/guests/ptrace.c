@@ -48,8 +48,9 @@ int main(int argc, char **argv) {
     waitpid(c, &st, 0);
     show_status("traced child", st);
     siginfo_t si;
-    printf("GETSIGINFO: %s, signal %d\n", outcome(ptrace(PTRACE_GETSIGINFO, c, 0, &si)),
-           si.si_signo);
+    memset(&si, 0, sizeof si);
+    long got = ptrace(PTRACE_GETSIGINFO, c, 0, &si);
+    printf("GETSIGINFO: %s, signal %d\n", outcome(got), si.si_signo);
     errno = 0;
     long word = ptrace(PTRACE_PEEKDATA, c, (void *)&value, 0);
     printf("PEEKDATA: %ld %s\n", word, errno ? strerror(errno) : "");
@@ -68,8 +69,11 @@ int main(int argc, char **argv) {
     ptrace(PTRACE_PEEKUSER, c, (void *)3, 0);
     printf("PEEKUSER unaligned: %s\n", strerror(errno));
     errno = 0;
-    ptrace(PTRACE_PEEKUSER, c, (void *)sizeof(struct user), 0);
+    ptrace(PTRACE_PEEKUSER, c, (void *)928, 0); /* the kernel's sizeof(struct user) */
     printf("PEEKUSER past struct user: %s\n", strerror(errno));
+    errno = 0;
+    ptrace(PTRACE_PEEKUSER, c, (void *)920, 0);
+    printf("PEEKUSER of its last word: %s\n", errno ? strerror(errno) : "ok");
     printf("GETREGS to a bad pointer: %s\n", outcome(ptrace(PTRACE_GETREGS, c, 0, (void *)8)));
     long dr0 = offsetof(struct user, u_debugreg[0]), dr7 = offsetof(struct user, u_debugreg[7]);
     printf("POKEUSER DR0 kernel address: %s\n",

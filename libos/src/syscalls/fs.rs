@@ -26,7 +26,7 @@ const O_ASYNC: u32 = 0o20000;
 /// Linux caps one read or write at this many bytes.
 const MAX_RW_COUNT: usize = 0x7fff_f000;
 /// Most entries of one `readv`/`writev` (`UIO_MAXIOV`).
-const UIO_MAXIOV: u64 = 1024;
+pub(super) const UIO_MAXIOV: u64 = 1024;
 
 // ------------------------------------------------------------------ helpers
 

@@ -15,8 +15,7 @@ const MAP_FIXED: u64 = 0x10;
 const MAP_ANONYMOUS: u64 = 0x20;
 const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
 const MAP_LOCKED: u64 = 0x2000;
-/// Highest user address (exclusive).
-const USER_END: u64 = 0x7fff_ffff_f000;
+use crate::user::USER_END;
 
 /// `PROT_SEM`: accepted (it means nothing on x86).
 const PROT_SEM: u64 = 0x8;

@@ -468,9 +468,8 @@ pub fn dispatch(nr: u64, ctx: &mut CpuContext) {
     ];
     // Blocking calls run unlocked first; everything else, and what follows, under the lock.
     // While one waits, /proc shows the thread sleeping (see `box_processes.rs`).
-    let sleeps = may_sleep(nr, &args);
     let sleeping = |state| {
-        if sleeps {
+        if may_sleep(nr, &args) {
             crate::box_processes::set_state(state);
         }
     };

@@ -3,17 +3,12 @@
 //! piece is where a local and a remote iovec overlap, and the first short piece ends the call,
 //! as Linux stops at the first remote page it cannot reach.
 
+use super::fs::UIO_MAXIOV;
 use super::Args;
 use crate::kernel::host;
-use crate::user;
+use crate::user::{self, USER_END};
 use alloc::vec::Vec;
 use picobox_abi::{Errno, IoBuf, Result};
-
-/// Most entries of one iovec array (`UIO_MAXIOV`).
-const UIO_MAXIOV: u64 = 1024;
-
-/// Where user address space ends (Linux's `TASK_SIZE`).
-const USER_END: u64 = 0x7fff_ffff_f000;
 
 /// An iovec array of `count` entries at `addr`, as (base, length) pairs: `EINVAL` for too
 /// many entries or a negative length, `EFAULT` for an unreadable array or (`local`) a buffer

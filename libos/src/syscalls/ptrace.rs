@@ -18,7 +18,7 @@
 
 use super::{int_arg, Args};
 use crate::kernel::{host, Kernel};
-use crate::user;
+use crate::user::{self, USER_END};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
 use picobox_abi::{reg, CpuContext, Errno, IoBuf, Result, Whose};
 
@@ -47,8 +47,6 @@ const SIGCONT: u32 = 18;
 const USER_SIZE: u64 = 928;
 const USER_REGS: u64 = 27 * 8;
 const USER_DEBUGREG: u64 = 848;
-/// Where user address space ends (Linux's `TASK_SIZE`): breakpoints must be below.
-const USER_END: u64 = 0x7fff_ffff_f000;
 
 /// Set in [`TraceRecord::resume`] by the tracer: continue (with the signal in the low byte).
 const RESUME: u32 = 1 << 16;
@@ -296,24 +294,19 @@ fn write_remote(pid: u32, remote: usize, bytes: &[u8]) -> Result<()> {
     }
 }
 
-fn read_word(pid: u32, remote: usize) -> Result<u64> {
-    let mut b = [0u8; 8];
+/// `N` bytes of tracee `pid`'s memory at `remote`.
+fn read_array<const N: usize>(pid: u32, remote: usize) -> Result<[u8; N]> {
+    let mut b = [0u8; N];
     read_remote(pid, remote, &mut b)?;
-    Ok(u64::from_le_bytes(b))
+    Ok(b)
 }
 
-fn write_word(pid: u32, remote: usize, v: u64) -> Result<()> {
-    write_remote(pid, remote, &v.to_le_bytes())
+fn read_word(pid: u32, remote: usize) -> Result<u64> {
+    read_array(pid, remote).map(u64::from_le_bytes)
 }
 
 fn read_u32(pid: u32, remote: usize) -> Result<u32> {
-    let mut b = [0u8; 4];
-    read_remote(pid, remote, &mut b)?;
-    Ok(u32::from_le_bytes(b))
-}
-
-fn write_u32(pid: u32, remote: usize, v: u32) -> Result<()> {
-    write_remote(pid, remote, &v.to_le_bytes())
+    read_array(pid, remote).map(u32::from_le_bytes)
 }
 
 /// For the tracer's `wait`: the signal of tracee `pid`'s stop (SIGSTOP if the host stopped it
@@ -350,7 +343,7 @@ pub fn sys_ptrace(k: &mut Kernel, a: &Args) -> Result<u64> {
         let parent = host().process_id(Whose::Parent);
         RECORD.tracer.store(parent, SeqCst);
         // The parent learns of it when it next waits or asks (its stop will interrupt it).
-        let _ = write_u32(parent, address(&RECORD.announced), 1);
+        let _ = write_remote(parent, address(&RECORD.announced), &1u32.to_le_bytes());
         return Ok(0);
     }
     let pid = u32::try_from(int_arg(a[1])).map_err(|_| Errno::ESRCH)?;
@@ -376,7 +369,9 @@ pub fn sys_ptrace(k: &mut Kernel, a: &Args) -> Result<u64> {
             user::write_u64(data, word)?;
             Ok(0)
         }
-        PTRACE_POKETEXT | PTRACE_POKEDATA => write_word(pid, addr as usize, data).map(|()| 0),
+        PTRACE_POKETEXT | PTRACE_POKEDATA => {
+            write_remote(pid, addr as usize, &data.to_le_bytes()).map(|()| 0)
+        }
         PTRACE_PEEKUSER => {
             let word = peek_user(pid, addr)?;
             user::write_u64(data, word)?;
@@ -392,7 +387,7 @@ pub fn sys_ptrace(k: &mut Kernel, a: &Args) -> Result<u64> {
             registers(pid)?;
             let regs = user::read_bytes(data, 27 * 8)?;
             write_remote(pid, address(&RECORD.regs), &regs)?;
-            write_u32(pid, address(&RECORD.regs_state), 2).map(|()| 0)
+            write_remote(pid, address(&RECORD.regs_state), &2u32.to_le_bytes()).map(|()| 0)
         }
         PTRACE_GETSIGINFO => {
             let mut info = [0u8; 128];
@@ -412,12 +407,12 @@ pub fn sys_ptrace(k: &mut Kernel, a: &Args) -> Result<u64> {
             let mut command = RESUME | sig;
             if request == PTRACE_DETACH {
                 command |= DETACH;
-                write_u32(pid, address(&RECORD.tracer), 0)?;
+                write_remote(pid, address(&RECORD.tracer), &0u32.to_le_bytes())?;
                 k.tracees.remove(&pid);
             } else {
                 k.tracees.insert(pid, false);
             }
-            write_u32(pid, address(&RECORD.resume), command)?;
+            write_remote(pid, address(&RECORD.resume), &command.to_le_bytes())?;
             host().process_signal(pid as i32, SIGCONT, None)?;
             Ok(0)
         }
@@ -441,7 +436,7 @@ fn attach(k: &mut Kernel, pid: u32, stop: bool) -> Result<u64> {
     if read_u32(pid, address(&RECORD.tracer)).map_err(|_| Errno::EPERM)? != 0 {
         return Err(Errno::EPERM);
     }
-    write_u32(pid, address(&RECORD.tracer), me).map_err(|_| Errno::EPERM)?;
+    write_remote(pid, address(&RECORD.tracer), &me.to_le_bytes()).map_err(|_| Errno::EPERM)?;
     // A child stopped already (by a stop signal) is in a stop its tracer may act on.
     let stopped = crate::box_processes::state_of(pid) == crate::box_processes::STOPPED;
     k.tracees.insert(pid, stopped);
@@ -492,8 +487,12 @@ fn poke_user(pid: u32, offset: u64, value: u64) -> Result<()> {
     let offset = user_offset(offset)?;
     if offset < USER_REGS {
         registers(pid)?;
-        write_word(pid, address(&RECORD.regs) + offset as usize, value)?;
-        return write_u32(pid, address(&RECORD.regs_state), 2);
+        write_remote(
+            pid,
+            address(&RECORD.regs) + offset as usize,
+            &value.to_le_bytes(),
+        )?;
+        return write_remote(pid, address(&RECORD.regs_state), &2u32.to_le_bytes());
     }
     if !(USER_DEBUGREG..USER_DEBUGREG + 64).contains(&offset) {
         // The rest of `struct user` is not the tracer's to write.
@@ -504,7 +503,7 @@ fn poke_user(pid: u32, offset: u64, value: u64) -> Result<()> {
     match n {
         // A breakpoint's address must be the program's, enabled or not.
         0..=3 if value >= USER_END => Err(Errno::EINVAL),
-        0..=3 | 6 => write_word(pid, at(n), value),
+        0..=3 | 6 => write_remote(pid, at(n), &value.to_le_bytes()),
         4 | 5 => Err(Errno::EIO),
         _ => {
             // DR7: each enabled breakpoint needs a valid address, length and kind.
@@ -520,7 +519,7 @@ fn poke_user(pid: u32, offset: u64, value: u64) -> Result<()> {
                     return Err(Errno::EINVAL);
                 }
             }
-            write_word(pid, at(7), value)
+            write_remote(pid, at(7), &value.to_le_bytes())
         }
     }
 }

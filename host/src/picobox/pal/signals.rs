@@ -263,7 +263,7 @@ pub fn stop_by_default(sig: u64, pid: u64) {
 /// process may send with `kill` (they then reach the library OS as `on_async` does). The
 /// code that runs while they are blocked makes no trapped call and cannot fault. Returns the
 /// previous mask.
-fn block_async() -> u64 {
+fn block_catchable() -> u64 {
     let all: u64 = (1..=64u64)
         .filter(|s| *s != 9 && *s != 19)
         .fold(0, |m, s| m | (1 << (s - 1)));
@@ -275,7 +275,7 @@ fn block_async() -> u64 {
 /// `Host::signals_wait`: race-free sleep until another host signal arrives or `timeout`
 /// passes; returns whether one arrived.
 pub fn wait_for_signal(seen: u64, timeout: Option<picobox_abi::Timespec>) -> bool {
-    let old = block_async();
+    let old = block_catchable();
     if SIGNALS_SEEN.load(Ordering::Acquire) == seen {
         // Each atomically unblocks and sleeps: a signal pending since the check wakes it at
         // once.
