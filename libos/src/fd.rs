@@ -42,6 +42,8 @@ pub enum FileObject {
     Signal(crate::syscalls::signalfd::SignalFile),
     /// The caller's `/proc/self/pagemap`, produced as it is read: the read position.
     PageMap(Mutex<u64>),
+    /// A namespace of the box (`/proc/PID/ns/NAME` opened).
+    Namespace(crate::syscalls::namespaces::Namespace),
 }
 
 /// Where a directory listing stands.

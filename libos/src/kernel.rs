@@ -47,6 +47,9 @@ pub struct Kernel {
     pub umask: u32,
     /// The process's user and group ids.
     pub creds: syscalls::creds::Creds,
+    /// The uid the box's first program ran as: who made the box's user namespace
+    /// (`NS_GET_OWNER_UID`).
+    pub owner_uid: u32,
     /// The nice value (`setpriority`), recorded.
     pub nice: i32,
     /// The scheduling policy (`sched_setscheduler`), recorded.
@@ -300,6 +303,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         program: prepared.file,
         umask: 0o022,
         creds: syscalls::creds::Creds::new(info.uid, info.gid),
+        owner_uid: info.uid,
         nice: 0,
         sched_policy: 0,
         io_priority: 0,

@@ -14,6 +14,7 @@ use crate::box_processes::{self, ProcessNote};
 use crate::fd::FileObject;
 use crate::kernel::{host, Kernel};
 use crate::path::{self, Components};
+use crate::syscalls::namespaces::{self, Namespace};
 use crate::vma::Label;
 use alloc::format;
 use alloc::string::String;
@@ -46,6 +47,8 @@ pub enum Proc {
     Link(Vec<u8>),
     /// The caller's `pagemap`, too large to produce whole: produced as it is read.
     PageMap,
+    /// A namespace's link (`ns/NAME`): its name to `readlink`, the namespace to `open`.
+    Namespace(Namespace),
 }
 
 /// What the kernel's random pool holds, in bits (`entropy_avail`, `RNDGETENTCNT`).
@@ -93,21 +96,6 @@ fn per_process_entries() -> Vec<(Vec<u8>, FileKind)> {
     );
     v
 }
-
-/// The namespaces `/proc/PID/ns/` names, each with the number its link shows. Every process
-/// of a box is in the same ones, so the links compare equal within the box.
-const NAMESPACES: [(&str, u64); 10] = [
-    ("cgroup", 4026531835),
-    ("ipc", 4026531839),
-    ("mnt", 4026531841),
-    ("net", 4026531840),
-    ("pid", 4026531836),
-    ("pid_for_children", 4026531836),
-    ("time", 4026531834),
-    ("time_for_children", 4026531834),
-    ("user", 4026531837),
-    ("uts", 4026531838),
-];
 
 /// `DEVPTS_SUPER_MAGIC`: the box's /dev/pts.
 const DEVPTS_MAGIC: u64 = 0x1cd1;
@@ -699,6 +687,28 @@ fn maps_line(k: &Kernel, start: u64, end: u64, area: &crate::vma::Area) -> Strin
     line
 }
 
+/// `ns` and `ns/NAME` of any process of the box: every process is in the box's namespaces,
+/// so the links compare equal within the box.
+fn namespace_entry(rest: &[&[u8]]) -> Result<Proc> {
+    match rest {
+        [_] => Ok(Proc::Dir(
+            namespaces::ENTRIES
+                .iter()
+                .map(|(n, _)| (n.as_bytes().to_vec(), FileKind::Symlink))
+                .collect(),
+        )),
+        [_, name] => Namespace::by_entry(name)
+            .map(Proc::Namespace)
+            .ok_or(Errno::ENOENT),
+        _ => Err(Errno::ENOENT),
+    }
+}
+
+/// How many mounts the box has (`NS_MNT_GET_INFO`).
+pub fn mount_count(k: &Kernel) -> usize {
+    mount_table(k).len()
+}
+
 /// `/proc/<pid>` of another process of the box, from its note.
 fn other_process(pid: u32, note: &ProcessNote, rest: &[&[u8]]) -> Result<Proc> {
     let (state, state_name) = thread_state(pid);
@@ -711,9 +721,11 @@ fn other_process(pid: u32, note: &ProcessNote, rest: &[&[u8]]) -> Result<Proc> {
                 .map(|n| (n.as_bytes().to_vec(), FileKind::Regular))
                 .chain(core::iter::once((b"exe".to_vec(), FileKind::Symlink)))
                 .chain(core::iter::once((b"task".to_vec(), FileKind::Directory)))
+                .chain(core::iter::once((b"ns".to_vec(), FileKind::Directory)))
                 .collect(),
         )),
         [b"exe"] => Ok(Proc::Link(note.exe.clone())),
+        [b"ns"] | [b"ns", _] => namespace_entry(rest),
         [b"cmdline"] => Ok(Proc::File(note.cmdline.clone())),
         [b"comm"] => Ok(text(format!("{name}\n"))),
         [b"status"] => Ok(text(format!(
@@ -866,20 +878,7 @@ fn process_thread(k: &Kernel, pid: u32, tid: u32, rest: &[&[u8]]) -> Result<Proc
             let entry = k.fds.get(fd).map_err(|_| Errno::ENOENT)?;
             Ok(text(fdinfo(k, &entry.file, entry.cloexec)))
         }
-        [b"ns"] => Ok(Proc::Dir(
-            NAMESPACES
-                .iter()
-                .map(|(n, _)| (n.as_bytes().to_vec(), FileKind::Symlink))
-                .collect(),
-        )),
-        [b"ns", n] => NAMESPACES
-            .iter()
-            .find(|(name, _)| name.as_bytes() == *n)
-            .map(|(name, ino)| {
-                let kind = name.trim_end_matches("_for_children");
-                Proc::Link(format!("{kind}:[{ino}]").into_bytes())
-            })
-            .ok_or(Errno::ENOENT),
+        [b"ns"] | [b"ns", _] => namespace_entry(rest),
         [b"mounts"] => {
             let mut s = String::new();
             for (at, kind, opts) in mount_table(k) {

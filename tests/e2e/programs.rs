@@ -174,6 +174,13 @@ fn proc_shows_the_box_s_other_processes_as_native() {
 }
 
 #[test]
+fn namespace_links_open_to_nsfs_files_as_native() {
+    // /proc/self/ns links, equal within the box and to a child's; their files to stat,
+    // fstatfs, read, seek and epoll; the NS_GET_* requests and setns with their refusals.
+    assert_matches_native("namespaces", &[], &guest("namespaces"), &[]);
+}
+
+#[test]
 fn proc_self_maps_shows_protections_and_files_as_native() {
     // Protections, sharing, heap and stack; a file mapping's name, offset, device and inode,
     // the program's own image, and PROCMAP_QUERY with its refusals.

@@ -129,7 +129,8 @@ pub fn sys_epoll_ctl(k: &mut Kernel, a: &Args) -> Result<u64> {
         FileObject::SyntheticDir
         | FileObject::Memory(..)
         | FileObject::MemoryDir(_)
-        | FileObject::PageMap(_) => false,
+        | FileObject::PageMap(_)
+        | FileObject::Namespace(_) => false,
         FileObject::Epoll(_) | FileObject::Signal(_) => true,
     };
     if !pollable {

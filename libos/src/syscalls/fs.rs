@@ -120,7 +120,11 @@ pub(super) fn node_attr(
                     })?
                 }
             }
+            Proc::Link(_) | Proc::Namespace(_) if !follow => {
+                virtual_attr(FileKind::Symlink, 0o777, 0, path_ino(comps))
+            }
             Proc::Link(_) => virtual_attr(FileKind::Symlink, 0o777, 0, path_ino(comps)),
+            Proc::Namespace(ns) => ns.attr(),
         }),
     }
 }
@@ -167,6 +171,7 @@ pub(super) fn file_attr(file: &OpenFile) -> Result<FileAttr> {
             0,
             path_ino(&file.path),
         )),
+        FileObject::Namespace(ns) => Ok(ns.attr()),
     }
 }
 
@@ -473,9 +478,10 @@ fn open_path(k: &mut Kernel, dirfd: u64, path: Vec<u8>, flags: u32, mode: u64) -
                     process_link = Some(target);
                     return Err(Errno::EAGAIN);
                 }
-                // Not following (O_NOFOLLOW|O_PATH), or a link to no path (a namespace):
-                // Linux says ELOOP.
+                // Not following (O_NOFOLLOW|O_PATH): Linux says ELOOP.
+                Proc::Link(_) | Proc::Namespace(_) if !follow => return Err(Errno::ELOOP),
                 Proc::Link(_) => return Err(Errno::ELOOP),
+                Proc::Namespace(ns) => FileObject::Namespace(ns),
             },
         };
         Ok((object, comps.clone()))
@@ -688,7 +694,7 @@ pub(super) fn read_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u64
             len
         }
         FileObject::SyntheticDir => return Err(Errno::EISDIR),
-        FileObject::Epoll(_) => return Err(Errno::EINVAL),
+        FileObject::Epoll(_) | FileObject::Namespace(_) => return Err(Errno::EINVAL),
         FileObject::Signal(s) => super::signalfd::read(file, s, addr, len)?,
     };
     Ok(n as u64)
@@ -719,7 +725,9 @@ pub(super) fn write_file(file: &OpenFile, addr: u64, len: u64, offset: Option<u6
         FileObject::Dev(DevNode::Full) if len > 0 => Err(Errno::ENOSPC),
         FileObject::Dev(_) => Ok(len as u64),
         FileObject::SyntheticDir => Err(Errno::EBADF),
-        FileObject::Epoll(_) | FileObject::Signal(_) => Err(Errno::EINVAL),
+        FileObject::Epoll(_) | FileObject::Signal(_) | FileObject::Namespace(_) => {
+            Err(Errno::EINVAL)
+        }
     }
 }
 
@@ -735,7 +743,9 @@ fn seekable_offset(file: &OpenFile, offset: u64) -> Result<Option<u64>> {
         FileObject::Dev(_) => Ok(None),
         FileObject::MemoryDir(_) => Err(Errno::EISDIR),
         FileObject::SyntheticDir => Err(Errno::EISDIR),
-        FileObject::Epoll(_) | FileObject::Signal(_) => Err(Errno::ESPIPE),
+        FileObject::Epoll(_) | FileObject::Signal(_) | FileObject::Namespace(_) => {
+            Err(Errno::ESPIPE)
+        }
     }
 }
 
@@ -890,6 +900,8 @@ pub fn sys_lseek(k: &mut Kernel, a: &Args) -> Result<u64> {
         | FileObject::Epoll(_)
         | FileObject::Signal(_)
         | FileObject::MemoryDir(_) => Err(Errno::EINVAL),
+        // nsfs files cannot be sought in.
+        FileObject::Namespace(_) => Err(Errno::ESPIPE),
     }
 }
 
@@ -1594,7 +1606,8 @@ pub(super) fn next_entries(k: &Kernel, file: &OpenFile) -> Result<()> {
         | FileObject::Epoll(_)
         | FileObject::Signal(_)
         | FileObject::Memory(..)
-        | FileObject::PageMap(_) => return Err(Errno::ENOTDIR),
+        | FileObject::PageMap(_)
+        | FileObject::Namespace(_) => return Err(Errno::ENOTDIR),
     }
     Ok(())
 }
@@ -1942,6 +1955,12 @@ fn readlink_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, buf: u64, size: u64) -
                 out[..n].copy_from_slice(&target[..n]);
                 Ok(n)
             }
+            Proc::Namespace(ns) => {
+                let target = ns.link_target();
+                let n = target.len().min(out.len());
+                out[..n].copy_from_slice(&target[..n]);
+                Ok(n)
+            }
             _ => Err(Errno::EINVAL),
         },
         _ => Err(Errno::EINVAL),
@@ -2217,6 +2236,9 @@ pub fn sys_ioctl(k: &mut Kernel, a: &Args) -> Result<u64> {
     }
     if let FileObject::Dev(DevNode::Random) = file.object {
         return random_request(request, a[2]);
+    }
+    if let FileObject::Namespace(ns) = file.object {
+        return super::namespaces::request(k, ns, request, a[2]);
     }
     if let Some(result) = socket_request(k, &file, request, a[2]) {
         return result;
@@ -2575,6 +2597,7 @@ pub fn sys_fstatfs(k: &mut Kernel, a: &Args) -> Result<u64> {
         }
         FileObject::Dev(_) | FileObject::SyntheticDir => made_up_statfs(TMPFS_MAGIC, DEV_FLAGS),
         FileObject::Epoll(_) | FileObject::Signal(_) => made_up_statfs(ANON_INODE_FS_MAGIC, 0),
+        FileObject::Namespace(_) => made_up_statfs(super::namespaces::NSFS_MAGIC, 0),
     };
     user::write_bytes(a[1], &info)?;
     Ok(0)

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod mm;
 pub mod mqueue;
 mod names;
+pub mod namespaces;
 pub mod net;
 pub mod pidfd;
 pub mod poll;
@@ -377,6 +378,7 @@ table! {
     305 clock_adjtime => time::sys_clock_adjtime, "as adjtimex, CLOCK_REALTIME only";
     306 syncfs => files::sys_syncfs, "flushes the descriptor's file";
     307 sendmmsg -> net::sys_sendmmsg;
+    308 setns => namespaces::sys_setns, "the box's own namespaces only (it makes none): 0 or Linux's errno, nothing changes";
     309 getcpu => sched::sys_getcpu;
     310 process_vm_readv -> process_vm::sys_process_vm_readv, "of the box's processes, by the host";
     311 process_vm_writev -> process_vm::sys_process_vm_writev, "as process_vm_readv";
