@@ -213,7 +213,7 @@ pub fn request(k: &mut Kernel, ns: Namespace, request: u32, arg: u64) -> Result<
 /// The thread `pid` of the box, or with `thread_group` the process it belongs to; `ESRCH` if
 /// there is none.
 fn pid_in_box(k: &Kernel, pid: u32, thread_group: bool) -> Result<u32> {
-    let me = host().process_id(picobox_abi::Whose::Caller) as u32;
+    let me = host().process_id(picobox_abi::Whose::Caller);
     if pid == 0 || pid > i32::MAX as u32 {
         return Err(Errno::ESRCH);
     }
