@@ -669,6 +669,13 @@ pub enum Remap {
         /// `MREMAP_DONTUNMAP`.
         keep_old: bool,
     },
+    /// Where it is, the same lengths, now mapping the pages of the range's own shared file
+    /// (or System V segment) from page `page` on (Linux's `remap_file_pages`): `EINVAL` for
+    /// a range that is not one shared file mapping, `EIDRM`/`EINVAL` once its segment is gone.
+    FilePages {
+        /// The first page of the file the range maps from now on.
+        page: u64,
+    },
 }
 
 /// Whose resource usage [`crate::Host::process_usage`] reports.

@@ -227,6 +227,15 @@ impl Vmas {
         }
     }
 
+    /// Makes the recorded parts of `[start, end)` map their file from the offset `start - origin`
+    /// on (`remap_file_pages`).
+    pub fn set_origin(&mut self, start: u64, end: u64, origin: u64) {
+        for (s, e, area) in self.overlapping(start, end) {
+            let (from, to) = (s.max(start), e.min(end));
+            self.insert(from, to, Area { origin, ..area });
+        }
+    }
+
     /// Changes the protection of the recorded parts of `[start, end)`.
     pub fn protect(&mut self, start: u64, end: u64, prot: u32) {
         for (s, e, area) in self.overlapping(start, end) {

@@ -181,6 +181,14 @@ fn namespace_links_open_to_nsfs_files_as_native() {
 }
 
 #[test]
+fn remap_file_pages_maps_other_pages_of_the_file_as_native() {
+    // A shared file mapping, shared anonymous memory and a System V segment given other pages
+    // of their file; the offsets /proc/self/maps shows, a write reaching the file, a forked
+    // child's view, and the refusals.
+    assert_matches_native("remap", &[], &guest("remap"), &[]);
+}
+
+#[test]
 fn proc_self_maps_shows_protections_and_files_as_native() {
     // Protections, sharing, heap and stack; a file mapping's name, offset, device and inode,
     // the program's own image, and PROCMAP_QUERY with its refusals.

@@ -145,6 +145,11 @@ pub fn rules(network: Network) -> Result<Rules, SeccompError> {
         (SYS_faccessat2, "stream_access"),
         (SYS_munmap, "vm_free"),
         (SYS_mremap, "vm_remap"),
+        (
+            SYS_remap_file_pages,
+            "vm_remap(FilePages): the range's own file again, at another offset, with its \
+             own protection",
+        ),
         (SYS_madvise, "vm_discard, vm_pages(Populate)"),
         (
             SYS_mincore,

@@ -362,6 +362,41 @@ pub fn sys_mremap(k: &mut Kernel, a: &Args) -> Result<u64> {
     Ok(new)
 }
 
+/// `remap_file_pages(addr, size, prot, pgoff, flags)`: as Linux since 3.16 emulates it, the
+/// range (rounded down to pages) maps its shared file again from page `pgoff` on, with the
+/// range's own protection. The host's kernel makes the new mapping (and refuses what is not
+/// one shared mapping of one file); the library OS checks what Linux checks first and keeps
+/// its record of the file offsets.
+pub fn sys_remap_file_pages(k: &mut Kernel, a: &Args) -> Result<u64> {
+    // Linux ignores `flags` (`MAP_NONBLOCK` was the only one that meant anything).
+    let (start, size, prot, pgoff) = (a[0] & !(PAGE - 1), a[1] & !(PAGE - 1), a[2], a[3]);
+    if prot != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = start
+        .checked_add(size)
+        .filter(|end| *end > start)
+        .ok_or(Errno::EINVAL)?;
+    pgoff.checked_add(size / PAGE).ok_or(Errno::EINVAL)?;
+    // Only the program's own shared mappings (the runtime's memory is not the program's).
+    let shared = k.vmas.area_at(start).is_some_and(|area| area.shared);
+    if !shared || end > USER_END || crate::user::overlaps_runtime(start as usize, end as usize) {
+        return Err(Errno::EINVAL);
+    }
+    if k.vmas.any_sealed(start, end) {
+        return Err(Errno::EPERM);
+    }
+    host().vm_remap(
+        start as usize,
+        size as usize,
+        size as usize,
+        Remap::FilePages { page: pgoff },
+    )?;
+    k.vmas
+        .set_origin(start, end, start.wrapping_sub(pgoff.wrapping_mul(PAGE)));
+    Ok(0)
+}
+
 /// Checks `addr`, `len` as `madvise`, `msync` and `mincore` do: alignment (`EINVAL`), then a
 /// length that overflows (`wraps`), then nothing to do (`None`), then pages the program has
 /// not mapped (`ENOMEM`).

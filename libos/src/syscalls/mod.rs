@@ -299,6 +299,7 @@ table! {
     209 io_submit -> aio::sys_io_submit, "done at submission: buffered reads and writes, fsync, fdatasync; IOCB_CMD_POLL EINVAL";
     210 io_cancel => aio::sys_io_cancel, "nothing is in flight: EINVAL";
     213 epoll_create => epoll::sys_epoll_create;
+    216 remap_file_pages => mm::sys_remap_file_pages, "as Linux's emulation: the range maps its shared file again from pgoff on (the host's kernel makes the mapping)";
     217 getdents64 => fs::sys_getdents64;
     218 set_tid_address => info::sys_set_tid_address;
     220 semtimedop -> sysv::sys_semtimedop;

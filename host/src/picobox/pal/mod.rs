@@ -51,6 +51,7 @@ mod nr {
     pub const PWRITE64: u64 = 18;
     pub const SCHED_YIELD: u64 = 24;
     pub const MREMAP: u64 = 25;
+    pub const REMAP_FILE_PAGES: u64 = 216;
     pub const MADVISE: u64 = 28;
     pub const MINCORE: u64 = 27;
     pub const MEMBARRIER: u64 = 324;
@@ -661,8 +662,18 @@ impl Host for LinuxHost {
         const MREMAP_MAYMOVE: u64 = 1;
         const MREMAP_FIXED: u64 = 2;
         const MREMAP_DONTUNMAP: u64 = 4;
+        if let Remap::FilePages { page } = how {
+            if old_len != new_len {
+                return Err(Errno::EINVAL);
+            }
+            return sys(
+                nr::REMAP_FILE_PAGES,
+                [addr as u64, old_len as u64, 0, page, 0, 0],
+            )
+            .map(|_| addr);
+        }
         let (flags, to) = match how {
-            Remap::InPlace => (0, 0),
+            Remap::InPlace | Remap::FilePages { .. } => (0, 0),
             Remap::MayMove => (MREMAP_MAYMOVE, 0),
             Remap::MoveTo { to, keep_old } => (
                 MREMAP_MAYMOVE
