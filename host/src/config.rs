@@ -67,6 +67,8 @@ pub struct BoxConfig {
     pub empty_root: bool,
     /// `--as-pid-1`.
     pub as_pid_1: bool,
+    /// `--name`: the box's id.
+    pub name: Option<String>,
 }
 
 impl BoxConfig {
@@ -81,6 +83,9 @@ impl BoxConfig {
         }
         if self.as_pid_1 {
             f.push("--as-pid-1".into());
+        }
+        if let Some(name) = &self.name {
+            f.extend(["--name".into(), name.clone()]);
         }
         for m in &self.mounts {
             match m.kind {

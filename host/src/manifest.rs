@@ -16,6 +16,7 @@
 //!
 //! root = "/srv/rootfs"   # a whole root (read-only); or empty_root = true
 //! as_pid_1 = false        # true: the program is the box's pid 1 (else picobox's reaper is)
+//! name = "web-1"          # the box's id (picobox ps); default: a generated one
 //!
 //! [[mount]]
 //! type = "ro-bind"        # or "bind", "ro-bind-try", "bind-try", "tmpfs", "symlink", "dir"
@@ -87,6 +88,7 @@ struct Manifest {
     empty_root: bool,
     #[serde(default)]
     as_pid_1: bool,
+    name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -173,6 +175,7 @@ pub fn parse(text: &str, path: &Path) -> Result<BoxConfig, ManifestError> {
         root: m.root,
         empty_root: m.empty_root,
         as_pid_1: m.as_pid_1,
+        name: m.name,
     })
 }
 

@@ -5,6 +5,7 @@
 mod apps;
 mod bad_input;
 mod boundary;
+mod boxes;
 mod busybox;
 mod escape;
 mod layout;

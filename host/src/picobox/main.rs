@@ -35,6 +35,8 @@ mod cli;
 mod launch;
 #[path = "monitor/reaper.rs"]
 mod reaper;
+#[path = "monitor/registry.rs"]
+mod registry;
 #[path = "monitor/root_plan.rs"]
 mod root_plan;
 
@@ -108,6 +110,16 @@ fn main(args: Vec<Vec<u8>>, env: Vec<Vec<u8>>, auxv: start::Auxv) -> ! {
             0
         }
         Ok(cli::Command::Run(config)) => launch::run(&config),
+        Ok(cli::Command::Ps { json }) => match registry::ps(json) {
+            Ok(text) => {
+                out::stdout(&text);
+                0
+            }
+            Err(msg) => {
+                out::error(format_args!("{msg}"));
+                EXIT_INTERNAL
+            }
+        },
         Ok(cli::Command::Manifest(rest)) => exec_manifest_helper(&rest, &env),
         Err(msg) => {
             out::error(format_args!("{msg}\nTry 'picobox --help'."));

@@ -173,6 +173,14 @@ impl Limits {
         Ok(())
     }
 
+    /// The box's memory cgroup directory, if it has one.
+    pub fn memory_dir(&self) -> Option<&[u8]> {
+        self.dirs
+            .iter()
+            .find(|d| d.starts_with(b"/sys/fs/cgroup/memory"))
+            .map(Vec::as_slice)
+    }
+
     /// In the monitor, after the box ended: removes its cgroups.
     pub fn remove(&self) {
         for dir in &self.dirs {
@@ -233,7 +241,7 @@ fn leftover_owner(name: &[u8]) -> Option<u64> {
 }
 
 /// The names in directory `path` (none if it cannot be read).
-fn list_dir(path: &[u8]) -> Vec<Vec<u8>> {
+pub(crate) fn list_dir(path: &[u8]) -> Vec<Vec<u8>> {
     let p = c_str(path);
     let Ok(fd) = sys(
         257,

@@ -11,6 +11,7 @@ picobox: run an untrusted Linux x86-64 program in a library-OS picoprocess
 
 USAGE:
     picobox run [OPTIONS] [--] PROGRAM [ARGS...]   run PROGRAM in a box (picobox run --help)
+    picobox ps [--json]     list the running boxes (picobox ps --help)
     picobox syscalls        print which Linux system calls the library OS implements
     picobox abi             print the host ABI calls
     picobox --help | --version
@@ -54,6 +55,9 @@ MOUNTS (as bubblewrap's; later ones go over earlier ones):
     --show-root          print what the box's file system will hold, and exit
 
 PROCESS:
+    --name ID            the box's id, which `picobox ps` shows (default: 12 random hex
+                         digits); 1 to 64 letters, digits, '_', '.', '-'; unique among the
+                         user's running boxes
     --as-pid-1           the program is the box's pid 1 (by default picobox's own reaper is,
                          as bubblewrap's: the program is pid 2 and orphans are reaped)
     --setenv KEY VALUE   set an environment variable (the box starts with only PATH, and
@@ -85,6 +89,21 @@ EXIT STATUS:
     126  the program is not a runnable executable;
     127  the program was not found in the box;
     159  the box made a forbidden host system call and the kernel killed it.
+";
+
+/// Help text of `picobox ps --help`.
+pub const PS_HELP: &str = "\
+picobox ps: list the running boxes
+
+USAGE:
+    picobox ps [--json]
+
+One line per box the calling user runs: its id (picobox run --name), state, the host pid of
+its first process, the memory it uses (its cgroup's count where it has one, else its
+processes' resident memory), when it started (UTC) and its program. --json prints the same
+as a JSON array of objects (id, state, pid, monitor_pid, memory, memory_limit, started in
+seconds since the epoch, program). Boxes are recorded in /run/picobox (root) or
+/tmp/picobox-UID; a record whose monitor died is dropped.
 ";
 
 /// Help text of `picobox syscalls --help`.
@@ -207,6 +226,8 @@ pub struct RunConfig {
     pub show_root: bool,
     /// `--as-pid-1`: the program is the box's init (pid 1) rather than picobox's reaper.
     pub as_pid_1: bool,
+    /// `--name`: the box's id (a generated one if `None`).
+    pub name: Option<Vec<u8>>,
 }
 
 impl RunConfig {
@@ -304,7 +325,12 @@ pub enum Command {
     /// Print the ABI calls.
     Abi,
     /// Run a box.
-    Run(RunConfig),
+    Run(alloc::boxed::Box<RunConfig>),
+    /// List the running boxes (`--json`: as JSON).
+    Ps {
+        /// `--json`.
+        json: bool,
+    },
     /// Run a box described by a manifest: hand these `run` arguments to `picobox-manifest`.
     Manifest(Vec<Vec<u8>>),
 }
@@ -325,7 +351,7 @@ pub fn parse(args: &[Vec<u8>]) -> Result<Command, String> {
             text: HELP,
         }),
         Some(b"-V" | b"--version") => Ok(Command::Version),
-        Some(command @ (b"run" | b"syscalls" | b"abi"))
+        Some(command @ (b"run" | b"syscalls" | b"abi" | b"ps"))
             if matches!(args.get(1).map(Vec::as_slice), Some(b"-h" | b"--help")) =>
         {
             Ok(Command::Help {
@@ -333,6 +359,7 @@ pub fn parse(args: &[Vec<u8>]) -> Result<Command, String> {
                 text: match command {
                     b"run" => RUN_HELP,
                     b"syscalls" => SYSCALLS_HELP,
+                    b"ps" => PS_HELP,
                     _ => ABI_HELP,
                 },
             })
@@ -343,6 +370,14 @@ pub fn parse(args: &[Vec<u8>]) -> Result<Command, String> {
             text(command)
         )),
         Some(b"syscalls") => Ok(Command::Syscalls),
+        Some(b"ps") => match &args[1..] {
+            [] => Ok(Command::Ps { json: false }),
+            [json] if json == b"--json" => Ok(Command::Ps { json: true }),
+            [other, ..] => Err(format!(
+                "ps: unknown option '{}' (see picobox ps --help)",
+                text(other)
+            )),
+        },
         Some(b"abi") => Ok(Command::Abi),
         Some(b"run") => {
             let rest = &args[1..];
@@ -350,7 +385,7 @@ pub fn parse(args: &[Vec<u8>]) -> Result<Command, String> {
             if rest[..options_end].iter().any(|a| a == b"--manifest") {
                 return Ok(Command::Manifest(rest.to_vec()));
             }
-            parse_run(rest).map(Command::Run)
+            parse_run(rest).map(|c| Command::Run(alloc::boxed::Box::new(c)))
         }
         Some(other) => Err(format!("unknown command '{}'", text(other))),
     }
@@ -439,6 +474,12 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
             b"--as-pid-1" => {
                 c.as_pid_1 = true;
                 0
+            }
+            b"--name" => {
+                let v = &value(i, 1, a)?[0];
+                check_box_id(v)?;
+                c.name = Some(v.clone());
+                1
             }
             b"--size" => {
                 let v = &value(i, 1, a)?[0];
@@ -552,6 +593,26 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
         }
     }
     Ok(c)
+}
+
+/// Whether `id` may name a box (`--name`): 1 to 64 letters, digits, `_`, `.` and `-`,
+/// starting with a letter or digit, so that it is a file name and a word on a command line.
+pub fn check_box_id(id: &[u8]) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id[0].is_ascii_alphanumeric()
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "--name '{}': a box id is 1 to 64 letters, digits, '_', '.' or '-', starting with \
+             a letter or digit",
+            text(id)
+        ))
+    }
 }
 
 #[cfg(test)]

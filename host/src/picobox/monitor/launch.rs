@@ -12,7 +12,7 @@ use crate::cli::RunConfig;
 use crate::landlock::{self, Ruleset};
 use crate::limits::Limits;
 use crate::root_plan::{self, Leaf, PlannedMount, What};
-use crate::{gate, out, pal, reaper, signals};
+use crate::{gate, out, pal, reaper, registry, signals};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -222,7 +222,7 @@ pub fn run(c: &RunConfig) -> u8 {
     let code = match prepare(c, plan) {
         Ok(p) => {
             let limits = p.limits.clone();
-            let r = start_and_wait(p);
+            let r = register(c, &p).and_then(|registration| start_and_wait(p, registration));
             limits.remove();
             r
         }
@@ -235,6 +235,19 @@ pub fn run(c: &RunConfig) -> u8 {
             code
         }
     }
+}
+
+/// Records the box in the registry (`picobox ps`) under its `--name` or a generated id.
+fn register(c: &RunConfig, p: &Prepared) -> Result<registry::Registration, Failure> {
+    let id = c.name.clone().unwrap_or_else(registry::generated_id);
+    registry::Registration::new(registry::Record {
+        id,
+        memory_limit: p.memory,
+        cgroup: p.limits.memory_dir().unwrap_or_default().to_vec(),
+        program: c.program.clone(),
+        ..registry::Record::default()
+    })
+    .map_err(|msg| Failure(EXIT_INTERNAL, msg))
 }
 
 /// The box's first process, for [`forward`].
@@ -379,7 +392,10 @@ fn enter_net_namespace() -> Result<(), Failure> {
     r.map(|_| ()).map_err(fail)
 }
 
-fn start_and_wait(mut p: Prepared) -> Result<u8, Failure> {
+fn start_and_wait(
+    mut p: Prepared,
+    mut registration: registry::Registration,
+) -> Result<u8, Failure> {
     p.mqueue = enter_pid_namespace(p.memory)?;
     // Without Landlock's scoping (before Linux 6.12) only a network namespace keeps abstract
     // Unix sockets to the box.
@@ -404,9 +420,12 @@ fn start_and_wait(mut p: Prepared) -> Result<u8, Failure> {
     let pid = sys(57, [0; 6])
         .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot start the picoprocess: {e}")))?;
     if pid == 0 {
+        // The record is the monitor's to remove.
+        core::mem::forget(registration);
         close(status_pipe[0] as u64);
         become_the_box(p);
     }
+    registration.set_box_pid(pid);
     p.limits.close_join_files();
     close(status_pipe[1] as u64);
     // A box that ended early has closed its ends: no write of the monitor's may kill it.

@@ -1,0 +1,148 @@
+//! Box ids and `picobox ps`: a running box is listed under its `--name` (or a generated id)
+//! with its state and first process, two running boxes cannot share an id, a box is gone
+//! from the list once it ends, and a record left by a killed monitor is dropped.
+
+use crate::support::*;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The registry the tests' user has (as `picobox ps --help` says).
+fn registry() -> PathBuf {
+    if is_root() {
+        PathBuf::from("/run/picobox")
+    } else {
+        // SAFETY: getuid has no preconditions and cannot fail.
+        PathBuf::from(format!("/tmp/picobox-{}", unsafe { libc::getuid() }))
+    }
+}
+
+fn ps_json() -> String {
+    let out = picobox().args(["ps", "--json"]).output().unwrap();
+    assert!(out.status.success(), "ps: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// The JSON object `ps --json` prints for box `id`, if it lists one.
+fn listed(json: &str, id: &str) -> Option<String> {
+    let key = format!("{{\"id\": \"{id}\",");
+    json.lines()
+        .find(|l| l.trim_start().starts_with(&key))
+        .map(str::to_string)
+}
+
+#[test]
+fn a_named_box_is_listed_while_it_runs_and_its_name_is_its_own() {
+    let id = format!("e2e-ps-{}", std::process::id());
+    let mut cmd = picobox();
+    cmd.args([
+        "run",
+        "--name",
+        &id,
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo ready; exec sleep 60",
+    ]);
+    let running = Running::start(cmd, "ready\n");
+
+    let entry = listed(&ps_json(), &id).expect("the box is listed");
+    assert!(entry.contains("\"state\": \"running\""), "{entry}");
+    assert!(
+        entry.contains(&format!("\"monitor_pid\": {}", running.id())),
+        "{entry}"
+    );
+    assert!(entry.contains("\"program\": \"/bin/sh\""), "{entry}");
+    let pid: u32 = entry
+        .split("\"pid\": ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .and_then(|s| s.parse().ok())
+        .expect("a pid");
+    assert!(
+        PathBuf::from(format!("/proc/{pid}")).exists(),
+        "pid {pid} runs"
+    );
+    let table = text(&picobox().arg("ps").output().unwrap().stdout);
+    assert!(table.starts_with("ID "), "{table}");
+    assert!(table
+        .lines()
+        .any(|l| l.starts_with(&format!("{id} ")) && l.contains("running")));
+
+    let twin = picobox()
+        .args(["run", "--name", &id, "--", "/bin/true"])
+        .output()
+        .unwrap();
+    assert_eq!(twin.status.code(), Some(125));
+    assert!(
+        text(&twin.stderr).contains(&format!("a box named '{id}' is running already")),
+        "{}",
+        text(&twin.stderr)
+    );
+
+    drop(running);
+    assert_eq!(listed(&ps_json(), &id), None, "gone once it ended");
+    assert!(!registry().join(&id).exists());
+}
+
+#[test]
+fn a_box_without_a_name_gets_one_and_bad_names_are_refused() {
+    let mut cmd = picobox();
+    let marker = format!("unnamed-{}", std::process::id());
+    cmd.args([
+        "run",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo ready; exec sleep 60",
+        &marker,
+    ]);
+    let running = Running::start(cmd, "ready\n");
+    let json = ps_json();
+    let entry = json
+        .lines()
+        .find(|l| l.contains(&format!("\"monitor_pid\": {}", running.id())))
+        .expect("listed");
+    let id = entry.split('"').nth(3).unwrap();
+    assert!(
+        id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    drop(running);
+
+    for bad in ["", "-x", "a/b", "a b", &"x".repeat(65)] {
+        let out = picobox()
+            .args(["run", "--name", bad, "--", "/bin/true"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(125), "{bad:?}");
+        assert!(
+            text(&out.stderr).contains("a box id is 1 to 64 letters"),
+            "{bad:?}"
+        );
+    }
+    let out = picobox().args(["ps", "--all"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains("ps: unknown option '--all'"));
+}
+
+#[test]
+fn a_record_whose_monitor_died_is_dropped() {
+    // A monitor killed with SIGKILL cannot remove its record: here, one naming a process that
+    // has ended (its pid is free, or someone else's with another start time).
+    let mut gone = Command::new("/bin/true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let _ = picobox().arg("ps").output(); // makes the registry if it is new
+    let id = format!("e2e-stale-{}", std::process::id());
+    let path = registry().join(&id);
+    std::fs::write(
+        &path,
+        format!(
+            "monitor={pid}\nmonitor_start=1\nbox=0\nstarted=0\nstate=running\n\
+             memory_limit=0\ncgroup=\nprogram=/bin/sh\n"
+        ),
+    )
+    .unwrap();
+    assert_eq!(listed(&ps_json(), &id), None);
+    assert!(!path.exists(), "the stale record is removed");
+}
