@@ -111,7 +111,9 @@ int main(void) {
     show("send to the reaped child", send(fd, SIGUSR1, NULL, 0));
     close(fd);
 
-    /* A siginfo to another process: a queued value; a kernel si_code is EPERM. */
+    /* A siginfo to another process: a queued value; a kernel si_code is EPERM. The child
+     * waits for the signal (got_sig still holds the one sent to self above). */
+    got_sig = got_value = 0;
     child = fork();
     if (child == 0) {
         sigset_t s;
