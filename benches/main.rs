@@ -700,10 +700,12 @@ fn nginx(scratch: &Path) {
             .unwrap();
         wait_for_port(port);
         let rate = http_load(port, 4, std::time::Duration::from_secs(3));
-        let _ = server.kill();
+        // SIGTERM: nginx's master ends its workers, then itself (a SIGKILLed master leaves
+        // its native workers running); a box's monitor passes it on to the box.
+        let _ = Command::new("kill")
+            .args(["-TERM", &server.id().to_string()])
+            .status();
         let _ = server.wait();
-        // The box's processes end with its monitor; native workers end with their master.
-        let _ = Command::new("pkill").args(["-f", &c]).status();
         rate
     };
     let native = measure(false);

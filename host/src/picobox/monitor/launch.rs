@@ -420,8 +420,7 @@ fn start_and_wait(
     let pid = sys(57, [0; 6])
         .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot start the picoprocess: {e}")))?;
     if pid == 0 {
-        // The record is the monitor's to remove.
-        core::mem::forget(registration);
+        registration.leave_to_the_monitor();
         close(status_pipe[0] as u64);
         become_the_box(p);
     }

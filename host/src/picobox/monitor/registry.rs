@@ -177,7 +177,7 @@ impl Record {
             .map(|b| if *b == b'\n' || *b == b'\r' { b' ' } else { *b })
             .collect();
         let mut s = format!(
-            "monitor={}\nmonitor_start={}\nbox={}\nstarted={}\nstate={}\nmemory_limit={}\ncgroup=",
+            "monitor={}\nmonitor_start={}\nbox={:010}\nstarted={}\nstate={}\nmemory_limit={}\ncgroup=",
             self.monitor,
             self.monitor_start,
             self.box_pid,
@@ -266,15 +266,19 @@ fn tree_resident(pid: u64, depth: u32) -> u64 {
         .sum::<u64>()
 }
 
-/// A box's record in the registry, removed when dropped.
+/// A box's record in the registry, removed when dropped. The file is made (exclusively) and
+/// written whole before the box starts, which claims the id; the box's first process, once
+/// known, is written over its fixed-width field (`box=0000000000` until then).
 pub struct Registration {
     path: Vec<u8>,
+    /// The record's file, open for writing until it is written.
+    file: Option<u64>,
     record: Record,
 }
 
 impl Registration {
-    /// Records the box `record` describes (its monitor: the caller). `EEXIST` from another
-    /// running box of the same id is refused; a dead monitor's record is replaced.
+    /// Claims the id of the box `record` describes (its monitor: the caller). An id that
+    /// another running box has is refused; a dead monitor's record is replaced.
     pub fn new(mut record: Record) -> Result<Registration, String> {
         let mut path = directory()?;
         path.push(b'/');
@@ -297,16 +301,25 @@ impl Registration {
                 ],
             ) {
                 Ok(fd) => {
-                    let _ = sys(3, [fd, 0, 0, 0, 0, 0]);
-                    let r = Registration { path, record };
-                    r.write()?;
+                    let text = record.encode();
+                    let written = sys(1, [fd, text.as_ptr() as u64, text.len() as u64, 0, 0, 0]);
+                    let r = Registration {
+                        path,
+                        file: Some(fd),
+                        record,
+                    };
+                    if written != Ok(text.len() as u64) {
+                        return Err("cannot record the box: short write".into());
+                    }
                     return Ok(r);
                 }
                 Err(Errno::EEXIST) => {
                     let other = read_file(&path)
                         .ok()
                         .and_then(|t| Record::decode(&record.id, &t));
-                    if other.is_some_and(|o| o.alive()) {
+                    // A record still being written (of a box starting this moment) is
+                    // taken as running.
+                    if other.is_none_or(|o| o.alive()) {
                         return Err(format!(
                             "a box named '{}' is running already (see picobox ps)",
                             String::from_utf8_lossy(&record.id)
@@ -320,46 +333,35 @@ impl Registration {
         Err("cannot record the box: its id was taken meanwhile".into())
     }
 
-    /// Notes the box's first process.
+    /// Notes the box's first process `pid` in the record (over its fixed-width field).
     pub fn set_box_pid(&mut self, pid: u64) {
         self.record.box_pid = pid;
-        let _ = self.write();
+        if let Some(fd) = self.file.take() {
+            let text = self.record.encode();
+            if let Some(at) = text.windows(5).position(|w| w == b"\nbox=") {
+                let field = &text[at + 5..at + 15];
+                let offset = (at + 5) as u64;
+                let _ = sys(18, [fd, field.as_ptr() as u64, 10, offset, 0, 0]);
+            }
+            let _ = sys(3, [fd, 0, 0, 0, 0, 0]);
+        }
     }
 
-    /// Writes the record whole: to a temporary file, then renamed over the old one, so that a
-    /// reader never sees half of it.
-    fn write(&self) -> Result<(), String> {
-        let mut tmp = self.path.clone();
-        tmp.extend_from_slice(b".new");
-        let t = c_str(&tmp);
-        let fd = sys(
-            257,
-            [
-                AT_FDCWD,
-                t.as_ptr() as u64,
-                O_WRONLY | O_CREAT | 0o1000 | O_NOFOLLOW | O_CLOEXEC,
-                0o600,
-                0,
-                0,
-            ],
-        )
-        .map_err(|e| format!("cannot record the box: {e}"))?;
-        let text = self.record.encode();
-        let r = sys(1, [fd, text.as_ptr() as u64, text.len() as u64, 0, 0, 0]);
-        let _ = sys(3, [fd, 0, 0, 0, 0, 0]);
-        if r != Ok(text.len() as u64) {
-            unlink(&tmp);
-            return Err("cannot record the box: short write".into());
+    /// In the box's first process, right after the fork: lets go of the record, which is the
+    /// monitor's to keep and remove.
+    pub fn leave_to_the_monitor(mut self) {
+        if let Some(fd) = self.file.take() {
+            let _ = sys(3, [fd, 0, 0, 0, 0, 0]);
         }
-        let p = c_str(&self.path);
-        sys(82, [t.as_ptr() as u64, p.as_ptr() as u64, 0, 0, 0, 0])
-            .map(|_| ())
-            .map_err(|e| format!("cannot record the box: {e}"))
+        core::mem::forget(self);
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        if let Some(fd) = self.file.take() {
+            let _ = sys(3, [fd, 0, 0, 0, 0, 0]);
+        }
         unlink(&self.path);
     }
 }
