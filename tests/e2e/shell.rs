@@ -46,7 +46,10 @@ scripts! {
     functions: "f() { echo \"arg=$1\"; return 4; }; f z; echo $?";
     here_document: "cat <<EOF\nline one\n$((6 * 7))\nEOF";
     xargs: "echo a b c | xargs -n1 echo item";
-    killed_job: "sleep 5 & kill $!; wait $!; echo status=$?";
+    // busybox's "Terminated" notice comes from wait if the job ends while it waits, and not
+    // at all if the job was reaped before: which one is timing (natively too), so it is left
+    // out; the status is not.
+    killed_job: "sleep 5 & kill $!; wait $! 2>/dev/null; echo status=$?";
     nested_sh: "sh -c 'echo $0 $1' name arg";
     exec_replaces_the_shell: "exec echo replaced; echo not-reached";
     script_with_shebang: "printf '#!/bin/busybox sh\\necho from-script \"$@\"\\nexit 5\\n' > s.sh; chmod +x s.sh; ./s.sh x y; echo $?";

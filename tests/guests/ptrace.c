@@ -83,8 +83,10 @@ int main(int argc, char **argv) {
     printf("PEEKUSER DR0 as set: %d\n",
            ptrace(PTRACE_PEEKUSER, c, (void *)dr0, 0) == (long)&value);
     printf("CONT bad signal: %s\n", outcome(ptrace(PTRACE_CONT, c, 0, (void *)100)));
-    printf("CONT with SIGUSR1: %s\n", outcome(ptrace(PTRACE_CONT, c, 0, (void *)SIGUSR1)));
+    /* The child prints as soon as it runs again: this line waits for its end. */
+    const char *continued = outcome(ptrace(PTRACE_CONT, c, 0, (void *)SIGUSR1));
     waitpid(c, &st, 0);
+    printf("CONT with SIGUSR1: %s\n", continued);
     show_status("traced child", st);
 
     /* An ignored signal stops a tracee too; the tracer suppresses it, or changes it. */
