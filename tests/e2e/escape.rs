@@ -10,7 +10,10 @@ const POLICY_KILL: i32 = 159;
 
 /// Runs the escape program with `args`; the box sees only `/ro` (read-only) and `/w`.
 fn attempt(args: &[&str]) -> Output {
-    let dir = scratch(&format!("escape-{}", args.join("-").replace('/', "_")));
+    // Tests may make the same attempt at once: each gets a directory of its own.
+    static ATTEMPTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = ATTEMPTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = scratch(&format!("escape-{n}-{}", args.join("-").replace('/', "_")));
     std::fs::create_dir_all(dir.join("ro")).unwrap();
     std::fs::create_dir_all(dir.join("w")).unwrap();
     std::fs::write(dir.join("ro/file"), "read-only").unwrap();

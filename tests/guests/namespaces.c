@@ -121,14 +121,17 @@ int main(void) {
     result("setns bad fd", setns(-1, 0));
     result("setns closed fd", setns(999, CLONE_NEWUTS));
 
+    int done[2];
+    pipe(done);
     pid_t child = fork();
     if (child == 0) {
         if (geteuid() == 0 && setuid(65534) < 0) _exit(1);
         result("child setns uts unprivileged", setns(uts, CLONE_NEWUTS));
+        write(done[1], "x", 1);
         pause();
         _exit(0);
     }
-    usleep(100000);
+    read(done[0], &byte, 1);
     int equal = 1;
     for (int i = 0; i < 10; i++) {
         char path[64], link[64];
