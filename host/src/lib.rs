@@ -1,4 +1,6 @@
-//! The std-side tools of picobox: reading TOML manifests into `picobox run` flags.
+//! The std-side tools of picobox: reading TOML manifests into `picobox run` flags; and the
+//! snapshot file format (`snapshot_format`), plain `alloc` code that `snapshot` and `restore`
+//! will share with the runtime.
 //!
 //! The `picobox` command itself is a `no_std` binary (`src/picobox/`), so that starting a box
 //! does not pay for a C library's start-up. Only what needs std lives here.
@@ -6,10 +8,11 @@
 pub mod config;
 pub mod manifest;
 pub mod policy;
+pub mod snapshot_format;
+
+extern crate alloc;
 
 // The `picobox` binary's command-line parser is plain `alloc` code; its unit tests run here.
-#[cfg(test)]
-extern crate alloc;
 #[cfg(test)]
 #[allow(dead_code)]
 #[path = "picobox/monitor/cli.rs"]
