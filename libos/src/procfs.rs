@@ -855,6 +855,7 @@ fn process_thread(k: &Kernel, pid: u32, tid: u32, rest: &[&[u8]]) -> Result<Proc
                 .ok_or(Errno::ENOENT)?;
             let file = k.fds.file(fd).map_err(|_| Errno::ENOENT)?;
             Ok(Proc::Link(match &file.object {
+                FileObject::Namespace(ns) => ns.link_target(),
                 _ if !file.path.is_empty() => path::join(&file.path),
                 FileObject::Epoll(_) => b"anon_inode:[eventpoll]".to_vec(),
                 _ if file.anonymous.is_some() => {

@@ -87,6 +87,14 @@ int main(void) {
     result("NS_GET_USERNS uts", owner);
     printf("  the user namespace: %d, close-on-exec %d\n", owner >= 0 && same_as(owner, "user"),
            owner >= 0 && (fcntl(owner, F_GETFD) & FD_CLOEXEC));
+    {
+        char path[64], fd_link[64] = "", ns_link[64] = "";
+        snprintf(path, sizeof path, "/proc/self/fd/%d", uts);
+        readlink(path, fd_link, sizeof fd_link - 1);
+        readlink("/proc/self/ns/uts", ns_link, sizeof ns_link - 1);
+        printf("/proc/self/fd of a namespace file names the namespace: %d\n",
+               strcmp(fd_link, ns_link) == 0);
+    }
     unsigned uid;
     result("NS_GET_OWNER_UID uts", ioctl(uts, NS_GET_OWNER_UID, &uid));
     result("NS_GET_OWNER_UID user", ioctl(user, NS_GET_OWNER_UID, &uid));
