@@ -57,7 +57,8 @@ MOUNTS (as bubblewrap's; later ones go over earlier ones):
 PROCESS:
     --name ID            the box's id, which `picobox ps` shows (default: 12 random hex
                          digits); 1 to 64 letters, digits, '_', '.', '-'; unique among the
-                         user's running boxes
+                         user's running boxes (where no record can be kept, an unnamed box
+                         still runs, unlisted; a named one is refused)
     --as-pid-1           the program is the box's pid 1 (by default picobox's own reaper is,
                          as bubblewrap's: the program is pid 2 and orphans are reaped)
     --setenv KEY VALUE   set an environment variable (the box starts with only PATH, and

@@ -238,16 +238,23 @@ pub fn run(c: &RunConfig) -> u8 {
 }
 
 /// Records the box in the registry (`picobox ps`) under its `--name` or a generated id.
-fn register(c: &RunConfig, p: &Prepared) -> Result<registry::Registration, Failure> {
+/// A box given no name still runs where no record can be kept (a read-only `/run` or `/tmp`):
+/// it is then not listed (`picobox ps` says why); a named one is refused, since its name is
+/// what was asked for.
+fn register(c: &RunConfig, p: &Prepared) -> Result<Option<registry::Registration>, Failure> {
     let id = c.name.clone().unwrap_or_else(registry::generated_id);
-    registry::Registration::new(registry::Record {
+    let registration = registry::Registration::new(registry::Record {
         id,
         memory_limit: p.memory,
         cgroup: p.limits.memory_dir().unwrap_or_default().to_vec(),
         program: c.program.clone(),
         ..registry::Record::default()
-    })
-    .map_err(|msg| Failure(EXIT_INTERNAL, msg))
+    });
+    match registration {
+        Ok(r) => Ok(Some(r)),
+        Err(_) if c.name.is_none() => Ok(None),
+        Err(msg) => Err(Failure(EXIT_INTERNAL, msg)),
+    }
 }
 
 /// The box's first process, for [`forward`].
@@ -394,7 +401,7 @@ fn enter_net_namespace() -> Result<(), Failure> {
 
 fn start_and_wait(
     mut p: Prepared,
-    mut registration: registry::Registration,
+    mut registration: Option<registry::Registration>,
 ) -> Result<u8, Failure> {
     p.mqueue = enter_pid_namespace(p.memory)?;
     // Without Landlock's scoping (before Linux 6.12) only a network namespace keeps abstract
@@ -420,11 +427,15 @@ fn start_and_wait(
     let pid = sys(57, [0; 6])
         .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot start the picoprocess: {e}")))?;
     if pid == 0 {
-        registration.leave_to_the_monitor();
+        if let Some(r) = registration {
+            r.leave_to_the_monitor();
+        }
         close(status_pipe[0] as u64);
         become_the_box(p);
     }
-    registration.set_box_pid(pid);
+    if let Some(r) = registration.as_mut() {
+        r.set_box_pid(pid);
+    }
     p.limits.close_join_files();
     close(status_pipe[1] as u64);
     // A box that ended early has closed its ends: no write of the monitor's may kill it.
