@@ -64,7 +64,7 @@ static const long calls[] = {
     SYS_inotify_rm_watch, SYS_pidfd_open, SYS_openat2, SYS_ustat, 462 /* mseal */,
     SYS_name_to_handle_at, SYS_open_by_handle_at, SYS_fgetxattr, SYS_flistxattr,
     SYS_membarrier, SYS_getcpu, SYS_process_vm_readv, SYS_kcmp, 451 /* cachestat */,
-    SYS_setns,
+    SYS_setns, SYS_remap_file_pages,
     /* Not pidfd_send_signal: natively it could signal other processes of the user; nor
      * ptrace, sched_setaffinity or process_vm_writev, which could stop, move or change them. */
 };
