@@ -125,24 +125,91 @@ fn a_box_without_a_name_gets_one_and_bad_names_are_refused() {
     assert!(text(&out.stderr).contains("ps: unknown option '--all'"));
 }
 
-#[test]
-fn a_record_whose_monitor_died_is_dropped() {
-    // A monitor killed with SIGKILL cannot remove its record: here, one naming a process that
-    // has ended (its pid is free, or someone else's with another start time).
-    let mut gone = Command::new("/bin/true").spawn().unwrap();
-    let pid = gone.id();
-    gone.wait().unwrap();
-    let _ = picobox().arg("ps").output(); // makes the registry if it is new
-    let id = format!("e2e-stale-{}", std::process::id());
-    let path = registry().join(&id);
-    std::fs::write(
-        &path,
-        format!(
-            "monitor={pid}\nmonitor_start=1\nbox=0\nstarted=0\nstate=running\n\
-             memory_limit=0\ncgroup=\nprogram=/bin/sh\n"
-        ),
+/// A record as a monitor writes it, naming monitor `pid` started at `start` ticks.
+fn record_of(pid: u32, start: u64) -> String {
+    format!(
+        "monitor={pid}\nmonitor_start={start}\nbox=0000000000\nstarted=0\nstate=running\n\
+         memory_limit=0\ncgroup=\nprogram=/bin/sh\n"
     )
-    .unwrap();
-    assert_eq!(listed(&ps_json(), &id), None);
-    assert!(!path.exists(), "the stale record is removed");
+}
+
+#[test]
+fn records_whose_monitor_died_are_dropped_by_the_next_run_and_by_ps() {
+    // A box keeps the registry there while the records are planted.
+    let id = format!("e2e-keeper-{}", std::process::id());
+    let mut cmd = picobox();
+    cmd.args([
+        "run",
+        "--name",
+        &id,
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo ready; exec sleep 60",
+    ]);
+    let running = Running::start(cmd, "ready\n");
+
+    // A monitor killed with SIGKILL cannot remove its record: here, one naming a process that
+    // has ended. The next box to start removes it, as it removes such a monitor's cgroups.
+    let mut gone = Command::new("/bin/true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let ended = registry().join(format!("e2e-ended-{}", std::process::id()));
+    std::fs::write(&ended, record_of(dead, 1)).unwrap();
+    let out = picobox().args(["run", "--", "/bin/true"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !ended.exists(),
+        "the next run removes an ended monitor's record"
+    );
+
+    // One whose monitor's pid now names another process (this one, started at another
+    // time): `ps`, which checks start times, removes it.
+    let reused = registry().join(format!("e2e-reused-{}", std::process::id()));
+    std::fs::write(&reused, record_of(std::process::id(), 1)).unwrap();
+    assert!(listed(&ps_json(), &id).is_some());
+    assert!(
+        !reused.exists(),
+        "ps removes a record whose monitor's pid was reused"
+    );
+    drop(running);
+}
+
+#[test]
+fn the_registry_goes_with_the_last_box() {
+    // Boxes of a user no other test runs as: the registry is theirs alone to watch.
+    let uid = 64000 + std::process::id() % 1000;
+    let dir = PathBuf::from(format!("/tmp/picobox-{uid}"));
+    // (Only root may run them as another user: like the cgroup tests, this one needs root.)
+    let as_user = |args: &[&str]| {
+        let mut c = Command::new("setpriv");
+        c.args([
+            &format!("--reuid={uid}"),
+            &format!("--regid={uid}"),
+            "--clear-groups",
+        ])
+        .arg(env!("CARGO_BIN_EXE_picobox"))
+        .args(args);
+        c
+    };
+    let running = Running::start(
+        as_user(&[
+            "run",
+            "--name",
+            "only",
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo ready; exec sleep 60",
+        ]),
+        "ready\n",
+    );
+    assert!(dir.join("only").exists());
+    let out = as_user(&["ps"]).output().unwrap();
+    assert!(text(&out.stdout).lines().any(|l| l.starts_with("only ")));
+    drop(running);
+    assert!(!dir.exists(), "the registry outlived its last box");
+    let out = as_user(&["ps"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!dir.exists(), "ps made a registry");
 }

@@ -64,10 +64,11 @@ fn unlink(path: &[u8]) {
     let _ = sys(263, [AT_FDCWD, p.as_ptr() as u64, 0, 0, 0, 0]);
 }
 
-/// The registry directory of the calling user, made if missing. Refused if it is not a
-/// directory of the user's own that only the user may enter (someone else could plant
-/// records there).
-pub fn directory() -> Result<Vec<u8>, String> {
+/// The registry directory of the calling user; made if missing with `create`, else `None`
+/// when there is none (no box runs). Refused if it is not a directory of the user's own that
+/// only the user may enter (someone else could plant records there). The last box to end
+/// removes it, so nothing of the registry outlives the boxes.
+pub fn directory(create: bool) -> Result<Option<Vec<u8>>, String> {
     let uid = gate::syscall(102, [0; 6]);
     let dir = if uid == 0 {
         b"/run/picobox".to_vec()
@@ -75,16 +76,18 @@ pub fn directory() -> Result<Vec<u8>, String> {
         format!("/tmp/picobox-{uid}").into_bytes()
     };
     let p = c_str(&dir);
-    match sys(83, [p.as_ptr() as u64, 0o700, 0, 0, 0, 0]) {
-        Ok(_) | Err(Errno::EEXIST) => {}
-        Err(e) => {
-            return Err(format!(
-                "cannot make the box registry {}: {e}",
-                String::from_utf8_lossy(&dir)
-            ))
+    if create {
+        match sys(83, [p.as_ptr() as u64, 0o700, 0, 0, 0, 0]) {
+            Ok(_) | Err(Errno::EEXIST) => {}
+            Err(e) => {
+                return Err(format!(
+                    "cannot make the box registry {}: {e}",
+                    String::from_utf8_lossy(&dir)
+                ))
+            }
         }
     }
-    let fd = sys(
+    let fd = match sys(
         257,
         [
             AT_FDCWD,
@@ -94,13 +97,16 @@ pub fn directory() -> Result<Vec<u8>, String> {
             0,
             0,
         ],
-    )
-    .map_err(|e| {
-        format!(
-            "cannot open the box registry {}: {e}",
-            String::from_utf8_lossy(&dir)
-        )
-    })?;
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) if !create => return Ok(None),
+        Err(e) => {
+            return Err(format!(
+                "cannot open the box registry {}: {e}",
+                String::from_utf8_lossy(&dir)
+            ))
+        }
+    };
     // struct stat: st_mode at 24 (u32), st_uid at 28 (u32).
     let mut st = [0u8; 144];
     let r = sys(5, [fd, st.as_mut_ptr() as u64, 0, 0, 0, 0]);
@@ -115,7 +121,7 @@ pub fn directory() -> Result<Vec<u8>, String> {
             mode & 0o7777
         ));
     }
-    Ok(dir)
+    Ok(Some(dir))
 }
 
 pub use crate::cli::check_box_id as check_id;
@@ -220,9 +226,18 @@ impl Record {
         (seen == 8 && r.monitor > 0).then_some(r)
     }
 
-    /// Whether the monitor that wrote it still runs.
+    /// Whether the monitor that wrote it still runs (the same process: its pid and start
+    /// time).
     fn alive(&self) -> bool {
         start_ticks(self.monitor) == Some(self.monitor_start)
+    }
+
+    /// Whether no process has the pid of the monitor that wrote it (cheaper than [`alive`],
+    /// for the start of every box; a reused pid is left for `ps` to tell).
+    ///
+    /// [`alive`]: Record::alive
+    fn monitor_ended(&self) -> bool {
+        sys(62, [self.monitor, 0, 0, 0, 0, 0]) == Err(Errno::ESRCH)
     }
 
     /// Bytes of memory the box uses: its cgroup's count (tmpfs pages included), else the
@@ -278,30 +293,30 @@ pub struct Registration {
 
 impl Registration {
     /// Claims the id of the box `record` describes (its monitor: the caller). An id that
-    /// another running box has is refused; a dead monitor's record is replaced.
+    /// another running box has is refused; records of ended monitors are removed first, as
+    /// the cgroups of killed monitors are (`limits.rs`).
     pub fn new(mut record: Record) -> Result<Registration, String> {
-        let mut path = directory()?;
-        path.push(b'/');
-        path.extend_from_slice(&record.id);
         record.monitor = gate::syscall(39, [0; 6]);
         record.monitor_start = start_ticks(record.monitor).unwrap_or(0);
         record.started = now_seconds();
         record.state = "running".into();
-        let p = c_str(&path);
-        for _ in 0..2 {
-            match sys(
-                257,
-                [
-                    AT_FDCWD,
-                    p.as_ptr() as u64,
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    0o600,
-                    0,
-                    0,
-                ],
-            ) {
+        let text = record.encode();
+        // The directory may go between making it and the record (the last other box ended):
+        // then it is made again.
+        for _ in 0..3 {
+            let dir = directory(true)?.unwrap_or_default();
+            let mut path = dir.clone();
+            path.push(b'/');
+            path.extend_from_slice(&record.id);
+            for (other_path, other) in records(&dir) {
+                if other.monitor_ended() {
+                    unlink(&other_path);
+                }
+            }
+            let p = c_str(&path);
+            let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+            match sys(257, [AT_FDCWD, p.as_ptr() as u64, flags, 0o600, 0, 0]) {
                 Ok(fd) => {
-                    let text = record.encode();
                     let written = sys(1, [fd, text.as_ptr() as u64, text.len() as u64, 0, 0, 0]);
                     let r = Registration {
                         path,
@@ -313,12 +328,12 @@ impl Registration {
                     }
                     return Ok(r);
                 }
+                // Another running box's (a record still being written, of a box starting
+                // this moment, counts as one), or one whose monitor's pid was reused.
                 Err(Errno::EEXIST) => {
                     let other = read_file(&path)
                         .ok()
                         .and_then(|t| Record::decode(&record.id, &t));
-                    // A record still being written (of a box starting this moment) is
-                    // taken as running.
                     if other.is_none_or(|o| o.alive()) {
                         return Err(format!(
                             "a box named '{}' is running already (see picobox ps)",
@@ -327,10 +342,11 @@ impl Registration {
                     }
                     unlink(&path);
                 }
+                Err(Errno::ENOENT) => continue,
                 Err(e) => return Err(format!("cannot record the box: {e}")),
             }
         }
-        Err("cannot record the box: its id was taken meanwhile".into())
+        Err("cannot record the box: its registry keeps disappearing".into())
     }
 
     /// Notes the box's first process `pid` in the record (over its fixed-width field).
@@ -363,31 +379,56 @@ impl Drop for Registration {
             let _ = sys(3, [fd, 0, 0, 0, 0, 0]);
         }
         unlink(&self.path);
+        let dir_len = self.path.iter().rposition(|b| *b == b'/').unwrap_or(0);
+        remove_if_empty(&self.path[..dir_len]);
     }
 }
 
-/// The running boxes of the caller, by id; records of dead monitors are removed.
-pub fn list() -> Result<Vec<Record>, String> {
-    let dir = directory()?;
-    let mut records = Vec::new();
-    for name in crate::limits::list_dir(&dir) {
-        if name.starts_with(b".") || name.ends_with(b".new") || check_id(&name).is_err() {
+/// Removes the registry directory `dir` if it holds no record (the kernel refuses otherwise).
+fn remove_if_empty(dir: &[u8]) {
+    let p = c_str(dir);
+    let _ = sys(84, [p.as_ptr() as u64, 0, 0, 0, 0, 0]);
+}
+
+/// The records in directory `dir` that read as records, with their paths.
+fn records(dir: &[u8]) -> Vec<(Vec<u8>, Record)> {
+    let mut found = Vec::new();
+    for name in crate::limits::list_dir(dir) {
+        if check_id(&name).is_err() {
             continue;
         }
-        let mut path = dir.clone();
+        let mut path = dir.to_vec();
         path.push(b'/');
         path.extend_from_slice(&name);
-        match read_file(&path)
+        if let Some(r) = read_file(&path)
             .ok()
             .and_then(|t| Record::decode(&name, &t))
         {
-            Some(r) if r.alive() => records.push(r),
-            Some(_) => unlink(&path),
-            None => {}
+            found.push((path, r));
         }
     }
-    records.sort_by(|a, b| (a.started, &a.id).cmp(&(b.started, &b.id)));
-    Ok(records)
+    found
+}
+
+/// The running boxes of the caller, by id; records of dead monitors are removed (and the
+/// registry with the last of them).
+pub fn list() -> Result<Vec<Record>, String> {
+    let Some(dir) = directory(false)? else {
+        return Ok(Vec::new());
+    };
+    let mut running = Vec::new();
+    for (path, r) in records(&dir) {
+        if r.alive() {
+            running.push(r);
+        } else {
+            unlink(&path);
+        }
+    }
+    if running.is_empty() {
+        remove_if_empty(&dir);
+    }
+    running.sort_by(|a, b| (a.started, &a.id).cmp(&(b.started, &b.id)));
+    Ok(running)
 }
 
 /// `picobox ps [--json]`: prints the running boxes.
