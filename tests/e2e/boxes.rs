@@ -30,20 +30,25 @@ fn listed(json: &str, id: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-#[test]
-fn a_named_box_is_listed_while_it_runs_and_its_name_is_its_own() {
-    let id = format!("e2e-ps-{}", std::process::id());
-    let mut cmd = picobox();
-    cmd.args([
+/// A box named `id` started by `picobox` (a command for the picobox binary), idle until
+/// dropped.
+fn named_box(mut picobox: Command, id: &str) -> Running {
+    picobox.args([
         "run",
         "--name",
-        &id,
+        id,
         "--",
         "/bin/sh",
         "-c",
         "echo ready; exec sleep 60",
     ]);
-    let running = Running::start(cmd, "ready\n");
+    Running::start(picobox, "ready\n")
+}
+
+#[test]
+fn a_named_box_is_listed_while_it_runs_and_its_name_is_its_own() {
+    let id = format!("e2e-ps-{}", std::process::id());
+    let running = named_box(picobox(), &id);
 
     let entry = listed(&ps_json(), &id).expect("the box is listed");
     assert!(entry.contains("\"state\": \"running\""), "{entry}");
@@ -137,17 +142,7 @@ fn record_of(pid: u32, start: u64) -> String {
 fn records_whose_monitor_died_are_dropped_by_the_next_run_and_by_ps() {
     // A box keeps the registry there while the records are planted.
     let id = format!("e2e-keeper-{}", std::process::id());
-    let mut cmd = picobox();
-    cmd.args([
-        "run",
-        "--name",
-        &id,
-        "--",
-        "/bin/sh",
-        "-c",
-        "echo ready; exec sleep 60",
-    ]);
-    let running = Running::start(cmd, "ready\n");
+    let running = named_box(picobox(), &id);
 
     // A monitor killed with SIGKILL cannot remove its record: here, one naming a process that
     // has ended. The next box to start removes it, as it removes such a monitor's cgroups.
@@ -192,18 +187,7 @@ fn the_registry_goes_with_the_last_box() {
         .args(args);
         c
     };
-    let running = Running::start(
-        as_user(&[
-            "run",
-            "--name",
-            "only",
-            "--",
-            "/bin/sh",
-            "-c",
-            "echo ready; exec sleep 60",
-        ]),
-        "ready\n",
-    );
+    let running = named_box(as_user(&[]), "only");
     assert!(dir.join("only").exists());
     let out = as_user(&["ps"]).output().unwrap();
     assert!(text(&out.stdout).lines().any(|l| l.starts_with("only ")));

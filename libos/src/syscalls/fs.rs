@@ -55,7 +55,7 @@ pub(super) fn base_dir(k: &Kernel, dirfd: u64, path: &[u8]) -> Result<Components
 const VIRTUAL_DEV: u64 = 0x7062;
 
 /// Attributes of a synthetic directory or a virtual device.
-fn virtual_attr(kind: FileKind, perm: u32, rdev: u64, ino: u64) -> FileAttr {
+pub(super) fn virtual_attr(kind: FileKind, perm: u32, rdev: u64, ino: u64) -> FileAttr {
     let zero = Timespec::default();
     FileAttr {
         kind,
@@ -120,11 +120,10 @@ pub(super) fn node_attr(
                     })?
                 }
             }
-            Proc::Link(_) | Proc::Namespace(_) if !follow => {
+            Proc::Namespace(ns) if follow => ns.attr(),
+            Proc::Link(_) | Proc::Namespace(_) => {
                 virtual_attr(FileKind::Symlink, 0o777, 0, path_ino(comps))
             }
-            Proc::Link(_) => virtual_attr(FileKind::Symlink, 0o777, 0, path_ino(comps)),
-            Proc::Namespace(ns) => ns.attr(),
         }),
     }
 }
@@ -478,10 +477,9 @@ fn open_path(k: &mut Kernel, dirfd: u64, path: Vec<u8>, flags: u32, mode: u64) -
                     process_link = Some(target);
                     return Err(Errno::EAGAIN);
                 }
-                // Not following (O_NOFOLLOW|O_PATH): Linux says ELOOP.
-                Proc::Link(_) | Proc::Namespace(_) if !follow => return Err(Errno::ELOOP),
-                Proc::Link(_) => return Err(Errno::ELOOP),
-                Proc::Namespace(ns) => FileObject::Namespace(ns),
+                Proc::Namespace(ns) if follow => FileObject::Namespace(ns),
+                // Not following (O_NOFOLLOW|O_PATH), or a link to no path: Linux says ELOOP.
+                Proc::Link(_) | Proc::Namespace(_) => return Err(Errno::ELOOP),
             },
         };
         Ok((object, comps.clone()))
@@ -1949,20 +1947,16 @@ fn readlink_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, buf: u64, size: u64) -
         // A mount's root is a directory, never a link (regression: EBUSY broke realpath).
         Node::Host { rel, .. } if rel.is_empty() => Err(Errno::EINVAL),
         Node::Host { root, rel, .. } => host().stream_read_link(*root, rel, &mut out),
-        Node::Proc(p) => match procfs::render(k, p)? {
-            Proc::Link(target) => {
-                let n = target.len().min(out.len());
-                out[..n].copy_from_slice(&target[..n]);
-                Ok(n)
-            }
-            Proc::Namespace(ns) => {
-                let target = ns.link_target();
-                let n = target.len().min(out.len());
-                out[..n].copy_from_slice(&target[..n]);
-                Ok(n)
-            }
-            _ => Err(Errno::EINVAL),
-        },
+        Node::Proc(p) => {
+            let target = match procfs::render(k, p)? {
+                Proc::Link(target) => target,
+                Proc::Namespace(ns) => ns.link_target(),
+                _ => return Err(Errno::EINVAL),
+            };
+            let n = target.len().min(out.len());
+            out[..n].copy_from_slice(&target[..n]);
+            Ok(n)
+        }
         _ => Err(Errno::EINVAL),
     })?;
     let n = n.min(size);

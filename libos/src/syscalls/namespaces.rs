@@ -14,7 +14,7 @@ use crate::kernel::{host, Kernel};
 use crate::user;
 use alloc::format;
 use alloc::vec::Vec;
-use picobox_abi::{Errno, FileAttr, FileKind, OpenFlags, Result, Timespec};
+use picobox_abi::{Errno, FileAttr, FileKind, OpenFlags, Result};
 
 /// A kind of namespace (each kind has one namespace in the box).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,20 +118,8 @@ impl Namespace {
     /// What `stat` of its file gives: a read-only regular file of nsfs, root's.
     pub fn attr(self) -> FileAttr {
         FileAttr {
-            kind: FileKind::Regular,
-            perm: 0o444,
-            size: 0,
-            blocks: 0,
-            block_size: 4096,
-            nlink: 1,
-            uid: 0,
-            gid: 0,
             dev: NSFS_DEV,
-            ino: self.inode(),
-            rdev: 0,
-            atime: Timespec::default(),
-            mtime: Timespec::default(),
-            ctime: Timespec::default(),
+            ..super::fs::virtual_attr(FileKind::Regular, 0o444, 0, self.inode())
         }
     }
 
