@@ -1,6 +1,6 @@
 //! The std-side tools of picobox: reading TOML manifests into `picobox run` flags; and the
-//! snapshot file format (`snapshot_format`), plain `alloc` code that `snapshot` and `restore`
-//! will share with the runtime.
+//! snapshot file format (`snapshot_format`) and its metadata (`snapshot_meta`), plain `alloc`
+//! code that the `picobox` binary includes too (`snapshot`, `restore`, `snapshot inspect`).
 //!
 //! The `picobox` command itself is a `no_std` binary (`src/picobox/`), so that starting a box
 //! does not pay for a C library's start-up. Only what needs std lives here.
@@ -9,6 +9,7 @@ pub mod config;
 pub mod manifest;
 pub mod policy;
 pub mod snapshot_format;
+pub mod snapshot_meta;
 
 extern crate alloc;
 

@@ -27,6 +27,7 @@ mod lock;
 mod memory_views;
 mod path;
 mod procfs;
+mod snapshot;
 mod socket_root;
 pub mod syscalls;
 mod user;
@@ -34,3 +35,4 @@ mod vfs;
 mod vma;
 
 pub use kernel::{boot, fault, signal_arrived, syscall, BootError, Entry, Fault, Return};
+pub use snapshot::{snapshot_handles, HandleWhat, NamedHandle};

@@ -31,14 +31,26 @@ mod start;
 mod broker;
 #[path = "monitor/cli.rs"]
 mod cli;
+#[path = "monitor/hostio.rs"]
+mod hostio;
 #[path = "monitor/launch.rs"]
 mod launch;
 #[path = "monitor/reaper.rs"]
 mod reaper;
 #[path = "monitor/registry.rs"]
 mod registry;
+#[path = "monitor/restore.rs"]
+mod restore;
 #[path = "monitor/root_plan.rs"]
 mod root_plan;
+#[path = "monitor/snapshot.rs"]
+mod snapshot;
+// The snapshot file and its metadata, shared with the std-side tools (`host/src/lib.rs`).
+#[allow(dead_code)] // the std-side tests use all of it
+#[path = "../snapshot_format.rs"]
+mod snapshot_format;
+#[path = "../snapshot_meta.rs"]
+mod snapshot_meta;
 
 // Kernel policy (`host/src/policy/`): everything that becomes a rule the kernel enforces on a
 // box — the box's root and namespaces, Landlock, resource limits (the seccomp allowlist there is
@@ -51,6 +63,8 @@ mod landlock;
 mod limits;
 
 // The PAL (`pal/`): untrusted, runs inside the picoprocess once it is confined.
+#[path = "pal/freeze.rs"]
+mod freeze;
 #[path = "pal/mem.rs"]
 mod mem;
 #[path = "pal/mod.rs"]
@@ -121,6 +135,13 @@ fn main(args: Vec<Vec<u8>>, env: Vec<Vec<u8>>, auxv: start::Auxv) -> ! {
             }
         },
         Ok(cli::Command::Manifest(rest)) => exec_manifest_helper(&rest, &env),
+        Ok(cli::Command::Snapshot {
+            id,
+            output,
+            leave_running,
+        }) => snapshot::client(&id, &output, leave_running),
+        Ok(cli::Command::Inspect { path, json }) => restore::inspect(&path, json),
+        Ok(cli::Command::Restore(args)) => restore::run(&args),
         Err(msg) => {
             out::error(format_args!("{msg}\nTry 'picobox --help'."));
             EXIT_INTERNAL

@@ -23,3 +23,10 @@ pub fn error(msg: core::fmt::Arguments<'_>) {
     let _ = core::fmt::write(&mut line, format_args!("picobox: {msg}\n"));
     write_all(2, line.as_bytes());
 }
+
+/// Writes `msg` to standard error as it is (a progress line rewritten with `\r`).
+pub fn error_partial(msg: core::fmt::Arguments<'_>) {
+    let mut line = alloc::string::String::new();
+    let _ = core::fmt::write(&mut line, msg);
+    write_all(2, line.as_bytes());
+}

@@ -53,6 +53,41 @@ pub fn image_range() -> (usize, usize) {
     (start & !4095, (end + 4095) & !4095)
 }
 
+/// This binary's GNU build id (from its note, in memory).
+pub fn build_id() -> [u8; 20] {
+    let (base, _) = image_range();
+    let mut id = [0u8; 20];
+    // SAFETY: the ELF header and program headers of this binary are mapped at its base (the
+    // first PT_LOAD covers them); the note they point to is in the same read-only segment.
+    unsafe {
+        let ehdr = base as *const u8;
+        let phoff = (ehdr.add(32) as *const u64).read_unaligned() as usize;
+        let phnum = (ehdr.add(56) as *const u16).read_unaligned() as usize;
+        for i in 0..phnum {
+            let ph = ehdr.add(phoff + i * 56);
+            if (ph as *const u32).read_unaligned() != 4 {
+                continue; // PT_NOTE
+            }
+            let vaddr = (ph.add(16) as *const u64).read_unaligned() as usize;
+            let size = (ph.add(32) as *const u64).read_unaligned() as usize;
+            let mut at = 0;
+            while at + 12 <= size {
+                let note = ehdr.add(vaddr + at);
+                let namesz = (note as *const u32).read_unaligned() as usize;
+                let descsz = (note.add(4) as *const u32).read_unaligned() as usize;
+                let kind = (note.add(8) as *const u32).read_unaligned();
+                let desc = 12 + namesz.div_ceil(4) * 4;
+                if kind == 3 && descsz == 20 {
+                    core::ptr::copy_nonoverlapping(note.add(desc), id.as_mut_ptr(), 20);
+                    return id;
+                }
+                at += desc + descsz.div_ceil(4) * 4;
+            }
+        }
+    }
+    id
+}
+
 /// Call once, first, from `_start`.
 unsafe fn relocate() {
     // Both symbols are defined by the linker for a static-pie executable. Their addresses are

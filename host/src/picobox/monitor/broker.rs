@@ -101,9 +101,24 @@ pub struct BoxIdentity {
     pub gid: u32,
 }
 
-/// In the monitor, while the box runs: answers the box's brokered calls until its first
-/// process `pid` ends (when every other process of the box ends too).
-pub fn serve(channel: Channel, pid: u64, identity: Option<BoxIdentity>) {
+/// Another descriptor the monitor waits on beside the brokered calls (the snapshot control
+/// socket), and what to do when it is readable.
+pub struct Extra<'a> {
+    /// The descriptor.
+    pub fd: u64,
+    /// Called when it is readable.
+    pub on_ready: &'a mut dyn FnMut(),
+}
+
+/// In the monitor, while the box runs: answers the box's brokered calls (and `extra`'s
+/// requests) until its first process `pid` ends (when every other process of the box ends
+/// too).
+pub fn serve(
+    channel: Channel,
+    pid: u64,
+    identity: Option<BoxIdentity>,
+    mut extra: Option<Extra<'_>>,
+) {
     close(channel.box_end);
     let listener = receive_listener(channel.monitor_end);
     close(channel.monitor_end);
@@ -115,17 +130,29 @@ pub fn serve(channel: Channel, pid: u64, identity: Option<BoxIdentity>) {
         return;
     };
     loop {
-        // struct pollfd { int fd; short events; short revents; } x 2, POLLIN.
-        let mut fds = [0u64; 2];
+        // struct pollfd { int fd; short events; short revents; } x 3, POLLIN.
+        let mut fds = [0u64; 3];
         fds[0] = listener | (1 << 32);
         fds[1] = box_pidfd | (1 << 32);
-        match sys(271, [fds.as_mut_ptr() as u64, 2, 0, 0, 8, 0]) {
+        let count = match &extra {
+            Some(e) => {
+                fds[2] = e.fd | (1 << 32);
+                3
+            }
+            None => 2,
+        };
+        match sys(271, [fds.as_mut_ptr() as u64, count, 0, 0, 8, 0]) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(_) => break,
         }
         let revents = |f: u64| (f >> 48) as u16;
         if revents(fds[1]) != 0 {
             break; // the box's first process ended
+        }
+        if let Some(e) = extra.as_mut() {
+            if revents(fds[2]) & 1 != 0 {
+                (e.on_ready)();
+            }
         }
         if revents(fds[0]) & 1 != 0 {
             answer_one(listener, identity);

@@ -12,6 +12,12 @@ picobox: run an untrusted Linux x86-64 program in a library-OS picoprocess
 USAGE:
     picobox run [OPTIONS] [--] PROGRAM [ARGS...]   run PROGRAM in a box (picobox run --help)
     picobox ps [--json]     list the running boxes (picobox ps --help)
+    picobox snapshot ID -o PATH [--leave-running]
+                            freeze box ID to a file (picobox snapshot --help)
+    picobox snapshot inspect PATH [--json]
+                            describe a snapshot file
+    picobox restore PATH [--name ID] [--bind SRC DST]...
+                            run a box again from a snapshot (picobox restore --help)
     picobox syscalls        print which Linux system calls the library OS implements
     picobox abi             print the host ABI calls
     picobox --help | --version
@@ -105,6 +111,47 @@ processes' resident memory), when it started (UTC) and its program. --json print
 as a JSON array of objects (id, state, pid, monitor_pid, memory, memory_limit, started in
 seconds since the epoch, program). Boxes are recorded in /run/picobox (root) or
 /tmp/picobox-UID; a record whose monitor died is dropped.
+";
+
+/// Help text of `picobox snapshot --help`.
+pub const SNAPSHOT_HELP: &str = "\
+picobox snapshot: freeze a running box to a file
+
+USAGE:
+    picobox snapshot ID -o PATH [--leave-running]
+    picobox snapshot inspect PATH [--json]
+
+Freezes box ID (picobox run --name ID; picobox ps lists them) at a point where each of its
+threads holds nothing half done, and writes its state to PATH (-: standard output, to pipe
+it to `picobox restore -` here or on another machine). The box then ends, or with
+--leave-running goes on as if nothing happened. Its registers, memory (non-zero pages only),
+descriptors with their offsets, and the library OS's whole state are captured; files of its
+writable mounts are not copied (restore is told where they are). A progress line is shown
+for snapshots above 64 MiB.
+
+Not captured yet, and refused with the process and object named (the box keeps running):
+boxes of several processes or threads, pipes, sockets, event files, POSIX timers, shared
+file mappings. See docs/snapshot.md.
+
+inspect prints what a snapshot holds (processes, threads, memory by kind, descriptors,
+sizes), as JSON with --json; the file is checked whole first.
+";
+
+/// Help text of `picobox restore --help`.
+pub const RESTORE_HELP: &str = "\
+picobox restore: run a box again from a snapshot
+
+USAGE:
+    picobox restore PATH [--name ID] [--bind SRC DST]...
+
+Starts a new box from snapshot PATH (-: read it from standard input), confined by the same
+flags as the box it was taken of, and lets its program go on where it was frozen. Its
+standard input, output and error are this command's. --name gives it an id (default: a
+generated one). --bind SRC DST says that the box's mount at DST is now host path SRC (its
+files are not in the snapshot); a file the program had open that no longer exists fails the
+restore with its name. A file that is truncated, corrupted, of another format version or
+written by another build of picobox is refused before anything runs. Exit status as for
+picobox run.
 ";
 
 /// Help text of `picobox syscalls --help`.
@@ -229,6 +276,9 @@ pub struct RunConfig {
     pub as_pid_1: bool,
     /// `--name`: the box's id (a generated one if `None`).
     pub name: Option<Vec<u8>>,
+    /// The arguments as given after `run` (a snapshot records them: its restore is confined
+    /// by the same flags).
+    pub raw_args: Vec<Vec<u8>>,
 }
 
 impl RunConfig {
@@ -334,6 +384,119 @@ pub enum Command {
     },
     /// Run a box described by a manifest: hand these `run` arguments to `picobox-manifest`.
     Manifest(Vec<Vec<u8>>),
+    /// `snapshot ID -o PATH [--leave-running]`.
+    Snapshot {
+        /// The box's id.
+        id: Vec<u8>,
+        /// Where to (`-`: standard output).
+        output: Vec<u8>,
+        /// `--leave-running`.
+        leave_running: bool,
+    },
+    /// `snapshot inspect PATH [--json]`.
+    Inspect {
+        /// The file.
+        path: Vec<u8>,
+        /// `--json`.
+        json: bool,
+    },
+    /// `restore PATH [--name ID] [--bind SRC DST]...`.
+    Restore(RestoreArgs),
+}
+
+/// What `picobox restore` was given.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RestoreArgs {
+    /// The snapshot (`-`: standard input).
+    pub path: Vec<u8>,
+    /// `--name`.
+    pub name: Option<Vec<u8>>,
+    /// `--bind SRC DST`: the mount at DST is now SRC.
+    pub binds: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+fn parse_snapshot(args: &[Vec<u8>]) -> Result<Command, String> {
+    if args.first().map(Vec::as_slice) == Some(b"inspect") {
+        return match &args[1..] {
+            [path] => Ok(Command::Inspect {
+                path: path.clone(),
+                json: false,
+            }),
+            [path, json] | [json, path] if json == b"--json" => Ok(Command::Inspect {
+                path: path.clone(),
+                json: true,
+            }),
+            _ => Err("usage: picobox snapshot inspect PATH [--json]".into()),
+        };
+    }
+    let (mut id, mut output, mut leave_running) = (None, None, false);
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_slice() {
+            b"-o" | b"--output" => {
+                output = Some(
+                    args.get(i + 1)
+                        .ok_or("snapshot: -o needs a path (or - for standard output)")?
+                        .clone(),
+                );
+                i += 1;
+            }
+            b"--leave-running" => leave_running = true,
+            a if a.starts_with(b"-") => {
+                return Err(format!(
+                    "snapshot: unknown option '{}' (see picobox snapshot --help)",
+                    text(a)
+                ))
+            }
+            a if id.is_none() => id = Some(a.to_vec()),
+            a => return Err(format!("snapshot: unexpected argument '{}'", text(a))),
+        }
+        i += 1;
+    }
+    let id = id.ok_or("snapshot: which box? (picobox snapshot ID -o PATH)")?;
+    check_box_id(&id).map_err(|e| format!("snapshot: {e}"))?;
+    let output = output.ok_or("snapshot: -o PATH is needed (- for standard output)")?;
+    Ok(Command::Snapshot {
+        id,
+        output,
+        leave_running,
+    })
+}
+
+fn parse_restore(args: &[Vec<u8>]) -> Result<Command, String> {
+    let mut r = RestoreArgs::default();
+    let mut path = None;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_slice() {
+            b"--name" => {
+                let id = args.get(i + 1).ok_or("restore: --name needs an id")?;
+                check_box_id(id).map_err(|e| format!("restore: {e}"))?;
+                r.name = Some(id.clone());
+                i += 1;
+            }
+            b"--bind" => {
+                let (Some(src), Some(dst)) = (args.get(i + 1), args.get(i + 2)) else {
+                    return Err("restore: --bind needs SRC and DST".into());
+                };
+                r.binds.push((src.clone(), dst.clone()));
+                i += 2;
+            }
+            b"-" if path.is_none() => path = Some(b"-".to_vec()),
+            a if a.starts_with(b"-") => {
+                return Err(format!(
+                    "restore: unknown option '{}' (see picobox restore --help)",
+                    text(a)
+                ))
+            }
+            a if path.is_none() => path = Some(a.to_vec()),
+            a => return Err(format!("restore: unexpected argument '{}'", text(a))),
+        }
+        i += 1;
+    }
+    r.path =
+        path.ok_or("restore: which snapshot? (picobox restore PATH, or - for standard input)")?;
+    Ok(Command::Restore(r))
 }
 
 fn text(b: &[u8]) -> String {
@@ -352,7 +515,7 @@ pub fn parse(args: &[Vec<u8>]) -> Result<Command, String> {
             text: HELP,
         }),
         Some(b"-V" | b"--version") => Ok(Command::Version),
-        Some(command @ (b"run" | b"syscalls" | b"abi" | b"ps"))
+        Some(command @ (b"run" | b"syscalls" | b"abi" | b"ps" | b"snapshot" | b"restore"))
             if matches!(args.get(1).map(Vec::as_slice), Some(b"-h" | b"--help")) =>
         {
             Ok(Command::Help {
@@ -361,6 +524,8 @@ pub fn parse(args: &[Vec<u8>]) -> Result<Command, String> {
                     b"run" => RUN_HELP,
                     b"syscalls" => SYSCALLS_HELP,
                     b"ps" => PS_HELP,
+                    b"snapshot" => SNAPSHOT_HELP,
+                    b"restore" => RESTORE_HELP,
                     _ => ABI_HELP,
                 },
             })
@@ -380,6 +545,8 @@ pub fn parse(args: &[Vec<u8>]) -> Result<Command, String> {
             )),
         },
         Some(b"abi") => Ok(Command::Abi),
+        Some(b"snapshot") => parse_snapshot(&args[1..]),
+        Some(b"restore") => parse_restore(&args[1..]),
         Some(b"run") => {
             let rest = &args[1..];
             let options_end = rest.iter().position(|a| a == b"--").unwrap_or(rest.len());
@@ -398,6 +565,7 @@ pub fn parse_run(args: &[Vec<u8>]) -> Result<RunConfig, String> {
         pids: DEFAULT_PIDS,
         memory: DEFAULT_MEMORY,
         files: DEFAULT_FILES,
+        raw_args: args.to_vec(),
         ..RunConfig::default()
     };
     let mut next_size = None;

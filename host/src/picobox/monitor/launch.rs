@@ -12,7 +12,7 @@ use crate::cli::RunConfig;
 use crate::landlock::{self, Ruleset};
 use crate::limits::Limits;
 use crate::root_plan::{self, Leaf, PlannedMount, What};
-use crate::{gate, out, pal, reaper, registry, signals};
+use crate::{freeze, gate, out, pal, reaper, registry, restore, signals, snapshot};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -99,6 +99,12 @@ struct Prepared {
     devpts: Option<u64>,
     /// The root of the box's POSIX message queues (its IPC namespace's), once made.
     mqueue: Option<u64>,
+    /// The snapshot channel (`pal/freeze.rs`): the monitor's end and the box's.
+    snapshot_channel: (u64, u64),
+    /// A snapshot to resume instead of a program to start (`picobox restore`).
+    restore: Option<restore::Plan>,
+    /// `picobox run`'s arguments, recorded in a snapshot of the box.
+    run_args: Vec<Vec<u8>>,
 }
 
 /// The host kernel's release (`uname -r`), which the box reports as its own.
@@ -205,22 +211,36 @@ fn prepare(c: &RunConfig, plan: root_plan::Plan) -> Result<Prepared, Failure> {
         status: u64::MAX,
         devpts: None,
         mqueue: None,
+        snapshot_channel: (u64::MAX, u64::MAX),
+        restore: None,
+        run_args: c.raw_args.clone(),
     })
 }
 
 /// Runs a box to completion; returns the exit status for `picobox run`.
 pub fn run(c: &RunConfig) -> u8 {
+    run_box(c, None)
+}
+
+/// Runs a box restored from a snapshot to completion (`picobox restore`).
+pub fn run_restored(c: &RunConfig, plan: restore::Plan) -> u8 {
+    run_box(c, Some(plan))
+}
+
+fn run_box(c: &RunConfig, plan: Option<restore::Plan>) -> u8 {
     let (uid, gid) = (
         gate::syscall(102, [0; 6]) as u32,
         gate::syscall(104, [0; 6]) as u32,
     );
+    let mut restoring = plan;
     let plan = root_plan::plan(c, uid, gid);
     if c.show_root {
         out::stdout(&root_plan::describe(&plan));
         return 0;
     }
     let code = match prepare(c, plan) {
-        Ok(p) => {
+        Ok(mut p) => {
+            p.restore = restoring.take();
             let limits = p.limits.clone();
             let r = register(c, &p).and_then(|registration| start_and_wait(p, registration));
             limits.remove();
@@ -424,6 +444,14 @@ fn start_and_wait(
     )
     .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot make a pipe: {e}")))?;
     p.status = status_pipe[1] as u64;
+    let mut channel = [0i32; 2];
+    sys(53, [1, 5 | O_CLOEXEC, 0, channel.as_mut_ptr() as u64, 0, 0]).map_err(|e| {
+        Failure(
+            EXIT_INTERNAL,
+            format!("cannot make the snapshot channel: {e}"),
+        )
+    })?;
+    p.snapshot_channel = (channel[0] as u64, channel[1] as u64);
     let pid = sys(57, [0; 6])
         .map_err(|e| Failure(EXIT_INTERNAL, format!("cannot start the picoprocess: {e}")))?;
     if pid == 0 {
@@ -436,6 +464,16 @@ fn start_and_wait(
     if let Some(r) = registration.as_mut() {
         r.set_box_pid(pid);
     }
+    close(p.snapshot_channel.1);
+    let control = registration
+        .as_ref()
+        .and_then(|r| snapshot::listen(&r.control_socket()).ok());
+    let snapshot_box = snapshot::BoxHandle {
+        first: pid,
+        as_pid_1: p.as_pid_1,
+        channel: p.snapshot_channel.0,
+        run_args: core::mem::take(&mut p.run_args),
+    };
     p.limits.close_join_files();
     close(status_pipe[1] as u64);
     // A box that ended early has closed its ends: no write of the monitor's may kill it.
@@ -458,7 +496,23 @@ fn start_and_wait(
             uid: p.user.uid,
             gid: p.user.gid,
         });
-        broker::serve(channel, pid, identity);
+        let mut on_request = || {
+            if let Some(listener) = control {
+                snapshot::serve_one(listener, &snapshot_box);
+            }
+        };
+        broker::serve(
+            channel,
+            pid,
+            identity,
+            control.map(|fd| broker::Extra {
+                fd,
+                on_ready: &mut on_request,
+            }),
+        );
+    }
+    if let Some(fd) = control {
+        close(fd);
     }
     let mut status: u32 = 0;
     loop {
@@ -690,17 +744,61 @@ fn become_the_box(mut p: Prepared) -> ! {
     });
     let mut also: Vec<u32> = box_end.iter().map(|fd| *fd as u32).collect();
     also.push(p.status as u32);
+    let (monitor_channel, box_channel) = p.snapshot_channel;
+    gate::syscall(3, [monitor_channel, 0, 0, 0, 0, 0]);
+    also.push(box_channel as u32);
+    if let Some(plan) = &p.restore {
+        also.extend([plan.file as u32, plan.exe as u32]);
+    }
     crate::close_stray_descriptors(&p.boot, &also);
+    let mut box_end = box_end;
+    if let Some(plan) = p.restore.as_mut() {
+        let mut broker_end = box_end.unwrap_or(u64::MAX);
+        // The channel is placed at the number the saved runtime knows it by.
+        let mut keep: Vec<&mut u64> = alloc::vec![&mut p.status];
+        if box_end.is_some() {
+            keep.push(&mut broker_end);
+        }
+        if let Err(msg) = restore::arrange_descriptors(plan, &p.boot, box_channel, &mut keep) {
+            out::error(format_args!("restore: {msg}"));
+            pal::HOST.exit_now(EXIT_INTERNAL);
+        }
+        if box_end.is_some() {
+            box_end = Some(broker_end);
+        }
+    }
     drop_capabilities();
     let filter: &[u64] = match p.network {
         Network::None => &crate::ALLOWLIST_NO_NET,
         Network::Loopback => &crate::ALLOWLIST_LOOPBACK,
         Network::Host => &crate::ALLOWLIST_HOST_NET,
     };
+    let mut boot_handles: Vec<(u32, u32)> = Vec::new();
+    for (i, m) in p.boot.mounts.iter().enumerate() {
+        if !boot_handles.iter().any(|(fd, _)| *fd == m.root.0) {
+            boot_handles.push((m.root.0, i as u32));
+        }
+    }
+    if let Some(root) = p.boot.socket_root {
+        boot_handles.push((root.0, u32::MAX));
+    }
+    if p.restore.is_none() {
+        freeze::set_up(box_channel, boot_handles);
+    }
     if p.as_pid_1 {
         close(p.status);
     } else {
         reaper::split(p.status, filter);
+    }
+    if let Some(plan) = p.restore.take() {
+        let jump = restore::Jump {
+            filter,
+            broker_listen: p.network == Network::Host,
+            broker_end: box_end.unwrap_or(u64::MAX),
+        };
+        let why = restore::enter(plan, jump);
+        out::error(format_args!("restore: {why}"));
+        pal::HOST.exit_now(EXIT_INTERNAL);
     }
     if let Err(e) = crate::heap::map_box_shared() {
         fail("the box's shared memory", e);

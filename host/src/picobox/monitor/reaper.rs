@@ -43,6 +43,8 @@ pub fn split(status_fd: u64, filter: &[u64]) {
         crate::pal::HOST.exit_now(crate::EXIT_INTERNAL);
     }
     PROGRAM.store(pid, Ordering::Relaxed);
+    // The snapshot channel is the program's.
+    crate::freeze::after_fork();
     for sig in FORWARDED {
         // struct kernel_sigaction { handler, flags (SA_RESTORER | SA_RESTART), restorer, mask }
         let act: [u64; 4] = [

@@ -311,6 +311,7 @@ impl Registration {
             for (other_path, other) in records(&dir) {
                 if other.monitor_ended() {
                     unlink(&other_path);
+                    unlink(&[other_path.as_slice(), b".sock"].concat());
                 }
             }
             let p = c_str(&path);
@@ -363,6 +364,14 @@ impl Registration {
         }
     }
 
+    /// The path of the box's control socket (`picobox snapshot` connects there), beside its
+    /// record; removed with the record.
+    pub fn control_socket(&self) -> Vec<u8> {
+        let mut p = self.path.clone();
+        p.extend_from_slice(b".sock");
+        p
+    }
+
     /// In the box's first process, right after the fork: lets go of the record, which is the
     /// monitor's to keep and remove.
     pub fn leave_to_the_monitor(mut self) {
@@ -379,6 +388,7 @@ impl Drop for Registration {
             let _ = sys(3, [fd, 0, 0, 0, 0, 0]);
         }
         unlink(&self.path);
+        unlink(&self.control_socket());
         let dir_len = self.path.iter().rposition(|b| *b == b'/').unwrap_or(0);
         remove_if_empty(&self.path[..dir_len]);
     }

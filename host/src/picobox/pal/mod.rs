@@ -19,6 +19,16 @@ pub static HOST: LinuxHost = LinuxHost;
 static OWN_PID: AtomicU32 = AtomicU32::new(0);
 static INFO: Once<HostInfo> = Once::new();
 
+/// This process's id in the box's pid namespace.
+pub fn own_pid() -> u32 {
+    HOST.process_id(Whose::Caller)
+}
+
+/// In a restored process: its id is asked of the kernel again.
+pub fn forget_own_pid() {
+    OWN_PID.store(0, Ordering::Relaxed);
+}
+
 /// The Linux host. Stateless: all state lives in the kernel (descriptors, mappings).
 pub struct LinuxHost;
 
@@ -788,7 +798,12 @@ impl Host for LinuxHost {
     }
 
     fn thread_set_robust_list(&self, head: usize, len: usize) -> Result<()> {
-        sys(nr::SET_ROBUST_LIST, [head as u64, len as u64, 0, 0, 0, 0]).map(|_| ())
+        sys(nr::SET_ROBUST_LIST, [head as u64, len as u64, 0, 0, 0, 0])?;
+        // A restored thread sets it again (`freeze.rs`).
+        let me = crate::threads::current();
+        me.park.robust_head.store(head as u64, Ordering::Relaxed);
+        me.park.robust_len.store(len as u64, Ordering::Relaxed);
+        Ok(())
     }
 
     fn thread_cpus(&self, tid: u32, op: CpusOp<'_>) -> Result<u64> {
@@ -1695,6 +1710,7 @@ impl Host for LinuxHost {
                 OWN_PID.store(pid, Ordering::Relaxed);
                 // The child's only thread is this one, with a new id.
                 crate::threads::current().tid.store(pid, Ordering::Relaxed);
+                crate::freeze::after_fork();
                 Ok(None)
             }
             pid => Ok(Some(u32::try_from(pid).map_err(|_| Errno::EIO)?)),

@@ -12,7 +12,7 @@
 //! thread, see `threads.rs`), so the program's own stack pointer is never trusted.
 #![allow(unsafe_code)]
 
-use crate::{gate, pal, threads};
+use crate::{freeze, gate, pal, threads};
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicU64, Ordering};
 use picobox_abi::{CpuContext, Errno};
@@ -147,9 +147,16 @@ extern "C" fn on_sigsys(sig: i32, info: *mut u8, uc: *mut u8) {
     me.in_libos.store(false, Ordering::Relaxed);
     // SAFETY: as above.
     unsafe { write_context(uc, &ctx) };
+    // A freeze that arrived while the call was served parks the thread here, where it holds
+    // nothing of the library OS and its registers are all in the frame.
+    freeze::park_if_pending();
 }
 
 extern "C" fn on_async(sig: i32, info: *mut u8, uc: *mut u8) {
+    if let Some(request) = freeze::request_of(sig, info) {
+        freeze::requested(request, can_park(uc));
+        return;
+    }
     let info = siginfo(info);
     // SAFETY: valid ucontext from the kernel.
     let mut ctx = unsafe { read_context(uc) };
@@ -165,6 +172,26 @@ extern "C" fn on_async(sig: i32, info: *mut u8, uc: *mut u8) {
         // SAFETY: as above.
         unsafe { write_context(uc, &ctx) };
     }
+}
+
+/// Whether the thread that `uc` interrupted holds no lock of the library OS: it was running
+/// the program, or the library OS was waiting in a host call (which the signal ended with
+/// `EINTR`; the library OS then waits again, as for any host signal).
+fn can_park(uc: *mut u8) -> bool {
+    const REG_RAX: usize = 13;
+    const EINTR: u64 = (-4i64) as u64;
+    let g = gregs(uc);
+    // SAFETY: valid ucontext from the kernel.
+    let (rip, rax, mask) = unsafe {
+        (
+            g.add(REG_RIP).read(),
+            g.add(REG_RAX).read(),
+            (uc.add(UC_SIGMASK) as *const u64).read(),
+        )
+    };
+    let in_libos =
+        threads::current().in_libos.load(Ordering::Relaxed) || mask & (1 << (SIGSYS - 1)) != 0;
+    !in_libos || (rip == gate::return_address() && rax == EINTR)
 }
 
 extern "C" fn on_fault(sig: i32, info: *mut u8, uc: *mut u8) {
@@ -295,14 +322,24 @@ pub fn wait_for_signal(seen: u64, timeout: Option<picobox_abi::Timespec>) -> boo
 
 /// Sets up the alternate stack and the handlers. Runs before the filter is installed.
 pub fn install() -> Result<(), Errno> {
+    // The first thread's block: its signal stack and its PAL data.
+    let block = threads::new_block()?;
+    threads::use_block(block)?;
+    // SAFETY: the block was just initialised; its thread is this one.
+    unsafe { &*(block as *const threads::ThreadData) }
+        .tid
+        .store(gate::syscall(186, [0; 6]) as u32, Ordering::Relaxed);
+    install_handlers()
+}
+
+/// The handlers, for the first thread of a process that runs (or, restored, runs again) this
+/// runtime. Runs before the filter is installed.
+pub fn install_handlers() -> Result<(), Errno> {
     const SYS_RT_SIGACTION: u64 = 13;
     const SA_SIGINFO: u64 = 4;
     const SA_ONSTACK: u64 = 0x0800_0000;
     const SA_RESTORER: u64 = 0x0400_0000;
     const SA_NODEFER: u64 = 0x4000_0000;
-    // The first thread's block: its signal stack and its PAL data.
-    let block = threads::new_block()?;
-    threads::use_block(block)?;
     let mut handlers: alloc::vec::Vec<(u64, u64, u64)> = alloc::vec![
         (SIGSYS, on_sigsys as *const () as u64, 0),
         // A fault inside the library OS while it serves a trapped call must still reach

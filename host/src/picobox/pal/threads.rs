@@ -34,6 +34,8 @@ pub struct ThreadData {
     pub unused_tid: u32,
     /// The registers the thread starts with.
     pub start: CpuContext,
+    /// Its state while frozen for a snapshot (`freeze.rs`).
+    pub park: crate::freeze::Parked,
 }
 
 /// Blocks of threads this process created (the first thread's is not reused).
@@ -126,6 +128,7 @@ fn init_block(block: usize) -> usize {
             alive: AtomicU32::new(1),
             unused_tid: 0,
             start: CpuContext::default(),
+            park: crate::freeze::Parked::default(),
         });
     }
     block
@@ -191,6 +194,30 @@ extern "C" fn thread_entry(block: usize) -> ! {
     // SAFETY: the registers are the program's, set by the library OS for the new thread;
     // control never returns here.
     unsafe { picobox_resume(data.start.regs.as_ptr()) }
+}
+
+/// The process's live threads: id and block (the arena's blocks in use, then any beyond it).
+pub fn live() -> Vec<(u32, usize)> {
+    let (start, end) = arena();
+    let used = ARENA_NEXT
+        .load(Ordering::Relaxed)
+        .min((end - start) / BLOCK_SIZE);
+    let mut blocks: Vec<usize> = (0..used).map(|i| start + i * BLOCK_SIZE).collect();
+    for &b in BLOCKS.lock().iter() {
+        if !(start..end).contains(&b) {
+            blocks.push(b);
+        }
+    }
+    blocks
+        .into_iter()
+        .filter_map(|b| {
+            // SAFETY: every block taken from the arena or listed holds an initialised
+            // ThreadData.
+            let data = unsafe { &*(b as *const ThreadData) };
+            let tid = data.tid.load(Ordering::Relaxed);
+            (data.alive.load(Ordering::Acquire) != 0 && tid != 0).then_some((tid, b))
+        })
+        .collect()
 }
 
 /// A block whose thread is gone, or a new one.

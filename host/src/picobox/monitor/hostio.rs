@@ -1,0 +1,104 @@
+//! Small host I/O helpers of the monitor's snapshot and restore paths: system calls through
+//! the gate with `Errno` results, whole-file reads, whole writes.
+
+use crate::gate;
+use alloc::vec::Vec;
+use picobox_abi::Errno;
+
+pub const AT_FDCWD: u64 = -100i64 as u64;
+pub const O_RDONLY: u64 = 0;
+pub const O_CLOEXEC: u64 = 0o2000000;
+
+/// A system call through the gate.
+pub fn sys(nr: u64, a: [u64; 6]) -> Result<u64, Errno> {
+    Errno::from_raw_return(gate::syscall(nr, a))
+}
+
+/// `b` with a terminating NUL.
+pub fn c_str(b: &[u8]) -> Vec<u8> {
+    let mut v = b.to_vec();
+    v.push(0);
+    v
+}
+
+/// `openat(AT_FDCWD, path, flags | O_CLOEXEC, mode)`.
+pub fn open(path: &[u8], flags: u64, mode: u64) -> Result<u64, Errno> {
+    let p = c_str(path);
+    sys(
+        257,
+        [AT_FDCWD, p.as_ptr() as u64, flags | O_CLOEXEC, mode, 0, 0],
+    )
+}
+
+pub fn close(fd: u64) {
+    let _ = sys(3, [fd, 0, 0, 0, 0, 0]);
+}
+
+/// All of descriptor `fd`'s bytes from where it stands, at most `limit`.
+pub fn read_all(fd: u64, limit: usize) -> Result<Vec<u8>, Errno> {
+    let mut out = Vec::new();
+    let mut buf = alloc::vec![0u8; 65536];
+    loop {
+        match sys(0, [fd, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0]) {
+            Ok(0) => return Ok(out),
+            Ok(n) => {
+                out.extend_from_slice(&buf[..n as usize]);
+                if out.len() > limit {
+                    return Err(Errno::EFBIG);
+                }
+            }
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The whole file at `path` (a `/proc` file), at most `limit` bytes.
+pub fn read_file(path: &[u8], limit: usize) -> Result<Vec<u8>, Errno> {
+    let fd = open(path, O_RDONLY, 0)?;
+    let r = read_all(fd, limit);
+    close(fd);
+    r
+}
+
+/// Writes all of `bytes` to `fd`.
+pub fn write_all(fd: u64, mut bytes: &[u8]) -> Result<(), Errno> {
+    while !bytes.is_empty() {
+        match sys(1, [fd, bytes.as_ptr() as u64, bytes.len() as u64, 0, 0, 0]) {
+            Ok(0) => return Err(Errno::EIO),
+            Ok(n) => bytes = &bytes[n as usize..],
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Milliseconds of the monotonic clock.
+pub fn now_ms() -> u64 {
+    let mut ts = [0i64; 2];
+    let _ = sys(228, [1, ts.as_mut_ptr() as u64, 0, 0, 0, 0]);
+    ts[0] as u64 * 1000 + ts[1] as u64 / 1_000_000
+}
+
+/// Parses a decimal number.
+pub fn decimal(b: &[u8]) -> Option<u64> {
+    if b.is_empty() {
+        return None;
+    }
+    b.iter().try_fold(0u64, |n, d| {
+        d.is_ascii_digit()
+            .then(|| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))?
+    })
+}
+
+/// Parses a hexadecimal number.
+pub fn hex(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 16 {
+        return None;
+    }
+    b.iter().try_fold(0u64, |n, d| {
+        let v = (*d as char).to_digit(16)?;
+        Some(n << 4 | u64::from(v))
+    })
+}

@@ -1,0 +1,677 @@
+//! `picobox restore` and `picobox snapshot inspect` (docs/snapshot.md).
+//!
+//! A restore is `picobox run` with a different last step. The snapshot is read and checked
+//! whole first (format, checksums, this build of picobox, the metadata's ranges), before any
+//! box exists. The box is then made from the flags recorded in the snapshot (its mounts as the
+//! restore's `--bind` remaps them), and its program process, confined as any box's, does
+//! instead of loading a program:
+//! 1. makes its host descriptors again at their numbers: the restore's standard streams, the
+//!    box's mount roots and socket root, the snapshot channel, and each file the program had
+//!    open, opened again beneath its mount root (never above it) at its offset;
+//! 2. maps the saved memory at its addresses: private and shared ranges filled with the saved
+//!    pages, the runtime's code from the `picobox` binary, the kernel's vDSO moved to where
+//!    it was;
+//! 3. calls the *saved* runtime's `freeze::restored_entry`, which installs its handlers and
+//!    its filter and resumes the thread where it parked.
+//!
+//! This runtime (the restoring one) sits elsewhere in memory; if the saved memory overlaps
+//! it, the restore is refused and can be run again (the kernel places each run elsewhere).
+#![allow(unsafe_code)]
+
+use crate::cli::{RestoreArgs, RunConfig};
+use crate::hostio::{self, close, sys};
+use crate::snapshot_format::{self, Limits};
+use crate::snapshot_meta::{HandleKind, MapKind, Mapping, Metadata};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use picobox_abi::boot::BootInfo;
+use picobox_abi::Errno;
+
+const PROT_READ: u64 = 1;
+const PROT_RW: u64 = 3;
+const MAP_SHARED: u64 = 0x01;
+const MAP_PRIVATE: u64 = 0x02;
+const MAP_ANONYMOUS: u64 = 0x20;
+const MAP_NORESERVE: u64 = 0x4000;
+const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+/// Most metadata a snapshot may have.
+const METADATA_LIMIT: u64 = 64 << 20;
+
+/// A run of saved pages: its address, its offset in the snapshot file, its length.
+pub type PageRun = (u64, u64, u64);
+/// One of the kernel's vDSO ranges: kind, start, end.
+pub type Special = (MapKind, u64, u64);
+
+/// A checked snapshot, ready to be restored in a box's process.
+pub struct Plan {
+    /// The snapshot file (or its copy from standard input), open for reading.
+    pub file: u64,
+    /// The `picobox` binary, open for reading (its code is mapped from it).
+    pub exe: u64,
+    /// The metadata.
+    pub metadata: Metadata,
+    /// Page runs: address, offset in the file, length.
+    pub chunks: Vec<PageRun>,
+    /// This process's vDSO ranges, by kind, to move where the snapshot's were.
+    pub own_specials: Vec<Special>,
+}
+
+/// Reads a snapshot file whole (at most `limit` bytes), or standard input's bytes into a
+/// memory file; returns the descriptor and the bytes, mapped.
+fn load(path: &[u8]) -> Result<(u64, &'static [u8]), String> {
+    let fd = if path == b"-" {
+        let memfd = sys(319, [c"picobox-restore".as_ptr() as u64, 1, 0, 0, 0, 0])
+            .map_err(|e| format!("cannot make a memory file: {e}"))?;
+        let mut buf = alloc::vec![0u8; 1 << 20];
+        loop {
+            match sys(0, [0, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0]) {
+                Ok(0) => break,
+                Ok(n) => hostio::write_all(memfd, &buf[..n as usize])
+                    .map_err(|e| format!("cannot keep the snapshot: {e}"))?,
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(format!("cannot read standard input: {e}")),
+            }
+        }
+        memfd
+    } else {
+        hostio::open(path, hostio::O_RDONLY, 0)
+            .map_err(|e| format!("cannot open {}: {e}", String::from_utf8_lossy(path)))?
+    };
+    let len = sys(8, [fd, 0, 2, 0, 0, 0]).map_err(|e| format!("cannot size the snapshot: {e}"))?;
+    if len == 0 {
+        return Err("the snapshot is empty".into());
+    }
+    let addr = sys(9, [0, len, PROT_READ, MAP_PRIVATE, fd, 0])
+        .map_err(|e| format!("cannot map the snapshot: {e}"))?;
+    // SAFETY: a private read-only mapping of `len` bytes that is never unmapped while the
+    // process lives (the restored process unmaps it only once the slice is no longer used).
+    let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, len as usize) };
+    Ok((fd, bytes))
+}
+
+/// Checks a snapshot's container and metadata; returns the metadata and page runs.
+fn check(
+    bytes: &'static [u8],
+    build: Option<[u8; 20]>,
+) -> Result<(Metadata, Vec<PageRun>), String> {
+    let limits = Limits {
+        metadata: METADATA_LIMIT,
+        memory: u64::MAX,
+    };
+    let s = snapshot_format::read(bytes, build, limits).map_err(|e| format!("{e}"))?;
+    let metadata = Metadata::decode(s.metadata).map_err(|e| format!("bad metadata: {e}"))?;
+    let base = bytes.as_ptr() as u64;
+    let chunks: Vec<PageRun> = s
+        .chunks
+        .iter()
+        .map(|c| {
+            (
+                c.address,
+                c.pages.as_ptr() as u64 - base,
+                c.pages.len() as u64,
+            )
+        })
+        .collect();
+    Ok((metadata, chunks))
+}
+
+/// Whether every page run lies inside a private or shared range of the map.
+fn chunks_inside(chunks: &[PageRun], mappings: &[Mapping]) -> bool {
+    chunks.iter().all(|(address, _, len)| {
+        mappings.iter().any(|m| {
+            matches!(m.kind, MapKind::Private | MapKind::Shared)
+                && m.start <= *address
+                && address + len <= m.end
+        })
+    })
+}
+
+/// This process's own memory ranges (`/proc/self/maps`), and its vDSO ones by kind.
+fn own_ranges() -> (Vec<(u64, u64)>, Vec<Special>) {
+    let maps = hostio::read_file(b"/proc/self/maps", 16 << 20).unwrap_or_default();
+    let mut ranges = Vec::new();
+    let mut specials = Vec::new();
+    for line in maps.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let range = line.split(|b| *b == b' ').next().unwrap_or(b"");
+        let Some(dash) = range.iter().position(|b| *b == b'-') else {
+            continue;
+        };
+        let (Some(start), Some(end)) =
+            (hostio::hex(&range[..dash]), hostio::hex(&range[dash + 1..]))
+        else {
+            continue;
+        };
+        let kind = if line.ends_with(b"[vdso]") {
+            Some(MapKind::Vdso)
+        } else if line.ends_with(b"[vvar]") {
+            Some(MapKind::Vvar)
+        } else if line.ends_with(b"[vvar_vclock]") {
+            Some(MapKind::VvarVclock)
+        } else {
+            None
+        };
+        match kind {
+            Some(k) => specials.push((k, start, end)),
+            None if !line.ends_with(b"[vsyscall]") => ranges.push((start, end)),
+            None => {}
+        }
+    }
+    (ranges, specials)
+}
+
+/// `picobox restore`: returns the exit status.
+pub fn run(args: &RestoreArgs) -> u8 {
+    match prepare(args) {
+        Ok((config, plan)) => crate::launch::run_restored(&config, plan),
+        Err(msg) => {
+            crate::out::error(format_args!("restore: {msg}"));
+            crate::launch::EXIT_INTERNAL
+        }
+    }
+}
+
+fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), String> {
+    let (file, bytes) = load(&args.path)?;
+    let (metadata, chunks) = check(bytes, Some(crate::start::build_id()))?;
+    let [process] = metadata.processes.as_slice() else {
+        return Err(format!(
+            "the snapshot holds {} processes; this picobox restores one",
+            metadata.processes.len()
+        ));
+    };
+    if process.threads.len() != 1 {
+        return Err(format!(
+            "the snapshot's program has {} threads; this picobox restores one",
+            process.threads.len()
+        ));
+    }
+    if !chunks_inside(&chunks, &process.mappings) {
+        return Err("the snapshot has pages outside its memory map".into());
+    }
+    let (own, own_specials) = own_ranges();
+    for m in &process.mappings {
+        if matches!(m.kind, MapKind::Vdso | MapKind::Vvar | MapKind::VvarVclock) {
+            let size = own_specials
+                .iter()
+                .find(|(k, _, _)| *k == m.kind)
+                .map(|(_, s, e)| e - s);
+            if size != Some(m.end - m.start) {
+                return Err(
+                    "the snapshot was taken on another kernel (its vDSO differs): restore it \
+                     on the machine and kernel it was taken on"
+                        .into(),
+                );
+            }
+            continue;
+        }
+        if let Some((s, e)) = own.iter().find(|(s, e)| *s < m.end && m.start < *e) {
+            return Err(format!(
+                "the snapshot's memory at {:#x} overlaps this picobox's own ({s:#x}-{e:#x}); \
+                 run the restore again (each run is placed elsewhere)",
+                m.start
+            ));
+        }
+    }
+    let mut config = crate::cli::parse_run(&metadata.run_args)
+        .map_err(|e| format!("its recorded flags: {e}"))?;
+    config.name = args.name.clone();
+    for (source, target) in &args.binds {
+        let Some(m) = config.mounts.iter_mut().find(|m| {
+            m.target == *target
+                && matches!(
+                    m.kind,
+                    crate::cli::MountKind::ReadOnly | crate::cli::MountKind::ReadWrite
+                )
+        }) else {
+            return Err(format!(
+                "--bind {} {}: the snapshot's box has no bind mount at {}",
+                String::from_utf8_lossy(source),
+                String::from_utf8_lossy(target),
+                String::from_utf8_lossy(target)
+            ));
+        };
+        m.source = source.clone();
+    }
+    let exe = hostio::open(b"/proc/self/exe", hostio::O_RDONLY, 0)
+        .map_err(|e| format!("cannot open picobox's own binary: {e}"))?;
+    Ok((
+        config,
+        Plan {
+            file,
+            exe,
+            metadata,
+            chunks,
+            own_specials,
+        },
+    ))
+}
+
+/// Where one descriptor of the restored process comes from.
+enum Source {
+    /// A descriptor this process holds now.
+    Held(u64),
+    /// A file opened again beneath the mount root placed at descriptor `root`.
+    Open { root: u32, rel: Vec<u8> },
+}
+
+/// In the box's process, confined: makes the snapshot's descriptors at their numbers, and
+/// moves `keep` (the restore's own: status pipe, channels, snapshot, binary) above them.
+/// Everything else is closed.
+pub fn arrange_descriptors(
+    plan: &mut Plan,
+    boot: &BootInfo,
+    channel: u64,
+    keep: &mut [&mut u64],
+) -> Result<(), String> {
+    let process = &plan.metadata.processes[0];
+    let mut wanted: Vec<(u32, Source, u32, u64)> = Vec::new();
+    for h in &process.handles {
+        let source = match &h.kind {
+            HandleKind::Stdio(n) => Source::Held(u64::from(*n)),
+            HandleKind::BootMount(i) => Source::Held(u64::from(
+                boot.mounts
+                    .get(*i as usize)
+                    .ok_or_else(|| format!("descriptor {}: the box has no mount {i}", h.fd))?
+                    .root
+                    .0,
+            )),
+            HandleKind::SocketRoot => Source::Held(u64::from(
+                boot.socket_root
+                    .map(|h| h.0)
+                    .ok_or("the box has no socket root")?,
+            )),
+            HandleKind::Channel => Source::Held(channel),
+            HandleKind::File { root, rel } => Source::Open {
+                root: *root,
+                rel: rel.clone(),
+            },
+        };
+        wanted.push((h.fd, source, h.flags, h.pos));
+    }
+    let high = wanted
+        .iter()
+        .map(|w| u64::from(w.0) + 1)
+        .max()
+        .unwrap_or(3)
+        .max(3);
+    const F_DUPFD_CLOEXEC: u64 = 1030;
+    let lift = |fd: u64| -> Result<u64, String> {
+        sys(72, [fd, F_DUPFD_CLOEXEC, high, 0, 0, 0])
+            .map_err(|e| format!("cannot move descriptor {fd}: {e}"))
+    };
+    // Everything kept is lifted above the snapshot's numbers first, then all below is closed.
+    let mut lifted: Vec<(u32, Option<u64>, Source, u32, u64)> = Vec::new();
+    for (fd, source, flags, pos) in wanted {
+        let held = match &source {
+            Source::Held(from) => Some(lift(*from)?),
+            Source::Open { .. } => None,
+        };
+        lifted.push((fd, held, source, flags, pos));
+    }
+    for k in keep.iter_mut() {
+        **k = lift(**k)?;
+    }
+    plan.file = lift(plan.file)?;
+    plan.exe = lift(plan.exe)?;
+    crate::gate::close_range(0, (high - 1) as u32);
+    for (fd, held, _, _, _) in &lifted {
+        if let Some(from) = held {
+            sys(292, [*from, u64::from(*fd), 0, 0, 0, 0])
+                .map_err(|e| format!("cannot place descriptor {fd}: {e}"))?;
+            close(*from);
+        }
+    }
+    for (fd, _, source, flags, pos) in &lifted {
+        let Source::Open { root, rel } = source else {
+            continue;
+        };
+        // O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC: a file is opened as it is, never made or cut.
+        let flags = u64::from(*flags) & !(0o100 | 0o200 | 0o400 | 0o1000);
+        // struct open_how { flags, mode, resolve }: beneath the mount, no /proc magic links.
+        let how: [u64; 3] = [flags, 0, 0x08 | 0x02];
+        let name = if rel.is_empty() {
+            b".".to_vec()
+        } else {
+            rel.clone()
+        };
+        let path = hostio::c_str(&name);
+        let opened = sys(
+            437,
+            [
+                u64::from(*root),
+                path.as_ptr() as u64,
+                how.as_ptr() as u64,
+                24,
+                0,
+                0,
+            ],
+        )
+        .map_err(|e| {
+            format!(
+                "the program's descriptor {fd} ({}) cannot be opened again: {e}",
+                String::from_utf8_lossy(&name)
+            )
+        })?;
+        if opened != u64::from(*fd) {
+            sys(292, [opened, u64::from(*fd), 0, 0, 0, 0])
+                .map_err(|e| format!("cannot place descriptor {fd}: {e}"))?;
+            close(opened);
+        }
+        let _ = sys(8, [u64::from(*fd), *pos, 0, 0, 0, 0]);
+    }
+    Ok(())
+}
+
+/// What the saved runtime's entry needs (see `freeze::RestoredProcess`), and where it is.
+pub struct Jump {
+    /// The allowlist for the box's network (this runtime's copy: its address is moved).
+    pub filter: &'static [u64],
+    /// Whether `listen` is brokered.
+    pub broker_listen: bool,
+    /// The box's end of the broker channel.
+    pub broker_end: u64,
+}
+
+/// In the box's program process, its descriptors made: maps the saved memory and resumes the
+/// saved runtime. Returns only with why it could not.
+pub fn enter(plan: Plan, jump: Jump) -> String {
+    let process = &plan.metadata.processes[0];
+    for m in &process.mappings {
+        let len = m.end - m.start;
+        let made = match m.kind {
+            MapKind::Private | MapKind::Shared => {
+                let share = if m.kind == MapKind::Shared {
+                    MAP_SHARED
+                } else {
+                    MAP_PRIVATE
+                };
+                sys(
+                    9,
+                    [
+                        m.start,
+                        len,
+                        PROT_RW,
+                        share | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+                        u64::MAX,
+                        0,
+                    ],
+                )
+            }
+            MapKind::Runtime { offset } => sys(
+                9,
+                [
+                    m.start,
+                    len,
+                    u64::from(m.prot),
+                    MAP_PRIVATE | MAP_FIXED_NOREPLACE,
+                    plan.exe,
+                    offset,
+                ],
+            ),
+            kind => {
+                let Some((_, start, end)) = plan.own_specials.iter().find(|(k, _, _)| *k == kind)
+                else {
+                    return "the kernel's vDSO is missing".into();
+                };
+                // MREMAP_MAYMOVE | MREMAP_FIXED
+                sys(25, [*start, end - start, len, 1 | 2, m.start, 0])
+            }
+        };
+        match made {
+            Ok(at) if at == m.start => {}
+            Ok(_) | Err(Errno::EEXIST) => {
+                return format!(
+                    "the snapshot's memory at {:#x} overlaps this process's own; run the \
+                     restore again",
+                    m.start
+                )
+            }
+            Err(e) => return format!("cannot map the snapshot's memory at {:#x}: {e}", m.start),
+        }
+    }
+    for (address, offset, len) in &plan.chunks {
+        match sys(17, [plan.file, *address, *len, *offset, 0, 0]) {
+            Ok(n) if n == *len => {}
+            Ok(_) => return "the snapshot ended while its memory was read".into(),
+            Err(e) => return format!("cannot read the snapshot's memory: {e}"),
+        }
+    }
+    for m in &process.mappings {
+        if matches!(m.kind, MapKind::Private | MapKind::Shared) && u64::from(m.prot) != PROT_RW {
+            if let Err(e) = sys(10, [m.start, m.end - m.start, u64::from(m.prot), 0, 0, 0]) {
+                return format!(
+                    "cannot protect the snapshot's memory at {:#x}: {e}",
+                    m.start
+                );
+            }
+        }
+    }
+    close(plan.file);
+    close(plan.exe);
+    let delta = plan
+        .metadata
+        .runtime_base
+        .wrapping_sub(crate::start::image_range().0 as u64);
+    let moved = |address: u64| address.wrapping_add(delta);
+    let restored = crate::freeze::RestoredProcess {
+        leader_block: process.threads[0].block,
+        filter: moved(jump.filter.as_ptr() as u64) as *const u64,
+        filter_len: jump.filter.len(),
+        broker_listen: jump.broker_listen,
+        broker_end: jump.broker_end,
+    };
+    let entry = moved(crate::freeze::restored_entry as *const () as u64);
+    // Every signal blocked: the saved runtime's handlers are not installed yet.
+    let all: u64 = !0;
+    sys(14, [2, &raw const all as u64, 0, 8, 0, 0]).ok();
+    // SAFETY: `entry` is `freeze::restored_entry` of the saved runtime, which is this same
+    // binary (the build id was checked) mapped at the saved base; its memory, including the
+    // thread block the plan names, is the snapshot's, mapped back above. `restored` lives on
+    // this stack, which the saved runtime never unmaps.
+    unsafe {
+        let f: unsafe extern "C" fn(*const crate::freeze::RestoredProcess) -> ! =
+            core::mem::transmute(entry as usize);
+        f(&raw const restored)
+    }
+}
+
+/// `picobox snapshot inspect PATH [--json]`: returns the exit status.
+pub fn inspect(path: &[u8], json: bool) -> u8 {
+    let (fd, bytes) = match load(path) {
+        Ok(l) => l,
+        Err(msg) => {
+            crate::out::error(format_args!("inspect: {msg}"));
+            return crate::launch::EXIT_INTERNAL;
+        }
+    };
+    close(fd);
+    let (metadata, chunks) = match check(bytes, None) {
+        Ok(c) => c,
+        Err(msg) => {
+            crate::out::error(format_args!("inspect: {msg}"));
+            return crate::launch::EXIT_INTERNAL;
+        }
+    };
+    let same_build = snapshot_format::read(
+        bytes,
+        Some(crate::start::build_id()),
+        Limits {
+            metadata: METADATA_LIMIT,
+            memory: u64::MAX,
+        },
+    )
+    .is_ok();
+    crate::out::stdout(&describe(
+        &metadata,
+        &chunks,
+        bytes.len() as u64,
+        same_build,
+        json,
+    ));
+    0
+}
+
+fn kind_name(k: MapKind) -> &'static str {
+    match k {
+        MapKind::Private => "private",
+        MapKind::Shared => "shared",
+        MapKind::Runtime { .. } => "runtime",
+        MapKind::Vdso | MapKind::Vvar | MapKind::VvarVclock => "vdso",
+    }
+}
+
+fn json_string(b: &[u8]) -> String {
+    let mut s = String::from("\"");
+    for c in String::from_utf8_lossy(b).chars() {
+        match c {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            c if (c as u32) < 0x20 => s.push_str(&format!("\\u{:04x}", c as u32)),
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// The text `inspect` prints.
+fn describe(
+    m: &Metadata,
+    chunks: &[PageRun],
+    file_size: u64,
+    same_build: bool,
+    json: bool,
+) -> String {
+    let stored: u64 = chunks.iter().map(|c| c.2).sum();
+    let mut out = String::new();
+    let kinds = ["private", "shared", "runtime", "vdso"];
+    if json {
+        out.push_str(&format!(
+            "{{\"file_bytes\":{file_size},\"memory_stored_bytes\":{stored},\"chunks\":{},\
+             \"restorable_by_this_build\":{same_build},\"run_args\":[",
+            chunks.len()
+        ));
+        for (i, a) in m.run_args.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&json_string(a));
+        }
+        out.push_str("],\"processes\":[");
+        for (i, p) in m.processes.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&format!("{{\"pid\":{},\"threads\":[", p.pid));
+            for (j, t) in p.threads.iter().enumerate() {
+                out.push_str(&format!("{}{}", if j > 0 { "," } else { "" }, t.tid));
+            }
+            out.push_str("],\"memory\":{");
+            for (j, k) in kinds.iter().enumerate() {
+                let mapped: u64 = p
+                    .mappings
+                    .iter()
+                    .filter(|x| kind_name(x.kind) == *k)
+                    .map(|x| x.end - x.start)
+                    .sum();
+                let saved: u64 = chunks
+                    .iter()
+                    .filter(|c| {
+                        p.mappings
+                            .iter()
+                            .any(|x| kind_name(x.kind) == *k && x.start <= c.0 && c.0 < x.end)
+                    })
+                    .map(|c| c.2)
+                    .sum();
+                out.push_str(&format!(
+                    "{}\"{k}\":{{\"mapped\":{mapped},\"stored\":{saved}}}",
+                    if j > 0 { "," } else { "" }
+                ));
+            }
+            out.push_str("},\"descriptors\":[");
+            for (j, h) in p.handles.iter().enumerate() {
+                out.push_str(&format!(
+                    "{}{{\"fd\":{},\"kind\":{},\"pos\":{}}}",
+                    if j > 0 { "," } else { "" },
+                    h.fd,
+                    json_string(handle_text(&h.kind).as_bytes()),
+                    h.pos
+                ));
+            }
+            out.push_str("],\"sockets\":[]}");
+        }
+        out.push_str("]}\n");
+        return out;
+    }
+    out.push_str(&format!(
+        "file      {file_size} bytes ({} page runs, {stored} bytes of memory stored){}\n",
+        chunks.len(),
+        if same_build {
+            ""
+        } else {
+            "; written by another build of picobox: this one cannot restore it"
+        }
+    ));
+    let args: Vec<String> = m
+        .run_args
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    out.push_str(&format!("box       picobox run {}\n", args.join(" ")));
+    for p in &m.processes {
+        let tids: Vec<String> = p.threads.iter().map(|t| format!("{}", t.tid)).collect();
+        out.push_str(&format!(
+            "process   pid {} threads {}\n",
+            p.pid,
+            tids.join(",")
+        ));
+        for k in kinds {
+            let mapped: u64 = p
+                .mappings
+                .iter()
+                .filter(|x| kind_name(x.kind) == k)
+                .map(|x| x.end - x.start)
+                .sum();
+            let saved: u64 = chunks
+                .iter()
+                .filter(|c| {
+                    p.mappings
+                        .iter()
+                        .any(|x| kind_name(x.kind) == k && x.start <= c.0 && c.0 < x.end)
+                })
+                .map(|c| c.2)
+                .sum();
+            out.push_str(&format!(
+                "memory    {k:<8} mapped {:>10} KiB  stored {:>10} KiB\n",
+                mapped >> 10,
+                saved >> 10
+            ));
+        }
+        for h in &p.handles {
+            out.push_str(&format!(
+                "fd {:<6} {} (offset {})\n",
+                h.fd,
+                handle_text(&h.kind),
+                h.pos
+            ));
+        }
+        out.push_str("sockets   none\n");
+    }
+    out
+}
+
+fn handle_text(k: &HandleKind) -> String {
+    match k {
+        HandleKind::Stdio(n) => format!("standard stream {n}"),
+        HandleKind::BootMount(i) => format!("root of mount {i}"),
+        HandleKind::SocketRoot => "the box's socket root".into(),
+        HandleKind::Channel => "picobox's snapshot channel".into(),
+        HandleKind::File { root, rel } => {
+            format!(
+                "file {} beneath descriptor {root}",
+                String::from_utf8_lossy(rel)
+            )
+        }
+    }
+}

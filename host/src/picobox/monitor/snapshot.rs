@@ -1,0 +1,773 @@
+//! `picobox snapshot`: the monitor's side (docs/snapshot.md). A running box's monitor listens
+//! on a socket beside its registry record (`ID.sock`, in the registry directory only its user
+//! may enter); `picobox snapshot ID -o PATH` connects there and passes the open output file.
+//! The monitor then freezes the box's program process (`pal/freeze.rs`: its threads park at
+//! safe points and its last thread reports what its host descriptors are), reads the
+//! process's memory map, page residency and memory from `/proc` (it may: the box's user
+//! namespace is the monitor's), and writes the snapshot: the metadata (`snapshot_meta`) and
+//! the non-zero pages of every private and shared range (`snapshot_format`). The runtime's
+//! own code is not copied: a restore maps it from the `picobox` binary, whose build the file
+//! names. Then the box resumes (`--leave-running`) or ends.
+//!
+//! What cannot be captured yet is refused before anything is written, with the process and
+//! the object named, and the box keeps running: a box of several processes or threads, a
+//! descriptor the library OS cannot name (pipes, sockets, event files), a shared mapping of a
+//! file, POSIX timers and the other objects `picobox_libos::snapshot_handles` lists.
+
+use crate::hostio::{self, close, decimal, hex, now_ms, read_file, sys, write_all};
+use crate::snapshot_format::{self, Writer};
+use crate::snapshot_meta::{HandleKind, HandleRecord, MapKind, Mapping, Metadata, Process, Thread};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use picobox_abi::Errno;
+
+const AF_UNIX: u64 = 1;
+const SOCK_SEQPACKET: u64 = 5;
+const SOCK_CLOEXEC: u64 = 0o2000000;
+const MSG_CMSG_CLOEXEC: u64 = 0x4000_0000;
+const SOL_SOCKET: u64 = 1;
+const SO_PEERCRED: u64 = 17;
+const PAGE: u64 = 4096;
+/// How long the program may take to reach a point where it can be frozen.
+const FREEZE_TIMEOUT_MS: u64 = 3000;
+/// Snapshots above this get a progress line on the caller's terminal.
+const PROGRESS_ABOVE: u64 = 64 << 20;
+
+/// The request byte of `picobox snapshot` (then `LEAVE_RUNNING` or `END_BOX`).
+const REQUEST: u8 = b's';
+const LEAVE_RUNNING: u8 = b'l';
+const END_BOX: u8 = b'e';
+
+/// The path of the control socket of box `id` in registry directory `dir`.
+pub fn socket_path(dir: &[u8], id: &[u8]) -> Vec<u8> {
+    let mut p = dir.to_vec();
+    p.push(b'/');
+    p.extend_from_slice(id);
+    p.extend_from_slice(b".sock");
+    p
+}
+
+/// `struct sockaddr_un` for `path`, and its length; `None` if the path is too long.
+fn unix_address(path: &[u8]) -> Option<([u8; 110], u64)> {
+    if path.len() >= 108 {
+        return None;
+    }
+    let mut a = [0u8; 110];
+    a[0] = AF_UNIX as u8;
+    a[2..2 + path.len()].copy_from_slice(path);
+    Some((a, (2 + path.len() + 1) as u64))
+}
+
+/// What the monitor knows of its box for a snapshot.
+pub struct BoxHandle {
+    /// The box's first process (host pid): the reaper, or the program with `--as-pid-1`.
+    pub first: u64,
+    /// Whether the program is the first process (`--as-pid-1`).
+    pub as_pid_1: bool,
+    /// The monitor's end of the snapshot channel.
+    pub channel: u64,
+    /// The `picobox run` arguments, recorded in the snapshot.
+    pub run_args: Vec<Vec<u8>>,
+}
+
+/// Makes the monitor's listening socket at `path` (removed by the caller when the box ends).
+pub fn listen(path: &[u8]) -> Result<u64, String> {
+    let (addr, len) = unix_address(path).ok_or("the registry path is too long for a socket")?;
+    let s = sys(41, [AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, 0, 0, 0])
+        .map_err(|e| format!("cannot make the box's control socket: {e}"))?;
+    let p = hostio::c_str(path);
+    let _ = sys(87, [p.as_ptr() as u64, 0, 0, 0, 0, 0]);
+    let r =
+        sys(49, [s, addr.as_ptr() as u64, len, 0, 0, 0]).and_then(|_| sys(50, [s, 4, 0, 0, 0, 0]));
+    if let Err(e) = r {
+        close(s);
+        return Err(format!("cannot make the box's control socket: {e}"));
+    }
+    Ok(s)
+}
+
+/// In the monitor: one `picobox snapshot` connection on `listener`, served to its end.
+/// Returns whether the box was ended by it (its snapshot is written).
+pub fn serve_one(listener: u64, b: &BoxHandle) -> bool {
+    let Ok(conn) = sys(288, [listener, 0, 0, SOCK_CLOEXEC, 0, 0]) else {
+        return false;
+    };
+    let ended = match receive_request(conn) {
+        Ok((output, leave_running)) => {
+            let started = now_ms();
+            let result = capture(b, output, conn, leave_running);
+            close(output);
+            let reply = match &result {
+                Ok(bytes) => format!("ok {bytes} {}", now_ms() - started),
+                Err(msg) => format!("error {msg}"),
+            };
+            let _ = write_all(conn, reply.as_bytes());
+            result.is_ok() && !leave_running
+        }
+        Err(msg) => {
+            let _ = write_all(conn, format!("error {msg}").as_bytes());
+            false
+        }
+    };
+    close(conn);
+    ended
+}
+
+/// The caller's request: its output descriptor and whether the box goes on running. Only the
+/// monitor's own user (or root) may ask.
+fn receive_request(conn: u64) -> Result<(u64, bool), String> {
+    let mut cred = [0u32; 3];
+    let mut len: u32 = 12;
+    sys(
+        55,
+        [
+            conn,
+            SOL_SOCKET,
+            SO_PEERCRED,
+            cred.as_mut_ptr() as u64,
+            &raw mut len as u64,
+            0,
+        ],
+    )
+    .map_err(|e| format!("cannot identify the caller: {e}"))?;
+    let me = crate::gate::syscall(107, [0; 6]) as u32;
+    if cred[1] != me && cred[1] != 0 {
+        return Err("only the box's own user may snapshot it".into());
+    }
+    let mut control = [0u8; 24];
+    let mut bytes = [0u8; 2];
+    let iov: [u64; 2] = [bytes.as_mut_ptr() as u64, 2];
+    let msg: [u64; 7] = [
+        0,
+        0,
+        iov.as_ptr() as u64,
+        1,
+        control.as_mut_ptr() as u64,
+        24,
+        0,
+    ];
+    let n = sys(47, [conn, msg.as_ptr() as u64, MSG_CMSG_CLOEXEC, 0, 0, 0])
+        .map_err(|e| format!("cannot read the request: {e}"))?;
+    let level = u32::from_ne_bytes([control[8], control[9], control[10], control[11]]);
+    let kind = u32::from_ne_bytes([control[12], control[13], control[14], control[15]]);
+    if n != 2 || bytes[0] != REQUEST || level != 1 || kind != 1 {
+        return Err("malformed request".into());
+    }
+    let fd = u32::from_ne_bytes([control[16], control[17], control[18], control[19]]);
+    Ok((u64::from(fd), bytes[1] == LEAVE_RUNNING))
+}
+
+/// The host pids of `pid`'s children.
+fn children(pid: u64) -> Vec<u64> {
+    let text = read_file(
+        format!("/proc/{pid}/task/{pid}/children").as_bytes(),
+        1 << 20,
+    )
+    .unwrap_or_default();
+    text.split(|b| *b == b' ')
+        .filter_map(decimal)
+        .collect::<Vec<_>>()
+}
+
+fn queue_signal(pid: u64, value: u64) {
+    let mut info = [0u8; 128];
+    info[0..4].copy_from_slice(&64i32.to_le_bytes());
+    info[8..12].copy_from_slice(&(-1i32).to_le_bytes());
+    info[24..32].copy_from_slice(&value.to_le_bytes());
+    let _ = sys(129, [pid, 64, info.as_ptr() as u64, 0, 0, 0]);
+}
+
+/// Freezes the program, writes the snapshot to `output`, and resumes or ends the box.
+/// Returns the bytes written.
+fn capture(b: &BoxHandle, output: u64, conn: u64, leave_running: bool) -> Result<u64, String> {
+    let program = if b.as_pid_1 {
+        b.first
+    } else {
+        match children(b.first).as_slice() {
+            [one] => *one,
+            [] => return Err("the box's program has ended".into()),
+            more => {
+                return Err(format!(
+                    "the box has {} processes: snapshots of boxes of several processes are \
+                     not supported yet",
+                    more.len() + 1
+                ))
+            }
+        }
+    };
+    let more = children(program).len();
+    if more > 0 {
+        return Err(format!(
+            "the program (pid {program} on the host) has {more} child process(es): snapshots \
+             of boxes of several processes are not supported yet"
+        ));
+    }
+    let threads = crate::limits::list_dir(format!("/proc/{program}/task").as_bytes())
+        .iter()
+        .filter(|n| decimal(n).is_some())
+        .count();
+    if threads > 1 {
+        return Err(format!(
+            "the program has {threads} threads: snapshots of multi-threaded programs are not \
+             supported yet"
+        ));
+    }
+    let report = freeze(b, program)?;
+    let result = write_snapshot(b, program, &report, output, conn);
+    let word = if result.is_ok() && !leave_running {
+        crate::freeze::END
+    } else {
+        crate::freeze::RESUME
+    };
+    let _ = write_all(b.channel, &[word]);
+    result
+}
+
+/// Asks the program to freeze and waits for its report (asking again every 50 ms, so that a
+/// thread that was busy in the library OS and has since blocked is interrupted too).
+fn freeze(b: &BoxHandle, program: u64) -> Result<Vec<u8>, String> {
+    // A stale report of an earlier, aborted freeze is dropped.
+    let mut buf = alloc::vec![0u8; 1 << 20];
+    while sys(45, [b.channel, buf.as_mut_ptr() as u64, 1, 0x40, 0, 0]).is_ok() {}
+    let deadline = now_ms() + FREEZE_TIMEOUT_MS;
+    loop {
+        queue_signal(program, crate::freeze::FROM_MONITOR);
+        let mut pfd = [b.channel | (1 << 32)];
+        let _ = sys(7, [pfd.as_mut_ptr() as u64, 1, 50, 0, 0, 0]);
+        if (pfd[0] >> 48) & 1 != 0 {
+            let n = sys(
+                0,
+                [
+                    b.channel,
+                    buf.as_mut_ptr() as u64,
+                    buf.len() as u64,
+                    0,
+                    0,
+                    0,
+                ],
+            )
+            .map_err(|e| format!("cannot read the program's report: {e}"))?;
+            buf.truncate(n as usize);
+            return Ok(buf);
+        }
+        if (pfd[0] >> 48) != 0 {
+            return Err("the box's program has ended".into());
+        }
+        if now_ms() > deadline {
+            queue_signal(program, crate::freeze::ABORT);
+            return Err(format!(
+                "the program did not reach a point where it can be frozen within {} s",
+                FREEZE_TIMEOUT_MS / 1000
+            ));
+        }
+    }
+}
+
+/// The program's report, decoded (see `freeze::inventory`).
+struct Report {
+    pid: u32,
+    threads: Vec<Thread>,
+    /// Descriptor, kind: what the program named.
+    named: Vec<(u32, HandleKind)>,
+    refusal: String,
+}
+
+fn decode_report(bytes: &[u8]) -> Option<Report> {
+    let mut at = 0usize;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let s = bytes.get(at..at.checked_add(n)?)?;
+        at += n;
+        Some(s)
+    };
+    let u32_of = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let pid = u32_of(take(4)?);
+    let nt = u32_of(take(4)?) as usize;
+    let mut threads = Vec::new();
+    for _ in 0..nt.min(4096) {
+        let tid = u32_of(take(4)?);
+        let block = u64::from_le_bytes(take(8)?.try_into().ok()?);
+        threads.push(Thread { tid, block });
+    }
+    let nh = u32_of(take(4)?) as usize;
+    let mut named = Vec::new();
+    for _ in 0..nh.min(1 << 20) {
+        let fd = u32_of(take(4)?);
+        let kind = match take(1)?[0] {
+            0 => HandleKind::Stdio(take(1)?[0]),
+            1 => HandleKind::BootMount(u32_of(take(4)?)),
+            2 => HandleKind::SocketRoot,
+            3 => {
+                let root = u32_of(take(4)?);
+                let n = u32_of(take(4)?) as usize;
+                HandleKind::File {
+                    root,
+                    rel: take(n)?.to_vec(),
+                }
+            }
+            4 => HandleKind::Channel,
+            _ => return None,
+        };
+        named.push((fd, kind));
+    }
+    let n = u32_of(take(4)?) as usize;
+    let refusal = String::from_utf8_lossy(take(n)?).into_owned();
+    Some(Report {
+        pid,
+        threads,
+        named,
+        refusal,
+    })
+}
+
+/// `pos:` and `flags:` (octal) of `/proc/PID/fdinfo/FD`.
+fn fd_info(pid: u64, fd: u32) -> Result<(u64, u32), String> {
+    let text = read_file(format!("/proc/{pid}/fdinfo/{fd}").as_bytes(), 1 << 16)
+        .map_err(|e| format!("cannot read descriptor {fd}'s state: {e}"))?;
+    let mut pos = 0;
+    let mut flags = 0;
+    for line in text.split(|b| *b == b'\n') {
+        let field = |name: &[u8]| {
+            line.strip_prefix(name)
+                .map(|v| v.iter().copied().filter(|b| !b.is_ascii_whitespace()))
+        };
+        if let Some(v) = field(b"pos:") {
+            pos = decimal(&v.collect::<Vec<u8>>()).unwrap_or(0);
+        }
+        if let Some(v) = field(b"flags:") {
+            flags = v.fold(0u32, |n, d| n << 3 | u32::from(d.wrapping_sub(b'0') & 7));
+        }
+    }
+    Ok((pos, flags))
+}
+
+/// What each host descriptor of the program is; refuses one nobody named.
+fn handles(pid: u64, report: &Report) -> Result<Vec<HandleRecord>, String> {
+    let mut fds: Vec<u32> = crate::limits::list_dir(format!("/proc/{pid}/fd").as_bytes())
+        .iter()
+        .filter_map(|n| decimal(n).and_then(|v| u32::try_from(v).ok()))
+        .collect();
+    fds.sort_unstable();
+    let mut out = Vec::new();
+    for fd in fds {
+        let Some((_, kind)) = report.named.iter().find(|(n, _)| *n == fd) else {
+            let mut target = alloc::vec![0u8; 256];
+            let p = hostio::c_str(format!("/proc/{pid}/fd/{fd}").as_bytes());
+            let n = sys(
+                89,
+                [p.as_ptr() as u64, target.as_mut_ptr() as u64, 255, 0, 0, 0],
+            )
+            .unwrap_or(0);
+            target.truncate(n as usize);
+            return Err(format!(
+                "the program (pid {}) holds host descriptor {fd} ({}), which snapshots do \
+                 not capture yet (pipes, sockets and event files are not supported yet)",
+                report.pid,
+                String::from_utf8_lossy(&target)
+            ));
+        };
+        let (pos, flags) = fd_info(pid, fd)?;
+        out.push(HandleRecord {
+            fd,
+            kind: kind.clone(),
+            flags,
+            pos,
+        });
+    }
+    Ok(out)
+}
+
+/// One line of `/proc/PID/maps`, parsed.
+struct MapsLine<'a> {
+    start: u64,
+    end: u64,
+    perms: &'a [u8],
+    offset: u64,
+    inode: u64,
+    dev: &'a [u8],
+    name: &'a [u8],
+}
+
+fn parse_maps_line(line: &[u8]) -> Option<MapsLine<'_>> {
+    let mut fields = line.splitn(6, |b| *b == b' ');
+    let range = fields.next()?;
+    let perms = fields.next()?;
+    let offset = hex(fields.next()?)?;
+    let dev = fields.next()?;
+    let inode = decimal(fields.next()?)?;
+    let name = fields.next().unwrap_or(b"");
+    let name = &name[name.iter().position(|b| *b != b' ').unwrap_or(name.len())..];
+    let dash = range.iter().position(|b| *b == b'-')?;
+    Some(MapsLine {
+        start: hex(&range[..dash])?,
+        end: hex(&range[dash + 1..])?,
+        perms,
+        offset,
+        inode,
+        dev,
+        name,
+    })
+}
+
+/// `dev:inode` of the running `picobox` binary as `/proc/PID/maps` writes them.
+fn own_binary() -> Option<(Vec<u8>, u64)> {
+    let maps = read_file(b"/proc/self/maps", 16 << 20).ok()?;
+    let (base, _) = crate::start::image_range();
+    maps.split(|b| *b == b'\n')
+        .filter_map(parse_maps_line)
+        .find(|l| l.start == base as u64)
+        .map(|l| (l.dev.to_vec(), l.inode))
+}
+
+/// The program's memory map as the snapshot records it.
+pub fn memory_map(pid: u64) -> Result<Vec<Mapping>, String> {
+    let maps = read_file(format!("/proc/{pid}/maps").as_bytes(), 64 << 20)
+        .map_err(|e| format!("cannot read the program's memory map: {e}"))?;
+    let binary = own_binary().ok_or("cannot find picobox's own binary in its memory map")?;
+    let mut out: Vec<Mapping> = Vec::new();
+    for line in maps.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let l = parse_maps_line(line).ok_or("cannot parse the program's memory map")?;
+        let prot = u8::from(l.perms.first() == Some(&b'r'))
+            | u8::from(l.perms.get(1) == Some(&b'w')) << 1
+            | u8::from(l.perms.get(2) == Some(&b'x')) << 2;
+        let shared = l.perms.get(3) == Some(&b's');
+        let kind = match l.name {
+            b"[vdso]" => MapKind::Vdso,
+            b"[vvar]" => MapKind::Vvar,
+            b"[vvar_vclock]" => MapKind::VvarVclock,
+            b"[vsyscall]" => continue,
+            _ if l.inode == binary.1 && l.dev == binary.0.as_slice() && prot & 2 == 0 => {
+                MapKind::Runtime { offset: l.offset }
+            }
+            name if shared => {
+                let anonymous = l.inode == 0
+                    || name.starts_with(b"/dev/zero")
+                    || name.starts_with(b"/SYSV")
+                    || name.starts_with(b"[anon_shmem");
+                if !anonymous {
+                    return Err(format!(
+                        "the program maps {} shared, which snapshots do not capture yet",
+                        String::from_utf8_lossy(name)
+                    ));
+                }
+                MapKind::Shared
+            }
+            _ => MapKind::Private,
+        };
+        out.push(Mapping {
+            start: l.start,
+            end: l.end,
+            prot,
+            kind,
+        });
+    }
+    Ok(out)
+}
+
+/// Pages of `m` that may hold data: resident or swapped (from `/proc/PID/pagemap`); every
+/// page of a file-backed private range whose contents come from the file.
+fn candidate_pages(pagemap: u64, m: &Mapping, whole: bool) -> Vec<bool> {
+    let pages = ((m.end - m.start) / PAGE) as usize;
+    if whole {
+        return alloc::vec![true; pages];
+    }
+    let mut out = alloc::vec![false; pages];
+    let mut entries = alloc::vec![0u64; 65536];
+    let mut i = 0;
+    while i < pages {
+        let n = (pages - i).min(entries.len());
+        let offset = (m.start / PAGE + i as u64) * 8;
+        let Ok(got) = sys(
+            17,
+            [
+                pagemap,
+                entries.as_mut_ptr() as u64,
+                (n * 8) as u64,
+                offset,
+                0,
+                0,
+            ],
+        ) else {
+            // Unreadable residency: take every page.
+            return alloc::vec![true; pages];
+        };
+        let got = (got / 8) as usize;
+        for (j, e) in entries[..got].iter().enumerate() {
+            out[i + j] = e >> 62 != 0;
+        }
+        if got == 0 {
+            break;
+        }
+        i += got;
+    }
+    out
+}
+
+fn write_snapshot(
+    b: &BoxHandle,
+    pid: u64,
+    report_bytes: &[u8],
+    output: u64,
+    conn: u64,
+) -> Result<u64, String> {
+    let report = decode_report(report_bytes).ok_or("the program's report is malformed")?;
+    if !report.refusal.is_empty() {
+        return Err(format!(
+            "the program (pid {}): {}",
+            report.pid, report.refusal
+        ));
+    }
+    let handles = handles(pid, &report)?;
+    let maps_text = read_file(format!("/proc/{pid}/maps").as_bytes(), 64 << 20).unwrap_or_default();
+    let mappings = memory_map(pid)?;
+    let file_backed: Vec<(u64, bool)> = maps_text
+        .split(|b| *b == b'\n')
+        .filter_map(parse_maps_line)
+        .map(|l| (l.start, l.inode != 0))
+        .collect();
+    let metadata = Metadata {
+        run_args: b.run_args.clone(),
+        runtime_base: crate::start::image_range().0 as u64,
+        processes: alloc::vec![Process {
+            pid: report.pid,
+            threads: report.threads,
+            handles,
+            mappings: mappings.clone(),
+        }],
+    };
+    let mem = hostio::open(format!("/proc/{pid}/mem").as_bytes(), 0, 0)
+        .map_err(|e| format!("cannot read the program's memory: {e}"))?;
+    let pagemap = hostio::open(format!("/proc/{pid}/pagemap").as_bytes(), 0, 0)
+        .map_err(|e| format!("cannot read the program's page map: {e}"))?;
+    let mut written: u64 = 0;
+    let mut failed: Option<Errno> = None;
+    let estimate: u64 = mappings
+        .iter()
+        .filter(|m| matches!(m.kind, MapKind::Private | MapKind::Shared))
+        .map(|m| m.end - m.start)
+        .sum();
+    let _ = estimate;
+    let mut last_progress = 0u64;
+    let mut writer = Writer::new(
+        |bytes: &[u8]| {
+            if failed.is_none() {
+                if let Err(e) = write_all(output, bytes) {
+                    failed = Some(e);
+                }
+            }
+            written += bytes.len() as u64;
+            if written >= PROGRESS_ABOVE && written - last_progress >= 16 << 20 {
+                last_progress = written;
+                let _ = write_all(conn, format!("progress {written}").as_bytes());
+            }
+        },
+        crate::start::build_id(),
+        &metadata.encode(),
+    );
+    let mut buf = alloc::vec![0u8; 1 << 20];
+    for m in &mappings {
+        if !matches!(m.kind, MapKind::Private | MapKind::Shared) {
+            continue;
+        }
+        let whole = file_backed
+            .iter()
+            .any(|(start, file)| *start == m.start && *file)
+            && m.kind == MapKind::Private;
+        let candidates = candidate_pages(pagemap, m, whole);
+        // Runs of candidate pages, read in pieces of at most `buf`, split at zero pages.
+        let mut i = 0usize;
+        while i < candidates.len() {
+            if !candidates[i] {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j < candidates.len() && candidates[j] && (j - i) < buf.len() / PAGE as usize {
+                j += 1;
+            }
+            let start = m.start + i as u64 * PAGE;
+            let len = (j - i) * PAGE as usize;
+            let piece = &mut buf[..len];
+            if sys(
+                17,
+                [mem, piece.as_mut_ptr() as u64, len as u64, start, 0, 0],
+            ) != Ok(len as u64)
+            {
+                // Pages that cannot be read (beyond the end of a mapped file) hold nothing.
+                piece.fill(0);
+                for (k, page) in piece.chunks_exact_mut(PAGE as usize).enumerate() {
+                    let at = start + (k as u64) * PAGE;
+                    let _ = sys(17, [mem, page.as_mut_ptr() as u64, PAGE, at, 0, 0]);
+                }
+            }
+            // Non-zero pages, in runs.
+            let mut k = 0usize;
+            let pages: Vec<bool> = piece
+                .chunks_exact(PAGE as usize)
+                .map(|p| p.iter().any(|b| *b != 0))
+                .collect();
+            while k < pages.len() {
+                if !pages[k] {
+                    k += 1;
+                    continue;
+                }
+                let mut e = k;
+                while e < pages.len() && pages[e] {
+                    e += 1;
+                }
+                let bytes = &piece[k * PAGE as usize..e * PAGE as usize];
+                writer
+                    .chunk(start + k as u64 * PAGE, bytes)
+                    .map_err(|e| format!("{e}"))?;
+                k = e;
+            }
+            i = j;
+        }
+    }
+    writer.finish();
+    close(mem);
+    close(pagemap);
+    if let Some(e) = failed {
+        return Err(format!("cannot write the snapshot: {e}"));
+    }
+    let _ = snapshot_format::PAGE;
+    Ok(written)
+}
+
+/// `picobox snapshot ID -o PATH [--leave-running]`: asks box `id`'s monitor for a snapshot
+/// into `output` (`-`: standard output). Returns the exit status.
+pub fn client(id: &[u8], output: &[u8], leave_running: bool) -> u8 {
+    match client_inner(id, output, leave_running) {
+        Ok(()) => 0,
+        Err(msg) => {
+            crate::out::error(format_args!("snapshot: {msg}"));
+            crate::launch::EXIT_INTERNAL
+        }
+    }
+}
+
+fn client_inner(id: &[u8], output: &[u8], leave_running: bool) -> Result<(), String> {
+    let name = String::from_utf8_lossy(id).into_owned();
+    crate::registry::check_id(id)?;
+    let dir = crate::registry::directory(false)?
+        .ok_or_else(|| format!("no box named '{name}' is running (see picobox ps)"))?;
+    let path = socket_path(&dir, id);
+    let (addr, len) = unix_address(&path).ok_or("the registry path is too long")?;
+    let s = sys(41, [AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, 0, 0, 0])
+        .map_err(|e| format!("cannot make a socket: {e}"))?;
+    if let Err(e) = sys(42, [s, addr.as_ptr() as u64, len, 0, 0, 0]) {
+        close(s);
+        return Err(match e {
+            Errno::ENOENT | Errno::ECONNREFUSED => {
+                format!("no box named '{name}' is running (see picobox ps)")
+            }
+            e => format!("cannot reach box '{name}': {e}"),
+        });
+    }
+    // The file is written under a temporary name and renamed once complete, so that a failed
+    // snapshot leaves nothing behind (nor half of a file where an older snapshot was).
+    let to_stdout = output == b"-";
+    let mut temporary = output.to_vec();
+    temporary
+        .extend_from_slice(format!(".partial-{}", crate::gate::syscall(39, [0; 6])).as_bytes());
+    let fd = if to_stdout {
+        if sys(16, [1, 0x5401, [0u8; 64].as_ptr() as u64, 0, 0, 0]).is_ok() {
+            close(s);
+            return Err("standard output is a terminal: give -o PATH, or pipe it".into());
+        }
+        1
+    } else {
+        // O_WRONLY | O_CREAT | O_EXCL
+        hostio::open(&temporary, 0o1 | 0o100 | 0o200, 0o600)
+            .map_err(|e| format!("cannot write {}: {e}", String::from_utf8_lossy(output)))?
+    };
+    let request = [
+        REQUEST,
+        if leave_running {
+            LEAVE_RUNNING
+        } else {
+            END_BOX
+        },
+    ];
+    let mut control = [0u8; 24];
+    control[..8].copy_from_slice(&20u64.to_ne_bytes());
+    control[8..12].copy_from_slice(&1u32.to_ne_bytes());
+    control[12..16].copy_from_slice(&1u32.to_ne_bytes());
+    control[16..20].copy_from_slice(&(fd as u32).to_ne_bytes());
+    let iov: [u64; 2] = [request.as_ptr() as u64, 2];
+    let msg: [u64; 7] = [0, 0, iov.as_ptr() as u64, 1, control.as_ptr() as u64, 24, 0];
+    let sent = sys(46, [s, msg.as_ptr() as u64, 0x4000, 0, 0, 0]);
+    if !to_stdout {
+        close(fd);
+    }
+    let outcome = sent
+        .map_err(|e| format!("cannot ask box '{name}': {e}"))
+        .and_then(|_| wait_for_reply(s));
+    close(s);
+    match outcome {
+        Ok((bytes, ms)) => {
+            if !to_stdout {
+                let from = hostio::c_str(&temporary);
+                let to = hostio::c_str(output);
+                sys(82, [from.as_ptr() as u64, to.as_ptr() as u64, 0, 0, 0, 0])
+                    .map_err(|e| format!("cannot rename the snapshot into place: {e}"))?;
+            }
+            crate::out::error(format_args!(
+                "snapshot of box '{name}': {:.1} MiB in {ms} ms; the box {}",
+                bytes as f64 / 1048576.0,
+                if leave_running {
+                    "runs on"
+                } else {
+                    "has ended"
+                }
+            ));
+            Ok(())
+        }
+        Err(msg) => {
+            if !to_stdout {
+                let p = hostio::c_str(&temporary);
+                let _ = sys(87, [p.as_ptr() as u64, 0, 0, 0, 0, 0]);
+            }
+            Err(msg)
+        }
+    }
+}
+
+/// Reads the monitor's messages: progress lines, then `ok BYTES MS` or `error MESSAGE`.
+fn wait_for_reply(s: u64) -> Result<(u64, u64), String> {
+    let mut buf = alloc::vec![0u8; 65536];
+    let mut progress_shown = false;
+    loop {
+        let n = match sys(0, [s, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0]) {
+            Ok(n) => n as usize,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(format!("lost the box's monitor: {e}")),
+        };
+        let reply = &buf[..n];
+        if let Some(rest) = reply.strip_prefix(b"progress ") {
+            let bytes = decimal(rest).unwrap_or(0);
+            crate::out::error_partial(format_args!(
+                "\rpicobox: snapshot: {} MiB written",
+                bytes >> 20
+            ));
+            progress_shown = true;
+            continue;
+        }
+        if progress_shown {
+            crate::out::error_partial(format_args!("\n"));
+        }
+        if let Some(rest) = reply.strip_prefix(b"ok ") {
+            let mut parts = rest.split(|b| *b == b' ');
+            let bytes = parts.next().and_then(decimal).unwrap_or(0);
+            let ms = parts.next().and_then(decimal).unwrap_or(0);
+            return Ok((bytes, ms));
+        }
+        if let Some(rest) = reply.strip_prefix(b"error ") {
+            return Err(String::from_utf8_lossy(rest).into_owned());
+        }
+        if n == 0 {
+            return Err("the box's monitor ended without an answer".into());
+        }
+        return Err("the box's monitor answered something unexpected".into());
+    }
+}

@@ -1,0 +1,437 @@
+//! Freezing a picoprocess for a snapshot (docs/snapshot.md, "Freezing at a safe point"), and
+//! the way a restored thread comes back to life.
+//!
+//! The monitor asks by queueing host signal [`FREEZE_SIGNAL`] with value [`FROM_MONITOR`];
+//! the thread that takes it sends the same signal with [`TO_PEER`] to every other thread of
+//! the process. Each thread *parks* at the first point where it holds no lock of the library
+//! OS: at once if the signal interrupted the program or a blocking host call (the call then
+//! returns `EINTR` to the library OS, which waits again as it does for any host signal), else
+//! on its way back to the program from the system call it is serving. A parked thread has
+//! all catchable signals blocked, its callee-saved registers pushed on its signal stack and
+//! that stack pointer, its `fs` base and its robust list in its thread block: everything of
+//! the thread is then memory. The last thread to park hands the monitor the process's
+//! inventory (its threads, and what each of its host descriptors is) over the snapshot
+//! channel and waits for the monitor's word: resume, or end.
+//!
+//! A restore maps that memory back and starts each thread in [`picobox_park_resume`] on its
+//! parked stack: it sets its signal stack, `fs` base, robust list and exit futex again, and
+//! returns from the park as if the monitor had said resume.
+#![allow(unsafe_code)]
+
+use crate::{gate, threads};
+use alloc::vec::Vec;
+use core::arch::global_asm;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+/// The host signal of a freeze request (`SIGRTMAX`), told from the program's own by its
+/// `si_code` (`SI_QUEUE`) and value.
+pub const FREEZE_SIGNAL: u64 = 64;
+/// `si_value` of the monitor's request.
+pub const FROM_MONITOR: u64 = 0x7069_636f_6672_7a31;
+/// `si_value` of the request one thread passes to the others.
+pub const TO_PEER: u64 = 0x7069_636f_6672_7a32;
+/// `si_value` of the monitor's "give up": every parked thread goes on.
+pub const ABORT: u64 = 0x7069_636f_6672_7a33;
+const SI_QUEUE: i32 = -1;
+
+/// The monitor's word to the last parked thread.
+pub const RESUME: u8 = b'r';
+/// See [`RESUME`]: the box ends (its snapshot is written).
+pub const END: u8 = b'x';
+
+const IDLE: u32 = 0;
+const FREEZING: u32 = 1;
+
+/// Whether a freeze is under way (futex word of the parked threads).
+static STATE: AtomicU32 = AtomicU32::new(IDLE);
+/// Threads of the process when the freeze began, and how many have parked.
+static EXPECTED: AtomicU32 = AtomicU32::new(0);
+static PARKED: AtomicU32 = AtomicU32::new(0);
+/// The runtime's end of the monitor's snapshot channel (`u64::MAX`: none).
+static CHANNEL: AtomicU64 = AtomicU64::new(u64::MAX);
+/// The box's boot handles: `(descriptor, role)`; role `u32::MAX` is the socket root, any
+/// other the index of the boot mount.
+static BOOT_HANDLES: spin::Mutex<Vec<(u32, u32)>> = spin::Mutex::new(Vec::new());
+
+/// What a thread keeps for its park, in its [`threads::ThreadData`].
+#[repr(C)]
+#[derive(Default)]
+pub struct Parked {
+    /// Its stack pointer inside [`picobox_park`] (the callee-saved registers are above it).
+    pub sp: u64,
+    /// Its `fs` base (the program's thread pointer).
+    pub fs_base: u64,
+    /// Its robust list (`set_robust_list`), head and length.
+    pub robust_head: AtomicU64,
+    /// See `robust_head`.
+    pub robust_len: AtomicU64,
+    /// Set while it is parked (a repeated request leaves it alone).
+    pub parked: AtomicBool,
+    /// Set when it must park on its way back to the program.
+    pub pending: AtomicBool,
+}
+
+global_asm!(
+    // picobox_park(sp_slot: *mut u64, wait: extern "C" fn()): pushes the callee-saved
+    // registers and the floating-point control words, stores the stack pointer, calls
+    // `wait`, and returns once it has returned (or once a restore resumed the stack).
+    ".globl picobox_park",
+    "picobox_park:",
+    "    push rbp",
+    "    push rbx",
+    "    push r12",
+    "    push r13",
+    "    push r14",
+    "    push r15",
+    "    sub rsp, 8",
+    "    stmxcsr [rsp]",
+    "    fnstcw [rsp + 4]",
+    "    mov [rdi], rsp",
+    "    call rsi",
+    "picobox_park_return:",
+    "    ldmxcsr [rsp]",
+    "    fldcw [rsp + 4]",
+    "    add rsp, 8",
+    "    pop r15",
+    "    pop r14",
+    "    pop r13",
+    "    pop r12",
+    "    pop rbx",
+    "    pop rbp",
+    "    ret",
+    // picobox_park_resume(sp: u64, after: extern "C" fn()): on a restored thread, back onto
+    // the parked stack; `after` runs there, then the park returns.
+    ".globl picobox_park_resume",
+    "picobox_park_resume:",
+    "    mov rsp, rdi",
+    "    call rsi",
+    "    jmp picobox_park_return",
+);
+
+unsafe extern "C" {
+    fn picobox_park(sp_slot: *mut u64, wait: extern "C" fn());
+    fn picobox_park_resume(sp: u64, after: extern "C" fn()) -> !;
+}
+
+/// In the box's program process, before it runs the program: the snapshot channel and the
+/// descriptors the monitor made for the box.
+pub fn set_up(channel: u64, boot_handles: Vec<(u32, u32)>) {
+    CHANNEL.store(channel, Ordering::Relaxed);
+    *BOOT_HANDLES.lock() = boot_handles;
+}
+
+/// In a forked child: only the box's first program process can be frozen today, so the
+/// child drops its copy of the channel.
+pub fn after_fork() {
+    let fd = CHANNEL.swap(u64::MAX, Ordering::Relaxed);
+    if fd != u64::MAX {
+        gate::syscall(3, [fd, 0, 0, 0, 0, 0]);
+    }
+}
+
+/// Whether the `siginfo` of a host [`FREEZE_SIGNAL`] is one of the freeze's (else it is the
+/// program's own signal); `Some(value)` if it is.
+pub fn request_of(sig: i32, info: *const u8) -> Option<u64> {
+    if sig as u64 != FREEZE_SIGNAL {
+        return None;
+    }
+    // SAFETY: an SA_SIGINFO handler's siginfo: si_code at byte 8, si_value at byte 24.
+    let (code, value) = unsafe {
+        (
+            (info.add(8) as *const i32).read(),
+            (info.add(24) as *const u64).read(),
+        )
+    };
+    (code == SI_QUEUE && matches!(value, FROM_MONITOR | TO_PEER | ABORT)).then_some(value)
+}
+
+/// A freeze request arrived on this thread. `can_park` says whether the thread holds no lock
+/// of the library OS here (it interrupted the program, or a blocking host call).
+pub fn requested(value: u64, can_park: bool) {
+    if value == ABORT {
+        STATE.store(IDLE, Ordering::Release);
+        wake_all();
+        return;
+    }
+    if CHANNEL.load(Ordering::Relaxed) == u64::MAX {
+        return;
+    }
+    if value == FROM_MONITOR {
+        if STATE
+            .compare_exchange(IDLE, FREEZING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            PARKED.store(0, Ordering::Release);
+            EXPECTED.store(live_threads().len() as u32, Ordering::Release);
+        }
+        // A repeated request (the monitor asks again while it waits) reaches the threads that
+        // have not parked yet: one that was computing in the library OS may since have
+        // blocked in a host call, which this signal interrupts.
+        let me = threads::current().tid.load(Ordering::Relaxed);
+        let pid = u64::from(crate::pal::own_pid());
+        for (tid, block) in live_threads() {
+            // SAFETY: a live thread's block holds its initialised ThreadData.
+            let data = unsafe { &*(block as *const threads::ThreadData) };
+            if tid != me && !data.park.parked.load(Ordering::Acquire) {
+                send(pid, tid, TO_PEER);
+            }
+        }
+    }
+    if STATE.load(Ordering::Acquire) != FREEZING {
+        return;
+    }
+    if can_park {
+        park();
+    } else {
+        threads::current()
+            .park
+            .pending
+            .store(true, Ordering::Release);
+    }
+}
+
+/// On a thread's way back to the program from a system call: parks if a freeze asked it to.
+pub fn park_if_pending() {
+    let me = threads::current();
+    if me.park.pending.swap(false, Ordering::AcqRel) && STATE.load(Ordering::Acquire) == FREEZING {
+        park();
+    }
+}
+
+fn send(pid: u64, tid: u32, value: u64) {
+    let mut info = [0u8; 128];
+    info[0..4].copy_from_slice(&(FREEZE_SIGNAL as i32).to_le_bytes());
+    info[8..12].copy_from_slice(&SI_QUEUE.to_le_bytes());
+    info[24..32].copy_from_slice(&value.to_le_bytes());
+    gate::syscall(
+        297,
+        [
+            pid,
+            u64::from(tid),
+            FREEZE_SIGNAL,
+            info.as_ptr() as u64,
+            0,
+            0,
+        ],
+    );
+}
+
+/// The process's threads: id and block.
+fn live_threads() -> Vec<(u32, usize)> {
+    threads::live()
+}
+
+fn wake_all() {
+    gate::syscall(
+        202,
+        [STATE.as_ptr() as u64, 1 | 128, i32::MAX as u64, 0, 0, 0],
+    );
+}
+
+/// Parks this thread until the freeze ends (or, in a restored process, until it is resumed).
+fn park() {
+    let me = threads::current();
+    let old_mask = block_catchable();
+    let mut fs: u64 = 0;
+    gate::syscall(158, [0x1003, &raw mut fs as u64, 0, 0, 0, 0]);
+    // SAFETY: the thread's own data; no other thread writes these fields.
+    unsafe {
+        let park = &raw const me.park as *mut Parked;
+        (*park).fs_base = fs;
+        me.park.parked.store(true, Ordering::Release);
+        picobox_park(&raw mut (*park).sp, wait_while_frozen);
+    }
+    me.park.parked.store(false, Ordering::Release);
+    me.park.pending.store(false, Ordering::Release);
+    gate::syscall(14, [2, &raw const old_mask as u64, 0, 8, 0, 0]);
+}
+
+/// Blocks every catchable signal; returns the previous mask.
+fn block_catchable() -> u64 {
+    let all: u64 = !((1 << 8) | (1 << 18));
+    let mut old: u64 = 0;
+    gate::syscall(14, [0, &raw const all as u64, &raw mut old as u64, 8, 0, 0]);
+    old
+}
+
+extern "C" fn wait_while_frozen() {
+    let parked = PARKED.fetch_add(1, Ordering::AcqRel) + 1;
+    if parked >= EXPECTED.load(Ordering::Acquire) {
+        report_and_wait();
+        return;
+    }
+    while STATE.load(Ordering::Acquire) == FREEZING {
+        gate::syscall(
+            202,
+            [STATE.as_ptr() as u64, 128, u64::from(FREEZING), 0, 0, 0],
+        );
+    }
+}
+
+/// The last thread to park: tells the monitor what the process holds, and waits for its word.
+fn report_and_wait() {
+    let channel = CHANNEL.load(Ordering::Relaxed);
+    let report = inventory();
+    // One message on the SOCK_SEQPACKET channel.
+    gate::syscall(
+        1,
+        [
+            channel,
+            report.as_ptr() as u64,
+            report.len() as u64,
+            0,
+            0,
+            0,
+        ],
+    );
+    let mut word = [0u8; 1];
+    let got = loop {
+        let r = gate::syscall(0, [channel, word.as_mut_ptr() as u64, 1, 0, 0, 0]);
+        if r != (-4i64) as u64 {
+            break r;
+        }
+    };
+    if got == 1 && word[0] == END {
+        crate::pal::HOST.exit_now(0);
+    }
+    STATE.store(IDLE, Ordering::Release);
+    wake_all();
+}
+
+/// The process's report: `pid`, the threads (id, block), then the descriptors the library
+/// OS can name (number, kind, and for a file its mount root and path beneath it), then the
+/// error that makes the process not capturable, if any. Encoded as the metadata is
+/// (`snapshot_meta`): lists of little-endian numbers and byte strings.
+fn inventory() -> Vec<u8> {
+    let mut out = Vec::new();
+    let put32 = |o: &mut Vec<u8>, v: u32| o.extend_from_slice(&v.to_le_bytes());
+    let put64 = |o: &mut Vec<u8>, v: u64| o.extend_from_slice(&v.to_le_bytes());
+    put32(&mut out, crate::pal::own_pid());
+    let live = live_threads();
+    put32(&mut out, live.len() as u32);
+    for (tid, block) in live {
+        put32(&mut out, tid);
+        put64(&mut out, block as u64);
+    }
+    let boot = BOOT_HANDLES.lock().clone();
+    let (named, refusal) = match picobox_libos::snapshot_handles() {
+        Ok(named) => (named, Vec::new()),
+        Err(why) => (Vec::new(), why.into_bytes()),
+    };
+    put32(&mut out, (boot.len() + named.len() + 1) as u32);
+    for (fd, role) in boot {
+        put32(&mut out, fd);
+        if role == u32::MAX {
+            out.push(2);
+        } else {
+            out.push(1);
+            put32(&mut out, role);
+        }
+    }
+    put32(&mut out, CHANNEL.load(Ordering::Relaxed) as u32);
+    out.push(4);
+    for h in named {
+        put32(&mut out, h.handle);
+        match h.what {
+            picobox_libos::HandleWhat::Stdio(n) => {
+                out.push(0);
+                out.push(n);
+            }
+            picobox_libos::HandleWhat::File { root, rel } => {
+                out.push(3);
+                put32(&mut out, root);
+                put32(&mut out, rel.len() as u32);
+                out.extend_from_slice(&rel);
+            }
+        }
+    }
+    put32(&mut out, refusal.len() as u32);
+    out.extend_from_slice(&refusal);
+    out
+}
+
+/// What the restoring code (`monitor/restore.rs`) hands the restored runtime.
+#[repr(C)]
+pub struct RestoredProcess {
+    /// The first thread's block.
+    pub leader_block: u64,
+    /// The seccomp allowlist to install (a slice of this runtime's own statics).
+    pub filter: *const u64,
+    /// See `filter`.
+    pub filter_len: usize,
+    /// Whether the filter hands `listen` to the monitor too (a box on the host's network).
+    pub broker_listen: bool,
+    /// The box's end of the monitor's channel for the filter's listener.
+    pub broker_end: u64,
+}
+
+/// The restored process's entry, in the *saved* runtime (the restoring code calls it at this
+/// function's address in the snapshot's runtime): its memory is the snapshot's and its
+/// descriptors are made again. Installs the handlers and the filter of this runtime and
+/// resumes the first thread where it parked. Signals are all blocked on entry.
+///
+/// # Safety
+/// `plan` is valid; the process's memory is the snapshot's, mapped back at its addresses.
+pub unsafe extern "C" fn restored_entry(plan: *const RestoredProcess) -> ! {
+    // SAFETY: as the caller guarantees.
+    let plan = unsafe { &*plan };
+    STATE.store(IDLE, Ordering::Release);
+    PARKED.store(0, Ordering::Release);
+    let fail = |what: &str| -> ! {
+        crate::out::error(format_args!("cannot resume the restored box: {what}"));
+        crate::pal::HOST.exit_now(crate::EXIT_INTERNAL)
+    };
+    crate::pal::forget_own_pid();
+    if crate::signals::install_handlers().is_err() {
+        fail("signal handlers");
+    }
+    // SAFETY: the restoring code passes a slice of this runtime's allowlist statics.
+    let filter = unsafe { core::slice::from_raw_parts(plan.filter, plan.filter_len) };
+    let brokered = if plan.broker_listen {
+        gate::Brokered::WatchesAndListen
+    } else {
+        gate::Brokered::Watches
+    };
+    match gate::install_filter(filter, brokered) {
+        Ok(Some(listener)) => {
+            if crate::broker::hand_over(plan.broker_end, listener).is_err() {
+                fail("the monitor's channel");
+            }
+        }
+        Ok(None) => {}
+        Err(_) => fail("seccomp filter"),
+    }
+    // SAFETY: the leader's block is in the restored memory, with its parked stack.
+    unsafe { resume_thread(plan.leader_block as usize) }
+}
+
+/// On a restored thread: back onto the parked stack of the thread whose block is `block`.
+///
+/// # Safety
+/// The process's memory is the snapshot's, mapped back: `block` holds the thread's data with
+/// a parked stack pointer.
+unsafe fn resume_thread(block: usize) -> ! {
+    // SAFETY: as the caller guarantees.
+    let data = unsafe { &*(block as *const threads::ThreadData) };
+    // SAFETY: the parked stack is in memory again, as it was when the thread parked.
+    unsafe { picobox_park_resume(data.park.sp, after_restore) }
+}
+
+/// Runs on a restored thread's parked stack: what the kernel kept per thread is set again.
+extern "C" fn after_restore() {
+    let me = threads::current();
+    let block = me as *const threads::ThreadData as usize;
+    let _ = threads::use_block(block);
+    gate::syscall(158, [0x1002, me.park.fs_base, 0, 0, 0, 0]);
+    let head = me.park.robust_head.load(Ordering::Relaxed);
+    if head != 0 {
+        let len = me.park.robust_len.load(Ordering::Relaxed);
+        gate::syscall(273, [head, len, 0, 0, 0, 0]);
+    }
+    let tid = gate::syscall(186, [0; 6]) as u32;
+    me.tid.store(tid, Ordering::Relaxed);
+    if tid != crate::pal::own_pid() {
+        // The thread's exit frees its block (CLONE_CHILD_CLEARTID, as `threads::create` asked).
+        gate::syscall(218, [&raw const me.alive as u64, 0, 0, 0, 0, 0]);
+    }
+}

@@ -1,0 +1,424 @@
+//! What a snapshot's metadata section says (docs/snapshot.md, "Format"): how the box was
+//! started, and for each process its threads, its host descriptors and its memory map. Plain
+//! `alloc` code, shared by `picobox snapshot` (which writes it), `picobox restore` (which
+//! reads it as untrusted input) and `picobox snapshot inspect`.
+//!
+//! The encoding is a flat little-endian sequence: `u8`, `u32` and `u64` as such, byte strings
+//! and lists as a `u32` count followed by their items. The decoder checks every count against
+//! what remains of the section before it allocates, so a forged count cannot make it allocate
+//! more than the section's own size, and it refuses trailing bytes and unknown kinds.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// The whole metadata section.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Metadata {
+    /// The arguments `picobox run` was given after `run` (its flags, the program and its
+    /// arguments): the restored box is confined by the same flags.
+    pub run_args: Vec<Vec<u8>>,
+    /// Where the runtime (the `picobox` binary) was loaded in the box's processes.
+    pub runtime_base: u64,
+    /// The box's processes (today exactly one: the program's).
+    pub processes: Vec<Process>,
+}
+
+/// One process of the box.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Process {
+    /// Its id in the box's pid namespace.
+    pub pid: u32,
+    /// Its threads; their registers and per-thread state are in their thread blocks, which
+    /// are part of the memory.
+    pub threads: Vec<Thread>,
+    /// Its host descriptors, ascending.
+    pub handles: Vec<HandleRecord>,
+    /// Its memory map, ascending.
+    pub mappings: Vec<Mapping>,
+}
+
+/// One thread of a process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Thread {
+    /// Its id in the box's pid namespace.
+    pub tid: u32,
+    /// Its thread block (signal stack and the PAL's data, with its parked context).
+    pub block: u64,
+}
+
+/// What a host descriptor of a process is, so that a restore can make it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandleKind {
+    /// A standard stream the box was started with (0, 1, 2): a restored box gets those of
+    /// `picobox restore`.
+    Stdio(u8),
+    /// The root of the box's mount with this index in the boot mount list.
+    BootMount(u32),
+    /// The box's socket root.
+    SocketRoot,
+    /// A file or directory of a mount: `rel` beneath the mount root that descriptor `root`
+    /// holds.
+    File {
+        /// The descriptor of the mount root.
+        root: u32,
+        /// The path beneath it.
+        rel: Vec<u8>,
+    },
+    /// The runtime's end of the monitor's snapshot channel.
+    Channel,
+}
+
+/// One host descriptor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandleRecord {
+    /// Its number.
+    pub fd: u32,
+    /// What it is.
+    pub kind: HandleKind,
+    /// Its open-file status flags (`O_ACCMODE`, `O_APPEND`, `O_NONBLOCK`, ...).
+    pub flags: u32,
+    /// Its file offset.
+    pub pos: u64,
+}
+
+/// How a range of memory is made again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapKind {
+    /// Private memory: its non-zero pages are in the chunks.
+    Private,
+    /// Memory shared with the process's children (`MAP_SHARED`): non-zero pages in the chunks.
+    Shared,
+    /// Read-only code or data of the runtime itself, mapped from the `picobox` binary at
+    /// this file offset.
+    Runtime {
+        /// Offset in the binary.
+        offset: u64,
+    },
+    /// The kernel's vDSO, moved to this address.
+    Vdso,
+    /// The kernel's vDSO data pages (`[vvar]`).
+    Vvar,
+    /// The kernel's clock pages (`[vvar_vclock]`).
+    VvarVclock,
+}
+
+/// One range of a process's memory map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    /// First address (page-aligned).
+    pub start: u64,
+    /// End (page-aligned, above `start`).
+    pub end: u64,
+    /// `PROT_READ` 1, `PROT_WRITE` 2, `PROT_EXEC` 4.
+    pub prot: u8,
+    /// How it is made.
+    pub kind: MapKind,
+}
+
+/// Top of x86-64 user space: no range may end above it.
+const USER_END: u64 = 0x7fff_ffff_f000;
+
+/// A byte sink for the encoding.
+#[derive(Default)]
+struct Out(Vec<u8>);
+
+impl Out {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.u32(b.len() as u32);
+        self.0.extend_from_slice(b);
+    }
+}
+
+/// The decoder's cursor: refuses to run past the end.
+struct In<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+type Result<T> = core::result::Result<T, String>;
+
+impl<'a> In<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.bytes.len() - self.at < n {
+            return Err("the metadata ends early".into());
+        }
+        let s = &self.bytes[self.at..self.at + n];
+        self.at += n;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        let b = self.take(8)?;
+        Ok(u64::from_le_bytes([
+            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+        ]))
+    }
+    fn bytes(&mut self) -> Result<Vec<u8>> {
+        let n = self.u32()? as usize;
+        Ok(self.take(n)?.to_vec())
+    }
+    /// A list's count, which must fit what remains at `min_item` bytes per item.
+    fn count(&mut self, min_item: usize) -> Result<usize> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(min_item) > self.bytes.len() - self.at {
+            return Err(format!("a list of {n} items is longer than the metadata"));
+        }
+        Ok(n)
+    }
+}
+
+impl Metadata {
+    /// The section's bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut o = Out::default();
+        o.u32(self.run_args.len() as u32);
+        for a in &self.run_args {
+            o.bytes(a);
+        }
+        o.u64(self.runtime_base);
+        o.u32(self.processes.len() as u32);
+        for p in &self.processes {
+            o.u32(p.pid);
+            o.u32(p.threads.len() as u32);
+            for t in &p.threads {
+                o.u32(t.tid);
+                o.u64(t.block);
+            }
+            o.u32(p.handles.len() as u32);
+            for h in &p.handles {
+                o.u32(h.fd);
+                o.u32(h.flags);
+                o.u64(h.pos);
+                match &h.kind {
+                    HandleKind::Stdio(n) => {
+                        o.u8(0);
+                        o.u8(*n);
+                    }
+                    HandleKind::BootMount(i) => {
+                        o.u8(1);
+                        o.u32(*i);
+                    }
+                    HandleKind::SocketRoot => o.u8(2),
+                    HandleKind::File { root, rel } => {
+                        o.u8(3);
+                        o.u32(*root);
+                        o.bytes(rel);
+                    }
+                    HandleKind::Channel => o.u8(4),
+                }
+            }
+            o.u32(p.mappings.len() as u32);
+            for m in &p.mappings {
+                o.u64(m.start);
+                o.u64(m.end);
+                o.u8(m.prot);
+                match m.kind {
+                    MapKind::Private => o.u8(0),
+                    MapKind::Shared => o.u8(1),
+                    MapKind::Runtime { offset } => {
+                        o.u8(2);
+                        o.u64(offset);
+                    }
+                    MapKind::Vdso => o.u8(3),
+                    MapKind::Vvar => o.u8(4),
+                    MapKind::VvarVclock => o.u8(5),
+                }
+            }
+        }
+        o.0
+    }
+
+    /// Reads the section, checking what a restore relies on: ranges page-aligned, ascending,
+    /// without overlap and inside user space; descriptors ascending; every kind known.
+    pub fn decode(bytes: &[u8]) -> Result<Metadata> {
+        let mut i = In { bytes, at: 0 };
+        let n = i.count(4)?;
+        let mut run_args = Vec::with_capacity(n);
+        for _ in 0..n {
+            run_args.push(i.bytes()?);
+        }
+        let runtime_base = i.u64()?;
+        let n = i.count(16)?;
+        let mut processes = Vec::with_capacity(n);
+        for _ in 0..n {
+            let pid = i.u32()?;
+            let nt = i.count(12)?;
+            let mut threads = Vec::with_capacity(nt);
+            for _ in 0..nt {
+                threads.push(Thread {
+                    tid: i.u32()?,
+                    block: i.u64()?,
+                });
+            }
+            let nh = i.count(17)?;
+            let mut handles: Vec<HandleRecord> = Vec::with_capacity(nh);
+            for _ in 0..nh {
+                let fd = i.u32()?;
+                let flags = i.u32()?;
+                let pos = i.u64()?;
+                let kind = match i.u8()? {
+                    0 => HandleKind::Stdio(i.u8()?),
+                    1 => HandleKind::BootMount(i.u32()?),
+                    2 => HandleKind::SocketRoot,
+                    3 => HandleKind::File {
+                        root: i.u32()?,
+                        rel: i.bytes()?,
+                    },
+                    4 => HandleKind::Channel,
+                    k => return Err(format!("descriptor {fd} is of an unknown kind {k}")),
+                };
+                if handles.last().is_some_and(|last| last.fd >= fd) {
+                    return Err(format!("descriptor {fd} is out of order"));
+                }
+                handles.push(HandleRecord {
+                    fd,
+                    kind,
+                    flags,
+                    pos,
+                });
+            }
+            let nm = i.count(18)?;
+            let mut mappings: Vec<Mapping> = Vec::with_capacity(nm);
+            for _ in 0..nm {
+                let start = i.u64()?;
+                let end = i.u64()?;
+                let prot = i.u8()?;
+                let kind = match i.u8()? {
+                    0 => MapKind::Private,
+                    1 => MapKind::Shared,
+                    2 => MapKind::Runtime { offset: i.u64()? },
+                    3 => MapKind::Vdso,
+                    4 => MapKind::Vvar,
+                    5 => MapKind::VvarVclock,
+                    k => return Err(format!("the range at {start:#x} is of an unknown kind {k}")),
+                };
+                let aligned = start % 4096 == 0 && end % 4096 == 0;
+                if !aligned || start >= end || end > USER_END || prot > 7 {
+                    return Err(format!("the range {start:#x}-{end:#x} is malformed"));
+                }
+                if mappings.last().is_some_and(|last| last.end > start) {
+                    return Err(format!("the range at {start:#x} overlaps the one before"));
+                }
+                mappings.push(Mapping {
+                    start,
+                    end,
+                    prot,
+                    kind,
+                });
+            }
+            processes.push(Process {
+                pid,
+                threads,
+                handles,
+                mappings,
+            });
+        }
+        if i.at != bytes.len() {
+            return Err("the metadata has trailing bytes".into());
+        }
+        Ok(Metadata {
+            run_args,
+            runtime_base,
+            processes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn sample() -> Metadata {
+        Metadata {
+            run_args: vec![b"--memory".to_vec(), b"64M".to_vec(), b"/bin/true".to_vec()],
+            runtime_base: 0x5555_0000_0000,
+            processes: vec![Process {
+                pid: 2,
+                threads: vec![Thread {
+                    tid: 2,
+                    block: 0x7f00_0000_0000,
+                }],
+                handles: vec![
+                    HandleRecord {
+                        fd: 0,
+                        kind: HandleKind::Stdio(0),
+                        flags: 0,
+                        pos: 0,
+                    },
+                    HandleRecord {
+                        fd: 5,
+                        kind: HandleKind::File {
+                            root: 3,
+                            rel: b"bin/true".to_vec(),
+                        },
+                        flags: 0o100000,
+                        pos: 17,
+                    },
+                ],
+                mappings: vec![
+                    Mapping {
+                        start: 0x1000,
+                        end: 0x3000,
+                        prot: 5,
+                        kind: MapKind::Runtime { offset: 0x1000 },
+                    },
+                    Mapping {
+                        start: 0x3000,
+                        end: 0x4000,
+                        prot: 3,
+                        kind: MapKind::Private,
+                    },
+                ],
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let m = sample();
+        assert_eq!(Metadata::decode(&m.encode()), Ok(m));
+    }
+
+    #[test]
+    fn refuses_overlap_and_trailing_bytes() {
+        let mut m = sample();
+        m.processes[0].mappings[1].start = 0x2000;
+        assert!(Metadata::decode(&m.encode())
+            .unwrap_err()
+            .contains("overlaps"));
+        let mut bytes = sample().encode();
+        bytes.push(0);
+        assert!(Metadata::decode(&bytes).unwrap_err().contains("trailing"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_any_bytes_never_panics(bytes in proptest::collection::vec(0u8..=255, 0..512)) {
+            let _ = Metadata::decode(&bytes);
+        }
+
+        #[test]
+        fn every_truncation_is_refused(cut in 0usize..200) {
+            let bytes = sample().encode();
+            let cut = cut % bytes.len();
+            proptest::prop_assert!(Metadata::decode(&bytes[..cut]).is_err());
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! What the library OS tells a snapshot about its host handles (docs/snapshot.md, "What lives
+//! where"): for each handle it can name, whether it is a standard stream the box was started
+//! with or a file or directory of a mount, with the mount's root handle and the path beneath
+//! it, so that a restore can open it again through the restore's own mounts. What it cannot
+//! name is left out; the monitor refuses a process that holds a host descriptor nobody named.
+
+use crate::kernel::Kernel;
+use crate::vfs::Node;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// What one host handle is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandleWhat {
+    /// Standard stream `n` of the box (host handles 0, 1 and 2 as the monitor passed them).
+    Stdio(u8),
+    /// A file or directory: `rel` beneath the mount whose root is host handle `root`.
+    File {
+        /// The mount root's handle.
+        root: u32,
+        /// The path beneath it.
+        rel: Vec<u8>,
+    },
+}
+
+/// One named host handle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedHandle {
+    /// The host handle's number.
+    pub handle: u32,
+    /// What it is.
+    pub what: HandleWhat,
+}
+
+/// The handles of this process that the library OS can name, ascending and without repeats;
+/// or why the process cannot be captured (state of the library OS that lives in the host and
+/// that a snapshot does not carry yet). Called by a frozen process's last parked thread, so
+/// the state is taken only if no other thread holds it.
+pub fn snapshot_handles() -> Result<Vec<NamedHandle>, String> {
+    let guard = crate::kernel::try_lock()
+        .ok_or_else(|| String::from("the library OS was busy (try again)"))?;
+    let k = guard
+        .as_ref()
+        .ok_or_else(|| String::from("the program has not started"))?;
+    refusal(k)?;
+    let mut named: Vec<NamedHandle> = Vec::new();
+    for fd in k.fds.numbers() {
+        let Ok(file) = k.fds.file(fd) else { continue };
+        let Some(handle) = file.handle() else {
+            continue;
+        };
+        if file.path.is_empty() {
+            if handle.0 < 3 {
+                named.push(NamedHandle {
+                    handle: handle.0,
+                    what: HandleWhat::Stdio(handle.0 as u8),
+                });
+            }
+            continue;
+        }
+        if let Some(what) = file_of(k, &file.path) {
+            named.push(NamedHandle {
+                handle: handle.0,
+                what,
+            });
+        }
+    }
+    if let Ok(path) = crate::path::normalize(&k.program_name) {
+        if let Some(what) = file_of(k, &path) {
+            named.push(NamedHandle {
+                handle: k.program.0 .0,
+                what,
+            });
+        }
+    }
+    named.sort_by_key(|n| n.handle);
+    named.dedup_by_key(|n| n.handle);
+    Ok(named)
+}
+
+fn file_of(k: &Kernel, path: &crate::path::Components) -> Option<HandleWhat> {
+    match k.vfs.locate(path).ok()? {
+        Node::Host { root, rel, .. } => Some(HandleWhat::File { root: root.0, rel }),
+        _ => None,
+    }
+}
+
+/// The process state a snapshot cannot carry yet, named.
+fn refusal(k: &Kernel) -> Result<(), String> {
+    let what = if !k.timers.is_empty() {
+        "POSIX timers (timer_create)"
+    } else if !k.aio.is_empty() {
+        "asynchronous I/O contexts (io_setup)"
+    } else if !k.watches.is_empty() {
+        "inotify watches"
+    } else if !k.tracees.is_empty() {
+        "a ptrace relation"
+    } else if !k.shm_attached.is_empty() {
+        "System V shared memory"
+    } else {
+        return Ok(());
+    };
+    Err(alloc::format!(
+        "the program holds {what}, which snapshots do not capture yet"
+    ))
+}

@@ -1,0 +1,33 @@
+/* A counter with a 64 MiB heap, for snapshot and restore: each line it reads on standard
+ * input changes the heap and prints the counter and a checksum of the whole heap, so a
+ * restored run's answers continue those of the run it was taken of. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEAP (64u << 20)
+
+static uint64_t checksum(const uint8_t *p, size_t n) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i += 64) h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+int main(void) {
+    uint8_t *heap = malloc(HEAP);
+    if (!heap) return 1;
+    for (size_t i = 0; i < HEAP; i++) heap[i] = (uint8_t)(i * 7 + (i >> 12));
+    uint64_t counter = 0;
+    char line[256];
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    printf("ready\n");
+    while (fgets(line, sizeof line, stdin)) {
+        counter++;
+        for (size_t i = counter * 4096; i < HEAP; i += 65536) heap[i] ^= (uint8_t)counter;
+        printf("%llu %016llx\n", (unsigned long long)counter,
+               (unsigned long long)checksum(heap, HEAP));
+    }
+    printf("end %llu\n", (unsigned long long)counter);
+    return 0;
+}
