@@ -14,4 +14,5 @@ mod network;
 mod programs;
 mod roots;
 mod shell;
+mod snapshots;
 mod support;

@@ -1,10 +1,13 @@
 /* A counter with a 64 MiB heap, for snapshot and restore: each line it reads on standard
  * input changes the heap and prints the counter and a checksum of the whole heap, so a
- * restored run's answers continue those of the run it was taken of. */
+ * restored run's answers continue those of the run it was taken of. With "pipe" it also
+ * holds a pipe, with "thread" a second thread (what snapshots refuse today). */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define HEAP (64u << 20)
 
@@ -14,7 +17,18 @@ static uint64_t checksum(const uint8_t *p, size_t n) {
     return h;
 }
 
-int main(void) {
+static void *idle(void *arg) {
+    (void)arg;
+    for (;;) pause();
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    int p[2];
+    pthread_t t;
+    if (argc > 1 && strcmp(argv[1], "pipe") == 0 && pipe(p) != 0) return 2;
+    if (argc > 1 && strcmp(argv[1], "thread") == 0 && pthread_create(&t, NULL, idle, NULL) != 0)
+        return 3;
     uint8_t *heap = malloc(HEAP);
     if (!heap) return 1;
     for (size_t i = 0; i < HEAP; i++) heap[i] = (uint8_t)(i * 7 + (i >> 12));

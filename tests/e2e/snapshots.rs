@@ -1,0 +1,389 @@
+//! Snapshot and restore (docs/snapshot.md): a box frozen to a file goes on where it was, in a
+//! new box, as the same program left running natively would; what cannot be captured yet is
+//! refused with the object named and the box keeps running; a damaged file is refused
+//! before anything runs.
+
+use crate::support::{guest, picobox, scratch, text};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+/// The counter's answers to `lines` lines when left running natively: `ready`, one line per
+/// input line, then `end N`.
+fn native_answers(program: &Path, lines: usize) -> Vec<String> {
+    let mut child = Command::new(program)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for i in 0..lines {
+        writeln!(stdin, "line {i}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    text(&out.stdout).lines().map(String::from).collect()
+}
+
+/// A box (or restored box) whose program reads lines on a pipe and answers each.
+struct Talking {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Talking {
+    fn start(mut cmd: Command) -> Talking {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Talking {
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        line.trim_end().to_string()
+    }
+
+    fn ask(&mut self) -> String {
+        writeln!(self.stdin.as_mut().unwrap(), "next").unwrap();
+        self.line()
+    }
+
+    /// Closes the program's input; returns the rest of its output, its exit status and its
+    /// standard error.
+    fn finish(mut self) -> (Vec<String>, Option<i32>, String) {
+        drop(self.stdin.take());
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.stdout, &mut rest).unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(self.child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        let status = self.child.wait().unwrap();
+        (rest.lines().map(String::from).collect(), status.code(), err)
+    }
+}
+
+fn counter_box(id: &str, program: &Path, args: &[&str]) -> Talking {
+    let dir = program.parent().unwrap().to_str().unwrap().to_string();
+    let mut cmd = picobox();
+    cmd.args(["run", "--name", id, "--ro-bind", &dir, "/w", "--"])
+        .arg(format!(
+            "/w/{}",
+            program.file_name().unwrap().to_str().unwrap()
+        ))
+        .args(args);
+    let mut t = Talking::start(cmd);
+    assert_eq!(t.line(), "ready");
+    t
+}
+
+fn snapshot(id: &str, path: &Path, extra: &[&str]) -> std::process::Output {
+    picobox()
+        .args(["snapshot", id, "-o"])
+        .arg(path)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn restore(path: &Path, extra: &[&str]) -> Talking {
+    let mut cmd = picobox();
+    cmd.arg("restore").arg(path).args(extra);
+    Talking::start(cmd)
+}
+
+/// The counter, snapshotted after two answers into `dir/counter.snap`; the box has ended.
+fn counter_snapshot(dir: &Path, id: &str) -> (PathBuf, Vec<String>) {
+    let program = guest("snapcount");
+    let expected = native_answers(&program, 4);
+    let mut running = counter_box(id, &program, &[]);
+    assert_eq!(running.ask(), expected[1]);
+    assert_eq!(running.ask(), expected[2]);
+    let file = dir.join("counter.snap");
+    let out = snapshot(id, &file, &[]);
+    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("the box has ended"),
+        "{}",
+        text(&out.stderr)
+    );
+    let (rest, status, err) = running.finish();
+    assert!(rest.is_empty(), "the frozen box went on: {rest:?} {err}");
+    assert_eq!(status, Some(0), "{err}");
+    (file, expected)
+}
+
+#[test]
+fn a_counter_with_64_mib_of_heap_continues_after_restore_and_twice_from_one_file() {
+    let dir = scratch("snapshot-counter");
+    let (file, expected) = counter_snapshot(&dir, "snap-counter");
+    // The file holds the heap's non-zero pages (64 MiB) and little else.
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert!((64 << 20..80 << 20).contains(&size), "{size} bytes");
+    for _ in 0..2 {
+        let mut restored = restore(&file, &[]);
+        assert_eq!(restored.ask(), expected[3]);
+        assert_eq!(restored.ask(), expected[4]);
+        let (rest, status, err) = restored.finish();
+        assert_eq!(rest, vec![expected[5].clone()], "{err}");
+        assert_eq!(status, Some(0), "{err}");
+    }
+}
+
+#[test]
+fn a_box_left_running_goes_on_and_its_snapshot_goes_on_too() {
+    let dir = scratch("snapshot-leave-running");
+    let program = guest("snapcount");
+    let expected = native_answers(&program, 3);
+    let mut running = counter_box("snap-leave", &program, &[]);
+    assert_eq!(running.ask(), expected[1]);
+    let file = dir.join("left.snap");
+    let out = snapshot("snap-leave", &file, &["--leave-running"]);
+    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("runs on"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Both the box and its restored copy answer the second line as the native run did.
+    assert_eq!(running.ask(), expected[2]);
+    let mut restored = restore(&file, &["--name", "snap-leave-copy"]);
+    assert_eq!(restored.ask(), expected[2]);
+    assert_eq!(restored.finish().0, vec!["end 2".to_string()]);
+    assert_eq!(running.finish().0, vec!["end 2".to_string()]);
+}
+
+#[test]
+fn a_snapshot_streams_through_a_pipe_into_another_picobox() {
+    let program = guest("snapcount");
+    let mut running = counter_box("snap-stream", &program, &[]);
+    let first = running.ask();
+    let picobox = env!("CARGO_BIN_EXE_picobox");
+    // The restored program's input is the restoring command's: the pipe, read to its end,
+    // so the counter reports the count it had.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{picobox} snapshot snap-stream -o - | {picobox} restore -"
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), "end 1\n", "{}", text(&out.stderr));
+    assert!(first.starts_with("1 "));
+    assert!(running.finish().0.is_empty());
+}
+
+#[test]
+fn fifty_boxes_restored_from_one_snapshot_each_answer_correctly() {
+    let dir = scratch("snapshot-clones");
+    let (file, expected) = counter_snapshot(&dir, "snap-clones");
+    let mut clones: Vec<Talking> = Vec::new();
+    for i in 0..50 {
+        let mut c = restore(&file, &["--name", &format!("snap-clone-{i}")]);
+        writeln!(c.stdin.as_mut().unwrap(), "next").unwrap();
+        clones.push(c);
+        if clones.len() == 10 {
+            for mut c in clones.drain(..) {
+                assert_eq!(c.line(), expected[3]);
+                assert_eq!(c.finish().0, vec!["end 3".to_string()]);
+            }
+        }
+    }
+    for mut c in clones {
+        assert_eq!(c.line(), expected[3]);
+        assert_eq!(c.finish().0, vec!["end 3".to_string()]);
+    }
+}
+
+/// A snapshot refused with `message`; the box keeps running and answers on.
+fn refused(id: &str, args: &[&str], message: &str) {
+    let dir = scratch(&format!("snapshot-refused-{id}"));
+    let program = guest("snapcount");
+    let expected = native_answers(&program, 2);
+    let mut running = counter_box(id, &program, args);
+    assert_eq!(running.ask(), expected[1]);
+    let file = dir.join("never.snap");
+    let out = snapshot(id, &file, &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
+    assert!(!file.exists());
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "a partial file was left"
+    );
+    assert_eq!(running.ask(), expected[2]);
+    assert_eq!(running.finish().0, vec!["end 2".to_string()]);
+}
+
+#[test]
+fn what_cannot_be_captured_is_refused_with_its_name_and_the_box_goes_on() {
+    refused("snap-pipe", &["pipe"], "holds host descriptor");
+    refused("snap-pipe2", &["pipe"], "pipe:[");
+    refused("snap-thread", &["thread"], "the program has 2 threads");
+}
+
+#[test]
+fn a_box_of_several_processes_is_refused_and_goes_on() {
+    let busybox = crate::support::busybox();
+    let mut cmd = picobox();
+    cmd.args([
+        "run",
+        "--name",
+        "snap-procs",
+        "--ro-bind",
+        busybox,
+        "/bin/sh",
+        "--",
+    ])
+    .args([
+        "/bin/sh",
+        "-c",
+        "sh -c 'read x' & echo ready; read y; echo got $y",
+    ]);
+    let mut running = Talking::start(cmd);
+    assert_eq!(running.line(), "ready");
+    let dir = scratch("snapshot-procs");
+    let out = snapshot("snap-procs", &dir.join("x.snap"), &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("several processes"),
+        "{}",
+        text(&out.stderr)
+    );
+    writeln!(running.stdin.as_mut().unwrap(), "on").unwrap();
+    assert_eq!(running.line(), "got on");
+}
+
+#[test]
+fn a_snapshot_of_no_running_box_is_refused() {
+    let dir = scratch("snapshot-none");
+    let out = snapshot("no-such-box", &dir.join("x.snap"), &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("no box named 'no-such-box' is running"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn damaged_or_foreign_files_are_refused_before_anything_runs() {
+    let dir = scratch("snapshot-damaged");
+    let (file, _) = counter_snapshot(&dir, "snap-damaged");
+    let good = std::fs::read(&file).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated", good[..good.len() / 2].to_vec(), "the snapshot"),
+        (
+            "flipped",
+            {
+                let mut b = good.clone();
+                let at = b.len() / 3;
+                b[at] ^= 0x40;
+                b
+            },
+            "corrupted",
+        ),
+        (
+            "foreign",
+            b"#!/bin/sh\necho hello\n".to_vec(),
+            "not a picobox snapshot",
+        ),
+        (
+            "version",
+            {
+                let mut b = good.clone();
+                b[8] = 9;
+                b
+            },
+            "format version 9",
+        ),
+        ("empty", Vec::new(), "empty"),
+    ];
+    for (name, bytes, message) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = picobox().arg("restore").arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(125), "{name}");
+        assert!(
+            out.stdout.is_empty(),
+            "{name}: it ran: {}",
+            text(&out.stdout)
+        );
+        assert!(
+            text(&out.stderr).contains(message),
+            "{name}: {}",
+            text(&out.stderr)
+        );
+        let out = picobox()
+            .args(["snapshot", "inspect"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(125), "inspect {name}");
+    }
+}
+
+#[test]
+fn inspect_describes_the_snapshot() {
+    let dir = scratch("snapshot-inspect");
+    let (file, _) = counter_snapshot(&dir, "snap-inspect");
+    let out = picobox()
+        .args(["snapshot", "inspect"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.contains("process   pid 2 threads 2"), "{t}");
+    assert!(t.contains("standard stream 1"), "{t}");
+    assert!(t.contains("file snapcount beneath"), "{t}");
+    let out = picobox()
+        .args(["snapshot", "inspect", "--json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let j = text(&out.stdout);
+    assert!(j.starts_with("{\"file_bytes\":"), "{j}");
+    assert!(j.contains("\"pid\":2,\"threads\":[2]"), "{j}");
+    assert!(j.contains("\"restorable_by_this_build\":true"), "{j}");
+}
+
+#[test]
+fn a_restore_names_a_file_the_program_had_open_that_is_gone() {
+    let dir = scratch("snapshot-gone");
+    let program = guest("snapcount");
+    let copy = dir.join("bin");
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::copy(&program, copy.join("snapcount")).unwrap();
+    let mut running = counter_box("snap-gone", &copy.join("snapcount"), &[]);
+    running.ask();
+    let file = dir.join("gone.snap");
+    assert!(snapshot("snap-gone", &file, &[]).status.success());
+    running.finish();
+    std::fs::remove_file(copy.join("snapcount")).unwrap();
+    let out = picobox().arg("restore").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("(snapcount) cannot be opened again"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Told where the mount is now, it goes on.
+    let moved = dir.join("moved");
+    std::fs::create_dir_all(&moved).unwrap();
+    std::fs::copy(&program, moved.join("snapcount")).unwrap();
+    let mut restored = restore(&file, &["--bind", moved.to_str().unwrap(), "/w"]);
+    assert!(restored.ask().starts_with("2 "));
+    assert_eq!(restored.finish().0, vec!["end 2".to_string()]);
+}
