@@ -387,3 +387,112 @@ fn a_restore_names_a_file_the_program_had_open_that_is_gone() {
     assert!(restored.ask().starts_with("2 "));
     assert_eq!(restored.finish().0, vec!["end 2".to_string()]);
 }
+
+/// Runs `args` in a box named `id`, says `before` on its input, snapshots it, restores it
+/// (with `restore_flags`) and says `after`: returns what the box and the restored box
+/// printed, joined.
+fn across_a_snapshot(
+    id: &str,
+    run_flags: &[&str],
+    args: &[&str],
+    before: &str,
+    wait_for: &str,
+    after: &str,
+    restore_flags: &[&str],
+) -> String {
+    let dir = scratch(&format!("snapshot-app-{id}"));
+    let mut cmd = picobox();
+    cmd.args(["run", "--name", id]).args(run_flags).arg("--").args(args);
+    let mut running = Talking::start(cmd);
+    write!(running.stdin.as_mut().unwrap(), "{before}").unwrap();
+    let mut printed = String::new();
+    while !printed.contains(wait_for) {
+        let line = running.line();
+        assert!(!line.is_empty(), "the box ended before {wait_for:?}: {printed}");
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    let file = dir.join("app.snap");
+    let out = snapshot(id, &file, &[]);
+    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+    let (rest, _, err) = running.finish();
+    assert!(rest.is_empty(), "{rest:?} {err}");
+    let mut restored = restore(&file, restore_flags);
+    write!(restored.stdin.as_mut().unwrap(), "{after}").unwrap();
+    let (rest, status, err) = restored.finish();
+    assert_eq!(status, Some(0), "{err}");
+    for line in rest {
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    printed
+}
+
+#[test]
+fn python3_with_a_module_loaded_and_state_in_memory_goes_on() {
+    let script = "import json, sys\nstate = {'n': 0, 'seen': []}\nprint('ready', flush=True)\n\
+                  for line in sys.stdin:\n    state['n'] += 1\n    state['seen'].append(line.strip())\n\
+                  \x20   print(json.dumps(state), flush=True)\n";
+    let boxed = across_a_snapshot(
+        "snap-python",
+        &[],
+        &["/usr/bin/python3", "-u", "-c", script],
+        "a\nb\n",
+        "\"b\"",
+        "c\n",
+        &[],
+    );
+    let native = Command::new("/usr/bin/python3")
+        .args(["-u", "-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(b"a\nb\nc\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(boxed, text(&native.stdout));
+}
+
+#[test]
+fn sqlite3_holding_a_database_in_a_bind_mount_goes_on() {
+    let dir = scratch("snapshot-sqlite");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let d = data.to_str().unwrap();
+    let before = "create table t(x);\ninsert into t values(1),(2);\nselect count(*) from t;\n";
+    let after = "insert into t values(3);\nselect sum(x) from t;\n";
+    let boxed = across_a_snapshot(
+        "snap-sqlite",
+        &["--bind", d, "/data"],
+        &["/usr/bin/sqlite3", "/data/t.db"],
+        before,
+        "2",
+        after,
+        &["--bind", d, "/data"],
+    );
+    let native_dir = dir.join("native");
+    std::fs::create_dir_all(&native_dir).unwrap();
+    let native = Command::new("/usr/bin/sqlite3")
+        .arg(native_dir.join("t.db"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{before}{after}").as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(boxed, text(&native.stdout));
+    // The restored box wrote to the same database file.
+    let check = Command::new("/usr/bin/sqlite3")
+        .arg(data.join("t.db"))
+        .arg("select group_concat(x) from t;")
+        .output()
+        .unwrap();
+    assert_eq!(text(&check.stdout), "1,2,3\n");
+}

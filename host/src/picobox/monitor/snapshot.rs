@@ -444,6 +444,17 @@ pub fn memory_map(pid: u64) -> Result<Vec<Mapping>, String> {
                     || name.starts_with(b"/dev/zero")
                     || name.starts_with(b"/SYSV")
                     || name.starts_with(b"[anon_shmem");
+                // A read-only shared mapping of a file (a locale cache) reads as the file
+                // did: its pages are kept, and it comes back private (docs/snapshot.md).
+                if !anonymous && prot & 2 == 0 && l.perms.get(1) != Some(&b'w') {
+                    out.push(Mapping {
+                        start: l.start,
+                        end: l.end,
+                        prot,
+                        kind: MapKind::Private,
+                    });
+                    continue;
+                }
                 if !anonymous {
                     return Err(format!(
                         "the program maps {} shared, which snapshots do not capture yet",
