@@ -402,13 +402,19 @@ fn across_a_snapshot(
 ) -> String {
     let dir = scratch(&format!("snapshot-app-{id}"));
     let mut cmd = picobox();
-    cmd.args(["run", "--name", id]).args(run_flags).arg("--").args(args);
+    cmd.args(["run", "--name", id])
+        .args(run_flags)
+        .arg("--")
+        .args(args);
     let mut running = Talking::start(cmd);
     write!(running.stdin.as_mut().unwrap(), "{before}").unwrap();
     let mut printed = String::new();
     while !printed.contains(wait_for) {
         let line = running.line();
-        assert!(!line.is_empty(), "the box ended before {wait_for:?}: {printed}");
+        assert!(
+            !line.is_empty(),
+            "the box ended before {wait_for:?}: {printed}"
+        );
         printed.push_str(&line);
         printed.push('\n');
     }

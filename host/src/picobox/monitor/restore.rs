@@ -430,11 +430,37 @@ pub fn enter(plan: Plan, jump: Jump) -> String {
             Err(e) => return format!("cannot map the snapshot's memory at {:#x}: {e}", m.start),
         }
     }
+    // Private pages are mapped from the file, copy-on-write: nothing is copied now, and boxes
+    // restored from one file share every page none of them has changed. Shared memory (with
+    // the program's children) is filled from the file.
     for (address, offset, len) in &plan.chunks {
-        match sys(17, [plan.file, *address, *len, *offset, 0, 0]) {
-            Ok(n) if n == *len => {}
-            Ok(_) => return "the snapshot ended while its memory was read".into(),
-            Err(e) => return format!("cannot read the snapshot's memory: {e}"),
+        let shared = process
+            .mappings
+            .iter()
+            .any(|m| m.kind == MapKind::Shared && m.start <= *address && *address < m.end);
+        let r = if shared {
+            match sys(17, [plan.file, *address, *len, *offset, 0, 0]) {
+                Ok(n) if n == *len => Ok(()),
+                Ok(_) => return "the snapshot ended while its memory was read".into(),
+                Err(e) => Err(e),
+            }
+        } else {
+            const MAP_FIXED: u64 = 0x10;
+            sys(
+                9,
+                [
+                    *address,
+                    *len,
+                    PROT_RW,
+                    MAP_PRIVATE | MAP_FIXED,
+                    plan.file,
+                    *offset,
+                ],
+            )
+            .map(|_| ())
+        };
+        if let Err(e) = r {
+            return format!("cannot read the snapshot's memory at {address:#x}: {e}");
         }
     }
     for m in &process.mappings {

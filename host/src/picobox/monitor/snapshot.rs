@@ -514,6 +514,36 @@ fn candidate_pages(pagemap: u64, m: &Mapping, whole: bool) -> Vec<bool> {
     out
 }
 
+/// Reads `buf.len()` bytes of process `pid` at `address`: in one copy (`process_vm_readv`),
+/// or through `/proc/PID/mem` (`mem`) where that is refused.
+fn read_remote(pid: u64, mem: u64, buf: &mut [u8], address: u64) -> Result<u64, Errno> {
+    let local: [u64; 2] = [buf.as_mut_ptr() as u64, buf.len() as u64];
+    let remote: [u64; 2] = [address, buf.len() as u64];
+    match sys(
+        310,
+        [pid, local.as_ptr() as u64, 1, remote.as_ptr() as u64, 1, 0],
+    ) {
+        Err(Errno::EPERM | Errno::ENOSYS) => sys(
+            17,
+            [
+                mem,
+                buf.as_mut_ptr() as u64,
+                buf.len() as u64,
+                address,
+                0,
+                0,
+            ],
+        ),
+        r => r,
+    }
+}
+
+/// Whether a page is all zeros (in 64-byte blocks, which the compiler vectorises).
+fn is_zero(page: &[u8]) -> bool {
+    page.chunks_exact(64)
+        .all(|block| block.iter().fold(0u8, |a, b| a | b) == 0)
+}
+
 fn write_snapshot(
     b: &BoxHandle,
     pid: u64,
@@ -599,11 +629,7 @@ fn write_snapshot(
             let start = m.start + i as u64 * PAGE;
             let len = (j - i) * PAGE as usize;
             let piece = &mut buf[..len];
-            if sys(
-                17,
-                [mem, piece.as_mut_ptr() as u64, len as u64, start, 0, 0],
-            ) != Ok(len as u64)
-            {
+            if read_remote(pid, mem, piece, start) != Ok(len as u64) {
                 // Pages that cannot be read (beyond the end of a mapped file) hold nothing.
                 piece.fill(0);
                 for (k, page) in piece.chunks_exact_mut(PAGE as usize).enumerate() {
@@ -615,7 +641,7 @@ fn write_snapshot(
             let mut k = 0usize;
             let pages: Vec<bool> = piece
                 .chunks_exact(PAGE as usize)
-                .map(|p| p.iter().any(|b| *b != 0))
+                .map(|p| !is_zero(p))
                 .collect();
             while k < pages.len() {
                 if !pages[k] {
