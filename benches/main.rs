@@ -2,11 +2,15 @@
 //! picobox, the native program and (where installed) bubblewrap, and printed with ratios.
 //! Nothing here passes or fails on timings.
 //!
-//! Environment: `PICOBOX_BENCH_READ_MIB` (default 1024) sets the size of the read benchmark.
+//! Environment: `PICOBOX_BENCH_READ_MIB` (default 1024) sets the size of the read benchmark;
+//! `PICOBOX_BENCH_ONLY=snapshots` runs only the snapshot benchmarks; `PICOBOX_BENCH_CRIU`
+//! names a CRIU binary (`benches/build-criu.sh` builds one where Debian's fails).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
+
+mod snapshots;
 
 const PICOBOX: &str = env!("CARGO_BIN_EXE_picobox");
 
@@ -160,6 +164,10 @@ fn main() {
     println!(
         "picobox benchmarks (medians; ratios are picobox / other, lower is better for times)\n"
     );
+    if std::env::var("PICOBOX_BENCH_ONLY").as_deref() == Ok("snapshots") {
+        snapshots::snapshots(&build("heap"));
+        return;
+    }
 
     let hello = build("hello");
     let h = hello.to_str().unwrap();
@@ -214,6 +222,7 @@ fn main() {
 
     processes(h);
     applications();
+    snapshots::snapshots(&build("heap"));
 }
 
 /// Process benchmarks (issue 3): the guest times itself, so start-up is not counted.
