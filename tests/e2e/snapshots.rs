@@ -230,7 +230,6 @@ fn refused(id: &str, args: &[&str], message: &str) {
 fn what_cannot_be_captured_is_refused_with_its_name_and_the_box_goes_on() {
     refused("snap-pipe", &["pipe"], "holds host descriptor");
     refused("snap-pipe2", &["pipe"], "pipe:[");
-    refused("snap-thread", &["thread"], "the program has 2 threads");
 }
 
 #[test]
@@ -501,4 +500,52 @@ fn sqlite3_holding_a_database_in_a_bind_mount_goes_on() {
         .output()
         .unwrap();
     assert_eq!(text(&check.stdout), "1,2,3\n");
+}
+
+/// The threads guest's output natively, for its two commands.
+fn threads_native(program: &Path) -> String {
+    let mut child = Command::new(program)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"go\nresult\n")
+        .unwrap();
+    text(&child.wait_with_output().unwrap().stdout)
+}
+
+#[test]
+fn a_multi_threaded_program_frozen_mid_computation_goes_on_with_its_thread_ids() {
+    let dir = scratch("snapshot-threads");
+    let program = guest("snapthreads");
+    let native = threads_native(&program);
+    // Frozen at several points of the work: computing, sleeping, waiting on a condition.
+    for (round, delay) in [20u64, 120, 300].into_iter().enumerate() {
+        let id = format!("snap-threads-{round}");
+        let mut running = counter_box(&id, &program, &[]);
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let file = dir.join(format!("threads{round}.snap"));
+        let out = snapshot(&id, &file, &[]);
+        assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+        assert!(running.finish().0.is_empty());
+        let inspect = picobox()
+            .args(["snapshot", "inspect", "--json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            text(&inspect.stdout).contains("\"threads\":[2,3,4,5,6]"),
+            "{}",
+            text(&inspect.stdout)
+        );
+        let mut restored = restore(&file, &[]);
+        write!(restored.stdin.as_mut().unwrap(), "go\nresult\n").unwrap();
+        let (rest, status, err) = restored.finish();
+        assert_eq!(status, Some(0), "{err}");
+        assert_eq!(format!("ready\n{}\n", rest.join("\n")), native, "{err}");
+    }
 }

@@ -1,7 +1,7 @@
 /* A counter with a 64 MiB heap, for snapshot and restore: each line it reads on standard
  * input changes the heap and prints the counter and a checksum of the whole heap, so a
  * restored run's answers continue those of the run it was taken of. With "pipe" it also
- * holds a pipe, with "thread" a second thread (what snapshots refuse today). */
+ * holds a pipe (what snapshots refuse today), with "thread" a second, idle thread. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -124,6 +124,16 @@ pub fn install_filter(
     allowlist: &[u64],
     brokered: Brokered,
 ) -> Result<Option<u64>, picobox_abi::Errno> {
+    install_filter_on(allowlist, brokered, false)
+}
+
+/// As [`install_filter`]; with `all_threads`, on every thread of the process at once
+/// (`SECCOMP_FILTER_FLAG_TSYNC`), for a restored process whose threads were made before it.
+pub fn install_filter_on(
+    allowlist: &[u64],
+    brokered: Brokered,
+    all_threads: bool,
+) -> Result<Option<u64>, picobox_abi::Errno> {
     if allowlist.is_empty() {
         return Err(picobox_abi::Errno::EINVAL);
     }
@@ -162,11 +172,18 @@ pub fn install_filter(
     const SECCOMP_SET_MODE_FILTER: u64 = 1;
     const SECCOMP_FILTER_FLAG_NEW_LISTENER: u64 = 1 << 3;
     picobox_abi::Errno::from_raw_return(syscall(SYS_PRCTL, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0]))?;
-    let flags = if brokered != Brokered::Nothing {
+    // TSYNC_ESRCH: a thread that cannot be synchronised fails the call with ESRCH rather than
+    // with its id, which lets TSYNC go with NEW_LISTENER.
+    const SECCOMP_FILTER_FLAG_TSYNC: u64 = 1;
+    const SECCOMP_FILTER_FLAG_TSYNC_ESRCH: u64 = 1 << 4;
+    let mut flags = if brokered != Brokered::Nothing {
         SECCOMP_FILTER_FLAG_NEW_LISTENER
     } else {
         0
     };
+    if all_threads {
+        flags |= SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+    }
     let r = picobox_abi::Errno::from_raw_return(syscall(
         SYS_SECCOMP,
         [

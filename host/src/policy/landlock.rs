@@ -174,7 +174,13 @@ impl Ruleset {
         Ok(())
     }
 
-    /// Enforces the ruleset on the calling process (needs `no_new_privs`).
+    /// The ruleset's descriptor (a restored box's threads restrict themselves with it).
+    pub fn fd(&self) -> u64 {
+        self.fd
+    }
+
+    /// Enforces the ruleset on the calling thread and those it makes from now on (needs
+    /// `no_new_privs`).
     pub fn restrict_self(&self) -> Result<(), Errno> {
         Errno::from_raw_return(gate::syscall(
             SYS_LANDLOCK_RESTRICT_SELF,

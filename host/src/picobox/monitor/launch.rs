@@ -717,10 +717,36 @@ fn become_the_box(mut p: Prepared) -> ! {
             pal::HOST.exit_now(EXIT_INTERNAL)
         }
     };
+    // A restore forks the program now, while the box is privileged, so that the program can
+    // make its threads again with their ids (`restore::create_threads`); each process then
+    // confines itself below.
+    let filter: &[u64] = match p.network {
+        Network::None => &crate::ALLOWLIST_NO_NET,
+        Network::Loopback => &crate::ALLOWLIST_LOOPBACK,
+        Network::Host => &crate::ALLOWLIST_HOST_NET,
+    };
+    let mut reaper_of: Option<u64> = None;
+    if let Some(plan) = &p.restore {
+        if !p.as_pid_1 {
+            reaper_of = reaper::fork_program(p.status);
+        }
+        if reaper_of.is_none() {
+            let all: u64 = !0;
+            let _ = sys(14, [2, &raw const all as u64, 0, 8, 0, 0]);
+            let user = p.user.switch.then_some((p.user.uid, p.user.gid));
+            let made = restore::map_memory(plan)
+                .and_then(|()| restore::create_threads(plan, ruleset.fd(), user));
+            if let Err(msg) = made {
+                out::error(format_args!("restore: {msg}"));
+                pal::HOST.exit_now(EXIT_INTERNAL);
+            }
+        }
+    }
     if let Err(e) = p.user.become_it() {
         fail("the box's own user", e);
     }
-    // A change of credentials clears the parent-death signal: set it again.
+    // A change of credentials clears the parent-death signal: set it again (the program of a
+    // restored box is the reaper's child, and dies with the box's pid namespace).
     if let Err(e) = sys(157, [PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0]) {
         fail("parent-death signal", e);
     }
@@ -738,6 +764,15 @@ fn become_the_box(mut p: Prepared) -> ! {
     if let Err(e) = ruleset.restrict_self() {
         fail("Landlock", e);
     }
+    if let Some(program) = reaper_of {
+        // The restored box's reaper, confined as the program is.
+        crate::close_stray_descriptors(&p.boot, &[p.status as u32]);
+        drop_capabilities();
+        reaper::serve(program, p.status, filter);
+    }
+    if let Some(plan) = &p.restore {
+        restore::wait_for_threads(plan);
+    }
     let box_end = p.broker.as_ref().map(|c| {
         gate::syscall(3, [c.monitor_end, 0, 0, 0, 0, 0]);
         c.box_end
@@ -754,8 +789,10 @@ fn become_the_box(mut p: Prepared) -> ! {
     let mut box_end = box_end;
     if let Some(plan) = p.restore.as_mut() {
         let mut broker_end = box_end.unwrap_or(u64::MAX);
-        // The channel is placed at the number the saved runtime knows it by.
-        let mut keep: Vec<&mut u64> = alloc::vec![&mut p.status];
+        // The channel is placed at the number the saved runtime knows it by; the status pipe
+        // is the reaper's alone (the program closed it when it was forked).
+        p.status = u64::MAX;
+        let mut keep: Vec<&mut u64> = Vec::new();
         if box_end.is_some() {
             keep.push(&mut broker_end);
         }
@@ -768,11 +805,6 @@ fn become_the_box(mut p: Prepared) -> ! {
         }
     }
     drop_capabilities();
-    let filter: &[u64] = match p.network {
-        Network::None => &crate::ALLOWLIST_NO_NET,
-        Network::Loopback => &crate::ALLOWLIST_LOOPBACK,
-        Network::Host => &crate::ALLOWLIST_HOST_NET,
-    };
     let mut boot_handles: Vec<(u32, u32)> = Vec::new();
     for (i, m) in p.boot.mounts.iter().enumerate() {
         if !boot_handles.iter().any(|(fd, _)| *fd == m.root.0) {
@@ -785,8 +817,11 @@ fn become_the_box(mut p: Prepared) -> ! {
     if p.restore.is_none() {
         freeze::set_up(box_channel, boot_handles);
     }
-    if p.as_pid_1 {
-        close(p.status);
+    if p.as_pid_1 || p.restore.is_some() {
+        // (A restored box's program was forked above, and closed its copy then.)
+        if p.status != u64::MAX {
+            close(p.status);
+        }
     } else {
         reaper::split(p.status, filter);
     }

@@ -28,10 +28,20 @@ extern "C" fn forward(sig: i32) {
 /// Forks the program off. Returns in the program's process (with `status_fd` closed); in the
 /// reaper never returns. `filter` is the box's seccomp allowlist, which the reaper takes too.
 pub fn split(status_fd: u64, filter: &[u64]) {
+    if let Some(pid) = fork_program(status_fd) {
+        serve(pid, status_fd, filter);
+    }
+}
+
+/// The fork of [`split`]: `None` in the program's process (with `status_fd` closed), the
+/// program's pid in the reaper. A restore forks before the box is confined (the program
+/// makes its threads with their ids first) and lets each process confine itself; the reaper
+/// then calls [`serve`].
+pub fn fork_program(status_fd: u64) -> Option<u64> {
     let pid = gate::syscall(57, [0; 6]);
     if pid == 0 {
         gate::syscall(3, [status_fd, 0, 0, 0, 0, 0]);
-        return;
+        return None;
     }
     if (pid as i64) < 0 {
         crate::out::error(format_args!(
@@ -42,6 +52,12 @@ pub fn split(status_fd: u64, filter: &[u64]) {
         ));
         crate::pal::HOST.exit_now(crate::EXIT_INTERNAL);
     }
+    Some(pid)
+}
+
+/// The reaper's life: passes signals on to the program `pid`, reaps orphans, and hands the
+/// program's wait status to the monitor on `status_fd`.
+pub fn serve(pid: u64, status_fd: u64, filter: &[u64]) -> ! {
     PROGRAM.store(pid, Ordering::Relaxed);
     // The snapshot channel is the program's.
     crate::freeze::after_fork();

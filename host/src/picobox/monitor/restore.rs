@@ -180,11 +180,8 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), String> {
             metadata.processes.len()
         ));
     };
-    if process.threads.len() != 1 {
-        return Err(format!(
-            "the snapshot's program has {} threads; this picobox restores one",
-            process.threads.len()
-        ));
+    if !process.threads.iter().any(|t| t.tid == process.pid) {
+        return Err("the snapshot's program has no first thread".into());
     }
     if !chunks_inside(&chunks, &process.mappings) {
         return Err("the snapshot has pages outside its memory map".into());
@@ -373,9 +370,12 @@ pub struct Jump {
     pub broker_end: u64,
 }
 
-/// In the box's program process, its descriptors made: maps the saved memory and resumes the
-/// saved runtime. Returns only with why it could not.
-pub fn enter(plan: Plan, jump: Jump) -> String {
+/// In the box's program process, before it is confined: maps the saved memory back.
+pub fn map_memory(plan: &Plan) -> Result<(), String> {
+    map_memory_inner(plan).map_or(Ok(()), Err)
+}
+
+fn map_memory_inner(plan: &Plan) -> Option<String> {
     let process = &plan.metadata.processes[0];
     for m in &process.mappings {
         let len = m.end - m.start;
@@ -412,7 +412,7 @@ pub fn enter(plan: Plan, jump: Jump) -> String {
             kind => {
                 let Some((_, start, end)) = plan.own_specials.iter().find(|(k, _, _)| *k == kind)
                 else {
-                    return "the kernel's vDSO is missing".into();
+                    return Some("the kernel's vDSO is missing".into());
                 };
                 // MREMAP_MAYMOVE | MREMAP_FIXED
                 sys(25, [*start, end - start, len, 1 | 2, m.start, 0])
@@ -421,13 +421,18 @@ pub fn enter(plan: Plan, jump: Jump) -> String {
         match made {
             Ok(at) if at == m.start => {}
             Ok(_) | Err(Errno::EEXIST) => {
-                return format!(
+                return Some(format!(
                     "the snapshot's memory at {:#x} overlaps this process's own; run the \
                      restore again",
                     m.start
-                )
+                ))
             }
-            Err(e) => return format!("cannot map the snapshot's memory at {:#x}: {e}", m.start),
+            Err(e) => {
+                return Some(format!(
+                    "cannot map the snapshot's memory at {:#x}: {e}",
+                    m.start
+                ))
+            }
         }
     }
     // Private pages are mapped from the file, copy-on-write: nothing is copied now, and boxes
@@ -441,7 +446,7 @@ pub fn enter(plan: Plan, jump: Jump) -> String {
         let r = if shared {
             match sys(17, [plan.file, *address, *len, *offset, 0, 0]) {
                 Ok(n) if n == *len => Ok(()),
-                Ok(_) => return "the snapshot ended while its memory was read".into(),
+                Ok(_) => return Some("the snapshot ended while its memory was read".into()),
                 Err(e) => Err(e),
             }
         } else {
@@ -460,19 +465,204 @@ pub fn enter(plan: Plan, jump: Jump) -> String {
             .map(|_| ())
         };
         if let Err(e) = r {
-            return format!("cannot read the snapshot's memory at {address:#x}: {e}");
+            return Some(format!(
+                "cannot read the snapshot's memory at {address:#x}: {e}"
+            ));
         }
     }
     for m in &process.mappings {
         if matches!(m.kind, MapKind::Private | MapKind::Shared) && u64::from(m.prot) != PROT_RW {
             if let Err(e) = sys(10, [m.start, m.end - m.start, u64::from(m.prot), 0, 0, 0]) {
-                return format!(
+                return Some(format!(
                     "cannot protect the snapshot's memory at {:#x}: {e}",
                     m.start
-                );
+                ));
             }
         }
     }
+    None
+}
+
+/// The process's first thread (its id is the process's).
+fn leader(plan: &Plan) -> crate::snapshot_meta::Thread {
+    let process = &plan.metadata.processes[0];
+    process
+        .threads
+        .iter()
+        .copied()
+        .find(|t| t.tid == process.pid)
+        .unwrap_or(process.threads[0])
+}
+
+/// Where the restored threads other than the first wait, and how many have confined
+/// themselves.
+static THREADS_GO: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+static THREADS_CONFINED: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// What a restored thread needs to confine itself and resume.
+struct ThreadStart {
+    /// Its block in the restored memory.
+    block: u64,
+    /// `freeze::resume_thread_entry` in the saved runtime.
+    resume: u64,
+    /// The saved runtime's gate (`gate::entry_address` there): once the filter may be on,
+    /// this thread's calls must be made there.
+    gate: u64,
+    /// The Landlock ruleset, to restrict itself with.
+    ruleset: u64,
+    /// The box's own user, if the box switches to one: (uid, gid).
+    user: Option<(u32, u32)>,
+}
+
+core::arch::global_asm!(
+    // A restored thread's first instruction after `clone3` returns through the gate's `ret`:
+    // its argument lies above the popped address.
+    ".globl picobox_restored_thread_start",
+    "picobox_restored_thread_start:",
+    "    mov rdi, [rsp]",
+    "    and rsp, -16",
+    "    call {main}",
+    "    ud2",
+    main = sym restored_thread_main,
+);
+
+unsafe extern "C" {
+    static picobox_restored_thread_start: u8;
+}
+
+/// A restored thread, before it runs anything of the box: confines itself as the first thread
+/// did (its user, no_new_privs, Landlock, no capability: each is the calling thread's), says
+/// so, waits until the saved runtime has put the filter on every thread, then resumes.
+extern "C" fn restored_thread_main(start: *const ThreadStart) -> ! {
+    let all: u64 = !0;
+    let _ = sys(14, [2, &raw const all as u64, 0, 8, 0, 0]);
+    // SAFETY: `create_threads` leaked the start for this thread.
+    let start = unsafe { &*start };
+    let mut ok = true;
+    if let Some((uid, gid)) = start.user {
+        ok &= sys(116, [0, 0, 0, 0, 0, 0]).is_ok()
+            && sys(119, [u64::from(gid); 6]).is_ok()
+            && sys(117, [u64::from(uid); 6]).is_ok();
+    }
+    ok &= sys(157, [38, 1, 0, 0, 0, 0]).is_ok();
+    ok &= sys(446, [start.ruleset, 0, 0, 0, 0, 0]).is_ok();
+    let header: [u32; 2] = [0x2008_0522, 0];
+    let data = [0u32; 6];
+    ok &= sys(
+        126,
+        [header.as_ptr() as u64, data.as_ptr() as u64, 0, 0, 0, 0],
+    )
+    .is_ok();
+    if !ok {
+        // An unconfined thread must not go on: the whole process ends.
+        loop {
+            crate::gate::syscall(231, [crate::EXIT_INTERNAL.into(), 0, 0, 0, 0, 0]);
+        }
+    }
+    // From here the first thread may put the filter on this thread at any moment: calls are
+    // made at the saved runtime's gate, which the filter lets through.
+    // SAFETY: `gate` is the saved runtime's `picobox_gate` (this binary's, at the saved base),
+    // a plain `syscall` with the C calling convention.
+    let saved_gate: unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, u64) -> u64 =
+        unsafe { core::mem::transmute(start.gate as usize) };
+    THREADS_CONFINED.fetch_add(1, core::sync::atomic::Ordering::AcqRel);
+    // SAFETY: futex calls on a word of this process's own memory.
+    unsafe {
+        saved_gate(202, THREADS_CONFINED.as_ptr() as u64, 1 | 128, 1, 0, 0, 0);
+        while THREADS_GO.load(core::sync::atomic::Ordering::Acquire) == 0 {
+            saved_gate(202, THREADS_GO.as_ptr() as u64, 128, 0, 0, 0, 0);
+        }
+    }
+    // SAFETY: `resume` is `freeze::resume_thread_entry` of the saved runtime (this binary,
+    // mapped at the saved base) and `block` this thread's block in the restored memory.
+    unsafe {
+        let f: unsafe extern "C" fn(u64) -> ! = core::mem::transmute(start.resume as usize);
+        f(start.block)
+    }
+}
+
+/// In the box's program process, its memory mapped and still privileged: makes every thread
+/// but the first with its saved id (`clone3` with `set_tid`, which needs the privilege the
+/// confinement then drops), its `fs` base and its exit futex. Each confines itself and waits.
+pub fn create_threads(plan: &Plan, ruleset: u64, user: Option<(u32, u32)>) -> Result<(), String> {
+    const FLAGS: u64 = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x80000 | 0x20_0000;
+    const STACK: usize = 64 * 1024;
+    let process = &plan.metadata.processes[0];
+    let first = leader(plan);
+    let delta = plan
+        .metadata
+        .runtime_base
+        .wrapping_sub(crate::start::image_range().0 as u64);
+    let resume = (crate::freeze::resume_thread_entry as *const () as u64).wrapping_add(delta);
+    for t in process.threads.iter().filter(|t| t.tid != first.tid) {
+        // SAFETY: the thread's block is in the restored memory (mapped above); its data's
+        // `park.fs_base` and `alive` fields are read and addressed where the saved runtime
+        // wrote them (this same binary's layout).
+        let (fs_base, alive) = unsafe {
+            let data = &*(t.block as *const crate::threads::ThreadData);
+            (data.park.fs_base, &raw const data.alive as u64)
+        };
+        let start = alloc::boxed::Box::leak(alloc::boxed::Box::new(ThreadStart {
+            block: t.block,
+            resume,
+            gate: (crate::gate::entry_address() as u64).wrapping_add(delta),
+            ruleset,
+            user,
+        }));
+        let stack = alloc::boxed::Box::leak(alloc::vec![0u64; STACK / 8].into_boxed_slice());
+        let top = stack.as_mut_ptr() as u64 + STACK as u64 - 16;
+        let slots = (top - stack.as_ptr() as u64) as usize / 8;
+        stack[slots] = &raw const picobox_restored_thread_start as u64;
+        stack[slots + 1] = start as *const ThreadStart as u64;
+        let tid = u64::from(t.tid);
+        // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+        // stack_size, tls, set_tid, set_tid_size, cgroup.
+        let args: [u64; 11] = [
+            FLAGS,
+            0,
+            alive,
+            0,
+            0,
+            stack.as_ptr() as u64,
+            top - stack.as_ptr() as u64,
+            fs_base,
+            &raw const tid as u64,
+            1,
+            0,
+        ];
+        sys(435, [args.as_ptr() as u64, 88, 0, 0, 0, 0])
+            .map_err(|e| format!("cannot make thread {} again with its id: {e}", t.tid))?;
+    }
+    Ok(())
+}
+
+/// In the program process, confined itself: waits until every other restored thread has
+/// confined itself too.
+pub fn wait_for_threads(plan: &Plan) {
+    let others = plan.metadata.processes[0].threads.len() as u32 - 1;
+    loop {
+        let now = THREADS_CONFINED.load(core::sync::atomic::Ordering::Acquire);
+        if now >= others {
+            return;
+        }
+        crate::gate::syscall(
+            202,
+            [
+                THREADS_CONFINED.as_ptr() as u64,
+                128,
+                u64::from(now),
+                0,
+                0,
+                0,
+            ],
+        );
+    }
+}
+
+/// In the box's program process, confined and its descriptors made: resumes the saved
+/// runtime. Returns only with why it could not.
+pub fn enter(plan: Plan, jump: Jump) -> String {
+    let process = &plan.metadata.processes[0];
     close(plan.file);
     close(plan.exe);
     let delta = plan
@@ -481,7 +671,12 @@ pub fn enter(plan: Plan, jump: Jump) -> String {
         .wrapping_sub(crate::start::image_range().0 as u64);
     let moved = |address: u64| address.wrapping_add(delta);
     let restored = crate::freeze::RestoredProcess {
-        leader_block: process.threads[0].block,
+        leader_block: leader(&plan).block,
+        threads_go: if process.threads.len() > 1 {
+            THREADS_GO.as_ptr() as u64
+        } else {
+            0
+        },
         filter: moved(jump.filter.as_ptr() as u64) as *const u64,
         filter_len: jump.filter.len(),
         broker_listen: jump.broker_listen,

@@ -203,16 +203,6 @@ fn capture(b: &BoxHandle, output: u64, conn: u64, leave_running: bool) -> Result
              of boxes of several processes are not supported yet"
         ));
     }
-    let threads = crate::limits::list_dir(format!("/proc/{program}/task").as_bytes())
-        .iter()
-        .filter(|n| decimal(n).is_some())
-        .count();
-    if threads > 1 {
-        return Err(format!(
-            "the program has {threads} threads: snapshots of multi-threaded programs are not \
-             supported yet"
-        ));
-    }
     let report = freeze(b, program)?;
     let result = write_snapshot(b, program, &report, output, conn);
     let word = if result.is_ok() && !leave_running {

@@ -363,6 +363,9 @@ pub struct RestoredProcess {
     pub broker_listen: bool,
     /// The box's end of the monitor's channel for the filter's listener.
     pub broker_end: u64,
+    /// Where the restoring code's other threads wait (a futex word in its memory) until the
+    /// filter is on every thread; 0 if the process has one thread.
+    pub threads_go: u64,
 }
 
 /// The restored process's entry, in the *saved* runtime (the restoring code calls it at this
@@ -392,7 +395,8 @@ pub unsafe extern "C" fn restored_entry(plan: *const RestoredProcess) -> ! {
     } else {
         gate::Brokered::Watches
     };
-    match gate::install_filter(filter, brokered) {
+    let threads = plan.threads_go != 0;
+    match gate::install_filter_on(filter, brokered, threads) {
         Ok(Some(listener)) => {
             if crate::broker::hand_over(plan.broker_end, listener).is_err() {
                 fail("the monitor's channel");
@@ -401,8 +405,25 @@ pub unsafe extern "C" fn restored_entry(plan: *const RestoredProcess) -> ! {
         Ok(None) => {}
         Err(_) => fail("seccomp filter"),
     }
+    if threads {
+        // SAFETY: the restoring code passes the address of a futex word of its own, which
+        // stays mapped (nothing unmaps the restoring runtime's memory).
+        let go = unsafe { &*(plan.threads_go as *const AtomicU32) };
+        go.store(1, Ordering::Release);
+        gate::syscall(202, [plan.threads_go, 1 | 128, i32::MAX as u64, 0, 0, 0]);
+    }
     // SAFETY: the leader's block is in the restored memory, with its parked stack.
     unsafe { resume_thread(plan.leader_block as usize) }
+}
+
+/// A restored thread other than the first, made by the restoring code: resumes the thread
+/// whose block is `block` (called at this function's address in the saved runtime).
+///
+/// # Safety
+/// As for [`restored_entry`]; `block` is the thread's block in the restored memory.
+pub unsafe extern "C" fn resume_thread_entry(block: u64) -> ! {
+    // SAFETY: as the caller guarantees.
+    unsafe { resume_thread(block as usize) }
 }
 
 /// On a restored thread: back onto the parked stack of the thread whose block is `block`.
@@ -428,10 +449,8 @@ extern "C" fn after_restore() {
         let len = me.park.robust_len.load(Ordering::Relaxed);
         gate::syscall(273, [head, len, 0, 0, 0, 0]);
     }
-    let tid = gate::syscall(186, [0; 6]) as u32;
-    me.tid.store(tid, Ordering::Relaxed);
-    if tid != crate::pal::own_pid() {
-        // The thread's exit frees its block (CLONE_CHILD_CLEARTID, as `threads::create` asked).
-        gate::syscall(218, [&raw const me.alive as u64, 0, 0, 0, 0, 0]);
-    }
+    // Its id is the saved one (`clone3` with `set_tid`), and its exit frees its block as
+    // `threads::create` asked (the restoring code gave `clone3` the same exit futex).
+    me.tid
+        .store(gate::syscall(186, [0; 6]) as u32, Ordering::Relaxed);
 }
