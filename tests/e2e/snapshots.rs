@@ -526,7 +526,7 @@ fn a_multi_threaded_program_frozen_mid_computation_goes_on_with_its_thread_ids()
     // Frozen at several points of the work: computing, sleeping, waiting on a condition.
     for (round, delay) in [20u64, 120, 300].into_iter().enumerate() {
         let id = format!("snap-threads-{round}");
-        let mut running = counter_box(&id, &program, &[]);
+        let running = counter_box(&id, &program, &[]);
         std::thread::sleep(std::time::Duration::from_millis(delay));
         let file = dir.join(format!("threads{round}.snap"));
         let out = snapshot(&id, &file, &[]);
