@@ -36,6 +36,8 @@ pub struct Process {
     pub handles: Vec<HandleRecord>,
     /// Its memory map, ascending.
     pub mappings: Vec<Mapping>,
+    /// Its pipes, with their contents.
+    pub pipes: Vec<PipeRecord>,
 }
 
 /// One thread of a process.
@@ -67,6 +69,31 @@ pub enum HandleKind {
     },
     /// The runtime's end of the monitor's snapshot channel.
     Channel,
+    /// One end of a pipe of the process (both ends are), by the pipe's id in `pipes`.
+    Pipe {
+        /// The pipe (its inode number on the host when it was taken).
+        id: u64,
+        /// Whether this is the write end.
+        write: bool,
+    },
+    /// An eventfd, with its counter.
+    EventFd {
+        /// The counter.
+        count: u64,
+        /// `EFD_SEMAPHORE`.
+        semaphore: bool,
+    },
+}
+
+/// A pipe whose ends the process holds, with the bytes that were in it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PipeRecord {
+    /// Its id (what `HandleKind::Pipe` names).
+    pub id: u64,
+    /// Its capacity in bytes (`F_GETPIPE_SZ`).
+    pub capacity: u32,
+    /// The bytes it held, in order.
+    pub data: Vec<u8>,
 }
 
 /// One host descriptor.
@@ -221,6 +248,16 @@ impl Metadata {
                         o.bytes(rel);
                     }
                     HandleKind::Channel => o.u8(4),
+                    HandleKind::Pipe { id, write } => {
+                        o.u8(5);
+                        o.u64(*id);
+                        o.u8(u8::from(*write));
+                    }
+                    HandleKind::EventFd { count, semaphore } => {
+                        o.u8(6);
+                        o.u64(*count);
+                        o.u8(u8::from(*semaphore));
+                    }
                 }
             }
             o.u32(p.mappings.len() as u32);
@@ -239,6 +276,12 @@ impl Metadata {
                     MapKind::Vvar => o.u8(4),
                     MapKind::VvarVclock => o.u8(5),
                 }
+            }
+            o.u32(p.pipes.len() as u32);
+            for pipe in &p.pipes {
+                o.u64(pipe.id);
+                o.u32(pipe.capacity);
+                o.bytes(&pipe.data);
             }
         }
         o.0
@@ -281,6 +324,14 @@ impl Metadata {
                         rel: i.bytes()?,
                     },
                     4 => HandleKind::Channel,
+                    5 => HandleKind::Pipe {
+                        id: i.u64()?,
+                        write: i.u8()? != 0,
+                    },
+                    6 => HandleKind::EventFd {
+                        count: i.u64()?,
+                        semaphore: i.u8()? != 0,
+                    },
                     k => return Err(format!("descriptor {fd} is of an unknown kind {k}")),
                 };
                 if handles.last().is_some_and(|last| last.fd >= fd) {
@@ -322,11 +373,30 @@ impl Metadata {
                     kind,
                 });
             }
+            let np = i.count(16)?;
+            let mut pipes: Vec<PipeRecord> = Vec::with_capacity(np);
+            for _ in 0..np {
+                let id = i.u64()?;
+                let capacity = i.u32()?;
+                let data = i.bytes()?;
+                if data.len() > capacity as usize {
+                    return Err(format!("pipe {id} holds more than its capacity"));
+                }
+                pipes.push(PipeRecord { id, capacity, data });
+            }
+            for h in &handles {
+                if let HandleKind::Pipe { id, .. } = h.kind {
+                    if !pipes.iter().any(|p| p.id == id) {
+                        return Err(format!("descriptor {} names no pipe of the process", h.fd));
+                    }
+                }
+            }
             processes.push(Process {
                 pid,
                 threads,
                 handles,
                 mappings,
+                pipes,
             });
         }
         if i.at != bytes.len() {
@@ -363,6 +433,15 @@ mod tests {
                         pos: 0,
                     },
                     HandleRecord {
+                        fd: 4,
+                        kind: HandleKind::Pipe {
+                            id: 77,
+                            write: true,
+                        },
+                        flags: 1,
+                        pos: 0,
+                    },
+                    HandleRecord {
                         fd: 5,
                         kind: HandleKind::File {
                             root: 3,
@@ -386,6 +465,11 @@ mod tests {
                         kind: MapKind::Private,
                     },
                 ],
+                pipes: vec![PipeRecord {
+                    id: 77,
+                    capacity: 65536,
+                    data: b"queued".to_vec(),
+                }],
             }],
         }
     }

@@ -11,7 +11,13 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 /// The counter's answers to `lines` lines when left running natively: `ready`, one line per
 /// input line, then `end N`.
 fn native_answers(program: &Path, lines: usize) -> Vec<String> {
+    native_answers_with(program, &[], lines)
+}
+
+/// As [`native_answers`], the counter given `args`.
+fn native_answers_with(program: &Path, args: &[&str], lines: usize) -> Vec<String> {
     let mut child = Command::new(program)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -228,8 +234,8 @@ fn refused(id: &str, args: &[&str], message: &str) {
 
 #[test]
 fn what_cannot_be_captured_is_refused_with_its_name_and_the_box_goes_on() {
-    refused("snap-pipe", &["pipe"], "holds host descriptor");
-    refused("snap-pipe2", &["pipe"], "pipe:[");
+    refused("snap-socket", &["socket"], "holds host descriptor");
+    refused("snap-socket2", &["socket"], "socket:[");
 }
 
 #[test]
@@ -547,5 +553,29 @@ fn a_multi_threaded_program_frozen_mid_computation_goes_on_with_its_thread_ids()
         let (rest, status, err) = restored.finish();
         assert_eq!(status, Some(0), "{err}");
         assert_eq!(format!("ready\n{}\n", rest.join("\n")), native, "{err}");
+    }
+}
+
+#[test]
+fn a_pipe_with_bytes_in_it_and_an_eventfd_are_captured_and_kept_in_a_box_left_running() {
+    let dir = scratch("snapshot-pipe");
+    let program = guest("snapcount");
+    for (mode, last) in [("pipe", "pipe 5 hello"), ("eventfd", "eventfd 10")] {
+        let native = native_answers_with(&program, &[mode], 2);
+        assert_eq!(native.last().map(String::as_str), Some(last));
+        let id = format!("snap-{mode}");
+        let mut running = counter_box(&id, &program, &[mode]);
+        assert_eq!(running.ask(), native[1]);
+        let file = dir.join(format!("{mode}.snap"));
+        let out = snapshot(&id, &file, &["--leave-running"]);
+        assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+        assert_eq!(running.ask(), native[2]);
+        let (rest, _, err) = running.finish();
+        assert_eq!(rest, native[3..].to_vec(), "the box left running: {err}");
+        let mut restored = restore(&file, &[]);
+        assert_eq!(restored.ask(), native[2]);
+        let (rest, status, err) = restored.finish();
+        assert_eq!(status, Some(0), "{err}");
+        assert_eq!(rest, native[3..].to_vec(), "the restored box: {err}");
     }
 }

@@ -1,8 +1,11 @@
 /* A counter with a 64 MiB heap, for snapshot and restore: each line it reads on standard
  * input changes the heap and prints the counter and a checksum of the whole heap, so a
  * restored run's answers continue those of the run it was taken of. With "pipe" it also
- * holds a pipe (what snapshots refuse today), with "thread" a second, idle thread. */
+ * holds a pipe with bytes in it, with "eventfd" an eventfd, both read at the end; with
+ * "socket" a socket pair (what snapshots refuse today); with "thread" a second, idle thread. */
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +29,15 @@ static void *idle(void *arg) {
 int main(int argc, char **argv) {
     int p[2];
     pthread_t t;
-    if (argc > 1 && strcmp(argv[1], "pipe") == 0 && pipe(p) != 0) return 2;
+    const char *mode = argc > 1 ? argv[1] : "";
+    int efd = -1, sv[2];
+    if (strcmp(mode, "pipe") == 0 && (pipe(p) != 0 || write(p[1], "hello", 5) != 5)) return 2;
+    if (strcmp(mode, "eventfd") == 0) {
+        uint64_t three = 3;
+        efd = eventfd(7, 0);
+        if (efd < 0 || write(efd, &three, 8) != 8) return 4;
+    }
+    if (strcmp(mode, "socket") == 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 5;
     if (argc > 1 && strcmp(argv[1], "thread") == 0 && pthread_create(&t, NULL, idle, NULL) != 0)
         return 3;
     uint8_t *heap = malloc(HEAP);
@@ -43,5 +54,15 @@ int main(int argc, char **argv) {
                (unsigned long long)checksum(heap, HEAP));
     }
     printf("end %llu\n", (unsigned long long)counter);
+    if (strcmp(mode, "pipe") == 0) {
+        char buf[16] = {0};
+        close(p[1]);
+        ssize_t n = read(p[0], buf, sizeof buf - 1);
+        printf("pipe %zd %s\n", n, buf);
+    }
+    if (efd >= 0) {
+        uint64_t v = 0;
+        if (read(efd, &v, 8) == 8) printf("eventfd %llu\n", (unsigned long long)v);
+    }
     return 0;
 }

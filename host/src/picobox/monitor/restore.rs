@@ -262,9 +262,49 @@ pub fn arrange_descriptors(
     keep: &mut [&mut u64],
 ) -> Result<(), String> {
     let process = &plan.metadata.processes[0];
+    // Pipes and eventfds are made again first: each pipe with its capacity and its bytes.
+    let mut made: Vec<u64> = Vec::new();
+    let mut pipe_ends: Vec<(u64, u64, u64)> = Vec::new();
+    for pipe in &process.pipes {
+        let mut fds = [0i32; 2];
+        sys(
+            293,
+            [fds.as_mut_ptr() as u64, 0o2000000 | 0o4000, 0, 0, 0, 0],
+        )
+        .map_err(|e| format!("cannot make a pipe: {e}"))?;
+        let (r, w) = (fds[0] as u64, fds[1] as u64);
+        made.extend([r, w]);
+        let _ = sys(72, [w, 1031, u64::from(pipe.capacity), 0, 0, 0]); // F_SETPIPE_SZ
+                                                                       // Non-blocking until the ends get their own flags: a pipe that cannot take its bytes
+                                                                       // (a capacity above this host's limit) fails the restore rather than hanging it.
+        hostio::write_all(w, &pipe.data)
+            .map_err(|e| format!("cannot fill the program's pipe again: {e}"))?;
+        pipe_ends.push((pipe.id, r, w));
+    }
     let mut wanted: Vec<(u32, Source, u32, u64)> = Vec::new();
     for h in &process.handles {
         let source = match &h.kind {
+            HandleKind::Pipe { id, write } => {
+                let (_, r, w) = pipe_ends
+                    .iter()
+                    .find(|(i, _, _)| i == id)
+                    .ok_or_else(|| format!("descriptor {}: no such pipe", h.fd))?;
+                Source::Held(if *write { *w } else { *r })
+            }
+            HandleKind::EventFd { count, semaphore } => {
+                let initial = u32::try_from(*count)
+                    .map_err(|_| format!("descriptor {}: an eventfd count too large", h.fd))?;
+                let flags = 0o2000000 | if *semaphore { 1 } else { 0 };
+                let fd = sys(290, [u64::from(initial), flags, 0, 0, 0, 0])
+                    .map_err(|e| format!("cannot make an eventfd: {e}"))?;
+                // eventfd2 takes a 32-bit start: the rest is written in.
+                let rest = count - u64::from(initial);
+                if rest > 0 {
+                    let _ = sys(1, [fd, &raw const rest as u64, 8, 0, 0, 0]);
+                }
+                made.push(fd);
+                Source::Held(fd)
+            }
             HandleKind::Stdio(n) => Source::Held(u64::from(*n)),
             HandleKind::BootMount(i) => Source::Held(u64::from(
                 boot.mounts
@@ -309,14 +349,30 @@ pub fn arrange_descriptors(
     for k in keep.iter_mut() {
         **k = lift(**k)?;
     }
+    for fd in made {
+        close(fd);
+    }
     plan.file = lift(plan.file)?;
     plan.exe = lift(plan.exe)?;
     crate::gate::close_range(0, (high - 1) as u32);
-    for (fd, held, _, _, _) in &lifted {
+    for (fd, held, _, flags, _) in &lifted {
         if let Some(from) = held {
             sys(292, [*from, u64::from(*fd), 0, 0, 0, 0])
                 .map_err(|e| format!("cannot place descriptor {fd}: {e}"))?;
             close(*from);
+            // Status flags (O_NONBLOCK, O_APPEND) as they were; of a stream this command was
+            // given, as it has them.
+            if !matches!(
+                process
+                    .handles
+                    .iter()
+                    .find(|h| h.fd == *fd)
+                    .map(|h| &h.kind),
+                Some(HandleKind::Stdio(_))
+            ) {
+                let _ = sys(72, [u64::from(*fd), 4, u64::from(*flags), 0, 0, 0]);
+                // F_SETFL
+            }
         }
     }
     for (fd, _, source, flags, pos) in &lifted {
@@ -888,6 +944,13 @@ fn handle_text(k: &HandleKind) -> String {
         HandleKind::BootMount(i) => format!("root of mount {i}"),
         HandleKind::SocketRoot => "the box's socket root".into(),
         HandleKind::Channel => "picobox's snapshot channel".into(),
+        HandleKind::Pipe { id, write } => {
+            format!("{} end of pipe {id}", if *write { "write" } else { "read" })
+        }
+        HandleKind::EventFd { count, semaphore } => format!(
+            "eventfd, count {count}{}",
+            if *semaphore { ", semaphore" } else { "" }
+        ),
         HandleKind::File { root, rel } => {
             format!(
                 "file {} beneath descriptor {root}",

@@ -9,14 +9,20 @@
 //! own code is not copied: a restore maps it from the `picobox` binary, whose build the file
 //! names. Then the box resumes (`--leave-running`) or ends.
 //!
+//! Host objects the library OS does not name are read from the host: a pipe whose two ends
+//! the process holds (its bytes are taken out through copies of its ends, `pidfd_getfd`, and
+//! put back if the box goes on) and an eventfd (its counter, from `fdinfo`).
+//!
 //! What cannot be captured yet is refused before anything is written, with the process and
-//! the object named, and the box keeps running: a box of several processes or threads, a
-//! descriptor the library OS cannot name (pipes, sockets, event files), a shared mapping of a
-//! file, POSIX timers and the other objects `picobox_libos::snapshot_handles` lists.
+//! the object named, and the box keeps running: a box of several processes, any other host
+//! descriptor (sockets, other event files), a shared mapping of a writable file, POSIX timers
+//! and the other objects `picobox_libos::snapshot_handles` lists.
 
 use crate::hostio::{self, close, decimal, hex, now_ms, read_file, sys, write_all};
 use crate::snapshot_format::{self, Writer};
-use crate::snapshot_meta::{HandleKind, HandleRecord, MapKind, Mapping, Metadata, Process, Thread};
+use crate::snapshot_meta::{
+    HandleKind, HandleRecord, MapKind, Mapping, Metadata, PipeRecord, Process, Thread,
+};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -204,7 +210,7 @@ fn capture(b: &BoxHandle, output: u64, conn: u64, leave_running: bool) -> Result
         ));
     }
     let report = freeze(b, program)?;
-    let result = write_snapshot(b, program, &report, output, conn);
+    let result = write_snapshot(b, program, &report, output, conn, leave_running);
     let word = if result.is_ok() && !leave_running {
         crate::freeze::END
     } else {
@@ -331,7 +337,53 @@ fn fd_info(pid: u64, fd: u32) -> Result<(u64, u32), String> {
     Ok((pos, flags))
 }
 
-/// What each host descriptor of the program is; refuses one nobody named.
+/// `readlink /proc/PID/fd/FD`.
+fn fd_target(pid: u64, fd: u32) -> Vec<u8> {
+    let mut target = alloc::vec![0u8; 256];
+    let p = hostio::c_str(format!("/proc/{pid}/fd/{fd}").as_bytes());
+    let n = sys(
+        89,
+        [p.as_ptr() as u64, target.as_mut_ptr() as u64, 255, 0, 0, 0],
+    )
+    .unwrap_or(0);
+    target.truncate(n as usize);
+    target
+}
+
+/// A field of `/proc/PID/fdinfo/FD` (`eventfd-count:` is hexadecimal).
+fn fd_info_field(pid: u64, fd: u32, name: &[u8]) -> Option<Vec<u8>> {
+    let text = read_file(format!("/proc/{pid}/fdinfo/{fd}").as_bytes(), 1 << 16).ok()?;
+    text.split(|b| *b == b'\n').find_map(|line| {
+        line.strip_prefix(name).map(|v| {
+            v.iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect()
+        })
+    })
+}
+
+/// What a host descriptor the library OS did not name is, if a snapshot captures it: a pipe
+/// end or an eventfd (their state is the host kernel's, read here).
+fn unnamed_kind(pid: u64, fd: u32, flags: u32) -> Option<HandleKind> {
+    let target = fd_target(pid, fd);
+    if let Some(rest) = target.strip_prefix(b"pipe:[") {
+        let id = decimal(rest.strip_suffix(b"]")?)?;
+        return Some(HandleKind::Pipe {
+            id,
+            write: flags & 3 == 1,
+        });
+    }
+    if target == b"anon_inode:[eventfd]" {
+        let count = hex(&fd_info_field(pid, fd, b"eventfd-count:")?)?;
+        let semaphore = fd_info_field(pid, fd, b"eventfd-semaphore:").as_deref() == Some(b"1");
+        return Some(HandleKind::EventFd { count, semaphore });
+    }
+    None
+}
+
+/// What each host descriptor of the program is; refuses one nobody named and that is not
+/// a pipe of the process's own or an eventfd.
 fn handles(pid: u64, report: &Report) -> Result<Vec<HandleRecord>, String> {
     let mut fds: Vec<u32> = crate::limits::list_dir(format!("/proc/{pid}/fd").as_bytes())
         .iter()
@@ -340,31 +392,127 @@ fn handles(pid: u64, report: &Report) -> Result<Vec<HandleRecord>, String> {
     fds.sort_unstable();
     let mut out = Vec::new();
     for fd in fds {
-        let Some((_, kind)) = report.named.iter().find(|(n, _)| *n == fd) else {
-            let mut target = alloc::vec![0u8; 256];
-            let p = hostio::c_str(format!("/proc/{pid}/fd/{fd}").as_bytes());
-            let n = sys(
-                89,
-                [p.as_ptr() as u64, target.as_mut_ptr() as u64, 255, 0, 0, 0],
-            )
-            .unwrap_or(0);
-            target.truncate(n as usize);
-            return Err(format!(
-                "the program (pid {}) holds host descriptor {fd} ({}), which snapshots do \
-                 not capture yet (pipes, sockets and event files are not supported yet)",
-                report.pid,
-                String::from_utf8_lossy(&target)
-            ));
-        };
         let (pos, flags) = fd_info(pid, fd)?;
+        let kind = match report.named.iter().find(|(n, _)| *n == fd) {
+            Some((_, kind)) => kind.clone(),
+            None => unnamed_kind(pid, fd, flags).ok_or_else(|| {
+                format!(
+                    "the program (pid {}) holds host descriptor {fd} ({}), which snapshots \
+                     do not capture yet (sockets and most event files are not supported yet)",
+                    report.pid,
+                    String::from_utf8_lossy(&fd_target(pid, fd))
+                )
+            })?,
+        };
         out.push(HandleRecord {
             fd,
-            kind: kind.clone(),
+            kind,
             flags,
             pos,
         });
     }
+    // A pipe must have both ends here: one that leads out of the process is not captured.
+    for h in &out {
+        if let HandleKind::Pipe { id, write } = h.kind {
+            let other = out.iter().any(
+                |o| matches!(o.kind, HandleKind::Pipe { id: i, write: w } if i == id && w != write),
+            );
+            if !other {
+                return Err(format!(
+                    "the program (pid {}) holds one end of a pipe (descriptor {}) whose other \
+                     end is not in its process: snapshots of boxes of several processes are \
+                     not supported yet",
+                    report.pid, h.fd
+                ));
+            }
+        }
+    }
     Ok(out)
+}
+
+/// A pipe emptied for the snapshot: its bytes go back in if the box goes on.
+struct Drained {
+    /// The monitor's copy of a write end.
+    write_end: u64,
+    data: Vec<u8>,
+}
+
+/// Takes the bytes out of each pipe of the frozen program (through copies of its ends:
+/// `pidfd_getfd`), and their capacities.
+fn drain_pipes(
+    pid: u64,
+    handles: &[HandleRecord],
+    drained: &mut Vec<Drained>,
+) -> Result<Vec<PipeRecord>, String> {
+    let mut pipes: Vec<PipeRecord> = Vec::new();
+    let pidfd = sys(434, [pid, 0, 0, 0, 0, 0])
+        .map_err(|e| format!("cannot reach the program's descriptors: {e}"))?;
+    let take = |fd: u32| {
+        sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0])
+            .map_err(|e| format!("cannot reach the program's descriptor {fd}: {e}"))
+    };
+    let result = (|| {
+        for h in handles {
+            let HandleKind::Pipe { id, write: false } = h.kind else {
+                continue;
+            };
+            if pipes.iter().any(|p| p.id == id) {
+                continue;
+            }
+            let read_end = take(h.fd)?;
+            let capacity = sys(72, [read_end, 1032, 0, 0, 0, 0]).unwrap_or(65536) as u32;
+            let mut queued: u32 = 0;
+            let _ = sys(16, [read_end, 0x541B, &raw mut queued as u64, 0, 0, 0]); // FIONREAD
+            let mut data = alloc::vec![0u8; queued as usize];
+            let mut got = 0;
+            while got < data.len() {
+                match sys(
+                    0,
+                    [
+                        read_end,
+                        data[got..].as_mut_ptr() as u64,
+                        (data.len() - got) as u64,
+                        0,
+                        0,
+                        0,
+                    ],
+                ) {
+                    Ok(0) => break,
+                    Ok(n) => got += n as usize,
+                    Err(Errno::EINTR) => {}
+                    Err(e) => {
+                        close(read_end);
+                        return Err(format!("cannot read the program's pipe: {e}"));
+                    }
+                }
+            }
+            data.truncate(got);
+            close(read_end);
+            let writer = handles
+                .iter()
+                .find(|o| matches!(o.kind, HandleKind::Pipe { id: i, write: true } if i == id))
+                .map(|o| o.fd)
+                .unwrap_or(h.fd);
+            if !data.is_empty() {
+                drained.push(Drained {
+                    write_end: take(writer)?,
+                    data: data.clone(),
+                });
+            }
+            pipes.push(PipeRecord { id, capacity, data });
+        }
+        Ok(())
+    })();
+    close(pidfd);
+    result.map(|()| pipes)
+}
+
+/// Puts the drained bytes back, for a box that goes on.
+fn refill(drained: Vec<Drained>) {
+    for d in drained {
+        let _ = write_all(d.write_end, &d.data);
+        close(d.write_end);
+    }
 }
 
 /// One line of `/proc/PID/maps`, parsed.
@@ -534,12 +682,35 @@ fn is_zero(page: &[u8]) -> bool {
         .all(|block| block.iter().fold(0u8, |a, b| a | b) == 0)
 }
 
+/// Writes the snapshot of the frozen program; the bytes of its pipes go back in unless the
+/// box is to end with a snapshot written.
 fn write_snapshot(
     b: &BoxHandle,
     pid: u64,
     report_bytes: &[u8],
     output: u64,
     conn: u64,
+    leave_running: bool,
+) -> Result<u64, String> {
+    let mut drained = Vec::new();
+    let result = write_snapshot_draining(b, pid, report_bytes, output, conn, &mut drained);
+    if leave_running || result.is_err() {
+        refill(drained);
+    } else {
+        for d in drained {
+            close(d.write_end);
+        }
+    }
+    result
+}
+
+fn write_snapshot_draining(
+    b: &BoxHandle,
+    pid: u64,
+    report_bytes: &[u8],
+    output: u64,
+    conn: u64,
+    drained: &mut Vec<Drained>,
 ) -> Result<u64, String> {
     let report = decode_report(report_bytes).ok_or("the program's report is malformed")?;
     if !report.refusal.is_empty() {
@@ -549,6 +720,7 @@ fn write_snapshot(
         ));
     }
     let handles = handles(pid, &report)?;
+    let pipes = drain_pipes(pid, &handles, drained)?;
     let maps_text = read_file(format!("/proc/{pid}/maps").as_bytes(), 64 << 20).unwrap_or_default();
     let mappings = memory_map(pid)?;
     let file_backed: Vec<(u64, bool)> = maps_text
@@ -564,6 +736,7 @@ fn write_snapshot(
             threads: report.threads,
             handles,
             mappings: mappings.clone(),
+            pipes,
         }],
     };
     let mem = hostio::open(format!("/proc/{pid}/mem").as_bytes(), 0, 0)
