@@ -76,6 +76,15 @@ pub enum HandleKind {
         /// Whether this is the write end.
         write: bool,
     },
+    /// A listening TCP socket, bound again on restore.
+    Listening {
+        /// `AF_INET` or `AF_INET6`.
+        domain: u32,
+        /// Its `struct sockaddr` as `getsockname` gave it.
+        address: Vec<u8>,
+        /// `SO_REUSEADDR` 1, `SO_REUSEPORT` 2, `IPV6_V6ONLY` 4.
+        options: u8,
+    },
     /// An eventfd, with its counter.
     EventFd {
         /// The counter.
@@ -253,6 +262,16 @@ impl Metadata {
                         o.u64(*id);
                         o.u8(u8::from(*write));
                     }
+                    HandleKind::Listening {
+                        domain,
+                        address,
+                        options,
+                    } => {
+                        o.u8(7);
+                        o.u32(*domain);
+                        o.bytes(address);
+                        o.u8(*options);
+                    }
                     HandleKind::EventFd { count, semaphore } => {
                         o.u8(6);
                         o.u64(*count);
@@ -327,6 +346,11 @@ impl Metadata {
                     5 => HandleKind::Pipe {
                         id: i.u64()?,
                         write: i.u8()? != 0,
+                    },
+                    7 => HandleKind::Listening {
+                        domain: i.u32()?,
+                        address: i.bytes()?,
+                        options: i.u8()?,
                     },
                     6 => HandleKind::EventFd {
                         count: i.u64()?,

@@ -579,3 +579,128 @@ fn a_pipe_with_bytes_in_it_and_an_eventfd_are_captured_and_kept_in_a_box_left_ru
         assert_eq!(rest, native[3..].to_vec(), "the restored box: {err}");
     }
 }
+
+fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .unwrap();
+    text(&out.stdout)
+}
+
+fn wait_for_redis(port: u16) {
+    for _ in 0..200 {
+        if redis_cli(port, &["ping"]) == "PONG\n" {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("redis did not answer on port {port}");
+}
+
+#[test]
+fn redis_server_with_ten_thousand_keys_listens_again_after_restore() {
+    let dir = scratch("snapshot-redis");
+    let port = crate::support::free_port();
+    let p = port.to_string();
+    let rule = format!("tcp:127.0.0.1:{port}");
+    let mut server = picobox()
+        .args(["run", "--name", "snap-redis", "--allow-bind", &rule, "--"])
+        .args(["/usr/bin/redis-server", "--port", &p, "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_redis(port);
+    let mut cli = Command::new("redis-cli")
+        .args(["-p", &p])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        let mut input = cli.stdin.take().unwrap();
+        for i in 0..10_000 {
+            writeln!(input, "SET key{i} value{i}").unwrap();
+        }
+    }
+    assert!(cli.wait().unwrap().success());
+    assert_eq!(redis_cli(port, &["dbsize"]), "10000\n");
+    let file = dir.join("redis.snap");
+    let out = snapshot("snap-redis", &file, &[]);
+    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+    assert!(server.wait().unwrap().success());
+    let inspect = picobox()
+        .args(["snapshot", "inspect"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        text(&inspect.stdout).contains(&format!("listening TCP socket (IPv4, port {port})")),
+        "{}",
+        text(&inspect.stdout)
+    );
+    let mut restored = picobox()
+        .arg("restore")
+        .arg(&file)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_redis(port);
+    assert_eq!(redis_cli(port, &["dbsize"]), "10000\n");
+    for i in [0, 4321, 9999] {
+        assert_eq!(
+            redis_cli(port, &["get", &format!("key{i}")]),
+            format!("value{i}\n")
+        );
+    }
+    redis_cli(port, &["shutdown", "nosave"]);
+    assert!(restored.wait().unwrap().success());
+}
+
+#[test]
+fn node_with_a_timer_goes_on_ticking_after_restore() {
+    let dir = scratch("snapshot-node");
+    let script = "let n = 0;\nconsole.log('ready');\n\
+                  setInterval(() => { n++; if (n % 5 == 0) console.log('tick ' + n); }, 10);\n\
+                  process.stdin.on('data', d => { console.log('got ' + d.toString().trim() + \
+                  ' at ' + n); process.exit(0); });\n";
+    let mut cmd = picobox();
+    cmd.args([
+        "run",
+        "--name",
+        "snap-node",
+        "--",
+        "/usr/bin/node",
+        "-e",
+        script,
+    ]);
+    let mut running = Talking::start(cmd);
+    assert_eq!(running.line(), "ready");
+    let mut last = 0;
+    while last < 20 {
+        let line = running.line();
+        last = line.strip_prefix("tick ").unwrap().parse().unwrap();
+    }
+    let file = dir.join("node.snap");
+    let out = snapshot("snap-node", &file, &[]);
+    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+    let (rest, _, _) = running.finish();
+    // Ticks printed while the freeze was under way, if any, came before it.
+    if let Some(l) = rest.last() {
+        last = l.strip_prefix("tick ").unwrap().parse().unwrap();
+    }
+    let mut restored = restore(&file, &[]);
+    // The timer goes on from its count: the next tick is the next multiple of five.
+    assert_eq!(restored.line(), format!("tick {}", last + 5));
+    writeln!(restored.stdin.as_mut().unwrap(), "hello").unwrap();
+    let (rest, status, err) = restored.finish();
+    assert_eq!(status, Some(0), "{err}");
+    let got = rest
+        .iter()
+        .find(|l| l.starts_with("got hello at "))
+        .expect("an answer");
+    let at: u64 = got.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(at >= last + 5, "{got}");
+}

@@ -291,6 +291,21 @@ pub fn arrange_descriptors(
                     .ok_or_else(|| format!("descriptor {}: no such pipe", h.fd))?;
                 Source::Held(if *write { *w } else { *r })
             }
+            HandleKind::Listening {
+                domain,
+                address,
+                options,
+            } => {
+                let fd = listen_again(*domain, address, *options).map_err(|e| {
+                    format!(
+                        "the program's listening socket (descriptor {}) cannot listen again: \
+                         {e}",
+                        h.fd
+                    )
+                })?;
+                made.push(fd);
+                Source::Held(fd)
+            }
             HandleKind::EventFd { count, semaphore } => {
                 let initial = u32::try_from(*count)
                     .map_err(|_| format!("descriptor {}: an eventfd count too large", h.fd))?;
@@ -414,6 +429,35 @@ pub fn arrange_descriptors(
         let _ = sys(8, [u64::from(*fd), *pos, 0, 0, 0, 0]);
     }
     Ok(())
+}
+
+/// A TCP socket bound to `address` and listening, with the options it had. Made after the
+/// box's Landlock rules are on, so the bind is checked as the program's own was.
+fn listen_again(domain: u32, address: &[u8], options: u8) -> Result<u64, Errno> {
+    let fd = sys(41, [u64::from(domain), 1 | 0o2000000, 0, 0, 0, 0])?;
+    let on: u32 = 1;
+    let set = |level: u64, name: u64| {
+        let _ = sys(54, [fd, level, name, &raw const on as u64, 4, 0]);
+    };
+    if options & 1 != 0 {
+        set(1, 2);
+    }
+    if options & 2 != 0 {
+        set(1, 15);
+    }
+    if options & 4 != 0 {
+        set(41, 26);
+    }
+    let r = sys(
+        49,
+        [fd, address.as_ptr() as u64, address.len() as u64, 0, 0, 0],
+    )
+    .and_then(|_| sys(50, [fd, 4096, 0, 0, 0, 0]));
+    if let Err(e) = r {
+        close(fd);
+        return Err(e);
+    }
+    Ok(fd)
 }
 
 /// What the saved runtime's entry needs (see `freeze::RestoredProcess`), and where it is.
@@ -876,7 +920,15 @@ fn describe(
                     h.pos
                 ));
             }
-            out.push_str("],\"sockets\":[]}");
+            out.push_str("],\"sockets\":[");
+            let sockets: Vec<String> = p
+                .handles
+                .iter()
+                .filter(|h| matches!(h.kind, HandleKind::Listening { .. }))
+                .map(|h| json_string(handle_text(&h.kind).as_bytes()))
+                .collect();
+            out.push_str(&sockets.join(","));
+            out.push_str("]}");
         }
         out.push_str("]}\n");
         return out;
@@ -933,7 +985,20 @@ fn describe(
                 h.pos
             ));
         }
-        out.push_str("sockets   none\n");
+        let sockets: Vec<String> = p
+            .handles
+            .iter()
+            .filter(|h| matches!(h.kind, HandleKind::Listening { .. }))
+            .map(|h| format!("fd {} {}", h.fd, handle_text(&h.kind)))
+            .collect();
+        out.push_str(&format!(
+            "sockets   {}\n",
+            if sockets.is_empty() {
+                "none".to_string()
+            } else {
+                sockets.join("; ")
+            }
+        ));
     }
     out
 }
@@ -946,6 +1011,17 @@ fn handle_text(k: &HandleKind) -> String {
         HandleKind::Channel => "picobox's snapshot channel".into(),
         HandleKind::Pipe { id, write } => {
             format!("{} end of pipe {id}", if *write { "write" } else { "read" })
+        }
+        HandleKind::Listening {
+            domain, address, ..
+        } => {
+            let port = address
+                .get(2..4)
+                .map_or(0, |p| u16::from_be_bytes([p[0], p[1]]));
+            format!(
+                "listening TCP socket ({}, port {port})",
+                if *domain == 10 { "IPv6" } else { "IPv4" }
+            )
         }
         HandleKind::EventFd { count, semaphore } => format!(
             "eventfd, count {count}{}",

@@ -11,7 +11,8 @@
 //!
 //! Host objects the library OS does not name are read from the host: a pipe whose two ends
 //! the process holds (its bytes are taken out through copies of its ends, `pidfd_getfd`, and
-//! put back if the box goes on) and an eventfd (its counter, from `fdinfo`).
+//! put back if the box goes on), an eventfd (its counter, from `fdinfo`) and a listening TCP
+//! socket (family, address, options, through a copy of it).
 //!
 //! What cannot be captured yet is refused before anything is written, with the process and
 //! the object named, and the box keeps running: a box of several processes, any other host
@@ -363,10 +364,70 @@ fn fd_info_field(pid: u64, fd: u32, name: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
+/// A listening TCP socket's family, address and options, read through a copy of it; `None`
+/// for any other socket.
+fn listening_socket(pidfd: u64, fd: u32) -> Option<HandleKind> {
+    let copy = sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0]).ok()?;
+    let option = |level: u64, name: u64| -> Option<u32> {
+        let mut v: u32 = 0;
+        let mut len: u32 = 4;
+        sys(
+            55,
+            [copy, level, name, &raw mut v as u64, &raw mut len as u64, 0],
+        )
+        .ok()
+        .map(|_| v)
+    };
+    let result = (|| {
+        // SO_ACCEPTCONN, SO_DOMAIN, SO_TYPE
+        if option(1, 30)? != 1 || option(1, 3)? != 1 {
+            return None;
+        }
+        let domain = option(1, 39)?;
+        if domain != 2 && domain != 10 {
+            return None;
+        }
+        let mut address = [0u8; 128];
+        let mut len: u32 = 128;
+        sys(
+            51,
+            [
+                copy,
+                address.as_mut_ptr() as u64,
+                &raw mut len as u64,
+                0,
+                0,
+                0,
+            ],
+        )
+        .ok()?;
+        let mut options = 0u8;
+        if option(1, 2) == Some(1) {
+            options |= 1;
+        }
+        if option(1, 15) == Some(1) {
+            options |= 2;
+        }
+        if domain == 10 && option(41, 26) == Some(1) {
+            options |= 4;
+        }
+        Some(HandleKind::Listening {
+            domain,
+            address: address[..(len as usize).min(128)].to_vec(),
+            options,
+        })
+    })();
+    close(copy);
+    result
+}
+
 /// What a host descriptor the library OS did not name is, if a snapshot captures it: a pipe
-/// end or an eventfd (their state is the host kernel's, read here).
-fn unnamed_kind(pid: u64, fd: u32, flags: u32) -> Option<HandleKind> {
+/// end, an eventfd or a listening TCP socket (their state is the host kernel's, read here).
+fn unnamed_kind(pid: u64, pidfd: u64, fd: u32, flags: u32) -> Option<HandleKind> {
     let target = fd_target(pid, fd);
+    if target.starts_with(b"socket:[") {
+        return listening_socket(pidfd, fd);
+    }
     if let Some(rest) = target.strip_prefix(b"pipe:[") {
         let id = decimal(rest.strip_suffix(b"]")?)?;
         return Some(HandleKind::Pipe {
@@ -390,19 +451,24 @@ fn handles(pid: u64, report: &Report) -> Result<Vec<HandleRecord>, String> {
         .filter_map(|n| decimal(n).and_then(|v| u32::try_from(v).ok()))
         .collect();
     fds.sort_unstable();
+    let pidfd = sys(434, [pid, 0, 0, 0, 0, 0])
+        .map_err(|e| format!("cannot reach the program's descriptors: {e}"))?;
     let mut out = Vec::new();
     for fd in fds {
         let (pos, flags) = fd_info(pid, fd)?;
         let kind = match report.named.iter().find(|(n, _)| *n == fd) {
-            Some((_, kind)) => kind.clone(),
-            None => unnamed_kind(pid, fd, flags).ok_or_else(|| {
-                format!(
-                    "the program (pid {}) holds host descriptor {fd} ({}), which snapshots \
-                     do not capture yet (sockets and most event files are not supported yet)",
-                    report.pid,
-                    String::from_utf8_lossy(&fd_target(pid, fd))
-                )
-            })?,
+            Some((_, kind)) => Some(kind.clone()),
+            None => unnamed_kind(pid, pidfd, fd, flags),
+        };
+        let Some(kind) = kind else {
+            close(pidfd);
+            return Err(format!(
+                "the program (pid {}) holds host descriptor {fd} ({}), which snapshots do not \
+                 capture yet (connected and Unix sockets and most event files are not \
+                 supported yet)",
+                report.pid,
+                String::from_utf8_lossy(&fd_target(pid, fd))
+            ));
         };
         out.push(HandleRecord {
             fd,
@@ -411,6 +477,7 @@ fn handles(pid: u64, report: &Report) -> Result<Vec<HandleRecord>, String> {
             pos,
         });
     }
+    close(pidfd);
     // A pipe must have both ends here: one that leads out of the process is not captured.
     for h in &out {
         if let HandleKind::Pipe { id, write } = h.kind {
