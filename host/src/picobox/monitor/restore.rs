@@ -994,7 +994,7 @@ fn describe(
         out.push_str(&format!(
             "sockets   {}\n",
             if sockets.is_empty() {
-                "none".to_string()
+                String::from("none")
             } else {
                 sockets.join("; ")
             }
