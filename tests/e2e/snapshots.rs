@@ -704,3 +704,26 @@ fn node_with_a_timer_goes_on_ticking_after_restore() {
     let at: u64 = got.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(at >= last + 5, "{got}");
 }
+
+#[test]
+fn a_restored_box_is_confined_as_any_box_the_gate_kills_an_escape_on_every_thread() {
+    let dir = scratch("snapshot-escape");
+    let program = guest("snapescape");
+    for mode in ["main", "thread"] {
+        let id = format!("snap-escape-{mode}");
+        let mut running = counter_box(&id, &program, &[mode]);
+        let file = dir.join(format!("{mode}.snap"));
+        let out = snapshot(&id, &file, &[]);
+        assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+        assert!(running.finish().0.is_empty());
+        let mut restored = restore(&file, &[]);
+        writeln!(restored.stdin.as_mut().unwrap(), "now").unwrap();
+        let (rest, status, err) = restored.finish();
+        assert!(rest.is_empty(), "{mode}: the call returned: {rest:?}");
+        assert_eq!(status, Some(159), "{mode}: {err}");
+        assert!(
+            err.contains("killed by the seccomp policy"),
+            "{mode}: {err}"
+        );
+    }
+}

@@ -134,10 +134,21 @@ pub fn install_filter_on(
     brokered: Brokered,
     all_threads: bool,
 ) -> Result<Option<u64>, picobox_abi::Errno> {
+    install_filter_for(allowlist, brokered, all_threads, return_address())
+}
+
+/// As [`install_filter_on`], for the gate whose `syscall` instruction returns to `ip`: a
+/// restore installs the filter of the *saved* runtime's gate before anything of the saved
+/// runtime runs, then makes its last calls there.
+pub fn install_filter_for(
+    allowlist: &[u64],
+    brokered: Brokered,
+    all_threads: bool,
+    ip: u64,
+) -> Result<Option<u64>, picobox_abi::Errno> {
     if allowlist.is_empty() {
         return Err(picobox_abi::Errno::EINVAL);
     }
-    let ip = return_address();
     let mut prog: alloc::vec::Vec<u64> = alloc::vec![
         insn(BPF_LD_W_ABS, 0, 0, OFFSET_ARCH),
         insn(BPF_JMP_JEQ_K, 1, 0, AUDIT_ARCH_X86_64),

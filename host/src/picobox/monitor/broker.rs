@@ -75,6 +75,15 @@ impl Channel {
 /// In the box's first process, right after the filter is installed: sends the listener to
 /// the monitor and closes both (the box keeps no way to answer its own notifications).
 pub fn hand_over(box_end: u64, listener: u64) -> Result<(), Errno> {
+    hand_over_with(box_end, listener, &gate::syscall)
+}
+
+/// As [`hand_over`], making its calls with `call` (a restore's, at the saved runtime's gate).
+pub fn hand_over_with(
+    box_end: u64,
+    listener: u64,
+    call: &dyn Fn(u64, [u64; 6]) -> u64,
+) -> Result<(), Errno> {
     // struct cmsghdr { size_t len; int level; int type; } + one int, padded to 24 bytes.
     let mut control = [0u8; 24];
     control[..8].copy_from_slice(&20u64.to_ne_bytes());
@@ -85,9 +94,9 @@ pub fn hand_over(box_end: u64, listener: u64) -> Result<(), Errno> {
     let iov: [u64; 2] = [byte.as_ptr() as u64, 1];
     // struct msghdr { name, namelen, iov, iovlen, control, controllen, flags }
     let msg: [u64; 7] = [0, 0, iov.as_ptr() as u64, 1, control.as_ptr() as u64, 24, 0];
-    let sent = sys(46, [box_end, msg.as_ptr() as u64, 0, 0, 0, 0]);
-    close(listener);
-    close(box_end);
+    let sent = Errno::from_raw_return(call(46, [box_end, msg.as_ptr() as u64, 0, 0, 0, 0]));
+    call(3, [listener, 0, 0, 0, 0, 0]);
+    call(3, [box_end, 0, 0, 0, 0, 0]);
     sent.map(|_| ())
 }
 

@@ -11,8 +11,10 @@
 //! 2. maps the saved memory at its addresses: private and shared ranges filled with the saved
 //!    pages, the runtime's code from the `picobox` binary, the kernel's vDSO moved to where
 //!    it was;
-//! 3. calls the *saved* runtime's `freeze::restored_entry`, which installs its handlers and
-//!    its filter and resumes the thread where it parked.
+//! 3. installs the saved runtime's handlers and its seccomp filter (for the saved gate, on
+//!    every thread) before any of the saved runtime runs, since the saved runtime's data is
+//!    the snapshot's, written by the box; then calls the saved runtime's
+//!    `freeze::restored_entry`, which resumes the thread where it parked.
 //!
 //! This runtime (the restoring one) sits elsewhere in memory; if the saved memory overlaps
 //! it, the restore is refused and can be run again (the kernel places each run elsewhere).
@@ -460,9 +462,9 @@ fn listen_again(domain: u32, address: &[u8], options: u8) -> Result<u64, Errno> 
     Ok(fd)
 }
 
-/// What the saved runtime's entry needs (see `freeze::RestoredProcess`), and where it is.
+/// How the restored process is confined at its last step.
 pub struct Jump {
-    /// The allowlist for the box's network (this runtime's copy: its address is moved).
+    /// The allowlist for the box's network.
     pub filter: &'static [u64],
     /// Whether `listen` is brokered.
     pub broker_listen: bool,
@@ -770,30 +772,62 @@ pub fn enter(plan: Plan, jump: Jump) -> String {
         .runtime_base
         .wrapping_sub(crate::start::image_range().0 as u64);
     let moved = |address: u64| address.wrapping_add(delta);
-    let restored = crate::freeze::RestoredProcess {
-        leader_block: leader(&plan).block,
-        threads_go: if process.threads.len() > 1 {
-            THREADS_GO.as_ptr() as u64
-        } else {
-            0
-        },
-        filter: moved(jump.filter.as_ptr() as u64) as *const u64,
-        filter_len: jump.filter.len(),
-        broker_listen: jump.broker_listen,
-        broker_end: jump.broker_end,
-    };
-    let entry = moved(crate::freeze::restored_entry as *const () as u64);
-    // Every signal blocked: the saved runtime's handlers are not installed yet.
+    let threads = process.threads.len() > 1;
+    let leader_block = leader(&plan).block;
+    let fail = |what: &str, e: Errno| format!("cannot confine the restored box: {what}: {e}");
+    // Every signal blocked until the saved runtime's thread returns from its park (the
+    // handlers installed now are the saved runtime's).
     let all: u64 = !0;
     sys(14, [2, &raw const all as u64, 0, 8, 0, 0]).ok();
+    if let Err(e) = crate::signals::install_handlers_moved(delta) {
+        return fail("signal handlers", e);
+    }
+    // The filter before anything of the saved runtime runs: its code is this binary's, but
+    // its data is the snapshot's, which the box wrote. From here on calls are made at the
+    // saved runtime's gate, the one the filter lets through.
+    let brokered = if jump.broker_listen {
+        crate::gate::Brokered::WatchesAndListen
+    } else {
+        crate::gate::Brokered::Watches
+    };
+    let saved_gate_ip = moved(crate::gate::return_address());
+    let listener =
+        match crate::gate::install_filter_for(jump.filter, brokered, threads, saved_gate_ip) {
+            Ok(l) => l,
+            Err(e) => return fail("seccomp filter", e),
+        };
+    // SAFETY: the saved runtime's `picobox_gate` (this binary's, at the saved base) is a plain
+    // `syscall` with the C calling convention.
+    let saved_gate: unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, u64) -> u64 =
+        unsafe { core::mem::transmute(moved(crate::gate::entry_address() as u64) as usize) };
+    // SAFETY: as above; the calls take only this process's descriptors and buffers.
+    let call = |nr: u64, a: [u64; 6]| unsafe { saved_gate(nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
+    if let Some(listener) = listener {
+        if crate::broker::hand_over_with(jump.broker_end, listener, &call).is_err() {
+            call(231, [u64::from(crate::EXIT_INTERNAL), 0, 0, 0, 0, 0]);
+        }
+    }
+    if threads {
+        THREADS_GO.store(1, core::sync::atomic::Ordering::Release);
+        call(
+            202,
+            [
+                THREADS_GO.as_ptr() as u64,
+                1 | 128,
+                i32::MAX as u64,
+                0,
+                0,
+                0,
+            ],
+        );
+    }
+    let entry = moved(crate::freeze::restored_entry as *const () as u64);
     // SAFETY: `entry` is `freeze::restored_entry` of the saved runtime, which is this same
     // binary (the build id was checked) mapped at the saved base; its memory, including the
-    // thread block the plan names, is the snapshot's, mapped back above. `restored` lives on
-    // this stack, which the saved runtime never unmaps.
+    // first thread's block, is the snapshot's, mapped back above.
     unsafe {
-        let f: unsafe extern "C" fn(*const crate::freeze::RestoredProcess) -> ! =
-            core::mem::transmute(entry as usize);
-        f(&raw const restored)
+        let f: unsafe extern "C" fn(u64) -> ! = core::mem::transmute(entry as usize);
+        f(leader_block)
     }
 }
 

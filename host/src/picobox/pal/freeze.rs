@@ -350,70 +350,21 @@ fn inventory() -> Vec<u8> {
     out
 }
 
-/// What the restoring code (`monitor/restore.rs`) hands the restored runtime.
-#[repr(C)]
-pub struct RestoredProcess {
-    /// The first thread's block.
-    pub leader_block: u64,
-    /// The seccomp allowlist to install (a slice of this runtime's own statics).
-    pub filter: *const u64,
-    /// See `filter`.
-    pub filter_len: usize,
-    /// Whether the filter hands `listen` to the monitor too (a box on the host's network).
-    pub broker_listen: bool,
-    /// The box's end of the monitor's channel for the filter's listener.
-    pub broker_end: u64,
-    /// Where the restoring code's other threads wait (a futex word in its memory) until the
-    /// filter is on every thread; 0 if the process has one thread.
-    pub threads_go: u64,
-}
-
 /// The restored process's entry, in the *saved* runtime (the restoring code calls it at this
-/// function's address in the snapshot's runtime): its memory is the snapshot's and its
-/// descriptors are made again. Installs the handlers and the filter of this runtime and
-/// resumes the first thread where it parked. Signals are all blocked on entry.
+/// function's address in the snapshot's runtime). Everything that confines the process is
+/// done by then, the seccomp filter included (`monitor/restore.rs`): this code and the state
+/// it reads come from the snapshot, which the box itself wrote. It forgets what the freeze
+/// left in its statics and resumes the first thread where it parked.
 ///
 /// # Safety
-/// `plan` is valid; the process's memory is the snapshot's, mapped back at its addresses.
-pub unsafe extern "C" fn restored_entry(plan: *const RestoredProcess) -> ! {
-    // SAFETY: as the caller guarantees.
-    let plan = unsafe { &*plan };
+/// The process's memory is the snapshot's, mapped back at its addresses; `leader_block` is
+/// the first thread's block there.
+pub unsafe extern "C" fn restored_entry(leader_block: u64) -> ! {
     STATE.store(IDLE, Ordering::Release);
     PARKED.store(0, Ordering::Release);
-    let fail = |what: &str| -> ! {
-        crate::out::error(format_args!("cannot resume the restored box: {what}"));
-        crate::pal::HOST.exit_now(crate::EXIT_INTERNAL)
-    };
     crate::pal::forget_own_pid();
-    if crate::signals::install_handlers().is_err() {
-        fail("signal handlers");
-    }
-    // SAFETY: the restoring code passes a slice of this runtime's allowlist statics.
-    let filter = unsafe { core::slice::from_raw_parts(plan.filter, plan.filter_len) };
-    let brokered = if plan.broker_listen {
-        gate::Brokered::WatchesAndListen
-    } else {
-        gate::Brokered::Watches
-    };
-    let threads = plan.threads_go != 0;
-    match gate::install_filter_on(filter, brokered, threads) {
-        Ok(Some(listener)) => {
-            if crate::broker::hand_over(plan.broker_end, listener).is_err() {
-                fail("the monitor's channel");
-            }
-        }
-        Ok(None) => {}
-        Err(_) => fail("seccomp filter"),
-    }
-    if threads {
-        // SAFETY: the restoring code passes the address of a futex word of its own, which
-        // stays mapped (nothing unmaps the restoring runtime's memory).
-        let go = unsafe { &*(plan.threads_go as *const AtomicU32) };
-        go.store(1, Ordering::Release);
-        gate::syscall(202, [plan.threads_go, 1 | 128, i32::MAX as u64, 0, 0, 0]);
-    }
     // SAFETY: the leader's block is in the restored memory, with its parked stack.
-    unsafe { resume_thread(plan.leader_block as usize) }
+    unsafe { resume_thread(leader_block as usize) }
 }
 
 /// A restored thread other than the first, made by the restoring code: resumes the thread

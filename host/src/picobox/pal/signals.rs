@@ -335,6 +335,12 @@ pub fn install() -> Result<(), Errno> {
 /// The handlers, for the first thread of a process that runs (or, restored, runs again) this
 /// runtime. Runs before the filter is installed.
 pub fn install_handlers() -> Result<(), Errno> {
+    install_handlers_moved(0)
+}
+
+/// As [`install_handlers`], with every address moved by `delta`: a restore installs the
+/// *saved* runtime's handlers (this binary, loaded `delta` bytes away).
+pub fn install_handlers_moved(delta: u64) -> Result<(), Errno> {
     const SYS_RT_SIGACTION: u64 = 13;
     const SA_SIGINFO: u64 = 4;
     const SA_ONSTACK: u64 = 0x0800_0000;
@@ -359,9 +365,9 @@ pub fn install_handlers() -> Result<(), Errno> {
     for (sig, handler, extra) in handlers {
         // struct kernel_sigaction { handler, flags, restorer, mask }
         let act: [u64; 4] = [
-            handler,
+            handler.wrapping_add(delta),
             SA_SIGINFO | SA_ONSTACK | SA_RESTORER | extra,
-            gate::sigreturn_address(),
+            gate::sigreturn_address().wrapping_add(delta),
             0,
         ];
         Errno::from_raw_return(gate::syscall(
