@@ -711,7 +711,7 @@ fn a_restored_box_is_confined_as_any_box_the_gate_kills_an_escape_on_every_threa
     let program = guest("snapescape");
     for mode in ["main", "thread"] {
         let id = format!("snap-escape-{mode}");
-        let mut running = counter_box(&id, &program, &[mode]);
+        let running = counter_box(&id, &program, &[mode]);
         let file = dir.join(format!("{mode}.snap"));
         let out = snapshot(&id, &file, &[]);
         assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
