@@ -85,6 +85,12 @@ pub enum HandleKind {
         /// `SO_REUSEADDR` 1, `SO_REUSEPORT` 2, `IPV6_V6ONLY` 4.
         options: u8,
     },
+    /// A connected TCP socket: not captured; on restore the program finds it reset
+    /// (`ECONNRESET`), as after a peer's reset.
+    ResetTcp {
+        /// `AF_INET` or `AF_INET6`.
+        domain: u32,
+    },
     /// An eventfd, with its counter.
     EventFd {
         /// The counter.
@@ -272,6 +278,10 @@ impl Metadata {
                         o.bytes(address);
                         o.u8(*options);
                     }
+                    HandleKind::ResetTcp { domain } => {
+                        o.u8(8);
+                        o.u32(*domain);
+                    }
                     HandleKind::EventFd { count, semaphore } => {
                         o.u8(6);
                         o.u64(*count);
@@ -352,6 +362,7 @@ impl Metadata {
                         address: i.bytes()?,
                         options: i.u8()?,
                     },
+                    8 => HandleKind::ResetTcp { domain: i.u32()? },
                     6 => HandleKind::EventFd {
                         count: i.u64()?,
                         semaphore: i.u8()? != 0,

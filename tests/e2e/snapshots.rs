@@ -627,6 +627,13 @@ fn redis_server_with_ten_thousand_keys_listens_again_after_restore() {
     }
     assert!(cli.wait().unwrap().success());
     assert_eq!(redis_cli(port, &["dbsize"]), "10000\n");
+    // A client still connected when the snapshot is taken: its connection is reset in the
+    // restored server, which drops it and serves on.
+    let held = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    std::io::Write::write_all(&mut &held, b"PING\r\n").unwrap();
+    let mut pong = [0u8; 7];
+    std::io::Read::read_exact(&mut &held, &mut pong).unwrap();
+    assert_eq!(&pong, b"+PONG\r\n");
     let file = dir.join("redis.snap");
     let out = snapshot("snap-redis", &file, &[]);
     assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
@@ -641,6 +648,12 @@ fn redis_server_with_ten_thousand_keys_listens_again_after_restore() {
         "{}",
         text(&inspect.stdout)
     );
+    assert!(
+        text(&inspect.stdout).contains("connected TCP socket (IPv4), reset on restore"),
+        "{}",
+        text(&inspect.stdout)
+    );
+    drop(held);
     let mut restored = picobox()
         .arg("restore")
         .arg(&file)
@@ -726,4 +739,33 @@ fn a_restored_box_is_confined_as_any_box_the_gate_kills_an_escape_on_every_threa
             "{mode}: {err}"
         );
     }
+}
+
+#[test]
+fn a_connected_tcp_socket_is_reset_in_the_restored_box() {
+    let dir = scratch("snapshot-tcp");
+    let program = guest("snapcount");
+    let native = native_answers_with(&program, &["tcp"], 1);
+    assert_eq!(
+        native.last().unwrap(),
+        "tcp -1 Resource temporarily unavailable"
+    );
+    let mut running = crate::support::picobox();
+    running.args(["run", "--name", "snap-tcp", "--net", "loopback"]);
+    let dir_of = program.parent().unwrap().to_str().unwrap().to_string();
+    running.args(["--ro-bind", &dir_of, "/w", "--", "/w/snapcount", "tcp"]);
+    let mut running = Talking::start(running);
+    assert_eq!(running.line(), "ready");
+    let file = dir.join("tcp.snap");
+    let out = snapshot("snap-tcp", &file, &[]);
+    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+    running.finish();
+    let restored = restore(&file, &[]);
+    let (rest, status, err) = restored.finish();
+    assert_eq!(status, Some(0), "{err}");
+    assert_eq!(
+        rest,
+        vec!["end 0", "tcp -1 Connection reset by peer"],
+        "{err}"
+    );
 }

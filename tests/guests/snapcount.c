@@ -2,8 +2,13 @@
  * input changes the heap and prints the counter and a checksum of the whole heap, so a
  * restored run's answers continue those of the run it was taken of. With "pipe" it also
  * holds a pipe with bytes in it, with "eventfd" an eventfd, both read at the end; with
- * "socket" a socket pair (what snapshots refuse today); with "thread" a second, idle thread. */
+ * "socket" a socket pair (what snapshots refuse today); with "tcp" a TCP connection to
+ * itself, whose state it reports at the end (a restored box finds it reset); with "thread" a
+ * second, idle thread. */
 #include <pthread.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <stdint.h>
@@ -38,6 +43,16 @@ int main(int argc, char **argv) {
         if (efd < 0 || write(efd, &three, 8) != 8) return 4;
     }
     if (strcmp(mode, "socket") == 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 5;
+    int client = -1;
+    if (strcmp(mode, "tcp") == 0) {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+        socklen_t len = sizeof a;
+        int l = socket(AF_INET, SOCK_STREAM, 0);
+        if (bind(l, (void *)&a, sizeof a) || listen(l, 1) || getsockname(l, (void *)&a, &len))
+            return 6;
+        client = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(client, (void *)&a, sizeof a) || accept(l, NULL, NULL) < 0) return 7;
+    }
     if (argc > 1 && strcmp(argv[1], "thread") == 0 && pthread_create(&t, NULL, idle, NULL) != 0)
         return 3;
     uint8_t *heap = malloc(HEAP);
@@ -59,6 +74,12 @@ int main(int argc, char **argv) {
         close(p[1]);
         ssize_t n = read(p[0], buf, sizeof buf - 1);
         printf("pipe %zd %s\n", n, buf);
+    }
+    if (client >= 0) {
+        char c;
+        fcntl(client, F_SETFL, O_NONBLOCK);
+        ssize_t n = read(client, &c, 1);
+        printf("tcp %zd %s\n", n, n < 0 ? strerror(errno) : "");
     }
     if (efd >= 0) {
         uint64_t v = 0;

@@ -130,10 +130,10 @@ writable mounts are not copied (restore is told where they are). A progress line
 for snapshots above 64 MiB.
 
 Not captured yet, and refused with the process and object named (the box keeps running):
-boxes of several processes, connected and Unix sockets, event files other than eventfd,
-POSIX timers, shared mappings of writable files. Threads, pipes of the process (with their
-bytes), eventfds and listening TCP sockets (bound again on restore) are captured. See
-docs/snapshot.md.
+boxes of several processes, Unix sockets, event files other than eventfd, POSIX timers,
+shared mappings of writable files. Threads, pipes of the process (with their bytes),
+eventfds and listening TCP sockets (bound again on restore) are captured; a connected TCP
+socket is found reset (ECONNRESET) after a restore. See docs/snapshot.md.
 
 inspect prints what a snapshot holds (processes, threads, memory by kind, descriptors,
 sizes), as JSON with --json; the file is checked whole first.

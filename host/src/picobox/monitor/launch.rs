@@ -726,7 +726,7 @@ fn become_the_box(mut p: Prepared) -> ! {
         Network::Host => &crate::ALLOWLIST_HOST_NET,
     };
     let mut reaper_of: Option<u64> = None;
-    if let Some(plan) = &p.restore {
+    if let Some(plan) = p.restore.as_mut() {
         if !p.as_pid_1 {
             reaper_of = reaper::fork_program(p.status);
         }
@@ -736,6 +736,7 @@ fn become_the_box(mut p: Prepared) -> ! {
             let user = p.user.switch.then_some((p.user.uid, p.user.gid));
             let made = restore::map_memory(plan)
                 .and_then(|()| restore::create_threads(plan, ruleset.fd(), user));
+            let made = made.and_then(|()| restore::make_reset_sockets(plan));
             if let Err(msg) = made {
                 out::error(format_args!("restore: {msg}"));
                 pal::HOST.exit_now(EXIT_INTERNAL);

@@ -57,6 +57,9 @@ pub struct Plan {
     pub chunks: Vec<PageRun>,
     /// This process's vDSO ranges, by kind, to move where the snapshot's were.
     pub own_specials: Vec<Special>,
+    /// Reset TCP sockets made for the program's connected ones, by descriptor
+    /// ([`make_reset_sockets`]).
+    pub reset_sockets: Vec<(u32, u64)>,
 }
 
 /// Reads a snapshot file whole (at most `limit` bytes), or standard input's bytes into a
@@ -242,6 +245,7 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), String> {
             metadata,
             chunks,
             own_specials,
+            reset_sockets: Vec::new(),
         },
     ))
 }
@@ -308,6 +312,13 @@ pub fn arrange_descriptors(
                 made.push(fd);
                 Source::Held(fd)
             }
+            HandleKind::ResetTcp { .. } => Source::Held(
+                plan.reset_sockets
+                    .iter()
+                    .find(|(fd, _)| *fd == h.fd)
+                    .map(|(_, s)| *s)
+                    .ok_or_else(|| format!("descriptor {}: no reset socket made", h.fd))?,
+            ),
             HandleKind::EventFd { count, semaphore } => {
                 let initial = u32::try_from(*count)
                     .map_err(|_| format!("descriptor {}: an eventfd count too large", h.fd))?;
@@ -367,6 +378,9 @@ pub fn arrange_descriptors(
         **k = lift(**k)?;
     }
     for fd in made {
+        close(fd);
+    }
+    for (_, fd) in plan.reset_sockets.drain(..) {
         close(fd);
     }
     plan.file = lift(plan.file)?;
@@ -429,6 +443,81 @@ pub fn arrange_descriptors(
             close(opened);
         }
         let _ = sys(8, [u64::from(*fd), *pos, 0, 0, 0, 0]);
+    }
+    Ok(())
+}
+
+/// A TCP socket of family `domain` whose connection has been reset: connected to a listener
+/// of its own on the loopback interface, whose end is then closed with `SO_LINGER` 0.
+fn reset_socket(domain: u32) -> Result<u64, Errno> {
+    // struct sockaddr_in 127.0.0.1:0, or struct sockaddr_in6 [::1]:0.
+    let mut address = [0u8; 28];
+    address[..2].copy_from_slice(&(domain as u16).to_ne_bytes());
+    let len: u32 = if domain == 10 {
+        address[23] = 1;
+        28
+    } else {
+        address[4..8].copy_from_slice(&[127, 0, 0, 1]);
+        16
+    };
+    let listener = sys(41, [u64::from(domain), 1 | 0o2000000, 0, 0, 0, 0])?;
+    let made = (|| {
+        sys(
+            49,
+            [listener, address.as_ptr() as u64, u64::from(len), 0, 0, 0],
+        )?;
+        sys(50, [listener, 1, 0, 0, 0, 0])?;
+        let mut bound = [0u8; 28];
+        let mut bound_len: u32 = 28;
+        sys(
+            51,
+            [
+                listener,
+                bound.as_mut_ptr() as u64,
+                &raw mut bound_len as u64,
+                0,
+                0,
+                0,
+            ],
+        )?;
+        let socket = sys(41, [u64::from(domain), 1 | 0o2000000, 0, 0, 0, 0])?;
+        let reset = (|| {
+            sys(
+                42,
+                [socket, bound.as_ptr() as u64, u64::from(bound_len), 0, 0, 0],
+            )?;
+            let accepted = sys(288, [listener, 0, 0, 0o2000000, 0, 0])?;
+            let linger: [i32; 2] = [1, 0];
+            let _ = sys(54, [accepted, 1, 13, linger.as_ptr() as u64, 8, 0]);
+            close(accepted);
+            Ok(socket)
+        })();
+        if reset.is_err() {
+            close(socket);
+        }
+        reset
+    })();
+    close(listener);
+    made
+}
+
+/// In the program process, before its Landlock rules are on (they would refuse the loopback
+/// listener a box without a network may not have): a reset socket for each connected TCP
+/// socket the program had.
+pub fn make_reset_sockets(plan: &mut Plan) -> Result<(), String> {
+    let wanted: Vec<(u32, u32)> = plan.metadata.processes[0]
+        .handles
+        .iter()
+        .filter_map(|h| match h.kind {
+            HandleKind::ResetTcp { domain } => Some((h.fd, domain)),
+            _ => None,
+        })
+        .collect();
+    for (fd, domain) in wanted {
+        let socket = reset_socket(domain)
+            .or_else(|_| reset_socket(2))
+            .map_err(|e| format!("cannot make descriptor {fd} a reset connection: {e}"))?;
+        plan.reset_sockets.push((fd, socket));
     }
     Ok(())
 }
@@ -1057,6 +1146,10 @@ fn handle_text(k: &HandleKind) -> String {
                 if *domain == 10 { "IPv6" } else { "IPv4" }
             )
         }
+        HandleKind::ResetTcp { domain } => format!(
+            "connected TCP socket ({}), reset on restore",
+            if *domain == 10 { "IPv6" } else { "IPv4" }
+        ),
         HandleKind::EventFd { count, semaphore } => format!(
             "eventfd, count {count}{}",
             if *semaphore { ", semaphore" } else { "" }

@@ -364,8 +364,8 @@ fn fd_info_field(pid: u64, fd: u32, name: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
-/// A listening TCP socket's family, address and options, read through a copy of it; `None`
-/// for any other socket.
+/// A listening TCP socket's family, address and options, read through a copy of it; a
+/// connected TCP socket as one to reset; `None` for any other socket.
 fn listening_socket(pidfd: u64, fd: u32) -> Option<HandleKind> {
     let copy = sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0]).ok()?;
     let option = |level: u64, name: u64| -> Option<u32> {
@@ -379,13 +379,22 @@ fn listening_socket(pidfd: u64, fd: u32) -> Option<HandleKind> {
         .map(|_| v)
     };
     let result = (|| {
-        // SO_ACCEPTCONN, SO_DOMAIN, SO_TYPE
-        if option(1, 30)? != 1 || option(1, 3)? != 1 {
+        // SO_DOMAIN, SO_TYPE, SO_ACCEPTCONN
+        let domain = option(1, 39)?;
+        if (domain != 2 && domain != 10) || option(1, 3)? != 1 {
             return None;
         }
-        let domain = option(1, 39)?;
-        if domain != 2 && domain != 10 {
-            return None;
+        if option(1, 30)? != 1 {
+            // A connected one is reset on restore; one neither listening nor connected is
+            // not captured.
+            let mut peer = [0u8; 128];
+            let mut len: u32 = 128;
+            return sys(
+                52,
+                [copy, peer.as_mut_ptr() as u64, &raw mut len as u64, 0, 0, 0],
+            )
+            .ok()
+            .map(|_| HandleKind::ResetTcp { domain });
         }
         let mut address = [0u8; 128];
         let mut len: u32 = 128;
