@@ -6,7 +6,8 @@
 //! header   "PICOSNAP", version u32, flags u32, build id [20], metadata length u64,
 //!          metadata checksum u64                                       (52 bytes)
 //! metadata the bytes the header counts
-//! chunk*   "CHNK", first address u64, pages u32, checksum of the pages u64, zeros up to
+//! chunk*   "CHNK", process index u32, first address u64, pages u32, checksum of the pages
+//!          u64, zeros up to
 //!          the next multiple of 4096 bytes in the file, pages × 4096 bytes
 //! trailer  "TRLR", chunk count u64, memory bytes u64, checksum u64 of everything in the
 //!          file before it but the pages (which their chunks' checksums cover)
@@ -33,7 +34,7 @@ pub const PAGE: u64 = 4096;
 /// The header's size.
 const HEADER: usize = 52;
 /// A chunk's head, before its pages.
-const CHUNK_HEAD: usize = 4 + 8 + 4 + 8;
+const CHUNK_HEAD: usize = 4 + 4 + 8 + 4 + 8;
 /// The trailer's size.
 const TRAILER: usize = 4 + 8 + 8 + 8;
 /// Addresses end below this (the top of x86-64 user space).
@@ -172,6 +173,8 @@ pub struct Writer<F: FnMut(&[u8])> {
     chunks: u64,
     memory: u64,
     next_address: u64,
+    /// The process whose pages came last (chunks go in process, then address, order).
+    process: u32,
 }
 
 impl<F: FnMut(&[u8])> Writer<F> {
@@ -191,6 +194,7 @@ impl<F: FnMut(&[u8])> Writer<F> {
             chunks: 0,
             memory: 0,
             next_address: 0,
+            process: 0,
         };
         w.put(&header);
         w.put(metadata);
@@ -206,6 +210,27 @@ impl<F: FnMut(&[u8])> Writer<F> {
     /// Adds the pages at `address` (page-aligned, above the last chunk's end; `pages` a
     /// whole number of pages). Returns an error, writing nothing, for a run out of order.
     pub fn chunk(&mut self, address: u64, pages: &[u8]) -> Result<(), FormatError> {
+        self.chunk_of(0, address, pages)
+    }
+
+    /// Adds the pages at `address` of the box's process with index `process` (the metadata's
+    /// order): processes in ascending order, each one's runs ascending.
+    pub fn chunk_of(
+        &mut self,
+        process: u32,
+        address: u64,
+        pages: &[u8],
+    ) -> Result<(), FormatError> {
+        if process < self.process {
+            return Err(FormatError::Malformed(format!(
+                "pages of process {process} after those of process {}",
+                self.process
+            )));
+        }
+        if process > self.process {
+            self.process = process;
+            self.next_address = 0;
+        }
         let count = pages.len() as u64 / PAGE;
         if !address.is_multiple_of(PAGE)
             || !(pages.len() as u64).is_multiple_of(PAGE)
@@ -223,6 +248,7 @@ impl<F: FnMut(&[u8])> Writer<F> {
         }
         let mut head = Vec::with_capacity(CHUNK_HEAD);
         head.extend_from_slice(b"CHNK");
+        head.extend_from_slice(&process.to_le_bytes());
         head.extend_from_slice(&address.to_le_bytes());
         head.extend_from_slice(&(count as u32).to_le_bytes());
         head.extend_from_slice(&Checksum::of(pages).to_le_bytes());
@@ -264,6 +290,8 @@ pub struct Limits {
 /// One page run of a snapshot.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Chunk<'a> {
+    /// The index of the process whose memory it is.
+    pub process: u32,
     /// Its first address.
     pub address: u64,
     /// Its pages.
@@ -352,13 +380,23 @@ pub fn read<'a>(
     running.update(metadata);
     let end_of_chunks = bytes.len() - TRAILER;
     let mut chunks = Vec::new();
-    let (mut memory, mut next_address) = (0u64, 0u64);
+    let (mut memory, mut next_address, mut last_process) = (0u64, 0u64, 0u32);
     while c.at < end_of_chunks {
         let head_at = c.at;
         if c.take(4, "chunk")? != b"CHNK" {
             return Err(FormatError::Malformed(format!(
                 "no chunk at byte {head_at}"
             )));
+        }
+        let process = c.u32("chunk")?;
+        if process < last_process {
+            return Err(FormatError::Malformed(format!(
+                "pages of process {process} after those of process {last_process}"
+            )));
+        }
+        if process > last_process {
+            last_process = process;
+            next_address = 0;
         }
         let address = c.u64("chunk")?;
         let count = c.u32("chunk")?;
@@ -390,7 +428,11 @@ pub fn read<'a>(
         if Checksum::of(pages) != sum {
             return Err(FormatError::Corrupted(format!("pages at {address:#x}")));
         }
-        chunks.push(Chunk { address, pages });
+        chunks.push(Chunk {
+            process,
+            address,
+            pages,
+        });
         next_address = address + len;
     }
     let trailer_at = c.at;

@@ -29,6 +29,12 @@ pub struct Metadata {
 pub struct Process {
     /// Its id in the box's pid namespace.
     pub pid: u32,
+    /// Its parent's id (0 for the box's program, whose parent is picobox's).
+    pub parent: u32,
+    /// Its process group and session in the box (0: one of outside the box, inherited).
+    pub pgid: u32,
+    /// See `pgid`.
+    pub sid: u32,
     /// Its threads; their registers and per-thread state are in their thread blocks, which
     /// are part of the memory.
     pub threads: Vec<Thread>,
@@ -156,6 +162,9 @@ pub struct Mapping {
     pub prot: u8,
     /// How it is made.
     pub kind: MapKind,
+    /// For shared memory, the set of processes' ranges that share it (the host's inode of
+    /// the memory); 0 otherwise.
+    pub set: u64,
 }
 
 /// Top of x86-64 user space: no range may end above it.
@@ -237,6 +246,9 @@ impl Metadata {
         o.u32(self.processes.len() as u32);
         for p in &self.processes {
             o.u32(p.pid);
+            o.u32(p.parent);
+            o.u32(p.pgid);
+            o.u32(p.sid);
             o.u32(p.threads.len() as u32);
             for t in &p.threads {
                 o.u32(t.tid);
@@ -294,6 +306,7 @@ impl Metadata {
                 o.u64(m.start);
                 o.u64(m.end);
                 o.u8(m.prot);
+                o.u64(m.set);
                 match m.kind {
                     MapKind::Private => o.u8(0),
                     MapKind::Shared => o.u8(1),
@@ -326,10 +339,11 @@ impl Metadata {
             run_args.push(i.bytes()?);
         }
         let runtime_base = i.u64()?;
-        let n = i.count(16)?;
+        let n = i.count(28)?;
         let mut processes = Vec::with_capacity(n);
         for _ in 0..n {
             let pid = i.u32()?;
+            let (parent, pgid, sid) = (i.u32()?, i.u32()?, i.u32()?);
             let nt = i.count(12)?;
             let mut threads = Vec::with_capacity(nt);
             for _ in 0..nt {
@@ -379,12 +393,13 @@ impl Metadata {
                     pos,
                 });
             }
-            let nm = i.count(18)?;
+            let nm = i.count(26)?;
             let mut mappings: Vec<Mapping> = Vec::with_capacity(nm);
             for _ in 0..nm {
                 let start = i.u64()?;
                 let end = i.u64()?;
                 let prot = i.u8()?;
+                let set = i.u64()?;
                 let kind = match i.u8()? {
                     0 => MapKind::Private,
                     1 => MapKind::Shared,
@@ -406,6 +421,7 @@ impl Metadata {
                     end,
                     prot,
                     kind,
+                    set,
                 });
             }
             let np = i.count(16)?;
@@ -419,15 +435,11 @@ impl Metadata {
                 }
                 pipes.push(PipeRecord { id, capacity, data });
             }
-            for h in &handles {
-                if let HandleKind::Pipe { id, .. } = h.kind {
-                    if !pipes.iter().any(|p| p.id == id) {
-                        return Err(format!("descriptor {} names no pipe of the process", h.fd));
-                    }
-                }
-            }
             processes.push(Process {
                 pid,
+                parent,
+                pgid,
+                sid,
                 threads,
                 handles,
                 mappings,
@@ -436,6 +448,16 @@ impl Metadata {
         }
         if i.at != bytes.len() {
             return Err("the metadata has trailing bytes".into());
+        }
+        // Every pipe end names a pipe of the box (kept with the process that reads it).
+        for p in &processes {
+            for h in &p.handles {
+                if let HandleKind::Pipe { id, .. } = h.kind {
+                    if !processes.iter().any(|q| q.pipes.iter().any(|r| r.id == id)) {
+                        return Err(format!("descriptor {} names no pipe of the box", h.fd));
+                    }
+                }
+            }
         }
         Ok(Metadata {
             run_args,
@@ -456,6 +478,9 @@ mod tests {
             runtime_base: 0x5555_0000_0000,
             processes: vec![Process {
                 pid: 2,
+                parent: 0,
+                pgid: 0,
+                sid: 0,
                 threads: vec![Thread {
                     tid: 2,
                     block: 0x7f00_0000_0000,
@@ -492,12 +517,14 @@ mod tests {
                         end: 0x3000,
                         prot: 5,
                         kind: MapKind::Runtime { offset: 0x1000 },
+                        set: 0,
                     },
                     Mapping {
                         start: 0x3000,
                         end: 0x4000,
                         prot: 3,
                         kind: MapKind::Private,
+                        set: 0,
                     },
                 ],
                 pipes: vec![PipeRecord {

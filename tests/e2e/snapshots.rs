@@ -238,36 +238,61 @@ fn what_cannot_be_captured_is_refused_with_its_name_and_the_box_goes_on() {
     refused("snap-socket2", &["socket"], "socket:[");
 }
 
-#[test]
-fn a_box_of_several_processes_is_refused_and_goes_on() {
+/// Runs busybox `sh -c script` in a box, snapshots it once it printed `ready` and `delay`
+/// passed, restores it with `input` on its standard input; returns the restored box's output
+/// beside the same script's native one.
+fn shell_across_a_snapshot(id: &str, script: &str, delay: u64, input: &str) -> (String, String) {
     let busybox = crate::support::busybox();
+    let native = Command::new(busybox)
+        .args(["sh", "-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(input.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    let dir = scratch(&format!("snapshot-shell-{id}"));
     let mut cmd = picobox();
-    cmd.args([
-        "run",
-        "--name",
-        "snap-procs",
-        "--ro-bind",
-        busybox,
-        "/bin/sh",
-        "--",
-    ])
-    .args([
-        "/bin/sh",
-        "-c",
-        "sh -c 'read x' & echo ready; read y; echo got $y",
-    ]);
+    cmd.args(["run", "--name", id, "--", busybox, "sh", "-c", script]);
     let mut running = Talking::start(cmd);
     assert_eq!(running.line(), "ready");
-    let dir = scratch("snapshot-procs");
-    let out = snapshot("snap-procs", &dir.join("x.snap"), &[]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(
-        text(&out.stderr).contains("several processes"),
-        "{}",
-        text(&out.stderr)
-    );
-    writeln!(running.stdin.as_mut().unwrap(), "on").unwrap();
-    assert_eq!(running.line(), "got on");
+    std::thread::sleep(std::time::Duration::from_millis(delay));
+    let file = dir.join("shell.snap");
+    let out = snapshot(id, &file, &[]);
+    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+    assert!(running.finish().0.is_empty());
+    let mut restored = restore(&file, &[]);
+    write!(restored.stdin.as_mut().unwrap(), "{input}").unwrap();
+    let (rest, status, err) = restored.finish();
+    assert_eq!(status, Some(0), "{err}");
+    let mut boxed = String::from("ready\n");
+    for l in rest {
+        boxed.push_str(&l);
+        boxed.push('\n');
+    }
+    (boxed, text(&native.stdout))
+}
+
+#[test]
+fn a_pipeline_of_processes_with_data_in_its_pipe_goes_on_after_restore() {
+    // The producer has written two lines the consumer, asleep, has not read; it waits for
+    // input of its own. Four processes: the shell, the two sides, the consumer's sleep.
+    let script = "echo ready; { printf 'alpha\\nbeta\\n'; read x; echo \"gamma $x\"; } | \
+                  { sleep 1; while read l; do echo \"c: $l\"; done; }";
+    let (boxed, native) = shell_across_a_snapshot("snap-pipeline", script, 300, "x\n");
+    assert_eq!(boxed, native);
+    assert_eq!(native, "ready\nc: alpha\nc: beta\nc: gamma x\n");
+}
+
+#[test]
+fn a_shell_with_a_background_job_goes_on_after_restore() {
+    let script = "echo ready; (i=0; while [ $i -lt 3 ]; do i=$((i+1)); sleep 0.2; done; \
+                  echo \"job done $i\") & read y; wait; echo \"got $y\"";
+    let (boxed, native) = shell_across_a_snapshot("snap-job", script, 100, "hello\n");
+    assert_eq!(boxed, native);
+    assert_eq!(native, "ready\njob done 3\ngot hello\n");
 }
 
 #[test]
@@ -350,7 +375,7 @@ fn inspect_describes_the_snapshot() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let t = text(&out.stdout);
-    assert!(t.contains("process   pid 2 threads 2"), "{t}");
+    assert!(t.contains("process   pid 2 (parent 0) threads 2"), "{t}");
     assert!(t.contains("standard stream 1"), "{t}");
     assert!(t.contains("file snapcount beneath"), "{t}");
     let out = picobox()
@@ -360,7 +385,7 @@ fn inspect_describes_the_snapshot() {
         .unwrap();
     let j = text(&out.stdout);
     assert!(j.starts_with("{\"file_bytes\":"), "{j}");
-    assert!(j.contains("\"pid\":2,\"threads\":[2]"), "{j}");
+    assert!(j.contains("\"pid\":2,\"parent\":0,\"threads\":[2]"), "{j}");
     assert!(j.contains("\"restorable_by_this_build\":true"), "{j}");
 }
 

@@ -141,7 +141,7 @@ fn main(args: Vec<Vec<u8>>, env: Vec<Vec<u8>>, auxv: start::Auxv) -> ! {
             leave_running,
         }) => snapshot::client(&id, &output, leave_running),
         Ok(cli::Command::Inspect { path, json }) => restore::inspect(&path, json),
-        Ok(cli::Command::Restore(args)) => restore::run(&args),
+        Ok(cli::Command::Restore(restore_args)) => restore::run(&restore_args, &env),
         Err(msg) => {
             out::error(format_args!("{msg}\nTry 'picobox --help'."));
             EXIT_INTERNAL

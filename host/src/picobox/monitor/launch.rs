@@ -734,7 +734,8 @@ fn become_the_box(mut p: Prepared) -> ! {
             let all: u64 = !0;
             let _ = sys(14, [2, &raw const all as u64, 0, 8, 0, 0]);
             let user = p.user.switch.then_some((p.user.uid, p.user.gid));
-            let made = restore::map_memory(plan)
+            let made = restore::build_tree(plan)
+                .and_then(|()| restore::map_memory(plan))
                 .and_then(|()| restore::create_threads(plan, ruleset.fd(), user));
             let made = made.and_then(|()| restore::make_reset_sockets(plan));
             if let Err(msg) = made {
@@ -785,6 +786,7 @@ fn become_the_box(mut p: Prepared) -> ! {
     also.push(box_channel as u32);
     if let Some(plan) = &p.restore {
         also.extend([plan.file as u32, plan.exe as u32]);
+        also.extend(plan.made_descriptors());
     }
     crate::close_stray_descriptors(&p.boot, &also);
     let mut box_end = box_end;

@@ -60,7 +60,7 @@ pub fn fork_program(status_fd: u64) -> Option<u64> {
 pub fn serve(pid: u64, status_fd: u64, filter: &[u64]) -> ! {
     PROGRAM.store(pid, Ordering::Relaxed);
     // The snapshot channel is the program's.
-    crate::freeze::after_fork();
+    crate::freeze::drop_channel();
     for sig in FORWARDED {
         // struct kernel_sigaction { handler, flags (SA_RESTORER | SA_RESTART), restorer, mask }
         let act: [u64; 4] = [

@@ -53,8 +53,12 @@ pub struct Plan {
     pub exe: u64,
     /// The metadata.
     pub metadata: Metadata,
-    /// Page runs: address, offset in the file, length.
-    pub chunks: Vec<PageRun>,
+    /// Page runs of each process: address, offset in the file, length.
+    pub chunks: Vec<Vec<PageRun>>,
+    /// The process this one restores (its index in the metadata), once forked.
+    pub me: usize,
+    /// The box's pipes, made before the processes were forked: id, read end, write end.
+    pub pipe_ends: Vec<(u64, u64, u64)>,
     /// This process's vDSO ranges, by kind, to move where the snapshot's were.
     pub own_specials: Vec<Special>,
     /// Reset TCP sockets made for the program's connected ones, by descriptor
@@ -99,7 +103,7 @@ fn load(path: &[u8]) -> Result<(u64, &'static [u8]), String> {
 fn check(
     bytes: &'static [u8],
     build: Option<[u8; 20]>,
-) -> Result<(Metadata, Vec<PageRun>), String> {
+) -> Result<(Metadata, Vec<Vec<PageRun>>), String> {
     let limits = Limits {
         metadata: METADATA_LIMIT,
         memory: u64::MAX,
@@ -107,17 +111,17 @@ fn check(
     let s = snapshot_format::read(bytes, build, limits).map_err(|e| format!("{e}"))?;
     let metadata = Metadata::decode(s.metadata).map_err(|e| format!("bad metadata: {e}"))?;
     let base = bytes.as_ptr() as u64;
-    let chunks: Vec<PageRun> = s
-        .chunks
-        .iter()
-        .map(|c| {
-            (
-                c.address,
-                c.pages.as_ptr() as u64 - base,
-                c.pages.len() as u64,
-            )
-        })
-        .collect();
+    let mut chunks: Vec<Vec<PageRun>> = alloc::vec![Vec::new(); metadata.processes.len()];
+    for c in &s.chunks {
+        let runs = chunks
+            .get_mut(c.process as usize)
+            .ok_or("the snapshot has pages of a process it does not describe")?;
+        runs.push((
+            c.address,
+            c.pages.as_ptr() as u64 - base,
+            c.pages.len() as u64,
+        ));
+    }
     Ok((metadata, chunks))
 }
 
@@ -130,6 +134,35 @@ fn chunks_inside(chunks: &[PageRun], mappings: &[Mapping]) -> bool {
                 && address + len <= m.end
         })
     })
+}
+
+/// Checks the process tree: the program first, each other process after its parent, each
+/// with a first thread, pids distinct and in the box's range.
+fn check_tree(m: &Metadata) -> Result<(), String> {
+    let Some(first) = m.processes.first() else {
+        return Err("the snapshot holds no process".into());
+    };
+    if first.parent != 0 {
+        return Err("the snapshot's first process is not the box's program".into());
+    }
+    for (i, p) in m.processes.iter().enumerate() {
+        if p.pid == 0 || m.processes[..i].iter().any(|q| q.pid == p.pid) {
+            return Err(format!("the snapshot's process {} is listed twice", p.pid));
+        }
+        if i > 0 && !m.processes[..i].iter().any(|q| q.pid == p.parent) {
+            return Err(format!(
+                "the snapshot's process {} comes before its parent",
+                p.pid
+            ));
+        }
+        if !p.threads.iter().any(|t| t.tid == p.pid) {
+            return Err(format!(
+                "the snapshot's process {} has no first thread",
+                p.pid
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// This process's own memory ranges (`/proc/self/maps`), and its vDSO ones by kind.
@@ -165,34 +198,100 @@ fn own_ranges() -> (Vec<(u64, u64)>, Vec<Special>) {
     (ranges, specials)
 }
 
+/// Why a restore could not go on here: an error, or this process's own memory lies where
+/// the snapshot's must go (then it runs itself again, placed elsewhere by the kernel).
+enum NotHere {
+    Error(String),
+    Overlap { file: u64, message: String },
+}
+
+impl From<String> for NotHere {
+    fn from(s: String) -> NotHere {
+        NotHere::Error(s)
+    }
+}
+
+impl From<&str> for NotHere {
+    fn from(s: &str) -> NotHere {
+        NotHere::Error(s.into())
+    }
+}
+
+/// Times `picobox restore` runs itself again when its own memory is in the way.
+const ATTEMPTS: u32 = 8;
+const ATTEMPT_VARIABLE: &[u8] = b"PICOBOX_RESTORE_ATTEMPT=";
+
 /// `picobox restore`: returns the exit status.
-pub fn run(args: &RestoreArgs) -> u8 {
+pub fn run(args: &RestoreArgs, env: &[Vec<u8>]) -> u8 {
     match prepare(args) {
         Ok((config, plan)) => crate::launch::run_restored(&config, plan),
-        Err(msg) => {
+        Err(NotHere::Overlap { file, message }) => {
+            let attempt = env
+                .iter()
+                .find_map(|e| e.strip_prefix(ATTEMPT_VARIABLE))
+                .and_then(hostio::decimal)
+                .unwrap_or(0) as u32;
+            if attempt + 1 < ATTEMPTS {
+                run_again(args, env, file, attempt + 1);
+            }
+            crate::out::error(format_args!("restore: {message}"));
+            crate::launch::EXIT_INTERNAL
+        }
+        Err(NotHere::Error(msg)) => {
             crate::out::error(format_args!("restore: {msg}"));
             crate::launch::EXIT_INTERNAL
         }
     }
 }
 
-fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), String> {
+/// Executes `picobox restore` again, with the snapshot open at `file` (a copy of standard
+/// input is read there), for a new placement of this binary's memory. Returns if it cannot.
+fn run_again(args: &RestoreArgs, env: &[Vec<u8>], file: u64, attempt: u32) {
+    let _ = sys(72, [file, 2, 0, 0, 0, 0]); // F_SETFD 0: the snapshot stays open
+    let mut argv: Vec<Vec<u8>> = alloc::vec![b"picobox".to_vec(), b"restore".to_vec()];
+    argv.push(format!("/proc/self/fd/{file}").into_bytes());
+    if let Some(name) = &args.name {
+        argv.extend([b"--name".to_vec(), name.clone()]);
+    }
+    for (src, dst) in &args.binds {
+        argv.extend([b"--bind".to_vec(), src.clone(), dst.clone()]);
+    }
+    let mut envs: Vec<Vec<u8>> = env
+        .iter()
+        .filter(|e| !e.starts_with(ATTEMPT_VARIABLE))
+        .cloned()
+        .collect();
+    envs.push([ATTEMPT_VARIABLE, format!("{attempt}").as_bytes()].concat());
+    let argv: Vec<Vec<u8>> = argv.iter().map(|a| hostio::c_str(a)).collect();
+    let envs: Vec<Vec<u8>> = envs.iter().map(|e| hostio::c_str(e)).collect();
+    let mut argv_p: Vec<u64> = argv.iter().map(|a| a.as_ptr() as u64).collect();
+    argv_p.push(0);
+    let mut env_p: Vec<u64> = envs.iter().map(|e| e.as_ptr() as u64).collect();
+    env_p.push(0);
+    let _ = sys(
+        59,
+        [
+            c"/proc/self/exe".as_ptr() as u64,
+            argv_p.as_ptr() as u64,
+            env_p.as_ptr() as u64,
+            0,
+            0,
+            0,
+        ],
+    );
+}
+
+fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
     let (file, bytes) = load(&args.path)?;
     let (metadata, chunks) = check(bytes, Some(crate::start::build_id()))?;
-    let [process] = metadata.processes.as_slice() else {
-        return Err(format!(
-            "the snapshot holds {} processes; this picobox restores one",
-            metadata.processes.len()
-        ));
-    };
-    if !process.threads.iter().any(|t| t.tid == process.pid) {
-        return Err("the snapshot's program has no first thread".into());
-    }
-    if !chunks_inside(&chunks, &process.mappings) {
-        return Err("the snapshot has pages outside its memory map".into());
+    check_tree(&metadata)?;
+    for (process, runs) in metadata.processes.iter().zip(&chunks) {
+        if !chunks_inside(runs, &process.mappings) {
+            return Err("the snapshot has pages outside its memory map".into());
+        }
     }
     let (own, own_specials) = own_ranges();
-    for m in &process.mappings {
+    for m in metadata.processes.iter().flat_map(|p| &p.mappings) {
         if matches!(m.kind, MapKind::Vdso | MapKind::Vvar | MapKind::VvarVclock) {
             let size = own_specials
                 .iter()
@@ -208,11 +307,14 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), String> {
             continue;
         }
         if let Some((s, e)) = own.iter().find(|(s, e)| *s < m.end && m.start < *e) {
-            return Err(format!(
-                "the snapshot's memory at {:#x} overlaps this picobox's own ({s:#x}-{e:#x}); \
-                 run the restore again (each run is placed elsewhere)",
-                m.start
-            ));
+            return Err(NotHere::Overlap {
+                file,
+                message: format!(
+                    "the snapshot's memory at {:#x} overlaps this picobox's own \
+                     ({s:#x}-{e:#x}) in {ATTEMPTS} placements",
+                    m.start
+                ),
+            });
         }
     }
     let mut config = crate::cli::parse_run(&metadata.run_args)
@@ -226,12 +328,12 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), String> {
                     crate::cli::MountKind::ReadOnly | crate::cli::MountKind::ReadWrite
                 )
         }) else {
-            return Err(format!(
+            return Err(NotHere::Error(format!(
                 "--bind {} {}: the snapshot's box has no bind mount at {}",
                 String::from_utf8_lossy(source),
                 String::from_utf8_lossy(target),
                 String::from_utf8_lossy(target)
-            ));
+            )));
         };
         m.source = source.clone();
     }
@@ -246,8 +348,20 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), String> {
             chunks,
             own_specials,
             reset_sockets: Vec::new(),
+            me: 0,
+            pipe_ends: Vec::new(),
         },
     ))
+}
+
+impl Plan {
+    /// The descriptors made for the restored process before it was confined (pipes, reset
+    /// sockets), which the confinement must not close.
+    pub fn made_descriptors(&self) -> Vec<u32> {
+        let pipes = self.pipe_ends.iter().flat_map(|(_, r, w)| [*r, *w]);
+        let sockets = self.reset_sockets.iter().map(|(_, s)| *s);
+        pipes.chain(sockets).map(|fd| fd as u32).collect()
+    }
 }
 
 /// Where one descriptor of the restored process comes from.
@@ -267,26 +381,15 @@ pub fn arrange_descriptors(
     channel: u64,
     keep: &mut [&mut u64],
 ) -> Result<(), String> {
-    let process = &plan.metadata.processes[0];
-    // Pipes and eventfds are made again first: each pipe with its capacity and its bytes.
-    let mut made: Vec<u64> = Vec::new();
-    let mut pipe_ends: Vec<(u64, u64, u64)> = Vec::new();
-    for pipe in &process.pipes {
-        let mut fds = [0i32; 2];
-        sys(
-            293,
-            [fds.as_mut_ptr() as u64, 0o2000000 | 0o4000, 0, 0, 0, 0],
-        )
-        .map_err(|e| format!("cannot make a pipe: {e}"))?;
-        let (r, w) = (fds[0] as u64, fds[1] as u64);
-        made.extend([r, w]);
-        let _ = sys(72, [w, 1031, u64::from(pipe.capacity), 0, 0, 0]); // F_SETPIPE_SZ
-                                                                       // Non-blocking until the ends get their own flags: a pipe that cannot take its bytes
-                                                                       // (a capacity above this host's limit) fails the restore rather than hanging it.
-        hostio::write_all(w, &pipe.data)
-            .map_err(|e| format!("cannot fill the program's pipe again: {e}"))?;
-        pipe_ends.push((pipe.id, r, w));
-    }
+    let process = &plan.metadata.processes[plan.me];
+    // The box's pipes were made before the processes were forked (`build_tree`); eventfds
+    // are made here.
+    let mut made: Vec<u64> = plan
+        .pipe_ends
+        .iter()
+        .flat_map(|(_, r, w)| [*r, *w])
+        .collect();
+    let pipe_ends = plan.pipe_ends.clone();
     let mut wanted: Vec<(u32, Source, u32, u64)> = Vec::new();
     for h in &process.handles {
         let source = match &h.kind {
@@ -505,7 +608,7 @@ fn reset_socket(domain: u32) -> Result<u64, Errno> {
 /// listener a box without a network may not have): a reset socket for each connected TCP
 /// socket the program had.
 pub fn make_reset_sockets(plan: &mut Plan) -> Result<(), String> {
-    let wanted: Vec<(u32, u32)> = plan.metadata.processes[0]
+    let wanted: Vec<(u32, u32)> = plan.metadata.processes[plan.me]
         .handles
         .iter()
         .filter_map(|h| match h.kind {
@@ -567,16 +670,14 @@ pub fn map_memory(plan: &Plan) -> Result<(), String> {
 }
 
 fn map_memory_inner(plan: &Plan) -> Option<String> {
-    let process = &plan.metadata.processes[0];
+    let process = &plan.metadata.processes[plan.me];
     for m in &process.mappings {
         let len = m.end - m.start;
         let made = match m.kind {
-            MapKind::Private | MapKind::Shared => {
-                let share = if m.kind == MapKind::Shared {
-                    MAP_SHARED
-                } else {
-                    MAP_PRIVATE
-                };
+            // Made once for the box, before its processes were forked (`build_tree`).
+            MapKind::Shared => continue,
+            MapKind::Private => {
+                let share = MAP_PRIVATE;
                 sys(
                     9,
                     [
@@ -627,34 +728,27 @@ fn map_memory_inner(plan: &Plan) -> Option<String> {
         }
     }
     // Private pages are mapped from the file, copy-on-write: nothing is copied now, and boxes
-    // restored from one file share every page none of them has changed. Shared memory (with
-    // the program's children) is filled from the file.
-    for (address, offset, len) in &plan.chunks {
+    // restored from one file share every page none of them has changed.
+    for (address, offset, len) in &plan.chunks[plan.me] {
         let shared = process
             .mappings
             .iter()
             .any(|m| m.kind == MapKind::Shared && m.start <= *address && *address < m.end);
-        let r = if shared {
-            match sys(17, [plan.file, *address, *len, *offset, 0, 0]) {
-                Ok(n) if n == *len => Ok(()),
-                Ok(_) => return Some("the snapshot ended while its memory was read".into()),
-                Err(e) => Err(e),
-            }
-        } else {
-            const MAP_FIXED: u64 = 0x10;
-            sys(
-                9,
-                [
-                    *address,
-                    *len,
-                    PROT_RW,
-                    MAP_PRIVATE | MAP_FIXED,
-                    plan.file,
-                    *offset,
-                ],
-            )
-            .map(|_| ())
-        };
+        if shared {
+            continue;
+        }
+        const MAP_FIXED: u64 = 0x10;
+        let r = sys(
+            9,
+            [
+                *address,
+                *len,
+                PROT_RW,
+                MAP_PRIVATE | MAP_FIXED,
+                plan.file,
+                *offset,
+            ],
+        );
         if let Err(e) = r {
             return Some(format!(
                 "cannot read the snapshot's memory at {address:#x}: {e}"
@@ -662,7 +756,7 @@ fn map_memory_inner(plan: &Plan) -> Option<String> {
         }
     }
     for m in &process.mappings {
-        if matches!(m.kind, MapKind::Private | MapKind::Shared) && u64::from(m.prot) != PROT_RW {
+        if m.kind == MapKind::Private && u64::from(m.prot) != PROT_RW {
             if let Err(e) = sys(10, [m.start, m.end - m.start, u64::from(m.prot), 0, 0, 0]) {
                 return Some(format!(
                     "cannot protect the snapshot's memory at {:#x}: {e}",
@@ -674,9 +768,118 @@ fn map_memory_inner(plan: &Plan) -> Option<String> {
     None
 }
 
+/// In the box's program process, privileged and before anything else of the restore: makes
+/// the box's shared memory (each set once, filled from the process that stored it) and its
+/// pipes (with their bytes), then forks the snapshot's other processes in tree order, each
+/// with its saved pid (`clone3` with `set_tid`) and its process group and session. Returns
+/// in every process, with `plan.me` saying which one it restores; each then unmaps the
+/// shared memory it does not hold.
+pub fn build_tree(plan: &mut Plan) -> Result<(), String> {
+    let processes = &plan.metadata.processes;
+    let mut made_sets: Vec<(u64, u64, u64)> = Vec::new();
+    for (index, p) in processes.iter().enumerate() {
+        for m in p.mappings.iter().filter(|m| m.kind == MapKind::Shared) {
+            if made_sets.iter().any(|(set, _, _)| *set == m.set) {
+                continue;
+            }
+            let len = m.end - m.start;
+            match sys(
+                9,
+                [
+                    m.start,
+                    len,
+                    PROT_RW,
+                    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+                    u64::MAX,
+                    0,
+                ],
+            ) {
+                Ok(at) if at == m.start => {}
+                _ => {
+                    return Err(format!(
+                        "the snapshot's shared memory at {:#x} overlaps this process's own; \
+                         run the restore again",
+                        m.start
+                    ))
+                }
+            }
+            for (address, offset, run) in &plan.chunks[index] {
+                if m.start <= *address && *address < m.end {
+                    match sys(17, [plan.file, *address, *run, *offset, 0, 0]) {
+                        Ok(n) if n == *run => {}
+                        _ => return Err("cannot read the snapshot's shared memory".into()),
+                    }
+                }
+            }
+            made_sets.push((m.set, m.start, len));
+        }
+    }
+    for pipe in processes.iter().flat_map(|p| &p.pipes) {
+        let mut fds = [0i32; 2];
+        // Non-blocking until the ends get their own flags: a pipe that cannot take its bytes
+        // (a capacity above this host's limit) fails the restore rather than hanging it.
+        sys(
+            293,
+            [fds.as_mut_ptr() as u64, 0o2000000 | 0o4000, 0, 0, 0, 0],
+        )
+        .map_err(|e| format!("cannot make a pipe: {e}"))?;
+        let (r, w) = (fds[0] as u64, fds[1] as u64);
+        let _ = sys(72, [w, 1031, u64::from(pipe.capacity), 0, 0, 0]); // F_SETPIPE_SZ
+        hostio::write_all(w, &pipe.data)
+            .map_err(|e| format!("cannot fill the program's pipe again: {e}"))?;
+        plan.pipe_ends.push((pipe.id, r, w));
+    }
+    // Each process forks its children; a child goes on to fork its own.
+    let mut me = 0usize;
+    'tree: loop {
+        let pid = processes[me].pid;
+        let (pgid, sid) = (processes[me].pgid, processes[me].sid);
+        if sid == pid {
+            let _ = sys(112, [0; 6]);
+        } else if pgid == pid {
+            let _ = sys(109, [0, 0, 0, 0, 0, 0]);
+        } else if pgid != 0 && sys(121, [0; 6]).ok() != Some(u64::from(pgid)) {
+            let _ = sys(109, [0, u64::from(pgid), 0, 0, 0, 0]);
+        }
+        for (c, child) in processes.iter().enumerate() {
+            if child.parent != pid || c == 0 {
+                continue;
+            }
+            let tid = u64::from(child.pid);
+            // struct clone_args: flags 0, exit_signal SIGCHLD, set_tid.
+            let args: [u64; 11] = [0, 0, 0, 0, 17, 0, 0, 0, &raw const tid as u64, 1, 0];
+            match sys(435, [args.as_ptr() as u64, 88, 0, 0, 0, 0]) {
+                Ok(0) => {
+                    me = c;
+                    continue 'tree;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(format!(
+                        "cannot make process {} again with its id: {e}",
+                        child.pid
+                    ))
+                }
+            }
+        }
+        break;
+    }
+    plan.me = me;
+    let mine = &processes[me].mappings;
+    for (set, start, len) in made_sets {
+        if !mine
+            .iter()
+            .any(|m| m.kind == MapKind::Shared && m.set == set)
+        {
+            let _ = sys(11, [start, len, 0, 0, 0, 0]);
+        }
+    }
+    Ok(())
+}
+
 /// The process's first thread (its id is the process's).
 fn leader(plan: &Plan) -> crate::snapshot_meta::Thread {
-    let process = &plan.metadata.processes[0];
+    let process = &plan.metadata.processes[plan.me];
     process
         .threads
         .iter()
@@ -778,7 +981,7 @@ extern "C" fn restored_thread_main(start: *const ThreadStart) -> ! {
 pub fn create_threads(plan: &Plan, ruleset: u64, user: Option<(u32, u32)>) -> Result<(), String> {
     const FLAGS: u64 = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x80000 | 0x20_0000;
     const STACK: usize = 64 * 1024;
-    let process = &plan.metadata.processes[0];
+    let process = &plan.metadata.processes[plan.me];
     let first = leader(plan);
     let delta = plan
         .metadata
@@ -830,7 +1033,7 @@ pub fn create_threads(plan: &Plan, ruleset: u64, user: Option<(u32, u32)>) -> Re
 /// In the program process, confined itself: waits until every other restored thread has
 /// confined itself too.
 pub fn wait_for_threads(plan: &Plan) {
-    let others = plan.metadata.processes[0].threads.len() as u32 - 1;
+    let others = plan.metadata.processes[plan.me].threads.len() as u32 - 1;
     loop {
         let now = THREADS_CONFINED.load(core::sync::atomic::Ordering::Acquire);
         if now >= others {
@@ -853,7 +1056,7 @@ pub fn wait_for_threads(plan: &Plan) {
 /// In the box's program process, confined and its descriptors made: resumes the saved
 /// runtime. Returns only with why it could not.
 pub fn enter(plan: Plan, jump: Jump) -> String {
-    let process = &plan.metadata.processes[0];
+    let process = &plan.metadata.processes[plan.me];
     close(plan.file);
     close(plan.exe);
     let delta = plan
@@ -982,11 +1185,12 @@ fn json_string(b: &[u8]) -> String {
 /// The text `inspect` prints.
 fn describe(
     m: &Metadata,
-    chunks: &[PageRun],
+    per_process: &[Vec<PageRun>],
     file_size: u64,
     same_build: bool,
     json: bool,
 ) -> String {
+    let chunks: Vec<PageRun> = per_process.iter().flatten().copied().collect();
     let stored: u64 = chunks.iter().map(|c| c.2).sum();
     let mut out = String::new();
     let kinds = ["private", "shared", "runtime", "vdso"];
@@ -1007,7 +1211,11 @@ fn describe(
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&format!("{{\"pid\":{},\"threads\":[", p.pid));
+            let chunks = &per_process[i];
+            out.push_str(&format!(
+                "{{\"pid\":{},\"parent\":{},\"threads\":[",
+                p.pid, p.parent
+            ));
             for (j, t) in p.threads.iter().enumerate() {
                 out.push_str(&format!("{}{}", if j > 0 { "," } else { "" }, t.tid));
             }
@@ -1071,11 +1279,12 @@ fn describe(
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
     out.push_str(&format!("box       picobox run {}\n", args.join(" ")));
-    for p in &m.processes {
+    for (p, chunks) in m.processes.iter().zip(per_process) {
         let tids: Vec<String> = p.threads.iter().map(|t| format!("{}", t.tid)).collect();
         out.push_str(&format!(
-            "process   pid {} threads {}\n",
+            "process   pid {} (parent {}) threads {}\n",
             p.pid,
+            p.parent,
             tids.join(",")
         ));
         for k in kinds {

@@ -185,7 +185,83 @@ fn queue_signal(pid: u64, value: u64) {
     let _ = sys(129, [pid, 64, info.as_ptr() as u64, 0, 0, 0]);
 }
 
-/// Freezes the program, writes the snapshot to `output`, and resumes or ends the box.
+/// A process of the box, as the host sees it.
+struct Member {
+    /// Its host pid.
+    host: u64,
+    /// Its pid, process group and session in the box (0: outside the box).
+    pid: u32,
+    pgid: u32,
+    sid: u32,
+    /// Its parent's host pid (0 for the program).
+    parent_host: u64,
+}
+
+/// The last field of line `name` of `/proc/PID/status` (the innermost namespace's id).
+fn status_field(status: &[u8], name: &[u8]) -> Option<u32> {
+    let line = status
+        .split(|b| *b == b'\n')
+        .find_map(|l| l.strip_prefix(name))?;
+    let last = line
+        .split(|b| b.is_ascii_whitespace())
+        .rfind(|f| !f.is_empty())?;
+    decimal(last).and_then(|v| u32::try_from(v).ok())
+}
+
+/// The program and its descendants, parents before children; refuses a process that has
+/// ended and is not yet waited for (a zombie has no threads to freeze).
+fn members(program: u64) -> Result<Vec<Member>, String> {
+    let mut out: Vec<Member> = Vec::new();
+    let mut queue = alloc::vec![(program, 0u64)];
+    while let Some((host, parent_host)) = queue.pop() {
+        let status = read_file(format!("/proc/{host}/status").as_bytes(), 1 << 16)
+            .map_err(|e| format!("cannot read the state of process {host}: {e}"))?;
+        let pid = status_field(&status, b"NSpid:").unwrap_or(0);
+        if status
+            .split(|b| *b == b'\n')
+            .any(|l| l.starts_with(b"State:\tZ"))
+        {
+            return Err(format!(
+                "process {pid} of the box has ended and its parent has not waited for it yet: \
+                 try again once it has"
+            ));
+        }
+        // The box's ids of its group and session; 0 where they are outside the box.
+        let nested = |name: &[u8]| {
+            let line = status
+                .split(|b| *b == b'\n')
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or(b"");
+            let fields: Vec<&[u8]> = line
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|f| !f.is_empty())
+                .collect();
+            if fields.len() >= 2 {
+                fields.last().and_then(|f| decimal(f)).unwrap_or(0) as u32
+            } else {
+                0
+            }
+        };
+        out.push(Member {
+            host,
+            pid,
+            pgid: nested(b"NSpgid:"),
+            sid: nested(b"NSsid:"),
+            parent_host,
+        });
+        let mut kids = children(host);
+        kids.sort_unstable();
+        for k in kids.into_iter().rev() {
+            queue.push((k, host));
+        }
+        if out.len() > 4096 {
+            return Err("the box has more than 4096 processes".into());
+        }
+    }
+    Ok(out)
+}
+
+/// Freezes the box's processes, writes the snapshot to `output`, and resumes or ends the box.
 /// Returns the bytes written.
 fn capture(b: &BoxHandle, output: u64, conn: u64, leave_running: bool) -> Result<u64, String> {
     let program = if b.as_pid_1 {
@@ -194,69 +270,124 @@ fn capture(b: &BoxHandle, output: u64, conn: u64, leave_running: bool) -> Result
         match children(b.first).as_slice() {
             [one] => *one,
             [] => return Err("the box's program has ended".into()),
+            // Orphans the reaper adopted: their parents are gone.
             more => {
                 return Err(format!(
-                    "the box has {} processes: snapshots of boxes of several processes are \
-                     not supported yet",
-                    more.len() + 1
+                    "the box has {} processes whose parent has ended (picobox's reaper adopted \
+                     them): not supported yet",
+                    more.len() - 1
                 ))
             }
         }
     };
-    let more = children(program).len();
-    if more > 0 {
-        return Err(format!(
-            "the program (pid {program} on the host) has {more} child process(es): snapshots \
-             of boxes of several processes are not supported yet"
-        ));
+    // A process forked while the others froze was not asked: the box is let go and frozen
+    // again until the processes before and after the freeze are the same.
+    let mut frozen = None;
+    for _ in 0..5 {
+        let before = members(program)?;
+        let reports = freeze(b, &before)?;
+        let after = members(program).unwrap_or_default();
+        let same = after.len() == before.len()
+            && after
+                .iter()
+                .all(|a| before.iter().any(|m| m.host == a.host));
+        if same {
+            frozen = Some((before, reports));
+            break;
+        }
+        for _ in &reports {
+            let _ = write_all(b.channel, &[crate::freeze::RESUME]);
+        }
     }
-    let report = freeze(b, program)?;
-    let result = write_snapshot(b, program, &report, output, conn, leave_running);
+    let Some((members, reports)) = frozen else {
+        return Err("the box's processes kept changing while it was frozen: try again".into());
+    };
+    let result = write_snapshot(b, &members, &reports, output, conn, leave_running);
     let word = if result.is_ok() && !leave_running {
         crate::freeze::END
     } else {
         crate::freeze::RESUME
     };
-    let _ = write_all(b.channel, &[word]);
+    for _ in &reports {
+        let _ = write_all(b.channel, &[word]);
+    }
     result
 }
 
-/// Asks the program to freeze and waits for its report (asking again every 50 ms, so that a
-/// thread that was busy in the library OS and has since blocked is interrupted too).
-fn freeze(b: &BoxHandle, program: u64) -> Result<Vec<u8>, String> {
+/// Asks every process to freeze and waits for all their reports (asking again every 50 ms,
+/// so that a thread that was busy in the library OS and has since blocked is interrupted
+/// too). Reports come in any order: they are put in `members`' order.
+fn freeze(b: &BoxHandle, members: &[Member]) -> Result<Vec<Vec<u8>>, String> {
     // A stale report of an earlier, aborted freeze is dropped.
     let mut buf = alloc::vec![0u8; 1 << 20];
     while sys(45, [b.channel, buf.as_mut_ptr() as u64, 1, 0x40, 0, 0]).is_ok() {}
     let deadline = now_ms() + FREEZE_TIMEOUT_MS;
+    let mut reports: Vec<Option<Vec<u8>>> = alloc::vec![None; members.len()];
+    let mut received = 0;
+    let give_up = |received: usize, why: String| {
+        for m in members {
+            queue_signal(m.host, crate::freeze::ABORT);
+        }
+        // Those that reported wait for a word.
+        for _ in 0..received {
+            let _ = write_all(b.channel, &[crate::freeze::RESUME]);
+        }
+        Err(why)
+    };
     loop {
-        queue_signal(program, crate::freeze::FROM_MONITOR);
+        for (m, r) in members.iter().zip(&reports) {
+            if r.is_none() {
+                queue_signal(m.host, crate::freeze::FROM_MONITOR);
+            }
+        }
         let mut pfd = [b.channel | (1 << 32)];
         let _ = sys(7, [pfd.as_mut_ptr() as u64, 1, 50, 0, 0, 0]);
-        if (pfd[0] >> 48) & 1 != 0 {
-            let n = sys(
-                0,
+        // Every report that came, each one message.
+        while (pfd[0] >> 48) & 1 != 0 && received < members.len() {
+            let n = match sys(
+                45,
                 [
                     b.channel,
                     buf.as_mut_ptr() as u64,
                     buf.len() as u64,
-                    0,
+                    0x40,
                     0,
                     0,
                 ],
-            )
-            .map_err(|e| format!("cannot read the program's report: {e}"))?;
-            buf.truncate(n as usize);
-            return Ok(buf);
+            ) {
+                Ok(n) => n as usize,
+                Err(_) => break,
+            };
+            received += 1;
+            let pid = buf
+                .get(..4)
+                .map_or(0, |p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]));
+            match members.iter().position(|m| m.pid == pid) {
+                Some(i) if reports[i].is_none() => reports[i] = Some(buf[..n].to_vec()),
+                _ => return give_up(received, "a process of the box sent a stray report".into()),
+            }
+            if received == members.len() {
+                return Ok(reports.into_iter().flatten().collect());
+            }
         }
-        if (pfd[0] >> 48) != 0 {
-            return Err("the box's program has ended".into());
+        if (pfd[0] >> 48) & !1 != 0 {
+            return give_up(received, "the box's program has ended".into());
         }
         if now_ms() > deadline {
-            queue_signal(program, crate::freeze::ABORT);
-            return Err(format!(
-                "the program did not reach a point where it can be frozen within {} s",
-                FREEZE_TIMEOUT_MS / 1000
-            ));
+            let late: Vec<String> = members
+                .iter()
+                .zip(&reports)
+                .filter(|(_, r)| r.is_none())
+                .map(|(m, _)| format!("{}", m.pid))
+                .collect();
+            return give_up(
+                received,
+                format!(
+                    "process(es) {} did not reach a point where they can be frozen within {} s",
+                    late.join(", "),
+                    FREEZE_TIMEOUT_MS / 1000
+                ),
+            );
         }
     }
 }
@@ -487,22 +618,6 @@ fn handles(pid: u64, report: &Report) -> Result<Vec<HandleRecord>, String> {
         });
     }
     close(pidfd);
-    // A pipe must have both ends here: one that leads out of the process is not captured.
-    for h in &out {
-        if let HandleKind::Pipe { id, write } = h.kind {
-            let other = out.iter().any(
-                |o| matches!(o.kind, HandleKind::Pipe { id: i, write: w } if i == id && w != write),
-            );
-            if !other {
-                return Err(format!(
-                    "the program (pid {}) holds one end of a pipe (descriptor {}) whose other \
-                     end is not in its process: snapshots of boxes of several processes are \
-                     not supported yet",
-                    report.pid, h.fd
-                ));
-            }
-        }
-    }
     Ok(out)
 }
 
@@ -513,29 +628,57 @@ struct Drained {
     data: Vec<u8>,
 }
 
-/// Takes the bytes out of each pipe of the frozen program (through copies of its ends:
-/// `pidfd_getfd`), and their capacities.
+/// Every pipe end must have its other end in the box: one that leads out of it is not
+/// captured.
+fn check_pipes(all: &[(u32, Vec<HandleRecord>)]) -> Result<(), String> {
+    for (pid, handles) in all {
+        for h in handles {
+            let HandleKind::Pipe { id, write } = h.kind else {
+                continue;
+            };
+            let other = all.iter().flat_map(|(_, hs)| hs).any(
+                |o| matches!(o.kind, HandleKind::Pipe { id: i, write: w } if i == id && w != write),
+            );
+            if !other {
+                return Err(format!(
+                    "process {pid} holds one end of a pipe (descriptor {}) whose other end is \
+                     not in the box",
+                    h.fd
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Takes the bytes out of each pipe of the frozen box (through copies of its ends:
+/// `pidfd_getfd`), and their capacities: each pipe is kept with the first process (in
+/// `members` order) that reads it.
 fn drain_pipes(
-    pid: u64,
-    handles: &[HandleRecord],
+    members: &[Member],
+    all: &[(u32, Vec<HandleRecord>)],
     drained: &mut Vec<Drained>,
-) -> Result<Vec<PipeRecord>, String> {
-    let mut pipes: Vec<PipeRecord> = Vec::new();
-    let pidfd = sys(434, [pid, 0, 0, 0, 0, 0])
-        .map_err(|e| format!("cannot reach the program's descriptors: {e}"))?;
-    let take = |fd: u32| {
-        sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0])
-            .map_err(|e| format!("cannot reach the program's descriptor {fd}: {e}"))
+) -> Result<Vec<Vec<PipeRecord>>, String> {
+    let mut pipes: Vec<Vec<PipeRecord>> = alloc::vec![Vec::new(); all.len()];
+    let take = |process: usize, fd: u32| -> Result<u64, String> {
+        let pidfd = sys(434, [members[process].host, 0, 0, 0, 0, 0])
+            .map_err(|e| format!("cannot reach the box's descriptors: {e}"))?;
+        let r = sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0])
+            .map_err(|e| format!("cannot reach descriptor {fd} of the box: {e}"));
+        close(pidfd);
+        r
     };
-    let result = (|| {
+    let mut seen: Vec<u64> = Vec::new();
+    for (process, (_, handles)) in all.iter().enumerate() {
         for h in handles {
             let HandleKind::Pipe { id, write: false } = h.kind else {
                 continue;
             };
-            if pipes.iter().any(|p| p.id == id) {
+            if seen.contains(&id) {
                 continue;
             }
-            let read_end = take(h.fd)?;
+            seen.push(id);
+            let read_end = take(process, h.fd)?;
             let capacity = sys(72, [read_end, 1032, 0, 0, 0, 0]).unwrap_or(65536) as u32;
             let mut queued: u32 = 0;
             let _ = sys(16, [read_end, 0x541B, &raw mut queued as u64, 0, 0, 0]); // FIONREAD
@@ -558,29 +701,29 @@ fn drain_pipes(
                     Err(Errno::EINTR) => {}
                     Err(e) => {
                         close(read_end);
-                        return Err(format!("cannot read the program's pipe: {e}"));
+                        return Err(format!("cannot read a pipe of the box: {e}"));
                     }
                 }
             }
             data.truncate(got);
             close(read_end);
-            let writer = handles
-                .iter()
-                .find(|o| matches!(o.kind, HandleKind::Pipe { id: i, write: true } if i == id))
-                .map(|o| o.fd)
-                .unwrap_or(h.fd);
             if !data.is_empty() {
-                drained.push(Drained {
-                    write_end: take(writer)?,
-                    data: data.clone(),
+                let writer = all.iter().enumerate().find_map(|(q, (_, hs))| {
+                    hs.iter()
+                        .find(|o| matches!(o.kind, HandleKind::Pipe { id: i, write: true } if i == id))
+                        .map(|o| (q, o.fd))
                 });
+                if let Some((q, fd)) = writer {
+                    drained.push(Drained {
+                        write_end: take(q, fd)?,
+                        data: data.clone(),
+                    });
+                }
             }
-            pipes.push(PipeRecord { id, capacity, data });
+            pipes[process].push(PipeRecord { id, capacity, data });
         }
-        Ok(())
-    })();
-    close(pidfd);
-    result.map(|()| pipes)
+    }
+    Ok(pipes)
 }
 
 /// Puts the drained bytes back, for a box that goes on.
@@ -666,6 +809,7 @@ pub fn memory_map(pid: u64) -> Result<Vec<Mapping>, String> {
                         end: l.end,
                         prot,
                         kind: MapKind::Private,
+                        set: 0,
                     });
                     continue;
                 }
@@ -684,6 +828,7 @@ pub fn memory_map(pid: u64) -> Result<Vec<Mapping>, String> {
             end: l.end,
             prot,
             kind,
+            set: if kind == MapKind::Shared { l.inode } else { 0 },
         });
     }
     Ok(out)
@@ -758,18 +903,18 @@ fn is_zero(page: &[u8]) -> bool {
         .all(|block| block.iter().fold(0u8, |a, b| a | b) == 0)
 }
 
-/// Writes the snapshot of the frozen program; the bytes of its pipes go back in unless the
-/// box is to end with a snapshot written.
+/// Writes the snapshot of the frozen box; the bytes of its pipes go back in unless the box is
+/// to end with a snapshot written.
 fn write_snapshot(
     b: &BoxHandle,
-    pid: u64,
-    report_bytes: &[u8],
+    members: &[Member],
+    reports: &[Vec<u8>],
     output: u64,
     conn: u64,
     leave_running: bool,
 ) -> Result<u64, String> {
     let mut drained = Vec::new();
-    let result = write_snapshot_draining(b, pid, report_bytes, output, conn, &mut drained);
+    let result = write_snapshot_draining(b, members, reports, output, conn, &mut drained);
     if leave_running || result.is_err() {
         refill(drained);
     } else {
@@ -780,53 +925,92 @@ fn write_snapshot(
     result
 }
 
+/// One process's part of the snapshot, gathered before anything is written.
+struct Part {
+    mappings: Vec<Mapping>,
+    /// Starts of its file-backed ranges.
+    file_backed: Vec<u64>,
+}
+
 fn write_snapshot_draining(
     b: &BoxHandle,
-    pid: u64,
-    report_bytes: &[u8],
+    members: &[Member],
+    reports: &[Vec<u8>],
     output: u64,
     conn: u64,
     drained: &mut Vec<Drained>,
 ) -> Result<u64, String> {
-    let report = decode_report(report_bytes).ok_or("the program's report is malformed")?;
-    if !report.refusal.is_empty() {
-        return Err(format!(
-            "the program (pid {}): {}",
-            report.pid, report.refusal
-        ));
+    let mut decoded = Vec::new();
+    for bytes in reports {
+        let report = decode_report(bytes).ok_or("a process's report is malformed")?;
+        if !report.refusal.is_empty() {
+            return Err(format!("process {}: {}", report.pid, report.refusal));
+        }
+        decoded.push(report);
     }
-    let handles = handles(pid, &report)?;
-    let pipes = drain_pipes(pid, &handles, drained)?;
-    let maps_text = read_file(format!("/proc/{pid}/maps").as_bytes(), 64 << 20).unwrap_or_default();
-    let mappings = memory_map(pid)?;
-    let file_backed: Vec<(u64, bool)> = maps_text
-        .split(|b| *b == b'\n')
-        .filter_map(parse_maps_line)
-        .map(|l| (l.start, l.inode != 0))
+    let mut all: Vec<(u32, Vec<HandleRecord>)> = Vec::new();
+    for (m, report) in members.iter().zip(&decoded) {
+        all.push((m.pid, handles(m.host, report)?));
+    }
+    check_pipes(&all)?;
+    let mut parts = Vec::new();
+    for m in members {
+        let maps_text =
+            read_file(format!("/proc/{}/maps", m.host).as_bytes(), 64 << 20).unwrap_or_default();
+        parts.push(Part {
+            mappings: memory_map(m.host)?,
+            file_backed: maps_text
+                .split(|b| *b == b'\n')
+                .filter_map(parse_maps_line)
+                .filter(|l| l.inode != 0)
+                .map(|l| l.start)
+                .collect(),
+        });
+    }
+    // Shared memory must sit at one address in every process of its set: the restore makes it
+    // once, before the processes are forked.
+    let mut sets: Vec<(u64, u64, u64)> = Vec::new();
+    for part in &parts {
+        for m in part.mappings.iter().filter(|m| m.kind == MapKind::Shared) {
+            match sets.iter().find(|(set, _, _)| *set == m.set) {
+                Some((_, start, end)) if (*start, *end) != (m.start, m.end) => {
+                    return Err(format!(
+                        "shared memory at {:#x} is mapped at other addresses by another \
+                         process of the box: not supported yet",
+                        m.start
+                    ))
+                }
+                Some(_) => {}
+                None => sets.push((m.set, m.start, m.end)),
+            }
+        }
+    }
+    let pipes = drain_pipes(members, &all, drained)?;
+    let by_host = |host: u64| members.iter().find(|m| m.host == host).map_or(0, |m| m.pid);
+    let processes: Vec<Process> = members
+        .iter()
+        .zip(decoded)
+        .zip(all)
+        .zip(pipes)
+        .zip(&parts)
+        .map(|((((m, report), (_, handles)), pipes), part)| Process {
+            pid: m.pid,
+            parent: by_host(m.parent_host),
+            pgid: m.pgid,
+            sid: m.sid,
+            threads: report.threads,
+            handles,
+            mappings: part.mappings.clone(),
+            pipes,
+        })
         .collect();
     let metadata = Metadata {
         run_args: b.run_args.clone(),
         runtime_base: crate::start::image_range().0 as u64,
-        processes: alloc::vec![Process {
-            pid: report.pid,
-            threads: report.threads,
-            handles,
-            mappings: mappings.clone(),
-            pipes,
-        }],
+        processes,
     };
-    let mem = hostio::open(format!("/proc/{pid}/mem").as_bytes(), 0, 0)
-        .map_err(|e| format!("cannot read the program's memory: {e}"))?;
-    let pagemap = hostio::open(format!("/proc/{pid}/pagemap").as_bytes(), 0, 0)
-        .map_err(|e| format!("cannot read the program's page map: {e}"))?;
     let mut written: u64 = 0;
     let mut failed: Option<Errno> = None;
-    let estimate: u64 = mappings
-        .iter()
-        .filter(|m| matches!(m.kind, MapKind::Private | MapKind::Shared))
-        .map(|m| m.end - m.start)
-        .sum();
-    let _ = estimate;
     let mut last_progress = 0u64;
     let mut writer = Writer::new(
         |bytes: &[u8]| {
@@ -845,14 +1029,52 @@ fn write_snapshot_draining(
         &metadata.encode(),
     );
     let mut buf = alloc::vec![0u8; 1 << 20];
-    for m in &mappings {
-        if !matches!(m.kind, MapKind::Private | MapKind::Shared) {
-            continue;
+    let mut stored_sets: Vec<u64> = Vec::new();
+    for (index, (member, part)) in members.iter().zip(&parts).enumerate() {
+        let pid = member.host;
+        let mem = hostio::open(format!("/proc/{pid}/mem").as_bytes(), 0, 0)
+            .map_err(|e| format!("cannot read the box's memory: {e}"))?;
+        let pagemap = hostio::open(format!("/proc/{pid}/pagemap").as_bytes(), 0, 0)
+            .map_err(|e| format!("cannot read the box's page map: {e}"))?;
+        let r = write_memory(
+            &mut writer,
+            index as u32,
+            pid,
+            (mem, pagemap),
+            part,
+            &mut stored_sets,
+            &mut buf,
+        );
+        close(mem);
+        close(pagemap);
+        r?;
+    }
+    writer.finish();
+    if let Some(e) = failed {
+        return Err(format!("cannot write the snapshot: {e}"));
+    }
+    let _ = snapshot_format::PAGE;
+    Ok(written)
+}
+
+/// The non-zero pages of one process's private ranges, and of the shared ones whose set no
+/// earlier process has stored.
+fn write_memory<F: FnMut(&[u8])>(
+    writer: &mut Writer<F>,
+    index: u32,
+    pid: u64,
+    (mem, pagemap): (u64, u64),
+    part: &Part,
+    stored_sets: &mut Vec<u64>,
+    buf: &mut [u8],
+) -> Result<(), String> {
+    for m in &part.mappings {
+        match m.kind {
+            MapKind::Private => {}
+            MapKind::Shared if !stored_sets.contains(&m.set) => stored_sets.push(m.set),
+            _ => continue,
         }
-        let whole = file_backed
-            .iter()
-            .any(|(start, file)| *start == m.start && *file)
-            && m.kind == MapKind::Private;
+        let whole = m.kind == MapKind::Private && part.file_backed.contains(&m.start);
         let candidates = candidate_pages(pagemap, m, whole);
         // Runs of candidate pages, read in pieces of at most `buf`, split at zero pages.
         let mut i = 0usize;
@@ -877,11 +1099,11 @@ fn write_snapshot_draining(
                 }
             }
             // Non-zero pages, in runs.
-            let mut k = 0usize;
             let pages: Vec<bool> = piece
                 .chunks_exact(PAGE as usize)
                 .map(|p| !is_zero(p))
                 .collect();
+            let mut k = 0usize;
             while k < pages.len() {
                 if !pages[k] {
                     k += 1;
@@ -893,21 +1115,14 @@ fn write_snapshot_draining(
                 }
                 let bytes = &piece[k * PAGE as usize..e * PAGE as usize];
                 writer
-                    .chunk(start + k as u64 * PAGE, bytes)
+                    .chunk_of(index, start + k as u64 * PAGE, bytes)
                     .map_err(|e| format!("{e}"))?;
                 k = e;
             }
             i = j;
         }
     }
-    writer.finish();
-    close(mem);
-    close(pagemap);
-    if let Some(e) = failed {
-        return Err(format!("cannot write the snapshot: {e}"));
-    }
-    let _ = snapshot_format::PAGE;
-    Ok(written)
+    Ok(())
 }
 
 /// `picobox snapshot ID -o PATH [--leave-running]`: asks box `id`'s monitor for a snapshot

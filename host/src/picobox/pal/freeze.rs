@@ -120,9 +120,9 @@ pub fn set_up(channel: u64, boot_handles: Vec<(u32, u32)>) {
     *BOOT_HANDLES.lock() = boot_handles;
 }
 
-/// In a forked child: only the box's first program process can be frozen today, so the
-/// child drops its copy of the channel.
-pub fn after_fork() {
+/// In picobox's reaper, which is never frozen: drops its copy of the channel (the box's
+/// processes keep theirs; each reports on it).
+pub fn drop_channel() {
     let fd = CHANNEL.swap(u64::MAX, Ordering::Relaxed);
     if fd != u64::MAX {
         gate::syscall(3, [fd, 0, 0, 0, 0, 0]);

@@ -1710,7 +1710,7 @@ impl Host for LinuxHost {
                 OWN_PID.store(pid, Ordering::Relaxed);
                 // The child's only thread is this one, with a new id.
                 crate::threads::current().tid.store(pid, Ordering::Relaxed);
-                crate::freeze::after_fork();
+                crate::threads::after_fork();
                 Ok(None)
             }
             pid => Ok(Some(u32::try_from(pid).map_err(|_| Errno::EIO)?)),

@@ -220,6 +220,20 @@ pub fn live() -> Vec<(u32, usize)> {
         .collect()
 }
 
+/// In a forked child, whose only thread is the caller: the blocks of the parent's other
+/// threads, copied with its memory, hold no thread here.
+pub fn after_fork() {
+    let me = current() as *const ThreadData as usize;
+    for (_, block) in live() {
+        if block != me {
+            // SAFETY: every live block holds an initialised ThreadData.
+            unsafe { &*(block as *const ThreadData) }
+                .alive
+                .store(0, Ordering::Release);
+        }
+    }
+}
+
 /// A block whose thread is gone, or a new one.
 fn free_block() -> Result<usize> {
     let mut blocks = BLOCKS.lock();
