@@ -129,11 +129,13 @@ descriptors with their offsets, and the library OS's whole state are captured; f
 writable mounts are not copied (restore is told where they are). A progress line is shown
 for snapshots above 64 MiB.
 
-Not captured yet, and refused with the process and object named (the box keeps running):
-boxes of several processes, Unix sockets, event files other than eventfd, POSIX timers,
-shared mappings of writable files. Threads, pipes of the process (with their bytes),
-eventfds and listening TCP sockets (bound again on restore) are captured; a connected TCP
-socket is found reset (ECONNRESET) after a restore. See docs/snapshot.md.
+Every process and thread of the box is captured, with its pid, parent, process group and
+session; pipes between them (with their bytes), eventfds, shared memory and listening TCP
+sockets (bound again on restore); a connected TCP socket is found reset (ECONNRESET) after
+a restore. Not captured yet, and refused with the process and object named (the box keeps
+running): Unix sockets, event files other than eventfd, POSIX timers, shared mappings of
+writable files, processes the reaper adopted, ended processes not yet waited for. See
+docs/snapshot.md.
 
 inspect prints what a snapshot holds (processes, threads, memory by kind, descriptors,
 sizes), as JSON with --json; the file is checked whole first.
