@@ -208,6 +208,18 @@ fn clones(heap: &Path, dir: &Path) {
     }
 }
 
+/// Bytes of the files in directory `dir`.
+fn bytes_in(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 fn runsc(heap: &Path, mib: u64) {
     if !super::have("runsc") || !super::running_as_root() {
         println!("  runsc {mib:>3} MiB heap     not measured (needs runsc and root)");
@@ -260,14 +272,7 @@ fn runsc(heap: &Path, mib: u64) {
         ]);
         if ok {
             ck.push(ms);
-            size = std::fs::read_dir(&image)
-                .map(|d| {
-                    d.flatten()
-                        .filter_map(|e| e.metadata().ok())
-                        .map(|m| m.len())
-                        .sum()
-                })
-                .unwrap_or(0);
+            size = bytes_in(&image);
             runsc(&["delete", &id]);
             let (ok, ms) = runsc(&[
                 "restore",
@@ -359,14 +364,7 @@ fn criu(heap: &Path, mib: u64) {
             return;
         }
         dump.push(t.elapsed().as_secs_f64() * 1e3);
-        size = std::fs::read_dir(&images)
-            .map(|d| {
-                d.flatten()
-                    .filter_map(|e| e.metadata().ok())
-                    .map(|m| m.len())
-                    .sum()
-            })
-            .unwrap_or(0);
+        size = bytes_in(&images);
         let t = Instant::now();
         let ok = Command::new(&criu)
             .args(["restore", "-D", d, "-d", "-o", "restore.log"])

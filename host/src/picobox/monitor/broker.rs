@@ -129,48 +129,76 @@ pub fn serve(
     mut extra: Option<Extra<'_>>,
 ) {
     close(channel.box_end);
-    let listener = receive_listener(channel.monitor_end);
-    close(channel.monitor_end);
-    let Some(listener) = listener else {
+    let Some(first) = receive_listener(channel.monitor_end) else {
+        close(channel.monitor_end);
         return; // the box ended before it was confined
     };
+    // A restored box's processes each installed their filter (they were not forked from one
+    // that had it), so each hands over a listener of its own: more may come on the channel.
+    let mut listeners = alloc::vec![first];
+    let mut channel_end = Some(channel.monitor_end);
     let Ok(box_pidfd) = sys(434, [pid, 0, 0, 0, 0, 0]) else {
-        close(listener);
+        for l in listeners {
+            close(l);
+        }
         return;
     };
     loop {
-        // struct pollfd { int fd; short events; short revents; } x 3, POLLIN.
-        let mut fds = [0u64; 3];
-        fds[0] = listener | (1 << 32);
-        fds[1] = box_pidfd | (1 << 32);
-        let count = match &extra {
-            Some(e) => {
-                fds[2] = e.fd | (1 << 32);
-                3
-            }
-            None => 2,
-        };
-        match sys(271, [fds.as_mut_ptr() as u64, count, 0, 0, 8, 0]) {
+        // struct pollfd { int fd; short events; short revents; }, POLLIN: the box's first
+        // process, the extra descriptor, the channel, then each listener.
+        let poll = |fd: u64| fd | (1 << 32);
+        let mut fds: alloc::vec::Vec<u64> = alloc::vec![poll(box_pidfd)];
+        fds.push(extra.as_ref().map_or(u64::MAX >> 32, |e| poll(e.fd)));
+        fds.push(channel_end.map_or(u64::MAX >> 32, poll));
+        fds.extend(listeners.iter().map(|l| poll(*l)));
+        match sys(271, [fds.as_mut_ptr() as u64, fds.len() as u64, 0, 0, 8, 0]) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(_) => break,
         }
         let revents = |f: u64| (f >> 48) as u16;
-        if revents(fds[1]) != 0 {
+        if revents(fds[0]) != 0 {
             break; // the box's first process ended
         }
         if let Some(e) = extra.as_mut() {
-            if revents(fds[2]) & 1 != 0 {
+            if revents(fds[1]) & 1 != 0 {
                 (e.on_ready)();
             }
         }
-        if revents(fds[0]) & 1 != 0 {
-            answer_one(listener, identity);
-        } else if revents(fds[0]) != 0 {
-            break; // no process of the box is left to notify
+        let polled = listeners.len();
+        if let Some(end) = channel_end {
+            if revents(fds[2]) != 0 {
+                match receive_listener(end) {
+                    Some(l) => listeners.push(l),
+                    None => {
+                        close(end);
+                        channel_end = None;
+                    }
+                }
+            }
+        }
+        let mut gone = alloc::vec::Vec::new();
+        for (i, l) in listeners[..polled].iter().enumerate() {
+            let r = revents(fds[3 + i]);
+            if r & 1 != 0 {
+                answer_one(*l, identity);
+            } else if r != 0 {
+                gone.push(i); // no process is left to notify through it
+            }
+        }
+        for i in gone.into_iter().rev() {
+            close(listeners.remove(i));
+        }
+        if listeners.is_empty() && channel_end.is_none() {
+            break;
         }
     }
     close(box_pidfd);
-    close(listener);
+    if let Some(end) = channel_end {
+        close(end);
+    }
+    for l in listeners {
+        close(l);
+    }
 }
 
 fn receive_listener(monitor_end: u64) -> Option<u64> {

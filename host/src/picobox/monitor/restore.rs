@@ -161,6 +161,26 @@ fn check_tree(m: &Metadata) -> Result<(), String> {
                 p.pid
             ));
         }
+        // Each thread's block is read before the saved runtime runs: it must be private,
+        // writable memory of the process, whole and aligned as blocks are.
+        let block = crate::threads::BLOCK_SIZE as u64;
+        for t in &p.threads {
+            let writable_at = |a: u64| {
+                p.mappings.iter().any(|m| {
+                    m.kind == MapKind::Private && m.prot & 3 == 3 && m.start <= a && a < m.end
+                })
+            };
+            let inside = t
+                .block
+                .checked_add(block - 1)
+                .is_some_and(|last| writable_at(t.block) && writable_at(last));
+            if !inside || t.block % block != 0 {
+                return Err(format!(
+                    "the snapshot's thread {} has its block outside its memory",
+                    t.tid
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -1182,6 +1202,28 @@ fn json_string(b: &[u8]) -> String {
     s
 }
 
+/// Bytes of process `p`'s ranges of kind `kind` (`kind_name`), mapped and stored.
+fn memory_of_kind(p: &crate::snapshot_meta::Process, chunks: &[PageRun], kind: &str) -> (u64, u64) {
+    let of_kind = |x: &&Mapping| kind_name(x.kind) == kind;
+    let mapped = p
+        .mappings
+        .iter()
+        .filter(of_kind)
+        .map(|x| x.end - x.start)
+        .sum();
+    let stored = chunks
+        .iter()
+        .filter(|c| {
+            p.mappings
+                .iter()
+                .filter(of_kind)
+                .any(|x| x.start <= c.0 && c.0 < x.end)
+        })
+        .map(|c| c.2)
+        .sum();
+    (mapped, stored)
+}
+
 /// The text `inspect` prints.
 fn describe(
     m: &Metadata,
@@ -1221,21 +1263,7 @@ fn describe(
             }
             out.push_str("],\"memory\":{");
             for (j, k) in kinds.iter().enumerate() {
-                let mapped: u64 = p
-                    .mappings
-                    .iter()
-                    .filter(|x| kind_name(x.kind) == *k)
-                    .map(|x| x.end - x.start)
-                    .sum();
-                let saved: u64 = chunks
-                    .iter()
-                    .filter(|c| {
-                        p.mappings
-                            .iter()
-                            .any(|x| kind_name(x.kind) == *k && x.start <= c.0 && c.0 < x.end)
-                    })
-                    .map(|c| c.2)
-                    .sum();
+                let (mapped, saved) = memory_of_kind(p, chunks, k);
                 out.push_str(&format!(
                     "{}\"{k}\":{{\"mapped\":{mapped},\"stored\":{saved}}}",
                     if j > 0 { "," } else { "" }
@@ -1288,21 +1316,7 @@ fn describe(
             tids.join(",")
         ));
         for k in kinds {
-            let mapped: u64 = p
-                .mappings
-                .iter()
-                .filter(|x| kind_name(x.kind) == k)
-                .map(|x| x.end - x.start)
-                .sum();
-            let saved: u64 = chunks
-                .iter()
-                .filter(|c| {
-                    p.mappings
-                        .iter()
-                        .any(|x| kind_name(x.kind) == k && x.start <= c.0 && c.0 < x.end)
-                })
-                .map(|c| c.2)
-                .sum();
+            let (mapped, saved) = memory_of_kind(p, chunks, k);
             out.push_str(&format!(
                 "memory    {k:<8} mapped {:>10} KiB  stored {:>10} KiB\n",
                 mapped >> 10,
