@@ -97,10 +97,24 @@ fn refusal(k: &Kernel) -> Result<(), String> {
         "a ptrace relation"
     } else if !k.shm_attached.is_empty() {
         "System V shared memory"
+    } else if interval_timer_armed() {
+        "an armed interval timer (alarm, setitimer)"
     } else {
         return Ok(());
     };
     Err(alloc::format!(
         "the program holds {what}, which snapshots do not capture yet"
     ))
+}
+
+/// Whether one of the process's interval timers (which the host keeps) is armed.
+fn interval_timer_armed() -> bool {
+    use picobox_abi::Timer;
+    [Timer::Alarm, Timer::Virtual, Timer::Profile]
+        .into_iter()
+        .any(|t| {
+            crate::kernel::host()
+                .timer_set(t, None)
+                .is_ok_and(|s| s.value.sec != 0 || s.value.nsec != 0)
+        })
 }

@@ -794,3 +794,31 @@ fn a_connected_tcp_socket_is_reset_in_the_restored_box() {
         "{err}"
     );
 }
+
+#[test]
+fn an_armed_interval_timer_is_refused_by_name_and_the_box_goes_on() {
+    let dir = scratch("snapshot-itimer");
+    let script = "import signal, sys\nsignal.setitimer(signal.ITIMER_REAL, 100)\n\
+                  print('ready', flush=True)\nprint('got', sys.stdin.readline().strip(), flush=True)\n";
+    let mut cmd = picobox();
+    cmd.args([
+        "run",
+        "--name",
+        "snap-itimer",
+        "--",
+        "/usr/bin/python3",
+        "-c",
+        script,
+    ]);
+    let mut running = Talking::start(cmd);
+    assert_eq!(running.line(), "ready");
+    let out = snapshot("snap-itimer", &dir.join("x.snap"), &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("an armed interval timer (alarm, setitimer)"),
+        "{}",
+        text(&out.stderr)
+    );
+    writeln!(running.stdin.as_mut().unwrap(), "on").unwrap();
+    assert_eq!(running.line(), "got on");
+}

@@ -133,7 +133,7 @@ Every process and thread of the box is captured, with its pid, parent, process g
 session; pipes between them (with their bytes), eventfds, shared memory and listening TCP
 sockets (bound again on restore); a connected TCP socket is found reset (ECONNRESET) after
 a restore. Not captured yet, and refused with the process and object named (the box keeps
-running): Unix sockets, event files other than eventfd, POSIX timers, shared mappings of
+running): Unix sockets, event files other than eventfd, POSIX and interval timers, shared mappings of
 writable files, processes the reaper adopted, ended processes not yet waited for. See
 docs/snapshot.md.
 
