@@ -123,6 +123,12 @@ fn counter_snapshot(dir: &Path, id: &str) -> (PathBuf, Vec<String>) {
         "{}",
         text(&out.stderr)
     );
+    // Above 64 MiB, a progress line.
+    assert!(
+        text(&out.stderr).contains("\rpicobox: snapshot: 64 MiB written"),
+        "{}",
+        text(&out.stderr)
+    );
     let (rest, status, err) = running.finish();
     assert!(rest.is_empty(), "the frozen box went on: {rest:?} {err}");
     assert_eq!(status, Some(0), "{err}");
