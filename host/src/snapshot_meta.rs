@@ -259,47 +259,7 @@ impl Metadata {
                 o.u32(h.fd);
                 o.u32(h.flags);
                 o.u64(h.pos);
-                match &h.kind {
-                    HandleKind::Stdio(n) => {
-                        o.u8(0);
-                        o.u8(*n);
-                    }
-                    HandleKind::BootMount(i) => {
-                        o.u8(1);
-                        o.u32(*i);
-                    }
-                    HandleKind::SocketRoot => o.u8(2),
-                    HandleKind::File { root, rel } => {
-                        o.u8(3);
-                        o.u32(*root);
-                        o.bytes(rel);
-                    }
-                    HandleKind::Channel => o.u8(4),
-                    HandleKind::Pipe { id, write } => {
-                        o.u8(5);
-                        o.u64(*id);
-                        o.u8(u8::from(*write));
-                    }
-                    HandleKind::Listening {
-                        domain,
-                        address,
-                        options,
-                    } => {
-                        o.u8(7);
-                        o.u32(*domain);
-                        o.bytes(address);
-                        o.u8(*options);
-                    }
-                    HandleKind::ResetTcp { domain } => {
-                        o.u8(8);
-                        o.u32(*domain);
-                    }
-                    HandleKind::EventFd { count, semaphore } => {
-                        o.u8(6);
-                        o.u64(*count);
-                        o.u8(u8::from(*semaphore));
-                    }
-                }
+                put_kind(&mut o, &h.kind);
             }
             o.u32(p.mappings.len() as u32);
             for m in &p.mappings {
@@ -358,31 +318,7 @@ impl Metadata {
                 let fd = i.u32()?;
                 let flags = i.u32()?;
                 let pos = i.u64()?;
-                let kind = match i.u8()? {
-                    0 => HandleKind::Stdio(i.u8()?),
-                    1 => HandleKind::BootMount(i.u32()?),
-                    2 => HandleKind::SocketRoot,
-                    3 => HandleKind::File {
-                        root: i.u32()?,
-                        rel: i.bytes()?,
-                    },
-                    4 => HandleKind::Channel,
-                    5 => HandleKind::Pipe {
-                        id: i.u64()?,
-                        write: i.u8()? != 0,
-                    },
-                    7 => HandleKind::Listening {
-                        domain: i.u32()?,
-                        address: i.bytes()?,
-                        options: i.u8()?,
-                    },
-                    8 => HandleKind::ResetTcp { domain: i.u32()? },
-                    6 => HandleKind::EventFd {
-                        count: i.u64()?,
-                        semaphore: i.u8()? != 0,
-                    },
-                    k => return Err(format!("descriptor {fd} is of an unknown kind {k}")),
-                };
+                let kind = get_kind(&mut i, fd)?;
                 if handles.last().is_some_and(|last| last.fd >= fd) {
                     return Err(format!("descriptor {fd} is out of order"));
                 }
@@ -467,6 +403,145 @@ impl Metadata {
     }
 }
 
+/// One descriptor's kind, as both the metadata and a process's report write it.
+fn put_kind(o: &mut Out, kind: &HandleKind) {
+    match kind {
+        HandleKind::Stdio(n) => {
+            o.u8(0);
+            o.u8(*n);
+        }
+        HandleKind::BootMount(i) => {
+            o.u8(1);
+            o.u32(*i);
+        }
+        HandleKind::SocketRoot => o.u8(2),
+        HandleKind::File { root, rel } => {
+            o.u8(3);
+            o.u32(*root);
+            o.bytes(rel);
+        }
+        HandleKind::Channel => o.u8(4),
+        HandleKind::Pipe { id, write } => {
+            o.u8(5);
+            o.u64(*id);
+            o.u8(u8::from(*write));
+        }
+        HandleKind::EventFd { count, semaphore } => {
+            o.u8(6);
+            o.u64(*count);
+            o.u8(u8::from(*semaphore));
+        }
+        HandleKind::Listening {
+            domain,
+            address,
+            options,
+        } => {
+            o.u8(7);
+            o.u32(*domain);
+            o.bytes(address);
+            o.u8(*options);
+        }
+        HandleKind::ResetTcp { domain } => {
+            o.u8(8);
+            o.u32(*domain);
+        }
+    }
+}
+
+/// See [`put_kind`]; `fd` names the descriptor in an error.
+fn get_kind(i: &mut In<'_>, fd: u32) -> Result<HandleKind> {
+    Ok(match i.u8()? {
+        0 => HandleKind::Stdio(i.u8()?),
+        1 => HandleKind::BootMount(i.u32()?),
+        2 => HandleKind::SocketRoot,
+        3 => HandleKind::File {
+            root: i.u32()?,
+            rel: i.bytes()?,
+        },
+        4 => HandleKind::Channel,
+        5 => HandleKind::Pipe {
+            id: i.u64()?,
+            write: i.u8()? != 0,
+        },
+        6 => HandleKind::EventFd {
+            count: i.u64()?,
+            semaphore: i.u8()? != 0,
+        },
+        7 => HandleKind::Listening {
+            domain: i.u32()?,
+            address: i.bytes()?,
+            options: i.u8()?,
+        },
+        8 => HandleKind::ResetTcp { domain: i.u32()? },
+        k => return Err(format!("descriptor {fd} is of an unknown kind {k}")),
+    })
+}
+
+/// What a frozen process tells the monitor (`pal/freeze.rs`): its pid, its threads, what
+/// each host descriptor it can name is, and why it cannot be captured, if it cannot. The
+/// monitor reads the rest of the process's state from the host.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The process's id in the box.
+    pub pid: u32,
+    /// Its threads.
+    pub threads: Vec<Thread>,
+    /// Descriptors it named, with their kinds.
+    pub named: Vec<(u32, HandleKind)>,
+    /// Empty, or what makes the process not capturable.
+    pub refusal: Vec<u8>,
+}
+
+impl Report {
+    /// The report's bytes (one message on the snapshot channel; its first four are the pid).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut o = Out::default();
+        o.u32(self.pid);
+        o.u32(self.threads.len() as u32);
+        for t in &self.threads {
+            o.u32(t.tid);
+            o.u64(t.block);
+        }
+        o.u32(self.named.len() as u32);
+        for (fd, kind) in &self.named {
+            o.u32(*fd);
+            put_kind(&mut o, kind);
+        }
+        o.bytes(&self.refusal);
+        o.0
+    }
+
+    /// Reads a report (from a box process: untrusted).
+    pub fn decode(bytes: &[u8]) -> Result<Report> {
+        let mut i = In { bytes, at: 0 };
+        let pid = i.u32()?;
+        let n = i.count(12)?;
+        let mut threads = Vec::with_capacity(n);
+        for _ in 0..n {
+            threads.push(Thread {
+                tid: i.u32()?,
+                block: i.u64()?,
+            });
+        }
+        let n = i.count(5)?;
+        let mut named = Vec::with_capacity(n);
+        for _ in 0..n {
+            let fd = i.u32()?;
+            named.push((fd, get_kind(&mut i, fd)?));
+        }
+        let refusal = i.bytes()?;
+        if i.at != bytes.len() {
+            return Err("the report has trailing bytes".into());
+        }
+        Ok(Report {
+            pid,
+            threads,
+            named,
+            refusal,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,6 +609,20 @@ mod tests {
                 }],
             }],
         }
+    }
+
+    #[test]
+    fn a_report_reads_back() {
+        let r = Report {
+            pid: 3,
+            threads: vec![Thread {
+                tid: 3,
+                block: 0x1000,
+            }],
+            named: vec![(0, HandleKind::Stdio(0)), (9, HandleKind::Channel)],
+            refusal: b"no".to_vec(),
+        };
+        assert_eq!(Report::decode(&r.encode()), Ok(r));
     }
 
     #[test]

@@ -126,6 +126,12 @@ pub fn directory(create: bool) -> Result<Option<Vec<u8>>, String> {
 
 pub use crate::cli::check_box_id as check_id;
 
+/// The control socket beside the record at `record` (`ID.sock`): where `picobox snapshot`
+/// reaches the box's monitor.
+pub fn control_socket_of(record: &[u8]) -> Vec<u8> {
+    [record, b".sock"].concat()
+}
+
 /// A fresh id: 12 random hexadecimal digits.
 pub fn generated_id() -> Vec<u8> {
     let mut b = [0u8; 6];
@@ -311,7 +317,7 @@ impl Registration {
             for (other_path, other) in records(&dir) {
                 if other.monitor_ended() {
                     unlink(&other_path);
-                    unlink(&[other_path.as_slice(), b".sock"].concat());
+                    unlink(&control_socket_of(&other_path));
                 }
             }
             let p = c_str(&path);
@@ -367,9 +373,7 @@ impl Registration {
     /// The path of the box's control socket (`picobox snapshot` connects there), beside its
     /// record; removed with the record.
     pub fn control_socket(&self) -> Vec<u8> {
-        let mut p = self.path.clone();
-        p.extend_from_slice(b".sock");
-        p
+        control_socket_of(&self.path)
     }
 
     /// In the box's first process, right after the fork: lets go of the record, which is the

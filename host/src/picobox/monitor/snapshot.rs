@@ -20,9 +20,9 @@
 //! and the other objects `picobox_libos::snapshot_handles` lists.
 
 use crate::hostio::{self, close, decimal, hex, now_ms, read_file, sys, write_all};
-use crate::snapshot_format::{self, Writer};
+use crate::snapshot_format::Writer;
 use crate::snapshot_meta::{
-    HandleKind, HandleRecord, MapKind, Mapping, Metadata, PipeRecord, Process, Thread,
+    HandleKind, HandleRecord, MapKind, Mapping, Metadata, PipeRecord, Process, Report,
 };
 use alloc::format;
 use alloc::string::String;
@@ -45,15 +45,6 @@ const PROGRESS_ABOVE: u64 = 64 << 20;
 const REQUEST: u8 = b's';
 const LEAVE_RUNNING: u8 = b'l';
 const END_BOX: u8 = b'e';
-
-/// The path of the control socket of box `id` in registry directory `dir`.
-pub fn socket_path(dir: &[u8], id: &[u8]) -> Vec<u8> {
-    let mut p = dir.to_vec();
-    p.push(b'/');
-    p.extend_from_slice(id);
-    p.extend_from_slice(b".sock");
-    p
-}
 
 /// `struct sockaddr_un` for `path`, and its length; `None` if the path is too long.
 fn unix_address(path: &[u8]) -> Option<([u8; 110], u64)> {
@@ -390,62 +381,6 @@ fn freeze(b: &BoxHandle, members: &[Member]) -> Result<Vec<Vec<u8>>, String> {
             );
         }
     }
-}
-
-/// The program's report, decoded (see `freeze::inventory`).
-struct Report {
-    pid: u32,
-    threads: Vec<Thread>,
-    /// Descriptor, kind: what the program named.
-    named: Vec<(u32, HandleKind)>,
-    refusal: String,
-}
-
-fn decode_report(bytes: &[u8]) -> Option<Report> {
-    let mut at = 0usize;
-    let mut take = |n: usize| -> Option<&[u8]> {
-        let s = bytes.get(at..at.checked_add(n)?)?;
-        at += n;
-        Some(s)
-    };
-    let u32_of = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    let pid = u32_of(take(4)?);
-    let nt = u32_of(take(4)?) as usize;
-    let mut threads = Vec::new();
-    for _ in 0..nt.min(4096) {
-        let tid = u32_of(take(4)?);
-        let block = u64::from_le_bytes(take(8)?.try_into().ok()?);
-        threads.push(Thread { tid, block });
-    }
-    let nh = u32_of(take(4)?) as usize;
-    let mut named = Vec::new();
-    for _ in 0..nh.min(1 << 20) {
-        let fd = u32_of(take(4)?);
-        let kind = match take(1)?[0] {
-            0 => HandleKind::Stdio(take(1)?[0]),
-            1 => HandleKind::BootMount(u32_of(take(4)?)),
-            2 => HandleKind::SocketRoot,
-            3 => {
-                let root = u32_of(take(4)?);
-                let n = u32_of(take(4)?) as usize;
-                HandleKind::File {
-                    root,
-                    rel: take(n)?.to_vec(),
-                }
-            }
-            4 => HandleKind::Channel,
-            _ => return None,
-        };
-        named.push((fd, kind));
-    }
-    let n = u32_of(take(4)?) as usize;
-    let refusal = String::from_utf8_lossy(take(n)?).into_owned();
-    Some(Report {
-        pid,
-        threads,
-        named,
-        refusal,
-    })
 }
 
 /// `pos:` and `flags:` (octal) of `/proc/PID/fdinfo/FD`.
@@ -942,9 +877,14 @@ fn write_snapshot_draining(
 ) -> Result<u64, String> {
     let mut decoded = Vec::new();
     for bytes in reports {
-        let report = decode_report(bytes).ok_or("a process's report is malformed")?;
+        let report =
+            Report::decode(bytes).map_err(|e| format!("a process's report is malformed: {e}"))?;
         if !report.refusal.is_empty() {
-            return Err(format!("process {}: {}", report.pid, report.refusal));
+            return Err(format!(
+                "process {}: {}",
+                report.pid,
+                String::from_utf8_lossy(&report.refusal)
+            ));
         }
         decoded.push(report);
     }
@@ -1053,7 +993,6 @@ fn write_snapshot_draining(
     if let Some(e) = failed {
         return Err(format!("cannot write the snapshot: {e}"));
     }
-    let _ = snapshot_format::PAGE;
     Ok(written)
 }
 
@@ -1142,7 +1081,7 @@ fn client_inner(id: &[u8], output: &[u8], leave_running: bool) -> Result<(), Str
     crate::registry::check_id(id)?;
     let dir = crate::registry::directory(false)?
         .ok_or_else(|| format!("no box named '{name}' is running (see picobox ps)"))?;
-    let path = socket_path(&dir, id);
+    let path = crate::registry::control_socket_of(&[dir.as_slice(), b"/", id].concat());
     let (addr, len) = unix_address(&path).ok_or("the registry path is too long")?;
     let s = sys(41, [AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, 0, 0, 0])
         .map_err(|e| format!("cannot make a socket: {e}"))?;

@@ -162,14 +162,14 @@ pub fn requested(value: u64, can_park: bool) {
             .is_ok()
         {
             PARKED.store(0, Ordering::Release);
-            EXPECTED.store(live_threads().len() as u32, Ordering::Release);
+            EXPECTED.store(threads::live().len() as u32, Ordering::Release);
         }
         // A repeated request (the monitor asks again while it waits) reaches the threads that
         // have not parked yet: one that was computing in the library OS may since have
         // blocked in a host call, which this signal interrupts.
         let me = threads::current().tid.load(Ordering::Relaxed);
         let pid = u64::from(crate::pal::own_pid());
-        for (tid, block) in live_threads() {
+        for (tid, block) in threads::live() {
             // SAFETY: a live thread's block holds its initialised ThreadData.
             let data = unsafe { &*(block as *const threads::ThreadData) };
             if tid != me && !data.park.parked.load(Ordering::Acquire) {
@@ -190,10 +190,13 @@ pub fn requested(value: u64, can_park: bool) {
     }
 }
 
-/// On a thread's way back to the program from a system call: parks if a freeze asked it to.
-pub fn park_if_pending() {
-    let me = threads::current();
-    if me.park.pending.swap(false, Ordering::AcqRel) && STATE.load(Ordering::Acquire) == FREEZING {
+/// On thread `me`'s way back to the program from a system call: parks if a freeze asked it
+/// to. On every trapped call: one plain load when no freeze is asked.
+pub fn park_if_pending(me: &threads::ThreadData) {
+    if me.park.pending.load(Ordering::Relaxed)
+        && me.park.pending.swap(false, Ordering::AcqRel)
+        && STATE.load(Ordering::Acquire) == FREEZING
+    {
         park();
     }
 }
@@ -214,11 +217,6 @@ fn send(pid: u64, tid: u32, value: u64) {
             0,
         ],
     );
-}
-
-/// The process's threads: id and block.
-fn live_threads() -> Vec<(u32, usize)> {
-    threads::live()
 }
 
 fn wake_all() {
@@ -298,56 +296,44 @@ fn report_and_wait() {
     wake_all();
 }
 
-/// The process's report: `pid`, the threads (id, block), then the descriptors the library
-/// OS can name (number, kind, and for a file its mount root and path beneath it), then the
-/// error that makes the process not capturable, if any. Encoded as the metadata is
-/// (`snapshot_meta`): lists of little-endian numbers and byte strings.
+/// The process's report (`snapshot_meta::Report`): its threads, what each host descriptor
+/// the runtime and the library OS can name is, and what makes the process not capturable,
+/// if anything does.
 fn inventory() -> Vec<u8> {
-    let mut out = Vec::new();
-    let put32 = |o: &mut Vec<u8>, v: u32| o.extend_from_slice(&v.to_le_bytes());
-    let put64 = |o: &mut Vec<u8>, v: u64| o.extend_from_slice(&v.to_le_bytes());
-    put32(&mut out, crate::pal::own_pid());
-    let live = live_threads();
-    put32(&mut out, live.len() as u32);
-    for (tid, block) in live {
-        put32(&mut out, tid);
-        put64(&mut out, block as u64);
-    }
-    let boot = BOOT_HANDLES.lock().clone();
-    let (named, refusal) = match picobox_libos::snapshot_handles() {
-        Ok(named) => (named, Vec::new()),
-        Err(why) => (Vec::new(), why.into_bytes()),
+    use crate::snapshot_meta::{HandleKind, Report, Thread};
+    let mut report = Report {
+        pid: crate::pal::own_pid(),
+        threads: threads::live()
+            .into_iter()
+            .map(|(tid, block)| Thread {
+                tid,
+                block: block as u64,
+            })
+            .collect(),
+        ..Report::default()
     };
-    put32(&mut out, (boot.len() + named.len() + 1) as u32);
-    for (fd, role) in boot {
-        put32(&mut out, fd);
-        if role == u32::MAX {
-            out.push(2);
+    for (fd, role) in BOOT_HANDLES.lock().iter() {
+        let kind = if *role == u32::MAX {
+            HandleKind::SocketRoot
         } else {
-            out.push(1);
-            put32(&mut out, role);
-        }
+            HandleKind::BootMount(*role)
+        };
+        report.named.push((*fd, kind));
     }
-    put32(&mut out, CHANNEL.load(Ordering::Relaxed) as u32);
-    out.push(4);
-    for h in named {
-        put32(&mut out, h.handle);
-        match h.what {
-            picobox_libos::HandleWhat::Stdio(n) => {
-                out.push(0);
-                out.push(n);
-            }
-            picobox_libos::HandleWhat::File { root, rel } => {
-                out.push(3);
-                put32(&mut out, root);
-                put32(&mut out, rel.len() as u32);
-                out.extend_from_slice(&rel);
-            }
-        }
+    report
+        .named
+        .push((CHANNEL.load(Ordering::Relaxed) as u32, HandleKind::Channel));
+    match picobox_libos::snapshot_handles() {
+        Ok(named) => report.named.extend(named.into_iter().map(|h| {
+            let kind = match h.what {
+                picobox_libos::HandleWhat::Stdio(n) => HandleKind::Stdio(n),
+                picobox_libos::HandleWhat::File { root, rel } => HandleKind::File { root, rel },
+            };
+            (h.handle, kind)
+        })),
+        Err(why) => report.refusal = why.into_bytes(),
     }
-    put32(&mut out, refusal.len() as u32);
-    out.extend_from_slice(&refusal);
-    out
+    report.encode()
 }
 
 /// The restored process's entry, in the *saved* runtime (the restoring code calls it at this

@@ -149,7 +149,7 @@ extern "C" fn on_sigsys(sig: i32, info: *mut u8, uc: *mut u8) {
     unsafe { write_context(uc, &ctx) };
     // A freeze that arrived while the call was served parks the thread here, where it holds
     // nothing of the library OS and its registers are all in the frame.
-    freeze::park_if_pending();
+    freeze::park_if_pending(me);
 }
 
 extern "C" fn on_async(sig: i32, info: *mut u8, uc: *mut u8) {
