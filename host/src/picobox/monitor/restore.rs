@@ -45,6 +45,10 @@ pub type PageRun = (u64, u64, u64);
 /// One of the kernel's vDSO ranges: kind, start, end.
 pub type Special = (MapKind, u64, u64);
 
+/// A snapshot file checked whole: its metadata, each process's page runs, the build that
+/// wrote it.
+type Checked = (Metadata, Vec<Vec<PageRun>>, [u8; 20]);
+
 /// A checked snapshot, ready to be restored in a box's process.
 pub struct Plan {
     /// The snapshot file (or its copy from standard input), open for reading.
@@ -100,10 +104,7 @@ fn load(path: &[u8]) -> Result<(u64, &'static [u8]), String> {
 }
 
 /// Checks a snapshot's container and metadata; returns the metadata and page runs.
-fn check(
-    bytes: &'static [u8],
-    build: Option<[u8; 20]>,
-) -> Result<(Metadata, Vec<Vec<PageRun>>, [u8; 20]), String> {
+fn check(bytes: &'static [u8], build: Option<[u8; 20]>) -> Result<Checked, String> {
     let limits = Limits {
         metadata: METADATA_LIMIT,
         memory: u64::MAX,
