@@ -44,6 +44,80 @@ pub struct Process {
     pub mappings: Vec<Mapping>,
     /// Its pipes, with their contents.
     pub pipes: Vec<PipeRecord>,
+    /// The Unix sockets no earlier process holds, with their queued messages.
+    pub sockets: Vec<UnixSocket>,
+}
+
+/// A Unix socket of the box (kept with the first process, in tree order, that holds it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UnixSocket {
+    /// Its id (its inode number on the host when it was taken; what `HandleKind::Unix`
+    /// names).
+    pub id: u64,
+    /// `SOCK_STREAM` 1, `SOCK_DGRAM` 2 or `SOCK_SEQPACKET` 5.
+    pub kind: u32,
+    /// Its name as the host had it (`sun_path`): empty for none, a leading 0 for an
+    /// abstract one; for a path name, its name in the socket root, made again from `file`.
+    pub address: Vec<u8>,
+    /// For a path name: its socket file.
+    pub file: Option<SocketFile>,
+    /// Listening, connected, or neither.
+    pub state: UnixState,
+    /// Its own shutdown state: receiving 1, sending 2.
+    pub shutdown: u8,
+    /// `SO_SNDBUF` and `SO_RCVBUF` as `getsockopt` gave them.
+    pub buffers: (u32, u32),
+    /// `SO_PASSCRED`.
+    pub pass_credentials: bool,
+    /// What it would read next, in order: for a stream socket one message of all its bytes.
+    pub queue: Vec<Message>,
+}
+
+/// Where the socket file of a socket bound to a path name is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SocketFile {
+    /// The descriptor of its mount's root.
+    pub root: u32,
+    /// Its path beneath the mount root.
+    pub rel: Vec<u8>,
+    /// The path as the program gave it to `bind`.
+    pub given: Vec<u8>,
+    /// Its permissions.
+    pub mode: u32,
+}
+
+/// What a Unix socket is connected to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum UnixState {
+    /// Neither listening nor connected.
+    #[default]
+    Open,
+    /// Listening, with its backlog and the sockets (of the box) whose connections wait to be
+    /// accepted, in order.
+    Listening {
+        /// Its backlog.
+        backlog: u32,
+        /// The waiting clients.
+        pending: Vec<u64>,
+    },
+    /// Connected to this socket of the box.
+    Connected {
+        /// The peer's id.
+        peer: u64,
+    },
+    /// Connected, its connection waiting to be accepted by a listening socket of the box.
+    Pending,
+    /// Connected to a socket that has since been closed (what was queued is still read).
+    PeerClosed,
+}
+
+/// A message queued at a socket.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Message {
+    /// The sender's name as the host had it (empty: unnamed).
+    pub from: Vec<u8>,
+    /// Its bytes.
+    pub data: Vec<u8>,
 }
 
 /// One thread of a process.
@@ -97,6 +171,14 @@ pub enum HandleKind {
         /// `AF_INET` or `AF_INET6`.
         domain: u32,
     },
+    /// A Unix socket, by its id in a process's `sockets`.
+    Unix {
+        /// The socket.
+        id: u64,
+    },
+    /// In a process's report only: a Unix socket bound to a path name, and its socket file
+    /// as the library OS recorded it.
+    UnixName(SocketFile),
     /// An eventfd, with its counter.
     EventFd {
         /// The counter.
@@ -285,6 +367,10 @@ impl Metadata {
                 o.u32(pipe.capacity);
                 o.bytes(&pipe.data);
             }
+            o.u32(p.sockets.len() as u32);
+            for socket in &p.sockets {
+                put_socket(&mut o, socket);
+            }
         }
         o.0
     }
@@ -371,6 +457,11 @@ impl Metadata {
                 }
                 pipes.push(PipeRecord { id, capacity, data });
             }
+            let ns = i.count(UNIX_SOCKET_MIN)?;
+            let mut sockets = Vec::with_capacity(ns);
+            for _ in 0..ns {
+                sockets.push(get_socket(&mut i)?);
+            }
             processes.push(Process {
                 pid,
                 parent,
@@ -380,6 +471,7 @@ impl Metadata {
                 handles,
                 mappings,
                 pipes,
+                sockets,
             });
         }
         if i.at != bytes.len() {
@@ -395,12 +487,189 @@ impl Metadata {
                 }
             }
         }
+        check_sockets(&processes)?;
         Ok(Metadata {
             run_args,
             runtime_base,
             processes,
         })
     }
+
+    /// The box's Unix socket `id`.
+    pub fn socket(&self, id: u64) -> Option<&UnixSocket> {
+        self.processes
+            .iter()
+            .flat_map(|p| &p.sockets)
+            .find(|s| s.id == id)
+    }
+}
+
+/// Fewest bytes one encoded socket takes.
+const UNIX_SOCKET_MIN: usize = 8 + 4 + 4 + 1 + 1 + 1 + 8 + 1 + 4;
+
+fn put_socket(o: &mut Out, s: &UnixSocket) {
+    o.u64(s.id);
+    o.u32(s.kind);
+    o.bytes(&s.address);
+    match &s.file {
+        None => o.u8(0),
+        Some(f) => {
+            o.u8(1);
+            put_socket_file(o, f);
+        }
+    }
+    match &s.state {
+        UnixState::Open => o.u8(0),
+        UnixState::Listening { backlog, pending } => {
+            o.u8(1);
+            o.u32(*backlog);
+            o.u32(pending.len() as u32);
+            for id in pending {
+                o.u64(*id);
+            }
+        }
+        UnixState::Connected { peer } => {
+            o.u8(2);
+            o.u64(*peer);
+        }
+        UnixState::Pending => o.u8(3),
+        UnixState::PeerClosed => o.u8(4),
+    }
+    o.u8(s.shutdown);
+    o.u32(s.buffers.0);
+    o.u32(s.buffers.1);
+    o.u8(u8::from(s.pass_credentials));
+    o.u32(s.queue.len() as u32);
+    for m in &s.queue {
+        o.bytes(&m.from);
+        o.bytes(&m.data);
+    }
+}
+
+fn put_socket_file(o: &mut Out, f: &SocketFile) {
+    o.u32(f.root);
+    o.bytes(&f.rel);
+    o.bytes(&f.given);
+    o.u32(f.mode);
+}
+
+fn get_socket_file(i: &mut In<'_>) -> Result<SocketFile> {
+    Ok(SocketFile {
+        root: i.u32()?,
+        rel: i.bytes()?,
+        given: i.bytes()?,
+        mode: i.u32()?,
+    })
+}
+
+/// Longest `sun_path`.
+const UNIX_PATH_MAX: usize = 108;
+
+fn get_socket(i: &mut In<'_>) -> Result<UnixSocket> {
+    let id = i.u64()?;
+    let kind = i.u32()?;
+    if !matches!(kind, 1 | 2 | 5) {
+        return Err(format!("Unix socket {id} is of an unknown type {kind}"));
+    }
+    let address = i.bytes()?;
+    if address.len() > UNIX_PATH_MAX {
+        return Err(format!("Unix socket {id} has a name too long"));
+    }
+    let file = match i.u8()? {
+        0 => None,
+        1 => Some(get_socket_file(i)?),
+        k => return Err(format!("Unix socket {id} has an unknown name kind {k}")),
+    };
+    let state = match i.u8()? {
+        0 => UnixState::Open,
+        1 => {
+            let backlog = i.u32()?;
+            let n = i.count(8)?;
+            let mut pending = Vec::with_capacity(n);
+            for _ in 0..n {
+                pending.push(i.u64()?);
+            }
+            UnixState::Listening { backlog, pending }
+        }
+        2 => UnixState::Connected { peer: i.u64()? },
+        3 => UnixState::Pending,
+        4 => UnixState::PeerClosed,
+        k => return Err(format!("Unix socket {id} is in an unknown state {k}")),
+    };
+    let shutdown = i.u8()?;
+    let buffers = (i.u32()?, i.u32()?);
+    let pass_credentials = i.u8()? != 0;
+    let n = i.count(8)?;
+    let mut queue = Vec::with_capacity(n);
+    for _ in 0..n {
+        queue.push(Message {
+            from: i.bytes()?,
+            data: i.bytes()?,
+        });
+    }
+    if shutdown > 3 {
+        return Err(format!("Unix socket {id} has an unknown shutdown state"));
+    }
+    Ok(UnixSocket {
+        id,
+        kind,
+        address,
+        file,
+        state,
+        shutdown,
+        buffers,
+        pass_credentials,
+        queue,
+    })
+}
+
+/// Every Unix socket is recorded once, every descriptor of one names a recorded socket, and
+/// every socket a connection names is recorded, connected back where it must be.
+fn check_sockets(processes: &[Process]) -> Result<()> {
+    let all: Vec<&UnixSocket> = processes.iter().flat_map(|p| &p.sockets).collect();
+    let find = |id: u64| all.iter().find(|s| s.id == id);
+    for (n, s) in all.iter().enumerate() {
+        if all[..n].iter().any(|o| o.id == s.id) {
+            return Err(format!("Unix socket {} is recorded twice", s.id));
+        }
+        match &s.state {
+            UnixState::Connected { peer } => {
+                let Some(p) = find(*peer) else {
+                    return Err(format!("Unix socket {} is connected to no socket", s.id));
+                };
+                let mutual = matches!(p.state, UnixState::Connected { peer } if peer == s.id);
+                if p.kind != s.kind || (s.kind != 2 && !mutual) || *peer == s.id {
+                    return Err(format!("Unix socket {}'s connection is malformed", s.id));
+                }
+            }
+            UnixState::Listening { pending, .. } => {
+                for c in pending {
+                    if !find(*c).is_some_and(|c| c.state == UnixState::Pending && c.kind == s.kind)
+                    {
+                        return Err(format!(
+                            "Unix socket {}'s waiting client is malformed",
+                            s.id
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for p in processes {
+        for h in &p.handles {
+            match h.kind {
+                HandleKind::Unix { id } if find(id).is_none() => {
+                    return Err(format!("descriptor {} names no socket of the box", h.fd));
+                }
+                HandleKind::UnixName(_) => {
+                    return Err(format!("descriptor {} is of a report's kind", h.fd));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One descriptor's kind, as both the metadata and a process's report write it.
@@ -445,6 +714,14 @@ fn put_kind(o: &mut Out, kind: &HandleKind) {
             o.u8(8);
             o.u32(*domain);
         }
+        HandleKind::Unix { id } => {
+            o.u8(9);
+            o.u64(*id);
+        }
+        HandleKind::UnixName(f) => {
+            o.u8(10);
+            put_socket_file(o, f);
+        }
     }
 }
 
@@ -473,6 +750,8 @@ fn get_kind(i: &mut In<'_>, fd: u32) -> Result<HandleKind> {
             options: i.u8()?,
         },
         8 => HandleKind::ResetTcp { domain: i.u32()? },
+        9 => HandleKind::Unix { id: i.u64()? },
+        10 => HandleKind::UnixName(get_socket_file(i)?),
         k => return Err(format!("descriptor {fd} is of an unknown kind {k}")),
     })
 }
@@ -607,8 +886,64 @@ mod tests {
                     capacity: 65536,
                     data: b"queued".to_vec(),
                 }],
+                sockets: vec![
+                    UnixSocket {
+                        id: 10,
+                        kind: 1,
+                        state: UnixState::Connected { peer: 11 },
+                        queue: vec![Message {
+                            from: vec![],
+                            data: b"abc".to_vec(),
+                        }],
+                        buffers: (212992, 212992),
+                        ..UnixSocket::default()
+                    },
+                    UnixSocket {
+                        id: 11,
+                        kind: 1,
+                        state: UnixState::Connected { peer: 10 },
+                        shutdown: 2,
+                        ..UnixSocket::default()
+                    },
+                    UnixSocket {
+                        id: 12,
+                        kind: 1,
+                        address: b"/803-1f".to_vec(),
+                        file: Some(SocketFile {
+                            root: 3,
+                            rel: b"s".to_vec(),
+                            given: b"/tmp/s".to_vec(),
+                            mode: 0o755,
+                        }),
+                        state: UnixState::Listening {
+                            backlog: 5,
+                            pending: vec![13],
+                        },
+                        ..UnixSocket::default()
+                    },
+                    UnixSocket {
+                        id: 13,
+                        kind: 1,
+                        state: UnixState::Pending,
+                        ..UnixSocket::default()
+                    },
+                ],
             }],
         }
+    }
+
+    #[test]
+    fn refuses_a_stream_connection_that_is_not_mutual() {
+        let mut m = sample();
+        m.processes[0].sockets[1].state = UnixState::Connected { peer: 12 };
+        assert!(Metadata::decode(&m.encode())
+            .unwrap_err()
+            .contains("connection is malformed"));
+        let mut m = sample();
+        m.processes[0].handles[1].kind = HandleKind::Unix { id: 99 };
+        assert!(Metadata::decode(&m.encode())
+            .unwrap_err()
+            .contains("names no socket"));
     }
 
     #[test]
@@ -619,7 +954,19 @@ mod tests {
                 tid: 3,
                 block: 0x1000,
             }],
-            named: vec![(0, HandleKind::Stdio(0)), (9, HandleKind::Channel)],
+            named: vec![
+                (0, HandleKind::Stdio(0)),
+                (9, HandleKind::Channel),
+                (
+                    10,
+                    HandleKind::UnixName(SocketFile {
+                        root: 3,
+                        rel: b"s".to_vec(),
+                        given: b"s".to_vec(),
+                        mode: 0o700,
+                    }),
+                ),
+            ],
             refusal: b"no".to_vec(),
         };
         assert_eq!(Report::decode(&r.encode()), Ok(r));

@@ -105,6 +105,9 @@ pub struct Kernel {
     pub timers: alloc::collections::BTreeSet<u32>,
     /// System V shared memory attached here: address, length (see `syscalls/sysv.rs`).
     pub shm_attached: BTreeMap<u64, u64>,
+    /// The Unix sockets bound to a path name, by their host name in the socket root
+    /// (`/<dev>-<ino>`): where their socket file is, for a snapshot to bind them again.
+    pub unix_bound: BTreeMap<Vec<u8>, crate::snapshot::BoundName>,
     /// The watches added through each inotify watcher, by its host stream, for
     /// `/proc/PID/fdinfo` (see `syscalls/inotify.rs`).
     pub watches: syscalls::inotify::Watches,
@@ -327,6 +330,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         auxv: loaded.auxv.clone(),
         timers: alloc::collections::BTreeSet::new(),
         shm_attached: BTreeMap::new(),
+        unix_bound: BTreeMap::new(),
         watches: BTreeMap::new(),
         aio: BTreeMap::new(),
         pidfds: BTreeMap::new(),

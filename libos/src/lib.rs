@@ -35,4 +35,4 @@ mod vfs;
 mod vma;
 
 pub use kernel::{boot, fault, signal_arrived, syscall, BootError, Entry, Fault, Return};
-pub use snapshot::{snapshot_handles, HandleWhat, NamedHandle};
+pub use snapshot::{snapshot_handles, BoundName, HandleWhat, NamedHandle};

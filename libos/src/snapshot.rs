@@ -21,6 +21,22 @@ pub enum HandleWhat {
         /// The path beneath it.
         rel: Vec<u8>,
     },
+    /// A Unix socket bound to a path name: its socket file, `rel` beneath the mount whose
+    /// root is host handle `root`, and the path as the program gave it.
+    UnixName(BoundName),
+}
+
+/// Where a Unix socket bound to a path name has its socket file (recorded by `bind`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoundName {
+    /// The mount root's handle.
+    pub root: u32,
+    /// The socket file's path beneath it.
+    pub rel: Vec<u8>,
+    /// The path as the program gave it (what `getsockname` reports).
+    pub given: Vec<u8>,
+    /// The socket file's permissions as made.
+    pub mode: u32,
 }
 
 /// One named host handle.
@@ -55,6 +71,11 @@ pub fn snapshot_handles() -> Result<Vec<NamedHandle>, String> {
                     handle: handle.0,
                     what: HandleWhat::Stdio(handle.0 as u8),
                 });
+            } else if let Some(bound) = bound_name(k, handle) {
+                named.push(NamedHandle {
+                    handle: handle.0,
+                    what: HandleWhat::UnixName(bound),
+                });
             }
             continue;
         }
@@ -76,6 +97,16 @@ pub fn snapshot_handles() -> Result<Vec<NamedHandle>, String> {
     named.sort_by_key(|n| n.handle);
     named.dedup_by_key(|n| n.handle);
     Ok(named)
+}
+
+/// Where the socket file of a Unix socket bound to a path name is.
+fn bound_name(k: &Kernel, handle: picobox_abi::Handle) -> Option<BoundName> {
+    let mut address = [0u8; 128];
+    let n = crate::kernel::host()
+        .socket_name(handle, false, &mut address)
+        .ok()?;
+    let name = crate::syscalls::unix_names::path_name(address.get(..n)?)?;
+    k.unix_bound.get(name).cloned()
 }
 
 fn file_of(k: &Kernel, path: &crate::path::Components) -> Option<HandleWhat> {

@@ -240,8 +240,16 @@ fn refused(id: &str, args: &[&str], message: &str) {
 
 #[test]
 fn what_cannot_be_captured_is_refused_with_its_name_and_the_box_goes_on() {
-    refused("snap-socket", &["socket"], "holds host descriptor");
-    refused("snap-socket2", &["socket"], "socket:[");
+    refused(
+        "snap-socket",
+        &["socket"],
+        "process 2 holds a Unix socket (descriptor",
+    );
+    refused(
+        "snap-socket2",
+        &["socket"],
+        "with descriptors in flight (SCM_RIGHTS), which snapshots do not capture",
+    );
 }
 
 /// Runs busybox `sh -c script` in a box, snapshots it once it printed `ready` and `delay`
@@ -498,6 +506,51 @@ fn python3_with_a_module_loaded_and_state_in_memory_goes_on() {
 }
 
 #[test]
+fn python3_asyncio_with_a_unix_server_and_its_client_goes_on() {
+    // asyncio's event loop holds a socket pair (its wake-up), the server a listening Unix
+    // socket, and the connection one of each end; a worker thread waits on standard input.
+    let script = "import asyncio, sys\nseen = []\n\
+                  async def handle(reader, writer):\n\
+                  \x20   while line := await reader.readline():\n\
+                  \x20       seen.append(line.decode().strip())\n\
+                  \x20       writer.write(('%d %s\\n' % (len(seen), ','.join(seen))).encode())\n\
+                  \x20       await writer.drain()\n\
+                  async def main():\n\
+                  \x20   await asyncio.start_unix_server(handle, path=sys.argv[1])\n\
+                  \x20   reader, writer = await asyncio.open_unix_connection(sys.argv[1])\n\
+                  \x20   loop = asyncio.get_running_loop()\n\
+                  \x20   print('ready', flush=True)\n\
+                  \x20   while line := await loop.run_in_executor(None, sys.stdin.readline):\n\
+                  \x20       writer.write(line.encode())\n\
+                  \x20       await writer.drain()\n\
+                  \x20       print((await reader.readline()).decode().strip(), flush=True)\n\
+                  asyncio.run(main())\n";
+    let boxed = across_a_snapshot(
+        "snap-asyncio",
+        &[],
+        &["/usr/bin/python3", "-c", script, "/tmp/server.sock"],
+        "a\nb\n",
+        "2 a,b",
+        "c\n",
+        &[],
+    );
+    let dir = scratch("snapshot-asyncio-native");
+    let native = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .arg(dir.join("server.sock"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(b"a\nb\nc\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(boxed, text(&native.stdout));
+    assert!(boxed.ends_with("3 a,b,c\n"), "{boxed}");
+}
+
+#[test]
 fn sqlite3_holding_a_database_in_a_bind_mount_goes_on() {
     let dir = scratch("snapshot-sqlite");
     let data = dir.join("data");
@@ -609,6 +662,51 @@ fn a_pipe_with_bytes_in_it_and_an_eventfd_are_captured_and_kept_in_a_box_left_ru
         assert_eq!(status, Some(0), "{err}");
         assert_eq!(rest, native[3..].to_vec(), "the restored box: {err}");
     }
+}
+
+#[test]
+fn unix_sockets_of_every_kind_with_their_queued_messages_go_on_after_restore() {
+    let dir = scratch("snapshot-unix");
+    let program = guest("snapunix");
+    let native_dir = dir.join("native");
+    std::fs::create_dir_all(&native_dir).unwrap();
+    let native = native_answers_with(&program, &[native_dir.to_str().unwrap()], 2);
+    assert_eq!(
+        native.last().map(String::as_str),
+        Some("listener again: accepted")
+    );
+    let mut running = counter_box("snap-unix", &program, &["/tmp"]);
+    assert_eq!(running.ask(), native[1]);
+    let file = dir.join("unix.snap");
+    let out = snapshot("snap-unix", &file, &["--leave-running"]);
+    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+    // Peeked, not taken: the box left running reads all it had queued.
+    assert_eq!(running.ask(), native[2]);
+    let (rest, _, err) = running.finish();
+    assert_eq!(rest, native[3..].to_vec(), "the box left running: {err}");
+    let inspect = picobox()
+        .args(["snapshot", "inspect"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let described = text(&inspect.stdout);
+    for part in [
+        "Unix stream socket",
+        "/tmp/s, listening (1 waiting)",
+        "connecting (not yet accepted)",
+        "its peer closed, 3 bytes queued",
+        "Unix seqpacket socket",
+        "Unix datagram socket",
+        "/tmp/d, 20 bytes queued",
+    ] {
+        assert!(described.contains(part), "{part}: {described}");
+    }
+    // The restored box's /tmp is a new one: its socket files are made again there.
+    let mut restored = restore(&file, &[]);
+    assert_eq!(restored.ask(), native[2]);
+    let (rest, status, err) = restored.finish();
+    assert_eq!(status, Some(0), "{err}");
+    assert_eq!(rest, native[3..].to_vec(), "the restored box: {err}");
 }
 
 fn redis_cli(port: u16, args: &[&str]) -> String {

@@ -2,7 +2,8 @@
  * input changes the heap and prints the counter and a checksum of the whole heap, so a
  * restored run's answers continue those of the run it was taken of. With "pipe" it also
  * holds a pipe with bytes in it, with "eventfd" an eventfd, both read at the end; with
- * "socket" a socket pair (what snapshots refuse today); with "tcp" a TCP connection to
+ * "socket" a socket pair with a descriptor in flight in it (SCM_RIGHTS, which snapshots
+ * refuse); with "tcp" a TCP connection to
  * itself, whose state it reports at the end (a restored box finds it reset); with "thread" a
  * second, idle thread. */
 #include <pthread.h>
@@ -42,7 +43,20 @@ int main(int argc, char **argv) {
         efd = eventfd(7, 0);
         if (efd < 0 || write(efd, &three, 8) != 8) return 4;
     }
-    if (strcmp(mode, "socket") == 0 && socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 5;
+    if (strcmp(mode, "socket") == 0) {
+        char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+        struct iovec io = {.iov_base = "x", .iov_len = 1};
+        struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = cbuf,
+                           .msg_controllen = sizeof cbuf};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &sv[0], sizeof(int));
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 5;
+        memcpy(CMSG_DATA(c), &sv[0], sizeof(int));
+        if (sendmsg(sv[0], &m, 0) != 1) return 5;
+    }
     int client = -1;
     if (strcmp(mode, "tcp") == 0) {
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};

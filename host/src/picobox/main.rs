@@ -45,6 +45,8 @@ mod restore;
 mod root_plan;
 #[path = "monitor/snapshot.rs"]
 mod snapshot;
+#[path = "monitor/unix_sockets.rs"]
+mod unix_sockets;
 // The snapshot file and its metadata, shared with the std-side tools (`host/src/lib.rs`).
 #[allow(dead_code)] // the std-side tests use all of it
 #[path = "../snapshot_format.rs"]

@@ -34,7 +34,7 @@ pub mod splice;
 pub mod sysv;
 pub mod time;
 pub mod timer;
-mod unix_names;
+pub(crate) mod unix_names;
 pub mod xattr;
 
 use crate::kernel::{host, Kernel, Return};

@@ -261,7 +261,10 @@ pub fn sys_bind(k: &mut Kernel, a: &Args) -> Result<u64> {
     check_declared(k, &addr, true)?;
     let pending = unix_names::prepare_bind(k, addr)?;
     match host().socket_bind(h, &pending.host_addr) {
-        Ok(()) => Ok(0),
+        Ok(()) => {
+            pending.done(k);
+            Ok(0)
+        }
         Err(e) => {
             pending.undo();
             Err(e)

@@ -31,7 +31,7 @@ const PATH_OFFSET: usize = 2;
 const PATH_MAX: usize = 108;
 
 /// The path name in a Unix address, if it is one (not another family, unnamed or abstract).
-fn path_name(addr: &[u8]) -> Option<&[u8]> {
+pub(crate) fn path_name(addr: &[u8]) -> Option<&[u8]> {
     let family = u16::from_le_bytes([*addr.first()?, *addr.get(1)?]);
     if family != AF_UNIX {
         return None;
@@ -60,9 +60,18 @@ pub(super) struct PendingBind {
     /// The address to pass to the host.
     pub host_addr: Vec<u8>,
     inode: Option<(Handle, Vec<u8>)>,
+    /// What a snapshot needs to bind the socket again: its file and the path as given.
+    bound: Option<crate::snapshot::BoundName>,
 }
 
 impl PendingBind {
+    /// Records a bind that succeeded, for a snapshot.
+    pub fn done(self, k: &mut Kernel) {
+        if let (Some(bound), Some(name)) = (self.bound, path_name(&self.host_addr)) {
+            k.unix_bound.insert(name.to_vec(), bound);
+        }
+    }
+
     /// Takes the socket inode back after a failed bind.
     pub fn undo(self) {
         if let Some((root, rel)) = self.inode {
@@ -79,6 +88,7 @@ pub(super) fn prepare_bind(k: &mut Kernel, addr: Vec<u8>) -> Result<PendingBind>
         return Ok(PendingBind {
             host_addr: addr,
             inode: None,
+            bound: None,
         });
     };
     let base = base_dir(k, super::fs::AT_FDCWD as u64, &path)?;
@@ -104,6 +114,12 @@ pub(super) fn prepare_bind(k: &mut Kernel, addr: Vec<u8>) -> Result<PendingBind>
     socket_root::write_note(&note_name(&name), &path)?;
     Ok(PendingBind {
         host_addr: address_of(&name),
+        bound: Some(crate::snapshot::BoundName {
+            root: root.0,
+            rel: rel.clone(),
+            given: path,
+            mode: perm,
+        }),
         inode: Some((root, rel)),
     })
 }

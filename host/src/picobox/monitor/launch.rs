@@ -734,7 +734,7 @@ fn become_the_box(mut p: Prepared) -> ! {
             let all: u64 = !0;
             let _ = sys(14, [2, &raw const all as u64, 0, 8, 0, 0]);
             let user = p.user.switch.then_some((p.user.uid, p.user.gid));
-            let made = restore::build_tree(plan)
+            let made = restore::build_tree(plan, &p.boot, user)
                 .and_then(|()| restore::map_memory(plan))
                 .and_then(|()| restore::create_threads(plan, ruleset.fd(), user));
             let made = made.and_then(|()| restore::make_reset_sockets(plan));

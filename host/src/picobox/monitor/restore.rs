@@ -68,6 +68,8 @@ pub struct Plan {
     /// Reset TCP sockets made for the program's connected ones, by descriptor
     /// ([`make_reset_sockets`]).
     pub reset_sockets: Vec<(u32, u64)>,
+    /// The box's Unix sockets, made before the processes were forked: id, descriptor.
+    pub unix_made: Vec<(u64, u64)>,
 }
 
 /// Reads a snapshot file whole (at most `limit` bytes), or standard input's bytes into a
@@ -369,6 +371,7 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
             chunks,
             own_specials,
             reset_sockets: Vec::new(),
+            unix_made: Vec::new(),
             me: 0,
             pipe_ends: Vec::new(),
         },
@@ -381,7 +384,12 @@ impl Plan {
     pub fn made_descriptors(&self) -> Vec<u32> {
         let pipes = self.pipe_ends.iter().flat_map(|(_, r, w)| [*r, *w]);
         let sockets = self.reset_sockets.iter().map(|(_, s)| *s);
-        pipes.chain(sockets).map(|fd| fd as u32).collect()
+        let unix = self.unix_made.iter().map(|(_, s)| *s);
+        pipes
+            .chain(sockets)
+            .chain(unix)
+            .map(|fd| fd as u32)
+            .collect()
     }
 }
 
@@ -409,6 +417,7 @@ pub fn arrange_descriptors(
         .pipe_ends
         .iter()
         .flat_map(|(_, r, w)| [*r, *w])
+        .chain(plan.unix_made.iter().map(|(_, fd)| *fd))
         .collect();
     let pipe_ends = plan.pipe_ends.clone();
     let mut wanted: Vec<(u32, Source, u32, u64)> = Vec::new();
@@ -435,6 +444,16 @@ pub fn arrange_descriptors(
                 })?;
                 made.push(fd);
                 Source::Held(fd)
+            }
+            HandleKind::Unix { id } => Source::Held(
+                plan.unix_made
+                    .iter()
+                    .find(|(i, _)| i == id)
+                    .map(|(_, fd)| *fd)
+                    .ok_or_else(|| format!("descriptor {}: no such Unix socket", h.fd))?,
+            ),
+            HandleKind::UnixName(_) => {
+                return Err(format!("descriptor {}: a report's kind", h.fd));
             }
             HandleKind::ResetTcp { .. } => Source::Held(
                 plan.reset_sockets
@@ -795,7 +814,11 @@ fn map_memory_inner(plan: &Plan) -> Option<String> {
 /// with its saved pid (`clone3` with `set_tid`) and its process group and session. Returns
 /// in every process, with `plan.me` saying which one it restores; each then unmaps the
 /// shared memory it does not hold.
-pub fn build_tree(plan: &mut Plan) -> Result<(), String> {
+pub fn build_tree(
+    plan: &mut Plan,
+    boot: &BootInfo,
+    owner: Option<(u32, u32)>,
+) -> Result<(), String> {
     let processes = &plan.metadata.processes;
     let mut made_sets: Vec<(u64, u64, u64)> = Vec::new();
     for (index, p) in processes.iter().enumerate() {
@@ -850,6 +873,20 @@ pub fn build_tree(plan: &mut Plan) -> Result<(), String> {
             .map_err(|e| format!("cannot fill the program's pipe again: {e}"))?;
         plan.pipe_ends.push((pipe.id, r, w));
     }
+    // A saved mount-root descriptor (the one a socket file's path is beneath) and this box's.
+    let root_now = |saved: u32| {
+        processes
+            .iter()
+            .flat_map(|p| &p.handles)
+            .find_map(|h| match h.kind {
+                HandleKind::BootMount(i) if h.fd == saved => boot.mounts.get(i as usize),
+                _ => None,
+            })
+            .map(|m| u64::from(m.root.0))
+    };
+    let sockets: Vec<&crate::snapshot_meta::UnixSocket> =
+        processes.iter().flat_map(|p| &p.sockets).collect();
+    plan.unix_made = crate::unix_sockets::make_all(&sockets, &root_now, owner)?;
     // Each process forks its children; a child goes on to fork its own.
     let mut me = 0usize;
     'tree: loop {
@@ -1269,7 +1306,7 @@ fn describe(
                     "{}{{\"fd\":{},\"kind\":{},\"pos\":{}}}",
                     if j > 0 { "," } else { "" },
                     h.fd,
-                    json_string(handle_text(&h.kind).as_bytes()),
+                    json_string(handle_text(m, &h.kind).as_bytes()),
                     h.pos
                 ));
             }
@@ -1277,8 +1314,13 @@ fn describe(
             let sockets: Vec<String> = p
                 .handles
                 .iter()
-                .filter(|h| matches!(h.kind, HandleKind::Listening { .. }))
-                .map(|h| json_string(handle_text(&h.kind).as_bytes()))
+                .filter(|h| {
+                    matches!(
+                        h.kind,
+                        HandleKind::Listening { .. } | HandleKind::Unix { .. }
+                    )
+                })
+                .map(|h| json_string(handle_text(m, &h.kind).as_bytes()))
                 .collect();
             out.push_str(&sockets.join(","));
             out.push_str("]}");
@@ -1321,15 +1363,20 @@ fn describe(
             out.push_str(&format!(
                 "fd {:<6} {} (offset {})\n",
                 h.fd,
-                handle_text(&h.kind),
+                handle_text(m, &h.kind),
                 h.pos
             ));
         }
         let sockets: Vec<String> = p
             .handles
             .iter()
-            .filter(|h| matches!(h.kind, HandleKind::Listening { .. }))
-            .map(|h| format!("fd {} {}", h.fd, handle_text(&h.kind)))
+            .filter(|h| {
+                matches!(
+                    h.kind,
+                    HandleKind::Listening { .. } | HandleKind::Unix { .. }
+                )
+            })
+            .map(|h| format!("fd {} {}", h.fd, handle_text(m, &h.kind)))
             .collect();
         out.push_str(&format!(
             "sockets   {}\n",
@@ -1343,11 +1390,18 @@ fn describe(
     out
 }
 
-fn handle_text(k: &HandleKind) -> String {
+fn handle_text(m: &Metadata, k: &HandleKind) -> String {
     match k {
         HandleKind::Stdio(n) => format!("standard stream {n}"),
         HandleKind::BootMount(i) => format!("root of mount {i}"),
         HandleKind::SocketRoot => "the box's socket root".into(),
+        HandleKind::Unix { id } => match m.socket(*id) {
+            Some(s) => crate::unix_sockets::describe(s),
+            None => format!("Unix socket {id}"),
+        },
+        HandleKind::UnixName(f) => {
+            format!("Unix socket bound to {}", String::from_utf8_lossy(&f.given))
+        }
         HandleKind::Channel => "picobox's snapshot channel".into(),
         HandleKind::Pipe { id, write } => {
             format!("{} end of pipe {id}", if *write { "write" } else { "read" })

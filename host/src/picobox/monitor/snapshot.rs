@@ -24,6 +24,7 @@ use crate::snapshot_format::Writer;
 use crate::snapshot_meta::{
     HandleKind, HandleRecord, MapKind, Mapping, Metadata, PipeRecord, Process, Report,
 };
+use crate::unix_sockets;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -325,12 +326,14 @@ fn freeze(b: &BoxHandle, members: &[Member]) -> Result<Vec<Vec<u8>>, String> {
         }
         Err(why)
     };
+    let mut ask = crate::freeze::FROM_MONITOR;
     loop {
         for (m, r) in members.iter().zip(&reports) {
             if r.is_none() {
-                queue_signal(m.host, crate::freeze::FROM_MONITOR);
+                queue_signal(m.host, ask);
             }
         }
+        ask = crate::freeze::REASK;
         let mut pfd = [b.channel | (1 << 32)];
         let _ = sys(7, [pfd.as_mut_ptr() as u64, 1, 50, 0, 0, 0]);
         // Every report that came, each one message.
@@ -500,8 +503,15 @@ fn listening_socket(pidfd: u64, fd: u32) -> Option<HandleKind> {
 /// end, an eventfd or a listening TCP socket (their state is the host kernel's, read here).
 fn unnamed_kind(pid: u64, pidfd: u64, fd: u32, flags: u32) -> Option<HandleKind> {
     let target = fd_target(pid, fd);
-    if target.starts_with(b"socket:[") {
-        return listening_socket(pidfd, fd);
+    if let Some(id) = unix_sockets::inode_of(&target) {
+        let copy = sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0]).ok()?;
+        let unix = unix_sockets::is_unix(copy);
+        close(copy);
+        return if unix {
+            Some(HandleKind::Unix { id })
+        } else {
+            listening_socket(pidfd, fd)
+        };
     }
     if let Some(rest) = target.strip_prefix(b"pipe:[") {
         let id = decimal(rest.strip_suffix(b"]")?)?;
@@ -554,6 +564,57 @@ fn handles(pid: u64, report: &Report) -> Result<Vec<HandleRecord>, String> {
     }
     close(pidfd);
     Ok(out)
+}
+
+/// The box's Unix sockets (`unix_sockets::capture`), each with the first process holding it;
+/// the descriptors the library OS named with their socket files become plain Unix ones.
+fn unix_sockets_of(
+    members: &[Member],
+    all: &mut [(u32, Vec<HandleRecord>)],
+) -> Result<Vec<Vec<crate::snapshot_meta::UnixSocket>>, String> {
+    let mut pidfds: Vec<u64> = Vec::new();
+    let mut held = Vec::new();
+    let mut result = Ok(());
+    for (process, ((pid, handles), m)) in all.iter_mut().zip(members).enumerate() {
+        if !handles
+            .iter()
+            .any(|h| matches!(h.kind, HandleKind::Unix { .. } | HandleKind::UnixName(_)))
+        {
+            continue;
+        }
+        let pidfd = match sys(434, [m.host, 0, 0, 0, 0, 0]) {
+            Ok(fd) => fd,
+            Err(e) => {
+                result = Err(format!("cannot reach the box's descriptors: {e}"));
+                break;
+            }
+        };
+        pidfds.push(pidfd);
+        for h in handles.iter_mut() {
+            let (id, file) = match &h.kind {
+                HandleKind::Unix { id } => (*id, None),
+                HandleKind::UnixName(f) => match unix_sockets::inode_of(&fd_target(m.host, h.fd)) {
+                    Some(id) => (id, Some(f.clone())),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            h.kind = HandleKind::Unix { id };
+            held.push(unix_sockets::Held {
+                process,
+                pid: *pid,
+                pidfd,
+                fd: h.fd,
+                id,
+                file,
+            });
+        }
+    }
+    let sockets = result.and_then(|()| unix_sockets::capture(&held, all.len()));
+    for fd in pidfds {
+        close(fd);
+    }
+    sockets
 }
 
 /// A pipe emptied for the snapshot: its bytes go back in if the box goes on.
@@ -893,6 +954,7 @@ fn write_snapshot_draining(
         all.push((m.pid, handles(m.host, report)?));
     }
     check_pipes(&all)?;
+    let sockets = unix_sockets_of(members, &mut all)?;
     let mut parts = Vec::new();
     for m in members {
         let maps_text =
@@ -932,17 +994,21 @@ fn write_snapshot_draining(
         .zip(decoded)
         .zip(all)
         .zip(pipes)
+        .zip(sockets)
         .zip(&parts)
-        .map(|((((m, report), (_, handles)), pipes), part)| Process {
-            pid: m.pid,
-            parent: by_host(m.parent_host),
-            pgid: m.pgid,
-            sid: m.sid,
-            threads: report.threads,
-            handles,
-            mappings: part.mappings.clone(),
-            pipes,
-        })
+        .map(
+            |(((((m, report), (_, handles)), pipes), sockets), part)| Process {
+                pid: m.pid,
+                parent: by_host(m.parent_host),
+                pgid: m.pgid,
+                sid: m.sid,
+                threads: report.threads,
+                handles,
+                mappings: part.mappings.clone(),
+                pipes,
+                sockets,
+            },
+        )
         .collect();
     let metadata = Metadata {
         run_args: b.run_args.clone(),

@@ -32,6 +32,11 @@ pub const FROM_MONITOR: u64 = 0x7069_636f_6672_7a31;
 pub const TO_PEER: u64 = 0x7069_636f_6672_7a32;
 /// `si_value` of the monitor's "give up": every parked thread goes on.
 pub const ABORT: u64 = 0x7069_636f_6672_7a33;
+/// `si_value` of the monitor's repeated request, while it waits for a report: it reaches the
+/// threads of a freeze under way that have not parked yet, and never starts a freeze (one
+/// that arrives late, after the process was resumed, is dropped; a repeated
+/// [`FROM_MONITOR`] would freeze the process again with nobody waiting for its report).
+pub const REASK: u64 = 0x7069_636f_6672_7a34;
 const SI_QUEUE: i32 = -1;
 
 /// The monitor's word to the last parked thread.
@@ -142,7 +147,7 @@ pub fn request_of(sig: i32, info: *const u8) -> Option<u64> {
             (info.add(24) as *const u64).read(),
         )
     };
-    (code == SI_QUEUE && matches!(value, FROM_MONITOR | TO_PEER | ABORT)).then_some(value)
+    (code == SI_QUEUE && matches!(value, FROM_MONITOR | TO_PEER | ABORT | REASK)).then_some(value)
 }
 
 /// A freeze request arrived on this thread. `can_park` says whether the thread holds no lock
@@ -156,10 +161,14 @@ pub fn requested(value: u64, can_park: bool) {
     if CHANNEL.load(Ordering::Relaxed) == u64::MAX {
         return;
     }
-    if value == FROM_MONITOR {
-        if STATE
-            .compare_exchange(IDLE, FREEZING, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+    if value == REASK && STATE.load(Ordering::Acquire) != FREEZING {
+        return;
+    }
+    if value == FROM_MONITOR || value == REASK {
+        if value == FROM_MONITOR
+            && STATE
+                .compare_exchange(IDLE, FREEZING, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
         {
             PARKED.store(0, Ordering::Release);
             EXPECTED.store(threads::live().len() as u32, Ordering::Release);
@@ -328,6 +337,14 @@ fn inventory() -> Vec<u8> {
             let kind = match h.what {
                 picobox_libos::HandleWhat::Stdio(n) => HandleKind::Stdio(n),
                 picobox_libos::HandleWhat::File { root, rel } => HandleKind::File { root, rel },
+                picobox_libos::HandleWhat::UnixName(b) => {
+                    HandleKind::UnixName(crate::snapshot_meta::SocketFile {
+                        root: b.root,
+                        rel: b.rel,
+                        given: b.given,
+                        mode: b.mode,
+                    })
+                }
             };
             (h.handle, kind)
         })),

@@ -1,0 +1,153 @@
+/* Unix sockets across a snapshot: sets up socket pairs of each type with messages queued
+ * both ways, a shut-down pair, a pair whose peer was closed, a named listener with an
+ * accepted connection and one still waiting, named datagram sockets with messages from a
+ * named and an unnamed sender, a child process answering on a pair, and an unbound socket;
+ * then answers one line per input line, and at the end reads, accepts and uses all of them,
+ * printing what it found. Its argument is the directory for the socket files. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <ctype.h>
+#include <unistd.h>
+
+static const char *dir;
+
+static socklen_t address(struct sockaddr_un *a, const char *name) {
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    snprintf(a->sun_path, sizeof a->sun_path, "%s/%s", dir, name);
+    return sizeof *a;
+}
+
+static int named(int type, const char *name) {
+    struct sockaddr_un a;
+    int s = socket(AF_UNIX, type, 0);
+    if (s < 0 || bind(s, (void *)&a, address(&a, name)) != 0) exit(10);
+    return s;
+}
+
+static int connected(const char *name) {
+    struct sockaddr_un a;
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (s < 0 || connect(s, (void *)&a, address(&a, name)) != 0) exit(11);
+    return s;
+}
+
+/* Reads what is there (up to 64 bytes) and prints it as `what: N 'bytes'`. */
+static void show(const char *what, int s) {
+    char buf[64];
+    ssize_t n = recv(s, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0) printf("%s: %s\n", what, strerror(errno));
+    else printf("%s: %zd '%.*s'\n", what, n, (int)n, buf);
+}
+
+/* The path of a Unix address, with the directory left out. */
+static const char *shown(struct sockaddr_un *a, socklen_t len) {
+    size_t skip = strlen(dir) + 1;
+    if (len <= sizeof(sa_family_t) || a->sun_path[0] == 0) return "(unnamed)";
+    return strncmp(a->sun_path, dir, skip - 1) == 0 ? a->sun_path + skip : a->sun_path;
+}
+
+int main(int argc, char **argv) {
+    int sp[2], sh[2], sq[2], dg[2], gone[2], cp[2];
+    dir = argc > 1 ? argv[1] : "/tmp";
+    signal(SIGPIPE, SIG_IGN);
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) || socketpair(AF_UNIX, SOCK_STREAM, 0, sh) ||
+        socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sq) || socketpair(AF_UNIX, SOCK_DGRAM, 0, dg) ||
+        socketpair(AF_UNIX, SOCK_STREAM, 0, gone) || socketpair(AF_UNIX, SOCK_STREAM, 0, cp))
+        return 2;
+    if (write(sp[0], "to-one", 6) != 6 || write(sp[1], "to-zero", 7) != 7) return 3;
+    if (write(sh[0], "last", 4) != 4 || shutdown(sh[0], SHUT_WR)) return 3;
+    if (send(sq[0], "m1", 2, 0) != 2 || send(sq[0], "msg2", 4, 0) != 4) return 3;
+    if (send(dg[1], "d1", 2, 0) != 2 || send(dg[1], "dd2", 3, 0) != 3) return 3;
+    if (write(gone[1], "bye", 3) != 3) return 3;
+    close(gone[1]);
+    int listener = named(SOCK_STREAM, "s");
+    if (listen(listener, 4)) return 4;
+    int client = connected("s");
+    int accepted = accept(listener, NULL, NULL);
+    if (accepted < 0 || write(client, "hello server", 12) != 12) return 4;
+    int waiting = connected("s");
+    int d = named(SOCK_DGRAM, "d"), e = named(SOCK_DGRAM, "e");
+    int anonymous = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un to;
+    socklen_t to_len = address(&to, "d");
+    if (sendto(e, "from e", 6, 0, (void *)&to, to_len) != 6 ||
+        sendto(anonymous, "from anonymous", 14, 0, (void *)&to, to_len) != 14)
+        return 5;
+    close(anonymous);
+    int unbound = socket(AF_UNIX, SOCK_STREAM, 0);
+    pid_t child = fork();
+    if (child == 0) {
+        char c;
+        close(cp[0]);
+        while (read(cp[1], &c, 1) == 1) {
+            c = (char)toupper((unsigned char)c);
+            if (write(cp[1], &c, 1) != 1) break;
+        }
+        _exit(0);
+    }
+    close(cp[1]);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    printf("ready\n");
+    char line[256];
+    unsigned counter = 0;
+    while (fgets(line, sizeof line, stdin)) printf("%u\n", ++counter);
+    printf("end %u\n", counter);
+
+    show("pair to one", sp[1]);
+    show("pair to zero", sp[0]);
+    show("shut down", sh[1]);
+    show("shut down, then", sh[1]);
+    show("seqpacket", sq[1]);
+    show("seqpacket", sq[1]);
+    show("datagram", dg[0]);
+    show("datagram", dg[0]);
+    show("peer closed", gone[0]);
+    show("peer closed, then", gone[0]);
+    printf("peer closed, write: %s\n", send(gone[0], "x", 1, MSG_NOSIGNAL) < 0 ? strerror(errno) : "sent");
+    show("accepted", accepted);
+    struct sockaddr_un a;
+    socklen_t len = sizeof a;
+    getsockname(listener, (void *)&a, &len);
+    printf("listener name: %s\n", shown(&a, len));
+    int late = accept(listener, NULL, NULL);
+    if (late < 0 || write(late, "hi waiting", 10) != 10) printf("accept: %s\n", strerror(errno));
+    show("waiting client", waiting);
+    for (int i = 0; i < 2; i++) {
+        char buf[64];
+        len = sizeof a;
+        ssize_t n = recvfrom(d, buf, sizeof buf, MSG_DONTWAIT, (void *)&a, &len);
+        if (n < 0) printf("named datagram: %s\n", strerror(errno));
+        else printf("named datagram: '%.*s' from %s\n", (int)n, buf, shown(&a, len));
+    }
+    char reply[5] = {0};
+    if (write(cp[0], "ping", 4) != 4) return 6;
+    for (int got = 0; got < 4;) {
+        ssize_t n = read(cp[0], reply + got, 4 - got);
+        if (n <= 0) break;
+        got += (int)n;
+    }
+    printf("child answered: %s\n", reply);
+    close(cp[0]);
+    int status;
+    waitpid(child, &status, 0);
+    printf("child ended: %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    struct sockaddr_un late_a;
+    if (bind(unbound, (void *)&late_a, address(&late_a, "late")) || listen(unbound, 1)) {
+        printf("late bind: %s\n", strerror(errno));
+    } else {
+        int c = connected("late");
+        printf("late listener: %s\n", accept(unbound, NULL, NULL) >= 0 ? "accepted" : strerror(errno));
+        close(c);
+    }
+    int again = connected("s");
+    printf("listener again: %s\n", accept(listener, NULL, NULL) >= 0 ? "accepted" : strerror(errno));
+    close(again);
+    return 0;
+}
