@@ -46,6 +46,36 @@ pub struct Process {
     pub pipes: Vec<PipeRecord>,
     /// The Unix sockets no earlier process holds, with their queued messages.
     pub sockets: Vec<UnixSocket>,
+    /// Its armed interval timers and its POSIX timers.
+    pub timers: Vec<HostTimer>,
+}
+
+/// A timer the host keeps for a process, with its time left and period when it was taken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostTimer {
+    /// Which.
+    pub which: TimerWhich,
+    /// Time left (seconds, nanoseconds); zero: disarmed.
+    pub value: (u64, u32),
+    /// Period (seconds, nanoseconds); zero: once.
+    pub interval: (u64, u32),
+}
+
+/// Which host timer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TimerWhich {
+    /// `setitimer`'s `ITIMER_REAL` 0 (`alarm`'s too), `ITIMER_VIRTUAL` 1, `ITIMER_PROF` 2.
+    Interval(u32),
+    /// A POSIX timer (`timer_create`), made again with its id.
+    Posix {
+        /// Its id.
+        id: u32,
+        /// The host's clock id.
+        clock: u32,
+        /// The `struct sigevent` it was made with (its first 20 bytes: value, signal, how,
+        /// thread); empty for none (Linux's default event).
+        event: Vec<u8>,
+    },
 }
 
 /// A Unix socket of the box (kept with the first process, in tree order, that holds it).
@@ -179,6 +209,17 @@ pub enum HandleKind {
     /// In a process's report only: a Unix socket bound to a path name, and its socket file
     /// as the library OS recorded it.
     UnixName(SocketFile),
+    /// A timer file, with its clock and its time left and period when it was taken.
+    TimerFd {
+        /// The host's clock id.
+        clock: u32,
+        /// Expiries not yet read.
+        ticks: u64,
+        /// Time left (seconds, nanoseconds); zero: disarmed.
+        value: (u64, u32),
+        /// Period.
+        interval: (u64, u32),
+    },
     /// An eventfd, with its counter.
     EventFd {
         /// The counter.
@@ -371,6 +412,7 @@ impl Metadata {
             for socket in &p.sockets {
                 put_socket(&mut o, socket);
             }
+            put_timers(&mut o, &p.timers);
         }
         o.0
     }
@@ -462,6 +504,7 @@ impl Metadata {
             for _ in 0..ns {
                 sockets.push(get_socket(&mut i)?);
             }
+            let timers = get_timers(&mut i)?;
             processes.push(Process {
                 pid,
                 parent,
@@ -472,6 +515,7 @@ impl Metadata {
                 mappings,
                 pipes,
                 sockets,
+                timers,
             });
         }
         if i.at != bytes.len() {
@@ -502,6 +546,60 @@ impl Metadata {
             .flat_map(|p| &p.sockets)
             .find(|s| s.id == id)
     }
+}
+
+fn put_timers(o: &mut Out, timers: &[HostTimer]) {
+    o.u32(timers.len() as u32);
+    for t in timers {
+        match &t.which {
+            TimerWhich::Interval(which) => {
+                o.u8(0);
+                o.u32(*which);
+            }
+            TimerWhich::Posix { id, clock, event } => {
+                o.u8(1);
+                o.u32(*id);
+                o.u32(*clock);
+                o.bytes(event);
+            }
+        }
+        o.u64(t.value.0);
+        o.u32(t.value.1);
+        o.u64(t.interval.0);
+        o.u32(t.interval.1);
+    }
+}
+
+fn get_timers(i: &mut In<'_>) -> Result<Vec<HostTimer>> {
+    let n = i.count(29)?;
+    let mut timers = Vec::with_capacity(n);
+    for _ in 0..n {
+        let which = match i.u8()? {
+            0 => match i.u32()? {
+                w @ 0..=2 => TimerWhich::Interval(w),
+                w => return Err(format!("interval timer {w} is unknown")),
+            },
+            1 => {
+                let (id, clock, event) = (i.u32()?, i.u32()?, i.bytes()?);
+                if !matches!(event.len(), 0 | 20) {
+                    return Err(format!("timer {id}'s event is malformed"));
+                }
+                TimerWhich::Posix { id, clock, event }
+            }
+            k => return Err(format!("a timer of an unknown kind {k}")),
+        };
+        let value = (i.u64()?, i.u32()?);
+        let interval = (i.u64()?, i.u32()?);
+        if value.1 >= 1_000_000_000 || interval.1 >= 1_000_000_000 || value.0 >> 62 != 0 {
+            return Err("a timer's time is malformed".into());
+        }
+        timers.push(HostTimer {
+            which,
+            value,
+            interval,
+        });
+    }
+    Ok(timers)
 }
 
 /// Fewest bytes one encoded socket takes.
@@ -722,6 +820,20 @@ fn put_kind(o: &mut Out, kind: &HandleKind) {
             o.u8(10);
             put_socket_file(o, f);
         }
+        HandleKind::TimerFd {
+            clock,
+            ticks,
+            value,
+            interval,
+        } => {
+            o.u8(11);
+            o.u32(*clock);
+            o.u64(*ticks);
+            o.u64(value.0);
+            o.u32(value.1);
+            o.u64(interval.0);
+            o.u32(interval.1);
+        }
     }
 }
 
@@ -752,6 +864,21 @@ fn get_kind(i: &mut In<'_>, fd: u32) -> Result<HandleKind> {
         8 => HandleKind::ResetTcp { domain: i.u32()? },
         9 => HandleKind::Unix { id: i.u64()? },
         10 => HandleKind::UnixName(get_socket_file(i)?),
+        11 => {
+            let clock = i.u32()?;
+            let ticks = i.u64()?;
+            let value = (i.u64()?, i.u32()?);
+            let interval = (i.u64()?, i.u32()?);
+            if value.1 >= 1_000_000_000 || interval.1 >= 1_000_000_000 || value.0 >> 62 != 0 {
+                return Err(format!("descriptor {fd}'s timer is malformed"));
+            }
+            HandleKind::TimerFd {
+                clock,
+                ticks,
+                value,
+                interval,
+            }
+        }
         k => return Err(format!("descriptor {fd} is of an unknown kind {k}")),
     })
 }
@@ -769,6 +896,8 @@ pub struct Report {
     pub named: Vec<(u32, HandleKind)>,
     /// Empty, or what makes the process not capturable.
     pub refusal: Vec<u8>,
+    /// Its host timers.
+    pub timers: Vec<HostTimer>,
 }
 
 impl Report {
@@ -787,6 +916,7 @@ impl Report {
             put_kind(&mut o, kind);
         }
         o.bytes(&self.refusal);
+        put_timers(&mut o, &self.timers);
         o.0
     }
 
@@ -809,6 +939,7 @@ impl Report {
             named.push((fd, get_kind(&mut i, fd)?));
         }
         let refusal = i.bytes()?;
+        let timers = get_timers(&mut i)?;
         if i.at != bytes.len() {
             return Err("the report has trailing bytes".into());
         }
@@ -817,6 +948,7 @@ impl Report {
             threads,
             named,
             refusal,
+            timers,
         })
     }
 }
@@ -928,6 +1060,15 @@ mod tests {
                         ..UnixSocket::default()
                     },
                 ],
+                timers: vec![HostTimer {
+                    which: TimerWhich::Posix {
+                        id: 0,
+                        clock: 1,
+                        event: vec![0; 20],
+                    },
+                    value: (1, 500),
+                    interval: (0, 250_000_000),
+                }],
             }],
         }
     }
@@ -968,6 +1109,11 @@ mod tests {
                 ),
             ],
             refusal: b"no".to_vec(),
+            timers: vec![HostTimer {
+                which: TimerWhich::Interval(0),
+                value: (3, 5),
+                interval: (0, 0),
+            }],
         };
         assert_eq!(Report::decode(&r.encode()), Ok(r));
     }

@@ -102,7 +102,7 @@ pub struct Kernel {
     /// See `allow_bind`.
     pub allow_connect: Vec<picobox_abi::boot::TcpRule>,
     /// POSIX timers this process created (see `syscalls/timer.rs`).
-    pub timers: alloc::collections::BTreeSet<u32>,
+    pub timers: BTreeMap<u32, (picobox_abi::Clock, picobox_abi::TimerNotify)>,
     /// System V shared memory attached here: address, length (see `syscalls/sysv.rs`).
     pub shm_attached: BTreeMap<u64, u64>,
     /// The Unix sockets bound to a path name, by their host name in the socket root
@@ -328,7 +328,7 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
         cmdline: nul_joined(&prepared.argv),
         environ: nul_joined(&prepared.envp),
         auxv: loaded.auxv.clone(),
-        timers: alloc::collections::BTreeSet::new(),
+        timers: BTreeMap::new(),
         shm_attached: BTreeMap::new(),
         unix_bound: BTreeMap::new(),
         watches: BTreeMap::new(),

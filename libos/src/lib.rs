@@ -35,4 +35,6 @@ mod vfs;
 mod vma;
 
 pub use kernel::{boot, fault, signal_arrived, syscall, BootError, Entry, Fault, Return};
-pub use snapshot::{snapshot_handles, BoundName, HandleWhat, NamedHandle};
+pub use snapshot::{
+    snapshot_handles, snapshot_timers, BoundName, HandleWhat, NamedHandle, TimerState,
+};

@@ -118,9 +118,7 @@ fn file_of(k: &Kernel, path: &crate::path::Components) -> Option<HandleWhat> {
 
 /// The process state a snapshot cannot carry yet, named.
 fn refusal(k: &Kernel) -> Result<(), String> {
-    let what = if !k.timers.is_empty() {
-        "POSIX timers (timer_create)"
-    } else if !k.aio.is_empty() {
+    let what = if !k.aio.is_empty() {
         "asynchronous I/O contexts (io_setup)"
     } else if !k.watches.is_empty() {
         "inotify watches"
@@ -128,8 +126,6 @@ fn refusal(k: &Kernel) -> Result<(), String> {
         "a ptrace relation"
     } else if !k.shm_attached.is_empty() {
         "System V shared memory"
-    } else if interval_timer_armed() {
-        "an armed interval timer (alarm, setitimer)"
     } else {
         return Ok(());
     };
@@ -138,14 +134,49 @@ fn refusal(k: &Kernel) -> Result<(), String> {
     ))
 }
 
-/// Whether one of the process's interval timers (which the host keeps) is armed.
-fn interval_timer_armed() -> bool {
+/// One of the process's host timers, as a snapshot records it: an interval timer, or a POSIX
+/// timer with how it was made; with its time left and its period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimerState {
+    /// Which timer (`Timer::Posix(id)` with the host's id).
+    pub timer: picobox_abi::Timer,
+    /// A POSIX timer's clock and notification, as given to the host.
+    pub made: Option<(picobox_abi::Clock, picobox_abi::TimerNotify)>,
+    /// Time left and period.
+    pub setting: picobox_abi::TimerSetting,
+}
+
+/// The process's armed interval timers and all its POSIX timers (which the host keeps), read
+/// by a frozen process's last parked thread: a restore makes them again with their ids and
+/// time left.
+pub fn snapshot_timers() -> Vec<TimerState> {
     use picobox_abi::Timer;
-    [Timer::Alarm, Timer::Virtual, Timer::Profile]
+    let host = crate::kernel::host();
+    let mut out: Vec<TimerState> = [Timer::Alarm, Timer::Virtual, Timer::Profile]
         .into_iter()
-        .any(|t| {
-            crate::kernel::host()
-                .timer_set(t, None)
-                .is_ok_and(|s| s.value.sec != 0 || s.value.nsec != 0)
+        .filter_map(|timer| {
+            let setting = host.timer_set(timer, None).ok()?;
+            let armed = setting.value.sec != 0 || setting.value.nsec != 0;
+            armed.then_some(TimerState {
+                timer,
+                made: None,
+                setting,
+            })
         })
+        .collect();
+    let Some(guard) = crate::kernel::try_lock() else {
+        return out;
+    };
+    if let Some(k) = guard.as_ref() {
+        for (id, made) in &k.timers {
+            if let Ok(setting) = host.timer_set(Timer::Posix(*id), None) {
+                out.push(TimerState {
+                    timer: Timer::Posix(*id),
+                    made: Some(*made),
+                    setting,
+                });
+            }
+        }
+    }
+    out
 }

@@ -900,29 +900,36 @@ fn a_connected_tcp_socket_is_reset_in_the_restored_box() {
 }
 
 #[test]
-fn an_armed_interval_timer_is_refused_by_name_and_the_box_goes_on() {
-    let dir = scratch("snapshot-itimer");
-    let script = "import signal, sys\nsignal.setitimer(signal.ITIMER_REAL, 100)\n\
-                  print('ready', flush=True)\nprint('got', sys.stdin.readline().strip(), flush=True)\n";
-    let mut cmd = picobox();
-    cmd.args([
-        "run",
-        "--name",
-        "snap-itimer",
-        "--",
-        "/usr/bin/python3",
-        "-c",
-        script,
-    ]);
-    let mut running = Talking::start(cmd);
-    assert_eq!(running.line(), "ready");
-    let out = snapshot("snap-itimer", &dir.join("x.snap"), &[]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(
-        text(&out.stderr).contains("an armed interval timer (alarm, setitimer)"),
-        "{}",
-        text(&out.stderr)
-    );
-    writeln!(running.stdin.as_mut().unwrap(), "on").unwrap();
-    assert_eq!(running.line(), "got on");
+fn timers_and_timer_files_keep_their_time_left_and_ids_after_restore() {
+    let dir = scratch("snapshot-timers");
+    let program = guest("snaptimers");
+    let native = native_answers(&program, 2);
+    assert_eq!(native.last().map(String::as_str), Some("timer ids: 0 1"));
+    let mut running = counter_box("snap-timers", &program, &[]);
+    assert_eq!(running.ask(), native[1]);
+    let file = dir.join("timers.snap");
+    let out = snapshot("snap-timers", &file, &["--leave-running"]);
+    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+    assert_eq!(running.ask(), native[2]);
+    assert_eq!(running.finish().0, native[3..].to_vec());
+    let inspect = picobox()
+        .args(["snapshot", "inspect"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let described = text(&inspect.stdout);
+    for part in [
+        "timer     interval timer ITIMER_REAL, 49",
+        "timer     POSIX timer 0 (clock 1),",
+        "period 0.020000000 s",
+        "timer     POSIX timer 1 (clock 1), 99",
+        "timer file, 99",
+    ] {
+        assert!(described.contains(part), "{part}: {described}");
+    }
+    let mut restored = restore(&file, &[]);
+    assert_eq!(restored.ask(), native[2]);
+    let (rest, status, err) = restored.finish();
+    assert_eq!(status, Some(0), "{err}");
+    assert_eq!(rest, native[3..].to_vec(), "{err}");
 }

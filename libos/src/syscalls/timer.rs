@@ -62,7 +62,7 @@ fn read_sigevent(addr: u64) -> Result<TimerNotify> {
 fn timer_id(k: &Kernel, v: u64) -> Result<u32> {
     u32::try_from(int_arg(v))
         .ok()
-        .filter(|id| k.timers.contains(id))
+        .filter(|id| k.timers.contains_key(id))
         .ok_or(Errno::EINVAL)
 }
 
@@ -90,7 +90,7 @@ pub fn sys_timer_create(k: &mut Kernel, a: &Args) -> Result<u64> {
         return Err(Errno::EAGAIN);
     }
     let id = host().timer_create(clock, notify)?;
-    k.timers.insert(id);
+    k.timers.insert(id, (clock, notify));
     user::write_u32(a[2], id)?;
     Ok(0)
 }
@@ -157,7 +157,7 @@ pub fn sys_timer_delete(k: &mut Kernel, a: &Args) -> Result<u64> {
 
 /// Deletes every timer of the process (`execve`).
 pub fn delete_all(k: &mut Kernel) {
-    for id in core::mem::take(&mut k.timers) {
+    for id in core::mem::take(&mut k.timers).into_keys() {
         let _ = host().timer_delete(id);
     }
 }

@@ -462,6 +462,29 @@ pub fn arrange_descriptors(
                     .map(|(_, s)| *s)
                     .ok_or_else(|| format!("descriptor {}: no reset socket made", h.fd))?,
             ),
+            HandleKind::TimerFd {
+                clock,
+                ticks,
+                value,
+                interval,
+            } => {
+                let fd = sys(283, [u64::from(*clock), 0o2000000, 0, 0, 0, 0])
+                    .map_err(|e| format!("cannot make a timer file: {e}"))?;
+                made.push(fd);
+                // Expiries not read yet are one, at once (their count is not kept).
+                let value = if *ticks > 0 { (0, 1) } else { *value };
+                let spec: [u64; 4] = [
+                    interval.0,
+                    u64::from(interval.1),
+                    value.0,
+                    u64::from(value.1),
+                ];
+                if value != (0, 0) {
+                    sys(286, [fd, 0, spec.as_ptr() as u64, 0, 0, 0])
+                        .map_err(|e| format!("cannot arm a timer file: {e}"))?;
+                }
+                Source::Held(fd)
+            }
             HandleKind::EventFd { count, semaphore } => {
                 let initial = u32::try_from(*count)
                     .map_err(|_| format!("descriptor {}: an eventfd count too large", h.fd))?;
@@ -1132,6 +1155,10 @@ pub fn enter(plan: Plan, jump: Jump) -> String {
     if let Err(e) = crate::signals::install_handlers_moved(delta) {
         return fail("signal handlers", e);
     }
+    // The timers now, their signals blocked and taken by the saved runtime's handlers.
+    if let Err(why) = make_timers(&process.timers) {
+        return why;
+    }
     // The filter before anything of the saved runtime runs: its code is this binary's, but
     // its data is the snapshot's, which the box wrote. From here on calls are made at the
     // saved runtime's gate, the one the filter lets through.
@@ -1179,6 +1206,71 @@ pub fn enter(plan: Plan, jump: Jump) -> String {
         let f: unsafe extern "C" fn(u64) -> ! = core::mem::transmute(entry as usize);
         f(leader_block)
     }
+}
+
+/// Makes the process's host timers again: POSIX timers with their ids
+/// (`PR_TIMER_CREATE_RESTORE_IDS`), then every timer armed with its time left and period.
+fn make_timers(timers: &[crate::snapshot_meta::HostTimer]) -> Result<(), String> {
+    use crate::snapshot_meta::TimerWhich;
+    const PR_TIMER_CREATE_RESTORE_IDS: u64 = 77;
+    let posix = timers
+        .iter()
+        .any(|t| matches!(t.which, TimerWhich::Posix { .. }));
+    if posix {
+        sys(157, [PR_TIMER_CREATE_RESTORE_IDS, 1, 0, 0, 0, 0]).map_err(|e| {
+            format!("this kernel cannot make POSIX timers with their ids (Linux 6.17): {e}")
+        })?;
+    }
+    let made = timers.iter().try_for_each(|t| {
+        let (sec, nsec) = t.value;
+        let (isec, insec) = t.interval;
+        match &t.which {
+            TimerWhich::Posix { id, clock, event } => {
+                let mut sigevent = [0u8; 64];
+                sigevent[..event.len()].copy_from_slice(event);
+                let event_ptr = if event.is_empty() {
+                    0
+                } else {
+                    sigevent.as_ptr() as u64
+                };
+                let mut made_id: u32 = *id;
+                sys(
+                    222,
+                    [
+                        u64::from(*clock),
+                        event_ptr,
+                        &raw mut made_id as u64,
+                        0,
+                        0,
+                        0,
+                    ],
+                )
+                .map_err(|e| format!("cannot make POSIX timer {id} again: {e}"))?;
+                // struct itimerspec { interval, value }
+                let spec: [u64; 4] = [isec, u64::from(insec), sec, u64::from(nsec)];
+                if sec != 0 || nsec != 0 {
+                    sys(223, [u64::from(made_id), 0, spec.as_ptr() as u64, 0, 0, 0])
+                        .map_err(|e| format!("cannot arm POSIX timer {id} again: {e}"))?;
+                }
+            }
+            TimerWhich::Interval(which) => {
+                // struct itimerval { interval, value }, in microseconds; at least 1 µs left.
+                let usec = |s: u64, n: u32| [s, u64::from(n / 1000)];
+                let mut value = usec(sec, nsec);
+                if value == [0, 0] {
+                    value[1] = 1;
+                }
+                let spec = [usec(isec, insec), value];
+                sys(38, [u64::from(*which), spec.as_ptr() as u64, 0, 0, 0, 0])
+                    .map_err(|e| format!("cannot arm interval timer {which} again: {e}"))?;
+            }
+        }
+        Ok(())
+    });
+    if posix {
+        let _ = sys(157, [PR_TIMER_CREATE_RESTORE_IDS, 0, 0, 0, 0, 0]);
+    }
+    made
 }
 
 /// `picobox snapshot inspect PATH [--json]`: returns the exit status.
@@ -1367,6 +1459,9 @@ fn describe(
                 h.pos
             ));
         }
+        for t in &p.timers {
+            out.push_str(&format!("timer     {}\n", timer_text(t)));
+        }
         let sockets: Vec<String> = p
             .handles
             .iter()
@@ -1390,6 +1485,20 @@ fn describe(
     out
 }
 
+fn timer_text(t: &crate::snapshot_meta::HostTimer) -> String {
+    use crate::snapshot_meta::TimerWhich;
+    let which = match &t.which {
+        TimerWhich::Interval(0) => String::from("interval timer ITIMER_REAL"),
+        TimerWhich::Interval(1) => String::from("interval timer ITIMER_VIRTUAL"),
+        TimerWhich::Interval(_) => String::from("interval timer ITIMER_PROF"),
+        TimerWhich::Posix { id, clock, .. } => format!("POSIX timer {id} (clock {clock})"),
+    };
+    format!(
+        "{which}, {}.{:09} s left, period {}.{:09} s",
+        t.value.0, t.value.1, t.interval.0, t.interval.1
+    )
+}
+
 fn handle_text(m: &Metadata, k: &HandleKind) -> String {
     match k {
         HandleKind::Stdio(n) => format!("standard stream {n}"),
@@ -1403,6 +1512,12 @@ fn handle_text(m: &Metadata, k: &HandleKind) -> String {
             format!("Unix socket bound to {}", String::from_utf8_lossy(&f.given))
         }
         HandleKind::Channel => "picobox's snapshot channel".into(),
+        HandleKind::TimerFd {
+            value, interval, ..
+        } => format!(
+            "timer file, {}.{:09} s left, period {}.{:09} s",
+            value.0, value.1, interval.0, interval.1
+        ),
         HandleKind::Pipe { id, write } => {
             format!("{} end of pipe {id}", if *write { "write" } else { "read" })
         }

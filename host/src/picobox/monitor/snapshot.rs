@@ -520,6 +520,24 @@ fn unnamed_kind(pid: u64, pidfd: u64, fd: u32, flags: u32) -> Option<HandleKind>
             write: flags & 3 == 1,
         });
     }
+    if target == b"anon_inode:[timerfd]" {
+        let field = |name: &[u8]| fd_info_field(pid, fd, name);
+        // "(seconds, nanoseconds)", with the space removed.
+        let pair = |v: Vec<u8>| -> Option<(u64, u32)> {
+            let v = v.strip_prefix(b"(")?.strip_suffix(b")")?;
+            let comma = v.iter().position(|b| *b == b',')?;
+            Some((
+                decimal(&v[..comma])?,
+                u32::try_from(decimal(&v[comma + 1..])?).ok()?,
+            ))
+        };
+        return Some(HandleKind::TimerFd {
+            clock: u32::try_from(decimal(&field(b"clockid:")?)?).ok()?,
+            ticks: decimal(&field(b"ticks:")?)?,
+            value: pair(field(b"it_value:")?)?,
+            interval: pair(field(b"it_interval:")?)?,
+        });
+    }
     if target == b"anon_inode:[eventfd]" {
         let count = hex(&fd_info_field(pid, fd, b"eventfd-count:")?)?;
         let semaphore = fd_info_field(pid, fd, b"eventfd-semaphore:").as_deref() == Some(b"1");
@@ -1003,6 +1021,7 @@ fn write_snapshot_draining(
                 pgid: m.pgid,
                 sid: m.sid,
                 threads: report.threads,
+                timers: report.timers,
                 handles,
                 mappings: part.mappings.clone(),
                 pipes,

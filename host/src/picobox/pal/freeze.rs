@@ -350,7 +350,35 @@ fn inventory() -> Vec<u8> {
         })),
         Err(why) => report.refusal = why.into_bytes(),
     }
+    report.timers = picobox_libos::snapshot_timers()
+        .into_iter()
+        .filter_map(host_timer)
+        .collect();
     report.encode()
+}
+
+/// A timer of the library OS's as the host knows it (clock id, `struct sigevent`).
+fn host_timer(t: picobox_libos::TimerState) -> Option<crate::snapshot_meta::HostTimer> {
+    use crate::snapshot_meta::{HostTimer, TimerWhich};
+    use picobox_abi::Timer;
+    let which = match (t.timer, t.made) {
+        (Timer::Alarm, _) => TimerWhich::Interval(0),
+        (Timer::Virtual, _) => TimerWhich::Interval(1),
+        (Timer::Profile, _) => TimerWhich::Interval(2),
+        (Timer::Posix(id), Some((clock, notify))) => TimerWhich::Posix {
+            id,
+            clock: crate::pal::clock_id(clock) as u32,
+            event: crate::pal::sigevent_of(notify).map_or(Vec::new(), |e| e[..20].to_vec()),
+        },
+        _ => return None,
+    };
+    let time =
+        |t: picobox_abi::Timespec| (t.sec.max(0) as u64, t.nsec.clamp(0, 999_999_999) as u32);
+    Some(HostTimer {
+        which,
+        value: time(t.setting.value),
+        interval: time(t.setting.interval),
+    })
 }
 
 /// The restored process's entry, in the *saved* runtime (the restoring code calls it at this

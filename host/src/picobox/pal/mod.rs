@@ -415,7 +415,7 @@ fn share_flag(shared: bool) -> u64 {
     }
 }
 
-fn clock_id(c: Clock) -> u64 {
+pub fn clock_id(c: Clock) -> u64 {
     match c {
         Clock::Realtime => 0,
         Clock::Monotonic => 1,
@@ -432,6 +432,39 @@ fn clock_id(c: Clock) -> u64 {
 /// `struct itimerspec { timespec interval; timespec value; }` of a setting.
 fn itimerspec_of(t: &TimerSetting) -> [i64; 4] {
     [t.interval.sec, t.interval.nsec, t.value.sec, t.value.nsec]
+}
+
+/// The `struct sigevent` (64 bytes: value, signal, how, thread, padding) the host is given
+/// for `notify`; none for Linux's default event (a signal without a value, which carries
+/// the timer's id).
+pub fn sigevent_of(notify: TimerNotify) -> Option<[u8; 64]> {
+    const SIGEV_SIGNAL: u32 = 0;
+    const SIGEV_NONE: u32 = 1;
+    const SIGEV_THREAD_ID: u32 = 4;
+    let mut event = [0u8; 64];
+    let (value, signo, how, tid) = match notify {
+        TimerNotify::None => (0, 0, SIGEV_NONE, 0),
+        TimerNotify::Signal { value: None, .. } => return None,
+        TimerNotify::Signal {
+            signal,
+            value: Some(value),
+            thread,
+        } => (
+            value,
+            u32::from(signal),
+            if thread.is_some() {
+                SIGEV_THREAD_ID
+            } else {
+                SIGEV_SIGNAL
+            },
+            thread.unwrap_or(0),
+        ),
+    };
+    event[0..8].copy_from_slice(&value.to_ne_bytes());
+    event[8..12].copy_from_slice(&signo.to_ne_bytes());
+    event[12..16].copy_from_slice(&how.to_ne_bytes());
+    event[16..20].copy_from_slice(&tid.to_ne_bytes());
+    Some(event)
 }
 
 fn posix_timer_set(id: u32, new: Option<TimerSetting>) -> Result<TimerSetting> {
@@ -1887,39 +1920,8 @@ impl Host for LinuxHost {
     }
 
     fn timer_create(&self, clock: Clock, notify: TimerNotify) -> Result<u32> {
-        const SIGEV_SIGNAL: u32 = 0;
-        const SIGEV_NONE: u32 = 1;
-        const SIGEV_THREAD_ID: u32 = 4;
-        // struct sigevent { sigval_t value; int signo; int notify; int tid; padding } (64 bytes)
-        let mut event = [0u8; 64];
-        let (value, signo, how, tid) = match notify {
-            TimerNotify::None => (0, 0, SIGEV_NONE, 0),
-            TimerNotify::Signal {
-                signal,
-                value,
-                thread,
-            } => (
-                value.unwrap_or(0),
-                u32::from(signal),
-                if thread.is_some() {
-                    SIGEV_THREAD_ID
-                } else {
-                    SIGEV_SIGNAL
-                },
-                thread.unwrap_or(0),
-            ),
-        };
-        event[0..8].copy_from_slice(&value.to_ne_bytes());
-        event[8..12].copy_from_slice(&signo.to_ne_bytes());
-        event[12..16].copy_from_slice(&how.to_ne_bytes());
-        event[16..20].copy_from_slice(&tid.to_ne_bytes());
-        // No value: Linux's default event, which carries the timer's id.
-        let default_event = matches!(notify, TimerNotify::Signal { value: None, .. });
-        let event_ptr = if default_event {
-            0
-        } else {
-            event.as_ptr() as u64
-        };
+        let event = sigevent_of(notify);
+        let event_ptr = event.as_ref().map_or(0, |e| e.as_ptr() as u64);
         let mut id: u32 = 0;
         sys(
             nr::TIMER_CREATE,
