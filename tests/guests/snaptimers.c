@@ -2,12 +2,14 @@
  * one-shot POSIX timer, an armed interval timer (ITIMER_REAL), a periodic and a long timer
  * file. For each input line it waits 100 ms and says whether the periodic ones fired; at
  * the end it says what the long ones have left (rounded into ranges), so that a restored run
- * prints what the same program left running does. */
+ * prints what the same program left running does. It also holds a signal file with a
+ * signal pending, read at the end. */
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -50,6 +52,12 @@ int main(void) {
     if (tfd < 0 || tlong < 0 || timerfd_settime(tfd, 0, &every, NULL) ||
         timerfd_settime(tlong, 0, &long_one, NULL))
         return 5;
+    sigset_t usr2;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &usr2, NULL);
+    int sfd = signalfd(-1, &usr2, SFD_NONBLOCK);
+    if (sfd < 0 || raise(SIGUSR2)) return 6;
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("ready\n");
     char line[256];
@@ -72,6 +80,9 @@ int main(void) {
     printf("interval timer: %s\n", range(alarm_left.it_value.tv_sec, 500));
     timerfd_gettime(tlong, &left);
     printf("long timer file: %s\n", range(left.it_value.tv_sec, 1000));
+    struct signalfd_siginfo si;
+    ssize_t sn = read(sfd, &si, sizeof si);
+    printf("signal file: %s\n", sn == sizeof si && si.ssi_signo == SIGUSR2 ? "SIGUSR2" : strerror(errno));
     printf("timer ids: %ld %ld\n", (long)(intptr_t)periodic, (long)(intptr_t)once);
     return 0;
 }
