@@ -48,6 +48,26 @@ pub struct Process {
     pub sockets: Vec<UnixSocket>,
     /// Its armed interval timers and its POSIX timers.
     pub timers: Vec<HostTimer>,
+    /// The FIFOs no earlier process holds open, with their contents.
+    pub fifos: Vec<FifoRecord>,
+}
+
+/// A FIFO (named pipe) of a mount, open in the box, with the bytes that were in it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FifoRecord {
+    /// Its id (its inode number on the host when it was taken; what `HandleKind::Fifo`
+    /// names).
+    pub id: u64,
+    /// The descriptor of its mount's root.
+    pub root: u32,
+    /// Its path beneath the mount root.
+    pub rel: Vec<u8>,
+    /// Its permissions (it is made again if it is gone).
+    pub mode: u32,
+    /// Its capacity in bytes.
+    pub capacity: u32,
+    /// The bytes it held, in order.
+    pub data: Vec<u8>,
 }
 
 /// A timer the host keeps for a process, with its time left and period when it was taken.
@@ -209,6 +229,11 @@ pub enum HandleKind {
     /// In a process's report only: a Unix socket bound to a path name, and its socket file
     /// as the library OS recorded it.
     UnixName(SocketFile),
+    /// An open FIFO, by its id in a process's `fifos` (its access mode is the descriptor's).
+    Fifo {
+        /// The FIFO.
+        id: u64,
+    },
     /// A timer file, with its clock and its time left and period when it was taken.
     TimerFd {
         /// The host's clock id.
@@ -413,6 +438,15 @@ impl Metadata {
                 put_socket(&mut o, socket);
             }
             put_timers(&mut o, &p.timers);
+            o.u32(p.fifos.len() as u32);
+            for f in &p.fifos {
+                o.u64(f.id);
+                o.u32(f.root);
+                o.bytes(&f.rel);
+                o.u32(f.mode);
+                o.u32(f.capacity);
+                o.bytes(&f.data);
+            }
         }
         o.0
     }
@@ -505,6 +539,22 @@ impl Metadata {
                 sockets.push(get_socket(&mut i)?);
             }
             let timers = get_timers(&mut i)?;
+            let nf = i.count(32)?;
+            let mut fifos = Vec::with_capacity(nf);
+            for _ in 0..nf {
+                let f = FifoRecord {
+                    id: i.u64()?,
+                    root: i.u32()?,
+                    rel: i.bytes()?,
+                    mode: i.u32()?,
+                    capacity: i.u32()?,
+                    data: i.bytes()?,
+                };
+                if f.data.len() > f.capacity as usize {
+                    return Err(format!("FIFO {} holds more than its capacity", f.id));
+                }
+                fifos.push(f);
+            }
             processes.push(Process {
                 pid,
                 parent,
@@ -516,6 +566,7 @@ impl Metadata {
                 pipes,
                 sockets,
                 timers,
+                fifos,
             });
         }
         if i.at != bytes.len() {
@@ -763,6 +814,11 @@ fn check_sockets(processes: &[Process]) -> Result<()> {
                 HandleKind::UnixName(_) => {
                     return Err(format!("descriptor {} is of a report's kind", h.fd));
                 }
+                HandleKind::Fifo { id }
+                    if !processes.iter().any(|q| q.fifos.iter().any(|f| f.id == id)) =>
+                {
+                    return Err(format!("descriptor {} names no FIFO of the box", h.fd));
+                }
                 _ => {}
             }
         }
@@ -820,6 +876,10 @@ fn put_kind(o: &mut Out, kind: &HandleKind) {
             o.u8(10);
             put_socket_file(o, f);
         }
+        HandleKind::Fifo { id } => {
+            o.u8(12);
+            o.u64(*id);
+        }
         HandleKind::TimerFd {
             clock,
             ticks,
@@ -864,6 +924,7 @@ fn get_kind(i: &mut In<'_>, fd: u32) -> Result<HandleKind> {
         8 => HandleKind::ResetTcp { domain: i.u32()? },
         9 => HandleKind::Unix { id: i.u64()? },
         10 => HandleKind::UnixName(get_socket_file(i)?),
+        12 => HandleKind::Fifo { id: i.u64()? },
         11 => {
             let clock = i.u32()?;
             let ticks = i.u64()?;

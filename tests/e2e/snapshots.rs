@@ -301,6 +301,19 @@ fn a_pipeline_of_processes_with_data_in_its_pipe_goes_on_after_restore() {
 }
 
 #[test]
+fn a_fifo_with_data_in_it_goes_on_after_restore() {
+    // The reader opened the FIFO and sleeps; the shell has written two lines into it. In the
+    // box the FIFO is in the box's own /tmp, which the restore makes again.
+    let script = "f=/tmp/snapfifo.$$; mkfifo $f; \
+                  { exec 4<$f; sleep 1; while read l <&4; do echo \"c: $l\"; done; } & \
+                  exec 3>$f; printf 'alpha\\nbeta\\n' >&3; echo ready; read x; \
+                  echo \"gamma $x\" >&3; exec 3>&-; wait; rm $f";
+    let (boxed, native) = shell_across_a_snapshot("snap-fifo", script, 300, "x\n");
+    assert_eq!(boxed, native);
+    assert_eq!(native, "ready\nc: alpha\nc: beta\nc: gamma x\n");
+}
+
+#[test]
 fn a_shell_with_a_background_job_goes_on_after_restore() {
     let script = "echo ready; (i=0; while [ $i -lt 3 ]; do i=$((i+1)); sleep 0.2; done; \
                   echo \"job done $i\") & read y; wait; echo \"got $y\"";

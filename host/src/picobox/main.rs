@@ -31,6 +31,8 @@ mod start;
 mod broker;
 #[path = "monitor/cli.rs"]
 mod cli;
+#[path = "monitor/fifos.rs"]
+mod fifos;
 #[path = "monitor/hostio.rs"]
 mod hostio;
 #[path = "monitor/launch.rs"]
@@ -45,6 +47,8 @@ mod restore;
 mod root_plan;
 #[path = "monitor/snapshot.rs"]
 mod snapshot;
+#[path = "monitor/special_files.rs"]
+mod special_files;
 #[path = "monitor/unix_sockets.rs"]
 mod unix_sockets;
 // The snapshot file and its metadata, shared with the std-side tools (`host/src/lib.rs`).

@@ -70,6 +70,8 @@ pub struct Plan {
     pub reset_sockets: Vec<(u32, u64)>,
     /// The box's Unix sockets, made before the processes were forked: id, descriptor.
     pub unix_made: Vec<(u64, u64)>,
+    /// The box's FIFOs, opened before the processes were forked.
+    pub fifo_ends: Vec<crate::fifos::Ends>,
 }
 
 /// Reads a snapshot file whole (at most `limit` bytes), or standard input's bytes into a
@@ -372,6 +374,7 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
             own_specials,
             reset_sockets: Vec::new(),
             unix_made: Vec::new(),
+            fifo_ends: Vec::new(),
             me: 0,
             pipe_ends: Vec::new(),
         },
@@ -380,14 +383,19 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
 
 impl Plan {
     /// The descriptors made for the restored process before it was confined (pipes, reset
-    /// sockets), which the confinement must not close.
+    /// sockets, Unix sockets, FIFOs), which the confinement must not close.
     pub fn made_descriptors(&self) -> Vec<u32> {
         let pipes = self.pipe_ends.iter().flat_map(|(_, r, w)| [*r, *w]);
         let sockets = self.reset_sockets.iter().map(|(_, s)| *s);
         let unix = self.unix_made.iter().map(|(_, s)| *s);
+        let fifos = self
+            .fifo_ends
+            .iter()
+            .flat_map(|(_, r, w, rw)| [*r, *w, *rw]);
         pipes
             .chain(sockets)
             .chain(unix)
+            .chain(fifos)
             .map(|fd| fd as u32)
             .collect()
     }
@@ -418,6 +426,11 @@ pub fn arrange_descriptors(
         .iter()
         .flat_map(|(_, r, w)| [*r, *w])
         .chain(plan.unix_made.iter().map(|(_, fd)| *fd))
+        .chain(
+            plan.fifo_ends
+                .iter()
+                .flat_map(|(_, r, w, rw)| [*r, *w, *rw]),
+        )
         .collect();
     let pipe_ends = plan.pipe_ends.clone();
     let mut wanted: Vec<(u32, Source, u32, u64)> = Vec::new();
@@ -455,6 +468,13 @@ pub fn arrange_descriptors(
             HandleKind::UnixName(_) => {
                 return Err(format!("descriptor {}: a report's kind", h.fd));
             }
+            HandleKind::Fifo { id } => Source::Held(
+                plan.fifo_ends
+                    .iter()
+                    .find(|e| e.0 == *id)
+                    .map(|e| crate::fifos::end_for(e, h.flags))
+                    .ok_or_else(|| format!("descriptor {}: no such FIFO", h.fd))?,
+            ),
             HandleKind::ResetTcp { .. } => Source::Held(
                 plan.reset_sockets
                     .iter()
@@ -907,6 +927,9 @@ pub fn build_tree(
             })
             .map(|m| u64::from(m.root.0))
     };
+    let fifos: Vec<&crate::snapshot_meta::FifoRecord> =
+        processes.iter().flat_map(|p| &p.fifos).collect();
+    plan.fifo_ends = crate::fifos::make_all(&fifos, &root_now, owner)?;
     let sockets: Vec<&crate::snapshot_meta::UnixSocket> =
         processes.iter().flat_map(|p| &p.sockets).collect();
     plan.unix_made = crate::unix_sockets::make_all(&sockets, &root_now, owner)?;
@@ -1512,6 +1535,22 @@ fn handle_text(m: &Metadata, k: &HandleKind) -> String {
             format!("Unix socket bound to {}", String::from_utf8_lossy(&f.given))
         }
         HandleKind::Channel => "picobox's snapshot channel".into(),
+        HandleKind::Fifo { id } => {
+            let fifo = m
+                .processes
+                .iter()
+                .flat_map(|p| &p.fifos)
+                .find(|f| f.id == *id);
+            match fifo {
+                Some(f) => format!(
+                    "FIFO {} beneath descriptor {}, {} bytes in it",
+                    String::from_utf8_lossy(&f.rel),
+                    f.root,
+                    f.data.len()
+                ),
+                None => format!("FIFO {id}"),
+            }
+        }
         HandleKind::TimerFd {
             value, interval, ..
         } => format!(

@@ -973,6 +973,8 @@ fn write_snapshot_draining(
     }
     check_pipes(&all)?;
     let sockets = unix_sockets_of(members, &mut all)?;
+    let hosts: Vec<u64> = members.iter().map(|m| m.host).collect();
+    let fifos = crate::fifos::capture(&hosts, &mut all)?;
     let mut parts = Vec::new();
     for m in members {
         let maps_text =
@@ -1013,9 +1015,10 @@ fn write_snapshot_draining(
         .zip(all)
         .zip(pipes)
         .zip(sockets)
+        .zip(fifos)
         .zip(&parts)
         .map(
-            |(((((m, report), (_, handles)), pipes), sockets), part)| Process {
+            |((((((m, report), (_, handles)), pipes), sockets), fifos), part)| Process {
                 pid: m.pid,
                 parent: by_host(m.parent_host),
                 pgid: m.pgid,
@@ -1026,6 +1029,7 @@ fn write_snapshot_draining(
                 mappings: part.mappings.clone(),
                 pipes,
                 sockets,
+                fifos,
             },
         )
         .collect();

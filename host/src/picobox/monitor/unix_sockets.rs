@@ -761,87 +761,21 @@ fn bound_name(root: u64, f: &SocketFile, owner: Option<(u32, u32)>) -> Result<Ve
             shown(f)
         )
     };
-    let (dir_path, base) = match f.rel.iter().rposition(|b| *b == b'/') {
-        Some(i) => (&f.rel[..i], &f.rel[i + 1..]),
-        None => (&b"."[..], &f.rel[..]),
-    };
-    if base.is_empty() || base == b"." || base == b".." {
-        return Err(gone("a malformed path".into()));
-    }
-    // The directory, beneath the mount root (struct open_how: O_PATH | O_DIRECTORY,
-    // RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS).
-    let how: [u64; 3] = [0o10000000 | 0o200000 | 0o2000000, 0, 0x08 | 0x02];
-    let dir_c = hostio::c_str(if dir_path.is_empty() { b"." } else { dir_path });
-    let dir = sys(
-        437,
-        [root, dir_c.as_ptr() as u64, how.as_ptr() as u64, 24, 0, 0],
+    const S_IFSOCK: u32 = 0o140000;
+    let st = crate::special_files::node_beneath(root, &f.rel, S_IFSOCK | (f.mode & 0o7777), owner)
+        .map_err(gone)?;
+    let name = format!("{:x}-{:x}", st[0], st[1]);
+    // The socket root is this process's root directory: a leftover name goes, and the
+    // note is written (a symbolic link whose target is the path as given).
+    let entry = hostio::c_str(format!("/{name}").as_bytes());
+    let _ = sys(87, [entry.as_ptr() as u64, 0, 0, 0, 0, 0]);
+    let note = hostio::c_str(format!("/{name}.path").as_bytes());
+    let _ = sys(87, [note.as_ptr() as u64, 0, 0, 0, 0, 0]);
+    let target = hostio::c_str(&f.given);
+    sys(
+        88,
+        [target.as_ptr() as u64, note.as_ptr() as u64, 0, 0, 0, 0],
     )
-    .map_err(|e| gone(format!("its directory: {e}")))?;
-    let result = (|| {
-        let base_c = hostio::c_str(base);
-        let mut st = [0u64; 18];
-        let stat = |st: &mut [u64; 18]| {
-            sys(
-                262,
-                [
-                    dir,
-                    base_c.as_ptr() as u64,
-                    st.as_mut_ptr() as u64,
-                    0x100,
-                    0,
-                    0,
-                ],
-            )
-        };
-        if stat(&mut st).is_err() {
-            const S_IFSOCK: u64 = 0o140000;
-            sys(
-                259,
-                [
-                    dir,
-                    base_c.as_ptr() as u64,
-                    S_IFSOCK | u64::from(f.mode & 0o7777),
-                    0,
-                    0,
-                    0,
-                ],
-            )
-            .map_err(|e| gone(format!("{e}")))?;
-            if let Some((uid, gid)) = owner {
-                let _ = sys(
-                    260,
-                    [
-                        dir,
-                        base_c.as_ptr() as u64,
-                        u64::from(uid),
-                        u64::from(gid),
-                        0x100,
-                        0,
-                    ],
-                );
-            }
-            stat(&mut st).map_err(|e| gone(format!("{e}")))?;
-        }
-        // struct stat: st_dev at 0, st_ino at 8, st_mode (u32) at 24.
-        let mode = st[3] as u32;
-        if mode & 0o170000 != 0o140000 {
-            return Err(gone("its path is not a socket now".into()));
-        }
-        let name = format!("{:x}-{:x}", st[0], st[1]);
-        // The socket root is this process's root directory: a leftover name goes, and the
-        // note is written (a symbolic link whose target is the path as given).
-        let entry = hostio::c_str(format!("/{name}").as_bytes());
-        let _ = sys(87, [entry.as_ptr() as u64, 0, 0, 0, 0, 0]);
-        let note = hostio::c_str(format!("/{name}.path").as_bytes());
-        let _ = sys(87, [note.as_ptr() as u64, 0, 0, 0, 0, 0]);
-        let target = hostio::c_str(&f.given);
-        sys(
-            88,
-            [target.as_ptr() as u64, note.as_ptr() as u64, 0, 0, 0, 0],
-        )
-        .map_err(|e| gone(format!("its note: {e}")))?;
-        Ok(format!("/{name}").into_bytes())
-    })();
-    close(dir);
-    result
+    .map_err(|e| gone(format!("its note: {e}")))?;
+    Ok(format!("/{name}").into_bytes())
 }
