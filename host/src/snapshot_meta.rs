@@ -1130,6 +1130,14 @@ mod tests {
                     value: (1, 500),
                     interval: (0, 250_000_000),
                 }],
+                fifos: vec![FifoRecord {
+                    id: 40,
+                    root: 3,
+                    rel: b"f".to_vec(),
+                    mode: 0o600,
+                    capacity: 65536,
+                    data: b"in the fifo".to_vec(),
+                }],
             }],
         }
     }
