@@ -20,8 +20,55 @@ pub struct Metadata {
     pub run_args: Vec<Vec<u8>>,
     /// Where the runtime (the `picobox` binary) was loaded in the box's processes.
     pub runtime_base: u64,
-    /// The box's processes (today exactly one: the program's).
+    /// The box's processes, in tree order (the program's first).
     pub processes: Vec<Process>,
+    /// The contents of the box's own tmpfs mounts (its `/tmp`, `/dev/shm`, `--tmpfs`), which
+    /// end with the box: made again in the restored box's before anything runs.
+    pub box_files: Vec<MountFiles>,
+}
+
+/// The files of one of the box's tmpfs mounts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MountFiles {
+    /// The mount's index in the boot mount list.
+    pub mount: u32,
+    /// Its root directory's permissions.
+    pub root_mode: u32,
+    /// Its files, each after its directory.
+    pub entries: Vec<FileEntry>,
+}
+
+/// One file of a box's tmpfs mount.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Its directory: the index of an earlier entry, or `u32::MAX` for the mount's root.
+    pub parent: u32,
+    /// Its name in that directory (one component).
+    pub name: Vec<u8>,
+    /// What it is.
+    pub kind: FileKindRecord,
+    /// Its permissions (`st_mode & 07777`).
+    pub mode: u32,
+    /// Its modification time (seconds, nanoseconds).
+    pub modified: (u64, u32),
+}
+
+/// What a file of a box's tmpfs is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum FileKindRecord {
+    /// A directory.
+    #[default]
+    Directory,
+    /// A regular file, with its bytes.
+    Regular(Vec<u8>),
+    /// A symbolic link, with its target.
+    Symlink(Vec<u8>),
+    /// A FIFO.
+    Fifo,
+    /// A socket file.
+    Socket,
+    /// Another name of the regular file at this earlier entry.
+    HardLink(u32),
 }
 
 /// One process of the box.
@@ -391,6 +438,36 @@ impl Metadata {
             o.bytes(a);
         }
         o.u64(self.runtime_base);
+        o.u32(self.box_files.len() as u32);
+        for m in &self.box_files {
+            o.u32(m.mount);
+            o.u32(m.root_mode);
+            o.u32(m.entries.len() as u32);
+            for e in &m.entries {
+                o.u32(e.parent);
+                o.bytes(&e.name);
+                match &e.kind {
+                    FileKindRecord::Directory => o.u8(0),
+                    FileKindRecord::Regular(data) => {
+                        o.u8(1);
+                        o.bytes(data);
+                    }
+                    FileKindRecord::Symlink(target) => {
+                        o.u8(2);
+                        o.bytes(target);
+                    }
+                    FileKindRecord::Fifo => o.u8(3),
+                    FileKindRecord::Socket => o.u8(4),
+                    FileKindRecord::HardLink(to) => {
+                        o.u8(5);
+                        o.u32(*to);
+                    }
+                }
+                o.u32(e.mode);
+                o.u64(e.modified.0);
+                o.u32(e.modified.1);
+            }
+        }
         o.u32(self.processes.len() as u32);
         for p in &self.processes {
             o.u32(p.pid);
@@ -461,6 +538,7 @@ impl Metadata {
             run_args.push(i.bytes()?);
         }
         let runtime_base = i.u64()?;
+        let box_files = get_box_files(&mut i)?;
         let n = i.count(28)?;
         let mut processes = Vec::with_capacity(n);
         for _ in 0..n {
@@ -587,6 +665,7 @@ impl Metadata {
             run_args,
             runtime_base,
             processes,
+            box_files,
         })
     }
 
@@ -651,6 +730,68 @@ fn get_timers(i: &mut In<'_>) -> Result<Vec<HostTimer>> {
         });
     }
     Ok(timers)
+}
+
+/// The box's tmpfs contents; every entry's directory is an earlier directory entry (or the
+/// root), every name one component, every hard link to an earlier regular file.
+fn get_box_files(i: &mut In<'_>) -> Result<Vec<MountFiles>> {
+    let n = i.count(12)?;
+    let mut mounts = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mount = i.u32()?;
+        let root_mode = i.u32()? & 0o7777;
+        let ne = i.count(26)?;
+        let mut entries: Vec<FileEntry> = Vec::with_capacity(ne);
+        for index in 0..ne {
+            let parent = i.u32()?;
+            let name = i.bytes()?;
+            let kind = match i.u8()? {
+                0 => FileKindRecord::Directory,
+                1 => FileKindRecord::Regular(i.bytes()?),
+                2 => FileKindRecord::Symlink(i.bytes()?),
+                3 => FileKindRecord::Fifo,
+                4 => FileKindRecord::Socket,
+                5 => FileKindRecord::HardLink(i.u32()?),
+                k => return Err(format!("a file of the box is of an unknown kind {k}")),
+            };
+            let mode = i.u32()? & 0o7777;
+            let modified = (i.u64()?, i.u32()?);
+            let one_component = !name.is_empty()
+                && name.len() <= 255
+                && name != b"."
+                && name != b".."
+                && !name.contains(&b'/')
+                && !name.contains(&0);
+            let parent_ok = parent == u32::MAX
+                || ((parent as usize) < index
+                    && entries[parent as usize].kind == FileKindRecord::Directory);
+            let link_ok = match kind {
+                FileKindRecord::HardLink(to) => {
+                    (to as usize) < index
+                        && matches!(entries[to as usize].kind, FileKindRecord::Regular(_))
+                }
+                _ => true,
+            };
+            if !one_component || !parent_ok || !link_ok || modified.1 >= 1_000_000_000 {
+                return Err(format!(
+                    "file {index} of the box's mount {mount} is malformed"
+                ));
+            }
+            entries.push(FileEntry {
+                parent,
+                name,
+                kind,
+                mode,
+                modified,
+            });
+        }
+        mounts.push(MountFiles {
+            mount,
+            root_mode,
+            entries,
+        });
+    }
+    Ok(mounts)
 }
 
 /// Fewest bytes one encoded socket takes.
@@ -1021,6 +1162,33 @@ mod tests {
 
     fn sample() -> Metadata {
         Metadata {
+            box_files: vec![MountFiles {
+                mount: 1,
+                root_mode: 0o1777,
+                entries: vec![
+                    FileEntry {
+                        parent: u32::MAX,
+                        name: b"dir".to_vec(),
+                        kind: FileKindRecord::Directory,
+                        mode: 0o755,
+                        modified: (1, 2),
+                    },
+                    FileEntry {
+                        parent: 0,
+                        name: b"notes".to_vec(),
+                        kind: FileKindRecord::Regular(b"text".to_vec()),
+                        mode: 0o644,
+                        modified: (3, 4),
+                    },
+                    FileEntry {
+                        parent: u32::MAX,
+                        name: b"again".to_vec(),
+                        kind: FileKindRecord::HardLink(1),
+                        mode: 0o644,
+                        modified: (3, 4),
+                    },
+                ],
+            }],
             run_args: vec![b"--memory".to_vec(), b"64M".to_vec(), b"/bin/true".to_vec()],
             runtime_base: 0x5555_0000_0000,
             processes: vec![Process {
@@ -1140,6 +1308,27 @@ mod tests {
                 }],
             }],
         }
+    }
+
+    #[test]
+    fn refuses_a_file_path_of_more_than_one_component_or_a_later_parent() {
+        for name in [&b"a/b"[..], b"..", b"", b"."] {
+            let mut m = sample();
+            m.box_files[0].entries[1].name = name.to_vec();
+            assert!(Metadata::decode(&m.encode())
+                .unwrap_err()
+                .contains("malformed"));
+        }
+        let mut m = sample();
+        m.box_files[0].entries[0].parent = 1;
+        assert!(Metadata::decode(&m.encode())
+            .unwrap_err()
+            .contains("malformed"));
+        let mut m = sample();
+        m.box_files[0].entries[2].kind = FileKindRecord::HardLink(0);
+        assert!(Metadata::decode(&m.encode())
+            .unwrap_err()
+            .contains("malformed"));
     }
 
     #[test]

@@ -314,6 +314,50 @@ fn a_fifo_with_data_in_it_goes_on_after_restore() {
 }
 
 #[test]
+fn the_files_of_the_boxs_own_tmp_go_on_after_restore() {
+    // A directory, a file held open (read on after the restore from where it was), a hard
+    // link, a symbolic link and permissions; the restored box's /tmp is a new tmpfs.
+    let script = "d=/tmp/snapfiles.$$; mkdir -p $d/sub; printf 'one\\ntwo\\n' > $d/sub/note; \
+                  ln $d/sub/note $d/hard; ln -s sub/note $d/link; chmod 640 $d/sub/note; \
+                  exec 5<$d/sub/note; read first <&5; echo ready; read x; echo \"first $first\"; \
+                  cat <&5; cat $d/link; cd $d; ls -l . sub | grep -v total | sed 's/  */ /g' | \
+                  cut -d' ' -f1,2,9-; cd /; \
+                  echo \"more $x\" >> $d/hard; cat $d/sub/note; rm -r $d";
+    let (boxed, native) = shell_across_a_snapshot("snap-files", script, 100, "x\n");
+    assert_eq!(boxed, native);
+    assert!(native.contains("first one\ntwo\none\ntwo\n"), "{native}");
+    assert!(native.contains("-rw-r----- 2 note"), "{native}");
+}
+
+#[test]
+fn a_file_removed_while_open_is_refused_by_name_and_the_box_goes_on() {
+    let dir = scratch("snapshot-removed");
+    let mut cmd = picobox();
+    cmd.args(["run", "--name", "snap-removed", "--"])
+        .arg(crate::support::busybox())
+        .args([
+            "sh",
+            "-c",
+            "echo data > /tmp/gone; exec 5</tmp/gone; rm /tmp/gone; echo ready; read x; \
+             echo \"got $x\"; cat <&5",
+        ]);
+    let mut running = Talking::start(cmd);
+    assert_eq!(running.line(), "ready");
+    let file = dir.join("x.snap");
+    let out = snapshot("snap-removed", &file, &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("open on a file that was removed or replaced since (gone)"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!file.exists());
+    writeln!(running.stdin.as_mut().unwrap(), "on").unwrap();
+    assert_eq!(running.line(), "got on");
+    assert_eq!(running.line(), "data");
+}
+
+#[test]
 fn a_shell_with_a_background_job_goes_on_after_restore() {
     let script = "echo ready; (i=0; while [ $i -lt 3 ]; do i=$((i+1)); sleep 0.2; done; \
                   echo \"job done $i\") & read y; wait; echo \"got $y\"";

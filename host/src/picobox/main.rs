@@ -27,6 +27,8 @@ mod start;
 
 // The trusted monitor (`monitor/`): the command line and the start of a box, up to the moment
 // the box is confined; then the box's parent, which waits and reports.
+#[path = "monitor/box_files.rs"]
+mod box_files;
 #[path = "monitor/broker.rs"]
 mod broker;
 #[path = "monitor/cli.rs"]

@@ -473,6 +473,13 @@ fn start_and_wait(
         as_pid_1: p.as_pid_1,
         channel: p.snapshot_channel.0,
         run_args: core::mem::take(&mut p.run_args),
+        tmpfs_mounts: p
+            .mounts
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| matches!(m.what, root_plan::What::Tmpfs { .. }))
+            .map(|(i, _)| i as u32)
+            .collect(),
     };
     p.limits.close_join_files();
     close(status_pipe[1] as u64);

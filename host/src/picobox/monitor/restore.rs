@@ -862,6 +862,21 @@ pub fn build_tree(
     boot: &BootInfo,
     owner: Option<(u32, u32)>,
 ) -> Result<(), String> {
+    // The files of the box's own tmpfs mounts first: open files and special files are found
+    // there below.
+    for files in &plan.metadata.box_files {
+        let root = boot
+            .mounts
+            .get(files.mount as usize)
+            .ok_or_else(|| {
+                format!(
+                    "the snapshot names a mount ({}) the box has not",
+                    files.mount
+                )
+            })?
+            .root;
+        crate::box_files::restore(files, u64::from(root.0), owner)?;
+    }
     let processes = &plan.metadata.processes;
     let mut made_sets: Vec<(u64, u64, u64)> = Vec::new();
     for (index, p) in processes.iter().enumerate() {
@@ -1394,6 +1409,16 @@ fn describe(
             }
             out.push_str(&json_string(a));
         }
+        out.push_str("],\"box_files\":[");
+        for (i, f) in m.box_files.iter().enumerate() {
+            out.push_str(&format!(
+                "{}{{\"mount\":{},\"entries\":{},\"bytes\":{}}}",
+                if i > 0 { "," } else { "" },
+                f.mount,
+                f.entries.len(),
+                box_file_bytes(f)
+            ));
+        }
         out.push_str("],\"processes\":[");
         for (i, p) in m.processes.iter().enumerate() {
             if i > 0 {
@@ -1458,6 +1483,14 @@ fn describe(
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
     out.push_str(&format!("box       picobox run {}\n", args.join(" ")));
+    for f in &m.box_files {
+        out.push_str(&format!(
+            "files     {} in the box's tmpfs mount {} ({} bytes)\n",
+            f.entries.len(),
+            f.mount,
+            box_file_bytes(f)
+        ));
+    }
     for (p, chunks) in m.processes.iter().zip(per_process) {
         let tids: Vec<String> = p.threads.iter().map(|t| format!("{}", t.tid)).collect();
         out.push_str(&format!(
@@ -1506,6 +1539,17 @@ fn describe(
         ));
     }
     out
+}
+
+/// The bytes of regular files a snapshot carries for one tmpfs mount.
+fn box_file_bytes(f: &crate::snapshot_meta::MountFiles) -> usize {
+    f.entries
+        .iter()
+        .map(|e| match &e.kind {
+            crate::snapshot_meta::FileKindRecord::Regular(d) => d.len(),
+            _ => 0,
+        })
+        .sum()
 }
 
 fn timer_text(t: &crate::snapshot_meta::HostTimer) -> String {

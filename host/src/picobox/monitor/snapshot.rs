@@ -68,6 +68,8 @@ pub struct BoxHandle {
     pub channel: u64,
     /// The `picobox run` arguments, recorded in the snapshot.
     pub run_args: Vec<Vec<u8>>,
+    /// The boot indexes of the box's own tmpfs mounts, whose files the snapshot carries.
+    pub tmpfs_mounts: Vec<u32>,
 }
 
 /// Makes the monitor's listening socket at `path` (removed by the caller when the box ends).
@@ -972,6 +974,10 @@ fn write_snapshot_draining(
         all.push((m.pid, handles(m.host, report)?));
     }
     check_pipes(&all)?;
+    for (m, (_, handles)) in members.iter().zip(&all) {
+        crate::box_files::check_open_files(m.host, m.pid, handles)?;
+    }
+    let box_files = crate::box_files::capture(members[0].host, &all[0].1, &b.tmpfs_mounts)?;
     let sockets = unix_sockets_of(members, &mut all)?;
     let hosts: Vec<u64> = members.iter().map(|m| m.host).collect();
     let fifos = crate::fifos::capture(&hosts, &mut all)?;
@@ -1034,6 +1040,7 @@ fn write_snapshot_draining(
         )
         .collect();
     let metadata = Metadata {
+        box_files,
         run_args: b.run_args.clone(),
         runtime_base: crate::start::image_range().0 as u64,
         processes,

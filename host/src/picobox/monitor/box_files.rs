@@ -1,0 +1,436 @@
+//! The box's own tmpfs mounts (its `/tmp`, `/dev/shm` and each `--tmpfs`) across a snapshot:
+//! they end with the box, so a snapshot carries their files, and a restore makes them again in
+//! the new box's mounts before any of its processes runs (docs/snapshot.md, "Files").
+//!
+//! Taking them (the monitor, box frozen): each mount is walked from a copy of its root
+//! descriptor (`pidfd_getfd` of the program's mount-root handle): directories, regular files
+//! with their bytes, symbolic links, FIFOs and socket files, hard links as such, with their
+//! permissions and modification times; at most [`LIMIT`] bytes in all, else the snapshot is
+//! refused with the size named.
+//!
+//! Also here: the check that every open file of the box is still the file at its path, so
+//! that a restore never opens another file in its place (a file removed, or replaced, while
+//! open is refused, named).
+//!
+//! Making them again: every entry is made in the descriptor of its own directory, by one
+//! validated name component (the metadata's decoder checks names and parents), never by a
+//! path, so nothing outside the mount can be reached; files belong to the box's user.
+
+use crate::hostio::{self, close, sys};
+use crate::snapshot_meta::{FileEntry, FileKindRecord, HandleKind, HandleRecord, MountFiles};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use picobox_abi::Errno;
+
+/// Most bytes of files a snapshot carries from the box's tmpfs mounts.
+pub const LIMIT: usize = 48 << 20;
+const O_RDONLY: u64 = 0;
+const O_WRONLY: u64 = 1;
+const O_CREAT: u64 = 0o100;
+const O_EXCL: u64 = 0o200;
+const O_NOFOLLOW: u64 = 0o400000;
+const O_DIRECTORY: u64 = 0o200000;
+const O_CLOEXEC: u64 = 0o2000000;
+const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const AT_EMPTY_PATH: u64 = 0x1000;
+const S_IFMT: u32 = 0o170000;
+const S_IFDIR: u32 = 0o040000;
+const S_IFREG: u32 = 0o100000;
+const S_IFLNK: u32 = 0o120000;
+const S_IFIFO: u32 = 0o010000;
+const S_IFSOCK: u32 = 0o140000;
+const ROOT: u32 = u32::MAX;
+
+/// `struct stat` as words: dev 0, ino 1, nlink 2, mode (low half of) 3, size 6, mtime 11/12.
+type Stat = [u64; 18];
+
+fn stat_at(dir: u64, name: &[u8], flags: u64) -> Result<Stat, Errno> {
+    let c = hostio::c_str(name);
+    let mut st: Stat = [0; 18];
+    sys(
+        262,
+        [dir, c.as_ptr() as u64, st.as_mut_ptr() as u64, flags, 0, 0],
+    )?;
+    Ok(st)
+}
+
+fn open_at(dir: u64, name: &[u8], flags: u64, mode: u32) -> Result<u64, Errno> {
+    let c = hostio::c_str(name);
+    sys(
+        257,
+        [
+            dir,
+            c.as_ptr() as u64,
+            flags | O_CLOEXEC,
+            u64::from(mode),
+            0,
+            0,
+        ],
+    )
+}
+
+/// The names in directory `dir` (without `.` and `..`).
+fn names(dir: u64) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::new();
+    let mut buf = alloc::vec![0u8; 16384];
+    loop {
+        let n = sys(
+            217,
+            [dir, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0],
+        )? as usize;
+        if n == 0 {
+            return Ok(out);
+        }
+        let mut at = 0;
+        // struct linux_dirent64 { u64 ino; i64 off; u16 reclen; u8 type; char name[]; }
+        while at + 19 < n {
+            let reclen = usize::from(u16::from_le_bytes([buf[at + 16], buf[at + 17]]));
+            if reclen < 19 || at + reclen > n {
+                break;
+            }
+            let name = &buf[at + 19..at + reclen];
+            let name = &name[..name.iter().position(|b| *b == 0).unwrap_or(name.len())];
+            if name != b"." && name != b".." {
+                out.push(name.to_vec());
+            }
+            at += reclen;
+        }
+    }
+}
+
+/// The program process's copy of the root of boot mount `mount`, through its handle.
+fn mount_root(pidfd: u64, handles: &[HandleRecord], mount: u32) -> Option<u64> {
+    let fd = handles
+        .iter()
+        .find(|h| h.kind == HandleKind::BootMount(mount))?
+        .fd;
+    sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0]).ok()
+}
+
+/// The files of the box's tmpfs mounts `mounts` (boot indexes), read through the program
+/// process (host pid `pid`, whose descriptors are `handles`).
+pub fn capture(
+    pid: u64,
+    handles: &[HandleRecord],
+    mounts: &[u32],
+) -> Result<Vec<MountFiles>, String> {
+    let pidfd = sys(434, [pid, 0, 0, 0, 0, 0])
+        .map_err(|e| format!("cannot reach the box's mounts: {e}"))?;
+    let mut out = Vec::new();
+    let mut bytes = 0usize;
+    let mut result = Ok(());
+    for &mount in mounts {
+        let Some(handle) = mount_root(pidfd, handles, mount) else {
+            continue;
+        };
+        // The handle may be an O_PATH one: the directory is opened through it to be listed.
+        let root = open_at(handle, b".", O_RDONLY | O_DIRECTORY, 0);
+        close(handle);
+        let Ok(root) = root else {
+            continue;
+        };
+        let mut files = MountFiles {
+            mount,
+            root_mode: stat_at(root, b"", AT_EMPTY_PATH).map_or(0o1777, |st| st[3] as u32 & 0o7777),
+            entries: Vec::new(),
+        };
+        let walked = walk(root, ROOT, &mut files.entries, &mut Vec::new(), &mut bytes);
+        close(root);
+        if let Err(e) = walked {
+            result = Err(e);
+            break;
+        }
+        out.push(files);
+    }
+    close(pidfd);
+    result.map(|()| out)
+}
+
+/// Adds the entries of directory `dir` (entry `index`) and below to `entries`; `inodes`
+/// maps the inodes of regular files with several names to their first entry.
+fn walk(
+    dir: u64,
+    index: u32,
+    entries: &mut Vec<FileEntry>,
+    inodes: &mut Vec<(u64, u32)>,
+    bytes: &mut usize,
+) -> Result<(), String> {
+    let fail = |e: Errno| format!("cannot read the box's files: {e}");
+    let mut list = names(dir).map_err(fail)?;
+    list.sort_unstable();
+    for name in list {
+        let st = stat_at(dir, &name, AT_SYMLINK_NOFOLLOW).map_err(fail)?;
+        let mode = st[3] as u32;
+        let me = entries.len() as u32;
+        let kind = match mode & S_IFMT {
+            S_IFDIR => FileKindRecord::Directory,
+            S_IFREG => match inodes.iter().find(|(ino, _)| *ino == st[1]) {
+                Some((_, first)) => FileKindRecord::HardLink(*first),
+                None => {
+                    *bytes += st[6] as usize;
+                    if *bytes > LIMIT {
+                        return Err(format!(
+                            "the box's own temporary files hold more than {} MiB, more than a \
+                             snapshot carries",
+                            LIMIT >> 20
+                        ));
+                    }
+                    let fd = open_at(dir, &name, O_RDONLY | O_NOFOLLOW, 0).map_err(fail)?;
+                    let data = hostio::read_all(fd, LIMIT);
+                    close(fd);
+                    if st[2] > 1 {
+                        inodes.push((st[1], me));
+                    }
+                    FileKindRecord::Regular(data.map_err(fail)?)
+                }
+            },
+            S_IFLNK => {
+                let c = hostio::c_str(&name);
+                let mut target = alloc::vec![0u8; 4096];
+                let n = sys(
+                    267,
+                    [
+                        dir,
+                        c.as_ptr() as u64,
+                        target.as_mut_ptr() as u64,
+                        4096,
+                        0,
+                        0,
+                    ],
+                )
+                .map_err(fail)? as usize;
+                target.truncate(n);
+                FileKindRecord::Symlink(target)
+            }
+            S_IFIFO => FileKindRecord::Fifo,
+            S_IFSOCK => FileKindRecord::Socket,
+            _ => {
+                return Err(format!(
+                    "the box's file {} is a device, which snapshots do not carry",
+                    String::from_utf8_lossy(&name)
+                ))
+            }
+        };
+        let is_dir = kind == FileKindRecord::Directory;
+        entries.push(FileEntry {
+            parent: index,
+            name: name.clone(),
+            kind,
+            mode: mode & 0o7777,
+            modified: (st[11], st[12] as u32),
+        });
+        if is_dir {
+            let sub = open_at(dir, &name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0).map_err(fail)?;
+            let r = walk(sub, me, entries, inodes, bytes);
+            close(sub);
+            r?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a process's open file that is no longer the file at its path (removed, or
+/// replaced by another): a restore would open the other one, or fail.
+pub fn check_open_files(pid: u64, box_pid: u32, handles: &[HandleRecord]) -> Result<(), String> {
+    let pidfd =
+        sys(434, [pid, 0, 0, 0, 0, 0]).map_err(|e| format!("cannot reach the box's files: {e}"))?;
+    let mut result = Ok(());
+    for h in handles {
+        let HandleKind::File { root, rel } = &h.kind else {
+            continue;
+        };
+        let open = hostio::c_str(format!("/proc/{pid}/fd/{}", h.fd).as_bytes());
+        let mut held: Stat = [0; 18];
+        if sys(
+            4,
+            [open.as_ptr() as u64, held.as_mut_ptr() as u64, 0, 0, 0, 0],
+        )
+        .is_err()
+        {
+            continue;
+        }
+        let Ok(root_copy) = sys(438, [pidfd, u64::from(*root), 0, 0, 0, 0]) else {
+            continue;
+        };
+        let at_path = if rel.is_empty() {
+            stat_at(root_copy, b"", AT_EMPTY_PATH)
+        } else {
+            stat_at(root_copy, rel, AT_SYMLINK_NOFOLLOW)
+        };
+        close(root_copy);
+        let same = at_path.is_ok_and(|st| (st[0], st[1]) == (held[0], held[1]));
+        if !same {
+            result = Err(format!(
+                "process {box_pid} holds descriptor {} open on a file that was removed or \
+                 replaced since ({}), which snapshots do not capture",
+                h.fd,
+                String::from_utf8_lossy(rel)
+            ));
+            break;
+        }
+    }
+    close(pidfd);
+    result
+}
+
+/// Makes the files of `files` again in the restored box's mount whose root is `root`, owned
+/// by `owner` (the box's user, where the restore runs as another).
+pub fn restore(files: &MountFiles, root: u64, owner: Option<(u32, u32)>) -> Result<(), String> {
+    // Only into a fresh tmpfs of the box's own: never into a mount of host files.
+    const TMPFS_MAGIC: u64 = 0x0102_1994;
+    let mut fs = [0u64; 15];
+    let tmpfs =
+        sys(138, [root, fs.as_mut_ptr() as u64, 0, 0, 0, 0]).is_ok() && fs[0] == TMPFS_MAGIC;
+    let dir = open_at(root, b".", O_RDONLY | O_DIRECTORY, 0);
+    let empty = dir.is_ok_and(|d| {
+        let list = names(d);
+        close(d);
+        list.is_ok_and(|l| l.is_empty())
+    });
+    if !tmpfs || !empty {
+        return Err(format!(
+            "the snapshot carries files for mount {}, which is not an empty tmpfs of the box's own",
+            files.mount
+        ));
+    }
+    let mut dirs: Vec<(u32, u64)> = Vec::new();
+    let result = restore_into(files, root, owner, &mut dirs);
+    for (_, fd) in dirs {
+        close(fd);
+    }
+    result
+}
+
+fn restore_into(
+    files: &MountFiles,
+    root: u64,
+    owner: Option<(u32, u32)>,
+    dirs: &mut Vec<(u32, u64)>,
+) -> Result<(), String> {
+    let dir_of = |dirs: &Vec<(u32, u64)>, index: u32| {
+        if index == ROOT {
+            Some(root)
+        } else {
+            dirs.iter().find(|(i, _)| *i == index).map(|(_, fd)| *fd)
+        }
+    };
+    for (index, e) in files.entries.iter().enumerate() {
+        let index = index as u32;
+        let fail = |e2: Errno| {
+            format!(
+                "cannot make the box's file {} again: {e2}",
+                String::from_utf8_lossy(&e.name)
+            )
+        };
+        let dir = dir_of(dirs, e.parent).ok_or_else(|| fail(Errno::ENOENT))?;
+        let name = hostio::c_str(&e.name);
+        let kind_mode = |kind: u32| u64::from(kind | (e.mode & 0o7777));
+        match &e.kind {
+            FileKindRecord::Directory => {
+                sys(258, [dir, name.as_ptr() as u64, 0o700, 0, 0, 0]).map_err(fail)?;
+                let fd =
+                    open_at(dir, &e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0).map_err(fail)?;
+                dirs.push((index, fd));
+            }
+            FileKindRecord::Regular(data) => {
+                let fd = open_at(
+                    dir,
+                    &e.name,
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                    0o600,
+                )
+                .map_err(fail)?;
+                let written = hostio::write_all(fd, data);
+                close(fd);
+                written.map_err(fail)?;
+            }
+            FileKindRecord::Symlink(target) => {
+                let t = hostio::c_str(target);
+                sys(266, [t.as_ptr() as u64, dir, name.as_ptr() as u64, 0, 0, 0]).map_err(fail)?;
+            }
+            FileKindRecord::Fifo => {
+                sys(
+                    259,
+                    [dir, name.as_ptr() as u64, kind_mode(S_IFIFO), 0, 0, 0],
+                )
+                .map_err(fail)?;
+            }
+            FileKindRecord::Socket => {
+                sys(
+                    259,
+                    [dir, name.as_ptr() as u64, kind_mode(S_IFSOCK), 0, 0, 0],
+                )
+                .map_err(fail)?;
+            }
+            FileKindRecord::HardLink(to) => {
+                let first = &files.entries[*to as usize];
+                let from_dir = dir_of(dirs, first.parent).ok_or_else(|| fail(Errno::ENOENT))?;
+                let from = hostio::c_str(&first.name);
+                sys(
+                    265,
+                    [
+                        from_dir,
+                        from.as_ptr() as u64,
+                        dir,
+                        name.as_ptr() as u64,
+                        0,
+                        0,
+                    ],
+                )
+                .map_err(fail)?;
+                continue;
+            }
+        }
+        if let Some((uid, gid)) = owner {
+            let _ = sys(
+                260,
+                [
+                    dir,
+                    name.as_ptr() as u64,
+                    u64::from(uid),
+                    u64::from(gid),
+                    AT_SYMLINK_NOFOLLOW,
+                    0,
+                ],
+            );
+        }
+        if !matches!(e.kind, FileKindRecord::Symlink(_)) {
+            let _ = sys(268, [dir, name.as_ptr() as u64, u64::from(e.mode), 0, 0, 0]);
+        }
+    }
+    // Modification times last (making a directory's entries changes its own), deepest first.
+    for e in files.entries.iter().rev() {
+        let Some(dir) = dir_of(dirs, e.parent) else {
+            continue;
+        };
+        let name = hostio::c_str(&e.name);
+        // struct timespec[2]: access time left as it is (UTIME_OMIT), modification time.
+        let times: [u64; 4] = [0, (1 << 30) - 2, e.modified.0, u64::from(e.modified.1)];
+        let _ = sys(
+            280,
+            [
+                dir,
+                name.as_ptr() as u64,
+                times.as_ptr() as u64,
+                AT_SYMLINK_NOFOLLOW,
+                0,
+                0,
+            ],
+        );
+    }
+    // The root as it was (fchmodat2 with AT_EMPTY_PATH: the root may be an O_PATH handle).
+    let empty = hostio::c_str(b"");
+    let _ = sys(
+        452,
+        [
+            root,
+            empty.as_ptr() as u64,
+            u64::from(files.root_mode),
+            AT_EMPTY_PATH,
+            0,
+            0,
+        ],
+    );
+    Ok(())
+}
