@@ -19,6 +19,18 @@ use spin::Once;
 static HOST: Once<&'static dyn Host> = Once::new();
 static KERNEL: Lock<Option<Kernel>> = Lock::new(None);
 
+/// Sets the host for the library OS's unit tests (`test_host.rs`), as [`boot`] does.
+#[cfg(test)]
+pub(crate) fn set_host_for_tests(h: &'static dyn Host) {
+    HOST.call_once(|| h);
+}
+
+/// Puts the library OS's state in place (or takes it away) for a unit test.
+#[cfg(test)]
+pub(crate) fn install_for_tests(k: Option<Kernel>) {
+    *KERNEL.lock() = k;
+}
+
 /// The host, once [`boot`] has set it.
 pub(crate) fn host_if_booted() -> Option<&'static dyn Host> {
     HOST.get().copied()
@@ -292,56 +304,18 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
             .map_err(BootError::Config)?;
         }
     }
-    let nofile = fds.limit as u64;
-    let kernel = Kernel {
-        fds,
-        vfs,
-        cwd,
-        brk: Brk {
-            start: loaded.brk,
-            current: loaded.brk,
-            mapped_end: loaded.brk,
-        },
-        vmas,
-        program: prepared.file,
-        umask: 0o022,
-        creds: syscalls::creds::Creds::new(info.uid, info.gid),
-        owner_uid: info.uid,
-        nice: 0,
-        sched_policy: 0,
-        io_priority: 0,
-        hostname: info.hostname.clone(),
-        kernel_release: info.kernel_release.clone(),
-        signals: syscalls::signal::SignalState::default(),
-        rlimits: syscalls::info::default_rlimits(nofile, exec::STACK_SIZE as u64),
-        trace: info.trace,
-        reported: [0; 8],
-        program_name: prepared.name,
-        comm: prepared.comm,
-        parent_death_signal: 0,
-        prctl: ProcessControls::default(),
-        record_locked: alloc::collections::BTreeSet::new(),
-        personality: 0,
-        threads: BTreeMap::from([(host().thread_id(), ThreadState::default())]),
-        current_tid: host().thread_id(),
-        network: info.network,
-        cmdline: nul_joined(&prepared.argv),
-        environ: nul_joined(&prepared.envp),
-        auxv: loaded.auxv.clone(),
-        timers: BTreeMap::new(),
-        shm_attached: BTreeMap::new(),
-        unix_bound: BTreeMap::new(),
-        watches: BTreeMap::new(),
-        aio: BTreeMap::new(),
-        pidfds: BTreeMap::new(),
-        executed: false,
-        lock_future: false,
-        membarrier_registered: 0,
-        tracees: alloc::collections::BTreeMap::new(),
-        keys: syscalls::keys::Keys::default(),
-        allow_bind: info.allow_bind.clone(),
-        allow_connect: info.allow_connect.clone(),
+    let mut kernel = Kernel::fresh(&info, vfs, cwd, fds, prepared.file);
+    kernel.brk = Brk {
+        start: loaded.brk,
+        current: loaded.brk,
+        mapped_end: loaded.brk,
     };
+    kernel.vmas = vmas;
+    kernel.program_name = prepared.name;
+    kernel.comm = prepared.comm;
+    kernel.cmdline = nul_joined(&prepared.argv);
+    kernel.environ = nul_joined(&prepared.envp);
+    kernel.auxv = loaded.auxv.clone();
     crate::socket_root::set(info.socket_root);
     crate::box_processes::publish(&kernel);
     crate::box_processes::set_state(crate::box_processes::RUNNING);
@@ -351,6 +325,71 @@ pub fn boot(h: &'static dyn Host, info: BootInfo) -> Result<Entry, BootError> {
     }
     *KERNEL.lock() = Some(kernel);
     Ok(loaded.entry)
+}
+
+impl Kernel {
+    /// The state of a process that has loaded no program yet: `info`'s identity, limits and
+    /// network, the mounts `vfs`, working directory `cwd`, descriptors `fds`, its program
+    /// file `program`; no memory. [`boot`] fills in the program; the library OS's unit tests
+    /// use it as it is, on a test implementation of the host ABI.
+    pub fn fresh(
+        info: &BootInfo,
+        vfs: Vfs,
+        cwd: Components,
+        fds: FdTable,
+        program: Arc<HostHandle>,
+    ) -> Kernel {
+        let nofile = fds.limit as u64;
+        Kernel {
+            fds,
+            vfs,
+            cwd,
+            brk: Brk {
+                start: 0,
+                current: 0,
+                mapped_end: 0,
+            },
+            vmas: Vmas::default(),
+            program,
+            umask: 0o022,
+            creds: syscalls::creds::Creds::new(info.uid, info.gid),
+            owner_uid: info.uid,
+            nice: 0,
+            sched_policy: 0,
+            io_priority: 0,
+            hostname: info.hostname.clone(),
+            kernel_release: info.kernel_release.clone(),
+            signals: syscalls::signal::SignalState::default(),
+            rlimits: syscalls::info::default_rlimits(nofile, exec::STACK_SIZE as u64),
+            trace: info.trace,
+            reported: [0; 8],
+            program_name: Vec::new(),
+            comm: Vec::new(),
+            parent_death_signal: 0,
+            prctl: ProcessControls::default(),
+            record_locked: alloc::collections::BTreeSet::new(),
+            personality: 0,
+            threads: BTreeMap::from([(host().thread_id(), ThreadState::default())]),
+            current_tid: host().thread_id(),
+            network: info.network,
+            cmdline: Vec::new(),
+            environ: Vec::new(),
+            auxv: Vec::new(),
+            timers: BTreeMap::new(),
+            shm_attached: BTreeMap::new(),
+            unix_bound: BTreeMap::new(),
+            watches: BTreeMap::new(),
+            aio: BTreeMap::new(),
+            pidfds: BTreeMap::new(),
+            executed: false,
+            lock_future: false,
+            membarrier_registered: 0,
+            tracees: alloc::collections::BTreeMap::new(),
+            keys: syscalls::keys::Keys::default(),
+            allow_bind: info.allow_bind.clone(),
+            allow_connect: info.allow_connect.clone(),
+        }
+    }
 }
 
 /// How the program resumes after a system call.
