@@ -358,6 +358,19 @@ fn a_file_removed_while_open_is_refused_by_name_and_the_box_goes_on() {
 }
 
 #[test]
+fn a_process_whose_parent_ended_goes_on_after_restore() {
+    // `( job & )`: the job's parent, a subshell, ends at once, and picobox's reaper adopts it
+    // (its parent is the box's pid 1); it reads a FIFO the shell writes before and after.
+    let script = "q=/tmp/snaporphan.$$; mkfifo $q; \
+                  ( (n=0; all=; while read l <&5; do n=$((n+1)); all=\"$all $l\"; done; \
+                  echo \"adopted read $n:$all\") 5<$q & ); exec 6>$q; echo one >&6; echo ready; \
+                  read x; echo \"two $x\" >&6; exec 6>&-; sleep 0.5; rm $q; echo done";
+    let (boxed, native) = shell_across_a_snapshot("snap-adopted", script, 200, "x\n");
+    assert_eq!(boxed, native);
+    assert_eq!(native, "ready\nadopted read 2: one two x\ndone\n");
+}
+
+#[test]
 fn a_shell_with_a_background_job_goes_on_after_restore() {
     let script = "echo ready; (i=0; while [ $i -lt 3 ]; do i=$((i+1)); sleep 0.2; done; \
                   echo \"job done $i\") & read y; wait; echo \"got $y\"";

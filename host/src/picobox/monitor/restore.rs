@@ -154,7 +154,9 @@ fn check_tree(m: &Metadata) -> Result<(), String> {
         if p.pid == 0 || m.processes[..i].iter().any(|q| q.pid == p.pid) {
             return Err(format!("the snapshot's process {} is listed twice", p.pid));
         }
-        if i > 0 && !m.processes[..i].iter().any(|q| q.pid == p.parent) {
+        // Parent 1 outside the snapshot: picobox's reaper adopted the process.
+        let adopted = p.parent == 1 && first.pid != 1;
+        if i > 0 && !adopted && !m.processes[..i].iter().any(|q| q.pid == p.parent) {
             return Err(format!(
                 "the snapshot's process {} comes before its parent",
                 p.pid
@@ -960,6 +962,19 @@ pub fn build_tree(
         } else if pgid != 0 && sys(121, [0; 6]).ok() != Some(u64::from(pgid)) {
             let _ = sys(109, [0, u64::from(pgid), 0, 0, 0, 0]);
         }
+        // The program makes the processes picobox's reaper had adopted, each through a
+        // process of its own that ends at once, as their parents had.
+        if me == 0 && pid != 1 {
+            for (c, child) in processes.iter().enumerate() {
+                if c == 0 || child.parent != 1 {
+                    continue;
+                }
+                if fork_adopted(processes, child.pid)? {
+                    me = c;
+                    continue 'tree;
+                }
+            }
+        }
         for (c, child) in processes.iter().enumerate() {
             if child.parent != pid || c == 0 {
                 continue;
@@ -994,6 +1009,45 @@ pub fn build_tree(
         }
     }
     Ok(())
+}
+
+/// Makes process `pid` a child of the box's pid 1 (picobox's reaper): forks a go-between
+/// (with an id no process of the snapshot has), which forks `pid` and ends, and waits for
+/// it. Returns true in the new process.
+fn fork_adopted(processes: &[crate::snapshot_meta::Process], pid: u32) -> Result<bool, String> {
+    let fork_with = |tid: u64| {
+        // struct clone_args: flags 0, exit_signal SIGCHLD, set_tid.
+        let args: [u64; 11] = [0, 0, 0, 0, 17, 0, 0, 0, &raw const tid as u64, 1, 0];
+        sys(435, [args.as_ptr() as u64, 88, 0, 0, 0, 0])
+    };
+    let highest = processes.iter().map(|p| p.pid).max().unwrap_or(2);
+    let mut between = None;
+    for candidate in u64::from(highest) + 1..u64::from(highest) + 64 {
+        match fork_with(candidate) {
+            Err(Errno::EEXIST) => continue,
+            r => {
+                between = Some(r);
+                break;
+            }
+        }
+    }
+    match between {
+        Some(Ok(0)) => match fork_with(u64::from(pid)) {
+            Ok(0) => Ok(true),
+            Ok(_) => crate::pal::HOST.exit_now(0),
+            Err(_) => crate::pal::HOST.exit_now(crate::EXIT_INTERNAL),
+        },
+        Some(Ok(child)) => {
+            let mut status: i32 = 0;
+            let _ = sys(61, [child, &raw mut status as u64, 0, 0, 0, 0]);
+            if status != 0 {
+                return Err(format!("cannot make process {pid} again with its id"));
+            }
+            Ok(false)
+        }
+        Some(Err(e)) => Err(format!("cannot make process {pid} again: {e}")),
+        None => Err(format!("cannot make process {pid} again: no free id")),
+    }
 }
 
 /// The process's first thread (its id is the process's).

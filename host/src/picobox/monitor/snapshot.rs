@@ -202,11 +202,12 @@ fn status_field(status: &[u8], name: &[u8]) -> Option<u32> {
     decimal(last).and_then(|v| u32::try_from(v).ok())
 }
 
-/// The program and its descendants, parents before children; refuses a process that has
-/// ended and is not yet waited for (a zombie has no threads to freeze).
-fn members(program: u64) -> Result<Vec<Member>, String> {
+/// `top` (whose parent is `parent_host`: 0 for the program, else the reaper) and its
+/// descendants, parents before children; refuses a process that has ended and is not yet
+/// waited for (a zombie has no threads to freeze).
+fn members(top: u64, parent_host: u64) -> Result<Vec<Member>, String> {
     let mut out: Vec<Member> = Vec::new();
-    let mut queue = alloc::vec![(program, 0u64)];
+    let mut queue = alloc::vec![(top, parent_host)];
     while let Some((host, parent_host)) = queue.pop() {
         let status = read_file(format!("/proc/{host}/status").as_bytes(), 1 << 16)
             .map_err(|e| format!("cannot read the state of process {host}: {e}"))?;
@@ -258,29 +259,35 @@ fn members(program: u64) -> Result<Vec<Member>, String> {
 /// Freezes the box's processes, writes the snapshot to `output`, and resumes or ends the box.
 /// Returns the bytes written.
 fn capture(b: &BoxHandle, output: u64, conn: u64, leave_running: bool) -> Result<u64, String> {
-    let program = if b.as_pid_1 {
-        b.first
-    } else {
-        match children(b.first).as_slice() {
-            [one] => *one,
-            [] => return Err("the box's program has ended".into()),
-            // Orphans the reaper adopted: their parents are gone.
-            more => {
-                return Err(format!(
-                    "the box has {} processes whose parent has ended (picobox's reaper adopted \
-                     them): not supported yet",
-                    more.len() - 1
-                ))
-            }
+    let box_members = || -> Result<Vec<Member>, String> {
+        if b.as_pid_1 {
+            return members(b.first, 0);
         }
+        // The reaper's children: the program (pid 2 in the box), and the processes whose
+        // parent ended, which the reaper adopted (their parent is pid 1 in the box).
+        let mut kids = children(b.first);
+        kids.sort_unstable();
+        let pid_of = |host: u64| {
+            read_file(format!("/proc/{host}/status").as_bytes(), 1 << 16)
+                .ok()
+                .and_then(|s| status_field(&s, b"NSpid:"))
+        };
+        let Some(program) = kids.iter().copied().find(|k| pid_of(*k) == Some(2)) else {
+            return Err("the box's program has ended".into());
+        };
+        let mut all = members(program, 0)?;
+        for orphan in kids.into_iter().filter(|k| *k != program) {
+            all.extend(members(orphan, b.first)?);
+        }
+        Ok(all)
     };
     // A process forked while the others froze was not asked: the box is let go and frozen
     // again until the processes before and after the freeze are the same.
     let mut frozen = None;
     for _ in 0..5 {
-        let before = members(program)?;
+        let before = box_members()?;
         let reports = freeze(b, &before)?;
-        let after = members(program).unwrap_or_default();
+        let after = box_members().unwrap_or_default();
         let same = after.len() == before.len()
             && after
                 .iter()
@@ -1014,7 +1021,12 @@ fn write_snapshot_draining(
         }
     }
     let pipes = drain_pipes(members, &all, drained)?;
-    let by_host = |host: u64| members.iter().find(|m| m.host == host).map_or(0, |m| m.pid);
+    // The reaper is pid 1 of the box: the parent of the processes it adopted.
+    let by_host = |host: u64| match members.iter().find(|m| m.host == host) {
+        Some(m) => m.pid,
+        None if host == b.first && host != 0 && !b.as_pid_1 => 1,
+        None => 0,
+    };
     let processes: Vec<Process> = members
         .iter()
         .zip(decoded)
