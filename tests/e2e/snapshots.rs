@@ -941,6 +941,42 @@ fn a_restored_box_is_confined_as_any_box_the_gate_kills_an_escape_on_every_threa
 }
 
 #[test]
+fn a_restored_box_keeps_its_landlock_rules_on_every_thread_at_the_gate() {
+    // A bind of a port the box was not given, made at the runtime's gate (past the library
+    // OS's own check), from the first thread and from a thread made before the snapshot.
+    let dir = scratch("snapshot-landlock");
+    let program = guest("snapescape");
+    let dir_of = program.parent().unwrap().to_str().unwrap().to_string();
+    for (mode, line) in [("bind", "main: -13"), ("bind-thread", "thread: -13")] {
+        let id = format!("snap-landlock-{mode}");
+        // Given one host port, not the one it tries.
+        let mut cmd = picobox();
+        cmd.args(["run", "--name", &id, "--allow-bind", "tcp:127.0.0.1:47299"])
+            .args(["--ro-bind", &dir_of, "/w", "--", "/w/snapescape", mode]);
+        let mut running = Talking::start(cmd);
+        assert_eq!(running.line(), "ready");
+        let file = dir.join(format!("{mode}.snap"));
+        let out = snapshot(&id, &file, &[]);
+        assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+        assert!(running.finish().0.is_empty());
+        let mut restored = restore(&file, &[]);
+        writeln!(restored.stdin.as_mut().unwrap(), "now").unwrap();
+        let (rest, _, err) = restored.finish();
+        assert_eq!(rest, vec![line.to_string()], "{mode}: {err}");
+    }
+}
+
+#[test]
+fn processes_of_a_restored_box_signal_each_other() {
+    // The shell kills its background job after the restore: the box's processes share one
+    // Landlock domain, as in a box that was run (Landlock scopes signals to a domain).
+    let script = "sleep 100 & echo ready; read x; kill $!; wait $!; echo \"status $? $x\"";
+    let (boxed, native) = shell_across_a_snapshot("snap-signal", script, 100, "x\n");
+    assert_eq!(boxed, native);
+    assert_eq!(native, "ready\nstatus 143 x\n");
+}
+
+#[test]
 fn a_connected_tcp_socket_is_reset_in_the_restored_box() {
     let dir = scratch("snapshot-tcp");
     let program = guest("snapcount");

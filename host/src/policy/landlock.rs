@@ -174,11 +174,6 @@ impl Ruleset {
         Ok(())
     }
 
-    /// The ruleset's descriptor (a restored box's threads restrict themselves with it).
-    pub fn fd(&self) -> u64 {
-        self.fd
-    }
-
     /// Enforces the ruleset on the calling thread and those it makes from now on (needs
     /// `no_new_privs`).
     pub fn restrict_self(&self) -> Result<(), Errno> {

@@ -734,6 +734,17 @@ fn become_the_box(mut p: Prepared) -> ! {
     };
     let mut reaper_of: Option<u64> = None;
     if let Some(plan) = p.restore.as_mut() {
+        // One Landlock domain for the whole restored box, as for a box that was run (its
+        // processes and threads may signal each other and reach each other's abstract
+        // sockets only within one): the box's process restricts itself before it makes any
+        // process or thread, once it has made what the rules would refuse it.
+        if let Err(msg) = restore::make_reset_sockets(plan) {
+            out::error(format_args!("restore: {msg}"));
+            pal::HOST.exit_now(EXIT_INTERNAL);
+        }
+        if let Err(e) = ruleset.restrict_self() {
+            fail("Landlock", e);
+        }
         if !p.as_pid_1 {
             reaper_of = reaper::fork_program(p.status);
         }
@@ -743,8 +754,7 @@ fn become_the_box(mut p: Prepared) -> ! {
             let user = p.user.switch.then_some((p.user.uid, p.user.gid));
             let made = restore::build_tree(plan, &p.boot, user)
                 .and_then(|()| restore::map_memory(plan))
-                .and_then(|()| restore::create_threads(plan, ruleset.fd(), user));
-            let made = made.and_then(|()| restore::make_reset_sockets(plan));
+                .and_then(|()| restore::create_threads(plan, user));
             if let Err(msg) = made {
                 out::error(format_args!("restore: {msg}"));
                 pal::HOST.exit_now(EXIT_INTERNAL);
@@ -770,8 +780,10 @@ fn become_the_box(mut p: Prepared) -> ! {
     if let Err(e) = sys(157, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0]) {
         fail("no_new_privs", e);
     }
-    if let Err(e) = ruleset.restrict_self() {
-        fail("Landlock", e);
+    if p.restore.is_none() {
+        if let Err(e) = ruleset.restrict_self() {
+            fail("Landlock", e);
+        }
     }
     if let Some(program) = reaper_of {
         // The restored box's reaper, confined as the program is.
@@ -836,6 +848,7 @@ fn become_the_box(mut p: Prepared) -> ! {
         reaper::split(p.status, filter);
     }
     if let Some(plan) = p.restore.take() {
+        restore::wait_for_box(&plan);
         let jump = restore::Jump {
             filter,
             broker_listen: p.network == Network::Host,

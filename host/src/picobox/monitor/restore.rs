@@ -37,6 +37,7 @@ const MAP_PRIVATE: u64 = 0x02;
 const MAP_ANONYMOUS: u64 = 0x20;
 const MAP_NORESERVE: u64 = 0x4000;
 const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+const PAGE: u64 = 4096;
 /// Most metadata a snapshot may have.
 const METADATA_LIMIT: u64 = 64 << 20;
 
@@ -65,13 +66,16 @@ pub struct Plan {
     pub pipe_ends: Vec<(u64, u64, u64)>,
     /// This process's vDSO ranges, by kind, to move where the snapshot's were.
     pub own_specials: Vec<Special>,
-    /// Reset TCP sockets made for the program's connected ones, by descriptor
-    /// ([`make_reset_sockets`]).
-    pub reset_sockets: Vec<(u32, u64)>,
+    /// Reset TCP sockets made for the box's connected ones, by process (its index) and
+    /// descriptor ([`make_reset_sockets`]).
+    pub reset_sockets: Vec<(usize, u32, u64)>,
     /// The box's Unix sockets, made before the processes were forked: id, descriptor.
     pub unix_made: Vec<(u64, u64)>,
     /// The box's FIFOs, opened before the processes were forked.
     pub fifo_ends: Vec<crate::fifos::Ends>,
+    /// A page all the box's processes share while they are restored (0: one process): the
+    /// count of those confined, which each waits on ([`wait_for_box`]).
+    pub barrier: u64,
 }
 
 /// Reads a snapshot file whole (at most `limit` bytes), or standard input's bytes into a
@@ -377,6 +381,7 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
             reset_sockets: Vec::new(),
             unix_made: Vec::new(),
             fifo_ends: Vec::new(),
+            barrier: 0,
             me: 0,
             pipe_ends: Vec::new(),
         },
@@ -388,7 +393,7 @@ impl Plan {
     /// sockets, Unix sockets, FIFOs), which the confinement must not close.
     pub fn made_descriptors(&self) -> Vec<u32> {
         let pipes = self.pipe_ends.iter().flat_map(|(_, r, w)| [*r, *w]);
-        let sockets = self.reset_sockets.iter().map(|(_, s)| *s);
+        let sockets = self.reset_sockets.iter().map(|(_, _, s)| *s);
         let unix = self.unix_made.iter().map(|(_, s)| *s);
         let fifos = self
             .fifo_ends
@@ -480,8 +485,8 @@ pub fn arrange_descriptors(
             HandleKind::ResetTcp { .. } => Source::Held(
                 plan.reset_sockets
                     .iter()
-                    .find(|(fd, _)| *fd == h.fd)
-                    .map(|(_, s)| *s)
+                    .find(|(p, fd, _)| *p == plan.me && *fd == h.fd)
+                    .map(|(_, _, s)| *s)
                     .ok_or_else(|| format!("descriptor {}: no reset socket made", h.fd))?,
             ),
             HandleKind::TimerFd {
@@ -568,7 +573,7 @@ pub fn arrange_descriptors(
     for fd in made {
         close(fd);
     }
-    for (_, fd) in plan.reset_sockets.drain(..) {
+    for (_, _, fd) in plan.reset_sockets.drain(..) {
         close(fd);
     }
     plan.file = lift(plan.file)?;
@@ -689,23 +694,27 @@ fn reset_socket(domain: u32) -> Result<u64, Errno> {
     made
 }
 
-/// In the program process, before its Landlock rules are on (they would refuse the loopback
-/// listener a box without a network may not have): a reset socket for each connected TCP
-/// socket the program had.
+/// In the box's process, before its Landlock rules are on (they would refuse the loopback
+/// listener a box without a network may not have) and before any process of the box is
+/// made: a reset socket for each connected TCP socket of each process.
 pub fn make_reset_sockets(plan: &mut Plan) -> Result<(), String> {
-    let wanted: Vec<(u32, u32)> = plan.metadata.processes[plan.me]
-        .handles
+    let wanted: Vec<(usize, u32, u32)> = plan
+        .metadata
+        .processes
         .iter()
-        .filter_map(|h| match h.kind {
-            HandleKind::ResetTcp { domain } => Some((h.fd, domain)),
-            _ => None,
+        .enumerate()
+        .flat_map(|(p, process)| {
+            process.handles.iter().filter_map(move |h| match h.kind {
+                HandleKind::ResetTcp { domain } => Some((p, h.fd, domain)),
+                _ => None,
+            })
         })
         .collect();
-    for (fd, domain) in wanted {
+    for (process, fd, domain) in wanted {
         let socket = reset_socket(domain)
             .or_else(|_| reset_socket(2))
             .map_err(|e| format!("cannot make descriptor {fd} a reset connection: {e}"))?;
-        plan.reset_sockets.push((fd, socket));
+        plan.reset_sockets.push((process, fd, socket));
     }
     Ok(())
 }
@@ -879,6 +888,9 @@ pub fn build_tree(
             .root;
         crate::box_files::restore(files, u64::from(root.0), owner)?;
     }
+    if plan.metadata.processes.len() > 1 {
+        plan.barrier = make_barrier(&plan.metadata)?;
+    }
     let processes = &plan.metadata.processes;
     let mut made_sets: Vec<(u64, u64, u64)> = Vec::new();
     for (index, p) in processes.iter().enumerate() {
@@ -1011,6 +1023,57 @@ pub fn build_tree(
     Ok(())
 }
 
+/// A shared page for [`wait_for_box`], at an address none of the snapshot's processes uses
+/// (and this process does not: `MAP_FIXED_NOREPLACE`).
+fn make_barrier(m: &Metadata) -> Result<u64, String> {
+    let used = |a: u64| {
+        m.processes
+            .iter()
+            .flat_map(|p| &p.mappings)
+            .any(|r| r.start <= a && a < r.end)
+    };
+    let mut at: u64 = 0x2000_0000_0000;
+    for _ in 0..4096 {
+        if !used(at) {
+            let flags = MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
+            if let Ok(got) = sys(9, [at, PAGE, PROT_RW, flags, u64::MAX, 0]) {
+                if got == at {
+                    return Ok(at);
+                }
+                let _ = sys(11, [got, PAGE, 0, 0, 0, 0]);
+            }
+        }
+        at += 0x1_0000_0000;
+    }
+    Err("cannot place the restore's shared page".into())
+}
+
+/// In each restored process, confined, just before the saved runtime runs: waits until every
+/// process of the box is confined too (before that one may still be privileged, or of
+/// another user, and the program's first signal to it refused), then drops the shared page.
+pub fn wait_for_box(plan: &Plan) {
+    if plan.barrier == 0 {
+        return;
+    }
+    let word = plan.barrier as *const core::sync::atomic::AtomicU32;
+    let all = plan.metadata.processes.len() as u32;
+    // SAFETY: `barrier` is a page of shared memory this process maps (made before the
+    // processes were forked, unmapped only below); an atomic u32 at its start.
+    let word = unsafe { &*word };
+    let now = word.fetch_add(1, core::sync::atomic::Ordering::AcqRel) + 1;
+    if now >= all {
+        let _ = sys(202, [plan.barrier, 1, i32::MAX as u64, 0, 0, 0]); // FUTEX_WAKE
+    }
+    loop {
+        let seen = word.load(core::sync::atomic::Ordering::Acquire);
+        if seen >= all {
+            break;
+        }
+        let _ = sys(202, [plan.barrier, 0, u64::from(seen), 0, 0, 0]); // FUTEX_WAIT
+    }
+    let _ = sys(11, [plan.barrier, PAGE, 0, 0, 0, 0]);
+}
+
 /// Makes process `pid` a child of the box's pid 1 (picobox's reaper): forks a go-between
 /// (with an id no process of the snapshot has), which forks `pid` and ends, and waits for
 /// it. Returns true in the new process.
@@ -1075,8 +1138,6 @@ struct ThreadStart {
     /// The saved runtime's gate (`gate::entry_address` there): once the filter may be on,
     /// this thread's calls must be made there.
     gate: u64,
-    /// The Landlock ruleset, to restrict itself with.
-    ruleset: u64,
     /// The box's own user, if the box switches to one: (uid, gid).
     user: Option<(u32, u32)>,
 }
@@ -1098,7 +1159,8 @@ unsafe extern "C" {
 }
 
 /// A restored thread, before it runs anything of the box: confines itself as the first thread
-/// did (its user, no_new_privs, Landlock, no capability: each is the calling thread's), says
+/// did (its user, no_new_privs, no capability: each is the calling thread's; Landlock it
+/// inherited), says
 /// so, waits until the saved runtime has put the filter on every thread, then resumes.
 extern "C" fn restored_thread_main(start: *const ThreadStart) -> ! {
     let all: u64 = !0;
@@ -1111,8 +1173,9 @@ extern "C" fn restored_thread_main(start: *const ThreadStart) -> ! {
             && sys(119, [u64::from(gid); 6]).is_ok()
             && sys(117, [u64::from(uid); 6]).is_ok();
     }
+    // Landlock: the thread is in the box's one domain already (the process restricted
+    // itself before it made any thread or process, so that they may signal each other).
     ok &= sys(157, [38, 1, 0, 0, 0, 0]).is_ok();
-    ok &= sys(446, [start.ruleset, 0, 0, 0, 0, 0]).is_ok();
     let header: [u32; 2] = [0x2008_0522, 0];
     let data = [0u32; 6];
     ok &= sys(
@@ -1151,7 +1214,7 @@ extern "C" fn restored_thread_main(start: *const ThreadStart) -> ! {
 /// In the box's program process, its memory mapped and still privileged: makes every thread
 /// but the first with its saved id (`clone3` with `set_tid`, which needs the privilege the
 /// confinement then drops), its `fs` base and its exit futex. Each confines itself and waits.
-pub fn create_threads(plan: &Plan, ruleset: u64, user: Option<(u32, u32)>) -> Result<(), String> {
+pub fn create_threads(plan: &Plan, user: Option<(u32, u32)>) -> Result<(), String> {
     const FLAGS: u64 = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x80000 | 0x20_0000;
     const STACK: usize = 64 * 1024;
     let process = &plan.metadata.processes[plan.me];
@@ -1173,7 +1236,6 @@ pub fn create_threads(plan: &Plan, ruleset: u64, user: Option<(u32, u32)>) -> Re
             block: t.block,
             resume,
             gate: (crate::gate::entry_address() as u64).wrapping_add(delta),
-            ruleset,
             user,
         }));
         let stack = alloc::boxed::Box::leak(alloc::vec![0u64; STACK / 8].into_boxed_slice());

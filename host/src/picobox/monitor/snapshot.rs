@@ -555,6 +555,21 @@ fn unnamed_kind(pid: u64, pidfd: u64, fd: u32, flags: u32) -> Option<HandleKind>
     None
 }
 
+/// Whether process `pid`'s descriptor `fd` is the same open object as the monitor's own
+/// standard stream `n` (which the box was given).
+fn same_as_own(pid: u64, fd: u32, n: u8) -> bool {
+    let theirs = hostio::c_str(format!("/proc/{pid}/fd/{fd}").as_bytes());
+    let mut a = [0u64; 18];
+    let mut b = [0u64; 18];
+    sys(
+        4,
+        [theirs.as_ptr() as u64, a.as_mut_ptr() as u64, 0, 0, 0, 0],
+    )
+    .is_ok()
+        && sys(5, [u64::from(n), b.as_mut_ptr() as u64, 0, 0, 0, 0]).is_ok()
+        && (a[0], a[1]) == (b[0], b[1])
+}
+
 /// What each host descriptor of the program is; refuses one nobody named and that is not
 /// a pipe of the process's own or an eventfd.
 fn handles(pid: u64, report: &Report) -> Result<Vec<HandleRecord>, String> {
@@ -569,6 +584,11 @@ fn handles(pid: u64, report: &Report) -> Result<Vec<HandleRecord>, String> {
     for fd in fds {
         let (pos, flags) = fd_info(pid, fd)?;
         let kind = match report.named.iter().find(|(n, _)| *n == fd) {
+            // A standard stream only if it is still the one the box was given (the host
+            // reuses the numbers of streams the program closed).
+            Some((_, HandleKind::Stdio(n))) if !same_as_own(pid, fd, *n) => {
+                unnamed_kind(pid, pidfd, fd, flags)
+            }
             Some((_, kind)) => Some(kind.clone()),
             None => unnamed_kind(pid, pidfd, fd, flags),
         };
