@@ -253,8 +253,11 @@ pub enum HandleKind {
         /// Whether this is the write end.
         write: bool,
     },
-    /// A listening TCP socket, bound again on restore.
+    /// A listening TCP socket, bound again on restore (once, for all the processes that hold
+    /// it).
     Listening {
+        /// Its id (its inode number on the host when it was taken).
+        id: u64,
         /// `AF_INET` or `AF_INET6`.
         domain: u32,
         /// Its `struct sockaddr` as `getsockname` gave it.
@@ -996,11 +999,13 @@ fn put_kind(o: &mut Out, kind: &HandleKind) {
             o.u8(u8::from(*semaphore));
         }
         HandleKind::Listening {
+            id,
             domain,
             address,
             options,
         } => {
             o.u8(7);
+            o.u64(*id);
             o.u32(*domain);
             o.bytes(address);
             o.u8(*options);
@@ -1058,6 +1063,7 @@ fn get_kind(i: &mut In<'_>, fd: u32) -> Result<HandleKind> {
             semaphore: i.u8()? != 0,
         },
         7 => HandleKind::Listening {
+            id: i.u64()?,
             domain: i.u32()?,
             address: i.bytes()?,
             options: i.u8()?,

@@ -799,6 +799,85 @@ fn wait_for_redis(port: u16) {
 }
 
 #[test]
+fn nginx_with_two_workers_sharing_its_listener_serves_again_after_restore() {
+    // The master and both workers hold one listening socket (and the master a socket pair
+    // to each worker): bound once again, and passed to the others.
+    use crate::support::{curl, curl_when_up, free_port};
+    let dir = scratch("snapshot-nginx");
+    let addr = format!("127.0.0.1:{}", free_port());
+    for d in ["www", "logs", "conf"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    std::fs::write(dir.join("www/index.html"), "hello from nginx\n").unwrap();
+    std::fs::write(
+        dir.join("conf/nginx.conf"),
+        format!(
+            "worker_processes 2;\ndaemon off;\npid /logs/nginx.pid;\nerror_log /logs/error.log;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  access_log /logs/access.log;\n  client_body_temp_path /logs/body;\n\
+               proxy_temp_path /logs/proxy;\n  fastcgi_temp_path /logs/fastcgi;\n\
+               uwsgi_temp_path /logs/uwsgi;\n  scgi_temp_path /logs/scgi;\n\
+               server {{ listen {addr}; root /www; }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let path = |d: &str| dir.join(d).to_str().unwrap().to_string();
+    let mut server = picobox()
+        .args([
+            "run",
+            "--name",
+            "snap-nginx",
+            "--allow-bind",
+            &format!("tcp:{addr}"),
+        ])
+        .args([
+            "--ro-bind",
+            &path("www"),
+            "/www",
+            "--ro-bind",
+            &path("conf"),
+            "/conf",
+        ])
+        .args(["--bind", &path("logs"), "/logs", "--"])
+        .args(["nginx", "-c", "/conf/nginx.conf", "-e", "/logs/error.log"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert_eq!(text(&curl_when_up(&addr, "/").stdout), "hello from nginx\n");
+    let file = dir.join("nginx.snap");
+    let out = snapshot("snap-nginx", &file, &[]);
+    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+    assert!(server.wait().unwrap().success());
+    let inspect = picobox()
+        .args(["snapshot", "inspect"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let described = text(&inspect.stdout);
+    assert_eq!(described.matches("process   pid").count(), 3, "{described}");
+    let mut restored = picobox()
+        .arg("restore")
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = curl_when_up(&addr, "/");
+    for _ in 0..10 {
+        assert_eq!(text(&curl(&addr, "/").stdout), "hello from nginx\n");
+    }
+    let _ = Command::new("kill").arg(restored.id().to_string()).status();
+    let status = restored.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(restored.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(text(&first.stdout), "hello from nginx\n", "{err}");
+    assert!(!err.contains("restore:"), "{err}");
+    let _ = status;
+    let log = std::fs::read_to_string(dir.join("logs/access.log")).unwrap();
+    assert_eq!(log.lines().count(), 12, "{log}");
+}
+
+#[test]
 fn redis_server_with_ten_thousand_keys_listens_again_after_restore() {
     let dir = scratch("snapshot-redis");
     let port = crate::support::free_port();

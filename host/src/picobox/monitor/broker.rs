@@ -84,20 +84,30 @@ pub fn hand_over_with(
     listener: u64,
     call: &dyn Fn(u64, [u64; 6]) -> u64,
 ) -> Result<(), Errno> {
+    let sent = send_descriptor_with(box_end, listener, call);
+    call(3, [listener, 0, 0, 0, 0, 0]);
+    call(3, [box_end, 0, 0, 0, 0, 0]);
+    sent
+}
+
+/// Sends descriptor `fd` (`SCM_RIGHTS`, with one byte) on socket `end`, making the call with
+/// `call`; both stay open.
+pub fn send_descriptor_with(
+    end: u64,
+    fd: u64,
+    call: &dyn Fn(u64, [u64; 6]) -> u64,
+) -> Result<(), Errno> {
     // struct cmsghdr { size_t len; int level; int type; } + one int, padded to 24 bytes.
     let mut control = [0u8; 24];
     control[..8].copy_from_slice(&20u64.to_ne_bytes());
     control[8..12].copy_from_slice(&SOL_SOCKET.to_ne_bytes());
     control[12..16].copy_from_slice(&SCM_RIGHTS.to_ne_bytes());
-    control[16..20].copy_from_slice(&(listener as i32).to_ne_bytes());
+    control[16..20].copy_from_slice(&(fd as i32).to_ne_bytes());
     let byte = [1u8];
     let iov: [u64; 2] = [byte.as_ptr() as u64, 1];
     // struct msghdr { name, namelen, iov, iovlen, control, controllen, flags }
     let msg: [u64; 7] = [0, 0, iov.as_ptr() as u64, 1, control.as_ptr() as u64, 24, 0];
-    let sent = Errno::from_raw_return(call(46, [box_end, msg.as_ptr() as u64, 0, 0, 0, 0]));
-    call(3, [listener, 0, 0, 0, 0, 0]);
-    call(3, [box_end, 0, 0, 0, 0, 0]);
-    sent.map(|_| ())
+    Errno::from_raw_return(call(46, [end, msg.as_ptr() as u64, 0, 0, 0, 0])).map(|_| ())
 }
 
 /// The host identity the monitor takes to make a watch for a box started by root (a box of
@@ -129,7 +139,7 @@ pub fn serve(
     mut extra: Option<Extra<'_>>,
 ) {
     close(channel.box_end);
-    let Some(first) = receive_listener(channel.monitor_end) else {
+    let Some(first) = receive_descriptor(channel.monitor_end) else {
         close(channel.monitor_end);
         return; // the box ended before it was confined
     };
@@ -167,7 +177,7 @@ pub fn serve(
         let polled = listeners.len();
         if let Some(end) = channel_end {
             if revents(fds[2]) != 0 {
-                match receive_listener(end) {
+                match receive_descriptor(end) {
                     Some(l) => listeners.push(l),
                     None => {
                         close(end);
@@ -201,7 +211,8 @@ pub fn serve(
     }
 }
 
-fn receive_listener(monitor_end: u64) -> Option<u64> {
+/// Receives one descriptor (`SCM_RIGHTS`, with one byte) on socket `monitor_end`.
+pub fn receive_descriptor(monitor_end: u64) -> Option<u64> {
     let mut control = [0u8; 24];
     let mut byte = [0u8; 1];
     let iov: [u64; 2] = [byte.as_mut_ptr() as u64, 1];

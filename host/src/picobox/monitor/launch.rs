@@ -288,6 +288,23 @@ extern "C" fn forward(sig: i32) {
     }
 }
 
+/// A restore that failed in one of the box's processes: it says why, and the box's other
+/// processes end with it (a box is restored whole or not at all).
+fn restore_failed(why: &str) -> ! {
+    out::error(format_args!("restore: {why}"));
+    // kill(-1, SIGKILL): every process of the box's pid namespace but its pid 1 (the reaper,
+    // which then ends the box) and this one; only from inside the box's pid namespace.
+    if IN_BOX_PID_NAMESPACE.load(core::sync::atomic::Ordering::Relaxed) {
+        let _ = sys(62, [u64::MAX, 9, 0, 0, 0, 0]);
+    }
+    pal::HOST.exit_now(EXIT_INTERNAL)
+}
+
+/// Set in the box's first process (pid 1 of the box's pid namespace) and inherited by the
+/// processes it makes: where `kill(-1)` reaches the box's processes only.
+static IN_BOX_PID_NAMESPACE: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
+
 /// Gives the box its own pid namespace: its first process is pid 1, its processes see only
 /// each other, and they all die with the first one; and its own IPC namespace (System V
 /// shared memory, semaphores and message queues), bounded by `memory` ([`bound_ipc`]).
@@ -734,13 +751,15 @@ fn become_the_box(mut p: Prepared) -> ! {
     };
     let mut reaper_of: Option<u64> = None;
     if let Some(plan) = p.restore.as_mut() {
+        if gate::syscall(39, [0; 6]) == 1 {
+            IN_BOX_PID_NAMESPACE.store(true, core::sync::atomic::Ordering::Relaxed);
+        }
         // One Landlock domain for the whole restored box, as for a box that was run (its
         // processes and threads may signal each other and reach each other's abstract
         // sockets only within one): the box's process restricts itself before it makes any
         // process or thread, once it has made what the rules would refuse it.
         if let Err(msg) = restore::make_reset_sockets(plan) {
-            out::error(format_args!("restore: {msg}"));
-            pal::HOST.exit_now(EXIT_INTERNAL);
+            restore_failed(&msg);
         }
         if let Err(e) = ruleset.restrict_self() {
             fail("Landlock", e);
@@ -756,8 +775,7 @@ fn become_the_box(mut p: Prepared) -> ! {
                 .and_then(|()| restore::map_memory(plan))
                 .and_then(|()| restore::create_threads(plan, user));
             if let Err(msg) = made {
-                out::error(format_args!("restore: {msg}"));
-                pal::HOST.exit_now(EXIT_INTERNAL);
+                restore_failed(&msg);
             }
         }
     }
@@ -819,8 +837,7 @@ fn become_the_box(mut p: Prepared) -> ! {
             keep.push(&mut broker_end);
         }
         if let Err(msg) = restore::arrange_descriptors(plan, &p.boot, box_channel, &mut keep) {
-            out::error(format_args!("restore: {msg}"));
-            pal::HOST.exit_now(EXIT_INTERNAL);
+            restore_failed(&msg);
         }
         if box_end.is_some() {
             box_end = Some(broker_end);
@@ -855,8 +872,7 @@ fn become_the_box(mut p: Prepared) -> ! {
             broker_end: box_end.unwrap_or(u64::MAX),
         };
         let why = restore::enter(plan, jump);
-        out::error(format_args!("restore: {why}"));
-        pal::HOST.exit_now(EXIT_INTERNAL);
+        restore_failed(&why);
     }
     if let Err(e) = crate::heap::map_box_shared() {
         fail("the box's shared memory", e);

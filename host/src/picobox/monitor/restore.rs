@@ -73,6 +73,9 @@ pub struct Plan {
     pub unix_made: Vec<(u64, u64)>,
     /// The box's FIFOs, opened before the processes were forked.
     pub fifo_ends: Vec<crate::fifos::Ends>,
+    /// The channels on which the first process holding a listening TCP socket passes it, once
+    /// it is bound again, to the others that hold it.
+    pub listener_links: Vec<ListenerLink>,
     /// A page all the box's processes share while they are restored (0: one process): the
     /// count of those confined, which each waits on ([`wait_for_box`]).
     pub barrier: u64,
@@ -382,6 +385,7 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
             unix_made: Vec::new(),
             fifo_ends: Vec::new(),
             barrier: 0,
+            listener_links: Vec::new(),
             me: 0,
             pipe_ends: Vec::new(),
         },
@@ -395,6 +399,11 @@ impl Plan {
         let pipes = self.pipe_ends.iter().flat_map(|(_, r, w)| [*r, *w]);
         let sockets = self.reset_sockets.iter().map(|(_, _, s)| *s);
         let unix = self.unix_made.iter().map(|(_, s)| *s);
+        let links = self
+            .listener_links
+            .iter()
+            .flat_map(|l| [l.send_end, l.receive_end])
+            .filter(|fd| *fd != u64::MAX);
         let fifos = self
             .fifo_ends
             .iter()
@@ -403,9 +412,25 @@ impl Plan {
             .chain(sockets)
             .chain(unix)
             .chain(fifos)
+            .chain(links)
             .map(|fd| fd as u32)
             .collect()
     }
+}
+
+/// A channel for one listening TCP socket (by id) from the first process holding it (by
+/// index) to another (`u64::MAX`: an end this process does not keep).
+pub struct ListenerLink {
+    /// The socket.
+    pub id: u64,
+    /// The process that binds it again.
+    pub sender: usize,
+    /// A process that takes it from the sender.
+    pub receiver: usize,
+    /// The sender's end.
+    pub send_end: u64,
+    /// The receiver's end.
+    pub receive_end: u64,
 }
 
 /// Where one descriptor of the restored process comes from.
@@ -440,6 +465,14 @@ pub fn arrange_descriptors(
         )
         .collect();
     let pipe_ends = plan.pipe_ends.clone();
+    // Listening sockets made or taken, by id (a process may hold one at several numbers).
+    let mut listening: Vec<(u64, u64)> = Vec::new();
+    made.extend(
+        plan.listener_links
+            .iter()
+            .flat_map(|l| [l.send_end, l.receive_end])
+            .filter(|fd| *fd != u64::MAX),
+    );
     let mut wanted: Vec<(u32, Source, u32, u64)> = Vec::new();
     for h in &process.handles {
         let source = match &h.kind {
@@ -451,18 +484,28 @@ pub fn arrange_descriptors(
                 Source::Held(if *write { *w } else { *r })
             }
             HandleKind::Listening {
+                id,
                 domain,
                 address,
                 options,
             } => {
-                let fd = listen_again(*domain, address, *options).map_err(|e| {
-                    format!(
-                        "the program's listening socket (descriptor {}) cannot listen again: \
-                         {e}",
-                        h.fd
-                    )
-                })?;
-                made.push(fd);
+                let fd = match listening.iter().find(|(i, _)| i == id) {
+                    Some((_, fd)) => *fd,
+                    None => {
+                        let fd = listening_socket(plan, *id, *domain, address, *options).map_err(
+                            |e| {
+                                format!(
+                                    "the program's listening socket (descriptor {}) cannot \
+                                     listen again: {e}",
+                                    h.fd
+                                )
+                            },
+                        )?;
+                        listening.push((*id, fd));
+                        made.push(fd);
+                        fd
+                    }
+                };
                 Source::Held(fd)
             }
             HandleKind::Unix { id } => Source::Held(
@@ -719,6 +762,93 @@ pub fn make_reset_sockets(plan: &mut Plan) -> Result<(), String> {
     Ok(())
 }
 
+/// This process's listening socket `id`: taken from the first process of the box that holds
+/// it, or (this is that process) bound and listening again and passed to the others.
+fn listening_socket(
+    plan: &Plan,
+    id: u64,
+    domain: u32,
+    address: &[u8],
+    options: u8,
+) -> Result<u64, Errno> {
+    if let Some(l) = plan
+        .listener_links
+        .iter()
+        .find(|l| l.id == id && l.receiver == plan.me)
+    {
+        return crate::broker::receive_descriptor(l.receive_end).ok_or(Errno::EPIPE);
+    }
+    let fd = listen_again(domain, address, options)?;
+    for l in plan
+        .listener_links
+        .iter()
+        .filter(|l| l.id == id && l.sender == plan.me)
+    {
+        crate::broker::send_descriptor_with(l.send_end, fd, &crate::gate::syscall)?;
+    }
+    Ok(fd)
+}
+
+/// Channels for the listening TCP sockets that several processes hold (made before the
+/// processes are forked).
+fn make_listener_links(plan: &mut Plan) -> Result<(), String> {
+    let mut ids: Vec<u64> = Vec::new();
+    for p in &plan.metadata.processes {
+        for h in &p.handles {
+            if let HandleKind::Listening { id, .. } = h.kind {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+    }
+    for id in ids {
+        let holders: Vec<usize> = plan
+            .metadata
+            .processes
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                p.handles
+                    .iter()
+                    .any(|h| matches!(h.kind, HandleKind::Listening { id: i, .. } if i == id))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for &receiver in &holders[1..] {
+            let mut fds = [0i32; 2];
+            // AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC
+            sys(53, [1, 5 | 0o2000000, 0, fds.as_mut_ptr() as u64, 0, 0])
+                .map_err(|e| format!("cannot make a channel for a listening socket: {e}"))?;
+            plan.listener_links.push(ListenerLink {
+                id,
+                sender: holders[0],
+                receiver,
+                send_end: fds[0] as u64,
+                receive_end: fds[1] as u64,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// After the fork: this process keeps only its own ends of the listener channels.
+fn keep_own_links(plan: &mut Plan) {
+    let me = plan.me;
+    for l in &mut plan.listener_links {
+        if l.sender != me {
+            close(l.send_end);
+            l.send_end = u64::MAX;
+        }
+        if l.receiver != me {
+            close(l.receive_end);
+            l.receive_end = u64::MAX;
+        }
+    }
+    plan.listener_links
+        .retain(|l| l.send_end != u64::MAX || l.receive_end != u64::MAX);
+}
+
 /// A TCP socket bound to `address` and listening, with the options it had. Made after the
 /// box's Landlock rules are on, so the bind is checked as the program's own was.
 fn listen_again(domain: u32, address: &[u8], options: u8) -> Result<u64, Errno> {
@@ -962,6 +1092,8 @@ pub fn build_tree(
     let sockets: Vec<&crate::snapshot_meta::UnixSocket> =
         processes.iter().flat_map(|p| &p.sockets).collect();
     plan.unix_made = crate::unix_sockets::make_all(&sockets, &root_now, owner)?;
+    make_listener_links(plan)?;
+    let processes = &plan.metadata.processes;
     // Each process forks its children; a child goes on to fork its own.
     let mut me = 0usize;
     'tree: loop {
@@ -1011,6 +1143,8 @@ pub fn build_tree(
         break;
     }
     plan.me = me;
+    keep_own_links(plan);
+    let processes = &plan.metadata.processes;
     let mine = &processes[me].mappings;
     for (set, start, len) in made_sets {
         if !mine

@@ -444,7 +444,7 @@ fn fd_info_field(pid: u64, fd: u32, name: &[u8]) -> Option<Vec<u8>> {
 
 /// A listening TCP socket's family, address and options, read through a copy of it; a
 /// connected TCP socket as one to reset; `None` for any other socket.
-fn listening_socket(pidfd: u64, fd: u32) -> Option<HandleKind> {
+fn listening_socket(pidfd: u64, fd: u32, id: u64) -> Option<HandleKind> {
     let copy = sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0]).ok()?;
     let option = |level: u64, name: u64| -> Option<u32> {
         let mut v: u32 = 0;
@@ -499,6 +499,7 @@ fn listening_socket(pidfd: u64, fd: u32) -> Option<HandleKind> {
             options |= 4;
         }
         Some(HandleKind::Listening {
+            id,
             domain,
             address: address[..(len as usize).min(128)].to_vec(),
             options,
@@ -519,7 +520,7 @@ fn unnamed_kind(pid: u64, pidfd: u64, fd: u32, flags: u32) -> Option<HandleKind>
         return if unix {
             Some(HandleKind::Unix { id })
         } else {
-            listening_socket(pidfd, fd)
+            listening_socket(pidfd, fd, id)
         };
     }
     if let Some(rest) = target.strip_prefix(b"pipe:[") {
