@@ -621,6 +621,40 @@ fn python3_asyncio_with_a_unix_server_and_its_client_goes_on() {
 }
 
 #[test]
+fn python3_multiprocessing_with_a_lock_and_a_queue_goes_on() {
+    // The lock is a POSIX semaphore: shared memory of a /dev/shm file removed once mapped,
+    // whose page the process never touched (the C library wrote the file); the queue a pipe
+    // with a lock of its own. After the restore a child process takes both.
+    let script = "import multiprocessing as m, sys\nl = m.Lock(); q = m.Queue()\n\
+                  def child(l, q):\n    with l: q.put('from child')\n\
+                  print('ready', flush=True); sys.stdin.readline()\n\
+                  p = m.Process(target=child, args=(l, q)); p.start()\n\
+                  print(q.get(), flush=True); p.join(); print('exit', p.exitcode)\n\
+                  print(l.acquire(timeout=1), l.acquire(timeout=0.1))\n";
+    let boxed = across_a_snapshot(
+        "snap-multiprocessing",
+        &[],
+        &["/usr/bin/python3", "-c", script],
+        "",
+        "ready",
+        "go\n",
+        &[],
+    );
+    let native = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(b"go\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(boxed, text(&native.stdout));
+    assert_eq!(boxed, "ready\nfrom child\nexit 0\nTrue False\n");
+}
+
+#[test]
 fn sqlite3_holding_a_database_in_a_bind_mount_goes_on() {
     let dir = scratch("snapshot-sqlite");
     let data = dir.join("data");

@@ -841,10 +841,13 @@ pub fn memory_map(pid: u64) -> Result<Vec<Mapping>, String> {
                 MapKind::Runtime { offset: l.offset }
             }
             name if shared => {
+                // A file removed since it was mapped (a POSIX semaphore's, `sem_open`) is
+                // memory nobody can open again: shared memory like anonymous memory.
                 let anonymous = l.inode == 0
                     || name.starts_with(b"/dev/zero")
                     || name.starts_with(b"/SYSV")
-                    || name.starts_with(b"[anon_shmem");
+                    || name.starts_with(b"[anon_shmem")
+                    || name.ends_with(b" (deleted)");
                 // A read-only shared mapping of a file (a locale cache) reads as the file
                 // did: its pages are kept, and it comes back private (docs/snapshot.md).
                 if !anonymous && prot & 2 == 0 && l.perms.get(1) != Some(&b'w') {
@@ -876,6 +879,39 @@ pub fn memory_map(pid: u64) -> Result<Vec<Mapping>, String> {
         });
     }
     Ok(out)
+}
+
+/// For each set of shared memory, its pages resident or swapped in any process that maps it
+/// (a page one process wrote may be in no other's page table).
+fn shared_residency(members: &[Member], parts: &[Part]) -> Vec<(u64, Vec<bool>)> {
+    let mut out: Vec<(u64, Vec<bool>)> = Vec::new();
+    for (member, part) in members.iter().zip(parts) {
+        let shared: Vec<&Mapping> = part
+            .mappings
+            .iter()
+            .filter(|m| m.kind == MapKind::Shared)
+            .collect();
+        if shared.is_empty() {
+            continue;
+        }
+        let Ok(pagemap) = hostio::open(format!("/proc/{}/pagemap", member.host).as_bytes(), 0, 0)
+        else {
+            continue;
+        };
+        for m in shared {
+            let pages = candidate_pages(pagemap, m, false);
+            match out.iter_mut().find(|(set, _)| *set == m.set) {
+                Some((_, union)) => {
+                    for (u, p) in union.iter_mut().zip(pages) {
+                        *u |= p;
+                    }
+                }
+                None => out.push((m.set, pages)),
+            }
+        }
+        close(pagemap);
+    }
+    out
 }
 
 /// Pages of `m` that may hold data: resident or swapped (from `/proc/PID/pagemap`); every
@@ -974,6 +1010,9 @@ struct Part {
     mappings: Vec<Mapping>,
     /// Starts of its file-backed ranges.
     file_backed: Vec<u64>,
+    /// Starts of its shared ranges of files removed since (a POSIX semaphore's): read whole,
+    /// since pages written to the file are in none of the processes' page tables.
+    removed_files: Vec<u64>,
 }
 
 fn write_snapshot_draining(
@@ -1013,12 +1052,25 @@ fn write_snapshot_draining(
     for m in members {
         let maps_text =
             read_file(format!("/proc/{}/maps", m.host).as_bytes(), 64 << 20).unwrap_or_default();
+        let lines: Vec<MapsLine<'_>> = maps_text
+            .split(|b| *b == b'\n')
+            .filter_map(parse_maps_line)
+            .collect();
         parts.push(Part {
             mappings: memory_map(m.host)?,
-            file_backed: maps_text
-                .split(|b| *b == b'\n')
-                .filter_map(parse_maps_line)
+            file_backed: lines
+                .iter()
                 .filter(|l| l.inode != 0)
+                .map(|l| l.start)
+                .collect(),
+            removed_files: lines
+                .iter()
+                .filter(|l| {
+                    l.perms.get(3) == Some(&b's')
+                        && l.name.ends_with(b" (deleted)")
+                        && !l.name.starts_with(b"/dev/zero")
+                        && !l.name.starts_with(b"/SYSV")
+                })
                 .map(|l| l.start)
                 .collect(),
         });
@@ -1097,6 +1149,7 @@ fn write_snapshot_draining(
         crate::start::build_id(),
         &metadata.encode(),
     );
+    let shared_residency = shared_residency(members, &parts);
     let mut buf = alloc::vec![0u8; 1 << 20];
     let mut stored_sets: Vec<u64> = Vec::new();
     for (index, (member, part)) in members.iter().zip(&parts).enumerate() {
@@ -1111,7 +1164,7 @@ fn write_snapshot_draining(
             pid,
             (mem, pagemap),
             part,
-            &mut stored_sets,
+            (&mut stored_sets, &shared_residency),
             &mut buf,
         );
         close(mem);
@@ -1133,7 +1186,7 @@ fn write_memory<F: FnMut(&[u8])>(
     pid: u64,
     (mem, pagemap): (u64, u64),
     part: &Part,
-    stored_sets: &mut Vec<u64>,
+    (stored_sets, shared_residency): (&mut Vec<u64>, &[(u64, Vec<bool>)]),
     buf: &mut [u8],
 ) -> Result<(), String> {
     for m in &part.mappings {
@@ -1142,8 +1195,15 @@ fn write_memory<F: FnMut(&[u8])>(
             MapKind::Shared if !stored_sets.contains(&m.set) => stored_sets.push(m.set),
             _ => continue,
         }
-        let whole = m.kind == MapKind::Private && part.file_backed.contains(&m.start);
-        let candidates = candidate_pages(pagemap, m, whole);
+        let candidates = match m.kind {
+            MapKind::Private => candidate_pages(pagemap, m, part.file_backed.contains(&m.start)),
+            _ if part.removed_files.contains(&m.start) => candidate_pages(pagemap, m, true),
+            _ => shared_residency
+                .iter()
+                .find(|(set, _)| *set == m.set)
+                .map(|(_, pages)| pages.clone())
+                .unwrap_or_else(|| candidate_pages(pagemap, m, false)),
+        };
         // Runs of candidate pages, read in pieces of at most `buf`, split at zero pages.
         let mut i = 0usize;
         while i < candidates.len() {
