@@ -97,6 +97,30 @@ pub struct Process {
     pub timers: Vec<HostTimer>,
     /// The FIFOs no earlier process holds open, with their contents.
     pub fifos: Vec<FifoRecord>,
+    /// The files its `MapKind::SharedFile` ranges map.
+    pub mapped_files: Vec<MappedFileRecord>,
+}
+
+/// A file of a mount that a process maps shared (its pages are the file's: not stored).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MappedFileRecord {
+    /// The descriptor of its mount's root.
+    pub root: u32,
+    /// Its path beneath the mount root.
+    pub rel: Vec<u8>,
+}
+
+/// In a process's report: one of its shared file mappings, as the library OS made it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SharedFileMapping {
+    /// Its range.
+    pub start: u64,
+    /// See `start`.
+    pub end: u64,
+    /// The file's offset at `start`.
+    pub offset: u64,
+    /// The file.
+    pub file: MappedFileRecord,
 }
 
 /// A FIFO (named pipe) of a mount, open in the box, with the bytes that were in it.
@@ -347,6 +371,14 @@ pub enum MapKind {
     Vvar,
     /// The kernel's clock pages (`[vvar_vclock]`).
     VvarVclock,
+    /// A shared mapping of the process's `mapped_files[file]` from this offset, mapped
+    /// again from the file (whose pages are its contents).
+    SharedFile {
+        /// Index in `mapped_files`.
+        file: u32,
+        /// The file offset at the range's start.
+        offset: u64,
+    },
 }
 
 /// One range of a process's memory map.
@@ -505,6 +537,11 @@ impl Metadata {
                     MapKind::Vdso => o.u8(3),
                     MapKind::Vvar => o.u8(4),
                     MapKind::VvarVclock => o.u8(5),
+                    MapKind::SharedFile { file, offset } => {
+                        o.u8(6);
+                        o.u32(file);
+                        o.u64(offset);
+                    }
                 }
             }
             o.u32(p.pipes.len() as u32);
@@ -526,6 +563,11 @@ impl Metadata {
                 o.u32(f.mode);
                 o.u32(f.capacity);
                 o.bytes(&f.data);
+            }
+            o.u32(p.mapped_files.len() as u32);
+            for f in &p.mapped_files {
+                o.u32(f.root);
+                o.bytes(&f.rel);
             }
         }
         o.0
@@ -586,6 +628,10 @@ impl Metadata {
                     3 => MapKind::Vdso,
                     4 => MapKind::Vvar,
                     5 => MapKind::VvarVclock,
+                    6 => MapKind::SharedFile {
+                        file: i.u32()?,
+                        offset: i.u64()?,
+                    },
                     k => return Err(format!("the range at {start:#x} is of an unknown kind {k}")),
                 };
                 let aligned = start % 4096 == 0 && end % 4096 == 0;
@@ -636,6 +682,19 @@ impl Metadata {
                 }
                 fifos.push(f);
             }
+            let nf = i.count(8)?;
+            let mut mapped_files = Vec::with_capacity(nf);
+            for _ in 0..nf {
+                mapped_files.push(MappedFileRecord {
+                    root: i.u32()?,
+                    rel: i.bytes()?,
+                });
+            }
+            if mappings.iter().any(|m| {
+                matches!(m.kind, MapKind::SharedFile { file, .. } if file as usize >= mapped_files.len())
+            }) {
+                return Err(format!("process {pid} maps a file it does not name"));
+            }
             processes.push(Process {
                 pid,
                 parent,
@@ -648,6 +707,7 @@ impl Metadata {
                 sockets,
                 timers,
                 fifos,
+                mapped_files,
             });
         }
         if i.at != bytes.len() {
@@ -1106,6 +1166,8 @@ pub struct Report {
     pub refusal: Vec<u8>,
     /// Its host timers.
     pub timers: Vec<HostTimer>,
+    /// Its shared mappings of files.
+    pub shared_files: Vec<SharedFileMapping>,
 }
 
 impl Report {
@@ -1125,6 +1187,14 @@ impl Report {
         }
         o.bytes(&self.refusal);
         put_timers(&mut o, &self.timers);
+        o.u32(self.shared_files.len() as u32);
+        for m in &self.shared_files {
+            o.u64(m.start);
+            o.u64(m.end);
+            o.u64(m.offset);
+            o.u32(m.file.root);
+            o.bytes(&m.file.rel);
+        }
         o.0
     }
 
@@ -1148,6 +1218,19 @@ impl Report {
         }
         let refusal = i.bytes()?;
         let timers = get_timers(&mut i)?;
+        let n = i.count(32)?;
+        let mut shared_files = Vec::with_capacity(n);
+        for _ in 0..n {
+            shared_files.push(SharedFileMapping {
+                start: i.u64()?,
+                end: i.u64()?,
+                offset: i.u64()?,
+                file: MappedFileRecord {
+                    root: i.u32()?,
+                    rel: i.bytes()?,
+                },
+            });
+        }
         if i.at != bytes.len() {
             return Err("the report has trailing bytes".into());
         }
@@ -1157,6 +1240,7 @@ impl Report {
             named,
             refusal,
             timers,
+            shared_files,
         })
     }
 }
@@ -1247,6 +1331,16 @@ mod tests {
                         kind: MapKind::Private,
                         set: 0,
                     },
+                    Mapping {
+                        start: 0x4000,
+                        end: 0x6000,
+                        prot: 3,
+                        kind: MapKind::SharedFile {
+                            file: 0,
+                            offset: 4096,
+                        },
+                        set: 0,
+                    },
                 ],
                 pipes: vec![PipeRecord {
                     id: 77,
@@ -1311,6 +1405,10 @@ mod tests {
                     mode: 0o600,
                     capacity: 65536,
                     data: b"in the fifo".to_vec(),
+                }],
+                mapped_files: vec![MappedFileRecord {
+                    root: 3,
+                    rel: b"shm/region".to_vec(),
                 }],
             }],
         }
@@ -1377,6 +1475,15 @@ mod tests {
                 which: TimerWhich::Interval(0),
                 value: (3, 5),
                 interval: (0, 0),
+            }],
+            shared_files: vec![SharedFileMapping {
+                start: 0x1000,
+                end: 0x3000,
+                offset: 0,
+                file: MappedFileRecord {
+                    root: 3,
+                    rel: b"region".to_vec(),
+                },
             }],
         };
         assert_eq!(Report::decode(&r.encode()), Ok(r));

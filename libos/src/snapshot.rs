@@ -134,6 +134,55 @@ fn refusal(k: &Kernel) -> Result<(), String> {
     ))
 }
 
+/// A shared mapping of a file of a mount, which a restore maps again from the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedFileMap {
+    /// Its range.
+    pub start: u64,
+    /// See `start`.
+    pub end: u64,
+    /// The file's offset at `start`.
+    pub offset: u64,
+    /// The root handle of the file's mount.
+    pub root: u32,
+    /// The file's path beneath it.
+    pub rel: Vec<u8>,
+}
+
+/// The process's shared mappings of files (each range with its file as mount root and path
+/// beneath it, and its offset), read by a frozen process's last parked thread.
+pub fn snapshot_shared_files() -> Vec<SharedFileMap> {
+    let Some(guard) = crate::kernel::try_lock() else {
+        return Vec::new();
+    };
+    let Some(k) = guard.as_ref() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (start, end, area) in k.vmas.iter() {
+        let Some(file) = area
+            .file
+            .filter(|_| area.shared)
+            .and_then(|id| k.vmas.file(id))
+        else {
+            continue;
+        };
+        let Ok(path) = crate::path::normalize(&file.path) else {
+            continue;
+        };
+        if let Some(HandleWhat::File { root, rel }) = file_of(k, &path) {
+            out.push(SharedFileMap {
+                start,
+                end,
+                offset: area.offset_at(start),
+                root,
+                rel,
+            });
+        }
+    }
+    out
+}
+
 /// One of the process's host timers, as a snapshot records it: an interval timer, or a POSIX
 /// timer with how it was made; with its time left and its period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -655,6 +655,40 @@ fn python3_multiprocessing_with_a_lock_and_a_queue_goes_on() {
 }
 
 #[test]
+fn python3_shared_memory_of_a_dev_shm_file_stays_the_files_after_restore() {
+    // A shared mapping of a file of the box's own /dev/shm: the file comes back with the box's
+    // tmpfs files, the mapping is made again from it, and a write through the mapping is
+    // the file's again.
+    let script = "from multiprocessing import shared_memory as sm\nimport os, sys\n\
+                  name = 'snapshm%d' % os.getpid()\n\
+                  s = sm.SharedMemory(create=True, size=4096, name=name); s.buf[:5] = b'hello'\n\
+                  print('ready', flush=True); sys.stdin.readline()\n\
+                  print(bytes(s.buf[:5])); s.buf[:5] = b'world'\n\
+                  print(open('/dev/shm/' + name, 'rb').read(5)); s.close(); s.unlink()\n";
+    let boxed = across_a_snapshot(
+        "snap-shm",
+        &[],
+        &["/usr/bin/python3", "-c", script],
+        "",
+        "ready",
+        "go\n",
+        &[],
+    );
+    let native = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(b"go\n")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(boxed, text(&native.stdout));
+    assert_eq!(boxed, "ready\nb'hello'\nb'world'\n");
+}
+
+#[test]
 fn sqlite3_holding_a_database_in_a_bind_mount_goes_on() {
     let dir = scratch("snapshot-sqlite");
     let data = dir.join("data");

@@ -76,6 +76,8 @@ pub struct Plan {
     /// The channels on which the first process holding a listening TCP socket passes it, once
     /// it is bound again, to the others that hold it.
     pub listener_links: Vec<ListenerLink>,
+    /// The saved mount-root descriptor numbers and this box's roots of the same mounts.
+    pub roots: Vec<(u32, u64)>,
     /// A page all the box's processes share while they are restored (0: one process): the
     /// count of those confined, which each waits on ([`wait_for_box`]).
     pub barrier: u64,
@@ -385,6 +387,7 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
             unix_made: Vec::new(),
             fifo_ends: Vec::new(),
             barrier: 0,
+            roots: Vec::new(),
             listener_links: Vec::new(),
             me: 0,
             pipe_ends: Vec::new(),
@@ -925,6 +928,38 @@ fn map_memory_inner(plan: &Plan) -> Option<String> {
                     offset,
                 ],
             ),
+            MapKind::SharedFile { file, offset } => {
+                let Some(f) = process.mapped_files.get(file as usize) else {
+                    return Some("a mapped file is missing".into());
+                };
+                let gone = |why: String| {
+                    format!(
+                        "the program's shared mapping of {} cannot be made again: {why}",
+                        String::from_utf8_lossy(&f.rel)
+                    )
+                };
+                let Some(root) = plan.roots.iter().find(|(s, _)| *s == f.root).map(|r| r.1) else {
+                    return Some(gone("its mount is not the box's".into()));
+                };
+                let access = if m.prot & 2 != 0 { 2 } else { 0 };
+                let fd = match crate::special_files::open_beneath(root, &f.rel, access) {
+                    Ok(fd) => fd,
+                    Err(e) => return Some(gone(e)),
+                };
+                let r = sys(
+                    9,
+                    [
+                        m.start,
+                        len,
+                        u64::from(m.prot),
+                        MAP_SHARED | MAP_FIXED_NOREPLACE,
+                        fd,
+                        offset,
+                    ],
+                );
+                close(fd);
+                r
+            }
             kind => {
                 let Some((_, start, end)) = plan.own_specials.iter().find(|(k, _, _)| *k == kind)
                 else {
@@ -1075,17 +1110,18 @@ pub fn build_tree(
             .map_err(|e| format!("cannot fill the program's pipe again: {e}"))?;
         plan.pipe_ends.push((pipe.id, r, w));
     }
-    // A saved mount-root descriptor (the one a socket file's path is beneath) and this box's.
-    let root_now = |saved: u32| {
-        processes
-            .iter()
-            .flat_map(|p| &p.handles)
-            .find_map(|h| match h.kind {
-                HandleKind::BootMount(i) if h.fd == saved => boot.mounts.get(i as usize),
-                _ => None,
-            })
-            .map(|m| u64::from(m.root.0))
-    };
+    // The saved mount-root descriptors (those a file's path is beneath) and this box's.
+    plan.roots = processes
+        .iter()
+        .flat_map(|p| &p.handles)
+        .filter_map(|h| match h.kind {
+            HandleKind::BootMount(i) => boot.mounts.get(i as usize).map(|m| (h.fd, m)),
+            _ => None,
+        })
+        .map(|(fd, m)| (fd, u64::from(m.root.0)))
+        .collect();
+    let roots = plan.roots.clone();
+    let root_now = |saved: u32| roots.iter().find(|(s, _)| *s == saved).map(|(_, r)| *r);
     let fifos: Vec<&crate::snapshot_meta::FifoRecord> =
         processes.iter().flat_map(|p| &p.fifos).collect();
     plan.fifo_ends = crate::fifos::make_all(&fifos, &root_now, owner)?;
@@ -1595,6 +1631,7 @@ fn kind_name(k: MapKind) -> &'static str {
         MapKind::Private => "private",
         MapKind::Shared => "shared",
         MapKind::Runtime { .. } => "runtime",
+        MapKind::SharedFile { .. } => "file",
         MapKind::Vdso | MapKind::Vvar | MapKind::VvarVclock => "vdso",
     }
 }
@@ -1646,7 +1683,7 @@ fn describe(
     let chunks: Vec<PageRun> = per_process.iter().flatten().copied().collect();
     let stored: u64 = chunks.iter().map(|c| c.2).sum();
     let mut out = String::new();
-    let kinds = ["private", "shared", "runtime", "vdso"];
+    let kinds = ["private", "shared", "file", "runtime", "vdso"];
     if json {
         out.push_str(&format!(
             "{{\"file_bytes\":{file_size},\"memory_stored_bytes\":{stored},\"chunks\":{},\

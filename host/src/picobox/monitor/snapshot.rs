@@ -821,7 +821,13 @@ fn own_binary() -> Option<(Vec<u8>, u64)> {
 }
 
 /// The program's memory map as the snapshot records it.
-pub fn memory_map(pid: u64) -> Result<Vec<Mapping>, String> {
+/// The process's memory map, and the files its shared file ranges map (named by the library
+/// OS's `named_files`: a shared, writable file mapping it did not name is refused).
+pub fn memory_map(
+    pid: u64,
+    named_files: &[crate::snapshot_meta::SharedFileMapping],
+) -> Result<(Vec<Mapping>, Vec<crate::snapshot_meta::MappedFileRecord>), String> {
+    let mut files: Vec<crate::snapshot_meta::MappedFileRecord> = Vec::new();
     let maps = read_file(format!("/proc/{pid}/maps").as_bytes(), 64 << 20)
         .map_err(|e| format!("cannot read the program's memory map: {e}"))?;
     let binary = own_binary().ok_or("cannot find picobox's own binary in its memory map")?;
@@ -861,10 +867,33 @@ pub fn memory_map(pid: u64) -> Result<Vec<Mapping>, String> {
                     continue;
                 }
                 if !anonymous {
-                    return Err(format!(
-                        "the program maps {} shared, which snapshots do not capture yet",
-                        String::from_utf8_lossy(name)
-                    ));
+                    let named = named_files
+                        .iter()
+                        .find(|f| f.start <= l.start && l.start < f.end && l.end <= f.end);
+                    let Some(f) = named else {
+                        return Err(format!(
+                            "the program maps {} shared, which snapshots do not capture yet",
+                            String::from_utf8_lossy(name)
+                        ));
+                    };
+                    let file = match files.iter().position(|r| *r == f.file) {
+                        Some(i) => i,
+                        None => {
+                            files.push(f.file.clone());
+                            files.len() - 1
+                        }
+                    };
+                    out.push(Mapping {
+                        start: l.start,
+                        end: l.end,
+                        prot,
+                        kind: MapKind::SharedFile {
+                            file: file as u32,
+                            offset: f.offset + (l.start - f.start),
+                        },
+                        set: 0,
+                    });
+                    continue;
                 }
                 MapKind::Shared
             }
@@ -878,7 +907,7 @@ pub fn memory_map(pid: u64) -> Result<Vec<Mapping>, String> {
             set: if kind == MapKind::Shared { l.inode } else { 0 },
         });
     }
-    Ok(out)
+    Ok((out, files))
 }
 
 /// For each set of shared memory, its pages resident or swapped in any process that maps it
@@ -1008,6 +1037,8 @@ fn write_snapshot(
 /// One process's part of the snapshot, gathered before anything is written.
 struct Part {
     mappings: Vec<Mapping>,
+    /// The files its shared file ranges map.
+    mapped_files: Vec<crate::snapshot_meta::MappedFileRecord>,
     /// Starts of its file-backed ranges.
     file_backed: Vec<u64>,
     /// Starts of its shared ranges of files removed since (a POSIX semaphore's): read whole,
@@ -1049,15 +1080,17 @@ fn write_snapshot_draining(
     let hosts: Vec<u64> = members.iter().map(|m| m.host).collect();
     let fifos = crate::fifos::capture(&hosts, &mut all)?;
     let mut parts = Vec::new();
-    for m in members {
+    for (m, report) in members.iter().zip(&decoded) {
         let maps_text =
             read_file(format!("/proc/{}/maps", m.host).as_bytes(), 64 << 20).unwrap_or_default();
         let lines: Vec<MapsLine<'_>> = maps_text
             .split(|b| *b == b'\n')
             .filter_map(parse_maps_line)
             .collect();
+        let (mappings, mapped_files) = memory_map(m.host, &report.shared_files)?;
         parts.push(Part {
-            mappings: memory_map(m.host)?,
+            mappings,
+            mapped_files,
             file_backed: lines
                 .iter()
                 .filter(|l| l.inode != 0)
@@ -1118,6 +1151,7 @@ fn write_snapshot_draining(
                 timers: report.timers,
                 handles,
                 mappings: part.mappings.clone(),
+                mapped_files: part.mapped_files.clone(),
                 pipes,
                 sockets,
                 fifos,

@@ -350,6 +350,18 @@ fn inventory() -> Vec<u8> {
         })),
         Err(why) => report.refusal = why.into_bytes(),
     }
+    report.shared_files = picobox_libos::snapshot_shared_files()
+        .into_iter()
+        .map(|m| crate::snapshot_meta::SharedFileMapping {
+            start: m.start,
+            end: m.end,
+            offset: m.offset,
+            file: crate::snapshot_meta::MappedFileRecord {
+                root: m.root,
+                rel: m.rel,
+            },
+        })
+        .collect();
     report.timers = picobox_libos::snapshot_timers()
         .into_iter()
         .filter_map(host_timer)
