@@ -548,6 +548,22 @@ fn across_a_snapshot(
     printed
 }
 
+/// What python3 prints running `script` (with `args`) natively on `input`.
+fn native_python(script: &str, args: &[&std::ffi::OsStr], input: &[u8]) -> String {
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(input)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    text(&out.stdout)
+}
+
 #[test]
 fn python3_with_a_module_loaded_and_state_in_memory_goes_on() {
     let script = "import json, sys\nstate = {'n': 0, 'seen': []}\nprint('ready', flush=True)\n\
@@ -605,18 +621,8 @@ fn python3_asyncio_with_a_unix_server_and_its_client_goes_on() {
         &[],
     );
     let dir = scratch("snapshot-asyncio-native");
-    let native = Command::new("/usr/bin/python3")
-        .args(["-c", script])
-        .arg(dir.join("server.sock"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            c.stdin.take().unwrap().write_all(b"a\nb\nc\n")?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    assert_eq!(boxed, text(&native.stdout));
+    let native = native_python(script, &[dir.join("server.sock").as_os_str()], b"a\nb\nc\n");
+    assert_eq!(boxed, native);
     assert!(boxed.ends_with("3 a,b,c\n"), "{boxed}");
 }
 
@@ -640,17 +646,8 @@ fn python3_multiprocessing_with_a_lock_and_a_queue_goes_on() {
         "go\n",
         &[],
     );
-    let native = Command::new("/usr/bin/python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            c.stdin.take().unwrap().write_all(b"go\n")?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    assert_eq!(boxed, text(&native.stdout));
+    let native = native_python(script, &[], b"go\n");
+    assert_eq!(boxed, native);
     assert_eq!(boxed, "ready\nfrom child\nexit 0\nTrue False\n");
 }
 
@@ -674,17 +671,8 @@ fn python3_shared_memory_of_a_dev_shm_file_stays_the_files_after_restore() {
         "go\n",
         &[],
     );
-    let native = Command::new("/usr/bin/python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            c.stdin.take().unwrap().write_all(b"go\n")?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    assert_eq!(boxed, text(&native.stdout));
+    let native = native_python(script, &[], b"go\n");
+    assert_eq!(boxed, native);
     assert_eq!(boxed, "ready\nb'hello'\nb'world'\n");
 }
 
