@@ -767,6 +767,26 @@ fn a_multi_threaded_program_frozen_mid_computation_goes_on_with_its_thread_ids()
 }
 
 #[test]
+fn a_go_program_with_goroutines_a_channel_and_a_ticker_goes_on() {
+    let dir = scratch("snapshot-go");
+    let program = crate::support::go_guest("gosnap");
+    let native = native_answers(&program, 3);
+    assert_eq!(native[3], "3 1498500 true");
+    let mut running = counter_box("snap-go", &program, &[]);
+    assert_eq!(running.ask(), native[1]);
+    let file = dir.join("go.snap");
+    let out = snapshot("snap-go", &file, &["--leave-running"]);
+    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+    assert_eq!(running.ask(), native[2]);
+    running.finish();
+    let mut restored = restore(&file, &[]);
+    assert_eq!(restored.ask(), native[2]);
+    assert_eq!(restored.ask(), native[3]);
+    let (_, status, err) = restored.finish();
+    assert_eq!(status, Some(0), "{err}");
+}
+
+#[test]
 fn a_pipe_with_bytes_in_it_and_an_eventfd_are_captured_and_kept_in_a_box_left_running() {
     let dir = scratch("snapshot-pipe");
     let program = guest("snapcount");

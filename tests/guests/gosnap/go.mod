@@ -1,0 +1,2 @@
+module gosnap
+go 1.19
