@@ -8,6 +8,7 @@
 pub mod config;
 pub mod manifest;
 pub mod policy;
+pub mod seal;
 pub mod snapshot_format;
 pub mod snapshot_meta;
 

@@ -9,8 +9,9 @@
 //! chunk*   "CHNK", process index u32, first address u64, pages u32, checksum of the pages
 //!          u64, zeros up to
 //!          the next multiple of 4096 bytes in the file, pages × 4096 bytes
-//! trailer  "TRLR", chunk count u64, memory bytes u64, checksum u64 of everything in the
-//!          file before it but the pages (which their chunks' checksums cover)
+//! trailer  "TRLR", chunk count u64, memory bytes u64, seal [32] (`seal.rs`: whose
+//!          snapshot it is), checksum u64 of everything in the file before it but the pages
+//!          (which their chunks' checksums cover)
 //! ```
 //!
 //! All numbers are little-endian. Chunks come in ascending address order without overlap,
@@ -18,8 +19,9 @@
 //! range once. The reader takes the file as untrusted input: every length is checked against
 //! what remains of the file and against the caller's limits before anything is allocated,
 //! and a file that is truncated, corrupted, of another version or from another build is
-//! refused with an error that says which. Checksums find corruption, not forgery: a restored
-//! box is confined as any box is, so a forged file gains nothing a program could not do.
+//! refused with an error that says which. Checksums find corruption, not forgery; the seal
+//! tells the user's own snapshots from others, whose box confinement a restore does not take
+//! from the file (`seal.rs`).
 
 use alloc::format;
 use alloc::string::String;
@@ -28,7 +30,7 @@ use alloc::vec::Vec;
 /// The file's first bytes.
 pub const MAGIC: [u8; 8] = *b"PICOSNAP";
 /// The format version this code writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Bytes of a memory page.
 pub const PAGE: u64 = 4096;
 /// The header's size.
@@ -36,7 +38,7 @@ const HEADER: usize = 52;
 /// A chunk's head, before its pages.
 const CHUNK_HEAD: usize = 4 + 4 + 8 + 4 + 8;
 /// The trailer's size.
-const TRAILER: usize = 4 + 8 + 8 + 8;
+const TRAILER: usize = 4 + 8 + 8 + 32 + 8;
 /// Addresses end below this (the top of x86-64 user space).
 const USER_END: u64 = 0x7fff_ffff_f000;
 
@@ -265,12 +267,13 @@ impl<F: FnMut(&[u8])> Writer<F> {
         Ok(())
     }
 
-    /// Writes the trailer.
-    pub fn finish(mut self) {
+    /// Writes the trailer, with the snapshot's `seal`.
+    pub fn finish(mut self, seal: [u8; 32]) {
         let mut trailer = Vec::with_capacity(TRAILER);
         trailer.extend_from_slice(b"TRLR");
         trailer.extend_from_slice(&self.chunks.to_le_bytes());
         trailer.extend_from_slice(&self.memory.to_le_bytes());
+        trailer.extend_from_slice(&seal);
         self.running.update(&trailer);
         let before = self.running.finish();
         trailer.extend_from_slice(&before.to_le_bytes());
@@ -307,6 +310,8 @@ pub struct Snapshot<'a> {
     pub metadata: &'a [u8],
     /// Its page runs, ascending.
     pub chunks: Vec<Chunk<'a>>,
+    /// Its seal (`seal.rs`).
+    pub seal: [u8; 32],
 }
 
 /// A little-endian reader over `bytes` that refuses to run past the end.
@@ -442,6 +447,8 @@ pub fn read<'a>(
         ));
     }
     let (count, total) = (c.u64("trailer")?, c.u64("trailer")?);
+    let mut seal = [0u8; 32];
+    seal.copy_from_slice(c.take(32, "trailer")?);
     running.update(&bytes[trailer_at..c.at]);
     if c.u64("trailer")? != running.finish() {
         return Err(FormatError::Corrupted(
@@ -460,6 +467,7 @@ pub fn read<'a>(
         build_id,
         metadata,
         chunks,
+        seal,
     })
 }
 
@@ -480,7 +488,7 @@ mod tests {
         let pages: Vec<u8> = (0..2 * PAGE).map(|i| (i % 251) as u8).collect();
         w.chunk(0x40_0000, &pages).unwrap();
         w.chunk(0x7f00_0000_0000, &[9u8; 4096]).unwrap();
-        w.finish();
+        w.finish([7; 32]);
         out
     }
 
@@ -504,10 +512,10 @@ mod tests {
             FormatError::NotASnapshot
         );
         let mut old = file.clone();
-        old[8] = 2;
+        old[8] = 1;
         assert_eq!(
             read(&old, None, LIMITS).unwrap_err(),
-            FormatError::Version(2)
+            FormatError::Version(1)
         );
         assert_eq!(
             read(&file, Some([1; 20]), LIMITS).unwrap_err(),

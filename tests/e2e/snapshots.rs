@@ -391,6 +391,75 @@ fn a_snapshot_of_no_running_box_is_refused() {
     );
 }
 
+/// `good` written again, whole and valid, but with `seal` (not the user's own).
+fn resealed(good: &[u8], seal: [u8; 32]) -> Vec<u8> {
+    use picobox_tools::snapshot_format::{read, Limits, Writer};
+    let limits = Limits {
+        metadata: 64 << 20,
+        memory: u64::MAX,
+    };
+    let s = read(good, None, limits).unwrap();
+    let mut out = Vec::new();
+    let mut w = Writer::new(|b: &[u8]| out.extend_from_slice(b), s.build_id, s.metadata);
+    for c in &s.chunks {
+        w.chunk_of(c.process, c.address, c.pages).unwrap();
+    }
+    w.finish(seal);
+    out
+}
+
+#[test]
+fn a_snapshot_without_the_users_seal_does_not_choose_its_own_host_access() {
+    // The counter's box had `--ro-bind DIR /w`. The same snapshot with another seal (made by
+    // another user, or changed) does not get that mount from its own say-so.
+    let dir = scratch("snapshot-seal");
+    let (file, expected) = counter_snapshot(&dir, "snap-seal");
+    let foreign = dir.join("foreign.snap");
+    std::fs::write(&foreign, resealed(&std::fs::read(&file).unwrap(), [0; 32])).unwrap();
+    let out = picobox().arg("restore").arg(&foreign).output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let err = text(&out.stderr);
+    assert!(err.contains("does not bear your seal"), "{err}");
+    assert!(err.contains("--ro-bind"), "{err}");
+    assert!(out.stdout.is_empty());
+    let inspect = picobox()
+        .args(["snapshot", "inspect"])
+        .arg(&foreign)
+        .output()
+        .unwrap();
+    assert!(
+        text(&inspect.stdout).contains("seal      not yours"),
+        "{}",
+        text(&inspect.stdout)
+    );
+    let own = picobox()
+        .args(["snapshot", "inspect"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        text(&own.stdout).contains("seal      yours"),
+        "{}",
+        text(&own.stdout)
+    );
+    // Given by the restore's own command, or taken as recorded on purpose: it goes on.
+    let program_dir = crate::support::guest("snapcount")
+        .parent()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    for extra in [
+        vec!["--bind", program_dir.as_str(), "/w"],
+        vec!["--trust-snapshot"],
+    ] {
+        let mut restored = restore(&foreign, &extra);
+        assert_eq!(restored.ask(), expected[3], "{extra:?}");
+        let (_, status, err) = restored.finish();
+        assert_eq!(status, Some(0), "{extra:?}: {err}");
+    }
+}
+
 #[test]
 fn damaged_or_foreign_files_are_refused_before_anything_runs() {
     let dir = scratch("snapshot-damaged");

@@ -47,6 +47,8 @@ mod registry;
 mod restore;
 #[path = "monitor/root_plan.rs"]
 mod root_plan;
+#[path = "monitor/seal_key.rs"]
+mod seal_key;
 #[path = "monitor/snapshot.rs"]
 mod snapshot;
 #[path = "monitor/special_files.rs"]
@@ -54,6 +56,8 @@ mod special_files;
 #[path = "monitor/unix_sockets.rs"]
 mod unix_sockets;
 // The snapshot file and its metadata, shared with the std-side tools (`host/src/lib.rs`).
+#[path = "../seal.rs"]
+mod seal;
 #[allow(dead_code)] // the std-side tests use all of it
 #[path = "../snapshot_format.rs"]
 mod snapshot_format;
@@ -96,6 +100,7 @@ pub(crate) const EXIT_INTERNAL: u8 = 125;
 
 /// Called from `_start` after relocation, with the arguments, environment and auxiliary vector.
 fn main(args: Vec<Vec<u8>>, env: Vec<Vec<u8>>, auxv: start::Auxv) -> ! {
+    seal_key::remember(&env);
     let host = pal::init(auxv);
     let code = match cli::parse(args.get(1..).unwrap_or(&[])) {
         Ok(cli::Command::Help { asked, text }) => {

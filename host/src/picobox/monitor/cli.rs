@@ -16,7 +16,7 @@ USAGE:
                             freeze box ID to a file (picobox snapshot --help)
     picobox snapshot inspect PATH [--json]
                             describe a snapshot file
-    picobox restore PATH [--name ID] [--bind SRC DST]...
+    picobox restore PATH [--name ID] [--bind SRC DST]... [--trust-snapshot]
                             run a box again from a snapshot (picobox restore --help)
     picobox syscalls        print which Linux system calls the library OS implements
     picobox abi             print the host ABI calls
@@ -154,8 +154,11 @@ standard input, output and error are this command's. --name gives it an id (defa
 generated one). --bind SRC DST says that the box's mount at DST is now host path SRC (its
 files are not in the snapshot); a file the program had open that no longer exists fails the
 restore with its name. A file that is truncated, corrupted, of another format version or
-written by another build of picobox is refused before anything runs. Exit status as for
-picobox run.
+written by another build of picobox is refused before anything runs. A snapshot that does
+not bear your seal (picobox seals the snapshots it writes with a key of yours) does not
+choose its own access to the host: its box's mounts of host paths, --root and host ports
+are refused unless each mount is given with --bind, or --trust-snapshot takes them as
+recorded. Exit status as for picobox run.
 ";
 
 /// Help text of `picobox syscalls --help`.
@@ -417,6 +420,9 @@ pub struct RestoreArgs {
     pub name: Option<Vec<u8>>,
     /// `--bind SRC DST`: the mount at DST is now SRC.
     pub binds: Vec<(Vec<u8>, Vec<u8>)>,
+    /// `--trust-snapshot`: take the box's recorded access to the host from a snapshot that
+    /// does not bear the user's seal.
+    pub trust: bool,
 }
 
 fn parse_snapshot(args: &[Vec<u8>]) -> Result<Command, String> {
@@ -486,6 +492,7 @@ fn parse_restore(args: &[Vec<u8>]) -> Result<Command, String> {
                 r.binds.push((src.clone(), dst.clone()));
                 i += 2;
             }
+            b"--trust-snapshot" => r.trust = true,
             b"-" if path.is_none() => path = Some(b"-".to_vec()),
             a if a.starts_with(b"-") => {
                 return Err(format!(

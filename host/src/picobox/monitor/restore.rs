@@ -47,8 +47,8 @@ pub type PageRun = (u64, u64, u64);
 pub type Special = (MapKind, u64, u64);
 
 /// A snapshot file checked whole: its metadata, each process's page runs, the build that
-/// wrote it.
-type Checked = (Metadata, Vec<Vec<PageRun>>, [u8; 20]);
+/// wrote it, and whether it bears this user's seal (`seal.rs`).
+type Checked = (Metadata, Vec<Vec<PageRun>>, [u8; 20], bool);
 
 /// A checked snapshot, ready to be restored in a box's process.
 pub struct Plan {
@@ -136,7 +136,13 @@ fn check(bytes: &'static [u8], build: Option<[u8; 20]>) -> Result<Checked, Strin
             c.pages.len() as u64,
         ));
     }
-    Ok((metadata, chunks, s.build_id))
+    let sealed = crate::seal_key::existing().is_some_and(|key| {
+        crate::seal::same(
+            &crate::seal_key::seal(&key, &s.build_id, s.metadata),
+            &s.seal,
+        )
+    });
+    Ok((metadata, chunks, s.build_id, sealed))
 }
 
 /// Whether every page run lies inside a private or shared range of the map.
@@ -317,9 +323,50 @@ fn run_again(args: &RestoreArgs, env: &[Vec<u8>], file: u64, attempt: u32) {
     );
 }
 
+/// A snapshot that does not bear this user's seal (made elsewhere, or changed) may name any
+/// host file as its box's mount: what its recorded flags give the box of the host (mounts of
+/// host paths, the host as root, host ports) is refused unless the restore's own command
+/// gives it (`--bind` for a mount) or `--trust-snapshot` takes the recorded flags as they are.
+fn refuse_foreign_grants(config: &RunConfig, binds: &[(Vec<u8>, Vec<u8>)]) -> Result<(), String> {
+    use crate::cli::{MountKind, RootChoice};
+    let mut grants: Vec<String> = Vec::new();
+    for m in &config.mounts {
+        let given = binds.iter().any(|(_, target)| *target == m.target);
+        if matches!(m.kind, MountKind::ReadOnly | MountKind::ReadWrite) && !given {
+            grants.push(format!(
+                "{} {} {}",
+                m.kind.flag(),
+                String::from_utf8_lossy(&m.source),
+                String::from_utf8_lossy(&m.target)
+            ));
+        }
+    }
+    if let RootChoice::Dir(dir) = &config.root {
+        grants.push(format!("--root {}", String::from_utf8_lossy(dir)));
+    }
+    for (flag, rules) in [
+        ("--allow-bind", &config.allow_bind),
+        ("--allow-connect", &config.allow_connect),
+    ] {
+        if !rules.is_empty() {
+            grants.push(format!("{flag} ({} rules)", rules.len()));
+        }
+    }
+    if grants.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "this snapshot does not bear your seal (it was made by another user or machine, or \
+         changed since), so its box's access to the host is not taken from it: {}. Give each \
+         mount with --bind SRC DST, or, having checked it (picobox snapshot inspect), pass \
+         --trust-snapshot",
+        grants.join(", ")
+    ))
+}
+
 fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
     let (file, bytes) = load(&args.path)?;
-    let (metadata, chunks, _) = check(bytes, Some(crate::start::build_id()))?;
+    let (metadata, chunks, _, sealed) = check(bytes, Some(crate::start::build_id()))?;
     check_tree(&metadata)?;
     for (process, runs) in metadata.processes.iter().zip(&chunks) {
         if !chunks_inside(runs, &process.mappings) {
@@ -372,6 +419,9 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
             )));
         };
         m.source = source.clone();
+    }
+    if !sealed && !args.trust {
+        refuse_foreign_grants(&config, &args.binds)?;
     }
     let exe = hostio::open(b"/proc/self/exe", hostio::O_RDONLY, 0)
         .map_err(|e| format!("cannot open picobox's own binary: {e}"))?;
@@ -1607,7 +1657,7 @@ pub fn inspect(path: &[u8], json: bool) -> u8 {
         }
     };
     close(fd);
-    let (metadata, chunks, build) = match check(bytes, None) {
+    let (metadata, chunks, build, sealed) = match check(bytes, None) {
         Ok(c) => c,
         Err(msg) => {
             crate::out::error(format_args!("inspect: {msg}"));
@@ -1620,7 +1670,7 @@ pub fn inspect(path: &[u8], json: bool) -> u8 {
         &metadata,
         &chunks,
         bytes.len() as u64,
-        same_build,
+        (same_build, sealed),
         json,
     ));
     0
@@ -1677,7 +1727,7 @@ fn describe(
     m: &Metadata,
     per_process: &[Vec<PageRun>],
     file_size: u64,
-    same_build: bool,
+    (same_build, sealed): (bool, bool),
     json: bool,
 ) -> String {
     let chunks: Vec<PageRun> = per_process.iter().flatten().copied().collect();
@@ -1687,7 +1737,8 @@ fn describe(
     if json {
         out.push_str(&format!(
             "{{\"file_bytes\":{file_size},\"memory_stored_bytes\":{stored},\"chunks\":{},\
-             \"restorable_by_this_build\":{same_build},\"run_args\":[",
+             \"restorable_by_this_build\":{same_build},\"sealed_by_you\":{sealed},\
+             \"run_args\":[",
             chunks.len()
         ));
         for (i, a) in m.run_args.iter().enumerate() {
@@ -1764,6 +1815,12 @@ fn describe(
             "; written by another build of picobox: this one cannot restore it"
         }
     ));
+    out.push_str(if sealed {
+        "seal      yours: a restore gives the box the access to the host recorded below\n"
+    } else {
+        "seal      not yours: a restore gives the box none of the host access recorded below \
+         unless told (--bind, --trust-snapshot)\n"
+    });
     let args: Vec<String> = m
         .run_args
         .iter()

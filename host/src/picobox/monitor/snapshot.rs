@@ -1167,6 +1167,12 @@ fn write_snapshot_draining(
     let mut written: u64 = 0;
     let mut failed: Option<Errno> = None;
     let mut last_progress = 0u64;
+    // Sealed with the user's key: a restore takes the box's access to the host from its own
+    // snapshots only. Without a key (no home), unsealed: restores ask for the access.
+    let encoded = metadata.encode();
+    let seal = crate::seal_key::get_or_make().map_or([0u8; 32], |key| {
+        crate::seal_key::seal(&key, &crate::start::build_id(), &encoded)
+    });
     let mut writer = Writer::new(
         |bytes: &[u8]| {
             if failed.is_none() {
@@ -1181,7 +1187,7 @@ fn write_snapshot_draining(
             }
         },
         crate::start::build_id(),
-        &metadata.encode(),
+        &encoded,
     );
     let shared_residency = shared_residency(members, &parts);
     let mut buf = alloc::vec![0u8; 1 << 20];
@@ -1205,7 +1211,7 @@ fn write_snapshot_draining(
         close(pagemap);
         r?;
     }
-    writer.finish();
+    writer.finish(seal);
     if let Some(e) = failed {
         return Err(format!("cannot write the snapshot: {e}"));
     }
