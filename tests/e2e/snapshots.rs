@@ -393,14 +393,26 @@ fn a_snapshot_of_no_running_box_is_refused() {
 
 /// `good` written again, whole and valid, but with `seal` (not the user's own).
 fn resealed(good: &[u8], seal: [u8; 32]) -> Vec<u8> {
+    rewritten(good, seal, |_| {})
+}
+
+/// `good` written again, whole and valid, with its metadata changed by `change` and `seal`.
+fn rewritten(
+    good: &[u8],
+    seal: [u8; 32],
+    change: impl FnOnce(&mut picobox_tools::snapshot_meta::Metadata),
+) -> Vec<u8> {
     use picobox_tools::snapshot_format::{read, Limits, Writer};
     let limits = Limits {
         metadata: 64 << 20,
         memory: u64::MAX,
     };
     let s = read(good, None, limits).unwrap();
+    let mut metadata = picobox_tools::snapshot_meta::Metadata::decode(s.metadata).unwrap();
+    change(&mut metadata);
+    let encoded = metadata.encode();
     let mut out = Vec::new();
-    let mut w = Writer::new(|b: &[u8]| out.extend_from_slice(b), s.build_id, s.metadata);
+    let mut w = Writer::new(|b: &[u8]| out.extend_from_slice(b), s.build_id, &encoded);
     for c in &s.chunks {
         w.chunk_of(c.process, c.address, c.pages).unwrap();
     }
@@ -457,6 +469,84 @@ fn a_snapshot_without_the_users_seal_does_not_choose_its_own_host_access() {
         assert_eq!(restored.ask(), expected[3], "{extra:?}");
         let (_, status, err) = restored.finish();
         assert_eq!(status, Some(0), "{extra:?}: {err}");
+    }
+}
+
+#[test]
+fn a_forged_snapshot_reaches_no_path_above_its_mounts() {
+    // A snapshot changed to name a FIFO and a Unix socket file above the mount they are
+    // beneath: the restore makes or opens nothing there, and says why.
+    use picobox_tools::snapshot_meta::{
+        FifoRecord, HandleKind, HandleRecord, SocketFile, UnixSocket,
+    };
+    let dir = scratch("snapshot-forged");
+    let (file, _) = counter_snapshot(&dir, "snap-forged");
+    let good = std::fs::read(&file).unwrap();
+    let target = dir.join("outside");
+    let escape = format!("../../../../../../../..{}", target.to_str().unwrap());
+    let mount_root = |m: &picobox_tools::snapshot_meta::Metadata| {
+        m.processes[0]
+            .handles
+            .iter()
+            .find(|h| matches!(h.kind, HandleKind::BootMount(_)))
+            .unwrap()
+            .fd
+    };
+    let add = |m: &mut picobox_tools::snapshot_meta::Metadata, kind: HandleKind| {
+        let fd = m.processes[0].handles.last().unwrap().fd + 1;
+        m.processes[0].handles.push(HandleRecord {
+            fd,
+            kind,
+            flags: 0,
+            pos: 0,
+        });
+    };
+    let fifo = rewritten(&good, [0; 32], |m| {
+        let root = mount_root(m);
+        m.processes[0].fifos.push(FifoRecord {
+            id: 7,
+            root,
+            rel: escape.clone().into_bytes(),
+            mode: 0o600,
+            capacity: 4096,
+            data: b"x".to_vec(),
+        });
+        add(m, HandleKind::Fifo { id: 7 });
+    });
+    let socket = rewritten(&good, [0; 32], |m| {
+        let root = mount_root(m);
+        m.processes[0].sockets.push(UnixSocket {
+            id: 8,
+            kind: 1,
+            address: b"/1-2".to_vec(),
+            file: Some(SocketFile {
+                root,
+                rel: escape.clone().into_bytes(),
+                given: b"/x".to_vec(),
+                mode: 0o700,
+            }),
+            ..UnixSocket::default()
+        });
+        add(m, HandleKind::Unix { id: 8 });
+    });
+    for (name, bytes, what) in [("fifo", fifo, "FIFO"), ("socket", socket, "socket")] {
+        let path = dir.join(format!("{name}.snap"));
+        std::fs::write(&path, bytes).unwrap();
+        // Taken as recorded on purpose: the mounts are given, the paths above them are not.
+        let out = picobox()
+            .args(["restore", "--trust-snapshot"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{name}: {err}");
+        assert!(
+            err.contains(&format!("the program's {what}")),
+            "{name}: {err}"
+        );
+        assert!(err.contains("EXDEV"), "{name}: {err}");
+        assert!(out.stdout.is_empty(), "{name}: it ran");
+        assert!(!target.exists(), "{name}: made {target:?}");
     }
 }
 
