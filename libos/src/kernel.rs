@@ -16,8 +16,8 @@ use picobox_abi::{CpuContext, Errno, Handle, Host, OpenFlags};
 use picobox_loader::LoadError;
 use spin::Once;
 
-static HOST: Once<&'static dyn Host> = Once::new();
-static KERNEL: Lock<Option<Kernel>> = Lock::new(None);
+static HOST: &Once<&'static dyn Host> = &crate::state::LIBOS.host;
+static KERNEL: &Lock<Option<Kernel>> = &crate::state::LIBOS.kernel;
 
 /// Sets the host for the library OS's unit tests (`test_host.rs`), as [`boot`] does.
 #[cfg(test)]

@@ -34,6 +34,7 @@ mod path;
 mod procfs;
 mod snapshot;
 mod socket_root;
+mod state;
 pub mod syscalls;
 #[cfg(test)]
 mod test_host;

@@ -9,7 +9,7 @@ use crate::kernel::host;
 use alloc::vec::Vec;
 use picobox_abi::{Errno, FileKind, Handle, LinkTarget, OpenFlags, Result};
 
-static ROOT: spin::Once<Option<Handle>> = spin::Once::new();
+static ROOT: &spin::Once<Option<Handle>> = &crate::state::LIBOS.socket_root;
 
 /// Remembers the socket root handed over at boot (none in a box started without one).
 pub fn set(root: Option<Handle>) {

@@ -191,7 +191,7 @@ pub fn sys_epoll_ctl(k: &mut Kernel, a: &Args) -> Result<u64> {
 }
 
 /// The process's wake-up counter for edge-triggered waits, created on first use.
-static REARM: spin::Once<Option<Arc<OpenFile>>> = spin::Once::new();
+static REARM: &spin::Once<Option<Arc<OpenFile>>> = &crate::state::LIBOS.epoll_rearm;
 
 fn rearm_file() -> Option<&'static Arc<OpenFile>> {
     REARM

@@ -23,7 +23,7 @@ pub use crate::exec::PROC_SELF_EXE;
 const MAX_STRINGS: usize = 1 << 17;
 
 /// The thread that is replacing the program while other threads end (0: none).
-static EXEC_LEADER: AtomicU32 = AtomicU32::new(0);
+static EXEC_LEADER: &AtomicU32 = &crate::state::LIBOS.exec_leader;
 /// The signal that interrupts the other threads.
 pub const SIGURG: u8 = 23;
 

@@ -28,7 +28,7 @@ pub mod process_vm;
 pub mod ptrace;
 pub mod sched;
 pub mod signal;
-mod signal_queue;
+pub(crate) mod signal_queue;
 pub mod signalfd;
 pub mod splice;
 pub mod sysv;

@@ -80,20 +80,27 @@ pub struct TraceRecord {
 #[allow(clippy::declare_interior_mutable_const)]
 const ZERO: AtomicU64 = AtomicU64::new(0);
 
-/// This process's record (see the module's comment).
-pub static RECORD: TraceRecord = TraceRecord {
-    tracer: AtomicU32::new(0),
-    stop_signal: AtomicU32::new(0),
-    resume: AtomicU32::new(0),
-    regs_state: AtomicU32::new(0),
-    regs: [ZERO; 27],
-    siginfo: [ZERO; 16],
-    debugreg: [ZERO; 8],
-    announced: AtomicU32::new(0),
-};
+/// This process's record (see the module's comment), in [`crate::state::LibOs`].
+pub static RECORD: &TraceRecord = &crate::state::LIBOS.trace;
+
+impl TraceRecord {
+    /// Untraced.
+    pub(crate) const fn new() -> TraceRecord {
+        TraceRecord {
+            tracer: AtomicU32::new(0),
+            stop_signal: AtomicU32::new(0),
+            resume: AtomicU32::new(0),
+            regs_state: AtomicU32::new(0),
+            regs: [ZERO; 27],
+            siginfo: [ZERO; 16],
+            debugreg: [ZERO; 8],
+            announced: AtomicU32::new(0),
+        }
+    }
+}
 
 /// While this process is in a signal-delivery stop (a SIGCONT then is its tracer's).
-static IN_STOP: AtomicBool = AtomicBool::new(false);
+static IN_STOP: &AtomicBool = &crate::state::LIBOS.trace_in_stop;
 
 /// Where a field of the record is, in every process of the box.
 fn address<T>(field: &T) -> usize {

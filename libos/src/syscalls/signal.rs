@@ -102,9 +102,9 @@ impl Default for SignalState {
 const DISP_DEFAULT: u8 = 0;
 const DISP_IGNORE: u8 = 1;
 const DISP_HANDLER: u8 = 2;
-static DISPOSITION: [AtomicU8; NSIG] = [const { AtomicU8::new(DISP_DEFAULT) }; NSIG];
-static PENDING: AtomicU64 = AtomicU64::new(0);
-static PENDING_INFO: [[AtomicU64; 16]; NSIG] = [const { [const { AtomicU64::new(0) }; 16] }; NSIG];
+static DISPOSITION: &[AtomicU8; NSIG] = &crate::state::LIBOS.signals.disposition;
+static PENDING: &AtomicU64 = &crate::state::LIBOS.signals.pending;
+static PENDING_INFO: &[[AtomicU64; 16]; NSIG] = &crate::state::LIBOS.signals.pending_info;
 
 // Signals sent to one thread (`tgkill`, `tkill`, `raise`: `SI_TKILL`) are pending for that
 // thread alone, as Linux keeps them: only it takes them, whatever its siblings' masks. A slot
@@ -114,8 +114,32 @@ static PENDING_INFO: [[AtomicU64; 16]; NSIG] = [const { [const { AtomicU64::new(
 const THREAD_SLOTS: usize = 1024;
 /// A slot given up: probing goes on past it, and it can be claimed again.
 const SLOT_GONE: u32 = u32::MAX;
-static THREAD_TID: [AtomicU32; THREAD_SLOTS] = [const { AtomicU32::new(0) }; THREAD_SLOTS];
-static THREAD_PENDING: [AtomicU64; THREAD_SLOTS] = [const { AtomicU64::new(0) }; THREAD_SLOTS];
+static THREAD_TID: &[AtomicU32; THREAD_SLOTS] = &crate::state::LIBOS.signals.thread_tid;
+static THREAD_PENDING: &[AtomicU64; THREAD_SLOTS] = &crate::state::LIBOS.signals.thread_pending;
+
+/// The signal state a host signal handler reaches without the library OS's lock: each
+/// signal's disposition, the process's pending signals with their `siginfo`, and each
+/// thread's own pending signals. Part of [`crate::state::LibOs`]; named above by its parts.
+pub struct Shared {
+    disposition: [AtomicU8; NSIG],
+    pending: AtomicU64,
+    pending_info: [[AtomicU64; 16]; NSIG],
+    thread_tid: [AtomicU32; THREAD_SLOTS],
+    thread_pending: [AtomicU64; THREAD_SLOTS],
+}
+
+impl Shared {
+    /// Nothing pending, every disposition the default.
+    pub(crate) const fn new() -> Shared {
+        Shared {
+            disposition: [const { AtomicU8::new(DISP_DEFAULT) }; NSIG],
+            pending: AtomicU64::new(0),
+            pending_info: [const { [const { AtomicU64::new(0) }; 16] }; NSIG],
+            thread_tid: [const { AtomicU32::new(0) }; THREAD_SLOTS],
+            thread_pending: [const { AtomicU64::new(0) }; THREAD_SLOTS],
+        }
+    }
+}
 
 /// The slot of thread `tid`; with `claim`, one is made for it if it has none (none if all are
 /// taken: its signals are then the process's).
@@ -165,7 +189,7 @@ pub fn pending_before_fork() -> (u64, u64) {
 /// parent's threads are not here, nor the signals pending for the parent when it forked,
 /// `before`. A signal sent to the child since (a `kill` right after `fork`) stays.
 pub fn reset_after_fork((before, queued): (u64, u64)) {
-    for (tid, pending) in THREAD_TID.iter().zip(&THREAD_PENDING) {
+    for (tid, pending) in THREAD_TID.iter().zip(THREAD_PENDING) {
         tid.store(0, Ordering::Release);
         pending.store(0, Ordering::Release);
     }
@@ -254,7 +278,7 @@ fn make_pending(sig: u8, info: &[u8; 128]) {
     };
     if discards != 0 {
         PENDING.fetch_and(!discards, Ordering::AcqRel);
-        for pending in &THREAD_PENDING {
+        for pending in THREAD_PENDING {
             pending.fetch_and(!discards, Ordering::AcqRel);
         }
     }
@@ -268,7 +292,7 @@ fn make_pending(sig: u8, info: &[u8; 128]) {
             return;
         }
     } else {
-        let set = thread.map_or(&PENDING, |s| &THREAD_PENDING[s]);
+        let set = thread.map_or(PENDING, |s| &THREAD_PENDING[s]);
         if set.load(Ordering::Acquire) & bit(sig) != 0 {
             return; // already pending: merges, the first instance's siginfo kept, as Linux
         }
@@ -306,7 +330,7 @@ fn take_pending(blocked: u64) -> Option<(u8, [u8; 128])> {
     // The thread's own instance first, as Linux dequeues.
     let (set, target) = match slot {
         Some(s) if own & bit(sig) != 0 => (&THREAD_PENDING[s], s as u32 + 1),
-        _ => (&PENDING, 0),
+        _ => (PENDING, 0),
     };
     if sig >= SIGRTMIN {
         let taken = signal_queue::take(sig, target);
@@ -757,7 +781,7 @@ pub fn sys_rt_sigaction(k: &mut Kernel, a: &Args) -> Result<u64> {
         if disp == DISP_IGNORE {
             // Discarded wherever it is pending, as Linux does.
             PENDING.fetch_and(!bit(sig), Ordering::AcqRel);
-            for pending in &THREAD_PENDING {
+            for pending in THREAD_PENDING {
                 pending.fetch_and(!bit(sig), Ordering::AcqRel);
             }
         }

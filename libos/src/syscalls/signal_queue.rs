@@ -22,7 +22,8 @@ const FREE: u32 = 0;
 const BUSY: u32 = 1;
 const READY: u32 = 2;
 
-struct Slot {
+/// One queued instance.
+pub struct Slot {
     state: AtomicU32,
     /// Signal number and target, `sig << 16 | target` (target 0: the process).
     key: AtomicU32,
@@ -31,15 +32,31 @@ struct Slot {
     info: [AtomicU64; 16],
 }
 
-static QUEUE: [Slot; SLOTS] = [const {
-    Slot {
-        state: AtomicU32::new(FREE),
-        key: AtomicU32::new(0),
-        seq: AtomicU64::new(0),
-        info: [const { AtomicU64::new(0) }; 16],
+static QUEUE: &[Slot; SLOTS] = &crate::state::LIBOS.signal_queue.slots;
+static NEXT_SEQ: &AtomicU64 = &crate::state::LIBOS.signal_queue.next_seq;
+
+/// The queue of real-time signal instances. Part of [`crate::state::LibOs`].
+pub struct Queue {
+    slots: [Slot; SLOTS],
+    next_seq: AtomicU64,
+}
+
+impl Queue {
+    /// Empty.
+    pub(crate) const fn new() -> Queue {
+        Queue {
+            slots: [const {
+                Slot {
+                    state: AtomicU32::new(FREE),
+                    key: AtomicU32::new(0),
+                    seq: AtomicU64::new(0),
+                    info: [const { AtomicU64::new(0) }; 16],
+                }
+            }; SLOTS],
+            next_seq: AtomicU64::new(1),
+        }
     }
-}; SLOTS];
-static NEXT_SEQ: AtomicU64 = AtomicU64::new(1);
+}
 
 fn key(sig: u8, target: u32) -> u32 {
     u32::from(sig) << 16 | (target & 0xffff)
@@ -55,7 +72,7 @@ pub fn queued() -> u64 {
 
 /// Queues an instance of `sig` for `target`; false if the queue is full (the instance is lost).
 pub fn push(sig: u8, target: u32, info: &[u8; 128]) -> bool {
-    for slot in &QUEUE {
+    for slot in QUEUE {
         if slot
             .state
             .compare_exchange(FREE, BUSY, Ordering::Acquire, Ordering::Relaxed)
@@ -125,7 +142,7 @@ pub fn mark() -> u64 {
 /// Drops the instances queued before `mark` (in a forked child: its parent's), and every
 /// instance for a thread (the parent's threads are not in the child).
 pub fn forget_before(mark: u64) {
-    for slot in &QUEUE {
+    for slot in QUEUE {
         let for_thread = slot.key.load(Ordering::Relaxed) & 0xffff != 0;
         let old = slot.seq.load(Ordering::Relaxed) < mark;
         if (for_thread || old)

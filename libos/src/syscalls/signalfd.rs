@@ -26,13 +26,29 @@ const SFD_CLOEXEC: u32 = OpenFlags::CLOEXEC;
 
 // The doorbells, readable from a signal handler without the library OS's lock: each slot's
 // mask (0: free) and its host event counter's handle plus one.
-static SLOT_MASK: [AtomicU64; MAX_SIGNAL_FILES] = [const { AtomicU64::new(0) }; MAX_SIGNAL_FILES];
-static SLOT_BELL: [AtomicU32; MAX_SIGNAL_FILES] = [const { AtomicU32::new(0) }; MAX_SIGNAL_FILES];
+static SLOT_MASK: &[AtomicU64; MAX_SIGNAL_FILES] = &crate::state::LIBOS.signal_files.mask;
+static SLOT_BELL: &[AtomicU32; MAX_SIGNAL_FILES] = &crate::state::LIBOS.signal_files.bell;
+
+/// The signal files' doorbells. Part of [`crate::state::LibOs`].
+pub struct Doorbells {
+    mask: [AtomicU64; MAX_SIGNAL_FILES],
+    bell: [AtomicU32; MAX_SIGNAL_FILES],
+}
+
+impl Doorbells {
+    /// None in use.
+    pub(crate) const fn new() -> Doorbells {
+        Doorbells {
+            mask: [const { AtomicU64::new(0) }; MAX_SIGNAL_FILES],
+            bell: [const { AtomicU32::new(0) }; MAX_SIGNAL_FILES],
+        }
+    }
+}
 
 /// Rings the doorbell of every signal file whose mask holds `sig`, which just became pending.
 pub fn ring(sig: u8) {
     let bit = 1u64 << (sig - 1);
-    for (mask, bell) in SLOT_MASK.iter().zip(&SLOT_BELL) {
+    for (mask, bell) in SLOT_MASK.iter().zip(SLOT_BELL) {
         if mask.load(Ordering::Acquire) & bit == 0 {
             continue;
         }
