@@ -421,6 +421,62 @@ fn rewritten(
 }
 
 #[test]
+fn an_unprivileged_user_snapshots_and_restores_a_box() {
+    // As uid 65534 when the tests run as root: no memory cgroup, so address space is bounded
+    // by RLIMIT_AS, which a restore must leave room in for itself; the seal key is made in
+    // the user's own home.
+    let (mut as_user, dir) = crate::support::native_as_nobody(
+        "snapshot-nobody",
+        Path::new(env!("CARGO_BIN_EXE_picobox")),
+    );
+    let exe = dir.join("picobox");
+    let user = |args: &[&str]| {
+        let mut c = if crate::support::is_root() {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "env"]);
+            c.arg(format!("HOME={}", dir.display())).arg(&exe);
+            c
+        } else {
+            let mut c = Command::new(&exe);
+            c.env("HOME", &dir);
+            c
+        };
+        c.args(args).current_dir(&dir);
+        c
+    };
+    let _ = as_user.arg("--version").output();
+    let script = "echo ready; read x; echo \"got $x\"";
+    let mut running = Talking::start(user(&[
+        "run",
+        "--name",
+        "snap-nobody",
+        "--",
+        crate::support::busybox(),
+        "sh",
+        "-c",
+        script,
+    ]));
+    assert_eq!(running.line(), "ready");
+    let file = dir.join("nobody.snap");
+    let out = user(&["snapshot", "snap-nobody", "-o", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+    running.finish();
+    let mut restored = Talking::start(user(&["restore", file.to_str().unwrap()]));
+    writeln!(restored.stdin.as_mut().unwrap(), "on").unwrap();
+    let (rest, status, err) = restored.finish();
+    assert_eq!(status, Some(0), "{err}");
+    assert_eq!(rest, vec!["got on".to_string()], "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_snapshot_without_the_users_seal_does_not_choose_its_own_host_access() {
     // The counter's box had `--ro-bind DIR /w`. The same snapshot with another seal (made by
     // another user, or changed) does not get that mount from its own say-so.

@@ -164,6 +164,16 @@ impl Limits {
 
     /// In the box's first process, before it is confined: sets the rlimits that stand in
     /// where no cgroup could be made.
+    /// Raises the address-space bound (where it is the fallback, `RLIMIT_AS`) by `extra`
+    /// bytes: a restore maps itself beside the saved box.
+    pub fn allow_more_address_space(&mut self, extra: u64) {
+        for (rlimit, value) in &mut self.rlimits {
+            if *rlimit == RLIMIT_AS {
+                *value = value.saturating_add(extra);
+            }
+        }
+    }
+
     pub fn apply(&self) -> Result<(), String> {
         for (resource, value) in &self.rlimits {
             let lim = [*value, *value];

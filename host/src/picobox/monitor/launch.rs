@@ -241,6 +241,15 @@ fn run_box(c: &RunConfig, plan: Option<restore::Plan>) -> u8 {
     let code = match prepare(c, plan) {
         Ok(mut p) => {
             p.restore = restoring.take();
+            if let Some(plan) = &p.restore {
+                // Where address space is bounded by RLIMIT_AS (no memory cgroup), the restore
+                // needs room for itself beside the saved box's: its own image and heap
+                // reservation and the snapshot, mapped whole while it is checked.
+                let file = sys(8, [plan.file, 0, 2, 0, 0, 0]).unwrap_or(0);
+                let (start, end) = crate::start::image_range();
+                let own = (end - start) as u64 + crate::heap::HEAP_RESERVATION as u64;
+                p.limits.allow_more_address_space(file.saturating_add(own));
+            }
             let limits = p.limits.clone();
             let r = register(c, &p).and_then(|registration| start_and_wait(p, registration));
             limits.remove();

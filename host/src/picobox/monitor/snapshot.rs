@@ -1170,9 +1170,20 @@ fn write_snapshot_draining(
     // Sealed with the user's key: a restore takes the box's access to the host from its own
     // snapshots only. Without a key (no home), unsealed: restores ask for the access.
     let encoded = metadata.encode();
-    let seal = crate::seal_key::get_or_make().map_or([0u8; 32], |key| {
-        crate::seal_key::seal(&key, &crate::start::build_id(), &encoded)
-    });
+    let seal = match crate::seal_key::get_or_make() {
+        Ok(key) => crate::seal_key::seal(&key, &crate::start::build_id(), &encoded),
+        Err(why) => {
+            let _ = write_all(
+                conn,
+                format!(
+                    "warning {why}: the snapshot is not sealed, so a restore of it asks for \
+                     its box's access to the host (--bind, --trust-snapshot)"
+                )
+                .as_bytes(),
+            );
+            [0u8; 32]
+        }
+    };
     let mut writer = Writer::new(
         |bytes: &[u8]| {
             if failed.is_none() {
@@ -1403,6 +1414,13 @@ fn wait_for_reply(s: u64) -> Result<(u64, u64), String> {
             Err(e) => return Err(format!("lost the box's monitor: {e}")),
         };
         let reply = &buf[..n];
+        if let Some(rest) = reply.strip_prefix(b"warning ") {
+            crate::out::error(format_args!(
+                "snapshot: warning: {}",
+                String::from_utf8_lossy(rest)
+            ));
+            continue;
+        }
         if let Some(rest) = reply.strip_prefix(b"progress ") {
             let bytes = decimal(rest).unwrap_or(0);
             crate::out::error_partial(format_args!(
