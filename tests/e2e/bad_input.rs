@@ -486,7 +486,7 @@ fn hostile_system_call_arguments_get_errors_not_crashes() {
     for seed in ["1", "2", "3", "4"] {
         let (mut native, open_dir) = native_as_nobody("sysfuzz", &prog);
         let native_out = native.args([seed, "5000"]).output().unwrap();
-        let _ = std::fs::remove_dir_all(&open_dir);
+        drop(open_dir);
         assert_eq!(
             text(&native_out.stdout),
             expected,
@@ -564,7 +564,7 @@ fn memory_signal_and_exec_calls_at_the_edges_answer_as_native() {
     for seed in ["1", "2", "5", "9"] {
         let (mut native, open_dir) = native_as_nobody("sysfuzz-edges", &prog);
         let native_out = native.args(["edges", seed, "5000"]).output().unwrap();
-        let _ = std::fs::remove_dir_all(&open_dir);
+        drop(open_dir);
         assert!(native_out.status.success(), "native, seed {seed}");
         let boxed_out = boxed_in_scratch(
             &format!("sysfuzz-edges-{seed}"),

@@ -425,10 +425,11 @@ fn an_unprivileged_user_snapshots_and_restores_a_box() {
     // As uid 65534 when the tests run as root: no memory cgroup, so address space is bounded
     // by RLIMIT_AS, which a restore must leave room in for itself; the seal key is made in
     // the user's own home.
-    let (mut as_user, dir) = crate::support::native_as_nobody(
+    let (_, home) = crate::support::native_as_nobody(
         "snapshot-nobody",
         Path::new(env!("CARGO_BIN_EXE_picobox")),
     );
+    let dir = home.path();
     let exe = dir.join("picobox");
     let user = |args: &[&str]| {
         let mut c = if crate::support::is_root() {
@@ -438,13 +439,12 @@ fn an_unprivileged_user_snapshots_and_restores_a_box() {
             c
         } else {
             let mut c = Command::new(&exe);
-            c.env("HOME", &dir);
+            c.env("HOME", dir);
             c
         };
-        c.args(args).current_dir(&dir);
+        c.args(args).current_dir(dir);
         c
     };
-    let _ = as_user.arg("--version").output();
     let script = "echo ready; read x; echo \"got $x\"";
     let mut running = Talking::start(user(&[
         "run",
@@ -473,7 +473,6 @@ fn an_unprivileged_user_snapshots_and_restores_a_box() {
     let (rest, status, err) = restored.finish();
     assert_eq!(status, Some(0), "{err}");
     assert_eq!(rest, vec!["got on".to_string()], "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -235,10 +235,27 @@ impl Drop for Running {
     }
 }
 
+/// A directory removed when dropped, even by a failing test's unwinding.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Copies `program` into a fresh directory of /tmp that an unprivileged user can reach
 /// wherever the checkout lives; returns a command running it there natively, as uid 65534
-/// when the tests run as root (its calls may name random paths), and the directory.
-pub fn native_as_nobody(name: &str, program: &Path) -> (Command, PathBuf) {
+/// when the tests run as root (its calls may name random paths), and the directory (removed
+/// when dropped).
+pub fn native_as_nobody(name: &str, program: &Path) -> (Command, TempDir) {
     use std::os::unix::fs::PermissionsExt;
     let dir = std::env::temp_dir().join(format!("picobox-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -256,7 +273,7 @@ pub fn native_as_nobody(name: &str, program: &Path) -> (Command, PathBuf) {
         Command::new(&copy)
     };
     cmd.current_dir(&dir);
-    (cmd, dir)
+    (cmd, TempDir(dir))
 }
 
 /// `picobox run --bind DIR /w --chdir /w -- program args`, with a fresh scratch `DIR`.
