@@ -270,22 +270,7 @@ fn nginx_with_two_workers_serves_a_directory_and_logs_into_a_mount() {
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let dir = scratch("app-nginx");
-    for d in ["www", "logs", "conf"] {
-        std::fs::create_dir_all(dir.join(d)).unwrap();
-    }
-    std::fs::write(dir.join("www/index.html"), "hello from nginx\n").unwrap();
-    std::fs::write(
-        dir.join("conf/nginx.conf"),
-        format!(
-            "worker_processes 2;\ndaemon off;\npid /logs/nginx.pid;\nerror_log /logs/error.log;\n\
-             events {{ worker_connections 64; }}\n\
-             http {{\n  access_log /logs/access.log;\n  client_body_temp_path /logs/body;\n\
-               proxy_temp_path /logs/proxy;\n  fastcgi_temp_path /logs/fastcgi;\n\
-               uwsgi_temp_path /logs/uwsgi;\n  scgi_temp_path /logs/scgi;\n\
-               server {{ listen {addr}; root /www; }}\n}}\n"
-        ),
-    )
-    .unwrap();
+    crate::support::nginx_site(&dir, &addr);
     let mut cmd = picobox();
     cmd.args(["run", "--allow-bind", &format!("tcp:{addr}")])
         .args(["--ro-bind", dir.join("www").to_str().unwrap(), "/www"])

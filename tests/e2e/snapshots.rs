@@ -1095,22 +1095,7 @@ fn nginx_with_two_workers_sharing_its_listener_serves_again_after_restore() {
     use crate::support::{curl, curl_when_up, free_port};
     let dir = scratch("snapshot-nginx");
     let addr = format!("127.0.0.1:{}", free_port());
-    for d in ["www", "logs", "conf"] {
-        std::fs::create_dir_all(dir.join(d)).unwrap();
-    }
-    std::fs::write(dir.join("www/index.html"), "hello from nginx\n").unwrap();
-    std::fs::write(
-        dir.join("conf/nginx.conf"),
-        format!(
-            "worker_processes 2;\ndaemon off;\npid /logs/nginx.pid;\nerror_log /logs/error.log;\n\
-             events {{ worker_connections 64; }}\n\
-             http {{\n  access_log /logs/access.log;\n  client_body_temp_path /logs/body;\n\
-               proxy_temp_path /logs/proxy;\n  fastcgi_temp_path /logs/fastcgi;\n\
-               uwsgi_temp_path /logs/uwsgi;\n  scgi_temp_path /logs/scgi;\n\
-               server {{ listen {addr}; root /www; }}\n}}\n"
-        ),
-    )
-    .unwrap();
+    crate::support::nginx_site(&dir, &addr);
     let path = |d: &str| dir.join(d).to_str().unwrap().to_string();
     let mut server = picobox()
         .args([

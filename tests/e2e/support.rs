@@ -339,3 +339,25 @@ pub fn curl_when_up(addr: &str, path: &str) -> Output {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// Makes in `dir` an nginx site for the box: `www` (its `index.html` says "hello from
+/// nginx"), `conf/nginx.conf` (two workers, listening on `addr`, serving `/www`) and `logs`
+/// (its pid file, logs and temporary files), to be mounted at `/www`, `/conf` and `/logs`.
+pub fn nginx_site(dir: &Path, addr: &str) {
+    for d in ["www", "logs", "conf"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    std::fs::write(dir.join("www/index.html"), "hello from nginx\n").unwrap();
+    std::fs::write(
+        dir.join("conf/nginx.conf"),
+        format!(
+            "worker_processes 2;\ndaemon off;\npid /logs/nginx.pid;\nerror_log /logs/error.log;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  access_log /logs/access.log;\n  client_body_temp_path /logs/body;\n\
+               proxy_temp_path /logs/proxy;\n  fastcgi_temp_path /logs/fastcgi;\n\
+               uwsgi_temp_path /logs/uwsgi;\n  scgi_temp_path /logs/scgi;\n\
+               server {{ listen {addr}; root /www; }}\n}}\n"
+        ),
+    )
+    .unwrap();
+}
