@@ -1024,23 +1024,23 @@ fn a_pipe_with_bytes_in_it_and_an_eventfd_are_captured_and_kept_in_a_box_left_ru
     }
 }
 
-#[test]
-fn unix_sockets_of_every_kind_with_their_queued_messages_go_on_after_restore() {
-    let dir = scratch("snapshot-unix");
-    let program = guest("snapunix");
-    let native_dir = dir.join("native");
-    std::fs::create_dir_all(&native_dir).unwrap();
-    let native = native_answers_with(&program, &[native_dir.to_str().unwrap()], 2);
-    assert_eq!(
-        native.last().map(String::as_str),
-        Some("listener again: accepted")
-    );
-    let mut running = counter_box("snap-unix", &program, &["/tmp"]);
+/// A box of `program` (with `args`) that answered once, snapshotted with `--leave-running`:
+/// both the box left running and one restored from the file then answer as `native` (the
+/// same program's answers natively, one line asked after `ready` each), and `snapshot
+/// inspect` describes the file with each of `described`.
+fn left_running_and_restored(
+    id: &str,
+    program: &Path,
+    args: &[&str],
+    native: &[String],
+    described: &[&str],
+) {
+    let dir = scratch(&format!("snapshot-{id}"));
+    let mut running = counter_box(id, program, args);
     assert_eq!(running.ask(), native[1]);
-    let file = dir.join("unix.snap");
-    let out = snapshot("snap-unix", &file, &["--leave-running"]);
+    let file = dir.join("box.snap");
+    let out = snapshot(id, &file, &["--leave-running"]);
     assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
-    // Peeked, not taken: the box left running reads all it had queued.
     assert_eq!(running.ask(), native[2]);
     let (rest, _, err) = running.finish();
     assert_eq!(rest, native[3..].to_vec(), "the box left running: {err}");
@@ -1049,24 +1049,45 @@ fn unix_sockets_of_every_kind_with_their_queued_messages_go_on_after_restore() {
         .arg(&file)
         .output()
         .unwrap();
-    let described = text(&inspect.stdout);
-    for part in [
-        "Unix stream socket",
-        "/tmp/s, listening (1 waiting)",
-        "connecting (not yet accepted)",
-        "its peer closed, 3 bytes queued",
-        "Unix seqpacket socket",
-        "Unix datagram socket",
-        "/tmp/d, 20 bytes queued",
-    ] {
-        assert!(described.contains(part), "{part}: {described}");
+    let text_of = text(&inspect.stdout);
+    for part in described {
+        assert!(text_of.contains(part), "{part}: {text_of}");
     }
-    // The restored box's /tmp is a new one: its socket files are made again there.
     let mut restored = restore(&file, &[]);
     assert_eq!(restored.ask(), native[2]);
     let (rest, status, err) = restored.finish();
     assert_eq!(status, Some(0), "{err}");
     assert_eq!(rest, native[3..].to_vec(), "the restored box: {err}");
+}
+
+#[test]
+fn unix_sockets_of_every_kind_with_their_queued_messages_go_on_after_restore() {
+    // Peeked, not taken: the box left running reads all it had queued. The restored box's
+    // /tmp is a new one: its socket files are made again there.
+    let dir = scratch("snapshot-unix-native");
+    let program = guest("snapunix");
+    let native_dir = dir.join("native");
+    std::fs::create_dir_all(&native_dir).unwrap();
+    let native = native_answers_with(&program, &[native_dir.to_str().unwrap()], 2);
+    assert_eq!(
+        native.last().map(String::as_str),
+        Some("listener again: accepted")
+    );
+    left_running_and_restored(
+        "snap-unix",
+        &program,
+        &["/tmp"],
+        &native,
+        &[
+            "Unix stream socket",
+            "/tmp/s, listening (1 waiting)",
+            "connecting (not yet accepted)",
+            "its peer closed, 3 bytes queued",
+            "Unix seqpacket socket",
+            "Unix datagram socket",
+            "/tmp/d, 20 bytes queued",
+        ],
+    );
 }
 
 fn redis_cli(port: u16, args: &[&str]) -> String {
@@ -1361,35 +1382,20 @@ fn a_connected_tcp_socket_is_reset_in_the_restored_box() {
 
 #[test]
 fn timers_and_timer_files_keep_their_time_left_and_ids_after_restore() {
-    let dir = scratch("snapshot-timers");
     let program = guest("snaptimers");
     let native = native_answers(&program, 2);
     assert_eq!(native.last().map(String::as_str), Some("timer ids: 0 1"));
-    let mut running = counter_box("snap-timers", &program, &[]);
-    assert_eq!(running.ask(), native[1]);
-    let file = dir.join("timers.snap");
-    let out = snapshot("snap-timers", &file, &["--leave-running"]);
-    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
-    assert_eq!(running.ask(), native[2]);
-    assert_eq!(running.finish().0, native[3..].to_vec());
-    let inspect = picobox()
-        .args(["snapshot", "inspect"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let described = text(&inspect.stdout);
-    for part in [
-        "timer     interval timer ITIMER_REAL, 49",
-        "timer     POSIX timer 0 (clock 1),",
-        "period 0.020000000 s",
-        "timer     POSIX timer 1 (clock 1), 99",
-        "timer file, 99",
-    ] {
-        assert!(described.contains(part), "{part}: {described}");
-    }
-    let mut restored = restore(&file, &[]);
-    assert_eq!(restored.ask(), native[2]);
-    let (rest, status, err) = restored.finish();
-    assert_eq!(status, Some(0), "{err}");
-    assert_eq!(rest, native[3..].to_vec(), "{err}");
+    left_running_and_restored(
+        "snap-timers",
+        &program,
+        &[],
+        &native,
+        &[
+            "timer     interval timer ITIMER_REAL, 49",
+            "timer     POSIX timer 0 (clock 1),",
+            "period 0.020000000 s",
+            "timer     POSIX timer 1 (clock 1), 99",
+            "timer file, 99",
+        ],
+    );
 }
