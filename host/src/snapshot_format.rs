@@ -30,7 +30,7 @@ use alloc::vec::Vec;
 /// The file's first bytes.
 pub const MAGIC: [u8; 8] = *b"PICOSNAP";
 /// The format version this code writes and reads.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// Bytes of a memory page.
 pub const PAGE: u64 = 4096;
 /// The header's size.

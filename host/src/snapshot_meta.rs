@@ -239,6 +239,8 @@ pub struct Message {
     pub from: Vec<u8>,
     /// Its bytes.
     pub data: Vec<u8>,
+    /// The Unix sockets of the box it carries (`SCM_RIGHTS`), by id, in order.
+    pub passed: Vec<u64>,
 }
 
 /// One thread of a process.
@@ -896,6 +898,10 @@ fn put_socket(o: &mut Out, s: &UnixSocket) {
     for m in &s.queue {
         o.bytes(&m.from);
         o.bytes(&m.data);
+        o.u32(m.passed.len() as u32);
+        for id in &m.passed {
+            o.u64(*id);
+        }
     }
 }
 
@@ -917,6 +923,8 @@ fn get_socket_file(i: &mut In<'_>) -> Result<SocketFile> {
 
 /// Longest `sun_path`.
 const UNIX_PATH_MAX: usize = 108;
+/// Most descriptors one message passes (the kernel's `SCM_MAX_FD`).
+const SCM_MAX_FD: usize = 253;
 
 fn get_socket(i: &mut In<'_>) -> Result<UnixSocket> {
     let id = i.u64()?;
@@ -952,13 +960,22 @@ fn get_socket(i: &mut In<'_>) -> Result<UnixSocket> {
     let shutdown = i.u8()?;
     let buffers = (i.u32()?, i.u32()?);
     let pass_credentials = i.u8()? != 0;
-    let n = i.count(8)?;
+    let n = i.count(12)?;
     let mut queue = Vec::with_capacity(n);
     for _ in 0..n {
-        queue.push(Message {
-            from: i.bytes()?,
-            data: i.bytes()?,
-        });
+        let from = i.bytes()?;
+        let data = i.bytes()?;
+        let count = i.count(8)?;
+        if count > SCM_MAX_FD {
+            return Err(format!(
+                "Unix socket {id} holds a message passing too many descriptors"
+            ));
+        }
+        let mut passed = Vec::with_capacity(count);
+        for _ in 0..count {
+            passed.push(i.u64()?);
+        }
+        queue.push(Message { from, data, passed });
     }
     if shutdown > 3 {
         return Err(format!("Unix socket {id} has an unknown shutdown state"));
@@ -1007,6 +1024,16 @@ fn check_sockets(processes: &[Process]) -> Result<()> {
                 }
             }
             _ => {}
+        }
+        if s.queue
+            .iter()
+            .flat_map(|m| &m.passed)
+            .any(|id| find(*id).is_none())
+        {
+            return Err(format!(
+                "Unix socket {} holds a message passing no socket of the box",
+                s.id
+            ));
         }
     }
     for p in processes {
@@ -1355,6 +1382,7 @@ mod tests {
                         queue: vec![Message {
                             from: vec![],
                             data: b"abc".to_vec(),
+                            passed: vec![11],
                         }],
                         buffers: (212992, 212992),
                         ..UnixSocket::default()

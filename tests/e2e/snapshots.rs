@@ -248,7 +248,7 @@ fn what_cannot_be_captured_is_refused_with_its_name_and_the_box_goes_on() {
     refused(
         "snap-socket2",
         &["socket"],
-        "with descriptors in flight (SCM_RIGHTS), which snapshots do not capture",
+        "with descriptors other than Unix sockets in flight (SCM_RIGHTS) (try again)",
     );
 }
 

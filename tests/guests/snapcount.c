@@ -2,8 +2,8 @@
  * input changes the heap and prints the counter and a checksum of the whole heap, so a
  * restored run's answers continue those of the run it was taken of. With "pipe" it also
  * holds a pipe with bytes in it, with "eventfd" an eventfd, both read at the end; with
- * "socket" a socket pair with a descriptor in flight in it (SCM_RIGHTS, which snapshots
- * refuse); with "tcp" a TCP connection to
+ * "socket" a socket pair with a pipe's end in flight in it (SCM_RIGHTS, which snapshots
+ * refuse: only Unix sockets the box holds are taken in flight); with "tcp" a TCP connection to
  * itself, whose state it reports at the end (a restored box finds it reset); with "thread" a
  * second, idle thread. */
 #include <pthread.h>
@@ -52,9 +52,8 @@ int main(int argc, char **argv) {
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
         c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &sv[0], sizeof(int));
-        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 5;
-        memcpy(CMSG_DATA(c), &sv[0], sizeof(int));
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 || pipe(p) != 0) return 5;
+        memcpy(CMSG_DATA(c), &p[0], sizeof(int));
         if (sendmsg(sv[0], &m, 0) != 1) return 5;
     }
     int client = -1;

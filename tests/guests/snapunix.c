@@ -1,7 +1,8 @@
 /* Unix sockets across a snapshot: sets up socket pairs of each type with messages queued
  * both ways, a shut-down pair, a pair whose peer was closed, a named listener with an
  * accepted connection and one still waiting, named datagram sockets with messages from a
- * named and an unnamed sender, a child process answering on a pair, and an unbound socket;
+ * named and an unnamed sender, a child process answering on a pair, an unbound socket, and
+ * a pair carrying one end of another pair in flight (SCM_RIGHTS) between two writes;
  * then answers one line per input line, and at the end reads, accepts and uses all of them,
  * printing what it found. Its argument is the directory for the socket files. */
 #include <errno.h>
@@ -53,14 +54,52 @@ static const char *shown(struct sockaddr_un *a, socklen_t len) {
     return strncmp(a->sun_path, dir, skip - 1) == 0 ? a->sun_path + skip : a->sun_path;
 }
 
+/* Sends `bytes` with the descriptor `fd` (SCM_RIGHTS) on `s`. */
+static int send_descriptor(int s, const char *bytes, int fd) {
+    char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+    struct iovec io = {.iov_base = (void *)bytes, .iov_len = strlen(bytes)};
+    struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = cbuf,
+                       .msg_controllen = sizeof cbuf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    return sendmsg(s, &m, 0) == (ssize_t)io.iov_len ? 0 : -1;
+}
+
+/* Receives what is there on `s` and prints it with the descriptors it carried; returns the
+ * last descriptor (or -1). */
+static int receive_descriptor(const char *what, int s) {
+    char buf[64], cbuf[CMSG_SPACE(4 * sizeof(int))];
+    struct iovec io = {.iov_base = buf, .iov_len = sizeof buf};
+    struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = cbuf,
+                       .msg_controllen = sizeof cbuf};
+    ssize_t n = recvmsg(s, &m, MSG_DONTWAIT);
+    int fd = -1, count = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); n >= 0 && c; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            count += (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            memcpy(&fd, CMSG_DATA(c), sizeof(int));
+        }
+    }
+    if (n < 0) printf("%s: %s\n", what, strerror(errno));
+    else printf("%s: %zd '%.*s' with %d descriptor(s)\n", what, n, (int)n, buf, count);
+    return fd;
+}
+
 int main(int argc, char **argv) {
-    int sp[2], sh[2], sq[2], dg[2], gone[2], cp[2];
+    int sp[2], sh[2], sq[2], dg[2], gone[2], cp[2], carry[2], passed[2];
     dir = argc > 1 ? argv[1] : "/tmp";
     signal(SIGPIPE, SIG_IGN);
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) || socketpair(AF_UNIX, SOCK_STREAM, 0, sh) ||
         socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sq) || socketpair(AF_UNIX, SOCK_DGRAM, 0, dg) ||
-        socketpair(AF_UNIX, SOCK_STREAM, 0, gone) || socketpair(AF_UNIX, SOCK_STREAM, 0, cp))
+        socketpair(AF_UNIX, SOCK_STREAM, 0, gone) || socketpair(AF_UNIX, SOCK_STREAM, 0, cp) ||
+        socketpair(AF_UNIX, SOCK_STREAM, 0, carry) || socketpair(AF_UNIX, SOCK_DGRAM, 0, passed))
         return 2;
+    if (write(carry[0], "before ", 7) != 7 || send_descriptor(carry[0], "carrying", passed[0]) ||
+        write(carry[0], " after", 6) != 6)
+        return 3;
     if (write(sp[0], "to-one", 6) != 6 || write(sp[1], "to-zero", 7) != 7) return 3;
     if (write(sh[0], "last", 4) != 4 || shutdown(sh[0], SHUT_WR)) return 3;
     if (send(sq[0], "m1", 2, 0) != 2 || send(sq[0], "msg2", 4, 0) != 4) return 3;
@@ -111,6 +150,10 @@ int main(int argc, char **argv) {
     show("peer closed", gone[0]);
     show("peer closed, then", gone[0]);
     printf("peer closed, write: %s\n", send(gone[0], "x", 1, MSG_NOSIGNAL) < 0 ? strerror(errno) : "sent");
+    int got = receive_descriptor("carried", carry[1]);
+    show("carried, then", carry[1]);
+    if (got >= 0 && send(got, "through the passed end", 22, 0) == 22) show("passed pair", passed[1]);
+    if (send(passed[0], "through the kept end", 20, 0) == 20) show("passed pair", passed[1]);
     show("accepted", accepted);
     struct sockaddr_un a;
     socklen_t len = sizeof a;

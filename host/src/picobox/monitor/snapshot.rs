@@ -217,8 +217,8 @@ fn members(top: u64, parent_host: u64) -> Result<Vec<Member>, String> {
             .any(|l| l.starts_with(b"State:\tZ"))
         {
             return Err(format!(
-                "process {pid} of the box has ended and its parent has not waited for it yet: \
-                 try again once it has"
+                "process {pid} of the box has ended and its parent has not waited for it yet \
+                 {PASSING}"
             ));
         }
         // The box's ids of its group and session; 0 where they are outside the box.
@@ -256,9 +256,30 @@ fn members(top: u64, parent_host: u64) -> Result<Vec<Member>, String> {
     Ok(out)
 }
 
-/// Freezes the box's processes, writes the snapshot to `output`, and resumes or ends the box.
-/// Returns the bytes written.
+/// The end of a refusal of a passing state: a socket between two states, descriptors in
+/// flight that no process holds, a process not yet waited for, the library OS busy.
+pub const PASSING: &str = "(try again)";
+/// How long a snapshot refused for a passing state lets the box go on and tries again.
+const PASSING_WAIT_MS: u64 = 2000;
+
+/// Freezes the box's processes, writes the snapshot to `output`, and resumes or ends the box;
+/// where what is found is passing, lets the box go on for a moment and tries again. Returns
+/// the bytes written.
 fn capture(b: &BoxHandle, output: u64, conn: u64, leave_running: bool) -> Result<u64, String> {
+    let deadline = now_ms() + PASSING_WAIT_MS;
+    loop {
+        match capture_once(b, output, conn, leave_running) {
+            Err(why) if why.ends_with(PASSING) && now_ms() < deadline => {
+                let pause: [u64; 2] = [0, 10_000_000];
+                let _ = sys(35, [pause.as_ptr() as u64, 0, 0, 0, 0, 0]);
+            }
+            result => return result,
+        }
+    }
+}
+
+/// One try of `capture`: nothing is written to `output` unless the snapshot can be taken.
+fn capture_once(b: &BoxHandle, output: u64, conn: u64, leave_running: bool) -> Result<u64, String> {
     let box_members = || -> Result<Vec<Member>, String> {
         if b.as_pid_1 {
             return members(b.first, 0);

@@ -14,8 +14,11 @@
 //! `bind` derives it), queued messages sent again from where they came, listeners listen,
 //! waiting clients connect again in their order, and shutdowns are repeated.
 //!
+//! Sockets in flight (`SCM_RIGHTS` in a queued message) are recorded by id when a process of
+//! the box holds them too, and passed again with their message.
+//!
 //! Refused, naming the process and descriptor: a socket connected to one outside the box,
-//! descriptors in flight (`SCM_RIGHTS`), a path-named socket the library OS did not bind.
+//! other descriptors in flight, a path-named socket the library OS did not bind.
 
 use crate::hostio::{self, close, sys};
 use crate::snapshot_meta::{Message, SocketFile, UnixSocket, UnixState};
@@ -40,6 +43,7 @@ const SO_PASSCRED: u64 = 16;
 const SO_PEEK_OFF: u64 = 42;
 const MSG_PEEK: u64 = 2;
 const MSG_TRUNC: u32 = 0x20;
+const MSG_CTRUNC: u32 = 0x8;
 const MSG_DONTWAIT: u64 = 0x40;
 const MSG_CMSG_CLOEXEC: u64 = 0x4000_0000;
 const TCP_ESTABLISHED: u8 = 1;
@@ -208,6 +212,15 @@ pub fn capture(held: &[Held], processes: usize) -> Result<Vec<Vec<UnixSocket>>, 
                 h.pid, h.fd
             )
         };
+        // A state that a moment may end: the snapshot tries again.
+        let passing = |why: &str| {
+            format!(
+                "process {} holds a Unix socket (descriptor {}) {why} {}",
+                h.pid,
+                h.fd,
+                crate::snapshot::PASSING
+            )
+        };
         let d = diag
             .get(&h.id)
             .ok_or_else(|| refuse("that the kernel does not list"))?;
@@ -229,8 +242,8 @@ pub fn capture(held: &[Held], processes: usize) -> Result<Vec<Vec<UnixSocket>>, 
             TCP_ESTABLISHED if ours(d.peer) => UnixState::Connected { peer: d.peer },
             TCP_ESTABLISHED if d.peer == 0 && waiting(h.id) => {
                 if d.sent_unread > 0 {
-                    return Err(refuse(
-                        "whose connection, not yet accepted, has data waiting (try again)",
+                    return Err(passing(
+                        "whose connection, not yet accepted, has data waiting",
                     ));
                 }
                 UnixState::Pending
@@ -241,7 +254,7 @@ pub fn capture(held: &[Held], processes: usize) -> Result<Vec<Vec<UnixSocket>>, 
             TCP_ESTABLISHED if d.peer == 0 => UnixState::PeerClosed,
             TCP_ESTABLISHED => return Err(refuse("connected to a socket outside the box")),
             TCP_CLOSE => UnixState::Open,
-            _ => return Err(refuse("in a passing state (try again)")),
+            _ => return Err(passing("between two states")),
         };
         // A connected stream socket's name is its listener's (accepted) or its own from
         // before it connected: the socket made for it on restore has none.
@@ -281,7 +294,15 @@ pub fn capture(held: &[Held], processes: usize) -> Result<Vec<Vec<UnixSocket>>, 
         let buffers = (option(SO_SNDBUF), option(SO_RCVBUF));
         let pass_credentials = option(SO_PASSCRED) != 0;
         close(copy);
-        let queue = peeked.map_err(|why| refuse(&why))?;
+        let queue = peeked.map_err(|why| match why.strip_suffix(crate::snapshot::PASSING) {
+            Some(why) => passing(why.trim_end()),
+            None => refuse(&why),
+        })?;
+        if queue.iter().flat_map(|m| &m.passed).any(|id| !ours(*id)) {
+            return Err(passing(
+                "with a Unix socket in flight that no process of the box holds",
+            ));
+        }
         queued_total += queue.iter().map(|m| m.data.len()).sum::<usize>();
         if queued_total > QUEUED_LIMIT {
             return Err(refuse("with more bytes queued than a snapshot holds"));
@@ -337,7 +358,7 @@ fn peek_queue(socket: u64, kind: u32) -> Result<Vec<Message>, String> {
     let mut queue: Vec<Message> = Vec::new();
     let mut data = alloc::vec![0u8; 256 << 10];
     let mut from = [0u8; 112];
-    let mut control = [0u8; 256];
+    let mut control = [0u8; CONTROL_ROOM];
     let r = loop {
         let mut iov = [data.as_mut_ptr() as u64, data.len() as u64];
         // struct msghdr
@@ -347,7 +368,7 @@ fn peek_queue(socket: u64, kind: u32) -> Result<Vec<Message>, String> {
             iov.as_mut_ptr() as u64,
             1,
             control.as_mut_ptr() as u64,
-            core::mem::size_of_val(&control) as u64,
+            control.len() as u64,
             0,
         ];
         let n = match sys(
@@ -367,19 +388,31 @@ fn peek_queue(socket: u64, kind: u32) -> Result<Vec<Message>, String> {
             Err(e) => break Err(format!("whose queue cannot be read ({e})")),
         };
         let _ = &mut iov;
-        if msg[5] != 0 {
-            close_passed(&control, msg[5] as usize);
-            break Err("with descriptors in flight (SCM_RIGHTS)".into());
+        // A peek of SCM_RIGHTS gives the monitor copies of the descriptors passed.
+        let passed = passed_sockets(&control[..(msg[5] as usize).min(CONTROL_ROOM)]);
+        if (msg[6] as u32) & MSG_CTRUNC != 0 {
+            break Err("with more descriptors in flight than a snapshot takes".into());
         }
+        let Some(passed) = passed else {
+            break Err(format!(
+                "with descriptors other than Unix sockets in flight (SCM_RIGHTS) {}",
+                crate::snapshot::PASSING
+            ));
+        };
         if (msg[6] as u32) & MSG_TRUNC != 0 || n > DATAGRAM_MAX {
             break Err("with a message too large to take".into());
         }
         let sender = from[2..(msg[1] as usize).clamp(2, from.len())].to_vec();
+        // A stream's bytes are one message, but for those that pass descriptors: a read
+        // ends with them, so each is sent again with its own bytes.
         match (kind, queue.last_mut()) {
-            (SOCK_STREAM, Some(last)) => last.data.extend_from_slice(&data[..n]),
+            (SOCK_STREAM, Some(last)) if last.passed.is_empty() && passed.is_empty() => {
+                last.data.extend_from_slice(&data[..n])
+            }
             _ => queue.push(Message {
                 from: sender,
                 data: data[..n].to_vec(),
+                passed,
             }),
         }
         if queue.iter().map(|m| m.data.len()).sum::<usize>() > QUEUED_LIMIT {
@@ -393,26 +426,43 @@ fn peek_queue(socket: u64, kind: u32) -> Result<Vec<Message>, String> {
     r.map(|()| queue)
 }
 
-/// Closes the descriptors a peek of `SCM_RIGHTS` gave the monitor.
-fn close_passed(bytes: &[u8; 256], len: usize) {
+/// Room for a message's control data: `SCM_MAX_FD` descriptors and credentials.
+const CONTROL_ROOM: usize = 16 + 253 * 4 + 4 + 16 + 12 + 4;
+
+/// The sockets (by inode) a peeked message's `SCM_RIGHTS` passes, in order, or `None` if it
+/// passes anything else; every descriptor the peek gave the monitor is closed. Credentials
+/// (`SCM_CREDENTIALS`) are the sender's and are not kept.
+fn passed_sockets(control: &[u8]) -> Option<Vec<u64>> {
+    const S_IFMT: u32 = 0o170000;
+    const S_IFSOCK: u32 = 0o140000;
+    let mut passed = Some(Vec::new());
     let mut at = 0;
-    let len = len.min(256);
-    while at + 16 <= len {
-        let cmsg_len = u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    while at + 16 <= control.len() {
+        let cmsg_len = u64::from_ne_bytes(control[at..at + 8].try_into().unwrap()) as usize;
         let (level, kind) = (
-            u32::from_ne_bytes(bytes[at + 8..at + 12].try_into().unwrap()),
-            u32::from_ne_bytes(bytes[at + 12..at + 16].try_into().unwrap()),
+            u32::from_ne_bytes(control[at + 8..at + 12].try_into().unwrap()),
+            u32::from_ne_bytes(control[at + 12..at + 16].try_into().unwrap()),
         );
-        if cmsg_len < 16 || at + cmsg_len > len {
+        if cmsg_len < 16 || at + cmsg_len > control.len() {
             break;
         }
         if (level, kind) == (1, 1) {
-            for fd in bytes[at + 16..at + cmsg_len].chunks_exact(4) {
-                close(u64::from(u32::from_ne_bytes(fd.try_into().unwrap())));
+            for fd in control[at + 16..at + cmsg_len].chunks_exact(4) {
+                let fd = u64::from(u32::from_ne_bytes(fd.try_into().unwrap()));
+                // struct stat: st_ino at 8, st_mode at 24.
+                let mut st = [0u64; 18];
+                let socket = sys(5, [fd, st.as_mut_ptr() as u64, 0, 0, 0, 0]).is_ok()
+                    && (st[3] as u32) & S_IFMT == S_IFSOCK;
+                match (&mut passed, socket) {
+                    (Some(list), true) => list.push(st[1]),
+                    _ => passed = None,
+                }
+                close(fd);
             }
         }
         at += (cmsg_len + 7) & !7;
     }
+    passed
 }
 
 /// A socket's inode from its `/proc/PID/fd` link (`socket:[N]`).
@@ -610,13 +660,13 @@ fn make_all_into(
     for s in sockets.iter().filter(|s| !s.queue.is_empty()) {
         if let Some(p) = pair_of(sockets, s) {
             for m in &s.queue {
-                send(fd_of(made, p.id), &m.data, None)?;
+                send(fd_of(made, p.id), m, made, None)?;
             }
             continue;
         }
         if s.state == UnixState::PeerClosed {
             for m in &s.queue {
-                send(fd_of(closed_peers, s.id), &m.data, None)?;
+                send(fd_of(closed_peers, s.id), m, made, None)?;
             }
             continue;
         }
@@ -638,7 +688,7 @@ fn make_all_into(
                         .map_err(|e| format!("cannot make a Unix socket: {e}"))?,
                 ),
             };
-            let r = send(sender.or(temporary).unwrap_or(u64::MAX), &m.data, Some(&to));
+            let r = send(sender.or(temporary).unwrap_or(u64::MAX), m, made, Some(&to));
             if let Some(t) = temporary {
                 close(t);
             }
@@ -696,25 +746,54 @@ fn set_options(fd: u64, s: &UnixSocket) {
     }
 }
 
-fn send(fd: u64, data: &[u8], to: Option<&[u8]>) -> Result<(), String> {
+/// Queues `m` again from `fd` (to `to`, for an unconnected socket), with the sockets it
+/// passed as they were made.
+fn send(fd: u64, m: &Message, made: &Made, to: Option<&[u8]>) -> Result<(), String> {
     let sa = to.map(sockaddr);
     let (addr, len) = sa
         .as_ref()
         .map_or((0, 0), |a| (a.as_ptr() as u64, a.len() as u64));
+    // struct cmsghdr (SOL_SOCKET, SCM_RIGHTS) and the descriptors.
+    let mut control: Vec<u8> = Vec::new();
+    if !m.passed.is_empty() {
+        let cmsg_len = 16 + 4 * m.passed.len();
+        control.extend_from_slice(&(cmsg_len as u64).to_ne_bytes());
+        control.extend_from_slice(&1u32.to_ne_bytes());
+        control.extend_from_slice(&1u32.to_ne_bytes());
+        for id in &m.passed {
+            control.extend_from_slice(&(fd_of(made, *id) as u32).to_ne_bytes());
+        }
+        control.resize((cmsg_len + 7) & !7, 0);
+    }
+    let data = &m.data;
     let mut at = 0;
     loop {
+        let iov = [data[at..].as_ptr() as u64, (data.len() - at) as u64];
+        // struct msghdr; the descriptors go with the first bytes only.
+        let msg: [u64; 7] = [
+            addr,
+            len,
+            iov.as_ptr() as u64,
+            1,
+            control.as_ptr() as u64,
+            control.len() as u64,
+            0,
+        ];
         match sys(
-            44,
+            46,
             [
                 fd,
-                data[at..].as_ptr() as u64,
-                (data.len() - at) as u64,
+                msg.as_ptr() as u64,
                 MSG_DONTWAIT | 0x4000, // MSG_NOSIGNAL
-                addr,
-                len,
+                0,
+                0,
+                0,
             ],
         ) {
-            Ok(n) => at += n as usize,
+            Ok(n) => {
+                at += n as usize;
+                control.clear();
+            }
             Err(Errno::EINTR) => {}
             Err(e) => return Err(format!("cannot queue a Unix socket's messages again: {e}")),
         }
