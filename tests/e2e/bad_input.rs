@@ -542,6 +542,22 @@ fn the_library_os_keeps_the_program_out_of_its_own_memory() {
 }
 
 #[test]
+fn mappings_the_host_places_are_the_program_s_to_unmap() {
+    // Regression: the linker can leave a page between two of the runtime's segments that the
+    // kernel does not map; a one-page mmap landed there, inside the runtime's range, and
+    // munmap and mprotect of it were refused (EINVAL, ENOMEM). The runtime fills such holes.
+    let dir = scratch("smallmaps");
+    let program = guest("smallmaps");
+    let native = native(&dir, &program, &[]);
+    assert_eq!(
+        text(&native.stdout),
+        "mapped 512: map failed 0, protect failed 0, unmap failed 0\n"
+    );
+    let out = boxed(&dir, &program, &[]);
+    assert_same("smallmaps", &native, &out);
+}
+
+#[test]
 fn a_writable_bind_that_cannot_be_idmapped_is_refused_clearly() {
     // A box started by root writes its --bind mounts as root only through an idmapped mount;
     // a file system without idmapping (here /proc) is refused with a message, not a panic.

@@ -132,9 +132,55 @@ unsafe fn relocate() {
     }
 }
 
+/// Fills the holes between this binary's loaded segments with inaccessible memory. The
+/// linker may leave a page between two segments that the kernel does not map; the host would
+/// then place a program's mapping there, inside [`image_range`], where the library OS refuses
+/// to let the program unmap or protect it (and would take it for the runtime's own).
+fn fill_image_holes() {
+    const PT_LOAD: u32 = 1;
+    const MAP_PRIVATE_ANON_FIXED_NOREPLACE_NORESERVE: u64 = 0x02 | 0x20 | 0x10_0000 | 0x4000;
+    let (base, end) = image_range();
+    let mut covered_to = base;
+    let fill = |from: usize, to: usize| {
+        if from < to {
+            crate::gate::syscall(
+                9,
+                [
+                    from as u64,
+                    (to - from) as u64,
+                    0,
+                    MAP_PRIVATE_ANON_FIXED_NOREPLACE_NORESERVE,
+                    u64::MAX,
+                    0,
+                ],
+            );
+        }
+    };
+    // SAFETY: the ELF header and program headers of this binary are mapped at its base (the
+    // first PT_LOAD covers them).
+    unsafe {
+        let ehdr = base as *const u8;
+        let phoff = (ehdr.add(32) as *const u64).read_unaligned() as usize;
+        let phnum = (ehdr.add(56) as *const u16).read_unaligned() as usize;
+        for i in 0..phnum {
+            let ph = ehdr.add(phoff + i * 56);
+            if (ph as *const u32).read_unaligned() != PT_LOAD {
+                continue;
+            }
+            let vaddr = (ph.add(16) as *const u64).read_unaligned() as usize;
+            let memsz = (ph.add(40) as *const u64).read_unaligned() as usize;
+            let start = (base + vaddr) & !4095;
+            fill(covered_to, start);
+            covered_to = covered_to.max((base + vaddr + memsz + 4095) & !4095);
+        }
+    }
+    fill(covered_to, end);
+}
+
 extern "C" fn runtime_entry(sp: *const u64) -> ! {
     // SAFETY: first thing executed, once.
     unsafe { relocate() };
+    fill_image_holes();
     crate::heap::init();
     // SAFETY: `sp` is the kernel-built initial stack: argc, argv[..] NULL, envp[..] NULL, auxv;
     // the strings they point to are NUL-terminated and stay mapped.
