@@ -41,12 +41,48 @@ global_asm!(
     "picobox_sigreturn:",
     "    mov eax, 15",
     "    jmp picobox_gate_syscall",
+    // A wait: as the gate, but `EINTR` at once if a signal arrived since the thread last saw
+    // `EINTR` (the word at [rsp + 16] differs from [rsp + 24]). From its first instruction to
+    // the `syscall`, a signal's handler makes it return `EINTR` instead (`wait_window`).
+    ".globl picobox_gate_wait",
+    "picobox_gate_wait:",
+    "    mov rax, [rsp + 16]",
+    "    mov eax, dword ptr [rax]",
+    "    cmp eax, dword ptr [rsp + 24]",
+    "    jne 2f",
+    "    mov rax, rdi",
+    "    mov rdi, rsi",
+    "    mov rsi, rdx",
+    "    mov rdx, rcx",
+    "    mov r10, r8",
+    "    mov r8, r9",
+    "    mov r9, [rsp + 8]",
+    "    jmp picobox_gate_syscall",
+    "2:",
+    "    mov rax, -4",
+    "    ret",
+    ".globl picobox_gate_wait_end",
+    "picobox_gate_wait_end:",
     ".popsection",
 );
 
 unsafe extern "C" {
     fn picobox_gate(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> u64;
+    #[allow(clippy::too_many_arguments)]
+    fn picobox_gate_wait(
+        nr: u64,
+        a0: u64,
+        a1: u64,
+        a2: u64,
+        a3: u64,
+        a4: u64,
+        a5: u64,
+        arrived: *const u32,
+        seen: u64,
+    ) -> u64;
+    static picobox_gate_syscall: u8;
     static picobox_gate_return: u8;
+    static picobox_gate_wait_end: u8;
     static picobox_sigreturn: u8;
 }
 
@@ -57,6 +93,35 @@ pub fn syscall(nr: u64, a: [u64; 6]) -> u64 {
     // that change memory or control flow are made only by the PAL functions that wrap them,
     // each of which states what it changes.
     unsafe { picobox_gate(nr, a[0], a[1], a[2], a[3], a[4], a[5]) }
+}
+
+/// Makes the waiting system call `nr` through the gate, unless the word at `arrived` is no
+/// longer `seen` (a signal came): then, and if a signal comes before the call starts (see
+/// [`in_wait_window`]), returns `-EINTR` without making it.
+#[inline]
+pub fn wait_syscall(nr: u64, a: [u64; 6], arrived: &core::sync::atomic::AtomicU32, seen: u32) -> u64 {
+    // SAFETY: as for `syscall`; `arrived` is a live word the gate only reads.
+    unsafe {
+        picobox_gate_wait(
+            nr,
+            a[0],
+            a[1],
+            a[2],
+            a[3],
+            a[4],
+            a[5],
+            arrived.as_ptr(),
+            u64::from(seen),
+        )
+    }
+}
+
+/// Whether `rip`, interrupted in a thread that is in [`wait_syscall`], is before its host
+/// call started: from the wait's entry to the `syscall` instruction, not yet executed.
+pub fn in_wait_window(rip: u64) -> bool {
+    let entry = picobox_gate_wait as *const () as u64;
+    let end = &raw const picobox_gate_wait_end as u64;
+    (entry..end).contains(&rip) || rip == &raw const picobox_gate_syscall as u64
 }
 
 /// Address of the gate's entry (what `AT_PICOBOX_GATE` tells the program).

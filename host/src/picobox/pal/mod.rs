@@ -184,6 +184,24 @@ pub(crate) fn sys(n: u64, a: [u64; 6]) -> Result<u64> {
     Errno::from_raw_return(gate::syscall(n, a))
 }
 
+/// A host call that waits: as [`sys`], but `EINTR` instead of a wait that would sleep through a
+/// signal that came while the library OS served this call (made pending, not yet seen by it).
+/// The library OS takes `EINTR` from any wait as a signal's: it delivers it, or waits again.
+pub(crate) fn sys_wait(n: u64, a: [u64; 6]) -> Result<u64> {
+    let Some(me) = crate::threads::serving() else {
+        return sys(n, a);
+    };
+    let seen = me.seen.load(Ordering::SeqCst);
+    me.waiting.store(true, Ordering::SeqCst);
+    let r = gate::wait_syscall(n, a, &me.arrived, seen);
+    me.waiting.store(false, Ordering::SeqCst);
+    let r = Errno::from_raw_return(r);
+    if r == Err(Errno::EINTR) {
+        me.seen.store(me.arrived.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+    r
+}
+
 fn fd(h: Handle) -> u64 {
     u64::from(h.0)
 }
@@ -888,7 +906,7 @@ impl Host for LinuxHost {
         val3: u32,
     ) -> Result<u64> {
         if op == FUTEX_WAITV {
-            return sys(
+            return sys_wait(
                 nr::FUTEX_WAITV,
                 [
                     addr as u64,
@@ -900,7 +918,9 @@ impl Host for LinuxHost {
                 ],
             );
         }
-        sys(
+        // FUTEX_WAIT, FUTEX_LOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2.
+        let waits = matches!(op & 0x7f, 0 | 6 | 9 | 11 | 13);
+        (if waits { sys_wait } else { sys })(
             nr::FUTEX,
             [
                 addr as u64,
@@ -921,7 +941,8 @@ impl Host for LinuxHost {
             .collect();
         let ts = timeout.map(|t| [t.sec as u64, t.nsec as u64]);
         let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as u64);
-        let n = sys(
+        let waits = timeout.is_none_or(|t| t.sec != 0 || t.nsec != 0);
+        let n = (if waits { sys_wait } else { sys })(
             nr::PPOLL,
             [fds.as_mut_ptr() as u64, fds.len() as u64, tsp, 0, 8, 0],
         )?;
@@ -1762,7 +1783,9 @@ impl Host for LinuxHost {
         if options & WNOWAIT != 0 {
             return wait_leaving_waitable(pid, options, ru);
         }
-        let got = sys(
+        const WNOHANG: u32 = 1;
+        let waits = options & WNOHANG == 0;
+        let got = (if waits { sys_wait } else { sys })(
             nr::WAIT4,
             [
                 pid as i64 as u64,
@@ -2114,7 +2137,7 @@ impl Host for LinuxHost {
     fn time_sleep(&self, clock: Clock, duration: Timespec, absolute: bool) -> Result<()> {
         let ts = [duration.sec as u64, duration.nsec as u64];
         let flags = u64::from(absolute);
-        sys(
+        sys_wait(
             nr::CLOCK_NANOSLEEP,
             [clock_id(clock), flags, ts.as_ptr() as u64, 0, 0, 0],
         )

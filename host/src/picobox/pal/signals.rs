@@ -153,6 +153,15 @@ extern "C" fn on_sigsys(sig: i32, info: *mut u8, uc: *mut u8) {
 }
 
 extern "C" fn on_async(sig: i32, info: *mut u8, uc: *mut u8) {
+    // Taken for the time of this handler, so that a handler nested in it never takes the
+    // calls this one makes at the gate for the interrupted wait's.
+    let me = threads::current();
+    let waiting = me.waiting.swap(false, Ordering::SeqCst);
+    on_async_in(sig, info, uc, waiting);
+    me.waiting.store(waiting, Ordering::SeqCst);
+}
+
+fn on_async_in(sig: i32, info: *mut u8, uc: *mut u8, waiting: bool) {
     if let Some(request) = freeze::request_of(sig, info) {
         freeze::requested(request, can_park(uc));
         return;
@@ -164,13 +173,31 @@ extern "C" fn on_async(sig: i32, info: *mut u8, uc: *mut u8) {
     // its first or last instructions, around the IN_LIBOS flag) SIGSYS itself is blocked.
     // SAFETY: `uc_sigmask` follows the machine context in the kernel's ucontext.
     let interrupted_mask = unsafe { (uc.add(UC_SIGMASK) as *const u64).read() };
-    let in_libos = threads::current().in_libos.load(Ordering::Relaxed)
-        || interrupted_mask & (1 << (SIGSYS - 1)) != 0;
+    let me = threads::current();
+    let in_libos =
+        me.in_libos.load(Ordering::Relaxed) || interrupted_mask & (1 << (SIGSYS - 1)) != 0;
     picobox_libos::signal_arrived(u8::try_from(sig).unwrap_or(0), &info, &mut ctx, in_libos);
     SIGNALS_SEEN.fetch_add(1, Ordering::Release);
     if !in_libos {
         // SAFETY: as above.
         unsafe { write_context(uc, &ctx) };
+        return;
+    }
+    // Made pending for the library OS: a wait of this thread that has not started yet must
+    // not start (it would sleep through the signal), one about to start ends with EINTR now.
+    me.arrived.fetch_add(1, Ordering::SeqCst);
+    let g = gregs(uc);
+    // SAFETY: valid ucontext from the kernel.
+    let rip = unsafe { g.add(REG_RIP).read() };
+    if waiting && gate::in_wait_window(rip) {
+        const REG_RAX: usize = 13;
+        const EINTR: u64 = (-4i64) as u64;
+        // SAFETY: as above; the gate's return is a `ret` to the wait's caller, whose return
+        // address is on top of the stack anywhere in the window (it pushes nothing).
+        unsafe {
+            g.add(REG_RAX).write(EINTR);
+            g.add(REG_RIP).write(gate::return_address());
+        }
     }
 }
 

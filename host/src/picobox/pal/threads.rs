@@ -36,6 +36,13 @@ pub struct ThreadData {
     pub start: CpuContext,
     /// Its state while frozen for a snapshot (`freeze.rs`).
     pub park: crate::freeze::Parked,
+    /// Host signals that came while the library OS served this thread (each made pending).
+    pub arrived: AtomicU32,
+    /// `arrived` as it was when a wait of this thread last returned `EINTR`: a wait starts only
+    /// if no signal came since, so that one that came before it is never slept through.
+    pub seen: AtomicU32,
+    /// Whether the thread is in a wait of the gate (`gate::wait_syscall`).
+    pub waiting: AtomicBool,
 }
 
 /// Blocks of threads this process created (the first thread's is not reused).
@@ -62,6 +69,22 @@ const ARENA_BLOCKS: usize = 1024;
 /// (`HostInfo::runtime_ranges`). `[start, end)`, and the next free block's index.
 static ARENA: spin::Once<(usize, usize)> = spin::Once::new();
 static ARENA_NEXT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// The calling thread's data while the library OS serves a call of it (on its block's signal
+/// stack, in the arena); `None` elsewhere.
+pub fn serving() -> Option<&'static ThreadData> {
+    let sp: usize;
+    // SAFETY: reads the stack pointer.
+    unsafe {
+        core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
+    let (start, end) = *ARENA.get()?;
+    if !(start..end).contains(&sp) {
+        return None;
+    }
+    let me = current();
+    me.in_libos.load(Ordering::Relaxed).then_some(me)
+}
 
 /// Reserves the arena (once, at start); returns its range.
 pub fn arena() -> (usize, usize) {
@@ -129,6 +152,9 @@ fn init_block(block: usize) -> usize {
             unused_tid: 0,
             start: CpuContext::default(),
             park: crate::freeze::Parked::default(),
+            arrived: AtomicU32::new(0),
+            seen: AtomicU32::new(0),
+            waiting: AtomicBool::new(false),
         });
     }
     block
