@@ -41,23 +41,17 @@ global_asm!(
     "picobox_sigreturn:",
     "    mov eax, 15",
     "    jmp picobox_gate_syscall",
-    // A wait: as the gate, but `EINTR` at once if a signal arrived since the thread last saw
+    // A wait: the gate, but `EINTR` at once if a signal arrived since the thread last saw
     // `EINTR` (the word at [rsp + 16] differs from [rsp + 24]). From its first instruction to
-    // the `syscall`, a signal's handler makes it return `EINTR` instead (`wait_window`).
+    // the gate's `syscall`, a signal's handler makes it return `EINTR` instead
+    // (`in_wait_window`).
     ".globl picobox_gate_wait",
     "picobox_gate_wait:",
     "    mov rax, [rsp + 16]",
     "    mov eax, dword ptr [rax]",
     "    cmp eax, dword ptr [rsp + 24]",
     "    jne 2f",
-    "    mov rax, rdi",
-    "    mov rdi, rsi",
-    "    mov rsi, rdx",
-    "    mov rdx, rcx",
-    "    mov r10, r8",
-    "    mov r8, r9",
-    "    mov r9, [rsp + 8]",
-    "    jmp picobox_gate_syscall",
+    "    jmp picobox_gate",
     "2:",
     "    mov rax, -4",
     "    ret",
@@ -99,7 +93,12 @@ pub fn syscall(nr: u64, a: [u64; 6]) -> u64 {
 /// longer `seen` (a signal came): then, and if a signal comes before the call starts (see
 /// [`in_wait_window`]), returns `-EINTR` without making it.
 #[inline]
-pub fn wait_syscall(nr: u64, a: [u64; 6], arrived: &core::sync::atomic::AtomicU32, seen: u32) -> u64 {
+pub fn wait_syscall(
+    nr: u64,
+    a: [u64; 6],
+    arrived: &core::sync::atomic::AtomicU32,
+    seen: u32,
+) -> u64 {
     // SAFETY: as for `syscall`; `arrived` is a live word the gate only reads.
     unsafe {
         picobox_gate_wait(
@@ -117,11 +116,12 @@ pub fn wait_syscall(nr: u64, a: [u64; 6], arrived: &core::sync::atomic::AtomicU3
 }
 
 /// Whether `rip`, interrupted in a thread that is in [`wait_syscall`], is before its host
-/// call started: from the wait's entry to the `syscall` instruction, not yet executed.
+/// call started: in the wait's check, or in the gate up to its `syscall` instruction, not yet
+/// executed (the thread is in no other call at the gate meanwhile).
 pub fn in_wait_window(rip: u64) -> bool {
-    let entry = picobox_gate_wait as *const () as u64;
-    let end = &raw const picobox_gate_wait_end as u64;
-    (entry..end).contains(&rip) || rip == &raw const picobox_gate_syscall as u64
+    let check = picobox_gate_wait as *const () as u64..&raw const picobox_gate_wait_end as u64;
+    let gate = picobox_gate as *const () as u64..=&raw const picobox_gate_syscall as u64;
+    check.contains(&rip) || gate.contains(&rip)
 }
 
 /// Address of the gate's entry (what `AT_PICOBOX_GATE` tells the program).

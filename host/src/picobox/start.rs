@@ -53,26 +53,38 @@ pub fn image_range() -> (usize, usize) {
     (start & !4095, (end + 4095) & !4095)
 }
 
-/// This binary's GNU build id (from its note, in memory).
-pub fn build_id() -> [u8; 20] {
+/// This binary's program headers, as `(type, address, size in memory)`, the address in memory.
+fn program_headers() -> Vec<(u32, usize, usize)> {
     let (base, _) = image_range();
-    let mut id = [0u8; 20];
     // SAFETY: the ELF header and program headers of this binary are mapped at its base (the
-    // first PT_LOAD covers them); the note they point to is in the same read-only segment.
+    // first PT_LOAD covers them).
     unsafe {
         let ehdr = base as *const u8;
         let phoff = (ehdr.add(32) as *const u64).read_unaligned() as usize;
         let phnum = (ehdr.add(56) as *const u16).read_unaligned() as usize;
-        for i in 0..phnum {
-            let ph = ehdr.add(phoff + i * 56);
-            if (ph as *const u32).read_unaligned() != 4 {
-                continue; // PT_NOTE
-            }
-            let vaddr = (ph.add(16) as *const u64).read_unaligned() as usize;
-            let size = (ph.add(32) as *const u64).read_unaligned() as usize;
-            let mut at = 0;
+        (0..phnum)
+            .map(|i| {
+                let ph = ehdr.add(phoff + i * 56);
+                (
+                    (ph as *const u32).read_unaligned(),
+                    base + (ph.add(16) as *const u64).read_unaligned() as usize,
+                    (ph.add(40) as *const u64).read_unaligned() as usize,
+                )
+            })
+            .collect()
+    }
+}
+
+/// This binary's GNU build id (from its note, in memory).
+pub fn build_id() -> [u8; 20] {
+    const PT_NOTE: u32 = 4;
+    let mut id = [0u8; 20];
+    for (_, note_at, size) in program_headers().into_iter().filter(|h| h.0 == PT_NOTE) {
+        let mut at = 0;
+        // SAFETY: the note lies in the first, read-only segment, mapped.
+        unsafe {
             while at + 12 <= size {
-                let note = ehdr.add(vaddr + at);
+                let note = (note_at + at) as *const u8;
                 let namesz = (note as *const u32).read_unaligned() as usize;
                 let descsz = (note.add(4) as *const u32).read_unaligned() as usize;
                 let kind = (note.add(8) as *const u32).read_unaligned();
@@ -140,7 +152,6 @@ fn fill_image_holes() {
     const PT_LOAD: u32 = 1;
     const MAP_PRIVATE_ANON_FIXED_NOREPLACE_NORESERVE: u64 = 0x02 | 0x20 | 0x10_0000 | 0x4000;
     let (base, end) = image_range();
-    let mut covered_to = base;
     let fill = |from: usize, to: usize| {
         if from < to {
             crate::gate::syscall(
@@ -156,23 +167,10 @@ fn fill_image_holes() {
             );
         }
     };
-    // SAFETY: the ELF header and program headers of this binary are mapped at its base (the
-    // first PT_LOAD covers them).
-    unsafe {
-        let ehdr = base as *const u8;
-        let phoff = (ehdr.add(32) as *const u64).read_unaligned() as usize;
-        let phnum = (ehdr.add(56) as *const u16).read_unaligned() as usize;
-        for i in 0..phnum {
-            let ph = ehdr.add(phoff + i * 56);
-            if (ph as *const u32).read_unaligned() != PT_LOAD {
-                continue;
-            }
-            let vaddr = (ph.add(16) as *const u64).read_unaligned() as usize;
-            let memsz = (ph.add(40) as *const u64).read_unaligned() as usize;
-            let start = (base + vaddr) & !4095;
-            fill(covered_to, start);
-            covered_to = covered_to.max((base + vaddr + memsz + 4095) & !4095);
-        }
+    let mut covered_to = base;
+    for (_, at, size) in program_headers().into_iter().filter(|h| h.0 == PT_LOAD) {
+        fill(covered_to, at & !4095);
+        covered_to = covered_to.max((at + size + 4095) & !4095);
     }
     fill(covered_to, end);
 }
@@ -180,8 +178,8 @@ fn fill_image_holes() {
 extern "C" fn runtime_entry(sp: *const u64) -> ! {
     // SAFETY: first thing executed, once.
     unsafe { relocate() };
-    fill_image_holes();
     crate::heap::init();
+    fill_image_holes();
     // SAFETY: `sp` is the kernel-built initial stack: argc, argv[..] NULL, envp[..] NULL, auxv;
     // the strings they point to are NUL-terminated and stay mapped.
     let (args, env, auxv) = unsafe {

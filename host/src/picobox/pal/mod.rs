@@ -197,7 +197,8 @@ pub(crate) fn sys_wait(n: u64, a: [u64; 6]) -> Result<u64> {
     me.waiting.store(false, Ordering::SeqCst);
     let r = Errno::from_raw_return(r);
     if r == Err(Errno::EINTR) {
-        me.seen.store(me.arrived.load(Ordering::SeqCst), Ordering::SeqCst);
+        me.seen
+            .store(me.arrived.load(Ordering::SeqCst), Ordering::SeqCst);
     }
     r
 }
