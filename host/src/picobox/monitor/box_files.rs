@@ -18,6 +18,7 @@
 
 use crate::hostio::{self, close, sys};
 use crate::snapshot_meta::{FileEntry, FileKindRecord, HandleKind, HandleRecord, MountFiles};
+use crate::special_files::{give_to, make_node};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -325,7 +326,6 @@ fn restore_into(
         };
         let dir = dir_of(dirs, e.parent).ok_or_else(|| fail(Errno::ENOENT))?;
         let name = hostio::c_str(&e.name);
-        let kind_mode = |kind: u32| u64::from(kind | (e.mode & 0o7777));
         match &e.kind {
             FileKindRecord::Directory => {
                 sys(258, [dir, name.as_ptr() as u64, 0o700, 0, 0, 0]).map_err(fail)?;
@@ -349,19 +349,13 @@ fn restore_into(
                 let t = hostio::c_str(target);
                 sys(266, [t.as_ptr() as u64, dir, name.as_ptr() as u64, 0, 0, 0]).map_err(fail)?;
             }
-            FileKindRecord::Fifo => {
-                sys(
-                    259,
-                    [dir, name.as_ptr() as u64, kind_mode(S_IFIFO), 0, 0, 0],
-                )
-                .map_err(fail)?;
-            }
-            FileKindRecord::Socket => {
-                sys(
-                    259,
-                    [dir, name.as_ptr() as u64, kind_mode(S_IFSOCK), 0, 0, 0],
-                )
-                .map_err(fail)?;
+            FileKindRecord::Fifo | FileKindRecord::Socket => {
+                let kind = if e.kind == FileKindRecord::Fifo {
+                    S_IFIFO
+                } else {
+                    S_IFSOCK
+                };
+                make_node(dir, &name, kind | (e.mode & 0o7777)).map_err(fail)?;
             }
             FileKindRecord::HardLink(to) => {
                 let first = &files.entries[*to as usize];
@@ -382,19 +376,7 @@ fn restore_into(
                 continue;
             }
         }
-        if let Some((uid, gid)) = owner {
-            let _ = sys(
-                260,
-                [
-                    dir,
-                    name.as_ptr() as u64,
-                    u64::from(uid),
-                    u64::from(gid),
-                    AT_SYMLINK_NOFOLLOW,
-                    0,
-                ],
-            );
-        }
+        give_to(dir, &name, owner);
         if !matches!(e.kind, FileKindRecord::Symlink(_)) {
             let _ = sys(268, [dir, name.as_ptr() as u64, u64::from(e.mode), 0, 0, 0]);
         }

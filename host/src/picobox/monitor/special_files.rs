@@ -14,6 +14,34 @@ const O_CLOEXEC: u64 = 0o2000000;
 const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
 const S_IFMT: u32 = 0o170000;
 
+/// Makes node `name` (a NUL-terminated single name) in directory `dir`: `kind_mode` is its
+/// kind (`S_IFIFO`, `S_IFSOCK`) and permissions.
+pub fn make_node(dir: u64, name: &[u8], kind_mode: u32) -> Result<(), picobox_abi::Errno> {
+    sys(
+        259,
+        [dir, name.as_ptr() as u64, u64::from(kind_mode), 0, 0, 0],
+    )
+    .map(|_| ())
+}
+
+/// Gives `name` (NUL-terminated) in directory `dir`, not following a link, to `owner` (uid,
+/// gid), if there is one.
+pub fn give_to(dir: u64, name: &[u8], owner: Option<(u32, u32)>) {
+    if let Some((uid, gid)) = owner {
+        let _ = sys(
+            260,
+            [
+                dir,
+                name.as_ptr() as u64,
+                u64::from(uid),
+                u64::from(gid),
+                AT_SYMLINK_NOFOLLOW,
+                0,
+            ],
+        );
+    }
+}
+
 /// Opens `rel` beneath `root` with `flags`.
 pub fn open_beneath(root: u64, rel: &[u8], flags: u64) -> Result<u64, String> {
     let how: [u64; 3] = [flags | O_CLOEXEC, 0, BENEATH];
@@ -61,31 +89,8 @@ pub fn node_beneath(
     let result = (|| {
         let mut st = [0u64; 18];
         if stat(&mut st).is_err() {
-            sys(
-                259,
-                [
-                    dir,
-                    base_c.as_ptr() as u64,
-                    u64::from(kind_and_mode),
-                    0,
-                    0,
-                    0,
-                ],
-            )
-            .map_err(|e| format!("{e}"))?;
-            if let Some((uid, gid)) = owner {
-                let _ = sys(
-                    260,
-                    [
-                        dir,
-                        base_c.as_ptr() as u64,
-                        u64::from(uid),
-                        u64::from(gid),
-                        AT_SYMLINK_NOFOLLOW,
-                        0,
-                    ],
-                );
-            }
+            make_node(dir, &base_c, kind_and_mode).map_err(|e| format!("{e}"))?;
+            give_to(dir, &base_c, owner);
             stat(&mut st).map_err(|e| format!("{e}"))?;
         }
         if (st[3] as u32) & S_IFMT != kind_and_mode & S_IFMT {
