@@ -762,10 +762,32 @@ fn across_a_snapshot(
     printed
 }
 
+/// python3 running `script` across a snapshot (`across_a_snapshot`: fed `before`, taken once
+/// it printed `wait_for`, restored and fed `after`), and natively on the same input.
+fn python_across_a_snapshot(
+    id: &str,
+    script: &str,
+    before: &str,
+    wait_for: &str,
+    after: &str,
+) -> (String, String) {
+    let boxed = across_a_snapshot(
+        id,
+        &[],
+        &["/usr/bin/python3", "-u", "-c", script],
+        before,
+        wait_for,
+        after,
+        &[],
+    );
+    let native = native_python(script, &[], format!("{before}{after}").as_bytes());
+    (boxed, native)
+}
+
 /// What python3 prints running `script` (with `args`) natively on `input`.
 fn native_python(script: &str, args: &[&std::ffi::OsStr], input: &[u8]) -> String {
     let out = Command::new("/usr/bin/python3")
-        .args(["-c", script])
+        .args(["-u", "-c", script])
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -783,26 +805,12 @@ fn python3_with_a_module_loaded_and_state_in_memory_goes_on() {
     let script = "import json, sys\nstate = {'n': 0, 'seen': []}\nprint('ready', flush=True)\n\
                   for line in sys.stdin:\n    state['n'] += 1\n    state['seen'].append(line.strip())\n\
                   \x20   print(json.dumps(state), flush=True)\n";
-    let boxed = across_a_snapshot(
-        "snap-python",
-        &[],
-        &["/usr/bin/python3", "-u", "-c", script],
-        "a\nb\n",
-        "\"b\"",
-        "c\n",
-        &[],
+    let (boxed, native) = python_across_a_snapshot("snap-python", script, "a\nb\n", "\"b\"", "c\n");
+    assert_eq!(boxed, native);
+    assert!(
+        boxed.ends_with("{\"n\": 3, \"seen\": [\"a\", \"b\", \"c\"]}\n"),
+        "{boxed}"
     );
-    let native = Command::new("/usr/bin/python3")
-        .args(["-u", "-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            c.stdin.take().unwrap().write_all(b"a\nb\nc\n")?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    assert_eq!(boxed, text(&native.stdout));
 }
 
 #[test]
@@ -851,16 +859,8 @@ fn python3_multiprocessing_with_a_lock_and_a_queue_goes_on() {
                   p = m.Process(target=child, args=(l, q)); p.start()\n\
                   print(q.get(), flush=True); p.join(); print('exit', p.exitcode)\n\
                   print(l.acquire(timeout=1), l.acquire(timeout=0.1))\n";
-    let boxed = across_a_snapshot(
-        "snap-multiprocessing",
-        &[],
-        &["/usr/bin/python3", "-c", script],
-        "",
-        "ready",
-        "go\n",
-        &[],
-    );
-    let native = native_python(script, &[], b"go\n");
+    let (boxed, native) =
+        python_across_a_snapshot("snap-multiprocessing", script, "", "ready", "go\n");
     assert_eq!(boxed, native);
     assert_eq!(boxed, "ready\nfrom child\nexit 0\nTrue False\n");
 }
@@ -876,16 +876,7 @@ fn python3_shared_memory_of_a_dev_shm_file_stays_the_files_after_restore() {
                   print('ready', flush=True); sys.stdin.readline()\n\
                   print(bytes(s.buf[:5])); s.buf[:5] = b'world'\n\
                   print(open('/dev/shm/' + name, 'rb').read(5)); s.close(); s.unlink()\n";
-    let boxed = across_a_snapshot(
-        "snap-shm",
-        &[],
-        &["/usr/bin/python3", "-c", script],
-        "",
-        "ready",
-        "go\n",
-        &[],
-    );
-    let native = native_python(script, &[], b"go\n");
+    let (boxed, native) = python_across_a_snapshot("snap-shm", script, "", "ready", "go\n");
     assert_eq!(boxed, native);
     assert_eq!(boxed, "ready\nb'hello'\nb'world'\n");
 }

@@ -16,7 +16,10 @@
 //! validated name component (the metadata's decoder checks names and parents), never by a
 //! path, so nothing outside the mount can be reached; files belong to the box's user.
 
-use crate::hostio::{self, close, sys};
+use crate::hostio::{
+    self, close, sys, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
+    O_NOFOLLOW, O_RDONLY, O_WRONLY, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
+};
 use crate::snapshot_meta::{FileEntry, FileKindRecord, HandleKind, HandleRecord, MountFiles};
 use crate::special_files::{give_to, make_node};
 use alloc::format;
@@ -26,21 +29,6 @@ use picobox_abi::Errno;
 
 /// Most bytes of files a snapshot carries from the box's tmpfs mounts.
 pub const LIMIT: usize = 48 << 20;
-const O_RDONLY: u64 = 0;
-const O_WRONLY: u64 = 1;
-const O_CREAT: u64 = 0o100;
-const O_EXCL: u64 = 0o200;
-const O_NOFOLLOW: u64 = 0o400000;
-const O_DIRECTORY: u64 = 0o200000;
-const O_CLOEXEC: u64 = 0o2000000;
-const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
-const AT_EMPTY_PATH: u64 = 0x1000;
-const S_IFMT: u32 = 0o170000;
-const S_IFDIR: u32 = 0o040000;
-const S_IFREG: u32 = 0o100000;
-const S_IFLNK: u32 = 0o120000;
-const S_IFIFO: u32 = 0o010000;
-const S_IFSOCK: u32 = 0o140000;
 const ROOT: u32 = u32::MAX;
 
 /// `struct stat` as words: dev 0, ino 1, nlink 2, mode (low half of) 3, size 6, mtime 11/12.

@@ -11,20 +11,15 @@
 //! end and a read-write one are opened without waiting, its capacity set and its bytes
 //! written back; each process then takes the ends its descriptors had.
 
-use crate::hostio::{close, read_all, sys};
+use crate::hostio::{
+    close, read_all, sys, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, S_IFIFO, S_IFMT,
+};
 use crate::snapshot_meta::{FifoRecord, HandleKind, HandleRecord};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use picobox_abi::Errno;
 
-const O_RDONLY: u64 = 0;
-const O_WRONLY: u64 = 1;
-const O_RDWR: u64 = 2;
-const O_NONBLOCK: u64 = 0o4000;
-const O_CLOEXEC: u64 = 0o2000000;
-const S_IFMT: u32 = 0o170000;
-const S_IFIFO: u32 = 0o10000;
 const F_SETPIPE_SZ: u64 = 1031;
 const F_GETPIPE_SZ: u64 = 1032;
 const SPLICE_F_NONBLOCK: u64 = 2;

@@ -5,9 +5,26 @@ use crate::gate;
 use alloc::vec::Vec;
 use picobox_abi::Errno;
 
+// Linux's `*at` and open flags, and file types (`st_mode`), as the monitor's calls use them.
 pub const AT_FDCWD: u64 = -100i64 as u64;
+pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+pub const AT_EMPTY_PATH: u64 = 0x1000;
 pub const O_RDONLY: u64 = 0;
+pub const O_WRONLY: u64 = 1;
+pub const O_RDWR: u64 = 2;
+pub const O_CREAT: u64 = 0o100;
+pub const O_EXCL: u64 = 0o200;
+pub const O_NONBLOCK: u64 = 0o4000;
+pub const O_DIRECTORY: u64 = 0o200000;
+pub const O_NOFOLLOW: u64 = 0o400000;
 pub const O_CLOEXEC: u64 = 0o2000000;
+pub const O_PATH: u64 = 0o10000000;
+pub const S_IFMT: u32 = 0o170000;
+pub const S_IFIFO: u32 = 0o010000;
+pub const S_IFDIR: u32 = 0o040000;
+pub const S_IFREG: u32 = 0o100000;
+pub const S_IFLNK: u32 = 0o120000;
+pub const S_IFSOCK: u32 = 0o140000;
 
 /// A system call through the gate.
 pub fn sys(nr: u64, a: [u64; 6]) -> Result<u64, Errno> {

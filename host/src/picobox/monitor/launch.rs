@@ -9,6 +9,7 @@
 use crate::box_root::{self, BoxUser};
 use crate::broker;
 use crate::cli::RunConfig;
+use crate::hostio::{AT_FDCWD, O_CLOEXEC};
 use crate::landlock::{self, Ruleset};
 use crate::limits::Limits;
 use crate::root_plan::{self, Leaf, PlannedMount, What};
@@ -27,8 +28,6 @@ pub const EXIT_INTERNAL: u8 = 125;
 pub const EXIT_POLICY_KILL: u8 = 159;
 
 const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
-const AT_FDCWD: u64 = -100i64 as u64;
-const O_CLOEXEC: u64 = 0o2000000;
 const SIGKILL: u64 = 9;
 const SIGSYS: u32 = 31;
 

@@ -2,17 +2,14 @@
 //! or made again when they are gone (a box-private tmpfs ends with its box), always beneath
 //! their mount root (`openat2` with `RESOLVE_BENEATH`, no magic links), never above it.
 
-use crate::hostio::{self, close, sys};
+use crate::hostio::{
+    self, close, sys, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_DIRECTORY, O_PATH, S_IFMT,
+};
 use alloc::format;
 use alloc::string::String;
 
 /// `struct open_how` resolution: `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`.
 const BENEATH: u64 = 0x08 | 0x02;
-const O_PATH: u64 = 0o10000000;
-const O_DIRECTORY: u64 = 0o200000;
-const O_CLOEXEC: u64 = 0o2000000;
-const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
-const S_IFMT: u32 = 0o170000;
 
 /// Makes node `name` (a NUL-terminated single name) in directory `dir`: `kind_mode` is its
 /// kind (`S_IFIFO`, `S_IFSOCK`) and permissions.

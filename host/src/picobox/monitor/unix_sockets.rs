@@ -20,7 +20,7 @@
 //! Refused, naming the process and descriptor: a socket connected to one outside the box,
 //! other descriptors in flight, a path-named socket the library OS did not bind.
 
-use crate::hostio::{self, close, sys};
+use crate::hostio::{self, close, sys, S_IFMT, S_IFSOCK};
 use crate::snapshot_meta::{Message, SocketFile, UnixSocket, UnixState};
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -433,8 +433,6 @@ const CONTROL_ROOM: usize = 16 + 253 * 4 + 4 + 16 + 12 + 4;
 /// passes anything else; every descriptor the peek gave the monitor is closed. Credentials
 /// (`SCM_CREDENTIALS`) are the sender's and are not kept.
 fn passed_sockets(control: &[u8]) -> Option<Vec<u64>> {
-    const S_IFMT: u32 = 0o170000;
-    const S_IFSOCK: u32 = 0o140000;
     let mut passed = Some(Vec::new());
     let mut at = 0;
     while at + 16 <= control.len() {
@@ -840,7 +838,6 @@ fn bound_name(root: u64, f: &SocketFile, owner: Option<(u32, u32)>) -> Result<Ve
             shown(f)
         )
     };
-    const S_IFSOCK: u32 = 0o140000;
     let st = crate::special_files::node_beneath(root, &f.rel, S_IFSOCK | (f.mode & 0o7777), owner)
         .map_err(gone)?;
     let name = format!("{:x}-{:x}", st[0], st[1]);
