@@ -265,22 +265,28 @@ pub(crate) fn list_dir(path: &[u8]) -> Vec<Vec<u8>> {
         217,
         [fd, buf.as_mut_ptr() as u64, buf.len() as u64, 0, 0, 0],
     ) {
-        let n = n as usize;
-        let mut at = 0;
-        // struct linux_dirent64 { u64 ino; i64 off; u16 reclen; u8 type; char name[]; }
-        while at + 19 < n {
-            let reclen = usize::from(u16::from_le_bytes([buf[at + 16], buf[at + 17]]));
-            if reclen < 19 || at + reclen > n {
-                break;
-            }
-            let name = &buf[at + 19..at + reclen];
-            let len = name.iter().position(|b| *b == 0).unwrap_or(name.len());
-            names.push(name[..len].to_vec());
-            at += reclen;
-        }
+        names.extend(dirent_names(&buf[..n as usize]).map(<[u8]>::to_vec));
     }
     let _ = sys(3, [fd, 0, 0, 0, 0, 0]);
     names
+}
+
+/// The names in a buffer `getdents64` filled (`.` and `..` among them).
+pub(crate) fn dirent_names(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut at = 0;
+    core::iter::from_fn(move || {
+        // struct linux_dirent64 { u64 ino; i64 off; u16 reclen; u8 type; char name[]; }
+        if at + 19 >= buf.len() {
+            return None;
+        }
+        let reclen = usize::from(u16::from_le_bytes([buf[at + 16], buf[at + 17]]));
+        if reclen < 19 || at + reclen > buf.len() {
+            return None;
+        }
+        let name = &buf[at + 19..at + reclen];
+        at += reclen;
+        Some(&name[..name.iter().position(|b| *b == 0).unwrap_or(name.len())])
+    })
 }
 
 #[cfg(test)]

@@ -71,20 +71,11 @@ fn names(dir: u64) -> Result<Vec<Vec<u8>>, Errno> {
         if n == 0 {
             return Ok(out);
         }
-        let mut at = 0;
-        // struct linux_dirent64 { u64 ino; i64 off; u16 reclen; u8 type; char name[]; }
-        while at + 19 < n {
-            let reclen = usize::from(u16::from_le_bytes([buf[at + 16], buf[at + 17]]));
-            if reclen < 19 || at + reclen > n {
-                break;
-            }
-            let name = &buf[at + 19..at + reclen];
-            let name = &name[..name.iter().position(|b| *b == 0).unwrap_or(name.len())];
-            if name != b"." && name != b".." {
-                out.push(name.to_vec());
-            }
-            at += reclen;
-        }
+        out.extend(
+            crate::limits::dirent_names(&buf[..n])
+                .filter(|name| *name != b"." && *name != b"..")
+                .map(<[u8]>::to_vec),
+        );
     }
 }
 
