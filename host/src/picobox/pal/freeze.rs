@@ -49,8 +49,7 @@ const FREEZING: u32 = 1;
 
 /// Whether a freeze is under way (futex word of the parked threads).
 static STATE: AtomicU32 = AtomicU32::new(IDLE);
-/// Threads of the process when the freeze began, and how many have parked.
-static EXPECTED: AtomicU32 = AtomicU32::new(0);
+/// How many of the process's threads have parked.
 static PARKED: AtomicU32 = AtomicU32::new(0);
 /// The runtime's end of the monitor's snapshot channel (`u64::MAX`: none).
 static CHANNEL: AtomicU64 = AtomicU64::new(u64::MAX);
@@ -171,7 +170,6 @@ pub fn requested(value: u64, can_park: bool) {
                 .is_ok()
         {
             PARKED.store(0, Ordering::Release);
-            EXPECTED.store(threads::live().len() as u32, Ordering::Release);
         }
         // A repeated request (the monitor asks again while it waits) reaches the threads that
         // have not parked yet: one that was computing in the library OS may since have
@@ -263,7 +261,9 @@ fn block_catchable() -> u64 {
 
 extern "C" fn wait_while_frozen() {
     let parked = PARKED.fetch_add(1, Ordering::AcqRel) + 1;
-    if parked >= EXPECTED.load(Ordering::Acquire) {
+    // Counted now, not when the freeze began: a thread made meanwhile (its maker parks only
+    // once the call that made it is done) must park too before the process reports.
+    if parked as usize >= threads::live().len() {
         report_and_wait();
         return;
     }

@@ -305,7 +305,14 @@ pub fn create(ctx: &CpuContext, tls: usize, parent_tid: Option<usize>) -> Result
         56,
         [FLAGS, sp as u64, ptid, alive, tls as u64, 0],
     )) {
-        Ok(tid) => Ok(tid as u32),
+        Ok(tid) => {
+            // Known at once, not only once the thread has run its first instruction (which,
+            // on a busy machine, may be after a freeze has counted the threads and left it
+            // out of the snapshot).
+            // SAFETY: the block's data, whose `tid` the new thread stores the same value in.
+            unsafe { (*data).tid.store(tid as u32, Ordering::Relaxed) };
+            Ok(tid as u32)
+        }
         Err(e) => {
             // SAFETY: the thread was not created; the block is ours again.
             unsafe { (*data).alive.store(0, Ordering::Release) };
