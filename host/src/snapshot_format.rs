@@ -299,6 +299,22 @@ pub struct Chunk<'a> {
     pub address: u64,
     /// Its pages.
     pub pages: &'a [u8],
+    /// The checksum its head gives for its pages.
+    pub sum: u64,
+}
+
+impl Chunk<'_> {
+    /// Whether its pages are those its head's checksum was made of.
+    pub fn verify(&self) -> Result<(), FormatError> {
+        if Checksum::of(self.pages) == self.sum {
+            Ok(())
+        } else {
+            Err(FormatError::Corrupted(format!(
+                "pages at {:#x}",
+                self.address
+            )))
+        }
+    }
 }
 
 /// A snapshot file, checked whole.
@@ -347,6 +363,20 @@ impl<'a> Cursor<'a> {
 /// Checks `bytes` as a snapshot written by build `expected_build` (any build if `None`, for
 /// `snapshot inspect`) and returns its parts.
 pub fn read<'a>(
+    bytes: &'a [u8],
+    expected_build: Option<[u8; 20]>,
+    limits: Limits,
+) -> Result<Snapshot<'a>, FormatError> {
+    let s = read_all_but_pages(bytes, expected_build, limits)?;
+    for chunk in &s.chunks {
+        chunk.verify()?;
+    }
+    Ok(s)
+}
+
+/// Checks `bytes` as [`read`] does, but for the pages themselves: each chunk's checksum is
+/// left to [`Chunk::verify`], for a restore that checks them while it builds the box.
+pub fn read_all_but_pages<'a>(
     bytes: &'a [u8],
     expected_build: Option<[u8; 20]>,
     limits: Limits,
@@ -430,13 +460,11 @@ pub fn read<'a>(
             return Err(FormatError::Truncated("memory"));
         }
         let pages = c.take(len, "memory")?;
-        if Checksum::of(pages) != sum {
-            return Err(FormatError::Corrupted(format!("pages at {address:#x}")));
-        }
         chunks.push(Chunk {
             process,
             address,
             pages,
+            sum,
         });
         next_address = address + len;
     }

@@ -663,6 +663,40 @@ fn damaged_or_foreign_files_are_refused_before_anything_runs() {
 }
 
 #[test]
+fn a_snapshot_changed_in_place_after_a_restore_is_checked_again_and_refused() {
+    // A restore remembers a file it has checked whole, so that a second restore of it (a
+    // clone) does not read every page again; a change since, of one byte of one page, is
+    // still refused before anything runs.
+    use std::os::unix::fs::FileExt;
+    let dir = scratch("snapshot-changed");
+    let (file, expected) = counter_snapshot(&dir, "snap-changed");
+    for _ in 0..2 {
+        let mut restored = restore(&file, &[]);
+        assert_eq!(restored.ask(), expected[3]);
+        let (_, status, err) = restored.finish();
+        assert_eq!(status, Some(0), "{err}");
+    }
+    // The last page run ends where the 60-byte trailer begins.
+    let len = std::fs::metadata(&file).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+    let mut byte = [0u8; 1];
+    std::fs::File::open(&file)
+        .unwrap()
+        .read_exact_at(&mut byte, len - 60 - 1000)
+        .unwrap();
+    f.write_all_at(&[byte[0] ^ 0x10], len - 60 - 1000).unwrap();
+    drop(f);
+    let out = picobox().arg("restore").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "it ran: {}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("corrupted"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn inspect_describes_the_snapshot() {
     let dir = scratch("snapshot-inspect");
     let (file, _) = counter_snapshot(&dir, "snap-inspect");

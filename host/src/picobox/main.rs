@@ -55,6 +55,8 @@ mod snapshot;
 mod special_files;
 #[path = "monitor/unix_sockets.rs"]
 mod unix_sockets;
+#[path = "monitor/verified.rs"]
+mod verified;
 // The snapshot file and its metadata, shared with the std-side tools (`host/src/lib.rs`).
 #[path = "../seal.rs"]
 mod seal;

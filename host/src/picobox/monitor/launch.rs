@@ -489,6 +489,14 @@ fn start_and_wait(
     if let Some(r) = registration.as_mut() {
         r.set_box_pid(pid);
     }
+    if let Some(plan) = &p.restore {
+        // While the box is built on another processor; nothing of the program runs before.
+        if let Err(why) = restore::verify_then_release(plan) {
+            let _ = sys(62, [pid, SIGKILL, 0, 0, 0, 0]);
+            let _ = sys(61, [pid, 0, 0, 0, 0, 0]);
+            return Err(Failure(EXIT_INTERNAL, format!("restore: {why}")));
+        }
+    }
     close(p.snapshot_channel.1);
     let control = registration
         .as_ref()

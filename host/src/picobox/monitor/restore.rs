@@ -47,8 +47,30 @@ pub type PageRun = (u64, u64, u64);
 pub type Special = (MapKind, u64, u64);
 
 /// A snapshot file checked whole: its metadata, each process's page runs, the build that
-/// wrote it, and whether it bears this user's seal (`seal.rs`).
-type Checked = (Metadata, Vec<Vec<PageRun>>, [u8; 20], bool);
+/// wrote it, whether it bears this user's seal (`seal.rs`), and the page runs whose checksums
+/// are still to be checked ([`Pages::Later`]).
+type Checked = (Metadata, Vec<Vec<PageRun>>, [u8; 20], bool, Vec<Unverified>);
+
+/// A page run whose checksum is still to be checked: its address, its offset in the file,
+/// its length, and the checksum its head gives.
+#[derive(Clone, Copy)]
+pub struct Unverified {
+    address: u64,
+    offset: u64,
+    len: u64,
+    sum: u64,
+}
+
+/// When a snapshot's pages are checked against their checksums.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pages {
+    /// With the rest of the file, before anything else is done (`snapshot inspect`).
+    Now,
+    /// By the monitor while the box is built, before anything of the program runs
+    /// ([`verify_then_release`]): the reading of every page is then on another processor
+    /// than the making of the box.
+    Later,
+}
 
 /// A checked snapshot, ready to be restored in a box's process.
 pub struct Plan {
@@ -78,9 +100,14 @@ pub struct Plan {
     pub listener_links: Vec<ListenerLink>,
     /// The saved mount-root descriptor numbers and this box's roots of the same mounts.
     pub roots: Vec<(u32, u64)>,
-    /// A page all the box's processes share while they are restored (0: one process): the
-    /// count of those confined, which each waits on ([`wait_for_box`]).
+    /// A page the monitor and all the box's processes share while they are restored: the
+    /// count of the processes confined, and one for the monitor once it has checked the
+    /// snapshot's pages, which each process waits on ([`wait_for_box`]).
     pub barrier: u64,
+    /// The page runs the monitor checks while the box is built ([`verify_then_release`]).
+    pub unverified: Vec<Unverified>,
+    /// Whether the file is one a later restore may name again (not standard input's copy).
+    pub named: bool,
 }
 
 /// Reads a snapshot file whole (at most `limit` bytes), or standard input's bytes into a
@@ -116,13 +143,18 @@ fn load(path: &[u8]) -> Result<(u64, &'static [u8]), String> {
     Ok((fd, bytes))
 }
 
-/// Checks a snapshot's container and metadata; returns the metadata and page runs.
-fn check(bytes: &'static [u8], build: Option<[u8; 20]>) -> Result<Checked, String> {
+/// Checks a snapshot's container and metadata (and its pages, or leaves them for later);
+/// returns the metadata and page runs.
+fn check(bytes: &'static [u8], build: Option<[u8; 20]>, pages: Pages) -> Result<Checked, String> {
     let limits = Limits {
         metadata: METADATA_LIMIT,
         memory: u64::MAX,
     };
-    let s = snapshot_format::read(bytes, build, limits).map_err(|e| format!("{e}"))?;
+    let s = match pages {
+        Pages::Now => snapshot_format::read(bytes, build, limits),
+        Pages::Later => snapshot_format::read_all_but_pages(bytes, build, limits),
+    }
+    .map_err(|e| format!("{e}"))?;
     let metadata = Metadata::decode(s.metadata).map_err(|e| format!("bad metadata: {e}"))?;
     let base = bytes.as_ptr() as u64;
     let mut chunks: Vec<Vec<PageRun>> = alloc::vec![Vec::new(); metadata.processes.len()];
@@ -142,7 +174,20 @@ fn check(bytes: &'static [u8], build: Option<[u8; 20]>) -> Result<Checked, Strin
             &s.seal,
         )
     });
-    Ok((metadata, chunks, s.build_id, sealed))
+    let unverified = match pages {
+        Pages::Now => Vec::new(),
+        Pages::Later => s
+            .chunks
+            .iter()
+            .map(|c| Unverified {
+                address: c.address,
+                offset: c.pages.as_ptr() as u64 - base,
+                len: c.pages.len() as u64,
+                sum: c.sum,
+            })
+            .collect(),
+    };
+    Ok((metadata, chunks, s.build_id, sealed, unverified))
 }
 
 /// Whether every page run lies inside a private or shared range of the map.
@@ -366,7 +411,8 @@ fn refuse_foreign_grants(config: &RunConfig, binds: &[(Vec<u8>, Vec<u8>)]) -> Re
 
 fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
     let (file, bytes) = load(&args.path)?;
-    let (metadata, chunks, _, sealed) = check(bytes, Some(crate::start::build_id()))?;
+    let (metadata, chunks, _, sealed, unverified) =
+        check(bytes, Some(crate::start::build_id()), Pages::Later)?;
     check_tree(&metadata)?;
     for (process, runs) in metadata.processes.iter().zip(&chunks) {
         if !chunks_inside(runs, &process.mappings) {
@@ -425,6 +471,8 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
     }
     let exe = hostio::open(b"/proc/self/exe", hostio::O_RDONLY, 0)
         .map_err(|e| format!("cannot open picobox's own binary: {e}"))?;
+    // Made here, in the monitor, which the box's processes are forked from: it takes part.
+    let barrier = make_barrier(&metadata)?;
     Ok((
         config,
         Plan {
@@ -436,7 +484,9 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
             reset_sockets: Vec::new(),
             unix_made: Vec::new(),
             fifo_ends: Vec::new(),
-            barrier: 0,
+            barrier,
+            unverified,
+            named: args.path != b"-",
             roots: Vec::new(),
             listener_links: Vec::new(),
             me: 0,
@@ -1103,9 +1153,6 @@ pub fn build_tree(
             .root;
         crate::box_files::restore(files, u64::from(root.0), owner)?;
     }
-    if plan.metadata.processes.len() > 1 {
-        plan.barrier = make_barrier(&plan.metadata)?;
-    }
     let processes = &plan.metadata.processes;
     let mut made_sets: Vec<(u64, u64, u64)> = Vec::new();
     for (index, p) in processes.iter().enumerate() {
@@ -1268,22 +1315,76 @@ fn make_barrier(m: &Metadata) -> Result<u64, String> {
     Err("cannot place the restore's shared page".into())
 }
 
-/// In each restored process, confined, just before the saved runtime runs: waits until every
-/// process of the box is confined too (before that one may still be privileged, or of
-/// another user, and the program's first signal to it refused), then drops the shared page.
-pub fn wait_for_box(plan: &Plan) {
-    if plan.barrier == 0 {
-        return;
-    }
+/// Counts one more of the barrier's parties (the box's processes and the monitor), and wakes
+/// the processes waiting if it is the last. Returns the barrier's word and its full count.
+fn arrive(plan: &Plan) -> (&core::sync::atomic::AtomicU32, u32) {
     let word = plan.barrier as *const core::sync::atomic::AtomicU32;
-    let all = plan.metadata.processes.len() as u32;
-    // SAFETY: `barrier` is a page of shared memory this process maps (made before the
-    // processes were forked, unmapped only below); an atomic u32 at its start.
+    let all = plan.metadata.processes.len() as u32 + 1;
+    // SAFETY: `barrier` is a page of shared memory the monitor made before it forked the box,
+    // which this process maps until [`wait_for_box`] drops it (the monitor never does); an
+    // atomic u32 at its start.
     let word = unsafe { &*word };
     let now = word.fetch_add(1, core::sync::atomic::Ordering::AcqRel) + 1;
     if now >= all {
         let _ = sys(202, [plan.barrier, 1, i32::MAX as u64, 0, 0, 0]); // FUTEX_WAKE
     }
+    (word, all)
+}
+
+/// In the monitor, once the box's first process is forked: checks every page run against its
+/// checksum, then lets the box's processes go on (they wait, confined, before anything of
+/// the program runs). Fails naming the first run that does not match; the box must then be
+/// ended, since its processes wait for ever.
+///
+/// A file that a restore of this user's has checked whole, and that is unchanged since, is
+/// not read again (`verified.rs`).
+pub fn verify_then_release(plan: &Plan) -> Result<(), String> {
+    let before = crate::verified::identity(plan.file).filter(|_| plan.named);
+    let known = before.is_some_and(crate::verified::checked_before);
+    if !known {
+        // Read into one small buffer, not through the monitor's mapping of the file: the
+        // mapping's page tables would cost about as much again to make and to drop.
+        let mut buf = alloc::vec![0u8; 256 << 10];
+        for run in &plan.unverified {
+            let mut sum = snapshot_format::Checksum::default();
+            let (mut at, end) = (run.offset, run.offset + run.len);
+            while at < end {
+                let want = buf.len().min((end - at) as usize);
+                let got = match sys(
+                    17,
+                    [plan.file, buf.as_mut_ptr() as u64, want as u64, at, 0, 0],
+                ) {
+                    Err(Errno::EINTR) => continue,
+                    Ok(0) | Err(_) => return Err("the snapshot cannot be read to its end".into()),
+                    Ok(n) => n,
+                };
+                sum.update(&buf[..got as usize]);
+                at += got;
+            }
+            if sum.finish() != run.sum {
+                return Err(format!(
+                    "{}",
+                    snapshot_format::FormatError::Corrupted(format!("pages at {:#x}", run.address))
+                ));
+            }
+        }
+    }
+    arrive(plan);
+    if let Some(id) = before.filter(|_| !known) {
+        // Only if the file was the same all through the check.
+        if crate::verified::identity(plan.file) == Some(id) {
+            crate::verified::remember(id);
+        }
+    }
+    Ok(())
+}
+
+/// In each restored process, confined, just before the saved runtime runs: waits until every
+/// process of the box is confined too (before that one may still be privileged, or of
+/// another user, and the program's first signal to it refused) and the monitor has checked
+/// the snapshot's pages, then drops the shared page.
+pub fn wait_for_box(plan: &Plan) {
+    let (word, all) = arrive(plan);
     loop {
         let seen = word.load(core::sync::atomic::Ordering::Acquire);
         if seen >= all {
@@ -1657,7 +1758,7 @@ pub fn inspect(path: &[u8], json: bool) -> u8 {
         }
     };
     close(fd);
-    let (metadata, chunks, build, sealed) = match check(bytes, None) {
+    let (metadata, chunks, build, sealed, _) = match check(bytes, None, Pages::Now) {
         Ok(c) => c,
         Err(msg) => {
             crate::out::error(format_args!("inspect: {msg}"));

@@ -30,7 +30,8 @@ pub fn remember(env: &[Vec<u8>]) {
     });
 }
 
-fn directory() -> Option<Vec<u8>> {
+/// The directory of the key (and of `verified.rs`'s record), if picobox has one.
+pub fn directory() -> Option<Vec<u8>> {
     DIRECTORY.get().cloned().flatten()
 }
 
