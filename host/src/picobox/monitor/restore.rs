@@ -106,8 +106,11 @@ pub struct Plan {
     pub barrier: u64,
     /// The page runs the monitor checks while the box is built ([`verify_then_release`]).
     pub unverified: Vec<Unverified>,
-    /// Whether the file is one a later restore may name again (not standard input's copy).
-    pub named: bool,
+    /// The helper process checking the runs from this index on, if there is one.
+    pub helper: Option<(u64, usize)>,
+    /// The file's identity, to remember once its pages are checked (`verified.rs`); none
+    /// for standard input's copy, or for a file already known.
+    pub identity: Option<crate::verified::Identity>,
 }
 
 /// Reads a snapshot file whole (at most `limit` bytes), or standard input's bytes into a
@@ -473,6 +476,13 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
         .map_err(|e| format!("cannot open picobox's own binary: {e}"))?;
     // Made here, in the monitor, which the box's processes are forked from: it takes part.
     let barrier = make_barrier(&metadata)?;
+    // A file checked whole before, unchanged since, is not read again (`verified.rs`).
+    let identity = crate::verified::identity(file).filter(|_| args.path != b"-");
+    let (unverified, identity) = match identity {
+        Some(id) if crate::verified::checked_before(id) => (Vec::new(), None),
+        id => (unverified, id),
+    };
+    let helper = start_helper(file, &unverified);
     Ok((
         config,
         Plan {
@@ -486,7 +496,8 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
             fifo_ends: Vec::new(),
             barrier,
             unverified,
-            named: args.path != b"-",
+            helper,
+            identity,
             roots: Vec::new(),
             listener_links: Vec::new(),
             me: 0,
@@ -1332,48 +1343,87 @@ fn arrive(plan: &Plan) -> (&core::sync::atomic::AtomicU32, u32) {
 }
 
 /// In the monitor, once the box's first process is forked: checks every page run against its
-/// checksum, then lets the box's processes go on (they wait, confined, before anything of
-/// the program runs). Fails naming the first run that does not match; the box must then be
-/// ended, since its processes wait for ever.
-///
-/// A file that a restore of this user's has checked whole, and that is unchanged since, is
-/// not read again (`verified.rs`).
+/// checksum (with the helper [`start_helper`] made, if any), then lets the box's processes go
+/// on (they wait, confined, before anything of the program runs). Fails naming the first run
+/// that does not match; the box must then be ended, since its processes wait for ever.
+/// A file known to be checked already has no runs left to check (`verified.rs`).
 pub fn verify_then_release(plan: &Plan) -> Result<(), String> {
-    let before = crate::verified::identity(plan.file).filter(|_| plan.named);
-    let known = before.is_some_and(crate::verified::checked_before);
-    if !known {
-        // Read into one small buffer, not through the monitor's mapping of the file: the
-        // mapping's page tables would cost about as much again to make and to drop.
-        let mut buf = alloc::vec![0u8; 256 << 10];
-        for run in &plan.unverified {
-            let mut sum = snapshot_format::Checksum::default();
-            let (mut at, end) = (run.offset, run.offset + run.len);
-            while at < end {
-                let want = buf.len().min((end - at) as usize);
-                let got = match sys(
-                    17,
-                    [plan.file, buf.as_mut_ptr() as u64, want as u64, at, 0, 0],
-                ) {
-                    Err(Errno::EINTR) => continue,
-                    Ok(0) | Err(_) => return Err("the snapshot cannot be read to its end".into()),
-                    Ok(n) => n,
-                };
-                sum.update(&buf[..got as usize]);
-                at += got;
-            }
-            if sum.finish() != run.sum {
-                return Err(format!(
-                    "{}",
-                    snapshot_format::FormatError::Corrupted(format!("pages at {:#x}", run.address))
-                ));
-            }
+    let (own, theirs) = plan
+        .unverified
+        .split_at(plan.helper.map_or(plan.unverified.len(), |(_, from)| from));
+    let checked = verify_in_order(plan.file, own);
+    if let Some((pid, _)) = plan.helper {
+        let mut status: u32 = 0;
+        while sys(61, [pid, &raw mut status as u64, 0, 0, 0, 0]) == Err(Errno::EINTR) {}
+        if checked.is_ok() && status != 0 {
+            // A mismatch, or a helper that could not finish: checked here, for the run's name.
+            verify_in_order(plan.file, theirs)?;
         }
     }
+    checked?;
     arrive(plan);
-    if let Some(id) = before.filter(|_| !known) {
+    if let Some(id) = plan.identity {
         // Only if the file was the same all through the check.
         if crate::verified::identity(plan.file) == Some(id) {
             crate::verified::remember(id);
+        }
+    }
+    Ok(())
+}
+
+/// Above this many bytes of pages, a helper process checks half of them on the other
+/// processor while the box is made.
+const CHECK_IN_TWO_ABOVE: u64 = 16 << 20;
+
+/// For many pages: forks a helper (now, in the monitor's own pid namespace, before the box's
+/// is made: a process forked after would be one of the box's) that checks the second half
+/// of the bytes and ends with 0 if they match. Returns its pid and the index of its first
+/// run.
+fn start_helper(file: u64, runs: &[Unverified]) -> Option<(u64, usize)> {
+    let total: u64 = runs.iter().map(|r| r.len).sum();
+    if total <= CHECK_IN_TWO_ABOVE {
+        return None;
+    }
+    let mut seen = 0;
+    let from = runs
+        .iter()
+        .position(|r| {
+            seen += r.len;
+            seen >= total / 2
+        })
+        .map_or(runs.len(), |i| i + 1);
+    match sys(57, [0; 6]) {
+        Ok(0) => {
+            let failed = verify_in_order(file, &runs[from..]).is_err();
+            let _ = sys(231, [u64::from(failed), 0, 0, 0, 0, 0]);
+            unreachable!()
+        }
+        Ok(pid) => Some((pid, from)),
+        Err(_) => None,
+    }
+}
+
+/// Checks page runs one after another, read into one small buffer (not through the
+/// monitor's mapping of the file, whose page tables would cost about as much again to make
+/// and to drop).
+fn verify_in_order(file: u64, runs: &[Unverified]) -> Result<(), String> {
+    let mut buf = alloc::vec![0u8; 256 << 10];
+    for run in runs {
+        let mut sum = snapshot_format::Checksum::default();
+        let (mut at, end) = (run.offset, run.offset + run.len);
+        while at < end {
+            let want = buf.len().min((end - at) as usize);
+            let got = match sys(17, [file, buf.as_mut_ptr() as u64, want as u64, at, 0, 0]) {
+                Err(Errno::EINTR) => continue,
+                Ok(0) | Err(_) => return Err("the snapshot cannot be read to its end".into()),
+                Ok(n) => n,
+            };
+            sum.update(&buf[..got as usize]);
+            at += got;
+        }
+        if sum.finish() != run.sum {
+            let what = format!("pages at {:#x}", run.address);
+            return Err(format!("{}", snapshot_format::FormatError::Corrupted(what)));
         }
     }
     Ok(())
