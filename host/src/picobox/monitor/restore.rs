@@ -37,6 +37,7 @@ const MAP_PRIVATE: u64 = 0x02;
 const MAP_ANONYMOUS: u64 = 0x20;
 const MAP_NORESERVE: u64 = 0x4000;
 const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+const MADV_DONTNEED: u64 = 4;
 const PAGE: u64 = 4096;
 /// Most metadata a snapshot may have.
 const METADATA_LIMIT: u64 = 64 << 20;
@@ -483,6 +484,20 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
         id => (unverified, id),
     };
     let helper = start_helper(file, &unverified);
+    // The pages of the file the check touched (heads, metadata) are no longer this process's
+    // to keep mapped: the restore reads the file through `file` from here on. (A read of
+    // `bytes` after this would map them again from the file.)
+    let _ = sys(
+        28,
+        [
+            bytes.as_ptr() as u64,
+            bytes.len() as u64,
+            MADV_DONTNEED,
+            0,
+            0,
+            0,
+        ],
+    );
     Ok((
         config,
         Plan {
@@ -1407,7 +1422,25 @@ fn start_helper(file: u64, runs: &[Unverified]) -> Option<(u64, usize)> {
 /// monitor's mapping of the file, whose page tables would cost about as much again to make
 /// and to drop).
 fn verify_in_order(file: u64, runs: &[Unverified]) -> Result<(), String> {
-    let mut buf = alloc::vec![0u8; 256 << 10];
+    if runs.is_empty() {
+        return Ok(());
+    }
+    // A mapping of its own, unmapped at the end: a clone's monitor keeps none of it.
+    const LEN: u64 = 256 << 10;
+    let at = sys(
+        9,
+        [0, LEN, PROT_RW, MAP_PRIVATE | MAP_ANONYMOUS, u64::MAX, 0],
+    )
+    .map_err(|e| format!("cannot map a buffer to check the snapshot: {e}"))?;
+    // SAFETY: a private mapping of LEN bytes, this function's alone, unmapped below once
+    // the slice is no longer used.
+    let buf = unsafe { core::slice::from_raw_parts_mut(at as *mut u8, LEN as usize) };
+    let r = verify_with(file, runs, buf);
+    let _ = sys(11, [at, LEN, 0, 0, 0, 0]);
+    r
+}
+
+fn verify_with(file: u64, runs: &[Unverified], buf: &mut [u8]) -> Result<(), String> {
     for run in runs {
         let mut sum = snapshot_format::Checksum::default();
         let (mut at, end) = (run.offset, run.offset + run.len);
