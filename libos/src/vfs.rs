@@ -240,6 +240,20 @@ impl Vfs {
         base: &Components,
         path: &[u8],
         follow_last: bool,
+        op: impl FnMut(&Node, &Components) -> Result<T>,
+    ) -> Result<T> {
+        self.lookup_with(base, path, follow_last, true, op)
+    }
+
+    /// As [`Vfs::lookup`]; without `literal_first`, the path is resolved by the library OS
+    /// at once (for a caller that learns only later, from the host, that the literal path
+    /// met a link: an open made without the lock).
+    pub fn lookup_with<T>(
+        &self,
+        base: &Components,
+        path: &[u8],
+        follow_last: bool,
+        literal_first: bool,
         mut op: impl FnMut(&Node, &Components) -> Result<T>,
     ) -> Result<T> {
         let absolute = path.first() == Some(&b'/');
@@ -256,7 +270,7 @@ impl Vfs {
                 }
             }
         }
-        if !parts.iter().any(|c| *c == b"..") {
+        if literal_first && !parts.iter().any(|c| *c == b"..") {
             let mut comps: Components = if absolute { Vec::new() } else { base.clone() };
             comps.extend(parts.iter().filter(|c| **c != b".").map(|c| c.to_vec()));
             match self.locate(&comps).and_then(|node| op(&node, &comps)) {

@@ -1,6 +1,7 @@
 //! C programs written for these tests, built with `gcc -static`, native vs boxed.
 
 use crate::support::*;
+use std::process::Command;
 
 #[test]
 fn file_system_operations_match_native() {
@@ -616,4 +617,53 @@ fn extended_attributes_and_holes_are_the_host_file_s() {
     // Linux's refusals (flags, names, sizes, O_PATH, links, pipes, permissions);
     // SEEK_DATA and SEEK_HOLE on plain and sparse files, and on /proc.
     assert_matches_native("xattrs", &[], &guest("xattrs"), &[]);
+}
+
+/// Runs `cmd` with `input` on its standard input; its output, or a panic naming `what` if it
+/// has not ended within 20 seconds (a hang is the failure looked for).
+fn output_within_20_s(what: &str, mut cmd: Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{what} hung; it printed {:?}, {:?}",
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn threads_waiting_in_fifo_opens_hold_up_no_other_thread_as_native() {
+    // One thread waits in a FIFO's open for a writer, another in one for a reader, while the
+    // main thread answers and then opens the other ends (the library OS once waited in the
+    // open holding the lock every call takes, and the process stood still).
+    let program = guest("fifowait");
+    let input = b"ping\nwrite-a\nread-b\nping\n";
+    let dir = scratch("fifowait-native");
+    let mut native = Command::new(&program);
+    native.arg(&dir);
+    let native = output_within_20_s("the native run", native, input);
+    let dir = program.parent().unwrap().to_str().unwrap().to_string();
+    let mut boxed = picobox();
+    boxed.args(["run", "--ro-bind", &dir, "/w", "--", "/w/fifowait", "/tmp"]);
+    let boxed = output_within_20_s("the boxed run", boxed, input);
+    assert_eq!(
+        text(&native.stdout),
+        "ready\npong 1\nreader got hi (2)\ndone a\nmain got yo (2)\npong 2\n"
+    );
+    assert_same("fifowait", &native, &boxed);
 }

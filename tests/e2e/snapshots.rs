@@ -697,6 +697,47 @@ fn a_snapshot_changed_in_place_after_a_restore_is_checked_again_and_refused() {
 }
 
 #[test]
+fn threads_waiting_in_fifo_opens_are_snapshotted_and_their_opens_go_on() {
+    // A FIFO's open waits without the library OS's lock, so a box whose threads wait there
+    // freezes as any blocking call does (it was refused as busy); the restored threads wait
+    // again in the FIFOs made again in the box's /tmp, and the program goes on as natively.
+    let dir = scratch("snapshot-fifo-open");
+    let program = guest("fifowait");
+    let native = {
+        let fifos = scratch("snapshot-fifo-open-native");
+        let mut child = Command::new(&program)
+            .arg(&fifos)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"ping\nping\nwrite-a\nread-b\n")
+            .unwrap();
+        text(&child.wait_with_output().unwrap().stdout)
+    };
+    let mut running = counter_box("snap-fifo-open", &program, &["/tmp"]);
+    writeln!(running.stdin.as_mut().unwrap(), "ping").unwrap();
+    assert_eq!(running.line(), "pong 1");
+    let file = dir.join("fifo-open.snap");
+    let out = snapshot("snap-fifo-open", &file, &[]);
+    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+    assert!(running.finish().0.is_empty());
+    let mut restored = restore(&file, &[]);
+    write!(restored.stdin.as_mut().unwrap(), "ping\nwrite-a\nread-b\n").unwrap();
+    let (rest, status, err) = restored.finish();
+    assert_eq!(status, Some(0), "{err}");
+    assert_eq!(
+        format!("ready\npong 1\n{}\n", rest.join("\n")),
+        native,
+        "{err}"
+    );
+}
+
+#[test]
 fn inspect_describes_the_snapshot() {
     let dir = scratch("snapshot-inspect");
     let (file, _) = counter_snapshot(&dir, "snap-inspect");

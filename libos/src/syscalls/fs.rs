@@ -415,96 +415,106 @@ fn open_controlling_terminal(k: &mut Kernel, flags: u32) -> Result<u64> {
 }
 
 /// Opens `path` (relative to `dirfd` unless absolute) with `flags` as `openat` does.
-fn open_path(k: &mut Kernel, dirfd: u64, path: Vec<u8>, flags: u32, mode: u64) -> Result<u64> {
-    let access = flags & OpenFlags::ACCESS_MASK;
-    let base = base_dir(k, dirfd, &path)?;
-    let follow = flags & OpenFlags::NOFOLLOW == 0;
-    let creates = flags & OpenFlags::CREATE != 0;
-    let modifies = access != 0 || flags & OpenFlags::TRUNCATE != 0;
-    let mode_arg = mode;
-    let mode = (u32::try_from(mode & 0o7777).unwrap_or(0)) & !k.umask;
-    let host_flags = OpenFlags(flags & !OpenFlags::CLOEXEC);
-    let mut descriptor_link = None;
-    let mut process_link = None;
-    let mut wants_controlling_terminal = false;
-    let looked_up = k.vfs.lookup(&base, &path, follow, |node, comps| {
-        if let (Node::Proc(p), true) = (node, follow) {
-            if let Some(fd) = own_descriptor_link(p) {
-                descriptor_link = Some(fd);
-                return Err(Errno::EAGAIN);
+/// An open of a file of a host mount, looked up but not yet opened on the host: the host's
+/// open may block (a FIFO waits for its other end), so it is made without the library OS's
+/// lock ([`open_unlocked`]), and the descriptor installed with it again ([`Self::finish`]).
+struct HostOpen {
+    root: picobox_abi::Handle,
+    rel: Vec<u8>,
+    writable: bool,
+    host_flags: OpenFlags,
+    mode: u32,
+    follow: bool,
+    flags: u32,
+    comps: Components,
+    base: Components,
+    path: Vec<u8>,
+}
+
+/// What a lookup for `open` came to: a descriptor, or a host file still to open.
+enum Opened {
+    Fd(u64),
+    Host(HostOpen),
+}
+
+impl HostOpen {
+    /// The host's open (may block; takes no lock).
+    fn open_on_host(&self) -> Result<picobox_abi::Handle> {
+        let creates = self.flags & OpenFlags::CREATE != 0;
+        match host().stream_open(self.root, &self.rel, self.host_flags, self.mode) {
+            Err(Errno::EACCES) if !self.writable && creates => {
+                // Linux says EROFS when a read-only mount refuses to create.
+                let exists = host()
+                    .stream_attr_at(self.root, &self.rel, self.follow)
+                    .is_ok();
+                Err(if exists { Errno::EACCES } else { Errno::EROFS })
             }
+            r => r,
         }
-        let object = match node {
-            Node::Host {
-                root,
-                rel,
-                writable,
-            } => {
-                if !writable && modifies {
-                    return Err(Errno::EROFS);
-                }
-                match host().stream_open(*root, rel, host_flags, mode) {
-                    Err(Errno::EACCES) if !writable && creates => {
-                        // Linux says EROFS when a read-only mount refuses to create.
-                        let exists = host().stream_attr_at(*root, rel, follow).is_ok();
-                        return Err(if exists { Errno::EACCES } else { Errno::EROFS });
-                    }
-                    r => FileObject::Host(HostHandle(r?)),
-                }
-            }
-            Node::Dev(d) if flags & OpenFlags::DIRECTORY != 0 => {
-                let _ = d;
-                return Err(Errno::ENOTDIR);
-            }
-            Node::Dev(DevNode::Tty) => {
-                wants_controlling_terminal = true;
-                return Err(Errno::EAGAIN);
-            }
-            Node::Dev(d) => FileObject::Dev(*d),
-            Node::Synthetic if modifies => return Err(Errno::EISDIR),
-            Node::Synthetic if creates && flags & OpenFlags::EXCLUSIVE != 0 => {
-                return Err(Errno::EEXIST)
-            }
-            Node::Synthetic => FileObject::SyntheticDir,
-            Node::Proc(_) if modifies => return Err(Errno::EACCES),
-            Node::Proc(p) => match procfs::render(k, p)? {
-                Proc::File(data) => FileObject::Memory(data, spin::Mutex::new(0)),
-                Proc::PageMap => FileObject::PageMap(spin::Mutex::new(0)),
-                Proc::Dir(entries) => FileObject::MemoryDir(entries),
-                // `exe`, `cwd`, `root`: the file or directory the link names, opened by its
-                // path in the box.
-                Proc::Link(target) if follow && target.first() == Some(&b'/') => {
-                    process_link = Some(target);
-                    return Err(Errno::EAGAIN);
-                }
-                Proc::Namespace(ns) if follow => FileObject::Namespace(ns),
-                // Not following (O_NOFOLLOW|O_PATH), or a link to no path: Linux says ELOOP.
-                Proc::Link(_) | Proc::Namespace(_) => return Err(Errno::ELOOP),
+    }
+
+    /// Installs the descriptor for the host's answer `opened`.
+    fn finish(self, k: &mut Kernel, opened: Result<picobox_abi::Handle>) -> Result<u64> {
+        let object = opened.map(|h| FileObject::Host(HostHandle(h)));
+        install_opened(
+            k,
+            object.map(|o| (o, self.comps)),
+            self.flags,
+            &self.base,
+            &self.path,
+        )
+    }
+}
+
+/// `open`, `openat` and `creat`, without the library OS's lock while the host opens the file.
+fn open_unlocked(dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> Result<u64> {
+    let flags = u32::try_from(flags & 0xffff_ffff).map_err(|_| Errno::EINVAL)?;
+    if flags & OpenFlags::ACCESS_MASK == 3 {
+        return Err(Errno::EINVAL);
+    }
+    let path = user::read_path(path_ptr)?;
+    // The literal path first; if the host finds a link on it, resolved by the library OS.
+    for literal_first in [true, false] {
+        let looked_up = crate::kernel::with(|k| {
+            open_path_or_defer(k, dirfd, path.clone(), flags, mode, literal_first)
+        })??;
+        match looked_up {
+            Opened::Fd(fd) => return Ok(fd),
+            Opened::Host(open) => match open.open_on_host() {
+                Err(Errno::ELOOP) if literal_first => continue,
+                opened => return crate::kernel::with(|k| open.finish(k, opened))?,
             },
-        };
-        Ok((object, comps.clone()))
-    });
-    if wants_controlling_terminal {
-        return open_controlling_terminal(k, flags);
-    }
-    if let Some(target) = process_link {
-        return open_path(k, AT_FDCWD as u64, target, flags, mode_arg);
-    }
-    if let Some(fd) = descriptor_link {
-        // `/proc/self/fd/N` (and so `/dev/fd/N`, `/dev/stdin`): the descriptor's own open file,
-        // as a duplicate (Linux opens the file anew; for pipes and sockets, the same object).
-        if modifies && !k.fds.file(fd)?.status().writable() && access != 0 {
-            return Err(Errno::EACCES);
         }
-        let file = k.fds.file(fd).map_err(|_| Errno::ENOENT)?;
-        return k.fds.insert(FdEntry {
-            file,
-            cloexec: flags & OpenFlags::CLOEXEC != 0,
-        });
     }
+    unreachable!("the second lookup resolves every link")
+}
+
+fn open_path(k: &mut Kernel, dirfd: u64, path: Vec<u8>, flags: u32, mode: u64) -> Result<u64> {
+    for literal_first in [true, false] {
+        match open_path_or_defer(k, dirfd, path.clone(), flags, mode, literal_first)? {
+            Opened::Fd(fd) => return Ok(fd),
+            Opened::Host(open) => match open.open_on_host() {
+                Err(Errno::ELOOP) if literal_first => continue,
+                opened => return open.finish(k, opened),
+            },
+        }
+    }
+    unreachable!("the second lookup resolves every link")
+}
+
+/// Installs the descriptor for what a lookup for `open` found (`Err` made `EROFS` where
+/// Linux says so for a creation).
+fn install_opened(
+    k: &mut Kernel,
+    looked_up: Result<(FileObject, Components)>,
+    flags: u32,
+    base: &Components,
+    path: &[u8],
+) -> Result<u64> {
+    let creates = flags & OpenFlags::CREATE != 0;
     let (object, comps) = looked_up.map_err(|e| {
         if creates {
-            creation_error(k, &base, &path, e)
+            creation_error(k, base, path, e)
         } else {
             e
         }
@@ -522,6 +532,117 @@ fn open_path(k: &mut Kernel, dirfd: u64, path: Vec<u8>, flags: u32, mode: u64) -
         file,
         cloexec: flags & OpenFlags::CLOEXEC != 0,
     })
+}
+
+fn open_path_or_defer(
+    k: &mut Kernel,
+    dirfd: u64,
+    path: Vec<u8>,
+    flags: u32,
+    mode: u64,
+    literal_first: bool,
+) -> Result<Opened> {
+    let access = flags & OpenFlags::ACCESS_MASK;
+    let base = base_dir(k, dirfd, &path)?;
+    let follow = flags & OpenFlags::NOFOLLOW == 0;
+    let creates = flags & OpenFlags::CREATE != 0;
+    let modifies = access != 0 || flags & OpenFlags::TRUNCATE != 0;
+    let mode_arg = mode;
+    let mode = (u32::try_from(mode & 0o7777).unwrap_or(0)) & !k.umask;
+    let host_flags = OpenFlags(flags & !OpenFlags::CLOEXEC);
+    let mut descriptor_link = None;
+    let mut process_link = None;
+    let mut on_host = None;
+    let mut wants_controlling_terminal = false;
+    let looked_up = k
+        .vfs
+        .lookup_with(&base, &path, follow, literal_first, |node, comps| {
+            if let (Node::Proc(p), true) = (node, follow) {
+                if let Some(fd) = own_descriptor_link(p) {
+                    descriptor_link = Some(fd);
+                    return Err(Errno::EAGAIN);
+                }
+            }
+            let object = match node {
+                Node::Host {
+                    root,
+                    rel,
+                    writable,
+                } => {
+                    if !writable && modifies {
+                        return Err(Errno::EROFS);
+                    }
+                    on_host = Some((*root, rel.clone(), *writable, comps.clone()));
+                    return Err(Errno::EAGAIN);
+                }
+                Node::Dev(d) if flags & OpenFlags::DIRECTORY != 0 => {
+                    let _ = d;
+                    return Err(Errno::ENOTDIR);
+                }
+                Node::Dev(DevNode::Tty) => {
+                    wants_controlling_terminal = true;
+                    return Err(Errno::EAGAIN);
+                }
+                Node::Dev(d) => FileObject::Dev(*d),
+                Node::Synthetic if modifies => return Err(Errno::EISDIR),
+                Node::Synthetic if creates && flags & OpenFlags::EXCLUSIVE != 0 => {
+                    return Err(Errno::EEXIST)
+                }
+                Node::Synthetic => FileObject::SyntheticDir,
+                Node::Proc(_) if modifies => return Err(Errno::EACCES),
+                Node::Proc(p) => match procfs::render(k, p)? {
+                    Proc::File(data) => FileObject::Memory(data, spin::Mutex::new(0)),
+                    Proc::PageMap => FileObject::PageMap(spin::Mutex::new(0)),
+                    Proc::Dir(entries) => FileObject::MemoryDir(entries),
+                    // `exe`, `cwd`, `root`: the file or directory the link names, opened by its
+                    // path in the box.
+                    Proc::Link(target) if follow && target.first() == Some(&b'/') => {
+                        process_link = Some(target);
+                        return Err(Errno::EAGAIN);
+                    }
+                    Proc::Namespace(ns) if follow => FileObject::Namespace(ns),
+                    // Not following (O_NOFOLLOW|O_PATH), or a link to no path: Linux says ELOOP.
+                    Proc::Link(_) | Proc::Namespace(_) => return Err(Errno::ELOOP),
+                },
+            };
+            Ok((object, comps.clone()))
+        });
+    if let Some((root, rel, writable, comps)) = on_host {
+        return Ok(Opened::Host(HostOpen {
+            root,
+            rel,
+            writable,
+            host_flags,
+            mode,
+            follow,
+            flags,
+            comps,
+            base,
+            path,
+        }));
+    }
+    if wants_controlling_terminal {
+        return open_controlling_terminal(k, flags).map(Opened::Fd);
+    }
+    if let Some(target) = process_link {
+        return open_path_or_defer(k, AT_FDCWD as u64, target, flags, mode_arg, true);
+    }
+    if let Some(fd) = descriptor_link {
+        // `/proc/self/fd/N` (and so `/dev/fd/N`, `/dev/stdin`): the descriptor's own open file,
+        // as a duplicate (Linux opens the file anew; for pipes and sockets, the same object).
+        if modifies && !k.fds.file(fd)?.status().writable() && access != 0 {
+            return Err(Errno::EACCES);
+        }
+        let file = k.fds.file(fd).map_err(|_| Errno::ENOENT)?;
+        return k
+            .fds
+            .insert(FdEntry {
+                file,
+                cloexec: flags & OpenFlags::CLOEXEC != 0,
+            })
+            .map(Opened::Fd);
+    }
+    install_opened(k, looked_up, flags, &base, &path).map(Opened::Fd)
 }
 
 /// The path of the file that `path` names when it is `/proc/self/fd/N` (or leads there, as
@@ -568,20 +689,20 @@ fn creation_error(k: &Kernel, base: &Components, path: &[u8], e: Errno) -> Errno
     }
 }
 
-/// `open(path, flags, mode)`.
-pub fn sys_open(k: &mut Kernel, a: &Args) -> Result<u64> {
-    open_at(k, AT_FDCWD as u64, a[0], a[1], a[2])
+/// `open(path, flags, mode)` (may block: a FIFO's open waits for its other end).
+pub fn sys_open(a: &Args) -> Result<u64> {
+    open_unlocked(AT_FDCWD as u64, a[0], a[1], a[2])
 }
 
 /// `openat(dirfd, path, flags, mode)`.
-pub fn sys_openat(k: &mut Kernel, a: &Args) -> Result<u64> {
-    open_at(k, a[0], a[1], a[2], a[3])
+pub fn sys_openat(a: &Args) -> Result<u64> {
+    open_unlocked(a[0], a[1], a[2], a[3])
 }
 
 /// `creat(path, mode)`.
-pub fn sys_creat(k: &mut Kernel, a: &Args) -> Result<u64> {
+pub fn sys_creat(a: &Args) -> Result<u64> {
     let flags = u64::from(OpenFlags::WRITE.0 | OpenFlags::CREATE | OpenFlags::TRUNCATE);
-    open_at(k, AT_FDCWD as u64, a[0], flags, a[1])
+    open_unlocked(AT_FDCWD as u64, a[0], flags, a[1])
 }
 
 /// `close(fd)`.

@@ -118,7 +118,7 @@ macro_rules! table {
 table! {
     0 read -> fs::sys_read;
     1 write -> fs::sys_write;
-    2 open => fs::sys_open, "as openat";
+    2 open -> fs::sys_open, "as openat";
     3 close => fs::sys_close;
     4 stat => fs::sys_stat;
     5 fstat => fs::sys_fstat;
@@ -201,7 +201,7 @@ table! {
     82 rename => fs::sys_rename;
     83 mkdir => fs::sys_mkdir;
     84 rmdir => fs::sys_rmdir;
-    85 creat => fs::sys_creat;
+    85 creat -> fs::sys_creat;
     86 link => fs::sys_link, "within one mount (EXDEV across mounts, as Linux)";
     87 unlink => fs::sys_unlink;
     88 symlink => fs::sys_symlink;
@@ -333,7 +333,7 @@ table! {
     253 inotify_init => inotify::sys_inotify_init;
     254 inotify_add_watch => inotify::sys_inotify_add_watch, "the host watches the file the path names; files the library OS makes up (/proc, /dev) EACCES";
     255 inotify_rm_watch => inotify::sys_inotify_rm_watch;
-    257 openat => fs::sys_openat, "/proc/self/fd/N (and /dev/fd/N, /dev/stdin...) gives the descriptor's own open file, as a duplicate";
+    257 openat -> fs::sys_openat, "/proc/self/fd/N (and /dev/fd/N, /dev/stdin...) gives the descriptor's own open file, as a duplicate";
     258 mkdirat => fs::sys_mkdirat;
     259 mknodat => fs::sys_mknodat, "FIFOs, sockets and regular files only";
     260 fchownat => fs::sys_fchownat, "only to the current owner and group";
