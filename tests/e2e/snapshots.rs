@@ -703,22 +703,12 @@ fn threads_waiting_in_fifo_opens_are_snapshotted_and_their_opens_go_on() {
     // again in the FIFOs made again in the box's /tmp, and the program goes on as natively.
     let dir = scratch("snapshot-fifo-open");
     let program = guest("fifowait");
-    let native = {
-        let fifos = scratch("snapshot-fifo-open-native");
-        let mut child = Command::new(&program)
-            .arg(&fifos)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"ping\nping\nwrite-a\nread-b\n")
-            .unwrap();
-        text(&child.wait_with_output().unwrap().stdout)
-    };
+    let fifos = scratch("snapshot-fifo-open-native");
+    let native = native_output(
+        &program,
+        &[fifos.as_os_str()],
+        b"ping\nping\nwrite-a\nread-b\n",
+    );
     let mut running = counter_box("snap-fifo-open", &program, &["/tmp"]);
     writeln!(running.stdin.as_mut().unwrap(), "ping").unwrap();
     assert_eq!(running.line(), "pong 1");
@@ -1000,17 +990,18 @@ fn sqlite3_holding_a_database_in_a_bind_mount_goes_on() {
 
 /// The threads guest's output natively, for its two commands.
 fn threads_native(program: &Path) -> String {
+    native_output(program, &[], b"go\nresult\n")
+}
+
+/// What `program args` prints natively, given `input`.
+fn native_output(program: &Path, args: &[&std::ffi::OsStr], input: &[u8]) -> String {
     let mut child = Command::new(program)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"go\nresult\n")
-        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
     text(&child.wait_with_output().unwrap().stdout)
 }
 
