@@ -154,9 +154,10 @@ standard input, output and error are this command's. --name gives it an id (defa
 generated one). --bind SRC DST says that the box's mount at DST is now host path SRC (its
 files are not in the snapshot); a file the program had open that no longer exists fails the
 restore with its name. A file that is truncated, corrupted, of another format version or
-written by another build of picobox is refused before anything runs (a file you restored
-before and have not changed since is not read whole again: a second restore or a clone
-starts at once). A snapshot that does
+written by another build of picobox is refused before anything runs (a file your picobox
+snapshot wrote or restored before, unchanged since, is not read whole again: a restore of a
+fresh snapshot, a second restore or a clone starts at once; a copy is checked). A snapshot
+that does
 not bear your seal (picobox seals the snapshots it writes with a key of yours) does not
 choose its own access to the host: its box's mounts of host paths, --root and host ports
 are refused unless each mount is given with --bind, or --trust-snapshot takes them as

@@ -1388,9 +1388,6 @@ fn client_inner(id: &[u8], output: &[u8], leave_running: bool) -> Result<(), Str
     let iov: [u64; 2] = [request.as_ptr() as u64, 2];
     let msg: [u64; 7] = [0, 0, iov.as_ptr() as u64, 1, control.as_ptr() as u64, 24, 0];
     let sent = sys(46, [s, msg.as_ptr() as u64, 0x4000, 0, 0, 0]);
-    if !to_stdout {
-        close(fd);
-    }
     let outcome = sent
         .map_err(|e| format!("cannot ask box '{name}': {e}"))
         .and_then(|_| wait_for_reply(s));
@@ -1400,8 +1397,17 @@ fn client_inner(id: &[u8], output: &[u8], leave_running: bool) -> Result<(), Str
             if !to_stdout {
                 let from = hostio::c_str(&temporary);
                 let to = hostio::c_str(output);
-                sys(82, [from.as_ptr() as u64, to.as_ptr() as u64, 0, 0, 0, 0])
-                    .map_err(|e| format!("cannot rename the snapshot into place: {e}"))?;
+                let renamed = sys(82, [from.as_ptr() as u64, to.as_ptr() as u64, 0, 0, 0, 0]);
+                // The monitor summed every page as it wrote it: a restore of this file,
+                // unchanged since (its identity is taken after the rename, which changes its
+                // change time), need not read every page again (verified.rs).
+                if renamed.is_ok() {
+                    if let Some(id) = crate::verified::identity(fd) {
+                        crate::verified::remember(id);
+                    }
+                }
+                close(fd);
+                renamed.map_err(|e| format!("cannot rename the snapshot into place: {e}"))?;
             }
             crate::out::error(format_args!(
                 "snapshot of box '{name}': {:.1} MiB in {ms} ms; the box {}",
@@ -1416,6 +1422,7 @@ fn client_inner(id: &[u8], output: &[u8], leave_running: bool) -> Result<(), Str
         }
         Err(msg) => {
             if !to_stdout {
+                close(fd);
                 let p = hostio::c_str(&temporary);
                 let _ = sys(87, [p.as_ptr() as u64, 0, 0, 0, 0, 0]);
             }

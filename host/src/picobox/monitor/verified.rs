@@ -1,6 +1,8 @@
-//! Snapshot files whose pages a restore of this user's has already checked in full, so that
-//! restoring the same file again (a clone, a second restore) does not read every page once
-//! more before the box may run.
+//! Snapshot files whose pages this user's picobox has summed in full, so that restoring such
+//! a file does not read every page once more before the box may run: a file `picobox
+//! snapshot` wrote (its monitor summed each page as it wrote it), and a file a restore has
+//! already checked whole (a clone, a second restore). A file copied, moved in from elsewhere
+//! or streamed is another file, and is checked.
 //!
 //! A file is known by its device, inode, size, and modification and change times, taken
 //! before the check and found the same after it. Every `write`, `truncate` or `fallocate`
@@ -65,12 +67,12 @@ fn entries() -> Vec<[u8; RECORD_LEN]> {
         .collect()
 }
 
-/// Whether a restore of this user's checked every page of the file `id` names.
+/// Whether this user's picobox summed every page of the file `id` names.
 pub fn checked_before(id: Identity) -> bool {
     entries().iter().any(|e| crate::seal::same(e, &id.0))
 }
 
-/// Records that every page of the file `id` names was checked (best effort: a record that
+/// Records that every page of the file `id` names was summed (best effort: a record that
 /// cannot be written only means the next restore checks again).
 pub fn remember(id: Identity) {
     let Some(path) = record_path() else {
