@@ -328,7 +328,37 @@ pub enum HandleKind {
         /// `EFD_SEMAPHORE`.
         semaphore: bool,
     },
+    /// An inotify watcher with its watches, made again with the same numbers.
+    Watcher {
+        /// The watches in place, by ascending number.
+        watches: Vec<WatchRecord>,
+        /// The highest watch number the watcher was given, so that the next watch the
+        /// program adds after a restore gets the number it would have got.
+        last_wd: u32,
+    },
 }
+
+/// The highest watch number a snapshot keeps: a restore uses up every number below it.
+pub const LAST_WATCH_NUMBER_KEPT: u32 = 1 << 16;
+
+/// One inotify watch of a watcher.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchRecord {
+    /// Its number.
+    pub wd: u32,
+    /// Its events and flags as the host showed them (`IN_ALL_EVENTS`, `IN_EXCL_UNLINK`,
+    /// `IN_ONESHOT`); in a process's report, 0 (the monitor takes them from the host).
+    pub mask: u32,
+    /// The descriptor of the root of the mount the watched file is in.
+    pub root: u32,
+    /// The file's path beneath it.
+    pub rel: Vec<u8>,
+    /// Whether the path's last component is a link, watched as itself.
+    pub nofollow: bool,
+}
+
+/// The mask bits a watch record may hold.
+pub const WATCH_MASK_BITS: u32 = 0x0000_0fff | 0x0400_0000 | 0x8000_0000;
 
 /// A pipe whose ends the process holds, with the bytes that were in it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -1113,6 +1143,18 @@ fn put_kind(o: &mut Out, kind: &HandleKind) {
             o.u8(12);
             o.u64(*id);
         }
+        HandleKind::Watcher { watches, last_wd } => {
+            o.u8(13);
+            o.u32(*last_wd);
+            o.u32(watches.len() as u32);
+            for w in watches {
+                o.u32(w.wd);
+                o.u32(w.mask);
+                o.u32(w.root);
+                o.bytes(&w.rel);
+                o.u8(u8::from(w.nofollow));
+            }
+        }
         HandleKind::TimerFd {
             clock,
             ticks,
@@ -1159,6 +1201,29 @@ fn get_kind(i: &mut In<'_>, fd: u32) -> Result<HandleKind> {
         9 => HandleKind::Unix { id: i.u64()? },
         10 => HandleKind::UnixName(get_socket_file(i)?),
         12 => HandleKind::Fifo { id: i.u64()? },
+        13 => {
+            let last_wd = i.u32()?;
+            let n = i.count(17)?;
+            let mut watches: Vec<WatchRecord> = Vec::with_capacity(n);
+            for _ in 0..n {
+                let w = WatchRecord {
+                    wd: i.u32()?,
+                    mask: i.u32()?,
+                    root: i.u32()?,
+                    rel: i.bytes()?,
+                    nofollow: i.u8()? != 0,
+                };
+                let after_last = watches.last().map_or(0, |l| l.wd);
+                if w.wd <= after_last || w.wd > last_wd || w.mask & !WATCH_MASK_BITS != 0 {
+                    return Err(format!("descriptor {fd}'s watches are malformed"));
+                }
+                watches.push(w);
+            }
+            if last_wd > LAST_WATCH_NUMBER_KEPT {
+                return Err(format!("descriptor {fd}'s watch numbers run too high"));
+            }
+            HandleKind::Watcher { watches, last_wd }
+        }
         11 => {
             let clock = i.u32()?;
             let ticks = i.u64()?;
@@ -1342,6 +1407,30 @@ mod tests {
                         flags: 0o100000,
                         pos: 17,
                     },
+                    HandleRecord {
+                        fd: 6,
+                        kind: HandleKind::Watcher {
+                            watches: vec![
+                                WatchRecord {
+                                    wd: 2,
+                                    mask: 0x2,
+                                    root: 3,
+                                    rel: b"log".to_vec(),
+                                    nofollow: false,
+                                },
+                                WatchRecord {
+                                    wd: 5,
+                                    mask: 0x8000_0100,
+                                    root: 3,
+                                    rel: Vec::new(),
+                                    nofollow: true,
+                                },
+                            ],
+                            last_wd: 7,
+                        },
+                        flags: 0o4000,
+                        pos: 0,
+                    },
                 ],
                 mappings: vec![
                     Mapping {
@@ -1461,6 +1550,30 @@ mod tests {
         assert!(Metadata::decode(&m.encode())
             .unwrap_err()
             .contains("malformed"));
+    }
+
+    #[test]
+    fn refuses_watches_out_of_order_past_the_last_number_or_with_unknown_bits() {
+        let cases: [fn(&mut Vec<WatchRecord>, &mut u32); 5] = [
+            |w, _| w.swap(0, 1),
+            |w, _| w[1].wd = 2,
+            |_, last| *last = 4,
+            |w, _| w[0].mask |= 0x0100_0000,
+            |w, last| {
+                *last = LAST_WATCH_NUMBER_KEPT + 1;
+                w[1].wd = *last;
+            },
+        ];
+        for (n, change) in cases.iter().enumerate() {
+            let mut m = sample();
+            let HandleKind::Watcher { watches, last_wd } = &mut m.processes[0].handles[3].kind
+            else {
+                unreachable!()
+            };
+            change(watches, last_wd);
+            let err = Metadata::decode(&m.encode()).unwrap_err();
+            assert!(err.contains("descriptor 6's watch"), "case {n}: {err}");
+        }
     }
 
     #[test]

@@ -45,5 +45,5 @@ mod vma;
 pub use kernel::{boot, fault, signal_arrived, syscall, BootError, Entry, Fault, Return};
 pub use snapshot::{
     snapshot_handles, snapshot_shared_files, snapshot_timers, BoundName, HandleWhat, NamedHandle,
-    SharedFileMap, TimerState,
+    SharedFileMap, TimerState, WatchedFile,
 };

@@ -24,6 +24,27 @@ pub enum HandleWhat {
     /// A Unix socket bound to a path name: its socket file, `rel` beneath the mount whose
     /// root is host handle `root`, and the path as the program gave it.
     UnixName(BoundName),
+    /// An inotify watcher: where the file of each watch the library OS added is (the host
+    /// says which of them are still in place), and the highest watch number used.
+    Watcher {
+        /// The watches, by number.
+        watches: Vec<WatchedFile>,
+        /// The highest watch number the host has given the watcher.
+        last_wd: u32,
+    },
+}
+
+/// The file of one inotify watch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchedFile {
+    /// The watch's number.
+    pub wd: u32,
+    /// The root handle of the file's mount.
+    pub root: u32,
+    /// The file's path beneath it.
+    pub rel: Vec<u8>,
+    /// Whether the path's last component is a link watched as itself (`IN_DONT_FOLLOW`).
+    pub nofollow: bool,
 }
 
 /// Where a Unix socket bound to a path name has its socket file (recorded by `bind`).
@@ -65,6 +86,13 @@ pub fn snapshot_handles() -> Result<Vec<NamedHandle>, String> {
         let Some(handle) = file.handle() else {
             continue;
         };
+        if file.anonymous == Some(crate::syscalls::inotify::INOTIFY) {
+            named.push(NamedHandle {
+                handle: handle.0,
+                what: watcher_of(k, handle),
+            });
+            continue;
+        }
         if file.path.is_empty() {
             if handle.0 < 3 {
                 named.push(NamedHandle {
@@ -99,6 +127,26 @@ pub fn snapshot_handles() -> Result<Vec<NamedHandle>, String> {
     Ok(named)
 }
 
+/// What a snapshot keeps of watcher `handle`.
+fn watcher_of(k: &Kernel, handle: picobox_abi::Handle) -> HandleWhat {
+    let state = k.watches.get(&handle).cloned().unwrap_or_default();
+    let mut watches: Vec<WatchedFile> = state
+        .watches
+        .into_iter()
+        .map(|w| WatchedFile {
+            wd: w.wd as u32,
+            root: w.root.0,
+            rel: w.rel,
+            nofollow: w.nofollow,
+        })
+        .collect();
+    watches.sort_by_key(|w| w.wd);
+    HandleWhat::Watcher {
+        watches,
+        last_wd: state.last_wd as u32,
+    }
+}
+
 /// Where the socket file of a Unix socket bound to a path name is.
 fn bound_name(k: &Kernel, handle: picobox_abi::Handle) -> Option<BoundName> {
     let mut address = [0u8; 128];
@@ -120,8 +168,6 @@ fn file_of(k: &Kernel, path: &crate::path::Components) -> Option<HandleWhat> {
 fn refusal(k: &Kernel) -> Result<(), String> {
     let what = if !k.aio.is_empty() {
         "asynchronous I/O contexts (io_setup)"
-    } else if !k.watches.is_empty() {
-        "inotify watches"
     } else if !k.tracees.is_empty() {
         "a ptrace relation"
     } else if !k.shm_attached.is_empty() {

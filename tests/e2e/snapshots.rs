@@ -1469,3 +1469,132 @@ fn timers_and_timer_files_keep_their_time_left_and_ids_after_restore() {
         ],
     );
 }
+
+#[test]
+fn inotify_watches_keep_their_numbers_and_masks_after_restore_as_native() {
+    // Watches 1 and 3 (one-shot) in place, 2 removed: the restored watcher reports events
+    // with the same numbers, its one-shot watch fires once, and the next watch is number 4.
+    let program = guest("inotifywd");
+    let guests = program.parent().unwrap().to_str().unwrap().to_string();
+    let native_dir = scratch("snapshot-inotify-native");
+    let native = native_output(&program, &[native_dir.as_os_str()], b"go\ngo\n");
+    assert!(native.contains("watches 1 2 3\n"), "{native}");
+    assert!(native.contains("new watch 4\n"), "{native}");
+    let data = scratch("snapshot-inotify-data");
+    let boxed = across_a_snapshot(
+        "snap-inotify",
+        &[
+            "--ro-bind",
+            &guests,
+            "/g",
+            "--bind",
+            data.to_str().unwrap(),
+            "/d",
+        ],
+        &["/g/inotifywd", "/d"],
+        "",
+        "ready",
+        "go\ngo\n",
+        &[],
+    );
+    assert_eq!(boxed, native);
+}
+
+#[test]
+fn inotify_watchers_with_unread_events_or_shared_by_two_processes_are_refused() {
+    let program = guest("inotifywd");
+    let guests = program.parent().unwrap().to_str().unwrap().to_string();
+    for (id, mode, message) in [
+        (
+            "snap-inotify-unread",
+            "unread",
+            "has inotify events it has not read yet (descriptor",
+        ),
+        (
+            "snap-inotify-shared",
+            "shared",
+            "shares an inotify watcher (descriptor",
+        ),
+    ] {
+        let dir = scratch(id);
+        let data = scratch(&format!("{id}-data"));
+        let mut cmd = picobox();
+        cmd.args(["run", "--name", id, "--ro-bind", &guests, "/g"])
+            .args(["--bind", data.to_str().unwrap(), "/d", "--"])
+            .args(["/g/inotifywd", "/d", mode]);
+        let mut running = Talking::start(cmd);
+        assert_eq!(running.line(), "watches 1 2 3");
+        assert_eq!(running.line(), "event wd=2 mask=0x8000");
+        assert_eq!(running.line(), "ready");
+        let file = dir.join("never.snap");
+        let out = snapshot(id, &file, &[]);
+        assert_eq!(out.status.code(), Some(125), "{mode}");
+        assert!(
+            text(&out.stderr).contains(message),
+            "{mode}: {}",
+            text(&out.stderr)
+        );
+        assert!(!file.exists());
+        // The box goes on: its first events are the ones it had, or the new ones.
+        writeln!(running.stdin.as_mut().unwrap(), "go").unwrap();
+        assert_eq!(running.line(), "event wd=1 mask=0x2", "{mode}");
+        let (rest, status, err) = running.finish();
+        assert_eq!(status, Some(0), "{mode}: {err}");
+        assert_eq!(rest.last().map(String::as_str), Some("end"), "{mode}");
+    }
+}
+
+#[test]
+fn tail_follows_its_file_through_inotify_after_restore() {
+    // GNU tail -f waits on an inotify watch of the file; after a restore, lines appended
+    // from outside the box reach it.
+    let dir = scratch("snapshot-tail");
+    let data = scratch("snapshot-tail-data");
+    let log = data.join("log");
+    std::fs::write(&log, "one\n").unwrap();
+    let mut cmd = picobox();
+    cmd.args([
+        "run",
+        "--name",
+        "snap-tail",
+        "--bind",
+        data.to_str().unwrap(),
+        "/d",
+    ])
+    .args(["--", "/usr/bin/tail", "-f", "/d/log"]);
+    let mut running = Talking::start(cmd);
+    assert_eq!(running.line(), "one");
+    let file = dir.join("tail.snap");
+    // tail sets up its watch after printing: the snapshot is retried until it holds one.
+    let mut inspected = String::new();
+    for _ in 0..50 {
+        let out = snapshot("snap-tail", &file, &["--leave-running"]);
+        assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+        let out = picobox()
+            .args(["snapshot", "inspect"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        inspected = text(&out.stdout);
+        if inspected.contains("inotify watcher, watches [1 on log") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        inspected.contains("inotify watcher, watches [1 on log"),
+        "{inspected}"
+    );
+    running.child.kill().unwrap();
+    let _ = running.child.wait();
+    let mut restored = restore(&file, &[]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    f.write_all(b"two\nthree\n").unwrap();
+    drop(f);
+    assert_eq!(restored.line(), "two");
+    assert_eq!(restored.line(), "three");
+    restored.child.kill().unwrap();
+    let _ = restored.child.wait();
+}

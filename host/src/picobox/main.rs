@@ -57,6 +57,8 @@ mod special_files;
 mod unix_sockets;
 #[path = "monitor/verified.rs"]
 mod verified;
+#[path = "monitor/watchers.rs"]
+mod watchers;
 // The snapshot file and its metadata, shared with the std-side tools (`host/src/lib.rs`).
 #[path = "../seal.rs"]
 mod seal;

@@ -10,7 +10,9 @@
 //!
 //! The library OS also notes each watch it added (`Kernel::watches`), for the watcher's
 //! `/proc/PID/fdinfo`: a watch the host ended by itself (`IN_ONESHOT`, a deleted file) stays
-//! listed there until the watcher is closed.
+//! listed there until the watcher is closed. A snapshot takes the file of each watch from
+//! there (`snapshot::snapshot_handles`), and which watches are still in place from the host;
+//! a restore makes the watches again with the same numbers (`monitor/watchers.rs`).
 
 use super::fs::{base_dir, AT_FDCWD};
 use super::{fd_arg, int_arg, Args};
@@ -22,8 +24,8 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use picobox_abi::{Errno, Handle, NewStream, OpenFlags, Result, StreamSetting};
 
-/// One watch, as `/proc/PID/fdinfo` shows it.
-#[derive(Clone, Copy, Debug)]
+/// One watch, as `/proc/PID/fdinfo` shows it, and where its file is (for a snapshot).
+#[derive(Clone, Debug)]
 pub struct Watch {
     /// Its number.
     pub wd: i32,
@@ -33,16 +35,32 @@ pub struct Watch {
     pub dev: u64,
     /// The events and flags asked for, as Linux reports them back.
     pub mask: u32,
+    /// The root handle of the mount the file is in.
+    pub root: Handle,
+    /// The file's path beneath that root, as the library OS resolved it.
+    pub rel: Vec<u8>,
+    /// Whether the path's last component was not followed (`IN_DONT_FOLLOW`).
+    pub nofollow: bool,
 }
 
-/// Watches by watcher stream.
-pub type Watches = BTreeMap<Handle, Vec<Watch>>;
+/// What the library OS knows of one watcher.
+#[derive(Clone, Debug, Default)]
+pub struct Watcher {
+    /// The watches it added, in the order they were added.
+    pub watches: Vec<Watch>,
+    /// The highest watch number the host gave it: the host numbers new watches upwards
+    /// from the last one, so a restore makes the numbers used up to it again.
+    pub last_wd: i32,
+}
+
+/// Watchers by host stream.
+pub type Watches = BTreeMap<Handle, Watcher>;
 
 /// The bits of a watch's mask that fdinfo shows (`inotify_mark_user_mask`).
 const SHOWN_BITS: u32 = IN_ALL_EVENTS | IN_EXCL_UNLINK | IN_ONESHOT;
 
 /// What `/proc/PID/fd` shows for a watcher.
-const INOTIFY: &str = "inotify";
+pub const INOTIFY: &str = "inotify";
 
 const IN_ALL_EVENTS: u32 = 0x0000_0fff;
 const IN_ONLYDIR: u32 = 0x0100_0000;
@@ -116,13 +134,12 @@ pub fn sys_inotify_add_watch(k: &mut Kernel, a: &Args) -> Result<u64> {
         flags |= OpenFlags::DIRECTORY;
     }
     let base = base_dir(k, AT_FDCWD as u64, &path)?;
-    let target = k.vfs.lookup(&base, &path, follow, |node, _| match node {
-        Node::Host { root, rel, .. } => Ok(HostHandle(host().stream_open(
+    let (target, root, rel) = k.vfs.lookup(&base, &path, follow, |node, _| match node {
+        Node::Host { root, rel, .. } => Ok((
+            HostHandle(host().stream_open(*root, rel, OpenFlags(flags), 0)?),
             *root,
-            rel,
-            OpenFlags(flags),
-            0,
-        )?)),
+            rel.clone(),
+        )),
         _ => Err(Errno::EACCES),
     })?;
     // `target` is closed when it drops: the watch holds the file, not the descriptor.
@@ -134,16 +151,20 @@ pub fn sys_inotify_add_watch(k: &mut Kernel, a: &Args) -> Result<u64> {
         },
     )?;
     let attr = host().stream_attr(target.0).ok();
-    let list = k.watches.entry(watcher).or_default();
+    let state = k.watches.entry(watcher).or_default();
     let wd_number = wd as i32;
-    match list.iter_mut().find(|w| w.wd == wd_number) {
+    state.last_wd = state.last_wd.max(wd_number);
+    match state.watches.iter_mut().find(|w| w.wd == wd_number) {
         Some(w) if mask & IN_MASK_ADD != 0 => w.mask |= mask & SHOWN_BITS,
         Some(w) => w.mask = mask & SHOWN_BITS,
-        None => list.push(Watch {
+        None => state.watches.push(Watch {
             wd: wd_number,
             ino: attr.map_or(0, |a| a.ino),
             dev: attr.map_or(0, |a| a.dev),
             mask: mask & SHOWN_BITS,
+            root,
+            rel,
+            nofollow: !follow,
         }),
     }
     Ok(wd)
@@ -152,7 +173,7 @@ pub fn sys_inotify_add_watch(k: &mut Kernel, a: &Args) -> Result<u64> {
 /// The lines `/proc/PID/fdinfo` shows for watcher stream `h` after the common ones.
 pub fn fdinfo_lines(k: &Kernel, h: Handle) -> alloc::string::String {
     let mut s = alloc::string::String::new();
-    for w in k.watches.get(&h).into_iter().flatten() {
+    for w in k.watches.get(&h).into_iter().flat_map(|s| &s.watches) {
         // Linux's s_dev is (major << 20 | minor); the host's st_dev is glibc's encoding.
         let (major, minor) = (super::fs::dev_major(w.dev), super::fs::dev_minor(w.dev));
         s.push_str(&alloc::format!(
@@ -171,8 +192,8 @@ pub fn sys_inotify_rm_watch(k: &mut Kernel, a: &Args) -> Result<u64> {
     let watcher = watcher(k, a[0])?;
     let wd = int_arg(a[1]);
     host().stream_set(watcher, StreamSetting::Unwatch(wd))?;
-    if let Some(list) = k.watches.get_mut(&watcher) {
-        list.retain(|w| w.wd != wd);
+    if let Some(state) = k.watches.get_mut(&watcher) {
+        state.watches.retain(|w| w.wd != wd);
     }
     Ok(0)
 }

@@ -698,6 +698,11 @@ pub fn arrange_descriptors(
                 made.push(fd);
                 Source::Held(fd)
             }
+            HandleKind::Watcher { .. } => {
+                let fd = crate::watchers::new_watcher()?;
+                made.push(fd);
+                Source::Held(fd)
+            }
             HandleKind::Stdio(n) => Source::Held(u64::from(*n)),
             HandleKind::BootMount(i) => Source::Held(u64::from(
                 boot.mounts
@@ -808,6 +813,18 @@ pub fn arrange_descriptors(
             close(opened);
         }
         let _ = sys(8, [u64::from(*fd), *pos, 0, 0, 0, 0]);
+    }
+    // Watches, once every mount root is at its number.
+    let roots: Vec<u32> = process
+        .handles
+        .iter()
+        .filter(|h| matches!(h.kind, HandleKind::BootMount(_)))
+        .map(|h| h.fd)
+        .collect();
+    for h in &process.handles {
+        if let HandleKind::Watcher { watches, last_wd } = &h.kind {
+            crate::watchers::make_again(h.fd, watches, *last_wd, &roots)?;
+        }
     }
     Ok(())
 }
@@ -2155,6 +2172,23 @@ fn handle_text(m: &Metadata, k: &HandleKind) -> String {
             format!(
                 "file {} beneath descriptor {root}",
                 String::from_utf8_lossy(rel)
+            )
+        }
+        HandleKind::Watcher { watches, last_wd } => {
+            let list: Vec<String> = watches
+                .iter()
+                .map(|w| {
+                    format!(
+                        "{} on {} beneath descriptor {}",
+                        w.wd,
+                        String::from_utf8_lossy(&w.rel),
+                        w.root
+                    )
+                })
+                .collect();
+            format!(
+                "inotify watcher, watches [{}], numbers used up to {last_wd}",
+                list.join(", ")
             )
         }
     }

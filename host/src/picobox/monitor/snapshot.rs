@@ -1100,6 +1100,7 @@ fn write_snapshot_draining(
     let sockets = unix_sockets_of(members, &mut all)?;
     let hosts: Vec<u64> = members.iter().map(|m| m.host).collect();
     let fifos = crate::fifos::capture(&hosts, &mut all)?;
+    crate::watchers::capture(&hosts, &mut all)?;
     let mut parts = Vec::new();
     for (m, report) in members.iter().zip(&decoded) {
         let maps_text =

@@ -345,6 +345,19 @@ fn inventory() -> Vec<u8> {
                         mode: b.mode,
                     })
                 }
+                picobox_libos::HandleWhat::Watcher { watches, last_wd } => HandleKind::Watcher {
+                    watches: watches
+                        .into_iter()
+                        .map(|w| crate::snapshot_meta::WatchRecord {
+                            wd: w.wd,
+                            mask: 0,
+                            root: w.root,
+                            rel: w.rel,
+                            nofollow: w.nofollow,
+                        })
+                        .collect(),
+                    last_wd,
+                },
             };
             (h.handle, kind)
         })),
