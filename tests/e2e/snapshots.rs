@@ -584,7 +584,27 @@ fn a_forged_snapshot_reaches_no_path_above_its_mounts() {
         });
         add(m, HandleKind::Unix { id: 8 });
     });
-    for (name, bytes, what) in [("fifo", fifo, "FIFO"), ("socket", socket, "socket")] {
+    let watch = rewritten(&good, [0; 32], |m| {
+        let root = mount_root(m);
+        add(
+            m,
+            HandleKind::Watcher {
+                watches: vec![picobox_tools::snapshot_meta::WatchRecord {
+                    wd: 1,
+                    mask: 0x2,
+                    root,
+                    rel: escape.clone().into_bytes(),
+                    nofollow: false,
+                }],
+                last_wd: 1,
+            },
+        );
+    });
+    for (name, bytes, what) in [
+        ("fifo", fifo, "FIFO"),
+        ("socket", socket, "socket"),
+        ("watch", watch, "inotify watch 1"),
+    ] {
         let path = dir.join(format!("{name}.snap"));
         std::fs::write(&path, bytes).unwrap();
         // Taken as recorded on purpose: the mounts are given, the paths above them are not.

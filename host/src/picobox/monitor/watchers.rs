@@ -248,6 +248,12 @@ pub fn make_again(
     roots: &[u32],
 ) -> Result<(), String> {
     let watcher = u64::from(fd);
+    if let Some(w) = watches.iter().find(|w| !roots.contains(&w.root)) {
+        return Err(format!(
+            "the program's inotify watch {} names descriptor {}, which is no mount root",
+            w.wd, w.root
+        ));
+    }
     let mut next = 1u32;
     let mut passing = false;
     for w in watches {
