@@ -1,16 +1,19 @@
 /* Threads waiting in a FIFO's open while the rest of the process goes on. In directory
  * argv[1] it makes FIFO "a", which one thread opens to read (it waits for a writer), and FIFO
- * "b", which another opens to write (it waits for a reader). The main thread prints "ready",
+ * "b", which another opens to write with openat2 (RESOLVE_NO_MAGICLINKS: the library OS walks
+ * the path by the rules, then opens it; it waits for a reader). The main thread prints "ready",
  * then answers each input line: "ping" with "pong N"; "write-a" opens "a" to write, sends
  * "hi", and once the reading thread has printed what it got, "done a"; "read-b" opens "b" to
  * read and prints what the writing thread sent. In a library OS whose open of a FIFO held a
  * lock every call takes, the first "ping" would never be answered. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static char a[256], b[256];
@@ -25,7 +28,8 @@ static void *reader(void *arg) {
 }
 
 static void *writer(void *arg) {
-    int fd = open(b, O_WRONLY);
+    struct open_how how = {.flags = O_WRONLY, .resolve = RESOLVE_NO_MAGICLINKS};
+    int fd = syscall(SYS_openat2, AT_FDCWD, b, &how, sizeof how);
     if (fd >= 0) {
         (void)!write(fd, "yo", 2);
         close(fd);

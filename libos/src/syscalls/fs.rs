@@ -279,7 +279,7 @@ fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> 
 /// strictly (unknown flags, a mode without `O_CREAT`, unknown `RESOLVE_*` bits are `EINVAL`;
 /// a larger struct must be zero beyond what is known, else `E2BIG`), and the `RESOLVE_*`
 /// rules applied while the path is walked.
-pub fn sys_openat2(k: &mut Kernel, a: &Args) -> Result<u64> {
+pub fn sys_openat2(a: &Args) -> Result<u64> {
     const OPEN_HOW_SIZE: u64 = 24;
     const VALID_OPEN_FLAGS: u64 = 0o3
         | 0o100
@@ -348,14 +348,16 @@ pub fn sys_openat2(k: &mut Kernel, a: &Args) -> Result<u64> {
         in_root: resolve & RESOLVE_IN_ROOT != 0,
     };
     if resolve & !RESOLVE_CACHED == 0 {
-        return open_path(k, a[0], path, flags, mode);
+        return open_path_unlocked(a[0], path, flags, mode);
     }
     // The rules decide the walk; the file is then opened by the path the walk found. The
     // starting directory is the descriptor's even for an absolute path (RESOLVE_IN_ROOT).
-    let base = base_dir(k, a[0], b"relative")?;
-    let follow = flags & OpenFlags::NOFOLLOW == 0;
-    let found = k.vfs.resolve_restricted(&base, &path, follow, rules)?;
-    open_path(k, AT_FDCWD as u64, path::join(&found), flags, mode)
+    let found = crate::kernel::with(|k| {
+        let base = base_dir(k, a[0], b"relative")?;
+        let follow = flags & OpenFlags::NOFOLLOW == 0;
+        k.vfs.resolve_restricted(&base, &path, follow, rules)
+    })??;
+    open_path_unlocked(AT_FDCWD as u64, path::join(&found), flags, mode)
 }
 
 /// Opens `/dev/tty`: the calling process's controlling terminal, found among its descriptors
@@ -472,7 +474,11 @@ fn open_unlocked(dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> Result<u64
     if flags & OpenFlags::ACCESS_MASK == 3 {
         return Err(Errno::EINVAL);
     }
-    let path = user::read_path(path_ptr)?;
+    open_path_unlocked(dirfd, user::read_path(path_ptr)?, flags, mode)
+}
+
+/// Opens `path` as `openat` does, without the library OS's lock while the host opens it.
+fn open_path_unlocked(dirfd: u64, path: Vec<u8>, flags: u32, mode: u64) -> Result<u64> {
     // The literal path first; if the host finds a link on it, resolved by the library OS.
     for literal_first in [true, false] {
         let looked_up = crate::kernel::with(|k| {

@@ -400,7 +400,7 @@ table! {
     424 pidfd_send_signal => pidfd::sys_pidfd_send_signal, "to the whole process; PIDFD_SIGNAL_THREAD and PIDFD_SIGNAL_PROCESS_GROUP EINVAL";
     434 pidfd_open => pidfd::sys_pidfd_open, "ioctls of a pidfd (PIDFD_GET_INFO, namespaces) ENOTTY";
     436 close_range => files::sys_close_range, "CLOSE_RANGE_UNSHARE changes nothing (each process has its own table)";
-    437 openat2 => fs::sys_openat2, "RESOLVE_* rules applied by the library OS's walk, then the path it found is opened; RESOLVE_CACHED is always satisfied";
+    437 openat2 -> fs::sys_openat2, "RESOLVE_* rules applied by the library OS's walk, then the path it found is opened; RESOLVE_CACHED is always satisfied";
     439 faccessat2 => fs::sys_faccessat2;
     441 epoll_pwait2 -> epoll::sys_epoll_pwait2, "EPOLLET reported level-triggered";
     449 futex_waitv -> info::sys_futex_waitv;
