@@ -25,6 +25,166 @@ pub struct Metadata {
     /// The contents of the box's own tmpfs mounts (its `/tmp`, `/dev/shm`, `--tmpfs`), which
     /// end with the box: made again in the restored box's before anything runs.
     pub box_files: Vec<MountFiles>,
+    /// The System V semaphore sets and message queues of the box's IPC namespace.
+    pub ipc: Ipc,
+}
+
+/// The System V objects of a box's IPC namespace that a snapshot keeps (`monitor/sysv.rs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ipc {
+    /// Semaphore sets, by ascending id.
+    pub semaphores: Vec<SemaphoreSet>,
+    /// Message queues, by ascending id.
+    pub queues: Vec<MessageQueue>,
+}
+
+/// Who a System V object is and whose.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IpcOwner {
+    /// Its id, made again the same.
+    pub id: u32,
+    /// Its key (0: `IPC_PRIVATE`).
+    pub key: i32,
+    /// Its owner's user and group, unless they were the box's own (`None`: the restored
+    /// box's user owns it).
+    pub owner: Option<(u32, u32)>,
+    /// Its permission bits.
+    pub mode: u32,
+}
+
+/// A System V semaphore set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SemaphoreSet {
+    /// Its identity.
+    pub who: IpcOwner,
+    /// The value of each semaphore.
+    pub values: Vec<u16>,
+}
+
+/// A System V message queue.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MessageQueue {
+    /// Its identity.
+    pub who: IpcOwner,
+    /// Its capacity in bytes (`msg_qbytes`).
+    pub capacity: u64,
+    /// Its messages in order: type and text.
+    pub messages: Vec<(i64, Vec<u8>)>,
+}
+
+/// The most semaphores a set may have (`SEMMSL`).
+const IPC_SEMAPHORES_MOST: usize = 32000;
+/// The highest value of a semaphore (`SEMVMX`).
+const IPC_SEMAPHORE_VALUE_MOST: u16 = 32767;
+/// The longest System V message a snapshot keeps.
+pub const IPC_MESSAGE_MOST: usize = 1 << 16;
+/// The highest System V id.
+const IPC_ID_MOST: u32 = i32::MAX as u32;
+
+fn put_ipc_owner(o: &mut Out, w: &IpcOwner) {
+    o.u32(w.id);
+    o.u32(w.key as u32);
+    match w.owner {
+        Some((uid, gid)) => {
+            o.u8(1);
+            o.u32(uid);
+            o.u32(gid);
+        }
+        None => o.u8(0),
+    }
+    o.u32(w.mode);
+}
+
+fn get_ipc_owner(i: &mut In<'_>, after: Option<u32>) -> Result<IpcOwner> {
+    let id = i.u32()?;
+    let key = i.u32()? as i32;
+    let owner = match i.u8()? {
+        0 => None,
+        1 => Some((i.u32()?, i.u32()?)),
+        _ => return Err(format!("System V object {id}'s owner is malformed")),
+    };
+    let mode = i.u32()?;
+    if id > IPC_ID_MOST || after.is_some_and(|a| id <= a) || mode & !0o777 != 0 {
+        return Err(format!("System V object {id} is malformed or out of order"));
+    }
+    Ok(IpcOwner {
+        id,
+        key,
+        owner,
+        mode,
+    })
+}
+
+fn put_ipc(o: &mut Out, ipc: &Ipc) {
+    o.u32(ipc.semaphores.len() as u32);
+    for s in &ipc.semaphores {
+        put_ipc_owner(o, &s.who);
+        o.u32(s.values.len() as u32);
+        for v in &s.values {
+            o.u32(u32::from(*v));
+        }
+    }
+    o.u32(ipc.queues.len() as u32);
+    for q in &ipc.queues {
+        put_ipc_owner(o, &q.who);
+        o.u64(q.capacity);
+        o.u32(q.messages.len() as u32);
+        for (kind, text) in &q.messages {
+            o.u64(*kind as u64);
+            o.bytes(text);
+        }
+    }
+}
+
+fn get_ipc(i: &mut In<'_>) -> Result<Ipc> {
+    let n = i.count(21)?;
+    let mut semaphores: Vec<SemaphoreSet> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let who = get_ipc_owner(i, semaphores.last().map(|s| s.who.id))?;
+        let count = i.count(4)?;
+        if count == 0 || count > IPC_SEMAPHORES_MOST {
+            return Err(format!("semaphore set {} has {count} semaphores", who.id));
+        }
+        let mut values = Vec::with_capacity(count);
+        for _ in 0..count {
+            let v = i.u32()?;
+            if v > u32::from(IPC_SEMAPHORE_VALUE_MOST) {
+                return Err(format!("semaphore set {} holds value {v}", who.id));
+            }
+            values.push(v as u16);
+        }
+        semaphores.push(SemaphoreSet { who, values });
+    }
+    let n = i.count(25)?;
+    let mut queues: Vec<MessageQueue> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let who = get_ipc_owner(i, queues.last().map(|q| q.who.id))?;
+        let capacity = i.u64()?;
+        let count = i.count(12)?;
+        let mut messages = Vec::with_capacity(count);
+        let mut bytes = 0u64;
+        for _ in 0..count {
+            let kind = i.u64()? as i64;
+            let text = i.bytes()?;
+            bytes += text.len() as u64;
+            if kind <= 0 || text.len() > IPC_MESSAGE_MOST {
+                return Err(format!("message queue {}'s messages are malformed", who.id));
+            }
+            messages.push((kind, text));
+        }
+        if bytes > capacity {
+            return Err(format!(
+                "message queue {} holds more than its capacity",
+                who.id
+            ));
+        }
+        queues.push(MessageQueue {
+            who,
+            capacity,
+            messages,
+        });
+    }
+    Ok(Ipc { semaphores, queues })
 }
 
 /// The files of one of the box's tmpfs mounts.
@@ -602,6 +762,7 @@ impl Metadata {
                 o.bytes(&f.rel);
             }
         }
+        put_ipc(&mut o, &self.ipc);
         o.0
     }
 
@@ -742,6 +903,7 @@ impl Metadata {
                 mapped_files,
             });
         }
+        let ipc = get_ipc(&mut i)?;
         if i.at != bytes.len() {
             return Err("the metadata has trailing bytes".into());
         }
@@ -761,6 +923,7 @@ impl Metadata {
             runtime_base,
             processes,
             box_files,
+            ipc,
         })
     }
 
@@ -1344,6 +1507,27 @@ mod tests {
 
     fn sample() -> Metadata {
         Metadata {
+            ipc: Ipc {
+                semaphores: vec![SemaphoreSet {
+                    who: IpcOwner {
+                        id: 0,
+                        key: 0,
+                        owner: None,
+                        mode: 0o600,
+                    },
+                    values: vec![5, 0, 32767],
+                }],
+                queues: vec![MessageQueue {
+                    who: IpcOwner {
+                        id: 32768,
+                        key: 0x1234,
+                        owner: Some((1000, 1000)),
+                        mode: 0o640,
+                    },
+                    capacity: 16384,
+                    messages: vec![(1, b"hello".to_vec()), (7, Vec::new())],
+                }],
+            },
             box_files: vec![MountFiles {
                 mount: 1,
                 root_mode: 0o1777,
@@ -1573,6 +1757,23 @@ mod tests {
             change(watches, last_wd);
             let err = Metadata::decode(&m.encode()).unwrap_err();
             assert!(err.contains("descriptor 6's watch"), "case {n}: {err}");
+        }
+    }
+
+    #[test]
+    fn refuses_system_v_objects_out_of_order_or_beyond_their_bounds() {
+        let cases: [fn(&mut Ipc); 6] = [
+            |ipc| ipc.semaphores.push(ipc.semaphores[0].clone()),
+            |ipc| ipc.semaphores[0].values.clear(),
+            |ipc| ipc.semaphores[0].values[0] = 40000,
+            |ipc| ipc.queues[0].capacity = 4,
+            |ipc| ipc.queues[0].messages[0].0 = 0,
+            |ipc| ipc.queues[0].who.mode = 0o4777,
+        ];
+        for (n, change) in cases.iter().enumerate() {
+            let mut m = sample();
+            change(&mut m.ipc);
+            assert!(Metadata::decode(&m.encode()).is_err(), "case {n}");
         }
     }
 

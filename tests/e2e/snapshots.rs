@@ -473,6 +473,38 @@ fn an_unprivileged_user_snapshots_and_restores_a_box() {
     let (rest, status, err) = restored.finish();
     assert_eq!(status, Some(0), "{err}");
     assert_eq!(rest, vec!["got on".to_string()], "{err}");
+    // System V objects are made again with their ids by the restore's monitor, which is
+    // root only of the user namespace that owns the box's IPC namespace.
+    let program = guest("sysvsnap");
+    std::fs::copy(&program, dir.join("sysvsnap")).unwrap();
+    let native = native_in_own_ipc_namespace(&program, b"go\n");
+    let mut running = Talking::start(user(&[
+        "run",
+        "--name",
+        "snap-nobody-sysv",
+        "--ro-bind",
+        dir.to_str().unwrap(),
+        "/g",
+        "--",
+        "/g/sysvsnap",
+    ]));
+    let mut printed = format!("{}\n", running.line());
+    printed.push_str(&format!("{}\n", running.line()));
+    let file = dir.join("nobody-sysv.snap");
+    let out = user(&["snapshot", "snap-nobody-sysv", "-o", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "snapshot: {}", text(&out.stderr));
+    running.finish();
+    let mut restored = Talking::start(user(&["restore", file.to_str().unwrap()]));
+    writeln!(restored.stdin.as_mut().unwrap(), "go").unwrap();
+    let (rest, status, err) = restored.finish();
+    assert_eq!(status, Some(0), "{err}");
+    for line in rest {
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    assert_eq!(printed, native, "{err}");
 }
 
 #[test]
@@ -1617,4 +1649,85 @@ fn tail_follows_its_file_through_inotify_after_restore() {
     assert_eq!(restored.line(), "three");
     restored.child.kill().unwrap();
     let _ = restored.child.wait();
+}
+
+/// What `program` prints natively on `input`, in an IPC namespace of its own (as a box has),
+/// so that its System V ids and keys are its own.
+fn native_in_own_ipc_namespace(program: &Path, input: &[u8]) -> String {
+    let mut cmd = Command::new("unshare");
+    if !crate::support::is_root() {
+        cmd.arg("--map-root-user");
+    }
+    cmd.arg("--ipc").arg(program);
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    text(&out.stdout)
+}
+
+#[test]
+fn system_v_semaphores_and_message_queues_go_on_after_restore_as_native() {
+    // Ids (with the gap a removed set leaves), keys, values, messages in order with their
+    // types, a lowered capacity: as the program left them, in the restored box's own IPC
+    // namespace, and as they go on natively.
+    let program = guest("sysvsnap");
+    let guests = program.parent().unwrap().to_str().unwrap().to_string();
+    let native = native_in_own_ipc_namespace(&program, b"go\ngo\n");
+    assert!(native.starts_with("ids 0 2 1 0 1\n"), "{native}");
+    assert!(
+        native.contains("a 1 2 3, b 7, key finds b: 1\n"),
+        "{native}"
+    );
+    let boxed = across_a_snapshot(
+        "snap-sysv",
+        &["--ro-bind", &guests, "/g"],
+        &["/g/sysvsnap"],
+        "",
+        "ready",
+        "go\ngo\n",
+        &[],
+    );
+    assert_eq!(boxed, native);
+    let restored_twice = across_a_snapshot(
+        "snap-sysv-2",
+        &["--ro-bind", &guests, "/g"],
+        &["/g/sysvsnap"],
+        "go\n",
+        "keyed queue",
+        "go\n",
+        &[],
+    );
+    assert_eq!(restored_twice, native);
+}
+
+#[test]
+fn system_v_shared_memory_is_refused_by_name_and_the_box_goes_on() {
+    let program = guest("sysvsnap");
+    let guests = program.parent().unwrap().to_str().unwrap().to_string();
+    let dir = scratch("snapshot-sysv-shm");
+    let mut cmd = picobox();
+    cmd.args(["run", "--name", "snap-sysv-shm", "--ro-bind", &guests, "/g"])
+        .args(["--", "/g/sysvsnap", "shm"]);
+    let mut running = Talking::start(cmd);
+    assert!(running.line().starts_with("ids "));
+    assert_eq!(running.line(), "ready");
+    let file = dir.join("never.snap");
+    let out = snapshot("snap-sysv-shm", &file, &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("the box holds System V shared memory (segment 0, 8192 bytes)"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!file.exists());
+    writeln!(running.stdin.as_mut().unwrap(), "go").unwrap();
+    assert_eq!(running.line(), "a 1 2 3, b 7, key finds b: 1");
+    let (rest, status, err) = running.finish();
+    assert_eq!(status, Some(0), "{err}");
+    assert_eq!(rest.last().map(String::as_str), Some("end"));
 }

@@ -53,6 +53,8 @@ mod seal_key;
 mod snapshot;
 #[path = "monitor/special_files.rs"]
 mod special_files;
+#[path = "monitor/sysv.rs"]
+mod sysv;
 #[path = "monitor/unix_sockets.rs"]
 mod unix_sockets;
 #[path = "monitor/verified.rs"]

@@ -321,7 +321,13 @@ static IN_BOX_PID_NAMESPACE: core::sync::atomic::AtomicBool =
 /// limits can be set only by the uid that is 0 in the user namespace owning it, so it is made
 /// in one that maps the caller to 0; the pid namespace, in a second one inside it that maps
 /// the caller back to its own ids, which the rest of the box expects.
-fn enter_pid_namespace(memory: u64) -> Result<Option<u64>, Failure> {
+///
+/// A restore's System V objects are made again (`sysv::make_again`) as soon as the IPC
+/// namespace is bounded, while this process is its root.
+fn enter_pid_namespace(
+    memory: u64,
+    ipc: Option<(&crate::snapshot_meta::Ipc, Option<(u32, u32)>)>,
+) -> Result<Option<u64>, Failure> {
     const CLONE_NEWUSER: u64 = 0x1000_0000;
     const CLONE_NEWPID: u64 = 0x2000_0000;
     // System V IPC objects of the box's own (the host's and other boxes' are out of reach).
@@ -334,9 +340,16 @@ fn enter_pid_namespace(memory: u64) -> Result<Option<u64>, Failure> {
     };
     let uid = gate::syscall(102, [0; 6]);
     let gid = gate::syscall(104, [0; 6]);
+    let make_ipc_again = || match ipc {
+        Some((ipc, box_user)) => {
+            crate::sysv::make_again(ipc, box_user).map_err(|why| Failure(EXIT_INTERNAL, why))
+        }
+        None => Ok(()),
+    };
     if uid == 0 {
         sys(272, [CLONE_NEWIPC, 0, 0, 0, 0, 0]).map_err(fail)?;
         let mqueue = bound_ipc(memory)?;
+        make_ipc_again()?;
         return sys(272, [CLONE_NEWPID, 0, 0, 0, 0, 0])
             .map(|_| mqueue)
             .map_err(fail);
@@ -365,6 +378,7 @@ fn enter_pid_namespace(memory: u64) -> Result<Option<u64>, Failure> {
     user_namespace((0, 0), (uid, gid))?;
     sys(272, [CLONE_NEWIPC, 0, 0, 0, 0, 0]).map_err(fail)?;
     let mqueue = bound_ipc(memory)?;
+    make_ipc_again()?;
     user_namespace((uid, gid), (0, 0))?;
     sys(272, [CLONE_NEWPID, 0, 0, 0, 0, 0]).map_err(fail)?;
     Ok(mqueue)
@@ -448,7 +462,9 @@ fn start_and_wait(
     mut p: Prepared,
     mut registration: Option<registry::Registration>,
 ) -> Result<u8, Failure> {
-    p.mqueue = enter_pid_namespace(p.memory)?;
+    let box_user = p.user.switch.then_some((p.user.uid, p.user.gid));
+    let ipc = p.restore.as_ref().map(|r| (&r.metadata.ipc, box_user));
+    p.mqueue = enter_pid_namespace(p.memory, ipc)?;
     // Without Landlock's scoping (before Linux 6.12) only a network namespace keeps abstract
     // Unix sockets to the box.
     if p.network == Network::Loopback || (p.network == Network::None && !p.scoped) {

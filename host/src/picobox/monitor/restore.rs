@@ -1958,6 +1958,12 @@ fn describe(
                 box_file_bytes(f)
             ));
         }
+        out.push_str("],\"system_v\":[");
+        let ipc: Vec<String> = crate::sysv::describe(&m.ipc)
+            .iter()
+            .map(|d| json_string(d.as_bytes()))
+            .collect();
+        out.push_str(&ipc.join(","));
         out.push_str("],\"processes\":[");
         for (i, p) in m.processes.iter().enumerate() {
             if i > 0 {
@@ -2035,6 +2041,9 @@ fn describe(
             f.mount,
             box_file_bytes(f)
         ));
+    }
+    for d in crate::sysv::describe(&m.ipc) {
+        out.push_str(&format!("system V  {d}\n"));
     }
     for (p, chunks) in m.processes.iter().zip(per_process) {
         let tids: Vec<String> = p.threads.iter().map(|t| format!("{}", t.tid)).collect();

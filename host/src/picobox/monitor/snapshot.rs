@@ -1027,6 +1027,27 @@ fn read_remote(pid: u64, mem: u64, buf: &mut [u8], address: u64) -> Result<u64, 
     }
 }
 
+/// The effective user and group of process `pid`, as this process sees them.
+fn ids_of(pid: u64) -> Result<(u32, u32), String> {
+    let status = read_file(format!("/proc/{pid}/status").as_bytes(), 1 << 16)
+        .map_err(|e| format!("cannot read the program's identity: {e}"))?;
+    // "Uid:\treal\teffective\tsaved\tfs"
+    let effective = |name: &[u8]| -> Option<u32> {
+        let line = status
+            .split(|b| *b == b'\n')
+            .find_map(|l| l.strip_prefix(name))?;
+        let word = line
+            .split(|b| *b == b'\t')
+            .filter(|w| !w.is_empty())
+            .nth(1)?;
+        core::str::from_utf8(word).ok()?.parse().ok()
+    };
+    match (effective(b"Uid:"), effective(b"Gid:")) {
+        (Some(uid), Some(gid)) => Ok((uid, gid)),
+        _ => Err("cannot read the program's identity".into()),
+    }
+}
+
 /// Whether a page is all zeros (in 64-byte blocks, which the compiler vectorises).
 fn is_zero(page: &[u8]) -> bool {
     page.chunks_exact(64)
@@ -1101,6 +1122,7 @@ fn write_snapshot_draining(
     let hosts: Vec<u64> = members.iter().map(|m| m.host).collect();
     let fifos = crate::fifos::capture(&hosts, &mut all)?;
     crate::watchers::capture(&hosts, &mut all)?;
+    let ipc = crate::sysv::capture(ids_of(members[0].host)?)?;
     let mut parts = Vec::new();
     for (m, report) in members.iter().zip(&decoded) {
         let maps_text =
@@ -1181,6 +1203,7 @@ fn write_snapshot_draining(
         )
         .collect();
     let metadata = Metadata {
+        ipc,
         box_files,
         run_args: b.run_args.clone(),
         runtime_base: crate::start::image_range().0 as u64,

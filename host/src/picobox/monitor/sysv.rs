@@ -1,0 +1,283 @@
+//! The System V semaphore sets and message queues of a box across a snapshot.
+//!
+//! They live in the box's IPC namespace, which the monitor made for the box and stays in
+//! (`launch::enter_pid_namespace`), so the monitor reads and makes them itself.
+//!
+//! Taking them (the box frozen): every object is found by its index (`SEM_STAT_ANY`,
+//! `MSG_STAT_ANY`, up to the highest index `SEM_INFO`/`MSG_INFO` give), with its id, key,
+//! owner and permissions; a set's values (`GETALL`); a queue's capacity and its messages,
+//! copied in order without taking them (`msgrcv` with `MSG_COPY`), so a box that goes on
+//! loses nothing. Shared memory segments are refused, attached or not: their pages and
+//! attachments are not captured yet.
+//!
+//! Making them again (the restore's monitor, in the new IPC namespace before the box's
+//! first process exists, while it is still the namespace's root): each object with its id
+//! (`/proc/sys/kernel/{sem,msg}_next_id`, Linux's checkpoint/restore interface), key and
+//! permissions; values set, messages sent again in order. Not kept: the times and last
+//! pids of each object, its creator, and the undo adjustments (`SEM_UNDO`) of processes.
+
+use crate::hostio::{self, close, sys};
+use crate::snapshot_meta::{Ipc, IpcOwner, MessageQueue, SemaphoreSet, IPC_MESSAGE_MOST};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use picobox_abi::Errno;
+
+const SYS_SEMGET: u64 = 64;
+const SYS_SEMCTL: u64 = 66;
+const SYS_MSGGET: u64 = 68;
+const SYS_MSGSND: u64 = 69;
+const SYS_MSGRCV: u64 = 70;
+const SYS_MSGCTL: u64 = 71;
+const SYS_SHMCTL: u64 = 31;
+const IPC_CREAT: u64 = 0o1000;
+const IPC_EXCL: u64 = 0o2000;
+const IPC_NOWAIT: u64 = 0o4000;
+const IPC_SET: u64 = 1;
+const IPC_STAT: u64 = 2;
+const GETALL: u64 = 13;
+const SETALL: u64 = 17;
+const SEM_INFO: u64 = 19;
+const SEM_STAT_ANY: u64 = 20;
+const MSG_INFO: u64 = 12;
+const MSG_STAT_ANY: u64 = 13;
+const SHM_INFO: u64 = 14;
+const SHM_STAT_ANY: u64 = 15;
+const MSG_COPY: u64 = 0o40000;
+
+/// `struct ipc64_perm` at the start of every `*id64_ds`: key, uid, gid, cuid, cgid, mode.
+/// An owner that is the box's own user (`box_user`) is recorded as such (`None`): a restored
+/// box has a user of its own.
+fn owner_of(id: u32, ds: &[u8], box_user: (u32, u32)) -> IpcOwner {
+    let word = |at: usize| u32::from_le_bytes([ds[at], ds[at + 1], ds[at + 2], ds[at + 3]]);
+    let owner = (word(4), word(8));
+    IpcOwner {
+        id,
+        key: word(0) as i32,
+        owner: (owner != box_user).then_some(owner),
+        mode: word(20) & 0o777,
+    }
+}
+
+fn word64(ds: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&ds[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+/// `semctl(id, 0, cmd, buf)`, `msgctl(id, cmd, buf)` or `shmctl(id, cmd, buf)`.
+fn control(ctl: u64, id: u64, cmd: u64, buf: &mut [u8]) -> Result<u64, Errno> {
+    if ctl == SYS_SEMCTL {
+        sys(ctl, [id, 0, cmd, buf.as_mut_ptr() as u64, 0, 0])
+    } else {
+        sys(ctl, [id, cmd, buf.as_mut_ptr() as u64, 0, 0, 0])
+    }
+}
+
+/// The ids and `*id64_ds` of the objects `ctl` finds by index, up to the highest index
+/// `info` gives.
+fn each_object(ctl: u64, info: u64, stat_any: u64, ds_len: usize) -> Vec<(u32, Vec<u8>)> {
+    let mut buf = [0u8; 128];
+    let Ok(highest) = control(ctl, 0, info, &mut buf) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for index in 0..=highest {
+        let mut ds = alloc::vec![0u8; ds_len];
+        if let Ok(id) = control(ctl, index, stat_any, &mut ds) {
+            out.push((id as u32, ds));
+        }
+    }
+    out
+}
+
+/// The box's semaphore sets and message queues; refuses its shared memory segments.
+/// `box_user` is the user and group of the box's processes, as this process sees them.
+pub fn capture(box_user: (u32, u32)) -> Result<Ipc, String> {
+    if let Some((id, ds)) = each_object(SYS_SHMCTL, SHM_INFO, SHM_STAT_ANY, 112)
+        .into_iter()
+        .next()
+    {
+        return Err(format!(
+            "the box holds System V shared memory (segment {id}, {} bytes), which snapshots \
+             do not capture yet",
+            word64(&ds, 48)
+        ));
+    }
+    let mut ipc = Ipc::default();
+    for (id, ds) in each_object(SYS_SEMCTL, SEM_INFO, SEM_STAT_ANY, 104) {
+        // struct semid64_ds on x86-64: the permissions, four words of times, then sem_nsems.
+        let count = (word64(&ds, 80) as usize).min(32000);
+        let mut values = alloc::vec![0u16; count];
+        sys(
+            SYS_SEMCTL,
+            [u64::from(id), 0, GETALL, values.as_mut_ptr() as u64, 0, 0],
+        )
+        .map_err(|e| format!("cannot read System V semaphore set {id}: {e}"))?;
+        ipc.semaphores.push(SemaphoreSet {
+            who: owner_of(id, &ds, box_user),
+            values,
+        });
+    }
+    let mut text = alloc::vec![0u8; 8 + IPC_MESSAGE_MOST];
+    for (id, ds) in each_object(SYS_MSGCTL, MSG_INFO, MSG_STAT_ANY, 120) {
+        let mut messages = Vec::new();
+        // struct msqid64_ds: the permissions, three times, msg_cbytes, msg_qnum, msg_qbytes.
+        for n in 0..word64(&ds, 80) {
+            let got = sys(
+                SYS_MSGRCV,
+                [
+                    u64::from(id),
+                    text.as_mut_ptr() as u64,
+                    IPC_MESSAGE_MOST as u64,
+                    n,
+                    IPC_NOWAIT | MSG_COPY,
+                    0,
+                ],
+            )
+            .map_err(|e| match e {
+                Errno::E2BIG => format!(
+                    "System V message queue {id} holds a message longer than {} bytes, \
+                     which snapshots do not keep",
+                    IPC_MESSAGE_MOST
+                ),
+                e => format!("cannot read System V message queue {id}: {e}"),
+            })? as usize;
+            messages.push((word64(&text, 0) as i64, text[8..8 + got].to_vec()));
+        }
+        ipc.queues.push(MessageQueue {
+            who: owner_of(id, &ds, box_user),
+            capacity: word64(&ds, 88),
+            messages,
+        });
+    }
+    Ok(ipc)
+}
+
+/// Makes the next object of `kind` (`sem`, `msg`) get `id`.
+fn next_id(kind: &str, id: u32) -> Result<(), String> {
+    let path = format!("/proc/sys/kernel/{kind}_next_id");
+    let fd = hostio::open(path.as_bytes(), hostio::O_WRONLY, 0)
+        .map_err(|e| format!("cannot choose System V ids ({path}): {e}"))?;
+    let text = format!("{id}");
+    let r = sys(1, [fd, text.as_ptr() as u64, text.len() as u64, 0, 0, 0]);
+    close(fd);
+    r.map(|_| ())
+        .map_err(|e| format!("cannot choose System V ids ({path}): {e}"))
+}
+
+/// Sets the owner and permissions of object `who`; one owned by the box's user is given to
+/// `box_user` (`None`: this process, which made it, is the box's user).
+fn set_owner(
+    ctl: u64,
+    who: &IpcOwner,
+    ds_len: usize,
+    box_user: Option<(u32, u32)>,
+) -> Result<(), Errno> {
+    let mut ds = alloc::vec![0u8; ds_len];
+    control(ctl, u64::from(who.id), IPC_STAT, &mut ds)?;
+    if let Some((uid, gid)) = who.owner.or(box_user) {
+        ds[4..8].copy_from_slice(&uid.to_le_bytes());
+        ds[8..12].copy_from_slice(&gid.to_le_bytes());
+    }
+    ds[20..24].copy_from_slice(&who.mode.to_le_bytes());
+    control(ctl, u64::from(who.id), IPC_SET, &mut ds).map(|_| ())
+}
+
+fn made_as(what: &str, who: &IpcOwner, made: Result<u64, Errno>) -> Result<(), String> {
+    match made {
+        Ok(id) if id == u64::from(who.id) => Ok(()),
+        Ok(id) => Err(format!("System V {what} {} came back as {id}", who.id)),
+        Err(e) => Err(format!("cannot make System V {what} {} again: {e}", who.id)),
+    }
+}
+
+/// Makes the objects of `ipc` again in this process's IPC namespace, which must be new;
+/// `box_user` is the restored box's user and group (`None`: this process's own).
+pub fn make_again(ipc: &Ipc, box_user: Option<(u32, u32)>) -> Result<(), String> {
+    for s in &ipc.semaphores {
+        next_id("sem", s.who.id)?;
+        let made = sys(
+            SYS_SEMGET,
+            [
+                s.who.key as u32 as u64,
+                s.values.len() as u64,
+                IPC_CREAT | IPC_EXCL | 0o600,
+                0,
+                0,
+                0,
+            ],
+        );
+        made_as("semaphore set", &s.who, made)?;
+        let id = u64::from(s.who.id);
+        sys(SYS_SEMCTL, [id, 0, SETALL, s.values.as_ptr() as u64, 0, 0])
+            .map_err(|e| format!("cannot set System V semaphore set {id}: {e}"))?;
+        set_owner(SYS_SEMCTL, &s.who, 104, box_user)
+            .map_err(|e| format!("cannot set System V semaphore set {id}'s owner: {e}"))?;
+    }
+    let mut text: Vec<u8> = Vec::new();
+    for q in &ipc.queues {
+        next_id("msg", q.who.id)?;
+        let made = sys(
+            SYS_MSGGET,
+            [
+                q.who.key as u32 as u64,
+                IPC_CREAT | IPC_EXCL | 0o600,
+                0,
+                0,
+                0,
+                0,
+            ],
+        );
+        made_as("message queue", &q.who, made)?;
+        let id = u64::from(q.who.id);
+        let mut ds = [0u8; 120];
+        control(SYS_MSGCTL, id, IPC_STAT, &mut ds)
+            .and_then(|_| {
+                ds[88..96].copy_from_slice(&q.capacity.to_le_bytes());
+                control(SYS_MSGCTL, id, IPC_SET, &mut ds)
+            })
+            .map_err(|e| format!("cannot set System V message queue {id}'s capacity: {e}"))?;
+        for (kind, body) in &q.messages {
+            text.clear();
+            text.extend_from_slice(&kind.to_le_bytes());
+            text.extend_from_slice(body);
+            sys(
+                SYS_MSGSND,
+                [
+                    id,
+                    text.as_ptr() as u64,
+                    body.len() as u64,
+                    IPC_NOWAIT,
+                    0,
+                    0,
+                ],
+            )
+            .map_err(|e| format!("cannot put a message back into System V queue {id}: {e}"))?;
+        }
+        set_owner(SYS_MSGCTL, &q.who, 120, box_user)
+            .map_err(|e| format!("cannot set System V message queue {id}'s owner: {e}"))?;
+    }
+    Ok(())
+}
+
+/// What `inspect` says of the objects of `ipc`.
+pub fn describe(ipc: &Ipc) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &ipc.semaphores {
+        out.push(format!(
+            "semaphore set {} (key {:#x}): values {:?}",
+            s.who.id, s.who.key, s.values
+        ));
+    }
+    for q in &ipc.queues {
+        out.push(format!(
+            "message queue {} (key {:#x}): {} messages, {} bytes",
+            q.who.id,
+            q.who.key,
+            q.messages.len(),
+            q.messages.iter().map(|(_, t)| t.len()).sum::<usize>()
+        ));
+    }
+    out
+}
