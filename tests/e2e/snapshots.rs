@@ -1597,6 +1597,39 @@ fn inotify_watchers_with_unread_events_or_shared_by_two_processes_are_refused() 
 }
 
 #[test]
+fn a_box_adding_watches_all_the_time_is_snapshotted_each_time() {
+    // Each inotify_add_watch waits for the monitor with the library OS's lock held: a
+    // snapshot that finds the lock held lets the box go on with its calls answered, and
+    // tries again, rather than refusing the box as busy.
+    let program = guest("inotifywd");
+    let guests = program.parent().unwrap().to_str().unwrap().to_string();
+    let dir = scratch("snapshot-inotify-loop");
+    let data = scratch("snapshot-inotify-loop-data");
+    let mut cmd = picobox();
+    cmd.args([
+        "run",
+        "--name",
+        "snap-inotify-loop",
+        "--ro-bind",
+        &guests,
+        "/g",
+    ])
+    .args(["--bind", data.to_str().unwrap(), "/d", "--"])
+    .args(["/g/inotifywd", "/d", "loop"]);
+    let mut running = Talking::start(cmd);
+    assert_eq!(running.line(), "watches 1 2 3");
+    assert_eq!(running.line(), "event wd=2 mask=0x8000");
+    assert_eq!(running.line(), "ready");
+    for round in 0..8 {
+        let file = dir.join(format!("loop{round}.snap"));
+        let out = snapshot("snap-inotify-loop", &file, &["--leave-running"]);
+        assert!(out.status.success(), "round {round}: {}", text(&out.stderr));
+    }
+    running.child.kill().unwrap();
+    let _ = running.child.wait();
+}
+
+#[test]
 fn tail_follows_its_file_through_inotify_after_restore() {
     // GNU tail -f waits on an inotify watch of the file; after a restore, lines appended
     // from outside the box reach it.

@@ -4,7 +4,8 @@
  * ends with IN_IGNORED), and a new watch on the second file, whose number is the next the
  * host gives (Linux numbers upwards from the last given, never reusing one).
  * argv[2] "unread": an event is left queued after "ready"; "shared": a child process holds
- * the watcher too (both are refused by a snapshot). */
+ * the watcher too (both are refused by a snapshot); "loop": after "ready", adds and removes
+ * a watch for ever (each add is made by picobox's monitor, the library OS's lock held). */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -67,6 +68,18 @@ int main(int argc, char **argv) {
     }
     printf("ready\n");
     fflush(stdout);
+    if (argc > 2 && strcmp(argv[2], "loop") == 0) {
+        /* A new watcher every 1000 watches, so that the numbers stay low. */
+        char buf[4096];
+        for (int n = 0;; n++) {
+            if (n % 1000 == 0) {
+                close(in);
+                in = inotify_init1(IN_NONBLOCK);
+            }
+            inotify_rm_watch(in, inotify_add_watch(in, path[1], IN_MODIFY));
+            while (read(in, buf, sizeof buf) > 0) {}
+        }
+    }
     char line[64];
     while (fgets(line, sizeof line, stdin)) {
         for (int i = 0; i < 3; i++) touch(i);

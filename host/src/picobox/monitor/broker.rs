@@ -120,13 +120,52 @@ pub struct BoxIdentity {
     pub gid: u32,
 }
 
+/// Answers the box's brokered calls for the milliseconds it is given.
+pub type AnswerFor<'a> = &'a dyn Fn(u64);
+
 /// Another descriptor the monitor waits on beside the brokered calls (the snapshot control
 /// socket), and what to do when it is readable.
 pub struct Extra<'a> {
     /// The descriptor.
     pub fd: u64,
-    /// Called when it is readable.
-    pub on_ready: &'a mut dyn FnMut(),
+    /// Called when it is readable, with a function that answers the box's brokered calls
+    /// for the milliseconds it is given: what a long answer does while it waits (a snapshot
+    /// between two tries, while a thread of the box waits for a watch, its library OS's lock
+    /// held).
+    pub on_ready: &'a mut dyn FnMut(AnswerFor<'_>),
+}
+
+/// Answers the brokered calls that come on `listeners` for `ms` milliseconds.
+fn answer_for(listeners: &[u64], identity: Option<BoxIdentity>, ms: u64) {
+    let deadline = crate::hostio::now_ms() + ms;
+    loop {
+        let now = crate::hostio::now_ms();
+        if now >= deadline {
+            return;
+        }
+        let left = deadline - now;
+        let timeout: [u64; 2] = [left / 1000, (left % 1000) * 1_000_000];
+        let mut fds: alloc::vec::Vec<u64> = listeners.iter().map(|l| *l | (1 << 32)).collect();
+        let polled = sys(
+            271,
+            [
+                fds.as_mut_ptr() as u64,
+                fds.len() as u64,
+                timeout.as_ptr() as u64,
+                0,
+                8,
+                0,
+            ],
+        );
+        if matches!(polled, Err(e) if e != Errno::EINTR) {
+            return;
+        }
+        for (l, f) in listeners.iter().zip(&fds) {
+            if (f >> 48) as u16 & 1 != 0 {
+                answer_one(*l, identity);
+            }
+        }
+    }
 }
 
 /// In the monitor, while the box runs: answers the box's brokered calls (and `extra`'s
@@ -171,7 +210,8 @@ pub fn serve(
         }
         if let Some(e) = extra.as_mut() {
             if revents(fds[1]) & 1 != 0 {
-                (e.on_ready)();
+                let answer = |ms: u64| answer_for(&listeners, identity, ms);
+                (e.on_ready)(&answer);
             }
         }
         let polled = listeners.len();

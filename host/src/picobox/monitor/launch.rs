@@ -552,9 +552,9 @@ fn start_and_wait(
             uid: p.user.uid,
             gid: p.user.gid,
         });
-        let mut on_request = || {
+        let mut on_request = |answer_for: &dyn Fn(u64)| {
             if let Some(listener) = control {
-                snapshot::serve_one(listener, &snapshot_box);
+                snapshot::serve_one(listener, &snapshot_box, answer_for);
             }
         };
         broker::serve(

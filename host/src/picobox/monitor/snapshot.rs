@@ -88,16 +88,17 @@ pub fn listen(path: &[u8]) -> Result<u64, String> {
     Ok(s)
 }
 
-/// In the monitor: one `picobox snapshot` connection on `listener`, served to its end.
+/// In the monitor: one `picobox snapshot` connection on `listener`, served to its end;
+/// `answer_for` answers the box's brokered calls for some milliseconds, between tries.
 /// Returns whether the box was ended by it (its snapshot is written).
-pub fn serve_one(listener: u64, b: &BoxHandle) -> bool {
+pub fn serve_one(listener: u64, b: &BoxHandle, answer_for: &dyn Fn(u64)) -> bool {
     let Ok(conn) = sys(288, [listener, 0, 0, SOCK_CLOEXEC, 0, 0]) else {
         return false;
     };
     let ended = match receive_request(conn) {
         Ok((output, leave_running)) => {
             let started = now_ms();
-            let result = capture(b, output, conn, leave_running);
+            let result = capture(b, output, conn, leave_running, answer_for);
             close(output);
             let reply = match &result {
                 Ok(bytes) => format!("ok {bytes} {}", now_ms() - started),
@@ -265,14 +266,19 @@ const PASSING_WAIT_MS: u64 = 2000;
 /// Freezes the box's processes, writes the snapshot to `output`, and resumes or ends the box;
 /// where what is found is passing, lets the box go on for a moment and tries again. Returns
 /// the bytes written.
-fn capture(b: &BoxHandle, output: u64, conn: u64, leave_running: bool) -> Result<u64, String> {
+fn capture(
+    b: &BoxHandle,
+    output: u64,
+    conn: u64,
+    leave_running: bool,
+    answer_for: &dyn Fn(u64),
+) -> Result<u64, String> {
     let deadline = now_ms() + PASSING_WAIT_MS;
     loop {
         match capture_once(b, output, conn, leave_running) {
-            Err(why) if why.ends_with(PASSING) && now_ms() < deadline => {
-                let pause: [u64; 2] = [0, 10_000_000];
-                let _ = sys(35, [pause.as_ptr() as u64, 0, 0, 0, 0, 0]);
-            }
+            // The box goes on for a moment, its brokered calls answered (one of its threads
+            // may wait for the monitor with its library OS's lock held).
+            Err(why) if why.ends_with(PASSING) && now_ms() < deadline => answer_for(10),
             result => return result,
         }
     }
