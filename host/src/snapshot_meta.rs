@@ -36,7 +36,32 @@ pub struct Ipc {
     pub semaphores: Vec<SemaphoreSet>,
     /// Message queues, by ascending id.
     pub queues: Vec<MessageQueue>,
+    /// Shared memory segments, by ascending id.
+    pub segments: Vec<ShmSegment>,
 }
+
+/// A System V shared memory segment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShmSegment {
+    /// Its identity.
+    pub who: IpcOwner,
+    /// Its size in bytes, as asked for.
+    pub size: u64,
+    /// Whether it was removed (`IPC_RMID`) and lives on only while attached.
+    pub removed: bool,
+    /// Its non-zero pages, in runs: offset in the segment and bytes, ascending.
+    pub pages: Vec<(u64, Vec<u8>)>,
+}
+
+impl ShmSegment {
+    /// The bytes an attachment of it spans (its size in whole pages).
+    pub fn span(&self) -> u64 {
+        self.size.div_ceil(4096) * 4096
+    }
+}
+
+/// Most bytes of System V shared memory a snapshot carries (in its metadata).
+pub const IPC_SEGMENT_BYTES_MOST: u64 = 8 << 20;
 
 /// Who a System V object is and whose.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -134,6 +159,17 @@ fn put_ipc(o: &mut Out, ipc: &Ipc) {
             o.bytes(text);
         }
     }
+    o.u32(ipc.segments.len() as u32);
+    for g in &ipc.segments {
+        put_ipc_owner(o, &g.who);
+        o.u64(g.size);
+        o.u8(u8::from(g.removed));
+        o.u32(g.pages.len() as u32);
+        for (offset, bytes) in &g.pages {
+            o.u64(*offset);
+            o.bytes(bytes);
+        }
+    }
 }
 
 fn get_ipc(i: &mut In<'_>) -> Result<Ipc> {
@@ -184,7 +220,47 @@ fn get_ipc(i: &mut In<'_>) -> Result<Ipc> {
             messages,
         });
     }
-    Ok(Ipc { semaphores, queues })
+    let n = i.count(26)?;
+    let mut segments: Vec<ShmSegment> = Vec::with_capacity(n);
+    let mut total = 0u64;
+    for _ in 0..n {
+        let who = get_ipc_owner(i, segments.last().map(|g| g.who.id))?;
+        let size = i.u64()?;
+        let removed = i.u8()? != 0;
+        let count = i.count(12)?;
+        let mut pages: Vec<(u64, Vec<u8>)> = Vec::with_capacity(count);
+        let malformed = || format!("shared memory segment {}'s pages are malformed", who.id);
+        if size == 0 || size > USER_END {
+            return Err(malformed());
+        }
+        for _ in 0..count {
+            let offset = i.u64()?;
+            let bytes = i.bytes()?;
+            let after = pages.last().map_or(0, |(o, b)| o + b.len() as u64);
+            let end = offset
+                .checked_add(bytes.len() as u64)
+                .ok_or_else(malformed)?;
+            if offset % 4096 != 0 || bytes.is_empty() || offset < after || end > size {
+                return Err(malformed());
+            }
+            total += bytes.len() as u64;
+            pages.push((offset, bytes));
+        }
+        if total > IPC_SEGMENT_BYTES_MOST {
+            return Err("the snapshot's shared memory segments are too large".into());
+        }
+        segments.push(ShmSegment {
+            who,
+            size,
+            removed,
+            pages,
+        });
+    }
+    Ok(Ipc {
+        semaphores,
+        queues,
+        segments,
+    })
 }
 
 /// The files of one of the box's tmpfs mounts.
@@ -571,6 +647,12 @@ pub enum MapKind {
         /// The file offset at the range's start.
         offset: u64,
     },
+    /// A System V shared memory segment of the box's (in `Ipc::segments`), attached whole:
+    /// attached again, its pages are the segment's.
+    SysvSegment {
+        /// The segment's id.
+        id: u32,
+    },
 }
 
 /// One range of a process's memory map.
@@ -734,6 +816,10 @@ impl Metadata {
                         o.u32(file);
                         o.u64(offset);
                     }
+                    MapKind::SysvSegment { id } => {
+                        o.u8(7);
+                        o.u32(id);
+                    }
                 }
             }
             o.u32(p.pipes.len() as u32);
@@ -825,6 +911,7 @@ impl Metadata {
                         file: i.u32()?,
                         offset: i.u64()?,
                     },
+                    7 => MapKind::SysvSegment { id: i.u32()? },
                     k => return Err(format!("the range at {start:#x} is of an unknown kind {k}")),
                 };
                 let aligned = start % 4096 == 0 && end % 4096 == 0;
@@ -904,6 +991,21 @@ impl Metadata {
             });
         }
         let ipc = get_ipc(&mut i)?;
+        for m in processes.iter().flat_map(|p| &p.mappings) {
+            if let MapKind::SysvSegment { id } = m.kind {
+                let whole = ipc
+                    .segments
+                    .iter()
+                    .find(|g| g.who.id == id)
+                    .is_some_and(|g| g.span() == m.end - m.start);
+                if !whole {
+                    return Err(format!(
+                        "the range at {:#x} attaches no shared memory segment whole",
+                        m.start
+                    ));
+                }
+            }
+        }
         if i.at != bytes.len() {
             return Err("the metadata has trailing bytes".into());
         }
@@ -1527,6 +1629,17 @@ mod tests {
                     capacity: 16384,
                     messages: vec![(1, b"hello".to_vec()), (7, Vec::new())],
                 }],
+                segments: vec![ShmSegment {
+                    who: IpcOwner {
+                        id: 3,
+                        key: 0,
+                        owner: None,
+                        mode: 0o600,
+                    },
+                    size: 10000,
+                    removed: true,
+                    pages: vec![(0, vec![1; 4096]), (8192, vec![2; 1808])],
+                }],
             },
             box_files: vec![MountFiles {
                 mount: 1,
@@ -1762,19 +1875,45 @@ mod tests {
 
     #[test]
     fn refuses_system_v_objects_out_of_order_or_beyond_their_bounds() {
-        let cases: [fn(&mut Ipc); 6] = [
+        let cases: [fn(&mut Ipc); 11] = [
             |ipc| ipc.semaphores.push(ipc.semaphores[0].clone()),
             |ipc| ipc.semaphores[0].values.clear(),
             |ipc| ipc.semaphores[0].values[0] = 40000,
             |ipc| ipc.queues[0].capacity = 4,
             |ipc| ipc.queues[0].messages[0].0 = 0,
             |ipc| ipc.queues[0].who.mode = 0o4777,
+            |ipc| ipc.segments[0].pages[1].0 = 4097,
+            |ipc| ipc.segments[0].pages[1].0 = 0,
+            |ipc| ipc.segments[0].size = 8192,
+            |ipc| ipc.segments[0].size = 0,
+            |ipc| ipc.segments[0].pages[0].1 = vec![0; (IPC_SEGMENT_BYTES_MOST + 1) as usize],
         ];
         for (n, change) in cases.iter().enumerate() {
             let mut m = sample();
             change(&mut m.ipc);
             assert!(Metadata::decode(&m.encode()).is_err(), "case {n}");
         }
+    }
+
+    #[test]
+    fn refuses_an_attachment_that_is_not_of_a_whole_segment() {
+        let attach = |m: &mut Metadata, end: u64| {
+            m.processes[0].mappings.push(Mapping {
+                start: 0x7e00_0000_0000,
+                end,
+                prot: 3,
+                kind: MapKind::SysvSegment { id: 3 },
+                set: 0,
+            });
+        };
+        let mut m = sample();
+        attach(&mut m, 0x7e00_0000_3000);
+        assert_eq!(Metadata::decode(&m.encode()).unwrap(), m);
+        let mut m = sample();
+        attach(&mut m, 0x7e00_0000_2000);
+        assert!(Metadata::decode(&m.encode())
+            .unwrap_err()
+            .contains("attaches no shared memory segment whole"));
     }
 
     #[test]

@@ -170,8 +170,6 @@ fn refusal(k: &Kernel) -> Result<(), String> {
         "asynchronous I/O contexts (io_setup)"
     } else if !k.tracees.is_empty() {
         "a ptrace relation"
-    } else if !k.shm_attached.is_empty() {
-        "System V shared memory"
     } else {
         return Ok(());
     };

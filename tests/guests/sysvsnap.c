@@ -3,13 +3,16 @@
  * with three messages of different types and a keyed one with a lowered capacity; their ids,
  * then "ready". Each input line: the values of both sets, whether the key still finds the
  * keyed set, two messages taken (by type 1, then the first in order), the keyed queue's
- * capacity and message count. argv[1] "shm": a shared memory segment too (a snapshot
- * refuses it). */
+ * capacity and message count. argv[1] "shm": shared memory segments too: one attached
+ * (10000 bytes, written at two places), one keyed and not attached, one attached and
+ * removed; each line then shows what they hold and their state, and writes into the first.
+ * "shm-part": the first segment's second page is unmapped (a snapshot refuses it). */
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 
 struct message {
@@ -50,7 +53,25 @@ int main(int argc, char **argv) {
     ds.msg_qbytes = 1000;
     msgctl(k, IPC_SET, &ds);
     send(k, 9, "keyed");
-    if (argc > 1 && strcmp(argv[1], "shm") == 0) shmget(IPC_PRIVATE, 8192, 0600);
+    int shm = argc > 1 && strncmp(argv[1], "shm", 3) == 0;
+    int s1 = -1, s2 = -1, s3 = -1;
+    char *p1 = 0, *p3 = 0;
+    if (shm) {
+        s1 = shmget(IPC_PRIVATE, 10000, 0600);
+        p1 = shmat(s1, 0, 0);
+        strcpy(p1, "first page");
+        strcpy(p1 + 8192, "third page");
+        s2 = shmget(0x5159, 4096, IPC_CREAT | 0640);
+        char *p2 = shmat(s2, 0, 0);
+        strcpy(p2, "not attached");
+        shmdt(p2);
+        s3 = shmget(IPC_PRIVATE, 4096, 0600);
+        p3 = shmat(s3, 0, 0);
+        strcpy(p3, "removed while attached");
+        shmctl(s3, IPC_RMID, 0);
+        if (strcmp(argv[1], "shm-part") == 0) munmap(p1 + 4096, 4096);
+        printf("segments %d %d %d\n", s1, s2, s3);
+    }
     printf("ids %d %d %d %d %d\nready\n", a, b, gone, q, k);
     fflush(stdout);
     char line[64];
@@ -67,6 +88,22 @@ int main(int argc, char **argv) {
         printf("  keyed queue: capacity %lu, %lu messages, key finds it: %d\n",
                (unsigned long)ds.msg_qbytes, (unsigned long)ds.msg_qnum,
                msgget(0x5158, 0) == k);
+        if (shm) {
+            struct shmid_ds d1, d3;
+            shmctl(s1, IPC_STAT, &d1);
+            int st3 = shmctl(s3, IPC_STAT, &d3);
+            char *p2 = shmat(s2, 0, SHM_RDONLY);
+            printf("  segments: \"%s\" \"%s\" \"%s\" \"%s\"; first: %zu bytes, %lu "
+                   "attached, mode %o; removed one: %d, removed %d; key finds the keyed: %d\n",
+                   p1, p1 + 8192, p2, p3, (size_t)d1.shm_segsz, (unsigned long)d1.shm_nattch,
+                   d1.shm_perm.mode & 0777, st3, st3 == 0 && (d3.shm_perm.mode & 01000) != 0,
+                   shmget(0x5159, 0, 0) == s2);
+            shmdt(p2);
+            strcat(p1, " (written)");
+            /* Detached and attached again: the segment is the kernel's, not a copy. */
+            shmdt(p1);
+            p1 = shmat(s1, 0, 0);
+        }
         fflush(stdout);
     }
     printf("end\n");

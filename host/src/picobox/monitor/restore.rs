@@ -1103,6 +1103,25 @@ fn map_memory_inner(plan: &Plan) -> Option<String> {
                 close(fd);
                 r
             }
+            // Made by the restore's monitor, with its pages (`sysv::make_again`).
+            MapKind::SysvSegment { id } => {
+                const SHM_RDONLY: u64 = 0o10000;
+                const SHM_EXEC: u64 = 0o100000;
+                let mut flags = 0;
+                if m.prot & 2 == 0 {
+                    flags |= SHM_RDONLY;
+                }
+                if m.prot & 4 != 0 {
+                    flags |= SHM_EXEC;
+                }
+                sys(30, [u64::from(id), m.start, flags, 0, 0, 0]).and_then(|at| {
+                    if m.prot & 1 == 0 {
+                        sys(10, [at, len, u64::from(m.prot), 0, 0, 0]).map(|_| at)
+                    } else {
+                        Ok(at)
+                    }
+                })
+            }
             kind => {
                 let Some((_, start, end)) = plan.own_specials.iter().find(|(k, _, _)| *k == kind)
                 else {
@@ -1393,7 +1412,24 @@ pub fn verify_then_release(plan: &Plan) -> Result<(), String> {
         }
     }
     checked?;
-    arrive(plan);
+    let (word, all) = arrive(plan);
+    if plan.metadata.ipc.segments.iter().any(|g| g.removed) {
+        // Segments removed while attached are removed again once every process has attached
+        // them: when all have arrived (for at most 10 s; a box that fails ends anyway).
+        let deadline = crate::hostio::now_ms() + 10_000;
+        loop {
+            let now = word.load(core::sync::atomic::Ordering::Acquire);
+            if now >= all || crate::hostio::now_ms() > deadline {
+                break;
+            }
+            let wait: [u64; 2] = [0, 1_000_000];
+            let _ = sys(
+                202,
+                [plan.barrier, 0, u64::from(now), wait.as_ptr() as u64, 0, 0],
+            ); // FUTEX_WAIT
+        }
+        crate::sysv::remove_removed(&plan.metadata.ipc);
+    }
     if let Some(id) = plan.identity {
         // Only if the file was the same all through the check.
         if crate::verified::identity(plan.file) == Some(id) {
@@ -1883,6 +1919,7 @@ fn kind_name(k: MapKind) -> &'static str {
         MapKind::Shared => "shared",
         MapKind::Runtime { .. } => "runtime",
         MapKind::SharedFile { .. } => "file",
+        MapKind::SysvSegment { .. } => "sysv",
         MapKind::Vdso | MapKind::Vvar | MapKind::VvarVclock => "vdso",
     }
 }
@@ -1934,7 +1971,7 @@ fn describe(
     let chunks: Vec<PageRun> = per_process.iter().flatten().copied().collect();
     let stored: u64 = chunks.iter().map(|c| c.2).sum();
     let mut out = String::new();
-    let kinds = ["private", "shared", "file", "runtime", "vdso"];
+    let kinds = ["private", "shared", "file", "sysv", "runtime", "vdso"];
     if json {
         out.push_str(&format!(
             "{{\"file_bytes\":{file_size},\"memory_stored_bytes\":{stored},\"chunks\":{},\

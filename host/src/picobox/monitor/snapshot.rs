@@ -876,9 +876,29 @@ pub fn memory_map(
             name if shared => {
                 // A file removed since it was mapped (a POSIX semaphore's, `sem_open`) is
                 // memory nobody can open again: shared memory like anonymous memory.
+                // A System V segment, attached again by the restore (its inode number is
+                // its id; that it is attached whole is checked against the segment's size).
+                if name.starts_with(b"/SYSV") {
+                    out.push(Mapping {
+                        start: l.start,
+                        end: l.end,
+                        prot,
+                        kind: MapKind::SysvSegment {
+                            id: u32::try_from(l.inode)
+                                .map_err(|_| "a System V segment's id is out of range")?,
+                        },
+                        set: 0,
+                    });
+                    if l.offset != 0 {
+                        return Err(format!(
+                            "the program maps part of System V shared memory segment {},                              which snapshots do not capture yet",
+                            l.inode
+                        ));
+                    }
+                    continue;
+                }
                 let anonymous = l.inode == 0
                     || name.starts_with(b"/dev/zero")
-                    || name.starts_with(b"/SYSV")
                     || name.starts_with(b"[anon_shmem")
                     || name.ends_with(b" (deleted)");
                 // A read-only shared mapping of a file (a locale cache) reads as the file
@@ -1157,6 +1177,25 @@ fn write_snapshot_draining(
                 .map(|l| l.start)
                 .collect(),
         });
+    }
+    for (m, part) in members.iter().zip(&parts) {
+        for map in &part.mappings {
+            let MapKind::SysvSegment { id } = map.kind else {
+                continue;
+            };
+            let whole = ipc
+                .segments
+                .iter()
+                .find(|g| g.who.id == id)
+                .is_some_and(|g| g.span() == map.end - map.start);
+            if !whole {
+                return Err(format!(
+                    "process {} maps part of System V shared memory segment {id}, which \
+                     snapshots do not capture yet",
+                    m.pid
+                ));
+            }
+        }
     }
     // Shared memory must sit at one address in every process of its set: the restore makes it
     // once, before the processes are forked.

@@ -7,17 +7,24 @@
 //! `MSG_STAT_ANY`, up to the highest index `SEM_INFO`/`MSG_INFO` give), with its id, key,
 //! owner and permissions; a set's values (`GETALL`); a queue's capacity and its messages,
 //! copied in order without taking them (`msgrcv` with `MSG_COPY`), so a box that goes on
-//! loses nothing. Shared memory segments are refused, attached or not: their pages and
-//! attachments are not captured yet.
+//! loses nothing; a shared memory segment's size, whether it was removed while attached,
+//! and its non-zero pages, read through an attachment of the monitor's own (at most
+//! `IPC_SEGMENT_BYTES_MOST` in all: they are carried in the metadata). The box's processes'
+//! attachments are ranges of their memory maps (`MapKind::SysvSegment`), attached whole.
 //!
 //! Making them again (the restore's monitor, in the new IPC namespace before the box's
 //! first process exists, while it is still the namespace's root): each object with its id
 //! (`/proc/sys/kernel/{sem,msg}_next_id`, Linux's checkpoint/restore interface), key and
-//! permissions; values set, messages sent again in order. Not kept: the times and last
-//! pids of each object, its creator, and the undo adjustments (`SEM_UNDO`) of processes.
+//! permissions; values set, messages sent again in order, segments filled. Each restored
+//! process attaches its segments again at their addresses (`restore::map_memory`); a
+//! segment that had been removed while attached is removed again once they all have
+//! ([`remove_removed`]). Not kept: the times and last pids of each object, its creator, and
+//! the undo adjustments (`SEM_UNDO`) of processes.
 
 use crate::hostio::{self, close, sys};
-use crate::snapshot_meta::{Ipc, IpcOwner, MessageQueue, SemaphoreSet, IPC_MESSAGE_MOST};
+use crate::snapshot_meta::{
+    Ipc, IpcOwner, MessageQueue, SemaphoreSet, ShmSegment, IPC_MESSAGE_MOST, IPC_SEGMENT_BYTES_MOST,
+};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -29,7 +36,13 @@ const SYS_MSGGET: u64 = 68;
 const SYS_MSGSND: u64 = 69;
 const SYS_MSGRCV: u64 = 70;
 const SYS_MSGCTL: u64 = 71;
+const SYS_SHMGET: u64 = 29;
+const SYS_SHMAT: u64 = 30;
 const SYS_SHMCTL: u64 = 31;
+const SYS_SHMDT: u64 = 67;
+const IPC_RMID: u64 = 0;
+/// The mode bit of a segment removed while attached.
+const SHM_DEST: u32 = 0o1000;
 const IPC_CREAT: u64 = 0o1000;
 const IPC_EXCL: u64 = 0o2000;
 const IPC_NOWAIT: u64 = 0o4000;
@@ -91,20 +104,72 @@ fn each_object(ctl: u64, info: u64, stat_any: u64, ds_len: usize) -> Vec<(u32, V
     out
 }
 
-/// The box's semaphore sets and message queues; refuses its shared memory segments.
-/// `box_user` is the user and group of the box's processes, as this process sees them.
-pub fn capture(box_user: (u32, u32)) -> Result<Ipc, String> {
-    if let Some((id, ds)) = each_object(SYS_SHMCTL, SHM_INFO, SHM_STAT_ANY, 112)
-        .into_iter()
-        .next()
-    {
-        return Err(format!(
-            "the box holds System V shared memory (segment {id}, {} bytes), which snapshots \
-             do not capture yet",
-            word64(&ds, 48)
-        ));
+/// The non-zero pages of segment `id` of `size` bytes, in runs (read through an attachment
+/// of the monitor's own, read-only, removed again).
+fn segment_pages(id: u32, size: u64) -> Result<Vec<(u64, Vec<u8>)>, String> {
+    const SHM_RDONLY: u64 = 0o10000;
+    let at = sys(SYS_SHMAT, [u64::from(id), 0, SHM_RDONLY, 0, 0, 0])
+        .map_err(|e| format!("cannot read System V shared memory segment {id}: {e}"))?;
+    let mut bytes = alloc::vec![0u8; size as usize];
+    let copied = own_memory(310, at, &mut bytes);
+    let _ = sys(SYS_SHMDT, [at, 0, 0, 0, 0, 0]);
+    copied.map_err(|e| format!("cannot read System V shared memory segment {id}: {e}"))?;
+    let mut runs: Vec<(u64, Vec<u8>)> = Vec::new();
+    for (n, page) in bytes.chunks(4096).enumerate() {
+        if page.iter().all(|b| *b == 0) {
+            continue;
+        }
+        let offset = n as u64 * 4096;
+        match runs.last_mut() {
+            Some((start, run)) if *start + run.len() as u64 == offset => {
+                run.extend_from_slice(page)
+            }
+            _ => runs.push((offset, page.to_vec())),
+        }
     }
+    Ok(runs)
+}
+
+/// Copies between `buf` and this process's own memory at `address` (`process_vm_readv`,
+/// 310, or `process_vm_writev`, 311, on itself), so that no pointer is made from a number.
+fn own_memory(call: u64, address: u64, buf: &mut [u8]) -> Result<(), Errno> {
+    let local: [u64; 2] = [buf.as_mut_ptr() as u64, buf.len() as u64];
+    let remote: [u64; 2] = [address, buf.len() as u64];
+    let me = crate::gate::syscall(39, [0; 6]);
+    match sys(
+        call,
+        [me, local.as_ptr() as u64, 1, remote.as_ptr() as u64, 1, 0],
+    )? {
+        n if n == buf.len() as u64 => Ok(()),
+        _ => Err(Errno::EFAULT),
+    }
+}
+
+/// The box's semaphore sets, message queues and shared memory segments. `box_user` is the
+/// user and group of the box's processes, as this process sees them.
+pub fn capture(box_user: (u32, u32)) -> Result<Ipc, String> {
     let mut ipc = Ipc::default();
+    let mut stored = 0u64;
+    for (id, ds) in each_object(SYS_SHMCTL, SHM_INFO, SHM_STAT_ANY, 112) {
+        // struct shmid64_ds: the permissions, then shm_segsz.
+        let size = word64(&ds, 48);
+        let mode = u32::from_le_bytes([ds[20], ds[21], ds[22], ds[23]]);
+        let pages = segment_pages(id, size)?;
+        stored += pages.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
+        if stored > IPC_SEGMENT_BYTES_MOST {
+            return Err(format!(
+                "the box's System V shared memory holds more than {} MiB (segment {id}), which \
+                 snapshots do not capture",
+                IPC_SEGMENT_BYTES_MOST >> 20
+            ));
+        }
+        ipc.segments.push(ShmSegment {
+            who: owner_of(id, &ds, box_user),
+            size,
+            removed: mode & SHM_DEST != 0,
+            pages,
+        });
+    }
     for (id, ds) in each_object(SYS_SEMCTL, SEM_INFO, SEM_STAT_ANY, 104) {
         // struct semid64_ds on x86-64: the permissions, four words of times, then sem_nsems.
         let count = (word64(&ds, 80) as usize).min(32000);
@@ -192,9 +257,53 @@ fn made_as(what: &str, who: &IpcOwner, made: Result<u64, Errno>) -> Result<(), S
     }
 }
 
+/// Makes segment `g` again with its pages.
+fn segment_again(g: &ShmSegment, box_user: Option<(u32, u32)>) -> Result<(), String> {
+    next_id("shm", g.who.id)?;
+    let made = sys(
+        SYS_SHMGET,
+        [
+            g.who.key as u32 as u64,
+            g.size,
+            IPC_CREAT | IPC_EXCL | 0o600,
+            0,
+            0,
+            0,
+        ],
+    );
+    made_as("shared memory segment", &g.who, made)?;
+    let id = u64::from(g.who.id);
+    if !g.pages.is_empty() {
+        let at = sys(SYS_SHMAT, [id, 0, 0, 0, 0, 0])
+            .map_err(|e| format!("cannot fill System V shared memory segment {id}: {e}"))?;
+        let mut filled = Ok(());
+        for (offset, bytes) in &g.pages {
+            // The run lies inside the segment (checked when the metadata was read).
+            let mut run = bytes.clone();
+            filled = filled.and_then(|()| own_memory(311, at + offset, &mut run));
+        }
+        let _ = sys(SYS_SHMDT, [at, 0, 0, 0, 0, 0]);
+        filled.map_err(|e| format!("cannot fill System V shared memory segment {id}: {e}"))?;
+    }
+    set_owner(SYS_SHMCTL, &g.who, 112, box_user)
+        .map_err(|e| format!("cannot set System V shared memory segment {id}'s owner: {e}"))
+}
+
+/// Removes again the segments of `ipc` that were removed while attached, once the restored
+/// box's processes have attached them (they live on while attached, as they did).
+pub fn remove_removed(ipc: &Ipc) {
+    for g in ipc.segments.iter().filter(|g| g.removed) {
+        let mut ds = [0u8; 112];
+        let _ = control(SYS_SHMCTL, u64::from(g.who.id), IPC_RMID, &mut ds);
+    }
+}
+
 /// Makes the objects of `ipc` again in this process's IPC namespace, which must be new;
 /// `box_user` is the restored box's user and group (`None`: this process's own).
 pub fn make_again(ipc: &Ipc, box_user: Option<(u32, u32)>) -> Result<(), String> {
+    for g in &ipc.segments {
+        segment_again(g, box_user)?;
+    }
     for s in &ipc.semaphores {
         next_id("sem", s.who.id)?;
         let made = sys(
@@ -268,6 +377,16 @@ pub fn describe(ipc: &Ipc) -> Vec<String> {
         out.push(format!(
             "semaphore set {} (key {:#x}): values {:?}",
             s.who.id, s.who.key, s.values
+        ));
+    }
+    for g in &ipc.segments {
+        out.push(format!(
+            "shared memory segment {} (key {:#x}): {} bytes, {} stored{}",
+            g.who.id,
+            g.who.key,
+            g.size,
+            g.pages.iter().map(|(_, b)| b.len()).sum::<usize>(),
+            if g.removed { ", removed" } else { "" }
         ));
     }
     for q in &ipc.queues {
