@@ -166,9 +166,9 @@ fn file_of(k: &Kernel, path: &crate::path::Components) -> Option<HandleWhat> {
 
 /// The process state a snapshot cannot carry yet, named.
 fn refusal(k: &Kernel) -> Result<(), String> {
-    let what = if !k.aio.is_empty() {
-        "asynchronous I/O contexts (io_setup)"
-    } else if !k.tracees.is_empty() {
+    // Asynchronous I/O contexts are the library OS's own (every request is done at
+    // submission, so none is in flight): their events and pages are memory.
+    let what = if !k.tracees.is_empty() {
         "a ptrace relation"
     } else {
         return Ok(());

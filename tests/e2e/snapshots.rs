@@ -1801,3 +1801,33 @@ fn a_system_v_segment_attached_in_part_is_refused_and_the_box_goes_on() {
     assert_eq!(status, Some(0), "{err}");
     assert_eq!(rest.last().map(String::as_str), Some("end"));
 }
+
+#[test]
+fn asynchronous_io_contexts_with_events_waiting_go_on_after_restore_as_native() {
+    let program = guest("aiosnap");
+    let guests = program.parent().unwrap().to_str().unwrap().to_string();
+    let native_dir = scratch("snapshot-aio-native");
+    let native = native_output(&program, &[native_dir.as_os_str()], b"go\ngo\n");
+    assert!(
+        native.contains("events 1 (data 0x1234 res 22); read 1 (data 0x5678 res 22)"),
+        "{native}"
+    );
+    let data = scratch("snapshot-aio-data");
+    let boxed = across_a_snapshot(
+        "snap-aio",
+        &[
+            "--ro-bind",
+            &guests,
+            "/g",
+            "--bind",
+            data.to_str().unwrap(),
+            "/d",
+        ],
+        &["/g/aiosnap", "/d"],
+        "",
+        "ready",
+        "go\ngo\n",
+        &[],
+    );
+    assert_eq!(boxed, native);
+}
