@@ -305,7 +305,21 @@ pub enum FileKindRecord {
     Socket,
     /// Another name of the regular file at this earlier entry.
     HardLink(u32),
+    /// A regular file of `size` bytes whose non-zero pages are page runs of the file's own
+    /// (process index [`FILE_DATA`]) from address `base` (a place in a space of the box's
+    /// files, each file's range after the one before): a large file, not held in the
+    /// metadata.
+    Stored {
+        /// Its size.
+        size: u64,
+        /// Where its bytes start among the page runs of [`FILE_DATA`].
+        base: u64,
+    },
 }
+
+/// The process index of the page runs that hold the box's stored files
+/// ([`FileKindRecord::Stored`]) rather than a process's memory.
+pub const FILE_DATA: u32 = u32::MAX;
 
 /// One process of the box.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -771,6 +785,11 @@ impl Metadata {
                         o.u8(5);
                         o.u32(*to);
                     }
+                    FileKindRecord::Stored { size, base } => {
+                        o.u8(6);
+                        o.u64(*size);
+                        o.u64(*base);
+                    }
                 }
                 o.u32(e.mode);
                 o.u64(e.modified.0);
@@ -1097,6 +1116,8 @@ fn get_timers(i: &mut In<'_>) -> Result<Vec<HostTimer>> {
 fn get_box_files(i: &mut In<'_>) -> Result<Vec<MountFiles>> {
     let n = i.count(12)?;
     let mut mounts = Vec::with_capacity(n);
+    // Stored files' ranges follow each other, in the order of the entries.
+    let mut stored_end = 0u64;
     for _ in 0..n {
         let mount = i.u32()?;
         let root_mode = i.u32()? & 0o7777;
@@ -1112,6 +1133,17 @@ fn get_box_files(i: &mut In<'_>) -> Result<Vec<MountFiles>> {
                 3 => FileKindRecord::Fifo,
                 4 => FileKindRecord::Socket,
                 5 => FileKindRecord::HardLink(i.u32()?),
+                6 => {
+                    let (size, base) = (i.u64()?, i.u64()?);
+                    let end = base
+                        .checked_add(size.div_ceil(4096) * 4096)
+                        .filter(|end| base % 4096 == 0 && base >= stored_end && *end <= USER_END)
+                        .ok_or_else(|| {
+                            format!("stored file {index} of mount {mount} is malformed")
+                        })?;
+                    stored_end = end;
+                    FileKindRecord::Stored { size, base }
+                }
                 k => return Err(format!("a file of the box is of an unknown kind {k}")),
             };
             let mode = i.u32()? & 0o7777;
@@ -1128,7 +1160,10 @@ fn get_box_files(i: &mut In<'_>) -> Result<Vec<MountFiles>> {
             let link_ok = match kind {
                 FileKindRecord::HardLink(to) => {
                     (to as usize) < index
-                        && matches!(entries[to as usize].kind, FileKindRecord::Regular(_))
+                        && matches!(
+                            entries[to as usize].kind,
+                            FileKindRecord::Regular(_) | FileKindRecord::Stored { .. }
+                        )
                 }
                 _ => true,
             };
@@ -1892,6 +1927,34 @@ mod tests {
             let mut m = sample();
             change(&mut m.ipc);
             assert!(Metadata::decode(&m.encode()).is_err(), "case {n}");
+        }
+    }
+
+    #[test]
+    fn stored_files_ranges_follow_each_other() {
+        let stored = |m: &mut Metadata, size: u64, base: u64| {
+            m.box_files[0].entries.push(FileEntry {
+                parent: u32::MAX,
+                name: format!("big{base}").into_bytes(),
+                kind: FileKindRecord::Stored { size, base },
+                mode: 0o600,
+                modified: (1, 2),
+            });
+        };
+        let mut m = sample();
+        stored(&mut m, 70_000, 0);
+        stored(&mut m, 5, 73_728);
+        assert_eq!(Metadata::decode(&m.encode()).unwrap(), m);
+        for (size, base) in [(5, 69_632), (5, 73_729), (u64::MAX - 4096, 73_728)] {
+            let mut m = sample();
+            stored(&mut m, 70_000, 0);
+            stored(&mut m, size, base);
+            assert!(
+                Metadata::decode(&m.encode())
+                    .unwrap_err()
+                    .contains("stored file"),
+                "{size} at {base}"
+            );
         }
     }
 

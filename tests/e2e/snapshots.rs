@@ -330,6 +330,43 @@ fn the_files_of_the_boxs_own_tmp_go_on_after_restore() {
 }
 
 #[test]
+fn large_and_sparse_files_of_the_boxs_own_tmp_and_their_owner_go_on_after_restore() {
+    // 60 MiB of random bytes (more than the metadata carries: stored as page runs of their
+    // own), a hard link to it, a sparse file and a small one; the same sums, sizes, blocks
+    // and owners after the restore (a restored box has a host user of its own, which it
+    // still sees as its own).
+    let script = "cd /tmp; dd if=/dev/urandom of=big bs=1M count=60 2>/dev/null; ln big hard; \
+                  dd if=/dev/urandom of=sparse bs=4096 count=3 seek=100 2>/dev/null; \
+                  echo small > small; show() { md5sum big hard sparse small; \
+                  ls -lns big hard sparse small | sed 's/  */ /g' | cut -d' ' -f1-7,11; }; \
+                  show; echo ready; read x; echo restored; show; echo new > new; \
+                  echo \"new file $(ls -ln new | sed 's/  */ /g' | cut -d' ' -f3,4)\"";
+    let out = across_a_snapshot(
+        "snap-bigfiles",
+        &[],
+        &[crate::support::busybox(), "sh", "-c", script],
+        "",
+        "ready",
+        "x\n",
+        &[],
+    );
+    let (before, rest) = out.split_once("ready\nrestored\n").expect(&out);
+    let (after, new_file) = rest.split_once("new file ").expect(&out);
+    assert_eq!(after, before, "{out}");
+    let (uid, gid) = crate::support::own_ids();
+    let owner = format!(" {uid} {gid} ");
+    assert!(
+        before.contains(&format!(" 61440 -rw-r--r-- 2{owner}62914560 big")),
+        "{out}"
+    );
+    assert!(
+        before.contains(&format!(" 12 -rw-r--r-- 1{owner}421888 sparse")),
+        "{out}"
+    );
+    assert_eq!(new_file, format!("{uid} {gid}\n"), "{out}");
+}
+
+#[test]
 fn a_file_removed_while_open_is_refused_by_name_and_the_box_goes_on() {
     let dir = scratch("snapshot-removed");
     let mut cmd = picobox();

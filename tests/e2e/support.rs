@@ -190,6 +190,12 @@ pub fn assert_matches_native(what: &str, flags: &[&str], program: &Path, args: &
     assert_same(what, &native_out, &boxed_with(flags, &b, program, args));
 }
 
+/// The user and group the tests run as (what a box reports as its own).
+pub fn own_ids() -> (u32, u32) {
+    // SAFETY: getuid and getgid have no preconditions and cannot fail.
+    unsafe { (libc::getuid(), libc::getgid()) }
+}
+
 /// Whether the tests run as root.
 pub fn is_root() -> bool {
     // SAFETY: getuid has no preconditions and cannot fail.

@@ -5,8 +5,10 @@
 //! Taking them (the monitor, box frozen): each mount is walked from a copy of its root
 //! descriptor (`pidfd_getfd` of the program's mount-root handle): directories, regular files
 //! with their bytes, symbolic links, FIFOs and socket files, hard links as such, with their
-//! permissions and modification times; at most [`LIMIT`] bytes in all, else the snapshot is
-//! refused with the size named.
+//! permissions and modification times. Files up to 64 KiB are carried in the metadata, at
+//! most [`LIMIT`] bytes of them in all, else the snapshot is refused with the size named;
+//! larger ones are stored as page runs of their own ([`write_stored`], after every process's
+//! memory), their zero pages left out.
 //!
 //! Also here: the check that every open file of the box is still the file at its path, so
 //! that a restore never opens another file in its place (a file removed, or replaced, while
@@ -27,8 +29,11 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use picobox_abi::Errno;
 
-/// Most bytes of files a snapshot carries from the box's tmpfs mounts.
+/// Most bytes of files a snapshot carries in its metadata from the box's tmpfs mounts.
 pub const LIMIT: usize = 48 << 20;
+/// Files larger than this are stored as page runs of their own ([`FileKindRecord::Stored`],
+/// written by [`write_stored`]), not in the metadata.
+const STORED_ABOVE: u64 = 64 << 10;
 const ROOT: u32 = u32::MAX;
 
 /// `struct stat` as words: dev 0, ino 1, nlink 2, mode (low half of) 3, size 6, mtime 11/12.
@@ -99,6 +104,7 @@ pub fn capture(
         .map_err(|e| format!("cannot reach the box's mounts: {e}"))?;
     let mut out = Vec::new();
     let mut bytes = 0usize;
+    let mut stored_end = 0u64;
     let mut result = Ok(());
     for &mount in mounts {
         let Some(handle) = mount_root(pidfd, handles, mount) else {
@@ -115,7 +121,13 @@ pub fn capture(
             root_mode: stat_at(root, b"", AT_EMPTY_PATH).map_or(0o1777, |st| st[3] as u32 & 0o7777),
             entries: Vec::new(),
         };
-        let walked = walk(root, ROOT, &mut files.entries, &mut Vec::new(), &mut bytes);
+        let walked = walk(
+            root,
+            ROOT,
+            &mut files.entries,
+            &mut Vec::new(),
+            (&mut bytes, &mut stored_end),
+        );
         close(root);
         if let Err(e) = walked {
             result = Err(e);
@@ -134,7 +146,7 @@ fn walk(
     index: u32,
     entries: &mut Vec<FileEntry>,
     inodes: &mut Vec<(u64, u32)>,
-    bytes: &mut usize,
+    (bytes, stored_end): (&mut usize, &mut u64),
 ) -> Result<(), String> {
     let fail = |e: Errno| format!("cannot read the box's files: {e}");
     let mut list = names(dir).map_err(fail)?;
@@ -147,6 +159,14 @@ fn walk(
             S_IFDIR => FileKindRecord::Directory,
             S_IFREG => match inodes.iter().find(|(ino, _)| *ino == st[1]) {
                 Some((_, first)) => FileKindRecord::HardLink(*first),
+                None if st[6] > STORED_ABOVE => {
+                    if st[2] > 1 {
+                        inodes.push((st[1], me));
+                    }
+                    let base = *stored_end;
+                    *stored_end += st[6].div_ceil(4096) * 4096;
+                    FileKindRecord::Stored { size: st[6], base }
+                }
                 None => {
                     *bytes += st[6] as usize;
                     if *bytes > LIMIT {
@@ -202,7 +222,7 @@ fn walk(
         });
         if is_dir {
             let sub = open_at(dir, &name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0).map_err(fail)?;
-            let r = walk(sub, me, entries, inodes, bytes);
+            let r = walk(sub, me, entries, inodes, (bytes, stored_end));
             close(sub);
             r?;
         }
@@ -256,7 +276,12 @@ pub fn check_open_files(pid: u64, box_pid: u32, handles: &[HandleRecord]) -> Res
 
 /// Makes the files of `files` again in the restored box's mount whose root is `root`, owned
 /// by `owner` (the box's user, where the restore runs as another).
-pub fn restore(files: &MountFiles, root: u64, owner: Option<(u32, u32)>) -> Result<(), String> {
+pub fn restore(
+    files: &MountFiles,
+    root: u64,
+    owner: Option<(u32, u32)>,
+    data: StoredData<'_>,
+) -> Result<(), String> {
     // Only into a fresh tmpfs of the box's own: never into a mount of host files.
     const TMPFS_MAGIC: u64 = 0x0102_1994;
     let mut fs = [0u64; 15];
@@ -275,7 +300,7 @@ pub fn restore(files: &MountFiles, root: u64, owner: Option<(u32, u32)>) -> Resu
         ));
     }
     let mut dirs: Vec<(u32, u64)> = Vec::new();
-    let result = restore_into(files, root, owner, &mut dirs);
+    let result = restore_into(files, root, owner, &mut dirs, data);
     for (_, fd) in dirs {
         close(fd);
     }
@@ -287,6 +312,7 @@ fn restore_into(
     root: u64,
     owner: Option<(u32, u32)>,
     dirs: &mut Vec<(u32, u64)>,
+    data: StoredData<'_>,
 ) -> Result<(), String> {
     let dir_of = |dirs: &Vec<(u32, u64)>, index: u32| {
         if index == ROOT {
@@ -321,6 +347,18 @@ fn restore_into(
                 )
                 .map_err(fail)?;
                 let written = hostio::write_all(fd, data);
+                close(fd);
+                written.map_err(fail)?;
+            }
+            FileKindRecord::Stored { size, base } => {
+                let fd = open_at(
+                    dir,
+                    &e.name,
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+                    0o600,
+                )
+                .map_err(fail)?;
+                let written = write_stored_back(fd, *size, *base, data);
                 close(fd);
                 written.map_err(fail)?;
             }
@@ -394,4 +432,157 @@ fn restore_into(
         ],
     );
     Ok(())
+}
+
+/// Where stored files' bytes are in a snapshot: its descriptor, and the page runs of
+/// [`crate::snapshot_meta::FILE_DATA`] as (address, file offset, bytes).
+#[derive(Clone, Copy)]
+pub struct StoredData<'a> {
+    /// The snapshot file.
+    pub file: u64,
+    /// The runs, ascending.
+    pub runs: &'a [(u64, u64, u64)],
+}
+
+/// Writes stored file `fd` of `size` bytes again from the runs of `data` in its range from
+/// `base` (the rest stays a hole, as the zero pages were).
+fn write_stored_back(fd: u64, size: u64, base: u64, data: StoredData<'_>) -> Result<(), Errno> {
+    sys(77, [fd, size, 0, 0, 0, 0])?; // ftruncate
+    let end = base + size;
+    let mut buf = alloc::vec![0u8; 1 << 20];
+    for (address, offset, len) in data.runs {
+        if *address + len <= base || *address >= end {
+            continue;
+        }
+        let mut done = 0u64;
+        // The last page's bytes past the file's end are not the file's.
+        let len = (*len).min(end - address);
+        while done < len {
+            let n = (len - done).min(buf.len() as u64);
+            let got = sys(
+                17,
+                [data.file, buf.as_mut_ptr() as u64, n, offset + done, 0, 0],
+            )?;
+            if got != n {
+                return Err(Errno::EIO);
+            }
+            let at = address + done - base;
+            let put = sys(18, [fd, buf.as_ptr() as u64, n, at, 0, 0])?;
+            if put != n {
+                return Err(Errno::EIO);
+            }
+            done += n;
+        }
+    }
+    Ok(())
+}
+
+/// Takes one run of a stored file's pages: its address among the stored files' runs, and
+/// its bytes.
+pub type PageRunSink<'a> = &'a mut dyn FnMut(u64, &[u8]) -> Result<(), String>;
+
+/// The path of entry `index` of `files` beneath its mount root.
+fn path_of(files: &MountFiles, index: usize) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    let mut at = index as u32;
+    while at != ROOT {
+        let e = &files.entries[at as usize];
+        parts.push(&e.name);
+        at = e.parent;
+    }
+    parts.reverse();
+    parts.join(&b'/')
+}
+
+/// Writes the non-zero pages of the box's stored files (`files`, read through the program
+/// process, host pid `pid`, whose descriptors are `handles`) with `chunk(address, bytes)`,
+/// in the order of their ranges. The box is frozen, so the files are as `capture` found them.
+pub fn write_stored(
+    pid: u64,
+    handles: &[HandleRecord],
+    files: &[MountFiles],
+    chunk: PageRunSink<'_>,
+) -> Result<(), String> {
+    let stored = |m: &MountFiles| {
+        m.entries
+            .iter()
+            .any(|e| matches!(e.kind, FileKindRecord::Stored { .. }))
+    };
+    if !files.iter().any(stored) {
+        return Ok(());
+    }
+    let pidfd = sys(434, [pid, 0, 0, 0, 0, 0])
+        .map_err(|e| format!("cannot reach the box's mounts: {e}"))?;
+    let mut buf = alloc::vec![0u8; 1 << 20];
+    let mut result = Ok(());
+    'mounts: for m in files.iter().filter(|m| stored(m)) {
+        let Some(root) = mount_root(pidfd, handles, m.mount) else {
+            result = Err(format!("cannot reach the box's mount {}", m.mount));
+            break;
+        };
+        for (index, e) in m.entries.iter().enumerate() {
+            let FileKindRecord::Stored { size, base } = e.kind else {
+                continue;
+            };
+            let path = path_of(m, index);
+            let fail = |e: Errno| {
+                format!(
+                    "cannot read the box's file {}: {e}",
+                    String::from_utf8_lossy(&path)
+                )
+            };
+            // struct open_how: O_RDONLY | O_NOFOLLOW | O_CLOEXEC, beneath the mount, no link.
+            let how: [u64; 3] = [O_NOFOLLOW | O_CLOEXEC, 0, 0x08 | 0x04 | 0x02];
+            let c = hostio::c_str(&path);
+            let fd = match sys(
+                437,
+                [root, c.as_ptr() as u64, how.as_ptr() as u64, 24, 0, 0],
+            ) {
+                Ok(fd) => fd,
+                Err(e) => {
+                    result = Err(fail(e));
+                    close(root);
+                    break 'mounts;
+                }
+            };
+            let mut at = 0u64;
+            while at < size && result.is_ok() {
+                let want = (size - at).min(buf.len() as u64) as usize;
+                let got = match sys(17, [fd, buf.as_mut_ptr() as u64, want as u64, at, 0, 0]) {
+                    Ok(0) => break,
+                    Ok(n) => n as usize,
+                    Err(e) => {
+                        result = Err(fail(e));
+                        break;
+                    }
+                };
+                // Whole pages, the last one padded with zeros.
+                let padded = got.div_ceil(4096) * 4096;
+                buf[got..padded].fill(0);
+                let mut page = 0;
+                while page < padded && result.is_ok() {
+                    let zero = |p: usize| buf[p..p + 4096].iter().all(|b| *b == 0);
+                    if zero(page) {
+                        page += 4096;
+                        continue;
+                    }
+                    let mut end = page;
+                    while end < padded && !zero(end) {
+                        end += 4096;
+                    }
+                    result = chunk(base + at + page as u64, &buf[page..end]);
+                    page = end;
+                }
+                at += got as u64;
+            }
+            close(fd);
+            if result.is_err() {
+                close(root);
+                break 'mounts;
+            }
+        }
+        close(root);
+    }
+    close(pidfd);
+    result
 }

@@ -161,10 +161,18 @@ fn check(bytes: &'static [u8], build: Option<[u8; 20]>, pages: Pages) -> Result<
     .map_err(|e| format!("{e}"))?;
     let metadata = Metadata::decode(s.metadata).map_err(|e| format!("bad metadata: {e}"))?;
     let base = bytes.as_ptr() as u64;
-    let mut chunks: Vec<Vec<PageRun>> = alloc::vec![Vec::new(); metadata.processes.len()];
+    // One list per process, then one of the stored files' runs (`FILE_DATA`).
+    let processes = metadata.processes.len();
+    let mut chunks: Vec<Vec<PageRun>> = alloc::vec![Vec::new(); processes + 1];
     for c in &s.chunks {
+        let index = if c.process == crate::snapshot_meta::FILE_DATA {
+            processes
+        } else {
+            c.process as usize
+        };
         let runs = chunks
-            .get_mut(c.process as usize)
+            .get_mut(index)
+            .filter(|_| index < processes || c.process == crate::snapshot_meta::FILE_DATA)
             .ok_or("the snapshot has pages of a process it does not describe")?;
         runs.push((
             c.address,
@@ -202,6 +210,30 @@ fn chunks_inside(chunks: &[PageRun], mappings: &[Mapping]) -> bool {
                 && m.start <= *address
                 && address + len <= m.end
         })
+    })
+}
+
+/// The page runs of the box's stored files (the last list of a check's runs).
+pub fn stored_runs(chunks: &[Vec<PageRun>]) -> &[PageRun] {
+    chunks.last().map_or(&[], Vec::as_slice)
+}
+
+/// Whether every run of stored files' bytes lies inside one stored file's range.
+fn stored_runs_inside(runs: &[PageRun], files: &[crate::snapshot_meta::MountFiles]) -> bool {
+    let ranges: Vec<(u64, u64)> = files
+        .iter()
+        .flat_map(|m| &m.entries)
+        .filter_map(|e| match e.kind {
+            crate::snapshot_meta::FileKindRecord::Stored { size, base } => {
+                Some((base, base + size.div_ceil(4096) * 4096))
+            }
+            _ => None,
+        })
+        .collect();
+    runs.iter().all(|(address, _, len)| {
+        ranges
+            .iter()
+            .any(|(start, end)| start <= address && address + len <= *end)
     })
 }
 
@@ -422,6 +454,9 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
         if !chunks_inside(runs, &process.mappings) {
             return Err("the snapshot has pages outside its memory map".into());
         }
+    }
+    if !stored_runs_inside(stored_runs(&chunks), &metadata.box_files) {
+        return Err("the snapshot has file pages outside its stored files".into());
     }
     let (own, own_specials) = own_ranges();
     for m in metadata.processes.iter().flat_map(|p| &p.mappings) {
@@ -1213,7 +1248,11 @@ pub fn build_tree(
                 )
             })?
             .root;
-        crate::box_files::restore(files, u64::from(root.0), owner)?;
+        let data = crate::box_files::StoredData {
+            file: plan.file,
+            runs: stored_runs(&plan.chunks),
+        };
+        crate::box_files::restore(files, u64::from(root.0), owner, data)?;
     }
     let processes = &plan.metadata.processes;
     let mut made_sets: Vec<(u64, u64, u64)> = Vec::new();
@@ -1758,6 +1797,9 @@ pub fn enter(plan: Plan, jump: Jump) -> String {
     let moved = |address: u64| address.wrapping_add(delta);
     let threads = process.threads.len() > 1;
     let leader_block = leader(&plan).block;
+    // The box's host user, for the saved runtime to know its files by (its own is the
+    // snapshot's box's).
+    let host_owner = crate::pal::own_host_owner();
     let fail = |what: &str, e: Errno| format!("cannot confine the restored box: {what}: {e}");
     // Every signal blocked until the saved runtime's thread returns from its park (the
     // handlers installed now are the saved runtime's).
@@ -1814,8 +1856,8 @@ pub fn enter(plan: Plan, jump: Jump) -> String {
     // binary (the build id was checked) mapped at the saved base; its memory, including the
     // first thread's block, is the snapshot's, mapped back above.
     unsafe {
-        let f: unsafe extern "C" fn(u64) -> ! = core::mem::transmute(entry as usize);
-        f(leader_block)
+        let f: unsafe extern "C" fn(u64, u64) -> ! = core::mem::transmute(entry as usize);
+        f(leader_block, host_owner)
     }
 }
 
@@ -2138,6 +2180,7 @@ fn box_file_bytes(f: &crate::snapshot_meta::MountFiles) -> usize {
         .iter()
         .map(|e| match &e.kind {
             crate::snapshot_meta::FileKindRecord::Regular(d) => d.len(),
+            crate::snapshot_meta::FileKindRecord::Stored { size, .. } => *size as usize,
             _ => 0,
         })
         .sum()

@@ -1312,6 +1312,17 @@ fn write_snapshot_draining(
         close(pagemap);
         r?;
     }
+    // The large files of the box's own tmpfs mounts, after every process's memory.
+    crate::box_files::write_stored(
+        members[0].host,
+        &metadata.processes[0].handles,
+        &metadata.box_files,
+        &mut |address, bytes| {
+            writer
+                .chunk_of(crate::snapshot_meta::FILE_DATA, address, bytes)
+                .map_err(|e| format!("{e}"))
+        },
+    )?;
     writer.finish(seal);
     if let Some(e) = failed {
         return Err(format!("cannot write the snapshot: {e}"));

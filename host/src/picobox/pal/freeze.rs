@@ -410,15 +410,18 @@ fn host_timer(t: picobox_libos::TimerState) -> Option<crate::snapshot_meta::Host
 /// function's address in the snapshot's runtime). Everything that confines the process is
 /// done by then, the seccomp filter included (`monitor/restore.rs`): this code and the state
 /// it reads come from the snapshot, which the box itself wrote. It forgets what the freeze
-/// left in its statics and resumes the first thread where it parked.
+/// left in its statics, takes `host_owner` as the box's host user and group now
+/// ([`crate::pal::own_host_owner`], asked by the restoring code before the filter was on),
+/// and resumes the first thread where it parked.
 ///
 /// # Safety
 /// The process's memory is the snapshot's, mapped back at its addresses; `leader_block` is
 /// the first thread's block there.
-pub unsafe extern "C" fn restored_entry(leader_block: u64) -> ! {
+pub unsafe extern "C" fn restored_entry(leader_block: u64, host_owner: u64) -> ! {
     STATE.store(IDLE, Ordering::Release);
     PARKED.store(0, Ordering::Release);
     crate::pal::forget_own_pid();
+    crate::pal::box_owner_moved_to(host_owner);
     // SAFETY: the leader's block is in the restored memory, with its parked stack.
     unsafe { resume_thread(leader_block as usize) }
 }

@@ -9,7 +9,7 @@ use crate::gate;
 use crate::start::Auxv;
 use crate::tty;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use picobox_abi::*;
 use spin::Once;
 
@@ -356,22 +356,58 @@ fn open_parent(dir: Handle, path: &[u8]) -> Result<(Parent, Vec<u8>)> {
     Ok((pfd, n))
 }
 
-/// The box's host user and group, and the ids the box reports instead (see [`set_box_owner`]).
-static BOX_OWNER: Once<[u32; 4]> = Once::new();
+/// The box's host user and group (uid in the low half), and the ids the box reports instead
+/// (see [`set_box_owner`]); `u64::MAX` until set.
+static BOX_HOST_OWNER: AtomicU64 = AtomicU64::new(u64::MAX);
+static BOX_OWNER_SHOWN: AtomicU64 = AtomicU64::new(u64::MAX);
+
+fn pair(uid: u32, gid: u32) -> u64 {
+    u64::from(uid) | u64::from(gid) << 32
+}
+
+/// The box's owner: host uid and gid, and the uid and gid reported instead.
+fn box_owner() -> Option<[u32; 4]> {
+    let host = BOX_HOST_OWNER.load(Ordering::Acquire);
+    let shown = BOX_OWNER_SHOWN.load(Ordering::Acquire);
+    (host != u64::MAX && shown != u64::MAX).then_some([
+        host as u32,
+        (host >> 32) as u32,
+        shown as u32,
+        (shown >> 32) as u32,
+    ])
+}
 
 /// Tells the PAL that files the host says belong to `host_uid`/`host_gid` (the box's own host
 /// user: what it created, and what its idmapped mounts map to it) are the box's, `box_uid` and
 /// `box_gid`, as the library OS reports its own identity.
 pub fn set_box_owner(host_uid: u32, host_gid: u32, box_uid: u32, box_gid: u32) {
-    BOX_OWNER.call_once(|| [host_uid, host_gid, box_uid, box_gid]);
+    BOX_OWNER_SHOWN.store(pair(box_uid, box_gid), Ordering::Release);
+    BOX_HOST_OWNER.store(pair(host_uid, host_gid), Ordering::Release);
+}
+
+/// This process's host user and group, as [`box_owner_moved_to`] takes them (asked before
+/// the box's filter is on: it refuses `getuid`).
+pub fn own_host_owner() -> u64 {
+    pair(
+        crate::gate::syscall(102, [0; 6]) as u32,
+        crate::gate::syscall(104, [0; 6]) as u32,
+    )
+}
+
+/// In a restored process: the box's host user is now `owner` ([`own_host_owner`]; a restored
+/// box has a host user of its own), while the box goes on reporting the ids it did.
+pub fn box_owner_moved_to(owner: u64) {
+    if BOX_HOST_OWNER.load(Ordering::Acquire) != u64::MAX {
+        BOX_HOST_OWNER.store(owner, Ordering::Release);
+    }
 }
 
 /// An owner as the box sees it.
 fn owner_in_box(uid: u32, gid: u32) -> (u32, u32) {
-    match BOX_OWNER.get() {
+    match box_owner() {
         Some([hu, hg, bu, bg]) => (
-            if uid == *hu { *bu } else { uid },
-            if gid == *hg { *bg } else { gid },
+            if uid == hu { bu } else { uid },
+            if gid == hg { bg } else { gid },
         ),
         None => (uid, gid),
     }
@@ -631,10 +667,10 @@ fn interval_timer_set(which: u64, new: Option<TimerSetting>) -> Result<TimerSett
 
 /// An owner as the host knows it (the reverse of [`owner_in_box`]).
 fn owner_on_host(uid: u32, gid: u32) -> (u32, u32) {
-    match BOX_OWNER.get() {
+    match box_owner() {
         Some([hu, hg, bu, bg]) => (
-            if uid == *bu { *hu } else { uid },
-            if gid == *bg { *hg } else { gid },
+            if uid == bu { hu } else { uid },
+            if gid == bg { hg } else { gid },
         ),
         None => (uid, gid),
     }
