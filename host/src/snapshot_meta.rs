@@ -53,6 +53,19 @@ pub struct ShmSegment {
     pub pages: Vec<(u64, Vec<u8>)>,
 }
 
+impl Ipc {
+    /// Whether range `m`, of kind [`MapKind::SysvSegment`], attaches its segment whole.
+    pub fn attaches_whole(&self, m: &Mapping) -> bool {
+        let MapKind::SysvSegment { id } = m.kind else {
+            return false;
+        };
+        self.segments
+            .iter()
+            .find(|g| g.who.id == id)
+            .is_some_and(|g| g.span() == m.end - m.start)
+    }
+}
+
 impl ShmSegment {
     /// The bytes an attachment of it spans (its size in whole pages).
     pub fn span(&self) -> u64 {
@@ -1011,18 +1024,11 @@ impl Metadata {
         }
         let ipc = get_ipc(&mut i)?;
         for m in processes.iter().flat_map(|p| &p.mappings) {
-            if let MapKind::SysvSegment { id } = m.kind {
-                let whole = ipc
-                    .segments
-                    .iter()
-                    .find(|g| g.who.id == id)
-                    .is_some_and(|g| g.span() == m.end - m.start);
-                if !whole {
-                    return Err(format!(
-                        "the range at {:#x} attaches no shared memory segment whole",
-                        m.start
-                    ));
-                }
+            if matches!(m.kind, MapKind::SysvSegment { .. }) && !ipc.attaches_whole(m) {
+                return Err(format!(
+                    "the range at {:#x} attaches no shared memory segment whole",
+                    m.start
+                ));
             }
         }
         if i.at != bytes.len() {

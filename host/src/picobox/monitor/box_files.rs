@@ -338,7 +338,7 @@ fn restore_into(
                     open_at(dir, &e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0).map_err(fail)?;
                 dirs.push((index, fd));
             }
-            FileKindRecord::Regular(data) => {
+            FileKindRecord::Regular(_) | FileKindRecord::Stored { .. } => {
                 let fd = open_at(
                     dir,
                     &e.name,
@@ -346,19 +346,13 @@ fn restore_into(
                     0o600,
                 )
                 .map_err(fail)?;
-                let written = hostio::write_all(fd, data);
-                close(fd);
-                written.map_err(fail)?;
-            }
-            FileKindRecord::Stored { size, base } => {
-                let fd = open_at(
-                    dir,
-                    &e.name,
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
-                    0o600,
-                )
-                .map_err(fail)?;
-                let written = write_stored_back(fd, *size, *base, data);
+                let written = match &e.kind {
+                    FileKindRecord::Regular(bytes) => hostio::write_all(fd, bytes),
+                    FileKindRecord::Stored { size, base } => {
+                        write_stored_back(fd, *size, *base, data)
+                    }
+                    _ => Ok(()),
+                };
                 close(fd);
                 written.map_err(fail)?;
             }

@@ -1183,12 +1183,7 @@ fn write_snapshot_draining(
             let MapKind::SysvSegment { id } = map.kind else {
                 continue;
             };
-            let whole = ipc
-                .segments
-                .iter()
-                .find(|g| g.who.id == id)
-                .is_some_and(|g| g.span() == map.end - map.start);
-            if !whole {
+            if !ipc.attaches_whole(map) {
                 return Err(format!(
                     "process {} maps part of System V shared memory segment {id}, which \
                      snapshots do not capture yet",
