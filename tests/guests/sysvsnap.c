@@ -85,6 +85,9 @@ int main(int argc, char **argv) {
         take(q, 1);
         take(q, 0);
         msgctl(k, IPC_STAT, &ds);
+        /* New objects (kept) get the ids Linux gives after the box's newest one. */
+        int ns = semget(IPC_PRIVATE, 1, 0600), nq = msgget(IPC_PRIVATE, 0600);
+        printf("  new set %d, new queue %d\n", ns, nq);
         printf("  keyed queue: capacity %lu, %lu messages, key finds it: %d\n",
                (unsigned long)ds.msg_qbytes, (unsigned long)ds.msg_qnum,
                msgget(0x5158, 0) == k);

@@ -18,8 +18,10 @@
 //! permissions; values set, messages sent again in order, segments filled. Each restored
 //! process attaches its segments again at their addresses (`restore::map_memory`); a
 //! segment that had been removed while attached is removed again once they all have
-//! ([`remove_removed`]). Not kept: the times and last pids of each object, its creator, and
-//! the undo adjustments (`SEM_UNDO`) of processes.
+//! ([`remove_removed`]). The kernel's numbering then goes on after the highest object kept
+//! ([`number_on_from`]). Not kept: the times and last pids of each object, its creator, the
+//! undo adjustments (`SEM_UNDO`) of processes, and where the numbering stood if the box's
+//! newest object was removed before the snapshot.
 
 use crate::hostio::{self, close, sys};
 use crate::snapshot_meta::{
@@ -298,9 +300,71 @@ pub fn remove_removed(ipc: &Ipc) {
     }
 }
 
+/// Index part of an id (`IPCMNI`, 32768 entries).
+const INDEX_OF_ID: u32 = 0x7fff;
+
+/// After objects of one kind were made with chosen ids (`ids`): makes the kernel give the
+/// next object the id it would have given in the snapshot's box. It numbers new objects from
+/// the one after the last it numbered itself, using the lowest free index from there; ids
+/// chosen through `*_next_id` do not move that point. Passing objects (`make`) take every
+/// free index below the highest one used, then are removed (`remove`), so the next object
+/// takes the index above the highest, as it did in the box whose newest object was its
+/// highest. (Where a removed object was the highest, its index is taken again.)
+fn number_on_from(ids: &[u32], make: &dyn Fn() -> Result<u64, Errno>, remove: &dyn Fn(u64)) {
+    let Some(highest) = ids.iter().map(|id| id & INDEX_OF_ID).max() else {
+        return;
+    };
+    let gaps = (0..highest)
+        .filter(|i| !ids.iter().any(|id| id & INDEX_OF_ID == *i))
+        .count();
+    let mut passing = Vec::new();
+    for _ in 0..gaps {
+        match make() {
+            Ok(id) => {
+                passing.push(id);
+                if (id as u32 & INDEX_OF_ID) > highest {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    for id in passing {
+        remove(id);
+    }
+}
+
 /// Makes the objects of `ipc` again in this process's IPC namespace, which must be new;
 /// `box_user` is the restored box's user and group (`None`: this process's own).
 pub fn make_again(ipc: &Ipc, box_user: Option<(u32, u32)>) -> Result<(), String> {
+    let made = make_objects(ipc, box_user);
+    let private = IPC_CREAT | 0o600;
+    let remove = |ctl: u64| {
+        move |id: u64| {
+            let mut ds = [0u8; 120];
+            let _ = control(ctl, id, IPC_RMID, &mut ds);
+        }
+    };
+    let ids = |who: &mut dyn Iterator<Item = &IpcOwner>| who.map(|w| w.id).collect::<Vec<u32>>();
+    number_on_from(
+        &ids(&mut ipc.semaphores.iter().map(|s| &s.who)),
+        &|| sys(SYS_SEMGET, [0, 1, private, 0, 0, 0]),
+        &remove(SYS_SEMCTL),
+    );
+    number_on_from(
+        &ids(&mut ipc.queues.iter().map(|q| &q.who)),
+        &|| sys(SYS_MSGGET, [0, private, 0, 0, 0, 0]),
+        &remove(SYS_MSGCTL),
+    );
+    number_on_from(
+        &ids(&mut ipc.segments.iter().map(|g| &g.who)),
+        &|| sys(SYS_SHMGET, [0, 4096, private, 0, 0, 0]),
+        &remove(SYS_SHMCTL),
+    );
+    made
+}
+
+fn make_objects(ipc: &Ipc, box_user: Option<(u32, u32)>) -> Result<(), String> {
     for g in &ipc.segments {
         segment_again(g, box_user)?;
     }
