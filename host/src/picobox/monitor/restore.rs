@@ -1416,15 +1416,20 @@ fn make_barrier(m: &Metadata) -> Result<u64, String> {
     Err("cannot place the restore's shared page".into())
 }
 
-/// Counts one more of the barrier's parties (the box's processes and the monitor), and wakes
-/// the processes waiting if it is the last. Returns the barrier's word and its full count.
-fn arrive(plan: &Plan) -> (&core::sync::atomic::AtomicU32, u32) {
+/// The barrier's word and its full count (the box's processes and the monitor).
+fn barrier(plan: &Plan) -> (&core::sync::atomic::AtomicU32, u32) {
     let word = plan.barrier as *const core::sync::atomic::AtomicU32;
     let all = plan.metadata.processes.len() as u32 + 1;
     // SAFETY: `barrier` is a page of shared memory the monitor made before it forked the box,
     // which this process maps until [`wait_for_box`] drops it (the monitor never does); an
     // atomic u32 at its start.
-    let word = unsafe { &*word };
+    (unsafe { &*word }, all)
+}
+
+/// Counts one more of the barrier's parties (the box's processes and the monitor), and wakes
+/// the processes waiting if it is the last. Returns the barrier's word and its full count.
+fn arrive(plan: &Plan) -> (&core::sync::atomic::AtomicU32, u32) {
+    let (word, all) = barrier(plan);
     let now = word.fetch_add(1, core::sync::atomic::Ordering::AcqRel) + 1;
     if now >= all {
         let _ = sys(202, [plan.barrier, 1, i32::MAX as u64, 0, 0, 0]); // FUTEX_WAKE
@@ -1451,14 +1456,15 @@ pub fn verify_then_release(plan: &Plan) -> Result<(), String> {
         }
     }
     checked?;
-    let (word, all) = arrive(plan);
     if plan.metadata.ipc.segments.iter().any(|g| g.removed) {
         // Segments removed while attached are removed again once every process has attached
-        // them: when all have arrived (for at most 10 s; a box that fails ends anyway).
+        // them, before anything of the program runs: when all the box's processes have
+        // arrived, and the monitor has not (for at most 10 s; a box that fails ends anyway).
+        let (word, all) = barrier(plan);
         let deadline = crate::hostio::now_ms() + 10_000;
         loop {
             let now = word.load(core::sync::atomic::Ordering::Acquire);
-            if now >= all || crate::hostio::now_ms() > deadline {
+            if now + 1 >= all || crate::hostio::now_ms() > deadline {
                 break;
             }
             let wait: [u64; 2] = [0, 1_000_000];
@@ -1469,6 +1475,7 @@ pub fn verify_then_release(plan: &Plan) -> Result<(), String> {
         }
         crate::sysv::remove_removed(&plan.metadata.ipc);
     }
+    arrive(plan);
     if let Some(id) = plan.identity {
         // Only if the file was the same all through the check.
         if crate::verified::identity(plan.file) == Some(id) {
