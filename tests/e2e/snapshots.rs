@@ -79,8 +79,39 @@ impl Talking {
     }
 }
 
+/// The directory of `program` (a guest), to bind into a box.
+fn directory_of(program: &Path) -> String {
+    program.parent().unwrap().to_str().unwrap().to_string()
+}
+
+/// Kills process `pid` (a box's monitor, which takes its box with it) after `seconds`
+/// unless dropped first: a box that would wait for ever makes its test fail instead.
+struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Watchdog {
+    fn new(pid: u32, seconds: u64) -> Watchdog {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = done.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(seconds));
+            if !seen.load(std::sync::atomic::Ordering::SeqCst) {
+                // SAFETY: kill has no memory preconditions; the process is the test's child,
+                // not yet waited for (the watchdog is dropped before it is).
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            }
+        });
+        Watchdog(done)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 fn counter_box(id: &str, program: &Path, args: &[&str]) -> Talking {
-    let dir = program.parent().unwrap().to_str().unwrap().to_string();
+    let dir = directory_of(program);
     let mut cmd = picobox();
     cmd.args(["run", "--name", id, "--ro-bind", &dir, "/w", "--"])
         .arg(format!(
@@ -1480,7 +1511,7 @@ fn a_restored_box_keeps_its_landlock_rules_on_every_thread_at_the_gate() {
     // OS's own check), from the first thread and from a thread made before the snapshot.
     let dir = scratch("snapshot-landlock");
     let program = guest("snapescape");
-    let dir_of = program.parent().unwrap().to_str().unwrap().to_string();
+    let dir_of = directory_of(&program);
     for (mode, line) in [("bind", "main: -13"), ("bind-thread", "thread: -13")] {
         let id = format!("snap-landlock-{mode}");
         // Given one host port, not the one it tries.
@@ -1521,7 +1552,7 @@ fn a_connected_tcp_socket_is_reset_in_the_restored_box() {
     );
     let mut running = crate::support::picobox();
     running.args(["run", "--name", "snap-tcp", "--net", "loopback"]);
-    let dir_of = program.parent().unwrap().to_str().unwrap().to_string();
+    let dir_of = directory_of(&program);
     running.args(["--ro-bind", &dir_of, "/w", "--", "/w/snapcount", "tcp"]);
     let mut running = Talking::start(running);
     assert_eq!(running.line(), "ready");
@@ -1564,7 +1595,7 @@ fn inotify_watches_keep_their_numbers_and_masks_after_restore_as_native() {
     // Watches 1 and 3 (one-shot) in place, 2 removed: the restored watcher reports events
     // with the same numbers, its one-shot watch fires once, and the next watch is number 4.
     let program = guest("inotifywd");
-    let guests = program.parent().unwrap().to_str().unwrap().to_string();
+    let guests = directory_of(&program);
     let native_dir = scratch("snapshot-inotify-native");
     let native = native_output(&program, &[native_dir.as_os_str()], b"go\ngo\n");
     assert!(native.contains("watches 1 2 3\n"), "{native}");
@@ -1592,7 +1623,7 @@ fn inotify_watches_keep_their_numbers_and_masks_after_restore_as_native() {
 #[test]
 fn inotify_watchers_with_unread_events_or_shared_by_two_processes_are_refused() {
     let program = guest("inotifywd");
-    let guests = program.parent().unwrap().to_str().unwrap().to_string();
+    let guests = directory_of(&program);
     for (id, mode, message) in [
         (
             "snap-inotify-unread",
@@ -1639,7 +1670,7 @@ fn a_box_adding_watches_all_the_time_is_snapshotted_each_time() {
     // snapshot that finds the lock held lets the box go on with its calls answered, and
     // tries again, rather than refusing the box as busy.
     let program = guest("inotifywd");
-    let guests = program.parent().unwrap().to_str().unwrap().to_string();
+    let guests = directory_of(&program);
     let dir = scratch("snapshot-inotify-loop");
     let data = scratch("snapshot-inotify-loop-data");
     let mut cmd = picobox();
@@ -1710,6 +1741,8 @@ fn tail_follows_its_file_through_inotify_after_restore() {
     running.child.kill().unwrap();
     let _ = running.child.wait();
     let mut restored = restore(&file, &[]);
+    // Without its watch, tail would wait for ever: killed, it prints nothing more.
+    let watchdog = Watchdog::new(restored.child.id(), 20);
     std::thread::sleep(std::time::Duration::from_millis(300));
     use std::io::Write as _;
     let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
@@ -1717,6 +1750,7 @@ fn tail_follows_its_file_through_inotify_after_restore() {
     drop(f);
     assert_eq!(restored.line(), "two");
     assert_eq!(restored.line(), "three");
+    drop(watchdog);
     restored.child.kill().unwrap();
     let _ = restored.child.wait();
 }
@@ -1751,7 +1785,7 @@ fn system_v_semaphores_and_message_queues_go_on_after_restore_as_native() {
     // types, a lowered capacity: as the program left them, in the restored box's own IPC
     // namespace, and as they go on natively.
     let program = guest("sysvsnap");
-    let guests = program.parent().unwrap().to_str().unwrap().to_string();
+    let guests = directory_of(&program);
     let native = native_in_own_ipc_namespace(&program, b"go\ngo\n");
     assert!(native.starts_with("ids 0 2 1 0 1\n"), "{native}");
     assert!(
@@ -1785,7 +1819,7 @@ fn system_v_shared_memory_segments_go_on_after_restore_as_native() {
     // An attached segment (its pages, size, attachments), a keyed one nobody attaches, and
     // one removed while attached (it lives on while attached, as on Linux): as natively.
     let program = guest("sysvsnap");
-    let guests = program.parent().unwrap().to_str().unwrap().to_string();
+    let guests = directory_of(&program);
     let native = native_in_own_ipc_namespace_with(&program, &["shm"], b"go\ngo\n");
     assert!(
         native.contains("first: 10000 bytes, 1 attached, mode 600"),
@@ -1807,7 +1841,7 @@ fn system_v_shared_memory_segments_go_on_after_restore_as_native() {
 #[test]
 fn a_system_v_segment_attached_in_part_is_refused_and_the_box_goes_on() {
     let program = guest("sysvsnap");
-    let guests = program.parent().unwrap().to_str().unwrap().to_string();
+    let guests = directory_of(&program);
     let dir = scratch("snapshot-sysv-shm-part");
     let mut cmd = picobox();
     cmd.args([
@@ -1842,7 +1876,7 @@ fn a_system_v_segment_attached_in_part_is_refused_and_the_box_goes_on() {
 #[test]
 fn asynchronous_io_contexts_with_events_waiting_go_on_after_restore_as_native() {
     let program = guest("aiosnap");
-    let guests = program.parent().unwrap().to_str().unwrap().to_string();
+    let guests = directory_of(&program);
     let native_dir = scratch("snapshot-aio-native");
     let native = native_output(&program, &[native_dir.as_os_str()], b"go\ngo\n");
     assert!(

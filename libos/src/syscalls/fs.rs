@@ -266,13 +266,18 @@ fn encode_statx(a: &FileAttr) -> [u8; 256] {
 
 // ------------------------------------------------------------------ open and close
 
-fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> Result<u64> {
+/// The flags of an `open` call: its low 32 bits, with an access mode Linux has.
+fn open_flags(flags: u64) -> Result<u32> {
     let flags = u32::try_from(flags & 0xffff_ffff).map_err(|_| Errno::EINVAL)?;
     if flags & OpenFlags::ACCESS_MASK == 3 {
         return Err(Errno::EINVAL);
     }
-    let path = user::read_path(path_ptr)?;
-    open_path(k, dirfd, path, flags, mode)
+    Ok(flags)
+}
+
+fn open_at(k: &mut Kernel, dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> Result<u64> {
+    let flags = open_flags(flags)?;
+    open_path(k, dirfd, user::read_path(path_ptr)?, flags, mode)
 }
 
 /// `openat2(dirfd, path, how, size)`: `struct open_how { flags, mode, resolve }`, checked
@@ -416,7 +421,6 @@ fn open_controlling_terminal(k: &mut Kernel, flags: u32) -> Result<u64> {
     })
 }
 
-/// Opens `path` (relative to `dirfd` unless absolute) with `flags` as `openat` does.
 /// An open of a file of a host mount, looked up but not yet opened on the host: the host's
 /// open may block (a FIFO waits for its other end), so it is made without the library OS's
 /// lock ([`open_unlocked`]), and the descriptor installed with it again ([`Self::finish`]).
@@ -470,10 +474,7 @@ impl HostOpen {
 
 /// `open`, `openat` and `creat`, without the library OS's lock while the host opens the file.
 fn open_unlocked(dirfd: u64, path_ptr: u64, flags: u64, mode: u64) -> Result<u64> {
-    let flags = u32::try_from(flags & 0xffff_ffff).map_err(|_| Errno::EINVAL)?;
-    if flags & OpenFlags::ACCESS_MASK == 3 {
-        return Err(Errno::EINVAL);
-    }
+    let flags = open_flags(flags)?;
     open_path_unlocked(dirfd, user::read_path(path_ptr)?, flags, mode)
 }
 
@@ -495,6 +496,8 @@ fn open_path_unlocked(dirfd: u64, path: Vec<u8>, flags: u32, mode: u64) -> Resul
     unreachable!("the second lookup resolves every link")
 }
 
+/// Opens `path` (relative to `dirfd` unless absolute) with `flags` as `openat` does, the
+/// lock held all through (for calls whose open cannot wait: a new regular file, a terminal).
 fn open_path(k: &mut Kernel, dirfd: u64, path: Vec<u8>, flags: u32, mode: u64) -> Result<u64> {
     for literal_first in [true, false] {
         match open_path_or_defer(k, dirfd, path.clone(), flags, mode, literal_first)? {

@@ -509,74 +509,83 @@ pub fn write_stored(
         .map_err(|e| format!("cannot reach the box's mounts: {e}"))?;
     let mut buf = alloc::vec![0u8; 1 << 20];
     let mut result = Ok(());
-    'mounts: for m in files.iter().filter(|m| stored(m)) {
+    for m in files.iter().filter(|m| stored(m)) {
         let Some(root) = mount_root(pidfd, handles, m.mount) else {
             result = Err(format!("cannot reach the box's mount {}", m.mount));
             break;
         };
         for (index, e) in m.entries.iter().enumerate() {
-            let FileKindRecord::Stored { size, base } = e.kind else {
-                continue;
-            };
-            let path = path_of(m, index);
-            let fail = |e: Errno| {
-                format!(
-                    "cannot read the box's file {}: {e}",
-                    String::from_utf8_lossy(&path)
-                )
-            };
-            // struct open_how: O_RDONLY | O_NOFOLLOW | O_CLOEXEC, beneath the mount, no link.
-            let how: [u64; 3] = [O_NOFOLLOW | O_CLOEXEC, 0, 0x08 | 0x04 | 0x02];
-            let c = hostio::c_str(&path);
-            let fd = match sys(
-                437,
-                [root, c.as_ptr() as u64, how.as_ptr() as u64, 24, 0, 0],
-            ) {
-                Ok(fd) => fd,
-                Err(e) => {
-                    result = Err(fail(e));
-                    close(root);
-                    break 'mounts;
+            if let FileKindRecord::Stored { size, base } = e.kind {
+                let path = path_of(m, index);
+                result =
+                    write_one_stored(root, &path, (size, base), &mut buf, chunk).map_err(|e| {
+                        format!(
+                            "cannot read the box's file {}: {e}",
+                            String::from_utf8_lossy(&path)
+                        )
+                    });
+                if result.is_err() {
+                    break;
                 }
-            };
-            let mut at = 0u64;
-            while at < size && result.is_ok() {
-                let want = (size - at).min(buf.len() as u64) as usize;
-                let got = match sys(17, [fd, buf.as_mut_ptr() as u64, want as u64, at, 0, 0]) {
-                    Ok(0) => break,
-                    Ok(n) => n as usize,
-                    Err(e) => {
-                        result = Err(fail(e));
-                        break;
-                    }
-                };
-                // Whole pages, the last one padded with zeros.
-                let padded = got.div_ceil(4096) * 4096;
-                buf[got..padded].fill(0);
-                let mut page = 0;
-                while page < padded && result.is_ok() {
-                    let zero = |p: usize| buf[p..p + 4096].iter().all(|b| *b == 0);
-                    if zero(page) {
-                        page += 4096;
-                        continue;
-                    }
-                    let mut end = page;
-                    while end < padded && !zero(end) {
-                        end += 4096;
-                    }
-                    result = chunk(base + at + page as u64, &buf[page..end]);
-                    page = end;
-                }
-                at += got as u64;
-            }
-            close(fd);
-            if result.is_err() {
-                close(root);
-                break 'mounts;
             }
         }
         close(root);
+        if result.is_err() {
+            break;
+        }
     }
     close(pidfd);
+    result
+}
+
+/// The non-zero pages of stored file `path` beneath mount root `root`, of `size` bytes from
+/// `base`, read in pieces of `buf`, each run given to `chunk`.
+fn write_one_stored(
+    root: u64,
+    path: &[u8],
+    (size, base): (u64, u64),
+    buf: &mut [u8],
+    chunk: PageRunSink<'_>,
+) -> Result<(), String> {
+    // struct open_how: O_RDONLY | O_NOFOLLOW | O_CLOEXEC, beneath the mount, no link.
+    let how: [u64; 3] = [O_NOFOLLOW | O_CLOEXEC, 0, 0x08 | 0x04 | 0x02];
+    let c = hostio::c_str(path);
+    let fd = sys(
+        437,
+        [root, c.as_ptr() as u64, how.as_ptr() as u64, 24, 0, 0],
+    )
+    .map_err(|e| format!("{e}"))?;
+    let mut result = Ok(());
+    let mut at = 0u64;
+    while at < size && result.is_ok() {
+        let want = (size - at).min(buf.len() as u64);
+        let got = match sys(17, [fd, buf.as_mut_ptr() as u64, want, at, 0, 0]) {
+            Ok(0) => break,
+            Ok(n) => n as usize,
+            Err(e) => {
+                result = Err(format!("{e}"));
+                break;
+            }
+        };
+        // Whole pages, the last one padded with zeros; runs of non-zero ones.
+        let padded = got.div_ceil(4096) * 4096;
+        buf[got..padded].fill(0);
+        let zero = |p: usize| buf[p..p + 4096].iter().all(|b| *b == 0);
+        let mut page = 0;
+        while page < padded && result.is_ok() {
+            if zero(page) {
+                page += 4096;
+                continue;
+            }
+            let mut end = page;
+            while end < padded && !zero(end) {
+                end += 4096;
+            }
+            result = chunk(base + at + page as u64, &buf[page..end]);
+            page = end;
+        }
+        at += got as u64;
+    }
+    close(fd);
     result
 }

@@ -1053,22 +1053,15 @@ fn read_remote(pid: u64, mem: u64, buf: &mut [u8], address: u64) -> Result<u64, 
     }
 }
 
-/// The effective user and group of process `pid`, as this process sees them.
+/// The user and group of box process `pid`, as this process sees them (its last, file-system
+/// ids: every id of a box's process is the box's user).
 fn ids_of(pid: u64) -> Result<(u32, u32), String> {
     let status = read_file(format!("/proc/{pid}/status").as_bytes(), 1 << 16)
         .map_err(|e| format!("cannot read the program's identity: {e}"))?;
-    // "Uid:\treal\teffective\tsaved\tfs"
-    let effective = |name: &[u8]| -> Option<u32> {
-        let line = status
-            .split(|b| *b == b'\n')
-            .find_map(|l| l.strip_prefix(name))?;
-        let word = line
-            .split(|b| *b == b'\t')
-            .filter(|w| !w.is_empty())
-            .nth(1)?;
-        core::str::from_utf8(word).ok()?.parse().ok()
-    };
-    match (effective(b"Uid:"), effective(b"Gid:")) {
+    match (
+        status_field(&status, b"Uid:"),
+        status_field(&status, b"Gid:"),
+    ) {
         (Some(uid), Some(gid)) => Ok((uid, gid)),
         _ => Err("cannot read the program's identity".into()),
     }

@@ -16,7 +16,7 @@
 //! again at once, and likewise up to the highest number the watcher had given; the
 //! `IN_IGNORED` events of those passing watches are read away before the program runs.
 
-use crate::hostio::{self, close, sys};
+use crate::hostio::{self, close, sys, O_DIRECTORY, O_PATH};
 use crate::snapshot_meta::{HandleKind, HandleRecord, WatchRecord, WATCH_MASK_BITS};
 use alloc::format;
 use alloc::string::String;
@@ -161,28 +161,13 @@ fn add_watch_in(watcher: u64, dir: u64, name: &[u8], mask: u32) -> Result<u64, E
 }
 
 /// Opens directory `rel` beneath mount root descriptor `root`, as a path only.
-fn open_beneath(root: u32, rel: &[u8]) -> Result<u64, Errno> {
-    let name = if rel.is_empty() { &b"."[..] } else { rel };
-    let path = hostio::c_str(name);
-    // struct open_how { flags: O_PATH | O_DIRECTORY | O_CLOEXEC, mode, resolve: BENEATH |
-    // NO_MAGICLINKS }
-    let how: [u64; 3] = [0o10000000 | 0o200000 | 0o2000000, 0, 0x08 | 0x02];
-    sys(
-        437,
-        [
-            u64::from(root),
-            path.as_ptr() as u64,
-            how.as_ptr() as u64,
-            24,
-            0,
-            0,
-        ],
-    )
+fn open_beneath(root: u32, rel: &[u8]) -> Result<u64, String> {
+    crate::special_files::open_beneath(u64::from(root), rel, O_PATH | O_DIRECTORY)
 }
 
 /// Makes watch `w` on `watcher` again; the number the host gives it.
 fn watch_again(watcher: u64, w: &WatchRecord) -> Result<u64, String> {
-    let failed = |e: Errno| {
+    let failed = |e: &dyn core::fmt::Display| {
         format!(
             "the program's inotify watch {} on {} cannot be made again: {e}",
             w.wd,
@@ -197,12 +182,12 @@ fn watch_again(watcher: u64, w: &WatchRecord) -> Result<u64, String> {
         None => (&w.rel[..0], &w.rel[..]),
     };
     if name == b".." || name.is_empty() {
-        return Err(failed(Errno::EINVAL));
+        return Err(failed(&Errno::EINVAL));
     }
-    let dir = open_beneath(w.root, parent).map_err(failed)?;
+    let dir = open_beneath(w.root, parent).map_err(|e| failed(&e))?;
     let made = add_watch_in(watcher, dir, name, w.mask | IN_DONT_FOLLOW | IN_MASK_CREATE);
     close(dir);
-    made.map_err(failed)
+    made.map_err(|e| failed(&e))
 }
 
 /// Uses up watch number `wd` on `watcher` with a passing watch on one of `roots` that the
@@ -214,17 +199,13 @@ fn use_up(watcher: u64, wd: u32, roots: &[u32]) -> Result<(), String> {
         };
         let made = add_watch_in(watcher, dir, b".", IN_ACCESS | IN_MASK_CREATE);
         close(dir);
-        match made {
-            Ok(n) => {
-                let _ = sys(SYS_INOTIFY_RM_WATCH, [watcher, n, 0, 0, 0, 0]);
-                if n != u64::from(wd) {
-                    break;
-                }
-                return Ok(());
+        // An error (EEXIST: watched for the program already): another root.
+        if let Ok(n) = made {
+            let _ = sys(SYS_INOTIFY_RM_WATCH, [watcher, n, 0, 0, 0, 0]);
+            if n != u64::from(wd) {
+                break;
             }
-            // Watched for the program already: another root.
-            Err(Errno::EEXIST) => continue,
-            Err(_) => continue,
+            return Ok(());
         }
     }
     Err(format!(
