@@ -363,12 +363,17 @@ fn the_files_of_the_boxs_own_tmp_go_on_after_restore() {
 #[test]
 fn large_and_sparse_files_of_the_boxs_own_tmp_and_their_owner_go_on_after_restore() {
     // 60 MiB of random bytes (more than the metadata carries: stored as page runs of their
-    // own), a hard link to it, a sparse file and a small one; the same sums, sizes, blocks
-    // and owners after the restore (a restored box has a host user of its own, which it
-    // still sees as its own).
+    // own), a hard link to it, a sparse file, a small one, and 800 small files of 64 KiB
+    // (50 MiB, more than the metadata's budget for small files: those past it are stored
+    // too); the same sums, sizes, blocks and owners after the restore (a restored box has a
+    // host user of its own, which it still sees as its own).
     let script = "cd /tmp; dd if=/dev/urandom of=big bs=1M count=60 2>/dev/null; ln big hard; \
                   dd if=/dev/urandom of=sparse bs=4096 count=3 seek=100 2>/dev/null; \
+                  mkdir pieces; i=0; while [ $i -lt 800 ]; do \
+                  dd if=big of=pieces/$i bs=64k skip=$i count=1 2>/dev/null; i=$((i+1)); done; \
                   echo small > small; show() { md5sum big hard sparse small; \
+                  echo \"pieces $(ls pieces | wc -l) $(cd pieces; cat $(seq 0 799) | md5sum)\"; \
+                  echo \"first $(head -c 52428800 big | md5sum)\"; \
                   ls -lns big hard sparse small | sed 's/  */ /g' | cut -d' ' -f1-7,11; }; \
                   show; echo ready; read x; echo restored; show; echo new > new; \
                   echo \"new file $(ls -ln new | sed 's/  */ /g' | cut -d' ' -f3,4)\"";
@@ -395,6 +400,12 @@ fn large_and_sparse_files_of_the_boxs_own_tmp_and_their_owner_go_on_after_restor
         "{out}"
     );
     assert_eq!(new_file, format!("{uid} {gid}\n"), "{out}");
+    let sum_of = |label: &str| {
+        let line = before.lines().find(|l| l.starts_with(label)).expect(&out);
+        line.split_whitespace().rev().nth(1).unwrap().to_string()
+    };
+    assert!(before.contains("pieces 800 "), "{out}");
+    assert_eq!(sum_of("pieces"), sum_of("first"), "{out}");
 }
 
 #[test]

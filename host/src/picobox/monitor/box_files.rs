@@ -6,9 +6,9 @@
 //! descriptor (`pidfd_getfd` of the program's mount-root handle): directories, regular files
 //! with their bytes, symbolic links, FIFOs and socket files, hard links as such, with their
 //! permissions and modification times. Files up to 64 KiB are carried in the metadata, at
-//! most [`LIMIT`] bytes of them in all, else the snapshot is refused with the size named;
-//! larger ones are stored as page runs of their own ([`write_stored`], after every process's
-//! memory), their zero pages left out.
+//! most [`LIMIT`] bytes of them in all; larger ones, and small ones past that budget, are
+//! stored as page runs of their own ([`write_stored`], after every process's memory), their
+//! zero pages left out.
 //!
 //! Also here: the check that every open file of the box is still the file at its path, so
 //! that a restore never opens another file in its place (a file removed, or replaced, while
@@ -29,7 +29,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use picobox_abi::Errno;
 
-/// Most bytes of files a snapshot carries in its metadata from the box's tmpfs mounts.
+/// Most bytes of small files a snapshot carries in its metadata from the box's tmpfs mounts;
+/// the rest are stored.
 pub const LIMIT: usize = 48 << 20;
 /// Files larger than this are stored as page runs of their own ([`FileKindRecord::Stored`],
 /// written by [`write_stored`]), not in the metadata.
@@ -159,7 +160,9 @@ fn walk(
             S_IFDIR => FileKindRecord::Directory,
             S_IFREG => match inodes.iter().find(|(ino, _)| *ino == st[1]) {
                 Some((_, first)) => FileKindRecord::HardLink(*first),
-                None if st[6] > STORED_ABOVE => {
+                // Small files go in the metadata while they fit in its budget; larger ones,
+                // and every one past the budget, as page runs of their own.
+                None if st[6] > STORED_ABOVE || *bytes + st[6] as usize > LIMIT => {
                     if st[2] > 1 {
                         inodes.push((st[1], me));
                     }
@@ -169,13 +172,6 @@ fn walk(
                 }
                 None => {
                     *bytes += st[6] as usize;
-                    if *bytes > LIMIT {
-                        return Err(format!(
-                            "the box's own temporary files hold more than {} MiB, more than a \
-                             snapshot carries",
-                            LIMIT >> 20
-                        ));
-                    }
                     let fd = open_at(dir, &name, O_RDONLY | O_NOFOLLOW, 0).map_err(fail)?;
                     let data = hostio::read_all(fd, LIMIT);
                     close(fd);
