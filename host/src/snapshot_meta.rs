@@ -453,6 +453,8 @@ pub struct UnixSocket {
     pub buffers: (u32, u32),
     /// `SO_PASSCRED`.
     pub pass_credentials: bool,
+    /// `SO_PEEK_OFF` where the program turned it on: how far its peeks have read.
+    pub peek_offset: Option<u32>,
     /// What it would read next, in order: for a stream socket one message of all its bytes.
     pub queue: Vec<Message>,
 }
@@ -1230,6 +1232,7 @@ fn put_socket(o: &mut Out, s: &UnixSocket) {
     o.u32(s.buffers.0);
     o.u32(s.buffers.1);
     o.u8(u8::from(s.pass_credentials));
+    o.u32(s.peek_offset.map_or(u32::MAX, |at| at));
     o.u32(s.queue.len() as u32);
     for m in &s.queue {
         o.bytes(&m.from);
@@ -1296,6 +1299,7 @@ fn get_socket(i: &mut In<'_>) -> Result<UnixSocket> {
     let shutdown = i.u8()?;
     let buffers = (i.u32()?, i.u32()?);
     let pass_credentials = i.u8()? != 0;
+    let peek_offset = Some(i.u32()?).filter(|at| *at <= i32::MAX as u32);
     let n = i.count(12)?;
     let mut queue = Vec::with_capacity(n);
     for _ in 0..n {
@@ -1325,6 +1329,7 @@ fn get_socket(i: &mut In<'_>) -> Result<UnixSocket> {
         shutdown,
         buffers,
         pass_credentials,
+        peek_offset,
         queue,
     })
 }
@@ -1812,6 +1817,7 @@ mod tests {
                             passed: vec![11],
                         }],
                         buffers: (212992, 212992),
+                        peek_offset: Some(2),
                         ..UnixSocket::default()
                     },
                     UnixSocket {

@@ -1274,6 +1274,7 @@ fn unix_sockets_of_every_kind_with_their_queued_messages_go_on_after_restore() {
         native.last().map(String::as_str),
         Some("listener again: accepted")
     );
+    assert!(native.contains(&"peek offset 2, peeked next: cd".to_string()));
     left_running_and_restored(
         "snap-unix",
         &program,
@@ -1586,6 +1587,7 @@ fn timers_and_timer_files_keep_their_time_left_and_ids_after_restore() {
     let program = guest("snaptimers");
     let native = native_answers(&program, 2);
     assert_eq!(native.last().map(String::as_str), Some("timer ids: 0 1"));
+    assert!(native.contains(&"unread timer file: fifteen expiries or more".to_string()));
     left_running_and_restored(
         "snap-timers",
         &program,

@@ -3,7 +3,9 @@
  * file. For each input line it waits 100 ms and says whether the periodic ones fired; at
  * the end it says what the long ones have left (rounded into ranges), so that a restored run
  * prints what the same program left running does. It also holds a signal file with a
- * signal pending, read at the end. */
+ * signal pending, read at the end, and a timer file of 40 ms left unread from before "ready"
+ * to the end, whose count of expiries is at least the fifteen of the first 600 ms (a restore
+ * that lost the count would have some six: those of the 200 ms after it). */
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -52,6 +54,10 @@ int main(void) {
     if (tfd < 0 || tlong < 0 || timerfd_settime(tfd, 0, &every, NULL) ||
         timerfd_settime(tlong, 0, &long_one, NULL))
         return 5;
+    struct itimerspec every_40_ms = {{0, 40000000}, {0, 40000000}};
+    int tmany = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+    if (tmany < 0 || timerfd_settime(tmany, 0, &every_40_ms, NULL)) return 7;
+    wait_ms(600);
     sigset_t usr2;
     sigemptyset(&usr2);
     sigaddset(&usr2, SIGUSR2);
@@ -80,6 +86,9 @@ int main(void) {
     printf("interval timer: %s\n", range(alarm_left.it_value.tv_sec, 500));
     timerfd_gettime(tlong, &left);
     printf("long timer file: %s\n", range(left.it_value.tv_sec, 1000));
+    uint64_t many = 0;
+    ssize_t mn = read(tmany, &many, sizeof many);
+    printf("unread timer file: %s\n", mn == 8 && many >= 15 ? "fifteen expiries or more" : "fewer");
     struct signalfd_siginfo si;
     ssize_t sn = read(sfd, &si, sizeof si);
     printf("signal file: %s\n", sn == sizeof si && si.ssi_signo == SIGUSR2 ? "SIGUSR2" : strerror(errno));

@@ -2,7 +2,8 @@
  * both ways, a shut-down pair, a pair whose peer was closed, a named listener with an
  * accepted connection and one still waiting, named datagram sockets with messages from a
  * named and an unnamed sender, a child process answering on a pair, an unbound socket, and
- * a pair carrying one end of another pair in flight (SCM_RIGHTS) between two writes;
+ * a pair carrying one end of another pair in flight (SCM_RIGHTS) between two writes, a pair
+ * whose reader has peeked part of its queue with SO_PEEK_OFF on;
  * then answers one line per input line, and at the end reads, accepts and uses all of them,
  * printing what it found. Its argument is the directory for the socket files. */
 #include <errno.h>
@@ -89,14 +90,21 @@ static int receive_descriptor(const char *what, int s) {
 }
 
 int main(int argc, char **argv) {
-    int sp[2], sh[2], sq[2], dg[2], gone[2], cp[2], carry[2], passed[2];
+    int sp[2], sh[2], sq[2], dg[2], gone[2], cp[2], carry[2], passed[2], pk[2];
     dir = argc > 1 ? argv[1] : "/tmp";
     signal(SIGPIPE, SIG_IGN);
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) || socketpair(AF_UNIX, SOCK_STREAM, 0, sh) ||
         socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sq) || socketpair(AF_UNIX, SOCK_DGRAM, 0, dg) ||
         socketpair(AF_UNIX, SOCK_STREAM, 0, gone) || socketpair(AF_UNIX, SOCK_STREAM, 0, cp) ||
-        socketpair(AF_UNIX, SOCK_STREAM, 0, carry) || socketpair(AF_UNIX, SOCK_DGRAM, 0, passed))
+        socketpair(AF_UNIX, SOCK_STREAM, 0, carry) || socketpair(AF_UNIX, SOCK_DGRAM, 0, passed) ||
+        socketpair(AF_UNIX, SOCK_STREAM, 0, pk))
         return 2;
+    int peek_from = 0;
+    char peeked[8] = {0};
+    if (write(pk[0], "abcdef", 6) != 6 ||
+        setsockopt(pk[1], SOL_SOCKET, SO_PEEK_OFF, &peek_from, sizeof peek_from) ||
+        recv(pk[1], peeked, 2, MSG_PEEK) != 2)
+        return 3;
     if (write(carry[0], "before ", 7) != 7 || send_descriptor(carry[0], "carrying", passed[0]) ||
         write(carry[0], " after", 6) != 6)
         return 3;
@@ -139,6 +147,12 @@ int main(int argc, char **argv) {
     while (fgets(line, sizeof line, stdin)) printf("%u\n", ++counter);
     printf("end %u\n", counter);
 
+    int peek_at = -1;
+    socklen_t peek_len = sizeof peek_at;
+    getsockopt(pk[1], SOL_SOCKET, SO_PEEK_OFF, &peek_at, &peek_len);
+    ssize_t pn = recv(pk[1], peeked, 2, MSG_PEEK | MSG_DONTWAIT);
+    printf("peek offset %d, peeked next: %.*s\n", peek_at, (int)(pn > 0 ? pn : 0), peeked);
+    show("peeked pair", pk[1]);
     show("pair to one", sp[1]);
     show("pair to zero", sp[0]);
     show("shut down", sh[1]);

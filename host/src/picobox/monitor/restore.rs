@@ -705,17 +705,25 @@ pub fn arrange_descriptors(
                 let fd = sys(283, [u64::from(*clock), 0o2000000, 0, 0, 0, 0])
                     .map_err(|e| format!("cannot make a timer file: {e}"))?;
                 made.push(fd);
-                // Expiries not read yet are one, at once (their count is not kept).
-                let value = if *ticks > 0 { (0, 1) } else { *value };
                 let spec: [u64; 4] = [
                     interval.0,
                     u64::from(interval.1),
                     value.0,
                     u64::from(value.1),
                 ];
-                if value != (0, 0) {
+                if *value != (0, 0) {
                     sys(286, [fd, 0, spec.as_ptr() as u64, 0, 0, 0])
                         .map_err(|e| format!("cannot arm a timer file: {e}"))?;
+                }
+                // The expiries not read yet, as their count (Linux's checkpoint/restore
+                // interface for timer files).
+                const TFD_IOC_SET_TICKS: u64 = 0x4008_5400;
+                if *ticks > 0 {
+                    sys(
+                        16,
+                        [fd, TFD_IOC_SET_TICKS, ticks as *const u64 as u64, 0, 0, 0],
+                    )
+                    .map_err(|e| format!("cannot give a timer file its expiries: {e}"))?;
                 }
                 Source::Held(fd)
             }

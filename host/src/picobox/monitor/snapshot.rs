@@ -558,6 +558,14 @@ fn unnamed_kind(pid: u64, pidfd: u64, fd: u32, flags: u32) -> Option<HandleKind>
         });
     }
     if target == b"anon_inode:[timerfd]" {
+        // A periodic timer that expired counts its missed periods only when it is next read
+        // or asked for its time (`timerfd_gettime`, which takes nothing from the count):
+        // asked here through a copy, `ticks` is every expiry not read yet.
+        if let Ok(copy) = sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0]) {
+            let mut now = [0u64; 4];
+            let _ = sys(287, [copy, now.as_mut_ptr() as u64, 0, 0, 0, 0]);
+            close(copy);
+        }
         let field = |name: &[u8]| fd_info_field(pid, fd, name);
         // "(seconds, nanoseconds)", with the space removed.
         let pair = |v: Vec<u8>| -> Option<(u64, u32)> {

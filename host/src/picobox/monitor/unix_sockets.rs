@@ -293,6 +293,8 @@ pub fn capture(held: &[Held], processes: usize) -> Result<Vec<Vec<UnixSocket>>, 
         };
         let buffers = (option(SO_SNDBUF), option(SO_RCVBUF));
         let pass_credentials = option(SO_PASSCRED) != 0;
+        // Put back as it was by the peek: -1 while the program has not turned it on.
+        let peek_offset = Some(option(SO_PEEK_OFF)).filter(|at| *at <= i32::MAX as u32);
         close(copy);
         let queue = peeked.map_err(|why| match why.strip_suffix(crate::snapshot::PASSING) {
             Some(why) => passing(why.trim_end()),
@@ -320,6 +322,7 @@ pub fn capture(held: &[Held], processes: usize) -> Result<Vec<Vec<UnixSocket>>, 
             shutdown: d.shutdown & 3,
             buffers,
             pass_credentials,
+            peek_offset,
             queue,
         });
     }
@@ -728,7 +731,8 @@ fn make_all_into(
     Ok(())
 }
 
-/// Sizes and `SO_PASSCRED` as they were (the host doubles a size it is given, as it did).
+/// Sizes, `SO_PASSCRED` and `SO_PEEK_OFF` as they were (the host doubles a size it is given,
+/// as it did).
 fn set_options(fd: u64, s: &UnixSocket) {
     let set = |name: u64, v: u32| {
         let _ = sys(54, [fd, SOL_SOCKET, name, &raw const v as u64, 4, 0]);
@@ -741,6 +745,9 @@ fn set_options(fd: u64, s: &UnixSocket) {
     }
     if s.pass_credentials {
         set(SO_PASSCRED, 1);
+    }
+    if let Some(at) = s.peek_offset {
+        set(SO_PEEK_OFF, at);
     }
 }
 
