@@ -316,6 +316,9 @@ pub enum FileKindRecord {
     Fifo,
     /// A socket file.
     Socket,
+    /// A whiteout (a character device numbered 0, 0, which `renameat2(RENAME_WHITEOUT)`
+    /// leaves in place of the file it moved): the only device a box can make.
+    Whiteout,
     /// Another name of the regular file at this earlier entry.
     HardLink(u32),
     /// A regular file of `size` bytes whose non-zero pages are page runs of the file's own
@@ -796,6 +799,7 @@ impl Metadata {
                     }
                     FileKindRecord::Fifo => o.u8(3),
                     FileKindRecord::Socket => o.u8(4),
+                    FileKindRecord::Whiteout => o.u8(7),
                     FileKindRecord::HardLink(to) => {
                         o.u8(5);
                         o.u32(*to);
@@ -1140,6 +1144,7 @@ fn get_box_files(i: &mut In<'_>) -> Result<Vec<MountFiles>> {
                 2 => FileKindRecord::Symlink(i.bytes()?),
                 3 => FileKindRecord::Fifo,
                 4 => FileKindRecord::Socket,
+                7 => FileKindRecord::Whiteout,
                 5 => FileKindRecord::HardLink(i.u32()?),
                 6 => {
                     let (size, base) = (i.u64()?, i.u64()?);

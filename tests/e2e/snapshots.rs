@@ -409,6 +409,30 @@ fn large_and_sparse_files_of_the_boxs_own_tmp_and_their_owner_go_on_after_restor
 }
 
 #[test]
+fn a_whiteout_in_the_boxs_own_tmp_goes_on_after_restore_as_native() {
+    // renameat2(RENAME_WHITEOUT) leaves a character device numbered 0, 0: the one device a
+    // box can make. It was refused as a device before.
+    let program = guest("whiteout");
+    let native_dir = scratch("snapshot-whiteout-native");
+    let native = native_output(&program, &[native_dir.as_os_str()], b"go\n");
+    assert!(
+        native.contains("moved: character device 0:0, mode 0\nkept: file of 4 bytes\nready\n"),
+        "{native}"
+    );
+    let guests = directory_of(&program);
+    let boxed = across_a_snapshot(
+        "snap-whiteout",
+        &["--ro-bind", &guests, "/g"],
+        &["/g/whiteout", "/tmp"],
+        "",
+        "ready",
+        "go\n",
+        &[],
+    );
+    assert_eq!(boxed, native);
+}
+
+#[test]
 fn a_file_removed_while_open_is_refused_by_name_and_the_box_goes_on() {
     let dir = scratch("snapshot-removed");
     let mut cmd = picobox();

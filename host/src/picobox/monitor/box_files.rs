@@ -4,7 +4,7 @@
 //!
 //! Taking them (the monitor, box frozen): each mount is walked from a copy of its root
 //! descriptor (`pidfd_getfd` of the program's mount-root handle): directories, regular files
-//! with their bytes, symbolic links, FIFOs and socket files, hard links as such, with their
+//! with their bytes, symbolic links, FIFOs, socket files and whiteouts, hard links as such, with their
 //! permissions and modification times. Files up to 64 KiB are carried in the metadata, at
 //! most [`LIMIT`] bytes of them in all; larger ones, and small ones past that budget, are
 //! stored as page runs of their own ([`write_stored`], after every process's memory), their
@@ -20,7 +20,7 @@
 
 use crate::hostio::{
     self, close, sys, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
-    O_NOFOLLOW, O_RDONLY, O_WRONLY, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
+    O_NOFOLLOW, O_RDONLY, O_WRONLY, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
 };
 use crate::snapshot_meta::{FileEntry, FileKindRecord, HandleKind, HandleRecord, MountFiles};
 use crate::special_files::{give_to, make_node};
@@ -37,7 +37,8 @@ pub const LIMIT: usize = 48 << 20;
 const STORED_ABOVE: u64 = 64 << 10;
 const ROOT: u32 = u32::MAX;
 
-/// `struct stat` as words: dev 0, ino 1, nlink 2, mode (low half of) 3, size 6, mtime 11/12.
+/// `struct stat` as words: dev 0, ino 1, nlink 2, mode (low half of) 3, rdev 5, size 6,
+/// mtime 11/12.
 type Stat = [u64; 18];
 
 fn stat_at(dir: u64, name: &[u8], flags: u64) -> Result<Stat, Errno> {
@@ -201,6 +202,7 @@ fn walk(
             }
             S_IFIFO => FileKindRecord::Fifo,
             S_IFSOCK => FileKindRecord::Socket,
+            S_IFCHR if st[5] == 0 => FileKindRecord::Whiteout,
             _ => {
                 return Err(format!(
                     "the box's file {} is a device, which snapshots do not carry",
@@ -356,6 +358,7 @@ fn restore_into(
                 let t = hostio::c_str(target);
                 sys(266, [t.as_ptr() as u64, dir, name.as_ptr() as u64, 0, 0, 0]).map_err(fail)?;
             }
+            FileKindRecord::Whiteout => make_whiteout(dir, &e.name).map_err(fail)?,
             FileKindRecord::Fifo | FileKindRecord::Socket => {
                 let kind = if e.kind == FileKindRecord::Fifo {
                     S_IFIFO
@@ -422,6 +425,41 @@ fn restore_into(
         ],
     );
     Ok(())
+}
+
+/// Makes a whiteout named `name` in directory `dir` as the box made it: a file of that name
+/// moved away with `renameat2(RENAME_WHITEOUT)`, then removed. (Making it with `mknodat`
+/// would need the right to make character devices, which the box's Landlock rules, on by
+/// now, rightly do not give.)
+fn make_whiteout(dir: u64, name: &[u8]) -> Result<(), Errno> {
+    const RENAME_NOREPLACE: u64 = 1;
+    const RENAME_WHITEOUT: u64 = 4;
+    close(open_at(
+        dir,
+        name,
+        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+        0o600,
+    )?);
+    let from = hostio::c_str(name);
+    // A name the directory does not have yet: the file is moved there, then removed.
+    for n in 0..64u32 {
+        let aside = hostio::c_str(format!(".picobox-whiteout-{n}").as_bytes());
+        let flags = RENAME_NOREPLACE | RENAME_WHITEOUT;
+        let args = [
+            dir,
+            from.as_ptr() as u64,
+            dir,
+            aside.as_ptr() as u64,
+            flags,
+            0,
+        ];
+        match sys(316, args) {
+            Ok(_) => return sys(263, [dir, aside.as_ptr() as u64, 0, 0, 0, 0]).map(|_| ()),
+            Err(Errno::EEXIST) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Errno::EEXIST)
 }
 
 /// Where stored files' bytes are in a snapshot: its descriptor, and the page runs of

@@ -21,6 +21,7 @@ pub const O_CLOEXEC: u64 = 0o2000000;
 pub const O_PATH: u64 = 0o10000000;
 pub const S_IFMT: u32 = 0o170000;
 pub const S_IFIFO: u32 = 0o010000;
+pub const S_IFCHR: u32 = 0o020000;
 pub const S_IFDIR: u32 = 0o040000;
 pub const S_IFREG: u32 = 0o100000;
 pub const S_IFLNK: u32 = 0o120000;
