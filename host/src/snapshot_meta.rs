@@ -1717,6 +1717,13 @@ mod tests {
                         mode: 0o644,
                         modified: (3, 4),
                     },
+                    FileEntry {
+                        parent: 0,
+                        name: b"moved".to_vec(),
+                        kind: FileKindRecord::Whiteout,
+                        mode: 0,
+                        modified: (5, 6),
+                    },
                 ],
             }],
             run_args: vec![b"--memory".to_vec(), b"64M".to_vec(), b"/bin/true".to_vec()],
