@@ -650,6 +650,11 @@ pub struct HandleRecord {
     pub flags: u32,
     /// Its file offset.
     pub pos: u64,
+    /// The open file description it is, where several processes of the box hold it (as a
+    /// child holds what it inherited): a number of the snapshot's own, the same for every
+    /// holder; 0 for one only this process holds. Such a description is made once, and
+    /// shared again, on restore (so its offset is too).
+    pub description: u32,
 }
 
 /// How a range of memory is made again.
@@ -831,6 +836,7 @@ impl Metadata {
                 o.u32(h.fd);
                 o.u32(h.flags);
                 o.u64(h.pos);
+                o.u32(h.description);
                 put_kind(&mut o, &h.kind);
             }
             o.u32(p.mappings.len() as u32);
@@ -920,6 +926,7 @@ impl Metadata {
                 let fd = i.u32()?;
                 let flags = i.u32()?;
                 let pos = i.u64()?;
+                let description = i.u32()?;
                 let kind = get_kind(&mut i, fd)?;
                 if handles.last().is_some_and(|last| last.fd >= fd) {
                     return Err(format!("descriptor {fd} is out of order"));
@@ -929,6 +936,7 @@ impl Metadata {
                     kind,
                     flags,
                     pos,
+                    description,
                 });
             }
             let nm = i.count(26)?;
@@ -1051,6 +1059,7 @@ impl Metadata {
             }
         }
         check_sockets(&processes)?;
+        check_descriptions(&processes)?;
         Ok(Metadata {
             run_args,
             runtime_base,
@@ -1337,6 +1346,44 @@ fn get_socket(i: &mut In<'_>) -> Result<UnixSocket> {
         peek_offset,
         queue,
     })
+}
+
+/// Whether an open file description of this kind is made once and shared by its holders on
+/// restore (`HandleRecord::description`): files and directories of the mounts, eventfds and
+/// timer files. The other kinds are made once for the box already (pipes, FIFOs, Unix and
+/// listening sockets) or are picobox's own.
+pub fn shared_on_restore(kind: &HandleKind) -> bool {
+    matches!(
+        kind,
+        HandleKind::File { .. } | HandleKind::EventFd { .. } | HandleKind::TimerFd { .. }
+    )
+}
+
+/// Every description shared by several holders is of a kind made once, and the same in each:
+/// the restore makes it from its first holder's record.
+fn check_descriptions(processes: &[Process]) -> Result<()> {
+    let all: Vec<&HandleRecord> = processes
+        .iter()
+        .flat_map(|p| &p.handles)
+        .filter(|h| h.description != 0)
+        .collect();
+    for (i, h) in all.iter().enumerate() {
+        // The first holder, which is `h` itself where no earlier one is.
+        let first = all[..i]
+            .iter()
+            .find(|o| o.description == h.description)
+            .unwrap_or(h);
+        if !shared_on_restore(&h.kind)
+            || (&first.kind, first.flags, first.pos) != (&h.kind, h.flags, h.pos)
+        {
+            return Err(format!(
+                "descriptor {} is recorded as shared description {} but is not as its other \
+                 holders are",
+                h.fd, h.description
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Every Unix socket is recorded once, every descriptor of one names a recorded socket, and
@@ -1743,6 +1790,7 @@ mod tests {
                         kind: HandleKind::Stdio(0),
                         flags: 0,
                         pos: 0,
+                        description: 0,
                     },
                     HandleRecord {
                         fd: 4,
@@ -1752,6 +1800,7 @@ mod tests {
                         },
                         flags: 1,
                         pos: 0,
+                        description: 0,
                     },
                     HandleRecord {
                         fd: 5,
@@ -1761,6 +1810,7 @@ mod tests {
                         },
                         flags: 0o100000,
                         pos: 17,
+                        description: 1,
                     },
                     HandleRecord {
                         fd: 6,
@@ -1785,6 +1835,7 @@ mod tests {
                         },
                         flags: 0o4000,
                         pos: 0,
+                        description: 0,
                     },
                 ],
                 mappings: vec![
@@ -2001,6 +2052,30 @@ mod tests {
         assert!(Metadata::decode(&m.encode())
             .unwrap_err()
             .contains("attaches no shared memory segment whole"));
+    }
+
+    #[test]
+    fn a_shared_description_is_of_a_kind_made_once_and_the_same_in_each_holder() {
+        // A second holder of the file at descriptor 5 (as a dup of it would be).
+        let with_holder = |change: fn(&mut HandleRecord)| {
+            let mut m = sample();
+            let mut other = m.processes[0].handles[2].clone();
+            other.fd = 9;
+            change(&mut other);
+            m.processes[0].handles.push(other);
+            Metadata::decode(&m.encode())
+        };
+        assert!(with_holder(|_| {}).is_ok());
+        let changes: [fn(&mut HandleRecord); 3] = [
+            |h| h.pos = 18,
+            |h| h.flags = 0o100001,
+            |h| h.kind = HandleKind::Stdio(1),
+        ];
+        for change in changes {
+            assert!(with_holder(change)
+                .unwrap_err()
+                .contains("shared description 1 but is not as its other holders are"));
+        }
     }
 
     #[test]

@@ -474,6 +474,40 @@ fn a_process_whose_parent_ended_goes_on_after_restore() {
 }
 
 #[test]
+fn a_file_a_shell_shares_with_its_job_keeps_one_offset_after_restore() {
+    // The job inherits descriptor 3: one open file, one offset. Opened again once per
+    // process, the job's line would be written over the shell's.
+    let script = "d=$(mktemp -d); mkfifo $d/go; exec 3>$d/log 4<>$d/go; echo start >&3; \
+                  (read x <&4; echo \"job $x\" >&3) & echo ready; read y; echo \"shell $y\" >&3; \
+                  echo go >&4; wait; echo end >&3; cat $d/log; rm -r $d";
+    let (boxed, native) = shell_across_a_snapshot("snap-shared-file", script, 100, "on\n");
+    assert_eq!(native, "ready\nstart\nshell on\njob go\nend\n");
+    assert_eq!(boxed, native);
+}
+
+#[test]
+fn event_files_and_a_file_a_parent_shares_with_its_child_stay_shared_after_restore() {
+    let program = guest("sharedevents");
+    let native_dir = scratch("snapshot-shared-events-native");
+    let native = native_output(&program, &[native_dir.join("file").as_os_str()], b"go\n");
+    assert_eq!(
+        native,
+        "ready\nchild ended: 0\noffset 25\nstart\nparent\nchild 7\nend\n"
+    );
+    let guests = directory_of(&program);
+    let boxed = across_a_snapshot(
+        "snap-shared-events",
+        &["--ro-bind", &guests, "/g"],
+        &["/g/sharedevents", "/tmp/file"],
+        "",
+        "ready",
+        "go\n",
+        &[],
+    );
+    assert_eq!(boxed, native);
+}
+
+#[test]
 fn a_shell_with_a_background_job_goes_on_after_restore() {
     let script = "echo ready; (i=0; while [ $i -lt 3 ]; do i=$((i+1)); sleep 0.2; done; \
                   echo \"job done $i\") & read y; wait; echo \"got $y\"";
@@ -689,6 +723,7 @@ fn a_forged_snapshot_reaches_no_path_above_its_mounts() {
             kind,
             flags: 0,
             pos: 0,
+            description: 0,
         });
     };
     let fifo = rewritten(&good, [0; 32], |m| {

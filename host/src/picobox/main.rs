@@ -33,6 +33,8 @@ mod box_files;
 mod broker;
 #[path = "monitor/cli.rs"]
 mod cli;
+#[path = "monitor/descriptions.rs"]
+mod descriptions;
 #[path = "monitor/fifos.rs"]
 mod fifos;
 #[path = "monitor/hostio.rs"]

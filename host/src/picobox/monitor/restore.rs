@@ -96,6 +96,9 @@ pub struct Plan {
     pub unix_made: Vec<(u64, u64)>,
     /// The box's FIFOs, opened before the processes were forked.
     pub fifo_ends: Vec<crate::fifos::Ends>,
+    /// The open file descriptions several processes hold, made before the processes were
+    /// forked (`descriptions.rs`): number, descriptor.
+    pub shared_made: Vec<(u32, u64)>,
     /// The channels on which the first process holding a listening TCP socket passes it, once
     /// it is bound again, to the others that hold it.
     pub listener_links: Vec<ListenerLink>,
@@ -544,6 +547,7 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
             reset_sockets: Vec::new(),
             unix_made: Vec::new(),
             fifo_ends: Vec::new(),
+            shared_made: Vec::new(),
             barrier,
             unverified,
             helper,
@@ -572,10 +576,12 @@ impl Plan {
             .fifo_ends
             .iter()
             .flat_map(|(_, r, w, rw)| [*r, *w, *rw]);
+        let shared = self.shared_made.iter().map(|(_, fd)| *fd);
         pipes
             .chain(sockets)
             .chain(unix)
             .chain(fifos)
+            .chain(shared)
             .chain(links)
             .map(|fd| fd as u32)
             .collect()
@@ -627,6 +633,7 @@ pub fn arrange_descriptors(
                 .iter()
                 .flat_map(|(_, r, w, rw)| [*r, *w, *rw]),
         )
+        .chain(plan.shared_made.iter().map(|(_, fd)| *fd))
         .collect();
     let pipe_ends = plan.pipe_ends.clone();
     // Listening sockets made or taken, by id (a process may hold one at several numbers).
@@ -639,6 +646,16 @@ pub fn arrange_descriptors(
     );
     let mut wanted: Vec<(u32, Source, u32, u64)> = Vec::new();
     for h in &process.handles {
+        if h.description != 0 {
+            let fd = plan
+                .shared_made
+                .iter()
+                .find(|(n, _)| *n == h.description)
+                .map(|(_, fd)| *fd)
+                .ok_or_else(|| format!("descriptor {}: no such shared description", h.fd))?;
+            wanted.push((h.fd, Source::Held(fd), h.flags, h.pos));
+            continue;
+        }
         let source = match &h.kind {
             HandleKind::Pipe { id, write } => {
                 let (_, r, w) = pipe_ends
@@ -696,48 +713,9 @@ pub fn arrange_descriptors(
                     .map(|(_, _, s)| *s)
                     .ok_or_else(|| format!("descriptor {}: no reset socket made", h.fd))?,
             ),
-            HandleKind::TimerFd {
-                clock,
-                ticks,
-                value,
-                interval,
-            } => {
-                let fd = sys(283, [u64::from(*clock), 0o2000000, 0, 0, 0, 0])
-                    .map_err(|e| format!("cannot make a timer file: {e}"))?;
-                made.push(fd);
-                let spec: [u64; 4] = [
-                    interval.0,
-                    u64::from(interval.1),
-                    value.0,
-                    u64::from(value.1),
-                ];
-                if *value != (0, 0) {
-                    sys(286, [fd, 0, spec.as_ptr() as u64, 0, 0, 0])
-                        .map_err(|e| format!("cannot arm a timer file: {e}"))?;
-                }
-                // The expiries not read yet, as their count (Linux's checkpoint/restore
-                // interface for timer files).
-                const TFD_IOC_SET_TICKS: u64 = 0x4008_5400;
-                if *ticks > 0 {
-                    sys(
-                        16,
-                        [fd, TFD_IOC_SET_TICKS, ticks as *const u64 as u64, 0, 0, 0],
-                    )
-                    .map_err(|e| format!("cannot give a timer file its expiries: {e}"))?;
-                }
-                Source::Held(fd)
-            }
-            HandleKind::EventFd { count, semaphore } => {
-                let initial = u32::try_from(*count)
-                    .map_err(|_| format!("descriptor {}: an eventfd count too large", h.fd))?;
-                let flags = 0o2000000 | if *semaphore { 1 } else { 0 };
-                let fd = sys(290, [u64::from(initial), flags, 0, 0, 0, 0])
-                    .map_err(|e| format!("cannot make an eventfd: {e}"))?;
-                // eventfd2 takes a 32-bit start: the rest is written in.
-                let rest = count - u64::from(initial);
-                if rest > 0 {
-                    let _ = sys(1, [fd, &raw const rest as u64, 8, 0, 0, 0]);
-                }
+            HandleKind::TimerFd { .. } | HandleKind::EventFd { .. } => {
+                let fd =
+                    make_event_file(&h.kind).map_err(|e| format!("descriptor {}: {e}", h.fd))?;
                 made.push(fd);
                 Source::Held(fd)
             }
@@ -823,33 +801,8 @@ pub fn arrange_descriptors(
         let Source::Open { root, rel } = source else {
             continue;
         };
-        // O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC: a file is opened as it is, never made or cut.
-        let flags = u64::from(*flags) & !(0o100 | 0o200 | 0o400 | 0o1000);
-        // struct open_how { flags, mode, resolve }: beneath the mount, no /proc magic links.
-        let how: [u64; 3] = [flags, 0, 0x08 | 0x02];
-        let name = if rel.is_empty() {
-            b".".to_vec()
-        } else {
-            rel.clone()
-        };
-        let path = hostio::c_str(&name);
-        let opened = sys(
-            437,
-            [
-                u64::from(*root),
-                path.as_ptr() as u64,
-                how.as_ptr() as u64,
-                24,
-                0,
-                0,
-            ],
-        )
-        .map_err(|e| {
-            format!(
-                "the program's descriptor {fd} ({}) cannot be opened again: {e}",
-                String::from_utf8_lossy(&name)
-            )
-        })?;
+        let opened =
+            open_again(u64::from(*root), rel, *flags).map_err(|e| open_failed(*fd, rel, e))?;
         if opened != u64::from(*fd) {
             sys(292, [opened, u64::from(*fd), 0, 0, 0, 0])
                 .map_err(|e| format!("cannot place descriptor {fd}: {e}"))?;
@@ -869,6 +822,150 @@ pub fn arrange_descriptors(
             crate::watchers::make_again(h.fd, watches, *last_wd, &roots)?;
         }
     }
+    Ok(())
+}
+
+/// Opens file `rel` (empty: the root itself) beneath mount root descriptor `root` again, with
+/// status flags `flags` but never made or cut (no `O_CREAT`, `O_EXCL`, `O_NOCTTY`,
+/// `O_TRUNC`), nor reached through a link out of the mount or a `/proc` magic link.
+fn open_again(root: u64, rel: &[u8], flags: u32) -> Result<u64, Errno> {
+    let flags = u64::from(flags) & !(0o100 | 0o200 | 0o400 | 0o1000);
+    // struct open_how { flags, mode, resolve }: RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS.
+    let how: [u64; 3] = [flags, 0, 0x08 | 0x02];
+    let path = hostio::c_str(if rel.is_empty() { b"." } else { rel });
+    sys(
+        437,
+        [root, path.as_ptr() as u64, how.as_ptr() as u64, 24, 0, 0],
+    )
+}
+
+fn open_failed(fd: u32, rel: &[u8], e: Errno) -> String {
+    let name: &[u8] = if rel.is_empty() { b"." } else { rel };
+    format!(
+        "the program's descriptor {fd} ({}) cannot be opened again: {e}",
+        String::from_utf8_lossy(name)
+    )
+}
+
+/// Makes an eventfd or a timer file as `kind` records it: an eventfd with its count, a timer
+/// file armed with its time left and period, with the expiries not read yet.
+fn make_event_file(kind: &HandleKind) -> Result<u64, String> {
+    match kind {
+        HandleKind::TimerFd {
+            clock,
+            ticks,
+            value,
+            interval,
+        } => {
+            let fd = sys(283, [u64::from(*clock), 0o2000000, 0, 0, 0, 0])
+                .map_err(|e| format!("cannot make a timer file: {e}"))?;
+            let spec: [u64; 4] = [
+                interval.0,
+                u64::from(interval.1),
+                value.0,
+                u64::from(value.1),
+            ];
+            let armed = if *value != (0, 0) {
+                sys(286, [fd, 0, spec.as_ptr() as u64, 0, 0, 0])
+                    .map_err(|e| format!("cannot arm a timer file: {e}"))
+            } else {
+                Ok(0)
+            };
+            // The expiries not read yet, as their count (Linux's checkpoint/restore
+            // interface for timer files).
+            const TFD_IOC_SET_TICKS: u64 = 0x4008_5400;
+            let given = armed.and_then(|_| match *ticks {
+                0 => Ok(0),
+                _ => sys(
+                    16,
+                    [fd, TFD_IOC_SET_TICKS, ticks as *const u64 as u64, 0, 0, 0],
+                )
+                .map_err(|e| format!("cannot give a timer file its expiries: {e}")),
+            });
+            match given {
+                Ok(_) => Ok(fd),
+                Err(e) => {
+                    close(fd);
+                    Err(e)
+                }
+            }
+        }
+        HandleKind::EventFd { count, semaphore } => {
+            let initial =
+                u32::try_from(*count).map_err(|_| String::from("an eventfd count too large"))?;
+            let flags = 0o2000000 | if *semaphore { 1 } else { 0 };
+            let fd = sys(290, [u64::from(initial), flags, 0, 0, 0, 0])
+                .map_err(|e| format!("cannot make an eventfd: {e}"))?;
+            // eventfd2 takes a 32-bit start: the rest is written in.
+            let rest = count - u64::from(initial);
+            if rest > 0 {
+                let _ = sys(1, [fd, &raw const rest as u64, 8, 0, 0, 0]);
+            }
+            Ok(fd)
+        }
+        _ => Err(String::from("not an event file")),
+    }
+}
+
+/// Runs `f` with the file system identity of the box's user `owner` (its uid and gid, no
+/// supplementary groups, and so without the capabilities that pass over permissions), as
+/// each process's own files are opened again once it has become that user; then as before.
+/// Without `owner` the box's user is this process's.
+fn as_box_user<T>(owner: Option<(u32, u32)>, f: impl FnOnce() -> T) -> Result<T, String> {
+    const SYS_GETGROUPS: u64 = 115;
+    const SYS_SETGROUPS: u64 = 116;
+    const SYS_SETFSUID: u64 = 122;
+    const SYS_SETFSGID: u64 = 123;
+    let Some((uid, gid)) = owner else {
+        return Ok(f());
+    };
+    let mut groups = alloc::vec![0u32; 65536];
+    let n = sys(
+        SYS_GETGROUPS,
+        [65536, groups.as_mut_ptr() as u64, 0, 0, 0, 0],
+    )
+    .map_err(|e| format!("cannot read this process's groups: {e}"))?;
+    sys(SYS_SETGROUPS, [0, 0, 0, 0, 0, 0])
+        .map_err(|e| format!("cannot take the box's user's groups: {e}"))?;
+    // Each returns the identity before it (and sets nothing it may not).
+    let old_gid = sys(SYS_SETFSGID, [u64::from(gid), 0, 0, 0, 0, 0]).unwrap_or(0);
+    let old_uid = sys(SYS_SETFSUID, [u64::from(uid), 0, 0, 0, 0, 0]).unwrap_or(0);
+    let taken = sys(SYS_SETFSUID, [u64::MAX, 0, 0, 0, 0, 0]) == Ok(u64::from(uid))
+        && sys(SYS_SETFSGID, [u64::MAX, 0, 0, 0, 0, 0]) == Ok(u64::from(gid));
+    let out = taken.then(f);
+    let _ = sys(SYS_SETFSUID, [old_uid, 0, 0, 0, 0, 0]);
+    let _ = sys(SYS_SETFSGID, [old_gid, 0, 0, 0, 0, 0]);
+    sys(SYS_SETGROUPS, [n, groups.as_ptr() as u64, 0, 0, 0, 0])
+        .map_err(|e| format!("cannot take this process's groups back: {e}"))?;
+    out.ok_or_else(|| String::from("cannot take the box's user's identity for its files"))
+}
+
+/// Makes each open file description several processes hold once (`descriptions.rs`), from
+/// its first holder's record: a file opened again at its offset beneath the mount root that
+/// is now at `root_now(saved)`, or an event file. Run before the processes are forked, so
+/// that each holder inherits it.
+fn make_shared_descriptions(
+    plan: &mut Plan,
+    root_now: &dyn Fn(u32) -> Option<u64>,
+) -> Result<(), String> {
+    let mut made: Vec<(u32, u64)> = Vec::new();
+    for h in plan.metadata.processes.iter().flat_map(|p| &p.handles) {
+        if h.description == 0 || made.iter().any(|(n, _)| *n == h.description) {
+            continue;
+        }
+        let fd = match &h.kind {
+            HandleKind::File { root, rel } => {
+                let root = root_now(*root)
+                    .ok_or_else(|| format!("descriptor {}: no such mount root", h.fd))?;
+                let fd = open_again(root, rel, h.flags).map_err(|e| open_failed(h.fd, rel, e))?;
+                let _ = sys(8, [fd, h.pos, 0, 0, 0, 0]);
+                fd
+            }
+            kind => make_event_file(kind).map_err(|e| format!("descriptor {}: {e}", h.fd))?,
+        };
+        made.push((h.description, fd));
+    }
+    plan.shared_made = made;
     Ok(())
 }
 
@@ -1334,6 +1431,7 @@ pub fn build_tree(
     let sockets: Vec<&crate::snapshot_meta::UnixSocket> =
         processes.iter().flat_map(|p| &p.sockets).collect();
     plan.unix_made = crate::unix_sockets::make_all(&sockets, &root_now, owner)?;
+    as_box_user(owner, || make_shared_descriptions(plan, &root_now))??;
     make_listener_links(plan)?;
     let processes = &plan.metadata.processes;
     // Each process forks its children; a child goes on to fork its own.

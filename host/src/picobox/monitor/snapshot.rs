@@ -643,6 +643,7 @@ fn handles(pid: u64, report: &Report) -> Result<Vec<HandleRecord>, String> {
             kind,
             flags,
             pos,
+            description: 0,
         });
     }
     close(pidfd);
@@ -1140,15 +1141,17 @@ fn write_snapshot_draining(
     for (m, report) in members.iter().zip(&decoded) {
         all.push((m.pid, handles(m.host, report)?));
     }
+    let hosts: Vec<u64> = members.iter().map(|m| m.host).collect();
     check_pipes(&all)?;
     for (m, (_, handles)) in members.iter().zip(&all) {
         crate::box_files::check_open_files(m.host, m.pid, handles)?;
     }
     let box_files = crate::box_files::capture(members[0].host, &all[0].1, &b.tmpfs_mounts)?;
     let sockets = unix_sockets_of(members, &mut all)?;
-    let hosts: Vec<u64> = members.iter().map(|m| m.host).collect();
     let fifos = crate::fifos::capture(&hosts, &mut all)?;
     crate::watchers::capture(&hosts, &mut all)?;
+    // Once every record has its kind (FIFOs and sockets are told apart above).
+    crate::descriptions::number(&hosts, &mut all);
     let ipc = crate::sysv::capture(ids_of(members[0].host)?)?;
     let mut parts = Vec::new();
     for (m, report) in members.iter().zip(&decoded) {

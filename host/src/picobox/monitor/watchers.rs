@@ -23,8 +23,6 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use picobox_abi::Errno;
 
-const SYS_KCMP: u64 = 312;
-const KCMP_FILE: u64 = 0;
 const FIONREAD: u64 = 0x541b;
 const SYS_INOTIFY_ADD_WATCH: u64 = 254;
 const SYS_INOTIFY_RM_WATCH: u64 = 255;
@@ -80,18 +78,7 @@ pub fn capture(hosts: &[u64], all: &mut [(u32, Vec<HandleRecord>)]) -> Result<()
                 continue;
             };
             for (other_host, other_fd, other_pid) in &seen {
-                let same = sys(
-                    SYS_KCMP,
-                    [
-                        *host,
-                        *other_host,
-                        KCMP_FILE,
-                        u64::from(h.fd),
-                        u64::from(*other_fd),
-                        0,
-                    ],
-                );
-                if same == Ok(0) {
+                if crate::descriptions::same_description(*host, h.fd, *other_host, *other_fd) {
                     return Err(format!(
                         "the program (pid {pid}) shares an inotify watcher (descriptor {}) \
                          with process {other_pid}, which snapshots do not capture yet",
