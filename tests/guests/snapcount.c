@@ -5,7 +5,9 @@
  * "socket" a socket pair with a pipe's end in flight in it (SCM_RIGHTS, which snapshots
  * refuse: only Unix sockets the box holds are taken in flight); with "tcp" a TCP connection to
  * itself, whose state it reports at the end (a restored box finds it reset); with "thread" a
- * second, idle thread. */
+ * second, idle thread; with "pty" a pseudo-terminal of the box's own, both its ends (which
+ * snapshots refuse). */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +57,11 @@ int main(int argc, char **argv) {
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 || pipe(p) != 0) return 5;
         memcpy(CMSG_DATA(c), &p[0], sizeof(int));
         if (sendmsg(sv[0], &m, 0) != 1) return 5;
+    }
+    if (strcmp(mode, "pty") == 0) {
+        int master = posix_openpt(O_RDWR | O_NOCTTY);
+        if (master < 0 || grantpt(master) || unlockpt(master)) return 8;
+        if (open(ptsname(master), O_RDWR | O_NOCTTY) < 0) return 8;
     }
     int client = -1;
     if (strcmp(mode, "tcp") == 0) {

@@ -228,8 +228,18 @@ fn walk(
     Ok(())
 }
 
+/// Whether `st` is a pseudo-terminal's: a master (`/dev/ptmx`, or `ptmx` of a devpts, both
+/// device 5, 2) or a terminal of a devpts (majors 136 to 143, Linux's Unix98 pty slaves).
+fn is_pseudo_terminal(st: &Stat) -> bool {
+    let rdev = st[5];
+    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
+    let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+    st[3] as u32 & S_IFMT == S_IFCHR && ((major, minor) == (5, 2) || (136..=143).contains(&major))
+}
+
 /// Refuses a process's open file that is no longer the file at its path (removed, or
-/// replaced by another): a restore would open the other one, or fail.
+/// replaced by another): a restore would open the other one, or fail; and one on a
+/// pseudo-terminal of the box's (which a restore cannot make again as it was).
 pub fn check_open_files(pid: u64, box_pid: u32, handles: &[HandleRecord]) -> Result<(), String> {
     let pidfd =
         sys(434, [pid, 0, 0, 0, 0, 0]).map_err(|e| format!("cannot reach the box's files: {e}"))?;
@@ -247,6 +257,15 @@ pub fn check_open_files(pid: u64, box_pid: u32, handles: &[HandleRecord]) -> Res
         .is_err()
         {
             continue;
+        }
+        if is_pseudo_terminal(&held) {
+            result = Err(format!(
+                "process {box_pid} holds descriptor {} open on a pseudo-terminal of the box's \
+                 own, which snapshots do not capture yet: a restore could not make it again \
+                 with its number, settings and queued bytes",
+                h.fd
+            ));
+            break;
         }
         let Ok(root_copy) = sys(438, [pidfd, u64::from(*root), 0, 0, 0, 0]) else {
             continue;
