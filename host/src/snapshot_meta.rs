@@ -276,6 +276,11 @@ fn get_ipc(i: &mut In<'_>) -> Result<Ipc> {
     })
 }
 
+/// The parent of a [`FileEntry`] that no name reaches (a file removed while open, or a
+/// memory file): it has no name, and is made again without one, for the descriptors and
+/// mappings that name it ([`HandleKind::Detached`], [`MapKind::DetachedFile`]).
+pub const DETACHED: u32 = u32::MAX - 1;
+
 /// The files of one of the box's tmpfs mounts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MountFiles {
@@ -290,7 +295,8 @@ pub struct MountFiles {
 /// One file of a box's tmpfs mount.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileEntry {
-    /// Its directory: the index of an earlier entry, or `u32::MAX` for the mount's root.
+    /// Its directory: the index of an earlier entry, or `u32::MAX` for the mount's root;
+    /// [`DETACHED`] for a regular file no name reaches.
     pub parent: u32,
     /// Its name in that directory (one component).
     pub name: Vec<u8>,
@@ -589,6 +595,15 @@ pub enum HandleKind {
         /// Period.
         interval: (u64, u32),
     },
+    /// A regular file of a tmpfs mount of the box's that no name reaches any more (removed
+    /// while open, or a memory file, `memfd_create`): entry `entry` of that mount's
+    /// [`MountFiles`] (whose parent is [`DETACHED`]), which carries its bytes.
+    Detached {
+        /// The mount's index in the boot mount list ([`MountFiles::mount`]).
+        mount: u32,
+        /// The entry.
+        entry: u32,
+    },
     /// An eventfd, with its counter.
     EventFd {
         /// The counter.
@@ -681,6 +696,16 @@ pub enum MapKind {
     SharedFile {
         /// Index in `mapped_files`.
         file: u32,
+        /// The file offset at the range's start.
+        offset: u64,
+    },
+    /// A shared mapping of a file no name reaches ([`HandleKind::Detached`]) from this
+    /// offset, mapped again from the file made again (whose pages are its contents).
+    DetachedFile {
+        /// The mount's index in the boot mount list.
+        mount: u32,
+        /// The file's entry among the mount's.
+        entry: u32,
         /// The file offset at the range's start.
         offset: u64,
     },
@@ -864,6 +889,16 @@ impl Metadata {
                         o.u8(7);
                         o.u32(id);
                     }
+                    MapKind::DetachedFile {
+                        mount,
+                        entry,
+                        offset,
+                    } => {
+                        o.u8(8);
+                        o.u32(mount);
+                        o.u32(entry);
+                        o.u64(offset);
+                    }
                 }
             }
             o.u32(p.pipes.len() as u32);
@@ -958,6 +993,11 @@ impl Metadata {
                         offset: i.u64()?,
                     },
                     7 => MapKind::SysvSegment { id: i.u32()? },
+                    8 => MapKind::DetachedFile {
+                        mount: i.u32()?,
+                        entry: i.u32()?,
+                        offset: i.u64()?,
+                    },
                     k => return Err(format!("the range at {start:#x} is of an unknown kind {k}")),
                 };
                 let aligned = start % 4096 == 0 && end % 4096 == 0;
@@ -1060,6 +1100,7 @@ impl Metadata {
         }
         check_sockets(&processes)?;
         check_descriptions(&processes)?;
+        check_detached(&processes, &box_files)?;
         Ok(Metadata {
             run_args,
             runtime_base,
@@ -1170,18 +1211,28 @@ fn get_box_files(i: &mut In<'_>) -> Result<Vec<MountFiles>> {
             };
             let mode = i.u32()? & 0o7777;
             let modified = (i.u64()?, i.u32()?);
+            let detached = parent == DETACHED;
             let one_component = !name.is_empty()
                 && name.len() <= 255
                 && name != b"."
                 && name != b".."
                 && !name.contains(&b'/')
                 && !name.contains(&0);
-            let parent_ok = parent == u32::MAX
+            // A file no name reaches is a regular one, without a name.
+            let detached_ok = name.is_empty()
+                && matches!(
+                    kind,
+                    FileKindRecord::Regular(_) | FileKindRecord::Stored { .. }
+                );
+            let name_ok = if detached { detached_ok } else { one_component };
+            let parent_ok = detached
+                || parent == u32::MAX
                 || ((parent as usize) < index
                     && entries[parent as usize].kind == FileKindRecord::Directory);
             let link_ok = match kind {
                 FileKindRecord::HardLink(to) => {
                     (to as usize) < index
+                        && entries[to as usize].parent != DETACHED
                         && matches!(
                             entries[to as usize].kind,
                             FileKindRecord::Regular(_) | FileKindRecord::Stored { .. }
@@ -1189,7 +1240,7 @@ fn get_box_files(i: &mut In<'_>) -> Result<Vec<MountFiles>> {
                 }
                 _ => true,
             };
-            if !one_component || !parent_ok || !link_ok || modified.1 >= 1_000_000_000 {
+            if !name_ok || !parent_ok || !link_ok || modified.1 >= 1_000_000_000 {
                 return Err(format!(
                     "file {index} of the box's mount {mount} is malformed"
                 ));
@@ -1349,14 +1400,53 @@ fn get_socket(i: &mut In<'_>) -> Result<UnixSocket> {
 }
 
 /// Whether an open file description of this kind is made once and shared by its holders on
-/// restore (`HandleRecord::description`): files and directories of the mounts, eventfds and
-/// timer files. The other kinds are made once for the box already (pipes, FIFOs, Unix and
+/// restore (`HandleRecord::description`): files and directories of the mounts, files no
+/// name reaches (every descriptor of one has a description), eventfds and timer files. The other kinds are made once for the box already (pipes, FIFOs, Unix and
 /// listening sockets) or are picobox's own.
 pub fn shared_on_restore(kind: &HandleKind) -> bool {
     matches!(
         kind,
-        HandleKind::File { .. } | HandleKind::EventFd { .. } | HandleKind::TimerFd { .. }
+        HandleKind::File { .. }
+            | HandleKind::Detached { .. }
+            | HandleKind::EventFd { .. }
+            | HandleKind::TimerFd { .. }
     )
+}
+
+/// Every descriptor and mapping of a file no name reaches names such a file of the box's
+/// tmpfs mounts; each such descriptor is an open file description the restore makes
+/// (`HandleRecord::description`), since the file is made without a name to open it by.
+fn check_detached(processes: &[Process], box_files: &[MountFiles]) -> Result<()> {
+    let detached = |mount: u32, entry: u32| {
+        box_files
+            .iter()
+            .find(|m| m.mount == mount)
+            .and_then(|m| m.entries.get(entry as usize))
+            .is_some_and(|e| e.parent == DETACHED)
+    };
+    for p in processes {
+        for h in &p.handles {
+            if let HandleKind::Detached { mount, entry } = h.kind {
+                if !detached(mount, entry) || h.description == 0 {
+                    return Err(format!(
+                        "descriptor {} names no removed file of the box's mounts",
+                        h.fd
+                    ));
+                }
+            }
+        }
+        for m in &p.mappings {
+            if let MapKind::DetachedFile { mount, entry, .. } = m.kind {
+                if !detached(mount, entry) {
+                    return Err(format!(
+                        "the range at {:#x} names no removed file of the box's mounts",
+                        m.start
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every description shared by several holders is of a kind made once, and the same in each:
@@ -1532,6 +1622,11 @@ fn put_kind(o: &mut Out, kind: &HandleKind) {
             o.u64(interval.0);
             o.u32(interval.1);
         }
+        HandleKind::Detached { mount, entry } => {
+            o.u8(14);
+            o.u32(*mount);
+            o.u32(*entry);
+        }
     }
 }
 
@@ -1602,6 +1697,10 @@ fn get_kind(i: &mut In<'_>, fd: u32) -> Result<HandleKind> {
                 interval,
             }
         }
+        14 => HandleKind::Detached {
+            mount: i.u32()?,
+            entry: i.u32()?,
+        },
         k => return Err(format!("descriptor {fd} is of an unknown kind {k}")),
     })
 }
@@ -1771,6 +1870,13 @@ mod tests {
                         mode: 0,
                         modified: (5, 6),
                     },
+                    FileEntry {
+                        parent: DETACHED,
+                        name: Vec::new(),
+                        kind: FileKindRecord::Regular(b"memory".to_vec()),
+                        mode: 0o600,
+                        modified: (7, 8),
+                    },
                 ],
             }],
             run_args: vec![b"--memory".to_vec(), b"64M".to_vec(), b"/bin/true".to_vec()],
@@ -1837,6 +1943,13 @@ mod tests {
                         pos: 0,
                         description: 0,
                     },
+                    HandleRecord {
+                        fd: 8,
+                        kind: HandleKind::Detached { mount: 1, entry: 4 },
+                        flags: 2,
+                        pos: 3,
+                        description: 2,
+                    },
                 ],
                 mappings: vec![
                     Mapping {
@@ -1860,6 +1973,17 @@ mod tests {
                         kind: MapKind::SharedFile {
                             file: 0,
                             offset: 4096,
+                        },
+                        set: 0,
+                    },
+                    Mapping {
+                        start: 0x6000,
+                        end: 0x7000,
+                        prot: 3,
+                        kind: MapKind::DetachedFile {
+                            mount: 1,
+                            entry: 4,
+                            offset: 0,
                         },
                         set: 0,
                     },
@@ -2052,6 +2176,37 @@ mod tests {
         assert!(Metadata::decode(&m.encode())
             .unwrap_err()
             .contains("attaches no shared memory segment whole"));
+    }
+
+    #[test]
+    fn a_file_no_name_reaches_is_nameless_regular_and_named_only_as_such() {
+        let cases: [fn(&mut Metadata); 6] = [
+            |m| m.box_files[0].entries[4].name = b"named".to_vec(),
+            |m| m.box_files[0].entries[4].kind = FileKindRecord::Directory,
+            |m| {
+                m.box_files[0].entries.push(FileEntry {
+                    parent: u32::MAX,
+                    name: b"link".to_vec(),
+                    kind: FileKindRecord::HardLink(4),
+                    mode: 0o600,
+                    modified: (0, 0),
+                })
+            },
+            |m| m.processes[0].handles[4].kind = HandleKind::Detached { mount: 1, entry: 1 },
+            |m| m.processes[0].handles[4].description = 0,
+            |m| {
+                m.processes[0].mappings[3].kind = MapKind::DetachedFile {
+                    mount: 2,
+                    entry: 4,
+                    offset: 0,
+                }
+            },
+        ];
+        for (i, change) in cases.iter().enumerate() {
+            let mut m = sample();
+            change(&mut m);
+            assert!(Metadata::decode(&m.encode()).is_err(), "case {i}");
+        }
     }
 
     #[test]

@@ -440,7 +440,19 @@ fn a_whiteout_in_the_boxs_own_tmp_goes_on_after_restore_as_native() {
 }
 
 #[test]
-fn a_file_removed_while_open_is_refused_by_name_and_the_box_goes_on() {
+fn a_file_a_shell_removed_while_open_is_read_on_after_restore() {
+    // Before, refused as a file removed since it was opened.
+    let script = "echo data > /tmp/gone; exec 5</tmp/gone; rm /tmp/gone; echo ready; read x; \
+                  echo \"got $x\"; cat <&5";
+    let (boxed, native) = shell_across_a_snapshot("snap-removed-sh", script, 100, "on\n");
+    assert_eq!(native, "ready\ngot on\ndata\n");
+    assert_eq!(boxed, native);
+}
+
+#[test]
+fn a_file_renamed_while_open_and_replaced_is_refused_by_name_and_the_box_goes_on() {
+    // Its path now reaches another file, and its own name is one the library OS does not
+    // know: a restore would open the other one.
     let dir = scratch("snapshot-removed");
     let mut cmd = picobox();
     cmd.args(["run", "--name", "snap-removed", "--"])
@@ -448,8 +460,8 @@ fn a_file_removed_while_open_is_refused_by_name_and_the_box_goes_on() {
         .args([
             "sh",
             "-c",
-            "echo data > /tmp/gone; exec 5</tmp/gone; rm /tmp/gone; echo ready; read x; \
-             echo \"got $x\"; cat <&5",
+            "echo data > /tmp/gone; exec 5</tmp/gone; mv /tmp/gone /tmp/kept; \
+             echo other > /tmp/gone; echo ready; read x; echo \"got $x\"; cat <&5",
         ]);
     let mut running = Talking::start(cmd);
     assert_eq!(running.line(), "ready");
@@ -512,6 +524,77 @@ fn event_files_and_a_file_a_parent_shares_with_its_child_stay_shared_after_resto
         &[],
     );
     assert_eq!(boxed, native);
+}
+
+#[test]
+fn memory_files_and_files_removed_while_open_go_on_after_restore_as_native() {
+    // Before, the snapshot refused both (a memory file as a descriptor it did not know, a
+    // removed file as one whose path no longer reaches it).
+    let program = guest("removedfiles");
+    let native_dir = scratch("snapshot-removed-files-native");
+    let dir = native_dir.as_os_str();
+    let native = native_output(&program, &[dir, dir], b"go\n");
+    assert_eq!(
+        native,
+        "ready\nmemory file read: From the descriptor\nits mapping sees: WRITTENe mapping\n\
+         memory file offset 5\nremoved file: 22 bytes, 0 links, mode 640, offset 22\n\
+         its other description reads 22: removed but open\nmore\n\
+         large removed file: 100000 bytes, at 99990: uvwx\n\
+         names left in a directory: 0\nnames left in a directory: 0\n"
+    );
+    let guests = directory_of(&program);
+    let boxed = across_a_snapshot(
+        "snap-removed-files",
+        &["--ro-bind", &guests, "/g"],
+        &["/g/removedfiles", "/tmp", "/dev/shm"],
+        "",
+        "ready",
+        "go\n",
+        &[],
+    );
+    assert_eq!(boxed, native);
+}
+
+#[test]
+fn a_file_of_host_files_removed_while_open_is_refused_and_the_box_goes_on() {
+    // The host's file is gone: a snapshot cannot carry the host's data for it.
+    let program = guest("removedfiles");
+    let host_dir = scratch("snapshot-removed-host-file");
+    let guests = directory_of(&program);
+    let mut cmd = picobox();
+    cmd.args([
+        "run",
+        "--name",
+        "snap-removed-host",
+        "--ro-bind",
+        &guests,
+        "/g",
+    ])
+    .arg("--bind")
+    .arg(&host_dir)
+    .args(["/work", "--", "/g/removedfiles", "/work"]);
+    let mut running = Talking::start(cmd);
+    assert_eq!(running.line(), "ready");
+    let file = host_dir.join("never.snap");
+    let out = snapshot("snap-removed-host", &file, &[]);
+    assert_eq!(out.status.code(), Some(125));
+    let said = text(&out.stderr);
+    assert!(
+        said.contains("process 2 holds host descriptor ")
+            && said.contains(
+                " open on a file removed since (/scratch (deleted)), of a mount of host files, \
+                 which snapshots do not capture"
+            ),
+        "{said}"
+    );
+    assert!(!file.exists());
+    writeln!(running.stdin.as_mut().unwrap(), "go").unwrap();
+    let (rest, status, err) = running.finish();
+    assert_eq!(status, Some(0), "{err}");
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("names left in a directory: 0")
+    );
 }
 
 #[test]

@@ -10,6 +10,12 @@
 //! stored as page runs of their own ([`write_stored`], after every process's memory), their
 //! zero pages left out.
 //!
+//! A regular file of these mounts that no name reaches any more but that a process holds
+//! open (removed while open, or a memory file, `memfd_create`) is carried the same way, as an
+//! entry without a name ([`DETACHED`]); the restore makes it under a passing name, opens
+//! what the box held of it, and removes the name before the program runs
+//! (`restore::build_tree`).
+//!
 //! Also here: the check that every open file of the box is still the file at its path, so
 //! that a restore never opens another file in its place (a file removed, or replaced, while
 //! open is refused, named).
@@ -22,7 +28,9 @@ use crate::hostio::{
     self, close, sys, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL,
     O_NOFOLLOW, O_RDONLY, O_WRONLY, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
 };
-use crate::snapshot_meta::{FileEntry, FileKindRecord, HandleKind, HandleRecord, MountFiles};
+use crate::snapshot_meta::{
+    FileEntry, FileKindRecord, HandleKind, HandleRecord, MountFiles, DETACHED,
+};
 use crate::special_files::{give_to, make_node};
 use alloc::format;
 use alloc::string::String;
@@ -95,12 +103,153 @@ fn mount_root(pidfd: u64, handles: &[HandleRecord], mount: u32) -> Option<u64> {
     sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0]).ok()
 }
 
+/// A regular file no name reaches that a process of the box holds: where it is held (host
+/// pid, descriptor), what it is (device, inode) and, once [`capture`] has found its mount,
+/// which entry of that mount's files carries it.
+#[derive(Clone, Debug)]
+pub struct DetachedSource {
+    /// The host pid of a process holding it.
+    pub host: u64,
+    /// Its descriptor there.
+    pub fd: u32,
+    /// The file's device (`st_dev`).
+    pub dev: u64,
+    /// The file's inode number.
+    pub ino: u64,
+    /// Its mount's boot index.
+    pub mount: u32,
+    /// Its entry among the mount's files.
+    pub entry: u32,
+}
+
+impl DetachedSource {
+    /// The file's device as `/proc/PID/maps` writes it (`major:minor`, hexadecimal).
+    pub fn maps_device(&self) -> Vec<u8> {
+        let major = ((self.dev >> 8) & 0xfff) | ((self.dev >> 32) & !0xfff);
+        let minor = (self.dev & 0xff) | ((self.dev >> 12) & !0xff);
+        format!("{major:02x}:{minor:02x}").into_bytes()
+    }
+
+    /// A descriptor of the monitor's own on the file, read-only (a description of its own:
+    /// reading it moves no offset of the box's).
+    fn open(&self) -> Result<u64, Errno> {
+        hostio::open(
+            format!("/proc/{}/fd/{}", self.host, self.fd).as_bytes(),
+            O_RDONLY,
+            0,
+        )
+    }
+}
+
+/// Whether host process `pid`'s descriptor `fd` is a regular file that no name reaches any
+/// more (`st_nlink` 0).
+pub fn is_detached(pid: u64, fd: u32) -> bool {
+    let path = hostio::c_str(format!("/proc/{pid}/fd/{fd}").as_bytes());
+    let mut st: Stat = [0; 18];
+    sys(
+        4,
+        [path.as_ptr() as u64, st.as_mut_ptr() as u64, 0, 0, 0, 0],
+    )
+    .is_ok()
+        && st[3] as u32 & S_IFMT == S_IFREG
+        && st[2] == 0
+}
+
 /// The files of the box's tmpfs mounts `mounts` (boot indexes), read through the program
-/// process (host pid `pid`, whose descriptors are `handles`).
+/// process (host pid `pid`, the first of `hosts`, whose descriptors are `all[0]`); with them
+/// the files no name reaches that the processes of `all` (host pids `hosts`) hold
+/// ([`HandleKind::Detached`], each then given its mount and entry). Refuses such a file of
+/// a mount of host files.
 pub fn capture(
+    pid: u64,
+    hosts: &[u64],
+    all: &mut [(u32, Vec<HandleRecord>)],
+    mounts: &[u32],
+) -> Result<(Vec<MountFiles>, Vec<DetachedSource>), String> {
+    let mut sources = detached_sources(hosts, all)?;
+    let files = capture_mounts(pid, &all[0].1, mounts, &mut sources)?;
+    for (p, (box_pid, handles)) in all.iter_mut().enumerate() {
+        for h in handles.iter_mut() {
+            if !matches!(h.kind, HandleKind::Detached { .. }) {
+                continue;
+            }
+            let source = sources
+                .iter()
+                .find(|s| s.host == hosts[p] && s.fd == h.fd)
+                .filter(|s| s.mount != u32::MAX);
+            let Some(s) = source else {
+                return Err(format!(
+                    "process {box_pid} holds host descriptor {} open on a file removed since \
+                     ({}), of a mount of host files, which snapshots do not capture",
+                    h.fd,
+                    String::from_utf8_lossy(&target_of(hosts[p], h.fd))
+                ));
+            };
+            h.kind = HandleKind::Detached {
+                mount: s.mount,
+                entry: s.entry,
+            };
+        }
+    }
+    Ok((files, sources))
+}
+
+/// Where host process `pid`'s descriptor `fd` leads (`/proc/PID/fd/FD`).
+fn target_of(pid: u64, fd: u32) -> Vec<u8> {
+    let path = hostio::c_str(format!("/proc/{pid}/fd/{fd}").as_bytes());
+    let mut target = alloc::vec![0u8; 4096];
+    let n = sys(
+        89,
+        [
+            path.as_ptr() as u64,
+            target.as_mut_ptr() as u64,
+            4096,
+            0,
+            0,
+            0,
+        ],
+    )
+    .unwrap_or(0);
+    target.truncate(n as usize);
+    target
+}
+
+/// The descriptors of `all` that hold a file no name reaches, not yet placed.
+fn detached_sources(
+    hosts: &[u64],
+    all: &[(u32, Vec<HandleRecord>)],
+) -> Result<Vec<DetachedSource>, String> {
+    let mut out = Vec::new();
+    for ((_, handles), host) in all.iter().zip(hosts) {
+        for h in handles {
+            if !matches!(h.kind, HandleKind::Detached { .. }) {
+                continue;
+            }
+            let path = hostio::c_str(format!("/proc/{host}/fd/{}", h.fd).as_bytes());
+            let mut st: Stat = [0; 18];
+            sys(
+                4,
+                [path.as_ptr() as u64, st.as_mut_ptr() as u64, 0, 0, 0, 0],
+            )
+            .map_err(|e| format!("cannot read a removed file of the box's: {e}"))?;
+            out.push(DetachedSource {
+                host: *host,
+                fd: h.fd,
+                dev: st[0],
+                ino: st[1],
+                mount: u32::MAX,
+                entry: u32::MAX,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn capture_mounts(
     pid: u64,
     handles: &[HandleRecord],
     mounts: &[u32],
+    sources: &mut [DetachedSource],
 ) -> Result<Vec<MountFiles>, String> {
     let pidfd = sys(434, [pid, 0, 0, 0, 0, 0])
         .map_err(|e| format!("cannot reach the box's mounts: {e}"))?;
@@ -130,7 +279,12 @@ pub fn capture(
             &mut Vec::new(),
             (&mut bytes, &mut stored_end),
         );
+        let root_dev = stat_at(root, b"", AT_EMPTY_PATH).map(|st| st[0]);
         close(root);
+        let walked = walked.and_then(|()| match root_dev {
+            Ok(dev) => add_detached(&mut files, dev, sources, (&mut bytes, &mut stored_end)),
+            Err(e) => Err(format!("cannot read the box's files: {e}")),
+        });
         if let Err(e) = walked {
             result = Err(e);
             break;
@@ -139,6 +293,51 @@ pub fn capture(
     }
     close(pidfd);
     result.map(|()| out)
+}
+
+/// Adds to `files` (of the mount on device `dev`) an entry for each file of `sources` on
+/// that device, one per file, and places those sources there.
+fn add_detached(
+    files: &mut MountFiles,
+    dev: u64,
+    sources: &mut [DetachedSource],
+    (bytes, stored_end): (&mut usize, &mut u64),
+) -> Result<(), String> {
+    let fail = |e: Errno| format!("cannot read a removed file of the box's: {e}");
+    for i in 0..sources.len() {
+        if sources[i].dev != dev {
+            continue;
+        }
+        let same = sources[..i]
+            .iter()
+            .find(|o| (o.dev, o.ino) == (dev, sources[i].ino));
+        if let Some(o) = same {
+            (sources[i].mount, sources[i].entry) = (o.mount, o.entry);
+            continue;
+        }
+        let fd = sources[i].open().map_err(fail)?;
+        let mut st: Stat = [0; 18];
+        let read = sys(5, [fd, st.as_mut_ptr() as u64, 0, 0, 0, 0]).and_then(|_| {
+            if st[6] > STORED_ABOVE || *bytes + st[6] as usize > LIMIT {
+                let base = *stored_end;
+                *stored_end += st[6].div_ceil(4096) * 4096;
+                Ok(FileKindRecord::Stored { size: st[6], base })
+            } else {
+                *bytes += st[6] as usize;
+                hostio::read_all(fd, LIMIT).map(FileKindRecord::Regular)
+            }
+        });
+        close(fd);
+        (sources[i].mount, sources[i].entry) = (files.mount, files.entries.len() as u32);
+        files.entries.push(FileEntry {
+            parent: DETACHED,
+            name: Vec::new(),
+            kind: read.map_err(fail)?,
+            mode: st[3] as u32 & 0o7777,
+            modified: (st[11], st[12] as u32),
+        });
+    }
+    Ok(())
 }
 
 /// Adds the entries of directory `dir` (entry `index`) and below to `entries`; `inodes`
@@ -292,13 +491,15 @@ pub fn check_open_files(pid: u64, box_pid: u32, handles: &[HandleRecord]) -> Res
 }
 
 /// Makes the files of `files` again in the restored box's mount whose root is `root`, owned
-/// by `owner` (the box's user, where the restore runs as another).
+/// by `owner` (the box's user, where the restore runs as another). Returns the passing name
+/// in the mount's root that each file no name reached is made under, by entry: the caller
+/// opens what the box held of it, then removes the name ([`remove_passing_name`]).
 pub fn restore(
     files: &MountFiles,
     root: u64,
     owner: Option<(u32, u32)>,
     data: StoredData<'_>,
-) -> Result<(), String> {
+) -> Result<PassingNames, String> {
     // Only into a fresh tmpfs of the box's own: never into a mount of host files.
     const TMPFS_MAGIC: u64 = 0x0102_1994;
     let mut fs = [0u64; 15];
@@ -317,18 +518,42 @@ pub fn restore(
         ));
     }
     let mut dirs: Vec<(u32, u64)> = Vec::new();
-    let result = restore_into(files, root, owner, &mut dirs, data);
+    let mut passing = Vec::new();
+    let result = restore_into(files, root, owner, (&mut dirs, &mut passing), data);
     for (_, fd) in dirs {
         close(fd);
     }
-    result
+    result.map(|()| passing)
+}
+
+/// Removes the passing name `name` a file no name reached was made under in the mount whose
+/// root is `root` (see [`restore`]).
+pub fn remove_passing_name(root: u64, name: &[u8]) {
+    let c = hostio::c_str(name);
+    let _ = sys(263, [root, c.as_ptr() as u64, 0, 0, 0, 0]);
+}
+
+/// The passing name each file no name reached was made under, by entry.
+type PassingNames = Vec<(u32, Vec<u8>)>;
+
+/// A name for file `index` no name reached, in directory `dir`, that it does not have yet.
+fn passing_name(dir: u64, index: u32) -> Result<Vec<u8>, Errno> {
+    for n in 0..64u32 {
+        let name = format!(".picobox-removed-{index}-{n}").into_bytes();
+        match stat_at(dir, &name, AT_SYMLINK_NOFOLLOW) {
+            Err(Errno::ENOENT) => return Ok(name),
+            Err(e) => return Err(e),
+            Ok(_) => continue,
+        }
+    }
+    Err(Errno::EEXIST)
 }
 
 fn restore_into(
     files: &MountFiles,
     root: u64,
     owner: Option<(u32, u32)>,
-    dirs: &mut Vec<(u32, u64)>,
+    (dirs, passing): (&mut Vec<(u32, u64)>, &mut PassingNames),
     data: StoredData<'_>,
 ) -> Result<(), String> {
     let dir_of = |dirs: &Vec<(u32, u64)>, index: u32| {
@@ -346,6 +571,11 @@ fn restore_into(
                 String::from_utf8_lossy(&e.name)
             )
         };
+        // A file no name reached: made in the root under a passing name, after the others
+        // (so that the name is none of theirs).
+        if e.parent == DETACHED {
+            continue;
+        }
         let dir = dir_of(dirs, e.parent).ok_or_else(|| fail(Errno::ENOENT))?;
         let name = hostio::c_str(&e.name);
         match &e.kind {
@@ -409,6 +639,29 @@ fn restore_into(
         if !matches!(e.kind, FileKindRecord::Symlink(_)) {
             let _ = sys(268, [dir, name.as_ptr() as u64, u64::from(e.mode), 0, 0, 0]);
         }
+    }
+    for (index, e) in files.entries.iter().enumerate() {
+        if e.parent != DETACHED {
+            continue;
+        }
+        let fail = |e2: Errno| format!("cannot make a removed file of the box's again: {e2}");
+        let name = passing_name(root, index as u32).map_err(fail)?;
+        let fd =
+            open_at(root, &name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600).map_err(fail)?;
+        passing.push((index as u32, name.clone()));
+        let written = match &e.kind {
+            FileKindRecord::Regular(bytes) => hostio::write_all(fd, bytes),
+            FileKindRecord::Stored { size, base } => write_stored_back(fd, *size, *base, data),
+            _ => Err(Errno::EINVAL),
+        };
+        // struct timespec[2]: access time left as it is (UTIME_OMIT), modification time.
+        let times: [u64; 4] = [0, (1 << 30) - 2, e.modified.0, u64::from(e.modified.1)];
+        let _ = sys(280, [fd, 0, times.as_ptr() as u64, 0, 0, 0]);
+        close(fd);
+        written.map_err(fail)?;
+        let c = hostio::c_str(&name);
+        give_to(root, &c, owner);
+        let _ = sys(268, [root, c.as_ptr() as u64, u64::from(e.mode), 0, 0, 0]);
     }
     // Modification times last (making a directory's entries changes its own), deepest first.
     for e in files.entries.iter().rev() {
@@ -532,7 +785,7 @@ pub type PageRunSink<'a> = &'a mut dyn FnMut(u64, &[u8]) -> Result<(), String>;
 fn path_of(files: &MountFiles, index: usize) -> Vec<u8> {
     let mut parts: Vec<&[u8]> = Vec::new();
     let mut at = index as u32;
-    while at != ROOT {
+    while at != ROOT && at != DETACHED {
         let e = &files.entries[at as usize];
         parts.push(&e.name);
         at = e.parent;
@@ -548,6 +801,7 @@ pub fn write_stored(
     pid: u64,
     handles: &[HandleRecord],
     files: &[MountFiles],
+    detached: &[DetachedSource],
     chunk: PageRunSink<'_>,
 ) -> Result<(), String> {
     let stored = |m: &MountFiles| {
@@ -570,8 +824,22 @@ pub fn write_stored(
         for (index, e) in m.entries.iter().enumerate() {
             if let FileKindRecord::Stored { size, base } = e.kind {
                 let path = path_of(m, index);
-                result =
-                    write_one_stored(root, &path, (size, base), &mut buf, chunk).map_err(|e| {
+                let opened = if e.parent == DETACHED {
+                    detached
+                        .iter()
+                        .find(|d| (d.mount, d.entry) == (m.mount, index as u32))
+                        .map_or(Err(Errno::ENOENT), DetachedSource::open)
+                } else {
+                    open_beneath(root, &path)
+                };
+                result = opened
+                    .map_err(|e| format!("{e}"))
+                    .and_then(|fd| {
+                        let r = write_one_stored(fd, (size, base), &mut buf, chunk);
+                        close(fd);
+                        r
+                    })
+                    .map_err(|e| {
                         format!(
                             "cannot read the box's file {}: {e}",
                             String::from_utf8_lossy(&path)
@@ -591,23 +859,25 @@ pub fn write_stored(
     result
 }
 
-/// The non-zero pages of stored file `path` beneath mount root `root`, of `size` bytes from
-/// `base`, read in pieces of `buf`, each run given to `chunk`.
+/// File `path` beneath mount root `root`, read-only, reached by no link.
+fn open_beneath(root: u64, path: &[u8]) -> Result<u64, Errno> {
+    // struct open_how: O_RDONLY | O_NOFOLLOW | O_CLOEXEC, beneath the mount, no link.
+    let how: [u64; 3] = [O_NOFOLLOW | O_CLOEXEC, 0, 0x08 | 0x04 | 0x02];
+    let c = hostio::c_str(path);
+    sys(
+        437,
+        [root, c.as_ptr() as u64, how.as_ptr() as u64, 24, 0, 0],
+    )
+}
+
+/// The non-zero pages of stored file `fd`, of `size` bytes from `base`, read in pieces of
+/// `buf`, each run given to `chunk`.
 fn write_one_stored(
-    root: u64,
-    path: &[u8],
+    fd: u64,
     (size, base): (u64, u64),
     buf: &mut [u8],
     chunk: PageRunSink<'_>,
 ) -> Result<(), String> {
-    // struct open_how: O_RDONLY | O_NOFOLLOW | O_CLOEXEC, beneath the mount, no link.
-    let how: [u64; 3] = [O_NOFOLLOW | O_CLOEXEC, 0, 0x08 | 0x04 | 0x02];
-    let c = hostio::c_str(path);
-    let fd = sys(
-        437,
-        [root, c.as_ptr() as u64, how.as_ptr() as u64, 24, 0, 0],
-    )
-    .map_err(|e| format!("{e}"))?;
     let mut result = Ok(());
     let mut at = 0u64;
     while at < size && result.is_ok() {
@@ -639,6 +909,5 @@ fn write_one_stored(
         }
         at += got as u64;
     }
-    close(fd);
     result
 }

@@ -10,7 +10,9 @@
 //! ([`shared_on_restore`]) is compared with the earlier ones of its kind (`kcmp(KCMP_FILE)`);
 //! the holders of one description get one number, `HandleRecord::description`. The restore
 //! makes each such description once, in the program process before it forks the others
-//! (`restore::build_tree`), so every holder inherits it as Linux's did.
+//! (`restore::build_tree`), so every holder inherits it as Linux's did. A file no name
+//! reaches (`HandleKind::Detached`) is numbered even where one descriptor holds it: the
+//! restore can open it only then, through the passing name it makes it under.
 
 use crate::hostio::sys;
 use crate::snapshot_meta::{shared_on_restore, HandleKind, HandleRecord};
@@ -30,7 +32,8 @@ pub fn same_description(pid: u64, fd: u32, other: u64, other_fd: u32) -> bool {
 /// (a timer's time left is read once per holder, a moment apart).
 fn may_be_one(a: &HandleKind, b: &HandleKind) -> bool {
     match (a, b) {
-        (HandleKind::File { .. }, HandleKind::File { .. }) => a == b,
+        (HandleKind::File { .. }, HandleKind::File { .. })
+        | (HandleKind::Detached { .. }, HandleKind::Detached { .. }) => a == b,
         _ => core::mem::discriminant(a) == core::mem::discriminant(b),
     }
 }
@@ -54,6 +57,12 @@ pub fn number(hosts: &[u64], all: &mut [(u32, Vec<HandleRecord>)]) {
             });
             seen.push((hosts[p], fd, p, h));
             let Some((_, _, q, g)) = first else {
+                // A file no name reaches is opened by the restore through a passing name,
+                // before the processes are forked: as a description of its own.
+                if matches!(all[p].1[h].kind, HandleKind::Detached { .. }) {
+                    all[p].1[h].description = next;
+                    next += 1;
+                }
                 continue;
             };
             if all[q].1[g].description == 0 {

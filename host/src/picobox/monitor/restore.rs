@@ -99,6 +99,12 @@ pub struct Plan {
     /// The open file descriptions several processes hold, made before the processes were
     /// forked (`descriptions.rs`): number, descriptor.
     pub shared_made: Vec<(u32, u64)>,
+    /// The files no name reached (`box_files.rs`), made under passing names, until the
+    /// names are removed: mount, entry, mount root, name.
+    pub detached_names: Vec<(u32, u32, u64, Vec<u8>)>,
+    /// A descriptor on each file no name reached that the box maps, to map it from: mount,
+    /// entry, descriptor.
+    pub detached_made: Vec<(u32, u32, u64)>,
     /// The channels on which the first process holding a listening TCP socket passes it, once
     /// it is bound again, to the others that hold it.
     pub listener_links: Vec<ListenerLink>,
@@ -548,6 +554,8 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
             unix_made: Vec::new(),
             fifo_ends: Vec::new(),
             shared_made: Vec::new(),
+            detached_names: Vec::new(),
+            detached_made: Vec::new(),
             barrier,
             unverified,
             helper,
@@ -576,7 +584,11 @@ impl Plan {
             .fifo_ends
             .iter()
             .flat_map(|(_, r, w, rw)| [*r, *w, *rw]);
-        let shared = self.shared_made.iter().map(|(_, fd)| *fd);
+        let shared = self
+            .shared_made
+            .iter()
+            .map(|(_, fd)| *fd)
+            .chain(self.detached_made.iter().map(|(_, _, fd)| *fd));
         pipes
             .chain(sockets)
             .chain(unix)
@@ -634,6 +646,7 @@ pub fn arrange_descriptors(
                 .flat_map(|(_, r, w, rw)| [*r, *w, *rw]),
         )
         .chain(plan.shared_made.iter().map(|(_, fd)| *fd))
+        .chain(plan.detached_made.iter().map(|(_, _, fd)| *fd))
         .collect();
     let pipe_ends = plan.pipe_ends.clone();
     // Listening sockets made or taken, by id (a process may hold one at several numbers).
@@ -713,6 +726,12 @@ pub fn arrange_descriptors(
                     .map(|(_, _, s)| *s)
                     .ok_or_else(|| format!("descriptor {}: no reset socket made", h.fd))?,
             ),
+            HandleKind::Detached { .. } => {
+                return Err(format!(
+                    "descriptor {}: a removed file without its description",
+                    h.fd
+                ))
+            }
             HandleKind::TimerFd { .. } | HandleKind::EventFd { .. } => {
                 let fd =
                     make_event_file(&h.kind).map_err(|e| format!("descriptor {}: {e}", h.fd))?;
@@ -961,11 +980,48 @@ fn make_shared_descriptions(
                 let _ = sys(8, [fd, h.pos, 0, 0, 0, 0]);
                 fd
             }
+            HandleKind::Detached { mount, entry } => {
+                let (root, name) = plan
+                    .detached_names
+                    .iter()
+                    .find(|(m, e, _, _)| (*m, *e) == (*mount, *entry))
+                    .map(|(_, _, root, name)| (*root, name))
+                    .ok_or_else(|| format!("descriptor {}: no such removed file", h.fd))?;
+                let fd = open_again(root, name, h.flags)
+                    .map_err(|e| format!("descriptor {}: cannot open a removed file: {e}", h.fd))?;
+                let _ = sys(8, [fd, h.pos, 0, 0, 0, 0]);
+                fd
+            }
             kind => make_event_file(kind).map_err(|e| format!("descriptor {}: {e}", h.fd))?,
         };
         made.push((h.description, fd));
     }
     plan.shared_made = made;
+    Ok(())
+}
+
+/// Opens each file no name reached that a process of the box maps (`MapKind::DetachedFile`),
+/// read and write, to map it from (`map_memory`), before the processes are forked.
+fn open_mapped_detached(plan: &mut Plan) -> Result<(), String> {
+    let mut made: Vec<(u32, u32, u64)> = Vec::new();
+    for m in plan.metadata.processes.iter().flat_map(|p| &p.mappings) {
+        let MapKind::DetachedFile { mount, entry, .. } = m.kind else {
+            continue;
+        };
+        if made.iter().any(|(a, b, _)| (*a, *b) == (mount, entry)) {
+            continue;
+        }
+        let (root, name) = plan
+            .detached_names
+            .iter()
+            .find(|(a, b, _, _)| (*a, *b) == (mount, entry))
+            .map(|(_, _, root, name)| (*root, name))
+            .ok_or("a mapped removed file is missing")?;
+        let fd = open_again(root, name, 2)
+            .map_err(|e| format!("cannot open a mapped removed file again: {e}"))?;
+        made.push((mount, entry, fd));
+    }
+    plan.detached_made = made;
     Ok(())
 }
 
@@ -1243,6 +1299,31 @@ fn map_memory_inner(plan: &Plan) -> Option<String> {
                 close(fd);
                 r
             }
+            MapKind::DetachedFile {
+                mount,
+                entry,
+                offset,
+            } => {
+                let Some(fd) = plan
+                    .detached_made
+                    .iter()
+                    .find(|(a, b, _)| (*a, *b) == (mount, entry))
+                    .map(|(_, _, fd)| *fd)
+                else {
+                    return Some("a mapped removed file is missing".into());
+                };
+                sys(
+                    9,
+                    [
+                        m.start,
+                        len,
+                        u64::from(m.prot),
+                        MAP_SHARED | MAP_FIXED_NOREPLACE,
+                        fd,
+                        offset,
+                    ],
+                )
+            }
             // Made by the restore's monitor, with its pages (`sysv::make_again`).
             MapKind::SysvSegment { id } => {
                 const SHM_RDONLY: u64 = 0o10000;
@@ -1357,7 +1438,11 @@ pub fn build_tree(
             file: plan.file,
             runs: stored_runs(&plan.chunks),
         };
-        crate::box_files::restore(files, u64::from(root.0), owner, data)?;
+        let passing = crate::box_files::restore(files, u64::from(root.0), owner, data)?;
+        for (entry, name) in passing {
+            plan.detached_names
+                .push((files.mount, entry, u64::from(root.0), name));
+        }
     }
     let processes = &plan.metadata.processes;
     let mut made_sets: Vec<(u64, u64, u64)> = Vec::new();
@@ -1432,6 +1517,12 @@ pub fn build_tree(
         processes.iter().flat_map(|p| &p.sockets).collect();
     plan.unix_made = crate::unix_sockets::make_all(&sockets, &root_now, owner)?;
     as_box_user(owner, || make_shared_descriptions(plan, &root_now))??;
+    open_mapped_detached(plan)?;
+    // Every description of the files no name reached is open: their names go (no process
+    // of the box has run yet).
+    for (_, _, root, name) in plan.detached_names.drain(..) {
+        crate::box_files::remove_passing_name(root, &name);
+    }
     make_listener_links(plan)?;
     let processes = &plan.metadata.processes;
     // Each process forks its children; a child goes on to fork its own.
@@ -2073,7 +2164,7 @@ fn kind_name(k: MapKind) -> &'static str {
         MapKind::Private => "private",
         MapKind::Shared => "shared",
         MapKind::Runtime { .. } => "runtime",
-        MapKind::SharedFile { .. } => "file",
+        MapKind::SharedFile { .. } | MapKind::DetachedFile { .. } => "file",
         MapKind::SysvSegment { .. } => "sysv",
         MapKind::Vdso | MapKind::Vvar | MapKind::VvarVclock => "vdso",
     }
@@ -2326,6 +2417,9 @@ fn handle_text(m: &Metadata, k: &HandleKind) -> String {
             format!("Unix socket bound to {}", String::from_utf8_lossy(&f.given))
         }
         HandleKind::Channel => "picobox's snapshot channel".into(),
+        HandleKind::Detached { mount, .. } => {
+            format!("a file removed while open (or a memory file) of mount {mount}")
+        }
         HandleKind::Fifo { id } => {
             let fifo = m
                 .processes

@@ -628,6 +628,18 @@ fn handles(pid: u64, report: &Report) -> Result<Vec<HandleRecord>, String> {
             Some((_, kind)) => Some(kind.clone()),
             None => unnamed_kind(pid, pidfd, fd, flags),
         };
+        // A regular file no name reaches any more (removed while open, a memory file): its
+        // bytes are taken with the box's files, if it is of one of the box's tmpfs mounts
+        // (`box_files::capture`, which says which file of which mount it is).
+        let kind = match kind {
+            None | Some(HandleKind::File { .. }) if crate::box_files::is_detached(pid, fd) => {
+                Some(HandleKind::Detached {
+                    mount: u32::MAX,
+                    entry: u32::MAX,
+                })
+            }
+            kind => kind,
+        };
         let Some(kind) = kind else {
             close(pidfd);
             return Err(format!(
@@ -862,6 +874,7 @@ fn own_binary() -> Option<(Vec<u8>, u64)> {
 pub fn memory_map(
     pid: u64,
     named_files: &[crate::snapshot_meta::SharedFileMapping],
+    detached: &[crate::box_files::DetachedSource],
 ) -> Result<(Vec<Mapping>, Vec<crate::snapshot_meta::MappedFileRecord>), String> {
     let mut files: Vec<crate::snapshot_meta::MappedFileRecord> = Vec::new();
     let maps = read_file(format!("/proc/{pid}/maps").as_bytes(), 64 << 20)
@@ -900,10 +913,30 @@ pub fn memory_map(
                     });
                     if l.offset != 0 {
                         return Err(format!(
-                            "the program maps part of System V shared memory segment {},                              which snapshots do not capture yet",
+                            "the program maps part of System V shared memory segment {}, \
+                             which snapshots do not capture yet",
                             l.inode
                         ));
                     }
+                    continue;
+                }
+                // A file no name reaches that a descriptor of the box holds: mapped again from
+                // that file, made again (a memory file, written and mapped).
+                if let Some(d) = detached
+                    .iter()
+                    .find(|d| d.ino == l.inode && d.maps_device() == l.dev)
+                {
+                    out.push(Mapping {
+                        start: l.start,
+                        end: l.end,
+                        prot,
+                        kind: MapKind::DetachedFile {
+                            mount: d.mount,
+                            entry: d.entry,
+                            offset: l.offset,
+                        },
+                        set: 0,
+                    });
                     continue;
                 }
                 let anonymous = l.inode == 0
@@ -1146,7 +1179,8 @@ fn write_snapshot_draining(
     for (m, (_, handles)) in members.iter().zip(&all) {
         crate::box_files::check_open_files(m.host, m.pid, handles)?;
     }
-    let box_files = crate::box_files::capture(members[0].host, &all[0].1, &b.tmpfs_mounts)?;
+    let (box_files, detached) =
+        crate::box_files::capture(members[0].host, &hosts, &mut all, &b.tmpfs_mounts)?;
     let sockets = unix_sockets_of(members, &mut all)?;
     let fifos = crate::fifos::capture(&hosts, &mut all)?;
     crate::watchers::capture(&hosts, &mut all)?;
@@ -1161,7 +1195,7 @@ fn write_snapshot_draining(
             .split(|b| *b == b'\n')
             .filter_map(parse_maps_line)
             .collect();
-        let (mappings, mapped_files) = memory_map(m.host, &report.shared_files)?;
+        let (mappings, mapped_files) = memory_map(m.host, &report.shared_files, &detached)?;
         parts.push(Part {
             mappings,
             mapped_files,
@@ -1316,6 +1350,7 @@ fn write_snapshot_draining(
         members[0].host,
         &metadata.processes[0].handles,
         &metadata.box_files,
+        &detached,
         &mut |address, bytes| {
             writer
                 .chunk_of(crate::snapshot_meta::FILE_DATA, address, bytes)
