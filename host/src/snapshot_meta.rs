@@ -565,6 +565,21 @@ pub enum HandleKind {
         /// `SO_REUSEADDR` 1, `SO_REUSEPORT` 2, `IPV6_V6ONLY` 4.
         options: u8,
     },
+    /// An IPv4 or IPv6 socket made again as it was: a UDP socket (bound or not, connected or
+    /// not; the datagrams queued in it are not kept, as a network may lose them), or a TCP
+    /// socket neither listening nor connected (made, perhaps bound).
+    InetSocket {
+        /// `AF_INET` or `AF_INET6`.
+        domain: u32,
+        /// UDP; else TCP.
+        udp: bool,
+        /// The `struct sockaddr` it is bound to; empty where it is not bound.
+        local: Vec<u8>,
+        /// The `struct sockaddr` a UDP socket is connected to; empty where it is not.
+        peer: Vec<u8>,
+        /// `SO_REUSEADDR` 1, `SO_REUSEPORT` 2, `IPV6_V6ONLY` 4, `SO_BROADCAST` 8.
+        options: u8,
+    },
     /// A connected TCP socket: not captured; on restore the program finds it reset
     /// (`ECONNRESET`), as after a peer's reset.
     ResetTcp {
@@ -1401,7 +1416,8 @@ fn get_socket(i: &mut In<'_>) -> Result<UnixSocket> {
 
 /// Whether an open file description of this kind is made once and shared by its holders on
 /// restore (`HandleRecord::description`): files and directories of the mounts, files no
-/// name reaches (every descriptor of one has a description), eventfds and timer files. The other kinds are made once for the box already (pipes, FIFOs, Unix and
+/// name reaches (every descriptor of one has a description), eventfds, timer files, and
+/// UDP and unconnected TCP sockets. The other kinds are made once for the box already (pipes, FIFOs, Unix and
 /// listening sockets) or are picobox's own.
 pub fn shared_on_restore(kind: &HandleKind) -> bool {
     matches!(
@@ -1410,6 +1426,7 @@ pub fn shared_on_restore(kind: &HandleKind) -> bool {
             | HandleKind::Detached { .. }
             | HandleKind::EventFd { .. }
             | HandleKind::TimerFd { .. }
+            | HandleKind::InetSocket { .. }
     )
 }
 
@@ -1584,6 +1601,20 @@ fn put_kind(o: &mut Out, kind: &HandleKind) {
             o.u8(8);
             o.u32(*domain);
         }
+        HandleKind::InetSocket {
+            domain,
+            udp,
+            local,
+            peer,
+            options,
+        } => {
+            o.u8(15);
+            o.u32(*domain);
+            o.u8(u8::from(*udp));
+            o.bytes(local);
+            o.bytes(peer);
+            o.u8(*options);
+        }
         HandleKind::Unix { id } => {
             o.u8(9);
             o.u64(*id);
@@ -1656,6 +1687,24 @@ fn get_kind(i: &mut In<'_>, fd: u32) -> Result<HandleKind> {
             options: i.u8()?,
         },
         8 => HandleKind::ResetTcp { domain: i.u32()? },
+        15 => {
+            let (domain, udp) = (i.u32()?, i.u8()? != 0);
+            let (local, peer, options) = (i.bytes()?, i.bytes()?, i.u8()?);
+            if (domain != 2 && domain != 10)
+                || local.len() > 128
+                || peer.len() > 128
+                || (!udp && !peer.is_empty())
+            {
+                return Err(format!("descriptor {fd}'s socket is malformed"));
+            }
+            HandleKind::InetSocket {
+                domain,
+                udp,
+                local,
+                peer,
+                options,
+            }
+        }
         9 => HandleKind::Unix { id: i.u64()? },
         10 => HandleKind::UnixName(get_socket_file(i)?),
         12 => HandleKind::Fifo { id: i.u64()? },
@@ -1950,6 +1999,19 @@ mod tests {
                         pos: 3,
                         description: 2,
                     },
+                    HandleRecord {
+                        fd: 10,
+                        kind: HandleKind::InetSocket {
+                            domain: 2,
+                            udp: true,
+                            local: vec![2, 0, 0x14, 0xe9, 127, 0, 0, 1],
+                            peer: vec![2, 0, 0x14, 0xea, 127, 0, 0, 1],
+                            options: 9,
+                        },
+                        flags: 2,
+                        pos: 0,
+                        description: 0,
+                    },
                 ],
                 mappings: vec![
                     Mapping {
@@ -2179,8 +2241,8 @@ mod tests {
     }
 
     #[test]
-    fn a_file_no_name_reaches_is_nameless_regular_and_named_only_as_such() {
-        let cases: [fn(&mut Metadata); 6] = [
+    fn files_no_name_reaches_and_inet_sockets_are_only_as_a_restore_can_make_them() {
+        let cases: [fn(&mut Metadata); 7] = [
             |m| m.box_files[0].entries[4].name = b"named".to_vec(),
             |m| m.box_files[0].entries[4].kind = FileKindRecord::Directory,
             |m| {
@@ -2194,6 +2256,16 @@ mod tests {
             },
             |m| m.processes[0].handles[4].kind = HandleKind::Detached { mount: 1, entry: 1 },
             |m| m.processes[0].handles[4].description = 0,
+            |m| {
+                // A TCP socket is never made again connected.
+                m.processes[0].handles[5].kind = HandleKind::InetSocket {
+                    domain: 2,
+                    udp: false,
+                    local: Vec::new(),
+                    peer: vec![2, 0, 0, 1, 127, 0, 0, 1],
+                    options: 0,
+                }
+            },
             |m| {
                 m.processes[0].mappings[3].kind = MapKind::DetachedFile {
                     mount: 2,
@@ -2215,7 +2287,7 @@ mod tests {
         let with_holder = |change: fn(&mut HandleRecord)| {
             let mut m = sample();
             let mut other = m.processes[0].handles[2].clone();
-            other.fd = 9;
+            other.fd = 11;
             change(&mut other);
             m.processes[0].handles.push(other);
             Metadata::decode(&m.encode())

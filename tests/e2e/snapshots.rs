@@ -598,6 +598,30 @@ fn a_file_of_host_files_removed_while_open_is_refused_and_the_box_goes_on() {
 }
 
 #[test]
+fn udp_sockets_and_tcp_sockets_not_yet_connected_go_on_after_restore_as_native() {
+    // Before, the snapshot refused each of them as a socket it did not capture.
+    let program = guest("inetsnap");
+    let native = native_output(&program, &[], b"go\n");
+    assert_eq!(
+        native,
+        "ready\nclient kept its port: yes\nserver got 4: ping, from the client's port: yes\n\
+         client got 4: pong\nbound socket: port 41980, SO_REUSEADDR 1\n\
+         made socket connects: yes\naccepted: 8: over tcp\n"
+    );
+    let guests = directory_of(&program);
+    let boxed = across_a_snapshot(
+        "snap-inet",
+        &["--net", "loopback", "--ro-bind", &guests, "/g"],
+        &["/g/inetsnap"],
+        "",
+        "ready",
+        "go\n",
+        &[],
+    );
+    assert_eq!(boxed, native);
+}
+
+#[test]
 fn a_shell_with_a_background_job_goes_on_after_restore() {
     let script = "echo ready; (i=0; while [ $i -lt 3 ]; do i=$((i+1)); sleep 0.2; done; \
                   echo \"job done $i\") & read y; wait; echo \"got $y\"";

@@ -732,9 +732,10 @@ pub fn arrange_descriptors(
                     h.fd
                 ))
             }
-            HandleKind::TimerFd { .. } | HandleKind::EventFd { .. } => {
-                let fd =
-                    make_event_file(&h.kind).map_err(|e| format!("descriptor {}: {e}", h.fd))?;
+            HandleKind::TimerFd { .. }
+            | HandleKind::EventFd { .. }
+            | HandleKind::InetSocket { .. } => {
+                let fd = make_anew(&h.kind).map_err(|e| format!("descriptor {}: {e}", h.fd))?;
                 made.push(fd);
                 Source::Held(fd)
             }
@@ -866,10 +867,24 @@ fn open_failed(fd: u32, rel: &[u8], e: Errno) -> String {
     )
 }
 
-/// Makes an eventfd or a timer file as `kind` records it: an eventfd with its count, a timer
-/// file armed with its time left and period, with the expiries not read yet.
-fn make_event_file(kind: &HandleKind) -> Result<u64, String> {
+/// Makes an eventfd, a timer file or an IPv4 or IPv6 socket as `kind` records it: an
+/// eventfd with its count, a timer file armed with its time left and period, with the
+/// expiries not read yet; a socket with its options, bound and connected as it was (in the
+/// box's network, its Landlock rules on, as the program's own calls were).
+fn make_anew(kind: &HandleKind) -> Result<u64, String> {
     match kind {
+        HandleKind::InetSocket {
+            domain,
+            udp,
+            local,
+            peer,
+            options,
+        } => make_inet_socket(*domain, *udp, (local, peer), *options).map_err(|e| {
+            format!(
+                "cannot make the program's {} socket again: {e}",
+                if *udp { "UDP" } else { "TCP" }
+            )
+        }),
         HandleKind::TimerFd {
             clock,
             ticks,
@@ -923,6 +938,38 @@ fn make_event_file(kind: &HandleKind) -> Result<u64, String> {
             Ok(fd)
         }
         _ => Err(String::from("not an event file")),
+    }
+}
+
+/// A socket of family `domain`, UDP or TCP, with `options` (`HandleKind::InetSocket`), bound
+/// to `local` and connected to `peer` where they are not empty.
+fn make_inet_socket(
+    domain: u32,
+    udp: bool,
+    (local, peer): (&[u8], &[u8]),
+    options: u8,
+) -> Result<u64, Errno> {
+    let kind = if udp { 2 } else { 1 };
+    let fd = sys(41, [u64::from(domain), kind | 0o2000000, 0, 0, 0, 0])?;
+    let on: u32 = 1;
+    let set = |level: u64, name: u64| {
+        let _ = sys(54, [fd, level, name, &raw const on as u64, 4, 0]);
+    };
+    for (bit, level, name) in [(1, 1, 2), (2, 1, 15), (4, 41, 26), (8, 1, 6)] {
+        if options & bit != 0 {
+            set(level, name);
+        }
+    }
+    let address = |call: u64, a: &[u8]| match a.is_empty() {
+        true => Ok(0),
+        false => sys(call, [fd, a.as_ptr() as u64, a.len() as u64, 0, 0, 0]),
+    };
+    match address(49, local).and_then(|_| address(42, peer)) {
+        Ok(_) => Ok(fd),
+        Err(e) => {
+            close(fd);
+            Err(e)
+        }
     }
 }
 
@@ -992,7 +1039,7 @@ fn make_shared_descriptions(
                 let _ = sys(8, [fd, h.pos, 0, 0, 0, 0]);
                 fd
             }
-            kind => make_event_file(kind).map_err(|e| format!("descriptor {}: {e}", h.fd))?,
+            kind => make_anew(kind).map_err(|e| format!("descriptor {}: {e}", h.fd))?,
         };
         made.push((h.description, fd));
     }
@@ -2455,6 +2502,27 @@ fn handle_text(m: &Metadata, k: &HandleKind) -> String {
                 "listening TCP socket ({}, port {port})",
                 if *domain == 10 { "IPv6" } else { "IPv4" }
             )
+        }
+        HandleKind::InetSocket {
+            domain,
+            udp,
+            local,
+            peer,
+            ..
+        } => {
+            let port = |a: &[u8]| a.get(2..4).map_or(0, |p| u16::from_be_bytes([p[0], p[1]]));
+            let mut text = format!(
+                "{} socket ({})",
+                if *udp { "UDP" } else { "TCP" },
+                if *domain == 10 { "IPv6" } else { "IPv4" }
+            );
+            if !local.is_empty() {
+                text.push_str(&format!(", bound to port {}", port(local)));
+            }
+            if !peer.is_empty() {
+                text.push_str(&format!(", connected to port {}", port(peer)));
+            }
+            text
         }
         HandleKind::ResetTcp { domain } => format!(
             "connected TCP socket ({}), reset on restore",

@@ -469,9 +469,10 @@ fn fd_info_field(pid: u64, fd: u32, name: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
-/// A listening TCP socket's family, address and options, read through a copy of it; a
-/// connected TCP socket as one to reset; `None` for any other socket.
-fn listening_socket(pidfd: u64, fd: u32, id: u64) -> Option<HandleKind> {
+/// What an IPv4 or IPv6 socket is, read through a copy of it: a listening TCP socket with
+/// its address and options; a connected TCP socket as one to reset; a UDP socket, or a TCP
+/// socket never connected, as one to make again; `None` for any other socket.
+fn inet_socket(pidfd: u64, fd: u32, id: u64) -> Option<HandleKind> {
     let copy = sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0]).ok()?;
     let option = |level: u64, name: u64| -> Option<u32> {
         let mut v: u32 = 0;
@@ -483,28 +484,12 @@ fn listening_socket(pidfd: u64, fd: u32, id: u64) -> Option<HandleKind> {
         .ok()
         .map(|_| v)
     };
-    let result = (|| {
-        // SO_DOMAIN, SO_TYPE, SO_ACCEPTCONN
-        let domain = option(1, 39)?;
-        if (domain != 2 && domain != 10) || option(1, 3)? != 1 {
-            return None;
-        }
-        if option(1, 30)? != 1 {
-            // A connected one is reset on restore; one neither listening nor connected is
-            // not captured.
-            let mut peer = [0u8; 128];
-            let mut len: u32 = 128;
-            return sys(
-                52,
-                [copy, peer.as_mut_ptr() as u64, &raw mut len as u64, 0, 0, 0],
-            )
-            .ok()
-            .map(|_| HandleKind::ResetTcp { domain });
-        }
+    // getsockname (51) or getpeername (52): the address, if there is one.
+    let address_of = |call: u64| -> Option<Vec<u8>> {
         let mut address = [0u8; 128];
         let mut len: u32 = 128;
         sys(
-            51,
+            call,
             [
                 copy,
                 address.as_mut_ptr() as u64,
@@ -515,6 +500,17 @@ fn listening_socket(pidfd: u64, fd: u32, id: u64) -> Option<HandleKind> {
             ],
         )
         .ok()?;
+        Some(address[..(len as usize).min(128)].to_vec())
+    };
+    // The port of a `struct sockaddr_in` or `sockaddr_in6`: 0 where it is not bound.
+    let bound = |a: Vec<u8>| Some(a).filter(|a| a.get(2..4).is_some_and(|p| p != [0, 0]));
+    let result = (|| {
+        // SO_DOMAIN, SO_TYPE, SO_PROTOCOL, SO_ACCEPTCONN
+        let domain = option(1, 39)?;
+        let (kind, protocol) = (option(1, 3)?, option(1, 38)?);
+        if domain != 2 && domain != 10 {
+            return None;
+        }
         let mut options = 0u8;
         if option(1, 2) == Some(1) {
             options |= 1;
@@ -525,11 +521,59 @@ fn listening_socket(pidfd: u64, fd: u32, id: u64) -> Option<HandleKind> {
         if domain == 10 && option(41, 26) == Some(1) {
             options |= 4;
         }
+        if option(1, 6) == Some(1) {
+            options |= 8;
+        }
+        // SOCK_DGRAM with IPPROTO_UDP (not ICMP's datagram sockets).
+        if (kind, protocol) == (2, 17) {
+            return Some(HandleKind::InetSocket {
+                domain,
+                udp: true,
+                local: address_of(51).and_then(bound).unwrap_or_default(),
+                peer: address_of(52).unwrap_or_default(),
+                options,
+            });
+        }
+        if kind != 1 {
+            return None;
+        }
+        if option(1, 30)? != 1 {
+            // A connected one is reset on restore; one never connected (TCP_INFO's state
+            // TCP_CLOSE, no peer) is made again, bound where it was.
+            if address_of(52).is_some() {
+                return Some(HandleKind::ResetTcp { domain });
+            }
+            let mut info = [0u8; 232];
+            let mut len: u32 = 232;
+            sys(
+                55,
+                [
+                    copy,
+                    6,
+                    11,
+                    info.as_mut_ptr() as u64,
+                    &raw mut len as u64,
+                    0,
+                ],
+            )
+            .ok()?;
+            const TCP_CLOSE: u8 = 7;
+            if info[0] != TCP_CLOSE {
+                return Some(HandleKind::ResetTcp { domain });
+            }
+            return Some(HandleKind::InetSocket {
+                domain,
+                udp: false,
+                local: address_of(51).and_then(bound).unwrap_or_default(),
+                peer: Vec::new(),
+                options: options & !8,
+            });
+        }
         Some(HandleKind::Listening {
             id,
             domain,
-            address: address[..(len as usize).min(128)].to_vec(),
-            options,
+            address: address_of(51)?,
+            options: options & 7,
         })
     })();
     close(copy);
@@ -537,7 +581,8 @@ fn listening_socket(pidfd: u64, fd: u32, id: u64) -> Option<HandleKind> {
 }
 
 /// What a host descriptor the library OS did not name is, if a snapshot captures it: a pipe
-/// end, an eventfd or a listening TCP socket (their state is the host kernel's, read here).
+/// end, an eventfd, a timer file, a Unix socket, or an IPv4 or IPv6 socket (their state is
+/// the host kernel's, read here).
 fn unnamed_kind(pid: u64, pidfd: u64, fd: u32, flags: u32) -> Option<HandleKind> {
     let target = fd_target(pid, fd);
     if let Some(id) = unix_sockets::inode_of(&target) {
@@ -547,7 +592,7 @@ fn unnamed_kind(pid: u64, pidfd: u64, fd: u32, flags: u32) -> Option<HandleKind>
         return if unix {
             Some(HandleKind::Unix { id })
         } else {
-            listening_socket(pidfd, fd, id)
+            inet_socket(pidfd, fd, id)
         };
     }
     if let Some(rest) = target.strip_prefix(b"pipe:[") {
