@@ -580,6 +580,9 @@ pub enum HandleKind {
         /// `SO_REUSEADDR` 1, `SO_REUSEPORT` 2, `IPV6_V6ONLY` 4, `SO_BROADCAST` 8.
         options: u8,
     },
+    /// A TCP connection between two sockets of the box's own network (`--net loopback`),
+    /// made again as it was, in `TCP_REPAIR` mode ([`TcpConnection`]).
+    Established(TcpConnection),
     /// A connected TCP socket: not captured; on restore the program finds it reset
     /// (`ECONNRESET`), as after a peer's reset.
     ResetTcp {
@@ -685,6 +688,44 @@ pub struct HandleRecord {
     /// holder; 0 for one only this process holds. Such a description is made once, and
     /// shared again, on restore (so its offset is too).
     pub description: u32,
+}
+
+/// An established TCP connection of the box's own network, as Linux's `TCP_REPAIR` interface
+/// gives it and takes it back (`monitor/tcp_repair.rs`): its addresses, its sequence
+/// numbers, the options and window it agreed on, and its queues.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TcpConnection {
+    /// `AF_INET` or `AF_INET6`.
+    pub domain: u32,
+    /// Its own `struct sockaddr`.
+    pub local: Vec<u8>,
+    /// Its peer's.
+    pub peer: Vec<u8>,
+    /// The sequence number after the last byte written (`TCP_QUEUE_SEQ` of the send queue).
+    pub send_seq: u32,
+    /// The sequence number after the last byte received (of the receive queue).
+    pub recv_seq: u32,
+    /// The bytes written and not yet acknowledged by the peer, sent or not.
+    pub send_queue: Vec<u8>,
+    /// How many of the last of them were never sent.
+    pub unsent: u32,
+    /// The bytes received and not yet read.
+    pub recv_queue: Vec<u8>,
+    /// The largest segment (`TCP_MAXSEG` in repair mode: the clamp agreed on).
+    pub mss: u32,
+    /// `tcpi_options`: timestamps 1, SACK 2, window scaling 4.
+    pub tcp_options: u8,
+    /// The window scales, sent and received.
+    pub wscale: (u8, u8),
+    /// Its timestamp clock (`TCP_TIMESTAMP`).
+    pub timestamp: u32,
+    /// `struct tcp_repair_window`: snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup.
+    pub window: [u32; 5],
+    /// `TCP_NODELAY` 1, `SO_KEEPALIVE` 2.
+    pub options: u8,
+    /// Its send and receive buffers' sizes as Linux reports them (`SO_SNDBUF`, `SO_RCVBUF`:
+    /// twice what was asked, or what autotuning reached), which hold its queues.
+    pub buffers: (u32, u32),
 }
 
 /// How a range of memory is made again.
@@ -1416,8 +1457,8 @@ fn get_socket(i: &mut In<'_>) -> Result<UnixSocket> {
 
 /// Whether an open file description of this kind is made once and shared by its holders on
 /// restore (`HandleRecord::description`): files and directories of the mounts, files no
-/// name reaches (every descriptor of one has a description), eventfds, timer files, and
-/// UDP and unconnected TCP sockets. The other kinds are made once for the box already (pipes, FIFOs, Unix and
+/// name reaches (every descriptor of one has a description), eventfds, timer files, UDP and
+/// unconnected TCP sockets, and TCP connections of the box's own network. The other kinds are made once for the box already (pipes, FIFOs, Unix and
 /// listening sockets) or are picobox's own.
 pub fn shared_on_restore(kind: &HandleKind) -> bool {
     matches!(
@@ -1427,6 +1468,7 @@ pub fn shared_on_restore(kind: &HandleKind) -> bool {
             | HandleKind::EventFd { .. }
             | HandleKind::TimerFd { .. }
             | HandleKind::InetSocket { .. }
+            | HandleKind::Established(_)
     )
 }
 
@@ -1601,6 +1643,28 @@ fn put_kind(o: &mut Out, kind: &HandleKind) {
             o.u8(8);
             o.u32(*domain);
         }
+        HandleKind::Established(c) => {
+            o.u8(16);
+            o.u32(c.domain);
+            o.bytes(&c.local);
+            o.bytes(&c.peer);
+            o.u32(c.send_seq);
+            o.u32(c.recv_seq);
+            o.bytes(&c.send_queue);
+            o.u32(c.unsent);
+            o.bytes(&c.recv_queue);
+            o.u32(c.mss);
+            o.u8(c.tcp_options);
+            o.u8(c.wscale.0);
+            o.u8(c.wscale.1);
+            o.u32(c.timestamp);
+            for w in c.window {
+                o.u32(w);
+            }
+            o.u8(c.options);
+            o.u32(c.buffers.0);
+            o.u32(c.buffers.1);
+        }
         HandleKind::InetSocket {
             domain,
             udp,
@@ -1687,6 +1751,38 @@ fn get_kind(i: &mut In<'_>, fd: u32) -> Result<HandleKind> {
             options: i.u8()?,
         },
         8 => HandleKind::ResetTcp { domain: i.u32()? },
+        16 => {
+            let mut c = TcpConnection {
+                domain: i.u32()?,
+                local: i.bytes()?,
+                peer: i.bytes()?,
+                send_seq: i.u32()?,
+                recv_seq: i.u32()?,
+                send_queue: i.bytes()?,
+                unsent: i.u32()?,
+                recv_queue: i.bytes()?,
+                mss: i.u32()?,
+                tcp_options: i.u8()?,
+                wscale: (i.u8()?, i.u8()?),
+                timestamp: i.u32()?,
+                ..TcpConnection::default()
+            };
+            for w in &mut c.window {
+                *w = i.u32()?;
+            }
+            c.options = i.u8()?;
+            c.buffers = (i.u32()?, i.u32()?);
+            if (c.domain != 2 && c.domain != 10)
+                || c.local.len() > 128
+                || c.peer.len() > 128
+                || c.unsent as usize > c.send_queue.len()
+                || c.wscale.0 > 14
+                || c.wscale.1 > 14
+            {
+                return Err(format!("descriptor {fd}'s connection is malformed"));
+            }
+            HandleKind::Established(c)
+        }
         15 => {
             let (domain, udp) = (i.u32()?, i.u8()? != 0);
             let (local, peer, options) = (i.bytes()?, i.bytes()?, i.u8()?);
@@ -2012,6 +2108,29 @@ mod tests {
                         pos: 0,
                         description: 0,
                     },
+                    HandleRecord {
+                        fd: 12,
+                        kind: HandleKind::Established(TcpConnection {
+                            domain: 2,
+                            local: vec![2, 0, 0x14, 0xe9, 127, 0, 0, 1],
+                            peer: vec![2, 0, 0x14, 0xea, 127, 0, 0, 1],
+                            send_seq: 7,
+                            recv_seq: u32::MAX,
+                            send_queue: b"to send".to_vec(),
+                            unsent: 2,
+                            recv_queue: b"to read".to_vec(),
+                            mss: 65483,
+                            tcp_options: 7,
+                            wscale: (7, 7),
+                            timestamp: 12345,
+                            window: [1, 2, 3, 4, 5],
+                            options: 1,
+                            buffers: (2626560, 131072),
+                        }),
+                        flags: 2,
+                        pos: 0,
+                        description: 3,
+                    },
                 ],
                 mappings: vec![
                     Mapping {
@@ -2242,7 +2361,7 @@ mod tests {
 
     #[test]
     fn files_no_name_reaches_and_inet_sockets_are_only_as_a_restore_can_make_them() {
-        let cases: [fn(&mut Metadata); 7] = [
+        let cases: [fn(&mut Metadata); 8] = [
             |m| m.box_files[0].entries[4].name = b"named".to_vec(),
             |m| m.box_files[0].entries[4].kind = FileKindRecord::Directory,
             |m| {
@@ -2256,6 +2375,11 @@ mod tests {
             },
             |m| m.processes[0].handles[4].kind = HandleKind::Detached { mount: 1, entry: 1 },
             |m| m.processes[0].handles[4].description = 0,
+            |m| {
+                if let HandleKind::Established(c) = &mut m.processes[0].handles[6].kind {
+                    c.unsent = 8;
+                }
+            },
             |m| {
                 // A TCP socket is never made again connected.
                 m.processes[0].handles[5].kind = HandleKind::InetSocket {
@@ -2287,7 +2411,7 @@ mod tests {
         let with_holder = |change: fn(&mut HandleRecord)| {
             let mut m = sample();
             let mut other = m.processes[0].handles[2].clone();
-            other.fd = 11;
+            other.fd = 13;
             change(&mut other);
             m.processes[0].handles.push(other);
             Metadata::decode(&m.encode())

@@ -57,6 +57,8 @@ mod snapshot;
 mod special_files;
 #[path = "monitor/sysv.rs"]
 mod sysv;
+#[path = "monitor/tcp_repair.rs"]
+mod tcp_repair;
 #[path = "monitor/unix_sockets.rs"]
 mod unix_sockets;
 #[path = "monitor/verified.rs"]

@@ -436,6 +436,13 @@ fn drop_capabilities() {
     );
 }
 
+/// Whether the box gets a network namespace of its own ([`enter_net_namespace`]): with
+/// `--net loopback`; and without a network where, before Linux 6.12, Landlock's scoping is
+/// missing and only a network namespace keeps abstract Unix sockets to the box.
+fn has_own_network(p: &Prepared) -> bool {
+    p.network == Network::Loopback || (p.network == Network::None && !p.scoped)
+}
+
 /// Gives the box a network namespace of its own, with its loopback up.
 fn enter_net_namespace() -> Result<(), Failure> {
     const CLONE_NEWNET: u64 = 0x4000_0000;
@@ -465,9 +472,7 @@ fn start_and_wait(
     let box_user = p.user.switch.then_some((p.user.uid, p.user.gid));
     let ipc = p.restore.as_ref().map(|r| (&r.metadata.ipc, box_user));
     p.mqueue = enter_pid_namespace(p.memory, ipc)?;
-    // Without Landlock's scoping (before Linux 6.12) only a network namespace keeps abstract
-    // Unix sockets to the box.
-    if p.network == Network::Loopback || (p.network == Network::None && !p.scoped) {
+    if has_own_network(&p) {
         enter_net_namespace()?;
     }
     let mut p = p;
@@ -529,6 +534,7 @@ fn start_and_wait(
             .filter(|(_, m)| matches!(m.what, root_plan::What::Tmpfs { .. }))
             .map(|(i, _)| i as u32)
             .collect(),
+        own_network: has_own_network(&p),
     };
     p.limits.close_join_files();
     close(status_pipe[1] as u64);

@@ -105,6 +105,9 @@ pub struct Plan {
     /// A descriptor on each file no name reached that the box maps, to map it from: mount,
     /// entry, descriptor.
     pub detached_made: Vec<(u32, u32, u64)>,
+    /// The listening sockets bound again before the box's TCP connections were made (their
+    /// ports may be those of connections they accepted), by id.
+    pub listeners_made: Vec<(u64, u64)>,
     /// The channels on which the first process holding a listening TCP socket passes it, once
     /// it is bound again, to the others that hold it.
     pub listener_links: Vec<ListenerLink>,
@@ -556,6 +559,7 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
             shared_made: Vec::new(),
             detached_names: Vec::new(),
             detached_made: Vec::new(),
+            listeners_made: Vec::new(),
             barrier,
             unverified,
             helper,
@@ -588,7 +592,8 @@ impl Plan {
             .shared_made
             .iter()
             .map(|(_, fd)| *fd)
-            .chain(self.detached_made.iter().map(|(_, _, fd)| *fd));
+            .chain(self.detached_made.iter().map(|(_, _, fd)| *fd))
+            .chain(self.listeners_made.iter().map(|(_, fd)| *fd));
         pipes
             .chain(sockets)
             .chain(unix)
@@ -647,6 +652,7 @@ pub fn arrange_descriptors(
         )
         .chain(plan.shared_made.iter().map(|(_, fd)| *fd))
         .chain(plan.detached_made.iter().map(|(_, _, fd)| *fd))
+        .chain(plan.listeners_made.iter().map(|(_, fd)| *fd))
         .collect();
     let pipe_ends = plan.pipe_ends.clone();
     // Listening sockets made or taken, by id (a process may hold one at several numbers).
@@ -696,7 +702,10 @@ pub fn arrange_descriptors(
                             },
                         )?;
                         listening.push((*id, fd));
-                        made.push(fd);
+                        // (One bound before the connections is closed with the others.)
+                        if !plan.listeners_made.iter().any(|(i, _)| i == id) {
+                            made.push(fd);
+                        }
                         fd
                     }
                 };
@@ -719,7 +728,7 @@ pub fn arrange_descriptors(
                     .map(|e| crate::fifos::end_for(e, h.flags))
                     .ok_or_else(|| format!("descriptor {}: no such FIFO", h.fd))?,
             ),
-            HandleKind::ResetTcp { .. } => Source::Held(
+            HandleKind::ResetTcp { .. } | HandleKind::Established(_) => Source::Held(
                 plan.reset_sockets
                     .iter()
                     .find(|(p, fd, _)| *p == plan.me && *fd == h.fd)
@@ -1014,7 +1023,8 @@ fn make_shared_descriptions(
     plan: &mut Plan,
     root_now: &dyn Fn(u32) -> Option<u64>,
 ) -> Result<(), String> {
-    let mut made: Vec<(u32, u64)> = Vec::new();
+    // (Connections are made already, before the box's Landlock rules: `make_connections`.)
+    let mut made: Vec<(u32, u64)> = core::mem::take(&mut plan.shared_made);
     for h in plan.metadata.processes.iter().flat_map(|p| &p.handles) {
         if h.description == 0 || made.iter().any(|(n, _)| *n == h.description) {
             continue;
@@ -1148,6 +1158,70 @@ pub fn make_reset_sockets(plan: &mut Plan) -> Result<(), String> {
             .map_err(|e| format!("cannot make descriptor {fd} a reset connection: {e}"))?;
         plan.reset_sockets.push((process, fd, socket));
     }
+    make_connections(plan)
+}
+
+/// The TCP connections of the box's own network (`tcp_repair.rs`), each made once (a
+/// description several processes hold, once for all of them), all of them before any is
+/// taken out of repair mode, so that neither end of one sends to an end not made yet.
+fn make_connections(plan: &mut Plan) -> Result<(), String> {
+    let processes = &plan.metadata.processes;
+    let handles = || processes.iter().flat_map(|p| &p.handles);
+    if !handles().any(|h| matches!(h.kind, HandleKind::Established(_))) {
+        return Ok(());
+    }
+    // The listeners first: an accepted connection's port is its listener's, which the
+    // listener could not be bound to once the connection holds it. (In the box's own
+    // network, the one where connections are made again, its Landlock rules leave TCP
+    // alone: binding here is as binding once they are on.)
+    for h in handles() {
+        if let HandleKind::Listening {
+            id,
+            domain,
+            address,
+            options,
+        } = &h.kind
+        {
+            if plan.listeners_made.iter().any(|(i, _)| i == id) {
+                continue;
+            }
+            let fd = listen_again(*domain, address, *options).map_err(|e| {
+                format!(
+                    "the program's listening socket (descriptor {}) cannot listen again: {e}",
+                    h.fd
+                )
+            })?;
+            plan.listeners_made.push((*id, fd));
+        }
+    }
+    let mut made: Vec<(u64, &crate::snapshot_meta::TcpConnection)> = Vec::new();
+    for (p, process) in plan.metadata.processes.iter().enumerate() {
+        for h in &process.handles {
+            let HandleKind::Established(c) = &h.kind else {
+                continue;
+            };
+            let shared = h.description != 0;
+            if shared && plan.shared_made.iter().any(|(n, _)| *n == h.description) {
+                continue;
+            }
+            let socket = crate::tcp_repair::make(c).map_err(|e| {
+                format!(
+                    "the program's TCP connection (descriptor {}) cannot be made again: {e}",
+                    h.fd
+                )
+            })?;
+            if shared {
+                plan.shared_made.push((h.description, socket));
+            } else {
+                plan.reset_sockets.push((p, h.fd, socket));
+            }
+            made.push((socket, c));
+        }
+    }
+    for (socket, c) in made {
+        crate::tcp_repair::resume(socket, c)
+            .map_err(|e| format!("a TCP connection cannot go on: {e}"))?;
+    }
     Ok(())
 }
 
@@ -1160,6 +1234,9 @@ fn listening_socket(
     address: &[u8],
     options: u8,
 ) -> Result<u64, Errno> {
+    if let Some((_, fd)) = plan.listeners_made.iter().find(|(i, _)| *i == id) {
+        return Ok(*fd);
+    }
     if let Some(l) = plan
         .listener_links
         .iter()
@@ -1191,6 +1268,8 @@ fn make_listener_links(plan: &mut Plan) -> Result<(), String> {
             }
         }
     }
+    // Those bound already (`make_connections`) every process has.
+    ids.retain(|id| !plan.listeners_made.iter().any(|(i, _)| i == id));
     for id in ids {
         let holders: Vec<usize> = plan
             .metadata
@@ -2523,6 +2602,17 @@ fn handle_text(m: &Metadata, k: &HandleKind) -> String {
                 text.push_str(&format!(", connected to port {}", port(peer)));
             }
             text
+        }
+        HandleKind::Established(c) => {
+            let port = |a: &[u8]| a.get(2..4).map_or(0, |p| u16::from_be_bytes([p[0], p[1]]));
+            format!(
+                "TCP connection ({}, port {} to port {}), {} bytes to send, {} to read",
+                if c.domain == 10 { "IPv6" } else { "IPv4" },
+                port(&c.local),
+                port(&c.peer),
+                c.send_queue.len(),
+                c.recv_queue.len()
+            )
         }
         HandleKind::ResetTcp { domain } => format!(
             "connected TCP socket ({}), reset on restore",

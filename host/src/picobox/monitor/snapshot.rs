@@ -70,6 +70,9 @@ pub struct BoxHandle {
     pub run_args: Vec<Vec<u8>>,
     /// The boot indexes of the box's own tmpfs mounts, whose files the snapshot carries.
     pub tmpfs_mounts: Vec<u32>,
+    /// Whether the box has a network namespace of its own, where both ends of every TCP
+    /// connection are the box's (`tcp_repair.rs`).
+    pub own_network: bool,
 }
 
 /// Makes the monitor's listening socket at `path` (removed by the caller when the box ends).
@@ -472,7 +475,7 @@ fn fd_info_field(pid: u64, fd: u32, name: &[u8]) -> Option<Vec<u8>> {
 /// What an IPv4 or IPv6 socket is, read through a copy of it: a listening TCP socket with
 /// its address and options; a connected TCP socket as one to reset; a UDP socket, or a TCP
 /// socket never connected, as one to make again; `None` for any other socket.
-fn inet_socket(pidfd: u64, fd: u32, id: u64) -> Option<HandleKind> {
+fn inet_socket(pidfd: u64, fd: u32, id: u64, own_network: bool) -> Option<HandleKind> {
     let copy = sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0]).ok()?;
     let option = |level: u64, name: u64| -> Option<u32> {
         let mut v: u32 = 0;
@@ -538,27 +541,24 @@ fn inet_socket(pidfd: u64, fd: u32, id: u64) -> Option<HandleKind> {
             return None;
         }
         if option(1, 30)? != 1 {
-            // A connected one is reset on restore; one never connected (TCP_INFO's state
-            // TCP_CLOSE, no peer) is made again, bound where it was.
+            // An established connection of the box's own network is taken whole (by
+            // `tcp_repair::capture`, once every record is known); another connected one is
+            // reset on restore; one never connected (TCP_INFO's state TCP_CLOSE, no peer) is
+            // made again, bound where it was.
+            let state = crate::tcp_repair::tcp_info(copy).ok()?[0];
             if address_of(52).is_some() {
+                if state == crate::tcp_repair::ESTABLISHED && own_network {
+                    return Some(HandleKind::Established(
+                        crate::snapshot_meta::TcpConnection {
+                            domain,
+                            ..Default::default()
+                        },
+                    ));
+                }
                 return Some(HandleKind::ResetTcp { domain });
             }
-            let mut info = [0u8; 232];
-            let mut len: u32 = 232;
-            sys(
-                55,
-                [
-                    copy,
-                    6,
-                    11,
-                    info.as_mut_ptr() as u64,
-                    &raw mut len as u64,
-                    0,
-                ],
-            )
-            .ok()?;
             const TCP_CLOSE: u8 = 7;
-            if info[0] != TCP_CLOSE {
+            if state != TCP_CLOSE {
                 return Some(HandleKind::ResetTcp { domain });
             }
             return Some(HandleKind::InetSocket {
@@ -583,7 +583,12 @@ fn inet_socket(pidfd: u64, fd: u32, id: u64) -> Option<HandleKind> {
 /// What a host descriptor the library OS did not name is, if a snapshot captures it: a pipe
 /// end, an eventfd, a timer file, a Unix socket, or an IPv4 or IPv6 socket (their state is
 /// the host kernel's, read here).
-fn unnamed_kind(pid: u64, pidfd: u64, fd: u32, flags: u32) -> Option<HandleKind> {
+fn unnamed_kind(
+    pid: u64,
+    pidfd: u64,
+    (fd, flags): (u32, u32),
+    own_network: bool,
+) -> Option<HandleKind> {
     let target = fd_target(pid, fd);
     if let Some(id) = unix_sockets::inode_of(&target) {
         let copy = sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0]).ok()?;
@@ -592,7 +597,7 @@ fn unnamed_kind(pid: u64, pidfd: u64, fd: u32, flags: u32) -> Option<HandleKind>
         return if unix {
             Some(HandleKind::Unix { id })
         } else {
-            inet_socket(pidfd, fd, id)
+            inet_socket(pidfd, fd, id, own_network)
         };
     }
     if let Some(rest) = target.strip_prefix(b"pipe:[") {
@@ -653,7 +658,7 @@ fn same_as_own(pid: u64, fd: u32, n: u8) -> bool {
 
 /// What each host descriptor of the program is; refuses one nobody named and that is not
 /// a pipe of the process's own or an eventfd.
-fn handles(pid: u64, report: &Report) -> Result<Vec<HandleRecord>, String> {
+fn handles(pid: u64, report: &Report, own_network: bool) -> Result<Vec<HandleRecord>, String> {
     let mut fds: Vec<u32> = crate::limits::list_dir(format!("/proc/{pid}/fd").as_bytes())
         .iter()
         .filter_map(|n| decimal(n).and_then(|v| u32::try_from(v).ok()))
@@ -668,10 +673,10 @@ fn handles(pid: u64, report: &Report) -> Result<Vec<HandleRecord>, String> {
             // A standard stream only if it is still the one the box was given (the host
             // reuses the numbers of streams the program closed).
             Some((_, HandleKind::Stdio(n))) if !same_as_own(pid, fd, *n) => {
-                unnamed_kind(pid, pidfd, fd, flags)
+                unnamed_kind(pid, pidfd, (fd, flags), own_network)
             }
             Some((_, kind)) => Some(kind.clone()),
-            None => unnamed_kind(pid, pidfd, fd, flags),
+            None => unnamed_kind(pid, pidfd, (fd, flags), own_network),
         };
         // A regular file no name reaches any more (removed while open, a memory file): its
         // bytes are taken with the box's files, if it is of one of the box's tmpfs mounts
@@ -1217,7 +1222,7 @@ fn write_snapshot_draining(
     }
     let mut all: Vec<(u32, Vec<HandleRecord>)> = Vec::new();
     for (m, report) in members.iter().zip(&decoded) {
-        all.push((m.pid, handles(m.host, report)?));
+        all.push((m.pid, handles(m.host, report, b.own_network)?));
     }
     let hosts: Vec<u64> = members.iter().map(|m| m.host).collect();
     check_pipes(&all)?;
@@ -1229,6 +1234,7 @@ fn write_snapshot_draining(
     let sockets = unix_sockets_of(members, &mut all)?;
     let fifos = crate::fifos::capture(&hosts, &mut all)?;
     crate::watchers::capture(&hosts, &mut all)?;
+    crate::tcp_repair::capture(&hosts, &mut all)?;
     // Once every record has its kind (FIFOs and sockets are told apart above).
     crate::descriptions::number(&hosts, &mut all);
     let ipc = crate::sysv::capture(ids_of(members[0].host)?)?;
