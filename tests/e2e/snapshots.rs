@@ -934,6 +934,78 @@ fn a_forged_snapshot_reaches_no_path_above_its_mounts() {
 }
 
 #[test]
+fn a_forged_snapshot_gives_a_box_without_a_network_of_its_own_no_udp_socket_or_connection() {
+    // The box's Landlock rules do not mediate UDP, and a connection is made before they are
+    // on: only a box with a network of its own (`--net loopback`) gets either back.
+    use picobox_tools::snapshot_meta::{HandleKind, HandleRecord, TcpConnection};
+    let dir = scratch("snapshot-forged-net");
+    let (file, _) = counter_snapshot(&dir, "snap-forged-net");
+    let good = std::fs::read(&file).unwrap();
+    let add = |m: &mut picobox_tools::snapshot_meta::Metadata, kind: HandleKind| {
+        let fd = m.processes[0].handles.last().unwrap().fd + 1;
+        m.processes[0].handles.push(HandleRecord {
+            fd,
+            kind,
+            flags: 2,
+            pos: 0,
+            description: 0,
+        });
+    };
+    let address = vec![2, 0, 0xa3, 0xff, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+    let udp = rewritten(&good, [0; 32], |m| {
+        add(
+            m,
+            HandleKind::InetSocket {
+                domain: 2,
+                udp: true,
+                local: Vec::new(),
+                peer: address.clone(),
+                options: 0,
+            },
+        )
+    });
+    let connection = rewritten(&good, [0; 32], |m| {
+        add(
+            m,
+            HandleKind::Established(TcpConnection {
+                domain: 2,
+                local: Vec::new(),
+                peer: address.clone(),
+                send_queue: b"data".to_vec(),
+                mss: 1400,
+                ..TcpConnection::default()
+            }),
+        )
+    });
+    for (name, bytes, said) in [
+        (
+            "udp",
+            udp,
+            "UDP socket (IPv4), connected to port 41983, which this box's network does not \
+             allow",
+        ),
+        (
+            "connection",
+            connection,
+            "TCP connection (IPv4, port 0 to port 41983), 4 bytes to send, 0 to read, which \
+             this box's network does not allow",
+        ),
+    ] {
+        let path = dir.join(format!("{name}.snap"));
+        std::fs::write(&path, bytes).unwrap();
+        let out = picobox()
+            .args(["restore", "--trust-snapshot"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{name}: {err}");
+        assert!(err.contains(said), "{name}: {err}");
+        assert!(out.stdout.is_empty(), "{name}: it ran");
+    }
+}
+
+#[test]
 fn damaged_or_foreign_files_are_refused_before_anything_runs() {
     let dir = scratch("snapshot-damaged");
     let (file, _) = counter_snapshot(&dir, "snap-damaged");

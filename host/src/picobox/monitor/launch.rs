@@ -788,7 +788,11 @@ fn become_the_box(mut p: Prepared) -> ! {
         Network::Host => &crate::ALLOWLIST_HOST_NET,
     };
     let mut reaper_of: Option<u64> = None;
+    let (has_network, own_network) = (p.network != Network::None, has_own_network(&p));
     if let Some(plan) = p.restore.as_mut() {
+        if let Err(msg) = restore::check_network(plan, has_network, own_network) {
+            restore_failed(&msg);
+        }
         if gate::syscall(39, [0; 6]) == 1 {
             IN_BOX_PID_NAMESPACE.store(true, core::sync::atomic::Ordering::Relaxed);
         }

@@ -879,7 +879,8 @@ fn open_failed(fd: u32, rel: &[u8], e: Errno) -> String {
 /// Makes an eventfd, a timer file or an IPv4 or IPv6 socket as `kind` records it: an
 /// eventfd with its count, a timer file armed with its time left and period, with the
 /// expiries not read yet; a socket with its options, bound and connected as it was (in the
-/// box's network, its Landlock rules on, as the program's own calls were).
+/// box's network, its Landlock rules on, as the program's own calls were; which sockets the
+/// box may have at all is checked before, by [`check_network`]).
 fn make_anew(kind: &HandleKind) -> Result<u64, String> {
     match kind {
         HandleKind::InetSocket {
@@ -1170,6 +1171,7 @@ fn make_connections(plan: &mut Plan) -> Result<(), String> {
     if !handles().any(|h| matches!(h.kind, HandleKind::Established(_))) {
         return Ok(());
     }
+
     // The listeners first: an accepted connection's port is its listener's, which the
     // listener could not be bound to once the connection holds it. (In the box's own
     // network, the one where connections are made again, its Landlock rules leave TCP
@@ -1221,6 +1223,30 @@ fn make_connections(plan: &mut Plan) -> Result<(), String> {
     for (socket, c) in made {
         crate::tcp_repair::resume(socket, c)
             .map_err(|e| format!("a TCP connection cannot go on: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Refuses a snapshot whose sockets the restored box could not have made itself (a forged
+/// one's): an IPv4 or IPv6 socket in a box without a network (`has_network`: one of its own
+/// or the host's), a UDP socket or a TCP connection but in a network of the box's own
+/// (`own_network`). Landlock does not mediate UDP, and connections are made before the
+/// box's Landlock rules are on: these sockets would reach the host's network.
+pub fn check_network(plan: &Plan, has_network: bool, own_network: bool) -> Result<(), String> {
+    for h in plan.metadata.processes.iter().flat_map(|p| &p.handles) {
+        let allowed = match &h.kind {
+            HandleKind::InetSocket { udp: true, .. } | HandleKind::Established(_) => own_network,
+            HandleKind::InetSocket { .. } | HandleKind::Listening { .. } => has_network,
+            _ => true,
+        };
+        if !allowed {
+            return Err(format!(
+                "the snapshot gives descriptor {} {}, which this box's network does not allow \
+                 (the snapshot is not of a box run with these flags)",
+                h.fd,
+                handle_text(&plan.metadata, &h.kind)
+            ));
+        }
     }
     Ok(())
 }
