@@ -995,12 +995,16 @@ fn as_box_user<T>(owner: Option<(u32, u32)>, f: impl FnOnce() -> T) -> Result<T,
     let Some((uid, gid)) = owner else {
         return Ok(f());
     };
-    let mut groups = alloc::vec![0u32; 65536];
+    let fail = |e: Errno| format!("cannot read this process's groups: {e}");
+    // As many as there are (a buffer for Linux's 65536 would be 256 KiB of this process's
+    // memory, kept by every restored box).
+    let count = sys(SYS_GETGROUPS, [0, 0, 0, 0, 0, 0]).map_err(fail)?;
+    let mut groups = alloc::vec![0u32; count as usize];
     let n = sys(
         SYS_GETGROUPS,
-        [65536, groups.as_mut_ptr() as u64, 0, 0, 0, 0],
+        [count, groups.as_mut_ptr() as u64, 0, 0, 0, 0],
     )
-    .map_err(|e| format!("cannot read this process's groups: {e}"))?;
+    .map_err(fail)?;
     sys(SYS_SETGROUPS, [0, 0, 0, 0, 0, 0])
         .map_err(|e| format!("cannot take the box's user's groups: {e}"))?;
     // Each returns the identity before it (and sets nothing it may not).
@@ -1668,7 +1672,15 @@ pub fn build_tree(
     let sockets: Vec<&crate::snapshot_meta::UnixSocket> =
         processes.iter().flat_map(|p| &p.sockets).collect();
     plan.unix_made = crate::unix_sockets::make_all(&sockets, &root_now, owner)?;
-    as_box_user(owner, || make_shared_descriptions(plan, &root_now))??;
+    if plan
+        .metadata
+        .processes
+        .iter()
+        .flat_map(|p| &p.handles)
+        .any(|h| h.description != 0)
+    {
+        as_box_user(owner, || make_shared_descriptions(plan, &root_now))??;
+    }
     open_mapped_detached(plan)?;
     // Every description of the files no name reached is open: their names go (no process
     // of the box has run yet).
