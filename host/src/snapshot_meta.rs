@@ -789,8 +789,8 @@ pub struct Mapping {
     pub set: u64,
 }
 
-/// Top of x86-64 user space: no range may end above it.
-const USER_END: u64 = 0x7fff_ffff_f000;
+/// Top of x86-64 user space: no range may end above it (nor the stored files' space).
+pub const USER_END: u64 = 0x7fff_ffff_f000;
 
 /// A byte sink for the encoding.
 #[derive(Default)]

@@ -368,6 +368,60 @@ fn the_files_of_the_boxs_own_tmp_go_on_after_restore() {
 }
 
 #[test]
+fn a_sparse_file_of_a_terabyte_is_carried_by_its_data_and_one_past_the_space_refused() {
+    // 1 TiB long with 5 bytes at its end: read where it has data (SEEK_DATA), not through its
+    // holes (which would take minutes), and sparse again after the restore. One of 200 TiB
+    // cannot be placed in the snapshot's space for files: refused when the snapshot is taken,
+    // not when it is restored.
+    let busybox = crate::support::busybox();
+    let script = format!(
+        "cd /tmp; echo tail | {busybox} dd of=huge bs=1 seek=1099511627000 2>/dev/null; \
+         echo ready; read x; {busybox} stat -c '%s %b' huge; {busybox} tail -c 5 huge"
+    );
+    let out = across_a_snapshot(
+        "snap-terabyte",
+        &[],
+        &[busybox, "sh", "-c", &script],
+        "",
+        "ready",
+        "x\n",
+        &[],
+    );
+    assert_eq!(out, "ready\n1099511627005 8\ntail\n");
+    let script = format!(
+        "cd /tmp; echo tail | {busybox} dd of=huge bs=1 seek=219902325555200 2>/dev/null; \
+         echo ready; read x; echo on"
+    );
+    let dir = scratch("snapshot-too-long");
+    let mut cmd = picobox();
+    cmd.args([
+        "run",
+        "--name",
+        "snap-too-long",
+        "--",
+        busybox,
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let mut running = Talking::start(cmd);
+    assert_eq!(running.line(), "ready");
+    let file = dir.join("never.snap");
+    let out = snapshot("snap-too-long", &file, &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains(
+            "the box's file huge is 219902325555205 bytes long, more than a snapshot carries"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!file.exists());
+    writeln!(running.stdin.as_mut().unwrap(), "x").unwrap();
+    assert_eq!(running.line(), "on");
+}
+
+#[test]
 fn large_and_sparse_files_of_the_boxs_own_tmp_and_their_owner_go_on_after_restore() {
     // 60 MiB of random bytes (more than the metadata carries: stored as page runs of their
     // own), a hard link to it, a sparse file, a small one, and 800 small files of 64 KiB

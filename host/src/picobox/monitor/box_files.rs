@@ -319,9 +319,10 @@ fn add_detached(
         let mut st: Stat = [0; 18];
         let read = sys(5, [fd, st.as_mut_ptr() as u64, 0, 0, 0, 0]).and_then(|_| {
             if st[6] > STORED_ABOVE || *bytes + st[6] as usize > LIMIT {
-                let base = *stored_end;
-                *stored_end += st[6].div_ceil(4096) * 4096;
-                Ok(FileKindRecord::Stored { size: st[6], base })
+                match place_stored(stored_end, st[6]) {
+                    Some(base) => Ok(FileKindRecord::Stored { size: st[6], base }),
+                    None => Err(Errno::EFBIG),
+                }
             } else {
                 *bytes += st[6] as usize;
                 hostio::read_all(fd, LIMIT).map(FileKindRecord::Regular)
@@ -338,6 +339,26 @@ fn add_detached(
         });
     }
     Ok(())
+}
+
+/// The place in the stored files' space (`FileKindRecord::Stored`) of a file of `size`
+/// bytes after those up to `stored_end`, which it moves on; none past the space's end (a
+/// sparse file of terabytes: its pages would not fit the snapshot's addresses).
+fn place_stored(stored_end: &mut u64, size: u64) -> Option<u64> {
+    let base = *stored_end;
+    let end = base.checked_add(size.checked_next_multiple_of(4096)?)?;
+    if end > crate::snapshot_meta::USER_END {
+        return None;
+    }
+    *stored_end = end;
+    Some(base)
+}
+
+fn too_long(name: &str, size: u64) -> String {
+    format!(
+        "the box's file {name} is {size} bytes long, more than a snapshot carries (its files' \
+         lengths add up to at most 128 TiB)"
+    )
 }
 
 /// Adds the entries of directory `dir` (entry `index`) and below to `entries`; `inodes`
@@ -366,8 +387,8 @@ fn walk(
                     if st[2] > 1 {
                         inodes.push((st[1], me));
                     }
-                    let base = *stored_end;
-                    *stored_end += st[6].div_ceil(4096) * 4096;
+                    let base = place_stored(stored_end, st[6])
+                        .ok_or_else(|| too_long(&String::from_utf8_lossy(&name), st[6]))?;
                     FileKindRecord::Stored { size: st[6], base }
                 }
                 None => {
@@ -878,10 +899,21 @@ fn write_one_stored(
     buf: &mut [u8],
     chunk: PageRunSink<'_>,
 ) -> Result<(), String> {
+    const SEEK_DATA: u64 = 3;
+    const SEEK_HOLE: u64 = 4;
     let mut result = Ok(());
     let mut at = 0u64;
+    // Only where the file has data (a sparse file's holes are not read through).
+    let mut data_end = 0u64;
     while at < size && result.is_ok() {
-        let want = (size - at).min(buf.len() as u64);
+        if at >= data_end {
+            let Ok(data) = sys(8, [fd, at, SEEK_DATA, 0, 0, 0]) else {
+                break; // ENXIO: no data past `at`
+            };
+            data_end = sys(8, [fd, data, SEEK_HOLE, 0, 0, 0]).unwrap_or(size);
+            at = data & !4095;
+        }
+        let want = (size - at).min(data_end - at).min(buf.len() as u64);
         let got = match sys(17, [fd, buf.as_mut_ptr() as u64, want, at, 0, 0]) {
             Ok(0) => break,
             Ok(n) => n as usize,
