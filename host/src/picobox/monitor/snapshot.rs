@@ -278,7 +278,7 @@ fn capture(
 ) -> Result<u64, String> {
     let deadline = now_ms() + PASSING_WAIT_MS;
     loop {
-        match capture_once(b, output, conn, leave_running) {
+        match capture_once(b, output, conn, leave_running, answer_for) {
             // The box goes on for a moment, its brokered calls answered (one of its threads
             // may wait for the monitor with its library OS's lock held).
             Err(why) if why.ends_with(PASSING) && now_ms() < deadline => answer_for(10),
@@ -288,7 +288,13 @@ fn capture(
 }
 
 /// One try of `capture`: nothing is written to `output` unless the snapshot can be taken.
-fn capture_once(b: &BoxHandle, output: u64, conn: u64, leave_running: bool) -> Result<u64, String> {
+fn capture_once(
+    b: &BoxHandle,
+    output: u64,
+    conn: u64,
+    leave_running: bool,
+    answer_for: &dyn Fn(u64),
+) -> Result<u64, String> {
     let box_members = || -> Result<Vec<Member>, String> {
         if b.as_pid_1 {
             return members(b.first, 0);
@@ -316,7 +322,7 @@ fn capture_once(b: &BoxHandle, output: u64, conn: u64, leave_running: bool) -> R
     let mut frozen = None;
     for _ in 0..5 {
         let before = box_members()?;
-        let reports = freeze(b, &before)?;
+        let reports = freeze(b, &before, answer_for)?;
         let after = box_members().unwrap_or_default();
         let same = after.len() == before.len()
             && after
@@ -347,8 +353,14 @@ fn capture_once(b: &BoxHandle, output: u64, conn: u64, leave_running: bool) -> R
 
 /// Asks every process to freeze and waits for all their reports (asking again every 50 ms,
 /// so that a thread that was busy in the library OS and has since blocked is interrupted
-/// too). Reports come in any order: they are put in `members`' order.
-fn freeze(b: &BoxHandle, members: &[Member]) -> Result<Vec<Vec<u8>>, String> {
+/// too), answering the box's brokered calls meanwhile (`answer_for`: a thread waiting for
+/// the monitor's answer reaches its freezing point once it has it). Reports come in any
+/// order: they are put in `members`' order.
+fn freeze(
+    b: &BoxHandle,
+    members: &[Member],
+    answer_for: &dyn Fn(u64),
+) -> Result<Vec<Vec<u8>>, String> {
     // A stale report of an earlier, aborted freeze is dropped.
     let mut buf = alloc::vec![0u8; 1 << 20];
     while sys(45, [b.channel, buf.as_mut_ptr() as u64, 1, 0x40, 0, 0]).is_ok() {}
@@ -374,7 +386,10 @@ fn freeze(b: &BoxHandle, members: &[Member]) -> Result<Vec<Vec<u8>>, String> {
         }
         ask = crate::freeze::REASK;
         let mut pfd = [b.channel | (1 << 32)];
-        let _ = sys(7, [pfd.as_mut_ptr() as u64, 1, 50, 0, 0, 0]);
+        if sys(7, [pfd.as_mut_ptr() as u64, 1, 45, 0, 0, 0]) == Ok(0) {
+            answer_for(5);
+            let _ = sys(7, [pfd.as_mut_ptr() as u64, 1, 0, 0, 0, 0]);
+        }
         // Every report that came, each one message.
         while (pfd[0] >> 48) & 1 != 0 && received < members.len() {
             let n = match sys(
