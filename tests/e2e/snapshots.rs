@@ -1944,6 +1944,41 @@ fn a_tcp_connection_to_the_host_is_reset_in_the_restored_box() {
 }
 
 #[test]
+fn a_system_v_segment_larger_than_the_monitors_memory_is_refused_and_the_box_goes_on() {
+    // 3000 MiB, 12 MiB of it written: read a piece at a time, and refused once past what a
+    // snapshot carries. Before, the monitor ran out of its own memory reading it whole, and
+    // ended, and the box with it.
+    let program = guest("bigsegment");
+    let guests = directory_of(&program);
+    let dir = scratch("snapshot-big-segment");
+    let mut cmd = picobox();
+    cmd.args([
+        "run",
+        "--name",
+        "snap-big-segment",
+        "--memory",
+        "4G",
+        "--ro-bind",
+    ])
+    .args([guests.as_str(), "/g", "--", "/g/bigsegment", "3000"]);
+    let mut running = Talking::start(cmd);
+    assert_eq!(running.line(), "ready");
+    let file = dir.join("never.snap");
+    let out = snapshot("snap-big-segment", &file, &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains(
+            "the box's System V shared memory holds more than 8 MiB (segment 0), which \
+             snapshots do not capture"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!file.exists());
+    assert_eq!(running.ask(), "segment says kept");
+}
+
+#[test]
 fn timers_and_timer_files_keep_their_time_left_and_ids_after_restore() {
     let program = guest("snaptimers");
     let native = native_answers(&program, 2);

@@ -107,29 +107,52 @@ fn each_object(ctl: u64, info: u64, stat_any: u64, ds_len: usize) -> Vec<(u32, V
 }
 
 /// The non-zero pages of segment `id` of `size` bytes, in runs (read through an attachment
-/// of the monitor's own, read-only, removed again).
-fn segment_pages(id: u32, size: u64) -> Result<Vec<(u64, Vec<u8>)>, String> {
+/// of the monitor's own, read-only, removed again, a piece at a time: a segment may be as
+/// large as the box's memory). Refuses, naming the segment, once they come to more than
+/// `budget` bytes.
+fn segment_pages(id: u32, size: u64, budget: u64) -> Result<Vec<(u64, Vec<u8>)>, String> {
     const SHM_RDONLY: u64 = 0o10000;
+    const PIECE: u64 = 1 << 20;
     let at = sys(SYS_SHMAT, [u64::from(id), 0, SHM_RDONLY, 0, 0, 0])
         .map_err(|e| format!("cannot read System V shared memory segment {id}: {e}"))?;
-    let mut bytes = alloc::vec![0u8; size as usize];
-    let copied = own_memory(310, at, &mut bytes);
-    let _ = sys(SYS_SHMDT, [at, 0, 0, 0, 0, 0]);
-    copied.map_err(|e| format!("cannot read System V shared memory segment {id}: {e}"))?;
     let mut runs: Vec<(u64, Vec<u8>)> = Vec::new();
-    for (n, page) in bytes.chunks(4096).enumerate() {
-        if page.iter().all(|b| *b == 0) {
-            continue;
+    let mut piece = alloc::vec![0u8; PIECE.min(size) as usize];
+    let mut kept = 0u64;
+    let mut result = Ok(());
+    let mut from = 0u64;
+    while from < size && result.is_ok() {
+        let len = PIECE.min(size - from) as usize;
+        if let Err(e) = own_memory(310, at + from, &mut piece[..len]) {
+            result = Err(format!(
+                "cannot read System V shared memory segment {id}: {e}"
+            ));
+            break;
         }
-        let offset = n as u64 * 4096;
-        match runs.last_mut() {
-            Some((start, run)) if *start + run.len() as u64 == offset => {
-                run.extend_from_slice(page)
+        for (n, page) in piece[..len].chunks(4096).enumerate() {
+            if page.iter().all(|b| *b == 0) {
+                continue;
             }
-            _ => runs.push((offset, page.to_vec())),
+            kept += page.len() as u64;
+            if kept > budget {
+                result = Err(format!(
+                    "the box's System V shared memory holds more than {} MiB (segment {id}), \
+                     which snapshots do not capture",
+                    IPC_SEGMENT_BYTES_MOST >> 20
+                ));
+                break;
+            }
+            let offset = from + n as u64 * 4096;
+            match runs.last_mut() {
+                Some((start, run)) if *start + run.len() as u64 == offset => {
+                    run.extend_from_slice(page)
+                }
+                _ => runs.push((offset, page.to_vec())),
+            }
         }
+        from += len as u64;
     }
-    Ok(runs)
+    let _ = sys(SYS_SHMDT, [at, 0, 0, 0, 0, 0]);
+    result.map(|()| runs)
 }
 
 /// Copies between `buf` and this process's own memory at `address` (`process_vm_readv`,
@@ -156,15 +179,8 @@ pub fn capture(box_user: (u32, u32)) -> Result<Ipc, String> {
         // struct shmid64_ds: the permissions, then shm_segsz.
         let size = word64(&ds, 48);
         let mode = u32::from_le_bytes([ds[20], ds[21], ds[22], ds[23]]);
-        let pages = segment_pages(id, size)?;
+        let pages = segment_pages(id, size, IPC_SEGMENT_BYTES_MOST - stored)?;
         stored += pages.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
-        if stored > IPC_SEGMENT_BYTES_MOST {
-            return Err(format!(
-                "the box's System V shared memory holds more than {} MiB (segment {id}), which \
-                 snapshots do not capture",
-                IPC_SEGMENT_BYTES_MOST >> 20
-            ));
-        }
         ipc.segments.push(ShmSegment {
             who: owner_of(id, &ds, box_user),
             size,
