@@ -1979,6 +1979,27 @@ fn a_system_v_segment_larger_than_the_monitors_memory_is_refused_and_the_box_goe
 }
 
 #[test]
+fn a_program_reserving_64_tib_of_address_space_goes_on_after_restore_as_native() {
+    // Its pages are found by PAGEMAP_SCAN (not a word per page of 64 TiB), and the restore
+    // places its own page past the reservation. Before, the monitor ran out of its memory
+    // (and ended, and the box with it).
+    let program = guest("reservation");
+    let native = native_output(&program, &[], b"x\nx\n");
+    assert_eq!(native, "ready\nstill k\nstill k\n");
+    let guests = directory_of(&program);
+    let boxed = across_a_snapshot(
+        "snap-reservation",
+        &["--ro-bind", &guests, "/g"],
+        &["/g/reservation"],
+        "x\n",
+        "still k",
+        "x\n",
+        &[],
+    );
+    assert_eq!(boxed, native);
+}
+
+#[test]
 fn timers_and_timer_files_keep_their_time_left_and_ids_after_restore() {
     let program = guest("snaptimers");
     let native = native_answers(&program, 2);

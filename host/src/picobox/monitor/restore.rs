@@ -1761,8 +1761,10 @@ fn make_barrier(m: &Metadata) -> Result<u64, String> {
             .flat_map(|p| &p.mappings)
             .any(|r| r.start <= a && a < r.end)
     };
-    let mut at: u64 = 0x2000_0000_0000;
-    for _ in 0..4096 {
+    // Every 4 GiB from 64 GiB up, past whatever the box reserved (a program may reserve
+    // tens of terabytes).
+    let mut at: u64 = 0x10_0000_0000;
+    while at < 0x7fff_0000_0000 {
         if !used(at) {
             let flags = MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
             if let Ok(got) = sys(9, [at, PAGE, PROT_RW, flags, u64::MAX, 0]) {

@@ -1064,10 +1064,40 @@ pub fn memory_map(
     Ok((out, files))
 }
 
+/// Pages of a range, as runs: the first page's index in the range and how many, ascending
+/// and not touching. (A range may be terabytes of reservation: never a word per page.)
+type PageRuns = Vec<(u64, u64)>;
+
+/// Adds `count` pages from `first` to the end of `runs`, joined to the last run if it ends
+/// there.
+fn push_run(runs: &mut PageRuns, first: u64, count: u64) {
+    match runs.last_mut() {
+        Some((start, n)) if *start + *n == first => *n += count,
+        _ if count > 0 => runs.push((first, count)),
+        _ => {}
+    }
+}
+
+/// The pages in `a` or in `b`.
+fn union(a: &[(u64, u64)], b: &[(u64, u64)]) -> PageRuns {
+    let mut all: Vec<(u64, u64)> = a.iter().chain(b).copied().collect();
+    all.sort_unstable();
+    let mut out: PageRuns = Vec::new();
+    for (first, count) in all {
+        match out.last_mut() {
+            Some((start, n)) if first <= *start + *n => {
+                *n = (*n).max(first + count - *start);
+            }
+            _ => out.push((first, count)),
+        }
+    }
+    out
+}
+
 /// For each set of shared memory, its pages resident or swapped in any process that maps it
 /// (a page one process wrote may be in no other's page table).
-fn shared_residency(members: &[Member], parts: &[Part]) -> Vec<(u64, Vec<bool>)> {
-    let mut out: Vec<(u64, Vec<bool>)> = Vec::new();
+fn shared_residency(members: &[Member], parts: &[Part]) -> Vec<(u64, PageRuns)> {
+    let mut out: Vec<(u64, PageRuns)> = Vec::new();
     for (member, part) in members.iter().zip(parts) {
         let shared: Vec<&Mapping> = part
             .mappings
@@ -1084,11 +1114,7 @@ fn shared_residency(members: &[Member], parts: &[Part]) -> Vec<(u64, Vec<bool>)>
         for m in shared {
             let pages = candidate_pages(pagemap, m, false);
             match out.iter_mut().find(|(set, _)| *set == m.set) {
-                Some((_, union)) => {
-                    for (u, p) in union.iter_mut().zip(pages) {
-                        *u |= p;
-                    }
-                }
+                Some((_, runs)) => *runs = union(runs, &pages),
                 None => out.push((m.set, pages)),
             }
         }
@@ -1098,42 +1124,92 @@ fn shared_residency(members: &[Member], parts: &[Part]) -> Vec<(u64, Vec<bool>)>
 }
 
 /// Pages of `m` that may hold data: resident or swapped (from `/proc/PID/pagemap`); every
-/// page of a file-backed private range whose contents come from the file.
-fn candidate_pages(pagemap: u64, m: &Mapping, whole: bool) -> Vec<bool> {
-    let pages = ((m.end - m.start) / PAGE) as usize;
+/// page of a file-backed private range whose contents come from the file (`whole`), or
+/// where residency cannot be read.
+fn candidate_pages(pagemap: u64, m: &Mapping, whole: bool) -> PageRuns {
+    let pages = (m.end - m.start) / PAGE;
     if whole {
-        return alloc::vec![true; pages];
+        return alloc::vec![(0, pages)];
     }
-    let mut out = alloc::vec![false; pages];
-    let mut entries = alloc::vec![0u64; 65536];
-    let mut i = 0;
-    while i < pages {
-        let n = (pages - i).min(entries.len());
-        let offset = (m.start / PAGE + i as u64) * 8;
-        let Ok(got) = sys(
-            17,
-            [
-                pagemap,
-                entries.as_mut_ptr() as u64,
-                (n * 8) as u64,
-                offset,
-                0,
-                0,
-            ],
-        ) else {
-            // Unreadable residency: take every page.
-            return alloc::vec![true; pages];
-        };
-        let got = (got / 8) as usize;
-        for (j, e) in entries[..got].iter().enumerate() {
-            out[i + j] = e >> 62 != 0;
+    scanned_pages(pagemap, m)
+        .or_else(|| read_pages(pagemap, m))
+        .unwrap_or_else(|| alloc::vec![(0, pages)])
+}
+
+/// The resident or swapped pages of `m` by Linux's `PAGEMAP_SCAN` (6.7 and later), which
+/// skips what has no page table at once; `None` where the kernel has it not.
+fn scanned_pages(pagemap: u64, m: &Mapping) -> Option<PageRuns> {
+    const PAGEMAP_SCAN: u64 = 0xc060_6610; // _IOWR('f', 16, struct pm_scan_arg)
+    const PAGE_IS_PRESENT: u64 = 1 << 3;
+    const PAGE_IS_SWAPPED: u64 = 1 << 4;
+    // struct page_region { start, end, categories }
+    let mut regions = alloc::vec![[0u64; 3]; 1024];
+    let mut out: PageRuns = Vec::new();
+    let mut at = m.start;
+    while at < m.end {
+        // struct pm_scan_arg { size, flags, start, end, walk_end, vec, vec_len, max_pages,
+        // category_inverted, category_mask, category_anyof_mask, return_mask }
+        let mut arg: [u64; 12] = [
+            96,
+            0,
+            at,
+            m.end,
+            0,
+            regions.as_mut_ptr() as u64,
+            regions.len() as u64,
+            0,
+            0,
+            0,
+            PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+            PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+        ];
+        let n = sys(
+            16,
+            [pagemap, PAGEMAP_SCAN, arg.as_mut_ptr() as u64, 0, 0, 0],
+        )
+        .ok()?;
+        for r in regions.iter().take(n as usize) {
+            let (start, end) = (r[0].max(m.start), r[1].min(m.end));
+            if start < end {
+                push_run(&mut out, (start - m.start) / PAGE, (end - start) / PAGE);
+            }
         }
+        let walked = arg[4];
+        if walked <= at {
+            return None;
+        }
+        at = walked;
+    }
+    Some(out)
+}
+
+/// The resident or swapped pages of `m`, an entry of `/proc/PID/pagemap` per page, read a
+/// piece at a time; `None` where they cannot be read.
+fn read_pages(pagemap: u64, m: &Mapping) -> Option<PageRuns> {
+    let pages = (m.end - m.start) / PAGE;
+    let mut out: PageRuns = Vec::new();
+    let mut entries = alloc::vec![0u64; 65536];
+    let mut i = 0u64;
+    while i < pages {
+        let n = (pages - i).min(entries.len() as u64);
+        let offset = (m.start / PAGE + i) * 8;
+        let got = sys(
+            17,
+            [pagemap, entries.as_mut_ptr() as u64, n * 8, offset, 0, 0],
+        )
+        .ok()?
+            / 8;
         if got == 0 {
             break;
         }
+        for (j, e) in entries[..got as usize].iter().enumerate() {
+            if e >> 62 != 0 {
+                push_run(&mut out, i + j as u64, 1);
+            }
+        }
         i += got;
     }
-    out
+    Some(out)
 }
 
 /// Reads `buf.len()` bytes of process `pid` at `address`: in one copy (`process_vm_readv`),
@@ -1438,7 +1514,7 @@ fn write_memory<F: FnMut(&[u8])>(
     pid: u64,
     (mem, pagemap): (u64, u64),
     part: &Part,
-    (stored_sets, shared_residency): (&mut Vec<u64>, &[(u64, Vec<bool>)]),
+    (stored_sets, shared_residency): (&mut Vec<u64>, &[(u64, PageRuns)]),
     buf: &mut [u8],
 ) -> Result<(), String> {
     for m in &part.mappings {
@@ -1456,51 +1532,56 @@ fn write_memory<F: FnMut(&[u8])>(
                 .map(|(_, pages)| pages.clone())
                 .unwrap_or_else(|| candidate_pages(pagemap, m, false)),
         };
-        // Runs of candidate pages, read in pieces of at most `buf`, split at zero pages.
-        let mut i = 0usize;
-        while i < candidates.len() {
-            if !candidates[i] {
-                i += 1;
-                continue;
+        // Each run read in pieces of at most `buf`; its non-zero pages written, in runs.
+        let most = buf.len() as u64 / PAGE;
+        for (first, count) in candidates {
+            let mut i = first;
+            while i < first + count {
+                let n = (first + count - i).min(most);
+                let start = m.start + i * PAGE;
+                let piece = &mut buf[..(n * PAGE) as usize];
+                write_piece(writer, index, (pid, mem), start, piece)?;
+                i += n;
             }
-            let mut j = i;
-            while j < candidates.len() && candidates[j] && (j - i) < buf.len() / PAGE as usize {
-                j += 1;
-            }
-            let start = m.start + i as u64 * PAGE;
-            let len = (j - i) * PAGE as usize;
-            let piece = &mut buf[..len];
-            if read_remote(pid, mem, piece, start) != Ok(len as u64) {
-                // Pages that cannot be read (beyond the end of a mapped file) hold nothing.
-                piece.fill(0);
-                for (k, page) in piece.chunks_exact_mut(PAGE as usize).enumerate() {
-                    let at = start + (k as u64) * PAGE;
-                    let _ = sys(17, [mem, page.as_mut_ptr() as u64, PAGE, at, 0, 0]);
-                }
-            }
-            // Non-zero pages, in runs.
-            let pages: Vec<bool> = piece
-                .chunks_exact(PAGE as usize)
-                .map(|p| !is_zero(p))
-                .collect();
-            let mut k = 0usize;
-            while k < pages.len() {
-                if !pages[k] {
-                    k += 1;
-                    continue;
-                }
-                let mut e = k;
-                while e < pages.len() && pages[e] {
-                    e += 1;
-                }
-                let bytes = &piece[k * PAGE as usize..e * PAGE as usize];
-                writer
-                    .chunk_of(index, start + k as u64 * PAGE, bytes)
-                    .map_err(|e| format!("{e}"))?;
-                k = e;
-            }
-            i = j;
         }
+    }
+    Ok(())
+}
+
+/// Reads process `pid`'s `piece.len()` bytes at `start` and writes their non-zero pages.
+fn write_piece<F: FnMut(&[u8])>(
+    writer: &mut Writer<F>,
+    index: u32,
+    (pid, mem): (u64, u64),
+    start: u64,
+    piece: &mut [u8],
+) -> Result<(), String> {
+    let len = piece.len();
+    if read_remote(pid, mem, piece, start) != Ok(len as u64) {
+        // Pages that cannot be read (beyond the end of a mapped file) hold nothing.
+        piece.fill(0);
+        for (k, page) in piece.chunks_exact_mut(PAGE as usize).enumerate() {
+            let at = start + (k as u64) * PAGE;
+            let _ = sys(17, [mem, page.as_mut_ptr() as u64, PAGE, at, 0, 0]);
+        }
+    }
+    let pages = len / PAGE as usize;
+    let non_zero = |k: usize| !is_zero(&piece[k * PAGE as usize..(k + 1) * PAGE as usize]);
+    let mut k = 0usize;
+    while k < pages {
+        if !non_zero(k) {
+            k += 1;
+            continue;
+        }
+        let mut e = k;
+        while e < pages && non_zero(e) {
+            e += 1;
+        }
+        let bytes = &piece[k * PAGE as usize..e * PAGE as usize];
+        writer
+            .chunk_of(index, start + k as u64 * PAGE, bytes)
+            .map_err(|e| format!("{e}"))?;
+        k = e;
     }
     Ok(())
 }
