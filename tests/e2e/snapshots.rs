@@ -473,22 +473,17 @@ fn large_and_sparse_files_of_the_boxs_own_tmp_and_their_owner_go_on_after_restor
 fn a_whiteout_in_the_boxs_own_tmp_goes_on_after_restore_as_native() {
     // renameat2(RENAME_WHITEOUT) leaves a character device numbered 0, 0: the one device a
     // box can make. It was refused as a device before.
-    let program = guest("whiteout");
     let native_dir = scratch("snapshot-whiteout-native");
-    let native = native_output(&program, &[native_dir.as_os_str()], b"go\n");
+    let (boxed, native) = guest_across_a_snapshot(
+        "snap-whiteout",
+        "whiteout",
+        &[],
+        (&["/tmp"], &[native_dir.as_os_str()]),
+        "go\n",
+    );
     assert!(
         native.contains("moved: character device 0:0, mode 0\nkept: file of 4 bytes\nready\n"),
         "{native}"
-    );
-    let guests = directory_of(&program);
-    let boxed = across_a_snapshot(
-        "snap-whiteout",
-        &["--ro-bind", &guests, "/g"],
-        &["/g/whiteout", "/tmp"],
-        "",
-        "ready",
-        "go\n",
-        &[],
     );
     assert_eq!(boxed, native);
 }
@@ -560,22 +555,17 @@ fn a_file_a_shell_shares_with_its_job_keeps_one_offset_after_restore() {
 
 #[test]
 fn event_files_and_a_file_a_parent_shares_with_its_child_stay_shared_after_restore() {
-    let program = guest("sharedevents");
-    let native_dir = scratch("snapshot-shared-events-native");
-    let native = native_output(&program, &[native_dir.join("file").as_os_str()], b"go\n");
+    let native_file = scratch("snapshot-shared-events-native").join("file");
+    let (boxed, native) = guest_across_a_snapshot(
+        "snap-shared-events",
+        "sharedevents",
+        &[],
+        (&["/tmp/file"], &[native_file.as_os_str()]),
+        "go\n",
+    );
     assert_eq!(
         native,
         "ready\nchild ended: 0\noffset 25\nstart\nparent\nchild 7\nend\n"
-    );
-    let guests = directory_of(&program);
-    let boxed = across_a_snapshot(
-        "snap-shared-events",
-        &["--ro-bind", &guests, "/g"],
-        &["/g/sharedevents", "/tmp/file"],
-        "",
-        "ready",
-        "go\n",
-        &[],
     );
     assert_eq!(boxed, native);
 }
@@ -584,10 +574,15 @@ fn event_files_and_a_file_a_parent_shares_with_its_child_stay_shared_after_resto
 fn memory_files_and_files_removed_while_open_go_on_after_restore_as_native() {
     // Before, the snapshot refused both (a memory file as a descriptor it did not know, a
     // removed file as one whose path no longer reaches it).
-    let program = guest("removedfiles");
     let native_dir = scratch("snapshot-removed-files-native");
     let dir = native_dir.as_os_str();
-    let native = native_output(&program, &[dir, dir], b"go\n");
+    let (boxed, native) = guest_across_a_snapshot(
+        "snap-removed-files",
+        "removedfiles",
+        &[],
+        (&["/tmp", "/dev/shm"], &[dir, dir]),
+        "go\n",
+    );
     assert_eq!(
         native,
         "ready\nmemory file read: From the descriptor\nits mapping sees: WRITTENe mapping\n\
@@ -595,16 +590,6 @@ fn memory_files_and_files_removed_while_open_go_on_after_restore_as_native() {
          its other description reads 22: removed but open\nmore\n\
          large removed file: 100000 bytes, at 99990: uvwx\n\
          names left in a directory: 0\nnames left in a directory: 0\n"
-    );
-    let guests = directory_of(&program);
-    let boxed = across_a_snapshot(
-        "snap-removed-files",
-        &["--ro-bind", &guests, "/g"],
-        &["/g/removedfiles", "/tmp", "/dev/shm"],
-        "",
-        "ready",
-        "go\n",
-        &[],
     );
     assert_eq!(boxed, native);
 }
@@ -654,23 +639,18 @@ fn a_file_of_host_files_removed_while_open_is_refused_and_the_box_goes_on() {
 #[test]
 fn udp_sockets_and_tcp_sockets_not_yet_connected_go_on_after_restore_as_native() {
     // Before, the snapshot refused each of them as a socket it did not capture.
-    let program = guest("inetsnap");
-    let native = native_output(&program, &[], b"go\n");
+    let (boxed, native) = guest_across_a_snapshot(
+        "snap-inet",
+        "inetsnap",
+        &["--net", "loopback"],
+        (&[], &[]),
+        "go\n",
+    );
     assert_eq!(
         native,
         "ready\nclient kept its port: yes\nserver got 4: ping, from the client's port: yes\n\
          client got 4: pong\nbound socket: port 41980, SO_REUSEADDR 1\n\
          made socket connects: yes\naccepted: 8: over tcp\n"
-    );
-    let guests = directory_of(&program);
-    let boxed = across_a_snapshot(
-        "snap-inet",
-        &["--net", "loopback", "--ro-bind", &guests, "/g"],
-        &["/g/inetsnap"],
-        "",
-        "ready",
-        "go\n",
-        &[],
     );
     assert_eq!(boxed, native);
 }
@@ -678,23 +658,18 @@ fn udp_sockets_and_tcp_sockets_not_yet_connected_go_on_after_restore_as_native()
 #[test]
 fn tcp_connections_of_the_boxs_own_network_go_on_with_their_queued_bytes_after_restore() {
     // Before, both ends came back reset.
-    let program = guest("tcpsnap");
-    let native = native_output(&program, &[], b"go\n");
+    let (boxed, native) = guest_across_a_snapshot(
+        "snap-tcp-queues",
+        "tcpsnap",
+        &["--net", "loopback"],
+        (&[], &[]),
+        "go\n",
+    );
     assert_eq!(
         native,
         "ready\nserver read 22: hello from the client\nclient read all the server wrote: yes\n\
          and the rest: yes\nclient TCP_NODELAY 1\nsecond connection: 7: second\n\
          server sees the client close: 0\n"
-    );
-    let guests = directory_of(&program);
-    let boxed = across_a_snapshot(
-        "snap-tcp-queues",
-        &["--net", "loopback", "--ro-bind", &guests, "/g"],
-        &["/g/tcpsnap"],
-        "",
-        "ready",
-        "go\n",
-        &[],
     );
     assert_eq!(boxed, native);
 }
@@ -1461,6 +1436,29 @@ fn threads_native(program: &Path) -> String {
 }
 
 /// What `program args` prints natively, given `input`.
+/// Guest `name` across a snapshot: run in a box (with `run_flags` and the guests at `/g`) as
+/// `/g/NAME box_args`, snapshotted once it printed `ready`, restored and given `input`.
+/// Returns what it printed, beside what it prints run natively with `native_args` and the
+/// same input.
+fn guest_across_a_snapshot(
+    id: &str,
+    name: &str,
+    run_flags: &[&str],
+    (box_args, native_args): (&[&str], &[&std::ffi::OsStr]),
+    input: &str,
+) -> (String, String) {
+    let program = guest(name);
+    let native = native_output(&program, native_args, input.as_bytes());
+    let guests = directory_of(&program);
+    let mut flags = run_flags.to_vec();
+    flags.extend(["--ro-bind", guests.as_str(), "/g"]);
+    let path = format!("/g/{name}");
+    let mut args = vec![path.as_str()];
+    args.extend(box_args);
+    let boxed = across_a_snapshot(id, &flags, &args, "", "ready", input, &[]);
+    (boxed, native)
+}
+
 fn native_output(program: &Path, args: &[&std::ffi::OsStr], input: &[u8]) -> String {
     let mut child = Command::new(program)
         .args(args)

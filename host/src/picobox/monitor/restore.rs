@@ -1386,6 +1386,13 @@ pub struct Jump {
     pub broker_end: u64,
 }
 
+/// Maps range `m` shared from file `fd` at `offset`, where nothing is mapped yet.
+fn map_shared(m: &Mapping, fd: u64, offset: u64) -> Result<u64, Errno> {
+    let flags = MAP_SHARED | MAP_FIXED_NOREPLACE;
+    let len = m.end - m.start;
+    sys(9, [m.start, len, u64::from(m.prot), flags, fd, offset])
+}
+
 /// In the box's program process, before it is confined: maps the saved memory back.
 pub fn map_memory(plan: &Plan) -> Result<(), String> {
     map_memory_inner(plan).map_or(Ok(()), Err)
@@ -1441,17 +1448,7 @@ fn map_memory_inner(plan: &Plan) -> Option<String> {
                     Ok(fd) => fd,
                     Err(e) => return Some(gone(e)),
                 };
-                let r = sys(
-                    9,
-                    [
-                        m.start,
-                        len,
-                        u64::from(m.prot),
-                        MAP_SHARED | MAP_FIXED_NOREPLACE,
-                        fd,
-                        offset,
-                    ],
-                );
+                let r = map_shared(m, fd, offset);
                 close(fd);
                 r
             }
@@ -1468,17 +1465,7 @@ fn map_memory_inner(plan: &Plan) -> Option<String> {
                 else {
                     return Some("a mapped removed file is missing".into());
                 };
-                sys(
-                    9,
-                    [
-                        m.start,
-                        len,
-                        u64::from(m.prot),
-                        MAP_SHARED | MAP_FIXED_NOREPLACE,
-                        fd,
-                        offset,
-                    ],
-                )
+                map_shared(m, fd, offset)
             }
             // Made by the restore's monitor, with its pages (`sysv::make_again`).
             MapKind::SysvSegment { id } => {
