@@ -124,8 +124,10 @@ int main(void) {
     nap.tv_sec = 2;
     nap.tv_nsec = 0;
     r = nanosleep(&nap, &left);
-    printf("nanosleep across a handler: %ld %s, time left between 1 and 2 s: %d\n", r,
-           outcome(r), left.tv_sec == 1);
+    /* Some time left, less than asked (the first signal comes after 50 ms; on a loaded
+     * machine, maybe much later). */
+    printf("nanosleep across a handler: %ld %s, some of the 2 s left: %d\n", r, outcome(r),
+           left.tv_sec < 2 && (left.tv_sec > 0 || left.tv_nsec > 0));
     stop(pid);
 
     /* With SA_RESTART: read goes on; poll does not. */
