@@ -38,7 +38,31 @@ pub struct Ipc {
     pub queues: Vec<MessageQueue>,
     /// Shared memory segments, by ascending id.
     pub segments: Vec<ShmSegment>,
+    /// POSIX message queues (`mq_open`), by ascending name.
+    pub posix_queues: Vec<PosixQueue>,
 }
+
+/// A POSIX message queue of the box's IPC namespace, with its messages.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PosixQueue {
+    /// Its name (without the leading `/`).
+    pub name: Vec<u8>,
+    /// Its owner's user and group, unless they were the box's own (`None`).
+    pub owner: Option<(u32, u32)>,
+    /// Its permission bits.
+    pub mode: u32,
+    /// How many messages it holds at most (`mq_maxmsg`).
+    pub capacity: u32,
+    /// How long a message may be (`mq_msgsize`).
+    pub message_size: u32,
+    /// Its messages in the order they are received: priority and bytes.
+    pub messages: Vec<(u32, Vec<u8>)>,
+}
+
+/// Linux's bounds of a POSIX queue (`HARD_MSGMAX`, `HARD_MSGSIZEMAX`).
+pub const POSIX_QUEUE_CAPACITY_MOST: u32 = 65536;
+/// See [`POSIX_QUEUE_CAPACITY_MOST`].
+pub const POSIX_MESSAGE_SIZE_MOST: u32 = 16 << 20;
 
 /// A System V shared memory segment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -183,6 +207,26 @@ fn put_ipc(o: &mut Out, ipc: &Ipc) {
             o.bytes(bytes);
         }
     }
+    o.u32(ipc.posix_queues.len() as u32);
+    for q in &ipc.posix_queues {
+        o.bytes(&q.name);
+        match q.owner {
+            None => o.u8(0),
+            Some((uid, gid)) => {
+                o.u8(1);
+                o.u32(uid);
+                o.u32(gid);
+            }
+        }
+        o.u32(q.mode);
+        o.u32(q.capacity);
+        o.u32(q.message_size);
+        o.u32(q.messages.len() as u32);
+        for (priority, bytes) in &q.messages {
+            o.u32(*priority);
+            o.bytes(bytes);
+        }
+    }
 }
 
 fn get_ipc(i: &mut In<'_>) -> Result<Ipc> {
@@ -269,10 +313,64 @@ fn get_ipc(i: &mut In<'_>) -> Result<Ipc> {
             pages,
         });
     }
+    let n = i.count(22)?;
+    let mut posix_queues: Vec<PosixQueue> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let name = i.bytes()?;
+        let owner = match i.u8()? {
+            0 => None,
+            _ => Some((i.u32()?, i.u32()?)),
+        };
+        let (mode, capacity, message_size) = (i.u32()? & 0o777, i.u32()?, i.u32()?);
+        let malformed = || {
+            format!(
+                "POSIX message queue {} is malformed",
+                String::from_utf8_lossy(&name)
+            )
+        };
+        let one_name = !name.is_empty()
+            && name.len() <= 255
+            && name != b"."
+            && name != b".."
+            && !name.contains(&b'/')
+            && !name.contains(&0);
+        let ordered = posix_queues.last().is_none_or(|last| last.name < name);
+        if !one_name
+            || !ordered
+            || capacity == 0
+            || capacity > POSIX_QUEUE_CAPACITY_MOST
+            || message_size == 0
+            || message_size > POSIX_MESSAGE_SIZE_MOST
+        {
+            return Err(malformed());
+        }
+        let count = i.count(8)?;
+        if count > capacity as usize {
+            return Err(malformed());
+        }
+        let mut messages = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (priority, bytes) = (i.u32()?, i.bytes()?);
+            // MQ_PRIO_MAX is 32768.
+            if priority >= 32768 || bytes.len() > message_size as usize {
+                return Err(malformed());
+            }
+            messages.push((priority, bytes));
+        }
+        posix_queues.push(PosixQueue {
+            name,
+            owner,
+            mode,
+            capacity,
+            message_size,
+            messages,
+        });
+    }
     Ok(Ipc {
         semaphores,
         queues,
         segments,
+        posix_queues,
     })
 }
 
@@ -621,6 +719,11 @@ pub enum HandleKind {
         mount: u32,
         /// The entry.
         entry: u32,
+    },
+    /// A POSIX message queue of the box's (in `Ipc::posix_queues`), by name.
+    PosixQueue {
+        /// Its name.
+        name: Vec<u8>,
     },
     /// An eventfd, with its counter.
     EventFd {
@@ -1157,6 +1260,17 @@ impl Metadata {
         check_sockets(&processes)?;
         check_descriptions(&processes)?;
         check_detached(&processes, &box_files)?;
+        // Every descriptor of a POSIX message queue names one of the box's.
+        for h in processes.iter().flat_map(|p| &p.handles) {
+            if let HandleKind::PosixQueue { name } = &h.kind {
+                if !ipc.posix_queues.iter().any(|q| &q.name == name) {
+                    return Err(format!(
+                        "descriptor {} names no POSIX message queue of the box",
+                        h.fd
+                    ));
+                }
+            }
+        }
         Ok(Metadata {
             run_args,
             runtime_base,
@@ -1469,6 +1583,7 @@ pub fn shared_on_restore(kind: &HandleKind) -> bool {
             | HandleKind::TimerFd { .. }
             | HandleKind::InetSocket { .. }
             | HandleKind::Established(_)
+            | HandleKind::PosixQueue { .. }
     )
 }
 
@@ -1717,6 +1832,10 @@ fn put_kind(o: &mut Out, kind: &HandleKind) {
             o.u64(interval.0);
             o.u32(interval.1);
         }
+        HandleKind::PosixQueue { name } => {
+            o.u8(17);
+            o.bytes(name);
+        }
         HandleKind::Detached { mount, entry } => {
             o.u8(14);
             o.u32(*mount);
@@ -1842,6 +1961,7 @@ fn get_kind(i: &mut In<'_>, fd: u32) -> Result<HandleKind> {
                 interval,
             }
         }
+        17 => HandleKind::PosixQueue { name: i.bytes()? },
         14 => HandleKind::Detached {
             mount: i.u32()?,
             entry: i.u32()?,
@@ -1982,6 +2102,24 @@ mod tests {
                     removed: true,
                     pages: vec![(0, vec![1; 4096]), (8192, vec![2; 1808])],
                 }],
+                posix_queues: vec![
+                    PosixQueue {
+                        name: b"jobs".to_vec(),
+                        owner: None,
+                        mode: 0o640,
+                        capacity: 5,
+                        message_size: 64,
+                        messages: vec![(9, b"high".to_vec()), (1, Vec::new())],
+                    },
+                    PosixQueue {
+                        name: b"other".to_vec(),
+                        owner: Some((1000, 1000)),
+                        mode: 0o600,
+                        capacity: 1,
+                        message_size: 1,
+                        messages: Vec::new(),
+                    },
+                ],
             },
             box_files: vec![MountFiles {
                 mount: 1,
@@ -2130,6 +2268,15 @@ mod tests {
                         flags: 2,
                         pos: 0,
                         description: 3,
+                    },
+                    HandleRecord {
+                        fd: 14,
+                        kind: HandleKind::PosixQueue {
+                            name: b"jobs".to_vec(),
+                        },
+                        flags: 0o4001,
+                        pos: 0,
+                        description: 0,
                     },
                 ],
                 mappings: vec![
@@ -2290,7 +2437,7 @@ mod tests {
 
     #[test]
     fn refuses_system_v_objects_out_of_order_or_beyond_their_bounds() {
-        let cases: [fn(&mut Ipc); 11] = [
+        let cases: [fn(&mut Ipc); 16] = [
             |ipc| ipc.semaphores.push(ipc.semaphores[0].clone()),
             |ipc| ipc.semaphores[0].values.clear(),
             |ipc| ipc.semaphores[0].values[0] = 40000,
@@ -2302,6 +2449,11 @@ mod tests {
             |ipc| ipc.segments[0].size = 8192,
             |ipc| ipc.segments[0].size = 0,
             |ipc| ipc.segments[0].pages[0].1 = vec![0; (IPC_SEGMENT_BYTES_MOST + 1) as usize],
+            |ipc| ipc.posix_queues[0].name = b"a/b".to_vec(),
+            |ipc| ipc.posix_queues.swap(0, 1),
+            |ipc| ipc.posix_queues[0].capacity = 1,
+            |ipc| ipc.posix_queues[0].messages[0].1 = vec![1; 65],
+            |ipc| ipc.posix_queues[0].messages[0].0 = 32768,
         ];
         for (n, change) in cases.iter().enumerate() {
             let mut m = sample();
@@ -2361,7 +2513,7 @@ mod tests {
 
     #[test]
     fn files_no_name_reaches_and_inet_sockets_are_only_as_a_restore_can_make_them() {
-        let cases: [fn(&mut Metadata); 8] = [
+        let cases: [fn(&mut Metadata); 9] = [
             |m| m.box_files[0].entries[4].name = b"named".to_vec(),
             |m| m.box_files[0].entries[4].kind = FileKindRecord::Directory,
             |m| {
@@ -2375,6 +2527,11 @@ mod tests {
             },
             |m| m.processes[0].handles[4].kind = HandleKind::Detached { mount: 1, entry: 1 },
             |m| m.processes[0].handles[4].description = 0,
+            |m| {
+                m.processes[0].handles[7].kind = HandleKind::PosixQueue {
+                    name: b"none".to_vec(),
+                }
+            },
             |m| {
                 if let HandleKind::Established(c) = &mut m.processes[0].handles[6].kind {
                     c.unsent = 8;
@@ -2411,7 +2568,7 @@ mod tests {
         let with_holder = |change: fn(&mut HandleRecord)| {
             let mut m = sample();
             let mut other = m.processes[0].handles[2].clone();
-            other.fd = 13;
+            other.fd = 15;
             change(&mut other);
             m.processes[0].handles.push(other);
             Metadata::decode(&m.encode())

@@ -1998,6 +1998,57 @@ fn a_program_reserving_64_tib_of_address_space_goes_on_after_restore_as_native()
 }
 
 #[test]
+fn posix_message_queues_with_their_messages_go_on_after_restore_as_native() {
+    // Before, a descriptor of one was refused as a descriptor snapshots do not know.
+    let (boxed, native) =
+        guest_across_a_snapshot("snap-posix-queues", "posixqueues", &[], (&[], &[]), "go\n");
+    assert_eq!(
+        native,
+        "ready\nfirst: 3 of 5 messages of at most 64 bytes, blocking\n\
+         first, write-only: 3 of 5 messages of at most 64 bytes, non-blocking\n\
+         second: 0 of 2 messages of at most 1000 bytes, blocking\n\
+         got high, priority 9\ngot low one, priority 1\ngot low two, priority 1\n\
+         then through the other, priority 4\nremoved: 0 0\n"
+    );
+    assert_eq!(boxed, native);
+}
+
+#[test]
+fn a_posix_queue_a_process_is_told_of_is_refused_and_the_box_goes_on() {
+    let program = guest("posixqueues");
+    let guests = directory_of(&program);
+    let dir = scratch("snapshot-posix-notify");
+    let mut cmd = picobox();
+    cmd.args([
+        "run",
+        "--name",
+        "snap-posix-notify",
+        "--ro-bind",
+        &guests,
+        "/g",
+    ])
+    .args(["--", "/g/posixqueues", "notify"]);
+    let mut running = Talking::start(cmd);
+    assert_eq!(running.line(), "ready");
+    let file = dir.join("never.snap");
+    let out = snapshot("snap-posix-notify", &file, &[]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains(
+            "a process of the box asked to be told of POSIX message queue picobox-snap-b \
+             (mq_notify), which snapshots do not capture"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!file.exists());
+    writeln!(running.stdin.as_mut().unwrap(), "go").unwrap();
+    let (rest, status, _) = running.finish();
+    assert_eq!(status, Some(0));
+    assert_eq!(rest.last().map(String::as_str), Some("removed: 0 0"));
+}
+
+#[test]
 fn timers_and_timer_files_keep_their_time_left_and_ids_after_restore() {
     let program = guest("snaptimers");
     let native = native_answers(&program, 2);

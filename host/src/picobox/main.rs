@@ -41,6 +41,8 @@ mod fifos;
 mod hostio;
 #[path = "monitor/launch.rs"]
 mod launch;
+#[path = "monitor/mqueues.rs"]
+mod mqueues;
 #[path = "monitor/reaper.rs"]
 mod reaper;
 #[path = "monitor/registry.rs"]

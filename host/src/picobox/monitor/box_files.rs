@@ -59,7 +59,8 @@ fn stat_at(dir: u64, name: &[u8], flags: u64) -> Result<Stat, Errno> {
     Ok(st)
 }
 
-fn open_at(dir: u64, name: &[u8], flags: u64, mode: u32) -> Result<u64, Errno> {
+/// `openat(dir, name, flags | O_CLOEXEC, mode)`.
+pub fn open_at(dir: u64, name: &[u8], flags: u64, mode: u32) -> Result<u64, Errno> {
     let c = hostio::c_str(name);
     sys(
         257,
@@ -75,7 +76,7 @@ fn open_at(dir: u64, name: &[u8], flags: u64, mode: u32) -> Result<u64, Errno> {
 }
 
 /// The names in directory `dir` (without `.` and `..`).
-fn names(dir: u64) -> Result<Vec<Vec<u8>>, Errno> {
+pub fn names(dir: u64) -> Result<Vec<Vec<u8>>, Errno> {
     let mut out = Vec::new();
     let mut buf = alloc::vec![0u8; 16384];
     loop {

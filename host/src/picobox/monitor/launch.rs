@@ -340,16 +340,23 @@ fn enter_pid_namespace(
     };
     let uid = gate::syscall(102, [0; 6]);
     let gid = gate::syscall(104, [0; 6]);
-    let make_ipc_again = || match ipc {
-        Some((ipc, box_user)) => {
-            crate::sysv::make_again(ipc, box_user).map_err(|why| Failure(EXIT_INTERNAL, why))
-        }
+    // System V objects, then POSIX queues (in the queue file system at `mqueue`).
+    let make_ipc_again = |mqueue: Option<u64>| match ipc {
+        Some((ipc, box_user)) => crate::sysv::make_again(ipc, box_user)
+            .and_then(|()| match (mqueue, ipc.posix_queues.is_empty()) {
+                (_, true) => Ok(()),
+                (Some(root), false) => {
+                    crate::mqueues::make_again(&ipc.posix_queues, root, box_user)
+                }
+                (None, false) => Err("this box can have no POSIX message queues".into()),
+            })
+            .map_err(|why| Failure(EXIT_INTERNAL, why)),
         None => Ok(()),
     };
     if uid == 0 {
         sys(272, [CLONE_NEWIPC, 0, 0, 0, 0, 0]).map_err(fail)?;
         let mqueue = bound_ipc(memory)?;
-        make_ipc_again()?;
+        make_ipc_again(mqueue)?;
         return sys(272, [CLONE_NEWPID, 0, 0, 0, 0, 0])
             .map(|_| mqueue)
             .map_err(fail);
@@ -378,7 +385,7 @@ fn enter_pid_namespace(
     user_namespace((0, 0), (uid, gid))?;
     sys(272, [CLONE_NEWIPC, 0, 0, 0, 0, 0]).map_err(fail)?;
     let mqueue = bound_ipc(memory)?;
-    make_ipc_again()?;
+    make_ipc_again(mqueue)?;
     user_namespace((uid, gid), (0, 0))?;
     sys(272, [CLONE_NEWPID, 0, 0, 0, 0, 0]).map_err(fail)?;
     Ok(mqueue)
@@ -535,6 +542,7 @@ fn start_and_wait(
             .map(|(i, _)| i as u32)
             .collect(),
         own_network: has_own_network(&p),
+        mqueue: p.mqueue,
     };
     p.limits.close_join_files();
     close(status_pipe[1] as u64);

@@ -743,8 +743,10 @@ pub fn arrange_descriptors(
             }
             HandleKind::TimerFd { .. }
             | HandleKind::EventFd { .. }
-            | HandleKind::InetSocket { .. } => {
-                let fd = make_anew(&h.kind).map_err(|e| format!("descriptor {}: {e}", h.fd))?;
+            | HandleKind::InetSocket { .. }
+            | HandleKind::PosixQueue { .. } => {
+                let fd =
+                    make_anew(&h.kind, h.flags).map_err(|e| format!("descriptor {}: {e}", h.fd))?;
                 made.push(fd);
                 Source::Held(fd)
             }
@@ -876,13 +878,27 @@ fn open_failed(fd: u32, rel: &[u8], e: Errno) -> String {
     )
 }
 
-/// Makes an eventfd, a timer file or an IPv4 or IPv6 socket as `kind` records it: an
+/// Makes an eventfd, a timer file, a POSIX message queue's descriptor (with the access mode
+/// of `flags`) or an IPv4 or IPv6 socket as `kind` records it: an
 /// eventfd with its count, a timer file armed with its time left and period, with the
 /// expiries not read yet; a socket with its options, bound and connected as it was (in the
 /// box's network, its Landlock rules on, as the program's own calls were; which sockets the
 /// box may have at all is checked before, by [`check_network`]).
-fn make_anew(kind: &HandleKind) -> Result<u64, String> {
+fn make_anew(kind: &HandleKind, flags: u32) -> Result<u64, String> {
     match kind {
+        HandleKind::PosixQueue { name } => {
+            // Opened again by name in the box's IPC namespace (made again by its monitor,
+            // `mqueues::make_again`), with its access mode.
+            const SYS_MQ_OPEN: u64 = 240;
+            let c = hostio::c_str(name);
+            let access = u64::from(flags & 3) | 0o2000000;
+            sys(SYS_MQ_OPEN, [c.as_ptr() as u64, access, 0, 0, 0, 0]).map_err(|e| {
+                format!(
+                    "cannot open POSIX message queue {} again: {e}",
+                    String::from_utf8_lossy(name)
+                )
+            })
+        }
         HandleKind::InetSocket {
             domain,
             udp,
@@ -1054,7 +1070,7 @@ fn make_shared_descriptions(
                 let _ = sys(8, [fd, h.pos, 0, 0, 0, 0]);
                 fd
             }
-            kind => make_anew(kind).map_err(|e| format!("descriptor {}: {e}", h.fd))?,
+            kind => make_anew(kind, h.flags).map_err(|e| format!("descriptor {}: {e}", h.fd))?,
         };
         made.push((h.description, fd));
     }
@@ -2479,7 +2495,7 @@ fn describe(
         ));
     }
     for d in crate::sysv::describe(&m.ipc) {
-        out.push_str(&format!("system V  {d}\n"));
+        out.push_str(&format!("ipc       {d}\n"));
     }
     for (p, chunks) in m.processes.iter().zip(per_process) {
         let tids: Vec<String> = p.threads.iter().map(|t| format!("{}", t.tid)).collect();
@@ -2572,6 +2588,9 @@ fn handle_text(m: &Metadata, k: &HandleKind) -> String {
         HandleKind::Channel => "picobox's snapshot channel".into(),
         HandleKind::Detached { mount, .. } => {
             format!("a file removed while open (or a memory file) of mount {mount}")
+        }
+        HandleKind::PosixQueue { name } => {
+            format!("POSIX message queue /{}", String::from_utf8_lossy(name))
         }
         HandleKind::Fifo { id } => {
             let fifo = m

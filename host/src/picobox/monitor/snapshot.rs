@@ -73,6 +73,8 @@ pub struct BoxHandle {
     /// Whether the box has a network namespace of its own, where both ends of every TCP
     /// connection are the box's (`tcp_repair.rs`).
     pub own_network: bool,
+    /// The root of the box's POSIX message queue file system, if it has one (`mqueues.rs`).
+    pub mqueue: Option<u64>,
 }
 
 /// Makes the monitor's listening socket at `path` (removed by the caller when the box ends).
@@ -648,6 +650,16 @@ fn unnamed_kind(
             interval: pair(field(b"it_interval:")?)?,
         });
     }
+    if let Some(name) = target.strip_prefix(b"/") {
+        let copy = sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0]).ok()?;
+        let queue = crate::mqueues::is_queue(copy);
+        close(copy);
+        if queue {
+            return Some(HandleKind::PosixQueue {
+                name: name.to_vec(),
+            });
+        }
+    }
     if target == b"anon_inode:[eventfd]" {
         let count = hex(&fd_info_field(pid, fd, b"eventfd-count:")?)?;
         let semaphore = fd_info_field(pid, fd, b"eventfd-semaphore:").as_deref() == Some(b"1");
@@ -709,8 +721,7 @@ fn handles(pid: u64, report: &Report, own_network: bool) -> Result<Vec<HandleRec
             close(pidfd);
             return Err(format!(
                 "the program (pid {}) holds host descriptor {fd} ({}), which snapshots do not \
-                 capture yet (connected and Unix sockets and most event files are not \
-                 supported yet)",
+                 capture yet (docs/snapshot.md says what they capture)",
                 report.pid,
                 String::from_utf8_lossy(&fd_target(pid, fd))
             ));
@@ -1328,7 +1339,26 @@ fn write_snapshot_draining(
     crate::tcp_repair::capture(&hosts, &mut all)?;
     // Once every record has its kind (FIFOs and sockets are told apart above).
     crate::descriptions::number(&hosts, &mut all);
-    let ipc = crate::sysv::capture(ids_of(members[0].host)?)?;
+    let box_user = ids_of(members[0].host)?;
+    let mut ipc = crate::sysv::capture(box_user)?;
+    if let Some(root) = b.mqueue {
+        ipc.posix_queues = crate::mqueues::capture(root, box_user)?;
+    }
+    for (pid, handles) in &all {
+        for h in handles {
+            let HandleKind::PosixQueue { name } = &h.kind else {
+                continue;
+            };
+            if !ipc.posix_queues.iter().any(|q| &q.name == name) {
+                return Err(format!(
+                    "process {pid} holds POSIX message queue /{} (descriptor {}), removed since \
+                     (mq_unlink), which snapshots do not capture",
+                    String::from_utf8_lossy(name),
+                    h.fd
+                ));
+            }
+        }
+    }
     let mut parts = Vec::new();
     for (m, report) in members.iter().zip(&decoded) {
         let maps_text =

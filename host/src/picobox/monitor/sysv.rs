@@ -170,7 +170,8 @@ fn own_memory(call: u64, address: u64, buf: &mut [u8]) -> Result<(), Errno> {
     }
 }
 
-/// The box's semaphore sets, message queues and shared memory segments. `box_user` is the
+/// The box's semaphore sets, message queues and shared memory segments (its POSIX queues
+/// are `mqueues.rs`'s). `box_user` is the
 /// user and group of the box's processes, as this process sees them.
 pub fn capture(box_user: (u32, u32)) -> Result<Ipc, String> {
     let mut ipc = Ipc::default();
@@ -476,6 +477,15 @@ pub fn describe(ipc: &Ipc) -> Vec<String> {
             q.who.key,
             q.messages.len(),
             q.messages.iter().map(|(_, t)| t.len()).sum::<usize>()
+        ));
+    }
+    for q in &ipc.posix_queues {
+        out.push(format!(
+            "POSIX message queue /{}: {} of {} messages of at most {} bytes",
+            String::from_utf8_lossy(&q.name),
+            q.messages.len(),
+            q.capacity,
+            q.message_size
         ));
     }
     out
