@@ -73,8 +73,13 @@ pub struct ShmSegment {
     pub size: u64,
     /// Whether it was removed (`IPC_RMID`) and lives on only while attached.
     pub removed: bool,
-    /// Its non-zero pages, in runs: offset in the segment and bytes, ascending.
+    /// Its non-zero pages, in runs: offset in the segment and bytes, ascending (in the
+    /// metadata, up to [`IPC_SEGMENT_BYTES_MOST`] of them in all).
     pub pages: Vec<(u64, Vec<u8>)>,
+    /// Past that budget, where its pages are instead: the page runs of [`FILE_DATA`] from
+    /// this address (after the stored files' ranges, each segment's after the one before),
+    /// its zero pages left out; `pages` is then empty.
+    pub stored: Option<u64>,
 }
 
 impl Ipc {
@@ -206,6 +211,13 @@ fn put_ipc(o: &mut Out, ipc: &Ipc) {
             o.u64(*offset);
             o.bytes(bytes);
         }
+        match g.stored {
+            None => o.u8(0),
+            Some(base) => {
+                o.u8(1);
+                o.u64(base);
+            }
+        }
     }
     o.u32(ipc.posix_queues.len() as u32);
     for q in &ipc.posix_queues {
@@ -229,7 +241,9 @@ fn put_ipc(o: &mut Out, ipc: &Ipc) {
     }
 }
 
-fn get_ipc(i: &mut In<'_>) -> Result<Ipc> {
+/// See [`put_ipc`]; `stored_end` is where the stored files' ranges end (stored segments'
+/// ranges follow).
+fn get_ipc(i: &mut In<'_>, mut stored_end: u64) -> Result<Ipc> {
     let n = i.count(21)?;
     let mut semaphores: Vec<SemaphoreSet> = Vec::with_capacity(n);
     for _ in 0..n {
@@ -306,11 +320,28 @@ fn get_ipc(i: &mut In<'_>) -> Result<Ipc> {
         if total > IPC_SEGMENT_BYTES_MOST {
             return Err("the snapshot's shared memory segments are too large".into());
         }
+        let stored = match i.u8()? {
+            0 => None,
+            _ => {
+                let base = i.u64()?;
+                let end = base.checked_add(size.div_ceil(4096) * 4096);
+                let placed = base % 4096 == 0
+                    && base >= stored_end
+                    && pages.is_empty()
+                    && end.is_some_and(|end| end <= USER_END);
+                if !placed {
+                    return Err(malformed());
+                }
+                stored_end = end.unwrap_or(USER_END);
+                Some(base)
+            }
+        };
         segments.push(ShmSegment {
             who,
             size,
             removed,
             pages,
+            stored,
         });
     }
     let n = i.count(22)?;
@@ -372,6 +403,19 @@ fn get_ipc(i: &mut In<'_>) -> Result<Ipc> {
         segments,
         posix_queues,
     })
+}
+
+/// Where the ranges of the stored files of `files` end (`FileKindRecord::Stored`).
+pub fn stored_files_end(files: &[MountFiles]) -> u64 {
+    files
+        .iter()
+        .flat_map(|m| &m.entries)
+        .filter_map(|e| match e.kind {
+            FileKindRecord::Stored { size, base } => Some(base + size.div_ceil(4096) * 4096),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// The parent of a [`FileEntry`] that no name reaches (a file removed while open, or a
@@ -1235,7 +1279,7 @@ impl Metadata {
                 mapped_files,
             });
         }
-        let ipc = get_ipc(&mut i)?;
+        let ipc = get_ipc(&mut i, stored_files_end(&box_files))?;
         for m in processes.iter().flat_map(|p| &p.mappings) {
             if matches!(m.kind, MapKind::SysvSegment { .. }) && !ipc.attaches_whole(m) {
                 return Err(format!(
@@ -2101,6 +2145,7 @@ mod tests {
                     size: 10000,
                     removed: true,
                     pages: vec![(0, vec![1; 4096]), (8192, vec![2; 1808])],
+                    stored: None,
                 }],
                 posix_queues: vec![
                     PosixQueue {
@@ -2460,6 +2505,41 @@ mod tests {
             change(&mut m.ipc);
             assert!(Metadata::decode(&m.encode()).is_err(), "case {n}");
         }
+    }
+
+    #[test]
+    fn a_stored_segment_has_no_pages_of_its_own_and_its_range_follows_the_files() {
+        let with = |change: fn(&mut ShmSegment)| {
+            let mut m = sample();
+            let mut g = m.ipc.segments[0].clone();
+            g.who.id = 4;
+            g.pages.clear();
+            g.stored = Some(0);
+            change(&mut g);
+            m.ipc.segments.push(g);
+            Metadata::decode(&m.encode())
+        };
+        assert!(with(|_| {}).is_ok());
+        assert!(with(|g| g.pages = vec![(0, vec![1; 4096])]).is_err());
+        assert!(with(|g| g.stored = Some(100)).is_err());
+        assert!(with(|g| g.stored = Some(USER_END)).is_err());
+        // After a stored file's range only.
+        let mut m = sample();
+        m.box_files[0].entries.push(FileEntry {
+            parent: u32::MAX,
+            name: b"large".to_vec(),
+            kind: FileKindRecord::Stored {
+                size: 10000,
+                base: 0,
+            },
+            mode: 0o600,
+            modified: (0, 0),
+        });
+        m.ipc.segments[0].pages.clear();
+        m.ipc.segments[0].stored = Some(8192);
+        assert!(Metadata::decode(&m.encode()).is_err());
+        m.ipc.segments[0].stored = Some(12288);
+        assert_eq!(Metadata::decode(&m.encode()), Ok(m));
     }
 
     #[test]

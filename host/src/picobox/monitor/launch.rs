@@ -313,6 +313,13 @@ fn restore_failed(why: &str) -> ! {
 static IN_BOX_PID_NAMESPACE: core::sync::atomic::AtomicBool =
     core::sync::atomic::AtomicBool::new(false);
 
+/// A restore's IPC objects: the snapshot's, the box's user, and where stored pages are.
+type RestoredIpc<'a> = (
+    &'a crate::snapshot_meta::Ipc,
+    Option<(u32, u32)>,
+    crate::box_files::StoredData<'a>,
+);
+
 /// Gives the box its own pid namespace: its first process is pid 1, its processes see only
 /// each other, and they all die with the first one; and its own IPC namespace (System V
 /// shared memory, semaphores and message queues), bounded by `memory` ([`bound_ipc`]).
@@ -324,10 +331,7 @@ static IN_BOX_PID_NAMESPACE: core::sync::atomic::AtomicBool =
 ///
 /// A restore's System V objects are made again (`sysv::make_again`) as soon as the IPC
 /// namespace is bounded, while this process is its root.
-fn enter_pid_namespace(
-    memory: u64,
-    ipc: Option<(&crate::snapshot_meta::Ipc, Option<(u32, u32)>)>,
-) -> Result<Option<u64>, Failure> {
+fn enter_pid_namespace(memory: u64, ipc: Option<RestoredIpc<'_>>) -> Result<Option<u64>, Failure> {
     const CLONE_NEWUSER: u64 = 0x1000_0000;
     const CLONE_NEWPID: u64 = 0x2000_0000;
     // System V IPC objects of the box's own (the host's and other boxes' are out of reach).
@@ -342,7 +346,7 @@ fn enter_pid_namespace(
     let gid = gate::syscall(104, [0; 6]);
     // System V objects, then POSIX queues (in the queue file system at `mqueue`).
     let make_ipc_again = |mqueue: Option<u64>| match ipc {
-        Some((ipc, box_user)) => crate::sysv::make_again(ipc, box_user)
+        Some((ipc, box_user, data)) => crate::sysv::make_again(ipc, box_user, data)
             .and_then(|()| match (mqueue, ipc.posix_queues.is_empty()) {
                 (_, true) => Ok(()),
                 (Some(root), false) => {
@@ -477,7 +481,13 @@ fn start_and_wait(
     mut registration: Option<registry::Registration>,
 ) -> Result<u8, Failure> {
     let box_user = p.user.switch.then_some((p.user.uid, p.user.gid));
-    let ipc = p.restore.as_ref().map(|r| (&r.metadata.ipc, box_user));
+    let ipc = p.restore.as_ref().map(|r| {
+        let data = crate::box_files::StoredData {
+            file: r.file,
+            runs: restore::stored_runs(&r.chunks),
+        };
+        (&r.metadata.ipc, box_user, data)
+    });
     p.mqueue = enter_pid_namespace(p.memory, ipc)?;
     if has_own_network(&p) {
         enter_net_namespace()?;

@@ -230,9 +230,16 @@ pub fn stored_runs(chunks: &[Vec<PageRun>]) -> &[PageRun] {
     chunks.last().map_or(&[], Vec::as_slice)
 }
 
-/// Whether every run of stored files' bytes lies inside one stored file's range.
-fn stored_runs_inside(runs: &[PageRun], files: &[crate::snapshot_meta::MountFiles]) -> bool {
-    let ranges: Vec<(u64, u64)> = files
+/// Whether every run of stored bytes lies inside one stored file's or System V segment's
+/// range.
+fn stored_runs_inside(runs: &[PageRun], m: &Metadata) -> bool {
+    let segments = m
+        .ipc
+        .segments
+        .iter()
+        .filter_map(|g| g.stored.map(|base| (base, base + g.span())));
+    let ranges: Vec<(u64, u64)> = m
+        .box_files
         .iter()
         .flat_map(|m| &m.entries)
         .filter_map(|e| match e.kind {
@@ -241,6 +248,7 @@ fn stored_runs_inside(runs: &[PageRun], files: &[crate::snapshot_meta::MountFile
             }
             _ => None,
         })
+        .chain(segments)
         .collect();
     runs.iter().all(|(address, _, len)| {
         ranges
@@ -467,7 +475,7 @@ fn prepare(args: &RestoreArgs) -> Result<(RunConfig, Plan), NotHere> {
             return Err("the snapshot has pages outside its memory map".into());
         }
     }
-    if !stored_runs_inside(stored_runs(&chunks), &metadata.box_files) {
+    if !stored_runs_inside(stored_runs(&chunks), &metadata) {
         return Err("the snapshot has file pages outside its stored files".into());
     }
     let (own, own_specials) = own_ranges();

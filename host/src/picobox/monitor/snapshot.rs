@@ -1340,7 +1340,8 @@ fn write_snapshot_draining(
     // Once every record has its kind (FIFOs and sockets are told apart above).
     crate::descriptions::number(&hosts, &mut all);
     let box_user = ids_of(members[0].host)?;
-    let mut ipc = crate::sysv::capture(box_user)?;
+    let stored_end = crate::snapshot_meta::stored_files_end(&box_files);
+    let mut ipc = crate::sysv::capture(box_user, stored_end)?;
     if let Some(root) = b.mqueue {
         ipc.posix_queues = crate::mqueues::capture(root, box_user)?;
     }
@@ -1529,6 +1530,12 @@ fn write_snapshot_draining(
                 .map_err(|e| format!("{e}"))
         },
     )?;
+    // Then the System V segments too large for the metadata, in the ranges after them.
+    crate::sysv::write_stored(&metadata.ipc, &mut |address, bytes| {
+        writer
+            .chunk_of(crate::snapshot_meta::FILE_DATA, address, bytes)
+            .map_err(|e| format!("{e}"))
+    })?;
     writer.finish(seal);
     if let Some(e) = failed {
         return Err(format!("cannot write the snapshot: {e}"));

@@ -8,8 +8,9 @@
 //! owner and permissions; a set's values (`GETALL`); a queue's capacity and its messages,
 //! copied in order without taking them (`msgrcv` with `MSG_COPY`), so a box that goes on
 //! loses nothing; a shared memory segment's size, whether it was removed while attached,
-//! and its non-zero pages, read through an attachment of the monitor's own (at most
-//! `IPC_SEGMENT_BYTES_MOST` in all: they are carried in the metadata). The box's processes'
+//! and its non-zero pages, read through an attachment of the monitor's own a piece at a
+//! time (carried in the metadata up to `IPC_SEGMENT_BYTES_MOST` in all; past that, a
+//! segment's pages are stored as page runs after the stored files', [`write_stored`]). The box's processes'
 //! attachments are ranges of their memory maps (`MapKind::SysvSegment`), attached whole.
 //!
 //! Making them again (the restore's monitor, in the new IPC namespace before the box's
@@ -106,21 +107,26 @@ fn each_object(ctl: u64, info: u64, stat_any: u64, ds_len: usize) -> Vec<(u32, V
     out
 }
 
-/// The non-zero pages of segment `id` of `size` bytes, in runs (read through an attachment
-/// of the monitor's own, read-only, removed again, a piece at a time: a segment may be as
-/// large as the box's memory). Refuses, naming the segment, once they come to more than
-/// `budget` bytes.
-fn segment_pages(id: u32, size: u64, budget: u64) -> Result<Vec<(u64, Vec<u8>)>, String> {
+/// What [`read_segment`] gives each run of non-zero pages to: its offset and bytes; `Ok(false)`
+/// stops the reading.
+type SegmentRuns<'a> = &'a mut dyn FnMut(u64, &[u8]) -> Result<bool, String>;
+
+/// A segment's non-zero pages as the metadata carries them: offset and bytes of each run.
+type PageRunsInMetadata = Vec<(u64, Vec<u8>)>;
+
+/// Reads segment `id` of `size` bytes through an attachment of the monitor's own
+/// (read-only, removed again), a piece of 1 MiB at a time (a segment may be as large as the
+/// box's memory), giving each run of non-zero pages to `run(offset, bytes)`, which may stop
+/// the reading by returning `Ok(false)`.
+fn read_segment(id: u32, size: u64, run: SegmentRuns<'_>) -> Result<(), String> {
     const SHM_RDONLY: u64 = 0o10000;
     const PIECE: u64 = 1 << 20;
     let at = sys(SYS_SHMAT, [u64::from(id), 0, SHM_RDONLY, 0, 0, 0])
         .map_err(|e| format!("cannot read System V shared memory segment {id}: {e}"))?;
-    let mut runs: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut piece = alloc::vec![0u8; PIECE.min(size) as usize];
-    let mut kept = 0u64;
     let mut result = Ok(());
     let mut from = 0u64;
-    while from < size && result.is_ok() {
+    'pieces: while from < size {
         let len = PIECE.min(size - from) as usize;
         if let Err(e) = own_memory(310, at + from, &mut piece[..len]) {
             result = Err(format!(
@@ -128,31 +134,75 @@ fn segment_pages(id: u32, size: u64, budget: u64) -> Result<Vec<(u64, Vec<u8>)>,
             ));
             break;
         }
-        for (n, page) in piece[..len].chunks(4096).enumerate() {
-            if page.iter().all(|b| *b == 0) {
+        let pages = len.div_ceil(4096);
+        let zero = |p: usize| {
+            piece[p * 4096..((p + 1) * 4096).min(len)]
+                .iter()
+                .all(|b| *b == 0)
+        };
+        let mut p = 0;
+        while p < pages {
+            if zero(p) {
+                p += 1;
                 continue;
             }
-            kept += page.len() as u64;
-            if kept > budget {
-                result = Err(format!(
-                    "the box's System V shared memory holds more than {} MiB (segment {id}), \
-                     which snapshots do not capture",
-                    IPC_SEGMENT_BYTES_MOST >> 20
-                ));
-                break;
+            let mut e = p;
+            while e < pages && !zero(e) {
+                e += 1;
             }
-            let offset = from + n as u64 * 4096;
-            match runs.last_mut() {
-                Some((start, run)) if *start + run.len() as u64 == offset => {
-                    run.extend_from_slice(page)
+            let bytes = &piece[p * 4096..(e * 4096).min(len)];
+            match run(from + p as u64 * 4096, bytes) {
+                Ok(true) => {}
+                Ok(false) => break 'pieces,
+                Err(why) => {
+                    result = Err(why);
+                    break 'pieces;
                 }
-                _ => runs.push((offset, page.to_vec())),
             }
+            p = e;
         }
         from += len as u64;
     }
     let _ = sys(SYS_SHMDT, [at, 0, 0, 0, 0, 0]);
-    result.map(|()| runs)
+    result
+}
+
+/// The non-zero pages of segment `id` of `size` bytes, in runs, if they come to at most
+/// `budget` bytes (`None`: more).
+fn segment_pages(id: u32, size: u64, budget: u64) -> Result<Option<PageRunsInMetadata>, String> {
+    let mut runs: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut kept = 0u64;
+    let mut over = false;
+    read_segment(id, size, &mut |offset, bytes| {
+        kept += bytes.len() as u64;
+        if kept > budget {
+            over = true;
+            return Ok(false);
+        }
+        match runs.last_mut() {
+            Some((start, run)) if *start + run.len() as u64 == offset => {
+                run.extend_from_slice(bytes)
+            }
+            _ => runs.push((offset, bytes.to_vec())),
+        }
+        Ok(true)
+    })?;
+    Ok((!over).then_some(runs))
+}
+
+/// Writes the non-zero pages of the segments of `ipc` that are stored (`ShmSegment::stored`)
+/// with `chunk(address, bytes)`, in the order of their ranges. The box is frozen, so they
+/// are as `capture` found them.
+pub fn write_stored(ipc: &Ipc, chunk: crate::box_files::PageRunSink<'_>) -> Result<(), String> {
+    for g in &ipc.segments {
+        let Some(base) = g.stored else {
+            continue;
+        };
+        read_segment(g.who.id, g.size, &mut |offset, bytes| {
+            chunk(base + offset, bytes).map(|()| true)
+        })?;
+    }
+    Ok(())
 }
 
 /// Copies between `buf` and this process's own memory at `address` (`process_vm_readv`,
@@ -171,22 +221,31 @@ fn own_memory(call: u64, address: u64, buf: &mut [u8]) -> Result<(), Errno> {
 }
 
 /// The box's semaphore sets, message queues and shared memory segments (its POSIX queues
-/// are `mqueues.rs`'s). `box_user` is the
-/// user and group of the box's processes, as this process sees them.
-pub fn capture(box_user: (u32, u32)) -> Result<Ipc, String> {
+/// are `mqueues.rs`'s). `box_user` is the user and group of the box's processes, as this
+/// process sees them. Segments' pages past the metadata's budget are stored as page runs
+/// (placed from `stored_end`, where the stored files' ranges end; [`write_stored`]).
+pub fn capture(box_user: (u32, u32), mut stored_end: u64) -> Result<Ipc, String> {
     let mut ipc = Ipc::default();
     let mut stored = 0u64;
     for (id, ds) in each_object(SYS_SHMCTL, SHM_INFO, SHM_STAT_ANY, 112) {
         // struct shmid64_ds: the permissions, then shm_segsz.
         let size = word64(&ds, 48);
         let mode = u32::from_le_bytes([ds[20], ds[21], ds[22], ds[23]]);
-        let pages = segment_pages(id, size, IPC_SEGMENT_BYTES_MOST - stored)?;
+        let (pages, place) = match segment_pages(id, size, IPC_SEGMENT_BYTES_MOST - stored)? {
+            Some(pages) => (pages, None),
+            None => {
+                let base = stored_end;
+                stored_end += size.div_ceil(4096) * 4096;
+                (Vec::new(), Some(base))
+            }
+        };
         stored += pages.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
         ipc.segments.push(ShmSegment {
             who: owner_of(id, &ds, box_user),
             size,
             removed: mode & SHM_DEST != 0,
             pages,
+            stored: place,
         });
     }
     for (id, ds) in each_object(SYS_SEMCTL, SEM_INFO, SEM_STAT_ANY, 104) {
@@ -276,8 +335,12 @@ fn made_as(what: &str, who: &IpcOwner, made: Result<u64, Errno>) -> Result<(), S
     }
 }
 
-/// Makes segment `g` again with its pages.
-fn segment_again(g: &ShmSegment, box_user: Option<(u32, u32)>) -> Result<(), String> {
+/// Makes segment `g` again with its pages (those stored are read from `data`).
+fn segment_again(
+    g: &ShmSegment,
+    box_user: Option<(u32, u32)>,
+    data: crate::box_files::StoredData<'_>,
+) -> Result<(), String> {
     next_id("shm", g.who.id)?;
     let made = sys(
         SYS_SHMGET,
@@ -292,7 +355,7 @@ fn segment_again(g: &ShmSegment, box_user: Option<(u32, u32)>) -> Result<(), Str
     );
     made_as("shared memory segment", &g.who, made)?;
     let id = u64::from(g.who.id);
-    if !g.pages.is_empty() {
+    if !g.pages.is_empty() || g.stored.is_some() {
         let at = sys(SYS_SHMAT, [id, 0, 0, 0, 0, 0])
             .map_err(|e| format!("cannot fill System V shared memory segment {id}: {e}"))?;
         let mut filled = Ok(());
@@ -300,6 +363,23 @@ fn segment_again(g: &ShmSegment, box_user: Option<(u32, u32)>) -> Result<(), Str
             // The run lies inside the segment (checked when the metadata was read).
             let mut run = bytes.clone();
             filled = filled.and_then(|()| own_memory(311, at + offset, &mut run));
+        }
+        if let Some(base) = g.stored {
+            let end = base + g.span();
+            for (address, offset, len) in data.runs {
+                if *address < base || *address >= end {
+                    continue;
+                }
+                // Read into the attachment; the last page's bytes past the segment's size
+                // (within its span) are the kernel's zeros either way.
+                let len = (*len).min(end - address);
+                let to = at + (address - base);
+                filled = filled.and_then(|()| match sys(17, [data.file, to, len, *offset, 0, 0]) {
+                    Ok(n) if n == len => Ok(()),
+                    Ok(_) => Err(Errno::EIO),
+                    Err(e) => Err(e),
+                });
+            }
         }
         let _ = sys(SYS_SHMDT, [at, 0, 0, 0, 0, 0]);
         filled.map_err(|e| format!("cannot fill System V shared memory segment {id}: {e}"))?;
@@ -353,8 +433,12 @@ fn number_on_from(ids: &[u32], make: &dyn Fn() -> Result<u64, Errno>, remove: &d
 
 /// Makes the objects of `ipc` again in this process's IPC namespace, which must be new;
 /// `box_user` is the restored box's user and group (`None`: this process's own).
-pub fn make_again(ipc: &Ipc, box_user: Option<(u32, u32)>) -> Result<(), String> {
-    let made = make_objects(ipc, box_user);
+pub fn make_again(
+    ipc: &Ipc,
+    box_user: Option<(u32, u32)>,
+    data: crate::box_files::StoredData<'_>,
+) -> Result<(), String> {
+    let made = make_objects(ipc, box_user, data);
     let private = IPC_CREAT | 0o600;
     let remove = |ctl: u64| {
         move |id: u64| {
@@ -381,9 +465,13 @@ pub fn make_again(ipc: &Ipc, box_user: Option<(u32, u32)>) -> Result<(), String>
     made
 }
 
-fn make_objects(ipc: &Ipc, box_user: Option<(u32, u32)>) -> Result<(), String> {
+fn make_objects(
+    ipc: &Ipc,
+    box_user: Option<(u32, u32)>,
+    data: crate::box_files::StoredData<'_>,
+) -> Result<(), String> {
     for g in &ipc.segments {
-        segment_again(g, box_user)?;
+        segment_again(g, box_user, data)?;
     }
     for s in &ipc.semaphores {
         next_id("sem", s.who.id)?;
@@ -462,11 +550,17 @@ pub fn describe(ipc: &Ipc) -> Vec<String> {
     }
     for g in &ipc.segments {
         out.push(format!(
-            "shared memory segment {} (key {:#x}): {} bytes, {} stored{}",
+            "shared memory segment {} (key {:#x}): {} bytes, {}{}",
             g.who.id,
             g.who.key,
             g.size,
-            g.pages.iter().map(|(_, b)| b.len()).sum::<usize>(),
+            match g.stored {
+                Some(_) => String::from("its pages stored as page runs"),
+                None => format!(
+                    "{} stored",
+                    g.pages.iter().map(|(_, b)| b.len()).sum::<usize>()
+                ),
+            },
             if g.removed { ", removed" } else { "" }
         ));
     }
