@@ -363,9 +363,23 @@ impl From<&str> for NotHere {
 /// Times `picobox restore` runs itself again when its own memory is in the way.
 const ATTEMPTS: u32 = 8;
 const ATTEMPT_VARIABLE: &[u8] = b"PICOBOX_RESTORE_ATTEMPT=";
+/// The stack limit `picobox restore` had before it ran itself again with the bottom-up
+/// layout (`run_again`), given back at once.
+const STACK_VARIABLE: &[u8] = b"PICOBOX_RESTORE_STACK=";
+const RLIMIT_STACK: u64 = 3;
 
 /// `picobox restore`: returns the exit status.
 pub fn run(args: &RestoreArgs, env: &[Vec<u8>]) -> u8 {
+    if let Some(soft) = env
+        .iter()
+        .find_map(|e| e.strip_prefix(STACK_VARIABLE))
+        .and_then(hostio::decimal)
+    {
+        let mut limit = [0u64; 2];
+        let _ = sys(97, [RLIMIT_STACK, limit.as_mut_ptr() as u64, 0, 0, 0, 0]);
+        limit[0] = soft;
+        let _ = sys(160, [RLIMIT_STACK, limit.as_ptr() as u64, 0, 0, 0, 0]);
+    }
     match prepare(args) {
         Ok((config, plan)) => crate::launch::run_restored(&config, plan),
         Err(NotHere::Overlap { file, message }) => {
@@ -388,7 +402,10 @@ pub fn run(args: &RestoreArgs, env: &[Vec<u8>]) -> u8 {
 }
 
 /// Executes `picobox restore` again, with the snapshot open at `file` (a copy of standard
-/// input is read there), for a new placement of this binary's memory. Returns if it cannot.
+/// input is read there), for a new placement of this binary's memory: every other attempt
+/// with Linux's bottom-up layout (a stack without limit: its memory then starts low, not
+/// beneath the stack), which misses a box that reserved much of the top of its address
+/// space. Returns if it cannot.
 fn run_again(args: &RestoreArgs, env: &[Vec<u8>], file: u64, attempt: u32) {
     let _ = sys(72, [file, 2, 0, 0, 0, 0]); // F_SETFD 0: the snapshot stays open
     let mut argv: Vec<Vec<u8>> = alloc::vec![b"picobox".to_vec(), b"restore".to_vec()];
@@ -401,10 +418,18 @@ fn run_again(args: &RestoreArgs, env: &[Vec<u8>], file: u64, attempt: u32) {
     }
     let mut envs: Vec<Vec<u8>> = env
         .iter()
-        .filter(|e| !e.starts_with(ATTEMPT_VARIABLE))
+        .filter(|e| !e.starts_with(ATTEMPT_VARIABLE) && !e.starts_with(STACK_VARIABLE))
         .cloned()
         .collect();
     envs.push([ATTEMPT_VARIABLE, format!("{attempt}").as_bytes()].concat());
+    let mut limit = [0u64; 2];
+    if attempt % 2 == 1 && sys(97, [RLIMIT_STACK, limit.as_mut_ptr() as u64, 0, 0, 0, 0]).is_ok() {
+        let soft = limit[0];
+        limit[0] = u64::MAX; // RLIM_INFINITY
+        if sys(160, [RLIMIT_STACK, limit.as_ptr() as u64, 0, 0, 0, 0]).is_ok() {
+            envs.push([STACK_VARIABLE, format!("{soft}").as_bytes()].concat());
+        }
+    }
     let argv: Vec<Vec<u8>> = argv.iter().map(|a| hostio::c_str(a)).collect();
     let envs: Vec<Vec<u8>> = envs.iter().map(|e| hostio::c_str(e)).collect();
     let mut argv_p: Vec<u64> = argv.iter().map(|a| a.as_ptr() as u64).collect();
