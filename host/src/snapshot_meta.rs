@@ -764,6 +764,14 @@ pub enum HandleKind {
         /// The entry.
         entry: u32,
     },
+    /// A pidfd: of the box's process (or, `thread`, thread) with this pid, opened again by
+    /// it (the pids are the box's own, kept).
+    Pidfd {
+        /// The pid (or tid) in the box.
+        pid: u32,
+        /// `PIDFD_THREAD`.
+        thread: bool,
+    },
     /// A POSIX message queue of the box's (in `Ipc::posix_queues`), by name.
     PosixQueue {
         /// Its name.
@@ -1880,6 +1888,11 @@ fn put_kind(o: &mut Out, kind: &HandleKind) {
             o.u8(17);
             o.bytes(name);
         }
+        HandleKind::Pidfd { pid, thread } => {
+            o.u8(18);
+            o.u32(*pid);
+            o.u8(u8::from(*thread));
+        }
         HandleKind::Detached { mount, entry } => {
             o.u8(14);
             o.u32(*mount);
@@ -2006,6 +2019,10 @@ fn get_kind(i: &mut In<'_>, fd: u32) -> Result<HandleKind> {
             }
         }
         17 => HandleKind::PosixQueue { name: i.bytes()? },
+        18 => HandleKind::Pidfd {
+            pid: i.u32()?,
+            thread: i.u8()? != 0,
+        },
         14 => HandleKind::Detached {
             mount: i.u32()?,
             entry: i.u32()?,
@@ -2320,6 +2337,16 @@ mod tests {
                             name: b"jobs".to_vec(),
                         },
                         flags: 0o4001,
+                        pos: 0,
+                        description: 0,
+                    },
+                    HandleRecord {
+                        fd: 15,
+                        kind: HandleKind::Pidfd {
+                            pid: 3,
+                            thread: true,
+                        },
+                        flags: 0o2004002,
                         pos: 0,
                         description: 0,
                     },
@@ -2648,7 +2675,7 @@ mod tests {
         let with_holder = |change: fn(&mut HandleRecord)| {
             let mut m = sample();
             let mut other = m.processes[0].handles[2].clone();
-            other.fd = 15;
+            other.fd = 16;
             change(&mut other);
             m.processes[0].handles.push(other);
             Metadata::decode(&m.encode())

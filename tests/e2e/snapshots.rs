@@ -2033,6 +2033,19 @@ fn a_posix_queue_a_process_is_told_of_is_refused_and_the_box_goes_on() {
 }
 
 #[test]
+fn a_pidfd_of_a_child_goes_on_after_restore_as_native() {
+    // Opened again with the child's pid, which the restore keeps (before, refused).
+    let (boxed, native) =
+        guest_across_a_snapshot("snap-pidfd", "snappidfd", &[], (&[], &[]), "go\n");
+    assert_eq!(
+        native,
+        "ready\nreadable while the child lives: 0\nsignalled: 0\nreadable once it ended: 1\n\
+         waited: 0, killed by signal 15, the child's pid: yes\n"
+    );
+    assert_eq!(boxed, native);
+}
+
+#[test]
 fn timers_and_timer_files_keep_their_time_left_and_ids_after_restore() {
     let program = guest("snaptimers");
     let native = native_answers(&program, 2);

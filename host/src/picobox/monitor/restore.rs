@@ -774,6 +774,16 @@ pub fn arrange_descriptors(
                     h.fd
                 ))
             }
+            HandleKind::Pidfd { pid, thread } => {
+                let fd = open_pidfd(*pid, *thread).map_err(|e| {
+                    format!(
+                        "descriptor {}: cannot open a pidfd of {pid} again: {e}",
+                        h.fd
+                    )
+                })?;
+                made.push(fd);
+                Source::Held(fd)
+            }
             HandleKind::TimerFd { .. }
             | HandleKind::EventFd { .. }
             | HandleKind::InetSocket { .. }
@@ -887,6 +897,26 @@ pub fn arrange_descriptors(
         }
     }
     Ok(())
+}
+
+/// A pidfd of the box's process (or thread) `pid`, which the restore may be still making:
+/// asked again for up to 2 s while it does not exist yet (a process forks its own
+/// children, after its parent has gone on to its descriptors).
+fn open_pidfd(pid: u32, thread: bool) -> Result<u64, Errno> {
+    const SYS_PIDFD_OPEN: u64 = 434;
+    const PIDFD_THREAD: u64 = 0o200;
+    let flags = if thread { PIDFD_THREAD } else { 0 };
+    let deadline = hostio::now_ms() + 2000;
+    loop {
+        match sys(SYS_PIDFD_OPEN, [u64::from(pid), flags, 0, 0, 0, 0]) {
+            Err(Errno::ESRCH) if hostio::now_ms() < deadline => {
+                // nanosleep(1 ms)
+                let ts: [u64; 2] = [0, 1_000_000];
+                let _ = sys(35, [ts.as_ptr() as u64, 0, 0, 0, 0, 0]);
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Opens file `rel` (empty: the root itself) beneath mount root descriptor `root` again, with
@@ -2624,6 +2654,12 @@ fn handle_text(m: &Metadata, k: &HandleKind) -> String {
         }
         HandleKind::PosixQueue { name } => {
             format!("POSIX message queue /{}", String::from_utf8_lossy(name))
+        }
+        HandleKind::Pidfd { pid, thread } => {
+            format!(
+                "pidfd of {} {pid}",
+                if *thread { "thread" } else { "process" }
+            )
         }
         HandleKind::Fifo { id } => {
             let fifo = m

@@ -476,14 +476,20 @@ fn fd_target(pid: u64, fd: u32) -> Vec<u8> {
     target
 }
 
-/// A field of `/proc/PID/fdinfo/FD` (`eventfd-count:` is hexadecimal).
+/// A field of `/proc/PID/fdinfo/FD`, its white space taken out (`eventfd-count:` is
+/// hexadecimal).
 fn fd_info_field(pid: u64, fd: u32, name: &[u8]) -> Option<Vec<u8>> {
+    fd_info_words(pid, fd, name).map(|words| words.concat())
+}
+
+/// The words (split at white space) of field `name` of `/proc/PID/fdinfo/FD`.
+fn fd_info_words(pid: u64, fd: u32, name: &[u8]) -> Option<Vec<Vec<u8>>> {
     let text = read_file(format!("/proc/{pid}/fdinfo/{fd}").as_bytes(), 1 << 16).ok()?;
     text.split(|b| *b == b'\n').find_map(|line| {
         line.strip_prefix(name).map(|v| {
-            v.iter()
-                .copied()
-                .filter(|b| !b.is_ascii_whitespace())
+            v.split(u8::is_ascii_whitespace)
+                .filter(|w| !w.is_empty())
+                .map(<[u8]>::to_vec)
                 .collect()
         })
     })
@@ -659,6 +665,17 @@ fn unnamed_kind(
                 name: name.to_vec(),
             });
         }
+    }
+    if target == b"anon_inode:[pidfd]" {
+        // NSpid: the pid in each namespace from the host's down, the box's last; -1 (or
+        // none) where the process is gone.
+        let pids = fd_info_words(pid, fd, b"NSpid:")?;
+        let box_pid = pids.last()?;
+        const PIDFD_THREAD: u32 = 0o200;
+        return Some(HandleKind::Pidfd {
+            pid: u32::try_from(decimal(box_pid)?).ok()?,
+            thread: flags & PIDFD_THREAD != 0,
+        });
     }
     if target == b"anon_inode:[eventfd]" {
         let count = hex(&fd_info_field(pid, fd, b"eventfd-count:")?)?;
