@@ -392,7 +392,6 @@ fn a_sparse_file_of_a_terabyte_is_carried_by_its_data_and_one_past_the_space_ref
         "cd /tmp; echo tail | {busybox} dd of=huge bs=1 seek=219902325555200 2>/dev/null; \
          echo ready; read x; echo on"
     );
-    let dir = scratch("snapshot-too-long");
     let mut cmd = picobox();
     cmd.args([
         "run",
@@ -406,17 +405,10 @@ fn a_sparse_file_of_a_terabyte_is_carried_by_its_data_and_one_past_the_space_ref
     ]);
     let mut running = Talking::start(cmd);
     assert_eq!(running.line(), "ready");
-    let file = dir.join("never.snap");
-    let out = snapshot("snap-too-long", &file, &[]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(
-        text(&out.stderr).contains(
-            "the box's file huge is 219902325555205 bytes long, more than a snapshot carries"
-        ),
-        "{}",
-        text(&out.stderr)
+    assert_snapshot_refused(
+        "snap-too-long",
+        &["the box's file huge is 219902325555205 bytes long, more than a snapshot carries"],
     );
-    assert!(!file.exists());
     writeln!(running.stdin.as_mut().unwrap(), "x").unwrap();
     assert_eq!(running.line(), "on");
 }
@@ -614,19 +606,14 @@ fn a_file_of_host_files_removed_while_open_is_refused_and_the_box_goes_on() {
     .args(["/work", "--", "/g/removedfiles", "/work"]);
     let mut running = Talking::start(cmd);
     assert_eq!(running.line(), "ready");
-    let file = host_dir.join("never.snap");
-    let out = snapshot("snap-removed-host", &file, &[]);
-    assert_eq!(out.status.code(), Some(125));
-    let said = text(&out.stderr);
-    assert!(
-        said.contains("process 2 holds host descriptor ")
-            && said.contains(
-                " open on a file removed since (/scratch (deleted)), of a mount of host files, \
-                 which snapshots do not capture"
-            ),
-        "{said}"
+    assert_snapshot_refused(
+        "snap-removed-host",
+        &[
+            "process 2 holds host descriptor ",
+            " open on a file removed since (/scratch (deleted)), of a mount of host files, \
+             which snapshots do not capture",
+        ],
     );
-    assert!(!file.exists());
     writeln!(running.stdin.as_mut().unwrap(), "go").unwrap();
     let (rest, status, err) = running.finish();
     assert_eq!(status, Some(0), "{err}");
@@ -1459,6 +1446,18 @@ fn guest_across_a_snapshot(
     (boxed, native)
 }
 
+/// Takes a snapshot of running box `id`, which must be refused (exit status 125) with a
+/// message holding each of `parts`, leaving no file.
+fn assert_snapshot_refused(id: &str, parts: &[&str]) {
+    let dir = scratch(&format!("snapshot-refused-{id}"));
+    let file = dir.join("never.snap");
+    let out = snapshot(id, &file, &[]);
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{said}");
+    assert!(parts.iter().all(|p| said.contains(p)), "{said}");
+    assert!(!file.exists());
+}
+
 fn native_output(program: &Path, args: &[&std::ffi::OsStr], input: &[u8]) -> String {
     let mut child = Command::new(program)
         .args(args)
@@ -2001,7 +2000,6 @@ fn posix_message_queues_with_their_messages_go_on_after_restore_as_native() {
 fn a_posix_queue_a_process_is_told_of_is_refused_and_the_box_goes_on() {
     let program = guest("posixqueues");
     let guests = directory_of(&program);
-    let dir = scratch("snapshot-posix-notify");
     let mut cmd = picobox();
     cmd.args([
         "run",
@@ -2014,18 +2012,13 @@ fn a_posix_queue_a_process_is_told_of_is_refused_and_the_box_goes_on() {
     .args(["--", "/g/posixqueues", "notify"]);
     let mut running = Talking::start(cmd);
     assert_eq!(running.line(), "ready");
-    let file = dir.join("never.snap");
-    let out = snapshot("snap-posix-notify", &file, &[]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(
-        text(&out.stderr).contains(
+    assert_snapshot_refused(
+        "snap-posix-notify",
+        &[
             "a process of the box asked to be told of POSIX message queue picobox-snap-b \
-             (mq_notify), which snapshots do not capture"
-        ),
-        "{}",
-        text(&out.stderr)
+           (mq_notify), which snapshots do not capture",
+        ],
     );
-    assert!(!file.exists());
     writeln!(running.stdin.as_mut().unwrap(), "go").unwrap();
     let (rest, status, _) = running.finish();
     assert_eq!(status, Some(0));

@@ -209,19 +209,8 @@ pub fn make_again(
         }
         close(fd);
         sent.map_err(fail)?;
-        let (uid, gid) = q.owner.or(box_user).unwrap_or((u32::MAX, u32::MAX));
-        // fchownat and fchmodat beneath the root, not following a link.
-        let _ = sys(
-            260,
-            [
-                root,
-                name.as_ptr() as u64,
-                u64::from(uid),
-                u64::from(gid),
-                0x100,
-                0,
-            ],
-        );
+        // Its owner and mode beneath the root, not following a link.
+        crate::special_files::give_to(root, &name, q.owner.or(box_user));
         let _ = sys(
             268,
             [root, name.as_ptr() as u64, u64::from(q.mode), 0, 0, 0],
