@@ -20,6 +20,10 @@ pub struct Metadata {
     pub run_args: Vec<Vec<u8>>,
     /// Where the runtime (the `picobox` binary) was loaded in the box's processes.
     pub runtime_base: u64,
+    /// The box's `CLOCK_MONOTONIC` and `CLOCK_BOOTTIME` when it was taken (seconds,
+    /// nanoseconds): the restored box's go on from them (a time namespace of its own), so
+    /// that neither goes back where it is restored after a reboot or on another machine.
+    pub clocks: [(u64, u32); 2],
     /// The box's processes, in tree order (the program's first).
     pub processes: Vec<Process>,
     /// The contents of the box's own tmpfs mounts (its `/tmp`, `/dev/shm`, `--tmpfs`), which
@@ -1020,6 +1024,10 @@ impl Metadata {
             o.bytes(a);
         }
         o.u64(self.runtime_base);
+        for (seconds, nanoseconds) in self.clocks {
+            o.u64(seconds);
+            o.u32(nanoseconds);
+        }
         o.u32(self.box_files.len() as u32);
         for m in &self.box_files {
             o.u32(m.mount);
@@ -1152,6 +1160,14 @@ impl Metadata {
             run_args.push(i.bytes()?);
         }
         let runtime_base = i.u64()?;
+        let mut clocks = [(0u64, 0u32); 2];
+        for clock in &mut clocks {
+            *clock = (i.u64()?, i.u32()?);
+            // A time namespace's offset is at most about 2^62 ns of seconds either way.
+            if clock.1 >= 1_000_000_000 || clock.0 >> 40 != 0 {
+                return Err("the snapshot's clocks are malformed".into());
+            }
+        }
         let box_files = get_box_files(&mut i)?;
         let n = i.count(28)?;
         let mut processes = Vec::with_capacity(n);
@@ -1326,6 +1342,7 @@ impl Metadata {
         Ok(Metadata {
             run_args,
             runtime_base,
+            clocks,
             processes,
             box_files,
             ipc,
@@ -2048,6 +2065,9 @@ pub struct Report {
     pub timers: Vec<HostTimer>,
     /// Its shared mappings of files.
     pub shared_files: Vec<SharedFileMapping>,
+    /// Where its runtime (the `picobox` binary) is: a restored box's is where the snapshot's
+    /// was, not where its monitor's is.
+    pub runtime_base: u64,
 }
 
 impl Report {
@@ -2075,6 +2095,7 @@ impl Report {
             o.u32(m.file.root);
             o.bytes(&m.file.rel);
         }
+        o.u64(self.runtime_base);
         o.0
     }
 
@@ -2111,6 +2132,7 @@ impl Report {
                 },
             });
         }
+        let runtime_base = i.u64()?;
         if i.at != bytes.len() {
             return Err("the report has trailing bytes".into());
         }
@@ -2121,6 +2143,7 @@ impl Report {
             refusal,
             timers,
             shared_files,
+            runtime_base,
         })
     }
 }
@@ -2226,6 +2249,7 @@ mod tests {
             }],
             run_args: vec![b"--memory".to_vec(), b"64M".to_vec(), b"/bin/true".to_vec()],
             runtime_base: 0x5555_0000_0000,
+            clocks: [(86400, 5), (90000, 999_999_999)],
             processes: vec![Process {
                 pid: 2,
                 parent: 0,
@@ -2743,6 +2767,7 @@ mod tests {
                     rel: b"region".to_vec(),
                 },
             }],
+            runtime_base: 0x7f00_0000_0000,
         };
         assert_eq!(Report::decode(&r.encode()), Ok(r));
     }

@@ -2039,6 +2039,60 @@ fn a_pidfd_of_a_child_goes_on_after_restore_as_native() {
 }
 
 #[test]
+fn a_restored_box_is_snapshotted_and_restored_again_with_its_clocks_going_on() {
+    // Before, a restored box kept its restorer's own mount roots above the snapshot's
+    // descriptors (refused when snapshotted), and its snapshot named the restorer's place
+    // of the runtime. Each time the box is not running for 1.5 s; its monotonic and boot
+    // clocks go on from where they were (a time namespace of its own), not by that time.
+    let program = guest("snapclocks");
+    let guests = directory_of(&program);
+    let dir = scratch("snapshot-again");
+    let mut cmd = picobox();
+    cmd.args(["run", "--name", "snap-again-1", "--ro-bind", &guests, "/g"])
+        .args(["--", "/g/snapclocks", "1000"]);
+    let mut running = Talking::start(cmd);
+    assert_eq!(running.line(), "ready");
+    let first = dir.join("first.snap");
+    let out = snapshot("snap-again-1", &first, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(running.finish().0.is_empty());
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let mut again = restore(&first, &["--name", "snap-again-2"]);
+    // Once it runs (its monitor answers), it is taken again.
+    let second = dir.join("second.snap");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let out = snapshot("snap-again-2", &second, &[]);
+        if out.status.success() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            text(&out.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(again.stdin.take());
+    let (rest, _, err) = again.finish();
+    assert!(rest.is_empty(), "{rest:?} {err}");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let mut last = restore(&second, &[]);
+    writeln!(last.stdin.as_mut().unwrap(), "x").unwrap();
+    let (rest, status, err) = last.finish();
+    assert_eq!(status, Some(0), "{err}");
+    assert_eq!(
+        rest,
+        [
+            "monotonic (vDSO) went on: yes, by less than 1000 ms: yes",
+            "monotonic (system call) went on: yes, by less than 1000 ms: yes",
+            "boot time (vDSO) went on: yes, by less than 1000 ms: yes",
+            "boot time (system call) went on: yes, by less than 1000 ms: yes",
+        ]
+    );
+}
+
+#[test]
 fn timers_and_timer_files_keep_their_time_left_and_ids_after_restore() {
     let program = guest("snaptimers");
     let native = native_answers(&program, 2);

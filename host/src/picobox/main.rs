@@ -61,6 +61,8 @@ mod special_files;
 mod sysv;
 #[path = "monitor/tcp_repair.rs"]
 mod tcp_repair;
+#[path = "monitor/timens.rs"]
+mod timens;
 #[path = "monitor/unix_sockets.rs"]
 mod unix_sockets;
 #[path = "monitor/verified.rs"]

@@ -489,6 +489,11 @@ fn start_and_wait(
         (&r.metadata.ipc, box_user, data)
     });
     p.mqueue = enter_pid_namespace(p.memory, ipc)?;
+    // A restored box's clocks go on from where they were (`timens.rs`).
+    if let Some(plan) = &p.restore {
+        crate::timens::for_children(plan.metadata.clocks)
+            .map_err(|why| Failure(EXIT_INTERNAL, format!("restore: {why}")))?;
+    }
     if has_own_network(&p) {
         enter_net_namespace()?;
     }

@@ -896,6 +896,25 @@ pub fn arrange_descriptors(
             crate::watchers::make_again(h.fd, watches, *last_wd, &roots)?;
         }
     }
+    // Whatever else this process holds above the snapshot's numbers (its own mount roots,
+    // numbered after the saved ones) goes: the restored box holds what it held, and a
+    // snapshot of it names every descriptor.
+    let mut kept: Vec<u32> = keep
+        .iter()
+        .map(|k| **k)
+        .chain([plan.file, plan.exe])
+        .filter(|fd| *fd >= high)
+        .map(|fd| fd as u32)
+        .collect();
+    kept.sort_unstable();
+    let mut from = high as u32;
+    for fd in kept {
+        if fd > from {
+            crate::gate::close_range(from, fd - 1);
+        }
+        from = from.max(fd + 1);
+    }
+    crate::gate::close_range(from, u32::MAX);
     Ok(())
 }
 
@@ -2549,6 +2568,7 @@ fn describe(
         .map(|a| String::from_utf8_lossy(a).into_owned())
         .collect();
     out.push_str(&format!("box       picobox run {}\n", args.join(" ")));
+    out.push_str(&format!("runtime   at {:#x}\n", m.runtime_base));
     for f in &m.box_files {
         out.push_str(&format!(
             "files     {} in the box's tmpfs mount {} ({} bytes)\n",

@@ -1339,6 +1339,12 @@ fn write_snapshot_draining(
         }
         decoded.push(report);
     }
+    let program_runtime = decoded
+        .first()
+        .map_or(crate::start::image_range().0 as u64, |r| r.runtime_base);
+    if decoded.iter().any(|r| r.runtime_base != program_runtime) {
+        return Err("the box's processes have their runtime at different places".into());
+    }
     let mut all: Vec<(u32, Vec<HandleRecord>)> = Vec::new();
     for (m, report) in members.iter().zip(&decoded) {
         all.push((m.pid, handles(m.host, report, b.own_network)?));
@@ -1474,7 +1480,11 @@ fn write_snapshot_draining(
         ipc,
         box_files,
         run_args: b.run_args.clone(),
-        runtime_base: crate::start::image_range().0 as u64,
+        // Where the box's processes have their runtime, as the program process says (the
+        // monitor's own place for a box it ran, whose processes it forked, but not for one
+        // it restored: theirs is where the snapshot's was).
+        runtime_base: program_runtime,
+        clocks: crate::timens::box_clocks(members[0].host),
         processes,
     };
     let mut written: u64 = 0;

@@ -312,6 +312,7 @@ fn inventory() -> Vec<u8> {
     use crate::snapshot_meta::{HandleKind, Report, Thread};
     let mut report = Report {
         pid: crate::pal::own_pid(),
+        runtime_base: crate::start::image_range().0 as u64,
         threads: threads::live()
             .into_iter()
             .map(|(tid, block)| Thread {
