@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <pty.h>
 #include <signal.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,8 +153,16 @@ int main(void) {
     ioctl(s, TIOCGWINSZ, &back);
     printf("peer size %d x %d\n", back.ws_row, back.ws_col);
     write(s, "ping\n", 5);
+    /* "ping\r\n" (ONLCR), which the terminal may hand over in pieces: read until all
+     * six bytes came, or nothing more does for a second. */
     char buf[16] = {0};
-    ssize_t n = read(m, buf, sizeof buf - 1);
+    ssize_t n = 0;
+    struct pollfd more = {.fd = m, .events = POLLIN};
+    while (n < 6 && poll(&more, 1, 1000) == 1) {
+        ssize_t got = read(m, buf + n, sizeof buf - 1 - (size_t)n);
+        if (got <= 0) break;
+        n += got;
+    }
     printf("through the pair: %zd [%.4s]\n", n, buf);
     int peer = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
     printf("TIOCGPTPEER: %d\n", peer >= 0);
