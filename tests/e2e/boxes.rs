@@ -160,12 +160,30 @@ fn records_whose_monitor_died_are_dropped_by_the_next_run_and_by_ps() {
 
     // One whose monitor's pid now names another process (this one, started at another
     // time): `ps`, which checks start times, removes it.
+    // With its control socket; and a control socket whose record is gone already (left by
+    // a monitor killed as it ended): `ps` removes both.
     let reused = registry().join(format!("e2e-reused-{}", std::process::id()));
     std::fs::write(&reused, record_of(std::process::id(), 1)).unwrap();
+    let reused_socket = registry().join(format!("e2e-reused-{}.sock", std::process::id()));
+    std::fs::write(&reused_socket, "").unwrap();
+    let orphan = registry().join(format!("e2e-orphan-{}.sock", std::process::id()));
+    std::fs::write(&orphan, "").unwrap();
     assert!(listed(&ps_json(), &id).is_some());
     assert!(
         !reused.exists(),
         "ps removes a record whose monitor's pid was reused"
+    );
+    assert!(
+        !reused_socket.exists(),
+        "ps removes the record's control socket"
+    );
+    assert!(
+        !orphan.exists(),
+        "ps removes a control socket without its record"
+    );
+    assert!(
+        registry().join(format!("{id}.sock")).exists(),
+        "ps leaves a running box's control socket"
     );
     drop(running);
 }

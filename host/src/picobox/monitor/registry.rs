@@ -436,6 +436,20 @@ pub fn list() -> Result<Vec<Record>, String> {
             running.push(r);
         } else {
             unlink(&path);
+            unlink(&control_socket_of(&path));
+        }
+    }
+    // A control socket whose record is gone (its monitor was killed between removing the
+    // one and the other, or an older picobox removed only the record) goes too.
+    for name in crate::limits::list_dir(&dir) {
+        let Some(id) = name.strip_suffix(b".sock") else {
+            continue;
+        };
+        if check_id(id).is_ok() && !running.iter().any(|r| r.id == id) {
+            let record = [dir.as_slice(), b"/", id].concat();
+            if read_file(&record).is_err() {
+                unlink(&control_socket_of(&record));
+            }
         }
     }
     if running.is_empty() {
