@@ -120,3 +120,34 @@ pub fn hex(b: &[u8]) -> Option<u64> {
         Some(n << 4 | u64::from(v))
     })
 }
+
+/// `getsockopt(fd, level, name)` of an `int` option.
+pub fn socket_option(fd: u64, level: u64, name: u64) -> Result<u32, Errno> {
+    let mut v: u32 = 0;
+    let mut len: u32 = 4;
+    sys(
+        55,
+        [fd, level, name, &raw mut v as u64, &raw mut len as u64, 0],
+    )?;
+    Ok(v)
+}
+
+/// Socket `fd`'s own address (`getsockname`), or its peer's (`getpeername`): the `struct
+/// sockaddr` as the kernel gives it.
+pub fn socket_address(fd: u64, peer: bool) -> Result<Vec<u8>, Errno> {
+    let mut address = [0u8; 128];
+    let mut len: u32 = 128;
+    let call = if peer { 52 } else { 51 };
+    sys(
+        call,
+        [
+            fd,
+            address.as_mut_ptr() as u64,
+            &raw mut len as u64,
+            0,
+            0,
+            0,
+        ],
+    )?;
+    Ok(address[..(len as usize).min(128)].to_vec())
+}

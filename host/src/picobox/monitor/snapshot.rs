@@ -500,34 +500,9 @@ fn fd_info_words(pid: u64, fd: u32, name: &[u8]) -> Option<Vec<Vec<u8>>> {
 /// socket never connected, as one to make again; `None` for any other socket.
 fn inet_socket(pidfd: u64, fd: u32, id: u64, own_network: bool) -> Option<HandleKind> {
     let copy = sys(438, [pidfd, u64::from(fd), 0, 0, 0, 0]).ok()?;
-    let option = |level: u64, name: u64| -> Option<u32> {
-        let mut v: u32 = 0;
-        let mut len: u32 = 4;
-        sys(
-            55,
-            [copy, level, name, &raw mut v as u64, &raw mut len as u64, 0],
-        )
-        .ok()
-        .map(|_| v)
-    };
-    // getsockname (51) or getpeername (52): the address, if there is one.
-    let address_of = |call: u64| -> Option<Vec<u8>> {
-        let mut address = [0u8; 128];
-        let mut len: u32 = 128;
-        sys(
-            call,
-            [
-                copy,
-                address.as_mut_ptr() as u64,
-                &raw mut len as u64,
-                0,
-                0,
-                0,
-            ],
-        )
-        .ok()?;
-        Some(address[..(len as usize).min(128)].to_vec())
-    };
+    let option = |level: u64, name: u64| hostio::socket_option(copy, level, name).ok();
+    // Its own address (`false`) or its peer's (`true`), if it has one.
+    let address_of = |peer: bool| hostio::socket_address(copy, peer).ok();
     // The port of a `struct sockaddr_in` or `sockaddr_in6`: 0 where it is not bound.
     let bound = |a: Vec<u8>| Some(a).filter(|a| a.get(2..4).is_some_and(|p| p != [0, 0]));
     let result = (|| {
@@ -555,8 +530,8 @@ fn inet_socket(pidfd: u64, fd: u32, id: u64, own_network: bool) -> Option<Handle
             return Some(HandleKind::InetSocket {
                 domain,
                 udp: true,
-                local: address_of(51).and_then(bound).unwrap_or_default(),
-                peer: address_of(52).unwrap_or_default(),
+                local: address_of(false).and_then(bound).unwrap_or_default(),
+                peer: address_of(true).unwrap_or_default(),
                 options,
             });
         }
@@ -569,7 +544,7 @@ fn inet_socket(pidfd: u64, fd: u32, id: u64, own_network: bool) -> Option<Handle
             // reset on restore; one never connected (TCP_INFO's state TCP_CLOSE, no peer) is
             // made again, bound where it was.
             let state = crate::tcp_repair::tcp_info(copy).ok()?[0];
-            if address_of(52).is_some() {
+            if address_of(true).is_some() {
                 if state == crate::tcp_repair::ESTABLISHED && own_network {
                     return Some(HandleKind::Established(
                         crate::snapshot_meta::TcpConnection {
@@ -587,7 +562,7 @@ fn inet_socket(pidfd: u64, fd: u32, id: u64, own_network: bool) -> Option<Handle
             return Some(HandleKind::InetSocket {
                 domain,
                 udp: false,
-                local: address_of(51).and_then(bound).unwrap_or_default(),
+                local: address_of(false).and_then(bound).unwrap_or_default(),
                 peer: Vec::new(),
                 options: options & !8,
             });
@@ -595,7 +570,7 @@ fn inet_socket(pidfd: u64, fd: u32, id: u64, own_network: bool) -> Option<Handle
         Some(HandleKind::Listening {
             id,
             domain,
-            address: address_of(51)?,
+            address: address_of(false)?,
             options: options & 7,
         })
     })();

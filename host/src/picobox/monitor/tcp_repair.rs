@@ -16,7 +16,7 @@
 //! A connection of a box on the host's network, whose peer may be outside, is not taken: it
 //! comes back reset (`restore::make_reset_sockets`), as one in any other state does.
 
-use crate::hostio::{close, sys};
+use crate::hostio::{close, socket_option, sys};
 use crate::snapshot_meta::{HandleKind, HandleRecord, TcpConnection};
 use alloc::format;
 use alloc::string::String;
@@ -57,16 +57,6 @@ const MSG_DONTWAIT: u64 = 0x40;
 
 fn set_i32(fd: u64, level: u64, name: u64, value: i32) -> Result<(), Errno> {
     sys(54, [fd, level, name, &raw const value as u64, 4, 0]).map(|_| ())
-}
-
-fn get_u32(fd: u64, level: u64, name: u64) -> Result<u32, Errno> {
-    let mut v: u32 = 0;
-    let mut len: u32 = 4;
-    sys(
-        55,
-        [fd, level, name, &raw mut v as u64, &raw mut len as u64, 0],
-    )?;
-    Ok(v)
 }
 
 /// The first bytes of socket `fd`'s `struct tcp_info`: state, options, window scales.
@@ -161,7 +151,7 @@ pub fn capture(hosts: &[u64], all: &mut [(u32, Vec<HandleRecord>)]) -> Result<()
 /// `fd`'s queue `queue`: its sequence number and its bytes (`len` of them, peeked).
 fn queue(fd: u64, queue: i32, len: usize) -> Result<(u32, Vec<u8>), Errno> {
     set_i32(fd, SOL_TCP, TCP_REPAIR_QUEUE, queue)?;
-    let seq = get_u32(fd, SOL_TCP, TCP_QUEUE_SEQ)?;
+    let seq = socket_option(fd, SOL_TCP, TCP_QUEUE_SEQ)?;
     let mut bytes = alloc::vec![0u8; len];
     if len > 0 {
         let n = sys(
@@ -190,21 +180,12 @@ fn take(fd: u64, c: &mut TcpConnection) -> Result<(), Errno> {
         sys(16, [fd, request, &raw mut n as u64, 0, 0, 0])?;
         Ok(n.max(0) as usize)
     };
-    let address = |call: u64| -> Result<Vec<u8>, Errno> {
-        let mut a = [0u8; 128];
-        let mut len: u32 = 128;
-        sys(
-            call,
-            [fd, a.as_mut_ptr() as u64, &raw mut len as u64, 0, 0, 0],
-        )?;
-        Ok(a[..(len as usize).min(128)].to_vec())
-    };
     let info = tcp_info(fd)?;
     if info[0] != ESTABLISHED {
         return Err(Errno::EINVAL);
     }
-    c.local = address(51)?;
-    c.peer = address(52)?;
+    c.local = crate::hostio::socket_address(fd, false)?;
+    c.peer = crate::hostio::socket_address(fd, true)?;
     let (in_len, out_len, unsent) = (count(SIOCINQ)?, count(SIOCOUTQ)?, count(SIOCOUTQNSD)?);
     (c.recv_seq, c.recv_queue) = queue(fd, RECV_QUEUE, in_len)?;
     (c.send_seq, c.send_queue) = queue(fd, SEND_QUEUE, out_len)?;
@@ -212,10 +193,10 @@ fn take(fd: u64, c: &mut TcpConnection) -> Result<(), Errno> {
         return Err(Errno::EAGAIN);
     }
     c.unsent = unsent.min(out_len) as u32;
-    c.mss = get_u32(fd, SOL_TCP, TCP_MAXSEG)?;
+    c.mss = socket_option(fd, SOL_TCP, TCP_MAXSEG)?;
     c.tcp_options = info[5];
     c.wscale = (info[6] & 0xf, info[6] >> 4);
-    c.timestamp = get_u32(fd, SOL_TCP, TCP_TIMESTAMP)?;
+    c.timestamp = socket_option(fd, SOL_TCP, TCP_TIMESTAMP)?;
     let mut window = [0u32; 5];
     let mut len: u32 = 20;
     sys(
@@ -231,11 +212,11 @@ fn take(fd: u64, c: &mut TcpConnection) -> Result<(), Errno> {
     )?;
     c.window = window;
     c.buffers = (
-        get_u32(fd, SOL_SOCKET, SO_SNDBUF)?,
-        get_u32(fd, SOL_SOCKET, SO_RCVBUF)?,
+        socket_option(fd, SOL_SOCKET, SO_SNDBUF)?,
+        socket_option(fd, SOL_SOCKET, SO_RCVBUF)?,
     );
-    c.options = u8::from(get_u32(fd, SOL_TCP, TCP_NODELAY)? != 0)
-        | u8::from(get_u32(fd, SOL_SOCKET, SO_KEEPALIVE)? != 0) << 1;
+    c.options = u8::from(socket_option(fd, SOL_TCP, TCP_NODELAY)? != 0)
+        | u8::from(socket_option(fd, SOL_SOCKET, SO_KEEPALIVE)? != 0) << 1;
     Ok(())
 }
 
